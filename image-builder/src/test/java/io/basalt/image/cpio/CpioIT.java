@@ -143,13 +143,13 @@ class CpioIT {
         "/kernel/x86/microcode/GenuineIntel.bin", Content.ofBytes(new byte[] {1, 2, 3, 4, 5}))).build();
     FileTree main = Fixtures.tree(Fixtures.entries(0), 0);
     Path img = tmp.resolve("initramfs");
-    List<Initramfs.Member> members = Initramfs.empty()
+    List<InitramfsWriter.Member> members = InitramfsWriter.empty()
         .add(early, CpioWriter.of(Compression.NONE).withMtime(Fixtures.EPOCH))
         .add(main, CpioWriter.of(c).withMtime(Fixtures.EPOCH))
         .write(img);
     byte[] all = Files.readAllBytes(img);
-    Initramfs.Member first = members.get(0);
-    Initramfs.Member second = members.get(1);
+    InitramfsWriter.Member first = members.get(0);
+    InitramfsWriter.Member second = members.get(1);
     assertEquals(0, second.offset() % 4);
     for (long i = first.length(); i < second.offset(); i++) {
       assertEquals(0, all[(int) i], "padding between members");

@@ -209,7 +209,7 @@ class CpioWriterTest {
     FileTree early = tree(TreeEntry.regular("/kernel/x86/microcode/GenuineIntel.bin", Content.ofBytes(new byte[1234])));
     FileTree main = Fixtures.tree(Fixtures.entries(0), 0);
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    List<Initramfs.Member> members = Initramfs.empty()
+    List<InitramfsWriter.Member> members = InitramfsWriter.empty()
         .add(early, CpioWriter.of(Compression.NONE))
         .add(main, CpioWriter.of(Compression.GZIP))
         .add(early, CpioWriter.of(Compression.XZ))
@@ -217,14 +217,14 @@ class CpioWriterTest {
     assertEquals(3, members.size());
     assertEquals(0, members.get(0).offset());
     long end = 0;
-    for (Initramfs.Member m : members) {
+    for (InitramfsWriter.Member m : members) {
       assertEquals(0, m.offset() % 4, m.toString());
       assertTrue(m.offset() >= end);
       end = m.offset() + m.length();
     }
     assertEquals((end + 3) / 4 * 4, out.size());
     byte[] all = out.toByteArray();
-    Initramfs.Member second = members.get(1);
+    InitramfsWriter.Member second = members.get(1);
     byte[] mainBytes = Arrays.copyOfRange(all, (int) second.offset(), (int) (second.offset() + second.length()));
     assertArrayEquals(write(CpioWriter.of(Compression.NONE), main), unpack(new GZIPInputStream(in(mainBytes))));
   }

@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * An initramfs made of several cpio archives one after the other, e.g. an uncompressed early
+ * Writes an initramfs made of several cpio archives one after the other, e.g. an uncompressed early
  * microcode archive ({@code kernel/x86/microcode/GenuineIntel.bin}) followed by the compressed main
  * archive. The kernel unpacks such a buffer member by member (init/initramfs.c {@code
  * unpack_to_rootfs}): it skips zero bytes between members, takes a member starting with "0" as an
@@ -18,7 +18,7 @@ import java.util.Objects;
  * compressed one identified by its magic. Each member is therefore followed by zeros up to the next
  * multiple of 4 (uncompressed archives are already padded to 512). Immutable and thread-safe.
  */
-public final class Initramfs {
+public final class InitramfsWriter {
   /** Where one archive landed in the written initramfs. */
   public record Member(long offset, long length, Compression compression) {}
 
@@ -26,20 +26,20 @@ public final class Initramfs {
 
   private final List<Part> parts;
 
-  private Initramfs(List<Part> parts) {
+  private InitramfsWriter(List<Part> parts) {
     this.parts = List.copyOf(parts);
   }
 
   /** An initramfs with no archive yet. */
-  public static Initramfs empty() {
-    return new Initramfs(List.of());
+  public static InitramfsWriter empty() {
+    return new InitramfsWriter(List.of());
   }
 
   /** A copy with {@code tree}, written by {@code writer}, appended as the next archive. */
-  public Initramfs add(FileTree tree, CpioWriter writer) {
+  public InitramfsWriter add(FileTree tree, CpioWriter writer) {
     List<Part> more = new ArrayList<>(parts);
     more.add(new Part(Objects.requireNonNull(tree, "tree"), Objects.requireNonNull(writer, "writer")));
-    return new Initramfs(more);
+    return new InitramfsWriter(more);
   }
 
   /**
