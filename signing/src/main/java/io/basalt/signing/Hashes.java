@@ -47,7 +47,7 @@ public final class Hashes {
    */
   public static void check(String what, Map<String, String> expected, Map<String, MessageDigest> digests)
       throws HashMismatchException {
-    for (Map.Entry<String, String> e : expected.entrySet()) {
+    for (Map.Entry<String, String> e : new TreeMap<>(expected).entrySet()) {
       MessageDigest d = digests.get(e.getKey());
       if (d == null) {
         throw new HashMismatchException(what, e.getKey(), e.getValue(), null);

@@ -13,7 +13,8 @@ import picocli.CommandLine.Command;
     versionProvider = VersionProvider.class,
     description = "Build, run, sign and publish Basalt OS images.",
     subcommands = {CommandLine.HelpCommand.class, io.basalt.image.gpt.GptCommand.class,
-        io.basalt.cloudconfig.cli.CloudConfigCommand.class})
+        io.basalt.cloudconfig.cli.CloudConfigCommand.class,
+        io.basalt.update.cli.FleetLockCommand.class})
 public final class Basalt implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

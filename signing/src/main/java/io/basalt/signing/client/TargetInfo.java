@@ -18,7 +18,7 @@ public final class TargetInfo {
   TargetInfo(String path, long length, Map<String, String> hashes, Map<String, Object> custom, String role) {
     this.path = path;
     this.length = length;
-    this.hashes = Map.copyOf(hashes);
+    this.hashes = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(hashes));
     this.custom = custom == null ? Map.of() : custom;
     this.role = role;
   }

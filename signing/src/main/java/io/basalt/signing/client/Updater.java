@@ -310,13 +310,9 @@ public final class Updater {
     }
     // 5.3.11: fast-forward attack recovery: rotated timestamp/snapshot keys invalidate the
     // trusted timestamp/snapshot (their versions may have been pushed up by an attacker).
-    if (original != root) {
-      if (!sameKeys(original, root, "timestamp")) {
-        deleteLocal("timestamp");
-      }
-      if (!sameKeys(original, root, "snapshot")) {
-        deleteLocal("snapshot");
-      }
+    if (original != root && (!sameKeys(original, root, "timestamp") || !sameKeys(original, root, "snapshot"))) {
+      deleteLocal("timestamp");
+      deleteLocal("snapshot");
     }
   }
 
