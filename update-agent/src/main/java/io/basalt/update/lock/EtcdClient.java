@@ -96,13 +96,14 @@ public final class EtcdClient implements AutoCloseable {
   }
 
   /**
-   * The store's current revision.
+   * The store's current revision, read with a count-only range of {@code key} (so read permission
+   * on that key is enough).
    *
    * @throws IOException as {@link #get(String)}
    */
-  public long currentRevision() throws IOException {
+  public long currentRevision(String key) throws IOException {
     ObjectNode req = JSON.createObjectNode();
-    req.put("key", b64("\0"));
+    req.put("key", b64(key));
     req.put("count_only", true);
     return headerRevision(call("/kv/range", req));
   }
