@@ -61,6 +61,10 @@ public final class EtcdClient implements AutoCloseable {
     if (tls || config.caFile().isPresent() || config.certFile().isPresent()) {
       SSLContext ctx = TlsMaterial.sslContext(config.caFile(), config.certFile(), config.keyFile());
       b.sslContext(ctx);
+    } else {
+      // plain http: without this HttpClient initialises the default SSLContext, parsing the JDK's
+      // whole CA store (several MB of RSS for nothing); this one trusts no certificate at all
+      b.sslContext(TlsMaterial.trustNothing());
     }
     return new EtcdClient(config, b.build());
   }
