@@ -1,5 +1,7 @@
 package io.basalt.update.lock;
 
+import io.basalt.update.testing.HistoryObserver;
+import io.basalt.update.testing.EtcdProcess;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
