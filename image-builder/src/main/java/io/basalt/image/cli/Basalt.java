@@ -12,7 +12,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = VersionProvider.class,
     description = "Build, run, sign and publish Basalt OS images.",
-    subcommands = {CommandLine.HelpCommand.class})
+    subcommands = {CommandLine.HelpCommand.class, io.basalt.image.gpt.GptCommand.class,
+        io.basalt.cloudconfig.cli.CloudConfigCommand.class})
 public final class Basalt implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

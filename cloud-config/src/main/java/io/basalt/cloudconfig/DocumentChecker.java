@@ -1,0 +1,617 @@
+package io.basalt.cloudconfig;
+
+import io.basalt.cloudconfig.Diagnostic.Severity;
+import io.basalt.cloudconfig.Schema.Bool;
+import io.basalt.cloudconfig.Schema.Field;
+import io.basalt.cloudconfig.Schema.Int;
+import io.basalt.cloudconfig.Schema.Num;
+import io.basalt.cloudconfig.Schema.Obj;
+import io.basalt.cloudconfig.Schema.Seq;
+import io.basalt.cloudconfig.Schema.Str;
+import io.basalt.cloudconfig.Schema.Type;
+import java.io.IOException;
+import java.io.StringReader;
+import java.math.BigInteger;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Pattern;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.error.Mark;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
+import org.yaml.snakeyaml.nodes.Tag;
+
+/**
+ * Checks one {@code #cloud-config} YAML document against {@link Schema} and binds it to
+ * {@link CloudConfig}: YAML syntax, types, values, unknown and deprecated keys, and the
+ * cross-key rules (paths under /usr, undecodable content, etcd vs etcd2, services the image does
+ * not ship). One instance per document; not thread-safe.
+ */
+final class DocumentChecker {
+
+  private static final Pattern UNIT_NAME = Pattern.compile("^[A-Za-z0-9:_.\\\\@-]+$");
+  static final List<String> UNIT_SUFFIXES = List.of(".service", ".socket", ".device", ".mount", ".automount",
+      ".swap", ".target", ".path", ".timer", ".slice", ".scope", ".network", ".netdev", ".link");
+  private static final Pattern HOSTNAME = Pattern.compile(
+      "^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\\.?$");
+  private static final Pattern ACCOUNT = Pattern.compile("^[a-z_][a-z0-9_.-]{0,31}\\$?$");
+  private static final List<String> KEY_TYPES = List.of("ssh-rsa", "ssh-ed25519", "ssh-dss", "ecdsa-sha2-nistp256",
+      "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com",
+      "sk-ecdsa-sha2-nistp256@openssh.com");
+  private static final Pattern FLEET_METADATA = Pattern.compile("^[^=,]+=[^=,]*(,[^=,]+=[^=,]*)*$");
+  private static final Pattern INT_DEC = Pattern.compile("^[-+]?(0|[1-9][0-9_]*)$");
+  private static final Pattern INT_OCT = Pattern.compile("^[-+]?0[0-7_]+$");
+  private static final Pattern INT_HEX = Pattern.compile("^[-+]?0x[0-9a-fA-F_]+$");
+  private static final Pattern INT_BIN = Pattern.compile("^[-+]?0b[0-1_]+$");
+
+  private final int lineOffset;
+  private final String where;
+  private final ValidationOptions options;
+  private final List<Diagnostic> diagnostics = new ArrayList<>();
+  /** Key path to the node of its value, for cross-key checks. */
+  private final Map<String, Node> values = new HashMap<>();
+  /** Key path to the node of its key. */
+  private final Map<String, Node> keys = new HashMap<>();
+
+  /**
+   * @param lineOffset lines before this document in the file (multipart parts)
+   * @param where suffix for messages of documents whose lines are not the file's (encoded parts)
+   */
+  DocumentChecker(int lineOffset, String where, ValidationOptions options) {
+    this.lineOffset = lineOffset;
+    this.where = where;
+    this.options = options;
+  }
+
+  List<Diagnostic> diagnostics() {
+    return diagnostics;
+  }
+
+  /** Checks {@code yamlText}; returns the bound config, or null when there are errors. */
+  CloudConfig check(String yamlText) {
+    LoaderOptions lo = new LoaderOptions();
+    lo.setAllowDuplicateKeys(true);
+    lo.setMaxAliasesForCollections(50);
+    lo.setNestingDepthLimit(50);
+    lo.setCodePointLimit(16 * 1024 * 1024);
+    Node root;
+    try {
+      root = new Yaml(lo).compose(new StringReader(yamlText));
+    } catch (MarkedYAMLException e) {
+      Mark m = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
+      String problem = e.getProblem() != null ? e.getProblem() : e.getMessage();
+      String context = e.getContext() != null ? " (" + e.getContext() + ")" : "";
+      add(Severity.ERROR, m, "YAML syntax error: " + oneLine(problem) + context);
+      return null;
+    } catch (YAMLException e) {
+      add(Severity.ERROR, 0, 0, "YAML syntax error: " + oneLine(e.getMessage()));
+      return null;
+    }
+    if (root == null) {
+      return CloudConfig.empty();
+    }
+    if (!(root instanceof MappingNode)) {
+      add(Severity.ERROR, root.getStartMark(),
+          "the document must be a mapping of keys (hostname, users, coreos, ...), found " + describe(root));
+      return null;
+    }
+    @SuppressWarnings("unchecked")
+    Map<String, Object> tree = (Map<String, Object>) walk(root, Schema.ROOT, "");
+    crossChecks(tree);
+    if (diagnostics.stream().anyMatch(d -> d.severity() == Severity.ERROR)) {
+      return null;
+    }
+    return Binder.bind(tree);
+  }
+
+  // ---------------------------------------------------------------- structural walk
+
+  private Object walk(Node node, Type type, String path) {
+    values.put(path, node);
+    if (node instanceof ScalarNode s && s.getTag().equals(Tag.NULL)) {
+      return null;
+    }
+    if (type instanceof Obj obj) {
+      if (!(node instanceof MappingNode m)) {
+        typeError(node, path, "a mapping");
+        return null;
+      }
+      return walkObject(m, obj, path);
+    }
+    if (type instanceof Seq seq) {
+      if (!(node instanceof SequenceNode sn)) {
+        typeError(node, path, "a list");
+        return null;
+      }
+      List<Object> out = new ArrayList<>();
+      List<Node> items = sn.getValue();
+      for (int i = 0; i < items.size(); i++) {
+        Object v = walk(items.get(i), seq.element(), path + "[" + i + "]");
+        if (v != null) {
+          out.add(v);
+        }
+      }
+      return out;
+    }
+    if (!(node instanceof ScalarNode s)) {
+      typeError(node, path, expected(type));
+      return null;
+    }
+    String text = s.getValue();
+    Tag tag = s.getTag();
+    if (type instanceof Bool) {
+      if (!tag.equals(Tag.BOOL)) {
+        typeError(node, path, "a boolean (true or false)");
+        return null;
+      }
+      return parseBool(text);
+    }
+    if (type instanceof Int) {
+      Long v = tag.equals(Tag.INT) ? parseInt(text) : null;
+      if (v == null) {
+        typeError(node, path, "an integer");
+      }
+      return v;
+    }
+    if (type instanceof Num) {
+      if (tag.equals(Tag.INT)) {
+        Long v = parseInt(text);
+        if (v == null) {
+          typeError(node, path, "a number");
+        }
+        return v == null ? null : Long.toString(v);
+      }
+      if (!tag.equals(Tag.FLOAT)) {
+        typeError(node, path, "a number");
+        return null;
+      }
+      return text;
+    }
+    Str str = (Str) type;
+    // Like Go's yaml decoder, a string key takes the scalar's text as written: `reboot-strategy: off`
+    // stays "off" even though YAML 1.1 resolves it to a boolean.
+    checkString(str, text, node, path);
+    return text;
+  }
+
+  private Map<String, Object> walkObject(MappingNode m, Obj obj, String path) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    Map<String, Node> seen = new HashMap<>();
+    for (NodeTuple t : flatten(m)) {
+      Node keyNode = t.getKeyNode();
+      if (!(keyNode instanceof ScalarNode ks)) {
+        add(Severity.ERROR, keyNode.getStartMark(), "keys must be plain strings in " + label(path));
+        continue;
+      }
+      String raw = ks.getValue();
+      String name = raw.replace('-', '_');
+      String childPath = path.isEmpty() ? name : path + "." + name;
+      Node previous = seen.put(name, keyNode);
+      if (previous != null) {
+        add(Severity.ERROR, keyNode.getStartMark(), "duplicate key '" + childPath + "' (first at line "
+            + (previous.getStartMark().getLine() + 1 + lineOffset) + ")");
+        continue;
+      }
+      Field field = obj.field(name);
+      if (field == null) {
+        unknownKey(ks, raw, name, obj, path);
+        continue;
+      }
+      keys.put(childPath, keyNode);
+      if (field.deprecated() != null) {
+        add(Severity.WARNING, keyNode.getStartMark(), "deprecated key '" + childPath + "': " + field.deprecated());
+      }
+      Node valueNode = t.getValueNode();
+      if (field.required() && valueNode instanceof ScalarNode vs && vs.getTag().equals(Tag.NULL)) {
+        add(Severity.ERROR, valueNode.getStartMark(), "empty value for required key '" + childPath + "'");
+      }
+      Object v = walk(valueNode, field.type(), childPath);
+      if (v != null) {
+        out.put(name, v);
+      }
+    }
+    for (Field f : obj.fields()) {
+      if (f.required() && !out.containsKey(f.name()) && !seen.containsKey(f.name())) {
+        add(Severity.ERROR, m.getStartMark(), "missing required key '" + f.name() + "' in " + label(path));
+      }
+    }
+    return out;
+  }
+
+  /** Resolves YAML merge keys ({@code <<: *anchor}): explicit keys win over merged ones. */
+  private static List<NodeTuple> flatten(MappingNode m) {
+    boolean hasMerge = false;
+    for (NodeTuple t : m.getValue()) {
+      if (t.getKeyNode().getTag().equals(Tag.MERGE)) {
+        hasMerge = true;
+        break;
+      }
+    }
+    if (!hasMerge) {
+      return m.getValue();
+    }
+    List<NodeTuple> merged = new ArrayList<>();
+    List<NodeTuple> explicit = new ArrayList<>();
+    for (NodeTuple t : m.getValue()) {
+      if (t.getKeyNode().getTag().equals(Tag.MERGE)) {
+        Node v = t.getValueNode();
+        List<Node> sources = v instanceof SequenceNode s ? s.getValue() : List.of(v);
+        for (Node src : sources) {
+          if (src instanceof MappingNode sm && sm != m) {
+            merged.addAll(flatten(sm));
+          }
+        }
+      } else {
+        explicit.add(t);
+      }
+    }
+    List<NodeTuple> out = new ArrayList<>(explicit);
+    for (NodeTuple t : merged) {
+      String k = t.getKeyNode() instanceof ScalarNode s ? s.getValue() : null;
+      boolean overridden = explicit.stream().anyMatch(e -> e.getKeyNode() instanceof ScalarNode s && s.getValue().equals(k))
+          || out.stream().anyMatch(e -> e != t && e.getKeyNode() instanceof ScalarNode s && s.getValue().equals(k));
+      if (!overridden) {
+        out.add(t);
+      }
+    }
+    return out;
+  }
+
+  private void unknownKey(ScalarNode keyNode, String raw, String name, Obj obj, String path) {
+    String where = label(path);
+    String msg = "unknown key '" + raw + "' in " + where;
+    String suggestion = Suggest.closest(name, Schema.names(obj));
+    if (suggestion != null) {
+      msg += "; did you mean '" + suggestion + "'?";
+    } else if (obj == Schema.ROOT && Schema.COREOS.field(name) != null) {
+      msg += "; did you mean 'coreos." + name + "'? (it belongs under coreos:)";
+    } else if (obj == Schema.COREOS && Schema.ROOT.field(name) != null) {
+      msg += "; '" + name + "' is a top-level key, not part of coreos:";
+    } else if (obj == Schema.ROOT && List.of("runcmd", "bootcmd", "packages", "package_update", "apt", "yum_repos",
+        "chpasswd", "ssh_pwauth", "final_message", "timezone", "ntp").contains(name)) {
+      msg += " (a cloud-init key; the CoreOS #cloud-config format does not have it, it is ignored)";
+    }
+    add(Severity.WARNING, keyNode.getStartMark(), msg);
+  }
+
+  // ---------------------------------------------------------------- values
+
+  private void checkString(Str str, String text, Node node, String path) {
+    if (str.pattern() != null && !str.pattern().matcher(text).matches()) {
+      add(Severity.ERROR, node.getStartMark(), "invalid value " + quote(text) + " for " + path + ": expected "
+          + str.patternHint());
+    }
+    if (!str.values().isEmpty() && !str.values().contains(text)) {
+      String msg = "invalid value " + quote(text) + " for " + path + ": expected one of " + String.join(", ", str.values());
+      String s = Suggest.closest(text, str.values());
+      if (s != null) {
+        msg += "; did you mean '" + s + "'?";
+      }
+      add(Severity.ERROR, node.getStartMark(), msg);
+    }
+    if (str.format() != null) {
+      checkFormat(str.format(), text, node, path);
+    }
+  }
+
+  private void checkFormat(String format, String text, Node node, String path) {
+    Mark at = node.getStartMark();
+    switch (format) {
+      case "url" -> {
+        String err = urlProblem(text.trim());
+        if (err != null) {
+          add(Severity.ERROR, at, "invalid URL " + quote(text) + " for " + path + ": " + err);
+        }
+      }
+      case "url-list" -> {
+        for (String u : text.split(",", -1)) {
+          String err = urlProblem(u.trim());
+          if (err != null) {
+            add(Severity.ERROR, at, "invalid URL " + quote(u.trim()) + " in " + path + ": " + err);
+            break;
+          }
+        }
+      }
+      case "unit-name" -> {
+        String suffix = UNIT_SUFFIXES.stream().filter(text::endsWith).findFirst().orElse(null);
+        if (suffix == null) {
+          int dot = text.lastIndexOf('.');
+          String found = dot < 0 ? "no suffix" : "suffix '" + text.substring(dot) + "'";
+          String msg = "invalid unit name " + quote(text) + " for " + path + ": expected a unit type suffix ("
+              + String.join(", ", UNIT_SUFFIXES) + "), found " + found;
+          if (dot >= 0) {
+            String s = Suggest.closest(text.substring(dot), UNIT_SUFFIXES);
+            if (s != null) {
+              msg += "; did you mean '" + text.substring(0, dot) + s + "'?";
+            }
+          }
+          add(Severity.ERROR, at, msg);
+        } else if (!UNIT_NAME.matcher(text).matches() || text.length() == suffix.length() || text.length() > 255) {
+          add(Severity.ERROR, at, "invalid unit name " + quote(text) + " for " + path
+              + ": only letters, digits and :_.\\@- are allowed, before the suffix");
+        }
+      }
+      case "dropin-name" -> {
+        if (!text.endsWith(".conf") || text.contains("/") || text.length() <= 5) {
+          add(Severity.ERROR, at, "invalid drop-in name " + quote(text) + " for " + path
+              + ": expected a file name ending in .conf (systemd ignores other drop-ins)");
+        }
+      }
+      case "abs-path" -> {
+        if (!text.startsWith("/") || text.indexOf('\0') >= 0) {
+          add(Severity.ERROR, at, "invalid path " + quote(text) + " for " + path + ": expected an absolute path");
+        }
+      }
+      case "hostname" -> {
+        if (!HOSTNAME.matcher(text).matches() || text.split("\\.", -1)[0].length() > 63) {
+          add(Severity.ERROR, at, "invalid hostname " + quote(text)
+              + ": expected letters, digits and '-' in dot-separated labels of at most 63 characters");
+        }
+      }
+      case "user-name", "group-name" -> {
+        if (!ACCOUNT.matcher(text).matches()) {
+          add(Severity.ERROR, at, "invalid " + (format.equals("user-name") ? "user" : "group") + " name "
+              + quote(text) + " for " + path + ": expected lower-case letters, digits, '_', '-' or '.', at most 32 characters, "
+              + "not starting with a digit or '-'");
+        }
+      }
+      case "password-hash" -> {
+        // Never echo the value: it is a secret.
+        if (!(text.startsWith("$") || text.equals("*") || text.startsWith("!"))) {
+          add(Severity.WARNING, at, path + " does not look like a crypt(3) hash (e.g. $6$...): it is written to"
+              + " /etc/shadow as is, so a clear-text password will not let anyone log in");
+        }
+      }
+      case "ssh-key" -> {
+        if (!looksLikeSshKey(text)) {
+          // Never echo the value: keys stay out of logs.
+          add(Severity.ERROR, at, path + " is not an SSH public key: expected '<type> <base64> [comment]' with type one of "
+              + String.join(", ", KEY_TYPES.subList(0, 6)));
+        }
+      }
+      case "fleet-metadata" -> {
+        if (!FLEET_METADATA.matcher(text).matches()) {
+          add(Severity.ERROR, at, "invalid value " + quote(text) + " for " + path + ": expected key=value[,key=value...]");
+        }
+      }
+      default -> throw new IllegalStateException("unknown format " + format);
+    }
+  }
+
+  static boolean looksLikeSshKey(String text) {
+    String[] tokens = text.trim().split("\\s+");
+    for (int i = 0; i < tokens.length - 1; i++) {
+      if (KEY_TYPES.contains(tokens[i])) {
+        String b64 = tokens[i + 1];
+        return b64.length() >= 16 && b64.matches("[A-Za-z0-9+/]+={0,2}");
+      }
+    }
+    return false;
+  }
+
+  /** Why {@code url} is not an http(s) URL, or null when it is. Metadata placeholders are accepted. */
+  static String urlProblem(String url) {
+    String u = url.replace("$public_ipv4", "192.0.2.1").replace("$private_ipv4", "192.0.2.1")
+        .replace("$public_ipv6", "[2001:db8::1]").replace("$private_ipv6", "[2001:db8::1]");
+    if (u.isEmpty()) {
+      return "empty";
+    }
+    if (!u.contains("://")) {
+      return "missing scheme (expected http:// or https://)";
+    }
+    try {
+      URI uri = new URI(u);
+      String scheme = uri.getScheme();
+      if (scheme == null) {
+        return "missing scheme (expected http:// or https://)";
+      }
+      scheme = scheme.toLowerCase(Locale.ROOT);
+      if (!scheme.equals("http") && !scheme.equals("https")) {
+        return "unsupported scheme '" + scheme + "' (expected http or https)";
+      }
+      if (uri.getHost() == null) {
+        return "missing or invalid host";
+      }
+      return null;
+    } catch (URISyntaxException e) {
+      return e.getReason();
+    }
+  }
+
+  // ---------------------------------------------------------------- cross-key rules
+
+  @SuppressWarnings("unchecked")
+  private void crossChecks(Map<String, Object> tree) {
+    List<Object> files = (List<Object>) tree.getOrDefault("write_files", List.of());
+    for (int i = 0; i < files.size(); i++) {
+      Map<String, Object> f = (Map<String, Object>) files.get(i);
+      String p = "write_files[" + i + "]";
+      Object path = f.get("path");
+      if (path instanceof String s && s.startsWith("/") && underUsr(s)) {
+        add(Severity.ERROR, values.get(p + ".path").getStartMark(), "write_files[" + i + "].path " + quote(s)
+            + " is under /usr, which is read-only on Basalt (dm-verity); use /etc or /opt");
+      }
+      Object enc = f.get("encoding");
+      Object content = f.get("content");
+      if (content instanceof String c && (enc == null || Schema.ENCODINGS.contains(enc))) {
+        try {
+          CloudConfig.WriteFile.decode(c, (String) enc);
+        } catch (IOException e) {
+          add(Severity.ERROR, values.get(p + ".content").getStartMark(), "cannot decode " + p + ".content as "
+              + enc + ": " + e.getMessage().replaceFirst("^content is ", "it is "));
+        }
+      }
+    }
+    Map<String, Object> coreos = (Map<String, Object>) tree.getOrDefault("coreos", Map.of());
+    if (coreos.containsKey("etcd") && coreos.containsKey("etcd2")) {
+      add(Severity.ERROR, keys.get("coreos.etcd").getStartMark(),
+          "coreos.etcd and coreos.etcd2 both configure etcd.service; keep only coreos.etcd2");
+    }
+    for (String[] svc : new String[][] {{"fleet", "fleet.service"}, {"flannel", "flanneld.service"}}) {
+      if (coreos.containsKey(svc[0]) && !options.imageShipsUnit(svc[1])) {
+        add(Severity.WARNING, keys.get("coreos." + svc[0]).getStartMark(), "coreos." + svc[0] + ": the image does not ship "
+            + svc[1] + "; its drop-in is written as CoreOS did but nothing will read it");
+      }
+    }
+    Map<String, Object> update = (Map<String, Object>) coreos.getOrDefault("update", Map.of());
+    if ("best-effort".equals(update.get("reboot_strategy"))) {
+      add(Severity.WARNING, values.get("coreos.update.reboot_strategy").getStartMark(),
+          "deprecated value 'best-effort' for coreos.update.reboot_strategy: Basalt uses etcd-lock when"
+              + " coreos.locksmith.endpoint or coreos.etcd2 is set, otherwise reboot; say which you mean");
+    }
+    List<Object> units = (List<Object>) coreos.getOrDefault("units", List.of());
+    Map<String, Integer> unitIndex = new HashMap<>();
+    for (int i = 0; i < units.size(); i++) {
+      Map<String, Object> u = (Map<String, Object>) units.get(i);
+      String p = "coreos.units[" + i + "]";
+      Object name = u.get("name");
+      if (name instanceof String n) {
+        Integer first = unitIndex.putIfAbsent(n, i);
+        if (first != null) {
+          add(Severity.WARNING, values.get(p + ".name").getStartMark(), "unit " + quote(n) + " is listed twice (also coreos.units["
+              + first + "]); both entries are applied in order");
+        }
+        if (n.endsWith(".network") || n.endsWith(".netdev") || n.endsWith(".link")) {
+          if (u.containsKey("command") || Boolean.TRUE.equals(u.get("enable"))) {
+            add(Severity.WARNING, values.get(p + ".name").getStartMark(), p + " is a systemd-networkd unit: its command"
+                + " and enable are not used; systemd-networkd is restarted instead");
+          }
+        }
+        if (Boolean.TRUE.equals(u.get("mask")) && (Boolean.TRUE.equals(u.get("enable")) || u.containsKey("content"))) {
+          add(Severity.WARNING, values.get(p + ".name").getStartMark(), p + " is masked: its content and enable have no effect");
+        }
+      }
+      List<Object> drops = (List<Object>) u.getOrDefault("drop_ins", List.of());
+      Map<String, Integer> dropIndex = new HashMap<>();
+      for (int j = 0; j < drops.size(); j++) {
+        Object dn = ((Map<String, Object>) drops.get(j)).get("name");
+        if (dn instanceof String s && dropIndex.putIfAbsent(s, j) != null) {
+          add(Severity.ERROR, values.get(p + ".drop_ins[" + j + "].name").getStartMark(), "drop-in " + quote(s)
+              + " is listed twice in " + p);
+        }
+      }
+    }
+  }
+
+  private static boolean underUsr(String path) {
+    List<String> parts = new ArrayList<>();
+    for (String seg : path.split("/")) {
+      if (seg.isEmpty() || seg.equals(".")) {
+        continue;
+      }
+      if (seg.equals("..")) {
+        if (!parts.isEmpty()) {
+          parts.remove(parts.size() - 1);
+        }
+      } else {
+        parts.add(seg);
+      }
+    }
+    return !parts.isEmpty() && parts.get(0).equals("usr");
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  static Boolean parseBool(String text) {
+    return switch (text.toLowerCase(Locale.ROOT)) {
+      case "true", "yes", "on", "y" -> Boolean.TRUE;
+      default -> Boolean.FALSE;
+    };
+  }
+
+  /** A YAML 1.1 integer as Go's yaml decoder reads it, or null when it does not fit 64 bits. */
+  static Long parseInt(String text) {
+    String t = text.replace("_", "");
+    try {
+      BigInteger v;
+      if (INT_HEX.matcher(text).matches()) {
+        v = new BigInteger(t.replaceFirst("0x", ""), 16);
+      } else if (INT_BIN.matcher(text).matches()) {
+        v = new BigInteger(t.replaceFirst("0b", ""), 2);
+      } else if (INT_OCT.matcher(text).matches()) {
+        v = new BigInteger(t, 8);
+      } else if (INT_DEC.matcher(text).matches()) {
+        v = new BigInteger(t);
+      } else {
+        return null;
+      }
+      return v.bitLength() < 64 ? v.longValue() : null;
+    } catch (NumberFormatException e) {
+      return null;
+    }
+  }
+
+  private void typeError(Node node, String path, String expected) {
+    String found = describe(node);
+    if (isSecret(path) && node instanceof ScalarNode) {
+      found = "a scalar (value not shown: it may be a secret)";
+    }
+    add(Severity.ERROR, node.getStartMark(), "wrong type for " + label(path) + ": expected " + expected + ", found "
+        + found);
+  }
+
+  /** Keys whose values never appear in messages (password hashes, keys, passwords). */
+  static boolean isSecret(String path) {
+    return path.contains("passwd") || path.contains("ssh_authorized_keys") || path.contains("password");
+  }
+
+  private static String expected(Type type) {
+    if (type instanceof Bool) {
+      return "a boolean (true or false)";
+    }
+    if (type instanceof Int) {
+      return "an integer";
+    }
+    if (type instanceof Num) {
+      return "a number";
+    }
+    return "a string";
+  }
+
+  private static String describe(Node node) {
+    if (node instanceof MappingNode) {
+      return "a mapping";
+    }
+    if (node instanceof SequenceNode) {
+      return "a list";
+    }
+    ScalarNode s = (ScalarNode) node;
+    Tag t = s.getTag();
+    String kind = t.equals(Tag.BOOL) ? "the boolean " : t.equals(Tag.INT) ? "the integer "
+        : t.equals(Tag.FLOAT) ? "the number " : "the string ";
+    return kind + quote(s.getValue());
+  }
+
+  private static String label(String path) {
+    return path.isEmpty() ? "the top level" : path;
+  }
+
+  static String quote(String value) {
+    String v = value.length() > 60 ? value.substring(0, 57) + "..." : value;
+    return "'" + oneLine(v) + "'";
+  }
+
+  private static String oneLine(String s) {
+    return s == null ? "" : s.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t");
+  }
+
+  private void add(Severity severity, Mark mark, String message) {
+    add(severity, mark == null ? 0 : mark.getLine(), mark == null ? 0 : mark.getColumn(), message);
+  }
+
+  private void add(Severity severity, int line0, int column0, String message) {
+    diagnostics.add(new Diagnostic(severity, line0 + 1 + lineOffset, column0 + 1, message + where));
+  }
+}

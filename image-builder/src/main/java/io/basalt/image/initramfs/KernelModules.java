@@ -1,0 +1,220 @@
+package io.basalt.image.initramfs;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The module index of one kernel release, read from the text files depmod writes
+ * (modules.dep, modules.alias, modules.softdep, modules.builtin, see depmod(8) and
+ * modules.dep(5)): resolves module names or aliases to the ordered list of module files to load,
+ * dependencies first. Names compare with '-' and '_' equal, as the kernel does. Immutable after
+ * parsing; thread-safe.
+ */
+final class KernelModules {
+  /** Normalised module name to its file (relative to /lib/modules/RELEASE), in modules.dep order. */
+  private final Map<String, String> files = new LinkedHashMap<>();
+  /** Module file to its dependency files. */
+  private final Map<String, List<String>> deps = new LinkedHashMap<>();
+  /** Alias patterns (glob) to module names, in file order. */
+  private final List<Map.Entry<Pattern, String>> aliases = new ArrayList<>();
+  private final Map<String, String> exactAliases = new LinkedHashMap<>();
+  /** Normalised module name to its "pre:" and "post:" soft dependencies. */
+  private final Map<String, List<String>> softPre = new LinkedHashMap<>();
+  private final Map<String, List<String>> softPost = new LinkedHashMap<>();
+  private final Set<String> builtin = new LinkedHashSet<>();
+
+  /**
+   * Parses the index files; {@code alias}, {@code softdep} and {@code builtinList} may be null.
+   *
+   * @throws IOException naming the file and line of a malformed modules.dep entry
+   */
+  KernelModules(String dep, String alias, String softdep, String builtinList) throws IOException {
+    int lineNo = 0;
+    for (String line : dep.split("\n")) {
+      lineNo++;
+      if (line.isBlank() || line.startsWith("#")) {
+        continue;
+      }
+      int colon = line.indexOf(':');
+      if (colon <= 0) {
+        throw new IOException("modules.dep line " + lineNo + ": expected 'module.ko: deps...', found '" + line + "'");
+      }
+      String file = line.substring(0, colon).trim();
+      List<String> d = new ArrayList<>();
+      for (String x : line.substring(colon + 1).trim().split("\\s+")) {
+        if (!x.isEmpty()) {
+          d.add(x);
+        }
+      }
+      files.putIfAbsent(nameOf(file), file);
+      deps.put(file, Collections.unmodifiableList(d));
+    }
+    if (alias != null) {
+      for (String line : alias.split("\n")) {
+        String[] f = line.trim().split("\\s+");
+        if (f.length == 3 && f[0].equals("alias")) {
+          if (f[1].indexOf('*') < 0 && f[1].indexOf('?') < 0 && f[1].indexOf('[') < 0) {
+            exactAliases.putIfAbsent(normalize(f[1]), f[2]);
+          } else {
+            aliases.add(Map.entry(glob(f[1]), f[2]));
+          }
+        }
+      }
+    }
+    if (softdep != null) {
+      for (String line : softdep.split("\n")) {
+        String[] f = line.trim().split("\\s+");
+        if (f.length < 3 || !f[0].equals("softdep")) {
+          continue;
+        }
+        String mod = normalize(f[1]);
+        List<String> into = null;
+        for (int i = 2; i < f.length; i++) {
+          if (f[i].equals("pre:")) {
+            into = softPre.computeIfAbsent(mod, k -> new ArrayList<>());
+          } else if (f[i].equals("post:")) {
+            into = softPost.computeIfAbsent(mod, k -> new ArrayList<>());
+          } else if (into != null) {
+            into.add(f[i]);
+          }
+        }
+      }
+    }
+    if (builtinList != null) {
+      for (String line : builtinList.split("\n")) {
+        if (!line.isBlank()) {
+          builtin.add(nameOf(line.trim()));
+        }
+      }
+    }
+  }
+
+  /** "kernel/fs/ext4/ext4.ko.xz" to "ext4"; "dm-verity" to "dm_verity". */
+  static String nameOf(String file) {
+    String base = file.substring(file.lastIndexOf('/') + 1);
+    int ko = base.indexOf(".ko");
+    return normalize(ko >= 0 ? base.substring(0, ko) : base);
+  }
+
+  static String normalize(String name) {
+    return name.replace('-', '_');
+  }
+
+  private static Pattern glob(String g) {
+    StringBuilder re = new StringBuilder();
+    for (char c : g.toCharArray()) {
+      if (c == '*') {
+        re.append(".*");
+      } else if (c == '?') {
+        re.append('.');
+      } else if (c == '[' || c == ']') {
+        re.append(c);
+      } else {
+        re.append(Pattern.quote(String.valueOf(c)));
+      }
+    }
+    return Pattern.compile(re.toString());
+  }
+
+  /** True when the kernel has module {@code name} built in (modules.builtin). */
+  boolean isBuiltin(String name) {
+    return builtin.contains(normalize(name));
+  }
+
+  /**
+   * The module file for a module name or alias, null when the name is built in (nothing to load).
+   *
+   * @throws IOException naming the module when it is neither a module, an alias nor built in
+   */
+  String fileFor(String nameOrAlias) throws IOException {
+    String n = normalize(nameOrAlias);
+    if (files.containsKey(n)) {
+      return files.get(n);
+    }
+    if (builtin.contains(n)) {
+      return null;
+    }
+    String target = exactAliases.get(n);
+    if (target == null) {
+      for (Map.Entry<Pattern, String> a : aliases) {
+        if (a.getKey().matcher(nameOrAlias).matches()) {
+          target = a.getValue();
+          break;
+        }
+      }
+    }
+    if (target != null) {
+      String t = normalize(target);
+      if (files.containsKey(t)) {
+        return files.get(t);
+      }
+      if (builtin.contains(t)) {
+        return null;
+      }
+    }
+    throw new java.nio.file.NoSuchFileException(
+        nameOrAlias, null, "no such kernel module: not in modules.dep, modules.alias or modules.builtin");
+  }
+
+  /**
+   * The module files to load for {@code names}, each module after everything it depends on (hard
+   * dependencies from modules.dep, "pre:" soft dependencies before and "post:" ones after when
+   * they resolve), no file twice. Built-in names contribute nothing.
+   *
+   * @throws IOException naming the first name that does not resolve
+   */
+  List<String> loadOrder(List<String> names) throws IOException {
+    LinkedHashSet<String> out = new LinkedHashSet<>();
+    for (String n : names) {
+      String f = fileFor(n);
+      if (f != null) {
+        visit(f, out, new LinkedHashSet<>());
+      }
+    }
+    return new ArrayList<>(out);
+  }
+
+  private void visit(String file, LinkedHashSet<String> out, Set<String> stack) throws IOException {
+    if (out.contains(file) || !stack.add(file)) {
+      return;
+    }
+    String name = nameOf(file);
+    for (String pre : softPre.getOrDefault(name, List.of())) {
+      String f = optional(pre);
+      if (f != null) {
+        visit(f, out, stack);
+      }
+    }
+    List<String> d = deps.get(file);
+    if (d == null) {
+      throw new IOException("modules.dep: " + file + " is named as a dependency but has no entry of its own");
+    }
+    // depmod lists dependencies so that loading them last-to-first works; visit in that order.
+    for (int i = d.size() - 1; i >= 0; i--) {
+      visit(d.get(i), out, stack);
+    }
+    out.add(file);
+    stack.remove(file);
+    for (String post : softPost.getOrDefault(name, List.of())) {
+      String f = optional(post);
+      if (f != null) {
+        visit(f, out, stack);
+      }
+    }
+  }
+
+  private String optional(String nameOrAlias) {
+    try {
+      return fileFor(nameOrAlias);
+    } catch (IOException e) {
+      return null;
+    }
+  }
+}

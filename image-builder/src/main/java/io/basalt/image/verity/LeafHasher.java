@@ -1,0 +1,82 @@
+package io.basalt.image.verity;
+
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+
+/**
+ * Hashes a sequential byte stream block by block (SHA-256(salt || 4096-byte block)) into a {@link
+ * DigestList}, copying only the bytes of blocks that arrive split across writes. Not thread-safe.
+ */
+final class LeafHasher {
+  private static final int BLOCK = HashTree.BLOCK;
+
+  private final MessageDigest md = VerityParams.Sha256.newDigest();
+  private final byte[] salt;
+  private final byte[] partial = new byte[BLOCK];
+  private int fill;
+  private long bytes;
+  private final DigestList leaves = new DigestList();
+
+  LeafHasher(VerityParams params) {
+    this.salt = params.saltUnsafe();
+  }
+
+  /** Bytes fed so far. */
+  long bytes() {
+    return bytes;
+  }
+
+  /** Bytes missing to complete the current block (0 when at a block boundary). */
+  int paddingNeeded() {
+    return fill == 0 ? 0 : BLOCK - fill;
+  }
+
+  DigestList leaves() {
+    return leaves;
+  }
+
+  void update(byte[] b, int off, int len) {
+    bytes += len;
+    if (fill > 0) {
+      int n = Math.min(len, BLOCK - fill);
+      System.arraycopy(b, off, partial, fill, n);
+      fill += n;
+      off += n;
+      len -= n;
+      if (fill < BLOCK) {
+        return;
+      }
+      hash(partial, 0);
+      fill = 0;
+    }
+    while (len >= BLOCK) {
+      hash(b, off);
+      off += BLOCK;
+      len -= BLOCK;
+    }
+    System.arraycopy(b, off, partial, 0, len);
+    fill = len;
+  }
+
+  /** Consumes the remaining bytes of {@code buf}. */
+  void update(ByteBuffer buf) {
+    if (buf.hasArray()) {
+      int n = buf.remaining();
+      update(buf.array(), buf.arrayOffset() + buf.position(), n);
+      buf.position(buf.position() + n);
+      return;
+    }
+    byte[] tmp = new byte[Math.min(buf.remaining(), 64 * 1024)];
+    while (buf.hasRemaining()) {
+      int n = Math.min(tmp.length, buf.remaining());
+      buf.get(tmp, 0, n);
+      update(tmp, 0, n);
+    }
+  }
+
+  private void hash(byte[] b, int off) {
+    md.update(salt);
+    md.update(b, off, BLOCK);
+    leaves.append(md);
+  }
+}

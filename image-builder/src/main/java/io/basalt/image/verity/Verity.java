@@ -1,0 +1,151 @@
+package io.basalt.image.verity;
+
+import java.io.BufferedOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Objects;
+
+/**
+ * dm-verity formatting in pure Java, byte-compatible with {@code veritysetup format} (format
+ * version 1, SHA-256, 4096-byte data and hash blocks): streaming wrappers that hash while an image
+ * is written, and file-level formatting of an existing data file. Stateless and thread-safe.
+ */
+public final class Verity {
+  /** Data and hash block size, bytes. */
+  public static final int BLOCK_SIZE = HashTree.BLOCK;
+
+  private static final int READ_BUFFER = 1 << 20;
+
+  private Verity() {}
+
+  /**
+   * Wraps {@code out}: the data written through the returned stream is hashed as it passes; finish
+   * with {@link VerityOutputStream#appendHashTree()} or {@link
+   * VerityOutputStream#writeHashTree(OutputStream)}.
+   */
+  public static VerityOutputStream outputStream(OutputStream out, VerityParams params) {
+    return new VerityOutputStream(out, params);
+  }
+
+  /**
+   * Wraps a readable and writable channel positioned at 0 of an empty data area: writes in order
+   * are hashed as they pass, blocks patched later are re-read once at the end.
+   */
+  public static VerityChannel channel(SeekableByteChannel channel, VerityParams params) {
+    return new VerityChannel(channel, params);
+  }
+
+  /**
+   * Formats {@code dataFile} with a separate hash file, as {@code veritysetup format dataFile
+   * hashFile} does. The data file is only read; its size must be a positive multiple of 4096. The
+   * hash file is written to a temporary file beside it and moved into place when complete.
+   *
+   * @throws IOException naming the file if the data is empty, not block-aligned, changes while
+   *     being read, or a file cannot be read or written
+   */
+  public static VerityResult format(Path dataFile, Path hashFile, VerityParams params) throws IOException {
+    Objects.requireNonNull(params, "params");
+    long size = Files.size(dataFile);
+    if (size == 0 || size % BLOCK_SIZE != 0) {
+      throw new IOException(dataFile + ": data is " + size + " bytes; a separate-file verity tree needs a positive"
+          + " multiple of " + BLOCK_SIZE + " (pad the data, or use formatAppended)");
+    }
+    LeafHasher hasher = new LeafHasher(params);
+    try (FileChannel in = FileChannel.open(dataFile, StandardOpenOption.READ)) {
+      hashRange(in, 0, size, hasher, dataFile);
+      if (in.size() != size) {
+        throw new IOException(dataFile + ": changed while being hashed (was " + size + " bytes, now " + in.size() + ")");
+      }
+    }
+    HashTree tree = HashTree.build(params, hasher.leaves());
+    Path dir = hashFile.toAbsolutePath().getParent();
+    Path tmp = Files.createTempFile(dir, "." + hashFile.getFileName(), ".tmp");
+    boolean done = false;
+    try {
+      try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 64 * 1024)) {
+        tree.writeHashArea(out);
+      }
+      Files.move(tmp, hashFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      done = true;
+    } finally {
+      if (!done) {
+        Files.deleteIfExists(tmp);
+      }
+    }
+    return new VerityResult(tree, params, 0);
+  }
+
+  /**
+   * Formats {@code dataFile} in place in the appended layout (the USR slot's): the data is padded
+   * with zeros to a multiple of 4096 bytes, then the superblock and the tree are written after it
+   * (hash offset = padded data size), as {@code veritysetup format --hash-offset=<padded size>
+   * dataFile dataFile} does after padding. On failure the file is truncated back to its original
+   * size.
+   *
+   * @throws IOException naming the file if it is empty, changes while being read, or cannot be
+   *     read or written
+   */
+  public static VerityResult formatAppended(Path dataFile, VerityParams params) throws IOException {
+    Objects.requireNonNull(params, "params");
+    try (FileChannel ch = FileChannel.open(dataFile, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      long size = ch.size();
+      if (size == 0) {
+        throw new IOException(dataFile + ": empty, nothing to protect with verity");
+      }
+      try {
+        LeafHasher hasher = new LeafHasher(params);
+        hashRange(ch, 0, size, hasher, dataFile);
+        if (ch.size() != size) {
+          throw new IOException(dataFile + ": changed while being hashed (was " + size + " bytes, now " + ch.size() + ")");
+        }
+        byte[] pad = new byte[hasher.paddingNeeded()];
+        hasher.update(pad, 0, pad.length);
+        ByteBuffer padBuf = ByteBuffer.wrap(pad);
+        long pos = size;
+        while (padBuf.hasRemaining()) {
+          pos += ch.write(padBuf, pos);
+        }
+        HashTree tree = HashTree.build(params, hasher.leaves());
+        long hashOffset = tree.dataBlocks() * BLOCK_SIZE;
+        ch.position(hashOffset);
+        OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), 64 * 1024);
+        tree.writeHashArea(out);
+        out.flush();
+        ch.force(false);
+        return new VerityResult(tree, params, hashOffset);
+      } catch (IOException | RuntimeException e) {
+        try {
+          ch.truncate(size);
+        } catch (IOException t) {
+          e.addSuppressed(t);
+        }
+        throw e;
+      }
+    }
+  }
+
+  private static void hashRange(FileChannel in, long from, long to, LeafHasher hasher, Path what) throws IOException {
+    ByteBuffer buf = ByteBuffer.allocate(READ_BUFFER);
+    long pos = from;
+    while (pos < to) {
+      buf.clear();
+      buf.limit((int) Math.min(buf.capacity(), to - pos));
+      int n = in.read(buf, pos);
+      if (n < 0) {
+        throw new EOFException(what + ": ended at byte " + pos + " while being hashed, expected " + to + " bytes");
+      }
+      buf.flip();
+      hasher.update(buf);
+      pos += n;
+    }
+  }
+}

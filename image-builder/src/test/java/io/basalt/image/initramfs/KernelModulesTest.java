@@ -1,0 +1,63 @@
+package io.basalt.image.initramfs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class KernelModulesTest {
+  static final String DEP = String.join("\n",
+      "kernel/fs/ext4/ext4.ko: kernel/lib/crc16.ko kernel/fs/mbcache.ko kernel/fs/jbd2/jbd2.ko",
+      "kernel/lib/crc16.ko:",
+      "kernel/fs/mbcache.ko:",
+      "kernel/fs/jbd2/jbd2.ko:",
+      "kernel/crypto/crc32c_generic.ko:",
+      "kernel/drivers/md/dm-verity.ko: kernel/drivers/md/dm-bufio.ko kernel/drivers/md/dm-mod.ko",
+      "kernel/drivers/md/dm-bufio.ko: kernel/drivers/md/dm-mod.ko",
+      "kernel/drivers/md/dm-mod.ko:",
+      "kernel/fs/fat/vfat.ko.xz: kernel/fs/fat/fat.ko.xz",
+      "kernel/fs/fat/fat.ko.xz:",
+      "");
+  static final String ALIAS = "alias fs-vfat vfat\nalias crypto-crc32c crc32c_generic\nalias pci:v00001AF4d*sv*sd*bc*sc*i* virtio_pci\n";
+  static final String SOFTDEP = "# comment\nsoftdep ext4 pre: crypto-crc32c\n";
+  static final String BUILTIN = "kernel/drivers/virtio/virtio_pci.ko\nkernel/fs/squashfs/squashfs.ko\n";
+
+  private final KernelModules km = new KernelModules(DEP, ALIAS, SOFTDEP, BUILTIN);
+
+  KernelModulesTest() throws IOException {}
+
+  @Test
+  void ordersDependenciesFirstWithSoftDependenciesAndNoDuplicates() throws IOException {
+    assertEquals(
+        List.of("kernel/crypto/crc32c_generic.ko", "kernel/fs/jbd2/jbd2.ko", "kernel/fs/mbcache.ko",
+            "kernel/lib/crc16.ko", "kernel/fs/ext4/ext4.ko",
+            "kernel/drivers/md/dm-mod.ko", "kernel/drivers/md/dm-bufio.ko", "kernel/drivers/md/dm-verity.ko"),
+        km.loadOrder(List.of("ext4", "dm_verity", "dm-mod")));
+  }
+
+  @Test
+  void resolvesAliasesDashesAndBuiltins() throws IOException {
+    assertEquals("kernel/fs/fat/vfat.ko.xz", km.fileFor("fs-vfat"));
+    assertEquals("kernel/drivers/md/dm-verity.ko", km.fileFor("dm_verity"));
+    assertNull(km.fileFor("squashfs"));
+    assertNull(km.fileFor("pci:v00001AF4d00001000sv00001AF4sd00000001bc02sc00i00"));
+    assertTrue(km.isBuiltin("virtio-pci"));
+    assertEquals(List.of("kernel/fs/fat/fat.ko.xz", "kernel/fs/fat/vfat.ko.xz"), km.loadOrder(List.of("vfat", "squashfs")));
+  }
+
+  @Test
+  void unknownModuleIsAnErrorNamingIt() {
+    IOException e = assertThrows(IOException.class, () -> km.loadOrder(List.of("ext4", "no_such_mod")));
+    assertTrue(e.getMessage().contains("no_such_mod"), e.getMessage());
+  }
+
+  @Test
+  void malformedDepLineNamesTheLine() {
+    IOException e = assertThrows(IOException.class, () -> new KernelModules("a.ko:\nbroken line\n", null, null, null));
+    assertTrue(e.getMessage().contains("line 2"), e.getMessage());
+  }
+}

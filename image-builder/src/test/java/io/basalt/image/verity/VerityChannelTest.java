@@ -1,0 +1,125 @@
+package io.basalt.image.verity;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.common.jimfs.Configuration;
+import com.google.common.jimfs.Jimfs;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.file.FileSystem;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The seekable wrapper and the file-level API agree with the in-memory reference (jimfs). */
+class VerityChannelTest {
+  private static final int B = 4096;
+  private static final VerityParams PARAMS = VerityParams.fromSeed("hash-tree-test");
+  private final FileSystem fs = Jimfs.newFileSystem(Configuration.unix());
+
+  @AfterEach
+  void close() throws IOException {
+    fs.close();
+  }
+
+  @Test
+  void sequentialWritesThenBackPatchedHeader() throws IOException {
+    byte[] data = new byte[300 * B + 17];
+    new Random(3).nextBytes(data);
+    Path img = fs.getPath("/usr.img");
+    VerityResult r;
+    try (SeekableByteChannel raw = Files.newByteChannel(img, StandardOpenOption.CREATE_NEW,
+            StandardOpenOption.READ, StandardOpenOption.WRITE);
+        VerityChannel ch = Verity.channel(raw, PARAMS)) {
+      ch.write(ByteBuffer.allocate(96)); // placeholder superblock, patched at the end
+      int pos = 96;
+      while (pos < data.length) {
+        int n = Math.min(10_000, data.length - pos);
+        ch.write(ByteBuffer.wrap(data, pos, n));
+        pos += n;
+      }
+      ch.position(0).write(ByteBuffer.wrap(data, 0, 96)); // like a squashfs superblock
+      ch.position(150L * B + 5).write(ByteBuffer.wrap(data, 150 * B + 5, 10)); // rewrite, same bytes
+      r = ch.appendHashTree();
+    }
+    byte[] padded = Arrays.copyOf(data, 301 * B);
+    HashTreeTest.Reference ref = HashTreeTest.reference(padded);
+    assertArrayEquals(ref.root, r.rootHash());
+    byte[] file = Files.readAllBytes(img);
+    assertEquals(301L * B + r.hashAreaSize(), file.length);
+    assertArrayEquals(padded, Arrays.copyOf(file, padded.length));
+    assertArrayEquals(ref.tree, Arrays.copyOfRange(file, padded.length + B, file.length));
+  }
+
+  @Test
+  void forwardJumpAndChangedBytesAreRehashed() throws IOException {
+    byte[] data = new byte[40 * B];
+    new Random(4).nextBytes(data);
+    Path img = fs.getPath("/img");
+    VerityResult r;
+    try (SeekableByteChannel raw = Files.newByteChannel(img, StandardOpenOption.CREATE_NEW,
+            StandardOpenOption.READ, StandardOpenOption.WRITE);
+        VerityChannel ch = Verity.channel(raw, PARAMS)) {
+      ch.write(ByteBuffer.wrap(data, 0, 10 * B + 3));
+      ch.position(30L * B).write(ByteBuffer.wrap(data, 30 * B, 10 * B)); // jump ahead
+      ch.position(10L * B + 3).write(ByteBuffer.wrap(data, 10 * B + 3, 20 * B - 3)); // fill the gap
+      data[2 * B + 1] ^= 0x55; // change a block that was already hashed
+      ch.position(2L * B + 1).write(ByteBuffer.wrap(data, 2 * B + 1, 1));
+      r = ch.appendHashTree();
+    }
+    assertArrayEquals(HashTreeTest.reference(data).root, r.rootHash());
+  }
+
+  @Test
+  void fileApiSeparateAndAppendedAgree() throws IOException {
+    byte[] data = new byte[129 * B];
+    new Random(5).nextBytes(data);
+    Path dir = Files.createDirectory(fs.getPath("/out"));
+    Path d = dir.resolve("data");
+    Path h = dir.resolve("hash");
+    Files.write(d, data);
+    VerityResult sep = Verity.format(d, h, PARAMS);
+    assertEquals(0, sep.hashOffset());
+    assertEquals(4L * B, Files.size(h));
+    VerityResult app = Verity.formatAppended(d, PARAMS);
+    assertEquals(129L * B, app.hashOffset());
+    assertEquals(130, app.hashStartBlock());
+    assertEquals(sep.rootHashHex(), app.rootHashHex());
+    byte[] file = Files.readAllBytes(d);
+    assertArrayEquals(Files.readAllBytes(h), Arrays.copyOfRange(file, 129 * B, file.length));
+    try (var listing = Files.list(dir)) {
+      assertEquals(2, listing.count(), "no temporary file left");
+    }
+  }
+
+  @Test
+  void separateFormatRefusesUnalignedDataAndLeavesNoHashFile() throws IOException {
+    Path d = fs.getPath("/odd");
+    Files.write(d, new byte[B + 1]);
+    IOException e = assertThrows(IOException.class, () -> Verity.format(d, fs.getPath("/odd.hash"), PARAMS));
+    assertTrue(e.getMessage().startsWith("/odd: data is 4097 bytes"), e.getMessage());
+    assertFalse(Files.exists(fs.getPath("/odd.hash")));
+  }
+
+  @Test
+  void appendedFormatPadsUnalignedData() throws IOException {
+    byte[] data = new byte[B + 1];
+    new Random(6).nextBytes(data);
+    Path d = fs.getPath("/odd");
+    Files.write(d, data);
+    VerityResult r = Verity.formatAppended(d, PARAMS);
+    assertEquals(2, r.dataBlocks());
+    assertEquals(2L * B, r.hashOffset());
+    assertArrayEquals(HashTreeTest.reference(Arrays.copyOf(data, 2 * B)).root, r.rootHash());
+    assertEquals(2L * B + 2 * B, Files.size(d)); // superblock block + one level-0 block
+  }
+}

@@ -1,0 +1,25 @@
+package io.basalt.signing;
+
+import java.util.Map;
+
+/**
+ * A target as a targets role lists it: path, length, hashes and the optional {@code custom} object
+ * (null when absent). Immutable.
+ */
+public record TargetFile(String path, long length, Map<String, String> hashes, Map<String, Object> custom) {
+
+  /** Copies the hashes. */
+  public TargetFile {
+    hashes = Map.copyOf(hashes);
+  }
+
+  static TargetFile fromJson(String path, Map<String, Object> m, String where) {
+    long len = Json.integer(m, "length", where);
+    if (len < 0) {
+      throw new IllegalArgumentException(where + ".length: negative");
+    }
+    Map<String, String> hashes = Hashes.fromJson(Json.object(m, "hashes", where), where + ".hashes");
+    Map<String, Object> custom = m.containsKey("custom") ? Json.object(m, "custom", where) : null;
+    return new TargetFile(path, len, hashes, custom);
+  }
+}

@@ -1,0 +1,340 @@
+package io.basalt.update.lock;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLContext;
+
+/**
+ * A small etcd v3 client speaking etcd's JSON gateway ({@code /v3/kv/...}, etcd 3.4 and later) over
+ * {@link java.net.http.HttpClient}: range, put, compare-and-swap transactions, delete. Several
+ * endpoints with failover (the last endpoint that answered is tried first), TLS with a CA and a
+ * client certificate, and username/password authentication (a token per endpoint, renewed when
+ * etcd rejects it). Thread-safe.
+ *
+ * <p>Why the gateway and not jetcd: jetcd pulls in grpc-java, Netty and protobuf (about 15 MB of
+ * jars and tens of MB of heap and direct buffers once connected), while the agent's whole idle RSS
+ * budget on the host is 64 MB. The few KV calls the reboot lock needs are plain JSON POSTs.
+ */
+public final class EtcdClient implements AutoCloseable {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Base64.Encoder B64 = Base64.getEncoder();
+  private static final Base64.Decoder B64D = Base64.getDecoder();
+
+  private final EtcdConfig config;
+  private final HttpClient http;
+  private final AtomicInteger preferred = new AtomicInteger();
+  private final Map<URI, String> tokens = new ConcurrentHashMap<>();
+
+  private EtcdClient(EtcdConfig config, HttpClient http) {
+    this.config = config;
+    this.http = http;
+  }
+
+  /**
+   * Creates a client; no request is made yet.
+   *
+   * @throws IOException if the CA, certificate or key file cannot be read or parsed
+   */
+  public static EtcdClient create(EtcdConfig config) throws IOException {
+    HttpClient.Builder b =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(config.requestTimeout());
+    boolean tls = config.endpoints().stream().anyMatch(u -> u.getScheme().equals("https"));
+    if (tls || config.caFile().isPresent() || config.certFile().isPresent()) {
+      SSLContext ctx = TlsMaterial.sslContext(config.caFile(), config.certFile(), config.keyFile());
+      b.sslContext(ctx);
+    }
+    return new EtcdClient(config, b.build());
+  }
+
+  /** The configuration this client was made with. */
+  public EtcdConfig config() {
+    return config;
+  }
+
+  /**
+   * Reads a key at the newest revision.
+   *
+   * @throws EtcdUnavailableException if no endpoint answered
+   * @throws EtcdException if etcd refused the request
+   */
+  public Optional<KeyValue> get(String key) throws IOException {
+    return get(key, 0);
+  }
+
+  /**
+   * Reads a key as it was at {@code revision} (0 = newest).
+   *
+   * @throws EtcdUnavailableException if no endpoint answered
+   * @throws EtcdException if etcd refused the request (for example a compacted or future revision)
+   */
+  public Optional<KeyValue> get(String key, long revision) throws IOException {
+    ObjectNode req = JSON.createObjectNode();
+    req.put("key", b64(key));
+    if (revision > 0) {
+      req.put("revision", Long.toString(revision));
+    }
+    return firstKv(call("/kv/range", req));
+  }
+
+  /**
+   * The store's current revision.
+   *
+   * @throws IOException as {@link #get(String)}
+   */
+  public long currentRevision() throws IOException {
+    ObjectNode req = JSON.createObjectNode();
+    req.put("key", b64("\0"));
+    req.put("count_only", true);
+    return headerRevision(call("/kv/range", req));
+  }
+
+  /**
+   * Writes a key unconditionally and returns the new store revision.
+   *
+   * @throws IOException as {@link #get(String)}
+   */
+  public long put(String key, byte[] value) throws IOException {
+    ObjectNode req = JSON.createObjectNode();
+    req.put("key", b64(key));
+    req.put("value", B64.encodeToString(value));
+    return headerRevision(call("/kv/put", req));
+  }
+
+  /**
+   * Deletes a key; returns whether it existed.
+   *
+   * @throws IOException as {@link #get(String)}
+   */
+  public boolean delete(String key) throws IOException {
+    ObjectNode req = JSON.createObjectNode();
+    req.put("key", b64(key));
+    JsonNode resp = call("/kv/deleterange", req);
+    return resp.path("deleted").asLong(0) > 0;
+  }
+
+  /**
+   * Writes {@code value} only if the key's mod revision is still {@code expectedModRevision}
+   * (0 = only if the key does not exist), in one transaction. On a conflict the key's current
+   * state comes back from the same transaction, so the caller can retry without another read.
+   *
+   * @throws IOException as {@link #get(String)}
+   */
+  public CasResult compareAndSwap(String key, byte[] value, long expectedModRevision)
+      throws IOException {
+    ObjectNode req = JSON.createObjectNode();
+    ObjectNode cmp = req.putArray("compare").addObject();
+    cmp.put("key", b64(key));
+    cmp.put("target", "MOD");
+    cmp.put("result", "EQUAL");
+    cmp.put("mod_revision", Long.toString(expectedModRevision));
+    ObjectNode put = req.putArray("success").addObject().putObject("request_put");
+    put.put("key", b64(key));
+    put.put("value", B64.encodeToString(value));
+    req.putArray("failure").addObject().putObject("request_range").put("key", b64(key));
+    JsonNode resp = call("/kv/txn", req);
+    long rev = headerRevision(resp);
+    if (resp.path("succeeded").asBoolean(false)) {
+      return new CasResult(true, rev, Optional.empty());
+    }
+    Optional<KeyValue> current = Optional.empty();
+    for (JsonNode r : resp.path("responses")) {
+      if (r.has("response_range")) {
+        current = firstKv(r.get("response_range"));
+      }
+    }
+    return new CasResult(false, rev, current);
+  }
+
+  /**
+   * The outcome of {@link #compareAndSwap}.
+   *
+   * @param succeeded whether the value was written
+   * @param revision the store revision after the transaction (the key's new mod revision on success)
+   * @param current on failure, the key's current state (empty if it does not exist)
+   */
+  public record CasResult(boolean succeeded, long revision, Optional<KeyValue> current) {}
+
+  @Override
+  public void close() {
+    tokens.clear();
+  }
+
+  // --- transport -----------------------------------------------------------------------------
+
+  private JsonNode call(String path, ObjectNode body) throws IOException {
+    List<URI> eps = config.endpoints();
+    int start = Math.floorMod(preferred.get(), eps.size());
+    List<String> failures = new ArrayList<>();
+    for (int i = 0; i < eps.size(); i++) {
+      int idx = (start + i) % eps.size();
+      URI ep = eps.get(idx);
+      try {
+        JsonNode resp = callOne(ep, path, body, true);
+        preferred.set(idx);
+        return resp;
+      } catch (Unavailable u) {
+        failures.add(ep + ": " + u.getMessage());
+      }
+    }
+    throw new EtcdUnavailableException(
+        "no etcd endpoint answered " + path + " (" + String.join("; ", failures) + ")");
+  }
+
+  /** Thrown inside the failover loop for errors that another endpoint might not have. */
+  private static final class Unavailable extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    Unavailable(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  private JsonNode callOne(URI ep, String path, ObjectNode body, boolean mayReauth)
+      throws IOException, Unavailable {
+    String token = null;
+    if (config.username().isPresent()) {
+      token = tokens.get(ep);
+      if (token == null) {
+        token = authenticate(ep);
+      }
+    }
+    HttpResponse<byte[]> resp = send(ep, path, JSON.writeValueAsBytes(body), token);
+    if (resp.statusCode() == 200) {
+      return parse(ep, path, resp.body());
+    }
+    JsonNode err = tryParse(resp.body());
+    int code = err == null ? -1 : err.path("code").asInt(-1);
+    String message =
+        err == null
+            ? new String(resp.body(), StandardCharsets.UTF_8).strip()
+            : err.path("message").asText(err.path("error").asText(""));
+    if (mayReauth
+        && config.username().isPresent()
+        && (code == 16 || message.contains("invalid auth token"))) {
+      tokens.remove(ep);
+      return callOne(ep, path, body, false);
+    }
+    if (code == 14
+        || resp.statusCode() == 503
+        || message.contains("no leader")
+        || message.contains("leader changed")
+        || message.contains("request timed out")
+        || message.contains("not capable")) {
+      throw new Unavailable("HTTP " + resp.statusCode() + ": " + message);
+    }
+    throw new EtcdException(
+        "etcd at " + ep + " refused " + path + ": HTTP " + resp.statusCode() + ": " + message, code);
+  }
+
+  private String authenticate(URI ep) throws IOException, Unavailable {
+    ObjectNode req = JSON.createObjectNode();
+    req.put("name", config.username().orElseThrow());
+    req.put("password", config.password());
+    HttpResponse<byte[]> resp = send(ep, "/auth/authenticate", JSON.writeValueAsBytes(req), null);
+    JsonNode body = tryParse(resp.body());
+    if (resp.statusCode() != 200 || body == null || !body.hasNonNull("token")) {
+      String msg =
+          body == null
+              ? new String(resp.body(), StandardCharsets.UTF_8).strip()
+              : body.path("message").asText(body.path("error").asText(""));
+      if (resp.statusCode() == 503) {
+        throw new Unavailable("HTTP 503 during authentication: " + msg);
+      }
+      throw new EtcdException(
+          "etcd at "
+              + ep
+              + " rejected user '"
+              + config.username().get()
+              + "': HTTP "
+              + resp.statusCode()
+              + ": "
+              + msg,
+          body == null ? -1 : body.path("code").asInt(-1));
+    }
+    String token = body.get("token").asText();
+    tokens.put(ep, token);
+    return token;
+  }
+
+  private HttpResponse<byte[]> send(URI ep, String path, byte[] body, String token)
+      throws IOException, Unavailable {
+    HttpRequest.Builder rb =
+        HttpRequest.newBuilder(URI.create(ep + "/v3" + path))
+            .timeout(config.requestTimeout())
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    if (token != null) {
+      rb.header("Authorization", token);
+    }
+    try {
+      return http.send(rb.build(), HttpResponse.BodyHandlers.ofByteArray());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while calling etcd at " + ep);
+    } catch (javax.net.ssl.SSLException e) {
+      throw new EtcdException("TLS handshake with etcd at " + ep + " failed: " + e.getMessage(), e);
+    } catch (IOException e) {
+      String m = e.getMessage();
+      throw new Unavailable(e.getClass().getSimpleName() + (m == null ? "" : ": " + m));
+    }
+  }
+
+  private static JsonNode parse(URI ep, String path, byte[] body) throws EtcdException {
+    JsonNode n = tryParse(body);
+    if (n == null || !n.isObject()) {
+      throw new EtcdException(
+          "etcd at " + ep + " answered " + path + " with something that is not JSON", -1);
+    }
+    return n;
+  }
+
+  private static JsonNode tryParse(byte[] body) {
+    try {
+      return JSON.readTree(body);
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  private static Optional<KeyValue> firstKv(JsonNode rangeResponse) {
+    JsonNode kvs = rangeResponse.path("kvs");
+    if (!(kvs instanceof ArrayNode) || kvs.isEmpty()) {
+      return Optional.empty();
+    }
+    JsonNode kv = kvs.get(0);
+    return Optional.of(
+        new KeyValue(
+            new String(B64D.decode(kv.path("key").asText("")), StandardCharsets.UTF_8),
+            B64D.decode(kv.path("value").asText("")),
+            kv.path("create_revision").asLong(0),
+            kv.path("mod_revision").asLong(0),
+            kv.path("version").asLong(0)));
+  }
+
+  private static long headerRevision(JsonNode resp) {
+    return resp.path("header").path("revision").asLong(0);
+  }
+
+  private static String b64(String s) {
+    return B64.encodeToString(s.getBytes(StandardCharsets.UTF_8));
+  }
+}
