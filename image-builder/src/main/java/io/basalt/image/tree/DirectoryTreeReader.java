@@ -70,13 +70,13 @@ public final class DirectoryTreeReader {
         new SimpleFileVisitor<>() {
           @Override
           public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes a) throws IOException {
-            visit(dir);
+            visit(dir, a);
             return FileVisitResult.CONTINUE;
           }
 
           @Override
           public FileVisitResult visitFile(Path file, BasicFileAttributes a) throws IOException {
-            visit(file);
+            visit(file, a);
             return FileVisitResult.CONTINUE;
           }
 
@@ -85,10 +85,14 @@ public final class DirectoryTreeReader {
             throw e;
           }
 
-          private void visit(Path p) throws IOException {
+          private void visit(Path p, BasicFileAttributes basic) throws IOException {
             String path = imagePath(root, p);
             Map<String, Object> a = Files.readAttributes(p, "unix:*", LinkOption.NOFOLLOW_LINKS);
             int mode = (Integer) a.get("mode");
+            if ((mode & S_IFMT) == 0) {
+              // file systems such as jimfs give only the permission bits
+              mode |= basic.isDirectory() ? 0040000 : basic.isRegularFile() ? 0100000 : basic.isSymbolicLink() ? 0120000 : 0;
+            }
             TreeEntry e;
             switch (mode & S_IFMT) {
               case 0040000:

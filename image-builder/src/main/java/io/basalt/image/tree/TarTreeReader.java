@@ -39,7 +39,7 @@ public final class TarTreeReader {
     Map<Long, Map<String, byte[]>> xattrs = scanPaxXattrs(tar);
     FileTree.Builder b = FileTree.builder();
     try (SeekableByteChannel ch = Files.newByteChannel(tar, StandardOpenOption.READ);
-        TarFile tf = new TarFile(ch, BLOCK, BLOCK * 20, "UTF-8", false)) {
+        TarFile tf = new TarFile(ch, BLOCK * 20, BLOCK, "UTF-8", false)) {
       for (TarArchiveEntry te : tf.getEntries()) {
         String where = tar + ": entry " + te.getName();
         String path;
