@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = VersionProvider.class,
     description = "Build, run, sign and publish Basalt OS images.",
-    subcommands = {CommandLine.HelpCommand.class, io.basalt.image.gpt.GptCommand.class,
+    subcommands = {CommandLine.HelpCommand.class, io.basalt.image.gpt.GptCommand.class, BuildCommand.class,
         io.basalt.cloudconfig.cli.CloudConfigCommand.class,
         io.basalt.update.cli.FleetLockCommand.class})
 public final class Basalt implements Runnable {
