@@ -263,6 +263,9 @@ public final class LockCommand implements Runnable {
                 .map(t -> t + " (" + ago(t, now) + ")")
                 .orElse("unknown (taken by a tool that does not record it)"));
           }
+          out.println();
+          out.println("A holder whose machine is gone keeps its slot: free it with "
+              + "'basaltctl lock unlock MACHINE-ID --force'.");
         }
         out.println();
         out.println("Local hold: " + hold.map(h -> "held since " + h.since()
