@@ -15,8 +15,10 @@ import java.util.Objects;
  * archive. The kernel unpacks such a buffer member by member (init/initramfs.c {@code
  * unpack_to_rootfs}): it skips zero bytes between members, takes a member starting with "0" as an
  * uncompressed newc archive, which must start at a multiple of 4 bytes, and anything else as a
- * compressed one identified by its magic. Each member is therefore followed by zeros up to the next
- * multiple of 4 (uncompressed archives are already padded to 512). Immutable and thread-safe.
+ * compressed one identified by its magic. Each member therefore starts at a multiple of 4, after
+ * zeros where needed (uncompressed archives are already padded to 512); nothing follows the last
+ * one, so tools that test the last compressed member to the end of the file (unmkinitramfs) accept
+ * it. Immutable and thread-safe.
  */
 public final class InitramfsWriter {
   /** Where one archive landed in the written initramfs. */
@@ -57,11 +59,12 @@ public final class InitramfsWriter {
     List<Member> members = new ArrayList<>(parts.size());
     long offset = 0;
     for (Part p : parts) {
+      int pad = (int) ((4 - offset % 4) % 4);
+      out.write(new byte[pad]);
+      offset += pad;
       long n = p.writer().write(p.tree(), out);
       members.add(new Member(offset, n, p.writer().compression()));
-      int pad = (int) ((4 - n % 4) % 4);
-      out.write(new byte[pad]);
-      offset += n + pad;
+      offset += n;
     }
     out.flush();
     return List.copyOf(members);
