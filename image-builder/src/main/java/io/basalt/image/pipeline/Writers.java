@@ -18,9 +18,8 @@ import java.nio.file.Path;
 
 /**
  * The bridge from the pipeline to the format writers and builders of the other packages
- * (tar reader, squashfs, dm-verity, initramfs + cpio, FAT, GPT, qcow2). A writer that is not part
- * of this build yet fails with {@link BuildException.Kind#UNAVAILABLE} naming it, so a build never
- * pretends. Stateless, thread-safe.
+ * (tar reader, squashfs, dm-verity, initramfs + cpio, FAT, qcow2; GPT is used directly).
+ * Stateless, thread-safe.
  */
 final class Writers {
   private Writers() {}
@@ -28,19 +27,27 @@ final class Writers {
   /** The result of appending a dm-verity hash tree to a data image. */
   record Verity2(String rootHash, long hashOffset, long totalSize) {}
 
-  private static BuildException unavailable(String stage, String what) {
-    return new BuildException(stage, BuildException.Kind.UNAVAILABLE,
-        what + " is not part of this Basalt build yet; this stage cannot run (nothing was written for it)");
-  }
-
   /** Reads a tar archive as a tree without extracting it. */
-  static FileTree readTar(Path tar) throws BuildException, IOException {
-    throw unavailable("read base tree", "the tar tree reader (io.basalt.image.tree, tar → FileTree)");
+  static FileTree readTar(Path tar) throws IOException {
+    return io.basalt.image.tree.TarTreeReader.read(tar);
   }
 
   /** Writes {@code usr} as a squashfs image at {@code out}. */
-  static void squashfs(FileTree usr, ImageSpec.Compressor compressor, long epoch, Path out) throws BuildException, IOException {
-    throw unavailable("usr squashfs", "the squashfs writer (io.basalt.image.squashfs)");
+  static void squashfs(FileTree usr, ImageSpec.Compressor compressor, long epoch, Path out) throws IOException {
+    io.basalt.image.squashfs.SquashfsCompression c;
+    switch (compressor) {
+      case XZ:
+        c = io.basalt.image.squashfs.SquashfsCompression.XZ;
+        break;
+      case GZIP:
+        c = io.basalt.image.squashfs.SquashfsCompression.GZIP;
+        break;
+      default:
+        c = io.basalt.image.squashfs.SquashfsCompression.ZSTD;
+    }
+    io.basalt.image.squashfs.SquashfsOptions o = io.basalt.image.squashfs.SquashfsOptions.builder()
+        .compression(c).mtime(epoch).keepEntryMtimes(true).build();
+    new io.basalt.image.squashfs.SquashfsWriter(o).write(usr, out);
   }
 
   /** Pads {@code img} to 4096 and appends the dm-verity superblock + hash tree (salt and UUID from {@code seed}). */
@@ -87,7 +94,7 @@ final class Writers {
   }
 
   /** Converts a raw disk to qcow2. */
-  static void qcow2(Path raw, Path out) throws BuildException, IOException {
-    throw unavailable("disk.qcow2", "the qcow2 writer (io.basalt.image.qcow2); leave disk.qcow2 out of the spec's outputs to build without it");
+  static void qcow2(Path raw, Path out) throws IOException {
+    io.basalt.image.qcow2.Qcow2Writer.convert(raw, out);
   }
 }
