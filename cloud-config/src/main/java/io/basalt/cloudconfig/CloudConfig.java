@@ -45,6 +45,27 @@ public record CloudConfig(
   }
 
   /**
+   * This config with a datasource's metadata folded in, as coreos-cloudinit merged them: the
+   * metadata host name when the config sets none, the metadata SSH keys added to the default
+   * user's, and the metadata's networkd units written as runtime units before the config's own.
+   */
+  public CloudConfig withMetadata(Metadata metadata) {
+    Objects.requireNonNull(metadata, "metadata");
+    java.util.List<String> keys = new java.util.ArrayList<>(sshAuthorizedKeys);
+    for (String k : metadata.sshPublicKeys()) {
+      if (!keys.contains(k)) {
+        keys.add(k);
+      }
+    }
+    java.util.List<Unit> units = new java.util.ArrayList<>();
+    metadata.networkUnits().forEach((name, content) -> units.add(new Unit(name, content, false, true, false, null, List.of())));
+    units.addAll(coreos.units());
+    CoreOs c = new CoreOs(units, coreos.etcd(), coreos.etcd2(), coreos.fleet(), coreos.flannel(), coreos.update(),
+        coreos.locksmith(), coreos.oem());
+    return new CloudConfig(hostname != null ? hostname : metadata.hostname(), users, keys, writeFiles, manageEtcHosts, c);
+  }
+
+  /**
    * A {@code users[]} entry. {@link #toString()} never shows the password hash.
    */
   public record User(

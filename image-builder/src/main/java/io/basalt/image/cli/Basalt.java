@@ -12,8 +12,10 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = VersionProvider.class,
     description = "Build, run, sign and publish Basalt OS images.",
-    subcommands = {CommandLine.HelpCommand.class, io.basalt.image.gpt.GptCommand.class,
-        io.basalt.cloudconfig.cli.CloudConfigCommand.class})
+    subcommands = {CommandLine.HelpCommand.class, io.basalt.image.gpt.GptCommand.class, BuildCommand.class,
+        io.basalt.cloudconfig.cli.CloudConfigCommand.class,
+        io.basalt.signing.repo.RepoCommand.class,
+        io.basalt.update.cli.FleetLockCommand.class})
 public final class Basalt implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

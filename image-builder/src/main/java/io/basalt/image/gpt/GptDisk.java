@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -138,6 +139,9 @@ public final class GptDisk {
     Path tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
     boolean done = false;
     try {
+      if (Files.getFileStore(tmp).supportsFileAttributeView("posix")) {
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--")); // not the temp file's 0600
+      }
       try (SeekableByteChannel ch = Files.newByteChannel(tmp, StandardOpenOption.WRITE, StandardOpenOption.READ,
           StandardOpenOption.TRUNCATE_EXISTING)) {
         write(ch);

@@ -1,5 +1,6 @@
 package io.basalt.update.cli;
 
+import io.basalt.update.testing.EtcdProcess;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,5 +1,7 @@
 package io.basalt.update.lock;
 
+import io.basalt.update.testing.HistoryObserver;
+import io.basalt.update.testing.EtcdProcess;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -63,7 +65,7 @@ class RebootLockContentionIT {
     EtcdClient admin = client(etcd.endpoint());
     RebootLock adminLock = new RebootLock(admin, group, Clock.systemUTC(), fastRetry());
     adminLock.setMax(MAX);
-    long startRev = admin.currentRevision();
+    long startRev = admin.currentRevision(adminLock.key());
 
     AtomicInteger inside = new AtomicInteger();
     AtomicInteger maxInside = new AtomicInteger();

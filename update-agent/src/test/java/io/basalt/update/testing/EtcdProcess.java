@@ -1,4 +1,4 @@
-package io.basalt.update.lock;
+package io.basalt.update.testing;
 
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -15,10 +15,10 @@ import java.util.stream.Stream;
  * A real single-member etcd started on 127.0.0.1 with free ports and a temporary data directory;
  * {@link #close()} kills it and deletes the directory. Not thread-safe.
  */
-final class EtcdProcess implements AutoCloseable {
+public final class EtcdProcess implements AutoCloseable {
 
-  final Path dir;
-  final int clientPort;
+  public final Path dir;
+  public final int clientPort;
   final int peerPort;
   private final List<String> extraArgs;
   private final String scheme;
@@ -35,18 +35,18 @@ final class EtcdProcess implements AutoCloseable {
     Runtime.getRuntime().addShutdownHook(hook);
   }
 
-  static EtcdProcess start() throws IOException, InterruptedException {
+  public static EtcdProcess start() throws IOException, InterruptedException {
     return start("http", List.of());
   }
 
   /** Starts etcd; {@code extraArgs} are added to its command line (TLS flags, for instance). */
-  static EtcdProcess start(String scheme, List<String> extraArgs)
+  public static EtcdProcess start(String scheme, List<String> extraArgs)
       throws IOException, InterruptedException {
     return start(scheme, extraArgs, List.of());
   }
 
   /** As above; {@code etcdctlArgs} are given to every etcdctl call (TLS client flags). */
-  static EtcdProcess start(String scheme, List<String> extraArgs, List<String> etcdctlArgs)
+  public static EtcdProcess start(String scheme, List<String> extraArgs, List<String> etcdctlArgs)
       throws IOException, InterruptedException {
     Path dir = Files.createTempDirectory("basalt-etcd-");
     EtcdProcess p = new EtcdProcess(dir, scheme, extraArgs);
@@ -60,11 +60,11 @@ final class EtcdProcess implements AutoCloseable {
     return p;
   }
 
-  String endpoint() {
+  public String endpoint() {
     return scheme + "://127.0.0.1:" + clientPort;
   }
 
-  void launch() throws IOException, InterruptedException {
+  public void launch() throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>(List.of(
         "etcd",
         "--name", "basalt-test",
@@ -105,7 +105,7 @@ final class EtcdProcess implements AutoCloseable {
   }
 
   /** An etcdctl (v3 API) command against this server. */
-  ProcessBuilder etcdctl(String... args) {
+  public ProcessBuilder etcdctl(String... args) {
     List<String> cmd = new ArrayList<>(List.of("etcdctl", "--endpoints", endpoint()));
     cmd.addAll(etcdctlTlsArgs);
     cmd.addAll(List.of(args));
@@ -117,7 +117,7 @@ final class EtcdProcess implements AutoCloseable {
   List<String> etcdctlTlsArgs = List.of();
 
   /** Runs etcdctl and returns its output; fails on a non-zero exit. */
-  String etcdctlOutput(String... args) throws IOException, InterruptedException {
+  public String etcdctlOutput(String... args) throws IOException, InterruptedException {
     Process p = etcdctl(args).start();
     String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
     if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
@@ -127,7 +127,7 @@ final class EtcdProcess implements AutoCloseable {
     return out;
   }
 
-  String log() {
+  public String log() {
     try {
       String s = Files.readString(dir.resolve("etcd.log"));
       return s.length() > 4000 ? s.substring(s.length() - 4000) : s;
@@ -137,7 +137,7 @@ final class EtcdProcess implements AutoCloseable {
   }
 
   /** Kills etcd (SIGKILL) and waits for it to exit. */
-  void kill() {
+  public void kill() {
     if (process != null && process.isAlive()) {
       process.destroyForcibly();
       try {
@@ -149,7 +149,7 @@ final class EtcdProcess implements AutoCloseable {
   }
 
   /** Kills etcd and starts it again on the same ports and data. */
-  void restart() throws IOException, InterruptedException {
+  public void restart() throws IOException, InterruptedException {
     kill();
     launch();
   }
@@ -175,7 +175,7 @@ final class EtcdProcess implements AutoCloseable {
     }
   }
 
-  static int freePort() throws IOException {
+  public static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       return s.getLocalPort();
     }

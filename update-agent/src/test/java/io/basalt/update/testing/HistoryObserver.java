@@ -1,4 +1,4 @@
-package io.basalt.update.lock;
+package io.basalt.update.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -16,10 +16,10 @@ import java.util.concurrent.TimeUnit;
  * An independent observer of a key's history: the reference {@code etcdctl watch --rev=N KEY -w
  * json} run as a child process, every event collected. Thread-safe (synchronized).
  */
-final class HistoryObserver implements AutoCloseable {
+public final class HistoryObserver implements AutoCloseable {
 
   /** One version of the key: its mod revision and value (null when deleted). */
-  record Event(long modRevision, byte[] value) {}
+  public record Event(long modRevision, byte[] value) {}
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private final Process process;
@@ -27,7 +27,7 @@ final class HistoryObserver implements AutoCloseable {
   private final List<Event> events = new ArrayList<>();
   private final List<String> garbage = new ArrayList<>();
 
-  HistoryObserver(EtcdProcess etcd, String key, long fromRevision) throws IOException {
+  public HistoryObserver(EtcdProcess etcd, String key, long fromRevision) throws IOException {
     process = etcd.etcdctl("watch", "--rev=" + fromRevision, key, "-w", "json").start();
     reader = new Thread(this::read, "history-observer");
     reader.setDaemon(true);
@@ -69,7 +69,7 @@ final class HistoryObserver implements AutoCloseable {
   }
 
   /** Waits until an event with mod revision >= {@code revision} arrived; returns all so far. */
-  synchronized List<Event> awaitRevision(long revision, Duration timeout)
+  public synchronized List<Event> awaitRevision(long revision, Duration timeout)
       throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (events.isEmpty() || events.get(events.size() - 1).modRevision() < revision) {

@@ -1,0 +1,99 @@
+package io.basalt.cloudconfig.cli;
+
+import io.basalt.cloudconfig.Metadata;
+import io.basalt.cloudconfig.ValidationOptions;
+import io.basalt.cloudconfig.datasource.Datasource;
+import io.basalt.cloudconfig.datasource.Datasources;
+import io.basalt.cloudconfig.render.ApplyReport;
+import io.basalt.cloudconfig.render.Applier;
+import io.basalt.cloudconfig.render.ProcessSystemTools;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code apply}: makes a cloud-config so on this host (run every boot by basalt-cloudinit.service).
+ * The user-data comes from FILE or, with {@code --from-datasources}, from the first datasource in
+ * Basalt's order. An invalid config is not applied at all. Exit 0 applied (or nothing to apply),
+ * 1 invalid config, 2 usage or unreadable datasource, 3 applied but some step failed.
+ * Not thread-safe.
+ */
+@Command(name = "apply", mixinStandardHelpOptions = true,
+    description = "Apply user-data to this host: from FILE, or --from-datasources (OEM, config-2, CONTEXT, "
+        + "cloud-config-url=, /etc/basalt/cloud-config.yml).",
+    exitCodeListHeading = "Exit codes:%n",
+    exitCodeList = {"0:applied or nothing to apply", "1:invalid config (nothing applied)",
+        "2:usage error or unreadable datasource", "3:applied, some steps failed"})
+final class ApplyCommand implements Callable<Integer> {
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  static final class Source {
+    @Parameters(index = "0", paramLabel = "FILE", description = "The user-data file.") Path file;
+    @Option(names = "--from-datasources", description = "Take user-data from the first datasource that has some.")
+    boolean fromDatasources;
+  }
+
+  @ArgGroup(exclusive = true, multiplicity = "1") Source source;
+
+  @Option(names = "--root", paramLabel = "DIR", defaultValue = "/", description = "The root to apply to (default /).")
+  Path root;
+
+  @Option(names = "--url-timeout", paramLabel = "SECONDS", defaultValue = "120",
+      description = "Longest wait for cloud-config-url= (retries with backoff), default 120.")
+  long urlTimeout;
+
+  @Option(names = "--command-timeout", paramLabel = "SECONDS", defaultValue = "300",
+      description = "Longest wait for one system command, default 300.")
+  long commandTimeout;
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    String name;
+    String text;
+    Metadata md = Metadata.none();
+    try {
+      if (source.fromDatasources) {
+        Optional<Datasource.Found> found = Datasources.standard(root, Duration.ofSeconds(urlTimeout), out::println)
+            .first(out::println);
+        if (found.isEmpty()) {
+          out.println("no datasource has user-data; nothing to apply");
+          out.flush();
+          return 0;
+        }
+        name = found.get().source();
+        md = found.get().metadata();
+        text = found.get().userData() == null ? "" : Datasources.text(found.get().userData());
+      } else {
+        name = source.file.toString();
+        text = Datasources.text(Files.readAllBytes(source.file));
+      }
+    } catch (IOException e) {
+      err.println("error: " + e.getMessage());
+      err.println("nothing was applied");
+      err.flush();
+      return 2;
+    }
+    Loaded l = Loaded.of(name, text, md, ValidationOptions.forRoot(root));
+    if (!l.report(err)) {
+      return 1;
+    }
+    ApplyReport r = new Applier(root, new ProcessSystemTools(commandTimeout), false, out::println)
+        .apply(l.userData().config().withMetadata(md), l.userData().scripts());
+    out.println(name + ": " + r.changes().size() + " changes, " + r.actions().size() + " commands, "
+        + r.failures().size() + " failures");
+    out.flush();
+    return r.ok() ? 0 : 3;
+  }
+}

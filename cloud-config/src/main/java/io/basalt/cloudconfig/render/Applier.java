@@ -1,0 +1,605 @@
+package io.basalt.cloudconfig.render;
+
+import io.basalt.cloudconfig.CloudConfig;
+import io.basalt.cloudconfig.Script;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.UserPrincipal;
+import java.nio.file.attribute.UserPrincipalLookupService;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+/**
+ * Makes a validated {@link CloudConfig} so under a root directory (the host's {@code /}, or a
+ * directory for {@code render}): host name, users and groups (through {@link SystemTools}),
+ * authorized keys, files (atomic write, owner, mode), units and drop-ins, one daemon-reload, then
+ * enable and unit commands, networkd restart, etcd/fleet/flannel drop-ins, update agent
+ * configuration, OEM release, scripts once per boot. Idempotent: a second run writes nothing and
+ * runs no account or reload commands; unit commands and enable are issued again (they are
+ * idempotent themselves, as coreos-cloudinit issued them on every boot). A failing step is
+ * recorded and the others still run. Secrets (password hashes, keys) are never logged.
+ * Not thread-safe.
+ */
+public final class Applier {
+
+  /** Where the cloud-config's keys go in each user's authorized_keys.d (CoreOS update-ssh-keys layout). */
+  public static final String KEYS_FILE = "basalt-cloudinit";
+  /** The update agent's machine configuration. */
+  public static final String UPDATE_CONF = "/etc/basalt/update.conf";
+  /** Where scripts are kept. */
+  public static final String SCRIPTS_DIR = "/var/lib/basalt/cloud-config/scripts";
+  /** Once-per-boot markers (tmpfs). */
+  public static final String SCRIPT_MARKERS = "/run/basalt/cloud-config/scripts";
+
+  private final Path root;
+  private final SystemTools tools;
+  private final boolean dryRun;
+  private final Consumer<String> log;
+  private final boolean numericOwners;
+  private final List<String> changes = new ArrayList<>();
+  private final List<String> actions = new ArrayList<>();
+  private final List<String> failures = new ArrayList<>();
+
+  /**
+   * @param root the directory standing for {@code /}
+   * @param tools runs the system's tools
+   * @param dryRun true for {@code render}: owners are not set (recorded only) and missing homes are created
+   * @param log receives one line per change or failure (never secrets)
+   */
+  public Applier(Path root, SystemTools tools, boolean dryRun, Consumer<String> log) {
+    this.root = Objects.requireNonNull(root, "root");
+    this.tools = Objects.requireNonNull(tools, "tools");
+    this.dryRun = dryRun;
+    this.log = Objects.requireNonNull(log, "log");
+    this.numericOwners = root.getFileSystem() == FileSystems.getDefault();
+  }
+
+  /**
+   * Applies {@code config} and runs {@code scripts}.
+   *
+   * @return what changed, what was issued, what failed
+   */
+  public ApplyReport apply(CloudConfig config, List<Script> scripts) {
+    Objects.requireNonNull(config, "config");
+    step("hostname", () -> hostname(config));
+    step("users", () -> users(config));
+    for (int i = 0; i < config.writeFiles().size(); i++) {
+      CloudConfig.WriteFile f = config.writeFiles().get(i);
+      String what = "write_files[" + i + "] " + f.path();
+      step(what, () -> {
+        String[] owner = splitOwner(f.owner());
+        writeFile(f.path(), f.decodedContent(), f.mode(), owner[0], owner[1]);
+      });
+    }
+    step("manage_etc_hosts", () -> etcHosts(config));
+    step("coreos.oem", () -> oem(config));
+    step("coreos.update", () -> updateConf(config));
+    step("coreos.flannel", () -> {
+      if (!config.coreos().flannel().isEmpty()) {
+        writeFile("/run/flannel/options.env", bytes(ServiceDropIns.envFile(config.coreos().flannel())), 0644, "root", "root");
+      }
+    });
+    step("coreos.units", () -> units(config));
+    for (Script s : scripts) {
+      step("script " + s.name(), () -> script(s));
+    }
+    return new ApplyReport(changes, actions, failures);
+  }
+
+  // ------------------------------------------------------------------ steps
+
+  private void hostname(CloudConfig config) throws IOException {
+    if (config.hostname() == null) {
+      return;
+    }
+    if (writeFile("/etc/hostname", bytes(config.hostname() + "\n"), 0644, "root", "root")) {
+      run("hostname", List.of("hostname", config.hostname()), new byte[0], true);
+    }
+  }
+
+  private void etcHosts(CloudConfig config) throws IOException {
+    if (!"localhost".equals(config.manageEtcHosts())) {
+      return;
+    }
+    String host = config.hostname();
+    Path hn = resolve("/etc/hostname");
+    if (host == null && Files.isRegularFile(hn)) {
+      host = Files.readString(hn, StandardCharsets.UTF_8).trim();
+    }
+    if (host == null || host.isEmpty()) {
+      host = "localhost";
+    }
+    String names = host;
+    int dot = host.indexOf('.');
+    if (dot > 0) {
+      names = host + " " + host.substring(0, dot);
+    }
+    String content = "# Written by basalt cloud-config (manage_etc_hosts: localhost)\n"
+        + "127.0.0.1 " + names + " localhost\n"
+        + "::1 " + names + " localhost\n";
+    writeFile("/etc/hosts", bytes(content), 0644, "root", "root");
+  }
+
+  private void oem(CloudConfig config) throws IOException {
+    Map<String, String> oem = config.coreos().oem();
+    if (oem.isEmpty()) {
+      return;
+    }
+    // coreos-cloudinit's OEMRelease.String(): ID, VERSION_ID, then quoted NAME, HOME_URL, BUG_REPORT_URL.
+    String content = "ID=" + oem.getOrDefault("ID", "") + "\n"
+        + "VERSION_ID=" + oem.getOrDefault("VERSION_ID", "") + "\n"
+        + "NAME=" + goQuote(oem.getOrDefault("NAME", "")) + "\n"
+        + "HOME_URL=" + goQuote(oem.getOrDefault("HOME_URL", "")) + "\n"
+        + "BUG_REPORT_URL=" + goQuote(oem.getOrDefault("BUG_REPORT_URL", "")) + "\n";
+    writeFile("/etc/oem-release", bytes(content), 0644, "root", "root");
+  }
+
+  private void updateConf(CloudConfig config) throws IOException {
+    Map<String, String> wanted = UpdateConf.settings(config);
+    if (wanted.isEmpty()) {
+      return;
+    }
+    Path p = resolve(UPDATE_CONF);
+    String existing = Files.isRegularFile(p) ? Files.readString(p, StandardCharsets.UTF_8) : "";
+    boolean secret = wanted.containsKey("LOCKSMITHD_ETCD_PASSWORD");
+    writeFile(UPDATE_CONF, bytes(UpdateConf.merge(existing, wanted)), secret ? 0600 : 0644, "root", "root");
+  }
+
+  private void users(CloudConfig config) throws IOException {
+    List<CloudConfig.User> users = new ArrayList<>(config.users());
+    Map<String, List<String>> keys = new LinkedHashMap<>();
+    for (CloudConfig.User u : users) {
+      keys.computeIfAbsent(u.name(), k -> new ArrayList<>()).addAll(u.sshAuthorizedKeys());
+    }
+    if (!config.sshAuthorizedKeys().isEmpty()) {
+      if (users.stream().noneMatch(u -> u.name().equals("core"))) {
+        users.add(new CloudConfig.User("core", null, List.of(), null, null, false, null, List.of(), false, false, false, null));
+      }
+      keys.computeIfAbsent("core", k -> new ArrayList<>()).addAll(config.sshAuthorizedKeys());
+    }
+    for (CloudConfig.User u : users) {
+      step("user " + u.name(), () -> user(u));
+      List<String> k = keys.getOrDefault(u.name(), List.of());
+      if (!k.isEmpty()) {
+        step("ssh keys of " + u.name(), () -> authorizedKeys(u, k));
+      }
+    }
+  }
+
+  private void user(CloudConfig.User u) throws IOException {
+    Accounts acc = Accounts.read(root);
+    List<String> wantedGroups = new ArrayList<>(u.groups());
+    if (u.primaryGroup() != null && !wantedGroups.contains(u.primaryGroup())) {
+      wantedGroups.add(0, u.primaryGroup());
+    }
+    for (String g : wantedGroups) {
+      if (!acc.groups.containsKey(g)) {
+        List<String> argv = new ArrayList<>(List.of("groupadd"));
+        if (u.system()) {
+          argv.add("--system");
+        }
+        argv.add(g);
+        run("group " + g, argv, new byte[0], true);
+      }
+    }
+    if (!acc.users.containsKey(u.name())) {
+      run("user " + u.name(), useradd(u), new byte[0], true);
+    } else {
+      List<String> missing = u.groups().stream().filter(g -> !acc.inGroup(u.name(), g)).collect(Collectors.toList());
+      if (!missing.isEmpty()) {
+        run("groups of " + u.name(), List.of("usermod", "--append", "--groups", String.join(",", missing), u.name()),
+            new byte[0], true);
+      }
+    }
+    if (u.passwd() != null && !u.passwd().equals(Accounts.read(root).shadow.get(u.name()))) {
+      // The hash goes through stdin, never argv (visible in /proc) or logs.
+      run("password of " + u.name(), List.of("chpasswd", "--encrypted"),
+          (u.name() + ":" + u.passwd() + "\n").getBytes(StandardCharsets.UTF_8), true);
+    }
+  }
+
+  /** useradd arguments as coreos-cloudinit built them (system/user.go), without the password. */
+  static List<String> useradd(CloudConfig.User u) {
+    List<String> a = new ArrayList<>(List.of("useradd"));
+    if (u.gecos() != null) {
+      a.addAll(List.of("--comment", u.gecos()));
+    }
+    if (u.homedir() != null) {
+      a.addAll(List.of("--home-dir", u.homedir()));
+    }
+    a.add(u.noCreateHome() ? "--no-create-home" : "--create-home");
+    if (u.primaryGroup() != null) {
+      a.addAll(List.of("--gid", u.primaryGroup()));
+    }
+    if (!u.groups().isEmpty()) {
+      a.addAll(List.of("--groups", String.join(",", u.groups())));
+    }
+    if (u.noUserGroup()) {
+      a.add("--no-user-group");
+    }
+    if (u.system()) {
+      a.add("--system");
+    }
+    if (u.noLogInit()) {
+      a.add("--no-log-init");
+    }
+    if (u.shell() != null) {
+      a.addAll(List.of("--shell", u.shell()));
+    }
+    a.add(u.name());
+    return a;
+  }
+
+  private void authorizedKeys(CloudConfig.User u, List<String> keys) throws IOException {
+    Accounts acc = Accounts.read(root);
+    Accounts.Passwd pw = acc.users.get(u.name());
+    String home;
+    String group;
+    if (pw != null) {
+      home = pw.home();
+      group = acc.groupName(pw.gid());
+    } else if (dryRun) {
+      home = u.homedir() != null ? u.homedir() : "/home/" + u.name();
+      group = u.primaryGroup() != null ? u.primaryGroup() : u.name();
+    } else {
+      throw new IOException("user " + u.name() + " does not exist after useradd");
+    }
+    if (!dryRun && !Files.isDirectory(resolve(home))) {
+      throw new IOException("home directory " + home + " of " + u.name() + " does not exist; keys not written");
+    }
+    String ssh = home.replaceAll("/+$", "") + "/.ssh";
+    ensureDir(ssh, 0700, u.name(), group);
+    ensureDir(ssh + "/authorized_keys.d", 0700, u.name(), group);
+    StringBuilder b = new StringBuilder();
+    for (String k : keys) {
+      b.append(k.trim()).append('\n');
+    }
+    writeFile(ssh + "/authorized_keys.d/" + KEYS_FILE, bytes(b.toString()), 0600, u.name(), group);
+    // authorized_keys is regenerated from every file in authorized_keys.d, in name order (update-ssh-keys).
+    StringBuilder all = new StringBuilder();
+    List<Path> parts;
+    try (Stream<Path> s = Files.list(resolve(ssh + "/authorized_keys.d"))) {
+      parts = s.filter(p -> Files.isRegularFile(p) && !p.getFileName().toString().startsWith("."))
+          .sorted().collect(Collectors.toList());
+    }
+    for (Path p : parts) {
+      String c = Files.readString(p, StandardCharsets.UTF_8);
+      all.append(c);
+      if (!c.isEmpty() && !c.endsWith("\n")) {
+        all.append('\n');
+      }
+    }
+    writeFile(ssh + "/authorized_keys", bytes(all.toString()), 0600, u.name(), group);
+  }
+
+  private void units(CloudConfig config) {
+    List<CloudConfig.Unit> units = new ArrayList<>(ServiceDropIns.units(config));
+    units.addAll(config.coreos().units());
+    boolean reload = false;
+    boolean networkd = false;
+    for (CloudConfig.Unit u : units) {
+      boolean[] changed = {false};
+      // networkd reads .network/.netdev/.link from /etc|/run/systemd/network (coreos-cloudinit Unit.Destination).
+      String dir = (u.runtime() ? "/run" : "/etc") + (u.isNetworkdUnit() ? "/systemd/network" : "/systemd/system");
+      step("unit " + u.name(), () -> {
+        String path = dir + "/" + u.name();
+        if (u.mask()) {
+          changed[0] |= symlink(path, "/dev/null");
+        } else if (u.content() != null) {
+          changed[0] |= writeFile(path, bytes(u.content()), 0644, "root", "root");
+        } else {
+          changed[0] |= unmask(path);
+        }
+        for (CloudConfig.DropIn d : u.dropIns()) {
+          changed[0] |= writeFile(dir + "/" + u.name() + ".d/" + d.name(),
+              bytes(d.content() == null ? "" : d.content()), 0644, "root", "root");
+        }
+      });
+      if (changed[0]) {
+        if (u.isNetworkdUnit()) {
+          networkd = true;
+        } else {
+          reload = true;
+        }
+      }
+    }
+    if (reload) {
+      run("daemon-reload", List.of("systemctl", "daemon-reload"), new byte[0], true);
+    }
+    for (CloudConfig.Unit u : units) {
+      if (u.enable() && !u.mask() && !u.isNetworkdUnit()) {
+        run("enable " + u.name(), List.of("systemctl", "enable", u.name()), new byte[0], false);
+      }
+    }
+    for (CloudConfig.Unit u : units) {
+      if (u.command() != null && !u.isNetworkdUnit()) {
+        // --no-block: this runs from a unit ordered before the services it starts; waiting would deadlock.
+        run(u.command() + " " + u.name(), List.of("systemctl", "--no-block", u.command(), u.name()), new byte[0], false);
+      }
+    }
+    if (networkd) {
+      run("restart systemd-networkd", List.of("systemctl", "--no-block", "restart", "systemd-networkd.service"),
+          new byte[0], true);
+    }
+  }
+
+  private void script(Script s) throws IOException {
+    String sha = sha256(s.content()).substring(0, 16);
+    String marker = SCRIPT_MARKERS + "/" + sha;
+    if (Files.exists(resolve(marker))) {
+      return;
+    }
+    String path = SCRIPTS_DIR + "/" + s.name();
+    writeFile(path, bytes(s.content()), 0700, "root", "root");
+    run("script " + s.name(), List.of("systemd-run", "--no-block", "--unit=basalt-cloudinit-script-" + sha + ".service",
+        "--description=cloud-config user-data " + s.name(), path), new byte[0], false);
+    writeFile(marker, bytes(s.name() + "\n"), 0644, "root", "root");
+  }
+
+  // ------------------------------------------------------------------ files
+
+  /** Writes {@code hostPath} when its bytes, mode or owner differ; returns whether it changed anything. */
+  boolean writeFile(String hostPath, byte[] data, int mode, String user, String group) throws IOException {
+    Path p = resolve(hostPath);
+    int[] ids = dryRun ? null : ids(user, group);
+    if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) && Arrays.equals(Files.readAllBytes(p), data)
+        && modeOf(p) == mode && ownerMatches(p, user, group, ids)) {
+      return false;
+    }
+    ensureParent(p);
+    Path tmp = p.resolveSibling("." + p.getFileName() + ".cloud-config.tmp");
+    Files.deleteIfExists(tmp);
+    Files.write(tmp, data, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    setMode(tmp, mode);
+    setOwner(tmp, user, group, ids);
+    Files.move(tmp, p, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    change((dryRun ? "would write " : "wrote ") + hostPath + " (mode " + String.format("%04o", mode) + ", owner " + (group == null ? user : user + ":" + group) + ")");
+    return true;
+  }
+
+  private boolean symlink(String hostPath, String target) throws IOException {
+    Path p = resolve(hostPath);
+    if (Files.isSymbolicLink(p) && Files.readSymbolicLink(p).toString().equals(target)) {
+      return false;
+    }
+    ensureParent(p);
+    Path tmp = p.resolveSibling("." + p.getFileName() + ".cloud-config.tmp");
+    Files.deleteIfExists(tmp);
+    Files.createSymbolicLink(tmp, p.getFileSystem().getPath(target));
+    Files.move(tmp, p, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    change("masked " + hostPath + " -> " + target);
+    return true;
+  }
+
+  private boolean unmask(String hostPath) throws IOException {
+    Path p = resolve(hostPath);
+    if (Files.isSymbolicLink(p) && Files.readSymbolicLink(p).toString().equals("/dev/null")) {
+      Files.delete(p);
+      change("unmasked " + hostPath);
+      return true;
+    }
+    return false;
+  }
+
+  private void ensureDir(String hostPath, int mode, String user, String group) throws IOException {
+    Path p = resolve(hostPath);
+    int[] ids = dryRun ? null : ids(user, group);
+    if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+      if (modeOf(p) == mode && ownerMatches(p, user, group, ids)) {
+        return;
+      }
+    } else {
+      ensureParent(p);
+      Files.createDirectory(p);
+    }
+    setMode(p, mode);
+    setOwner(p, user, group, ids);
+    change((dryRun ? "would make directory " : "made directory ") + hostPath + " (mode " + String.format("%04o", mode) + ", owner " + (group == null ? user : user + ":" + group) + ")");
+  }
+
+  private void ensureParent(Path p) throws IOException {
+    Path parent = p.getParent();
+    if (parent != null && !Files.isDirectory(parent)) {
+      Files.createDirectories(parent);
+    }
+  }
+
+  private Path resolve(String hostPath) throws IOException {
+    if (!hostPath.startsWith("/")) {
+      throw new IOException("not an absolute path: " + hostPath);
+    }
+    Path p = root.resolve(hostPath.substring(1)).normalize();
+    if (!p.startsWith(root.normalize())) {
+      throw new IOException("path escapes the root: " + hostPath);
+    }
+    return p;
+  }
+
+  private int modeOf(Path p) throws IOException {
+    if (numericOwners) {
+      return ((Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS)) & 07777;
+    }
+    int m = 0;
+    for (PosixFilePermission perm : Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS)) {
+      m |= 1 << (8 - perm.ordinal());
+    }
+    return m;
+  }
+
+  private void setMode(Path p, int mode) throws IOException {
+    if (numericOwners) {
+      Files.setAttribute(p, "unix:mode", mode, LinkOption.NOFOLLOW_LINKS);
+      return;
+    }
+    Set<PosixFilePermission> perms = EnumSet.noneOf(PosixFilePermission.class);
+    for (PosixFilePermission perm : PosixFilePermission.values()) {
+      if ((mode & (1 << (8 - perm.ordinal()))) != 0) {
+        perms.add(perm);
+      }
+    }
+    Files.setPosixFilePermissions(p, perms);
+  }
+
+  /** uid and gid of {@code user}/{@code group} from the root's passwd and group files. */
+  private int[] ids(String user, String group) throws IOException {
+    Accounts acc = Accounts.read(root);
+    int uid;
+    if (acc.users.containsKey(user)) {
+      uid = acc.users.get(user).uid();
+    } else if (user.equals("root")) {
+      uid = 0;
+    } else {
+      throw new IOException("owner user '" + user + "' does not exist");
+    }
+    int gid;
+    if (group == null) {
+      gid = acc.users.containsKey(user) ? acc.users.get(user).gid() : 0;
+    } else if (acc.groups.containsKey(group)) {
+      gid = acc.groups.get(group).gid();
+    } else if (group.equals("root")) {
+      gid = 0;
+    } else {
+      throw new IOException("owner group '" + group + "' does not exist");
+    }
+    return new int[] {uid, gid};
+  }
+
+  private boolean ownerMatches(Path p, String user, String group, int[] ids) throws IOException {
+    if (dryRun) {
+      return true;
+    }
+    if (numericOwners) {
+      return (Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS) == ids[0]
+          && (Integer) Files.getAttribute(p, "unix:gid", LinkOption.NOFOLLOW_LINKS) == ids[1];
+    }
+    PosixFileAttributeView v = Files.getFileAttributeView(p, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+    String g = group != null ? group : groupOf(user);
+    return v.getOwner().getName().equals(user) && v.readAttributes().group().getName().equals(g);
+  }
+
+  private void setOwner(Path p, String user, String group, int[] ids) throws IOException {
+    if (dryRun) {
+      return;
+    }
+    if (numericOwners) {
+      Files.setAttribute(p, "unix:uid", ids[0], LinkOption.NOFOLLOW_LINKS);
+      Files.setAttribute(p, "unix:gid", ids[1], LinkOption.NOFOLLOW_LINKS);
+      return;
+    }
+    UserPrincipalLookupService lookup = p.getFileSystem().getUserPrincipalLookupService();
+    UserPrincipal owner = lookup.lookupPrincipalByName(user);
+    GroupPrincipal g = lookup.lookupPrincipalByGroupName(group != null ? group : groupOf(user));
+    PosixFileAttributeView v = Files.getFileAttributeView(p, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+    v.setOwner(owner);
+    v.setGroup(g);
+  }
+
+  private String groupOf(String user) throws IOException {
+    Accounts acc = Accounts.read(root);
+    Accounts.Passwd pw = acc.users.get(user);
+    String g = pw == null ? null : acc.groupName(pw.gid());
+    return g != null ? g : "root";
+  }
+
+  // ------------------------------------------------------------------ plumbing
+
+  private interface Step {
+    void run() throws IOException;
+  }
+
+  private void step(String what, Step s) {
+    try {
+      s.run();
+    } catch (IOException | RuntimeException e) {
+      fail(what + ": " + (e.getMessage() == null || e instanceof RuntimeException ? e.toString() : e.getMessage()));
+    }
+  }
+
+  private void run(String what, List<String> argv, byte[] stdin, boolean isChange) {
+    try {
+      SystemTools.Result r = tools.run(argv, stdin);
+      if (!r.ok()) {
+        fail(what + ": " + display(argv) + " exited with " + r.exitCode()
+            + (r.output().isEmpty() ? "" : ": " + r.output()));
+        return;
+      }
+      String verb = dryRun ? "would run " : "ran ";
+      if (isChange) {
+        change(verb + display(argv));
+      } else {
+        actions.add(verb + display(argv));
+        log.accept(verb + display(argv));
+      }
+    } catch (IOException e) {
+      fail(what + ": " + e.getMessage());
+    }
+  }
+
+  /** argv for logs: arguments with spaces or quotes single-quoted (shell style). */
+  static String display(List<String> argv) {
+    StringBuilder b = new StringBuilder();
+    for (String a : argv) {
+      if (b.length() > 0) {
+        b.append(' ');
+      }
+      b.append(a.matches("[A-Za-z0-9_@%+=:,./-]+") ? a : "'" + a.replace("'", "'\\''") + "'");
+    }
+    return b.toString();
+  }
+
+  private void change(String what) {
+    changes.add(what);
+    log.accept(what);
+  }
+
+  private void fail(String what) {
+    failures.add(what);
+    log.accept("FAILED: " + what);
+  }
+
+  static String[] splitOwner(String owner) {
+    if (owner == null || owner.isEmpty()) {
+      return new String[] {"root", "root"};
+    }
+    int colon = owner.indexOf(':');
+    return colon < 0 ? new String[] {owner, null} : new String[] {owner.substring(0, colon), owner.substring(colon + 1)};
+  }
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** Go's %q for printable ASCII strings. */
+  private static String goQuote(String s) {
+    return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+  }
+
+  private static String sha256(String s) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes(s)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,68 @@
+package io.basalt.cloudconfig.render;
+
+import io.basalt.cloudconfig.CloudConfig;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The update agent's configuration from {@code coreos.update} and {@code coreos.locksmith}:
+ * {@code KEY=VALUE} lines in /etc/basalt/update.conf with CoreOS's key names (REBOOT_STRATEGY, GROUP,
+ * SERVER, LOCKSMITHD_*), merged into the existing file so the operator's other lines stay.
+ * Stateless and thread-safe.
+ */
+final class UpdateConf {
+
+  private UpdateConf() {}
+
+  /** The keys the config sets, in a fixed order; CoreOS's best-effort strategy is mapped. */
+  static Map<String, String> settings(CloudConfig config) {
+    Map<String, String> out = new LinkedHashMap<>(config.coreos().update());
+    String strategy = out.get("REBOOT_STRATEGY");
+    if ("best-effort".equals(strategy)) {
+      boolean etcd = config.coreos().locksmith().containsKey("LOCKSMITHD_ENDPOINT") || !config.coreos().etcd2().isEmpty();
+      out.put("REBOOT_STRATEGY", etcd ? "etcd-lock" : "reboot");
+    }
+    out.putAll(config.coreos().locksmith());
+    return out;
+  }
+
+  /** {@code existing} with the lines of {@code wanted}'s keys replaced (first one) or appended. */
+  static String merge(String existing, Map<String, String> wanted) {
+    List<String> out = new ArrayList<>();
+    Set<String> done = new HashSet<>();
+    for (String line : existing.split("\n", -1)) {
+      if (line.isEmpty() && out.size() > 0 && existing.endsWith("\n")) {
+        continue;
+      }
+      String key = keyOf(line);
+      if (key != null && wanted.containsKey(key)) {
+        if (done.add(key)) {
+          out.add(key + "=" + wanted.get(key));
+        }
+        continue;
+      }
+      if (!line.isEmpty()) {
+        out.add(line);
+      }
+    }
+    for (Map.Entry<String, String> e : wanted.entrySet()) {
+      if (!done.contains(e.getKey())) {
+        out.add(e.getKey() + "=" + e.getValue());
+      }
+    }
+    return String.join("\n", out) + "\n";
+  }
+
+  private static String keyOf(String line) {
+    String t = line.trim();
+    if (t.startsWith("#")) {
+      return null;
+    }
+    int eq = t.indexOf('=');
+    return eq > 0 ? t.substring(0, eq).trim() : null;
+  }
+}

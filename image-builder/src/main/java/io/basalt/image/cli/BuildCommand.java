@@ -1,0 +1,220 @@
+package io.basalt.image.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.basalt.image.base.BaseTreeCache;
+import io.basalt.image.base.MmdebstrapRunner;
+import io.basalt.image.pipeline.BuildException;
+import io.basalt.image.pipeline.BuildPipeline;
+import io.basalt.image.pipeline.BuildResult;
+import io.basalt.image.pipeline.Progress;
+import io.basalt.image.spec.ImageSpec;
+import io.basalt.image.spec.SpecException;
+import io.basalt.image.usr.BasaltJars;
+import io.basalt.image.usr.UsrAssembler;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code basalt build}: builds an image from a spec (the embedded default without --spec) into
+ * {@code out/<name>-<version>/}. Progress goes to stderr; {@code --json} prints a summary on
+ * stdout. Not thread-safe; one instance per invocation.
+ */
+@Command(
+    name = "build",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Build a Basalt image: disk.raw, disk.qcow2, pxe/, usr.img + usr.roothash, update/, manifest.json.",
+      "Exit codes: 0 built, 2 bad spec or usage, 3 base tree (mmdebstrap) failed, 4 base tree unusable,",
+      "5 a writer this build needs is missing, 1 other I/O errors."
+    })
+public final class BuildCommand implements Callable<Integer> {
+  static final int EXIT_SPEC = 2;
+  static final int EXIT_BOOTSTRAP = 3;
+  static final int EXIT_TREE = 4;
+  static final int EXIT_UNAVAILABLE = 5;
+  static final int EXIT_IO = 1;
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec cmd;
+
+  @Option(names = "--spec", paramLabel = "FILE", description = "Image spec YAML (default: the embedded default spec).")
+  Path specFile;
+
+  @Option(names = "--out", paramLabel = "DIR", description = "Output folder (default: out/<name>-<version>).")
+  Path out;
+
+  @Option(names = "--cache", paramLabel = "DIR", description = "Base tree cache (default: $XDG_CACHE_HOME/basalt/base or ~/.cache/basalt/base).")
+  Path cache;
+
+  @Option(names = "--json", description = "Print a machine-readable summary on stdout.")
+  boolean json;
+
+  @Option(names = {"-v", "--verbose"}, description = "Show every line of the tools' output (mmdebstrap).")
+  boolean verbose;
+
+  /** Test seam: the bootstrap runner (mmdebstrap by default). */
+  io.basalt.image.base.BootstrapRunner runner = new MmdebstrapRunner();
+
+  /** Test seam: the environment. */
+  Map<String, String> env = System.getenv();
+
+  @Override
+  public Integer call() {
+    PrintWriter err = cmd.commandLine().getErr();
+    PrintWriter outw = cmd.commandLine().getOut();
+    ImageSpec spec;
+    try {
+      spec = specFile == null ? ImageSpec.loadDefault() : ImageSpec.load(specFile);
+    } catch (SpecException e) {
+      err.println("basalt build: " + e.getMessage());
+      return fail(outw, "spec", e.getMessage(), EXIT_SPEC);
+    } catch (IOException e) {
+      err.println("basalt build: cannot read " + specFile + ": " + e.getMessage());
+      return fail(outw, "spec", e.getMessage(), EXIT_SPEC);
+    }
+    OptionalLong envEpoch = OptionalLong.empty();
+    String sde = env.get("SOURCE_DATE_EPOCH");
+    if (sde != null && !sde.isEmpty()) {
+      if (!sde.matches("[0-9]{1,12}")) {
+        err.println("basalt build: SOURCE_DATE_EPOCH: expected seconds since 1970, found \"" + sde + "\"");
+        return fail(outw, "spec", "bad SOURCE_DATE_EPOCH", EXIT_SPEC);
+      }
+      envEpoch = OptionalLong.of(Long.parseLong(sde));
+    }
+    Path outDir = out != null ? out : Path.of("out", spec.name() + "-" + spec.version());
+    Path cacheRoot = cache != null ? cache : BaseTreeCache.defaultRoot(env, Path.of(System.getProperty("user.home")));
+    err.println("basalt build: " + (specFile == null ? "default spec" : specFile.toString()) + ": " + spec.name() + " " + spec.version()
+        + " (" + spec.channel() + "), " + spec.arch() + ", Debian " + spec.debian().suite() + " → " + outDir);
+    BuildPipeline.Config config = new BuildPipeline.Config(
+        spec,
+        outDir,
+        envEpoch,
+        new BaseTreeCache(cacheRoot, runner),
+        BasaltJars::fromClasspath,
+        initUnitsInstaller(),
+        new VersionProvider().getVersion()[0],
+        new TerminalProgress(err, verbose));
+    try {
+      BuildResult r = BuildPipeline.run(config);
+      err.println("basalt build: done. Outputs in " + r.outDir().toAbsolutePath() + ":");
+      for (BuildResult.Artifact a : r.artifacts()) {
+        err.println("  " + r.outDir().resolve(a.path()) + "  " + BuildPipeline.human(a.size()));
+      }
+      if (json) {
+        outw.println(summary(r));
+        outw.flush();
+      }
+      return 0;
+    } catch (BuildException e) {
+      err.println("basalt build: failed at stage " + e.getMessage());
+      int code;
+      switch (e.kind()) {
+        case BOOTSTRAP:
+          code = EXIT_BOOTSTRAP;
+          break;
+        case TREE:
+          code = EXIT_TREE;
+          break;
+        case UNAVAILABLE:
+          code = EXIT_UNAVAILABLE;
+          break;
+        default:
+          code = EXIT_IO;
+      }
+      return fail(outw, e.stage(), e.getMessage(), code);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      err.println("basalt build: interrupted");
+      return fail(outw, "interrupted", "interrupted", EXIT_IO);
+    }
+  }
+
+  /** The installer of init-units' resources (units, presets, tmpfiles...). */
+  static UsrAssembler.InitUnitsInstaller initUnitsInstaller() {
+    return (tree, epoch) -> {
+      throw new IOException("the init-units installer (io.basalt.image.initramfs.InitUnitsResources) is not part of this build yet");
+    };
+  }
+
+  private int fail(PrintWriter outw, String stage, String message, int code) {
+    if (json) {
+      ObjectMapper m = new ObjectMapper();
+      ObjectNode n = m.createObjectNode();
+      n.put("ok", false);
+      n.put("stage", stage);
+      n.put("error", message);
+      n.put("exitCode", code);
+      outw.println(n.toString());
+      outw.flush();
+    }
+    return code;
+  }
+
+  static String summary(BuildResult r) {
+    ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    ObjectNode n = m.createObjectNode();
+    n.put("ok", true);
+    n.put("name", r.name());
+    n.put("version", r.version());
+    n.put("outDir", r.outDir().toAbsolutePath().toString());
+    n.put("sourceDateEpoch", r.sourceDateEpoch());
+    n.put("buildId", r.buildId());
+    n.put("usrRootHash", r.usrRootHash());
+    ArrayNode arts = n.putArray("artifacts");
+    for (BuildResult.Artifact a : r.artifacts()) {
+      arts.addObject().put("path", a.path()).put("size", a.size()).put("sha256", a.sha256());
+    }
+    ArrayNode st = n.putArray("stages");
+    for (BuildResult.StageTime s : r.stages()) {
+      st.addObject().put("stage", s.stage()).put("seconds", Math.round(s.nanos() / 1e6) / 1e3);
+    }
+    try {
+      return m.writeValueAsString(n);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Prints stages and their results as lines on the terminal (stderr). Not thread-safe. */
+  static final class TerminalProgress implements Progress {
+    private final PrintWriter err;
+    private final boolean verbose;
+    private String prefix = "";
+
+    TerminalProgress(PrintWriter err, boolean verbose) {
+      this.err = err;
+      this.verbose = verbose;
+    }
+
+    @Override
+    public void stageStarted(int index, int total, String name, String what) {
+      prefix = "[" + index + "/" + total + "] " + name;
+      err.println("basalt build: " + prefix + ": " + what);
+      err.flush();
+    }
+
+    @Override
+    public void detail(String line) {
+      if (verbose || line.startsWith("I: ") || line.startsWith("W: ") || line.startsWith("E: ") || line.startsWith("running ")) {
+        err.println("    " + line);
+        err.flush();
+      }
+    }
+
+    @Override
+    public void stageFinished(String name, long nanos, String result) {
+      err.println("basalt build: " + prefix + ": " + result + " (" + String.format(Locale.ROOT, "%.1f s", nanos / 1e9) + ")");
+      err.flush();
+    }
+  }
+}

@@ -1,0 +1,135 @@
+package io.basalt.image.esp;
+
+import io.basalt.image.tree.Content;
+import io.basalt.image.tree.FileTree;
+import io.basalt.image.tree.TreeEntry;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The EFI system partition's files per the boot contract (image-builder/README.md, "Boot
+ * contract"): systemd-boot as the default loader, {@code loader.conf}, and for each slot its kernel,
+ * initramfs and a Boot Loader Specification type 1 entry with a boot counter. Also the kernel
+ * command lines of disk slots and of PXE live boots. Stateless, thread-safe.
+ */
+public final class BootEntries {
+  /** Tries a new entry gets before systemd-boot gives up on it (the "+3" in the file name). */
+  public static final int TRIES = 3;
+
+  /** Where Debian's systemd-boot-efi package puts the loader, in the image tree. */
+  public static final String SYSTEMD_BOOT_EFI = "/usr/lib/systemd/boot/efi/systemd-bootx64.efi";
+
+  /** loader.conf: pick the newest basalt-* entry, 3 s menu, keep the console mode, no editor. */
+  public static final String LOADER_CONF = "timeout 3\ndefault basalt-*\nconsole-mode keep\neditor no\n";
+
+  private BootEntries() {}
+
+  /**
+   * One slot's boot files.
+   *
+   * @param slot "A" or "B"
+   * @param version the image version in that slot
+   * @param kernel the kernel image
+   * @param initramfs the initramfs
+   * @param options the kernel command line
+   */
+  public record Slot(String slot, String version, Content kernel, Content initramfs, String options) {
+    public Slot {
+      if (!slot.equals("A") && !slot.equals("B")) {
+        throw new IllegalArgumentException("slot must be A or B, found " + slot);
+      }
+      Objects.requireNonNull(version, "version");
+      Objects.requireNonNull(kernel, "kernel");
+      Objects.requireNonNull(initramfs, "initramfs");
+      Objects.requireNonNull(options, "options");
+    }
+  }
+
+  /** The entry's file name: {@code basalt-<version>-<slot>+3.conf} (boot counting, 3 tries left). */
+  public static String entryFileName(String version, String slot) {
+    return "basalt-" + version + "-" + slot + "+" + TRIES + ".conf";
+  }
+
+  /** The Boot Loader Specification type 1 entry text for a slot. */
+  public static String entry(Slot s) {
+    return "title Basalt " + s.version() + " (" + s.slot() + ")\n"
+        + "version " + s.version() + "\n"
+        + "linux /basalt/" + s.slot() + "/vmlinuz\n"
+        + "initrd /basalt/" + s.slot() + "/initramfs\n"
+        + "options " + s.options() + "\n";
+  }
+
+  /**
+   * The kernel command line of a disk slot.
+   *
+   * @param usrPartUuid the slot partition's PARTUUID (lower-case)
+   * @param rootHash the slot's dm-verity root hash (hex)
+   * @param hashOffset byte offset of the verity superblock in the slot (the padded squashfs size)
+   * @param additions the spec's kernel.cmdline
+   */
+  public static String diskCmdline(String usrPartUuid, String rootHash, long hashOffset, String slot, String version, List<String> additions) {
+    List<String> a = new ArrayList<>();
+    a.add("mount.usr=PARTUUID=" + usrPartUuid);
+    a.add("usrhash=" + rootHash);
+    a.add("basalt.usr.hashoffset=" + hashOffset);
+    a.add("basalt.slot=" + slot);
+    a.add("basalt.version=" + version);
+    a.add("console=tty0");
+    a.add("console=ttyS0,115200");
+    a.addAll(additions);
+    return String.join(" ", a);
+  }
+
+  /** The kernel command line of a PXE live boot (/usr from /basalt/usr.img in the initramfs). */
+  public static String liveCmdline(String rootHash, long hashOffset, String version, List<String> additions) {
+    List<String> a = new ArrayList<>();
+    a.add("basalt.live");
+    a.add("usrhash=" + rootHash);
+    a.add("basalt.usr.hashoffset=" + hashOffset);
+    a.add("basalt.version=" + version);
+    a.add("console=ttyS0,115200");
+    a.addAll(additions);
+    return String.join(" ", a);
+  }
+
+  /**
+   * The ESP's files for the given slots, every entry root-owned with mtime {@code mtime}.
+   *
+   * @param systemdBoot the systemd-boot EFI binary (from the image's own package set)
+   */
+  public static FileTree espTree(Content systemdBoot, List<Slot> slots, long mtime) {
+    FileTree.Builder b = FileTree.builder();
+    b.put(TreeEntry.directory("/").withMtime(mtime));
+    put(b, "/EFI/BOOT/BOOTX64.EFI", systemdBoot, mtime);
+    put(b, "/EFI/systemd/systemd-bootx64.efi", systemdBoot, mtime);
+    put(b, "/loader/loader.conf", text(LOADER_CONF), mtime);
+    dir(b, "/loader/entries", mtime);
+    for (Slot s : slots) {
+      put(b, "/basalt/" + s.slot() + "/vmlinuz", s.kernel(), mtime);
+      put(b, "/basalt/" + s.slot() + "/initramfs", s.initramfs(), mtime);
+      put(b, "/loader/entries/" + entryFileName(s.version(), s.slot()), text(entry(s)), mtime);
+    }
+    return b.build();
+  }
+
+  private static Content text(String s) {
+    return Content.ofBytes(s.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static void dir(FileTree.Builder b, String path, long mtime) {
+    String parent = path.substring(0, path.lastIndexOf('/'));
+    if (!parent.isEmpty() && b.get(parent) == null) {
+      dir(b, parent, mtime);
+    }
+    if (b.get(path) == null) {
+      b.put(TreeEntry.directory(path).withMtime(mtime));
+    }
+  }
+
+  private static void put(FileTree.Builder b, String path, Content c, long mtime) {
+    dir(b, path.substring(0, path.lastIndexOf('/')), mtime);
+    b.put(TreeEntry.regular(path, c).withMtime(mtime));
+  }
+}

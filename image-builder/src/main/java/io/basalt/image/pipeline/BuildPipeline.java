@@ -1,0 +1,389 @@
+package io.basalt.image.pipeline;
+
+import io.basalt.image.base.BaseTreeCache;
+import io.basalt.image.esp.BootEntries;
+import io.basalt.image.spec.ImageSpec;
+import io.basalt.image.spec.ImageSpec.Output;
+import io.basalt.image.tree.Content;
+import io.basalt.image.tree.FileTree;
+import io.basalt.image.tree.TreeEntry;
+import io.basalt.image.usr.UsrAssembler;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Objects;
+import java.util.OptionalLong;
+import java.util.SortedMap;
+import java.util.stream.Stream;
+
+/**
+ * The {@code basalt build} pipeline: spec → cached Debian base tree → /usr assembly → squashfs +
+ * dm-verity → initramfs → ESP/OEM FAT → GPT disk → qcow2, PXE files, update payload and manifest,
+ * every artifact written under a temporary name and moved into the output folder only when the
+ * whole build succeeded. One {@code SOURCE_DATE_EPOCH} flows into every writer. Not thread-safe;
+ * one instance per build.
+ */
+public final class BuildPipeline {
+
+  /** Supplies Basalt's jars to install (see {@code BasaltJars}). */
+  @FunctionalInterface
+  public interface JarSource {
+    /**
+     * The jars, keyed by path under /usr/lib/basalt.
+     *
+     * @throws IOException if they cannot be found
+     */
+    SortedMap<String, Content> jars() throws IOException;
+  }
+
+  /**
+   * What to build and with what.
+   *
+   * @param spec the image spec
+   * @param outDir the output folder (artifacts directly in it)
+   * @param envEpoch SOURCE_DATE_EPOCH from the environment, if set
+   * @param cache the base tree cache (with its bootstrap runner)
+   * @param jars Basalt's jars
+   * @param initUnits installs init-units' resources
+   * @param basaltVersion version of this Basalt toolchain (part of BUILD_ID)
+   * @param progress progress receiver
+   */
+  public record Config(
+      ImageSpec spec,
+      Path outDir,
+      OptionalLong envEpoch,
+      BaseTreeCache cache,
+      JarSource jars,
+      UsrAssembler.InitUnitsInstaller initUnits,
+      String basaltVersion,
+      Progress progress) {
+    public Config {
+      Objects.requireNonNull(spec, "spec");
+      Objects.requireNonNull(outDir, "outDir");
+      Objects.requireNonNull(envEpoch, "envEpoch");
+      Objects.requireNonNull(cache, "cache");
+      Objects.requireNonNull(jars, "jars");
+      Objects.requireNonNull(initUnits, "initUnits");
+      Objects.requireNonNull(progress, "progress");
+    }
+  }
+
+  static final String STAGING = ".partial-build";
+  private static final int STAGES = 12;
+
+  private final Config cfg;
+  private final Path staging;
+  private final List<BuildResult.Artifact> artifacts = new ArrayList<>();
+  private final List<BuildResult.StageTime> times = new ArrayList<>();
+  private int stageIndex;
+  private String stageName;
+  private long stageStart;
+
+  private BuildPipeline(Config cfg) {
+    this.cfg = cfg;
+    this.staging = cfg.outDir().resolve(STAGING);
+  }
+
+  /**
+   * Runs the build.
+   *
+   * @throws BuildException naming the stage that failed and why
+   * @throws InterruptedException if interrupted while a child process runs
+   */
+  public static BuildResult run(Config cfg) throws BuildException, InterruptedException {
+    return new BuildPipeline(cfg).build();
+  }
+
+  private void start(String name, String what) {
+    stageIndex++;
+    stageName = name;
+    stageStart = System.nanoTime();
+    cfg.progress().stageStarted(stageIndex, STAGES, name, what);
+  }
+
+  private void finish(String result) {
+    long nanos = System.nanoTime() - stageStart;
+    times.add(new BuildResult.StageTime(stageName, nanos));
+    cfg.progress().stageFinished(stageName, nanos, result);
+  }
+
+  private void skip(String name, String why) {
+    start(name, "skipped: " + why);
+    finish("skipped");
+  }
+
+  private BuildResult build() throws BuildException, InterruptedException {
+    ImageSpec spec = cfg.spec();
+    try {
+      Files.createDirectories(cfg.outDir());
+      deleteRecursively(staging);
+      Files.createDirectories(staging);
+    } catch (IOException e) {
+      throw new BuildException("output", BuildException.Kind.IO, "cannot prepare " + cfg.outDir() + ": " + e.getMessage(), e);
+    }
+    try {
+      // 1. base tree
+      start("base tree", "Debian " + spec.debian().suite() + ", " + spec.debian().packages().size() + " packages (cached by inputs)");
+      BaseTreeCache.Entry base;
+      try {
+        base = cfg.cache().get(spec.debian(), cfg.progress()::detail);
+      } catch (IOException e) {
+        throw new BuildException(stageName, BuildException.Kind.BOOTSTRAP, e.getMessage(), e);
+      }
+      finish((base.cached() ? "cached " : "made ") + human(size(base.tar())) + " " + base.tar());
+
+      // 2. read the tar as a tree
+      start("read base tree", base.tar().toString());
+      FileTree baseTree = io(() -> Writers.readTar(base.tar()));
+      long epoch = sourceDateEpoch(baseTree);
+      SortedMap<String, String> packages = packages(baseTree);
+      finish(baseTree.size() + " entries, " + human(baseTree.contentBytes()) + ", SOURCE_DATE_EPOCH=" + epoch
+          + ", " + packages.size() + " packages");
+      String buildId = buildId(base.key(), epoch);
+
+      // 3. /usr
+      start("usr assembly", "merged /usr, /etc defaults, Basalt jars and units, os-release");
+      UsrAssembler.Result assembled = io(() -> UsrAssembler.assemble(baseTree,
+          new UsrAssembler.Inputs(spec, epoch, buildId, cfg.jars().jars(), cfg.initUnits())));
+      FileTree usr = UsrAssembler.usrTree(assembled.tree());
+      UsrAssembler.Report rep = assembled.report();
+      finish(usr.size() + " entries, " + human(usr.contentBytes()) + "; Java runtime " + human(rep.javaBytesBefore())
+          + " → " + human(rep.javaBytesAfter()));
+
+      // 4. + 5. squashfs and verity
+      Path usrImg = staging.resolve("usr.img");
+      start("usr squashfs", spec.compressor().key() + ", mtimes ≤ " + epoch);
+      io(() -> {
+        Writers.squashfs(usr, spec.compressor(), epoch, usrImg);
+        return null;
+      });
+      finish(human(size(usrImg)));
+      start("usr verity", "dm-verity sha256 hash tree appended at the 4096-padded squashfs size");
+      Writers.Verity verity = io(() -> Writers.verity(usrImg, sha256Hex((spec.name() + "\n" + spec.version() + "\n" + buildId).getBytes(StandardCharsets.UTF_8))));
+      if (verity.totalSize() > spec.partitions().usr()) {
+        throw new BuildException(stageName, BuildException.Kind.TREE, "usr.img is " + human(verity.totalSize())
+            + " but partitions.usr is " + human(spec.partitions().usr()) + "; raise partitions.usr in the spec");
+      }
+      finish("root hash " + verity.rootHash() + ", hash offset " + verity.hashOffset() + ", " + human(verity.totalSize()));
+      writeString(staging.resolve("usr.roothash"), verity.rootHash() + "\n");
+
+      // 6. initramfs (disk and live)
+      start("initramfs", "disk + PXE live (the live one carries usr.img)");
+      Path initrd = staging.resolve("initramfs");
+      Path liveInitrd = staging.resolve("pxe.initramfs");
+      io(() -> {
+        Writers.initramfs(assembled.tree(), epoch, null, initrd);
+        if (spec.outputs().contains(Output.PXE)) {
+          Writers.initramfs(assembled.tree(), epoch, usrImg, liveInitrd);
+        }
+        return null;
+      });
+      finish("disk " + human(size(initrd)) + (Files.exists(liveInitrd) ? ", live " + human(size(liveInitrd)) : ""));
+
+      Content kernel = io(() -> kernel(baseTree));
+      // The remaining stages (ESP, OEM, GPT disk, qcow2) land with their writers; they fail
+      // clearly until then.
+      throw new BuildException("esp", BuildException.Kind.UNAVAILABLE,
+          "the ESP/OEM/GPT/qcow2 stages are not wired in this build yet (kernel found: " + human(kernel.size()) + ")");
+    } catch (BuildException e) {
+      cleanupStaging();
+      throw e;
+    } catch (RuntimeException e) {
+      cleanupStaging();
+      throw e;
+    }
+  }
+
+  private void cleanupStaging() {
+    try {
+      deleteRecursively(staging);
+    } catch (IOException ignored) {
+      // best effort: the folder's name marks it as partial
+    }
+  }
+
+  /** A stage body that may throw IOException (mapped to a BuildException of the current stage). */
+  @FunctionalInterface
+  interface IoSupplier<T> {
+    T get() throws IOException, BuildException;
+  }
+
+  private <T> T io(IoSupplier<T> s) throws BuildException {
+    try {
+      return s.get();
+    } catch (io.basalt.image.usr.UsrAssemblyException e) {
+      throw new BuildException(stageName, BuildException.Kind.TREE, e.getMessage(), e);
+    } catch (IOException e) {
+      throw new BuildException(stageName, BuildException.Kind.IO, e.getMessage(), e);
+    }
+  }
+
+  /**
+   * SOURCE_DATE_EPOCH: the environment's if set, else the spec's source-date-epoch, else derived
+   * from the inputs: the newest mtime of the packages' /usr/share/doc/PACKAGE/copyright files
+   * (dpkg keeps the mtimes the package was built with, so this is the build date of the newest
+   * package in the set).
+   */
+  long sourceDateEpoch(FileTree baseTree) throws BuildException {
+    if (cfg.envEpoch().isPresent()) {
+      return cfg.envEpoch().getAsLong();
+    }
+    if (cfg.spec().sourceDateEpoch().isPresent()) {
+      return cfg.spec().sourceDateEpoch().getAsLong();
+    }
+    return derivedEpoch(baseTree).orElseThrow(() -> new BuildException(stageName, BuildException.Kind.TREE,
+        "cannot derive SOURCE_DATE_EPOCH: the base tree has no /usr/share/doc/*/copyright files; "
+            + "set SOURCE_DATE_EPOCH or source-date-epoch in the spec"));
+  }
+
+  static OptionalLong derivedEpoch(FileTree baseTree) {
+    long max = -1;
+    for (TreeEntry doc : baseTree.children("/usr/share/doc")) {
+      TreeEntry c = baseTree.get(doc.path() + "/copyright");
+      if (c != null && c.type() == io.basalt.image.tree.EntryType.REGULAR) {
+        max = Math.max(max, c.mtime());
+      }
+    }
+    return max < 0 ? OptionalLong.empty() : OptionalLong.of(max);
+  }
+
+  static SortedMap<String, String> packages(FileTree baseTree) throws BuildException {
+    TreeEntry st = baseTree.get("/var/lib/dpkg/status");
+    if (st == null || st.content() == null) {
+      throw new BuildException("read base tree", BuildException.Kind.TREE, "/var/lib/dpkg/status: missing from the base tree");
+    }
+    try (InputStream in = st.content().open()) {
+      return DpkgStatus.parse(in.readAllBytes());
+    } catch (IOException e) {
+      throw new BuildException("read base tree", BuildException.Kind.IO, "/var/lib/dpkg/status: " + e.getMessage(), e);
+    }
+  }
+
+  /** The newest /boot/vmlinuz-* of the base tree (symlinks followed within /boot). */
+  static Content kernel(FileTree t) throws IOException {
+    TreeEntry best = null;
+    for (TreeEntry e : t.children("/boot")) {
+      if (e.name().startsWith("vmlinuz-") && e.type() == io.basalt.image.tree.EntryType.REGULAR) {
+        if (best == null || compareVersions(e.name(), best.name()) > 0) {
+          best = e;
+        }
+      }
+    }
+    if (best == null) {
+      throw new io.basalt.image.usr.UsrAssemblyException("/boot", "no vmlinuz-* kernel in the base tree; add linux-image-amd64 to debian.packages");
+    }
+    return best.content();
+  }
+
+  private static int compareVersions(String a, String b) {
+    String[] x = a.split("[.-]");
+    String[] y = b.split("[.-]");
+    for (int i = 0; i < Math.min(x.length, y.length); i++) {
+      int c;
+      if (x[i].matches("\\d+") && y[i].matches("\\d+")) {
+        c = Long.compare(Long.parseLong(x[i]), Long.parseLong(y[i]));
+      } else {
+        c = x[i].compareTo(y[i]);
+      }
+      if (c != 0) {
+        return c;
+      }
+    }
+    return Integer.compare(x.length, y.length);
+  }
+
+  /** BUILD_ID: 12 hex digits of sha256 over the base-tree key, spec text, epoch and toolchain version. */
+  String buildId(String baseKey, long epoch) {
+    String in = "base " + baseKey + "\nepoch " + epoch + "\nbasalt " + cfg.basaltVersion() + "\nspec\n" + cfg.spec().text();
+    return sha256Hex(in.getBytes(StandardCharsets.UTF_8)).substring(0, 12);
+  }
+
+  static String sha256Hex(byte[] b) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static String sha256Hex(Path file) throws IOException {
+    try {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      try (InputStream in = Files.newInputStream(file)) {
+        byte[] buf = new byte[1 << 16];
+        int n;
+        while ((n = in.read(buf)) > 0) {
+          md.update(buf, 0, n);
+        }
+      }
+      return HexFormat.of().formatHex(md.digest());
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static long size(Path p) {
+    try {
+      return Files.size(p);
+    } catch (IOException e) {
+      return -1;
+    }
+  }
+
+  private static void writeString(Path p, String s) throws BuildException {
+    try {
+      Files.writeString(p, s, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new BuildException("output", BuildException.Kind.IO, p + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** "412.3 MiB" style sizes for progress lines. */
+  public static String human(long bytes) {
+    if (bytes < 0) {
+      return "?";
+    }
+    if (bytes < 1024) {
+      return bytes + " B";
+    }
+    String[] units = {"KiB", "MiB", "GiB", "TiB"};
+    double v = bytes;
+    int u = -1;
+    while (v >= 1024 && u < units.length - 1) {
+      v /= 1024;
+      u++;
+    }
+    return String.format(java.util.Locale.ROOT, "%.1f %s", v, units[u]);
+  }
+
+  static void deleteRecursively(Path p) throws IOException {
+    if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    try (Stream<Path> s = Files.walk(p)) {
+      for (Path x : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
+        Files.deleteIfExists(x);
+      }
+    }
+  }
+
+  /** Moves every staged artifact into the output folder (atomic per file), manifest last. */
+  void publish(List<String> names) throws IOException {
+    for (String n : names) {
+      Path from = staging.resolve(n);
+      Path to = cfg.outDir().resolve(n);
+      Files.createDirectories(to.getParent());
+      Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+    deleteRecursively(staging);
+  }
+}

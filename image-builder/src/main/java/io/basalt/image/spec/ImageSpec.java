@@ -1,0 +1,157 @@
+package io.basalt.image.spec;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+import java.util.OptionalLong;
+import java.util.Set;
+
+/**
+ * A parsed, checked image spec (see image-builder/README.md, "Image spec"): what to build and how.
+ * Immutable, thread-safe.
+ *
+ * @param name image name, used for the output folder and GUID seed
+ * @param version image version (BLS entry names, os-release VERSION_ID, update payloads)
+ * @param channel update channel
+ * @param arch architecture, always "x86-64"
+ * @param debian base tree inputs
+ * @param files extra files placed into the tree
+ * @param cmdline kernel command line additions
+ * @param partitions partition sizes in bytes
+ * @param outputs the artifacts to write
+ * @param compressor squashfs compressor
+ * @param sourceDateEpoch SOURCE_DATE_EPOCH fixed by the spec, if any
+ * @param text the spec's own text (part of the build inputs)
+ */
+public record ImageSpec(
+    String name,
+    String version,
+    String channel,
+    String arch,
+    Debian debian,
+    List<ExtraFile> files,
+    List<String> cmdline,
+    Partitions partitions,
+    Set<Output> outputs,
+    Compressor compressor,
+    OptionalLong sourceDateEpoch,
+    String text) {
+
+  /** Name of the embedded default spec resource. */
+  public static final String DEFAULT_RESOURCE = "default-spec.yaml";
+
+  public ImageSpec {
+    Objects.requireNonNull(name, "name");
+    files = List.copyOf(files);
+    cmdline = List.copyOf(cmdline);
+    outputs = Set.copyOf(outputs);
+  }
+
+  /**
+   * Debian inputs of the base tree.
+   *
+   * @param suite Debian suite (codename), e.g. bookworm
+   * @param mirror archive URL
+   * @param variant mmdebstrap variant (essential, minbase, ...)
+   * @param packages packages to install, in spec order
+   * @param pathExclude dpkg path-exclude filters
+   * @param pathInclude dpkg path-include filters (exceptions to the excludes)
+   */
+  public record Debian(
+      String suite, String mirror, String variant, List<String> packages, List<String> pathExclude, List<String> pathInclude) {
+    public Debian {
+      packages = List.copyOf(packages);
+      pathExclude = List.copyOf(pathExclude);
+      pathInclude = List.copyOf(pathInclude);
+    }
+  }
+
+  /**
+   * A file added to the image tree: bytes from {@code source} (a host file resolved against the
+   * spec's folder) or inline {@code content}.
+   *
+   * @param path absolute in-image path
+   * @param source host file, or null
+   * @param content inline text, or null
+   * @param mode permission bits
+   */
+  public record ExtraFile(String path, Path source, String content, int mode) {}
+
+  /** Partition sizes in bytes (each a multiple of 1 MiB). */
+  public record Partitions(long esp, long usr, long oem, long root) {}
+
+  /** The artifacts a build can write. */
+  public enum Output {
+    DISK_RAW("disk.raw"),
+    DISK_QCOW2("disk.qcow2"),
+    PXE("pxe"),
+    USR_IMG("usr.img"),
+    UPDATE("update");
+
+    private final String key;
+
+    Output(String key) {
+      this.key = key;
+    }
+
+    /** The name used in the spec. */
+    public String key() {
+      return key;
+    }
+  }
+
+  /** Squashfs compressors a spec may name. */
+  public enum Compressor {
+    ZSTD,
+    XZ,
+    GZIP;
+
+    /** The name used in the spec (lower case). */
+    public String key() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  /**
+   * Reads and checks the spec in {@code file}; extra files' sources resolve against its folder.
+   *
+   * @throws IOException if the file cannot be read
+   * @throws SpecException naming file:line:col for any syntax error, unknown key or wrong value
+   */
+  public static ImageSpec load(Path file) throws IOException, SpecException {
+    String text = Files.readString(file, StandardCharsets.UTF_8);
+    Path dir = file.toAbsolutePath().getParent();
+    return SpecBinder.bind(text, file.toString(), dir);
+  }
+
+  /**
+   * The embedded default spec (what {@code basalt build} builds with no --spec).
+   *
+   * @throws IllegalStateException if the resource is missing or invalid (a packaging bug)
+   */
+  public static ImageSpec loadDefault() {
+    try (InputStream in = ImageSpec.class.getResourceAsStream(DEFAULT_RESOURCE)) {
+      if (in == null) {
+        throw new IllegalStateException("resource " + DEFAULT_RESOURCE + " missing from the basalt jar");
+      }
+      return SpecBinder.bind(new String(in.readAllBytes(), StandardCharsets.UTF_8), "(default spec)", null);
+    } catch (IOException | SpecException e) {
+      throw new IllegalStateException("embedded default spec is invalid: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Parses spec text; {@code sourceName} prefixes error messages, {@code baseDir} resolves extra
+   * files' sources (null: sources are not allowed).
+   *
+   * @throws SpecException naming sourceName:line:col for any syntax error, unknown key or wrong
+   *     value
+   */
+  public static ImageSpec parse(String text, String sourceName, Path baseDir) throws SpecException {
+    return SpecBinder.bind(text, sourceName, baseDir);
+  }
+}

@@ -1,0 +1,194 @@
+package io.basalt.image.usr;
+
+import io.basalt.image.tree.Content;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.jar.Attributes;
+import java.util.jar.JarFile;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.zip.ZipEntry;
+
+/**
+ * Finds the jars Basalt installs on a host (the update agent as {@code basaltctl.jar}, cloud-config,
+ * and every library they need) among the jars the running {@code basalt} CLI was started with. A
+ * jar's dependencies are read from the Maven {@code pom.xml} it carries and looked up by
+ * artifactId among those jars (Maven already chose the versions when it built the CLI). Stateless,
+ * thread-safe.
+ */
+public final class BasaltJars {
+  /** The update agent's artifactId; installed as basaltctl.jar. */
+  static final String AGENT = "basalt-update-agent";
+  /** cloud-config's artifactId; installed under lib/. */
+  static final String CLOUD_CONFIG = "basalt-cloud-config";
+
+  private static final Pattern DEPENDENCY = Pattern.compile("<dependency>(.*?)</dependency>", Pattern.DOTALL);
+
+  private BasaltJars() {}
+
+  /** One jar of the classpath, identified by its Maven coordinates. */
+  record Jar(String groupId, String artifactId, String version, Path path) {
+    String fileName() {
+      return artifactId + "-" + version + ".jar";
+    }
+  }
+
+  /**
+   * The jars to install, keyed by path relative to /usr/lib/basalt, from the current JVM's
+   * classpath.
+   *
+   * @throws IOException naming what is missing when the update agent or cloud-config is not on the
+   *     classpath as a packaged jar (e.g. run from target/classes)
+   */
+  public static SortedMap<String, Content> fromClasspath() throws IOException {
+    return resolve(classpathJars());
+  }
+
+  /** The classpath's jar files: java.class.path plus the Class-Path of a {@code -jar} main jar. */
+  static List<Path> classpathJars() throws IOException {
+    List<Path> out = new ArrayList<>();
+    for (String e : System.getProperty("java.class.path", "").split(File.pathSeparator)) {
+      if (e.isEmpty()) {
+        continue;
+      }
+      Path p = Paths.get(e).toAbsolutePath();
+      out.add(p);
+      if (e.endsWith(".jar") && Files.isRegularFile(p)) {
+        try (JarFile jf = new JarFile(p.toString())) {
+          var mf = jf.getManifest();
+          String cp = mf == null ? null : mf.getMainAttributes().getValue(Attributes.Name.CLASS_PATH);
+          if (cp != null) {
+            for (String rel : cp.trim().split("\\s+")) {
+              out.add(p.getParent().resolve(rel).normalize());
+            }
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Resolves the agent and cloud-config closures among {@code classpath}. */
+  static SortedMap<String, Content> resolve(List<Path> classpath) throws IOException {
+    Map<String, Jar> byArtifact = new LinkedHashMap<>();
+    for (Path p : classpath) {
+      if (!Files.isRegularFile(p) || !p.getFileName().toString().endsWith(".jar")) {
+        continue;
+      }
+      Jar j = identify(p);
+      if (j != null) {
+        byArtifact.putIfAbsent(j.artifactId(), j);
+      }
+    }
+    Jar agent = byArtifact.get(AGENT);
+    Jar cloud = byArtifact.get(CLOUD_CONFIG);
+    for (String needed : new String[] {AGENT, CLOUD_CONFIG}) {
+      if (byArtifact.get(needed) == null) {
+        throw new IOException(needed + " is not on the basalt CLI's classpath as a packaged jar "
+            + "(build the CLI with `mvn package` or run ./basalt, which does)");
+      }
+    }
+    TreeMap<String, Content> out = new TreeMap<>();
+    out.put("basaltctl.jar", Content.ofFile(agent.path()));
+    Deque<Jar> todo = new ArrayDeque<>();
+    todo.add(agent);
+    todo.add(cloud);
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    while (!todo.isEmpty()) {
+      Jar j = todo.removeFirst();
+      if (!seen.add(j.artifactId())) {
+        continue;
+      }
+      if (j != agent) {
+        out.put("lib/" + j.fileName(), Content.ofFile(j.path()));
+      }
+      for (String dep : dependencies(j)) {
+        Jar d = byArtifact.get(dep);
+        if (d != null) {
+          todo.add(d);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Maven coordinates from META-INF/maven/<g>/<a>/pom.properties, or null if there are none. */
+  static Jar identify(Path jar) throws IOException {
+    try (JarFile jf = new JarFile(jar.toString())) {
+      var entries = jf.entries();
+      while (entries.hasMoreElements()) {
+        ZipEntry e = entries.nextElement();
+        String n = e.getName();
+        if (n.startsWith("META-INF/maven/") && n.endsWith("/pom.properties")) {
+          Properties props = new Properties();
+          try (InputStream in = jf.getInputStream(e)) {
+            props.load(in);
+          }
+          String g = props.getProperty("groupId");
+          String a = props.getProperty("artifactId");
+          String v = props.getProperty("version");
+          if (g != null && a != null && v != null) {
+            return new Jar(g, a, v, jar);
+          }
+        }
+      }
+    }
+    return null;
+  }
+
+  /**
+   * artifactIds of the runtime dependencies declared in the jar's own pom.xml (scope compile or
+   * runtime, not optional).
+   */
+  static List<String> dependencies(Jar j) throws IOException {
+    List<String> out = new ArrayList<>();
+    try (JarFile jf = new JarFile(j.path().toString())) {
+      ZipEntry pom = jf.getEntry("META-INF/maven/" + j.groupId() + "/" + j.artifactId() + "/pom.xml");
+      if (pom == null) {
+        return out;
+      }
+      String xml;
+      try (InputStream in = jf.getInputStream(pom)) {
+        xml = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+      }
+      xml = xml.replaceAll("(?s)<!--.*?-->", "");
+      // Only the project's own <dependencies>, not <dependencyManagement> or plugin dependencies.
+      xml = xml.replaceAll("(?s)<dependencyManagement>.*?</dependencyManagement>", "");
+      xml = xml.replaceAll("(?s)<build>.*?</build>", "");
+      xml = xml.replaceAll("(?s)<profiles>.*?</profiles>", "");
+      Matcher m = DEPENDENCY.matcher(xml);
+      while (m.find()) {
+        String d = m.group(1);
+        String a = tag(d, "artifactId");
+        String scope = tag(d, "scope");
+        String optional = tag(d, "optional");
+        if (a == null || "true".equals(optional)) {
+          continue;
+        }
+        if (scope == null || scope.equals("compile") || scope.equals("runtime")) {
+          out.add(a);
+        }
+      }
+    }
+    return out;
+  }
+
+  private static String tag(String xml, String name) {
+    Matcher m = Pattern.compile("<" + name + ">\\s*(.*?)\\s*</" + name + ">", Pattern.DOTALL).matcher(xml);
+    return m.find() ? m.group(1) : null;
+  }
+}

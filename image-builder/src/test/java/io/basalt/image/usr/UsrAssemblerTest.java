@@ -1,0 +1,180 @@
+package io.basalt.image.usr;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.basalt.image.spec.ImageSpec;
+import io.basalt.image.tree.Content;
+import io.basalt.image.tree.EntryType;
+import io.basalt.image.tree.FileTree;
+import io.basalt.image.tree.TreeEntry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+
+class UsrAssemblerTest {
+  static final long EPOCH = 1_700_000_000L;
+  static final long LATER = 1_800_000_000L;
+
+  static TreeEntry file(String path, String text) {
+    return TreeEntry.regular(path, Content.ofBytes(text.getBytes(StandardCharsets.UTF_8))).withMtime(LATER);
+  }
+
+  /** A small merged-/usr Debian-like tree. */
+  static FileTree.Builder base() {
+    FileTree.Builder b = FileTree.builder();
+    b.put(TreeEntry.directory("/").withMtime(LATER));
+    for (String n : new String[] {"bin", "sbin", "lib", "lib64"}) {
+      b.put(TreeEntry.symlink("/" + n, "usr/" + n).withMtime(LATER));
+    }
+    b.putWithParents(file("/usr/bin/true", "ELF"));
+    b.putWithParents(file("/usr/lib/os-release", "ID=debian\n"));
+    b.putWithParents(file("/usr/lib/jvm/java-17-openjdk-amd64/bin/java", "java-binary"));
+    b.putWithParents(file("/usr/lib/jvm/java-17-openjdk-amd64/lib/modules", "m".repeat(1000)));
+    b.putWithParents(file("/usr/lib/jvm/java-17-openjdk-amd64/lib/libawt.so", "a".repeat(100)));
+    b.putWithParents(file("/usr/lib/jvm/java-17-openjdk-amd64/lib/server/classes_nocoops.jsa", "c".repeat(200)));
+    b.putWithParents(file("/usr/lib/systemd/system/ssh.service", "[Unit]\nDescription=ssh\n[Install]\nWantedBy=multi-user.target\nAlias=sshd.service\n"));
+    b.putWithParents(file("/usr/lib/systemd/system/docker.service", "[Service]\nExecStart=/usr/bin/dockerd\n[Install]\nWantedBy=multi-user.target\n"));
+    b.putWithParents(file("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\ndaemon::1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"));
+    b.putWithParents(file("/etc/shadow", "root:$6$abc$hash:19000:0:99999:7:::\n"));
+    b.putWithParents(file("/etc/group", "root:x:0:\nshadow:x:42:\n"));
+    b.putWithParents(file("/etc/machine-id", "0123456789abcdef0123456789abcdef\n"));
+    b.putWithParents(file("/etc/ssh/sshd_config", "PermitRootLogin no\n"));
+    b.putWithParents(file("/etc/ssh/ssh_host_ed25519_key", "SECRET"));
+    b.putWithParents(file("/etc/ssh/ssh_host_ed25519_key.pub", "PUBLIC"));
+    b.putWithParents(TreeEntry.symlink("/etc/systemd/system/multi-user.target.wants/docker.service", "/lib/systemd/system/docker.service"));
+    b.putWithParents(TreeEntry.symlink("/etc/os-release", "../usr/lib/os-release"));
+    return b;
+  }
+
+  static UsrAssembler.Inputs inputs(ImageSpec spec) {
+    TreeMap<String, Content> jars = new TreeMap<>();
+    jars.put("basaltctl.jar", Content.ofBytes(new byte[] {'P', 'K'}));
+    jars.put("lib/picocli-4.7.6.jar", Content.ofBytes(new byte[] {'P', 'K', 1}));
+    return new UsrAssembler.Inputs(spec, EPOCH, "0123456789ab", jars, (tree, epoch) -> {
+      tree.putWithParents(file("/usr/lib/systemd/system/basalt-boot-marker.service",
+          "[Unit]\nAfter=multi-user.target\n[Service]\nExecStart=/usr/lib/basalt/boot-marker\n[Install]\nWantedBy=multi-user.target\n").withMtime(epoch));
+      tree.putWithParents(file("/usr/lib/systemd/system-preset/80-basalt.preset",
+          "# Basalt\nenable basalt-boot-marker.service\nenable ssh.service\ndisable docker.service\n").withMtime(epoch));
+    });
+  }
+
+  static String text(FileTree t, String path) throws IOException {
+    TreeEntry e = t.get(path);
+    assertNotNull(e, path);
+    try (InputStream in = e.content().open()) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+
+  @Test
+  void assemblesTheDocumentedLayout() throws Exception {
+    ImageSpec spec = ImageSpec.parse("version: 1.2.3\nfiles:\n  - path: /etc/motd\n    content: hi\n", "t.yaml", null);
+    UsrAssembler.Result r = UsrAssembler.assemble(base().build(), inputs(spec));
+    FileTree t = r.tree();
+
+    // /etc moved under /usr, an empty /etc left as mount point
+    assertTrue(t.get("/etc").isDirectory());
+    assertTrue(t.children("/etc").isEmpty());
+    assertEquals("hi", text(t, "/usr/share/basalt/etc/motd"));
+    assertEquals("PermitRootLogin no\n", text(t, "/usr/share/basalt/etc/ssh/sshd_config"));
+
+    // secrets and identity
+    assertNull(t.get("/usr/share/basalt/etc/ssh/ssh_host_ed25519_key"));
+    assertNull(t.get("/usr/share/basalt/etc/ssh/ssh_host_ed25519_key.pub"));
+    assertEquals(0, t.get("/usr/share/basalt/etc/machine-id").size());
+    String shadow = text(t, "/usr/share/basalt/etc/shadow");
+    assertTrue(shadow.startsWith("root:*:"), shadow);
+    assertTrue(shadow.contains("\ndaemon:*:"), shadow);
+    assertTrue(text(t, "/usr/share/basalt/etc/passwd").contains("daemon:x:1:1"));
+
+    // os-release
+    String os = text(t, "/usr/lib/os-release");
+    assertTrue(os.contains("\nID=basalt\n"), os);
+    assertTrue(os.contains("VERSION_ID=1.2.3\n"), os);
+    assertTrue(os.contains("BUILD_ID=0123456789ab\n"), os);
+    assertTrue(os.startsWith("NAME=\"Basalt\"\n"), os);
+
+    // jars, launcher on the image's own Java, Java trimmed
+    assertNotNull(t.get("/usr/lib/basalt/basaltctl.jar"));
+    assertNotNull(t.get("/usr/lib/basalt/lib/picocli-4.7.6.jar"));
+    String ctl = text(t, "/usr/bin/basaltctl");
+    assertTrue(ctl.contains("exec /usr/lib/jvm/java-17-openjdk-amd64/bin/java "), ctl);
+    assertTrue(ctl.contains("-jar /usr/lib/basalt/basaltctl.jar \"$@\""), ctl);
+    assertEquals(0755, t.get("/usr/bin/basaltctl").mode());
+    assertNull(t.get("/usr/lib/jvm/java-17-openjdk-amd64/lib/libawt.so"));
+    assertNull(t.get("/usr/lib/jvm/java-17-openjdk-amd64/lib/server/classes_nocoops.jsa"));
+    assertNotNull(t.get("/usr/lib/jvm/java-17-openjdk-amd64/lib/modules"));
+    assertEquals(1000 + 100 + 200 + 11, r.report().javaBytesBefore());
+    assertEquals(1000 + 11, r.report().javaBytesAfter());
+
+    // presets: enable writes the [Install] links in /usr, disable drops the base tree's /etc link
+    TreeEntry marker = t.get("/usr/lib/systemd/system/multi-user.target.wants/basalt-boot-marker.service");
+    assertEquals(EntryType.SYMLINK, marker.type());
+    assertEquals("../basalt-boot-marker.service", marker.linkTarget());
+    assertNotNull(t.get("/usr/lib/systemd/system/multi-user.target.wants/ssh.service"));
+    assertNull(t.get("/usr/share/basalt/etc/systemd/system/multi-user.target.wants/docker.service"));
+
+    // mtimes clamped, nothing newer than the epoch
+    assertTrue(t.stream().allMatch(e -> e.mtime() <= EPOCH));
+    assertEquals(EPOCH, t.get("/usr/bin/true").mtime());
+  }
+
+  @Test
+  void sameInputsGiveEqualTrees() throws Exception {
+    ImageSpec spec = ImageSpec.loadDefault();
+    FileTree a = UsrAssembler.assemble(base().build(), inputs(spec)).tree();
+    FileTree b = UsrAssembler.assemble(base().build(), inputs(spec)).tree();
+    assertEquals(a.stream().map(TreeEntry::toString).toList(), b.stream().map(TreeEntry::toString).toList());
+  }
+
+  @Test
+  void notMergedUsrIsAnError() {
+    FileTree.Builder b = base();
+    b.put(TreeEntry.directory("/bin"));
+    UsrAssemblyException e = assertThrows(UsrAssemblyException.class,
+        () -> UsrAssembler.assemble(b.build(), inputs(ImageSpec.loadDefault())));
+    assertEquals("/bin", e.path());
+    assertTrue(e.getMessage().contains("expected a symlink to usr/bin, found a DIRECTORY"), e.getMessage());
+  }
+
+  @Test
+  void missingJavaIsAnError() {
+    FileTree.Builder b = base();
+    b.remove("/usr/lib/jvm");
+    UsrAssemblyException e = assertThrows(UsrAssemblyException.class,
+        () -> UsrAssembler.assemble(b.build(), inputs(ImageSpec.loadDefault())));
+    assertEquals("/usr/lib/jvm", e.path());
+  }
+
+  @Test
+  void presetEnablingAUnitWithoutInstallSectionIsAnError() {
+    FileTree.Builder b = base();
+    b.put(file("/usr/lib/systemd/system/ssh.service", "[Unit]\nDescription=ssh\n"));
+    UsrAssemblyException e = assertThrows(UsrAssemblyException.class,
+        () -> UsrAssembler.assemble(b.build(), inputs(ImageSpec.loadDefault())));
+    assertTrue(e.getMessage().contains("no [Install]"), e.getMessage());
+  }
+
+  @Test
+  void usrTreeIsReRootedAndCopiesOutsideHardLinks() throws Exception {
+    FileTree.Builder b = base();
+    b.putWithParents(file("/var/lib/x", "shared"));
+    b.putWithParents(TreeEntry.hardlink("/usr/share/x", "/var/lib/x"));
+    b.putWithParents(TreeEntry.hardlink("/usr/bin/true2", "/usr/bin/true"));
+    FileTree t = UsrAssembler.assemble(b.build(), inputs(ImageSpec.loadDefault())).tree();
+    FileTree usr = UsrAssembler.usrTree(t);
+    assertTrue(usr.root().isDirectory());
+    assertEquals("shared", text(usr, "/share/x"));
+    assertEquals(EntryType.HARDLINK, usr.get("/bin/true2").type());
+    assertEquals("/bin/true", usr.get("/bin/true2").linkTarget());
+    assertNotNull(usr.get("/share/basalt/etc/passwd"));
+    assertFalse(usr.contains("/usr"));
+  }
+}

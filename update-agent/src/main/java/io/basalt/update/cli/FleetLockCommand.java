@@ -1,0 +1,143 @@
+package io.basalt.update.cli;
+
+import io.basalt.update.lock.EtcdClient;
+import io.basalt.update.lock.EtcdConfig;
+import io.basalt.update.lock.FleetLockServer;
+import io.basalt.update.lock.RetryPolicy;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code basalt fleetlock}: the FleetLock protocol server backed by the etcd reboot semaphore.
+ * Lives in update-agent next to the lock code; registered in the {@code basalt} root command. Not
+ * thread-safe; one instance per invocation.
+ */
+@Command(
+    name = "fleetlock",
+    mixinStandardHelpOptions = true,
+    description = "FleetLock (Zincati's reboot-coordination protocol) backed by Basalt's etcd lock.",
+    subcommands = {FleetLockCommand.Serve.class, CommandLine.HelpCommand.class})
+public final class FleetLockCommand implements Runnable {
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand");
+  }
+
+  /** {@code basalt fleetlock serve}. */
+  @Command(
+      name = "serve",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Serve POST /v1/pre-reboot and /v1/steady-state over the locksmith-format semaphore in "
+            + "etcd (group 'default' = locksmith's default key), until interrupted.",
+        "Exit codes: 0 stopped, 2 usage, 1 cannot listen."
+      })
+  public static final class Serve implements Callable<Integer> {
+    private final Map<String, String> env;
+
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Mixin EtcdOptions etcd = new EtcdOptions();
+
+    @Option(names = "--listen", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:3333",
+        description = "Address to serve on (default ${DEFAULT-VALUE}; port 0 picks a free one).")
+    String listen;
+
+    @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "10s",
+        description = "How long one request keeps retrying etcd before answering 503 "
+            + "(default ${DEFAULT-VALUE}).")
+    String timeout;
+
+    private final CountDownLatch stop = new CountDownLatch(1);
+
+    public Serve() {
+      this(System.getenv());
+    }
+
+    /** A command reading etcd settings from {@code env} (for tests). */
+    public Serve(Map<String, String> env) {
+      this.env = Map.copyOf(env);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+      PrintWriter out = spec.commandLine().getOut();
+      PrintWriter err = spec.commandLine().getErr();
+      InetSocketAddress addr;
+      Duration giveUp;
+      EtcdConfig config;
+      try {
+        addr = parseListen(listen);
+        giveUp = Durations.parse(timeout, "--timeout");
+        config = etcd.config(env);
+      } catch (IllegalArgumentException e) {
+        err.println("basalt fleetlock serve: " + e.getMessage());
+        return 2;
+      }
+      EtcdClient client = EtcdClient.create(config);
+      FleetLockServer server;
+      try {
+        server = FleetLockServer.start(client, addr, Clock.systemUTC(),
+            RetryPolicy.defaults().withGiveUpAfter(giveUp), line -> {
+              synchronized (out) {
+                out.println(line);
+                out.flush();
+              }
+            });
+      } catch (java.io.IOException e) {
+        err.println("basalt fleetlock serve: cannot listen on " + listen + ": " + e.getMessage());
+        return 1;
+      }
+      Thread hook = new Thread(stop::countDown, "fleetlock-shutdown");
+      Runtime.getRuntime().addShutdownHook(hook);
+      try {
+        out.println("fleetlock: serving on http://" + server.address().getHostString() + ":"
+            + server.address().getPort() + " (etcd " + config.endpoints() + ")");
+        out.flush();
+        stop.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } finally {
+        server.close();
+        try {
+          Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+          // the hook is what stopped us
+        }
+      }
+      out.println("fleetlock: stopped");
+      out.flush();
+      return 0;
+    }
+
+    static InetSocketAddress parseListen(String s) {
+      int colon = s.lastIndexOf(':');
+      if (colon < 0) {
+        throw new IllegalArgumentException("--listen '" + s + "': expected HOST:PORT");
+      }
+      String host = s.substring(0, colon).replaceAll("^\\[|\\]$", "");
+      int port;
+      try {
+        port = Integer.parseInt(s.substring(colon + 1));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("--listen '" + s + "': port is not a number");
+      }
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("--listen '" + s + "': port must be 0..65535");
+      }
+      return new InetSocketAddress(host.isEmpty() ? "0.0.0.0" : host, port);
+    }
+  }
+}
