@@ -78,7 +78,7 @@ public final class SigningKey {
           g.initialize(new ECGenParameterSpec("secp256r1"), random);
         }
         case RSA -> {
-          g = KeyPairGenerator.getInstance("RSA", BC);
+          g = KeyPairGenerator.getInstance("RSA"); // the JDK's generator is several times faster than BC's
           g.initialize(new RSAKeyGenParameterSpec(3072, RSAKeyGenParameterSpec.F4), random);
         }
         default -> throw new IllegalArgumentException(type.toString());
@@ -149,7 +149,10 @@ public final class SigningKey {
           .build();
       StringWriter sw = new StringWriter();
       try (JcaPEMWriter w = new JcaPEMWriter(sw)) {
-        w.writeObject(new JcaPKCS8Generator(privateKey, enc));
+        // Plain PKCS#8 v1 (no embedded public key): OpenSSL 3.0 rejects BC's v2 Ed25519 encoding.
+        PrivateKeyInfo full = PrivateKeyInfo.getInstance(privateKey.getEncoded());
+        PrivateKeyInfo v1 = new PrivateKeyInfo(full.getPrivateKeyAlgorithm(), full.parsePrivateKey());
+        w.writeObject(new org.bouncycastle.openssl.PKCS8Generator(v1, enc));
       }
       return sw.toString().getBytes(StandardCharsets.US_ASCII);
     } catch (OperatorCreationException | IOException e) {

@@ -111,6 +111,18 @@ class VerityChannelTest {
   }
 
   @Test
+  void vanishedDataFileIsNamedAndNoHashFileIsLeft() throws IOException {
+    Path dir = Files.createDirectory(fs.getPath("/v"));
+    java.nio.file.NoSuchFileException e = assertThrows(java.nio.file.NoSuchFileException.class,
+        () -> Verity.format(dir.resolve("gone.img"), dir.resolve("gone.hash"), PARAMS));
+    assertEquals("/v/gone.img", e.getFile());
+    assertThrows(java.nio.file.NoSuchFileException.class, () -> Verity.formatAppended(dir.resolve("gone.img"), PARAMS));
+    try (var l = Files.list(dir)) {
+      assertEquals(0, l.count());
+    }
+  }
+
+  @Test
   void appendedFormatPadsUnalignedData() throws IOException {
     byte[] data = new byte[B + 1];
     new Random(6).nextBytes(data);

@@ -116,6 +116,22 @@ class VerityIT {
         r.rootHashHex());
   }
 
+  @Test
+  void sameDataWithOtherHostMtimesAndOwnersGivesIdenticalBytes() throws Exception {
+    byte[] content = random(300 * B + 77, 45);
+    Path a = tmp.resolve("a.img");
+    Path b = tmp.resolve("b.img");
+    Files.write(a, content);
+    Files.write(b, content);
+    Files.setLastModifiedTime(a, java.nio.file.attribute.FileTime.fromMillis(1_000_000_000_000L));
+    Files.setAttribute(b, "unix:uid", 4242);
+    Files.setAttribute(b, "unix:gid", 4242);
+    VerityResult ra = Verity.formatAppended(a, PARAMS);
+    VerityResult rb = Verity.formatAppended(b, PARAMS);
+    assertEquals(ra.rootHashHex(), rb.rootHashHex());
+    assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(b));
+  }
+
   private static String field(String veritysetupOutput, String name) {
     Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + ":\\s*(\\S+)").matcher(veritysetupOutput);
     if (!m.find()) {

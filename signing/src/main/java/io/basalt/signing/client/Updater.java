@@ -538,7 +538,15 @@ public final class Updater {
     }
   }
 
-  /** Percent-escapes everything but RFC 3986 unreserved characters (role names in URLs and file names). */
+  /**
+   * The escaped form of a role name used in metadata URLs and file names ({@code ESCAPED.json}):
+   * every byte of its UTF-8 form except RFC 3986 unreserved characters is percent-escaped, so
+   * {@code a/b} becomes {@code a%2Fb}.
+   */
+  public static String escapeRoleName(String role) {
+    return escape(role);
+  }
+
   static String escape(String s) {
     StringBuilder sb = new StringBuilder();
     for (byte b : s.getBytes(StandardCharsets.UTF_8)) {

@@ -61,6 +61,10 @@ public final class EtcdClient implements AutoCloseable {
     if (tls || config.caFile().isPresent() || config.certFile().isPresent()) {
       SSLContext ctx = TlsMaterial.sslContext(config.caFile(), config.certFile(), config.keyFile());
       b.sslContext(ctx);
+    } else {
+      // plain http: without this HttpClient initialises the default SSLContext, parsing the JDK's
+      // whole CA store (several MB of RSS for nothing); this one trusts no certificate at all
+      b.sslContext(TlsMaterial.trustNothing());
     }
     return new EtcdClient(config, b.build());
   }
@@ -96,13 +100,14 @@ public final class EtcdClient implements AutoCloseable {
   }
 
   /**
-   * The store's current revision.
+   * The store's current revision, read with a count-only range of {@code key} (so read permission
+   * on that key is enough).
    *
    * @throws IOException as {@link #get(String)}
    */
-  public long currentRevision() throws IOException {
+  public long currentRevision(String key) throws IOException {
     ObjectNode req = JSON.createObjectNode();
-    req.put("key", b64("\0"));
+    req.put("key", b64(key));
     req.put("count_only", true);
     return headerRevision(call("/kv/range", req));
   }

@@ -86,7 +86,7 @@ class RebootFaultsIT {
     String group = "restart";
     RebootLock admin = new RebootLock(client(), group, Clock.systemUTC(), retry());
     admin.setMax(2);
-    long startRev = client().currentRevision();
+    long startRev = client().currentRevision(admin.key());
     int agents = 6;
     int rounds = 10;
     AtomicInteger inside = new AtomicInteger();

@@ -65,7 +65,7 @@ class RebootLockContentionIT {
     EtcdClient admin = client(etcd.endpoint());
     RebootLock adminLock = new RebootLock(admin, group, Clock.systemUTC(), fastRetry());
     adminLock.setMax(MAX);
-    long startRev = admin.currentRevision();
+    long startRev = admin.currentRevision(adminLock.key());
 
     AtomicInteger inside = new AtomicInteger();
     AtomicInteger maxInside = new AtomicInteger();

@@ -1,0 +1,401 @@
+package io.basalt.image.squashfs;
+
+import io.basalt.image.tree.TreeEntry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.zip.CRC32C;
+
+/**
+ * Writes the data area of a squashfs image: file blocks and fragment blocks, compressed by a pool
+ * of threads and written in submission order, so the output does not depend on thread timing.
+ * Files are read by the calling thread one block at a time. Not thread-safe (one build at a time).
+ */
+final class DataWriter implements AutoCloseable {
+  static final int UNCOMPRESSED_BIT = 1 << 24;
+
+  /** Where one regular file's data went. */
+  static final class FileData {
+    final long size;
+    long start = -1;
+    final int[] blockSizes;
+    int fragment = -1;
+    int fragmentOffset;
+    long sparseBytes;
+
+    FileData(long size, int blocks) {
+      this.size = size;
+      this.blockSizes = new int[blocks];
+    }
+
+    long startBlock() {
+      return start < 0 ? 0 : start;
+    }
+  }
+
+  private static final class Result {
+    final byte[] data;
+    final int length;
+    final boolean uncompressed;
+    final boolean sparse;
+
+    Result(byte[] data, int length, boolean uncompressed, boolean sparse) {
+      this.data = data;
+      this.length = length;
+      this.uncompressed = uncompressed;
+      this.sparse = sparse;
+    }
+  }
+
+  private enum Kind { BLOCK, FRAGMENT, DISCARD }
+
+  private static final class Pending {
+    final Future<Result> future;
+    final Kind kind;
+    final FileData file;
+    final int index;
+
+    Pending(Future<Result> future, Kind kind, FileData file, int index) {
+      this.future = future;
+      this.kind = kind;
+      this.file = file;
+      this.index = index;
+    }
+  }
+
+  private static final class Candidate {
+    final FileData data;
+    final TreeEntry entry;
+
+    Candidate(FileData data, TreeEntry entry) {
+      this.data = data;
+      this.entry = entry;
+    }
+  }
+
+  private final SquashfsOptions options;
+  private final int blockSize;
+  private final SeekableByteChannel out;
+  private final long base;
+  private long position;
+  private final long channelBase;
+  private final ExecutorService pool;
+  private final List<Codec> codecs = new ArrayList<>();
+  private final ThreadLocal<Codec> codec;
+  private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+  private final int maxPending;
+  private final Map<Long, List<Candidate>> byChecksum = new HashMap<>();
+  private final LeBuffer fragmentTable = new LeBuffer();
+  private byte[] fragment;
+  private int fragmentFill;
+  private int fragmentCount;
+  private long dataBlocks;
+  private long sparseBlocks;
+  private int duplicates;
+
+  /**
+   * @param out where data goes, positioned at the first data byte
+   * @param base the image offset of {@code out}'s current position
+   */
+  DataWriter(SquashfsOptions options, SeekableByteChannel out, long base) throws IOException {
+    this.options = options;
+    this.blockSize = options.blockSize();
+    this.out = out;
+    this.base = base;
+    this.position = base;
+    this.channelBase = out.position();
+    this.fragment = new byte[blockSize];
+    AtomicInteger n = new AtomicInteger();
+    this.pool =
+        Executors.newFixedThreadPool(
+            options.threads(),
+            r -> {
+              Thread t = new Thread(r, "squashfs-compress-" + n.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
+    this.codec =
+        ThreadLocal.withInitial(
+            () -> {
+              Codec c = Codec.create(options);
+              synchronized (codecs) {
+                codecs.add(c);
+              }
+              return c;
+            });
+    this.maxPending = options.threads() * 4 + 8;
+  }
+
+  /**
+   * Reads {@code entry}'s content and stores it (or finds an identical earlier file).
+   *
+   * @throws IOException naming the entry when its content cannot be read or changed while read
+   */
+  FileData add(TreeEntry entry) throws IOException {
+    long size = entry.size();
+    boolean tailToFragment = options.fragments() && (size < blockSize || options.tailPacking());
+    long tail = size % blockSize;
+    if (!tailToFragment) {
+      tail = 0;
+    }
+    long fullBlocks = (size - tail) / blockSize + ((size - tail) % blockSize != 0 ? 1 : 0);
+    if (fullBlocks > Integer.MAX_VALUE) {
+      throw new IOException(entry.path() + ": file too large (" + size + " bytes)");
+    }
+    FileData fd = new FileData(size, (int) fullBlocks);
+    if (size == 0) {
+      return fd;
+    }
+    CRC32C crc = new CRC32C();
+    byte[] tailBytes = null;
+    try (InputStream in = entry.content().open()) {
+      long remaining = size;
+      for (int i = 0; i < fullBlocks; i++) {
+        int len = (int) Math.min(blockSize, remaining);
+        byte[] block = readFully(in, len, entry);
+        crc.update(block, 0, len);
+        remaining -= len;
+        submitBlock(fd, i, block, len);
+      }
+      if (tail > 0) {
+        tailBytes = readFully(in, (int) tail, entry);
+        crc.update(tailBytes, 0, tailBytes.length);
+      }
+      if (in.read() >= 0) {
+        throw new IOException(entry.path() + ": grew while being read (expected " + size + " bytes)");
+      }
+    } catch (IOException e) {
+      throw new IOException(entry.path() + " (" + entry.content() + "): " + e.getMessage(), e);
+    }
+    if (options.deduplicate()) {
+      long key = crc.getValue() ^ (size * 0x9E3779B97F4A7C15L);
+      List<Candidate> list = byChecksum.computeIfAbsent(key, k -> new ArrayList<>(1));
+      for (Candidate c : list) {
+        if (c.data.size == size && sameContent(c.entry, entry)) {
+          if (fullBlocks > 0) {
+            pending.add(new Pending(CompletableFuture.completedFuture(null), Kind.DISCARD, fd, 0));
+          }
+          duplicates++;
+          return c.data;
+        }
+      }
+      list.add(new Candidate(fd, entry));
+    }
+    if (tailBytes != null) {
+      addToFragment(fd, tailBytes);
+    }
+    drain(false);
+    return fd;
+  }
+
+  private static byte[] readFully(InputStream in, int len, TreeEntry entry) throws IOException {
+    byte[] b = new byte[len];
+    int n = in.readNBytes(b, 0, len);
+    if (n != len) {
+      throw new IOException("ended early: expected " + entry.size() + " bytes");
+    }
+    return b;
+  }
+
+  private static boolean sameContent(TreeEntry a, TreeEntry b) throws IOException {
+    try (InputStream x = a.content().open();
+        InputStream y = b.content().open()) {
+      byte[] bx = new byte[65536];
+      byte[] by = new byte[65536];
+      while (true) {
+        int nx = x.readNBytes(bx, 0, bx.length);
+        int ny = y.readNBytes(by, 0, by.length);
+        if (nx != ny || java.util.Arrays.mismatch(bx, 0, nx, by, 0, ny) >= 0) {
+          return false;
+        }
+        if (nx < bx.length) {
+          return true;
+        }
+      }
+    } catch (IOException e) {
+      throw new IOException("comparing " + a.path() + " with " + b.path() + ": " + e.getMessage(), e);
+    }
+  }
+
+  private void submitBlock(FileData fd, int index, byte[] block, int len) throws IOException {
+    Future<Result> f = pool.submit(() -> compress(block, len, true));
+    pending.add(new Pending(f, Kind.BLOCK, fd, index));
+    drain(false);
+  }
+
+  private void addToFragment(FileData fd, byte[] bytes) throws IOException {
+    if (fragmentFill + bytes.length > blockSize) {
+      flushFragment();
+    }
+    fd.fragment = fragmentCount;
+    fd.fragmentOffset = fragmentFill;
+    System.arraycopy(bytes, 0, fragment, fragmentFill, bytes.length);
+    fragmentFill += bytes.length;
+  }
+
+  private void flushFragment() throws IOException {
+    if (fragmentFill == 0) {
+      return;
+    }
+    byte[] block = fragment;
+    int len = fragmentFill;
+    Future<Result> f = pool.submit(() -> compress(block, len, false));
+    pending.add(new Pending(f, Kind.FRAGMENT, null, fragmentCount));
+    fragmentCount++;
+    fragment = new byte[blockSize];
+    fragmentFill = 0;
+    drain(false);
+  }
+
+  private Result compress(byte[] block, int len, boolean sparseCheck) throws IOException {
+    if (sparseCheck && allZero(block, len)) {
+      return new Result(null, 0, false, true);
+    }
+    Codec c = codec.get();
+    byte[] dst = new byte[c.bound(len)];
+    int n = c.compress(block, 0, len, dst);
+    if (n > 0) {
+      return new Result(dst, n, false, false);
+    }
+    return new Result(block, len, true, false);
+  }
+
+  private static boolean allZero(byte[] b, int len) {
+    for (int i = 0; i < len; i++) {
+      if (b[i] != 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Writes finished results in order; with {@code all}, waits for every pending one. */
+  private void drain(boolean all) throws IOException {
+    while (!pending.isEmpty()
+        && (all || pending.size() > maxPending || pending.peekFirst().future.isDone())) {
+      Pending p = pending.pollFirst();
+      Result r;
+      try {
+        r = p.future.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while compressing");
+      } catch (ExecutionException e) {
+        Throwable cause = e.getCause();
+        if (cause instanceof IOException) {
+          throw (IOException) cause;
+        }
+        throw new IOException("compression failed: " + cause, cause);
+      }
+      switch (p.kind) {
+        case BLOCK:
+          if (p.file.start < 0) {
+            p.file.start = position;
+          }
+          if (r.sparse) {
+            p.file.blockSizes[p.index] = 0;
+            p.file.sparseBytes += blockSize;
+            sparseBlocks++;
+          } else {
+            write(r);
+            p.file.blockSizes[p.index] = r.length | (r.uncompressed ? UNCOMPRESSED_BIT : 0);
+            dataBlocks++;
+          }
+          break;
+        case FRAGMENT:
+          // squashfs_fragment_entry: u64 start_block, u32 size (bit 24 = uncompressed), u32 unused
+          fragmentTable.u64(position).u32(r.length | (r.uncompressed ? UNCOMPRESSED_BIT : 0)).u32(0);
+          write(r);
+          break;
+        case DISCARD:
+          // The file turned out to duplicate an earlier one: drop the blocks it wrote.
+          if (p.file.start >= 0) {
+            position = p.file.start;
+            out.position(channelBase + (position - base));
+            dataBlocks -= countStored(p.file);
+            sparseBlocks -= countSparse(p.file);
+          }
+          break;
+        default:
+          throw new IllegalStateException();
+      }
+    }
+  }
+
+  private static long countStored(FileData f) {
+    long n = 0;
+    for (int s : f.blockSizes) {
+      n += s != 0 ? 1 : 0;
+    }
+    return n;
+  }
+
+  private static long countSparse(FileData f) {
+    return f.blockSizes.length - countStored(f);
+  }
+
+  private void write(Result r) throws IOException {
+    ByteBuffer bb = ByteBuffer.wrap(r.data, 0, r.length);
+    while (bb.hasRemaining()) {
+      out.write(bb);
+    }
+    position += r.length;
+  }
+
+  /** Flushes the last fragment and waits for every block; returns the end of the data area. */
+  long finish() throws IOException {
+    flushFragment();
+    drain(true);
+    return position;
+  }
+
+  int fragmentCount() {
+    return fragmentCount;
+  }
+
+  /** The fragment entries, 16 bytes each, valid after {@link #finish()}. */
+  LeBuffer fragmentTable() {
+    return fragmentTable;
+  }
+
+  long dataBlocks() {
+    return dataBlocks;
+  }
+
+  long sparseBlocks() {
+    return sparseBlocks;
+  }
+
+  int duplicates() {
+    return duplicates;
+  }
+
+  @Override
+  public void close() {
+    pool.shutdownNow();
+    try {
+      pool.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    synchronized (codecs) {
+      for (Codec c : codecs) {
+        c.close();
+      }
+      codecs.clear();
+    }
+  }
+}
