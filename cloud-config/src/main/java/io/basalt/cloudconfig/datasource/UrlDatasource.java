@@ -86,7 +86,7 @@ public final class UrlDatasource implements Datasource {
 
   /** GETs {@code uri} with retries; returns the body. */
   byte[] get(URI uri) throws IOException {
-    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10))
+    HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10))
         .followRedirects(HttpClient.Redirect.NORMAL).build();
     long deadline = System.nanoTime() + maxWait.toNanos();
     Duration backoff = initialBackoff;

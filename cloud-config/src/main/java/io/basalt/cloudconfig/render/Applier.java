@@ -371,8 +371,9 @@ public final class Applier {
     Path tmp = p.resolveSibling("." + p.getFileName() + ".cloud-config.tmp");
     Files.deleteIfExists(tmp);
     Files.write(tmp, data, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-    setMode(tmp, mode);
+    // Owner first: chown clears the set-user/group-ID bits the mode may carry.
     setOwner(tmp, user, group, ids);
+    setMode(tmp, mode);
     Files.move(tmp, p, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     change((dryRun ? "would write " : "wrote ") + hostPath + " (mode " + String.format("%04o", mode) + ", owner " + (group == null ? user : user + ":" + group) + ")");
     return true;
@@ -413,8 +414,8 @@ public final class Applier {
       ensureParent(p);
       Files.createDirectory(p);
     }
-    setMode(p, mode);
     setOwner(p, user, group, ids);
+    setMode(p, mode);
     change((dryRun ? "would make directory " : "made directory ") + hostPath + " (mode " + String.format("%04o", mode) + ", owner " + (group == null ? user : user + ":" + group) + ")");
   }
 

@@ -137,7 +137,12 @@ final class FakeSystemTools implements SystemTools {
     if (argv.contains("--create-home")) {
       Path h = root.resolve(home.substring(1));
       Files.createDirectories(h);
-      Files.setOwner(h, h.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(name));
+      if (h.getFileSystem() == java.nio.file.FileSystems.getDefault()) {
+        Files.setAttribute(h, "unix:uid", uid);
+        Files.setAttribute(h, "unix:gid", gid);
+      } else {
+        Files.setOwner(h, h.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(name));
+      }
     }
   }
 

@@ -105,6 +105,19 @@ class FatIT {
   }
 
   @Test
+  void fat16RootDirectoryGrowsBeyond512Entries() throws Exception {
+    FileTree.Builder b = FileTree.builder();
+    for (int i = 0; i < 700; i++) {
+      b.put(TreeEntry.regular("/root file " + i + ".txt", Content.ofBytes(("r" + i).getBytes(UTF_8))));
+    }
+    FileTree t = b.build();
+    Path img = dir.resolve("root16.img");
+    FatWriter.Summary s = FatWriter.builder().label("CROWDED").sourceDateEpoch(86_400L * 365 * 20).build().writeTo(t, img, 16L << 20);
+    assertEquals("FAT16", s.fatType());
+    checkWithTools(img, t, "CROWDED");
+  }
+
+  @Test
   void fatInsideGptPartitionIsReadableThroughTheDisk() throws Exception {
     FileTree t = testTree(3 * (int) MIB, 50);
     FatWriter fat = FatWriter.builder().label("EFI-SYSTEM").sourceDateEpoch(1_700_000_000L).hiddenSectors(2048).build();

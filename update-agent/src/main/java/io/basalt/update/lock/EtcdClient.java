@@ -7,9 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -22,14 +19,16 @@ import javax.net.ssl.SSLContext;
 
 /**
  * A small etcd v3 client speaking etcd's JSON gateway ({@code /v3/kv/...}, etcd 3.4 and later) over
- * {@link java.net.http.HttpClient}: range, put, compare-and-swap transactions, delete. Several
+ * a minimal HTTP/1.1 keep-alive socket client (plain or TLS): range, put, compare-and-swap transactions, delete. Several
  * endpoints with failover (the last endpoint that answered is tried first), TLS with a CA and a
  * client certificate, and username/password authentication (a token per endpoint, renewed when
  * etcd rejects it). Thread-safe.
  *
  * <p>Why the gateway and not jetcd: jetcd pulls in grpc-java, Netty and protobuf (about 15 MB of
  * jars and tens of MB of heap and direct buffers once connected), while the agent's whole idle RSS
- * budget on the host is 64 MB. The few KV calls the reboot lock needs are plain JSON POSTs.
+ * budget on the host is 64 MB. The few KV calls the reboot lock needs are plain JSON POSTs. And not
+ * {@code java.net.http} either: it and the TLS context it always builds measured +15 MB of RSS
+ * against +2.5 MB for {@link SocketHttp} (update-agent/README.md, benchmark).
  */
 public final class EtcdClient implements AutoCloseable {
 
@@ -38,11 +37,11 @@ public final class EtcdClient implements AutoCloseable {
   private static final Base64.Decoder B64D = Base64.getDecoder();
 
   private final EtcdConfig config;
-  private final HttpClient http;
+  private final SocketHttp http;
   private final AtomicInteger preferred = new AtomicInteger();
   private final Map<URI, String> tokens = new ConcurrentHashMap<>();
 
-  private EtcdClient(EtcdConfig config, HttpClient http) {
+  private EtcdClient(EtcdConfig config, SocketHttp http) {
     this.config = config;
     this.http = http;
   }
@@ -53,20 +52,12 @@ public final class EtcdClient implements AutoCloseable {
    * @throws IOException if the CA, certificate or key file cannot be read or parsed
    */
   public static EtcdClient create(EtcdConfig config) throws IOException {
-    HttpClient.Builder b =
-        HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(config.requestTimeout());
     boolean tls = config.endpoints().stream().anyMatch(u -> u.getScheme().equals("https"));
+    SSLContext ctx = null;
     if (tls || config.caFile().isPresent() || config.certFile().isPresent()) {
-      SSLContext ctx = TlsMaterial.sslContext(config.caFile(), config.certFile(), config.keyFile());
-      b.sslContext(ctx);
-    } else {
-      // plain http: without this HttpClient initialises the default SSLContext, parsing the JDK's
-      // whole CA store (several MB of RSS for nothing); this one trusts no certificate at all
-      b.sslContext(TlsMaterial.trustNothing());
+      ctx = TlsMaterial.sslContext(config.caFile(), config.certFile(), config.keyFile());
     }
-    return new EtcdClient(config, b.build());
+    return new EtcdClient(config, new SocketHttp(ctx, config.requestTimeout()));
   }
 
   /** The configuration this client was made with. */
@@ -181,6 +172,7 @@ public final class EtcdClient implements AutoCloseable {
   @Override
   public void close() {
     tokens.clear();
+    http.close();
   }
 
   // --- transport -----------------------------------------------------------------------------
@@ -222,8 +214,8 @@ public final class EtcdClient implements AutoCloseable {
         token = authenticate(ep);
       }
     }
-    HttpResponse<byte[]> resp = send(ep, path, JSON.writeValueAsBytes(body), token);
-    if (resp.statusCode() == 200) {
+    SocketHttp.Response resp = send(ep, path, JSON.writeValueAsBytes(body), token);
+    if (resp.status() == 200) {
       return parse(ep, path, resp.body());
     }
     JsonNode err = tryParse(resp.body());
@@ -239,29 +231,29 @@ public final class EtcdClient implements AutoCloseable {
       return callOne(ep, path, body, false);
     }
     if (code == 14
-        || resp.statusCode() == 503
+        || resp.status() == 503
         || message.contains("no leader")
         || message.contains("leader changed")
         || message.contains("request timed out")
         || message.contains("not capable")) {
-      throw new Unavailable("HTTP " + resp.statusCode() + ": " + message);
+      throw new Unavailable("HTTP " + resp.status() + ": " + message);
     }
     throw new EtcdException(
-        "etcd at " + ep + " refused " + path + ": HTTP " + resp.statusCode() + ": " + message, code);
+        "etcd at " + ep + " refused " + path + ": HTTP " + resp.status() + ": " + message, code);
   }
 
   private String authenticate(URI ep) throws IOException, Unavailable {
     ObjectNode req = JSON.createObjectNode();
     req.put("name", config.username().orElseThrow());
     req.put("password", config.password());
-    HttpResponse<byte[]> resp = send(ep, "/auth/authenticate", JSON.writeValueAsBytes(req), null);
+    SocketHttp.Response resp = send(ep, "/auth/authenticate", JSON.writeValueAsBytes(req), null);
     JsonNode body = tryParse(resp.body());
-    if (resp.statusCode() != 200 || body == null || !body.hasNonNull("token")) {
+    if (resp.status() != 200 || body == null || !body.hasNonNull("token")) {
       String msg =
           body == null
               ? new String(resp.body(), StandardCharsets.UTF_8).strip()
               : body.path("message").asText(body.path("error").asText(""));
-      if (resp.statusCode() == 503) {
+      if (resp.status() == 503) {
         throw new Unavailable("HTTP 503 during authentication: " + msg);
       }
       throw new EtcdException(
@@ -270,7 +262,7 @@ public final class EtcdClient implements AutoCloseable {
               + " rejected user '"
               + config.username().get()
               + "': HTTP "
-              + resp.statusCode()
+              + resp.status()
               + ": "
               + msg,
           body == null ? -1 : body.path("code").asInt(-1));
@@ -280,21 +272,16 @@ public final class EtcdClient implements AutoCloseable {
     return token;
   }
 
-  private HttpResponse<byte[]> send(URI ep, String path, byte[] body, String token)
+  private SocketHttp.Response send(URI ep, String path, byte[] body, String token)
       throws IOException, Unavailable {
-    HttpRequest.Builder rb =
-        HttpRequest.newBuilder(URI.create(ep + "/v3" + path))
-            .timeout(config.requestTimeout())
-            .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofByteArray(body));
-    if (token != null) {
-      rb.header("Authorization", token);
-    }
+    Map<String, String> headers = token == null ? Map.of() : Map.of("Authorization", token);
     try {
-      return http.send(rb.build(), HttpResponse.BodyHandlers.ofByteArray());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted while calling etcd at " + ep);
+      return http.post(ep, "/v3" + path, body, headers);
+    } catch (InterruptedIOException e) {
+      if (Thread.currentThread().isInterrupted()) {
+        throw new InterruptedIOException("interrupted while calling etcd at " + ep);
+      }
+      throw new Unavailable("timed out after " + config.requestTimeout().toMillis() + " ms");
     } catch (javax.net.ssl.SSLException e) {
       throw new EtcdException("TLS handshake with etcd at " + ep + " failed: " + e.getMessage(), e);
     } catch (IOException e) {

@@ -63,34 +63,6 @@ final class TlsMaterial {
     }
   }
 
-  /** A TLS context that trusts no server: for clients configured with http endpoints only. */
-  static SSLContext trustNothing() throws IOException {
-    try {
-      SSLContext ctx = SSLContext.getInstance("TLS");
-      ctx.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
-        @Override
-        public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType)
-            throws java.security.cert.CertificateException {
-          throw new java.security.cert.CertificateException("no TLS configured for etcd");
-        }
-
-        @Override
-        public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType)
-            throws java.security.cert.CertificateException {
-          throw new java.security.cert.CertificateException("no TLS configured for etcd");
-        }
-
-        @Override
-        public java.security.cert.X509Certificate[] getAcceptedIssuers() {
-          return new java.security.cert.X509Certificate[0];
-        }
-      }}, null);
-      return ctx;
-    } catch (GeneralSecurityException e) {
-      throw new IOException("cannot set up the TLS stub: " + e.getMessage(), e);
-    }
-  }
-
   private static List<Certificate> readCertificates(Path file, String flag) throws IOException {
     try (InputStream in = Files.newInputStream(file)) {
       Collection<? extends Certificate> certs =
