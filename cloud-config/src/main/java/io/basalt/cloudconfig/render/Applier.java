@@ -376,7 +376,7 @@ public final class Applier {
     setOwner(tmp, user, group, ids);
     setMode(tmp, mode);
     Files.move(tmp, p, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    change((dryRun ? "would write " : "wrote ") + hostPath + " (mode " + String.format("%04o", mode) + ", owner " + (group == null ? user : user + ":" + group) + ")");
+    change((dryRun ? "would write " : "wrote ") + hostPath + " (mode " + octal(mode) + ", owner " + (group == null ? user : user + ":" + group) + ")");
     return true;
   }
 
@@ -417,7 +417,7 @@ public final class Applier {
     }
     setOwner(p, user, group, ids);
     setMode(p, mode);
-    change((dryRun ? "would make directory " : "made directory ") + hostPath + " (mode " + String.format("%04o", mode) + ", owner " + (group == null ? user : user + ":" + group) + ")");
+    change((dryRun ? "would make directory " : "made directory ") + hostPath + " (mode " + octal(mode) + ", owner " + (group == null ? user : user + ":" + group) + ")");
   }
 
   private void ensureParent(Path p) throws IOException {
@@ -595,6 +595,12 @@ public final class Applier {
     }
     int colon = owner.indexOf(':');
     return colon < 0 ? new String[] {owner, null} : new String[] {owner.substring(0, colon), owner.substring(colon + 1)};
+  }
+
+  /** A mode as four octal digits (not String.format: it is slow on a cold JVM, and this runs per file). */
+  static String octal(int mode) {
+    String o = Integer.toOctalString(mode);
+    return "0000".substring(Math.min(4, o.length())) + o;
   }
 
   private static byte[] bytes(String s) {

@@ -90,6 +90,58 @@ class CliTest {
     assertTrue(r.out().contains("no datasource has user-data"), r.out());
   }
 
+  /** CloudConfigMain's fast path gives the same exit code and output as the picocli commands. */
+  @Test
+  void fastPathMatchesPicocli() throws Exception {
+    Path ok = tmp.resolve("ok.yml");
+    Files.writeString(ok, "#cloud-config\nhostname: a\nfoo: 1\ncoreos:\n  units:\n    - name: a.service\n      command: start\n");
+    Path bad = tmp.resolve("bad.yml");
+    Files.writeString(bad, "#cloud-config\nhostname: [a]\n");
+    Path empty = tmp.resolve("empty");
+    Files.createDirectories(empty);
+    String[][] cases = {
+        {"validate", ok.toString()},
+        {"validate", "-q", ok.toString(), bad.toString()},
+        {"validate", "--image-root", empty.toString(), ok.toString()},
+        {"validate", "--image-root=" + empty, ok.toString()},
+        {"validate", tmp.resolve("missing").toString()},
+        {"render", ok.toString(), "--root", tmp.resolve("r1").toString(), "--private-ipv4", "10.0.0.1"},
+        {"render", bad.toString(), "--root", tmp.resolve("r2").toString()},
+        {"apply", bad.toString(), "--root", empty.toString()},
+        {"apply", "--from-datasources", "--root", empty.toString(), "--url-timeout", "5"},
+    };
+    for (String[] c : cases) {
+      StringWriter o = new StringWriter();
+      StringWriter e = new StringWriter();
+      assertTrue(CloudConfigMain.fast(c, new PrintWriter(o), new PrintWriter(e)) != null, String.join(" ", c));
+      int code = CloudConfigMain.run(c, new PrintWriter(o, true), new PrintWriter(e, true));
+      deleteTree(tmp.resolve("r1"));
+      Run viaPicocli = run(c);
+      assertEquals(viaPicocli.code(), code, String.join(" ", c));
+      assertEquals(viaPicocli.out(), o.toString(), String.join(" ", c));
+      assertEquals(viaPicocli.err(), e.toString(), String.join(" ", c));
+    }
+    // Anything else goes to picocli (usage errors, help).
+    for (String[] c : new String[][] {{"validate"}, {"validate", "--bogus", ok.toString()}, {"apply"}, {"--help"},
+        {"render", ok.toString()}, {"apply", "--url-timeout", "x", "--from-datasources"}}) {
+      StringWriter o = new StringWriter();
+      StringWriter e = new StringWriter();
+      int code = CloudConfigMain.run(c, new PrintWriter(o, true), new PrintWriter(e, true));
+      assertEquals(run(c).code(), code, String.join(" ", c));
+    }
+  }
+
+  private static void deleteTree(Path p) throws Exception {
+    if (!Files.exists(p)) {
+      return;
+    }
+    try (Stream<Path> s = Files.walk(p)) {
+      for (Path q : s.sorted((a, b) -> b.compareTo(a)).toList()) {
+        Files.delete(q);
+      }
+    }
+  }
+
   @Test
   void schemaCommand() throws Exception {
     assertEquals(JsonSchema.generate(), run("schema").out());
