@@ -141,9 +141,7 @@ public final class BuildCommand implements Callable<Integer> {
 
   /** The installer of init-units' resources (units, presets, tmpfiles...). */
   static UsrAssembler.InitUnitsInstaller initUnitsInstaller() {
-    return (tree, epoch) -> {
-      throw new IOException("the init-units installer (io.basalt.image.initramfs.InitUnitsResources) is not part of this build yet");
-    };
+    return (tree, epoch) -> io.basalt.image.initramfs.InitUnitsResources.addTo(tree, epoch);
   }
 
   private int fail(PrintWriter outw, String stage, String message, int code) {

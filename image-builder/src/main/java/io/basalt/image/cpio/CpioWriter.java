@@ -12,6 +12,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -275,7 +277,7 @@ public final class CpioWriter {
     return name;
   }
 
-  /** Writes a file through a temporary sibling and an atomic move. */
+  /** Writes a file (mode 0644 where supported) through a temporary sibling and an atomic move. */
   static final class AtomicFile {
     private AtomicFile() {}
 
@@ -291,6 +293,9 @@ public final class CpioWriter {
         long n;
         try (OutputStream out = Files.newOutputStream(tmp)) {
           n = body.writeTo(out);
+        }
+        if (Files.getFileAttributeView(tmp, PosixFileAttributeView.class) != null) {
+          Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
         }
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         done = true;

@@ -2,6 +2,11 @@ package io.basalt.image.pipeline;
 
 import io.basalt.image.base.BaseTreeCache;
 import io.basalt.image.esp.BootEntries;
+import io.basalt.image.gpt.GptDisk;
+import io.basalt.image.gpt.GptPartition;
+import io.basalt.image.gpt.GptTypes;
+import io.basalt.image.gpt.PartitionContent;
+import io.basalt.image.initramfs.Initramfs;
 import io.basalt.image.spec.ImageSpec;
 import io.basalt.image.spec.ImageSpec.Output;
 import io.basalt.image.tree.Content;
@@ -78,7 +83,7 @@ public final class BuildPipeline {
   }
 
   static final String STAGING = ".partial-build";
-  private static final int STAGES = 12;
+  private static final int STAGES = 13;
 
   private final Config cfg;
   private final Path staging;
@@ -168,32 +173,165 @@ public final class BuildPipeline {
       });
       finish(human(size(usrImg)));
       start("usr verity", "dm-verity sha256 hash tree appended at the 4096-padded squashfs size");
-      Writers.Verity verity = io(() -> Writers.verity(usrImg, sha256Hex((spec.name() + "\n" + spec.version() + "\n" + buildId).getBytes(StandardCharsets.UTF_8))));
+      Writers.Verity2 verity = io(() -> Writers.verity(usrImg, spec.name() + " " + spec.version() + " " + buildId));
       if (verity.totalSize() > spec.partitions().usr()) {
         throw new BuildException(stageName, BuildException.Kind.TREE, "usr.img is " + human(verity.totalSize())
             + " but partitions.usr is " + human(spec.partitions().usr()) + "; raise partitions.usr in the spec");
       }
       finish("root hash " + verity.rootHash() + ", hash offset " + verity.hashOffset() + ", " + human(verity.totalSize()));
       writeString(staging.resolve("usr.roothash"), verity.rootHash() + "\n");
+      if (!spec.outputs().contains(Output.USR_IMG) && !spec.outputs().contains(Output.UPDATE)
+          && !spec.outputs().contains(Output.DISK_RAW) && !spec.outputs().contains(Output.DISK_QCOW2)
+          && !spec.outputs().contains(Output.PXE)) {
+        throw new BuildException("outputs", BuildException.Kind.IO, "nothing to write");
+      }
 
       // 6. initramfs (disk and live)
-      start("initramfs", "disk + PXE live (the live one carries usr.img)");
-      Path initrd = staging.resolve("initramfs");
-      Path liveInitrd = staging.resolve("pxe.initramfs");
-      io(() -> {
-        Writers.initramfs(assembled.tree(), epoch, null, initrd);
+      start("initramfs", "init, busybox, veritysetup/e2fsprogs with their libraries, kernel modules (zstd cpio)");
+      Path initrd = staging.resolve("update/initramfs");
+      Path liveInitrd = staging.resolve("pxe/initramfs");
+      Initramfs ird = io(() -> {
+        Files.createDirectories(initrd.getParent());
+        Initramfs disk = Writers.initramfsTree(baseTree, epoch, null);
+        Writers.writeInitramfs(disk.tree(), epoch, initrd);
         if (spec.outputs().contains(Output.PXE)) {
-          Writers.initramfs(assembled.tree(), epoch, usrImg, liveInitrd);
+          Files.createDirectories(liveInitrd.getParent());
+          Initramfs live = Writers.initramfsTree(baseTree, epoch, Content.ofFile(usrImg));
+          Writers.writeInitramfs(live.tree(), epoch, liveInitrd);
         }
+        return disk;
+      });
+      finish("disk " + human(size(initrd)) + (Files.exists(liveInitrd) ? ", live " + human(size(liveInitrd)) : "")
+          + ", kernel " + ird.kernelRelease() + ", " + ird.modules().size() + " modules");
+      Path vmlinuz = staging.resolve("update/vmlinuz");
+      io(() -> {
+        Content k = ird.kernelImagePath() != null && baseTree.get(ird.kernelImagePath()) != null
+            ? baseTree.get(ird.kernelImagePath()).content() : kernel(baseTree);
+        copy(k, vmlinuz);
         return null;
       });
-      finish("disk " + human(size(initrd)) + (Files.exists(liveInitrd) ? ", live " + human(size(liveInitrd)) : ""));
 
-      Content kernel = io(() -> kernel(baseTree));
-      // The remaining stages (ESP, OEM, GPT disk, qcow2) land with their writers; they fail
-      // clearly until then.
-      throw new BuildException("esp", BuildException.Kind.UNAVAILABLE,
-          "the ESP/OEM/GPT/qcow2 stages are not wired in this build yet (kernel found: " + human(kernel.size()) + ")");
+      // 7. ESP + OEM + GPT disk
+      String seed = spec.name() + " " + spec.version();
+      String usrAUuid = GptDisk.partitionGuid(seed, "USR-A").toString();
+      String cmdline = BootEntries.diskCmdline(usrAUuid, verity.rootHash(), verity.hashOffset(), "A", spec.version(), spec.cmdline());
+      Path raw = staging.resolve("disk.raw");
+      boolean wantDisk = spec.outputs().contains(Output.DISK_RAW) || spec.outputs().contains(Output.DISK_QCOW2);
+      if (wantDisk) {
+        start("esp", "systemd-boot, loader.conf, entry " + BootEntries.entryFileName(spec.version(), "A"));
+        TreeEntry sdboot = assembled.tree().get(BootEntries.SYSTEMD_BOOT_EFI);
+        if (sdboot == null || sdboot.content() == null) {
+          throw new BuildException(stageName, BuildException.Kind.TREE, BootEntries.SYSTEMD_BOOT_EFI
+              + ": missing from the image tree; add systemd-boot to debian.packages");
+        }
+        FileTree esp = io(() -> BootEntries.espTree(sdboot.content(),
+            List.of(new BootEntries.Slot("A", spec.version(), Content.ofFile(vmlinuz), Content.ofFile(initrd), cmdline)), epoch));
+        FileTree oem = oemTree(epoch);
+        finish(esp.size() + " entries, " + human(esp.contentBytes()) + "; options: " + cmdline);
+
+        start("disk.raw", "GPT: EFI-SYSTEM " + human(spec.partitions().esp()) + ", USR-A/USR-B " + human(spec.partitions().usr())
+            + ", OEM " + human(spec.partitions().oem()) + ", ROOT " + human(spec.partitions().root()) + " (empty)");
+        GptDisk[] disk = new GptDisk[1];
+        disk[0] = io(() -> GptDisk.builder(seed)
+            .add(GptPartition.of("EFI-SYSTEM", GptTypes.EFI_SYSTEM, spec.partitions().esp(),
+                w -> Writers.fat("EFI-SYSTEM", epoch, disk[0].partitions().get(0).firstLba()).write(esp, w, w.size())))
+            .add(GptPartition.of("USR-A", GptTypes.USR_X86_64, spec.partitions().usr(), PartitionContent.ofFile(usrImg)))
+            .add(GptPartition.of("USR-B", GptTypes.USR_X86_64, spec.partitions().usr(), PartitionContent.empty()))
+            .add(GptPartition.of("OEM", GptTypes.LINUX_DATA, spec.partitions().oem(),
+                w -> Writers.fat("OEM", epoch, disk[0].partitions().get(3).firstLba()).write(oem, w, w.size())))
+            .add(GptPartition.of("ROOT", GptTypes.ROOT_X86_64, spec.partitions().root(), PartitionContent.empty()))
+            .build());
+        io(() -> {
+          disk[0].writeTo(raw);
+          return null;
+        });
+        finish(human(disk[0].sizeBytes()) + " (sparse), disk GUID " + disk[0].diskGuid() + ", USR-A PARTUUID " + usrAUuid);
+      } else {
+        skip("esp", "no disk output in the spec");
+        skip("disk.raw", "no disk output in the spec");
+      }
+
+      // 8. qcow2
+      if (spec.outputs().contains(Output.DISK_QCOW2)) {
+        start("disk.qcow2", "from disk.raw");
+        Path q = staging.resolve("disk.qcow2");
+        io(() -> {
+          Writers.qcow2(raw, q);
+          return null;
+        });
+        finish(human(size(q)));
+      } else {
+        skip("disk.qcow2", "not in the spec's outputs");
+      }
+
+      // 9. PXE
+      String liveCmdline = BootEntries.liveCmdline(verity.rootHash(), verity.hashOffset(), spec.version(), spec.cmdline());
+      if (spec.outputs().contains(Output.PXE)) {
+        start("pxe", "vmlinuz, initramfs with /basalt/usr.img, cmdline, boot.ipxe");
+        io(() -> {
+          copy(Content.ofFile(vmlinuz), staging.resolve("pxe/vmlinuz"));
+          Files.writeString(staging.resolve("pxe/cmdline"), liveCmdline + "\n", StandardCharsets.UTF_8);
+          Files.writeString(staging.resolve("pxe/boot.ipxe"),
+              "#!ipxe\nkernel vmlinuz " + liveCmdline + "\ninitrd initramfs\nboot\n", StandardCharsets.UTF_8);
+          return null;
+        });
+        finish("initramfs " + human(size(liveInitrd)) + "; options: " + liveCmdline);
+      } else {
+        skip("pxe", "not in the spec's outputs");
+      }
+
+      // 10. update payload
+      boolean wantUpdate = spec.outputs().contains(Output.UPDATE);
+      if (wantUpdate) {
+        start("update payload", "USR slot image + kernel + initramfs + payload.json");
+        io(() -> {
+          linkOrCopy(usrImg, staging.resolve("update/usr.img"));
+          Files.writeString(staging.resolve("update/payload.json"),
+              Manifests.payload(spec, verity, hashed(List.of("update/usr.img", "update/vmlinuz", "update/initramfs"), "update/")),
+              StandardCharsets.UTF_8);
+          return null;
+        });
+        finish(human(size(staging.resolve("update/usr.img")) + size(vmlinuz) + size(initrd)));
+      } else {
+        skip("update payload", "not in the spec's outputs");
+      }
+
+      // 11. manifest; then publish
+      start("manifest", "sizes and sha256 of every artifact, package versions");
+      List<String> names = new ArrayList<>();
+      if (spec.outputs().contains(Output.DISK_RAW)) {
+        names.add("disk.raw");
+      }
+      if (spec.outputs().contains(Output.DISK_QCOW2)) {
+        names.add("disk.qcow2");
+      }
+      if (spec.outputs().contains(Output.PXE)) {
+        names.addAll(List.of("pxe/boot.ipxe", "pxe/cmdline", "pxe/initramfs", "pxe/vmlinuz"));
+      }
+      if (spec.outputs().contains(Output.USR_IMG)) {
+        names.addAll(List.of("usr.img", "usr.roothash"));
+      }
+      if (wantUpdate) {
+        names.addAll(List.of("update/initramfs", "update/payload.json", "update/usr.img", "update/vmlinuz"));
+      }
+      names.sort(null);
+      List<BuildResult.Artifact> arts = io(() -> hashed(names, ""));
+      io(() -> {
+        Files.writeString(staging.resolve("manifest.json"),
+            Manifests.manifest(spec, epoch, buildId, verity, packages, arts, ird.kernelRelease()), StandardCharsets.UTF_8);
+        return null;
+      });
+      artifacts.addAll(arts);
+      String mh = io(() -> sha256Hex(staging.resolve("manifest.json")));
+      artifacts.add(new BuildResult.Artifact("manifest.json", size(staging.resolve("manifest.json")), mh));
+      List<String> publish = new ArrayList<>(names);
+      publish.add("manifest.json");
+      io(() -> {
+        publish(publish);
+        return null;
+      });
+      finish(artifacts.size() + " artifacts in " + cfg.outDir());
+      return new BuildResult(cfg.outDir(), spec.name(), spec.version(), epoch, buildId, verity.rootHash(), artifacts, times);
     } catch (BuildException e) {
       cleanupStaging();
       throw e;
@@ -374,6 +512,46 @@ public final class BuildPipeline {
         Files.deleteIfExists(x);
       }
     }
+  }
+
+  /** The OEM partition's files: a short README for whoever mounts it on a laptop. */
+  static FileTree oemTree(long epoch) {
+    String readme = "Basalt OEM partition.\r\n"
+        + "Put cloud-config.yml (a #cloud-config document) and site files here; Basalt reads them on every boot.\r\n";
+    return FileTree.builder()
+        .put(TreeEntry.directory("/").withMtime(epoch))
+        .put(TreeEntry.regular("/README.TXT", Content.ofBytes(readme.getBytes(StandardCharsets.US_ASCII))).withMtime(epoch))
+        .build();
+  }
+
+  private static void copy(Content c, Path to) throws IOException {
+    Files.createDirectories(to.getParent());
+    try (InputStream in = c.open()) {
+      Files.copy(in, to, StandardCopyOption.REPLACE_EXISTING);
+    }
+  }
+
+  private static void linkOrCopy(Path from, Path to) throws IOException {
+    Files.createDirectories(to.getParent());
+    Files.deleteIfExists(to);
+    try {
+      Files.createLink(to, from);
+    } catch (UnsupportedOperationException | IOException e) {
+      Files.copy(from, to);
+    }
+  }
+
+  /** Size and sha256 of staged files (paths relative to the staging folder, minus {@code strip}). */
+  private List<BuildResult.Artifact> hashed(List<String> names, String strip) throws IOException {
+    List<BuildResult.Artifact> out = new ArrayList<>();
+    for (String n : names) {
+      Path p = staging.resolve(n);
+      if (!Files.isRegularFile(p)) {
+        throw new IOException(n + ": expected output was not written");
+      }
+      out.add(new BuildResult.Artifact(n.substring(strip.length()), Files.size(p), sha256Hex(p)));
+    }
+    return out;
   }
 
   /** Moves every staged artifact into the output folder (atomic per file), manifest last. */

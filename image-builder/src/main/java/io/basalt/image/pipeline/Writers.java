@@ -1,54 +1,100 @@
 package io.basalt.image.pipeline;
 
+import io.basalt.image.cpio.Compression;
+import io.basalt.image.cpio.CpioWriter;
+import io.basalt.image.cpio.InitramfsWriter;
+import io.basalt.image.fat.FatWriter;
+import io.basalt.image.initramfs.Initramfs;
+import io.basalt.image.initramfs.InitramfsBuilder;
 import io.basalt.image.spec.ImageSpec;
+import io.basalt.image.tree.Content;
 import io.basalt.image.tree.FileTree;
+import io.basalt.image.tree.TreeEntry;
+import io.basalt.image.verity.Verity;
+import io.basalt.image.verity.VerityParams;
+import io.basalt.image.verity.VerityResult;
 import java.io.IOException;
 import java.nio.file.Path;
 
 /**
  * The bridge from the pipeline to the format writers and builders of the other packages
- * (tar reader, squashfs, dm-verity, initramfs + cpio, FAT, GPT, qcow2). A writer that is not part
- * of this build yet fails with {@link BuildException.Kind#UNAVAILABLE} naming it, so a build never
- * pretends. Stateless, thread-safe.
+ * (tar reader, squashfs, dm-verity, initramfs + cpio, FAT, qcow2; GPT is used directly).
+ * Stateless, thread-safe.
  */
 final class Writers {
   private Writers() {}
 
   /** The result of appending a dm-verity hash tree to a data image. */
-  record Verity(String rootHash, long hashOffset, long totalSize) {}
-
-  private static BuildException unavailable(String stage, String what) {
-    return new BuildException(stage, BuildException.Kind.UNAVAILABLE,
-        what + " is not part of this Basalt build yet; this stage cannot run (nothing was written for it)");
-  }
+  record Verity2(String rootHash, long hashOffset, long totalSize) {}
 
   /** Reads a tar archive as a tree without extracting it. */
-  static FileTree readTar(Path tar) throws BuildException, IOException {
-    throw unavailable("read base tree", "the tar tree reader (io.basalt.image.tree, tar → FileTree)");
+  static FileTree readTar(Path tar) throws IOException {
+    return io.basalt.image.tree.TarTreeReader.read(tar);
   }
 
   /** Writes {@code usr} as a squashfs image at {@code out}. */
-  static void squashfs(FileTree usr, ImageSpec.Compressor compressor, long epoch, Path out) throws BuildException, IOException {
-    throw unavailable("usr squashfs", "the squashfs writer (io.basalt.image.squashfs)");
+  static void squashfs(FileTree usr, ImageSpec.Compressor compressor, long epoch, Path out) throws IOException {
+    io.basalt.image.squashfs.SquashfsCompression c;
+    switch (compressor) {
+      case XZ:
+        c = io.basalt.image.squashfs.SquashfsCompression.XZ;
+        break;
+      case GZIP:
+        c = io.basalt.image.squashfs.SquashfsCompression.GZIP;
+        break;
+      default:
+        c = io.basalt.image.squashfs.SquashfsCompression.ZSTD;
+    }
+    io.basalt.image.squashfs.SquashfsOptions o = io.basalt.image.squashfs.SquashfsOptions.builder()
+        .compression(c).mtime(epoch).keepEntryMtimes(true).build();
+    new io.basalt.image.squashfs.SquashfsWriter(o).write(usr, out);
   }
 
-  /** Pads {@code img} to 4096 and appends the dm-verity superblock + hash tree. */
-  static Verity verity(Path img, String salt) throws BuildException, IOException {
-    throw unavailable("usr verity", "the dm-verity writer (io.basalt.image.verity)");
+  /** Pads {@code img} to 4096 and appends the dm-verity superblock + hash tree (salt and UUID from {@code seed}). */
+  static Verity2 verity(Path img, String seed) throws IOException {
+    VerityResult r = Verity.formatAppended(img, VerityParams.fromSeed(seed));
+    return new Verity2(r.rootHashHex(), r.hashOffset(), java.nio.file.Files.size(img));
   }
 
-  /** Builds the disk (live=null) or PXE initramfs (live = usr.img) as compressed cpio at {@code out}. */
-  static void initramfs(FileTree image, long epoch, Path liveUsrImg, Path out) throws BuildException, IOException {
-    throw unavailable("initramfs", "the initramfs builder (io.basalt.image.initramfs) with the cpio writer (io.basalt.image.cpio)");
+  /** The initramfs tree of the image (disk boot), or of a live boot carrying {@code liveUsrImg}. */
+  static Initramfs initramfsTree(FileTree image, long epoch, Content liveUsrImg) throws IOException {
+    InitramfsBuilder b = InitramfsBuilder.forImage(image).mtime(epoch);
+    if (liveUsrImg != null) {
+      b.liveUsrImage(liveUsrImg);
+    }
+    return b.build();
   }
 
-  /** Writes {@code tree} as a FAT file system of {@code size} bytes with volume label {@code label}. */
-  static void fat(FileTree tree, String label, long size, long epoch, Path out) throws BuildException, IOException {
-    throw unavailable("fat", "the FAT writer (io.basalt.image.fat)");
+  /**
+   * Writes an initramfs: the tree as a zstd cpio; a live tree's /basalt/usr.img (already
+   * compressed squashfs) goes into a second, uncompressed cpio member instead of being compressed
+   * again.
+   */
+  static void writeInitramfs(FileTree tree, long epoch, Path out) throws IOException {
+    String img = "/basalt/usr.img";
+    TreeEntry usr = tree.get(img);
+    InitramfsWriter w = InitramfsWriter.empty();
+    if (usr == null) {
+      w.add(tree, CpioWriter.of(Compression.ZSTD).withMtime(epoch).withXattrsDropped());
+    } else {
+      FileTree main = tree.toBuilder().remove(img).build();
+      FileTree.Builder second = FileTree.builder();
+      second.put(TreeEntry.directory("/").withMtime(epoch));
+      second.putWithParents(usr);
+      FileTree live = second.build().map(e -> e.withMtime(epoch));
+      w.add(main, CpioWriter.of(Compression.ZSTD).withMtime(epoch).withXattrsDropped());
+      w.add(live, CpioWriter.of(Compression.NONE).withMtime(epoch));
+    }
+    w.write(out);
+  }
+
+  /** A FAT writer for a volume label, all timestamps at {@code epoch}. */
+  static FatWriter fat(String label, long epoch, long hiddenSectors) throws IOException {
+    return FatWriter.builder().label(label).sourceDateEpoch(epoch).hiddenSectors(hiddenSectors).build();
   }
 
   /** Converts a raw disk to qcow2. */
-  static void qcow2(Path raw, Path out) throws BuildException, IOException {
-    throw unavailable("disk.qcow2", "the qcow2 writer (io.basalt.image.qcow2)");
+  static void qcow2(Path raw, Path out) throws IOException {
+    io.basalt.image.qcow2.Qcow2Writer.convert(raw, out);
   }
 }

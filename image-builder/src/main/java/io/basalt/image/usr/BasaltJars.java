@@ -73,13 +73,29 @@ public final class BasaltJars {
           String cp = mf == null ? null : mf.getMainAttributes().getValue(Attributes.Name.CLASS_PATH);
           if (cp != null) {
             for (String rel : cp.trim().split("\\s+")) {
-              out.add(p.getParent().resolve(rel).normalize());
+              out.add(resolveClassPathEntry(p, rel));
             }
           }
         }
       }
     }
     return out;
+  }
+
+  /**
+   * A manifest Class-Path entry: a URL relative to the jar's folder (Maven's "lib/x.jar") or an
+   * absolute file: URL (Surefire's manifest-only jar).
+   */
+  static Path resolveClassPathEntry(Path jar, String entry) {
+    try {
+      java.net.URI u = jar.toAbsolutePath().toUri().resolve(new java.net.URI(entry));
+      if ("file".equals(u.getScheme())) {
+        return Paths.get(u).normalize();
+      }
+    } catch (java.net.URISyntaxException | IllegalArgumentException e) {
+      // fall through to a plain relative path
+    }
+    return jar.getParent().resolve(entry).normalize();
   }
 
   /** Resolves the agent and cloud-config closures among {@code classpath}. */

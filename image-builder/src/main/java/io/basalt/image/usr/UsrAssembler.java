@@ -39,6 +39,8 @@ public final class UsrAssembler {
    * README ("Java runtime").
    */
   static final List<String> JAVA_TRIM = List.of(
+      // javac's --release symbol table; nothing at run time reads it.
+      "lib/ct.sym",
       // CDS archive used only with -XX:-UseCompressedOops (heaps >= 32 GiB); the default archive stays.
       "lib/server/classes_nocoops.jsa",
       // AWT/Java2D/sound/imaging natives: only loaded by java.desktop GUI/imaging code; the agents are headless CLIs.

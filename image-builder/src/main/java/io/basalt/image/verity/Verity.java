@@ -12,6 +12,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Objects;
 
 /**
@@ -47,13 +49,19 @@ public final class Verity {
   /**
    * Formats {@code dataFile} with a separate hash file, as {@code veritysetup format dataFile
    * hashFile} does. The data file is only read; its size must be a positive multiple of 4096. The
-   * hash file is written to a temporary file beside it and moved into place when complete.
+   * hash file (mode 0644) is written to a temporary file beside it and moved into place when
+   * complete.
    *
    * @throws IOException naming the file if the data is empty, not block-aligned, changes while
    *     being read, or a file cannot be read or written
+   * @throws IllegalArgumentException if both paths name the same file
    */
   public static VerityResult format(Path dataFile, Path hashFile, VerityParams params) throws IOException {
     Objects.requireNonNull(params, "params");
+    if (dataFile.toAbsolutePath().normalize().equals(hashFile.toAbsolutePath().normalize())
+        || (Files.exists(hashFile) && Files.isSameFile(dataFile, hashFile))) {
+      throw new IllegalArgumentException(dataFile + ": data and hash file are the same; use formatAppended");
+    }
     long size = Files.size(dataFile);
     if (size == 0 || size % BLOCK_SIZE != 0) {
       throw new IOException(dataFile + ": data is " + size + " bytes; a separate-file verity tree needs a positive"
@@ -74,6 +82,7 @@ public final class Verity {
       try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 64 * 1024)) {
         tree.writeHashArea(out);
       }
+      readableByAll(tmp);
       Files.move(tmp, hashFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       done = true;
     } finally {
@@ -130,6 +139,13 @@ public final class Verity {
         }
         throw e;
       }
+    }
+  }
+
+  /** rw-r--r-- instead of the temporary file's rw-------, where the file system has POSIX modes. */
+  private static void readableByAll(Path file) throws IOException {
+    if (Files.getFileAttributeView(file, PosixFileAttributeView.class) != null) {
+      Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
     }
   }
 

@@ -184,13 +184,14 @@ class CpioWriterTest {
 
   @Test
   void fileOutputIsAtomic() throws IOException {
-    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
+    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix().toBuilder().setAttributeViews("basic", "owner", "posix", "unix").build())) {
       Path dir = Files.createDirectory(fs.getPath("/out"));
       Path vanishing = Files.write(fs.getPath("/src"), new byte[100]);
       FileTree t = tree(TreeEntry.regular("/a", Content.ofFile(vanishing)));
       Path target = dir.resolve("initramfs.cpio");
       long n = CpioWriter.of(Compression.ZSTD).write(t, target);
       assertEquals(Files.size(target), n);
+      assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(target)));
 
       Files.delete(vanishing);
       Path other = dir.resolve("other.cpio");

@@ -69,4 +69,12 @@ class BasaltJarsTest {
     IOException e = assertThrows(IOException.class, () -> BasaltJars.resolve(cp));
     assertTrue(e.getMessage().startsWith("basalt-update-agent is not on the basalt CLI's classpath"), e.getMessage());
   }
+
+  @Test
+  void classPathEntriesMayBeRelativeOrFileUrls() {
+    Path jar = Path.of("/work/x/target/basalt.jar");
+    assertEquals(Path.of("/work/x/target/lib/picocli-4.7.6.jar"), BasaltJars.resolveClassPathEntry(jar, "lib/picocli-4.7.6.jar"));
+    assertEquals(Path.of("/root/.m2/a b/c.jar"), BasaltJars.resolveClassPathEntry(jar, "file:/root/.m2/a%20b/c.jar"));
+    assertEquals(Path.of("/work/y/c.jar"), BasaltJars.resolveClassPathEntry(jar, "../../y/c.jar"));
+  }
 }

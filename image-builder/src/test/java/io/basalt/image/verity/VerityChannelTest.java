@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 class VerityChannelTest {
   private static final int B = 4096;
   private static final VerityParams PARAMS = VerityParams.fromSeed("hash-tree-test");
-  private final FileSystem fs = Jimfs.newFileSystem(Configuration.unix());
+  private final FileSystem fs = Jimfs.newFileSystem(Configuration.unix().toBuilder().setAttributeViews("basic", "owner", "posix", "unix").build());
 
   @AfterEach
   void close() throws IOException {
@@ -99,6 +99,9 @@ class VerityChannelTest {
     try (var listing = Files.list(dir)) {
       assertEquals(2, listing.count(), "no temporary file left");
     }
+    assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(h)));
+    assertThrows(IllegalArgumentException.class, () -> Verity.format(d, d, PARAMS));
+    assertThrows(IllegalArgumentException.class, () -> Verity.format(d, dir.resolve("x/../data"), PARAMS));
   }
 
   @Test

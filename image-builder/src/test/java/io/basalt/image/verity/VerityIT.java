@@ -35,6 +35,7 @@ class VerityIT {
     VerityResult r = Verity.format(data, ours, PARAMS);
 
     Tool.ok("veritysetup", "verify", data.toString(), ours.toString(), r.rootHashHex());
+    assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(ours)));
 
     Path ref = tmp.resolve("ref.hash");
     String out = Tool.ok("veritysetup", "format", "--salt=" + r.saltHex(), "--uuid=" + r.uuid(),

@@ -1,0 +1,72 @@
+package io.basalt.image.pipeline;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.basalt.image.spec.ImageSpec;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+
+/**
+ * Writes {@code manifest.json} and {@code update/payload.json}: fixed key order, sorted package
+ * and artifact lists, no clock, no host paths, so they are as reproducible as the artifacts they
+ * describe. Stateless, thread-safe.
+ */
+final class Manifests {
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  private Manifests() {}
+
+  static String manifest(ImageSpec spec, long epoch, String buildId, Writers.Verity2 verity, SortedMap<String, String> packages,
+      List<BuildResult.Artifact> artifacts, String kernelRelease) {
+    ObjectNode n = JSON.createObjectNode();
+    n.put("name", spec.name());
+    n.put("version", spec.version());
+    n.put("channel", spec.channel());
+    n.put("arch", spec.arch());
+    n.put("buildId", buildId);
+    n.put("sourceDateEpoch", epoch);
+    n.put("debianSuite", spec.debian().suite());
+    n.put("kernelRelease", kernelRelease);
+    ObjectNode usr = n.putObject("usr");
+    usr.put("rootHash", verity.rootHash());
+    usr.put("hashOffset", verity.hashOffset());
+    usr.put("size", verity.totalSize());
+    usr.put("compressor", spec.compressor().key());
+    ArrayNode arts = n.putArray("artifacts");
+    for (BuildResult.Artifact a : artifacts) {
+      arts.addObject().put("path", a.path()).put("size", a.size()).put("sha256", a.sha256());
+    }
+    ObjectNode pk = n.putObject("packages");
+    for (Map.Entry<String, String> e : packages.entrySet()) {
+      pk.put(e.getKey(), e.getValue());
+    }
+    return write(n);
+  }
+
+  static String payload(ImageSpec spec, Writers.Verity2 verity, List<BuildResult.Artifact> files) {
+    ObjectNode n = JSON.createObjectNode();
+    n.put("name", spec.name());
+    n.put("version", spec.version());
+    n.put("channel", spec.channel());
+    n.put("arch", spec.arch());
+    n.put("usrRootHash", verity.rootHash());
+    n.put("usrHashOffset", verity.hashOffset());
+    ObjectNode f = n.putObject("files");
+    for (BuildResult.Artifact a : files) {
+      f.putObject(a.path()).put("size", a.size()).put("sha256", a.sha256());
+    }
+    return write(n);
+  }
+
+  private static String write(ObjectNode n) {
+    try {
+      return JSON.writeValueAsString(n) + "\n";
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
