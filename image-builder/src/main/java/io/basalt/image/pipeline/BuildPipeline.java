@@ -166,9 +166,10 @@ public final class BuildPipeline {
 
       // 4. + 5. squashfs and verity
       Path usrImg = staging.resolve("usr.img");
-      start("usr squashfs", spec.compressor().key() + ", mtimes ≤ " + epoch);
+      start("usr squashfs", spec.compressor().key()
+          + (spec.compressorLevel().isPresent() ? " level " + spec.compressorLevel().getAsInt() : " (default level)") + ", mtimes ≤ " + epoch);
       io(() -> {
-        Writers.squashfs(usr, spec.compressor(), epoch, usrImg);
+        Writers.squashfs(usr, spec.compressor(), spec.compressorLevel(), epoch, usrImg);
         return null;
       });
       finish(human(size(usrImg)));

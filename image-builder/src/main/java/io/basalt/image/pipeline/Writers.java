@@ -33,7 +33,8 @@ final class Writers {
   }
 
   /** Writes {@code usr} as a squashfs image at {@code out}. */
-  static void squashfs(FileTree usr, ImageSpec.Compressor compressor, long epoch, Path out) throws IOException {
+  static void squashfs(FileTree usr, ImageSpec.Compressor compressor, java.util.OptionalInt level, long epoch, Path out)
+      throws IOException {
     io.basalt.image.squashfs.SquashfsCompression c;
     switch (compressor) {
       case XZ:
@@ -45,9 +46,12 @@ final class Writers {
       default:
         c = io.basalt.image.squashfs.SquashfsCompression.ZSTD;
     }
-    io.basalt.image.squashfs.SquashfsOptions o = io.basalt.image.squashfs.SquashfsOptions.builder()
-        .compression(c).mtime(epoch).keepEntryMtimes(true).build();
-    new io.basalt.image.squashfs.SquashfsWriter(o).write(usr, out);
+    io.basalt.image.squashfs.SquashfsOptions.Builder o = io.basalt.image.squashfs.SquashfsOptions.builder()
+        .compression(c).mtime(epoch).keepEntryMtimes(true);
+    if (level.isPresent()) {
+      o.level(level.getAsInt());
+    }
+    new io.basalt.image.squashfs.SquashfsWriter(o.build()).write(usr, out);
   }
 
   /** Pads {@code img} to 4096 and appends the dm-verity superblock + hash tree (salt and UUID from {@code seed}). */
