@@ -83,7 +83,7 @@ public final class BuildPipeline {
   }
 
   static final String STAGING = ".partial-build";
-  private static final int STAGES = 13;
+  private static final int STAGES = 12;
 
   private final Config cfg;
   private final Path staging;
