@@ -15,7 +15,8 @@ import picocli.CommandLine.Command;
     subcommands = {CommandLine.HelpCommand.class, io.basalt.image.gpt.GptCommand.class, BuildCommand.class,
         io.basalt.cloudconfig.cli.CloudConfigCommand.class,
         io.basalt.signing.repo.RepoCommand.class, io.basalt.signing.cli.TufClientCommand.class,
-        io.basalt.update.cli.FleetLockCommand.class})
+        io.basalt.update.cli.FleetLockCommand.class,
+        RunCommand.class})
 public final class Basalt implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -24,7 +24,7 @@ final class KernelModules {
   private final Map<String, List<String>> deps = new LinkedHashMap<>();
   /** Alias patterns (glob) to module names, in file order. */
   private final List<Map.Entry<Pattern, String>> aliases = new ArrayList<>();
-  private final Map<String, String> exactAliases = new LinkedHashMap<>();
+  private final Map<String, List<String>> exactAliases = new LinkedHashMap<>();
   /** Normalised module name to its "pre:" and "post:" soft dependencies. */
   private final Map<String, List<String>> softPre = new LinkedHashMap<>();
   private final Map<String, List<String>> softPost = new LinkedHashMap<>();
@@ -61,7 +61,7 @@ final class KernelModules {
         String[] f = line.trim().split("\\s+");
         if (f.length == 3 && f[0].equals("alias")) {
           if (f[1].indexOf('*') < 0 && f[1].indexOf('?') < 0 && f[1].indexOf('[') < 0) {
-            exactAliases.putIfAbsent(normalize(f[1]), f[2]);
+            exactAliases.computeIfAbsent(normalize(f[1]), k -> new ArrayList<>()).add(f[2]);
           } else {
             aliases.add(Map.entry(glob(f[1]), f[2]));
           }
@@ -129,38 +129,42 @@ final class KernelModules {
   }
 
   /**
-   * The module file for a module name or alias, null when the name is built in (nothing to load).
+   * The module files for a module name or alias: the module itself; for an alias every module
+   * offering it (as modprobe tries them all: "crc32c" gives crc32c-intel and crc32c_generic, so
+   * the one the CPU supports is there); empty when built in.
    *
    * @throws IOException naming the module when it is neither a module, an alias nor built in
    */
-  String fileFor(String nameOrAlias) throws IOException {
+  List<String> filesFor(String nameOrAlias) throws IOException {
     String n = normalize(nameOrAlias);
     if (files.containsKey(n)) {
-      return files.get(n);
+      return List.of(files.get(n));
     }
     if (builtin.contains(n)) {
-      return null;
+      return List.of();
     }
-    String target = exactAliases.get(n);
-    if (target == null) {
-      for (Map.Entry<Pattern, String> a : aliases) {
-        if (a.getKey().matcher(nameOrAlias).matches()) {
-          target = a.getValue();
-          break;
-        }
+    LinkedHashSet<String> targets = new LinkedHashSet<>();
+    exactAliases.getOrDefault(n, List.of()).forEach(targets::add);
+    for (Map.Entry<Pattern, String> a : aliases) {
+      if (a.getKey().matcher(nameOrAlias).matches()) {
+        targets.add(a.getValue());
       }
     }
-    if (target != null) {
-      String t = normalize(target);
-      if (files.containsKey(t)) {
-        return files.get(t);
-      }
-      if (builtin.contains(t)) {
-        return null;
+    List<String> out = new ArrayList<>();
+    boolean builtinTarget = false;
+    for (String t : targets) {
+      String tn = normalize(t);
+      if (files.containsKey(tn)) {
+        out.add(files.get(tn));
+      } else if (builtin.contains(tn)) {
+        builtinTarget = true;
       }
     }
-    throw new java.nio.file.NoSuchFileException(
-        nameOrAlias, null, "no such kernel module: not in modules.dep, modules.alias or modules.builtin");
+    if (out.isEmpty() && !builtinTarget) {
+      throw new java.nio.file.NoSuchFileException(
+          nameOrAlias, null, "no such kernel module: not in modules.dep, modules.alias or modules.builtin");
+    }
+    return out;
   }
 
   /**
@@ -173,8 +177,7 @@ final class KernelModules {
   List<String> loadOrder(List<String> names) throws IOException {
     LinkedHashSet<String> out = new LinkedHashSet<>();
     for (String n : names) {
-      String f = fileFor(n);
-      if (f != null) {
+      for (String f : filesFor(n)) {
         visit(f, out, new LinkedHashSet<>());
       }
     }
@@ -187,8 +190,7 @@ final class KernelModules {
     }
     String name = nameOf(file);
     for (String pre : softPre.getOrDefault(name, List.of())) {
-      String f = optional(pre);
-      if (f != null) {
+      for (String f : optional(pre)) {
         visit(f, out, stack);
       }
     }
@@ -203,18 +205,17 @@ final class KernelModules {
     out.add(file);
     stack.remove(file);
     for (String post : softPost.getOrDefault(name, List.of())) {
-      String f = optional(post);
-      if (f != null) {
+      for (String f : optional(post)) {
         visit(f, out, stack);
       }
     }
   }
 
-  private String optional(String nameOrAlias) {
+  private List<String> optional(String nameOrAlias) {
     try {
-      return fileFor(nameOrAlias);
+      return filesFor(nameOrAlias);
     } catch (IOException e) {
-      return null;
+      return List.of();
     }
   }
 }

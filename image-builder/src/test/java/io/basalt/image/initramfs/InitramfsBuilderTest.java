@@ -135,12 +135,12 @@ class InitramfsBuilderTest {
     FileTree t = ird.tree();
     String load = new String(read(t, "/etc/basalt/modules.load"), StandardCharsets.UTF_8);
     assertEquals(String.join("\n",
-        "kernel/crypto/crc32c_generic.ko", "kernel/fs/jbd2/jbd2.ko", "kernel/fs/mbcache.ko", "kernel/lib/crc16.ko",
+        "kernel/arch/x86/crypto/crc32c-intel.ko", "kernel/crypto/crc32c_generic.ko", "kernel/fs/jbd2/jbd2.ko", "kernel/fs/mbcache.ko", "kernel/lib/crc16.ko",
         "kernel/fs/ext4/ext4.ko", "kernel/drivers/md/dm-mod.ko", "kernel/drivers/md/dm-bufio.ko",
         "kernel/drivers/md/dm-verity.ko", "kernel/fs/fat/fat.ko", "kernel/fs/fat/vfat.ko", ""), load);
     assertArrayEquals(VFAT, read(t, "/usr/lib/modules/" + KVER + "/kernel/fs/fat/vfat.ko"));
     assertNull(t.get("/usr/lib/modules/" + KVER + "/kernel/fs/fat/vfat.ko.xz"));
-    assertEquals("ext4", ird.modules().get(4));
+    assertEquals("ext4", ird.modules().get(5));
     assertEquals(KVER, ird.kernelRelease());
     assertEquals("/usr/lib/modules/" + KVER, new TreeResolver(t).resolve("/lib/modules/" + KVER).entry.path());
   }

@@ -1,7 +1,6 @@
 package io.basalt.image.initramfs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -16,13 +15,14 @@ class KernelModulesTest {
       "kernel/fs/mbcache.ko:",
       "kernel/fs/jbd2/jbd2.ko:",
       "kernel/crypto/crc32c_generic.ko:",
+      "kernel/arch/x86/crypto/crc32c-intel.ko:",
       "kernel/drivers/md/dm-verity.ko: kernel/drivers/md/dm-bufio.ko kernel/drivers/md/dm-mod.ko",
       "kernel/drivers/md/dm-bufio.ko: kernel/drivers/md/dm-mod.ko",
       "kernel/drivers/md/dm-mod.ko:",
       "kernel/fs/fat/vfat.ko.xz: kernel/fs/fat/fat.ko.xz",
       "kernel/fs/fat/fat.ko.xz:",
       "");
-  static final String ALIAS = "alias fs-vfat vfat\nalias crypto-crc32c crc32c_generic\nalias pci:v00001AF4d*sv*sd*bc*sc*i* virtio_pci\n";
+  static final String ALIAS = "alias fs-vfat vfat\nalias crypto-crc32c crc32c_intel\nalias crypto-crc32c crc32c_generic\nalias pci:v00001AF4d*sv*sd*bc*sc*i* virtio_pci\n";
   static final String SOFTDEP = "# comment\nsoftdep ext4 pre: crypto-crc32c\n";
   static final String BUILTIN = "kernel/drivers/virtio/virtio_pci.ko\nkernel/fs/squashfs/squashfs.ko\n";
 
@@ -33,7 +33,7 @@ class KernelModulesTest {
   @Test
   void ordersDependenciesFirstWithSoftDependenciesAndNoDuplicates() throws IOException {
     assertEquals(
-        List.of("kernel/crypto/crc32c_generic.ko", "kernel/fs/jbd2/jbd2.ko", "kernel/fs/mbcache.ko",
+        List.of("kernel/arch/x86/crypto/crc32c-intel.ko", "kernel/crypto/crc32c_generic.ko", "kernel/fs/jbd2/jbd2.ko", "kernel/fs/mbcache.ko",
             "kernel/lib/crc16.ko", "kernel/fs/ext4/ext4.ko",
             "kernel/drivers/md/dm-mod.ko", "kernel/drivers/md/dm-bufio.ko", "kernel/drivers/md/dm-verity.ko"),
         km.loadOrder(List.of("ext4", "dm_verity", "dm-mod")));
@@ -41,10 +41,11 @@ class KernelModulesTest {
 
   @Test
   void resolvesAliasesDashesAndBuiltins() throws IOException {
-    assertEquals("kernel/fs/fat/vfat.ko.xz", km.fileFor("fs-vfat"));
-    assertEquals("kernel/drivers/md/dm-verity.ko", km.fileFor("dm_verity"));
-    assertNull(km.fileFor("squashfs"));
-    assertNull(km.fileFor("pci:v00001AF4d00001000sv00001AF4sd00000001bc02sc00i00"));
+    assertEquals(List.of("kernel/fs/fat/vfat.ko.xz"), km.filesFor("fs-vfat"));
+    assertEquals(List.of("kernel/drivers/md/dm-verity.ko"), km.filesFor("dm_verity"));
+    assertEquals(List.of(), km.filesFor("squashfs"));
+    assertEquals(List.of(), km.filesFor("pci:v00001AF4d00001000sv00001AF4sd00000001bc02sc00i00"));
+    assertEquals(List.of("kernel/arch/x86/crypto/crc32c-intel.ko", "kernel/crypto/crc32c_generic.ko"), km.filesFor("crypto-crc32c"));
     assertTrue(km.isBuiltin("virtio-pci"));
     assertEquals(List.of("kernel/fs/fat/fat.ko.xz", "kernel/fs/fat/vfat.ko.xz"), km.loadOrder(List.of("vfat", "squashfs")));
   }

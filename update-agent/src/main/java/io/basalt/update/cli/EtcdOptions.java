@@ -23,11 +23,6 @@ public final class EtcdOptions {
           + "(env BASALTCTL_ENDPOINT; default " + DEFAULT_ENDPOINT + ").")
   List<String> endpoints;
 
-  @Option(scope = picocli.CommandLine.ScopeType.INHERIT, names = "--group", paramLabel = "GROUP",
-      description = "Reboot group; empty or 'default' is locksmith's default semaphore "
-          + "(env BASALTCTL_GROUP).")
-  String group;
-
   @Option(scope = picocli.CommandLine.ScopeType.INHERIT, names = "--etcd-cafile", paramLabel = "FILE",
       description = "PEM CA bundle to verify etcd's certificate (env BASALTCTL_ETCD_CAFILE).")
   Path caFile;
@@ -64,12 +59,6 @@ public final class EtcdOptions {
   private static Path pickPath(Path flag, Map<String, String> env, String name) {
     String v = pick(flag == null ? null : flag.toString(), env, name);
     return v == null ? null : Path.of(v);
-  }
-
-  /** The group after flags and environment. */
-  public String group(Map<String, String> env) {
-    String g = pick(group, env, "GROUP");
-    return g == null ? "" : g;
   }
 
   /**

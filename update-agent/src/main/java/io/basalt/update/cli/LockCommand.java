@@ -67,6 +67,11 @@ public final class LockCommand implements Runnable {
 
   @Mixin EtcdOptions etcd = new EtcdOptions();
 
+  @Option(scope = ScopeType.INHERIT, names = "--group", paramLabel = "GROUP",
+      description = "Reboot group; empty or 'default' is locksmith's default semaphore "
+          + "(env BASALTCTL_GROUP).")
+  String group;
+
   @Option(scope = ScopeType.INHERIT, names = "--machine-id-file", paramLabel = "FILE",
       description = "Where this machine's id is read (env BASALTCTL_MACHINE_ID_FILE; "
           + "default /etc/machine-id).")
@@ -103,7 +108,8 @@ public final class LockCommand implements Runnable {
   RebootLock rebootLock() throws IOException {
     EtcdClient client = etcd.client(env);
     Duration giveUp = timeout == null ? Duration.ofSeconds(10) : Durations.parse(timeout, "--timeout");
-    return new RebootLock(client, etcd.group(env), clock, RetryPolicy.defaults().withGiveUpAfter(giveUp));
+    String g = EtcdOptions.pick(group, env, "GROUP");
+    return new RebootLock(client, g == null ? "" : g, clock, RetryPolicy.defaults().withGiveUpAfter(giveUp));
   }
 
   Path stateDir() {
@@ -257,6 +263,9 @@ public final class LockCommand implements Runnable {
                 .map(t -> t + " (" + ago(t, now) + ")")
                 .orElse("unknown (taken by a tool that does not record it)"));
           }
+          out.println();
+          out.println("A holder whose machine is gone keeps its slot: free it with "
+              + "'basaltctl lock unlock MACHINE-ID --force'.");
         }
         out.println();
         out.println("Local hold: " + hold.map(h -> "held since " + h.since()

@@ -144,6 +144,33 @@ class FleetLockIT {
   }
 
   @Test
+  void fleetlockStrategyDrivesTheCoordinator() throws Exception {
+    try (Served s = new Served("--endpoint", etcd.endpoint())) {
+      FleetLockClient client = new FleetLockClient(s.base, Duration.ofSeconds(20));
+      client.preReboot("zincati-node", "canary");
+      java.util.List<String> reboots = new java.util.ArrayList<>();
+      java.nio.file.Path state = java.nio.file.Files.createTempDirectory("basalt-fl-state");
+      io.basalt.update.strategy.RebootCoordinator c = io.basalt.update.strategy.RebootCoordinator.builder()
+          .strategy(io.basalt.update.strategy.RebootStrategy.fleetLock(client, "basalt-node", "canary"))
+          .localHold(new io.basalt.update.strategy.LocalHold(state))
+          .inhibitors(java.util.List::of).sessions(java.util.List::of).notifier(m -> { })
+          .rebooter(() -> reboots.add("basalt-node")).build();
+      io.basalt.update.strategy.RebootCoordinator.Decision d = c.step();
+      assertEquals(io.basalt.update.strategy.RebootCoordinator.Action.WAIT, d.action());
+      assertTrue(d.reason().contains("failed_lock") && d.reason().contains("zincati-node"), d.reason());
+      assertTrue(reboots.isEmpty());
+      client.steadyState("zincati-node", "canary");
+      assertEquals(io.basalt.update.strategy.RebootCoordinator.Action.REBOOTING, c.step().action());
+      assertTrue(etcd.etcdctlOutput("get", "coreos.com/updateengine/rebootlock/groups/canary/semaphore",
+          "--print-value-only").contains("\"basalt-node\""));
+      c.releaseOwnHold(); // steady-state after the blessed boot
+      assertTrue(!etcd.etcdctlOutput("get", "coreos.com/updateengine/rebootlock/groups/canary/semaphore",
+          "--print-value-only").contains("\"basalt-node\""));
+      java.nio.file.Files.deleteIfExists(state);
+    }
+  }
+
+  @Test
   void protocolErrorsAreSurfaced() throws Exception {
     try (Served s = new Served("--endpoint", etcd.endpoint())) {
       URI pre = s.base.resolve("/v1/pre-reboot");
