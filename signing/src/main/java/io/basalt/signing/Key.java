@@ -12,8 +12,6 @@ import java.security.spec.X509EncodedKeySpec;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.Map;
-import org.bouncycastle.crypto.params.Ed25519PublicKeyParameters;
-import org.bouncycastle.crypto.signers.Ed25519Signer;
 
 /**
  * A TUF public key object ({@code keytype}, {@code scheme}, {@code keyval.public}, plus any unknown
@@ -21,6 +19,9 @@ import org.bouncycastle.crypto.signers.Ed25519Signer;
  * thread-safe.
  */
 public final class Key {
+
+  /** DER SubjectPublicKeyInfo header for an Ed25519 key (RFC 8410), followed by the 32 raw bytes. */
+  private static final byte[] ED25519_SPKI_PREFIX = HexFormat.of().parseHex("302a300506032b6570032100");
 
   private final Map<String, Object> json;
   private final String keytype;
@@ -106,11 +107,11 @@ public final class Key {
     try {
       switch (type) {
         case ED25519: {
-          Ed25519PublicKeyParameters pk = (Ed25519PublicKeyParameters) decoded();
-          Ed25519Signer v = new Ed25519Signer();
-          v.init(false, pk);
-          v.update(data, 0, data.length);
-          return v.verifySignature(signature);
+          // The JDK's EdDSA: the client path then loads nothing from the (large, signed) BC jar.
+          Signature s = Signature.getInstance("Ed25519");
+          s.initVerify((PublicKey) decoded());
+          s.update(data);
+          return s.verify(signature);
         }
         case ECDSA: {
           Signature s = Signature.getInstance("SHA256withECDSA");
@@ -157,7 +158,10 @@ public final class Key {
         if (raw.length != 32) {
           throw new GeneralSecurityException("ed25519 public key must be 32 bytes, found " + raw.length);
         }
-        return new Ed25519PublicKeyParameters(raw, 0);
+        byte[] spki = new byte[ED25519_SPKI_PREFIX.length + 32];
+        System.arraycopy(ED25519_SPKI_PREFIX, 0, spki, 0, ED25519_SPKI_PREFIX.length);
+        System.arraycopy(raw, 0, spki, ED25519_SPKI_PREFIX.length, 32);
+        return KeyFactory.getInstance("Ed25519").generatePublic(new X509EncodedKeySpec(spki));
       case ECDSA:
         return KeyFactory.getInstance("EC").generatePublic(new X509EncodedKeySpec(pemBody(publicValue)));
       case RSA:

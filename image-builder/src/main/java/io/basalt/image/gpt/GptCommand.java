@@ -73,10 +73,19 @@ public final class GptCommand implements Runnable {
     @Parameters(paramLabel = "DISK", description = "Disk image or block device.")
     Path disk;
 
+    @CommandLine.Option(names = "--size", paramLabel = "BYTES",
+        description = "Disk size in bytes, when the JVM cannot tell (a block device reported as 0 bytes).")
+    Long size;
+
     @Override
     public Integer call() {
       try (SeekableByteChannel ch = Files.newByteChannel(disk, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-        boolean moved = GptTable.relocateBackup(ch);
+        long bytes = size != null ? size : ch.size();
+        if (bytes == 0) {
+          spec.commandLine().getErr().println(disk + ": size reads as 0 bytes; pass --size (e.g. from blockdev --getsize64)");
+          return EXIT_BAD_TABLE;
+        }
+        boolean moved = GptTable.relocateBackup(ch, bytes);
         GptTable t = GptTable.readPrimary(ch);
         spec.commandLine().getOut().println(disk + ": " + (moved ? "backup GPT moved to LBA " : "backup GPT already at LBA ")
             + t.alternateLba());

@@ -128,8 +128,20 @@ public final class GptTable {
    * @throws IOException if the disk cannot be read or written
    */
   public static boolean relocateBackup(SeekableByteChannel disk) throws IOException {
+    return relocateBackup(disk, disk.size());
+  }
+
+  /**
+   * As {@link #relocateBackup(SeekableByteChannel)} for a disk of {@code size} bytes, for channels
+   * that do not know their size (some JVMs report 0 for block devices: pass the size from {@code
+   * blockdev --getsize64}).
+   *
+   * @return true if the table was moved, false if the backup already sits at the last LBA
+   * @throws GptFormatException if the primary table is invalid or the size is below the table's end
+   * @throws IOException if the disk cannot be read or written
+   */
+  public static boolean relocateBackup(SeekableByteChannel disk, long size) throws IOException {
     GptTable p = readPrimary(disk);
-    long size = disk.size();
     if (size % SECTOR != 0) {
       throw new GptFormatException("disk size " + size + " is not a multiple of " + SECTOR);
     }

@@ -219,6 +219,16 @@ class FatWriterTest {
   }
 
   @Test
+  void charactersBeyondTheBmpAreStoredAsSurrogatePairs() throws IOException {
+    String name = "smile \ud83d\ude00 file.txt";
+    byte[] img = write(FileTree.builder().put(TreeEntry.regular("/" + name, Content.ofBytes(new byte[1]))).build(), 40 * MIB, "");
+    Volume v = new Volume(img);
+    byte[] root = v.dir(2);
+    int at = indexOf(root, "SMILE_~1TXT");
+    assertEquals(name, longNameBefore(root, at));
+  }
+
+  @Test
   void fat16ForSmallVolumesAndClearErrorBelowThat() throws IOException {
     byte[] img = write(sample(), 16 * MIB, "SMALL");
     Volume v = new Volume(img);

@@ -262,6 +262,26 @@ class GptDiskTest {
   }
 
   @Test
+  void relocateWithAnExplicitSizeForChannelsThatReportZero() throws IOException {
+    byte[] img = write(sample("seed", PartitionContent.empty()));
+    byte[] grown = Arrays.copyOf(img, img.length + 2 * (int) MIB);
+    SeekableByteChannel real = channel(grown);
+    SeekableByteChannel zeroSized = new java.nio.channels.SeekableByteChannel() {
+      public int read(ByteBuffer d) throws IOException { return real.read(d); }
+      public int write(ByteBuffer s) throws IOException { return real.write(s); }
+      public long position() throws IOException { return real.position(); }
+      public SeekableByteChannel position(long p) throws IOException { real.position(p); return this; }
+      public long size() { return 0; } // like a block device on some JVMs
+      public SeekableByteChannel truncate(long s) { throw new UnsupportedOperationException(); }
+      public boolean isOpen() { return true; }
+      public void close() {}
+    };
+    assertThrows(GptFormatException.class, () -> GptTable.relocateBackup(zeroSized));
+    assertTrue(GptTable.relocateBackup(zeroSized, grown.length));
+    assertEquals(grown.length / 512 - 1, GptTable.readBackup(real).myLba());
+  }
+
+  @Test
   void corruptHeaderIsReported() throws IOException {
     byte[] img = write(sample("seed", PartitionContent.empty()));
     img[512 + 40] ^= 1;

@@ -87,6 +87,26 @@ class GptIT {
     assertTrue(out2.toString().contains("already at LBA"), out2.toString());
   }
 
+  @Test
+  void showPrintsTheTableAndRejectsACorruptOne() throws Exception {
+    GptDisk d = basaltLayout();
+    Path img = dir.resolve("disk.raw");
+    d.writeTo(img);
+    StringWriter out = new StringWriter();
+    assertEquals(0, Basalt.commandLine().setOut(new PrintWriter(out)).execute("gpt", "show", img.toString()));
+    for (GptDisk.Placed p : d.partitions()) {
+      assertTrue(out.toString().contains(p.number() + " " + p.name() + " type " + p.type() + " guid " + p.guid()), out.toString());
+    }
+    try (FileChannel ch = FileChannel.open(img, StandardOpenOption.WRITE)) {
+      ch.write(ByteBuffer.wrap(new byte[] {0x7f}), 2 * 512 + 60); // inside the first entry's name
+    }
+    StringWriter err = new StringWriter();
+    assertEquals(3, Basalt.commandLine().setErr(new PrintWriter(err)).execute("gpt", "show", img.toString()));
+    assertTrue(err.toString().contains("primary GPT header at LBA 1: entry array CRC32"), err.toString());
+    Proc v = Proc.run(60, "sgdisk", "-v", img.toString());
+    assertTrue(!v.outText().contains("No problems found"), "sgdisk agrees the table is damaged:\n" + v);
+  }
+
   static void assertSgdiskClean(Path img) throws Exception {
     Proc v = Proc.run(60, "sgdisk", "-v", img.toString());
     assertEquals(0, v.exit, v.toString());

@@ -24,6 +24,8 @@ public final class EtcdProcess implements AutoCloseable {
   private final String scheme;
   private Process process;
   private final Thread hook;
+  private String name = "basalt-test";
+  private String initialCluster;
 
   private EtcdProcess(Path dir, String scheme, List<String> extraArgs) throws IOException {
     this.dir = dir;
@@ -60,27 +62,61 @@ public final class EtcdProcess implements AutoCloseable {
     return p;
   }
 
+  /**
+   * Starts an n-member cluster (all members launched before any is waited for, since a member
+   * only becomes healthy once a quorum is up). Close every member.
+   */
+  public static List<EtcdProcess> cluster(int n) throws IOException, InterruptedException {
+    List<EtcdProcess> members = new ArrayList<>();
+    try {
+      for (int i = 0; i < n; i++) {
+        EtcdProcess p = new EtcdProcess(Files.createTempDirectory("basalt-etcd-"), "http", List.of());
+        p.name = "m" + i;
+        members.add(p);
+      }
+      StringBuilder ic = new StringBuilder();
+      for (EtcdProcess p : members) {
+        ic.append(ic.length() == 0 ? "" : ",").append(p.name).append("=http://127.0.0.1:").append(p.peerPort);
+      }
+      for (EtcdProcess p : members) {
+        p.initialCluster = ic.toString();
+        p.spawn();
+      }
+      for (EtcdProcess p : members) {
+        p.waitReady(Duration.ofSeconds(60));
+      }
+      return members;
+    } catch (IOException | InterruptedException | RuntimeException e) {
+      members.forEach(EtcdProcess::close);
+      throw e;
+    }
+  }
+
   public String endpoint() {
     return scheme + "://127.0.0.1:" + clientPort;
   }
 
   public void launch() throws IOException, InterruptedException {
+    spawn();
+    waitReady(Duration.ofSeconds(30));
+  }
+
+  private void spawn() throws IOException {
     List<String> cmd = new ArrayList<>(List.of(
         "etcd",
-        "--name", "basalt-test",
+        "--name", name,
         "--data-dir", dir.resolve("data").toString(),
         "--listen-client-urls", endpoint(),
         "--advertise-client-urls", endpoint(),
         "--listen-peer-urls", "http://127.0.0.1:" + peerPort,
         "--initial-advertise-peer-urls", "http://127.0.0.1:" + peerPort,
-        "--initial-cluster", "basalt-test=http://127.0.0.1:" + peerPort,
+        "--initial-cluster", initialCluster != null ? initialCluster : name + "=http://127.0.0.1:" + peerPort,
         "--log-level", "warn"));
     cmd.addAll(extraArgs);
     process = new ProcessBuilder(cmd)
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(new java.io.File(dir.toString(), "etcd.log")))
         .start();
-    waitReady(Duration.ofSeconds(30));
   }
 
   private void waitReady(Duration timeout) throws IOException, InterruptedException {

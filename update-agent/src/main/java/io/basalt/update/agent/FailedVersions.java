@@ -1,0 +1,63 @@
+package io.basalt.update.agent;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The versions whose boot never reached boot-complete, one per line in
+ * {@code /var/lib/basalt/failed-versions}; written through a temp file and an atomic move. Not
+ * thread-safe.
+ */
+public final class FailedVersions {
+
+  private final Path file;
+
+  /** Uses {@code stateDir/failed-versions}. */
+  public FailedVersions(Path stateDir) {
+    this.file = stateDir.resolve("failed-versions");
+  }
+
+  /**
+   * The recorded versions.
+   *
+   * @throws IOException if the file exists but cannot be read
+   */
+  public Set<String> read() throws IOException {
+    try {
+      Set<String> out = new TreeSet<>();
+      for (String l : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+        if (!l.isBlank()) {
+          out.add(l.strip());
+        }
+      }
+      return out;
+    } catch (NoSuchFileException e) {
+      return new TreeSet<>();
+    }
+  }
+
+  /**
+   * Records a version as failed (idempotent).
+   *
+   * @return true when it was not recorded before
+   * @throws IOException if the file cannot be written
+   */
+  public boolean add(String version) throws IOException {
+    Set<String> s = read();
+    if (!s.add(version)) {
+      return false;
+    }
+    Files.createDirectories(file.getParent());
+    Path tmp = file.resolveSibling(".failed-versions.tmp");
+    Files.write(tmp, List.copyOf(s), StandardCharsets.UTF_8);
+    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    return true;
+  }
+}

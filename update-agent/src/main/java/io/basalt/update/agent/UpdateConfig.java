@@ -1,0 +1,246 @@
+package io.basalt.update.agent;
+
+import io.basalt.update.cli.Durations;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The update agent's settings: {@code /usr/share/basalt/update.conf} overridden key by key by
+ * {@code /etc/basalt/update.conf}. Lines are {@code KEY=VALUE} (value optionally in double or
+ * single quotes), {@code #} comments and blank lines; CoreOS's {@code SERVER}, {@code GROUP} and
+ * {@code REBOOT_STRATEGY} are accepted. Immutable.
+ */
+public record UpdateConfig(
+    URI repository,
+    String channel,
+    String arch,
+    String rebootStrategy,
+    Duration checkInterval,
+    Duration checkJitter,
+    String rebootWindow,
+    String rebootWindowZone,
+    Duration rebootGrace,
+    List<String> healthUnits,
+    List<String> etcdEndpoints,
+    String lockGroup,
+    URI fleetlockUrl) {
+
+  /** Shipped defaults. */
+  public static final String DEFAULTS_PATH = "/usr/share/basalt/update.conf";
+  /** Machine overrides. */
+  public static final String OVERRIDES_PATH = "/etc/basalt/update.conf";
+
+  /** Canonical key names and their accepted aliases (CoreOS update.conf keys). */
+  static final Map<String, String> ALIASES = Map.of(
+      "SERVER", "REPOSITORY_URL",
+      "GROUP", "CHANNEL");
+
+  static final Set<String> KEYS = Set.of("REPOSITORY_URL", "CHANNEL", "ARCH", "REBOOT_STRATEGY",
+      "CHECK_INTERVAL", "CHECK_JITTER", "REBOOT_WINDOW", "REBOOT_WINDOW_ZONE", "REBOOT_GRACE",
+      "HEALTH_UNITS", "ETCD_ENDPOINTS", "LOCK_GROUP", "FLEETLOCK_URL");
+
+  static final Set<String> STRATEGIES = Set.of("etcd-lock", "fleetlock", "reboot", "off");
+
+  /**
+   * Reads the shipped defaults and the machine overrides (either may be missing).
+   *
+   * @throws ConfigException naming {@code file:line} for a malformed line, an unknown key, a bad
+   *     value, or a key given twice in one file
+   * @throws IOException if a file exists but cannot be read
+   */
+  public static UpdateConfig load(Path defaults, Path overrides) throws IOException {
+    Map<String, Setting> merged = new LinkedHashMap<>();
+    for (Path p : new Path[] {defaults, overrides}) {
+      if (p != null) {
+        merged.putAll(read(p));
+      }
+    }
+    return from(merged);
+  }
+
+  /** One value with where it came from. */
+  record Setting(String value, String where) {}
+
+  /**
+   * Parses one file into canonical key → setting.
+   *
+   * @throws ConfigException naming the file and line
+   */
+  static Map<String, Setting> read(Path file) throws IOException {
+    List<String> lines;
+    try {
+      lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+    } catch (NoSuchFileException e) {
+      return Map.of();
+    } catch (java.nio.charset.MalformedInputException e) {
+      throw new ConfigException(file + ": not valid UTF-8");
+    }
+    Map<String, Setting> out = new TreeMap<>();
+    for (int i = 0; i < lines.size(); i++) {
+      String where = file + ":" + (i + 1);
+      String line = lines.get(i).strip();
+      if (line.isEmpty() || line.startsWith("#")) {
+        continue;
+      }
+      int eq = line.indexOf('=');
+      if (eq <= 0) {
+        throw new ConfigException(where + ": expected KEY=VALUE, found \"" + line + "\"");
+      }
+      String rawKey = line.substring(0, eq).strip();
+      String key = ALIASES.getOrDefault(rawKey, rawKey);
+      if (!KEYS.contains(key)) {
+        throw new ConfigException(where + ": unknown key " + rawKey + "; expected one of "
+            + new TreeMap<>(keyList()).keySet());
+      }
+      String value = unquote(line.substring(eq + 1).strip(), where);
+      Setting prev = out.put(key, new Setting(value, where));
+      if (prev != null) {
+        throw new ConfigException(where + ": " + rawKey + " already set at " + prev.where()
+            + (rawKey.equals(key) ? "" : " (" + rawKey + " is another name for " + key + ")"));
+      }
+    }
+    return out;
+  }
+
+  private static Map<String, String> keyList() {
+    Map<String, String> m = new TreeMap<>();
+    KEYS.forEach(k -> m.put(k, k));
+    ALIASES.keySet().forEach(k -> m.put(k, k));
+    return m;
+  }
+
+  private static String unquote(String v, String where) throws ConfigException {
+    if (v.length() >= 1 && (v.charAt(0) == '"' || v.charAt(0) == '\'')) {
+      char q = v.charAt(0);
+      if (v.length() < 2 || v.charAt(v.length() - 1) != q) {
+        throw new ConfigException(where + ": unterminated quote in value " + v);
+      }
+      return v.substring(1, v.length() - 1);
+    }
+    return v;
+  }
+
+  static UpdateConfig from(Map<String, Setting> s) throws ConfigException {
+    URI repo = uri(s.get("REPOSITORY_URL"), "REPOSITORY_URL");
+    String channel = get(s, "CHANNEL", "stable");
+    Setting ch = s.get("CHANNEL");
+    if (!channel.matches("[a-z0-9][a-z0-9-]*")) {
+      throw new ConfigException(ch.where() + ": CHANNEL: expected [a-z0-9-] (e.g. stable), found \"" + channel + "\"");
+    }
+    String arch = get(s, "ARCH", "x86-64");
+    String strategy = get(s, "REBOOT_STRATEGY", "reboot");
+    if (!STRATEGIES.contains(strategy)) {
+      Setting st = s.get("REBOOT_STRATEGY");
+      throw new ConfigException(st.where() + ": REBOOT_STRATEGY: expected one of [etcd-lock, fleetlock, reboot, off], found \""
+          + strategy + "\"");
+    }
+    Duration interval = duration(s, "CHECK_INTERVAL", "1h");
+    if (interval.compareTo(Duration.ofMinutes(1)) < 0) {
+      throw new ConfigException(s.get("CHECK_INTERVAL").where() + ": CHECK_INTERVAL: expected at least 1m, found "
+          + s.get("CHECK_INTERVAL").value());
+    }
+    Duration jitter = duration(s, "CHECK_JITTER", "10m");
+    Duration grace = duration(s, "REBOOT_GRACE", "5m");
+    String window = blankToNull(get(s, "REBOOT_WINDOW", ""));
+    String zone = get(s, "REBOOT_WINDOW_ZONE", "UTC");
+    try {
+      java.time.ZoneId.of(zone);
+    } catch (java.time.DateTimeException e) {
+      throw new ConfigException(s.get("REBOOT_WINDOW_ZONE").where() + ": REBOOT_WINDOW_ZONE: unknown time zone \"" + zone + "\"");
+    }
+    if (window != null) {
+      try {
+        io.basalt.update.strategy.RebootWindow.parse(window, java.time.ZoneId.of(zone));
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(s.get("REBOOT_WINDOW").where() + ": REBOOT_WINDOW: " + e.getMessage());
+      }
+    }
+    List<String> units = words(get(s, "HEALTH_UNITS", ""));
+    for (String u : units) {
+      if (!u.matches("[A-Za-z0-9:_.@\\\\-]+\\.(service|target|mount|socket|timer|path)")) {
+        throw new ConfigException(s.get("HEALTH_UNITS").where() + ": HEALTH_UNITS: expected unit names like containerd.service, found \""
+            + u + "\"");
+      }
+    }
+    List<String> etcd = words(get(s, "ETCD_ENDPOINTS", "http://127.0.0.1:2379").replace(',', ' '));
+    for (String e : etcd) {
+      uri(new Setting(e, s.containsKey("ETCD_ENDPOINTS") ? s.get("ETCD_ENDPOINTS").where() : "default"), "ETCD_ENDPOINTS");
+    }
+    String group = get(s, "LOCK_GROUP", "default");
+    URI fleet = uri(s.get("FLEETLOCK_URL"), "FLEETLOCK_URL");
+    if ("fleetlock".equals(strategy) && fleet == null) {
+      throw new ConfigException(s.get("REBOOT_STRATEGY").where() + ": REBOOT_STRATEGY=fleetlock needs FLEETLOCK_URL");
+    }
+    return new UpdateConfig(repo, channel, arch, strategy, interval, jitter, window, zone, grace,
+        List.copyOf(units), List.copyOf(etcd), group, fleet);
+  }
+
+  private static String get(Map<String, Setting> s, String key, String dflt) {
+    Setting v = s.get(key);
+    return v == null ? dflt : v.value();
+  }
+
+  private static String blankToNull(String v) {
+    return v == null || v.isBlank() ? null : v;
+  }
+
+  private static List<String> words(String v) {
+    return v.isBlank() ? List.of() : new ArrayList<>(Arrays.asList(v.strip().split("\\s+")));
+  }
+
+  private static Duration duration(Map<String, Setting> s, String key, String dflt) throws ConfigException {
+    Setting v = s.get(key);
+    try {
+      return Durations.parse(v == null ? dflt : v.value(), key);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(v.where() + ": " + key + ": expected a duration like 1h30m, 45m or 90s, found \""
+          + v.value() + "\"");
+    }
+  }
+
+  private static URI uri(Setting v, String key) throws ConfigException {
+    if (v == null || v.value().isBlank()) {
+      return null;
+    }
+    try {
+      URI u = new URI(v.value());
+      if (!"http".equals(u.getScheme()) && !"https".equals(u.getScheme()) || u.getHost() == null) {
+        throw new URISyntaxException(v.value(), "not an http(s) URL with a host");
+      }
+      return u;
+    } catch (URISyntaxException e) {
+      throw new ConfigException(v.where() + ": " + key + ": expected an http:// or https:// URL, found \"" + v.value() + "\"");
+    }
+  }
+
+  /** The TUF metadata base URL: {@code REPOSITORY_URL/metadata/} (the layout of {@code basalt repo serve}). */
+  public URI metadataUrl() {
+    return base().resolve("metadata/");
+  }
+
+  /** The TUF targets base URL: {@code REPOSITORY_URL/targets/}. */
+  public URI targetsUrl() {
+    return base().resolve("targets/");
+  }
+
+  private URI base() {
+    if (repository == null) {
+      throw new IllegalStateException("no REPOSITORY_URL configured (set it in " + OVERRIDES_PATH + ")");
+    }
+    String s = repository.toString();
+    return URI.create(s.endsWith("/") ? s : s + "/");
+  }
+}

@@ -1,0 +1,106 @@
+package io.basalt.update.agent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.common.jimfs.Configuration;
+import com.google.common.jimfs.Jimfs;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystem;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class UpdateConfigTest {
+
+  private final FileSystem fs = Jimfs.newFileSystem(Configuration.unix());
+  private final Path defaults = fs.getPath(UpdateConfig.DEFAULTS_PATH);
+  private final Path overrides = fs.getPath(UpdateConfig.OVERRIDES_PATH);
+
+  private void write(Path p, String text) throws Exception {
+    Files.createDirectories(p.getParent());
+    Files.writeString(p, text, StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void defaultsWhenNoFileExists() throws Exception {
+    UpdateConfig c = UpdateConfig.load(defaults, overrides);
+    assertNull(c.repository());
+    assertEquals("stable", c.channel());
+    assertEquals("reboot", c.rebootStrategy());
+    assertEquals(Duration.ofHours(1), c.checkInterval());
+    assertEquals(Duration.ofMinutes(10), c.checkJitter());
+    assertEquals(List.of("http://127.0.0.1:2379"), c.etcdEndpoints());
+  }
+
+  @Test
+  void etcOverridesShippedDefaultsKeyByKey() throws Exception {
+    write(defaults, "# shipped\nREPOSITORY_URL=https://updates.example.org/basalt\nCHANNEL=stable\n"
+        + "REBOOT_STRATEGY=etcd-lock\nCHECK_INTERVAL=2h\n");
+    write(overrides, "CHANNEL=beta\n\nCHECK_JITTER=\"90s\"\nHEALTH_UNITS=containerd.service  docker.service\n");
+    UpdateConfig c = UpdateConfig.load(defaults, overrides);
+    assertEquals(URI.create("https://updates.example.org/basalt"), c.repository());
+    assertEquals("beta", c.channel());
+    assertEquals("etcd-lock", c.rebootStrategy());
+    assertEquals(Duration.ofHours(2), c.checkInterval());
+    assertEquals(Duration.ofSeconds(90), c.checkJitter());
+    assertEquals(List.of("containerd.service", "docker.service"), c.healthUnits());
+    assertEquals(URI.create("https://updates.example.org/basalt/metadata/"), c.metadataUrl());
+    assertEquals(URI.create("https://updates.example.org/basalt/targets/"), c.targetsUrl());
+  }
+
+  @Test
+  void coreosKeysAreAccepted() throws Exception {
+    write(overrides, "GROUP=alpha\nSERVER=http://127.0.0.1:8080/\nREBOOT_STRATEGY=off\n");
+    UpdateConfig c = UpdateConfig.load(defaults, overrides);
+    assertEquals("alpha", c.channel());
+    assertEquals("off", c.rebootStrategy());
+    assertEquals(URI.create("http://127.0.0.1:8080/metadata/"), c.metadataUrl());
+  }
+
+  @Test
+  void coreosAliasInEtcOverridesCanonicalKeyInUsr() throws Exception {
+    write(defaults, "CHANNEL=stable\n");
+    write(overrides, "GROUP=beta\n");
+    assertEquals("beta", UpdateConfig.load(defaults, overrides).channel());
+  }
+
+  private String error(String text) throws Exception {
+    write(overrides, text);
+    return assertThrows(ConfigException.class, () -> UpdateConfig.load(defaults, overrides)).getMessage();
+  }
+
+  @Test
+  void errorsNameFileLineExpectedAndFound() throws Exception {
+    assertEquals("/etc/basalt/update.conf:2: REBOOT_STRATEGY: expected one of [etcd-lock, fleetlock, reboot, off], found \"best-effort\"",
+        error("CHANNEL=stable\nREBOOT_STRATEGY=best-effort\n"));
+    assertTrue(error("# c\n\nFOO=1\n").startsWith("/etc/basalt/update.conf:3: unknown key FOO; expected one of [ARCH, CHANNEL,"));
+    assertEquals("/etc/basalt/update.conf:1: expected KEY=VALUE, found \"just words\"", error("just words\n"));
+    assertEquals("/etc/basalt/update.conf:1: CHECK_INTERVAL: expected a duration like 1h30m, 45m or 90s, found \"soon\"",
+        error("CHECK_INTERVAL=soon\n"));
+    assertEquals("/etc/basalt/update.conf:1: CHECK_INTERVAL: expected at least 1m, found 10s", error("CHECK_INTERVAL=10s\n"));
+    assertEquals("/etc/basalt/update.conf:2: GROUP already set at /etc/basalt/update.conf:1 (GROUP is another name for CHANNEL)",
+        error("CHANNEL=a\nGROUP=b\n"));
+    assertEquals("/etc/basalt/update.conf:1: REPOSITORY_URL: expected an http:// or https:// URL, found \"ftp://x/\"",
+        error("SERVER=ftp://x/\n"));
+    assertEquals("/etc/basalt/update.conf:1: CHANNEL: expected [a-z0-9-] (e.g. stable), found \"Beta Channel\"",
+        error("CHANNEL='Beta Channel'\n"));
+    assertEquals("/etc/basalt/update.conf:1: unterminated quote in value \"abc", error("CHANNEL=\"abc\n"));
+    assertEquals("/etc/basalt/update.conf:1: REBOOT_STRATEGY=fleetlock needs FLEETLOCK_URL", error("REBOOT_STRATEGY=fleetlock\n"));
+    assertTrue(error("REBOOT_WINDOW=someday 04:00 1h\n").startsWith("/etc/basalt/update.conf:1: REBOOT_WINDOW: "));
+    assertEquals("/etc/basalt/update.conf:1: HEALTH_UNITS: expected unit names like containerd.service, found \"rm\"",
+        error("HEALTH_UNITS=ok.service rm\n"));
+  }
+
+  @Test
+  void errorInShippedFileNamesThatFile() throws Exception {
+    write(defaults, "REBOOT_STRATEGY=sometimes\n");
+    ConfigException e = assertThrows(ConfigException.class, () -> UpdateConfig.load(defaults, overrides));
+    assertTrue(e.getMessage().startsWith("/usr/share/basalt/update.conf:1: REBOOT_STRATEGY"), e.getMessage());
+  }
+}
