@@ -4,15 +4,18 @@
 # veritysetup format, mkfs.vfat + mcopy, sgdisk, dd). Prints per-stage times, ratios
 # (Basalt / reference; < 1 means Basalt is faster) and the usr.img and disk.qcow2 sizes.
 # Usage: image-builder/bench/build-bench.sh [RUNS]   (medians over RUNS, default 3)
+# LEVEL=N (default 15, mksquashfs' zstd default) sets the zstd level of both Basalt and mksquashfs.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 RUNS=${1:-3}
 WORK=$(mktemp -d /var/tmp/basalt-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
+LEVEL=${LEVEL:-15}
+printf 'compressor: zstd\ncompressor-level: %s\n' "$LEVEL" > "$WORK/spec.yaml"
 
 echo "bench: warming the base tree cache and building the CLI (not timed)..." >&2
-"$ROOT/basalt" build --out "$WORK/warm" --json > "$WORK/warm.json"
+"$ROOT/basalt" build --spec "$WORK/spec.yaml" --out "$WORK/warm" --json > "$WORK/warm.json"
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 now() { date +%s.%N; }
@@ -43,7 +46,7 @@ declare -a b_sq b_ve b_disk r_sq r_ve r_disk b_total
 for i in $(seq 1 "$RUNS"); do
   echo "bench: run $i/$RUNS" >&2
   rm -rf "$WORK/b"
-  "$ROOT/basalt" build --out "$WORK/b" --json > "$WORK/b.json"
+  "$ROOT/basalt" build --spec "$WORK/spec.yaml" --out "$WORK/b" --json > "$WORK/b.json"
   b_sq+=("$(stage "$WORK/b.json" "usr squashfs")")
   b_ve+=("$(stage "$WORK/b.json" "usr verity")")
   b_disk+=("$(stage "$WORK/b.json" "esp" "disk.raw")")
@@ -51,7 +54,7 @@ for i in $(seq 1 "$RUNS"); do
 
   rm -f "$WORK/ref.sqfs" "$WORK/ref.disk" "$WORK/esp.img" "$WORK/oem.img"
   t0=$(now)
-  mksquashfs "$WORK/usr" "$WORK/ref.sqfs" -comp zstd -noappend -quiet -no-progress >/dev/null
+  mksquashfs "$WORK/usr" "$WORK/ref.sqfs" -comp zstd -Xcompression-level "$LEVEL" -noappend -quiet -no-progress >/dev/null
   t1=$(now)
   padded=$(( ($(stat -c %s "$WORK/ref.sqfs") + 4095) / 4096 * 4096 ))
   truncate -s "$padded" "$WORK/ref.sqfs"
@@ -81,7 +84,7 @@ bs=$(m "${b_sq[@]}"); bv=$(m "${b_ve[@]}"); bd=$(m "${b_disk[@]}"); bt=$(m "${b_
 rs=$(m "${r_sq[@]}"); rv=$(m "${r_ve[@]}"); rd=$(m "${r_disk[@]}")
 ratio() { python3 -c 'import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print("%.2f" % (a/b) if b else "n/a")' "$1" "$2"; }
 echo
-echo "Build benchmark, default image, base tree cached, medians of $RUNS runs ($(nproc) cores)"
+echo "Build benchmark, default image (zstd level $LEVEL), base tree cached, medians of $RUNS runs ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
 printf '%-34s %10s %10s %7s\n' "stage" "basalt s" "ref s" "ratio"
 printf '%-34s %10s %10s %7s\n' "usr squashfs (vs mksquashfs zstd)" "$bs" "$rs" "$(ratio "$bs" "$rs")"
 printf '%-34s %10s %10s %7s\n' "usr verity (vs veritysetup format)" "$bv" "$rv" "$(ratio "$bv" "$rv")"

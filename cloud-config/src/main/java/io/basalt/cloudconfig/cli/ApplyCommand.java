@@ -37,6 +37,10 @@ final class ApplyCommand implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
+  /** Set by {@link CloudConfigMain}'s fast path instead of {@link #spec}. */
+  PrintWriter out;
+  PrintWriter err;
+
   static final class Source {
     @Parameters(index = "0", paramLabel = "FILE", description = "The user-data file.") Path file;
     @Option(names = "--from-datasources", description = "Take user-data from the first datasource that has some.")
@@ -58,8 +62,13 @@ final class ApplyCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    PrintWriter out = spec.commandLine().getOut();
-    PrintWriter err = spec.commandLine().getErr();
+    PrintWriter out = this.out != null ? this.out : spec.commandLine().getOut();
+    PrintWriter err = this.err != null ? this.err : spec.commandLine().getErr();
+    if (urlTimeout <= 0 || commandTimeout <= 0) {
+      err.println("error: --url-timeout and --command-timeout must be positive");
+      err.flush();
+      return 2;
+    }
     String name;
     String text;
     Metadata md = Metadata.none();

@@ -132,6 +132,10 @@ public final class BuildCommand implements Callable<Integer> {
           code = EXIT_IO;
       }
       return fail(outw, e.stage(), e.getMessage(), code);
+    } catch (RuntimeException e) {
+      err.println("basalt build: internal error: " + e);
+      e.printStackTrace(err);
+      return fail(outw, "internal", String.valueOf(e), EXIT_IO);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       err.println("basalt build: interrupted");

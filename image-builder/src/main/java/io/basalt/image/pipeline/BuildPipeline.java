@@ -83,7 +83,7 @@ public final class BuildPipeline {
   }
 
   static final String STAGING = ".partial-build";
-  private static final int STAGES = 13;
+  private static final int STAGES = 12;
 
   private final Config cfg;
   private final Path staging;
@@ -166,9 +166,10 @@ public final class BuildPipeline {
 
       // 4. + 5. squashfs and verity
       Path usrImg = staging.resolve("usr.img");
-      start("usr squashfs", spec.compressor().key() + ", mtimes ≤ " + epoch);
+      start("usr squashfs", spec.compressor().key()
+          + (spec.compressorLevel().isPresent() ? " level " + spec.compressorLevel().getAsInt() : " (default level)") + ", mtimes ≤ " + epoch);
       io(() -> {
-        Writers.squashfs(usr, spec.compressor(), epoch, usrImg);
+        Writers.squashfs(usr, spec.compressor(), spec.compressorLevel(), epoch, usrImg);
         return null;
       });
       finish(human(size(usrImg)));

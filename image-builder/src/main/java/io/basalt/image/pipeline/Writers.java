@@ -33,7 +33,8 @@ final class Writers {
   }
 
   /** Writes {@code usr} as a squashfs image at {@code out}. */
-  static void squashfs(FileTree usr, ImageSpec.Compressor compressor, long epoch, Path out) throws IOException {
+  static void squashfs(FileTree usr, ImageSpec.Compressor compressor, java.util.OptionalInt level, long epoch, Path out)
+      throws IOException {
     io.basalt.image.squashfs.SquashfsCompression c;
     switch (compressor) {
       case XZ:
@@ -45,9 +46,28 @@ final class Writers {
       default:
         c = io.basalt.image.squashfs.SquashfsCompression.ZSTD;
     }
-    io.basalt.image.squashfs.SquashfsOptions o = io.basalt.image.squashfs.SquashfsOptions.builder()
-        .compression(c).mtime(epoch).keepEntryMtimes(true).build();
-    new io.basalt.image.squashfs.SquashfsWriter(o).write(usr, out);
+    io.basalt.image.squashfs.SquashfsOptions.Builder o = io.basalt.image.squashfs.SquashfsOptions.builder()
+        .compression(c).mtime(epoch).keepEntryMtimes(true);
+    if (level.isPresent()) {
+      o.level(level.getAsInt()).spoolDirectory(out.toAbsolutePath().getParent());
+    }
+    io.basalt.image.squashfs.SquashfsWriter w = new io.basalt.image.squashfs.SquashfsWriter(o.build());
+    if (level.isEmpty()) {
+      w.write(usr, out);
+      return;
+    }
+    // A non-default level adds a compressor options block after the superblock, which the
+    // seekable Path writer leaves zeroed at the time of writing; the sequential stream writer
+    // writes it, so use that (through a temporary file moved into place).
+    Path tmp = out.resolveSibling("." + out.getFileName() + ".stream");
+    try {
+      try (java.io.OutputStream os = new java.io.BufferedOutputStream(java.nio.file.Files.newOutputStream(tmp), 1 << 20)) {
+        w.write(usr, os);
+      }
+      java.nio.file.Files.move(tmp, out, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    } finally {
+      java.nio.file.Files.deleteIfExists(tmp);
+    }
   }
 
   /** Pads {@code img} to 4096 and appends the dm-verity superblock + hash tree (salt and UUID from {@code seed}). */
@@ -75,15 +95,15 @@ final class Writers {
     TreeEntry usr = tree.get(img);
     InitramfsWriter w = InitramfsWriter.empty();
     if (usr == null) {
-      w.add(tree, CpioWriter.of(Compression.ZSTD).withMtime(epoch).withXattrsDropped());
+      w = w.add(tree, CpioWriter.of(Compression.ZSTD).withMtime(epoch).withXattrsDropped());
     } else {
       FileTree main = tree.toBuilder().remove(img).build();
       FileTree.Builder second = FileTree.builder();
       second.put(TreeEntry.directory("/").withMtime(epoch));
       second.putWithParents(usr);
       FileTree live = second.build().map(e -> e.withMtime(epoch));
-      w.add(main, CpioWriter.of(Compression.ZSTD).withMtime(epoch).withXattrsDropped());
-      w.add(live, CpioWriter.of(Compression.NONE).withMtime(epoch));
+      w = w.add(main, CpioWriter.of(Compression.ZSTD).withMtime(epoch).withXattrsDropped())
+          .add(live, CpioWriter.of(Compression.NONE).withMtime(epoch));
     }
     w.write(out);
   }

@@ -24,6 +24,8 @@ import java.util.Set;
  * @param partitions partition sizes in bytes
  * @param outputs the artifacts to write
  * @param compressor squashfs compressor
+ * @param compressorLevel squashfs compression level, if the spec sets one (else the compressor's
+ *     mksquashfs default)
  * @param sourceDateEpoch SOURCE_DATE_EPOCH fixed by the spec, if any
  * @param text the spec's own text (part of the build inputs)
  */
@@ -38,6 +40,7 @@ public record ImageSpec(
     Partitions partitions,
     Set<Output> outputs,
     Compressor compressor,
+    java.util.OptionalInt compressorLevel,
     OptionalLong sourceDateEpoch,
     String text) {
 
@@ -106,9 +109,27 @@ public record ImageSpec(
 
   /** Squashfs compressors a spec may name. */
   public enum Compressor {
-    ZSTD,
-    XZ,
-    GZIP;
+    ZSTD(1, 22),
+    XZ(0, 9),
+    GZIP(1, 9);
+
+    private final int minLevel;
+    private final int maxLevel;
+
+    Compressor(int minLevel, int maxLevel) {
+      this.minLevel = minLevel;
+      this.maxLevel = maxLevel;
+    }
+
+    /** Lowest accepted compression level. */
+    public int minLevel() {
+      return minLevel;
+    }
+
+    /** Highest accepted compression level. */
+    public int maxLevel() {
+      return maxLevel;
+    }
 
     /** The name used in the spec (lower case). */
     public String key() {

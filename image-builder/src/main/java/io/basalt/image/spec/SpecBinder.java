@@ -33,7 +33,7 @@ final class SpecBinder {
   private static final Pattern SIZE = Pattern.compile("([0-9]+)\\s*(|B|KiB|MiB|GiB|TiB)");
   private static final Set<String> VARIANTS = Set.of("essential", "minbase", "required", "important", "standard", "apt");
   private static final Set<String> TOP = Set.of(
-      "name", "version", "channel", "arch", "debian", "files", "kernel", "partitions", "outputs", "compressor", "source-date-epoch");
+      "name", "version", "channel", "arch", "debian", "files", "kernel", "partitions", "outputs", "compressor", "compressor-level", "source-date-epoch");
   private static final Set<String> DEBIAN = Set.of("suite", "mirror", "variant", "packages", "extra-packages", "path-exclude", "path-include");
   private static final Set<String> FILE = Set.of("path", "source", "content", "mode");
   private static final Set<String> KERNEL = Set.of("cmdline");
@@ -157,6 +157,19 @@ final class SpecBinder {
     } catch (IllegalArgumentException e) {
       throw error(compNode, "compressor", "expected zstd, xz or gzip, found \"" + comp + "\"");
     }
+    java.util.OptionalInt level = java.util.OptionalInt.empty();
+    YamlNode lv = user.map.get("compressor-level");
+    if (lv != null && lv.kind != YamlNode.Kind.NULL) {
+      String expected = "an integer from " + compressor.minLevel() + " to " + compressor.maxLevel() + " for " + compressor.key();
+      if (lv.kind != YamlNode.Kind.NUMBER || !lv.text.matches("[0-9]{1,2}")) {
+        throw error(lv, "compressor-level", "expected " + expected + ", found " + lv.describe());
+      }
+      int l = Integer.parseInt(lv.text);
+      if (l < compressor.minLevel() || l > compressor.maxLevel()) {
+        throw error(lv, "compressor-level", "expected " + expected + ", found " + l);
+      }
+      level = java.util.OptionalInt.of(l);
+    }
     OptionalLong epoch = OptionalLong.empty();
     YamlNode sde = user.map.get("source-date-epoch");
     if (sde != null && sde.kind != YamlNode.Kind.NULL) {
@@ -165,7 +178,7 @@ final class SpecBinder {
       }
       epoch = OptionalLong.of(Long.parseLong(sde.text));
     }
-    return new ImageSpec(name, version, channel, arch, debian, files, cmdline, partitions, outputs, compressor, epoch, text);
+    return new ImageSpec(name, version, channel, arch, debian, files, cmdline, partitions, outputs, compressor, level, epoch, text);
   }
 
   private Debian debian(YamlNode user, YamlNode def) throws SpecException {

@@ -98,9 +98,15 @@ public final class BasaltJars {
     return jar.getParent().resolve(entry).normalize();
   }
 
-  /** Resolves the agent and cloud-config closures among {@code classpath}. */
+  /**
+   * Resolves the agent and cloud-config closures among {@code classpath}. A jar's dependencies are
+   * its manifest Class-Path when it has one (Maven's own resolution), else the runtime
+   * dependencies its embedded pom.xml declares. Jars without Maven metadata (e.g. built with
+   * Gradle) are identified by their file name, artifactId-version.jar.
+   */
   static SortedMap<String, Content> resolve(List<Path> classpath) throws IOException {
     Map<String, Jar> byArtifact = new LinkedHashMap<>();
+    Map<String, Jar> byName = new LinkedHashMap<>();
     for (Path p : classpath) {
       if (!Files.isRegularFile(p) || !p.getFileName().toString().endsWith(".jar")) {
         continue;
@@ -108,12 +114,13 @@ public final class BasaltJars {
       Jar j = identify(p);
       if (j != null) {
         byArtifact.putIfAbsent(j.artifactId(), j);
+        byName.putIfAbsent(j.fileName(), j);
       }
     }
     Jar agent = byArtifact.get(AGENT);
     Jar cloud = byArtifact.get(CLOUD_CONFIG);
     for (String needed : new String[] {AGENT, CLOUD_CONFIG}) {
-      if (byArtifact.get(needed) == null) {
+      if (byArtifact.get(needed) == null || byArtifact.get(needed).groupId().isEmpty()) {
         throw new IOException(needed + " is not on the basalt CLI's classpath as a packaged jar "
             + "(build the CLI with `mvn package` or run ./basalt, which does)");
       }
@@ -126,24 +133,62 @@ public final class BasaltJars {
     java.util.Set<String> seen = new java.util.HashSet<>();
     while (!todo.isEmpty()) {
       Jar j = todo.removeFirst();
-      if (!seen.add(j.artifactId())) {
+      if (!seen.add(j.fileName())) {
         continue;
       }
       if (j != agent) {
         out.put("lib/" + j.fileName(), Content.ofFile(j.path()));
       }
-      for (String dep : dependencies(j)) {
-        Jar d = byArtifact.get(dep);
-        if (d != null) {
+      List<String> manifestCp = manifestClassPath(j.path());
+      if (manifestCp != null) {
+        for (String entry : manifestCp) {
+          String name = entry.substring(entry.lastIndexOf('/') + 1);
+          Jar d = byName.get(name);
+          if (d == null) {
+            throw new IOException(j.path() + ": its Class-Path names " + entry + ", which is not among the CLI's jars");
+          }
           todo.add(d);
+        }
+      } else {
+        for (String dep : dependencies(j)) {
+          Jar d = byArtifact.get(dep);
+          if (d != null) {
+            todo.add(d);
+          }
         }
       }
     }
     return out;
   }
 
-  /** Maven coordinates from META-INF/maven/<g>/<a>/pom.properties, or null if there are none. */
+  /** The jar's manifest Class-Path entries, or null when it has none. */
+  static List<String> manifestClassPath(Path jar) throws IOException {
+    try (JarFile jf = new JarFile(jar.toString())) {
+      var mf = jf.getManifest();
+      String cp = mf == null ? null : mf.getMainAttributes().getValue(Attributes.Name.CLASS_PATH);
+      if (cp == null || cp.isBlank()) {
+        return null;
+      }
+      return List.of(cp.trim().split("\\s+"));
+    }
+  }
+
+  private static final Pattern FILE_NAME = Pattern.compile("(.+?)-(\\d[^/]*)\\.jar");
+
+  /**
+   * Maven coordinates from META-INF/maven/G/A/pom.properties; for a jar without them, artifactId
+   * and version from its file name (groupId empty), or null if the name does not fit either.
+   */
   static Jar identify(Path jar) throws IOException {
+    Jar fromPom = identifyFromPom(jar);
+    if (fromPom != null) {
+      return fromPom;
+    }
+    Matcher m = FILE_NAME.matcher(jar.getFileName().toString());
+    return m.matches() ? new Jar("", m.group(1), m.group(2), jar) : null;
+  }
+
+  private static Jar identifyFromPom(Path jar) throws IOException {
     try (JarFile jf = new JarFile(jar.toString())) {
       var entries = jf.entries();
       while (entries.hasMoreElements()) {

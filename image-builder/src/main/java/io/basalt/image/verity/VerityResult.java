@@ -71,6 +71,14 @@ public final class VerityResult {
     return hashAreaSize;
   }
 
+  /**
+   * The offset just after the hash area, {@code hashOffset() + hashAreaSize()}: in the appended
+   * layout, the size of the whole image (padded data, superblock block and tree).
+   */
+  public long hashEnd() {
+    return hashOffset + hashAreaSize;
+  }
+
   /** Hash blocks of the tree, the superblock's block not counted (veritysetup's "Hash blocks"). */
   public long hashBlocks() {
     return hashAreaSize / HashTree.BLOCK - 1;

@@ -62,7 +62,7 @@ class ImageSpecTest {
   }
 
   @Test
-  void wrongValuesNameKeyLineAndColumn() {
+  void wrongValuesNameKeyLineAndColumn() throws Exception {
     SpecException arch = assertThrows(SpecException.class, () -> ImageSpec.parse("arch: arm64\n", "s.yaml", null));
     assertEquals(1, arch.line());
     assertEquals(7, arch.column());
@@ -80,6 +80,11 @@ class ImageSpecTest {
 
     SpecException out = assertThrows(SpecException.class, () -> ImageSpec.parse("outputs: [disk.vmdk]\n", "s.yaml", null));
     assertTrue(out.detail().contains("found \"disk.vmdk\""), out.detail());
+
+    SpecException lvl = assertThrows(SpecException.class, () -> ImageSpec.parse("compressor: gzip\ncompressor-level: 12\n", "s.yaml", null));
+    assertEquals(2, lvl.line());
+    assertTrue(lvl.detail().contains("expected an integer from 1 to 9 for gzip, found 12"), lvl.detail());
+    assertEquals(3, ImageSpec.parse("compressor-level: 3\n", "s.yaml", null).compressorLevel().getAsInt());
 
     SpecException comp = assertThrows(SpecException.class, () -> ImageSpec.parse("compressor: lzo\n", "s.yaml", null));
     assertEquals(1, comp.line());

@@ -77,4 +77,24 @@ class BasaltJarsTest {
     assertEquals(Path.of("/root/.m2/a b/c.jar"), BasaltJars.resolveClassPathEntry(jar, "file:/root/.m2/a%20b/c.jar"));
     assertEquals(Path.of("/work/y/c.jar"), BasaltJars.resolveClassPathEntry(jar, "../../y/c.jar"));
   }
+
+  @Test
+  void manifestClassPathWinsAndJarsWithoutMavenMetadataAreFoundByName() throws Exception {
+    Path agent = dir.resolve("basaltctl.jar");
+    java.util.jar.Manifest mf = new java.util.jar.Manifest();
+    mf.getMainAttributes().put(java.util.jar.Attributes.Name.MANIFEST_VERSION, "1.0");
+    mf.getMainAttributes().put(java.util.jar.Attributes.Name.CLASS_PATH, "lib/basalt-signing-1.jar lib/plain-lib-2.0.jar");
+    try (OutputStream os = Files.newOutputStream(agent); JarOutputStream jos = new JarOutputStream(os, mf)) {
+      jos.putNextEntry(new ZipEntry("META-INF/maven/io.basalt/basalt-update-agent/pom.properties"));
+      jos.write("groupId=io.basalt\nartifactId=basalt-update-agent\nversion=1\n".getBytes(StandardCharsets.UTF_8));
+    }
+    Path plain = dir.resolve("plain-lib-2.0.jar");
+    try (OutputStream os = Files.newOutputStream(plain); JarOutputStream jos = new JarOutputStream(os)) {
+      jos.putNextEntry(new ZipEntry("x/Y.class"));
+    }
+    List<Path> cp = List.of(agent, plain, jar("io.basalt", "basalt-signing", "1"), jar("io.basalt", "basalt-cloud-config", "1"),
+        jar("g", "unrelated", "1"));
+    assertEquals(List.of("basaltctl.jar", "lib/basalt-cloud-config-1.jar", "lib/basalt-signing-1.jar", "lib/plain-lib-2.0.jar"),
+        List.copyOf(BasaltJars.resolve(cp).keySet()));
+  }
 }

@@ -69,6 +69,7 @@ class VerityIT {
     long padded = (content.length + B - 1) / B * B;
     assertEquals(padded, r.hashOffset());
     assertEquals(padded + r.hashAreaSize(), Files.size(img));
+    assertEquals(Files.size(img), r.hashEnd());
     String offset = "--hash-offset=" + r.hashOffset();
     Tool.ok("veritysetup", "verify", offset, img.toString(), img.toString(), r.rootHashHex());
     String dump = Tool.ok("veritysetup", "dump", offset, img.toString()).out;

@@ -1,0 +1,208 @@
+package io.basalt.update.install;
+
+import io.basalt.update.agent.HostInfo;
+import io.basalt.update.agent.Offer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Installs a verified update into the inactive USR slot. The order makes the new entry the commit
+ * point, so a crash or power cut at any moment before it leaves the running version the default:
+ * <ol>
+ *   <li>download usr.img, vmlinuz, initramfs into the downloads directory (resumable, length and
+ *       sha256 checked against the signed metadata);</li>
+ *   <li>delete every boot entry of the inactive slot (it is about to be overwritten);</li>
+ *   <li>write usr.img into the slot device, fsync;</li>
+ *   <li>{@code veritysetup verify} the slot against the signed root hash;</li>
+ *   <li>copy kernel and initramfs to {@code ESP/basalt/SLOT/} (temp file, fsync, rename);</li>
+ *   <li>write {@code basalt-VERSION-SLOT+3.conf} (temp file, fsync, rename) — last.</li>
+ * </ol>
+ * The running slot's entry is never touched, so it stays the fallback. Not thread-safe.
+ */
+public final class Installer {
+
+  /** The points between steps (crash-injection hooks in tests, progress in the daemon). */
+  public enum Step { DOWNLOADED, STALE_ENTRIES_REMOVED, SLOT_WRITTEN, SLOT_VERIFIED, KERNEL_COPIED, ENTRY_WRITTEN }
+
+  /** Observes progress: a phase name and a whole-install percentage. */
+  @FunctionalInterface
+  public interface Progress {
+    void report(String phase, int percent);
+  }
+
+  /** Called after each step; throwing simulates a crash at that point. */
+  @FunctionalInterface
+  public interface Hooks {
+    void after(Step step) throws IOException;
+  }
+
+  private final ResumableDownload download;
+  private final SlotDevices slots;
+  private final VerityVerifier verity;
+  private final BootEntries boot;
+  private final Path downloads;
+  private final Hooks hooks;
+  private final Progress progress;
+
+  /** Wires the steps' collaborators; {@code downloads} is {@code /var/lib/basalt/downloads}. */
+  public Installer(ResumableDownload download, SlotDevices slots, VerityVerifier verity, BootEntries boot, Path downloads,
+      Hooks hooks, Progress progress) {
+    this.download = Objects.requireNonNull(download);
+    this.slots = Objects.requireNonNull(slots);
+    this.verity = Objects.requireNonNull(verity);
+    this.boot = Objects.requireNonNull(boot);
+    this.downloads = Objects.requireNonNull(downloads);
+    this.hooks = hooks == null ? s -> { } : hooks;
+    this.progress = progress == null ? (p, n) -> { } : progress;
+  }
+
+  /**
+   * Runs every step for {@code offer} into the slot that is not running.
+   *
+   * @return the new boot entry
+   * @throws IOException from any step; what was done before stays consistent (see the class doc)
+   */
+  public Path install(Offer offer, URI targetsBase, boolean consistentSnapshot, HostInfo host) throws IOException {
+    if (host.live()) {
+      throw new IOException("PXE live boot (basalt.live): there is no USR slot to update");
+    }
+    String slot = host.otherSlot().orElseThrow();
+    String version = offer.version().toString();
+    if (!version.matches("[0-9A-Za-z.+~_-]+")) {
+      throw new IOException("signed version \"" + version + "\" has characters not allowed in a boot entry name");
+    }
+    // 1. downloads
+    long total = offer.usr().length() + offer.kernel().length() + offer.initramfs().length();
+    Path dir = downloads.resolve(version);
+    long[] base = {0};
+    Path usr = fetch(offer.usr(), targetsBase, consistentSnapshot, dir, "usr.img", total, base);
+    Path kernel = fetch(offer.kernel(), targetsBase, consistentSnapshot, dir, "vmlinuz", total, base);
+    Path initrd = fetch(offer.initramfs(), targetsBase, consistentSnapshot, dir, "initramfs", total, base);
+    hooks.after(Step.DOWNLOADED);
+    // 2. stale entries of the target slot go before the slot is overwritten
+    boot.delete(boot.ofSlot(slot));
+    hooks.after(Step.STALE_ENTRIES_REMOVED);
+    // 3. the slot
+    Path dev = slots.device(slot);
+    String partuuid = slots.partuuid(slot);
+    writeSlot(usr, dev, offer.usr().length());
+    hooks.after(Step.SLOT_WRITTEN);
+    // 4. dm-verity of what is on the slot now
+    progress.report("verifying slot " + slot, 90);
+    verity.verify(dev, offer.usrRootHash(), offer.usrHashOffset());
+    hooks.after(Step.SLOT_VERIFIED);
+    // 5. kernel + initramfs
+    progress.report("installing kernel", 97);
+    boot.copyIn(kernel, "basalt/" + slot + "/vmlinuz");
+    boot.copyIn(initrd, "basalt/" + slot + "/initramfs");
+    hooks.after(Step.KERNEL_COPIED);
+    // 6. the entry: the commit point
+    String options = newOptions(runningOptions(host), partuuid, offer.usrRootHash(), offer.usrHashOffset(), slot, version);
+    Path entry = boot.writeEntry(version, slot, options);
+    hooks.after(Step.ENTRY_WRITTEN);
+    progress.report("installed " + version + " into slot " + slot, 100);
+    deleteTree(dir);
+    return entry;
+  }
+
+  private Path fetch(io.basalt.signing.client.TargetInfo t, URI targetsBase, boolean cs, Path dir, String name,
+      long total, long[] base) throws IOException {
+    long start = base[0];
+    Path p = download.fetch(ResumableDownload.targetUri(targetsBase, t, cs), t, dir, name,
+        n -> progress.report("downloading " + name, (int) ((start + n) * 60 / Math.max(1, total))));
+    base[0] += t.length();
+    return p;
+  }
+
+  private void writeSlot(Path image, Path dev, long length) throws IOException {
+    try (FileChannel out = FileChannel.open(dev, StandardOpenOption.WRITE);
+         InputStream in = Files.newInputStream(image)) {
+      // A block device reports size 0 here (the kernel refuses writes past its end anyway).
+      long size = out.size();
+      if (Files.isRegularFile(dev) && size < length) {
+        throw new IOException(dev + ": slot is " + size + " bytes, the image needs " + length);
+      }
+      byte[] buf = new byte[1 << 20];
+      long done = 0;
+      int n;
+      while ((n = in.read(buf)) > 0) {
+        ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
+        while (bb.hasRemaining()) {
+          out.write(bb, done + (n - bb.remaining()));
+        }
+        done += n;
+        progress.report("writing slot", 60 + (int) (done * 30 / Math.max(1, length)));
+      }
+      if (done != length) {
+        throw new IOException(image + ": " + done + " bytes, signed length " + length);
+      }
+      out.force(true);
+    }
+  }
+
+  /** The options of the running slot's entry, else /proc/cmdline without loader-added arguments. */
+  private String runningOptions(HostInfo host) throws IOException {
+    for (BootEntries.Entry e : boot.ofSlot(host.slot())) {
+      if (e.version().equals(host.version())) {
+        return BootEntries.options(e);
+      }
+    }
+    return host.cmdline();
+  }
+
+  /**
+   * The new slot's command line: the running one with the slot-specific arguments replaced (order
+   * kept; missing ones appended) and loader-added {@code initrd=}/{@code BOOT_IMAGE=} dropped.
+   */
+  public static String newOptions(String running, String partuuid, String rootHash, long hashOffset, String slot,
+      String version) {
+    Map<String, String> set = new java.util.LinkedHashMap<>();
+    set.put("mount.usr", "PARTUUID=" + partuuid);
+    set.put("usrhash", rootHash);
+    set.put("basalt.usr.hashoffset", Long.toString(hashOffset));
+    set.put("basalt.slot", slot);
+    set.put("basalt.version", version);
+    List<String> out = new ArrayList<>();
+    for (String w : running.strip().split("\\s+")) {
+      if (w.isEmpty()) {
+        continue;
+      }
+      String key = w.contains("=") ? w.substring(0, w.indexOf('=')) : w;
+      if (key.equals("initrd") || key.equals("BOOT_IMAGE") || key.equals("basalt.live")) {
+        continue;
+      }
+      if (set.containsKey(key)) {
+        String v = set.remove(key);
+        out.add(key + "=" + v);
+      } else {
+        out.add(w);
+      }
+    }
+    int at = 0;
+    for (Map.Entry<String, String> e : set.entrySet()) {
+      out.add(at++, e.getKey() + "=" + e.getValue());
+    }
+    return String.join(" ", out);
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (var s = Files.walk(dir)) {
+      for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}
