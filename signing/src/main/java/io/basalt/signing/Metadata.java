@@ -18,6 +18,7 @@ import java.util.regex.Pattern;
  */
 public final class Metadata {
 
+  private static final Pattern SPEC_VERSION = Pattern.compile("1\\.\\d+(\\.\\d+)?");
   private static final Pattern EXPIRES = Pattern.compile("\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z");
 
   private final byte[] raw;
@@ -75,7 +76,7 @@ public final class Metadata {
         throw new IllegalArgumentException("signed.version: must be >= 1, found " + version);
       }
       String spec = Json.string(signed, "spec_version", "signed");
-      if (!spec.matches("1\\.\\d+(\\.\\d+)?")) {
+      if (!SPEC_VERSION.matcher(spec).matches()) {
         throw new IllegalArgumentException("signed.spec_version: unsupported " + spec + ", expected 1.x.y");
       }
       String exp = Json.string(signed, "expires", "signed");

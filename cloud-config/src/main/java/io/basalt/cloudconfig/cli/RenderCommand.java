@@ -30,6 +30,10 @@ final class RenderCommand implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
+  /** Set by {@link CloudConfigMain}'s fast path instead of {@link #spec}. */
+  PrintWriter out;
+  PrintWriter err;
+
   @Parameters(index = "0", paramLabel = "FILE", description = "The user-data file.")
   Path file;
 
@@ -43,8 +47,8 @@ final class RenderCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    PrintWriter out = spec.commandLine().getOut();
-    PrintWriter err = spec.commandLine().getErr();
+    PrintWriter out = this.out != null ? this.out : spec.commandLine().getOut();
+    PrintWriter err = this.err != null ? this.err : spec.commandLine().getErr();
     String text;
     try {
       text = ValidateCommand.readUtf8(file);

@@ -36,6 +36,10 @@ final class ValidateCommand implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
+  /** Set by {@link CloudConfigMain}'s fast path instead of {@link #spec}. */
+  PrintWriter out;
+  PrintWriter err;
+
   @Parameters(arity = "1..*", paramLabel = "FILE", description = "User-data files to check.")
   List<Path> files;
 
@@ -48,8 +52,8 @@ final class ValidateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    PrintWriter out = spec.commandLine().getOut();
-    PrintWriter err = spec.commandLine().getErr();
+    PrintWriter out = this.out != null ? this.out : spec.commandLine().getOut();
+    PrintWriter err = this.err != null ? this.err : spec.commandLine().getErr();
     ValidationOptions options = imageRoot == null ? ValidationOptions.defaultImage() : ValidationOptions.forRoot(imageRoot);
     int result = VALID;
     for (Path file : files) {

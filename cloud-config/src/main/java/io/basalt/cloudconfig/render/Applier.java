@@ -58,6 +58,7 @@ public final class Applier {
   private final Consumer<String> log;
   private final boolean numericOwners;
   private final List<String> changes = new ArrayList<>();
+  private Accounts accounts;
   private final List<String> actions = new ArrayList<>();
   private final List<String> failures = new ArrayList<>();
 
@@ -188,7 +189,7 @@ public final class Applier {
   }
 
   private void user(CloudConfig.User u) throws IOException {
-    Accounts acc = Accounts.read(root);
+    Accounts acc = accounts();
     List<String> wantedGroups = new ArrayList<>(u.groups());
     if (u.primaryGroup() != null && !wantedGroups.contains(u.primaryGroup())) {
       wantedGroups.add(0, u.primaryGroup());
@@ -212,7 +213,7 @@ public final class Applier {
             new byte[0], true);
       }
     }
-    if (u.passwd() != null && !u.passwd().equals(Accounts.read(root).shadow.get(u.name()))) {
+    if (u.passwd() != null && !u.passwd().equals(accounts().shadow.get(u.name()))) {
       // The hash goes through stdin, never argv (visible in /proc) or logs.
       run("password of " + u.name(), List.of("chpasswd", "--encrypted"),
           (u.name() + ":" + u.passwd() + "\n").getBytes(StandardCharsets.UTF_8), true);
@@ -252,7 +253,7 @@ public final class Applier {
   }
 
   private void authorizedKeys(CloudConfig.User u, List<String> keys) throws IOException {
-    Accounts acc = Accounts.read(root);
+    Accounts acc = accounts();
     Accounts.Passwd pw = acc.users.get(u.name());
     String home;
     String group;
@@ -375,7 +376,7 @@ public final class Applier {
     setOwner(tmp, user, group, ids);
     setMode(tmp, mode);
     Files.move(tmp, p, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    change((dryRun ? "would write " : "wrote ") + hostPath + " (mode " + String.format("%04o", mode) + ", owner " + (group == null ? user : user + ":" + group) + ")");
+    change((dryRun ? "would write " : "wrote ") + hostPath + " (mode " + octal(mode) + ", owner " + (group == null ? user : user + ":" + group) + ")");
     return true;
   }
 
@@ -416,7 +417,7 @@ public final class Applier {
     }
     setOwner(p, user, group, ids);
     setMode(p, mode);
-    change((dryRun ? "would make directory " : "made directory ") + hostPath + " (mode " + String.format("%04o", mode) + ", owner " + (group == null ? user : user + ":" + group) + ")");
+    change((dryRun ? "would make directory " : "made directory ") + hostPath + " (mode " + octal(mode) + ", owner " + (group == null ? user : user + ":" + group) + ")");
   }
 
   private void ensureParent(Path p) throws IOException {
@@ -464,7 +465,7 @@ public final class Applier {
 
   /** uid and gid of {@code user}/{@code group} from the root's passwd and group files. */
   private int[] ids(String user, String group) throws IOException {
-    Accounts acc = Accounts.read(root);
+    Accounts acc = accounts();
     int uid;
     if (acc.users.containsKey(user)) {
       uid = acc.users.get(user).uid();
@@ -517,13 +518,21 @@ public final class Applier {
   }
 
   private String groupOf(String user) throws IOException {
-    Accounts acc = Accounts.read(root);
+    Accounts acc = accounts();
     Accounts.Passwd pw = acc.users.get(user);
     String g = pw == null ? null : acc.groupName(pw.gid());
     return g != null ? g : "root";
   }
 
   // ------------------------------------------------------------------ plumbing
+
+  /** passwd/group/shadow under the root, re-read after any system tool ran (they change them). */
+  private Accounts accounts() throws IOException {
+    if (accounts == null) {
+      accounts = Accounts.read(root);
+    }
+    return accounts;
+  }
 
   private interface Step {
     void run() throws IOException;
@@ -539,6 +548,7 @@ public final class Applier {
 
   private void run(String what, List<String> argv, byte[] stdin, boolean isChange) {
     try {
+      accounts = null;
       SystemTools.Result r = tools.run(argv, stdin);
       if (!r.ok()) {
         fail(what + ": " + display(argv) + " exited with " + r.exitCode()
@@ -585,6 +595,12 @@ public final class Applier {
     }
     int colon = owner.indexOf(':');
     return colon < 0 ? new String[] {owner, null} : new String[] {owner.substring(0, colon), owner.substring(colon + 1)};
+  }
+
+  /** A mode as four octal digits (not String.format: it is slow on a cold JVM, and this runs per file). */
+  static String octal(int mode) {
+    String o = Integer.toOctalString(mode);
+    return "0000".substring(Math.min(4, o.length())) + o;
   }
 
   private static byte[] bytes(String s) {

@@ -530,11 +530,15 @@ public final class Updater {
   private void persist(String role, byte[] bytes) throws IOException {
     Path target = metadataDir.resolve(escape(role) + ".json");
     Path tmp = Files.createTempFile(metadataDir, ".tmp-", ".json.part");
+    boolean moved = false;
     try {
       Files.write(tmp, bytes);
       Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      moved = true;
     } finally {
-      Files.deleteIfExists(tmp);
+      if (!moved) {
+        Files.deleteIfExists(tmp);
+      }
     }
   }
 

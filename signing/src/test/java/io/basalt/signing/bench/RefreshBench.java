@@ -44,6 +44,11 @@ public final class RefreshBench {
       client(Path.of(args[1]), args[2], Path.of(args[3]));
       return;
     }
+    if (args.length > 0 && args[0].equals("generate")) {
+      generate(Path.of(args[1]).resolve("flat"), 10_000, 0);
+      generate(Path.of(args[1]).resolve("delegated"), 0, 1_000);
+      return;
+    }
     if (args.length > 0 && args[0].equals("reference")) {
       reference(Path.of(args[1]));
       return;
