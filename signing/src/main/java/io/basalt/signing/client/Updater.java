@@ -516,8 +516,12 @@ public final class Updater {
   }
 
   private byte[] readLocal(String role) throws IOException {
+    Path p = metadataDir.resolve(escape(role) + ".json");
+    if (Files.notExists(p)) {
+      return null; // the usual case for delegated roles on a fresh client: no exception built
+    }
     try {
-      return Files.readAllBytes(metadataDir.resolve(escape(role) + ".json"));
+      return Files.readAllBytes(p);
     } catch (NoSuchFileException e) {
       return null;
     }

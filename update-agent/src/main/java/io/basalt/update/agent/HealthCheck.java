@@ -2,15 +2,14 @@ package io.basalt.update.agent;
 
 import io.basalt.update.strategy.HostCommands;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * The agent's boot health check, run before {@code boot-complete.target} (so before
- * systemd-bless-boot marks the entry good): the update configuration must load, the trusted TUF
- * root must be present, and every unit in {@code HEALTH_UNITS} must be active. Stateless;
- * thread-safe.
+ * systemd-bless-boot marks the entry good): the update configuration must load and every unit in
+ * {@code HEALTH_UNITS} must be active. (A missing trusted root is the agent's problem, reported in
+ * its status, not a reason to fall back.) Stateless; thread-safe.
  */
 public final class HealthCheck {
 
@@ -28,9 +27,6 @@ public final class HealthCheck {
       c = UpdateConfig.load(paths.defaultsConf(), paths.overridesConf());
     } catch (IOException e) {
       problems.add("update configuration: " + e.getMessage());
-    }
-    if (!Files.isRegularFile(paths.shippedRoot())) {
-      problems.add(paths.shippedRoot() + ": trusted TUF root missing");
     }
     if (c != null) {
       for (String unit : c.healthUnits()) {

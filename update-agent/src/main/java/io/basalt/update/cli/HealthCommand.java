@@ -15,7 +15,7 @@ import picocli.CommandLine.Spec;
  * before boot-complete.target; exit 0 healthy, 1 not. Not thread-safe.
  */
 @Command(name = "health", mixinStandardHelpOptions = true,
-    description = "Check this boot is healthy (update config, trusted root, HEALTH_UNITS active); run before boot-complete.target.")
+    description = "Check this boot is healthy (update config loads, HEALTH_UNITS active); run before boot-complete.target.")
 public final class HealthCommand implements Callable<Integer> {
 
   @Spec picocli.CommandLine.Model.CommandSpec spec;
