@@ -78,6 +78,9 @@ public final class RefreshBench {
           List<String> jvmRefs = new ArrayList<>(jvm);
           if ((Boolean) flags[2]) {
             // AppCDS (dynamic archive): one unmeasured training run of each side writes its archive.
+            // CDS takes only jars on the class path, so class directories are packed into one first.
+            List<String> cp = jarredClassPath(work);
+            jvm = concat(jvm, "-Djava.class.path=" + String.join(java.io.File.pathSeparator, cp));
             Path a = work.resolve("cds-client-" + sc[0].hashCode() + ".jsa");
             Path b = work.resolve("cds-reference-" + sc[0].hashCode() + ".jsa");
             Path clientDir = Files.createDirectories(work.resolve("client-train"));
@@ -136,6 +139,32 @@ public final class RefreshBench {
     return v.get(v.size() / 2);
   }
 
+  /** The class path with every directory replaced by a jar of its contents (written once under work). */
+  private static List<String> jarredClassPath(Path work) throws java.io.IOException {
+    List<String> out = new ArrayList<>();
+    int n = 0;
+    for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+      Path dir = Path.of(e);
+      if (!Files.isDirectory(dir)) {
+        out.add(e);
+        continue;
+      }
+      Path jar = work.resolve("classes-" + n++ + ".jar");
+      if (!Files.exists(jar)) {
+        try (var jos = new java.util.jar.JarOutputStream(Files.newOutputStream(jar));
+            var files = Files.walk(dir)) {
+          for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile).sorted()::iterator) {
+            jos.putNextEntry(new java.util.jar.JarEntry(dir.relativize(f).toString().replace('\\', '/')));
+            jos.write(Files.readAllBytes(f));
+            jos.closeEntry();
+          }
+        }
+      }
+      out.add(jar.toString());
+    }
+    return out;
+  }
+
   private static List<String> concat(List<String> a, String... more) {
     List<String> out = new ArrayList<>(a);
     out.addAll(List.of(more));
@@ -144,8 +173,15 @@ public final class RefreshBench {
 
   private static void train(List<String> jvm, String... args) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-    cmd.addAll(jvm);
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), RefreshBench.class.getName()));
+    String cp = System.getProperty("java.class.path");
+    for (String f : jvm) {
+      if (f.startsWith("-Djava.class.path=")) {
+        cp = f.substring("-Djava.class.path=".length());
+      } else {
+        cmd.add(f);
+      }
+    }
+    cmd.addAll(List.of("-cp", cp, RefreshBench.class.getName()));
     cmd.addAll(List.of(args));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes());
@@ -158,8 +194,15 @@ public final class RefreshBench {
   /** Runs a child JVM; returns {main ms, peak heap MB, process CPU ms, wall ms of the process}. */
   private static double[] child(List<String> jvm, String... args) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-    cmd.addAll(jvm);
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), RefreshBench.class.getName()));
+    String cp = System.getProperty("java.class.path");
+    for (String f : jvm) {
+      if (f.startsWith("-Djava.class.path=")) {
+        cp = f.substring("-Djava.class.path=".length());
+      } else {
+        cmd.add(f);
+      }
+    }
+    cmd.addAll(List.of("-cp", cp, RefreshBench.class.getName()));
     cmd.addAll(List.of(args));
     long t0 = System.nanoTime();
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
