@@ -82,6 +82,7 @@ class InitramfsBootIT {
             + "else echo \"FAKE-INIT: persisted=none\"; fi",
         "$b mkdir -p /var/lib/fake && echo boot-data > /var/lib/fake/persist && $b sync",
         "if $b touch /usr/probe 2>/dev/null; then echo \"FAKE-INIT: usr-writable\"; fi",
+        "echo \"FAKE-INIT: generator=$($b readlink /run/systemd/system-generators/systemd-veritysetup-generator)\"",
         "echo \"FAKE-INIT: done\"",
         "$b poweroff -f",
         ""));
@@ -161,6 +162,7 @@ class InitramfsBootIT {
       assertTrue(rootKb > 200_000, "ROOT must fill the 256 MiB disk, has " + rootKb + " KiB");
       assertEquals("basalt-test lib=usr/lib", line(vm, "FAKE-INIT: hostname="));
       assertEquals("none", line(vm, "FAKE-INIT: persisted="));
+      assertEquals("/dev/null", line(vm, "FAKE-INIT: generator="), "veritysetup generator masked");
       vm.expect(0, BOOT, "FAKE-INIT: done", FAILURES);
       assertFalse(vm.console().contains("FAKE-INIT: usr-writable"), "/usr must be read-only");
       assertTrue(vm.waitForExit(Duration.ofMinutes(1)) >= 0, "the VM powers off");
