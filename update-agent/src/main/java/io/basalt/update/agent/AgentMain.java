@@ -74,9 +74,12 @@ public final class AgentMain {
     Instant nextCheck = clock.instant().plus(Duration.ofSeconds(30)).plusMillis(
         (long) (new SecureRandom().nextDouble() * Math.min(agent.nextDelay().toMillis(), 300_000)));
     Optional<Instant> nextReboot = Optional.of(clock.instant());
+    Instant nextRelease = clock.instant();
     while (true) {
-      agent.releaseLockIfBlessed();
       Instant now = clock.instant();
+      if (!now.isBefore(nextRelease) && !agent.releaseLockIfBlessed()) {
+        nextRelease = now.plusSeconds(30); // not blessed yet, or the lock service is unreachable
+      }
       if (!now.isBefore(nextCheck)) {
         worker.submit(() -> agent.runCycle(true, null, false)).get();
         nextCheck = clock.instant().plus(agent.nextDelay());
