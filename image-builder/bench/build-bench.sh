@@ -12,7 +12,9 @@ WORK=$(mktemp -d /var/tmp/basalt-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
 LEVEL=${LEVEL:-15}
-printf 'compressor: zstd\ncompressor-level: %s\n' "$LEVEL" > "$WORK/spec.yaml"
+# The default spec's level is 15 (left unset so the build takes the default path).
+if [ "$LEVEL" = 15 ]; then printf 'compressor: zstd\n' > "$WORK/spec.yaml"
+else printf 'compressor: zstd\ncompressor-level: %s\n' "$LEVEL" > "$WORK/spec.yaml"; fi
 
 echo "bench: warming the base tree cache and building the CLI (not timed)..." >&2
 "$ROOT/basalt" build --spec "$WORK/spec.yaml" --out "$WORK/warm" --json > "$WORK/warm.json"
@@ -50,7 +52,7 @@ for i in $(seq 1 "$RUNS"); do
   b_sq+=("$(stage "$WORK/b.json" "usr squashfs")")
   b_ve+=("$(stage "$WORK/b.json" "usr verity")")
   b_disk+=("$(stage "$WORK/b.json" "esp" "disk.raw")")
-  b_total+=("$(stage "$WORK/b.json" "usr assembly" "usr squashfs" "usr verity" "initramfs" "esp" "disk.raw" "disk.qcow2" "pxe" "update payload" "manifest")")
+  b_total+=("$(stage "$WORK/b.json" "read base tree" "usr assembly" "usr squashfs" "usr verity" "initramfs" "esp" "disk.raw" "disk.qcow2" "pxe" "update payload" "manifest")")
 
   rm -f "$WORK/ref.sqfs" "$WORK/ref.disk" "$WORK/esp.img" "$WORK/oem.img"
   t0=$(now)
@@ -74,9 +76,9 @@ for i in $(seq 1 "$RUNS"); do
   dd if="$WORK/ref.sqfs" of="$WORK/ref.disk" bs=1M seek=$(( 1 + esp_mib )) conv=notrunc,sparse status=none
   dd if="$WORK/oem.img" of="$WORK/ref.disk" bs=1M seek=$(( 1 + esp_mib + 2 * usr_mib )) conv=notrunc,sparse status=none
   t3=$(now)
-  r_sq+=("$(echo "$t1 - $t0" | bc)")
-  r_ve+=("$(echo "$t2 - $t1" | bc)")
-  r_disk+=("$(echo "$t3 - $t2" | bc)")
+  r_sq+=("$(printf '%.2f' "$(echo "$t1 - $t0" | bc)")")
+  r_ve+=("$(printf '%.2f' "$(echo "$t2 - $t1" | bc)")")
+  r_disk+=("$(printf '%.2f' "$(echo "$t3 - $t2" | bc)")")
 done
 
 m() { printf '%s\n' "$@" | median; }
@@ -91,7 +93,7 @@ printf '%-34s %10s %10s %7s\n' "usr verity (vs veritysetup format)" "$bv" "$rv" 
 printf '%-34s %10s %10s %7s\n' "ESP+OEM+GPT disk (vs mkfs.vfat+mcopy+sgdisk+dd)" "$bd" "$rd" "$(ratio "$bd" "$rd")"
 sum_b=$(echo "$bs + $bv + $bd" | bc); sum_r=$(echo "$rs + $rv + $rd" | bc)
 printf '%-34s %10s %10s %7s\n' "sum of compared stages" "$sum_b" "$sum_r" "$(ratio "$sum_b" "$sum_r")"
-printf '%-34s %10s\n' "basalt build after the base tree" "$bt"
+printf '%-34s %10.2f\n' "basalt build after the base tree" "$bt"
 echo "per-stage times of the last Basalt run:"
 python3 -c 'import json,sys; [print("  %-16s %8.2f s" % (s["stage"], s["seconds"])) for s in json.load(open(sys.argv[1]))["stages"]]' "$WORK/b.json"
 echo "sizes: usr.img $(stat -c %s "$WORK/b/usr.img") bytes (reference squashfs+verity $(stat -c %s "$WORK/ref.sqfs")), disk.qcow2 $( [ -f "$WORK/b/disk.qcow2" ] && stat -c %s "$WORK/b/disk.qcow2" || echo n/a) bytes, disk.raw allocated $(du -k "$WORK/b/disk.raw" | cut -f1) KiB"

@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -28,18 +29,21 @@ public final class CanonicalJson {
 
   /** Orders strings by Unicode code point (String.compareTo orders UTF-16 units, which differs). */
   public static final Comparator<String> CODE_POINT_ORDER = (a, b) -> {
-    int i = 0;
-    int j = 0;
-    while (i < a.length() && j < b.length()) {
-      int ca = a.codePointAt(i);
-      int cb = b.codePointAt(j);
+    int n = Math.min(a.length(), b.length());
+    for (int i = 0; i < n; i++) {
+      int ca = a.charAt(i);
+      int cb = b.charAt(i);
       if (ca != cb) {
+        // UTF-16 order equals code point order except that surrogates (D800-DFFF, i.e. code
+        // points above FFFF) must sort after E000-FFFF: shift both ranges when both are >= D800.
+        if (ca >= 0xD800 && cb >= 0xD800) {
+          ca = ca >= 0xE000 ? ca - 0x800 : ca + 0x2000;
+          cb = cb >= 0xE000 ? cb - 0x800 : cb + 0x2000;
+        }
         return Integer.compare(ca, cb);
       }
-      i += Character.charCount(ca);
-      j += Character.charCount(cb);
     }
-    return Boolean.compare(i < a.length(), j < b.length());
+    return Integer.compare(a.length(), b.length());
   };
 
   private static final int MAX_DEPTH = 64;
@@ -413,7 +417,11 @@ public final class CanonicalJson {
 
     Map<String, Object> object(int depth) throws JsonFormatException {
       pos++;
-      Map<String, Object> out = newObject();
+      // Canonical (and most) documents list keys already sorted: keep them in a LinkedHashMap
+      // (one comparison per key, hashed lookups); only out-of-order input pays for a TreeMap.
+      Map<String, Object> out = new LinkedHashMap<>();
+      boolean inOrder = true;
+      String last = null;
       skipWs();
       if (pos < s.length() && s.charAt(pos) == '}') {
         pos++;
@@ -433,6 +441,13 @@ public final class CanonicalJson {
         pos++;
         skipWs();
         Object v = value(depth + 1);
+        if (inOrder && last != null && CODE_POINT_ORDER.compare(last, key) >= 0) {
+          inOrder = false;
+          Map<String, Object> sorted = newObject();
+          sorted.putAll(out);
+          out = sorted;
+        }
+        last = key;
         if (out.put(key, v) != null) {
           pos = keyPos;
           throw error("duplicate key \"" + key + "\"");

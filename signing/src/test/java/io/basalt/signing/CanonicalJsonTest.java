@@ -34,6 +34,27 @@ class CanonicalJsonTest {
   }
 
   @Test
+  void codePointOrderMatchesComparingCodePointSequences() {
+    // Characters around the surrogate range and astral code points, in every combination.
+    String[] alphabet = {"a", "z", "\u00e9", "\uD7FF", "\uE000", "\uFF21", "\uFFFF", "\uD800\uDC00",
+        "\uD83D\uDE00", "\uDBFF\uDFFF"};
+    java.util.Random rnd = new java.util.Random(4);
+    for (int n = 0; n < 20_000; n++) {
+      StringBuilder x = new StringBuilder();
+      StringBuilder y = new StringBuilder();
+      for (int i = rnd.nextInt(4); i > 0; i--) {
+        x.append(alphabet[rnd.nextInt(alphabet.length)]);
+      }
+      for (int i = rnd.nextInt(4); i > 0; i--) {
+        y.append(alphabet[rnd.nextInt(alphabet.length)]);
+      }
+      int expected = Integer.signum(java.util.Arrays.compare(x.codePoints().toArray(), y.codePoints().toArray()));
+      assertEquals(expected, Integer.signum(CanonicalJson.CODE_POINT_ORDER.compare(x.toString(), y.toString())),
+          x + " vs " + y);
+    }
+  }
+
+  @Test
   void escapesOnlyQuoteAndBackslashAndWritesRawUtf8() throws Exception {
     String out = canon("{\"k\":\"a\\\"b\\\\c\\n\\u00e9\\/\"}");
     assertEquals("{\"k\":\"a\\\"b\\\\c\n\u00e9/\"}", out);

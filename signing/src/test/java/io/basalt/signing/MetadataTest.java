@@ -86,6 +86,26 @@ class MetadataTest {
   }
 
   @Test
+  void expiresIsReadExactlyAsInstantParseReadsIt() throws Exception {
+    String[] values = {"2031-01-01T00:00:00Z", "2024-02-29T12:34:56Z", "1999-12-31T23:59:59Z", "0001-01-01T00:00:00Z",
+      "9999-12-31T23:59:59Z", "2023-02-29T00:00:00Z", "2031-02-30T00:00:00Z", "2031-13-01T00:00:00Z",
+      "2031-00-10T00:00:00Z", "2031-01-01T24:00:00Z", "2031-01-01T23:60:00Z", "2031-12-31T23:59:60Z",
+      "2031-01-01T12:00:60Z"};
+    for (String v : values) {
+      String json = "{\"signed\": {\"_type\": \"timestamp\", \"version\": 1, \"spec_version\": \"1.0.31\", "
+          + "\"expires\": \"" + v + "\"}, \"signatures\": []}";
+      java.time.Instant expected;
+      try {
+        expected = java.time.Instant.parse(v);
+      } catch (java.time.DateTimeException e) {
+        assertThrows(BadMetadataException.class, () -> Metadata.parse(json.getBytes(StandardCharsets.UTF_8), "timestamp"), v);
+        continue;
+      }
+      assertEquals(expected, Metadata.parse(json.getBytes(StandardCharsets.UTF_8), "timestamp").expires(), v);
+    }
+  }
+
+  @Test
   void delegationPathPatternsDoNotCrossSlashes() {
     assertTrue(DelegatedRole.globMatchesPath("stable/*", "stable/x.img"));
     assertTrue(!DelegatedRole.globMatchesPath("stable/*", "stable/a/x.img"));

@@ -6,7 +6,9 @@ import io.basalt.cloudconfig.datasource.Datasource;
 import io.basalt.cloudconfig.datasource.Datasources;
 import io.basalt.cloudconfig.render.ApplyReport;
 import io.basalt.cloudconfig.render.Applier;
+import io.basalt.cloudconfig.render.DryRunSystemTools;
 import io.basalt.cloudconfig.render.ProcessSystemTools;
+import io.basalt.cloudconfig.render.SystemTools;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -49,7 +51,8 @@ final class ApplyCommand implements Callable<Integer> {
 
   @ArgGroup(exclusive = true, multiplicity = "1") Source source;
 
-  @Option(names = "--root", paramLabel = "DIR", defaultValue = "/", description = "The root to apply to (default /).")
+  @Option(names = "--root", paramLabel = "DIR", defaultValue = "/",
+      description = "The root to apply to (default /). Any other root only gets files: system commands are printed, not run.")
   Path root;
 
   @Option(names = "--url-timeout", paramLabel = "SECONDS", defaultValue = "120",
@@ -98,7 +101,14 @@ final class ApplyCommand implements Callable<Integer> {
     if (!l.report(err)) {
       return 1;
     }
-    ApplyReport r = new Applier(root, new ProcessSystemTools(commandTimeout), false, out::println)
+    // The system's tools act on the running system; with another --root they would change this
+    // machine's accounts and units, so there they are only printed ("would run ...").
+    boolean live = root.toAbsolutePath().normalize().equals(root.getFileSystem().getPath("/"));
+    SystemTools tools = live ? new ProcessSystemTools(commandTimeout) : new DryRunSystemTools();
+    if (!live) {
+      out.println("--root " + root + " is not /: system commands are printed, not run");
+    }
+    ApplyReport r = new Applier(root, tools, !live, out::println)
         .apply(l.userData().config().withMetadata(md), l.userData().scripts());
     out.println(name + ": " + r.changes().size() + " changes, " + r.actions().size() + " commands, "
         + r.failures().size() + " failures");

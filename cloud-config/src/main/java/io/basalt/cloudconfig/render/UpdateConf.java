@@ -35,9 +35,6 @@ final class UpdateConf {
     List<String> out = new ArrayList<>();
     Set<String> done = new HashSet<>();
     for (String line : existing.split("\n", -1)) {
-      if (line.isEmpty() && out.size() > 0 && existing.endsWith("\n")) {
-        continue;
-      }
       String key = keyOf(line);
       if (key != null && wanted.containsKey(key)) {
         if (done.add(key)) {
@@ -45,9 +42,11 @@ final class UpdateConf {
         }
         continue;
       }
-      if (!line.isEmpty()) {
-        out.add(line);
-      }
+      out.add(line);
+    }
+    // Drop the empty string split() leaves after a final newline; keep the operator's blank lines.
+    while (!out.isEmpty() && out.get(out.size() - 1).isEmpty()) {
+      out.remove(out.size() - 1);
     }
     for (Map.Entry<String, String> e : wanted.entrySet()) {
       if (!done.contains(e.getKey())) {

@@ -81,6 +81,21 @@ class CliTest {
     }
   }
 
+  /** With a --root other than /, apply writes files there but never runs useradd & co. on this machine. */
+  @Test
+  void applyToAnotherRootNeverRunsSystemTools() throws Exception {
+    Path cfg = tmp.resolve("c.yml");
+    Files.writeString(cfg, "#cloud-config\nhostname: elsewhere\nusers:\n  - name: zz-never-created\n");
+    Path root = tmp.resolve("root");
+    Files.createDirectories(root);
+    Run r = run("apply", cfg.toString(), "--root", root.toString());
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains("system commands are printed, not run"), r.out());
+    assertTrue(r.out().contains("would run useradd --create-home zz-never-created"), r.out());
+    assertEquals("elsewhere\n", Files.readString(root.resolve("etc/hostname")));
+    assertFalse(Files.readString(Path.of("/etc/passwd")).contains("zz-never-created"));
+  }
+
   @Test
   void applyWithNoDatasourceDoesNothing() throws Exception {
     Path root = tmp.resolve("root");

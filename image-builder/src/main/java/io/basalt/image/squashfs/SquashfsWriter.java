@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -81,6 +82,10 @@ public final class SquashfsWriter {
       SquashfsResult r;
       try (SeekableByteChannel ch = Files.newByteChannel(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
         r = writeSeekable(tree, ch);
+      }
+      if (Files.getFileStore(tmp).supportsFileAttributeView("posix")) {
+        // createTempFile makes 0600; an image is an ordinary artifact (mksquashfs: 0644 under umask 022)
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
       }
       Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       ok = true;

@@ -96,6 +96,28 @@ class SquashfsSyntheticIT {
     Oracle.deleteTree(work);
   }
 
+  /**
+   * The Linux kernel itself mounts the image (loop device) and every file, looked up by name
+   * (through the directory index in the big directory), reads back identical to the input.
+   */
+  @org.junit.jupiter.api.Test
+  void linuxKernelMountsTheImageAndReadsTheSameTree() throws Exception {
+    assumeTrue(Files.exists(Paths.get("/dev/loop-control")), "needs loop devices");
+    assumeTrue(Files.readString(Paths.get("/proc/filesystems")).contains("squashfs"), "needs kernel squashfs support");
+    Path image = work.resolve("kernel.sqfs");
+    new SquashfsWriter(SquashfsOptions.defaults(MTIME)).write(tree, image);
+    assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(image)),
+        "an ordinary artifact, not createTempFile's 0600");
+    Path mnt = work.resolve("mnt");
+    Files.createDirectories(mnt);
+    Oracle.run(null, "mount", "-t", "squashfs", "-o", "loop,ro", image.toString(), mnt.toString());
+    try {
+      Oracle.assertSameManifest(Oracle.manifest(input), Oracle.manifest(mnt));
+    } finally {
+      Oracle.run(null, "umount", mnt.toString());
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(SquashfsCompression.class)
   void unsquashfsListsAndExtractsTheSameTree(SquashfsCompression c) throws Exception {

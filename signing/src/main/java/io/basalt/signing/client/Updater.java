@@ -516,8 +516,12 @@ public final class Updater {
   }
 
   private byte[] readLocal(String role) throws IOException {
+    Path p = metadataDir.resolve(escape(role) + ".json");
+    if (Files.notExists(p)) {
+      return null; // the usual case for delegated roles on a fresh client: no exception built
+    }
     try {
-      return Files.readAllBytes(metadataDir.resolve(escape(role) + ".json"));
+      return Files.readAllBytes(p);
     } catch (NoSuchFileException e) {
       return null;
     }
@@ -530,11 +534,15 @@ public final class Updater {
   private void persist(String role, byte[] bytes) throws IOException {
     Path target = metadataDir.resolve(escape(role) + ".json");
     Path tmp = Files.createTempFile(metadataDir, ".tmp-", ".json.part");
+    boolean moved = false;
     try {
       Files.write(tmp, bytes);
       Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      moved = true;
     } finally {
-      Files.deleteIfExists(tmp);
+      if (!moved) {
+        Files.deleteIfExists(tmp);
+      }
     }
   }
 

@@ -184,11 +184,30 @@ public final class RepoCommand implements Runnable {
     }
   }
 
-  @Command(name = "publish", description = "Sign staged roles, then a new snapshot and timestamp.")
+  @Command(name = "publish", description = "Sign staged roles, then a new snapshot and timestamp. With PAYLOAD_DIR "
+      + "(out/<image>/update), first stage its usr.img, vmlinuz and initramfs as CHANNEL/ARCH/VERSION/FILE targets.")
   static final class Publish extends Base {
+    @Parameters(index = "0", arity = "0..1", paramLabel = "PAYLOAD_DIR",
+        description = "An image build's update payload directory (payload.json + files).")
+    Path payload;
+
+    @Option(names = "--channel", description = "With PAYLOAD_DIR: channel to publish on (default: the payload's).")
+    String channel;
+
+    @Option(names = "--role", defaultValue = "targets", description = "With PAYLOAD_DIR: targets role (default ${DEFAULT-VALUE}).")
+    String role;
+
     @Override
     int run() throws IOException {
       Repository r = opts.open();
+      if (payload == null && channel != null) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--channel needs PAYLOAD_DIR");
+      }
+      if (payload != null) {
+        for (String t : PayloadPublisher.stage(r, role, payload, channel)) {
+          out().println("staged " + t);
+        }
+      }
       List<String> w = r.publish();
       out().println("published " + r.dir().resolve("metadata"));
       warn(w);

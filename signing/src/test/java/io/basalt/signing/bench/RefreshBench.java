@@ -44,35 +44,91 @@ public final class RefreshBench {
       client(Path.of(args[1]), args[2], Path.of(args[3]));
       return;
     }
+    if (args.length > 0 && args[0].equals("generate")) {
+      generate(Path.of(args[1]).resolve("flat"), 10_000, 0);
+      generate(Path.of(args[1]).resolve("delegated"), 0, 1_000);
+      return;
+    }
     if (args.length > 0 && args[0].equals("reference")) {
       reference(Path.of(args[1]));
       return;
     }
+    int runs = Integer.getInteger("runs", RUNS);
     Path work = Files.createTempDirectory("basalt-tuf-bench-");
     try {
       Path flat = work.resolve("flat");
       Path deleg = work.resolve("delegated");
       generate(flat, 10_000, 0);
       generate(deleg, 0, 1_000);
-      System.out.printf("%-34s %12s %12s %12s %14s%n", "scenario", "basalt ms", "jackson ms", "ratio", "basalt heap MB");
-      for (Object[] sc : new Object[][] {{"10,000 targets", flat, "t/09999.img"},
-          {"1,000 delegated roles", deleg, "team0999/f.img"}}) {
-        Path repo = (Path) sc[1];
-        List<double[]> ours = new ArrayList<>();
-        List<double[]> refs = new ArrayList<>();
-        for (int i = 0; i < RUNS; i++) {
-          Path clientDir = Files.createDirectories(work.resolve("client-" + sc[0].hashCode() + "-" + i));
-          Files.copy(repo.resolve("metadata/1.root.json"), clientDir.resolve("root.json"));
-          ours.add(child("client", repo.toString(), (String) sc[2], clientDir.toString()));
-          refs.add(child("reference", repo.resolve("metadata").toString()));
-          deleteTree(clientDir);
+      System.out.println("load average before: " + loadAverage() + "; " + Runtime.getRuntime().availableProcessors()
+          + " CPUs; java " + System.getProperty("java.version") + "; medians of " + runs + " runs, fresh JVM each");
+      System.out.println("main = ms from the start of main (after JVM start); cpu = process CPU ms incl. JVM start"
+          + " and JIT/GC threads; wall = ms of the whole java process as seen by the parent; x = basalt / reference");
+      for (Object[] flags : new Object[][] {{"image flags", IMAGE_FLAGS, false},
+          {"image flags + AppCDS archive", IMAGE_FLAGS, true}, {"JVM defaults", List.of(), false}}) {
+        System.out.printf("%n[%s %s]%n", flags[0], flags[1]);
+        System.out.printf("%-22s %7s %7s %7s | %8s %7s %8s | %6s %6s %6s | %7s%n", "scenario", "main", "cpu", "wall",
+            "ref main", "ref cpu", "ref wall", "x main", "x cpu", "x wall", "heap MB");
+        for (Object[] sc : new Object[][] {{"10,000 targets", flat, "t/09999.img"},
+            {"1,000 delegated roles", deleg, "team0999/f.img"}}) {
+          Path repo = (Path) sc[1];
+          @SuppressWarnings("unchecked")
+          List<String> jvm = (List<String>) flags[1];
+          List<String> jvmOurs = new ArrayList<>(jvm);
+          List<String> jvmRefs = new ArrayList<>(jvm);
+          if ((Boolean) flags[2]) {
+            // AppCDS (dynamic archive): one unmeasured training run of each side writes its archive.
+            // CDS takes only jars on the class path, so class directories are packed into one first.
+            List<String> cp = jarredClassPath(work);
+            jvm = concat(jvm, "-Djava.class.path=" + String.join(java.io.File.pathSeparator, cp));
+            Path a = work.resolve("cds-client-" + sc[0].hashCode() + ".jsa");
+            Path b = work.resolve("cds-reference-" + sc[0].hashCode() + ".jsa");
+            Path clientDir = Files.createDirectories(work.resolve("client-train"));
+            Files.copy(repo.resolve("metadata/1.root.json"), clientDir.resolve("root.json"));
+            train(concat(jvm, "-Xlog:disable", "-XX:ArchiveClassesAtExit=" + a), "client", repo.toString(),
+                (String) sc[2], clientDir.toString());
+            deleteTree(clientDir);
+            train(concat(jvm, "-Xlog:disable", "-XX:ArchiveClassesAtExit=" + b), "reference",
+                repo.resolve("metadata").toString());
+            jvmOurs = concat(jvm, "-Xlog:disable", "-XX:SharedArchiveFile=" + a);
+            jvmRefs = concat(jvm, "-Xlog:disable", "-XX:SharedArchiveFile=" + b);
+          }
+          List<double[]> ours = new ArrayList<>();
+          List<double[]> refs = new ArrayList<>();
+          for (int i = 0; i < runs; i++) {
+            Path clientDir = Files.createDirectories(work.resolve("client-" + sc[0].hashCode() + "-" + i));
+            Files.copy(repo.resolve("metadata/1.root.json"), clientDir.resolve("root.json"));
+            // alternate which goes first so that load drifts hit both alike
+            if (i % 2 == 0) {
+              ours.add(child(jvmOurs, "client", repo.toString(), (String) sc[2], clientDir.toString()));
+              refs.add(child(jvmRefs, "reference", repo.resolve("metadata").toString()));
+            } else {
+              refs.add(child(jvmRefs, "reference", repo.resolve("metadata").toString()));
+              ours.add(child(jvmOurs, "client", repo.toString(), (String) sc[2], clientDir.toString()));
+            }
+            deleteTree(clientDir);
+          }
+          double[] o = {median(ours, 0), median(ours, 2), median(ours, 3)};
+          double[] r = {median(refs, 0), median(refs, 2), median(refs, 3)};
+          System.out.printf("%-22s %7.0f %7.0f %7.0f | %8.0f %7.0f %8.0f | %6.2f %6.2f %6.2f | %7.1f%n", sc[0],
+              o[0], o[1], o[2], r[0], r[1], r[2], o[0] / r[0], o[1] / r[1], o[2] / r[2], median(ours, 1));
         }
-        double o = median(ours, 0);
-        double r = median(refs, 0);
-        System.out.printf("%-34s %12.1f %12.1f %12.2f %14.1f%n", "refresh+verify " + sc[0], o, r, o / r, median(ours, 1));
       }
+      System.out.println("load average after: " + loadAverage());
     } finally {
       deleteTree(work);
+    }
+  }
+
+  /** The JVM flags {@code /usr/bin/basaltctl} runs with on the image (image-builder README). */
+  private static final List<String> IMAGE_FLAGS =
+      List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k", "-XX:MaxRAMPercentage=25");
+
+  private static String loadAverage() {
+    try {
+      return Files.readString(Path.of("/proc/loadavg")).trim();
+    } catch (java.io.IOException e) {
+      return "unknown";
     }
   }
 
@@ -83,18 +139,82 @@ public final class RefreshBench {
     return v.get(v.size() / 2);
   }
 
-  private static double[] child(String... args) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), RefreshBench.class.getName()));
+  /** The class path with every directory replaced by a jar of its contents (written once under work). */
+  private static List<String> jarredClassPath(Path work) throws java.io.IOException {
+    List<String> out = new ArrayList<>();
+    int n = 0;
+    for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+      Path dir = Path.of(e);
+      if (!Files.isDirectory(dir)) {
+        out.add(e);
+        continue;
+      }
+      Path jar = work.resolve("classes-" + n++ + ".jar");
+      if (!Files.exists(jar)) {
+        try (var jos = new java.util.jar.JarOutputStream(Files.newOutputStream(jar));
+            var files = Files.walk(dir)) {
+          for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile).sorted()::iterator) {
+            jos.putNextEntry(new java.util.jar.JarEntry(dir.relativize(f).toString().replace('\\', '/')));
+            jos.write(Files.readAllBytes(f));
+            jos.closeEntry();
+          }
+        }
+      }
+      out.add(jar.toString());
+    }
+    return out;
+  }
+
+  private static List<String> concat(List<String> a, String... more) {
+    List<String> out = new ArrayList<>(a);
+    out.addAll(List.of(more));
+    return out;
+  }
+
+  private static void train(List<String> jvm, String... args) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    String cp = System.getProperty("java.class.path");
+    for (String f : jvm) {
+      if (f.startsWith("-Djava.class.path=")) {
+        cp = f.substring("-Djava.class.path=".length());
+      } else {
+        cmd.add(f);
+      }
+    }
+    cmd.addAll(List.of("-cp", cp, RefreshBench.class.getName()));
     cmd.addAll(List.of(args));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      p.destroyForcibly();
+      throw new IllegalStateException("training run failed: " + cmd + "\n" + out);
+    }
+  }
+
+  /** Runs a child JVM; returns {main ms, peak heap MB, process CPU ms, wall ms of the process}. */
+  private static double[] child(List<String> jvm, String... args) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    String cp = System.getProperty("java.class.path");
+    for (String f : jvm) {
+      if (f.startsWith("-Djava.class.path=")) {
+        cp = f.substring("-Djava.class.path=".length());
+      } else {
+        cmd.add(f);
+      }
+    }
+    cmd.addAll(List.of("-cp", cp, RefreshBench.class.getName()));
+    cmd.addAll(List.of(args));
+    long t0 = System.nanoTime();
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes());
     if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0) {
       p.destroyForcibly();
       throw new IllegalStateException("child failed: " + cmd + "\n" + out);
     }
+    double wall = (System.nanoTime() - t0) / 1e6;
     String[] f = out.trim().split("\\s+");
-    return new double[] {Double.parseDouble(f[f.length - 2]), Double.parseDouble(f[f.length - 1])};
+    return new double[] {Double.parseDouble(f[f.length - 3]), Double.parseDouble(f[f.length - 2]),
+        Double.parseDouble(f[f.length - 1]), wall};
   }
 
   private static void client(Path repo, String target, Path clientDir) throws Exception {
@@ -112,7 +232,7 @@ public final class RefreshBench {
       throw new IllegalStateException("target not found: " + target);
     }
     long ms = TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - t0);
-    System.out.println((ms / 1000.0) + " " + peakHeapMb());
+    System.out.println((ms / 1000.0) + " " + peakHeapMb() + " " + cpuMs());
   }
 
   private static void reference(Path metaDir) throws Exception {
@@ -126,7 +246,13 @@ public final class RefreshBench {
       }
     }
     long ms = TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - t0);
-    System.out.println(nodes + " " + (ms / 1000.0) + " " + peakHeapMb());
+    System.out.println(nodes + " " + (ms / 1000.0) + " " + peakHeapMb() + " " + cpuMs());
+  }
+
+  /** CPU time of the whole process so far (all threads, JVM start included). */
+  private static double cpuMs() {
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime() / 1e6;
   }
 
   private static double peakHeapMb() {

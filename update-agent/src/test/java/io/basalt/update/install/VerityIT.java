@@ -37,7 +37,6 @@ class VerityIT {
 
   @TempDir Path tmp;
 
-  record Image(byte[] bytes, String rootHash, long hashOffset) {}
 
   static String run(Path dir, String... cmd) throws Exception {
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -53,7 +52,11 @@ class VerityIT {
   }
 
   /** mksquashfs of a small tree, padded to 4096, then veritysetup format with the tree after it. */
-  Image makeImage(String version) throws Exception {
+  VerityITAccess.Image makeImage(String version) throws Exception {
+    return makeImage(tmp, version);
+  }
+
+  static VerityITAccess.Image makeImage(Path tmp, String version) throws Exception {
     Path tree = tmp.resolve("tree-" + version);
     Files.createDirectories(tree.resolve("share/basalt"));
     Files.writeString(tree.resolve("share/basalt/version"), version + "\n");
@@ -73,12 +76,12 @@ class VerityIT {
     String out = run(tmp, "veritysetup", "format", "--hash-offset=" + padded, img.toString(), img.toString());
     Matcher m = Pattern.compile("Root hash:\\s+([0-9a-f]{64})").matcher(out);
     assertTrue(m.find(), out);
-    return new Image(Files.readAllBytes(img), m.group(1), padded);
+    return new VerityITAccess.Image(Files.readAllBytes(img), m.group(1), padded);
   }
 
   @Test
   void veritysetupAcceptsTheRightHashAndRefusesWrongHashAndCorruption() throws Exception {
-    Image im = makeImage("2.0.0");
+    VerityITAccess.Image im = makeImage("2.0.0");
     Path slot = tmp.resolve("slot");
     byte[] dev = Arrays.copyOf(im.bytes(), im.bytes().length + (1 << 20)); // a slot is larger than its image
     Files.write(slot, dev);
@@ -95,13 +98,13 @@ class VerityIT {
 
   @Test
   void installsOntoASlotFileAndChecksItWithVeritysetup() throws Exception {
-    Image im = makeImage("2.0.0");
+    VerityITAccess.Image im = makeImage("2.0.0");
     TufFixture tuf = new TufFixture(tmp.resolve("t"));
     byte[] kernel = "kernel 2.0.0".getBytes(StandardCharsets.UTF_8);
     byte[] initrd = "initramfs 2.0.0".getBytes(StandardCharsets.UTF_8);
     tuf.addRelease("stable", "x86-64", "2.0.0", im.bytes(), im.rootHash(), im.hashOffset(), kernel, initrd);
     // A release signed with the root hash of another image: veritysetup must refuse the slot.
-    Image other = makeImage("3.0.0");
+    VerityITAccess.Image other = makeImage("3.0.0");
     tuf.addRelease("stable", "x86-64", "3.0.0", im.bytes(), other.rootHash(), im.hashOffset(), kernel, initrd);
     tuf.publish();
     Path esp = tmp.resolve("esp");

@@ -1,0 +1,122 @@
+package io.basalt.update.agent;
+
+import io.basalt.signing.client.HttpFetcher;
+import io.basalt.update.install.HttpRangeSource;
+import io.basalt.update.install.VerityVerifier;
+import io.basalt.update.lock.EtcdClient;
+import io.basalt.update.lock.EtcdConfig;
+import io.basalt.update.lock.FleetLockClient;
+import io.basalt.update.lock.RebootLock;
+import io.basalt.update.lock.RetryPolicy;
+import io.basalt.update.status.StatusServer;
+import io.basalt.update.strategy.HostCommands;
+import io.basalt.update.strategy.LocalHold;
+import io.basalt.update.strategy.RebootCoordinator;
+import io.basalt.update.strategy.RebootStrategy;
+import io.basalt.update.strategy.RebootWindow;
+import io.basalt.update.strategy.Rebooter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * The {@code basalt-update-agent} daemon entry point: {@code java -cp ... io.basalt.update.agent.AgentMain
+ * [--root DIR]}. Logs one line per event on stdout (the journal). Runs until SIGTERM.
+ */
+public final class AgentMain {
+
+  private AgentMain() {}
+
+  public static void main(String[] args) throws Exception {
+    Path root = Path.of("/");
+    if (args.length == 2 && args[0].equals("--root")) {
+      root = Path.of(args[1]);
+    } else if (args.length != 0) {
+      System.err.println("usage: AgentMain [--root DIR]");
+      System.exit(2);
+    }
+    AgentPaths paths = new AgentPaths(root);
+    Clock clock = Clock.systemUTC();
+    UpdateAgent agent = new UpdateAgent(paths, clock, new HttpFetcher(), new HttpRangeSource(Duration.ofSeconds(60)),
+        VerityVerifier.veritysetup(), c -> coordinator(c, paths, clock), AgentMain::log, new SecureRandom());
+    try {
+      agent.start();
+    } catch (IOException e) {
+      log("cannot start: " + e.getMessage());
+      System.exit(1);
+    }
+    ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "update-worker");
+      t.setDaemon(true);
+      return t;
+    });
+    StatusServer server = new StatusServer(paths.socket(), agent.handler(worker));
+    server.start();
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        server.close();
+      } catch (IOException e) {
+        // exiting anyway
+      }
+    }));
+    log("started: version " + agent.status().version() + ", slot " + agent.status().slot() + ", channel "
+        + agent.status().channel() + ", strategy " + agent.status().strategy());
+    // First check soon after boot (within the jitter), then every interval + jitter.
+    Instant nextCheck = clock.instant().plus(Duration.ofSeconds(30)).plusMillis(
+        (long) (new SecureRandom().nextDouble() * Math.min(agent.nextDelay().toMillis(), 300_000)));
+    Optional<Instant> nextReboot = Optional.of(clock.instant());
+    Instant nextRelease = clock.instant();
+    while (true) {
+      Instant now = clock.instant();
+      if (!now.isBefore(nextRelease) && !agent.releaseLockIfBlessed()) {
+        nextRelease = now.plusSeconds(30); // not blessed yet, or the lock service is unreachable
+      }
+      if (!now.isBefore(nextCheck)) {
+        worker.submit(() -> agent.runCycle(true, null, false)).get();
+        nextCheck = clock.instant().plus(agent.nextDelay());
+        nextReboot = Optional.of(clock.instant());
+      }
+      if (nextReboot.isPresent() && !clock.instant().isBefore(nextReboot.get())) {
+        nextReboot = worker.submit(agent::rebootStep).get();
+      } else if (nextReboot.isEmpty() && "reboot-pending".equals(agent.status().state())) {
+        nextReboot = Optional.of(clock.instant()); // an update applied through the socket
+      }
+      Thread.sleep(5_000);
+    }
+  }
+
+  static RebootCoordinator coordinator(UpdateConfig c, AgentPaths paths, Clock clock) throws IOException {
+    String machineId = Files.exists(paths.machineId())
+        ? Files.readString(paths.machineId(), StandardCharsets.UTF_8).strip() : "";
+    RebootStrategy s = switch (RebootStrategy.Kind.parse(c.rebootStrategy())) {
+      case ETCD_LOCK -> RebootStrategy.etcdLock(new RebootLock(EtcdClient.create(
+          EtcdConfig.builder().endpoints(String.join(",", c.etcdEndpoints())).build()), c.lockGroup(), clock,
+          RetryPolicy.defaults()), machineId);
+      case FLEETLOCK -> RebootStrategy.fleetLock(new FleetLockClient(c.fleetlockUrl(), Duration.ofSeconds(30)), machineId,
+          c.lockGroup());
+      case REBOOT -> RebootStrategy.immediate();
+      case OFF -> RebootStrategy.off();
+    };
+    RebootCoordinator.Builder b = RebootCoordinator.builder().strategy(s).grace(c.rebootGrace())
+        .localHold(new LocalHold(paths.stateDir())).rebooter(Rebooter.systemctl(HostCommands.system())).clock(clock)
+        .log(AgentMain::log);
+    if (c.rebootWindow() != null) {
+      b.window(RebootWindow.parse(c.rebootWindow(), ZoneId.of(c.rebootWindowZone())));
+    }
+    return b.build();
+  }
+
+  static synchronized void log(String line) {
+    System.out.println(line);
+    System.out.flush();
+  }
+}

@@ -1,0 +1,342 @@
+package io.basalt.update.agent;
+
+import io.basalt.signing.client.Fetcher;
+import io.basalt.signing.client.Updater;
+import io.basalt.update.install.BootEntries;
+import io.basalt.update.install.Installer;
+import io.basalt.update.install.RangeSource;
+import io.basalt.update.install.ResumableDownload;
+import io.basalt.update.install.SlotDevices;
+import io.basalt.update.install.VerityVerifier;
+import io.basalt.update.status.AgentStatus;
+import io.basalt.update.status.StatusProtocol;
+import io.basalt.update.strategy.RebootCoordinator;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Random;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * The update agent: evaluates the boot it runs in (records versions whose tries ran out, releases
+ * the reboot lock once the boot is blessed), checks for updates on a jittered interval, installs
+ * them into the inactive slot and drives the reboot strategy. Public methods are thread-safe: the
+ * control socket thread reads {@link #status()} while one worker runs {@link #runCycle}.
+ */
+public final class UpdateAgent {
+
+  /** Builds the reboot coordinator for a configuration (injectable for tests). */
+  @FunctionalInterface
+  public interface CoordinatorFactory {
+    RebootCoordinator create(UpdateConfig config) throws IOException;
+  }
+
+  private final AgentPaths paths;
+  private final Clock clock;
+  private final Fetcher fetcher;
+  private final RangeSource ranges;
+  private final VerityVerifier verity;
+  private final CoordinatorFactory coordinators;
+  private final Consumer<String> log;
+  private final Random random;
+
+  private final Object lock = new Object();
+  private volatile HostInfo host;
+  private volatile UpdateConfig config;
+  private String state = "idle";
+  private int progress = -1;
+  private String lastCheck;
+  private String lastError;
+  private String message;
+  private String available;
+  private boolean staged;
+  private boolean lockReleased;
+  private RebootCoordinator coordinator;
+
+  /** Wires the agent. */
+  public UpdateAgent(AgentPaths paths, Clock clock, Fetcher fetcher, RangeSource ranges, VerityVerifier verity,
+      CoordinatorFactory coordinators, Consumer<String> log, Random random) {
+    this.paths = paths;
+    this.clock = clock;
+    this.fetcher = fetcher;
+    this.ranges = ranges;
+    this.verity = verity;
+    this.coordinators = coordinators;
+    this.log = log;
+    this.random = random;
+  }
+
+  /**
+   * Reads the command line and configuration and evaluates the boot: an entry of the other slot
+   * that ran out of tries with a version newer than the running one is recorded as failed; an
+   * unblessed newer entry of the other slot is a staged update waiting for its reboot.
+   *
+   * @throws IOException if the command line or configuration cannot be used
+   */
+  public void start() throws IOException {
+    host = HostInfo.read(paths.cmdline());
+    config = UpdateConfig.load(paths.defaultsConf(), paths.overridesConf());
+    if (host.live()) {
+      set("disabled", "PXE live boot (basalt.live): no A/B updates");
+      return;
+    }
+    BootEntries boot = new BootEntries(paths.esp());
+    SemVer running = SemVer.parse(host.version());
+    FailedVersions failed = new FailedVersions(paths.stateDir());
+    for (BootEntries.Entry e : boot.ofSlot(host.otherSlot().orElseThrow())) {
+      Optional<SemVer> v = SemVer.tryParse(e.version());
+      if (v.isEmpty() || v.get().compareTo(running) <= 0) {
+        continue;
+      }
+      if (!e.bootable()) {
+        if (failed.add(e.version())) {
+          log.accept("version " + e.version() + " (slot " + e.slot() + ") ran out of boot tries; recorded as failed, running "
+              + host.version());
+        }
+        synchronized (lock) {
+          lastError = "version " + e.version() + " did not reach boot-complete; back on " + host.version();
+        }
+      } else if (!e.blessed()) {
+        synchronized (lock) {
+          staged = true;
+          available = e.version();
+          state = "reboot-pending";
+          message = "version " + e.version() + " installed in slot " + e.slot() + "; waiting for the reboot";
+        }
+      }
+    }
+  }
+
+  /** Whether this boot's entry has been blessed (no boot counter any more). */
+  public boolean blessed() throws IOException {
+    if (host.live()) {
+      return true;
+    }
+    for (BootEntries.Entry e : new BootEntries(paths.esp()).ofSlot(host.slot())) {
+      if (e.version().equals(host.version())) {
+        return e.blessed();
+      }
+    }
+    return true; // no entry of ours with a counter: nothing will fall back
+  }
+
+  /**
+   * Releases this machine's reboot lock once the boot is blessed (holder hygiene). Call
+   * periodically until it returns true.
+   *
+   * @return whether the lock was released (or nothing needed releasing)
+   */
+  public boolean releaseLockIfBlessed() {
+    if (lockReleased) {
+      return true;
+    }
+    try {
+      if (!blessed()) {
+        return false;
+      }
+      coordinator().releaseOwnHold();
+      lockReleased = true;
+      log.accept("boot of " + host.version() + " is blessed; reboot lock released");
+      return true;
+    } catch (IOException e) {
+      log.accept("releasing the reboot lock: " + e.getMessage() + " (will retry)");
+      return false;
+    }
+  }
+
+  private RebootCoordinator coordinator() throws IOException {
+    synchronized (lock) {
+      if (coordinator == null) {
+        coordinator = coordinators.create(config);
+      }
+      return coordinator;
+    }
+  }
+
+  /** The next check time: interval plus a random part of the jitter. */
+  public Duration nextDelay() {
+    long jitter = config.checkJitter().toMillis();
+    return config.checkInterval().plusMillis(jitter <= 0 ? 0 : (long) (random.nextDouble() * jitter));
+  }
+
+  /**
+   * One check, and when {@code install} an installation of what it found.
+   *
+   * @param pin a version the operator asked for, or null
+   * @param force allow a downgrade to {@code pin} or a version recorded as failed
+   * @return a sentence for the operator
+   */
+  public String runCycle(boolean install, String pin, boolean force) {
+    if (host.live()) {
+      return set("disabled", "PXE live boot (basalt.live): no A/B updates");
+    }
+    if (Files.exists(paths.noUpdate())) {
+      return set("disabled", paths.noUpdate() + " exists: updates are switched off");
+    }
+    synchronized (lock) {
+      if (staged && pin == null) {
+        return message;
+      }
+    }
+    try {
+      config = UpdateConfig.load(paths.defaultsConf(), paths.overridesConf());
+      if (config.repository() == null) {
+        throw new IOException("no REPOSITORY_URL (or SERVER) in " + paths.overridesConf() + " or " + paths.defaultsConf());
+      }
+      set("checking", "checking " + config.metadataUrl());
+      Updater updater = updater();
+      java.util.Set<String> failedSet = new FailedVersions(paths.stateDir()).read();
+      if (force && pin != null) {
+        failedSet.remove(pin);
+      }
+      UpdateChecker.Result r = new UpdateChecker(updater, paths.tufDir())
+          .check(config.channel(), config.arch(), SemVer.parse(host.version()), failedSet, pin, force);
+      r.warnings().forEach(log);
+      synchronized (lock) {
+        lastCheck = clock.instant().toString();
+        available = r.offer().map(o -> o.version().toString()).orElse(null);
+      }
+      if (r.offer().isEmpty() || !install) {
+        log.accept(r.message());
+        return set(r.offer().isEmpty() ? "up-to-date" : "idle", r.message());
+      }
+      var offer = r.offer().get();
+      log.accept(r.message() + "; installing into slot " + host.otherSlot().orElseThrow());
+      set("downloading", r.message());
+      Installer inst = new Installer(new ResumableDownload(ranges), new SlotDevices(paths.diskDir()), verity,
+          new BootEntries(paths.esp()), paths.downloads(), null, (phase, pct) -> {
+            synchronized (lock) {
+              state = pct < 60 ? "downloading" : "installing";
+              progress = Math.min(100, Math.max(0, pct));
+            }
+          });
+      Path entry = inst.install(offer, config.targetsUrl(), updater.trustedRoot().consistentSnapshot(), host);
+      synchronized (lock) {
+        staged = true;
+        lastError = null;
+      }
+      String m = "version " + offer.version() + " installed in slot " + host.otherSlot().orElseThrow() + " ("
+          + entry.getFileName() + "); waiting for the reboot (" + config.rebootStrategy() + ")";
+      log.accept(m);
+      return set("reboot-pending", m);
+    } catch (IOException | RuntimeException e) {
+      String m = e.getMessage() == null ? e.toString() : e.getMessage();
+      synchronized (lock) {
+        lastError = m;
+        lastCheck = clock.instant().toString();
+      }
+      log.accept("update failed: " + m);
+      return set("error", m);
+    }
+  }
+
+  /**
+   * Asks the reboot strategy once, when an update is staged.
+   *
+   * @return when to ask again, or empty when nothing is staged or the reboot started
+   */
+  public Optional<Instant> rebootStep() {
+    synchronized (lock) {
+      if (!staged || "rebooting".equals(state)) {
+        return Optional.empty();
+      }
+    }
+    try {
+      RebootCoordinator.Decision d = coordinator().step();
+      if (d.action() == RebootCoordinator.Action.REBOOTING) {
+        set("rebooting", d.reason());
+        return Optional.empty();
+      }
+      set("reboot-pending", d.reason());
+      return Optional.of(d.retryAt().orElse(clock.instant().plusSeconds(60)));
+    } catch (IOException e) {
+      synchronized (lock) {
+        lastError = "reboot coordination: " + e.getMessage();
+      }
+      return Optional.of(clock.instant().plusSeconds(60));
+    }
+  }
+
+  private Updater updater() throws IOException {
+    Path trusted = paths.tufDir().resolve("root.json");
+    if (!Files.exists(trusted)) {
+      Files.createDirectories(paths.tufDir());
+      Path tmp = paths.tufDir().resolve(".root.json.tmp");
+      Files.copy(paths.shippedRoot(), tmp, StandardCopyOption.REPLACE_EXISTING);
+      Files.move(tmp, trusted, StandardCopyOption.ATOMIC_MOVE);
+    }
+    return new Updater(paths.tufDir(), config.metadataUrl(), config.targetsUrl(), fetcher, clock);
+  }
+
+  private String set(String st, String msg) {
+    synchronized (lock) {
+      state = st;
+      message = msg;
+      if (!st.equals("downloading") && !st.equals("installing")) {
+        progress = -1;
+      }
+      return msg;
+    }
+  }
+
+  /** The current status. */
+  public AgentStatus status() {
+    String fallback = null;
+    List<String> failed = new ArrayList<>();
+    try {
+      failed.addAll(new FailedVersions(paths.stateDir()).read());
+      if (!host.live()) {
+        for (BootEntries.Entry e : new BootEntries(paths.esp()).list()) {
+          if (!(e.slot().equals(host.slot()) && e.version().equals(host.version()))) {
+            fallback = e.version() + " (slot " + e.slot() + ", " + (e.blessed() ? "good" : e.bootable()
+                ? e.triesLeft() + " tries left" : "no tries left") + ")";
+          }
+        }
+      }
+    } catch (IOException e) {
+      fallback = "unknown (" + e.getMessage() + ")";
+    }
+    synchronized (lock) {
+      UpdateConfig c = config;
+      return new AgentStatus(host.version(), host.slot(), c == null ? null : c.channel(),
+          c == null ? null : c.rebootStrategy(), state, progress, lastCheck, lastError, message, available, fallback,
+          List.copyOf(failed));
+    }
+  }
+
+  /** Handles a control-socket request ({@code status}, {@code check}, {@code apply [VERSION] [force]}). */
+  public Function<String, StatusProtocol.Reply> handler(java.util.concurrent.ExecutorService worker) {
+    return req -> {
+      String[] w = req.isBlank() ? new String[] {""} : req.split("\\s+");
+      switch (w[0]) {
+        case "status":
+          return new StatusProtocol.Reply(true, null, status());
+        case "check": {
+          try {
+            String m = worker.submit(() -> runCycle(false, null, false)).get();
+            AgentStatus s = status();
+            return new StatusProtocol.Reply(!"error".equals(s.state()), m, s);
+          } catch (Exception e) {
+            return new StatusProtocol.Reply(false, "check: " + e, status());
+          }
+        }
+        case "apply": {
+          String pin = w.length > 1 && !w[1].equals("-") ? w[1] : null;
+          boolean force = w.length > 2 && w[2].equals("force");
+          worker.submit(() -> runCycle(true, pin, force));
+          return new StatusProtocol.Reply(true, "update started; follow it with: basaltctl status", status());
+        }
+        default:
+          return new StatusProtocol.Reply(false, "unknown request \"" + req + "\"; expected status, check or apply", null);
+      }
+    };
+  }
+}

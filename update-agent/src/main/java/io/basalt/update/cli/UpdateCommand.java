@@ -1,0 +1,81 @@
+package io.basalt.update.cli;
+
+import io.basalt.update.status.StatusProtocol;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code basaltctl update check|apply}: asks the running agent over its control socket. Not thread-safe. */
+@Command(name = "update", mixinStandardHelpOptions = true,
+    description = "Check for or apply an update through the running agent.",
+    subcommands = {UpdateCommand.Check.class, UpdateCommand.Apply.class})
+public final class UpdateCommand implements Runnable {
+
+  @Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand: check or apply");
+  }
+
+  static int send(CommandLine cl, Path socket, String request, String what) {
+    try {
+      StatusProtocol.Reply r = StatusProtocol.call(socket, request);
+      (r.ok() ? cl.getOut() : cl.getErr()).println((r.ok() ? "" : "basaltctl " + what + ": ") + r.message());
+      cl.getOut().flush();
+      return r.ok() ? 0 : 1;
+    } catch (StatusProtocol.NotRunningException e) {
+      cl.getErr().println("basaltctl " + what + ": " + e.getMessage());
+      return StatusCommand.NOT_RUNNING;
+    } catch (IOException e) {
+      cl.getErr().println("basaltctl " + what + ": " + e.getMessage());
+      return 1;
+    }
+  }
+
+  /** {@code update check}. */
+  @Command(name = "check", mixinStandardHelpOptions = true, description = "Refresh the signed metadata and say what is offered.")
+  static final class Check implements Callable<Integer> {
+    @Spec CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--socket", defaultValue = StatusProtocol.SOCKET, description = "Agent control socket.")
+    Path socket;
+
+    @Override
+    public Integer call() {
+      return send(spec.commandLine(), socket, "check", "update check");
+    }
+  }
+
+  /** {@code update apply}. */
+  @Command(name = "apply", mixinStandardHelpOptions = true,
+      description = "Install the newest offered version (or --version) into the inactive slot now.")
+  static final class Apply implements Callable<Integer> {
+    @Spec CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--socket", defaultValue = StatusProtocol.SOCKET, description = "Agent control socket.")
+    Path socket;
+
+    @Option(names = "--version", description = "Install this version.")
+    String version;
+
+    @Option(names = "--force", description = "With --version: allow a downgrade or a version recorded as failed.")
+    boolean force;
+
+    @Override
+    public Integer call() {
+      if (force && version == null) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--force needs --version");
+      }
+      if (version != null && !version.matches("[0-9A-Za-z.+~_-]+")) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--version: not a version: " + version);
+      }
+      return send(spec.commandLine(), socket, "apply " + (version == null ? "-" : version) + (force ? " force" : ""),
+          "update apply");
+    }
+  }
+}

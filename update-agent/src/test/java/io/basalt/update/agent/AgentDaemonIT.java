@@ -1,0 +1,95 @@
+package io.basalt.update.agent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.basalt.update.cli.Basaltctl;
+import io.basalt.update.install.BootEntries;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The daemon as a real process ({@code AgentMain --root DIR} with the unit's JVM flags): it serves
+ * its socket, {@code basaltctl status --json} reads it, SIGTERM removes the socket; its idle RSS
+ * is printed.
+ */
+class AgentDaemonIT {
+
+  @TempDir Path root;
+
+  private String[] ctl(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    var cl = Basaltctl.commandLine();
+    cl.setOut(new PrintWriter(out));
+    cl.setErr(new PrintWriter(err));
+    int rc = cl.execute(args);
+    return new String[] {Integer.toString(rc), out.toString(), err.toString()};
+  }
+
+  @Test
+  void daemonServesStatusAndCleansUpOnSigterm() throws Exception {
+    Files.createDirectories(root.resolve("proc"));
+    Files.writeString(root.resolve("proc/cmdline"), UpdateAgentTest.V1 + "\n");
+    Files.createDirectories(root.resolve("usr/share/basalt"));
+    Files.writeString(root.resolve("usr/share/basalt/update.conf"), "SERVER=http://127.0.0.1:9/\nGROUP=beta\n");
+    Files.createDirectories(root.resolve("efi/loader/entries"));
+    Files.writeString(root.resolve("efi/loader/entries/basalt-1.0.0-A.conf"), BootEntries.entryText("1.0.0", "A", UpdateAgentTest.V1));
+    Files.writeString(root.resolve("efi/loader/entries/basalt-0.9.0-B.conf"), BootEntries.entryText("0.9.0", "B", "x"));
+    Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
+    List<String> cmd = new ArrayList<>(List.of(javaBin.toString(), "-Xmx48m", "-Xms4m", "-XX:+UseSerialGC",
+        "-XX:TieredStopAtLevel=1", "-Xss512k", "-XX:ReservedCodeCacheSize=16m", "-XX:MaxMetaspaceSize=64m",
+        "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-cp", System.getProperty("java.class.path"),
+        "io.basalt.update.agent.AgentMain", "--root", root.toString()));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    StringBuffer logText = new StringBuffer();
+    Thread pump = new Thread(() -> {
+      try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
+          java.nio.charset.StandardCharsets.UTF_8))) {
+        String l;
+        while ((l = in.readLine()) != null) {
+          logText.append(l).append('\n');
+        }
+      } catch (java.io.IOException e) {
+        // process gone
+      }
+    });
+    pump.start();
+    try {
+      Path sock = root.resolve("run/basalt/update-agent.sock");
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (!Files.exists(sock) && System.nanoTime() < deadline && p.isAlive()) {
+        Thread.sleep(100);
+      }
+      assertTrue(Files.exists(sock), "socket not created; log: " + logText);
+      String[] r = ctl("status", "--json", "--socket", sock.toString());
+      assertEquals("0", r[0], r[2]);
+      assertTrue(r[1].contains("\"version\" : \"1.0.0\""), r[1]);
+      assertTrue(r[1].contains("\"channel\" : \"beta\""), r[1]);
+      assertTrue(r[1].contains("\"fallback\" : \"0.9.0 (slot B, good)\""), r[1]);
+      Thread.sleep(5_000);
+      String rss = Files.readAllLines(Path.of("/proc", Long.toString(p.pid()), "status")).stream()
+          .filter(l -> l.startsWith("VmRSS:")).findFirst().orElse("VmRSS: ?");
+      System.out.println("AgentDaemonIT: idle agent " + rss.replaceAll("\\s+", " "));
+      p.destroy(); // SIGTERM
+      assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+      assertFalse(Files.exists(sock), "socket removed on SIGTERM");
+      pump.join(10_000);
+      String out = logText.toString();
+      assertTrue(out.contains("started: version 1.0.0, slot A, channel beta, strategy reboot"), out);
+      String[] gone = ctl("status", "--socket", sock.toString());
+      assertEquals("3", gone[0]);
+    } finally {
+      p.destroyForcibly();
+      p.waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+}

@@ -1,0 +1,46 @@
+package io.basalt.update.agent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import com.google.common.jimfs.Configuration;
+import com.google.common.jimfs.Jimfs;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class HealthCheckTest {
+
+  @Test
+  void listedUnitsMustBeActiveAndConfigMustLoad() throws Exception {
+    Path root = Jimfs.newFileSystem(Configuration.unix()).getPath("/");
+    AgentPaths p = new AgentPaths(root);
+    Files.createDirectories(p.shippedRoot().getParent());
+    Files.writeString(p.shippedRoot(), "{}");
+    Files.writeString(p.defaultsConf(), "HEALTH_UNITS=containerd.service etcd-member.service\n");
+    List<List<String>> calls = new ArrayList<>();
+    List<String> problems = HealthCheck.run(p, (cmd, in) -> {
+      calls.add(cmd);
+      if (cmd.get(2).equals("etcd-member.service")) {
+        throw new IOException("systemctl is-active etcd-member.service exited with 3: ");
+      }
+      return "active\n";
+    });
+    assertEquals(List.of(List.of("systemctl", "is-active", "containerd.service"),
+        List.of("systemctl", "is-active", "etcd-member.service")), calls);
+    assertEquals(List.of("etcd-member.service is not active (systemctl is-active etcd-member.service exited with 3: )"), problems);
+    Files.writeString(p.overridesConf().getParent() == null ? p.overridesConf() : createParent(p.overridesConf()), "X=1\n");
+    Files.delete(p.shippedRoot());
+    assertEquals(List.of("update configuration: /etc/basalt/update.conf:1: unknown key X; expected one of "
+        + "[ARCH, CHANNEL, CHECK_INTERVAL, CHECK_JITTER, ETCD_ENDPOINTS, FLEETLOCK_URL, GROUP, HEALTH_UNITS, LOCK_GROUP, "
+        + "REBOOT_GRACE, REBOOT_STRATEGY, REBOOT_WINDOW, REBOOT_WINDOW_ZONE, REPOSITORY_URL, SERVER]"),
+        HealthCheck.run(p, (cmd, in) -> "active\n"));
+  }
+
+  private static Path createParent(Path f) throws IOException {
+    Files.createDirectories(f.getParent());
+    return f;
+  }
+}
