@@ -48,26 +48,8 @@ final class Writers {
     }
     io.basalt.image.squashfs.SquashfsOptions.Builder o = io.basalt.image.squashfs.SquashfsOptions.builder()
         .compression(c).mtime(epoch).keepEntryMtimes(true);
-    if (level.isPresent()) {
-      o.level(level.getAsInt()).spoolDirectory(out.toAbsolutePath().getParent());
-    }
-    io.basalt.image.squashfs.SquashfsWriter w = new io.basalt.image.squashfs.SquashfsWriter(o.build());
-    if (level.isEmpty()) {
-      w.write(usr, out);
-      return;
-    }
-    // A non-default level adds a compressor options block after the superblock, which the
-    // seekable Path writer leaves zeroed at the time of writing; the sequential stream writer
-    // writes it, so use that (through a temporary file moved into place).
-    Path tmp = out.resolveSibling("." + out.getFileName() + ".stream");
-    try {
-      try (java.io.OutputStream os = new java.io.BufferedOutputStream(java.nio.file.Files.newOutputStream(tmp), 1 << 20)) {
-        w.write(usr, os);
-      }
-      java.nio.file.Files.move(tmp, out, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-    } finally {
-      java.nio.file.Files.deleteIfExists(tmp);
-    }
+    level.ifPresent(o::level);
+    new io.basalt.image.squashfs.SquashfsWriter(o.build()).write(usr, out);
   }
 
   /** Pads {@code img} to 4096 and appends the dm-verity superblock + hash tree (salt and UUID from {@code seed}). */

@@ -119,6 +119,8 @@ public final class SquashfsWriter {
     long end = out.position();
     out.position(origin);
     writeFully(out, ByteBuffer.wrap(b.superblock(used)));
+    // the compressor options block (if any) follows the superblock, as in the stream writer
+    writeFully(out, ByteBuffer.wrap(head, SUPERBLOCK_SIZE, head.length - SUPERBLOCK_SIZE));
     out.position(end);
     if (out.size() > end) {
       out.truncate(end);

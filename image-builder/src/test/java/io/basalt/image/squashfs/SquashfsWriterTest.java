@@ -87,6 +87,24 @@ class SquashfsWriterTest {
   }
 
   @Test
+  void fileApiWritesTheCompressorOptionsOfANonDefaultLevelLikeTheStreamApi() throws IOException {
+    try (FileSystem fs = jimfs()) {
+      Path a = fs.getPath("/a");
+      populate(a, false, 1000);
+      FileTree t = normalizedOwners(DirectoryTreeReader.create(DirectoryTreeReader.Xattrs.NONE).read(a));
+      SquashfsOptions o = SquashfsOptions.builder().mtime(EPOCH).level(3).spoolDirectory(fs.getPath("/out")).build();
+      byte[] viaFile = build(t, o, fs);
+      ByteArrayOutputStream viaStream = new ByteArrayOutputStream();
+      new SquashfsWriter(o).write(t, viaStream);
+      assertArrayEquals(viaStream.toByteArray(), viaFile);
+      // squashfs_fs.h: an uncompressed metadata block (0x8000 | 4) holding the zstd level, after the superblock
+      ByteBuffer head = ByteBuffer.wrap(viaFile).order(ByteOrder.LITTLE_ENDIAN);
+      assertEquals(0x8000 | 4, head.getShort(SquashfsWriter.SUPERBLOCK_SIZE) & 0xffff);
+      assertEquals(3, head.getInt(SquashfsWriter.SUPERBLOCK_SIZE + 2));
+    }
+  }
+
+  @Test
   void sameContentInDifferentOrderWithDifferentTimesAndOwnersGivesIdenticalBytes() throws IOException {
     try (FileSystem fs = jimfs()) {
       Path a = fs.getPath("/a");
