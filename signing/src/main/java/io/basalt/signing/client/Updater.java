@@ -531,9 +531,16 @@ public final class Updater {
     Files.deleteIfExists(metadataDir.resolve(escape(role) + ".json"));
   }
 
+  /**
+   * Writes a trusted role as {@code ROLE.json} through {@code .ROLE.json.part} in the same
+   * directory and an atomic move. The temp name is fixed per role (no random name, no exclusive
+   * create): only one updater may use the directory at a time, and a leftover from a crash is
+   * simply overwritten. The temp file is closed before the move.
+   */
   private void persist(String role, byte[] bytes) throws IOException {
-    Path target = metadataDir.resolve(escape(role) + ".json");
-    Path tmp = Files.createTempFile(metadataDir, ".tmp-", ".json.part");
+    String file = escape(role) + ".json";
+    Path target = metadataDir.resolve(file);
+    Path tmp = metadataDir.resolve("." + file + ".part");
     boolean moved = false;
     try {
       Files.write(tmp, bytes);
@@ -556,19 +563,20 @@ public final class Updater {
   }
 
   static String escape(String s) {
-    StringBuilder sb = new StringBuilder();
+    StringBuilder sb = new StringBuilder(s.length() + 8);
     for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
       int c = b & 0xff;
       if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
           || c == '-' || c == '.' || c == '_' || c == '~') {
         sb.append((char) c);
       } else {
-        sb.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
-            .append(Character.toUpperCase(Character.forDigit(c & 15, 16)));
+        sb.append('%').append(HEX_DIGITS.charAt(c >> 4)).append(HEX_DIGITS.charAt(c & 15));
       }
     }
     return sb.toString();
   }
+
+  private static final String HEX_DIGITS = "0123456789ABCDEF";
 
   /** Escapes each '/'-separated segment of a target path for use in a URL. */
   static String escapePath(String path) {
