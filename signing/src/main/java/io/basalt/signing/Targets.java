@@ -71,6 +71,14 @@ public final class Targets {
           roles.add(r);
         }
       }
+      if (roles.size() >= Key.JDK_ED25519_VERIFICATIONS) {
+        for (Key k : keys.values()) {
+          if (k.type() == KeyType.ED25519) {
+            Key.expectManyEd25519Signatures(); // a search may verify one signature per role
+            break;
+          }
+        }
+      }
       return new Targets(role, m, Collections.unmodifiableMap(targets), Collections.unmodifiableMap(keys),
           List.copyOf(roles));
     } catch (IllegalArgumentException e) {

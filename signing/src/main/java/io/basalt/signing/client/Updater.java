@@ -20,6 +20,7 @@ import io.basalt.signing.VersionMismatchException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -41,6 +42,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 
 /**
  * The TUF 1.0 client workflow (specification section 5): refreshes root, timestamp, snapshot and
@@ -455,8 +458,31 @@ public final class Updater {
     String name = root.consistentSnapshot() ? entry.version() + "." + file : file;
     byte[] bytes = fetchMetaFile(name, entry, config.targetsMaxLength(), role);
     Metadata m = Metadata.parse(bytes, role, "targets");
-    // 5.6.3
-    verifyTargets(role, delegation, parent, m);
+    Targets t = null;
+    RuntimeException unreadable = null;
+    BadMetadataException malformed = null;
+    // 5.6.3. For a large role the signature check (mostly hashing its canonical bytes) runs on a
+    // second thread while this one reads the role's targets; nothing read is used or written until
+    // the check has passed, and its failure wins over anything found meanwhile, as in sequence.
+    if (bytes.length >= PARALLEL_VERIFY_BYTES) {
+      FutureTask<Void> check = new FutureTask<>(() -> {
+        verifyTargets(role, delegation, parent, m);
+        return null;
+      });
+      Thread thread = new Thread(check, "basalt-tuf-verify");
+      thread.setDaemon(true);
+      thread.start();
+      try {
+        t = Targets.from(role, m);
+      } catch (BadMetadataException e) {
+        malformed = e;
+      } catch (RuntimeException e) {
+        unreadable = e;
+      }
+      await(check);
+    } else {
+      verifyTargets(role, delegation, parent, m);
+    }
     // 5.6.4
     if (m.version() != entry.version()) {
       throw new VersionMismatchException(role, entry.version(), m.version());
@@ -465,10 +491,40 @@ public final class Updater {
     if (m.isExpired(updateStart)) {
       throw new ExpiredMetadataException(role, m.expires(), updateStart);
     }
-    Targets t = Targets.from(role, m);
+    if (malformed != null) {
+      throw malformed;
+    }
+    if (unreadable != null) {
+      throw unreadable;
+    }
+    if (t == null) {
+      t = Targets.from(role, m);
+    }
     persist(role, bytes);
     targets.put(role, t);
     return t;
+  }
+
+  /** Roles at least this large have their signatures checked on a second thread (see loadTargets). */
+  static final int PARALLEL_VERIFY_BYTES = 256 * 1024;
+
+  private static void await(FutureTask<Void> task) throws IOException {
+    try {
+      task.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while verifying signatures");
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof IOException io) {
+        throw io;
+      } else if (cause instanceof RuntimeException re) {
+        throw re;
+      } else if (cause instanceof Error err) {
+        throw err;
+      }
+      throw new IOException(cause);
+    }
   }
 
   private void verifyTargets(String role, DelegatedRole delegation, Targets parent, Metadata m) throws TufException {

@@ -130,6 +130,46 @@ class UpdaterTest {
     assertFalse(Files.exists(dir.resolve("targets.json")));
   }
 
+  /** A targets role large enough that its signature is checked on a second thread. */
+  private void addManyTargets(int n) {
+    for (int i = 0; i < n; i++) {
+      repo.addTarget("targets", String.format("bulk/%05d.img", i), b("content " + i));
+    }
+  }
+
+  @Test
+  void largeTargetsRoleVerifiedOnASecondThread() throws Exception {
+    addManyTargets(1_500);
+    repo.publishAll();
+    assertTrue(repo.latest.get("targets").length >= Updater.PARALLEL_VERIFY_BYTES);
+    Updater u = repo.updater(dir);
+    assertEquals("content 1499".length(), u.getTargetInfo("bulk/01499.img").orElseThrow().length());
+    assertArrayEquals(repo.latest.get("targets"), Files.readAllBytes(dir.resolve("targets.json")));
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void largeTargetsRoleWithBadSignatureRejectedEvenWhenAlsoMalformed() throws Exception {
+    addManyTargets(1_500);
+    repo.signers.put("targets", List.of(TestRepo.newKey()));
+    repo.publishAll();
+    var e = assertThrows(UnsignedMetadataException.class, () -> repo.updater(dir).refresh());
+    assertEquals("targets", e.role());
+    assertFalse(Files.exists(dir.resolve("targets.json")));
+    // malformed and badly signed: the signature failure is reported, as when checked in sequence
+    repo.signers.put("targets", List.of(TestRepo.newKey()));
+    repo.tamper.put("targets", s -> ((Map<String, Object>) s.get("targets")).put("bad", Map.of("length", -1L)));
+    repo.publishAll();
+    assertThrows(UnsignedMetadataException.class, () -> repo.updater(dir).refresh());
+    assertFalse(Files.exists(dir.resolve("targets.json")));
+    // malformed but well signed: the malformed entry is reported, nothing persisted
+    repo.tamper.put("targets", s -> ((Map<String, Object>) s.get("targets")).put("bad", Map.of("length", -1L)));
+    repo.publishAll();
+    var bad = assertThrows(io.basalt.signing.BadMetadataException.class, () -> repo.updater(dir).refresh());
+    assertTrue(bad.getMessage().contains("signed.targets.bad"), bad.getMessage());
+    assertFalse(Files.exists(dir.resolve("targets.json")));
+  }
+
   @Test
   void tamperedContentAfterSigningRejected() throws Exception {
     repo.publishAll();
