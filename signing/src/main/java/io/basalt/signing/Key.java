@@ -161,10 +161,11 @@ public final class Key {
             return false;
           }
           int n = ED25519_VERIFICATIONS.getAndIncrement();
-          if (!bcEd25519Ready && (n < JDK_ED25519_VERIFICATIONS || BC_WARMUP_STARTED.get())) {
+          if (!bcEd25519Ready && n < JDK_ED25519_VERIFICATIONS) {
             // The JDK's EdDSA: nothing is loaded from BouncyCastle's large signed jar (verifying
-            // that jar's signature costs ~0.2-0.3 s of CPU at first use). Also used while that
-            // happens on the warm-up thread, if one was started.
+            // that jar's signature costs ~0.2-0.3 s of CPU at first use). Switches early when the
+            // warm-up thread (if one was started) has that done; never more than 32 (~1.5 ms each
+            // even compiled, against ~0.3 ms), then waits for BouncyCastle.
             return verifyEd25519Jdk(data, signature);
           }
           // Many signatures (e.g. hundreds of delegated roles): BouncyCastle's RFC 8032 code,

@@ -107,9 +107,13 @@ public final class Metadata {
     if (hour > 23 || second > 59) {
       return Instant.parse(exp);
     }
-    return java.time.LocalDateTime.of(Integer.parseInt(exp, 0, 4, 10), Integer.parseInt(exp, 5, 7, 10),
-        Integer.parseInt(exp, 8, 10, 10), hour, Integer.parseInt(exp, 14, 16, 10), second)
-        .toInstant(java.time.ZoneOffset.UTC);
+    long day = java.time.LocalDate.of(Integer.parseInt(exp, 0, 4, 10), Integer.parseInt(exp, 5, 7, 10),
+        Integer.parseInt(exp, 8, 10, 10)).toEpochDay(); // checks the date (no February 30)
+    int minute = Integer.parseInt(exp, 14, 16, 10);
+    if (minute > 59) {
+      throw new java.time.DateTimeException("Invalid value for MinuteOfHour: " + minute);
+    }
+    return Instant.ofEpochSecond(day * 86_400 + hour * 3_600L + minute * 60L + second);
   }
 
   /**

@@ -42,7 +42,11 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.FutureTask;
 
 /**
@@ -154,31 +158,132 @@ public final class Updater {
     Deque<Visit> stack = new ArrayDeque<>();
     stack.push(new Visit("targets", null, null));
     Set<String> visited = new HashSet<>();
-    while (!stack.isEmpty() && visited.size() < config.maxDelegations()) {
-      Visit v = stack.pop();
-      if (visited.contains(v.role())) {
-        continue; // cycles and diamonds: each role at most once
-      }
-      Targets t = loadTargets(v.role(), v.delegation(), v.parent());
-      visited.add(v.role());
-      TargetFile tf = t.targets().get(targetPath);
-      if (tf != null) {
-        return Optional.of(new TargetInfo(tf.path(), tf.length(), tf.hashes(), tf.custom(), v.role()));
-      }
-      List<Visit> children = new ArrayList<>();
-      for (DelegatedRole d : t.delegations()) {
-        if (d.matches(targetPath)) {
-          children.add(new Visit(d.name(), d, t));
-          if (d.terminating()) {
-            stack.clear(); // a terminating role ends backtracking
-            break;
+    try (RoleChecks checks = new RoleChecks()) {
+      try {
+        while (!stack.isEmpty() && visited.size() < config.maxDelegations()) {
+          if (checks.failed()) {
+            checks.drain(); // throws: stop at the first role that failed its check
           }
+          Visit v = stack.pop();
+          if (visited.contains(v.role())) {
+            continue; // cycles and diamonds: each role at most once
+          }
+          Targets t = loadTargets(v.role(), v.delegation(), v.parent(), checks);
+          visited.add(v.role());
+          TargetFile tf = t.targets().get(targetPath);
+          if (tf != null) {
+            checks.drain(); // every role on the way verified (and persisted) before the answer
+            return Optional.of(new TargetInfo(tf.path(), tf.length(), tf.hashes(), tf.custom(), v.role()));
+          }
+          List<Visit> children = new ArrayList<>();
+          for (DelegatedRole d : t.delegations()) {
+            if (d.matches(targetPath)) {
+              children.add(new Visit(d.name(), d, t));
+              if (d.terminating()) {
+                stack.clear(); // a terminating role ends backtracking
+                break;
+              }
+            }
+          }
+          Collections.reverse(children);
+          children.forEach(stack::push);
+        }
+        checks.drain();
+        return Optional.empty();
+      } catch (IOException | RuntimeException e) {
+        checks.drain(); // a role loaded earlier that failed its check is the error, as in sequence
+        throw e;
+      }
+    }
+  }
+
+  /**
+   * The signature checks (5.6.3) and persisting of the delegated roles a target search loads, run
+   * in load order on one worker thread while the search thread fetches and parses the next role.
+   * The search order and the files fetched are those of the sequential workflow (the next role
+   * only depends on which roles are listed, and nothing fetched is trusted before its check);
+   * only when a role fails its check can the next one have been fetched already. A role is
+   * persisted only after its check passed and after every role loaded before it was persisted;
+   * after a failure nothing further is persisted and the roles not verified leave the cache. The
+   * first failure in load order is the one reported. Used by one search thread.
+   */
+  private final class RoleChecks implements AutoCloseable {
+    private ExecutorService worker;
+    private final List<String> roles = new ArrayList<>();
+    private final List<Future<?>> pending = new ArrayList<>();
+    private volatile boolean failed;
+
+    void submit(String role, Callable<Void> check) {
+      if (worker == null) {
+        worker = Executors.newSingleThreadExecutor(r -> {
+          Thread t = new Thread(r, "basalt-tuf-verify");
+          t.setDaemon(true);
+          return t;
+        });
+      }
+      roles.add(role);
+      pending.add(worker.submit(() -> {
+        if (failed) {
+          return null; // after a failure: neither verified nor persisted (the role leaves the cache)
+        }
+        try {
+          return check.call();
+        } catch (Exception | Error e) {
+          failed = true;
+          throw e;
+        }
+      }));
+    }
+
+    boolean failed() {
+      return failed;
+    }
+
+    /** Waits for every pending check; throws the first failure, uncaching the roles from it on. */
+    void drain() throws IOException {
+      Throwable first = null;
+      int firstIndex = -1;
+      for (int i = 0; i < pending.size(); i++) {
+        try {
+          pending.get(i).get();
+        } catch (ExecutionException e) {
+          if (first == null) {
+            first = e.getCause();
+            firstIndex = i;
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          first = new InterruptedIOException("interrupted while verifying delegated roles");
+          firstIndex = 0;
+          break;
         }
       }
-      Collections.reverse(children);
-      children.forEach(stack::push);
+      if (first == null) {
+        roles.clear();
+        pending.clear();
+        return;
+      }
+      for (int i = firstIndex; i < roles.size(); i++) {
+        targets.remove(roles.get(i));
+      }
+      roles.clear();
+      pending.clear();
+      if (first instanceof IOException io) {
+        throw io;
+      } else if (first instanceof RuntimeException re) {
+        throw re;
+      } else if (first instanceof Error err) {
+        throw err;
+      }
+      throw new IOException(first);
     }
-    return Optional.empty();
+
+    @Override
+    public void close() {
+      if (worker != null) {
+        worker.shutdown(); // every check was drained before the search returned or threw
+      }
+    }
   }
 
   /**
@@ -432,6 +537,12 @@ public final class Updater {
   // ---- 5.6 targets ------------------------------------------------------------------------------
 
   private Targets loadTargets(String role, DelegatedRole delegation, Targets parent) throws IOException {
+    return loadTargets(role, delegation, parent, null);
+  }
+
+  /** Loads a targets role (5.6); with {@code checks}, a delegated role's check runs there. */
+  private Targets loadTargets(String role, DelegatedRole delegation, Targets parent, RoleChecks checks)
+      throws IOException {
     Targets cached = targets.get(role);
     if (cached != null) {
       return cached;
@@ -458,6 +569,32 @@ public final class Updater {
     String name = root.consistentSnapshot() ? entry.version() + "." + file : file;
     byte[] bytes = fetchMetaFile(name, entry, config.targetsMaxLength(), role);
     Metadata m = Metadata.parse(bytes, role, "targets");
+    if (checks != null && delegation != null) {
+      Targets t;
+      try {
+        // 5.6.4
+        if (m.version() != entry.version()) {
+          throw new VersionMismatchException(role, entry.version(), m.version());
+        }
+        // 5.6.5
+        if (m.isExpired(updateStart)) {
+          throw new ExpiredMetadataException(role, m.expires(), updateStart);
+        }
+        t = Targets.from(role, m);
+      } catch (TufException | RuntimeException e) {
+        checks.drain(); // roles loaded before this one come first,
+        verifyTargets(role, delegation, parent, m); // then this role's signatures (5.6.3),
+        throw e; // then what was found here
+      }
+      // 5.6.3 on the worker, then persisted there
+      checks.submit(role, () -> {
+        verifyTargets(role, delegation, parent, m);
+        persist(role, bytes);
+        return null;
+      });
+      targets.put(role, t);
+      return t;
+    }
     Targets t = null;
     RuntimeException unreadable = null;
     BadMetadataException malformed = null;
