@@ -1,0 +1,189 @@
+package io.basalt.qemu;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.basalt.image.cli.Basalt;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A private copy of a disk image built by {@code basalt build}, prepared for one test: extra
+ * kernel command line words in its boot entries (e.g. {@code basalt.testhook}), files on its OEM
+ * partition (e.g. {@code basalt-test.sh}, {@code cloud-config.yml}), copy-on-write qcow2 overlays
+ * per boot and the QEMU arguments for a UEFI (OVMF) machine. Not thread-safe; one per test class.
+ *
+ * <p>The guest is observed through the test hook (init-units README): with {@code basalt.testhook}
+ * on the command line, the host runs OEM's {@code basalt-test.sh} after multi-user.target and
+ * frames its output between {@code basalt-test: begin} and {@code basalt-test: end rc=N}; lines
+ * {@code T: key=value} are read back by {@link #hookOutput}.
+ */
+final class GuestImage {
+  /** Console markers that end a wait early as a failure. */
+  static final String[] FAILURES = {"Kernel panic", "basalt-initramfs: dropping to an emergency shell"};
+  /** First boot of the default image under TCG takes ~4 min on an idle 2-core machine. */
+  static final Duration BOOT = Duration.ofMinutes(12);
+
+  private static Path defaultImage;
+
+  final Path imageDir;
+  final Path work;
+  final Path base;
+  final JsonNode manifest;
+  private final JsonNode partitions;
+
+  /**
+   * Copies {@code imageDir/disk.raw} to {@code work/base.raw} and reads its partition table.
+   *
+   * @throws IOException if the image folder has no disk.raw/manifest.json or a tool fails
+   */
+  GuestImage(Path imageDir, Path work) throws IOException, InterruptedException {
+    this.imageDir = imageDir;
+    this.work = work;
+    Files.createDirectories(work);
+    manifest = new ObjectMapper().readTree(Files.readString(imageDir.resolve("manifest.json")));
+    base = work.resolve("base.raw");
+    Files.copy(imageDir.resolve("disk.raw"), base, StandardCopyOption.REPLACE_EXISTING);
+    partitions = new ObjectMapper().readTree(Host.run("sfdisk", "-J", base.toString()))
+        .get("partitiontable").get("partitions");
+  }
+
+  /**
+   * The default image: the build folder named by {@code -Dbasalt.qemu.image=DIR}, else built once per
+   * test JVM by {@code basalt build} into {@code target/image} (base tree from the user's cache).
+   */
+  static synchronized Path defaultImage() {
+    if (defaultImage == null) {
+      String given = System.getProperty("basalt.qemu.image");
+      Path dir = given != null ? Path.of(given) : Path.of("target", "image").toAbsolutePath();
+      if (given == null || !Files.isRegularFile(dir.resolve("manifest.json"))) {
+        int rc = Basalt.commandLine().execute("build", "--out", dir.toString());
+        if (rc != 0) {
+          throw new AssertionError("basalt build --out " + dir + " failed with exit " + rc);
+        }
+      }
+      defaultImage = dir;
+    }
+    return defaultImage;
+  }
+
+  /** Byte offset of partition {@code number} (1-based, GPT order) in the disk. */
+  long partitionStart(int number) {
+    return partitions.get(number - 1).get("start").asLong() * 512;
+  }
+
+  /** Size in bytes of partition {@code number} (1-based) as built. */
+  long partitionSize(int number) {
+    return partitions.get(number - 1).get("size").asLong() * 512;
+  }
+
+  /** The kernel command line option {@code key=} of the image's PXE cmdline (e.g. usrhash). */
+  String pxeOption(String key) throws IOException {
+    String cmdline = Files.readString(imageDir.resolve("pxe/cmdline"));
+    for (String w : cmdline.trim().split("\\s+")) {
+      if (w.startsWith(key + "=")) {
+        return w.substring(key.length() + 1);
+      }
+    }
+    throw new IOException("no " + key + "= in " + imageDir.resolve("pxe/cmdline") + ": " + cmdline);
+  }
+
+  /** Appends {@code words} to the options line of every boot entry on the ESP of the copy. */
+  GuestImage appendCmdline(String... words) throws IOException, InterruptedException {
+    String esp = base + "@@" + partitionStart(1);
+    String listing = Host.run("env", "MTOOLS_SKIP_CHECK=1", "mdir", "-b", "-i", esp, "::/loader/entries");
+    List<String> entries = listing.lines().filter(l -> l.endsWith(".conf"))
+        .map(l -> l.substring(l.indexOf("/loader/entries/"))).toList();
+    if (entries.isEmpty()) {
+      throw new IOException("no boot entries in " + esp + ": " + listing);
+    }
+    for (String entry : entries) {
+      String conf = Host.run("env", "MTOOLS_SKIP_CHECK=1", "mtype", "-i", esp, "::" + entry);
+      Path patched = work.resolve("entry.conf");
+      String suffix = " " + String.join(" ", words);
+      Files.writeString(patched, conf.replaceFirst("(?m)^(options .*)$", "$1" + suffix.replace("$", "\\$")));
+      Host.run("env", "MTOOLS_SKIP_CHECK=1", "mcopy", "-o", "-i", esp, patched.toString(), "::" + entry);
+    }
+    return this;
+  }
+
+  /** Copies {@code file} to the OEM partition (FAT) of the copy as {@code /name}. */
+  GuestImage putOem(String name, Path file) throws IOException, InterruptedException {
+    Host.run("env", "MTOOLS_SKIP_CHECK=1", "mcopy", "-o", "-i", base + "@@" + partitionStart(4),
+        file.toString(), "::/" + name);
+    return this;
+  }
+
+  /** Writes {@code content} to the OEM partition of the copy as {@code /name}. */
+  GuestImage putOem(String name, String content) throws IOException, InterruptedException {
+    Path f = work.resolve("oem-" + name.replace('/', '_'));
+    Files.writeString(f, content);
+    return putOem(name, f);
+  }
+
+  /**
+   * A new qcow2 overlay {@code work/NAME.qcow2} over the copy; {@code size} (e.g. "4G") enlarges the
+   * virtual disk as {@code qemu-img resize} would, null keeps the image's size.
+   */
+  Path overlay(String name, String size) throws IOException, InterruptedException {
+    Path o = work.resolve(name + ".qcow2");
+    Files.deleteIfExists(o);
+    List<String> cmd = new ArrayList<>(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw",
+        "-b", base.toString(), o.toString()));
+    if (size != null) {
+      cmd.add(size);
+    }
+    Host.run(cmd.toArray(String[]::new));
+    return o;
+  }
+
+  /**
+   * QEMU arguments of a q35 UEFI machine (OVMF, its own copy of the variable store {@code
+   * work/NAME-vars.fd}, kept if it exists so reboots see the same variables) with 2 GiB, a virtio
+   * NIC on user-mode networking with restrict=on plus {@code netdevExtra} (e.g.
+   * ",guestfwd=tcp:10.0.2.100:80-tcp:127.0.0.1:8080" or ",hostfwd=tcp:127.0.0.1:2222-:22"; may be "").
+   */
+  List<String> uefi(String name, String netdevExtra) throws IOException {
+    Path vars = work.resolve(name + "-vars.fd");
+    if (!Files.exists(vars)) {
+      Files.copy(Path.of("/usr/share/OVMF/OVMF_VARS_4M.fd"), vars);
+    }
+    return new ArrayList<>(List.of("-machine", "q35", "-m", "2G", "-smp", "2",
+        "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
+        "-drive", "if=pflash,format=raw,unit=1,file=" + vars,
+        "-netdev", "user,id=n0,restrict=on" + netdevExtra, "-device", "virtio-net-pci,netdev=n0"));
+  }
+
+  /** {@link #uefi} plus {@code disk} as the first virtio disk (boot index 0). */
+  List<String> uefiVirtio(String name, Path disk, String netdevExtra) throws IOException {
+    List<String> args = uefi(name, netdevExtra);
+    args.addAll(List.of("-drive", "if=none,id=d0,format=qcow2,file=" + disk,
+        "-device", "virtio-blk-pci,drive=d0,bootindex=0"));
+    return args;
+  }
+
+  /**
+   * Waits for the test hook's output from console offset {@code from} and returns its
+   * {@code T: key=value} lines in order (the last value of a repeated key wins).
+   */
+  static Map<String, String> hookOutput(QemuVm vm, int from) throws InterruptedException {
+    QemuVm.Match begin = vm.expect(from, BOOT, "basalt-test: begin", FAILURES);
+    QemuVm.Match end = vm.expect(begin.end, Duration.ofMinutes(15), "basalt-test: end rc=", FAILURES);
+    String out = vm.console().substring(begin.end, end.start);
+    Map<String, String> m = new LinkedHashMap<>();
+    for (String l : out.split("\n")) {
+      int t = l.indexOf("T: ");
+      int eq = l.indexOf('=', Math.max(t, 0));
+      if (t >= 0 && eq > t) {
+        m.put(l.substring(t + 3, eq), l.substring(eq + 1).trim());
+      }
+    }
+    return m;
+  }
+}
