@@ -47,6 +47,8 @@ class CloudConfigDatasourcesIT {
   static final String FILE = "/etc/basalt-cc/app.conf";
   /** QEMU's default MAC of the first NIC, given explicitly so the CONTEXT ISO can name it. */
   static final String MAC = "52:54:00:12:34:56";
+  /** A first boot takes ~4 min on an idle machine and over 10 min on a loaded one. */
+  static final Duration BOOT = Duration.ofMinutes(25);
 
   static GuestImage image;
   static Path work;
@@ -88,7 +90,8 @@ class CloudConfigDatasourcesIT {
         "echo \"T: datasource=$(journalctl -b -o cat -u basalt-cloudinit.service | grep -o 'datasource .*: using .*' | head -n 1)\"",
         "echo \"T: addr=$(ip -4 -o addr show scope global | awk '{print $2, $4}' | tr '\\n' ' ')\"",
         "echo \"T: route=$(ip -4 route show default | head -n 1)\"",
-        "echo \"T: netfiles=$(networkctl status --no-pager 2>/dev/null | grep -i 'network file' | tr -s ' ' | tr '\\n' ' ')\"",
+        "nic=$(ip -o link | grep -i '" + MAC + "' | awk -F': ' '{print $2}')",
+        "echo \"T: netfiles=$(networkctl status --no-pager $nic 2>&1 | grep -i 'network file' | tr -s ' ')\"",
         "echo \"T: linkdns=$(cat /run/systemd/netif/links/* 2>/dev/null | grep '^DNS=' | tr '\\n' ' ')\"",
         // Diagnostics for a failing run (not parsed).
         "journalctl -b -o cat -u basalt-cloudinit.service | tail -n 60 | sed 's/^/cloudinit-log: /'",
@@ -352,7 +355,8 @@ class CloudConfigDatasourcesIT {
   static Booted boot(String tag, List<String> extraArgs, String netdevExtra, String guestIp) throws Exception {
     int sshPort = freePort();
     int etcdPort = freePort();
-    Path disk = image.overlay(tag, null);
+    // 3 GiB: ROOT grows from 64 MiB to ~0.6 GiB on first boot; etcd preallocates a 64 MiB WAL.
+    Path disk = image.overlay(tag, "3G");
     List<String> args = image.uefiVirtio(tag, disk, netdevExtra
         + ",hostfwd=tcp:127.0.0.1:" + sshPort + "-" + guestIp + ":22"
         + ",hostfwd=tcp:127.0.0.1:" + etcdPort + "-" + guestIp + ":2379");
@@ -361,9 +365,9 @@ class CloudConfigDatasourcesIT {
     long t0 = System.nanoTime();
     QemuVm vm = QemuVm.start("cc-" + tag, args, work.resolve(tag + ".log"));
     try {
-      vm.expect(0, GuestImage.BOOT, "basalt: multi-user reached", GuestImage.FAILURES);
+      QemuVm.Match reached = vm.expect(0, BOOT, "basalt: multi-user reached", GuestImage.FAILURES);
       long multiUser = System.nanoTime();
-      Map<String, String> t = GuestImage.hookOutput(vm, 0);
+      Map<String, String> t = GuestImage.hookOutput(vm, reached.start);
       long hook = System.nanoTime();
       Booted b = new Booted(vm, t, tag);
       b.sshOutput = ssh(sshPort, "echo $(id -un) $(hostname)");
