@@ -17,7 +17,8 @@
 # Env:   IMAGE=DIR      a build folder of the default image (default: ./basalt build into WORK)
 #        BASE_TAR=FILE  the base tree the image was built from (default: the newest base.tar in
 #                       ~/.cache/basalt/base; checked against the image's manifest package list)
-#        WORK=DIR       keep work files here (reused: the reference disk is built once)
+#        WORK=DIR       keep work files here and reuse them: the copy of the image's disk, the
+#                       reference disk and the provisioned disks are made once per WORK
 #        SMP, MEM       QEMU -smp / -m (defaults 2 and 2G, as the QEMU tests)
 # Needs root (the reference tree is unpacked with its owners), qemu-system-x86_64, ovmf, mtools,
 # dosfstools, gdisk, e2fsprogs, python3.
@@ -182,12 +183,19 @@ record() { # record KIND SYSTEM JSON
 # (Debian's entry has no boot counter, so nothing pulls in boot-complete.target there.)
 [ "${PREPARE_ONLY:-0}" = 1 ] && { log "PREPARE_ONLY: disks ready in $WORK"; exit 0; }
 for sys in basalt reference; do
+  # A provisioned disk from an earlier run in the same WORK is reused (its first boot is reported
+  # again); delete prov-<system>.* to provision again (e.g. after replacing basalt.raw).
+  if [ -f "$WORK/prov-$sys.json" ] && [ -f "$WORK/prov-$sys.qcow2" ]; then
+    record first "$sys" "$(cat "$WORK/prov-$sys.json")"
+    continue
+  fi
   overlay "$WORK/prov-$sys.qcow2" "$WORK/$sys.raw" raw
   if [ $sys = basalt ]; then wait=(--after "Reached target boot-complete.target" --settle 10); else wait=(--settle 30); fi
   r=$(boot "prov-$sys" "$WORK/prov-$sys.qcow2" --until "$MARK" "${wait[@]}" --timeout 1500 --poweroff)
   [ "$(field "$r" ok)" = True ] && [ "$(field "$r" poweroff)" = True ] \
     || { log "provisioning boot of $sys failed: $r (console: $WORK/prov-$sys.log)"; exit 1; }
   record first "$sys" "$r"
+  echo "$r" > "$WORK/prov-$sys.json"
 done
 for i in $(seq 2 "$FIRST_RUNS"); do
   for sys in basalt reference; do
