@@ -1,32 +1,48 @@
 #!/usr/bin/env bash
 # Benchmark: validate + render of a 200-unit #cloud-config, wall time of the whole process including
-# JVM start, with the JVM settings the host uses (basalt-cloudinit.service / basaltctl), against a
-# reference measured in the same run: a JVM printing "hello" with the same settings (the floor any
-# Java tool on the host pays). Prints medians and ratios. Usage: bench/run.sh [RUNS] [UNITS]
+# JVM start, run exactly as the host runs it: through init-units' launcher /usr/lib/basalt/cloud-config
+# (the ExecStart of basalt-cloudinit.service: the host's JVM flags, classpath 'lib/*', and the
+# application class-data archive basalt-cloudinit-cds.service makes for this /usr), with a lib
+# directory holding cloud-config's runtime jars as on the host. Reference in the same run: a JVM
+# printing "hello" with the same flags (the floor any Java tool on the host pays). Fresh JVM per
+# run, runs interleaved, medians. Usage: bench/run.sh [RUNS] [UNITS]
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 MODULE=$(dirname "$HERE")
 ROOT=$(dirname "$MODULE")
+LAUNCHER=$ROOT/init-units/src/main/resources/basalt/libexec/cloud-config
 RUNS=${1:-21}
 UNITS=${2:-200}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
 mvn -B -q -o -Dstyle.color=never -f "$ROOT/pom.xml" -pl cloud-config -am package -DskipTests >"$WORK/mvn.log" 2>&1 || { cat "$WORK/mvn.log"; exit 1; }
-mvn -B -q -o -Dstyle.color=never -f "$ROOT/pom.xml" -pl cloud-config dependency:build-classpath -Dmdep.outputFile="$WORK/cp.txt" >"$WORK/mvn.log" 2>&1 || { cat "$WORK/mvn.log"; exit 1; }
-CP="$(ls "$MODULE"/target/basalt-cloud-config-*.jar | head -1):$(cat "$WORK/cp.txt")"
+mvn -B -q -o -Dstyle.color=never -f "$ROOT/pom.xml" -pl cloud-config dependency:build-classpath -Dmdep.includeScope=runtime \
+  -Dmdep.outputFile="$WORK/cp.txt" >"$WORK/mvn.log" 2>&1 || { cat "$WORK/mvn.log"; exit 1; }
+# /usr/lib/basalt/lib as the image lays it out: cloud-config's jar and its runtime dependencies.
+mkdir -p "$WORK/lib"
+cp "$(ls "$MODULE"/target/basalt-cloud-config-*.jar | grep -v -e '-sources' -e '-tests' | head -1)" "$WORK/lib/"
+tr ':' '\n' < "$WORK/cp.txt" | while read -r j; do [ -n "$j" ] && cp "$j" "$WORK/lib/"; done
 "$HERE/gen-config.sh" "$UNITS" > "$WORK/config.yml"
 mkdir -p "$WORK/hello"
 printf 'public class Hello { public static void main(String[] a) { System.out.println("hello"); } }\n' > "$WORK/hello/Hello.java"
 javac -d "$WORK/hello" "$WORK/hello/Hello.java"
 
-# The host's settings (basalt-cloudinit.service); -Xshare:auto = the JDK's default CDS archive.
-OPTS=(-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData -Xss512k -XX:MaxRAMPercentage=25 -Xshare:auto)
-MAIN=io.basalt.cloudconfig.cli.CloudConfigMain
-
-# An application CDS archive, as the image build could ship one (measured as a variant).
-java "${OPTS[@]}" -XX:ArchiveClassesAtExit="$WORK/app.jsa" -cp "$CP" $MAIN render "$WORK/config.yml" \
-  --root "$WORK/out-cds" --private-ipv4 10.0.0.1 >/dev/null 2>&1 || true
+JAVA=$(readlink -f "$(command -v java)")
+# The launcher's own JVM flags, for the reference: one definition, in the launcher.
+read -r -a OPTS <<< "$(sed -n 's/^opts="\(.*\)"$/\1/p' "$LAUNCHER")"
+[ "${#OPTS[@]}" -gt 3 ] || { echo "cannot read the JVM flags from $LAUNCHER" >&2; exit 1; }
+# Two kernel command lines: this /usr's hash (archive made, as on every boot after the first of a
+# /usr version) and none (no archive: the first boot of a new /usr, before the archive exists).
+USRHASH=$(cat "$WORK"/lib/*.jar "$JAVA" | sha256sum | cut -c1-64)
+echo "BOOT_IMAGE=/vmlinuz usrhash=$USRHASH ro" > "$WORK/cmdline"
+echo "BOOT_IMAGE=/vmlinuz ro" > "$WORK/cmdline-none"
+export BASALT_JAVA=$JAVA BASALT_LIB=$WORK/lib BASALT_CDS_DIR=$WORK/cds
+unset JAVA_TOOL_OPTIONS _JAVA_OPTIONS
+MAKE_START=$(date +%s%N)
+BASALT_CMDLINE=$WORK/cmdline sh "$LAUNCHER" --make-cds-archive > "$WORK/make.log" 2>&1 || { cat "$WORK/make.log"; exit 1; }
+MAKE_MS=$(( ($(date +%s%N) - MAKE_START) / 1000000 ))
+ls "$WORK"/cds/cloud-config-"$USRHASH".jsa >/dev/null
 
 # One run: appends "wall_ms cpu_ms" (cpu = user + sys of the process and its threads).
 ms() {
@@ -39,26 +55,33 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 wall() { cut -d' ' -f1 "$1" | median; }
 cpu() { cut -d' ' -f2 "$1" | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
+with_cds() { BASALT_CMDLINE=$WORK/cmdline sh "$LAUNCHER" "$@"; }
+without_cds() { BASALT_CMDLINE=$WORK/cmdline-none sh "$LAUNCHER" "$@"; }
 
-: > "$WORK/ref"; : > "$WORK/validate"; : > "$WORK/render"; : > "$WORK/render-cds"
+for f in ref version validate render validate-cds render-cds; do : > "$WORK/$f"; done
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for i in $(seq 1 "$RUNS"); do
   rm -rf "$WORK/out" "$WORK/out-cds"
-  ms java "${OPTS[@]}" -cp "$WORK/hello" Hello >> "$WORK/ref"
-  ms java "${OPTS[@]}" -cp "$CP" $MAIN validate "$WORK/config.yml" >> "$WORK/validate"
-  ms java "${OPTS[@]}" -cp "$CP" $MAIN render "$WORK/config.yml" --root "$WORK/out" --private-ipv4 10.0.0.1 >> "$WORK/render"
-  if [ -f "$WORK/app.jsa" ]; then
-    ms java "${OPTS[@]}" -XX:SharedArchiveFile="$WORK/app.jsa" -cp "$CP" $MAIN render "$WORK/config.yml" \
-      --root "$WORK/out-cds" --private-ipv4 10.0.0.1 >> "$WORK/render-cds"
-  fi
+  ms "$JAVA" "${OPTS[@]}" -cp "$WORK/hello" Hello >> "$WORK/ref"
+  ms "$JAVA" "${OPTS[@]}" -version >> "$WORK/version"
+  ms without_cds validate "$WORK/config.yml" >> "$WORK/validate"
+  ms without_cds render "$WORK/config.yml" --root "$WORK/out" --private-ipv4 10.0.0.1 >> "$WORK/render"
+  ms with_cds validate "$WORK/config.yml" >> "$WORK/validate-cds"
+  ms with_cds render "$WORK/config.yml" --root "$WORK/out-cds" --private-ipv4 10.0.0.1 >> "$WORK/render-cds"
 done
 test "$(find "$WORK/out" -name 'app-*.service' | wc -l)" -eq "$UNITS"
+test "$(find "$WORK/out-cds" -name 'app-*.service' | wc -l)" -eq "$UNITS"
+diff -r "$WORK/out" "$WORK/out-cds" >/dev/null
 
-echo "runs: $RUNS, units: $UNITS, config: $(wc -l < "$WORK/config.yml") lines, $(nproc) cpus, load: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "java: $(java -version 2>&1 | head -1)"
-printf '%-42s %9s %9s %16s\n' "median of $RUNS runs" "wall ms" "cpu ms" "x reference"
-row() { printf '%-42s %9s %9s %7s %8s\n' "$1" "$(wall "$2")" "$(cpu "$2")" "$(ratio "$(wall "$2")" "$(wall "$WORK/ref")")" "$(ratio "$(cpu "$2")" "$(cpu "$WORK/ref")")"; }
-row "reference (JVM start, hello)" "$WORK/ref"
-row "validate" "$WORK/validate"
-row "validate + render (render)" "$WORK/render"
-if [ -s "$WORK/render-cds" ]; then row "validate + render, AppCDS archive" "$WORK/render-cds"; fi
+echo "runs: $RUNS, units: $UNITS, config: $(wc -l < "$WORK/config.yml") lines, $(nproc) cpus, load before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "java: $("$JAVA" -version 2>&1 | head -1); flags: ${OPTS[*]}"
+echo "class-data archive: $(stat -c %s "$WORK"/cds/cloud-config-"$USRHASH".jsa) bytes, made in $MAKE_MS ms (once per /usr version, after boot)"
+printf '%-46s %9s %9s %16s\n' "median of $RUNS runs" "wall ms" "cpu ms" "x reference"
+row() { printf '%-46s %9s %9s %7s %8s\n' "$1" "$(wall "$2")" "$(cpu "$2")" "$(ratio "$(wall "$2")" "$(wall "$WORK/ref")")" "$(ratio "$(cpu "$2")" "$(cpu "$WORK/ref")")"; }
+row "reference: JVM start, hello" "$WORK/ref"
+row "reference: java -version" "$WORK/version"
+row "validate, no archive (first boot of a /usr)" "$WORK/validate"
+row "validate + render, no archive" "$WORK/render"
+row "validate, host archive" "$WORK/validate-cds"
+row "validate + render, host archive (every boot)" "$WORK/render-cds"
 echo "target: validate + render <= 300 ms wall (x reference: wall ratio, cpu ratio)"

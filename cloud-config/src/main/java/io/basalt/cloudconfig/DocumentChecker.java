@@ -331,7 +331,13 @@ final class DocumentChecker {
         }
       }
       case "unit-name" -> {
-        String suffix = UNIT_SUFFIXES.stream().filter(text::endsWith).findFirst().orElse(null);
+        String suffix = null;
+        for (String sfx : UNIT_SUFFIXES) {
+          if (text.endsWith(sfx)) {
+            suffix = sfx;
+            break;
+          }
+        }
         if (suffix == null) {
           int dot = text.lastIndexOf('.');
           String found = dot < 0 ? "no suffix" : "suffix '" + text.substring(dot) + "'";

@@ -3,8 +3,6 @@ package io.basalt.cloudconfig;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * What a datasource knows about the machine besides user-data: addresses for the
@@ -21,8 +19,6 @@ import java.util.regex.Pattern;
  */
 public record Metadata(String publicIpv4, String privateIpv4, String publicIpv6, String privateIpv6, String hostname,
     List<String> sshPublicKeys, Map<String, String> networkUnits) {
-
-  private static final Pattern VARIABLE = Pattern.compile("(\\\\?)\\$(public_ipv4|private_ipv4|public_ipv6|private_ipv6)(?![A-Za-z0-9_])");
 
   public Metadata {
     sshPublicKeys = List.copyOf(sshPublicKeys);
@@ -41,24 +37,53 @@ public record Metadata(String publicIpv4, String privateIpv4, String publicIpv6,
    * {@code $name}.
    */
   public String substitute(String userData) {
-    Map<String, String> values = new LinkedHashMap<>();
-    values.put("public_ipv4", publicIpv4);
-    values.put("private_ipv4", privateIpv4);
-    values.put("public_ipv6", publicIpv6);
-    values.put("private_ipv6", privateIpv6);
-    Matcher m = VARIABLE.matcher(userData);
-    StringBuilder out = new StringBuilder();
-    while (m.find()) {
-      String v = values.get(m.group(2));
-      String replacement;
-      if (!m.group(1).isEmpty()) {
-        replacement = "$" + m.group(2);
-      } else {
-        replacement = v == null || v.isEmpty() ? m.group() : v;
-      }
-      m.appendReplacement(out, Matcher.quoteReplacement(replacement));
+    // A scan for '$' rather than a regex over the whole user-data: this runs on every boot.
+    int dollar = userData.indexOf('$');
+    if (dollar < 0) {
+      return userData;
     }
-    m.appendTail(out);
-    return out.toString();
+    StringBuilder out = new StringBuilder(userData.length() + 64);
+    int copied = 0;
+    for (; dollar >= 0; dollar = userData.indexOf('$', dollar + 1)) {
+      String name = variableAt(userData, dollar + 1);
+      if (name == null) {
+        continue;
+      }
+      boolean escaped = dollar > 0 && userData.charAt(dollar - 1) == '\\';
+      int from = escaped ? dollar - 1 : dollar;
+      String v = value(name);
+      String replacement = escaped ? "$" + name : (v == null || v.isEmpty() ? null : v);
+      if (replacement != null) {
+        out.append(userData, copied, from).append(replacement);
+        copied = dollar + 1 + name.length();
+      }
+    }
+    return copied == 0 ? userData : out.append(userData, copied, userData.length()).toString();
+  }
+
+  private static final String[] VARIABLES = {"public_ipv4", "private_ipv4", "public_ipv6", "private_ipv6"};
+
+  /** The variable name at {@code i} when one ends there (not followed by [A-Za-z0-9_]), else null. */
+  private static String variableAt(String s, int i) {
+    for (String name : VARIABLES) {
+      int end = i + name.length();
+      if (s.startsWith(name, i) && (end == s.length() || !isWordChar(s.charAt(end)))) {
+        return name;
+      }
+    }
+    return null;
+  }
+
+  private static boolean isWordChar(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  }
+
+  private String value(String name) {
+    return switch (name) {
+      case "public_ipv4" -> publicIpv4;
+      case "private_ipv4" -> privateIpv4;
+      case "public_ipv6" -> publicIpv6;
+      default -> privateIpv6;
+    };
   }
 }

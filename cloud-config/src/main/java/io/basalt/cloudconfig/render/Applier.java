@@ -574,9 +574,24 @@ public final class Applier {
       if (b.length() > 0) {
         b.append(' ');
       }
-      b.append(a.matches("[A-Za-z0-9_@%+=:,./-]+") ? a : "'" + a.replace("'", "'\\''") + "'");
+      b.append(shellSafe(a) ? a : "'" + a.replace("'", "'\\''") + "'");
     }
     return b.toString();
+  }
+
+  /** Whether {@code a} is non-empty and only [A-Za-z0-9_@%+=:,./-] (no regex: this runs per argument). */
+  static boolean shellSafe(String a) {
+    if (a.isEmpty()) {
+      return false;
+    }
+    for (int i = 0; i < a.length(); i++) {
+      char c = a.charAt(i);
+      boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || "_@%+=:,./-".indexOf(c) >= 0;
+      if (!ok) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private void change(String what) {

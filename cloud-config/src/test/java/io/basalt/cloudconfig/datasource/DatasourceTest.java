@@ -181,4 +181,14 @@ class DatasourceTest {
     assertEquals("a 10.0.0.1:1 $public_ipv4 $private_ipv4 $private_ipv4x",
         md.substitute("a $private_ipv4:1 $public_ipv4 \\$private_ipv4 $private_ipv4x"));
   }
+
+  @Test
+  void substitutionAtTheEdgesAndNextToOtherDollars() {
+    Metadata md = new Metadata("203.0.113.9", "10.0.0.1", "", "fd00::1", null, List.of(), Map.of());
+    assertEquals("10.0.0.1", md.substitute("$private_ipv4"));
+    assertEquals("$10.0.0.1 203.0.113.9$ $ $public_ipv6 fd00::1", md.substitute("$$private_ipv4 $public_ipv4$ $ $public_ipv6 $private_ipv6"));
+    assertEquals("\\$private_ipv4 x", md.substitute("\\\\$private_ipv4 x"), "only the backslash right before $ escapes");
+    assertEquals("no variables", md.substitute("no variables"));
+    assertEquals("$PATH ${private_ipv4} $private_ipv4_x", md.substitute("$PATH ${private_ipv4} $private_ipv4_x"));
+  }
 }

@@ -1,0 +1,173 @@
+package io.basalt.cloudconfig.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The host's launcher, init-units' {@code /usr/lib/basalt/cloud-config} (run by
+ * basalt-cloudinit.service), on this JVM with a lib directory laid out as on the host: it makes the
+ * class-data archive for a usrhash, uses it only for that usrhash, falls back to the JDK's archive
+ * otherwise, and the output is the same either way.
+ */
+class HostLauncherIT {
+
+  private static final Path SCRIPT = Path.of("..", "init-units", "src", "main", "resources", "basalt", "libexec", "cloud-config");
+  private static final Pattern RUNTIME_JAR = Pattern.compile("(snakeyaml|picocli|jackson-[a-z-]+)-\\d[^/]*\\.jar");
+  private static final String HASH_A = "a".repeat(64);
+  private static final String HASH_B = "0123456789abcdef".repeat(4);
+
+  @TempDir Path tmp;
+  private Path lib;
+  private Path cds;
+  private Path cmdline;
+  private Path config;
+
+  @BeforeEach
+  void layout() throws IOException {
+    assertTrue(Files.isRegularFile(SCRIPT), "launcher not found at " + SCRIPT.toAbsolutePath());
+    lib = Files.createDirectories(tmp.resolve("lib"));
+    Files.copy(cloudConfigJar(), lib.resolve("basalt-cloud-config.jar"));
+    int deps = 0;
+    for (String e : System.getProperty("java.class.path").split(File.pathSeparator)) {
+      Path p = Path.of(e);
+      if (RUNTIME_JAR.matcher(p.getFileName().toString()).matches()) {
+        Files.copy(p, lib.resolve(p.getFileName()));
+        deps++;
+      }
+    }
+    assertTrue(deps >= 3, "runtime jars (snakeyaml, picocli, jackson) on the test classpath: " + deps);
+    cds = tmp.resolve("cache/basalt/cds");
+    cmdline = tmp.resolve("cmdline");
+    config = tmp.resolve("config.yml");
+    Files.writeString(config, "#cloud-config\nhostname: node1\ncoreos:\n  fleet:\n    metadata: role=web\n"
+        + "  units:\n    - name: app.service\n      command: start\n      content: |\n        [Service]\n"
+        + "        ExecStart=/bin/true\n");
+  }
+
+  /** The packaged cloud-config jar (CDS archives classes from jars only, never from directories). */
+  private static Path cloudConfigJar() throws IOException {
+    try (Stream<Path> s = Files.list(Path.of("target"))) {
+      return s.filter(p -> p.getFileName().toString().matches("basalt-cloud-config-[^-].*\\.jar")
+              && !p.getFileName().toString().endsWith("-sources.jar") && !p.getFileName().toString().endsWith("-tests.jar"))
+          .findFirst().orElseThrow(() -> new IllegalStateException("no packaged basalt-cloud-config jar under target/"));
+    }
+  }
+
+  private record Run(int code, String out) {}
+
+  private Run launch(String usrhash, String jvmLog, String... args) throws Exception {
+    Files.writeString(cmdline, "BOOT_IMAGE=/vmlinuz ro console=ttyS0" + (usrhash == null ? "" : " usrhash=" + usrhash) + " *\n");
+    List<String> cmd = new ArrayList<>(List.of("sh", SCRIPT.toAbsolutePath().toString()));
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).directory(new File(tmp.toString()));
+    Map<String, String> env = pb.environment();
+    env.put("BASALT_JAVA", Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    env.put("BASALT_LIB", lib.toString());
+    env.put("BASALT_CDS_DIR", cds.toString());
+    env.put("BASALT_CMDLINE", cmdline.toString());
+    env.remove("JAVA_TOOL_OPTIONS");
+    env.remove("_JAVA_OPTIONS");
+    if (jvmLog != null) {
+      env.put("JAVA_TOOL_OPTIONS", jvmLog);
+    }
+    Process p = pb.start();
+    byte[] out = p.getInputStream().readAllBytes();
+    if (!p.waitFor(120, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new AssertionError("launcher did not finish: " + cmd);
+    }
+    return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+  }
+
+  private List<String> archives() throws IOException {
+    if (!Files.isDirectory(cds)) {
+      return List.of();
+    }
+    try (Stream<Path> s = Files.list(cds)) {
+      return s.map(p -> p.getFileName().toString()).sorted().collect(Collectors.toList());
+    }
+  }
+
+  /** Lines of a -Xlog:class+load run saying a Basalt class came from the application archive. */
+  private static long fromAppArchive(String out) {
+    return out.lines().filter(l -> l.contains(" io.basalt.cloudconfig.") && l.contains("source: shared objects file (top)")).count();
+  }
+
+  private static String withoutJvmLog(String out) {
+    return out.lines().filter(l -> !l.startsWith("[") && !l.startsWith("Picked up JAVA_TOOL_OPTIONS"))
+        .collect(Collectors.joining("\n"));
+  }
+
+  @Test
+  void makesTheArchiveForThisUsrAndUsesItOnlyForThatUsr() throws Exception {
+    Run plain = launch(HASH_A, null, "validate", config.toString());
+    assertEquals(0, plain.code(), plain.out());
+    assertTrue(plain.out().contains("warning"), "fleet is not shipped: a warning: " + plain.out());
+    assertEquals(List.of(), archives(), "no archive before --make-cds-archive");
+
+    Run made = launch(HASH_A, null, "--make-cds-archive");
+    assertEquals(0, made.code(), made.out());
+    assertEquals(List.of("cloud-config-" + HASH_A + ".jsa"), archives(), made.out());
+    Run again = launch(HASH_A, null, "--make-cds-archive");
+    assertEquals(0, again.code(), again.out());
+    assertTrue(again.out().contains("is there"), again.out());
+
+    Run archived = launch(HASH_A, "-Xlog:class+load", "validate", config.toString());
+    assertEquals(0, archived.code(), archived.out());
+    assertTrue(fromAppArchive(archived.out()) > 20, "cloud-config's classes come from the archive:\n" + archived.out());
+    assertEquals(plain.out().strip(), withoutJvmLog(archived.out()).strip());
+
+    // Another /usr (an update): that archive is not used, the run is the same without it.
+    Run other = launch(HASH_B, "-Xlog:class+load", "validate", config.toString());
+    assertEquals(0, other.code(), other.out());
+    assertEquals(0, fromAppArchive(other.out()), other.out());
+    assertTrue(other.out().contains("source: shared objects file"), "the JDK's own archive still is: " + other.out().lines().count());
+    assertEquals(plain.out().strip(), withoutJvmLog(other.out()).strip());
+
+    // Its archive replaces the old one.
+    Run madeB = launch(HASH_B, null, "--make-cds-archive");
+    assertEquals(0, madeB.code(), madeB.out());
+    assertEquals(List.of("cloud-config-" + HASH_B + ".jsa"), archives());
+
+    // render through the launcher writes the same tree with and without the archive.
+    Path r1 = tmp.resolve("r1");
+    Path r2 = tmp.resolve("r2");
+    Run withCds = launch(HASH_B, null, "render", config.toString(), "--root", r1.toString());
+    Run without = launch(null, null, "render", config.toString(), "--root", r2.toString());
+    assertEquals(0, withCds.code(), withCds.out());
+    assertEquals(withCds.out().replace(r1.toString(), "R"), without.out().replace(r2.toString(), "R"));
+    assertEquals(Files.readString(r1.resolve("etc/systemd/system/app.service")),
+        Files.readString(r2.resolve("etc/systemd/system/app.service")));
+  }
+
+  @Test
+  void withoutUsrhashNoArchiveIsMadeAndTheCommandStillRuns() throws Exception {
+    Run made = launch(null, null, "--make-cds-archive");
+    assertEquals(0, made.code(), made.out());
+    assertTrue(made.out().contains("no usrhash="), made.out());
+    assertEquals(List.of(), archives());
+    Run bad = launch("../../etc/x", null, "--make-cds-archive");
+    assertEquals(0, bad.code(), bad.out());
+    assertEquals(List.of(), archives(), "a usrhash= that is not lower-case hex names no file");
+    Run run = launch(null, null, "validate", config.toString());
+    assertEquals(0, run.code(), run.out());
+    assertFalse(run.out().contains("error"), run.out());
+  }
+}
