@@ -30,6 +30,7 @@ PHASES = [
     ("initramfs", re.compile(r"Run /init as init process")),
     ("systemd", re.compile(r"Welcome to ")),
 ]
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 FAILURES = re.compile(r"Kernel panic|emergency shell|Give root password for maintenance|You are in emergency mode"
                       r"|Target filesystem doesn't have requested|Dropping to a shell|job control turned off")
 
@@ -93,7 +94,8 @@ def main():
                 done = False
                 while b"\n" in buf:
                     raw, buf = buf.split(b"\n", 1)
-                    line = raw.decode("utf-8", "replace").rstrip("\r")
+                    # systemd colours its status lines: "Reached target \x1b[0;1;39mmulti-user.target".
+                    line = ANSI.sub("", raw.decode("utf-8", "replace")).rstrip("\r")
                     log.write("[%8.3f] %s\n" % (now, line))
                     for name, rx in PHASES:
                         if name not in result and rx.search(line):
