@@ -50,8 +50,19 @@ if [ -z "${IMAGE:-}" ]; then
   fi
 fi
 [ -f "$IMAGE/manifest.json" ] && [ -f "$IMAGE/disk.raw" ] || { log "$IMAGE: no manifest.json/disk.raw"; exit 2; }
+# Both systems boot with serial-getty@ttyS0 masked (a kernel argument appended to their entries):
+# systemd stops printing its status lines on the console once a getty runs on it, so without
+# this "Reached target multi-user.target" may never show on the serial console.
+CMDLINE_EXTRA="systemd.mask=serial-getty@ttyS0.service"
 if [ ! -f "$WORK/basalt.raw" ]; then
-  cp --sparse=always "$IMAGE/disk.raw" "$WORK/basalt.raw.tmp" && mv "$WORK/basalt.raw.tmp" "$WORK/basalt.raw"
+  cp --sparse=always "$IMAGE/disk.raw" "$WORK/basalt.raw.tmp"
+  esp_off=$(( $(sfdisk -J "$WORK/basalt.raw.tmp" | python3 -c 'import json,sys; print(json.load(sys.stdin)["partitiontable"]["partitions"][0]["start"])') * 512 ))
+  for e in $(MTOOLS_SKIP_CHECK=1 mdir -b -i "$WORK/basalt.raw.tmp@@$esp_off" ::/loader/entries | grep '\.conf$'); do
+    e=/loader/entries/${e##*/}
+    MTOOLS_SKIP_CHECK=1 mtype -i "$WORK/basalt.raw.tmp@@$esp_off" "::$e" | sed "s|^options .*|& $CMDLINE_EXTRA|" > "$WORK/entry.conf"
+    MTOOLS_SKIP_CHECK=1 mcopy -o -i "$WORK/basalt.raw.tmp@@$esp_off" "$WORK/entry.conf" "::$e"
+  done
+  mv "$WORK/basalt.raw.tmp" "$WORK/basalt.raw"
 fi
 esp_off=$(( $(sfdisk -J "$WORK/basalt.raw" | python3 -c 'import json,sys; print(json.load(sys.stdin)["partitiontable"]["partitions"][0]["start"])') * 512 ))
 disk_bytes=$(stat -c %s "$WORK/basalt.raw")
@@ -127,8 +138,8 @@ PY
   cp "$kernel" "$WORK/espfiles/debian/vmlinuz"
   cp "$initrd" "$WORK/espfiles/debian/initrd.img"
   stat -c %s "$initrd" > "$WORK/reference-initrd.size"
-  printf 'title Debian (stock initramfs)\nversion %s\nlinux /debian/vmlinuz\ninitrd /debian/initrd.img\noptions root=UUID=%s ro init=/lib/systemd/systemd console=tty0 console=ttyS0,115200\n' \
-    "$kver" "$uuid" > "$WORK/espfiles/loader/entries/debian.conf"
+  printf 'title Debian (stock initramfs)\nversion %s\nlinux /debian/vmlinuz\ninitrd /debian/initrd.img\noptions root=UUID=%s ro init=/lib/systemd/systemd console=tty0 console=ttyS0,115200 %s\n' \
+    "$kver" "$uuid" "$CMDLINE_EXTRA" > "$WORK/espfiles/loader/entries/debian.conf"
   rm -f "$WORK/esp.img"
   truncate -s "${esp_mib}M" "$WORK/esp.img"
   mkfs.vfat -F 32 -n EFI-SYSTEM "$WORK/esp.img" >/dev/null

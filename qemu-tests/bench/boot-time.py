@@ -73,7 +73,7 @@ def main():
     buf = b""
     stage = "until"
     try:
-        with open(a.log, "w", encoding="utf-8", errors="replace") as log:
+        with open(a.log, "w", encoding="utf-8", errors="replace", buffering=1) as log:
             while True:
                 left = a.timeout - (time.monotonic() - t0)
                 if left <= 0:
