@@ -37,6 +37,7 @@ final class GuestImage {
   final Path base;
   final JsonNode manifest;
   private final JsonNode partitions;
+  private final Map<String, Path> oemFiles = new LinkedHashMap<>();
 
   /**
    * Copies {@code imageDir/disk.raw} to {@code work/base.raw} and reads its partition table.
@@ -115,6 +116,7 @@ final class GuestImage {
 
   /** Copies {@code file} to the OEM partition (FAT) of the copy as {@code /name}. */
   GuestImage putOem(String name, Path file) throws IOException, InterruptedException {
+    oemFiles.put(name, file.toAbsolutePath());
     Host.run("env", "MTOOLS_SKIP_CHECK=1", "mcopy", "-o", "-i", base + "@@" + partitionStart(4),
         file.toString(), "::/" + name);
     return this;
@@ -166,6 +168,72 @@ final class GuestImage {
     args.addAll(List.of("-drive", "if=none,id=d0,format=qcow2,file=" + disk,
         "-device", "virtio-blk-pci,drive=d0,bootindex=0"));
     return args;
+  }
+
+  /**
+   * A TFTP folder {@code work/NAME-tftp} for a PXE boot of the image: its {@code pxe/vmlinuz} and
+   * {@code pxe/initramfs} (hard links, copies where links fail) and its {@code pxe/boot.ipxe} with
+   * {@code kernelWords} (e.g. {@code basalt.testhook}) appended to the {@code kernel} line.
+   *
+   * @throws IOException if the image has no pxe/ output or the folder cannot be written
+   */
+  Path pxeTftp(String name, String... kernelWords) throws IOException {
+    Path pxe = imageDir.resolve("pxe");
+    Path dir = work.resolve(name + "-tftp");
+    Files.createDirectories(dir);
+    for (String f : List.of("vmlinuz", "initramfs")) {
+      Path dst = dir.resolve(f);
+      Files.deleteIfExists(dst);
+      try {
+        Files.createLink(dst, pxe.resolve(f).toAbsolutePath());
+      } catch (IOException | UnsupportedOperationException e) {
+        Files.copy(pxe.resolve(f), dst);
+      }
+    }
+    String script = Files.readString(pxe.resolve("boot.ipxe"));
+    if (!script.matches("(?s).*(?m:^kernel vmlinuz .*$).*")) {
+      throw new IOException(pxe.resolve("boot.ipxe") + ": no 'kernel vmlinuz ...' line: " + script);
+    }
+    if (kernelWords.length > 0) {
+      script = script.replaceFirst("(?m)^(kernel vmlinuz .*)$", "$1 " + String.join(" ", kernelWords).replace("$", "\\$"));
+    }
+    Files.writeString(dir.resolve("boot.ipxe"), script);
+    return dir;
+  }
+
+  /**
+   * QEMU arguments of a BIOS (SeaBIOS) machine with {@link #MEMORY_PXE} that network-boots: QEMU's
+   * iPXE ROM on a virtio NIC gets {@code boot.ipxe} from QEMU's built-in TFTP server over {@code
+   * tftpDir} (user-mode networking with restrict=on, plus {@code netdevExtra}; may be "").
+   */
+  static List<String> pxe(Path tftpDir, String netdevExtra) {
+    return new ArrayList<>(List.of("-machine", "pc", "-m", MEMORY_PXE, "-smp", "2", "-boot", "n",
+        "-netdev", "user,id=n0,restrict=on,tftp=" + tftpDir.toAbsolutePath() + ",bootfile=boot.ipxe" + netdevExtra,
+        "-device", "virtio-net-pci,netdev=n0"));
+  }
+
+  /** Memory of a PXE (live) guest: the 335 MiB initramfs is unpacked in RAM and ROOT is tmpfs. */
+  static final String MEMORY_PXE = "3G";
+
+  /**
+   * A small stand-alone FAT disk image {@code work/NAME-oem.raw} labelled OEM holding every file put
+   * with {@link #putOem} so far: the OEM files for a machine without the image's disk (PXE).
+   *
+   * @throws IOException if mkfs.vfat or mcopy fail
+   */
+  Path oemDrive(String name) throws IOException, InterruptedException {
+    long bytes = 16L << 20;
+    for (Path f : oemFiles.values()) {
+      bytes += Files.size(f);
+    }
+    Path img = work.resolve(name + "-oem.raw");
+    Files.deleteIfExists(img);
+    Host.run("truncate", "-s", Long.toString((bytes + (1 << 20) - 1) >> 20 << 20), img.toString());
+    Host.run("mkfs.vfat", "-n", "OEM", img.toString());
+    for (Map.Entry<String, Path> e : oemFiles.entrySet()) {
+      Host.run("env", "MTOOLS_SKIP_CHECK=1", "mcopy", "-o", "-i", img.toString(), e.getValue().toString(), "::/" + e.getKey());
+    }
+    return img;
   }
 
   /**

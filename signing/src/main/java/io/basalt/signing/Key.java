@@ -12,6 +12,7 @@ import java.security.spec.X509EncodedKeySpec;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.bouncycastle.math.ec.rfc8032.Ed25519;
 
@@ -34,6 +35,41 @@ public final class Key {
   static final int JDK_ED25519_VERIFICATIONS = 32;
 
   static final AtomicInteger ED25519_VERIFICATIONS = new AtomicInteger();
+
+  /** Set once BouncyCastle's Ed25519 code is loaded and has verified a known signature. */
+  private static volatile boolean bcEd25519Ready;
+  private static final AtomicBoolean BC_WARMUP_STARTED = new AtomicBoolean();
+
+  /** RFC 8032 section 7.1, TEST 1 (empty message): used to load and exercise BouncyCastle's code. */
+  private static final String RFC8032_TEST1_PUBLIC = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+  private static final String RFC8032_TEST1_SIGNATURE = "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b";
+
+  /**
+   * Announces that many Ed25519 signatures may follow (a targets role delegating to many roles):
+   * loads BouncyCastle's Ed25519 code on a background daemon thread (once per process), so that the
+   * ~0.2-0.3 s of CPU it costs at first use (mostly checking the signed jar) overlaps with the
+   * client's work instead of stalling it; verifications switch to it as soon as it is ready.
+   */
+  static void expectManyEd25519Signatures() {
+    if (bcEd25519Ready || !BC_WARMUP_STARTED.compareAndSet(false, true)) {
+      return;
+    }
+    Thread t = new Thread(Key::warmUpBouncyCastle, "basalt-ed25519-warmup");
+    t.setDaemon(true);
+    t.start();
+  }
+
+  private static void warmUpBouncyCastle() {
+    try {
+      Ed25519.PublicPoint p = Ed25519.validatePublicKeyPartialExport(HexFormat.of().parseHex(RFC8032_TEST1_PUBLIC), 0);
+      byte[] sig = HexFormat.of().parseHex(RFC8032_TEST1_SIGNATURE);
+      if (p != null && Ed25519.verify(sig, 0, p, new byte[0], 0, 0)) {
+        bcEd25519Ready = true;
+      }
+    } catch (RuntimeException | LinkageError e) {
+      // stays on the JDK's implementation
+    }
+  }
 
   private final Map<String, Object> json;
   private final String keytype;
@@ -124,17 +160,17 @@ public final class Key {
           if (signature.length != 64) {
             return false;
           }
-          if (ED25519_VERIFICATIONS.getAndIncrement() < JDK_ED25519_VERIFICATIONS) {
+          int n = ED25519_VERIFICATIONS.getAndIncrement();
+          if (!bcEd25519Ready && n < JDK_ED25519_VERIFICATIONS) {
             // The JDK's EdDSA: nothing is loaded from BouncyCastle's large signed jar (verifying
-            // that jar's signature costs ~0.1-0.4 s of CPU at first use).
-            Signature s = Signature.getInstance("Ed25519");
-            s.initVerify(jdkEd25519());
-            s.update(data);
-            return s.verify(signature);
+            // that jar's signature costs ~0.2-0.3 s of CPU at first use). Switches early when the
+            // warm-up thread (if one was started) has that done; never more than 32 (~1.5 ms each
+            // even compiled, against ~0.3 ms), then waits for BouncyCastle.
+            return verifyEd25519Jdk(data, signature);
           }
           // Many signatures (e.g. hundreds of delegated roles): BouncyCastle's RFC 8032 code,
           // called directly (no JCA provider), about 1 ms cheaper per signature in a cold JVM.
-          return Ed25519.verify(signature, 0, bcEd25519(), data, 0, data.length);
+          return verifyEd25519Bc(data, signature);
         }
         case ECDSA: {
           Signature s = Signature.getInstance("SHA256withECDSA");
@@ -163,6 +199,32 @@ public final class Key {
     } catch (GeneralSecurityException | RuntimeException e) {
       return false;
     }
+  }
+
+  /** Ed25519 (RFC 8032) verification by the JDK's SunEC provider; false for anything malformed. */
+  boolean verifyEd25519Jdk(byte[] data, byte[] signature) {
+    try {
+      Signature s = Signature.getInstance("Ed25519");
+      s.initVerify(jdkEd25519());
+      s.update(data);
+      return s.verify(signature);
+    } catch (GeneralSecurityException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  /** Ed25519 (RFC 8032) verification by BouncyCastle's rfc8032 code (no JCA provider); false for anything malformed. */
+  boolean verifyEd25519Bc(byte[] data, byte[] signature) {
+    try {
+      return signature.length == 64 && Ed25519.verify(signature, 0, bcEd25519(), data, 0, data.length);
+    } catch (GeneralSecurityException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  /** Whether the background warm-up of BouncyCastle's Ed25519 code has finished (tests). */
+  static boolean bouncyCastleEd25519Ready() {
+    return bcEd25519Ready;
   }
 
   private Object decoded() throws GeneralSecurityException {

@@ -30,7 +30,7 @@ public record MetaFile(long version, long length, Map<String, String> hashes) {
     }
     Map<String, String> hashes = new TreeMap<>();
     if (m.containsKey("hashes")) {
-      hashes = Hashes.fromJson(Json.object(m, "hashes", where), where + ".hashes");
+      hashes = Hashes.fromJson(Json.object(m, "hashes", where), where);
     }
     return new MetaFile(v, len, hashes);
   }

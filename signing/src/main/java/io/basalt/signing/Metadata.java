@@ -27,11 +27,16 @@ public final class Metadata {
   private final String type;
   private final long version;
   private final Instant expires;
+  /** Where the {@code signed} value lies in {@link #raw} when its objects' keys arrived sorted, else -1. */
+  private final int sortedSignedStart;
+  private final int sortedSignedEnd;
   private volatile byte[] canonicalSigned;
 
   private Metadata(byte[] raw, Map<String, Object> signed, Map<String, byte[]> signatures, String type,
-      long version, Instant expires) {
+      long version, Instant expires, int sortedSignedStart, int sortedSignedEnd) {
     this.raw = raw;
+    this.sortedSignedStart = sortedSignedStart;
+    this.sortedSignedEnd = sortedSignedEnd;
     this.signed = signed;
     this.signatures = signatures;
     this.type = type;
@@ -46,12 +51,13 @@ public final class Metadata {
    * @throws BadMetadataException if the bytes are not well-formed TUF metadata
    */
   public static Metadata parse(byte[] raw, String role) throws BadMetadataException {
-    Map<String, Object> top;
+    CanonicalJson.Document doc;
     try {
-      top = CanonicalJson.parseObject(raw);
+      doc = CanonicalJson.parseDocument(raw, "signed");
     } catch (JsonFormatException e) {
       throw new BadMetadataException(role, e.getMessage());
     }
+    Map<String, Object> top = doc.top();
     try {
       Map<String, Object> signed = Json.object(top, "signed", "metadata");
       List<Object> sigs = Json.array(top, "signatures", "metadata");
@@ -83,7 +89,8 @@ public final class Metadata {
       if (!EXPIRES.matcher(exp).matches()) {
         throw new IllegalArgumentException("signed.expires: expected YYYY-MM-DDTHH:MM:SSZ, found " + exp);
       }
-      return new Metadata(raw.clone(), signed, byKeyId, type, version, parseExpires(exp));
+      return new Metadata(raw.clone(), signed, byKeyId, type, version, parseExpires(exp),
+          doc.spanSorted() ? doc.spanStart() : -1, doc.spanSorted() ? doc.spanEnd() : -1);
     } catch (IllegalArgumentException | java.time.DateTimeException e) {
       throw new BadMetadataException(role, e.getMessage());
     }
@@ -100,9 +107,13 @@ public final class Metadata {
     if (hour > 23 || second > 59) {
       return Instant.parse(exp);
     }
-    return java.time.LocalDateTime.of(Integer.parseInt(exp, 0, 4, 10), Integer.parseInt(exp, 5, 7, 10),
-        Integer.parseInt(exp, 8, 10, 10), hour, Integer.parseInt(exp, 14, 16, 10), second)
-        .toInstant(java.time.ZoneOffset.UTC);
+    long day = java.time.LocalDate.of(Integer.parseInt(exp, 0, 4, 10), Integer.parseInt(exp, 5, 7, 10),
+        Integer.parseInt(exp, 8, 10, 10)).toEpochDay(); // checks the date (no February 30)
+    int minute = Integer.parseInt(exp, 14, 16, 10);
+    if (minute > 59) {
+      throw new java.time.DateTimeException("Invalid value for MinuteOfHour: " + minute);
+    }
+    return Instant.ofEpochSecond(day * 86_400 + hour * 3_600L + minute * 60L + second);
   }
 
   /**
@@ -212,8 +223,17 @@ public final class Metadata {
     }
   }
 
-  private byte[] canonicalSigned() {
+  /**
+   * The canonical form of the received {@code signed} object. When every object in it listed its
+   * keys in order (canonical and pretty-printed TUF files do), it is written straight from the
+   * received bytes of that object (no tree walk, no sorting); otherwise from the parsed tree. Both
+   * give the same bytes ({@code CanonicalJsonTest}).
+   */
+  byte[] canonicalSigned() {
     byte[] c = canonicalSigned;
+    if (c == null && sortedSignedStart >= 0) {
+      c = CanonicalJson.canonicalSpan(raw, sortedSignedStart, sortedSignedEnd);
+    }
     if (c == null) {
       c = CanonicalJson.encode(signed);
       canonicalSigned = c;

@@ -61,6 +61,8 @@ public final class Applier {
   private Accounts accounts;
   private final List<String> actions = new ArrayList<>();
   private final List<String> failures = new ArrayList<>();
+  /** Directories this run saw or made (nothing here removes directories). */
+  private final Set<Path> knownDirs = new java.util.HashSet<>();
 
   /**
    * @param root the directory standing for {@code /}
@@ -364,8 +366,7 @@ public final class Applier {
   boolean writeFile(String hostPath, byte[] data, int mode, String user, String group) throws IOException {
     Path p = resolve(hostPath);
     int[] ids = dryRun ? null : ids(user, group);
-    if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) && Arrays.equals(Files.readAllBytes(p), data)
-        && modeOf(p) == mode && ownerMatches(p, user, group, ids)) {
+    if (unchanged(p, data, mode, user, group, ids)) {
       return false;
     }
     ensureParent(p);
@@ -420,11 +421,36 @@ public final class Applier {
     change((dryRun ? "would make directory " : "made directory ") + hostPath + " (mode " + octal(mode) + ", owner " + (group == null ? user : user + ":" + group) + ")");
   }
 
+  /**
+   * Whether {@code p} is a regular file with exactly these bytes, mode and owner. On the default file
+   * system one lstat answers type, mode and owner (this runs for every file on every boot).
+   */
+  private boolean unchanged(Path p, byte[] data, int mode, String user, String group, int[] ids) throws IOException {
+    if (!numericOwners) {
+      return Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) && Arrays.equals(Files.readAllBytes(p), data)
+          && modeOf(p) == mode && ownerMatches(p, user, group, ids);
+    }
+    Map<String, Object> a;
+    try {
+      a = Files.readAttributes(p, "unix:mode,uid,gid", LinkOption.NOFOLLOW_LINKS);
+    } catch (IOException e) {
+      return false; // missing or unreadable: (re)written
+    }
+    int m = (Integer) a.get("mode");
+    return (m & 0170000) == 0100000 && (m & 07777) == mode
+        && (dryRun || ((Integer) a.get("uid") == ids[0] && (Integer) a.get("gid") == ids[1]))
+        && Arrays.equals(Files.readAllBytes(p), data);
+  }
+
   private void ensureParent(Path p) throws IOException {
     Path parent = p.getParent();
-    if (parent != null && !Files.isDirectory(parent)) {
+    if (parent == null || knownDirs.contains(parent)) {
+      return;
+    }
+    if (!Files.isDirectory(parent)) {
       Files.createDirectories(parent);
     }
+    knownDirs.add(parent);
   }
 
   private Path resolve(String hostPath) throws IOException {

@@ -20,9 +20,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.zip.CRC32C;
 
 /**
- * Writes the data area of a squashfs image: file blocks and fragment blocks, compressed by a pool
+ * Writes the data area of a squashfs image: file blocks and fragment blocks, compressed by pools
  * of threads and written in submission order, so the output does not depend on thread timing.
- * Files are read by the calling thread one block at a time. Not thread-safe (one build at a time).
+ * As in mksquashfs, {@code threads} threads compress file blocks and another {@code threads}
+ * compress fragment blocks, so a fragment never waits behind a queue of file blocks. Files are read
+ * by the calling thread one block at a time. Not thread-safe (one build at a time).
  */
 final class DataWriter implements AutoCloseable {
   static final int UNCOMPRESSED_BIT = 1 << 24;
@@ -93,6 +95,7 @@ final class DataWriter implements AutoCloseable {
   private long position;
   private final long channelBase;
   private final ExecutorService pool;
+  private final ExecutorService fragmentPool;
   private final List<Codec> codecs = new ArrayList<>();
   private final ThreadLocal<Codec> codec;
   private final ArrayDeque<Pending> pending = new ArrayDeque<>();
@@ -118,15 +121,8 @@ final class DataWriter implements AutoCloseable {
     this.position = base;
     this.channelBase = out.position();
     this.fragment = new byte[blockSize];
-    AtomicInteger n = new AtomicInteger();
-    this.pool =
-        Executors.newFixedThreadPool(
-            options.threads(),
-            r -> {
-              Thread t = new Thread(r, "squashfs-compress-" + n.incrementAndGet());
-              t.setDaemon(true);
-              return t;
-            });
+    this.pool = newPool(options.threads(), "squashfs-compress-");
+    this.fragmentPool = newPool(options.threads(), "squashfs-fragment-");
     this.codec =
         ThreadLocal.withInitial(
             () -> {
@@ -137,6 +133,17 @@ final class DataWriter implements AutoCloseable {
               return c;
             });
     this.maxPending = options.threads() * 4 + 8;
+  }
+
+  private static ExecutorService newPool(int threads, String name) {
+    AtomicInteger n = new AtomicInteger();
+    return Executors.newFixedThreadPool(
+        threads,
+        r -> {
+          Thread t = new Thread(r, name + n.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
   }
 
   /**
@@ -252,7 +259,7 @@ final class DataWriter implements AutoCloseable {
     }
     byte[] block = fragment;
     int len = fragmentFill;
-    Future<Result> f = pool.submit(() -> compress(block, len, false));
+    Future<Result> f = fragmentPool.submit(() -> compress(block, len, false));
     pending.add(new Pending(f, Kind.FRAGMENT, null, fragmentCount));
     fragmentCount++;
     fragment = new byte[blockSize];
@@ -386,8 +393,10 @@ final class DataWriter implements AutoCloseable {
   @Override
   public void close() {
     pool.shutdownNow();
+    fragmentPool.shutdownNow();
     try {
       pool.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES);
+      fragmentPool.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

@@ -39,6 +39,7 @@ public final class DirectoryTreeReader {
   }
 
   private static final int S_IFMT = 0170000;
+  private static final String UNIX_ATTRIBUTES = "unix:mode,uid,gid,ino,dev,rdev,nlink,lastModifiedTime";
 
   private final Xattrs xattrs;
 
@@ -61,8 +62,15 @@ public final class DirectoryTreeReader {
     if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
       throw new IOException(root + ": not a directory");
     }
-    Map<String, Map<String, byte[]>> xattrMap =
-        xattrs == Xattrs.GETFATTR ? readXattrs(root) : Map.of();
+    // getfattr runs on its own thread while the tree is walked; its result is applied afterwards
+    java.util.concurrent.FutureTask<Map<String, Map<String, byte[]>>> xattrTask = null;
+    if (xattrs == Xattrs.GETFATTR) {
+      checkDefaultFileSystem(root);
+      xattrTask = new java.util.concurrent.FutureTask<>(() -> readXattrs(root));
+      Thread t = new Thread(xattrTask, "getfattr-reader");
+      t.setDaemon(true);
+      t.start();
+    }
     FileTree.Builder b = FileTree.builder();
     Map<String, List<String>> linkGroups = new TreeMap<>();
     Files.walkFileTree(
@@ -87,7 +95,8 @@ public final class DirectoryTreeReader {
 
           private void visit(Path p, BasicFileAttributes basic) throws IOException {
             String path = imagePath(root, p);
-            Map<String, Object> a = Files.readAttributes(p, "unix:*", LinkOption.NOFOLLOW_LINKS);
+            // named attributes only: "unix:*" would also look up owner and group names per file
+            Map<String, Object> a = Files.readAttributes(p, UNIX_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
             int mode = (Integer) a.get("mode");
             if ((mode & S_IFMT) == 0) {
               // file systems such as jimfs give only the permission bits
@@ -132,13 +141,17 @@ public final class DirectoryTreeReader {
             e = e.withMode(mode & 07777)
                 .withOwner((Integer) a.get("uid"), (Integer) a.get("gid"))
                 .withMtime(mtime.to(TimeUnit.SECONDS));
-            Map<String, byte[]> x = xattrMap.get(path);
-            if (x != null && !x.isEmpty()) {
-              e = e.withXattrs(x);
-            }
             b.put(e);
           }
         });
+    if (xattrTask != null) {
+      for (Map.Entry<String, Map<String, byte[]>> x : join(xattrTask, root).entrySet()) {
+        TreeEntry e = b.get(x.getKey());
+        if (e != null && !x.getValue().isEmpty()) {
+          b.put(e.withXattrs(x.getValue()));
+        }
+      }
+    }
     for (List<String> group : linkGroups.values()) {
       if (group.size() < 2) {
         continue;
@@ -153,6 +166,28 @@ public final class DirectoryTreeReader {
       }
     }
     return b.build();
+  }
+
+  private static Map<String, Map<String, byte[]>> join(
+      java.util.concurrent.FutureTask<Map<String, Map<String, byte[]>>> task, Path root) throws IOException {
+    try {
+      return task.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while reading the xattrs of " + root);
+    } catch (java.util.concurrent.ExecutionException e) {
+      Throwable c = e.getCause();
+      if (c instanceof IOException) {
+        throw (IOException) c;
+      }
+      throw new IOException("reading the xattrs of " + root + " failed: " + c, c);
+    }
+  }
+
+  private static void checkDefaultFileSystem(Path root) throws IOException {
+    if (root.getFileSystem() != FileSystems.getDefault()) {
+      throw new IOException(root + ": xattrs through getfattr need a directory on the default file system; use Xattrs.NONE");
+    }
   }
 
   private static String imagePath(Path root, Path p) throws IOException {
@@ -174,9 +209,7 @@ public final class DirectoryTreeReader {
 
   /** Runs {@code getfattr} once over the tree; returns in-image path to xattrs. */
   private static Map<String, Map<String, byte[]>> readXattrs(Path root) throws IOException {
-    if (root.getFileSystem() != FileSystems.getDefault()) {
-      throw new IOException(root + ": xattrs through getfattr need a directory on the default file system; use Xattrs.NONE");
-    }
+    checkDefaultFileSystem(root);
     String abs = root.toAbsolutePath().normalize().toString();
     ProcessBuilder pb =
         new ProcessBuilder("getfattr", "-R", "-P", "-h", "-d", "-m", "-", "-e", "hex", "--absolute-names", abs)

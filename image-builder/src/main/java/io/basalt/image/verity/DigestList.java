@@ -32,6 +32,24 @@ final class DigestList {
     size++;
   }
 
+  /** Appends the digests packed in {@code digests} (a multiple of 32 bytes long). */
+  void appendAll(byte[] digests) {
+    if (digests.length % DIGEST != 0) {
+      throw new IllegalArgumentException("digest bytes " + digests.length + " not a multiple of " + DIGEST);
+    }
+    int off = 0;
+    while (off < digests.length) {
+      int pos = (int) (size % PER_CHUNK);
+      if (pos == 0) {
+        chunks.add(new byte[CHUNK_BYTES]);
+      }
+      int n = Math.min(PER_CHUNK - pos, (digests.length - off) / DIGEST);
+      System.arraycopy(digests, off, chunks.get(chunks.size() - 1), pos * DIGEST, n * DIGEST);
+      off += n * DIGEST;
+      size += n;
+    }
+  }
+
   /** Replaces digest {@code index} with {@code md.digest()}; resets {@code md}. */
   void set(long index, MessageDigest md) {
     checkIndex(index);

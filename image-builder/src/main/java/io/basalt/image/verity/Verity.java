@@ -1,7 +1,6 @@
 package io.basalt.image.verity;
 
 import java.io.BufferedOutputStream;
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -24,8 +23,6 @@ import java.util.Objects;
 public final class Verity {
   /** Data and hash block size, bytes. */
   public static final int BLOCK_SIZE = HashTree.BLOCK;
-
-  private static final int READ_BUFFER = 1 << 20;
 
   private Verity() {}
 
@@ -67,14 +64,14 @@ public final class Verity {
       throw new IOException(dataFile + ": data is " + size + " bytes; a separate-file verity tree needs a positive"
           + " multiple of " + BLOCK_SIZE + " (pad the data, or use formatAppended)");
     }
-    LeafHasher hasher = new LeafHasher(params);
+    DigestList leaves;
     try (FileChannel in = FileChannel.open(dataFile, StandardOpenOption.READ)) {
-      hashRange(in, 0, size, hasher, dataFile);
+      leaves = FileLeafHasher.hash(in, size, params, FileLeafHasher.defaultThreads(), dataFile);
       if (in.size() != size) {
         throw new IOException(dataFile + ": changed while being hashed (was " + size + " bytes, now " + in.size() + ")");
       }
     }
-    HashTree tree = HashTree.build(params, hasher.leaves());
+    HashTree tree = HashTree.build(params, leaves);
     Path dir = hashFile.toAbsolutePath().getParent();
     Path tmp = Files.createTempFile(dir, "." + hashFile.getFileName(), ".tmp");
     boolean done = false;
@@ -111,19 +108,18 @@ public final class Verity {
         throw new IOException(dataFile + ": empty, nothing to protect with verity");
       }
       try {
-        LeafHasher hasher = new LeafHasher(params);
-        hashRange(ch, 0, size, hasher, dataFile);
+        // the partial last block is hashed zero-padded; the zeros are written below
+        DigestList leaves = FileLeafHasher.hash(ch, size, params, FileLeafHasher.defaultThreads(), dataFile);
         if (ch.size() != size) {
           throw new IOException(dataFile + ": changed while being hashed (was " + size + " bytes, now " + ch.size() + ")");
         }
-        byte[] pad = new byte[hasher.paddingNeeded()];
-        hasher.update(pad, 0, pad.length);
+        byte[] pad = new byte[(int) ((BLOCK_SIZE - size % BLOCK_SIZE) % BLOCK_SIZE)];
         ByteBuffer padBuf = ByteBuffer.wrap(pad);
         long pos = size;
         while (padBuf.hasRemaining()) {
           pos += ch.write(padBuf, pos);
         }
-        HashTree tree = HashTree.build(params, hasher.leaves());
+        HashTree tree = HashTree.build(params, leaves);
         long hashOffset = tree.dataBlocks() * BLOCK_SIZE;
         ch.position(hashOffset);
         OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), 64 * 1024);
@@ -146,22 +142,6 @@ public final class Verity {
   private static void readableByAll(Path file) throws IOException {
     if (Files.getFileAttributeView(file, PosixFileAttributeView.class) != null) {
       Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
-    }
-  }
-
-  private static void hashRange(FileChannel in, long from, long to, LeafHasher hasher, Path what) throws IOException {
-    ByteBuffer buf = ByteBuffer.allocate(READ_BUFFER);
-    long pos = from;
-    while (pos < to) {
-      buf.clear();
-      buf.limit((int) Math.min(buf.capacity(), to - pos));
-      int n = in.read(buf, pos);
-      if (n < 0) {
-        throw new EOFException(what + ": ended at byte " + pos + " while being hashed, expected " + to + " bytes");
-      }
-      buf.flip();
-      hasher.update(buf);
-      pos += n;
     }
   }
 }

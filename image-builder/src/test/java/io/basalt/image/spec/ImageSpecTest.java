@@ -23,7 +23,7 @@ class ImageSpecTest {
     assertEquals("http://deb.debian.org/debian", s.debian().mirror());
     for (String p : new String[] {"systemd", "systemd-boot", "linux-image-amd64", "containerd", "docker.io", "etcd-server",
         "openssh-server", "iproute2", "e2fsprogs", "cryptsetup-bin", "busybox", "kmod", "udev", "dbus",
-        "openjdk-17-jre-headless", "ca-certificates"}) {
+        "openjdk-17-jre-headless", "ca-certificates", "fdisk", "apparmor"}) {
       assertTrue(s.debian().packages().contains(p), p);
     }
     assertEquals(ImageSpec.Compressor.ZSTD, s.compressor());

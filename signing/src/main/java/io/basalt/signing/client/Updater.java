@@ -20,6 +20,7 @@ import io.basalt.signing.VersionMismatchException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -41,6 +42,12 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
 
 /**
  * The TUF 1.0 client workflow (specification section 5): refreshes root, timestamp, snapshot and
@@ -151,31 +158,138 @@ public final class Updater {
     Deque<Visit> stack = new ArrayDeque<>();
     stack.push(new Visit("targets", null, null));
     Set<String> visited = new HashSet<>();
-    while (!stack.isEmpty() && visited.size() < config.maxDelegations()) {
-      Visit v = stack.pop();
-      if (visited.contains(v.role())) {
-        continue; // cycles and diamonds: each role at most once
-      }
-      Targets t = loadTargets(v.role(), v.delegation(), v.parent());
-      visited.add(v.role());
-      TargetFile tf = t.targets().get(targetPath);
-      if (tf != null) {
-        return Optional.of(new TargetInfo(tf.path(), tf.length(), tf.hashes(), tf.custom(), v.role()));
-      }
-      List<Visit> children = new ArrayList<>();
-      for (DelegatedRole d : t.delegations()) {
-        if (d.matches(targetPath)) {
-          children.add(new Visit(d.name(), d, t));
-          if (d.terminating()) {
-            stack.clear(); // a terminating role ends backtracking
-            break;
+    try (RoleChecks checks = new RoleChecks()) {
+      try {
+        while (!stack.isEmpty() && visited.size() < config.maxDelegations()) {
+          if (checks.failed()) {
+            checks.drain(); // throws: stop at the first role that failed its check
           }
+          Visit v = stack.pop();
+          if (visited.contains(v.role())) {
+            continue; // cycles and diamonds: each role at most once
+          }
+          Targets t = loadTargets(v.role(), v.delegation(), v.parent(), checks);
+          visited.add(v.role());
+          TargetFile tf = t.targets().get(targetPath);
+          if (tf != null) {
+            checks.drain(); // every role on the way verified (and persisted) before the answer
+            return Optional.of(new TargetInfo(tf.path(), tf.length(), tf.hashes(), tf.custom(), v.role()));
+          }
+          List<Visit> children = new ArrayList<>();
+          for (DelegatedRole d : t.delegations()) {
+            if (d.matches(targetPath)) {
+              children.add(new Visit(d.name(), d, t));
+              if (d.terminating()) {
+                stack.clear(); // a terminating role ends backtracking
+                break;
+              }
+            }
+          }
+          Collections.reverse(children);
+          children.forEach(stack::push);
+        }
+        checks.drain();
+        return Optional.empty();
+      } catch (IOException | RuntimeException e) {
+        checks.drain(); // a role loaded earlier that failed its check is the error, as in sequence
+        throw e;
+      }
+    }
+  }
+
+  /**
+   * The signature checks (5.6.3) and persisting of the delegated roles a target search loads, run
+   * in load order on one worker thread while the search thread fetches and parses the next role.
+   * The search order and the files fetched are those of the sequential workflow (the next role
+   * only depends on which roles are listed, and nothing fetched is trusted before its check);
+   * only when a role fails its check can the next one have been fetched already. A role is
+   * persisted only after its check passed and after every role loaded before it was persisted;
+   * after a failure nothing further is persisted and the roles not verified leave the cache. The
+   * first failure in load order is the one reported. Used by one search thread.
+   */
+  private final class RoleChecks implements AutoCloseable {
+    private ExecutorService worker;
+    private final List<String> roles = new ArrayList<>();
+    private final List<Future<?>> pending = new ArrayList<>();
+    private volatile boolean failed;
+
+    void submit(String role, Callable<Void> check) {
+      if (worker == null) {
+        worker = Executors.newSingleThreadExecutor(r -> {
+          Thread t = new Thread(r, "basalt-tuf-verify");
+          t.setDaemon(true);
+          return t;
+        });
+      }
+      roles.add(role);
+      pending.add(worker.submit(() -> {
+        if (failed) {
+          return null; // after a failure: neither verified nor persisted (the role leaves the cache)
+        }
+        try {
+          return check.call();
+        } catch (Exception | Error e) {
+          failed = true;
+          throw e;
+        }
+      }));
+    }
+
+    boolean failed() {
+      return failed;
+    }
+
+    /** Waits for every pending check; throws the first failure, uncaching the roles from it on. */
+    void drain() throws IOException {
+      Throwable first = null;
+      int firstIndex = -1;
+      for (int i = 0; i < pending.size(); i++) {
+        try {
+          pending.get(i).get();
+        } catch (ExecutionException e) {
+          if (first == null) {
+            first = e.getCause();
+            firstIndex = i;
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          first = new InterruptedIOException("interrupted while verifying delegated roles");
+          firstIndex = 0;
+          break;
         }
       }
-      Collections.reverse(children);
-      children.forEach(stack::push);
+      if (first == null) {
+        roles.clear();
+        pending.clear();
+        return;
+      }
+      for (int i = firstIndex; i < roles.size(); i++) {
+        targets.remove(roles.get(i));
+      }
+      roles.clear();
+      pending.clear();
+      if (first instanceof IOException io) {
+        throw io;
+      } else if (first instanceof RuntimeException re) {
+        throw re;
+      } else if (first instanceof Error err) {
+        throw err;
+      }
+      throw new IOException(first);
     }
-    return Optional.empty();
+
+    /**
+     * Ends the worker. Normally every check was drained already; if not (the search thread was
+     * interrupted while waiting), checks still queued do nothing, so at most the one running can
+     * still finish (a role that passed its check) after the search has thrown.
+     */
+    @Override
+    public void close() {
+      failed = true;
+      if (worker != null) {
+        worker.shutdown();
+      }
+    }
   }
 
   /**
@@ -429,6 +543,12 @@ public final class Updater {
   // ---- 5.6 targets ------------------------------------------------------------------------------
 
   private Targets loadTargets(String role, DelegatedRole delegation, Targets parent) throws IOException {
+    return loadTargets(role, delegation, parent, null);
+  }
+
+  /** Loads a targets role (5.6); with {@code checks}, a delegated role's check runs there. */
+  private Targets loadTargets(String role, DelegatedRole delegation, Targets parent, RoleChecks checks)
+      throws IOException {
     Targets cached = targets.get(role);
     if (cached != null) {
       return cached;
@@ -455,8 +575,57 @@ public final class Updater {
     String name = root.consistentSnapshot() ? entry.version() + "." + file : file;
     byte[] bytes = fetchMetaFile(name, entry, config.targetsMaxLength(), role);
     Metadata m = Metadata.parse(bytes, role, "targets");
-    // 5.6.3
-    verifyTargets(role, delegation, parent, m);
+    if (checks != null && delegation != null) {
+      Targets t;
+      try {
+        // 5.6.4
+        if (m.version() != entry.version()) {
+          throw new VersionMismatchException(role, entry.version(), m.version());
+        }
+        // 5.6.5
+        if (m.isExpired(updateStart)) {
+          throw new ExpiredMetadataException(role, m.expires(), updateStart);
+        }
+        t = Targets.from(role, m);
+      } catch (TufException | RuntimeException e) {
+        checks.drain(); // roles loaded before this one come first,
+        verifyTargets(role, delegation, parent, m); // then this role's signatures (5.6.3),
+        throw e; // then what was found here
+      }
+      // 5.6.3 on the worker, then persisted there
+      checks.submit(role, () -> {
+        verifyTargets(role, delegation, parent, m);
+        persist(role, bytes);
+        return null;
+      });
+      targets.put(role, t);
+      return t;
+    }
+    Targets t = null;
+    RuntimeException unreadable = null;
+    BadMetadataException malformed = null;
+    // 5.6.3. For a large role the signature check (mostly hashing its canonical bytes) runs on a
+    // second thread while this one reads the role's targets; nothing read is used or written until
+    // the check has passed, and its failure wins over anything found meanwhile, as in sequence.
+    if (bytes.length >= PARALLEL_VERIFY_BYTES) {
+      FutureTask<Void> check = new FutureTask<>(() -> {
+        verifyTargets(role, delegation, parent, m);
+        return null;
+      });
+      Thread thread = new Thread(check, "basalt-tuf-verify");
+      thread.setDaemon(true);
+      thread.start();
+      try {
+        t = Targets.from(role, m);
+      } catch (BadMetadataException e) {
+        malformed = e;
+      } catch (RuntimeException e) {
+        unreadable = e;
+      }
+      await(check);
+    } else {
+      verifyTargets(role, delegation, parent, m);
+    }
     // 5.6.4
     if (m.version() != entry.version()) {
       throw new VersionMismatchException(role, entry.version(), m.version());
@@ -465,10 +634,40 @@ public final class Updater {
     if (m.isExpired(updateStart)) {
       throw new ExpiredMetadataException(role, m.expires(), updateStart);
     }
-    Targets t = Targets.from(role, m);
+    if (malformed != null) {
+      throw malformed;
+    }
+    if (unreadable != null) {
+      throw unreadable;
+    }
+    if (t == null) {
+      t = Targets.from(role, m);
+    }
     persist(role, bytes);
     targets.put(role, t);
     return t;
+  }
+
+  /** Roles at least this large have their signatures checked on a second thread (see loadTargets). */
+  static final int PARALLEL_VERIFY_BYTES = 256 * 1024;
+
+  private static void await(FutureTask<Void> task) throws IOException {
+    try {
+      task.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while verifying signatures");
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof IOException io) {
+        throw io;
+      } else if (cause instanceof RuntimeException re) {
+        throw re;
+      } else if (cause instanceof Error err) {
+        throw err;
+      }
+      throw new IOException(cause);
+    }
   }
 
   private void verifyTargets(String role, DelegatedRole delegation, Targets parent, Metadata m) throws TufException {
@@ -531,9 +730,16 @@ public final class Updater {
     Files.deleteIfExists(metadataDir.resolve(escape(role) + ".json"));
   }
 
+  /**
+   * Writes a trusted role as {@code ROLE.json} through {@code .ROLE.json.part} in the same
+   * directory and an atomic move. The temp name is fixed per role (no random name, no exclusive
+   * create): only one updater may use the directory at a time, and a leftover from a crash is
+   * simply overwritten. The temp file is closed before the move.
+   */
   private void persist(String role, byte[] bytes) throws IOException {
-    Path target = metadataDir.resolve(escape(role) + ".json");
-    Path tmp = Files.createTempFile(metadataDir, ".tmp-", ".json.part");
+    String file = escape(role) + ".json";
+    Path target = metadataDir.resolve(file);
+    Path tmp = metadataDir.resolve("." + file + ".part");
     boolean moved = false;
     try {
       Files.write(tmp, bytes);
@@ -556,19 +762,20 @@ public final class Updater {
   }
 
   static String escape(String s) {
-    StringBuilder sb = new StringBuilder();
+    StringBuilder sb = new StringBuilder(s.length() + 8);
     for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
       int c = b & 0xff;
       if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
           || c == '-' || c == '.' || c == '_' || c == '~') {
         sb.append((char) c);
       } else {
-        sb.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
-            .append(Character.toUpperCase(Character.forDigit(c & 15, 16)));
+        sb.append('%').append(HEX_DIGITS.charAt(c >> 4)).append(HEX_DIGITS.charAt(c & 15));
       }
     }
     return sb.toString();
   }
+
+  private static final String HEX_DIGITS = "0123456789ABCDEF";
 
   /** Escapes each '/'-separated segment of a target path for use in a URL. */
   static String escapePath(String path) {

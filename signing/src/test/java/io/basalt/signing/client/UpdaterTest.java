@@ -130,6 +130,46 @@ class UpdaterTest {
     assertFalse(Files.exists(dir.resolve("targets.json")));
   }
 
+  /** A targets role large enough that its signature is checked on a second thread. */
+  private void addManyTargets(int n) {
+    for (int i = 0; i < n; i++) {
+      repo.addTarget("targets", String.format("bulk/%05d.img", i), b("content " + i));
+    }
+  }
+
+  @Test
+  void largeTargetsRoleVerifiedOnASecondThread() throws Exception {
+    addManyTargets(1_500);
+    repo.publishAll();
+    assertTrue(repo.latest.get("targets").length >= Updater.PARALLEL_VERIFY_BYTES);
+    Updater u = repo.updater(dir);
+    assertEquals("content 1499".length(), u.getTargetInfo("bulk/01499.img").orElseThrow().length());
+    assertArrayEquals(repo.latest.get("targets"), Files.readAllBytes(dir.resolve("targets.json")));
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void largeTargetsRoleWithBadSignatureRejectedEvenWhenAlsoMalformed() throws Exception {
+    addManyTargets(1_500);
+    repo.signers.put("targets", List.of(TestRepo.newKey()));
+    repo.publishAll();
+    var e = assertThrows(UnsignedMetadataException.class, () -> repo.updater(dir).refresh());
+    assertEquals("targets", e.role());
+    assertFalse(Files.exists(dir.resolve("targets.json")));
+    // malformed and badly signed: the signature failure is reported, as when checked in sequence
+    repo.signers.put("targets", List.of(TestRepo.newKey()));
+    repo.tamper.put("targets", s -> ((Map<String, Object>) s.get("targets")).put("bad", Map.of("length", -1L)));
+    repo.publishAll();
+    assertThrows(UnsignedMetadataException.class, () -> repo.updater(dir).refresh());
+    assertFalse(Files.exists(dir.resolve("targets.json")));
+    // malformed but well signed: the malformed entry is reported, nothing persisted
+    repo.tamper.put("targets", s -> ((Map<String, Object>) s.get("targets")).put("bad", Map.of("length", -1L)));
+    repo.publishAll();
+    var bad = assertThrows(io.basalt.signing.BadMetadataException.class, () -> repo.updater(dir).refresh());
+    assertTrue(bad.getMessage().contains("signed.targets.bad"), bad.getMessage());
+    assertFalse(Files.exists(dir.resolve("targets.json")));
+  }
+
   @Test
   void tamperedContentAfterSigningRejected() throws Exception {
     repo.publishAll();
@@ -566,6 +606,99 @@ class UpdaterTest {
         java.time.Clock.fixed(TestRepo.NOW, java.time.ZoneOffset.UTC), UpdaterConfig.defaults().withMaxDelegations(4));
     assertTrue(limited.getTargetInfo("deep").isEmpty());
     assertEquals("r4", repo.updater(dir).getTargetInfo("deep").orElseThrow().role());
+  }
+
+  // ---- delegated roles checked on the worker thread while the search goes on --------------------
+
+  /** 30 sibling roles r00..r29 that may all sign "*" (the search limit is 32); the target is in the last. */
+  private void thirtyRoles() {
+    for (int i = 0; i < 30; i++) {
+      repo.delegate("targets", String.format("r%02d", i), List.of("*"), false);
+    }
+    repo.addTarget("r29", "f", b("from r29"));
+  }
+
+  private Set<String> persistedRoles() throws Exception {
+    Set<String> out = new TreeSet<>(files());
+    out.removeAll(Set.of("root.json", "timestamp.json", "snapshot.json", "targets.json"));
+    return out;
+  }
+
+  private static Set<String> roleFiles(int from, int to) {
+    Set<String> out = new TreeSet<>();
+    for (int i = from; i < to; i++) {
+      out.add(String.format("r%02d.json", i));
+    }
+    return out;
+  }
+
+  @Test
+  void manyDelegatedRolesFetchedInSearchOrderAndAllPersisted() throws Exception {
+    thirtyRoles();
+    repo.publishAll();
+    Updater u = repo.updater(dir);
+    u.refresh();
+    repo.fetched.clear();
+    assertEquals("r29", u.getTargetInfo("f").orElseThrow().role());
+    List<String> expected = new ArrayList<>();
+    for (int i = 0; i < 30; i++) {
+      expected.add(TestRepo.META + String.format("1.r%02d.json", i));
+    }
+    assertEquals(expected, repo.fetched);
+    assertEquals(roleFiles(0, 30), persistedRoles());
+    for (int i = 0; i < 30; i++) {
+      String r = String.format("r%02d", i);
+      assertArrayEquals(repo.latest.get(r), Files.readAllBytes(dir.resolve(r + ".json")));
+    }
+  }
+
+  @Test
+  void badSignatureInTheMiddleStopsTheSearchAndPersistsOnlyTheRolesBefore() throws Exception {
+    thirtyRoles();
+    repo.publishAll();
+    repo.signers.put("r10", List.of(TestRepo.newKey()));
+    repo.publishAll();
+    Updater u = repo.updater(dir);
+    var e = assertThrows(UnsignedMetadataException.class, () -> u.getTargetInfo("f"));
+    assertEquals("r10", e.role());
+    assertEquals(roleFiles(0, 10), persistedRoles());
+    // nothing loaded after r10 stayed trusted in memory: the same search fails the same way
+    var again = assertThrows(UnsignedMetadataException.class, () -> u.getTargetInfo("f"));
+    assertEquals("r10", again.role());
+    assertEquals(roleFiles(0, 10), persistedRoles());
+  }
+
+  @Test
+  void aRoleSignatureFailureIsReportedBeforeItsOwnAndLaterRolesOtherFailures() throws Exception {
+    thirtyRoles();
+    repo.publishAll();
+    // r05: bad signature and a version other than snapshot's; r07: malformed; r09: not served
+    repo.signers.put("r05", List.of(TestRepo.newKey()));
+    repo.tamper.put("r05", s -> s.put("version", 99L));
+    repo.tamper.put("r07", s -> s.put("targets", "not an object"));
+    repo.publishAll();
+    repo.served.remove("1.r09.json");
+    var e = assertThrows(UnsignedMetadataException.class, () -> repo.updater(dir).getTargetInfo("f"));
+    assertEquals("r05", e.role());
+    assertEquals(roleFiles(0, 5), persistedRoles());
+  }
+
+  @Test
+  void expiredOrMismatchedDelegatedRoleReportedWithTheRolesBeforePersisted() throws Exception {
+    thirtyRoles();
+    repo.expires.put("r20", TestRepo.NOW.minusSeconds(1));
+    repo.publishAll();
+    var e = assertThrows(io.basalt.signing.ExpiredMetadataException.class,
+        () -> repo.updater(dir).getTargetInfo("f"));
+    assertEquals("r20", e.role());
+    assertEquals(roleFiles(0, 20), persistedRoles());
+    repo.expires.remove("r20");
+    repo.tamper.put("r25", s -> s.put("version", 99L));
+    repo.publishAll();
+    var v = assertThrows(io.basalt.signing.VersionMismatchException.class,
+        () -> repo.updater(dir).getTargetInfo("f"));
+    assertEquals("r25", v.role());
+    assertEquals(roleFiles(0, 25), persistedRoles());
   }
 
   @Test

@@ -34,6 +34,11 @@ public record AgentPaths(Path root) {
     return root.resolve("var/lib/basalt");
   }
 
+  /** The initramfs' marker that the slot with this /usr root hash was fully checked. */
+  public Path verifiedMark(String rootHash) {
+    return stateDir().resolve("verified").resolve(rootHash);
+  }
+
   public Path tufDir() {
     return stateDir().resolve("tuf");
   }

@@ -15,6 +15,11 @@ public final class HealthCheck {
 
   private HealthCheck() {}
 
+  /** Whether a problem is a unit that has failed (waiting longer will not help). */
+  public static boolean failedUnit(String problem) {
+    return problem.endsWith(" is failed");
+  }
+
   /**
    * Runs the checks.
    *
@@ -31,13 +36,13 @@ public final class HealthCheck {
     if (c != null) {
       for (String unit : c.healthUnits()) {
         try {
-          String state = host.run(List.of("systemctl", "is-active", unit), null).strip();
+          // ActiveState: exits 0 whatever the state (is-active exits 3 and puts the state on stdout)
+          String state = host.run(List.of("systemctl", "show", "-p", "ActiveState", "--value", unit), null).strip();
           if (!state.equals("active")) {
-            problems.add(unit + " is " + state);
+            problems.add(unit + " is " + (state.isEmpty() ? "unknown" : state));
           }
         } catch (IOException e) {
-          // systemctl is-active exits non-zero for anything but active; the state is in the message
-          problems.add(unit + " is not active (" + e.getMessage() + ")");
+          problems.add(unit + ": cannot ask systemd (" + e.getMessage() + ")");
         }
       }
     }

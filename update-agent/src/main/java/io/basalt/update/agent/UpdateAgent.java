@@ -219,6 +219,7 @@ public final class UpdateAgent {
             }
           });
       Path entry = inst.install(offer, config.targetsUrl(), updater.trustedRoot().consistentSnapshot(), host);
+      markVerified(offer.usrRootHash());
       synchronized (lock) {
         staged = true;
         lastError = null;
@@ -262,6 +263,24 @@ public final class UpdateAgent {
         lastError = "reboot coordination: " + e.getMessage();
       }
       return Optional.of(clock.instant().plusSeconds(60));
+    }
+  }
+
+  /**
+   * Tells the initramfs that the slot holding {@code rootHash} was checked block by block (step 4 of
+   * the install), so the first boot of the new version skips its own full check (init-units: marker
+   * {@code /var/lib/basalt/verified/HASH}); dm-verity still checks every block read at run time.
+   */
+  private void markVerified(String rootHash) {
+    try {
+      Path mark = paths.verifiedMark(rootHash);
+      Files.createDirectories(mark.getParent());
+      if (!Files.exists(mark)) {
+        Files.createFile(mark);
+      }
+    } catch (IOException e) {
+      log.accept("could not write " + paths.verifiedMark(rootHash) + " (" + e.getMessage()
+          + "); the first boot of the new slot checks it again");
     }
   }
 

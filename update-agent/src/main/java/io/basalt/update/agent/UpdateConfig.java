@@ -46,11 +46,18 @@ public record UpdateConfig(
   /** Canonical key names and their accepted aliases (CoreOS update.conf keys). */
   static final Map<String, String> ALIASES = Map.of(
       "SERVER", "REPOSITORY_URL",
-      "GROUP", "CHANNEL");
+      "GROUP", "CHANNEL",
+      // what cloud-config's coreos.locksmith writes (locksmithd's environment names)
+      "LOCKSMITHD_ENDPOINT", "ETCD_ENDPOINTS",
+      "LOCKSMITHD_GROUP", "LOCK_GROUP");
+
+  /** locksmithd's window keys (cloud-config coreos.locksmith.window_start/length), combined into REBOOT_WINDOW. */
+  static final String WINDOW_START = "LOCKSMITHD_REBOOT_WINDOW_START";
+  static final String WINDOW_LENGTH = "LOCKSMITHD_REBOOT_WINDOW_LENGTH";
 
   static final Set<String> KEYS = Set.of("REPOSITORY_URL", "CHANNEL", "ARCH", "REBOOT_STRATEGY",
       "CHECK_INTERVAL", "CHECK_JITTER", "REBOOT_WINDOW", "REBOOT_WINDOW_ZONE", "REBOOT_GRACE",
-      "HEALTH_UNITS", "ETCD_ENDPOINTS", "LOCK_GROUP", "FLEETLOCK_URL");
+      "HEALTH_UNITS", "ETCD_ENDPOINTS", "LOCK_GROUP", "FLEETLOCK_URL", WINDOW_START, WINDOW_LENGTH);
 
   static final Set<String> STRATEGIES = Set.of("etcd-lock", "fleetlock", "reboot", "off");
 
@@ -155,6 +162,20 @@ public record UpdateConfig(
     Duration jitter = duration(s, "CHECK_JITTER", "10m");
     Duration grace = duration(s, "REBOOT_GRACE", "5m");
     String window = blankToNull(get(s, "REBOOT_WINDOW", ""));
+    if (window == null && s.containsKey(WINDOW_START)) {
+      // locksmithd: "[Day] hh:mm" plus a length; no day means every day.
+      Setting start = s.get(WINDOW_START);
+      Setting length = s.get(WINDOW_LENGTH);
+      if (length == null) {
+        throw new ConfigException(start.where() + ": " + WINDOW_START + " needs " + WINDOW_LENGTH + " (e.g. 1h30m)");
+      }
+      String st = start.value().strip();
+      window = (st.matches("\\d{1,2}:\\d{2}") ? "daily " : "") + st + " " + length.value().strip();
+      s = new LinkedHashMap<>(s);
+      s.put("REBOOT_WINDOW", new Setting(window, start.where()));
+    } else if (window == null && s.containsKey(WINDOW_LENGTH)) {
+      throw new ConfigException(s.get(WINDOW_LENGTH).where() + ": " + WINDOW_LENGTH + " needs " + WINDOW_START);
+    }
     String zone = get(s, "REBOOT_WINDOW_ZONE", "UTC");
     try {
       java.time.ZoneId.of(zone);

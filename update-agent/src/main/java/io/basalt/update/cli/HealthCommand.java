@@ -32,7 +32,8 @@ public final class HealthCommand implements Callable<Integer> {
   public Integer call() throws InterruptedException {
     long deadline = System.nanoTime() + Durations.parse(wait, "--wait").toNanos();
     List<String> problems = HealthCheck.run(new AgentPaths(root), host);
-    while (!problems.isEmpty() && System.nanoTime() < deadline) {
+    // A unit that has failed (not just still starting) will not recover by waiting.
+    while (!problems.isEmpty() && System.nanoTime() < deadline && problems.stream().noneMatch(HealthCheck::failedUnit)) {
       Thread.sleep(5_000);
       problems = HealthCheck.run(new AgentPaths(root), host);
     }

@@ -55,6 +55,26 @@ class UpdateConfigTest {
   }
 
   @Test
+  void cloudConfigLocksmithKeysAreAccepted() throws Exception {
+    // exactly what cloud-config's coreos.locksmith + coreos.update write into /etc/basalt/update.conf
+    write(overrides, "REBOOT_STRATEGY=etcd-lock\nLOCKSMITHD_ENDPOINT=http://10.0.2.101:2379,http://10.0.2.102:2379\n"
+        + "LOCKSMITHD_GROUP=workers\nLOCKSMITHD_REBOOT_WINDOW_START=Thu 04:00\nLOCKSMITHD_REBOOT_WINDOW_LENGTH=1h30m\n");
+    UpdateConfig c = UpdateConfig.load(defaults, overrides);
+    assertEquals(List.of("http://10.0.2.101:2379", "http://10.0.2.102:2379"), c.etcdEndpoints());
+    assertEquals("workers", c.lockGroup());
+    assertEquals("Thu 04:00 1h30m", c.rebootWindow());
+    write(overrides, "LOCKSMITHD_REBOOT_WINDOW_START=22:30\nLOCKSMITHD_REBOOT_WINDOW_LENGTH=45m\n");
+    assertEquals("daily 22:30 45m", UpdateConfig.load(defaults, overrides).rebootWindow());
+    write(overrides, "LOCKSMITHD_REBOOT_WINDOW_START=22:30\n");
+    ConfigException e = assertThrows(ConfigException.class, () -> UpdateConfig.load(defaults, overrides));
+    assertTrue(e.getMessage().contains("/etc/basalt/update.conf:1: LOCKSMITHD_REBOOT_WINDOW_START needs "
+        + "LOCKSMITHD_REBOOT_WINDOW_LENGTH"), e.getMessage());
+    write(overrides, "ETCD_ENDPOINTS=http://a:2379\nLOCKSMITHD_ENDPOINT=http://b:2379\n");
+    e = assertThrows(ConfigException.class, () -> UpdateConfig.load(defaults, overrides));
+    assertTrue(e.getMessage().contains("LOCKSMITHD_ENDPOINT already set at /etc/basalt/update.conf:1"), e.getMessage());
+  }
+
+  @Test
   void coreosKeysAreAccepted() throws Exception {
     write(overrides, "GROUP=alpha\nSERVER=http://127.0.0.1:8080/\nREBOOT_STRATEGY=off\n");
     UpdateConfig c = UpdateConfig.load(defaults, overrides);

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Update benchmark (not a test): in one v1 VM under QEMU/TCG, the update agent's idle RSS and CPU,
+# and `basaltctl update apply` of v2 against plain dd of the same usr.img to the same USR-B
+# partition (io.basalt.qemu.UpdateBench). Boots one VM: wrap it in the machine's QEMU slot lock
+# where there is one. Usage: qemu-tests/bench/update-bench.sh [PREFIX]
+#   PREFIX: images made by io.basalt.qemu.UpdateImages (PREFIX-repo, PREFIX-v1, PREFIX-v2);
+#   default qemu-tests/target/update-e2e/build (built first when missing: minutes per image).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+MOD=$(dirname "$HERE")
+ROOT=$(dirname "$MOD")
+PREFIX=${1:-$MOD/target/update-e2e/build}
+mvn -B -q -o -f "$ROOT/pom.xml" -pl qemu-tests -am -DskipTests package dependency:build-classpath \
+  -Dmdep.outputFile="$MOD/target/bench-classpath.txt" -Dmdep.includeScope=test >&2
+CP="$MOD/target/test-classes:$MOD/target/classes:$(cat "$MOD/target/bench-classpath.txt")"
+cd "$MOD"
+java -cp "$CP" io.basalt.qemu.UpdateImages "$PREFIX"
+exec java -cp "$CP" io.basalt.qemu.UpdateBench "$PREFIX" "$MOD/target/update-bench"

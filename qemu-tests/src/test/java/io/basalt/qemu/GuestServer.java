@@ -1,0 +1,316 @@
+package io.basalt.qemu;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The HTTP server a guest reaches at {@code http://10.0.2.100/} (QEMU guestfwd to 127.0.0.1):
+ * {@code /repo/} serves a TUF repository folder (metadata/ and targets/, {@code Range: bytes=N-}
+ * honoured) that the test can switch at any time, optionally flipping one byte of every
+ * {@code usr.img} it sends; {@code /ctl/} is a command channel for the guest's control loop (see
+ * {@link #guestScripts}). Thread-safe.
+ */
+final class GuestServer implements AutoCloseable {
+
+  /** The result of one command run in the guest. */
+  record Result(int rc, String out) {}
+
+  private final HttpServer http;
+  private final ExecutorService pool = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "guest-server");
+    t.setDaemon(true);
+    return t;
+  });
+  private volatile Path repo;
+  private volatile long flipAt = -1;
+  private final AtomicLong targetBytes = new AtomicLong();
+  private final Map<String, AtomicLong> requests = new java.util.concurrent.ConcurrentHashMap<>();
+
+  private final Object ctl = new Object();
+  private long nextId = 1;
+  private String pendingId;
+  private String pendingScript;
+  private final Map<String, CompletableFuture<Result>> results = new HashMap<>();
+  private String lastBoot;
+  private CompletableFuture<String> newBoot = new CompletableFuture<>();
+
+  GuestServer() throws IOException {
+    http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
+    http.createContext("/repo/", this::repo);
+    http.createContext("/ctl/", this::ctl);
+    http.setExecutor(pool);
+    http.start();
+  }
+
+  int port() {
+    return http.getAddress().getPort();
+  }
+
+  /** The netdev option that makes this server the guest's {@code http://10.0.2.100/}: one host process per connection. */
+  String guestfwd() {
+    return ",guestfwd=tcp:10.0.2.100:80-cmd:busybox nc 127.0.0.1 " + port();
+  }
+
+  /** Serves {@code dir} (a {@code basalt repo} folder) under /repo/ from now on. */
+  void serve(Path dir) {
+    repo = dir;
+  }
+
+  /** From now on every usr.img sent has its byte at {@code offset} flipped (-1: off). */
+  void flipUsrImgByte(long offset) {
+    flipAt = offset;
+  }
+
+  /** Bytes of files under targets/ sent so far. */
+  long targetBytes() {
+    return targetBytes.get();
+  }
+
+  /** How many GET requests asked for a path ending in {@code suffix}. */
+  long requests(String suffix) {
+    return requests.entrySet().stream().filter(e -> e.getKey().endsWith(suffix)).mapToLong(e -> e.getValue().get()).sum();
+  }
+
+  private static final Pattern RANGE = Pattern.compile("bytes=(\\d+)-");
+
+  private void repo(HttpExchange ex) throws IOException {
+    try (ex) {
+      String rel = ex.getRequestURI().getPath().substring("/repo/".length());
+      Path dir = repo;
+      Path f = dir == null ? null : dir.resolve(rel).normalize();
+      requests.computeIfAbsent(rel, k -> new AtomicLong()).incrementAndGet();
+      if (f == null || !f.startsWith(dir) || rel.contains("..") || !Files.isRegularFile(f)) {
+        ex.sendResponseHeaders(404, -1);
+        return;
+      }
+      long size = Files.size(f);
+      long start = 0;
+      String range = ex.getRequestHeaders().getFirst("Range");
+      Matcher m = range == null ? null : RANGE.matcher(range);
+      if (m != null && m.matches()) {
+        start = Long.parseLong(m.group(1));
+        if (start >= size) {
+          ex.getResponseHeaders().set("Content-Range", "bytes */" + size);
+          ex.sendResponseHeaders(416, -1);
+          return;
+        }
+        ex.getResponseHeaders().set("Content-Range", "bytes " + start + "-" + (size - 1) + "/" + size);
+        ex.sendResponseHeaders(206, size - start);
+      } else {
+        ex.sendResponseHeaders(200, size);
+      }
+      boolean target = rel.startsWith("targets/");
+      long flip = rel.endsWith("usr.img") ? flipAt : -1;
+      try (InputStream in = Files.newInputStream(f); OutputStream out = ex.getResponseBody()) {
+        in.skipNBytes(start);
+        byte[] buf = new byte[64 << 10];
+        long pos = start;
+        int n;
+        while ((n = in.read(buf)) > 0) {
+          if (flip >= pos && flip < pos + n) {
+            buf[(int) (flip - pos)] ^= 0x01;
+          }
+          out.write(buf, 0, n);
+          pos += n;
+          if (target) {
+            targetBytes.addAndGet(n);
+          }
+        }
+      }
+    } catch (IOException e) {
+      // the guest went away (power cut) or closed the connection
+    }
+  }
+
+  private void ctl(HttpExchange ex) throws IOException {
+    try (ex) {
+      String path = ex.getRequestURI().getPath();
+      Map<String, String> q = query(ex.getRequestURI().getRawQuery());
+      if (path.equals("/ctl/next")) {
+        String boot = q.getOrDefault("boot", "");
+        byte[] body;
+        synchronized (ctl) {
+          if (!boot.equals(lastBoot)) {
+            lastBoot = boot;
+            newBoot.complete(boot);
+          }
+          body = pendingId == null ? new byte[0] : (pendingId + "\n" + pendingScript).getBytes(StandardCharsets.UTF_8);
+        }
+        ex.sendResponseHeaders(200, body.length == 0 ? -1 : body.length);
+        if (body.length > 0) {
+          ex.getResponseBody().write(body);
+        }
+      } else if (path.equals("/ctl/result")) {
+        String out = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+        String id = q.getOrDefault("id", "");
+        synchronized (ctl) {
+          CompletableFuture<Result> f = results.remove(id);
+          if (f != null) {
+            f.complete(new Result(Integer.parseInt(q.getOrDefault("rc", "-1")), out));
+          }
+          if (id.equals(pendingId)) {
+            pendingId = null;
+            pendingScript = null;
+          }
+        }
+        ex.sendResponseHeaders(200, -1);
+      } else {
+        ex.sendResponseHeaders(404, -1);
+      }
+    }
+  }
+
+  private static Map<String, String> query(String raw) {
+    Map<String, String> m = new HashMap<>();
+    if (raw != null) {
+      for (String kv : raw.split("&")) {
+        int eq = kv.indexOf('=');
+        if (eq > 0) {
+          m.put(kv.substring(0, eq), URLDecoder.decode(kv.substring(eq + 1), StandardCharsets.UTF_8));
+        }
+      }
+    }
+    return m;
+  }
+
+  /**
+   * Waits for the control loop of a boot other than {@code previousBoot} (null: any) to call in.
+   *
+   * @return the boot id (the guest's /proc/sys/kernel/random/boot_id)
+   */
+  String awaitBoot(String previousBoot, Duration timeout, QemuVm vm) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      CompletableFuture<String> f;
+      synchronized (ctl) {
+        if (lastBoot != null && !lastBoot.equals(previousBoot)) {
+          return lastBoot;
+        }
+        if (newBoot.isDone()) {
+          newBoot = new CompletableFuture<>();
+        }
+        f = newBoot;
+      }
+      try {
+        f.get(5, TimeUnit.SECONDS);
+      } catch (TimeoutException e) {
+        if (vm.waitForExit(Duration.ZERO) != -1) {
+          throw new AssertionError("QEMU exited before a new boot's control loop called in\n" + vm.tail());
+        }
+        if (System.nanoTime() > deadline) {
+          throw new AssertionError("no control loop of a new boot called in within " + timeout + "\n" + vm.tail());
+        }
+      }
+    }
+  }
+
+  /**
+   * Runs {@code script} with /bin/sh in the guest through its control loop and returns its exit code
+   * and output (stdout and stderr).
+   */
+  Result run(QemuVm vm, String script, Duration timeout) throws Exception {
+    CompletableFuture<Result> f = new CompletableFuture<>();
+    String id;
+    synchronized (ctl) {
+      id = Long.toString(nextId++);
+      results.put(id, f);
+      pendingId = id;
+      pendingScript = script;
+    }
+    long deadline = System.nanoTime() + timeout.toNanos();
+    try {
+      while (true) {
+        try {
+          return f.get(2, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+          if (vm.waitForExit(Duration.ZERO) != -1) {
+            throw new VmExited("QEMU exited while guest command " + id + " ran: " + script);
+          }
+          if (System.nanoTime() > deadline) {
+            throw e;
+          }
+        }
+      }
+    } catch (TimeoutException e) {
+      throw new AssertionError("guest command " + id + " did not finish within " + timeout + ": " + script);
+    } finally {
+      synchronized (ctl) {
+        results.remove(id);
+        if (id.equals(pendingId)) {
+          pendingId = null;
+          pendingScript = null;
+        }
+      }
+    }
+  }
+
+  /** The VM exited (rebooted or powered off) while the test waited for its control loop. */
+  static final class VmExited extends RuntimeException {
+    VmExited(String m) {
+      super(m);
+    }
+  }
+
+  /**
+   * The OEM files that start the control loop: {@code basalt-test.sh} (run by the test hook after
+   * multi-user.target) starts {@code e2e-ctl.sh} as a transient unit that polls {@code /ctl/next},
+   * runs each new command once and posts its output to {@code /ctl/result}.
+   */
+  static Map<String, String> guestScripts() {
+    String hook = String.join("\n",
+        "echo \"T: boot=$(cat /proc/sys/kernel/random/boot_id)\"",
+        "cp \"$OEM/e2e-ctl.sh\" /run/e2e-ctl.sh",
+        "systemd-run --unit=basalt-e2e-ctl --collect -p StandardOutput=tty -p StandardError=tty -p TTYPath=/dev/console "
+            + "/bin/sh /run/e2e-ctl.sh",
+        "echo \"T: ctl=$?\"",
+        "");
+    String loop = String.join("\n",
+        "#!/bin/sh",
+        "S=http://10.0.2.100/ctl",
+        "boot=$(cat /proc/sys/kernel/random/boot_id)",
+        "last=",
+        "echo \"basalt-e2e: control loop up (boot $boot)\"",
+        "while :; do",
+        "  if busybox wget -q -T 20 -O /run/e2e.cmd \"$S/next?boot=$boot\" 2>/dev/null && [ -s /run/e2e.cmd ]; then",
+        "    id=$(head -n 1 /run/e2e.cmd)",
+        "    if [ \"$id\" != \"$last\" ]; then",
+        "      last=$id",
+        "      tail -n +2 /run/e2e.cmd > /run/e2e.sh",
+        "      echo \"basalt-e2e: command $id\"",
+        "      sh /run/e2e.sh > /run/e2e.out 2>&1; rc=$?",
+        "      echo \"basalt-e2e: command $id rc=$rc\"",
+        "      until busybox wget -q -T 60 -O /dev/null --post-file=/run/e2e.out \"$S/result?id=$id&rc=$rc\"; do sleep 2; done",
+        "    fi",
+        "  fi",
+        "  sleep 1",
+        "done",
+        "");
+    return Map.of("basalt-test.sh", hook, "e2e-ctl.sh", loop);
+  }
+
+  @Override
+  public void close() {
+    http.stop(0);
+    pool.shutdownNow();
+  }
+}

@@ -1,0 +1,353 @@
+package io.basalt.qemu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.Locale;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * Issue 7's acceptance, end to end on real images under QEMU: one machine (a UEFI VM on one qcow2
+ * overlay and one OVMF variable store, restarted after every reboot since QEMU runs with
+ * -no-reboot) boots v1, updates itself to v2 from a TUF repository served on the host's loopback,
+ * refuses a tampered payload, metadata signed with the wrong key and a replay of older metadata,
+ * then installs a v3 that fails its health check and falls back to v2 when v3's tries run out.
+ * The guest is driven through a control loop started by the test hook (GuestServer). The steps
+ * depend on each other and run in order. Opt-in: {@code -Dbasalt.qemu.long=true} (builds three
+ * images first) or {@code -Dbasalt.qemu.update.images=PREFIX} (images made by UpdateImages.main).
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class UpdateEndToEndIT {
+  /** Generous: a first boot under TCG is ~4 min idle, far longer on a loaded 2-core machine. */
+  static final Duration BOOT = Duration.ofMinutes(30);
+  static final Duration INSTALL = Duration.ofMinutes(40);
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  static Path work;
+  static UpdateImages images;
+  static GuestServer server;
+  static GuestImage disk;
+  static Path overlay;
+  static Path repoA;
+  static Path repoB;
+  static Path repoC;
+  static volatile Path wrongKey;
+  static QemuVm vm;
+  static String boot;
+  static int bootNo;
+  static int stage;
+
+  @BeforeAll
+  static void setUp() throws Exception {
+    Assumptions.assumeTrue(Boolean.getBoolean("basalt.qemu.long") || System.getProperty("basalt.qemu.update.images") != null,
+        "long scenario: set -Dbasalt.qemu.long=true or -Dbasalt.qemu.update.images=PREFIX");
+    work = Path.of("target", "update-e2e").toAbsolutePath();
+    Files.createDirectories(work);
+    long t0 = System.nanoTime();
+    images = UpdateImages.get(work);
+    figure("images ready (built or given) in %d s", secondsSince(t0));
+    server = new GuestServer();
+    disk = new GuestImage(images.image(1), work.resolve("vm"));
+    disk.appendCmdline("basalt.testhook");
+    for (var e : GuestServer.guestScripts().entrySet()) {
+      disk.putOem(e.getKey(), e.getValue());
+    }
+    overlay = disk.overlay("disk", "4G");
+  }
+
+  /**
+   * The repository states the test serves: A = v1 published (kept as old metadata to replay), B =
+   * v1 + v2, C = v1 + v2 + v3, and a repository with the same layout made with other keys.
+   */
+  static void repositories() throws Exception {
+    long t0 = System.nanoTime();
+    Path r = work.resolve("repo");
+    UpdateImages.deleteTree(r);
+    UpdateImages.copyTree(images.repo, r);
+    publish(r, 1);
+    repoA = work.resolve("repo-a");
+    UpdateImages.deleteTree(repoA);
+    UpdateImages.copyTree(r, repoA);
+    publish(r, 2);
+    repoB = work.resolve("repo-b");
+    UpdateImages.deleteTree(repoB);
+    UpdateImages.copyTree(r, repoB);
+    repoC = r;
+    figure("repositories A, B published in %d s", secondsSince(t0));
+  }
+
+  /** C = B + v3, and the wrong-key repository offering v3 (made when the steps that need v3 start). */
+  static void repositoriesWithV3() throws Exception {
+    if (wrongKey != null) {
+      return;
+    }
+    long t0 = System.nanoTime();
+    publish(repoC, 3);
+    Path w = work.resolve("repo-wrong-key");
+    UpdateImages.deleteTree(w);
+    UpdateImages.basalt(null, "repo", "init", "-r", w.toString());
+    publish(w, 3);
+    wrongKey = w;
+    figure("repositories C, wrong-key published in %d s", secondsSince(t0));
+  }
+
+  static void publish(Path repo, int major) throws Exception {
+    UpdateImages.basalt(null, "repo", "publish", "-r", repo.toString(),
+        images.awaitImage(major, Duration.ofMinutes(90)).resolve("update").toString(),
+        "--channel", "stable");
+  }
+
+  @AfterAll
+  static void tearDown() {
+    if (vm != null) {
+      vm.close();
+    }
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  @Test
+  @Order(1)
+  void v1UpdatesItselfToV2InSlotBAndKeepsV1AsFallback() throws Exception {
+    long t0 = System.nanoTime();
+    startVm(); // v1's first boot overlaps publishing (and, with given images, v2's build still running)
+    repositories();
+    server.serve(repoB);
+    boot = server.awaitBoot(null, BOOT, vm);
+    figure("v1 first boot: control loop up after %d s (initramfs full verity check included)", secondsSince(t0));
+    GuestServer.Result r = run("cat /proc/cmdline", Duration.ofMinutes(2));
+    assertTrue(r.out().contains("basalt.version=1.0.0") && r.out().contains("basalt.slot=A"), r.out());
+    assertTrue(vm.console().contains("basalt: multi-user reached (version 1.0.0, slot A"), vm.tail());
+    // The agent checks ~30-100 s after it started, installs v2 into USR-B and reboots by itself (strategy reboot).
+    long t1 = System.nanoTime();
+    followUntilReboot("v1->v2");
+    figure("v1 -> v2: install and reboot %d s after v1's control loop came up", secondsSince(t1));
+    vm.close();
+
+    long t2 = System.nanoTime();
+    startVm();
+    boot = server.awaitBoot(boot, BOOT, vm);
+    figure("v2 first boot (slot B): control loop up after %d s", secondsSince(t2));
+    assertTrue(vm.console().contains("basalt: multi-user reached (version 2.0.0, slot B"), vm.tail());
+    assertTrue(!vm.console().contains("checking every block of /usr"),
+        "the agent verified slot B while installing, so the initramfs does not check it again");
+    r = run("cat /proc/cmdline; findmnt -n -o SOURCE /usr", Duration.ofMinutes(2));
+    assertTrue(r.out().contains("basalt.version=2.0.0") && r.out().contains("basalt.slot=B"), r.out());
+    JsonNode s = status();
+    assertEquals("2.0.0", s.path("version").asText(), s.toString());
+    assertEquals("B", s.path("slot").asText(), s.toString());
+    assertTrue(s.path("fallback").asText().startsWith("1.0.0 (slot A"), s.toString());
+    String text = run("basaltctl status", Duration.ofMinutes(2)).out();
+    figure("basaltctl status on v2:%n%s", text.strip());
+    // blessed after boot-complete: the +3 counter is gone from v2's entry
+    String entries = waitFor("ls /efi/loader/entries", o -> o.contains("basalt-2.0.0-B.conf"), Duration.ofMinutes(10));
+    assertTrue(entries.contains("basalt-1.0.0-A"), entries);
+    figure("entries after the update: %s", entries.strip().replace('\n', ' '));
+    stage = 1;
+  }
+
+  @Test
+  @Order(2)
+  void refusesWrongKeyReplayedOldMetadataAndATamperedPayload() throws Exception {
+    Assumptions.assumeTrue(stage >= 1, "needs the v2 machine of the previous step");
+    repositoriesWithV3();
+    String before = entries();
+    long usrRequests = server.requests("usr.img");
+
+    // metadata signed with keys the machine does not trust
+    server.serve(wrongKey);
+    GuestServer.Result r = run("basaltctl update check", Duration.ofMinutes(5));
+    JsonNode s = status();
+    figure("wrong key: update check rc=%d: %s | state=%s lastError=%s", r.rc(), r.out().strip(), s.path("state").asText(),
+        s.path("lastError").asText());
+    assertNotEquals(0, r.rc(), r.out());
+    assertEquals("error", s.path("state").asText(), s.toString());
+    assertEquals(before, entries());
+
+    // a mirror replaying older metadata (only v1 offered, versions older than what the machine saw)
+    server.serve(repoA);
+    r = run("basaltctl update check", Duration.ofMinutes(5));
+    s = status();
+    figure("replayed old metadata: update check rc=%d: %s | state=%s lastError=%s", r.rc(), r.out().strip(),
+        s.path("state").asText(), s.path("lastError").asText());
+    assertNotEquals(0, r.rc(), r.out());
+    assertEquals("error", s.path("state").asText(), s.toString());
+    assertEquals("2.0.0", s.path("version").asText());
+    assertEquals(before, entries());
+    assertEquals(usrRequests, server.requests("usr.img"), "nothing downloaded for refused metadata");
+
+    // v3 correctly signed, but the bytes served for its usr.img do not match the signed hash
+    server.serve(repoC);
+    server.flipUsrImgByte(123L << 20);
+    run("basaltctl update apply", Duration.ofMinutes(5));
+    long t0 = System.nanoTime();
+    JsonNode err = null;
+    while (secondsSince(t0) < INSTALL.toSeconds()) {
+      s = status();
+      if ("error".equals(s.path("state").asText()) && server.requests("usr.img") > usrRequests) {
+        err = s;
+        break;
+      }
+      assertNotEquals("reboot-pending", s.path("state").asText(), s.toString());
+      Thread.sleep(15_000);
+    }
+    assertTrue(err != null, "no error state within " + INSTALL);
+    figure("tampered payload refused after %d s: lastError=%s", secondsSince(t0), err.path("lastError").asText());
+    assertTrue(err.path("lastError").asText().toLowerCase(Locale.ROOT).contains("sha256")
+        || err.path("lastError").asText().toLowerCase(Locale.ROOT).contains("hash"), err.toString());
+    assertEquals(before, entries());
+    server.flipUsrImgByte(-1);
+    stage = 2;
+  }
+
+  @Test
+  @Order(3)
+  void v3ThatFailsItsHealthCheckFallsBackToV2AndIsNotRetried() throws Exception {
+    Assumptions.assumeTrue(stage >= 2, "needs the v2 machine of the previous steps");
+    repositoriesWithV3();
+    server.serve(repoC);
+    server.flipUsrImgByte(-1);
+    long t0 = System.nanoTime();
+    run("basaltctl update apply", Duration.ofMinutes(5));
+    followUntilReboot("v2->v3");
+    figure("v2 -> v3: install and reboot in %d s", secondsSince(t0));
+    vm.close();
+
+    int v3Boots = 0;
+    while (true) {
+      long t1 = System.nanoTime();
+      startVm();
+      QemuVm.Match m = vm.waitForAny(0, BOOT, "basalt: multi-user reached (version 3.0.0",
+          "basalt: multi-user reached (version 2.0.0", "Kernel panic", "dropping to an emergency shell");
+      if (m.index == 1) {
+        break;
+      }
+      assertEquals(0, m.index, vm.tail());
+      v3Boots++;
+      assertTrue(v3Boots <= 3, "v3 booted more than its 3 tries");
+      vm.expect(0, BOOT, "boot health check failed on a boot with tries left", GuestImage.FAILURES);
+      assertNotEquals(-1, vm.waitForExit(Duration.ofMinutes(5)), "the fallback unit reboots the machine");
+      figure("v3 boot %d: health check failed, rebooted after %d s", v3Boots, secondsSince(t1));
+      vm.close();
+    }
+    assertEquals(3, v3Boots, "v3 boots before the loader fell back");
+    boot = server.awaitBoot(boot, BOOT, vm);
+    JsonNode s = status();
+    figure("back on v2: %s", s);
+    assertEquals("2.0.0", s.path("version").asText(), s.toString());
+    assertEquals("B", s.path("slot").asText(), s.toString());
+    assertTrue(s.path("failedVersions").toString().contains("3.0.0"), s.toString());
+    assertTrue(s.path("lastError").asText().contains("3.0.0 did not reach boot-complete"), s.toString());
+    long usr = server.requests("usr.img");
+    GuestServer.Result r = run("basaltctl update check", Duration.ofMinutes(5));
+    figure("update check after the fallback: rc=%d %s", r.rc(), r.out().strip());
+    // a periodic check (every 1 min + 10 s jitter) passes without downloading v3 again
+    Thread.sleep(100_000);
+    s = status();
+    assertEquals("2.0.0", s.path("version").asText());
+    assertTrue(!s.path("state").asText().equals("downloading") && !s.path("state").asText().equals("installing"), s.toString());
+    assertEquals(usr, server.requests("usr.img"), "v3 is not downloaded again");
+    figure("basaltctl status after the fallback:%n%s", run("basaltctl status", Duration.ofMinutes(2)).out().strip());
+    stage = 3;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  static void startVm() throws IOException {
+    if (vm != null) {
+      vm.close();
+    }
+    bootNo++;
+    vm = QemuVm.start("update-" + bootNo, disk.uefiVirtio("vm", overlay, server.guestfwd()),
+        work.resolve("boot-" + bootNo + ".log"));
+  }
+
+  static GuestServer.Result run(String script, Duration timeout) throws Exception {
+    return server.run(vm, script, timeout);
+  }
+
+  static JsonNode status() throws Exception {
+    GuestServer.Result r = run("basaltctl status --json", Duration.ofMinutes(3));
+    assertEquals(0, r.rc(), r.out());
+    return JSON.readTree(r.out().substring(r.out().indexOf('{')));
+  }
+
+  /** The ESP's boot entries with a short hash of each. */
+  static String entries() throws Exception {
+    return run("cd /efi/loader/entries && for f in *; do echo \"$f $(sha256sum < \"$f\" | cut -c1-16)\"; done",
+        Duration.ofMinutes(2)).out();
+  }
+
+  static String waitFor(String script, java.util.function.Predicate<String> ok, Duration timeout) throws Exception {
+    long t0 = System.nanoTime();
+    String out;
+    do {
+      out = run(script, Duration.ofMinutes(2)).out();
+      if (ok.test(out)) {
+        return out;
+      }
+      Thread.sleep(10_000);
+    } while (secondsSince(t0) < timeout.toSeconds());
+    throw new AssertionError(script + ": not as expected within " + timeout + ": " + out);
+  }
+
+  /** Prints the agent's state every 15 s until the machine reboots (QEMU exits). */
+  static void followUntilReboot(String what) throws Exception {
+    long t0 = System.nanoTime();
+    String last = "";
+    while (vm.waitForExit(Duration.ZERO) == -1) {
+      if (secondsSince(t0) > INSTALL.toSeconds()) {
+        throw new AssertionError(what + ": no reboot within " + INSTALL + "\n" + vm.tail());
+      }
+      try {
+        JsonNode s = status();
+        String now = s.path("state").asText() + " " + s.path("progress").asInt();
+        if (!now.equals(last)) {
+          figure("%s: +%d s state %s (served %d MiB of targets) %s", what, secondsSince(t0), now,
+              server.targetBytes() >> 20, s.path("state").asText().equals("error") ? s.path("lastError").asText() : "");
+          last = now;
+        }
+      } catch (GuestServer.VmExited e) {
+        break;
+      } catch (AssertionError e) {
+        if (vm.waitForExit(Duration.ofMinutes(2)) != -1) {
+          break; // the agent was already stopping for the reboot
+        }
+        throw e;
+      }
+      Thread.sleep(15_000);
+    }
+    assertEquals(0, vm.waitForExit(Duration.ofMinutes(2)), "QEMU exit status after the guest rebooted");
+  }
+
+  static long secondsSince(long nanos) {
+    return (System.nanoTime() - nanos) / 1_000_000_000L;
+  }
+
+  static void figure(String format, Object... args) {
+    String line = "UpdateEndToEndIT: " + String.format(format, args);
+    System.out.println(line);
+    try {
+      Files.writeString(work.resolve("figures.txt"), line + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      // the console has it
+    }
+  }
+}

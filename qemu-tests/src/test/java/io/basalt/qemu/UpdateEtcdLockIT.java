@@ -1,0 +1,263 @@
+package io.basalt.qemu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Strategy etcd-lock end to end (issue 7): two v1 machines configured by cloud-config on OEM
+ * ({@code coreos.update.reboot_strategy: etcd-lock}, {@code coreos.locksmith.endpoint}) reach a real
+ * etcd on the host's loopback through QEMU forwarding; both install v2; with the semaphore's max
+ * = 1 only the holder reboots, the other waits until the first one's v2 boot is blessed and
+ * releases the lock; both end on v2. The semaphore is read with etcdctl at every moment a VM
+ * reboots. Two VMs at once: run holding two QEMU slots. Opt-in like {@link UpdateEndToEndIT}.
+ */
+class UpdateEtcdLockIT {
+  static final ObjectMapper JSON = new ObjectMapper();
+  static final String KEY = "coreos.com/updateengine/rebootlock/semaphore";
+
+  static Path work;
+  static UpdateImages images;
+  static GuestImage disk;
+  static Process etcd;
+  static int etcdPort;
+  static final List<Machine> machines = new ArrayList<>();
+
+  /** One VM with its own overlay, variable store and server (control channel). */
+  static final class Machine {
+    final String name;
+    final GuestServer server;
+    final Path overlay;
+    QemuVm vm;
+    String boot;
+    String machineId;
+    int boots;
+
+    Machine(String name, Path repo) throws Exception {
+      this.name = name;
+      server = new GuestServer();
+      server.serve(repo);
+      overlay = disk.overlay(name, "4G");
+    }
+
+    void start() throws IOException {
+      if (vm != null) {
+        vm.close();
+      }
+      boots++;
+      vm = QemuVm.start("etcd-" + name + "-" + boots, disk.uefiVirtio(name, overlay,
+          server.guestfwd() + ",guestfwd=tcp:10.0.2.101:2379-cmd:busybox nc 127.0.0.1 " + etcdPort),
+          work.resolve(name + "-boot-" + boots + ".log"));
+    }
+
+    JsonNode status() throws Exception {
+      GuestServer.Result r = server.run(vm, "basaltctl status --json", Duration.ofMinutes(3));
+      assertEquals(0, r.rc(), r.out());
+      return JSON.readTree(r.out().substring(r.out().indexOf('{')));
+    }
+  }
+
+  @BeforeAll
+  static void setUp() throws Exception {
+    Assumptions.assumeTrue(Boolean.getBoolean("basalt.qemu.long") || System.getProperty("basalt.qemu.update.images") != null,
+        "long scenario: set -Dbasalt.qemu.long=true or -Dbasalt.qemu.update.images=PREFIX");
+    work = Path.of("target", "update-etcd").toAbsolutePath();
+    UpdateImages.deleteTree(work);
+    Files.createDirectories(work);
+    images = UpdateImages.get(Path.of("target", "update-e2e").toAbsolutePath());
+    Path repo = work.resolve("repo");
+    UpdateImages.copyTree(images.repo, repo);
+    UpdateImages.basalt(null, "repo", "publish", "-r", repo.toString(), images.image(2).resolve("update").toString(),
+        "--channel", "stable");
+    startEtcd();
+    disk = new GuestImage(images.image(1), work.resolve("vm"));
+    disk.appendCmdline("basalt.testhook");
+    for (var e : GuestServer.guestScripts().entrySet()) {
+      disk.putOem(e.getKey(), e.getValue());
+    }
+    disk.putOem("cloud-config.yml", String.join("\n",
+        "#cloud-config",
+        "coreos:",
+        "  update:",
+        "    reboot_strategy: etcd-lock",
+        "  locksmith:",
+        "    endpoint: http://10.0.2.101:2379",
+        ""));
+    machines.add(new Machine("a", repo));
+    machines.add(new Machine("b", repo));
+  }
+
+  static void startEtcd() throws Exception {
+    etcdPort = freePort();
+    int peer = freePort();
+    Path data = work.resolve("etcd-data");
+    etcd = new ProcessBuilder("etcd", "--name", "e2e", "--data-dir", data.toString(),
+        "--listen-client-urls", "http://127.0.0.1:" + etcdPort, "--advertise-client-urls", "http://127.0.0.1:" + etcdPort,
+        "--listen-peer-urls", "http://127.0.0.1:" + peer, "--initial-advertise-peer-urls", "http://127.0.0.1:" + peer,
+        "--initial-cluster", "e2e=http://127.0.0.1:" + peer)
+        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    long t0 = System.nanoTime();
+    while (true) {
+      try {
+        etcdctl("endpoint", "health");
+        return;
+      } catch (IOException e) {
+        if (System.nanoTime() - t0 > 30_000_000_000L || !etcd.isAlive()) {
+          throw new IOException("etcd did not come up on 127.0.0.1:" + etcdPort, e);
+        }
+        Thread.sleep(300);
+      }
+    }
+  }
+
+  static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
+  static String etcdctl(String... args) throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>(List.of("etcdctl", "--endpoints=http://127.0.0.1:" + etcdPort));
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    pb.environment().put("ETCDCTL_API", "3");
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      p.destroyForcibly();
+      throw new IOException("etcdctl " + List.of(args) + ": " + out);
+    }
+    return out;
+  }
+
+  /** The semaphore's holders now (empty when the key does not exist yet). */
+  static List<String> holders() throws Exception {
+    String v = etcdctl("get", KEY, "--print-value-only").strip();
+    List<String> h = new ArrayList<>();
+    if (!v.isEmpty()) {
+      JSON.readTree(v).path("holders").forEach(n -> h.add(n.asText()));
+    }
+    return h;
+  }
+
+  @AfterAll
+  static void tearDown() {
+    for (Machine m : machines) {
+      if (m.vm != null) {
+        m.vm.close();
+      }
+      m.server.close();
+    }
+    if (etcd != null) {
+      etcd.destroyForcibly();
+    }
+  }
+
+  @Test
+  void twoMachinesWithMaxOneNeverRebootTogetherAndBothEndOnV2() throws Exception {
+    long t0 = System.nanoTime();
+    for (Machine m : machines) {
+      m.start();
+    }
+    for (Machine m : machines) {
+      m.boot = m.server.awaitBoot(null, UpdateEndToEndIT.BOOT, m.vm);
+      m.machineId = m.server.run(m.vm, "cat /etc/machine-id", Duration.ofMinutes(2)).out().strip();
+      assertEquals("etcd-lock", m.status().path("strategy").asText());
+      figure("%s: v1 up after %d s, machine id %s", m.name, secondsSince(t0), m.machineId);
+    }
+    List<String> order = new ArrayList<>();
+    long deadline = System.nanoTime() + Duration.ofMinutes(90).toNanos();
+    long lastStatus = 0;
+    // phase per machine: 1 = running v1, 2 = rebooted into v2 (booting), 3 = v2 up
+    while (machines.stream().anyMatch(m -> m.boots < 2 || !m.vm.console().contains("multi-user reached (version 2.0.0"))) {
+      assertTrue(System.nanoTime() < deadline, "not both on v2 within 90 min; reboot order so far " + order);
+      for (Machine m : machines) {
+        if (m.boots == 1 && m.vm.waitForExit(Duration.ZERO) != -1) {
+          // QEMU runs with -no-reboot: the guest rebooted. At that moment it must be the only holder.
+          List<String> h = holders();
+          figure("%s rebooted at +%d s; holders then: %s", m.name, secondsSince(t0), h);
+          assertEquals(List.of(m.machineId), h, m.name + " rebooted without holding the only slot");
+          order.add(m.name);
+          m.start();
+        } else if (m.boots == 2 && m.vm.waitForExit(Duration.ZERO) != -1) {
+          throw new AssertionError(m.name + ": QEMU exited during the v2 boot\n" + m.vm.tail());
+        }
+      }
+      if (secondsSince(lastStatus) > 60) {
+        lastStatus = System.nanoTime();
+        for (Machine m : machines) {
+          if (m.boots == 1) {
+            try {
+              JsonNode st = m.status();
+              figure("%s +%d s: %s %d%% (%s) holders %s", m.name, secondsSince(t0), st.path("state").asText(),
+                  st.path("progress").asInt(), st.path("message").asText(), holders());
+            } catch (GuestServer.VmExited | AssertionError e) {
+              // rebooting right now: seen on the next round
+            }
+          }
+        }
+      }
+      Thread.sleep(1000);
+    }
+    for (Machine m : machines) {
+      m.boot = m.server.awaitBoot(m.boot, UpdateEndToEndIT.BOOT, m.vm);
+      assertTrue(m.vm.console().contains("basalt: multi-user reached (version 2.0.0, slot B"), m.vm.tail());
+    }
+    assertEquals(2, order.size(), "both machines rebooted once");
+    // Both on v2 and, once blessed, the lock is free again.
+    long t1 = System.nanoTime();
+    while (!holders().isEmpty()) {
+      assertTrue(secondsSince(t1) < 600, "lock still held: " + holders());
+      Thread.sleep(10_000);
+    }
+    for (Machine m : machines) {
+      JsonNode s = m.status();
+      assertEquals("2.0.0", s.path("version").asText(), s.toString());
+      assertEquals("B", s.path("slot").asText(), s.toString());
+    }
+    // Every revision the key ever had: never more than one holder (max = 1).
+    JsonNode head = JSON.readTree(etcdctl("get", KEY, "-w", "json"));
+    long rev = head.path("kvs").get(0).path("mod_revision").asLong();
+    int revisions = 0;
+    for (long r = 1; r <= rev; r++) {
+      String v = etcdctl("get", KEY, "--rev=" + r, "--print-value-only").strip();
+      if (!v.isEmpty()) {
+        revisions++;
+        JsonNode n = JSON.readTree(v);
+        assertTrue(n.path("holders").size() <= 1 && n.path("max").asInt() == 1, "revision " + r + ": " + v);
+      }
+    }
+    figure("reboot order %s; both on v2 and the lock free after %d s; %d revisions of the semaphore, none with 2 holders",
+        order, secondsSince(t0), revisions);
+  }
+
+  static long secondsSince(long nanos) {
+    return (System.nanoTime() - nanos) / 1_000_000_000L;
+  }
+
+  static void figure(String format, Object... args) {
+    String line = "UpdateEtcdLockIT: " + String.format(format, args);
+    System.out.println(line);
+    try {
+      Files.writeString(work.resolve("figures.txt"), line + "\n", java.nio.file.StandardOpenOption.CREATE,
+          java.nio.file.StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      // the console has it
+    }
+  }
+}
