@@ -69,9 +69,6 @@ class BasaltImageIT {
 
   @BeforeAll
   static void setUp() throws Exception {
-    org.junit.jupiter.api.Assumptions.assumeTrue(
-        System.getProperty("basalt.qemu.image") != null || Boolean.getBoolean("basalt.qemu.build"),
-        "set -Dbasalt.qemu.image=<build folder> or -Dbasalt.qemu.build=true to run the full-image scenarios");
     classStart = System.nanoTime();
     work = Path.of("target", "image-it").toAbsolutePath();
     image = new GuestImage(GuestImage.defaultImage(), work);
