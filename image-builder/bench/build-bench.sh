@@ -4,7 +4,8 @@
 # veritysetup format, mkfs.vfat + mcopy, sgdisk, dd). Prints per-stage times, ratios
 # (Basalt / reference; < 1 means Basalt is faster) and the usr.img and disk.qcow2 sizes.
 # Usage: image-builder/bench/build-bench.sh [RUNS]   (medians over RUNS, default 3)
-# LEVEL=N (default 15, mksquashfs' zstd default) sets the zstd level of both Basalt and mksquashfs.
+# LEVEL=N sets the zstd level of both Basalt and mksquashfs (default 15, mksquashfs' default;
+# LEVEL=3 is the level of the embedded default spec, i.e. the default image as shipped).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 RUNS=${1:-3}
@@ -12,7 +13,7 @@ WORK=$(mktemp -d /var/tmp/basalt-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
 LEVEL=${LEVEL:-15}
-# The default spec's level is 15 (left unset so the build takes the default path).
+# Level 15 is left unset in the spec so the build takes the writer's default path (15).
 if [ "$LEVEL" = 15 ]; then printf 'compressor: zstd\n' > "$WORK/spec.yaml"
 else printf 'compressor: zstd\ncompressor-level: %s\n' "$LEVEL" > "$WORK/spec.yaml"; fi
 

@@ -278,10 +278,16 @@ public final class Updater {
       throw new IOException(first);
     }
 
+    /**
+     * Ends the worker. Normally every check was drained already; if not (the search thread was
+     * interrupted while waiting), checks still queued do nothing, so at most the one running can
+     * still finish (a role that passed its check) after the search has thrown.
+     */
     @Override
     public void close() {
+      failed = true;
       if (worker != null) {
-        worker.shutdown(); // every check was drained before the search returned or threw
+        worker.shutdown();
       }
     }
   }

@@ -64,8 +64,14 @@ public final class RefreshBench {
           + " CPUs; java " + System.getProperty("java.version") + "; medians of " + runs + " runs, fresh JVM each");
       System.out.println("main = ms from the start of main (after JVM start); cpu = process CPU ms incl. JVM start"
           + " and JIT/GC threads; wall = ms of the whole java process as seen by the parent; x = basalt / reference");
-      for (Object[] flags : new Object[][] {{"image flags", IMAGE_FLAGS, false},
-          {"image flags + AppCDS archive", IMAGE_FLAGS, true}, {"JVM defaults", List.of(), false}}) {
+      // -Dconfigs=image,cds,defaults (the default: all three)
+      List<String> configs = List.of(System.getProperty("configs", "image,cds,defaults").split(","));
+      for (Object[] flags : new Object[][] {{"image", "image flags", IMAGE_FLAGS, false},
+          {"cds", "image flags + AppCDS archive", IMAGE_FLAGS, true}, {"defaults", "JVM defaults", List.of(), false}}) {
+        if (!configs.contains((String) flags[0])) {
+          continue;
+        }
+        flags = java.util.Arrays.copyOfRange(flags, 1, 4);
         System.out.printf("%n[%s %s]%n", flags[0], flags[1]);
         System.out.printf("%-22s %7s %7s %7s | %8s %7s %8s | %6s %6s %6s | %7s%n", "scenario", "main", "cpu", "wall",
             "ref main", "ref cpu", "ref wall", "x main", "x cpu", "x wall", "heap MB");
