@@ -31,10 +31,10 @@ public final class UpdateBench {
     UpdateImages images = UpdateImages.get(work);
     Path repoA = work.resolve("repo-a");
     UpdateImages.copyTree(images.repo, repoA);
-    UpdateImages.basalt(null, "repo", "publish", "-r", repoA.toString(), images.image(1).resolve("update").toString());
+    UpdateImages.basalt("repo", "publish", "-r", repoA.toString(), images.image(1).resolve("update").toString());
     Path repoB = work.resolve("repo-b");
     UpdateImages.copyTree(repoA, repoB);
-    UpdateImages.basalt(null, "repo", "publish", "-r", repoB.toString(), images.image(2).resolve("update").toString());
+    UpdateImages.basalt("repo", "publish", "-r", repoB.toString(), images.image(2).resolve("update").toString());
     Path payload = images.image(2).resolve("update");
     long size = Files.size(payload.resolve("usr.img"));
 

@@ -99,14 +99,14 @@ class UpdateEndToEndIT {
     publish(repoC, 3);
     Path w = work.resolve("repo-wrong-key");
     UpdateImages.deleteTree(w);
-    UpdateImages.basalt(null, "repo", "init", "-r", w.toString());
+    UpdateImages.basalt("repo", "init", "-r", w.toString());
     publish(w, 3);
     wrongKey = w;
     figure("repositories C, wrong-key published in %d s", secondsSince(t0));
   }
 
   static void publish(Path repo, int major) throws Exception {
-    UpdateImages.basalt(null, "repo", "publish", "-r", repo.toString(),
+    UpdateImages.basalt("repo", "publish", "-r", repo.toString(),
         images.awaitImage(major, Duration.ofMinutes(90)).resolve("update").toString(),
         "--channel", "stable");
   }

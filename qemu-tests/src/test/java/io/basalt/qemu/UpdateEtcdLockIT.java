@@ -82,7 +82,7 @@ class UpdateEtcdLockIT {
     images = UpdateImages.get(Path.of("target", "update-e2e").toAbsolutePath());
     Path repo = work.resolve("repo");
     UpdateImages.copyTree(images.repo, repo);
-    UpdateImages.basalt(null, "repo", "publish", "-r", repo.toString(), images.image(2).resolve("update").toString(),
+    UpdateImages.basalt("repo", "publish", "-r", repo.toString(), images.image(2).resolve("update").toString(),
         "--channel", "stable");
     startEtcd();
     disk = new GuestImage(images.image(1), work.resolve("vm"));

@@ -81,7 +81,7 @@ final class UpdateImages {
     Files.createDirectories(prefix.getParent());
     if (!Files.isRegularFile(u.repo.resolve("metadata/1.root.json"))) {
       deleteTree(u.repo);
-      basalt(null, "repo", "init", "-r", u.repo.toString());
+      basalt("repo", "init", "-r", u.repo.toString());
     }
     Path specs = Path.of(prefix + "-specs");
     Files.createDirectories(specs);
@@ -97,7 +97,7 @@ final class UpdateImages {
       Files.writeString(spec, spec(v));
       Path out = Path.of(prefix + "-v" + v);
       if (!Files.isRegularFile(out.resolve("manifest.json"))) {
-        basalt(null, "build", "--spec", spec.toString(), "--out", out.toString());
+        basalt("build", "--spec", spec.toString(), "--out", out.toString());
       }
     }
     return u;
@@ -128,16 +128,13 @@ final class UpdateImages {
    *
    * @throws IOException with the output when it exits non-zero
    */
-  static String basalt(Path dir, String... args) throws IOException, InterruptedException {
+  static String basalt(String... args) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", System.getProperty("java.class.path"), "io.basalt.image.cli.Basalt"));
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().put("BASALT_KEY_PASSPHRASE", PASSPHRASE);
     pb.environment().put("SOURCE_DATE_EPOCH", "1700000000");
-    if (dir != null) {
-      pb.directory(dir.toFile());
-    }
     Process p = pb.start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (!p.waitFor(60, TimeUnit.MINUTES) || p.exitValue() != 0) {

@@ -48,7 +48,7 @@ class UpdatePowerCutIT {
     Path repo = work.resolve("repo");
     UpdateImages.deleteTree(repo);
     UpdateImages.copyTree(images.repo, repo);
-    UpdateImages.basalt(null, "repo", "publish", "-r", repo.toString(), images.image(2).resolve("update").toString(),
+    UpdateImages.basalt("repo", "publish", "-r", repo.toString(), images.image(2).resolve("update").toString(),
         "--channel", "stable");
     server = new GuestServer();
     server.serve(repo);
