@@ -272,6 +272,7 @@ public final class Updater {
       while (true) {
         int i;
         Object outcome;
+        Callable<Void> persist;
         synchronized (this) {
           if (persisting || failed || persisted >= outcomes.size() || outcomes.get(persisted) == null) {
             return; // another thread is at it, or the next role in order is not checked yet
@@ -279,11 +280,12 @@ public final class Updater {
           persisting = true;
           i = persisted;
           outcome = outcomes.get(i);
+          persist = persists.get(i);
         }
         Throwable error = outcome instanceof Throwable t ? t : null;
         if (error == null) {
           try {
-            persists.get(i).call();
+            persist.call();
           } catch (Exception | Error e) {
             error = e;
           }
