@@ -100,6 +100,9 @@ class CloudConfigDatasourcesIT {
         "ip -o link | sed 's/^/link: /'",
         "networkctl list --no-pager 2>&1 | sed 's/^/networkctl: /'",
         "journalctl -b -o cat -u systemd-networkd.service | tail -n 40 | sed 's/^/networkd-log: /'",
+        // When the NIC's driver was bound (the initramfs loads it) and anything udev gave up on.
+        "dmesg | grep -i -E 'virtio_net|renamed from|sr [0-9]|ahci' | head -n 12 | sed 's/^/dmesg-dev: /'",
+        "journalctl -b -o cat -u systemd-udevd.service | grep -i -E 'killed|timeout|timed out' | head -n 20 | sed 's/^/udev-log: /'",
         ""));
   }
 
