@@ -256,7 +256,9 @@ class CloudConfigDatasourcesIT {
     try {
       prepare(null, "cloud-config-url=http://10.0.2.100/basalt/cloud-config.yml");
       int port = server.getAddress().getPort();
-      Booted b = boot("url", List.of(), ",guestfwd=tcp:10.0.2.100:80-tcp:127.0.0.1:" + port, "");
+      // One host process per guest connection (a chardev target would be a single connection, opened
+      // when QEMU starts and dead after the first response).
+      Booted b = boot("url", List.of(), ",guestfwd=tcp:10.0.2.100:80-cmd:busybox nc 127.0.0.1 " + port, "");
       b.assertEffects("cc-url", "url", "datasource cmdline-url: using url:http://10.0.2.100/basalt/cloud-config.yml");
       assertTrue(requests.stream().anyMatch(r -> r.startsWith("GET /basalt/cloud-config.yml ")), "requests: " + requests);
       System.out.println("CloudConfigDatasourcesIT url: HTTP requests served: " + requests);
