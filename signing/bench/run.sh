@@ -3,6 +3,7 @@
 # delegated roles, each in a fresh JVM, against Jackson parsing the same files as the reference,
 # under the image's basaltctl JVM flags, the same plus an AppCDS archive, and JVM defaults.
 # Usage: [RUNS=5] [CONFIGS=image,cds,defaults] signing/bench/run.sh   (prints medians, ratios, CPU time, peak heap)
+# More CONFIGS: unsigned, cds-unsigned (bcprov jar without its signature files: what its check costs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -B -q -o test-compile dependency:build-classpath -Dmdep.outputFile=target/bench.cp -Dmdep.includeScope=test >&2
