@@ -32,13 +32,17 @@ public final class InitramfsBuilder {
   /**
    * Modules loaded by default: disks (virtio, SCSI, USB mass storage behind xHCI/EHCI), dm-verity,
    * the file systems (squashfs for /usr, ext4 for ROOT, vfat + code pages for OEM), loop for the
-   * live /usr image and overlay.
+   * live /usr image and overlay. {@code nls_ascii} is the Debian kernel's default FAT I/O charset
+   * ({@code CONFIG_FAT_DEFAULT_IOCHARSET="ascii"}), needed by every vfat mount without
+   * {@code iocharset=} (the ESP at /efi, the OEM partition): loaded on demand, two such mounts at
+   * once could race (the second modprobe returns while the module is still initialising) and one
+   * failed with "IO charset ascii not found".
    */
   public static final List<String> DEFAULT_MODULES = List.of(
       "virtio_pci", "virtio_blk", "virtio_scsi", "sd_mod",
       "xhci_pci", "ehci_pci", "usb_storage", "uas",
       "dm_mod", "dm_verity",
-      "squashfs", "ext4", "crc32c", "vfat", "nls_cp437", "nls_iso8859_1", "nls_utf8",
+      "squashfs", "ext4", "crc32c", "vfat", "nls_cp437", "nls_iso8859_1", "nls_utf8", "nls_ascii",
       "loop", "overlay");
 
   /** Binaries copied by default (names searched in /usr/sbin, /usr/bin, /sbin, /bin of the image). */
