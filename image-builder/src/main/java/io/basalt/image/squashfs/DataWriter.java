@@ -32,10 +32,10 @@ final class DataWriter implements AutoCloseable {
 
   /**
    * Uncompressed bytes that may wait for compression or for their turn to be written (256 blocks
-   * of 128 KiB). A deep queue, as mksquashfs keeps (its read, fragment and write queues hold
-   * hundreds of MiB by default), lets the compressors keep working while the reading and writing
-   * thread waits for a CPU, and lets the reader run ahead while they wait; with a window of a few
-   * blocks, every scheduling delay of one thread on a busy machine stalled all the others.
+   * of 128 KiB; at most about twice that in heap with the compressed copies). A deep queue, as
+   * mksquashfs keeps (its read, fragment and write queues hold tens of MiB or more), keeps the
+   * compressors supplied while the reading and writing thread waits for a CPU on a busy machine,
+   * where a window of 16 blocks ran dry in one scheduling delay.
    */
   static final int QUEUE_BYTES = 32 << 20;
 
