@@ -100,6 +100,9 @@ class CloudConfigDatasourcesIT {
         "ip -o link | sed 's/^/link: /'",
         "networkctl list --no-pager 2>&1 | sed 's/^/networkctl: /'",
         "journalctl -b -o cat -u systemd-networkd.service | tail -n 40 | sed 's/^/networkd-log: /'",
+        // When the NIC's driver was bound (the initramfs loads it) and anything udev gave up on.
+        "dmesg | grep -i -E 'virtio_net|renamed from|sr [0-9]|ahci' | head -n 12 | sed 's/^/dmesg-dev: /'",
+        "journalctl -b -o cat -u systemd-udevd.service | grep -i -E 'killed|timeout|timed out' | head -n 20 | sed 's/^/udev-log: /'",
         ""));
   }
 
@@ -253,7 +256,9 @@ class CloudConfigDatasourcesIT {
     try {
       prepare(null, "cloud-config-url=http://10.0.2.100/basalt/cloud-config.yml");
       int port = server.getAddress().getPort();
-      Booted b = boot("url", List.of(), ",guestfwd=tcp:10.0.2.100:80-tcp:127.0.0.1:" + port, "");
+      // One host process per guest connection (a chardev target would be a single connection, opened
+      // when QEMU starts and dead after the first response).
+      Booted b = boot("url", List.of(), ",guestfwd=tcp:10.0.2.100:80-cmd:busybox nc 127.0.0.1 " + port, "");
       b.assertEffects("cc-url", "url", "datasource cmdline-url: using url:http://10.0.2.100/basalt/cloud-config.yml");
       assertTrue(requests.stream().anyMatch(r -> r.startsWith("GET /basalt/cloud-config.yml ")), "requests: " + requests);
       System.out.println("CloudConfigDatasourcesIT url: HTTP requests served: " + requests);

@@ -149,7 +149,7 @@ final class GuestImage {
    * QEMU arguments of a q35 UEFI machine (OVMF, its own copy of the variable store {@code
    * work/NAME-vars.fd}, kept if it exists so reboots see the same variables) with 2 GiB, a virtio
    * NIC on user-mode networking with restrict=on plus {@code netdevExtra} (e.g.
-   * ",guestfwd=tcp:10.0.2.100:80-tcp:127.0.0.1:8080" or ",hostfwd=tcp:127.0.0.1:2222-:22"; may be "").
+   * ",guestfwd=tcp:10.0.2.100:80-cmd:busybox nc 127.0.0.1 8080" or ",hostfwd=tcp:127.0.0.1:2222-:22"; may be "").
    */
   List<String> uefi(String name, String netdevExtra) throws IOException {
     Path vars = work.resolve(name + "-vars.fd");

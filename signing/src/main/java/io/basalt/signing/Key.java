@@ -12,6 +12,7 @@ import java.security.spec.X509EncodedKeySpec;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.bouncycastle.math.ec.rfc8032.Ed25519;
@@ -39,6 +40,8 @@ public final class Key {
   /** Set once BouncyCastle's Ed25519 code is loaded and has verified a known signature. */
   private static volatile boolean bcEd25519Ready;
   private static final AtomicBoolean BC_WARMUP_STARTED = new AtomicBoolean();
+  /** Counted down when the warm-up has finished, whether or not it succeeded. */
+  private static final CountDownLatch BC_WARMUP_DONE = new CountDownLatch(1);
 
   /** RFC 8032 section 7.1, TEST 1 (empty message): used to load and exercise BouncyCastle's code. */
   private static final String RFC8032_TEST1_PUBLIC = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
@@ -54,9 +57,31 @@ public final class Key {
     if (bcEd25519Ready || !BC_WARMUP_STARTED.compareAndSet(false, true)) {
       return;
     }
-    Thread t = new Thread(Key::warmUpBouncyCastle, "basalt-ed25519-warmup");
+    Thread t = new Thread(() -> {
+      try {
+        warmUpBouncyCastle();
+      } finally {
+        BC_WARMUP_DONE.countDown();
+      }
+    }, "basalt-ed25519-warmup");
     t.setDaemon(true);
     t.start();
+  }
+
+  /**
+   * If a warm-up was started and has not finished, waits for it (so that the signatures of many
+   * delegated roles are not checked by the JDK's slower code meanwhile); else returns at once.
+   * An interrupt ends the wait early (the interrupt status is kept; verification then proceeds).
+   */
+  static void awaitEd25519WarmUp() {
+    if (bcEd25519Ready || !BC_WARMUP_STARTED.get()) {
+      return;
+    }
+    try {
+      BC_WARMUP_DONE.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private static void warmUpBouncyCastle() {

@@ -30,9 +30,13 @@ import java.util.zip.GZIPInputStream;
  */
 public final class InitramfsBuilder {
   /**
-   * Modules loaded by default: disks (virtio, SCSI, USB mass storage behind xHCI/EHCI), dm-verity,
-   * the file systems (squashfs for /usr, ext4 for ROOT, vfat + code pages for OEM), loop for the
-   * live /usr image and overlay. {@code nls_ascii} is the Debian kernel's default FAT I/O charset
+   * Modules loaded by default: disks (virtio, SCSI, SATA/AHCI, USB mass storage behind xHCI/EHCI),
+   * dm-verity, the file systems (squashfs for /usr, ext4 for ROOT, vfat + code pages for OEM), loop
+   * for the live /usr image and overlay; and the devices cloud-config's datasources need (the
+   * virtio NIC for {@code cloud-config-url=}, CD-ROMs for config-2 and OpenNebula's CONTEXT), so
+   * that they exist before systemd starts. Left to udev's coldplug, a driver load on a starved
+   * machine can outlast udev's event timeout; the worker is killed and the device never appears
+   * for that boot. {@code nls_ascii} is the Debian kernel's default FAT I/O charset
    * ({@code CONFIG_FAT_DEFAULT_IOCHARSET="ascii"}), needed by every vfat mount without
    * {@code iocharset=} (the ESP at /efi, the OEM partition): loaded on demand, two such mounts at
    * once could race (the second modprobe returns while the module is still initialising) and one
@@ -40,7 +44,9 @@ public final class InitramfsBuilder {
    */
   public static final List<String> DEFAULT_MODULES = List.of(
       "virtio_pci", "virtio_blk", "virtio_scsi", "sd_mod",
+      "ahci", "sr_mod",
       "xhci_pci", "ehci_pci", "usb_storage", "uas",
+      "virtio_net",
       "dm_mod", "dm_verity",
       "squashfs", "ext4", "crc32c", "vfat", "nls_cp437", "nls_iso8859_1", "nls_utf8", "nls_ascii",
       "loop", "overlay");

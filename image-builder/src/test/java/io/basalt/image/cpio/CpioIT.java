@@ -1,5 +1,6 @@
 package io.basalt.image.cpio;
 
+import io.basalt.image.testfixtures.HostTool;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -41,7 +42,7 @@ class CpioIT {
     FileTree tree = Fixtures.tree(Fixtures.entries(0), 0);
     Path archive = tmp.resolve("a.cpio");
     CpioWriter.of(Compression.NONE).withMtime(Fixtures.EPOCH).write(tree, archive);
-    String listing = Tool.ok("cpio", "-itvn", "--quiet", "-F", archive.toString()).out;
+    String listing = HostTool.ok(300, "cpio", "-itvn", "--quiet", "-F", archive.toString()).outText();
     List<String> lines = listing.lines().toList();
     List<TreeEntry> entries = tree.stream().toList();
     assertEquals(entries.size(), lines.size(), listing);
@@ -74,7 +75,7 @@ class CpioIT {
     Path archive = tmp.resolve("a.cpio");
     CpioWriter.of(Compression.NONE).write(tree, archive); // the tree's own mtimes
     Path root = Files.createDirectory(tmp.resolve("x"));
-    Tool.ok("cpio", "-idmu", "--quiet", "--no-absolute-filenames", "-D", root.toString(), "-F", archive.toString());
+    HostTool.ok(300, "cpio", "-idmu", "--quiet", "--no-absolute-filenames", "-D", root.toString(), "-F", archive.toString());
     int checked = 0;
     for (TreeEntry e : tree) {
       Path p = e.path().equals("/") ? root : root.resolve(e.path().substring(1));
@@ -126,11 +127,11 @@ class CpioIT {
     Path packed = tmp.resolve("packed." + c.name().toLowerCase());
     long n = CpioWriter.of(c).write(tree, packed);
     String tool = c.name().toLowerCase();
-    Tool.ok(tool, "-t", packed.toString());
-    byte[] unpacked = Tool.ok(tool, "-dc", packed.toString()).outBytes;
+    HostTool.ok(300, tool, "-t", packed.toString());
+    byte[] unpacked = HostTool.ok(300, tool, "-dc", packed.toString()).out;
     assertArrayEquals(Files.readAllBytes(plain), unpacked, c + " decompresses to the plain archive");
     if (c == Compression.XZ) {
-      String list = Tool.ok("xz", "--robot", "--list", packed.toString()).out;
+      String list = HostTool.ok(300, "xz", "--robot", "--list", packed.toString()).outText();
       assertTrue(list.lines().anyMatch(l -> l.startsWith("file\t") && l.contains("\tCRC32\t")), list);
     }
     System.out.printf("%s -t ok: %d bytes (plain %d)%n", tool, n, Files.size(plain));
@@ -155,7 +156,7 @@ class CpioIT {
       assertEquals(0, all[(int) i], "padding between members");
     }
     // GNU cpio reads the first (uncompressed) member from the start of the whole file and stops at its trailer
-    List<String> firstNames = Tool.ok("cpio", "-it", "--quiet", "-F", img.toString()).out.lines().toList();
+    List<String> firstNames = HostTool.ok(300, "cpio", "-it", "--quiet", "-F", img.toString()).outText().lines().toList();
     assertEquals(List.of(".", "kernel", "kernel/x86", "kernel/x86/microcode", "kernel/x86/microcode/GenuineIntel.bin"),
         firstNames);
     assertEquals("070701", new String(all, 0, 6, java.nio.charset.StandardCharsets.US_ASCII));
@@ -163,10 +164,10 @@ class CpioIT {
     String tool = c.name().toLowerCase();
     Path exact = tmp.resolve("main.exact");
     Files.write(exact, Arrays.copyOfRange(all, (int) second.offset(), (int) (second.offset() + second.length())));
-    Tool.ok(tool, "-t", exact.toString());
+    HostTool.ok(300, tool, "-t", exact.toString());
     Path cpio = tmp.resolve("main.cpio");
-    Files.write(cpio, Tool.ok(tool, "-dc", exact.toString()).outBytes);
-    List<String> mainNames = Tool.ok("cpio", "-it", "--quiet", "-F", cpio.toString()).out.lines().toList();
+    Files.write(cpio, HostTool.ok(300, tool, "-dc", exact.toString()).out);
+    List<String> mainNames = HostTool.ok(300, "cpio", "-it", "--quiet", "-F", cpio.toString()).outText().lines().toList();
     List<String> expected = new ArrayList<>();
     main.forEach(e -> expected.add(e.path().equals("/") ? "." : e.path().substring(1)));
     assertEquals(expected, mainNames);
@@ -174,7 +175,7 @@ class CpioIT {
 
     // initramfs-tools' unmkinitramfs splits it as the kernel does (early cpio archives, then the rest)
     Path x = tmp.resolve("unmk");
-    Tool.ok("unmkinitramfs", img.toString(), x.toString());
+    HostTool.ok(300, "unmkinitramfs", img.toString(), x.toString());
     assertArrayEquals(new byte[] {1, 2, 3, 4, 5}, Files.readAllBytes(x.resolve("early/kernel/x86/microcode/GenuineIntel.bin")));
     int files = 0;
     for (TreeEntry e : main) {
@@ -188,7 +189,7 @@ class CpioIT {
       }
     }
     assertArrayEquals(Files.readAllBytes(x.resolve("main/usr/bin/busybox")), Files.readAllBytes(x.resolve("main/usr/bin/ash")));
-    List<String> ls = Tool.ok("lsinitramfs", img.toString()).out.lines().toList();
+    List<String> ls = HostTool.ok(300, "lsinitramfs", img.toString()).outText().lines().toList();
     assertTrue(ls.contains("kernel/x86/microcode/GenuineIntel.bin") && ls.contains("usr/bin/busybox"), String.join("\n", ls));
     System.out.printf("initramfs (none + %s): members at %d and %d, %d bytes; unmkinitramfs extracted early + %d main files%n",
         tool, first.offset(), second.offset(), all.length, files);
@@ -206,7 +207,7 @@ class CpioIT {
       w.write(hostTree(b, true), outB);
       assertArrayEquals(Files.readAllBytes(outA), Files.readAllBytes(outB), c.toString());
       if (c == Compression.NONE) {
-        String listing = Tool.ok("cpio", "-itvn", "--quiet", "-F", outA.toString()).out;
+        String listing = HostTool.ok(300, "cpio", "-itvn", "--quiet", "-F", outA.toString()).outText();
         assertFalse(listing.contains("4242"), "host owner leaked:\n" + listing);
       }
     }

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.basalt.image.gpt.GptDisk;
 import io.basalt.image.gpt.GptPartition;
 import io.basalt.image.gpt.GptTypes;
-import io.basalt.image.gpt.Proc;
+import io.basalt.image.testfixtures.HostTool;
 import io.basalt.image.tree.Content;
 import io.basalt.image.tree.FileTree;
 import io.basalt.image.tree.TreeEntry;
@@ -127,7 +127,7 @@ class FatIT {
     Path img = dir.resolve("disk.raw");
     disk.writeTo(img);
     long off = disk.partitions().get(0).offset();
-    Proc mdir = Proc.run(120, "mdir", "-i", img + "@@" + off, "::/EFI/BOOT");
+    HostTool mdir = HostTool.run(120, "mdir", "-i", img + "@@" + off, "::/EFI/BOOT");
     assertEquals(0, mdir.exit, mdir.toString());
     assertTrue(mdir.outText().contains("BOOTX64  EFI"), mdir.toString());
     // the partition's bytes alone are a clean volume
@@ -139,17 +139,17 @@ class FatIT {
   }
 
   static void checkWithTools(Path img, FileTree t, String label) throws Exception {
-    Proc fsck = Proc.run(300, "fsck.vfat", "-n", img.toString());
+    HostTool fsck = HostTool.run(300, "fsck.vfat", "-n", img.toString());
     assertEquals(0, fsck.exit, fsck.toString());
     List<String> lines = fsck.outText().lines().filter(l -> !l.startsWith("fsck.fat ")).toList();
     assertEquals(1, lines.size(), "fsck.vfat -n reports nothing but its summary:\n" + fsck);
     assertTrue(lines.get(0).startsWith(img + ": " + t.size() + " files, "), fsck.toString());
 
-    Proc header = Proc.run(120, "mdir", "-i", img.toString(), "::/");
+    HostTool header = HostTool.run(120, "mdir", "-i", img.toString(), "::/");
     assertEquals(0, header.exit, header.toString());
     assertTrue(header.outText().contains("Volume in drive : is " + label), header.toString());
 
-    Proc list = Proc.run(300, "mdir", "-/", "-b", "-i", img.toString(), "::/");
+    HostTool list = HostTool.run(300, "mdir", "-/", "-b", "-i", img.toString(), "::/");
     assertEquals(0, list.exit, list.toString());
     Set<String> listed = list.outText().lines().map(l -> l.substring(2)).map(l -> l.endsWith("/") ? l.substring(0, l.length() - 1) : l)
         .collect(Collectors.toCollection(TreeSet::new));
@@ -157,7 +157,7 @@ class FatIT {
     assertEquals(expected, listed, "long names as listed by mdir");
 
     Path out = Files.createDirectory(img.resolveSibling(img.getFileName() + ".out"));
-    Proc copy = Proc.run(600, "mcopy", "-s", "-n", "-i", img.toString(), "::/*", out + "/");
+    HostTool copy = HostTool.run(600, "mcopy", "-s", "-n", "-i", img.toString(), "::/*", out + "/");
     assertEquals(0, copy.exit, copy.toString());
     for (TreeEntry e : t) {
       if (e.path().equals("/")) {
@@ -173,7 +173,7 @@ class FatIT {
     // single files to stdout, by long name
     for (TreeEntry e : t) {
       if (!e.isDirectory() && (e.path().startsWith("/unicode/") || e.path().contains("bottom") || e.path().startsWith("/big/large"))) {
-        Proc one = Proc.run(120, "mcopy", "-i", img.toString(), "::" + e.path(), "-");
+        HostTool one = HostTool.run(120, "mcopy", "-i", img.toString(), "::" + e.path(), "-");
         assertEquals(0, one.exit, e.path() + "\n" + one);
         assertTrue(Arrays.equals(readAll(e.content()), one.out), e.path());
       }

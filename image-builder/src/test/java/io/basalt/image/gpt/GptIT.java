@@ -1,5 +1,6 @@
 package io.basalt.image.gpt;
 
+import io.basalt.image.testfixtures.HostTool;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -70,7 +71,7 @@ class GptIT {
     try (FileChannel ch = FileChannel.open(img, StandardOpenOption.WRITE)) {
       ch.write(ByteBuffer.allocate(1), grown - 1); // grow like `truncate -s`
     }
-    Proc before = Proc.run(60, "sgdisk", "-v", img.toString());
+    HostTool before = HostTool.run(60, "sgdisk", "-v", img.toString());
     assertTrue(before.outText().toLowerCase(Locale.ROOT).contains("secondary header"), "sgdisk should notice the misplaced backup:\n" + before);
 
     StringWriter out = new StringWriter();
@@ -103,18 +104,18 @@ class GptIT {
     StringWriter err = new StringWriter();
     assertEquals(3, Basalt.commandLine().setErr(new PrintWriter(err)).execute("gpt", "show", img.toString()));
     assertTrue(err.toString().contains("primary GPT header at LBA 1: entry array CRC32"), err.toString());
-    Proc v = Proc.run(60, "sgdisk", "-v", img.toString());
+    HostTool v = HostTool.run(60, "sgdisk", "-v", img.toString());
     assertTrue(!v.outText().contains("No problems found"), "sgdisk agrees the table is damaged:\n" + v);
   }
 
   static void assertSgdiskClean(Path img) throws Exception {
-    Proc v = Proc.run(60, "sgdisk", "-v", img.toString());
+    HostTool v = HostTool.run(60, "sgdisk", "-v", img.toString());
     assertEquals(0, v.exit, v.toString());
     assertTrue(v.outText().contains("No problems found"), v.toString());
   }
 
   static void assertSfdiskShows(Path img, GptDisk d, long diskBytes) throws Exception {
-    Proc p = Proc.run(60, "sfdisk", "--json", img.toString());
+    HostTool p = HostTool.run(60, "sfdisk", "--json", img.toString());
     assertEquals(0, p.exit, p.toString());
     JsonNode t = new ObjectMapper().readTree(p.out).get("partitiontable");
     assertEquals("gpt", t.get("label").asText());

@@ -146,6 +146,15 @@ class InitramfsBuilderTest {
   }
 
   @Test
+  void defaultModulesBringTheDatasourceDevicesUpBeforeUdev() {
+    // cloud-config-url= needs the NIC, config-2 and OpenNebula CONTEXT ISOs a CD-ROM; left to udev's
+    // coldplug a starved boot lost the NIC (worker killed at the event timeout while loading virtio_net).
+    for (String m : List.of("virtio_net", "ahci", "sr_mod", "virtio_blk", "virtio_pci")) {
+      assertTrue(InitramfsBuilder.DEFAULT_MODULES.contains(m), m + " missing from " + InitramfsBuilder.DEFAULT_MODULES);
+    }
+  }
+
+  @Test
   void liveImageCarriesUsrImg() throws IOException {
     byte[] usr = new byte[8192];
     usr[0] = 'h';

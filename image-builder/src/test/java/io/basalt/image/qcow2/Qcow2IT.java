@@ -9,7 +9,7 @@ import io.basalt.image.gpt.GptDisk;
 import io.basalt.image.gpt.GptPartition;
 import io.basalt.image.gpt.GptTypes;
 import io.basalt.image.gpt.PartitionContent;
-import io.basalt.image.gpt.Proc;
+import io.basalt.image.testfixtures.HostTool;
 import io.basalt.image.tree.Content;
 import io.basalt.image.tree.FileTree;
 import io.basalt.image.tree.TreeEntry;
@@ -98,13 +98,13 @@ class Qcow2IT {
     }
     assertEquals(s.fileSize(), Files.size(q));
     assertTrue(Files.size(q) < Files.size(raw) / 10, "zero clusters are not stored: " + Files.size(q));
-    Proc check = Proc.run(300, "qemu-img", "check", "-f", "qcow2", q.toString());
+    HostTool check = HostTool.run(300, "qemu-img", "check", "-f", "qcow2", q.toString());
     assertEquals(0, check.exit, check.toString());
     assertTrue(check.outText().contains("No errors were found on the image."), check.toString());
-    Proc info = Proc.run(60, "qemu-img", "info", "--output=json", q.toString());
+    HostTool info = HostTool.run(60, "qemu-img", "info", "--output=json", q.toString());
     assertTrue(info.outText().contains("\"virtual-size\": " + Files.size(raw)), info.toString());
     assertTrue(info.outText().contains("\"compat\": \"1.1\""), "qcow2 v3 is compat 1.1:\n" + info);
-    Proc cmp = Proc.run(300, "qemu-img", "compare", "-f", "raw", "-F", "qcow2", raw.toString(), q.toString());
+    HostTool cmp = HostTool.run(300, "qemu-img", "compare", "-f", "raw", "-F", "qcow2", raw.toString(), q.toString());
     assertEquals(0, cmp.exit, cmp.toString());
     assertTrue(cmp.outText().contains("Images are identical."), cmp.toString());
   }

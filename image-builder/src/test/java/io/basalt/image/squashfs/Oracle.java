@@ -3,6 +3,7 @@ package io.basalt.image.squashfs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.basalt.image.testfixtures.HostTool;
 import io.basalt.image.tree.EntryType;
 import io.basalt.image.tree.FileTree;
 import io.basalt.image.tree.TreeEntry;
@@ -17,7 +18,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -26,37 +26,13 @@ import java.util.regex.Pattern;
 final class Oracle {
   private Oracle() {}
 
-  /** Runs a command; returns stdout; fails the test with stderr on a non-zero exit. */
+  /** Runs a command (in {@code dir} unless null, {@code LC_ALL=C}); returns stdout; fails the test with stderr on a non-zero exit. */
   static byte[] run(Path dir, String... cmd) throws IOException, InterruptedException {
-    List<String> argv = new ArrayList<>();
-    if (dir != null) {
-      argv.addAll(List.of("sh", "-c", "cd \"$0\" && exec \"$@\"", dir.toString()));
+    HostTool t = HostTool.run(TimeUnit.MINUTES.toSeconds(20), Map.of("LC_ALL", "C"), dir, cmd);
+    if (t.exit != 0) {
+      fail(String.join(" ", cmd) + ": exit " + t.exit + ": " + t.err);
     }
-    argv.addAll(List.of(cmd));
-    ProcessBuilder pb = new ProcessBuilder(argv);
-    pb.environment().put("LC_ALL", "C");
-    pb.environment().put("TZ", "UTC");
-    Process p = pb.start();
-    try {
-      p.getOutputStream().close();
-      CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> {
-        try {
-          return p.getErrorStream().readAllBytes();
-        } catch (IOException e) {
-          return new byte[0];
-        }
-      });
-      byte[] out = p.getInputStream().readAllBytes();
-      if (!p.waitFor(20, TimeUnit.MINUTES)) {
-        fail(String.join(" ", cmd) + ": timed out");
-      }
-      if (p.exitValue() != 0) {
-        fail(String.join(" ", cmd) + ": exit " + p.exitValue() + ": " + new String(err.join(), StandardCharsets.UTF_8));
-      }
-      return out;
-    } finally {
-      p.destroyForcibly();
-    }
+    return t.out;
   }
 
   static String runText(Path dir, String... cmd) throws IOException, InterruptedException {

@@ -1,5 +1,6 @@
 package io.basalt.image.verity;
 
+import io.basalt.image.testfixtures.HostTool;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -34,12 +35,12 @@ class VerityIT {
     Path ours = tmp.resolve("ours.hash");
     VerityResult r = Verity.format(data, ours, PARAMS);
 
-    Tool.ok("veritysetup", "verify", data.toString(), ours.toString(), r.rootHashHex());
+    HostTool.ok(300, "veritysetup", "verify", data.toString(), ours.toString(), r.rootHashHex());
     assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(ours)));
 
     Path ref = tmp.resolve("ref.hash");
-    String out = Tool.ok("veritysetup", "format", "--salt=" + r.saltHex(), "--uuid=" + r.uuid(),
-        data.toString(), ref.toString()).out;
+    String out = HostTool.ok(300, "veritysetup", "format", "--salt=" + r.saltHex(), "--uuid=" + r.uuid(),
+        data.toString(), ref.toString()).outText();
     assertEquals(field(out, "Root hash"), r.rootHashHex(), "root hash");
     assertEquals(Long.parseLong(field(out, "Hash blocks")), r.hashBlocks(), "hash blocks");
     byte[] refBytes = Files.readAllBytes(ref);
@@ -50,8 +51,8 @@ class VerityIT {
         blocks, r.rootHashHex(), r.hashBlocks());
 
     flipByte(data, (long) (blocks - 1) * B + 7);
-    Tool bad = Tool.run("veritysetup", "verify", data.toString(), ours.toString(), r.rootHashHex());
-    assertNotEquals(0, bad.exit, "verify must fail after one flipped data byte:\n" + bad.out + bad.err);
+    HostTool bad = HostTool.run(300, "veritysetup", "verify", data.toString(), ours.toString(), r.rootHashHex());
+    assertNotEquals(0, bad.exit, "verify must fail after one flipped data byte:\n" + bad);
   }
 
   @Test
@@ -71,8 +72,8 @@ class VerityIT {
     assertEquals(padded + r.hashAreaSize(), Files.size(img));
     assertEquals(Files.size(img), r.hashEnd());
     String offset = "--hash-offset=" + r.hashOffset();
-    Tool.ok("veritysetup", "verify", offset, img.toString(), img.toString(), r.rootHashHex());
-    String dump = Tool.ok("veritysetup", "dump", offset, img.toString()).out;
+    HostTool.ok(300, "veritysetup", "verify", offset, img.toString(), img.toString(), r.rootHashHex());
+    String dump = HostTool.ok(300, "veritysetup", "dump", offset, img.toString()).outText();
     assertEquals(String.valueOf(r.dataBlocks()), field(dump, "Data blocks"));
     assertEquals(r.uuid().toString(), field(dump, "UUID"));
 
@@ -80,15 +81,15 @@ class VerityIT {
     Path ref = tmp.resolve("ref.img");
     byte[] paddedData = Arrays.copyOf(content, (int) padded);
     Files.write(ref, paddedData);
-    String out = Tool.ok("veritysetup", "format", offset, "--salt=" + r.saltHex(), "--uuid=" + r.uuid(),
-        ref.toString(), ref.toString()).out;
+    String out = HostTool.ok(300, "veritysetup", "format", offset, "--salt=" + r.saltHex(), "--uuid=" + r.uuid(),
+        ref.toString(), ref.toString()).outText();
     assertEquals(field(out, "Root hash"), r.rootHashHex());
     assertArrayEquals(Files.readAllBytes(ref), Files.readAllBytes(img), "appended image bytes");
     System.out.printf("verity appended: %d data blocks, hash offset %d, root %s%n",
         r.dataBlocks(), r.hashOffset(), r.rootHashHex());
 
     flipByte(img, 3 * B + 1);
-    Tool bad = Tool.run("veritysetup", "verify", offset, img.toString(), img.toString(), r.rootHashHex());
+    HostTool bad = HostTool.run(300, "veritysetup", "verify", offset, img.toString(), img.toString(), r.rootHashHex());
     assertNotEquals(0, bad.exit, "verify must fail after one flipped data byte");
   }
 
@@ -105,7 +106,7 @@ class VerityIT {
       ch.position(0).write(ByteBuffer.wrap(content, 0, 96));
       r = ch.appendHashTree();
     }
-    Tool.ok("veritysetup", "verify", "--hash-offset=" + r.hashOffset(), img.toString(), img.toString(),
+    HostTool.ok(300, "veritysetup", "verify", "--hash-offset=" + r.hashOffset(), img.toString(), img.toString(),
         r.rootHashHex());
   }
 
@@ -114,7 +115,7 @@ class VerityIT {
     Path img = tmp.resolve("file.img");
     Files.write(img, random(200 * B + 1000, 44));
     VerityResult r = Verity.formatAppended(img, PARAMS);
-    Tool.ok("veritysetup", "verify", "--hash-offset=" + r.hashOffset(), img.toString(), img.toString(),
+    HostTool.ok(300, "veritysetup", "verify", "--hash-offset=" + r.hashOffset(), img.toString(), img.toString(),
         r.rootHashHex());
   }
 

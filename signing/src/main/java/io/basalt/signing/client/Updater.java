@@ -24,6 +24,7 @@ import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -43,6 +44,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -70,6 +72,8 @@ public final class Updater {
   private Snapshot snapshot;
   private final Map<String, Targets> targets = new HashMap<>();
   private Instant updateStart;
+  /** File names in metadataDir (see listLocal); written by the search thread and the committer. */
+  private Set<String> localFiles = ConcurrentHashMap.newKeySet();
   private boolean refreshed;
 
   /**
@@ -135,6 +139,7 @@ public final class Updater {
     targets.clear();
     timestamp = null;
     snapshot = null;
+    listLocal();
     updateRoot();
     updateTimestamp();
     updateSnapshot();
@@ -198,76 +203,142 @@ public final class Updater {
   }
 
   /**
-   * The signature checks (5.6.3) and persisting of the delegated roles a target search loads, run
-   * in load order on one worker thread while the search thread fetches and parses the next role.
-   * The search order and the files fetched are those of the sequential workflow (the next role
-   * only depends on which roles are listed, and nothing fetched is trusted before its check);
-   * only when a role fails its check can the next one have been fetched already. A role is
-   * persisted only after its check passed and after every role loaded before it was persisted;
-   * after a failure nothing further is persisted and the roles not verified leave the cache. The
-   * first failure in load order is the one reported. Used by one search thread.
+   * The signature checks (5.6.3) and persisting of the delegated roles a target search loads,
+   * done while the search thread fetches and parses the next roles. The checks run on
+   * {@link UpdaterConfig#effectiveVerifierThreads()} threads in any order; the roles are persisted
+   * in load order by whichever checking thread completes the next one in that order (no thread
+   * hand-off per role: on a virtual machine each park/unpark cost ~0.3 ms of system time). The
+   * search order and the files fetched are those of the sequential workflow (the next role only
+   * depends on which roles are listed, and nothing fetched is trusted before its check); only when
+   * a role fails its check can later ones have been fetched (and checked) already. A role is
+   * persisted only after its own check passed and after every role loaded before it was
+   * persisted; after a failure nothing further is persisted and the roles from the failed one on
+   * leave the cache. The first failure in load order is the one reported. Used by one search
+   * thread; the shared state is guarded by this object's monitor.
    */
   private final class RoleChecks implements AutoCloseable {
-    private ExecutorService worker;
+    private ExecutorService verifiers;
+    /** Role names in load order (search thread only). */
     private final List<String> roles = new ArrayList<>();
-    private final List<Future<?>> pending = new ArrayList<>();
+    /** Per role in load order: null while its check runs, VERIFIED, or the check's failure. */
+    private final List<Object> outcomes = new ArrayList<>();
+    private final List<Callable<Void>> persists = new ArrayList<>();
+    /** How many roles, in load order, are persisted. */
+    private int persisted;
+    /** Whether a thread is persisting roles now (only one at a time, in order). */
+    private boolean persisting;
+    private Throwable firstFailure;
+    private int firstFailureIndex = -1;
+    /** Set at the first failure in load order (or by close): nothing more is checked or persisted. */
     private volatile boolean failed;
+    /** Set by a check that failed: the search stops fetching; drain reports in load order. */
+    private volatile boolean checkFailed;
 
-    void submit(String role, Callable<Void> check) {
-      if (worker == null) {
-        worker = Executors.newSingleThreadExecutor(r -> {
-          Thread t = new Thread(r, "basalt-tuf-verify");
-          t.setDaemon(true);
-          return t;
-        });
+    private static final Object VERIFIED = new Object();
+
+    /** Checks {@code role} with {@code check} on a verifier thread, then persists it in load order with {@code persist}. */
+    void submit(String role, Callable<Void> check, Callable<Void> persist) {
+      if (verifiers == null) {
+        verifiers = Executors.newFixedThreadPool(config.effectiveVerifierThreads(), daemon("basalt-tuf-verify"));
+      }
+      int index;
+      synchronized (this) {
+        index = outcomes.size();
+        outcomes.add(null);
+        persists.add(persist);
       }
       roles.add(role);
-      pending.add(worker.submit(() -> {
+      verifiers.execute(() -> {
         if (failed) {
-          return null; // after a failure: neither verified nor persisted (the role leaves the cache)
+          return; // after a failure: neither checked nor persisted (the role leaves the cache)
         }
+        Object outcome;
         try {
-          return check.call();
+          check.call();
+          outcome = VERIFIED;
         } catch (Exception | Error e) {
-          failed = true;
-          throw e;
+          checkFailed = true;
+          outcome = e;
         }
-      }));
+        synchronized (this) {
+          outcomes.set(index, outcome);
+        }
+        persistInOrder();
+      });
     }
 
+    /** Persists the checked roles that are next in load order; stops at a failure. */
+    private void persistInOrder() {
+      while (true) {
+        int i;
+        Object outcome;
+        synchronized (this) {
+          if (persisting || failed || persisted >= outcomes.size() || outcomes.get(persisted) == null) {
+            return; // another thread is at it, or the next role in order is not checked yet
+          }
+          persisting = true;
+          i = persisted;
+          outcome = outcomes.get(i);
+        }
+        Throwable error = outcome instanceof Throwable t ? t : null;
+        if (error == null) {
+          try {
+            persists.get(i).call();
+          } catch (Exception | Error e) {
+            error = e;
+          }
+        }
+        synchronized (this) {
+          persisting = false;
+          if (error != null) {
+            failed = true;
+            firstFailure = error;
+            firstFailureIndex = i;
+          } else {
+            persisted = i + 1;
+          }
+          notifyAll(); // drain may be waiting
+        }
+      }
+    }
+
+    /** Whether a role already failed its check (the search stops and drains). */
     boolean failed() {
-      return failed;
+      return failed || checkFailed;
     }
 
-    /** Waits for every pending check; throws the first failure, uncaching the roles from it on. */
+    /** Waits until every role loaded so far is persisted or one failed; throws the first failure in load order, uncaching the roles from it on. */
     void drain() throws IOException {
-      Throwable first = null;
-      int firstIndex = -1;
-      for (int i = 0; i < pending.size(); i++) {
+      Throwable first;
+      int firstIndex;
+      synchronized (this) {
         try {
-          pending.get(i).get();
-        } catch (ExecutionException e) {
-          if (first == null) {
-            first = e.getCause();
-            firstIndex = i;
+          while (!failed && persisted < outcomes.size()) {
+            wait();
+          }
+          first = firstFailure;
+          firstIndex = firstFailureIndex;
+          if (failed && first == null) {
+            first = new InterruptedIOException("delegated role checks were stopped");
+            firstIndex = persisted;
           }
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
+          failed = true; // nothing more is persisted
           first = new InterruptedIOException("interrupted while verifying delegated roles");
-          firstIndex = 0;
-          break;
+          firstIndex = persisting ? persisted + 1 : persisted;
         }
-      }
-      if (first == null) {
-        roles.clear();
-        pending.clear();
-        return;
+        if (first == null) {
+          roles.clear();
+          outcomes.clear();
+          persists.clear();
+          persisted = 0;
+          return;
+        }
       }
       for (int i = firstIndex; i < roles.size(); i++) {
         targets.remove(roles.get(i));
       }
-      roles.clear();
-      pending.clear();
       if (first instanceof IOException io) {
         throw io;
       } else if (first instanceof RuntimeException re) {
@@ -279,17 +350,26 @@ public final class Updater {
     }
 
     /**
-     * Ends the worker. Normally every check was drained already; if not (the search thread was
-     * interrupted while waiting), checks still queued do nothing, so at most the one running can
-     * still finish (a role that passed its check) after the search has thrown.
+     * Ends the verifier threads. Normally every check was drained already; if not (the search
+     * thread was interrupted while waiting), checks still queued do nothing and nothing more is
+     * persisted, except at most the one role being persisted at that moment (a role that passed
+     * its check).
      */
     @Override
     public void close() {
       failed = true;
-      if (worker != null) {
-        worker.shutdown();
+      if (verifiers != null) {
+        verifiers.shutdown();
       }
     }
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
   }
 
   /**
@@ -592,9 +672,11 @@ public final class Updater {
         verifyTargets(role, delegation, parent, m); // then this role's signatures (5.6.3),
         throw e; // then what was found here
       }
-      // 5.6.3 on the worker, then persisted there
+      // 5.6.3 on a verifier thread, then persisted in load order by the committer
       checks.submit(role, () -> {
         verifyTargets(role, delegation, parent, m);
+        return null;
+      }, () -> {
         persist(role, bytes);
         return null;
       });
@@ -714,11 +796,29 @@ public final class Updater {
     }
   }
 
-  private byte[] readLocal(String role) throws IOException {
-    Path p = metadataDir.resolve(escape(role) + ".json");
-    if (Files.notExists(p)) {
-      return null; // the usual case for delegated roles on a fresh client: no exception built
+  /**
+   * Lists the metadata directory once per refresh. A role's local copy is then looked up in this
+   * set instead of with a file system lookup per role: for hundreds of delegated roles on a fresh
+   * client those lookups (all misses) contended in the kernel for the directory's lock with the
+   * files being persisted meanwhile (~0.3 ms of system time per role). Files that appear later
+   * are only those this updater persists (one updater per directory), which {@link #persist} adds.
+   */
+  private void listLocal() throws IOException {
+    Set<String> names = ConcurrentHashMap.newKeySet();
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(metadataDir)) {
+      for (Path p : ds) {
+        names.add(p.getFileName().toString());
+      }
     }
+    localFiles = names;
+  }
+
+  private byte[] readLocal(String role) throws IOException {
+    String file = escape(role) + ".json";
+    if (!localFiles.contains(file)) {
+      return null; // the usual case for delegated roles on a fresh client
+    }
+    Path p = metadataDir.resolve(file);
     try {
       return Files.readAllBytes(p);
     } catch (NoSuchFileException e) {
@@ -727,7 +827,9 @@ public final class Updater {
   }
 
   private void deleteLocal(String role) throws IOException {
-    Files.deleteIfExists(metadataDir.resolve(escape(role) + ".json"));
+    String file = escape(role) + ".json";
+    Files.deleteIfExists(metadataDir.resolve(file));
+    localFiles.remove(file);
   }
 
   /**
@@ -745,6 +847,7 @@ public final class Updater {
       Files.write(tmp, bytes);
       Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       moved = true;
+      localFiles.add(file);
     } finally {
       if (!moved) {
         Files.deleteIfExists(tmp);
