@@ -201,7 +201,9 @@ for sys in basalt reference; do
     continue
   fi
   overlay "$WORK/prov-$sys.qcow2" "$WORK/$sys.raw" raw
-  if [ $sys = basalt ]; then wait=(--after "Reached target boot-complete.target" --settle 10); else wait=(--settle 30); fi
+  # systemd shortens the unit name to fit the 80-column console ("Reached target boot-comple…arget -
+  # Boot Completion Check."), so the description is what is matched.
+  if [ $sys = basalt ]; then wait=(--after "Boot Completion Check" --settle 10); else wait=(--settle 30); fi
   r=$(boot "prov-$sys" "$WORK/prov-$sys.qcow2" --until "$MARK" "${wait[@]}" --timeout 1500 --poweroff)
   [ "$(field "$r" ok)" = True ] && [ "$(field "$r" poweroff)" = True ] \
     || { log "provisioning boot of $sys failed: $r (console: $WORK/prov-$sys.log)"; exit 1; }
