@@ -14,5 +14,8 @@ mvn -B -q -o -f "$ROOT/pom.xml" -pl qemu-tests -am -DskipTests package dependenc
   -Dmdep.outputFile="$MOD/target/bench-classpath.txt" -Dmdep.includeScope=test >&2
 CP="$MOD/target/test-classes:$MOD/target/classes:$(cat "$MOD/target/bench-classpath.txt")"
 cd "$MOD"
-java -cp "$CP" io.basalt.qemu.UpdateImages "$PREFIX"
+# Given images (all of PREFIX-v1, -v2 and the repository) are used as they are; else they are built.
+if [ ! -f "$PREFIX-v1/manifest.json" ] || [ ! -f "$PREFIX-v2/manifest.json" ] || [ ! -f "$PREFIX-repo/metadata/1.root.json" ]; then
+  java -cp "$CP" io.basalt.qemu.UpdateImages "$PREFIX"
+fi
 exec java -cp "$CP" io.basalt.qemu.UpdateBench "$PREFIX" "$MOD/target/update-bench"

@@ -274,12 +274,14 @@ final class GuestServer implements AutoCloseable {
   /**
    * The OEM files that start the control loop: {@code basalt-test.sh} (run by the test hook after
    * multi-user.target) starts {@code e2e-ctl.sh} as a transient unit that polls {@code /ctl/next},
-   * runs each new command once and posts its output to {@code /ctl/result}.
+   * runs each new command once and posts its output to {@code /ctl/result}; it also copies {@code
+   * e2e-get.sh} to {@code /run} (an HTTP GET from this server for guest commands).
    */
   static Map<String, String> guestScripts() {
     String hook = String.join("\n",
         "echo \"T: boot=$(cat /proc/sys/kernel/random/boot_id)\"",
         "cp \"$OEM/e2e-ctl.sh\" /run/e2e-ctl.sh",
+        "cp \"$OEM/e2e-get.sh\" /run/e2e-get.sh",
         "systemd-run --unit=basalt-e2e-ctl --collect -p StandardOutput=tty -p StandardError=tty -p TTYPath=/dev/console "
             + "/bin/bash /run/e2e-ctl.sh",
         "echo \"T: ctl=$?\"",
@@ -323,7 +325,18 @@ final class GuestServer implements AutoCloseable {
         "  sleep 1",
         "done",
         "");
-    return Map.of("basalt-test.sh", hook, "e2e-ctl.sh", loop);
+    // bash /run/e2e-get.sh PATH: the body of http://10.0.2.100/PATH on stdout (exit 1 unless 200), for
+    // scripts run through the loop (sh is dash there, which has no /dev/tcp).
+    String get = String.join("\n",
+        "#!/bin/bash",
+        "exec 3<>/dev/tcp/10.0.2.100/80 || exit 1",
+        "printf 'GET %s HTTP/1.0\\r\\nHost: 10.0.2.100\\r\\n\\r\\n' \"$1\" >&3",
+        "IFS= read -r st <&3 || exit 1",
+        "case \"$st\" in *' 200 '*) ;; *) echo \"e2e-get: $1: $st\" >&2; exit 1 ;; esac",
+        "while IFS= read -r l <&3 && [ -n \"${l%$'\\r'}\" ]; do :; done",
+        "exec cat <&3",
+        "");
+    return Map.of("basalt-test.sh", hook, "e2e-ctl.sh", loop, "e2e-get.sh", get);
   }
 
   @Override

@@ -102,6 +102,7 @@ public final class Updater {
     this.fetcher = Objects.requireNonNull(fetcher, "fetcher");
     this.clock = Objects.requireNonNull(clock, "clock");
     this.config = Objects.requireNonNull(config, "config");
+    warmUpJca();
     byte[] bytes;
     try {
       bytes = Files.readAllBytes(metadataDir.resolve("root.json"));
@@ -114,6 +115,32 @@ public final class Updater {
     Root r = Root.from(m);
     r.verify("root", m);
     this.root = r;
+  }
+
+  private static final java.util.concurrent.atomic.AtomicBoolean JCA_WARMUP = new java.util.concurrent.atomic.AtomicBoolean();
+
+  /**
+   * Once per process, initialises the JDK's security providers (java.security, the provider list,
+   * SunEC's Ed25519 services, SHA-256) on a daemon thread: ~45 ms of CPU in a fresh JVM that
+   * would otherwise all come at the trusted root's signature check; this way part of it overlaps
+   * with reading and parsing root.json. Nothing is verified there; lookups that fail are ignored
+   * (the real checks report them).
+   */
+  private static void warmUpJca() {
+    if (!JCA_WARMUP.compareAndSet(false, true)) {
+      return;
+    }
+    Thread t = new Thread(() -> {
+      try {
+        java.security.KeyFactory.getInstance("Ed25519");
+        java.security.Signature.getInstance("Ed25519");
+        MessageDigest.getInstance("SHA-256");
+      } catch (java.security.GeneralSecurityException | RuntimeException e) {
+        // the real use reports it
+      }
+    }, "basalt-jca-warmup");
+    t.setDaemon(true);
+    t.start();
   }
 
   private static String withSlash(String s) {
@@ -272,6 +299,7 @@ public final class Updater {
       while (true) {
         int i;
         Object outcome;
+        Callable<Void> persist;
         synchronized (this) {
           if (persisting || failed || persisted >= outcomes.size() || outcomes.get(persisted) == null) {
             return; // another thread is at it, or the next role in order is not checked yet
@@ -279,11 +307,12 @@ public final class Updater {
           persisting = true;
           i = persisted;
           outcome = outcomes.get(i);
+          persist = persists.get(i);
         }
         Throwable error = outcome instanceof Throwable t ? t : null;
         if (error == null) {
           try {
-            persists.get(i).call();
+            persist.call();
           } catch (Exception | Error e) {
             error = e;
           }
