@@ -86,6 +86,7 @@ public final class RefreshBench {
           Path repo = (Path) sc[1];
           @SuppressWarnings("unchecked")
           List<String> jvm = (List<String>) flags[1];
+          List<String> plainFlags = jvm;
           if (unsigned && !(Boolean) flags[2]) {
             jvm = concat(jvm, "-Djava.class.path=" + String.join(java.io.File.pathSeparator,
                 unsignedBouncyCastle(List.of(System.getProperty("java.class.path").split(java.io.File.pathSeparator)), work)));
@@ -112,25 +113,60 @@ public final class RefreshBench {
             jvmOurs = concat(jvm, "-Xlog:disable", "-XX:SharedArchiveFile=" + a);
             jvmRefs = concat(jvm, "-Xlog:disable", "-XX:SharedArchiveFile=" + b);
           }
+          // -Dbaseline.cp (run.sh BASELINE=REV): the same client from another revision, same flags
+          List<String> jvmBase = null;
+          if (BASELINE_CP != null) {
+            List<String> cp = new ArrayList<>(List.of(BASELINE_CP.split(java.io.File.pathSeparator)));
+            for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+              if (!Files.isDirectory(Path.of(e))) {
+                cp.add(e); // the dependency jars
+              }
+            }
+            if (unsigned) {
+              cp = unsignedBouncyCastle(cp, work);
+            }
+            List<String> flagsBase = concat(plainFlags, "-Djava.class.path=" + String.join(java.io.File.pathSeparator, cp));
+            jvmBase = flagsBase;
+            if ((Boolean) flags[2]) {
+              Path c = work.resolve("cds-baseline-" + sc[0].hashCode() + (unsigned ? "-u" : "") + ".jsa");
+              Path clientDir = Files.createDirectories(work.resolve("client-train"));
+              Files.copy(repo.resolve("metadata/1.root.json"), clientDir.resolve("root.json"));
+              train(concat(flagsBase, "-Xlog:disable", "-XX:ArchiveClassesAtExit=" + c), "client", repo.toString(),
+                  (String) sc[2], clientDir.toString());
+              deleteTree(clientDir);
+              jvmBase = concat(flagsBase, "-Xlog:disable", "-XX:SharedArchiveFile=" + c);
+            }
+          }
           List<double[]> ours = new ArrayList<>();
           List<double[]> refs = new ArrayList<>();
+          List<double[]> base = new ArrayList<>();
           for (int i = 0; i < runs; i++) {
-            Path clientDir = Files.createDirectories(work.resolve("client-" + sc[0].hashCode() + "-" + i));
-            Files.copy(repo.resolve("metadata/1.root.json"), clientDir.resolve("root.json"));
-            // alternate which goes first so that load drifts hit both alike
-            if (i % 2 == 0) {
-              ours.add(child(jvmOurs, "client", repo.toString(), (String) sc[2], clientDir.toString()));
-              refs.add(child(jvmRefs, "reference", repo.resolve("metadata").toString()));
-            } else {
-              refs.add(child(jvmRefs, "reference", repo.resolve("metadata").toString()));
-              ours.add(child(jvmOurs, "client", repo.toString(), (String) sc[2], clientDir.toString()));
+            // rotate which goes first so that load drifts hit all alike
+            int kinds = jvmBase == null ? 2 : 3;
+            for (int k = 0; k < kinds; k++) {
+              int kind = (i + k) % kinds;
+              if (kind == 1) {
+                refs.add(child(jvmRefs, "reference", repo.resolve("metadata").toString()));
+                continue;
+              }
+              Path clientDir = Files.createDirectories(work.resolve("client-" + sc[0].hashCode() + "-" + i));
+              Files.copy(repo.resolve("metadata/1.root.json"), clientDir.resolve("root.json"));
+              (kind == 0 ? ours : base).add(child(kind == 0 ? jvmOurs : jvmBase, "client", repo.toString(),
+                  (String) sc[2], clientDir.toString()));
+              deleteTree(clientDir);
             }
-            deleteTree(clientDir);
           }
           double[] o = {median(ours, 0), median(ours, 2), median(ours, 3)};
           double[] r = {median(refs, 0), median(refs, 2), median(refs, 3)};
           System.out.printf("%-22s %7.0f %7.0f %7.0f | %8.0f %7.0f %8.0f | %6.2f %6.2f %6.2f | %7.1f%n", sc[0],
               o[0], o[1], o[2], r[0], r[1], r[2], o[0] / r[0], o[1] / r[1], o[2] / r[2], median(ours, 1));
+          if (jvmBase != null) {
+            double[] b = {median(base, 0), median(base, 2), median(base, 3)};
+            System.out.printf("%-22s %7.0f %7.0f %7.0f | %8s %7s %8s | %6.2f %6.2f %6.2f | %7.1f%n",
+                "  " + System.getProperty("baseline.name", "baseline"), b[0], b[1], b[2], "", "", "", b[0] / r[0],
+                b[1] / r[1], b[2] / r[2], median(base, 1));
+            System.out.printf("%-22s %7.2f %7.2f %7.2f%n", "  this / baseline", o[0] / b[0], o[1] / b[1], o[2] / b[2]);
+          }
         }
       }
       System.out.println("load average after: " + loadAverage());
@@ -138,6 +174,9 @@ public final class RefreshBench {
       deleteTree(work);
     }
   }
+
+  /** Class path of another revision's signing classes to compare with (run.sh BASELINE=REV), or null. */
+  private static final String BASELINE_CP = System.getProperty("baseline.cp");
 
   /** The JVM flags {@code /usr/bin/basaltctl} runs with on the image (image-builder README). */
   private static final List<String> IMAGE_FLAGS =
