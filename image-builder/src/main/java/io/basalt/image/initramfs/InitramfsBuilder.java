@@ -38,9 +38,9 @@ public final class InitramfsBuilder {
    * machine can outlast udev's event timeout; the worker is killed and the device never appears
    * for that boot. {@code nls_ascii} is the Debian kernel's default FAT I/O charset
    * ({@code CONFIG_FAT_DEFAULT_IOCHARSET="ascii"}), needed by every vfat mount without
-   * {@code iocharset=} (the ESP at /efi, the OEM partition): loaded on demand, two such mounts at
-   * once could race (the second modprobe returns while the module is still initialising) and one
-   * failed with "IO charset ascii not found".
+   * {@code iocharset=} (the ESP at /efi, the OEM partition). Loaded on demand by the mount, on a
+   * starved machine it was still loading (shown as {@code nls_ascii(+)}) when the mount gave up,
+   * and efi.mount failed with "IO charset ascii not found".
    */
   public static final List<String> DEFAULT_MODULES = List.of(
       "virtio_pci", "virtio_blk", "virtio_scsi", "sd_mod",
