@@ -213,13 +213,26 @@ final class GuestServer implements AutoCloseable {
     return m;
   }
 
+  /** The boot id of the last control loop that called in (null: none yet). */
+  String lastBoot() {
+    synchronized (ctl) {
+      return lastBoot;
+    }
+  }
+
+  /** How long a control loop may say it is up on the console without any request reaching us. */
+  static final Duration SILENT_LOOP = Duration.ofMinutes(10);
+
   /**
    * Waits for the control loop of a boot other than {@code previousBoot} (null: any) to call in.
+   * Fails early when the loop of this VM said on the console that it is up but none of its requests
+   * arrived for {@link #SILENT_LOOP} (the guest has no network, e.g. its NIC never appeared).
    *
    * @return the boot id (the guest's /proc/sys/kernel/random/boot_id)
    */
   String awaitBoot(String previousBoot, Duration timeout, QemuVm vm) throws Exception {
     long deadline = System.nanoTime() + timeout.toNanos();
+    long loopUpSeen = -1;
     while (true) {
       CompletableFuture<String> f;
       synchronized (ctl) {
@@ -239,6 +252,16 @@ final class GuestServer implements AutoCloseable {
         }
         if (System.nanoTime() > deadline) {
           throw new AssertionError("no control loop of a new boot called in within " + timeout + "\n" + vm.tail());
+        }
+        String console = vm.console();
+        int up = console.lastIndexOf("basalt-e2e: control loop up (boot ");
+        if (loopUpSeen < 0 && up >= 0 && (previousBoot == null || !console.startsWith(previousBoot, up + 34))) {
+          loopUpSeen = System.nanoTime();
+        }
+        if (loopUpSeen >= 0 && System.nanoTime() - loopUpSeen > SILENT_LOOP.toNanos()) {
+          throw new AssertionError("the guest's control loop is up (console) but none of its requests reached the server in "
+              + SILENT_LOOP + ": no network in the guest? (a NIC that came up logs 'virtio_net ... renamed from eth0')\n"
+              + vm.tail());
         }
       }
     }

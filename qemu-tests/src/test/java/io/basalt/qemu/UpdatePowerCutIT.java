@@ -70,7 +70,8 @@ class UpdatePowerCutIT {
     // modules_load=virtio_net: systemd-modules-load loads the NIC driver before udev starts. On a
     // starved host udev's coldplug workers queue for minutes behind other module loads (cfg80211...)
     // and the one loading virtio_net can be killed at udev's event timeout: no NIC for the whole boot
-    // (seen in this test's first run; qemu-tests/README.md, "no NIC on heavily loaded runs").
+    // (seen in this test's first run; qemu-tests/README.md). Images built since the initramfs loads virtio_net do
+    // not need it.
     disk.appendCmdline("basalt.testhook", "modules_load=virtio_net");
     for (var e : GuestServer.guestScripts().entrySet()) {
       disk.putOem(e.getKey(), e.getValue());

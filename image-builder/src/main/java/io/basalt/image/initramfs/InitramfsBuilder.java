@@ -36,7 +36,11 @@ public final class InitramfsBuilder {
    * virtio NIC for {@code cloud-config-url=}, CD-ROMs for config-2 and OpenNebula's CONTEXT), so
    * that they exist before systemd starts. Left to udev's coldplug, a driver load on a starved
    * machine can outlast udev's event timeout; the worker is killed and the device never appears
-   * for that boot.
+   * for that boot. {@code nls_ascii} is the Debian kernel's default FAT I/O charset
+   * ({@code CONFIG_FAT_DEFAULT_IOCHARSET="ascii"}), needed by every vfat mount without
+   * {@code iocharset=} (the ESP at /efi, the OEM partition). Loaded on demand by the mount, on a
+   * starved machine it was still loading (shown as {@code nls_ascii(+)}) when the mount gave up,
+   * and efi.mount failed with "IO charset ascii not found".
    */
   public static final List<String> DEFAULT_MODULES = List.of(
       "virtio_pci", "virtio_blk", "virtio_scsi", "sd_mod",
@@ -44,7 +48,7 @@ public final class InitramfsBuilder {
       "xhci_pci", "ehci_pci", "usb_storage", "uas",
       "virtio_net",
       "dm_mod", "dm_verity",
-      "squashfs", "ext4", "crc32c", "vfat", "nls_cp437", "nls_iso8859_1", "nls_utf8",
+      "squashfs", "ext4", "crc32c", "vfat", "nls_cp437", "nls_iso8859_1", "nls_utf8", "nls_ascii",
       "loop", "overlay");
 
   /** Binaries copied by default (names searched in /usr/sbin, /usr/bin, /sbin, /bin of the image). */

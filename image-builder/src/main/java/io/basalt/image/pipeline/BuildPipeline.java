@@ -168,13 +168,20 @@ public final class BuildPipeline {
       Path usrImg = staging.resolve("usr.img");
       start("usr squashfs", spec.compressor().key()
           + (spec.compressorLevel().isPresent() ? " level " + spec.compressorLevel().getAsInt() : " (default level)") + ", mtimes ≤ " + epoch);
-      io(() -> {
-        Writers.squashfs(usr, spec.compressor(), spec.compressorLevel(), epoch, usrImg);
-        return null;
-      });
-      finish(human(size(usrImg)));
-      start("usr verity", "dm-verity sha256 hash tree appended at the 4096-padded squashfs size");
-      Writers.Verity2 verity = io(() -> Writers.verity(usrImg, spec.name() + " " + spec.version() + " " + buildId));
+      // The blocks are hashed for dm-verity as the squashfs writer writes them (see Writers.UsrImage).
+      Writers.UsrImage usrImage = io(() -> new Writers.UsrImage(usrImg, spec.name() + " " + spec.version() + " " + buildId));
+      Writers.Verity2 verity;
+      try {
+        long squashfsBytes = io(() -> usrImage.squashfs(usr, spec.compressor(), spec.compressorLevel(), epoch));
+        finish(human(squashfsBytes) + " (block digests made while writing)");
+        start("usr verity", "dm-verity sha256 hash tree appended at the 4096-padded squashfs size");
+        verity = io(usrImage::appendVerity);
+      } finally {
+        io(() -> {
+          usrImage.close();
+          return null;
+        });
+      }
       if (verity.totalSize() > spec.partitions().usr()) {
         throw new BuildException(stageName, BuildException.Kind.TREE, "usr.img is " + human(verity.totalSize())
             + " but partitions.usr is " + human(spec.partitions().usr()) + "; raise partitions.usr in the spec");

@@ -7,14 +7,22 @@ import io.basalt.image.fat.FatWriter;
 import io.basalt.image.initramfs.Initramfs;
 import io.basalt.image.initramfs.InitramfsBuilder;
 import io.basalt.image.spec.ImageSpec;
+import io.basalt.image.squashfs.SquashfsCompression;
+import io.basalt.image.squashfs.SquashfsOptions;
+import io.basalt.image.squashfs.SquashfsWriter;
 import io.basalt.image.tree.Content;
 import io.basalt.image.tree.FileTree;
 import io.basalt.image.tree.TreeEntry;
 import io.basalt.image.verity.Verity;
+import io.basalt.image.verity.VerityChannel;
 import io.basalt.image.verity.VerityParams;
 import io.basalt.image.verity.VerityResult;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * The bridge from the pipeline to the format writers and builders of the other packages
@@ -32,30 +40,61 @@ final class Writers {
     return io.basalt.image.tree.TarTreeReader.read(tar);
   }
 
-  /** Writes {@code usr} as a squashfs image at {@code out}. */
-  static void squashfs(FileTree usr, ImageSpec.Compressor compressor, java.util.OptionalInt level, long epoch, Path out)
-      throws IOException {
-    io.basalt.image.squashfs.SquashfsCompression c;
-    switch (compressor) {
-      case XZ:
-        c = io.basalt.image.squashfs.SquashfsCompression.XZ;
-        break;
-      case GZIP:
-        c = io.basalt.image.squashfs.SquashfsCompression.GZIP;
-        break;
-      default:
-        c = io.basalt.image.squashfs.SquashfsCompression.ZSTD;
+  /**
+   * usr.img written once, hashed for dm-verity while the squashfs writer writes it (the block
+   * digests are made on the writing thread, which otherwise mostly waits for the compressors), so
+   * the verity stage only re-reads the superblock's block, builds the upper levels, appends
+   * superblock + tree and syncs; the image is never read back whole. The bytes are those of a
+   * squashfs image padded to 4096 followed by {@code veritysetup format --hash-offset} of it. Not
+   * thread-safe.
+   */
+  static final class UsrImage implements AutoCloseable {
+    private final FileChannel file;
+    private final VerityChannel channel;
+
+    UsrImage(Path out, String veritySeed) throws IOException {
+      file = FileChannel.open(out, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+          StandardOpenOption.READ, StandardOpenOption.WRITE);
+      channel = Verity.channel(file, VerityParams.fromSeed(veritySeed));
+      if (Files.getFileStore(out).supportsFileAttributeView("posix")) {
+        // an ordinary artifact whatever the umask, as the squashfs writer's Path API makes it
+        Files.setPosixFilePermissions(out, PosixFilePermissions.fromString("rw-r--r--"));
+      }
     }
-    io.basalt.image.squashfs.SquashfsOptions.Builder o = io.basalt.image.squashfs.SquashfsOptions.builder()
-        .compression(c).mtime(epoch).keepEntryMtimes(true);
-    level.ifPresent(o::level);
-    new io.basalt.image.squashfs.SquashfsWriter(o.build()).write(usr, out);
+
+    /** Writes {@code usr} as squashfs from offset 0; returns the image size (a multiple of 4096). */
+    long squashfs(FileTree usr, ImageSpec.Compressor compressor, java.util.OptionalInt level, long epoch) throws IOException {
+      return new SquashfsWriter(squashfsOptions(compressor, level, epoch)).writeSeekable(usr, channel).imageSize();
+    }
+
+    /** Appends the dm-verity superblock + hash tree after the squashfs image and syncs the file. */
+    Verity2 appendVerity() throws IOException {
+      VerityResult r = channel.appendHashTree();
+      file.force(false);
+      return new Verity2(r.rootHashHex(), r.hashOffset(), file.size());
+    }
+
+    @Override
+    public void close() throws IOException {
+      file.close();
+    }
   }
 
-  /** Pads {@code img} to 4096 and appends the dm-verity superblock + hash tree (salt and UUID from {@code seed}). */
-  static Verity2 verity(Path img, String seed) throws IOException {
-    VerityResult r = Verity.formatAppended(img, VerityParams.fromSeed(seed));
-    return new Verity2(r.rootHashHex(), r.hashOffset(), java.nio.file.Files.size(img));
+  private static SquashfsOptions squashfsOptions(ImageSpec.Compressor compressor, java.util.OptionalInt level, long epoch) {
+    SquashfsCompression c;
+    switch (compressor) {
+      case XZ:
+        c = SquashfsCompression.XZ;
+        break;
+      case GZIP:
+        c = SquashfsCompression.GZIP;
+        break;
+      default:
+        c = SquashfsCompression.ZSTD;
+    }
+    SquashfsOptions.Builder o = SquashfsOptions.builder().compression(c).mtime(epoch).keepEntryMtimes(true);
+    level.ifPresent(o::level);
+    return o.build();
   }
 
   /** The initramfs tree of the image (disk boot), or of a live boot carrying {@code liveUsrImg}. */

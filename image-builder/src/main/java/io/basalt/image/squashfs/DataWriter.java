@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -28,6 +29,15 @@ import java.util.zip.CRC32C;
  */
 final class DataWriter implements AutoCloseable {
   static final int UNCOMPRESSED_BIT = 1 << 24;
+
+  /**
+   * Uncompressed bytes that may wait for compression or for their turn to be written (256 blocks
+   * of 128 KiB; at most about twice that in heap with the compressed copies). A deep queue, as
+   * mksquashfs keeps (its read, fragment and write queues hold tens of MiB or more), keeps the
+   * compressors supplied while the reading and writing thread waits for a CPU on a busy machine,
+   * where a window of 16 blocks ran dry in one scheduling delay.
+   */
+  static final int QUEUE_BYTES = 32 << 20;
 
   /** Where one regular file's data went. */
   static final class FileData {
@@ -53,12 +63,17 @@ final class DataWriter implements AutoCloseable {
     final int length;
     final boolean uncompressed;
     final boolean sparse;
+    /** Pooled arrays to give back once the result is written: the input block and, when compressed, the output. */
+    final byte[] input;
+    final byte[] output;
 
-    Result(byte[] data, int length, boolean uncompressed, boolean sparse) {
+    Result(byte[] data, int length, boolean uncompressed, boolean sparse, byte[] input, byte[] output) {
       this.data = data;
       this.length = length;
       this.uncompressed = uncompressed;
       this.sparse = sparse;
+      this.input = input;
+      this.output = output;
     }
   }
 
@@ -103,6 +118,15 @@ final class DataWriter implements AutoCloseable {
   private final Map<Long, List<Candidate>> byChecksum = new HashMap<>();
   private final LeBuffer fragmentTable = new LeBuffer();
   private byte[] fragment;
+  /**
+   * Reused block-sized input arrays and compressor output arrays. A build of a 1 GiB /usr used to
+   * allocate two fresh 128 KiB arrays per block (2-3 GB in all); the garbage collections this
+   * caused also have to wait for every compressor thread to leave zstd's JNI critical section.
+   */
+  private final ConcurrentLinkedQueue<byte[]> inputs = new ConcurrentLinkedQueue<>();
+  private final ConcurrentLinkedQueue<byte[]> outputs = new ConcurrentLinkedQueue<>();
+  /** A block of zeros to compare blocks with (never written to). */
+  private final byte[] zeros;
   private int fragmentFill;
   private int fragmentCount;
   private long dataBlocks;
@@ -120,7 +144,8 @@ final class DataWriter implements AutoCloseable {
     this.base = base;
     this.position = base;
     this.channelBase = out.position();
-    this.fragment = new byte[blockSize];
+    this.zeros = new byte[blockSize];
+    this.fragment = inputBuffer();
     this.pool = newPool(options.threads(), "squashfs-compress-");
     this.fragmentPool = newPool(options.threads(), "squashfs-fragment-");
     this.codec =
@@ -132,7 +157,7 @@ final class DataWriter implements AutoCloseable {
               }
               return c;
             });
-    this.maxPending = options.threads() * 4 + 8;
+    this.maxPending = Math.max(options.threads() * 4 + 8, QUEUE_BYTES / blockSize);
   }
 
   private static ExecutorService newPool(int threads, String name) {
@@ -172,13 +197,13 @@ final class DataWriter implements AutoCloseable {
       long remaining = size;
       for (int i = 0; i < fullBlocks; i++) {
         int len = (int) Math.min(blockSize, remaining);
-        byte[] block = readFully(in, len, entry);
+        byte[] block = readFully(in, inputBuffer(), len, entry);
         crc.update(block, 0, len);
         remaining -= len;
         submitBlock(fd, i, block, len);
       }
       if (tail > 0) {
-        tailBytes = readFully(in, (int) tail, entry);
+        tailBytes = readFully(in, new byte[(int) tail], (int) tail, entry);
         crc.update(tailBytes, 0, tailBytes.length);
       }
       if (in.read() >= 0) {
@@ -208,8 +233,13 @@ final class DataWriter implements AutoCloseable {
     return fd;
   }
 
-  private static byte[] readFully(InputStream in, int len, TreeEntry entry) throws IOException {
-    byte[] b = new byte[len];
+  /** A block-sized array from the pool (contents undefined), or a new one. */
+  private byte[] inputBuffer() {
+    byte[] b = inputs.poll();
+    return b != null ? b : new byte[blockSize];
+  }
+
+  private static byte[] readFully(InputStream in, byte[] b, int len, TreeEntry entry) throws IOException {
     int n = in.readNBytes(b, 0, len);
     if (n != len) {
       throw new IOException("ended early: expected " + entry.size() + " bytes");
@@ -262,31 +292,31 @@ final class DataWriter implements AutoCloseable {
     Future<Result> f = fragmentPool.submit(() -> compress(block, len, false));
     pending.add(new Pending(f, Kind.FRAGMENT, null, fragmentCount));
     fragmentCount++;
-    fragment = new byte[blockSize];
+    fragment = inputBuffer();
     fragmentFill = 0;
     drain(false);
   }
 
   private Result compress(byte[] block, int len, boolean sparseCheck) throws IOException {
     if (sparseCheck && allZero(block, len)) {
-      return new Result(null, 0, false, true);
+      return new Result(null, 0, false, true, block, null);
     }
     Codec c = codec.get();
-    byte[] dst = new byte[c.bound(len)];
+    int bound = c.bound(blockSize);
+    byte[] dst = outputs.poll();
+    if (dst == null || dst.length < bound) {
+      dst = new byte[bound];
+    }
     int n = c.compress(block, 0, len, dst);
     if (n > 0) {
-      return new Result(dst, n, false, false);
+      return new Result(dst, n, false, false, block, dst);
     }
-    return new Result(block, len, true, false);
+    return new Result(block, len, true, false, block, dst);
   }
 
-  private static boolean allZero(byte[] b, int len) {
-    for (int i = 0; i < len; i++) {
-      if (b[i] != 0) {
-        return false;
-      }
-    }
-    return true;
+  private boolean allZero(byte[] b, int len) {
+    // Arrays.mismatch compares in wide words (a JIT intrinsic), not byte by byte.
+    return java.util.Arrays.mismatch(b, 0, len, zeros, 0, len) < 0;
   }
 
   /** Writes finished results in order; with {@code all}, waits for every pending one. */
@@ -331,6 +361,9 @@ final class DataWriter implements AutoCloseable {
           // The file turned out to duplicate an earlier one: drop the blocks it wrote.
           if (p.file.start >= 0) {
             position = p.file.start;
+            // Cut them off (not just seek back): a hashing channel (dm-verity while writing)
+            // then follows the rewritten stream instead of re-reading the rest at the end.
+            out.truncate(channelBase + (position - base));
             out.position(channelBase + (position - base));
             dataBlocks -= countStored(p.file);
             sparseBlocks -= countSparse(p.file);
@@ -338,6 +371,15 @@ final class DataWriter implements AutoCloseable {
           break;
         default:
           throw new IllegalStateException();
+      }
+      if (r != null) {
+        // Written (or a hole): the arrays can carry the next blocks.
+        if (r.input != null) {
+          inputs.add(r.input);
+        }
+        if (r.output != null) {
+          outputs.add(r.output);
+        }
       }
     }
   }

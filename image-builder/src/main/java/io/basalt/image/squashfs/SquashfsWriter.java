@@ -108,7 +108,9 @@ public final class SquashfsWriter {
     long origin = out.position();
     Build b = new Build(tree);
     byte[] head = b.head();
-    out.position(origin + head.length);
+    // Zeros where the superblock goes (patched at the end), so that every byte is written in order
+    // once before the patch: a channel hashing while it writes (dm-verity) then re-reads one block.
+    writeFully(out, ByteBuffer.allocate(head.length));
     long dataEnd = b.writeData(out, head.length);
     out.position(origin + dataEnd);
     byte[] tables = b.tables(dataEnd);

@@ -58,6 +58,32 @@ final class LeafHasher {
     fill = len;
   }
 
+  /**
+   * Goes back to stream offset {@code pos} (at most {@link #bytes()}), as if only the first
+   * {@code pos} bytes had been fed: digests of blocks at or after {@code pos}'s block are dropped.
+   * {@code blockPrefix} must hold the stream's bytes from the start of that block up to {@code pos}
+   * ({@code pos % 4096} bytes); when {@code pos} lies in the block still being filled they are
+   * already here and {@code blockPrefix} may be null.
+   */
+  void rewind(long pos, byte[] blockPrefix) {
+    if (pos < 0 || pos > bytes) {
+      throw new IllegalArgumentException("rewind to " + pos + " outside [0, " + bytes + "]");
+    }
+    long block = pos / BLOCK;
+    int prefix = (int) (pos % BLOCK);
+    if (block < leaves.size()) {
+      if (prefix > 0 && (blockPrefix == null || blockPrefix.length < prefix)) {
+        throw new IllegalArgumentException("rewind to " + pos + " needs the " + prefix + " bytes before it in its block");
+      }
+      leaves.truncate(block);
+      if (prefix > 0) {
+        System.arraycopy(blockPrefix, 0, partial, 0, prefix);
+      }
+    }
+    fill = prefix;
+    bytes = pos;
+  }
+
   /** Consumes the remaining bytes of {@code buf}. */
   void update(ByteBuffer buf) {
     if (buf.hasArray()) {

@@ -91,13 +91,44 @@ public final class VerityChannel implements SeekableByteChannel {
     return ch.size();
   }
 
+  /**
+   * Truncates the data; when the writes so far were in order and {@code size} is below the hashed
+   * frontier, hashing goes on from {@code size} as writes continue there.
+   */
   @Override
   public VerityChannel truncate(long size) throws IOException {
     checkWritable();
     ch.truncate(size);
     if (size < hasher.bytes()) {
-      sequential = false;
-      hasher.leaves().truncate(size / BLOCK);
+      long block = size / BLOCK;
+      if (sequential) {
+        // A writer that cuts the stream back (e.g. dropping blocks it just wrote) and goes on
+        // writing from there: keep following the stream from the cut instead of re-reading
+        // everything after it at the end. Only the bytes of the cut block before the cut are
+        // read back, and only when that block was already hashed.
+        int prefix = (int) (size % BLOCK);
+        byte[] head = null;
+        if (prefix > 0 && block < hasher.leaves().size()) {
+          long keep = ch.position();
+          ByteBuffer buf = ByteBuffer.allocate(prefix);
+          ch.position(block * BLOCK);
+          while (buf.hasRemaining()) {
+            if (ch.read(buf) < 0) {
+              throw new EOFException("verity: data ended while re-reading block " + block);
+            }
+          }
+          ch.position(keep);
+          head = buf.array();
+        }
+        hasher.rewind(size, head);
+      } else {
+        hasher.leaves().truncate(block);
+      }
+      // blocks from the cut on are hashed again when they are written (or re-read at the end)
+      int from = Math.toIntExact(block);
+      if (from < dirty.length()) {
+        dirty.clear(from, dirty.length());
+      }
     }
     return this;
   }
@@ -155,7 +186,11 @@ public final class VerityChannel implements SeekableByteChannel {
     long padded = Math.addExact(size, (BLOCK - size % BLOCK) % BLOCK);
     if (padded > size) {
       ch.position(size);
-      writeFully(ByteBuffer.allocate((int) (padded - size)));
+      ByteBuffer zeros = ByteBuffer.allocate((int) (padded - size));
+      if (sequential && hasher.bytes() == size) {
+        hasher.update(zeros.duplicate()); // completes the last block without reading it back
+      }
+      writeFully(zeros);
     }
     DigestList leaves = hasher.leaves();
     long blocks = padded / BLOCK;

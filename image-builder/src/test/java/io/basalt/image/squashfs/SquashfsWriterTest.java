@@ -13,14 +13,20 @@ import io.basalt.image.tree.DirectoryTreeReader;
 import io.basalt.image.tree.EntryType;
 import io.basalt.image.tree.FileTree;
 import io.basalt.image.tree.TreeEntry;
+import io.basalt.image.verity.Verity;
+import io.basalt.image.verity.VerityChannel;
+import io.basalt.image.verity.VerityParams;
+import io.basalt.image.verity.VerityResult;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -222,6 +228,101 @@ class SquashfsWriterTest {
       assertEquals(3, r.dataBlocks());
       assertEquals(4, r.sparseBlocks());
       assertEquals(1, r.fragments());
+    }
+  }
+
+  @Test
+  void hashingWhileWritingGivesTheBytesAndRootHashOfFormattingAfterwardsAndReadsBackOneBlock() throws IOException {
+    // Duplicate multi-block files make the writer drop blocks it already wrote (cut back and rewritten),
+    // and the superblock is patched at offset 0 at the end: both must leave the hashes right.
+    byte[] big = data(9, 3 * 131072 + 500);
+    FileTree.Builder b = FileTree.builder()
+        .putWithParents(TreeEntry.regular("/a", Content.ofBytes(big)))
+        .putWithParents(TreeEntry.regular("/b", Content.ofBytes(big)))
+        .putWithParents(TreeEntry.regular("/z", Content.ofBytes(new byte[2 * 131072])));
+    for (int i = 0; i < 30; i++) {
+      b.putWithParents(TreeEntry.regular("/d/f" + i, Content.ofBytes(data(100 + i, 1000 + i * 4099))));
+    }
+    b.putWithParents(TreeEntry.regular("/e/copy", Content.ofBytes(big)));
+    FileTree t = b.build();
+    SquashfsOptions o = SquashfsOptions.builder().mtime(EPOCH).compression(SquashfsCompression.GZIP).threads(2).build();
+    VerityParams params = VerityParams.fromSeed("squashfs-verity-test");
+    try (FileSystem fs = jimfs()) {
+      Path plain = fs.getPath("/plain.img");
+      SquashfsResult r = new SquashfsWriter(o).write(t, plain);
+      assertEquals(2, r.duplicateFiles());
+      VerityResult after = Verity.formatAppended(plain, params);
+
+      Path hashed = fs.getPath("/hashed.img");
+      long[] readBack = new long[1];
+      VerityResult during;
+      try (SeekableByteChannel raw = Files.newByteChannel(hashed, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+              StandardOpenOption.WRITE);
+          VerityChannel ch = Verity.channel(new CountingReads(raw, readBack), params)) {
+        SquashfsResult r2 = new SquashfsWriter(o).writeSeekable(t, ch);
+        assertEquals(r.imageSize(), r2.imageSize());
+        during = ch.appendHashTree();
+      }
+      assertEquals(after.rootHashHex(), during.rootHashHex());
+      assertEquals(after.hashOffset(), during.hashOffset());
+      assertArrayEquals(Files.readAllBytes(plain), Files.readAllBytes(hashed));
+      // the superblock's block, and per dropped duplicate the bytes before the cut in its block
+      assertTrue(readBack[0] >= 4096 && readBack[0] < 3 * 4096, "read back " + readBack[0] + " bytes");
+    }
+  }
+
+  /** A channel that counts the bytes read through it. */
+  private static final class CountingReads implements SeekableByteChannel {
+    private final SeekableByteChannel ch;
+    private final long[] count;
+
+    CountingReads(SeekableByteChannel ch, long[] count) {
+      this.ch = ch;
+      this.count = count;
+    }
+
+    @Override
+    public int read(ByteBuffer dst) throws IOException {
+      int n = ch.read(dst);
+      count[0] += Math.max(n, 0);
+      return n;
+    }
+
+    @Override
+    public int write(ByteBuffer src) throws IOException {
+      return ch.write(src);
+    }
+
+    @Override
+    public long position() throws IOException {
+      return ch.position();
+    }
+
+    @Override
+    public SeekableByteChannel position(long p) throws IOException {
+      ch.position(p);
+      return this;
+    }
+
+    @Override
+    public long size() throws IOException {
+      return ch.size();
+    }
+
+    @Override
+    public SeekableByteChannel truncate(long size) throws IOException {
+      ch.truncate(size);
+      return this;
+    }
+
+    @Override
+    public boolean isOpen() {
+      return ch.isOpen();
+    }
+
+    @Override
+    public void close() throws IOException {
+      ch.close();
     }
   }
 
