@@ -45,6 +45,8 @@ final class GuestServer implements AutoCloseable {
   private volatile long flipAt = -1;
   private final AtomicLong targetBytes = new AtomicLong();
   private final Map<String, AtomicLong> requests = new java.util.concurrent.ConcurrentHashMap<>();
+  private final AtomicLong usrImgAt = new AtomicLong();
+  private final java.util.List<Long> usrImgStarts = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   private final Object ctl = new Object();
   private long nextId = 1;
@@ -86,6 +88,16 @@ final class GuestServer implements AutoCloseable {
     return targetBytes.get();
   }
 
+  /** The offset in usr.img up to which the latest usr.img response has sent bytes (0 before any). */
+  long usrImgAt() {
+    return usrImgAt.get();
+  }
+
+  /** The start offset of every usr.img response so far, in order (0 = from the start, N = {@code Range: bytes=N-}). */
+  java.util.List<Long> usrImgStarts() {
+    return java.util.List.copyOf(usrImgStarts);
+  }
+
   /** How many GET requests asked for a path ending in {@code suffix}. */
   long requests(String suffix) {
     return requests.entrySet().stream().filter(e -> e.getKey().endsWith(suffix)).mapToLong(e -> e.getValue().get()).sum();
@@ -120,7 +132,12 @@ final class GuestServer implements AutoCloseable {
         ex.sendResponseHeaders(200, size);
       }
       boolean target = rel.startsWith("targets/");
-      long flip = rel.endsWith("usr.img") ? flipAt : -1;
+      boolean usrImg = rel.endsWith("usr.img");
+      long flip = usrImg ? flipAt : -1;
+      if (usrImg) {
+        usrImgStarts.add(start);
+        usrImgAt.set(start);
+      }
       try (InputStream in = Files.newInputStream(f); OutputStream out = ex.getResponseBody()) {
         in.skipNBytes(start);
         byte[] buf = new byte[64 << 10];
@@ -134,6 +151,9 @@ final class GuestServer implements AutoCloseable {
           pos += n;
           if (target) {
             targetBytes.addAndGet(n);
+          }
+          if (usrImg) {
+            usrImgAt.set(pos);
           }
         }
       }
