@@ -17,8 +17,8 @@ import org.junit.jupiter.api.Test;
  * applies the OEM cloud-config without an archive, then basalt-cloudinit-cds.service makes
  * /var/cache/basalt/cds/cloud-config-&lt;usrhash&gt;.jsa with the image's own Java runtime and jars.
  * Second boot of the same disk: the unit's JVM maps that archive (its classes come from it) and the
- * config is still applied. The test hook reports what the guest sees. Written in the cloud-config
- * start-time session and NOT yet seen run: no QEMU slot came free before its deadline.
+ * config is still applied. The test hook reports what the guest sees. Not thread-safe (one VM at a
+ * time).
  */
 class CloudConfigCdsIT {
   static final Duration BOOT = BasaltImageIT.BOOT;
