@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.common.jimfs.Configuration;
 import com.google.common.jimfs.Jimfs;
+import io.basalt.image.testfixtures.CountingChannel;
 import io.basalt.image.tree.Content;
 import io.basalt.image.tree.DirectoryTreeReader;
 import io.basalt.image.tree.EntryType;
@@ -254,75 +255,22 @@ class SquashfsWriterTest {
       VerityResult after = Verity.formatAppended(plain, params);
 
       Path hashed = fs.getPath("/hashed.img");
-      long[] readBack = new long[1];
       VerityResult during;
+      long readBack;
       try (SeekableByteChannel raw = Files.newByteChannel(hashed, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
               StandardOpenOption.WRITE);
-          VerityChannel ch = Verity.channel(new CountingReads(raw, readBack), params)) {
+          CountingChannel counting = new CountingChannel(raw);
+          VerityChannel ch = Verity.channel(counting, params)) {
         SquashfsResult r2 = new SquashfsWriter(o).writeSeekable(t, ch);
         assertEquals(r.imageSize(), r2.imageSize());
         during = ch.appendHashTree();
+        readBack = counting.bytesRead();
       }
       assertEquals(after.rootHashHex(), during.rootHashHex());
       assertEquals(after.hashOffset(), during.hashOffset());
       assertArrayEquals(Files.readAllBytes(plain), Files.readAllBytes(hashed));
       // the superblock's block, and per dropped duplicate the bytes before the cut in its block
-      assertTrue(readBack[0] >= 4096 && readBack[0] < 3 * 4096, "read back " + readBack[0] + " bytes");
-    }
-  }
-
-  /** A channel that counts the bytes read through it. */
-  private static final class CountingReads implements SeekableByteChannel {
-    private final SeekableByteChannel ch;
-    private final long[] count;
-
-    CountingReads(SeekableByteChannel ch, long[] count) {
-      this.ch = ch;
-      this.count = count;
-    }
-
-    @Override
-    public int read(ByteBuffer dst) throws IOException {
-      int n = ch.read(dst);
-      count[0] += Math.max(n, 0);
-      return n;
-    }
-
-    @Override
-    public int write(ByteBuffer src) throws IOException {
-      return ch.write(src);
-    }
-
-    @Override
-    public long position() throws IOException {
-      return ch.position();
-    }
-
-    @Override
-    public SeekableByteChannel position(long p) throws IOException {
-      ch.position(p);
-      return this;
-    }
-
-    @Override
-    public long size() throws IOException {
-      return ch.size();
-    }
-
-    @Override
-    public SeekableByteChannel truncate(long size) throws IOException {
-      ch.truncate(size);
-      return this;
-    }
-
-    @Override
-    public boolean isOpen() {
-      return ch.isOpen();
-    }
-
-    @Override
-    public void close() throws IOException {
-      ch.close();
+      assertTrue(readBack >= 4096 && readBack < 3 * 4096, "read back " + readBack + " bytes");
     }
   }
 

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.common.jimfs.Configuration;
 import com.google.common.jimfs.Jimfs;
+import io.basalt.image.testfixtures.CountingChannel;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SeekableByteChannel;
@@ -85,10 +86,11 @@ class VerityChannelTest {
     new Random(6).nextBytes(data);
     Path img = fs.getPath("/cut.img");
     VerityResult r;
-    long[] reads = new long[1];
+    long reads;
     try (SeekableByteChannel raw = Files.newByteChannel(img, StandardOpenOption.CREATE_NEW,
             StandardOpenOption.READ, StandardOpenOption.WRITE);
-        VerityChannel ch = Verity.channel(counting(raw, reads), PARAMS)) {
+        CountingChannel counting = new CountingChannel(raw);
+        VerityChannel ch = Verity.channel(counting, PARAMS)) {
       ch.write(ByteBuffer.wrap(data, 0, 20 * B + 7));
       byte[] junk = new byte[9 * B + 5];
       new Random(7).nextBytes(junk);
@@ -101,60 +103,12 @@ class VerityChannelTest {
       ch.truncate(30L * B + 8).position(30L * B + 8); // cut inside the block still being filled
       ch.write(ByteBuffer.wrap(data, 30 * B + 8, data.length - (30 * B + 8)));
       r = ch.appendHashTree();
+      reads = counting.bytesRead();
     }
     byte[] padded = Arrays.copyOf(data, 51 * B);
     assertArrayEquals(HashTreeTest.reference(padded).root, r.rootHash());
-    assertEquals(7, reads[0], "only the cut block's 7 bytes before the cut are read back");
+    assertEquals(7, reads, "only the cut block's 7 bytes before the cut are read back");
     assertArrayEquals(padded, Arrays.copyOf(Files.readAllBytes(img), padded.length));
-  }
-
-  /** {@code ch}, counting the bytes read through it into {@code count[0]}. */
-  private static SeekableByteChannel counting(SeekableByteChannel ch, long[] count) {
-    return new SeekableByteChannel() {
-      @Override
-      public int read(ByteBuffer dst) throws IOException {
-        int n = ch.read(dst);
-        count[0] += Math.max(n, 0);
-        return n;
-      }
-
-      @Override
-      public int write(ByteBuffer src) throws IOException {
-        return ch.write(src);
-      }
-
-      @Override
-      public long position() throws IOException {
-        return ch.position();
-      }
-
-      @Override
-      public SeekableByteChannel position(long p) throws IOException {
-        ch.position(p);
-        return this;
-      }
-
-      @Override
-      public long size() throws IOException {
-        return ch.size();
-      }
-
-      @Override
-      public SeekableByteChannel truncate(long size) throws IOException {
-        ch.truncate(size);
-        return this;
-      }
-
-      @Override
-      public boolean isOpen() {
-        return ch.isOpen();
-      }
-
-      @Override
-      public void close() throws IOException {
-        ch.close();
-      }
-    };
   }
 
   @Test
