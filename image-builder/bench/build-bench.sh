@@ -57,7 +57,8 @@ for i in $(seq 1 "$RUNS"); do
 
   rm -f "$WORK/ref.sqfs" "$WORK/ref.disk" "$WORK/esp.img" "$WORK/oem.img"
   t0=$(now)
-  mksquashfs "$WORK/usr" "$WORK/ref.sqfs" -comp zstd -Xcompression-level "$LEVEL" -noappend -quiet -no-progress >/dev/null
+  /usr/bin/time -f '%U %S' -o "$WORK/mk.cpu" \
+    mksquashfs "$WORK/usr" "$WORK/ref.sqfs" -comp zstd -Xcompression-level "$LEVEL" -noappend -quiet -no-progress >/dev/null
   t1=$(now)
   padded=$(( ($(stat -c %s "$WORK/ref.sqfs") + 4095) / 4096 * 4096 ))
   truncate -s "$padded" "$WORK/ref.sqfs"
@@ -80,6 +81,8 @@ for i in $(seq 1 "$RUNS"); do
   r_sq+=("$(printf '%.2f' "$(echo "$t1 - $t0" | bc)")")
   r_ve+=("$(printf '%.2f' "$(echo "$t2 - $t1" | bc)")")
   r_disk+=("$(printf '%.2f' "$(echo "$t3 - $t2" | bc)")")
+  read -r mu ms < "$WORK/mk.cpu"
+  echo "bench: run $i: usr squashfs ${b_sq[-1]} s, mksquashfs ${r_sq[-1]} s wall ($(echo "$mu + $ms" | bc) s cpu), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 done
 
 m() { printf '%s\n' "$@" | median; }

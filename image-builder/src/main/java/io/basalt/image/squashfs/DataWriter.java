@@ -115,6 +115,12 @@ final class DataWriter implements AutoCloseable {
   private final ThreadLocal<Codec> codec;
   private final ArrayDeque<Pending> pending = new ArrayDeque<>();
   private final int maxPending;
+  /**
+   * Once more than {@code maxPending} results wait, this thread sleeps until the result {@code
+   * batch} places back is done and then writes every finished one: one wake-up per batch of blocks
+   * instead of one per block (the reading thread used to be woken by each finished block).
+   */
+  private final int batch;
   private final Map<Long, List<Candidate>> byChecksum = new HashMap<>();
   private final LeBuffer fragmentTable = new LeBuffer();
   private byte[] fragment;
@@ -127,6 +133,8 @@ final class DataWriter implements AutoCloseable {
   private final ConcurrentLinkedQueue<byte[]> outputs = new ConcurrentLinkedQueue<>();
   /** A block of zeros to compare blocks with (never written to). */
   private final byte[] zeros;
+  /** The tail of the file being read, until it is copied into the fragment block. */
+  private final byte[] tailBuffer;
   private int fragmentFill;
   private int fragmentCount;
   private long dataBlocks;
@@ -145,6 +153,7 @@ final class DataWriter implements AutoCloseable {
     this.position = base;
     this.channelBase = out.position();
     this.zeros = new byte[blockSize];
+    this.tailBuffer = new byte[blockSize];
     this.fragment = inputBuffer();
     this.pool = newPool(options.threads(), "squashfs-compress-");
     this.fragmentPool = newPool(options.threads(), "squashfs-fragment-");
@@ -158,6 +167,7 @@ final class DataWriter implements AutoCloseable {
               return c;
             });
     this.maxPending = Math.max(options.threads() * 4 + 8, QUEUE_BYTES / blockSize);
+    this.batch = Math.max(1, maxPending / 8);
   }
 
   private static ExecutorService newPool(int threads, String name) {
@@ -192,7 +202,7 @@ final class DataWriter implements AutoCloseable {
       return fd;
     }
     CRC32C crc = new CRC32C();
-    byte[] tailBytes = null;
+    int tailLength = 0;
     try (InputStream in = entry.content().open()) {
       long remaining = size;
       for (int i = 0; i < fullBlocks; i++) {
@@ -203,8 +213,8 @@ final class DataWriter implements AutoCloseable {
         submitBlock(fd, i, block, len);
       }
       if (tail > 0) {
-        tailBytes = readFully(in, new byte[(int) tail], (int) tail, entry);
-        crc.update(tailBytes, 0, tailBytes.length);
+        tailLength = (int) tail;
+        crc.update(readFully(in, tailBuffer, tailLength, entry), 0, tailLength);
       }
       if (in.read() >= 0) {
         throw new IOException(entry.path() + ": grew while being read (expected " + size + " bytes)");
@@ -226,8 +236,8 @@ final class DataWriter implements AutoCloseable {
       }
       list.add(new Candidate(fd, entry));
     }
-    if (tailBytes != null) {
-      addToFragment(fd, tailBytes);
+    if (tailLength > 0) {
+      addToFragment(fd, tailBuffer, tailLength);
     }
     drain(false);
     return fd;
@@ -273,14 +283,14 @@ final class DataWriter implements AutoCloseable {
     drain(false);
   }
 
-  private void addToFragment(FileData fd, byte[] bytes) throws IOException {
-    if (fragmentFill + bytes.length > blockSize) {
+  private void addToFragment(FileData fd, byte[] bytes, int length) throws IOException {
+    if (fragmentFill + length > blockSize) {
       flushFragment();
     }
     fd.fragment = fragmentCount;
     fd.fragmentOffset = fragmentFill;
-    System.arraycopy(bytes, 0, fragment, fragmentFill, bytes.length);
-    fragmentFill += bytes.length;
+    System.arraycopy(bytes, 0, fragment, fragmentFill, length);
+    fragmentFill += length;
   }
 
   private void flushFragment() throws IOException {
@@ -321,6 +331,9 @@ final class DataWriter implements AutoCloseable {
 
   /** Writes finished results in order; with {@code all}, waits for every pending one. */
   private void drain(boolean all) throws IOException {
+    if (!all && pending.size() > maxPending) {
+      awaitBatch();
+    }
     while (!pending.isEmpty()
         && (all || pending.size() > maxPending || pending.peekFirst().future.isDone())) {
       Pending p = pending.pollFirst();
@@ -380,6 +393,28 @@ final class DataWriter implements AutoCloseable {
         if (r.output != null) {
           outputs.add(r.output);
         }
+      }
+    }
+  }
+
+  /**
+   * Waits until the result {@code batch} places from the head is done (or failed: the failure is
+   * reported in order by {@link #drain}). Both pools run their tasks in submission order, so the
+   * results before it are then done or nearly so.
+   */
+  private void awaitBatch() throws IOException {
+    int i = 0;
+    for (Pending p : pending) {
+      if (++i >= batch) {
+        try {
+          p.future.get();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new InterruptedIOException("interrupted while compressing");
+        } catch (ExecutionException e) {
+          // reported by drain when this result's turn comes
+        }
+        return;
       }
     }
   }
