@@ -41,7 +41,7 @@ for i in $(seq 1 "$RUNS"); do
   read -r mw mc < <(ref)
   ow+=("$w"); oc+=("$c"); rw+=("$mw"); rc+=("$mc")
   echo "run $i: ours ${w} s wall ${c} s cpu | mksquashfs ${mw} s wall ${mc} s cpu | load $(cut -d' ' -f1-3 /proc/loadavg)"
-  sed -n 's/^  thread/    thread/p' <<<"$out"
+  sed -n 's/^  \(thread\|writing\)/    \1/p' <<<"$out"
 done
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 m() { printf '%s\n' "$@" | median; }
