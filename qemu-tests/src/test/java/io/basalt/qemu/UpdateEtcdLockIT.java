@@ -86,12 +86,7 @@ class UpdateEtcdLockIT {
         "--channel", "stable");
     startEtcd();
     disk = new GuestImage(images.image(1), work.resolve("vm"));
-    // modules_load=virtio_net: systemd-modules-load loads the NIC driver before udev starts. On a
-    // starved host udev's coldplug workers queue for minutes behind other module loads (cfg80211...)
-    // and the one loading virtio_net can be killed at udev's event timeout: no NIC for the whole boot
-    // (seen in this test's first run; qemu-tests/README.md). Images built since the initramfs loads virtio_net do
-    // not need it.
-    disk.appendCmdline("basalt.testhook", "modules_load=virtio_net");
+    disk.appendCmdline("basalt.testhook");
     for (var e : GuestServer.guestScripts().entrySet()) {
       disk.putOem(e.getKey(), e.getValue());
     }
