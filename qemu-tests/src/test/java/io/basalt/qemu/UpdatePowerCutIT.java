@@ -32,8 +32,9 @@ class UpdatePowerCutIT {
   static final ObjectMapper JSON = new ObjectMapper();
   /**
    * Download cut points, as fractions of usr.img: the server's offset in the file when QEMU is
-   * killed. {@code -Dbasalt.qemu.powercut.download=0.5} runs fewer (to look at the install cuts
-   * sooner); the test still requires at least 10 cuts in all, so such a run ends failing on that.
+   * killed. {@code -Dbasalt.qemu.powercut.download=0.25,0.75} runs fewer (at least two: the resume
+   * check needs a second boot's request) to look at the install cuts sooner; the test still requires
+   * at least 10 cuts in all, so such a run ends failing on that.
    */
   static final double[] DOWNLOAD = java.util.Arrays.stream(
       System.getProperty("basalt.qemu.powercut.download", "0.03,0.12,0.25,0.38,0.50,0.62,0.75,0.88").split(","))
