@@ -40,8 +40,8 @@ class UpdatePowerCutIT {
       System.getProperty("basalt.qemu.powercut.download", "0.03,0.12,0.25,0.38,0.50,0.62,0.75,0.88").split(","))
       .mapToDouble(Double::parseDouble).toArray();
   /**
-   * Install cut points: slot write (progress 60-90 %) at &ge; 62 % and &ge; 75 %, then while {@code
-   * veritysetup verify} of the written slot runs (-1).
+   * Install cut points: the slot write once &ge; 62 % and &ge; 75 % of usr.img went into USR-B,
+   * then while {@code veritysetup verify} of the written slot runs (-1).
    */
   static final int[] INSTALL = {62, 75, -1};
 
@@ -194,9 +194,9 @@ class UpdatePowerCutIT {
    * pct >= 0} the agent has the USR-B device open and has read at least pct % of the downloaded
    * usr.img into it (the read offset of its usr.img descriptor in {@code /proc/PID/fdinfo}; it
    * writes 1 MiB behind that), for -1 a {@code veritysetup} process running. It fails (rc 3) when
-   * v2's boot entry exists first. Each sample forks as little as possible: the slot write takes
-   * about 8 s under TCG, and a {@code basaltctl status} JVM per sample (this test's first version)
-   * or a {@code readlink} per descriptor (its second) sampled too slowly to see it.
+   * v2's boot entry exists first. Each sample forks as little as possible (PID and descriptor
+   * found once, the offset read with the shell's {@code read}): the slot write takes about 8 s
+   * under TCG, too short for a {@code basaltctl status} JVM or a process per descriptor per sample.
    */
   static String waitForInstall(int pct, long usrSize) {
     return String.join("\n",
