@@ -56,6 +56,20 @@ class BasaltImageIT {
       "echo \"T: persisted=$(cat /var/lib/basalt-test/marker 2>/dev/null || echo none)\"",
       "mkdir -p /var/lib/basalt-test && echo from-first-boot > /var/lib/basalt-test/marker && sync",
       "echo \"T: basaltctl=$(basaltctl --version 2>&1 | head -n 1)\"",
+      // No datasource has user-data here (the OEM partition holds only this script): the launcher's
+      // fast path answers without a JVM.
+      "a=$(systemctl show -P ExecMainStartTimestampMonotonic basalt-cloudinit.service)",
+      "b=$(systemctl show -P ExecMainExitTimestampMonotonic basalt-cloudinit.service)",
+      "echo \"T: cloudinit=$(systemctl show -P Result basalt-cloudinit.service) $(systemctl show -P ExecMainStatus basalt-cloudinit.service)"
+          + " $(journalctl -b -o cat -u basalt-cloudinit.service | grep -c 'no datasource has user-data; nothing to apply')\"",
+      "echo \"T: cloudinitms=$(((b - a) / 1000))\"",
+      // The update agent starts once multi-user.target is reached and then serves its status.
+      "if [ -z \"$live\" ]; then",
+      "  i=0; until basaltctl status >/dev/null 2>&1 || [ $i -ge 90 ]; do sleep 2; i=$((i + 1)); done",
+      "  echo \"T: agent=$(systemctl is-active basalt-update-agent.service) $(basaltctl status >/dev/null 2>&1; echo $?)\"",
+      "  echo \"T: agentafter=$(($(systemctl show -P ExecMainStartTimestampMonotonic basalt-update-agent.service)"
+          + " - $(systemctl show -P ActiveEnterTimestampMonotonic multi-user.target)))\"",
+      "fi",
       "if [ -n \"$first\" ] && [ -z \"$live\" ]; then",
       "  s=$(date +%s)",
       "  docker load -i \"$OEM/img.tar\" >/dev/null 2>&1",
@@ -121,6 +135,11 @@ class BasaltImageIT {
       assertTrue(t.getOrDefault("dockerconfinement", "").startsWith("docker-default"),
           "docker's container confined by AppArmor's docker-default profile: " + t);
       assertEquals("hello-from-containerd", t.get("containerd"), "containerd: " + t);
+      report("first boot: basalt-cloudinit %s ms (no datasource); update agent started %s us after multi-user.target",
+          t.get("cloudinitms"), t.get("agentafter"));
+      assertEquals("success 0 1", t.get("cloudinit"), "basalt-cloudinit.service: result, exit status, 'nothing to apply' lines: " + t);
+      assertEquals("active 0", t.get("agent"), "update agent active and `basaltctl status` answered: " + t);
+      assertTrue(Long.parseLong(t.get("agentafter")) >= 0, "the agent starts after multi-user.target is reached: " + t);
     }
 
     // Second boot: the same disk, now a USB stick behind xHCI.

@@ -38,6 +38,10 @@ class HostLauncherIT {
   private Path cds;
   private Path cmdline;
   private Path config;
+  /** Environment set after the defaults of {@link #launch} (e.g. another BASALT_JAVA). */
+  private final Map<String, String> extraEnv = new java.util.HashMap<>();
+  /** Words appended to the kernel command line {@link #launch} writes. */
+  private String cmdlineExtra = "";
 
   @BeforeEach
   void layout() throws IOException {
@@ -73,7 +77,7 @@ class HostLauncherIT {
   private record Run(int code, String out) {}
 
   private Run launch(String usrhash, String jvmLog, String... args) throws Exception {
-    Files.writeString(cmdline, "BOOT_IMAGE=/vmlinuz ro console=ttyS0" + (usrhash == null ? "" : " usrhash=" + usrhash) + " *\n");
+    Files.writeString(cmdline, "BOOT_IMAGE=/vmlinuz ro console=ttyS0" + (usrhash == null ? "" : " usrhash=" + usrhash) + cmdlineExtra + " *\n");
     List<String> cmd = new ArrayList<>(List.of("sh", SCRIPT.toAbsolutePath().toString()));
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).directory(new File(tmp.toString()));
@@ -87,6 +91,7 @@ class HostLauncherIT {
     if (jvmLog != null) {
       env.put("JAVA_TOOL_OPTIONS", jvmLog);
     }
+    env.putAll(extraEnv);
     Process p = pb.start();
     byte[] out = p.getInputStream().readAllBytes();
     if (!p.waitFor(120, TimeUnit.SECONDS)) {
@@ -169,5 +174,61 @@ class HostLauncherIT {
     Run run = launch(null, null, "validate", config.toString());
     assertEquals(0, run.code(), run.out());
     assertFalse(run.out().contains("error"), run.out());
+  }
+
+  /**
+   * The boot's command with no datasource there at all prints what the Java command prints and
+   * exits 0 without starting a JVM; any datasource there (even an empty file), a cloud-config-url=,
+   * or any other command or option goes to the JVM.
+   */
+  @Test
+  void theServiceCommandWithNoDatasourceThereRunsNoJvm() throws Exception {
+    Path root = Files.createDirectories(tmp.resolve("root"));
+    Files.createDirectories(root.resolve("run/basalt/oem"));
+    Files.createDirectories(root.resolve("run/basalt/config-2"));
+    Files.createDirectories(root.resolve("etc/basalt"));
+    // The Java command's own answer for this root (with --root it never takes the fast path).
+    Run java = launch(HASH_A, null, "apply", "--from-datasources", "--url-timeout", "120", "--root", root.toString());
+    assertEquals(0, java.code(), java.out());
+    assertTrue(java.out().contains("no datasource has user-data; nothing to apply"), java.out());
+
+    Path fake = tmp.resolve("fake-java");
+    Files.writeString(fake, "#!/bin/sh\necho \"JVM started: $*\"\nexit 42\n");
+    assertTrue(fake.toFile().setExecutable(true));
+    extraEnv.put("BASALT_JAVA", fake.toString());
+    extraEnv.put("BASALT_ROOT", root.toString());
+
+    Run fast = launch(HASH_A, null, "apply", "--from-datasources", "--url-timeout", "120");
+    assertEquals(0, fast.code(), fast.out());
+    assertEquals(java.out().strip(), fast.out().strip(), "the same lines as the Java command, no JVM");
+    assertEquals(0, launch(null, null, "apply", "--url-timeout=5", "--from-datasources", "--command-timeout", "9").code());
+
+    // Other commands and options always go to the JVM.
+    for (List<String> args : List.of(List.of("apply", "--from-datasources", "--root", root.toString()),
+        List.of("apply", "--from-datasources", "--dry-run"), List.of("apply", config.toString()),
+        List.of("apply"), List.of("validate", config.toString()), List.of("apply", "--from-datasources", "--url-timeout"))) {
+      Run r = launch(HASH_A, null, args.toArray(String[]::new));
+      assertEquals(42, r.code(), args + ": " + r.out());
+      assertTrue(r.out().contains("JVM started: ") && r.out().contains(String.join(" ", args)), r.out());
+    }
+
+    // Each datasource, present even as an empty file or folder, goes to the JVM.
+    for (String there : List.of("run/basalt/oem/cloud-config.yml", "run/basalt/config-2/openstack/",
+        "run/basalt/context/context.sh", "etc/basalt/cloud-config.yml")) {
+      Path p = root.resolve(there);
+      if (there.endsWith("/")) {
+        Files.createDirectories(p);
+      } else {
+        Files.createDirectories(p.getParent());
+        Files.write(p, new byte[0]);
+      }
+      Run r = launch(HASH_A, null, "apply", "--from-datasources", "--url-timeout", "120");
+      assertEquals(42, r.code(), there + ": " + r.out());
+      Files.delete(p);
+      assertEquals(0, launch(HASH_A, null, "apply", "--from-datasources").code(), "after removing " + there);
+    }
+    cmdlineExtra = " cloud-config-url=http://10.0.2.2:8080/user-data";
+    Run url = launch(HASH_A, null, "apply", "--from-datasources", "--url-timeout", "120");
+    assertEquals(42, url.code(), url.out());
   }
 }
