@@ -63,12 +63,6 @@ class BasaltImageIT {
       "echo \"T: cloudinit=$(systemctl show -P Result basalt-cloudinit.service) $(systemctl show -P ExecMainStatus basalt-cloudinit.service)"
           + " $(journalctl -b -o cat -u basalt-cloudinit.service | grep -c 'no datasource has user-data; nothing to apply')\"",
       "echo \"T: cloudinitms=$(((b - a) / 1000))\"",
-      // The datasource disks (here the OEM partition) are mounted by a unit of their own, before it.
-      "c=$(systemctl show -P InactiveExitTimestampMonotonic basalt-cloudinit-datasources.service)",
-      "d=$(systemctl show -P ExecMainExitTimestampMonotonic basalt-cloudinit-datasources.service)",
-      "echo \"T: datasources=$(systemctl show -P Result basalt-cloudinit-datasources.service)"
-          + " $(findmnt -n -o FSTYPE,OPTIONS /run/basalt/oem | cut -d, -f1)\"",
-      "echo \"T: datasourcesms=$(((d - c) / 1000)) $(((a - d) / 1000))\"",
       // The update agent starts once multi-user.target is reached and then serves its status.
       "if [ -z \"$live\" ]; then",
       "  i=0; until basaltctl status >/dev/null 2>&1 || [ $i -ge 90 ]; do sleep 2; i=$((i + 1)); done",
@@ -143,10 +137,6 @@ class BasaltImageIT {
       assertEquals("hello-from-containerd", t.get("containerd"), "containerd: " + t);
       report("first boot: basalt-cloudinit %s ms (no datasource); update agent started %s us after multi-user.target",
           t.get("cloudinitms"), t.get("agentafter"));
-      assertEquals("success vfat ro", t.get("datasources"), "basalt-cloudinit-datasources.service, OEM mount: " + t);
-      report("first boot: datasource disks found and mounted in %s ms, done %s ms before basalt-cloudinit started",
-          t.get("datasourcesms").split(" ")[0], t.get("datasourcesms").split(" ")[1]);
-      assertTrue(Long.parseLong(t.get("datasourcesms").split(" ")[1]) >= 0, "datasources mounted before cloud-config ran: " + t);
       assertEquals("success 0 1", t.get("cloudinit"), "basalt-cloudinit.service: result, exit status, 'nothing to apply' lines: " + t);
       assertEquals("active 0", t.get("agent"), "update agent active and `basaltctl status` answered: " + t);
       assertTrue(Long.parseLong(t.get("agentafter")) >= 0, "the agent starts after multi-user.target is reached: " + t);
