@@ -65,7 +65,7 @@ class BasaltImageIT {
       "echo \"T: cloudinitms=$(((b - a) / 1000))\"",
       // The OEM partition is mounted for cloud-config; every storage/USB controller of these machines
       // is driven by the initramfs, so datasource-disks does not wait for udev.
-      "echo \"T: datasources=$(findmnt -n -o FSTYPE,OPTIONS /run/basalt/oem | cut -d, -f1)"
+      "echo \"T: datasources=$(findmnt -n -r -o FSTYPE,OPTIONS /run/basalt/oem | cut -d, -f1)"
           + " $(journalctl -b -o cat -u basalt-cloudinit.service | grep -c 'waiting for udev')\"",
       // The update agent starts once multi-user.target is reached and then serves its status.
       "if [ -z \"$live\" ]; then",
