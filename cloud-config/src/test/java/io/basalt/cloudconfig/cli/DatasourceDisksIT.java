@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -45,7 +46,7 @@ class DatasourceDisksIT {
   private void tool(String name, String body) throws IOException {
     Path p = bin.resolve(name);
     Files.writeString(p, "#!/bin/sh\n" + body + "\n");
-    assertTrue(p.toFile().setExecutable(true));
+    Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
   }
 
   /** A PCI device of this class, with or without a bound driver. */

@@ -9,7 +9,9 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -39,7 +41,7 @@ class HostLauncherIT {
   private Path cmdline;
   private Path config;
   /** Environment set after the defaults of {@link #launch} (e.g. another BASALT_JAVA). */
-  private final Map<String, String> extraEnv = new java.util.HashMap<>();
+  private final Map<String, String> extraEnv = new HashMap<>();
   /** Words appended to the kernel command line {@link #launch} writes. */
   private String cmdlineExtra = "";
 
@@ -194,7 +196,7 @@ class HostLauncherIT {
 
     Path fake = tmp.resolve("fake-java");
     Files.writeString(fake, "#!/bin/sh\necho \"JVM started: $*\"\nexit 42\n");
-    assertTrue(fake.toFile().setExecutable(true));
+    Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwxr-xr-x"));
     extraEnv.put("BASALT_JAVA", fake.toString());
     extraEnv.put("BASALT_ROOT", root.toString());
 
