@@ -42,14 +42,17 @@ public final class InitramfsBuilder {
    * ({@code CONFIG_FAT_DEFAULT_IOCHARSET="ascii"}), needed by every vfat mount without
    * {@code iocharset=} (the ESP at /efi, the OEM partition). Loaded on demand by the mount, on a
    * starved machine it was still loading (shown as {@code nls_ascii(+)}) when the mount gave up,
-   * and efi.mount failed with "IO charset ascii not found".
+   * and efi.mount failed with "IO charset ascii not found". {@code sha256_ssse3} holds the kernel's
+   * SSSE3/AVX/AVX2/SHA-NI SHA-256: dm-verity picks its hash implementation when /init opens /usr,
+   * and without it every /usr read of that boot is hashed by sha256-generic. A CPU without those
+   * extensions (QEMU's default TCG model) refuses it with "No such device", which /init ignores.
    */
   public static final List<String> DEFAULT_MODULES = List.of(
       "virtio_pci", "virtio_blk", "virtio_scsi", "sd_mod",
       "ahci", "sr_mod",
       "xhci_pci", "ehci_pci", "usb_storage", "uas",
       "virtio_net",
-      "dm_mod", "dm_verity",
+      "dm_mod", "dm_verity", "sha256_ssse3",
       "squashfs", "ext4", "crc32c", "vfat", "nls_cp437", "nls_iso8859_1", "nls_utf8", "nls_ascii",
       "loop", "overlay");
 
