@@ -73,7 +73,7 @@ public final class InitramfsBuilder {
   public static final List<String> BUSYBOX_APPLETS = List.of(
       "sh", "[", "test", "awk", "basename", "blockdev", "cat", "chmod", "cp", "cttyhack", "cut", "dd",
       "dmesg", "find", "grep", "head", "insmod", "ln", "losetup", "ls", "lsmod", "mkdir", "mknod", "modprobe",
-      "mount", "mv", "nice", "poweroff", "readlink", "reboot", "rm", "sed", "setsid", "sleep", "stat",
+      "mount", "mv", "poweroff", "readlink", "reboot", "rm", "sed", "setsid", "sleep", "stat",
       "switch_root", "sync", "tail", "tr", "umount", "uname");
 
   /** The init-units resource holding the init script. */
