@@ -37,8 +37,18 @@ class DatasourceDisksIT {
     run = tmp.resolve("run/basalt");
     bin = Files.createDirectories(tmp.resolve("bin"));
     tool("udevadm", "echo \"CALLED udevadm $*\"");
-    // blkid -L LABEL: found when LABEL is listed in $FAKE_LABELS.
-    tool("blkid", "case \" $FAKE_LABELS \" in *\" $2 \"*) echo /dev/fake-$2; exit 0 ;; esac; exit 2");
+    // blkid -c /dev/null -o export -s LABEL: the ESP, then one device per label in $FAKE_LABELS;
+    // a label listed twice is on two devices (fake-LABEL, then fake-LABEL-2). Any other call fails.
+    tool("blkid", String.join("\n",
+        "echo \"CALLED blkid $*\" >>\"$BLKID_LOG\"",
+        "[ \"$*\" = '-c /dev/null -o export -s LABEL' ] || exit 9",
+        "printf 'DEVNAME=/dev/fake-esp\\nLABEL=ESP\\n\\n'",
+        "seen=' '",
+        "for l in $FAKE_LABELS; do",
+        "  case $seen in *\" $l \"*) d=/dev/fake-$l-2 ;; *) d=/dev/fake-$l ;; esac",
+        "  seen=\"$seen$l \"",
+        "  printf 'DEVNAME=%s\\nLABEL=%s\\n\\n' \"$d\" \"$l\"",
+        "done"));
     tool("mountpoint", "exit 1");
     tool("mount", "echo \"CALLED mount $*\"");
   }
@@ -66,11 +76,18 @@ class DatasourceDisksIT {
     env.put("BASALT_SYSFS", tmp.resolve("sys").toString());
     env.put("BASALT_RUN_DIR", run.toString());
     env.put("FAKE_LABELS", labels);
+    env.put("BLKID_LOG", tmp.resolve("blkid.log").toString());
+    Files.deleteIfExists(tmp.resolve("blkid.log"));
     Process p = pb.start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(p.waitFor(60, TimeUnit.SECONDS));
     assertEquals(0, p.exitValue(), out);
     return out;
+  }
+
+  private List<String> blkidCalls() throws IOException {
+    Path log = tmp.resolve("blkid.log");
+    return Files.exists(log) ? Files.readAllLines(log) : List.of();
   }
 
   private static long count(String out, String prefix) {
@@ -85,12 +102,25 @@ class DatasourceDisksIT {
     device("0000:00:1d.0", "0x0c0330", true); // xHCI, driven
     String out = run("OEM");
     assertEquals(0, count(out, "CALLED udevadm"), out);
-    assertEquals(List.of("CALLED mount -o ro,nosuid,nodev,noexec LABEL=OEM " + run.resolve("oem")),
+    assertEquals(List.of("CALLED blkid -c /dev/null -o export -s LABEL"), blkidCalls(), "one scan for all labels");
+    assertEquals(List.of("CALLED mount -o ro,nosuid,nodev,noexec /dev/fake-OEM " + run.resolve("oem")),
         out.lines().filter(l -> l.startsWith("CALLED mount")).toList(), out);
     for (String d : List.of("oem", "config-2", "context")) {
       assertTrue(Files.isDirectory(run.resolve(d)), d);
     }
     assertEquals(0, count(run(""), "CALLED mount"), "no label there, nothing mounted");
+  }
+
+  @Test
+  void everyLabelIsMountedByDeviceAndTheFirstDeviceWithALabelWins() throws Exception {
+    device("0000:00:04.0", "0x010000", true);
+    String out = run("CONTEXT config-2 OEM config-2");
+    assertEquals(1, blkidCalls().size(), out);
+    assertEquals(List.of(
+            "CALLED mount -o ro,nosuid,nodev,noexec /dev/fake-OEM " + run.resolve("oem"),
+            "CALLED mount -o ro,nosuid,nodev,noexec /dev/fake-config-2 " + run.resolve("config-2"),
+            "CALLED mount -o ro,nosuid,nodev,noexec /dev/fake-CONTEXT " + run.resolve("context")),
+        out.lines().filter(l -> l.startsWith("CALLED mount")).toList(), out);
   }
 
   @Test

@@ -10,7 +10,9 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.zip.GZIPInputStream;
 
@@ -40,16 +42,28 @@ public final class InitramfsBuilder {
    * ({@code CONFIG_FAT_DEFAULT_IOCHARSET="ascii"}), needed by every vfat mount without
    * {@code iocharset=} (the ESP at /efi, the OEM partition). Loaded on demand by the mount, on a
    * starved machine it was still loading (shown as {@code nls_ascii(+)}) when the mount gave up,
-   * and efi.mount failed with "IO charset ascii not found".
+   * and efi.mount failed with "IO charset ascii not found". {@code sha256_ssse3} holds the kernel's
+   * SSSE3/AVX/AVX2/SHA-NI SHA-256: dm-verity picks its hash implementation when /init opens /usr,
+   * and without it every /usr read of that boot is hashed by sha256-generic. A CPU without those
+   * extensions (QEMU's default TCG model) refuses it with "No such device", which /init ignores.
    */
   public static final List<String> DEFAULT_MODULES = List.of(
       "virtio_pci", "virtio_blk", "virtio_scsi", "sd_mod",
       "ahci", "sr_mod",
       "xhci_pci", "ehci_pci", "usb_storage", "uas",
       "virtio_net",
-      "dm_mod", "dm_verity",
+      "dm_mod", "dm_verity", "sha256_ssse3",
       "squashfs", "ext4", "crc32c", "vfat", "nls_cp437", "nls_iso8859_1", "nls_utf8", "nls_ascii",
       "loop", "overlay");
+
+  /**
+   * How many module loaders /init runs at once ({@code /etc/basalt/modules.load} has one line per
+   * loader; see {@link KernelModules#loadGroups}). The default modules fall into one large linked
+   * set (virtio, SCSI, SATA, USB and the NIC share the virtio and SCSI cores) and small ones (dm,
+   * squashfs, ext4, FAT, code pages, loop, overlay); a second loader takes all the small ones while
+   * the first works through the large set, so a third would finish no sooner.
+   */
+  static final int LOAD_GROUPS = 2;
 
   /** Binaries copied by default (names searched in /usr/sbin, /usr/bin, /sbin, /bin of the image). */
   public static final List<String> DEFAULT_BINARIES = List.of(
@@ -58,7 +72,7 @@ public final class InitramfsBuilder {
   /** Busybox applets the init script uses; each becomes a link to busybox unless a real binary is there. */
   public static final List<String> BUSYBOX_APPLETS = List.of(
       "sh", "[", "test", "awk", "basename", "blockdev", "cat", "chmod", "cp", "cttyhack", "cut", "dd",
-      "dmesg", "find", "grep", "head", "insmod", "ln", "losetup", "ls", "lsmod", "mkdir", "mknod",
+      "dmesg", "find", "grep", "head", "insmod", "ln", "losetup", "ls", "lsmod", "mkdir", "mknod", "modprobe",
       "mount", "mv", "poweroff", "readlink", "reboot", "rm", "sed", "setsid", "sleep", "stat",
       "switch_root", "sync", "tail", "tr", "umount", "uname");
 
@@ -200,8 +214,9 @@ public final class InitramfsBuilder {
     List<String> order = index.loadOrder(modules);
     out.copyLinksTo(modDir);
     String canonicalModDir = md.entry.path();
-    StringBuilder load = new StringBuilder();
     List<String> loaded = new ArrayList<>();
+    Map<String, Long> size = new HashMap<>();
+    StringBuilder dep = new StringBuilder();
     for (String f : order) {
       String src = modDir + "/" + f;
       TreeResolver.Resolved r = resolver.resolve(src);
@@ -210,9 +225,26 @@ public final class InitramfsBuilder {
         throw new NoSuchFileException(src, null, "module listed in modules.dep missing from the image tree");
       }
       String plain = stripCompression(f);
-      out.put(TreeEntry.regular(canonicalModDir + "/" + plain, Content.ofBytes(decompress(e, src))).withMtime(e.mtime()));
-      load.append(plain).append('\n');
+      byte[] ko = decompress(e, src);
+      out.put(TreeEntry.regular(canonicalModDir + "/" + plain, Content.ofBytes(ko)).withMtime(e.mtime()));
+      size.put(f, (long) ko.length);
       loaded.add(KernelModules.nameOf(f));
+      dep.append(plain).append(':');
+      for (String d : index.dependencies(f)) {
+        dep.append(' ').append(stripCompression(d));
+      }
+      dep.append('\n');
+    }
+    // busybox modprobe reads this modules.dep (the modules here, under their uncompressed names).
+    out.put(TreeEntry.regular(canonicalModDir + "/modules.dep", Content.ofBytes(dep.toString().getBytes(StandardCharsets.UTF_8))).withMtime(mtime));
+    StringBuilder load = new StringBuilder();
+    for (List<String> group : index.loadGroups(order, LOAD_GROUPS, size::get)) {
+      List<String> names = new ArrayList<>();
+      for (String f : group) {
+        String base = stripCompression(f).substring(f.lastIndexOf('/') + 1);
+        names.add(base.substring(0, base.length() - ".ko".length()));
+      }
+      load.append(String.join(" ", names)).append('\n');
     }
     out.put(TreeEntry.regular("/etc/basalt/modules.load", Content.ofBytes(load.toString().getBytes(StandardCharsets.UTF_8))).withMtime(mtime));
 

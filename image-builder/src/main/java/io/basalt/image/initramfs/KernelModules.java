@@ -8,6 +8,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.ToLongFunction;
 import java.util.regex.Pattern;
 
 /**
@@ -209,6 +210,95 @@ final class KernelModules {
         visit(f, out, stack);
       }
     }
+  }
+
+  /** The dependency files of module {@code file} as modules.dep lists them; empty when it has none. */
+  List<String> dependencies(String file) {
+    return deps.getOrDefault(file, List.of());
+  }
+
+  /**
+   * Splits {@code order} (a {@link #loadOrder} result) into at most {@code groups} lists that can be
+   * loaded at the same time, one loader per list: modules linked by a hard or soft dependency, directly
+   * or through others, always share a list, so no list waits for a module another list loads. Whole
+   * linked sets go, largest {@code cost} first, to the list with the least cost so far (ties: the
+   * first such list). Each list keeps {@code order}'s order; empty lists are left out.
+   */
+  List<List<String>> loadGroups(List<String> order, int groups, ToLongFunction<String> cost) {
+    if (groups < 1) {
+      throw new IllegalArgumentException("groups must be at least 1, was " + groups);
+    }
+    Map<String, String> parent = new LinkedHashMap<>();
+    order.forEach(f -> parent.put(f, f));
+    for (String f : order) {
+      List<String> linked = new ArrayList<>(dependencies(f));
+      String name = nameOf(f);
+      for (String soft : concat(softPre.getOrDefault(name, List.of()), softPost.getOrDefault(name, List.of()))) {
+        linked.addAll(optional(soft));
+      }
+      for (String d : linked) {
+        if (parent.containsKey(d)) {
+          parent.put(root(parent, d), root(parent, f));
+        }
+      }
+    }
+    // Linked sets in order of their first module; each as its modules in load order.
+    Map<String, List<String>> sets = new LinkedHashMap<>();
+    for (String f : order) {
+      sets.computeIfAbsent(root(parent, f), k -> new ArrayList<>()).add(f);
+    }
+    List<List<String>> bySize = new ArrayList<>(sets.values());
+    bySize.sort((a, b) -> Long.compare(total(b, cost), total(a, cost))); // stable: equal costs keep first-seen order
+    List<Set<String>> bins = new ArrayList<>();
+    long[] load = new long[groups];
+    for (int i = 0; i < groups; i++) {
+      bins.add(new LinkedHashSet<>());
+    }
+    for (List<String> set : bySize) {
+      int best = 0;
+      for (int i = 1; i < groups; i++) {
+        if (load[i] < load[best]) {
+          best = i;
+        }
+      }
+      bins.get(best).addAll(set);
+      load[best] += total(set, cost);
+    }
+    List<List<String>> out = new ArrayList<>();
+    for (Set<String> bin : bins) {
+      List<String> g = new ArrayList<>();
+      for (String f : order) {
+        if (bin.contains(f)) {
+          g.add(f);
+        }
+      }
+      if (!g.isEmpty()) {
+        out.add(g);
+      }
+    }
+    return out;
+  }
+
+  private static List<String> concat(List<String> a, List<String> b) {
+    List<String> out = new ArrayList<>(a);
+    out.addAll(b);
+    return out;
+  }
+
+  private static String root(Map<String, String> parent, String f) {
+    String r = f;
+    while (!parent.get(r).equals(r)) {
+      r = parent.get(r);
+    }
+    return r;
+  }
+
+  private static long total(List<String> files, ToLongFunction<String> cost) {
+    long t = 0;
+    for (String f : files) {
+      t += cost.applyAsLong(f);
+    }
+    return t;
   }
 
   private List<String> optional(String nameOrAlias) {

@@ -130,17 +130,29 @@ class InitramfsBuilderTest {
   }
 
   @Test
-  void modulesAreDecompressedAndListedDependenciesFirst() throws IOException {
+  void modulesAreDecompressedAndListedDependenciesFirstInLinesThatLoadSideBySide() throws IOException {
     Initramfs ird = build(image().build());
     FileTree t = ird.tree();
+    // Two lines (two modprobe processes at once); linked modules share a line (ext4 and crc32c
+    // through the softdep), the largest set alone, the two smaller ones together.
     String load = new String(read(t, "/etc/basalt/modules.load"), StandardCharsets.UTF_8);
     assertEquals(String.join("\n",
-        "kernel/arch/x86/crypto/crc32c-intel.ko", "kernel/crypto/crc32c_generic.ko", "kernel/fs/jbd2/jbd2.ko", "kernel/fs/mbcache.ko", "kernel/lib/crc16.ko",
-        "kernel/fs/ext4/ext4.ko", "kernel/drivers/md/dm-mod.ko", "kernel/drivers/md/dm-bufio.ko",
-        "kernel/drivers/md/dm-verity.ko", "kernel/fs/fat/fat.ko", "kernel/fs/fat/vfat.ko", ""), load);
+        "crc32c-intel crc32c_generic jbd2 mbcache crc16 ext4",
+        "dm-mod dm-bufio dm-verity fat vfat", ""), load);
+    // The modules.dep busybox modprobe reads: these modules only, under their uncompressed names.
+    String dep = new String(read(t, "/usr/lib/modules/" + KVER + "/modules.dep"), StandardCharsets.UTF_8);
+    assertEquals(String.join("\n",
+        "kernel/arch/x86/crypto/crc32c-intel.ko:", "kernel/crypto/crc32c_generic.ko:", "kernel/fs/jbd2/jbd2.ko:",
+        "kernel/fs/mbcache.ko:", "kernel/lib/crc16.ko:",
+        "kernel/fs/ext4/ext4.ko: kernel/lib/crc16.ko kernel/fs/mbcache.ko kernel/fs/jbd2/jbd2.ko",
+        "kernel/drivers/md/dm-mod.ko:", "kernel/drivers/md/dm-bufio.ko: kernel/drivers/md/dm-mod.ko",
+        "kernel/drivers/md/dm-verity.ko: kernel/drivers/md/dm-bufio.ko kernel/drivers/md/dm-mod.ko",
+        "kernel/fs/fat/fat.ko:", "kernel/fs/fat/vfat.ko: kernel/fs/fat/fat.ko", ""), dep);
+    assertEquals("busybox", t.get("/usr/bin/modprobe").linkTarget());
     assertArrayEquals(VFAT, read(t, "/usr/lib/modules/" + KVER + "/kernel/fs/fat/vfat.ko"));
     assertNull(t.get("/usr/lib/modules/" + KVER + "/kernel/fs/fat/vfat.ko.xz"));
-    assertEquals("ext4", ird.modules().get(5));
+    assertEquals(List.of("crc32c_intel", "crc32c_generic", "jbd2", "mbcache", "crc16", "ext4", "dm_mod", "dm_bufio",
+        "dm_verity", "fat", "vfat"), ird.modules());
     assertEquals(KVER, ird.kernelRelease());
     assertEquals("/usr/lib/modules/" + KVER, new TreeResolver(t).resolve("/lib/modules/" + KVER).entry.path());
   }

@@ -51,6 +51,25 @@ class KernelModulesTest {
   }
 
   @Test
+  void loadGroupsKeepLinkedModulesTogetherAndBalanceTheRest() throws IOException {
+    List<String> order = km.loadOrder(List.of("ext4", "dm_verity", "vfat"));
+    // Cost 1 per module: the ext4 set (6, linked to crc32c through the softdep) alone; dm (3) and
+    // fat (2) together. Each line keeps the load order.
+    assertEquals(List.of(
+            List.of("kernel/arch/x86/crypto/crc32c-intel.ko", "kernel/crypto/crc32c_generic.ko", "kernel/fs/jbd2/jbd2.ko",
+                "kernel/fs/mbcache.ko", "kernel/lib/crc16.ko", "kernel/fs/ext4/ext4.ko"),
+            List.of("kernel/drivers/md/dm-mod.ko", "kernel/drivers/md/dm-bufio.ko", "kernel/drivers/md/dm-verity.ko",
+                "kernel/fs/fat/fat.ko.xz", "kernel/fs/fat/vfat.ko.xz")),
+        km.loadGroups(order, 2, f -> 1));
+    // Costs decide: a heavy fat set takes a line of its own.
+    assertEquals(List.of(List.of("kernel/fs/fat/fat.ko.xz", "kernel/fs/fat/vfat.ko.xz"), order.subList(0, 9)),
+        km.loadGroups(order, 2, f -> f.contains("fat") ? 100 : 1).stream().sorted((a, b) -> a.size() - b.size()).toList());
+    assertEquals(List.of(order), km.loadGroups(order, 1, f -> 1));
+    assertEquals(3, km.loadGroups(order, 8, f -> 1).size(), "no empty lines");
+    assertThrows(IllegalArgumentException.class, () -> km.loadGroups(order, 0, f -> 1));
+  }
+
+  @Test
   void unknownModuleIsAnErrorNamingIt() {
     IOException e = assertThrows(IOException.class, () -> km.loadOrder(List.of("ext4", "no_such_mod")));
     assertTrue(e.getMessage().contains("no_such_mod"), e.getMessage());
