@@ -3,6 +3,7 @@ package io.basalt.image.cli;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
@@ -56,8 +57,17 @@ public final class RunCommand implements Callable<Integer> {
   @Option(names = "--memory", defaultValue = "2G", description = "guest memory (default: ${DEFAULT-VALUE})")
   String memory;
 
-  @Option(names = "--disk-size", paramLabel = "SIZE", description = "virtual size of the disk overlay, e.g. 8G (ROOT grows to fill it on first boot)")
+  @Option(names = "--disk-size", paramLabel = "SIZE", description = "virtual size of the disk overlay, e.g. 16G; ROOT grows to fill it on first boot"
+      + " (default: 8G, or the disk's own size when that is larger)")
   String diskSize;
+
+  /**
+   * The overlay's virtual size when {@code --disk-size} is not given. The built disk is only as
+   * large as its partitions (ROOT 64 MiB in the default spec), and ROOT grows only into space the
+   * disk has: booted at its built size, etcd could not even preallocate its 64 MB WAL ("no space
+   * left on device"). The overlay is thin, so the space costs nothing until the guest writes it.
+   */
+  static final long DEFAULT_OVERLAY_BYTES = 8L << 30;
 
   @Option(names = "--in-place", description = "boot the disk artifact itself instead of an overlay (the first boot changes it)")
   boolean inPlace;
@@ -162,6 +172,8 @@ public final class RunCommand implements Callable<Integer> {
             "-b", disk.toString(), overlay.toString()));
         if (diskSize != null) {
           create.add(diskSize);
+        } else if (virtualSize(disk, format) < DEFAULT_OVERLAY_BYTES) {
+          create.add(Long.toString(DEFAULT_OVERLAY_BYTES));
         }
         plan.prepare.add(create);
         disk = overlay;
@@ -195,6 +207,25 @@ public final class RunCommand implements Callable<Integer> {
     }
     plan.qemu = q;
     return plan;
+  }
+
+  /**
+   * The virtual size of a disk image: a raw file's length, or a qcow2 file's header field (bytes
+   * 24-31, big-endian).
+   *
+   * @throws IOException when the file cannot be read or a qcow2 header is cut short
+   */
+  static long virtualSize(Path disk, String format) throws IOException {
+    if (!format.equals("qcow2")) {
+      return Files.size(disk);
+    }
+    try (InputStream in = Files.newInputStream(disk)) {
+      byte[] h = in.readNBytes(32);
+      if (h.length < 32 || h[0] != 'Q' || h[1] != 'F' || h[2] != 'I' || (h[3] & 0xff) != 0xfb) {
+        throw new IOException(disk + ": not a qcow2 file (no QFI\\xfb header)");
+      }
+      return ByteBuffer.wrap(h, 24, 8).getLong();
+    }
   }
 
   /**

@@ -21,11 +21,17 @@ class RunCommandTest {
     Files.createDirectories(d.resolve("pxe"));
     Files.writeString(d.resolve("manifest.json"), "{}");
     Files.write(d.resolve("disk.raw"), new byte[512]);
-    Files.write(d.resolve("disk.qcow2"), new byte[512]);
+    Files.write(d.resolve("disk.qcow2"), qcow2(2_619_342_848L));
     Files.writeString(d.resolve("pxe/boot.ipxe"), "#!ipxe\nkernel vmlinuz basalt.live usrhash=ab console=ttyS0,115200\ninitrd initramfs\nboot\n");
     Files.write(d.resolve("pxe/vmlinuz"), new byte[] {1});
     Files.write(d.resolve("pxe/initramfs"), new byte[] {2});
     return d;
+  }
+
+  /** The start of a qcow2 file: magic, version 3, and the virtual size at bytes 24-31. */
+  private static byte[] qcow2(long virtualSize) {
+    return java.nio.ByteBuffer.allocate(512).put(new byte[] {'Q', 'F', 'I', (byte) 0xfb}).putInt(3)
+        .putLong(24, virtualSize).array();
   }
 
   private RunCommand command(Path artifact) throws IOException {
@@ -66,6 +72,28 @@ class RunCommandTest {
     assertTrue(q.contains("-netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22"), q);
     assertEquals(List.of(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b",
         b.resolve("disk.qcow2").toString(), b.resolve("run/disk-overlay.qcow2").toString(), "8G")), p.prepare);
+  }
+
+  @Test
+  void withoutDiskSizeTheOverlayIs8GibUnlessTheDiskIsLarger() throws IOException {
+    Path b = build("basalt-0.1.0");
+    // A 2.4 GiB qcow2 (the default image's size): the overlay gets 8 GiB so that ROOT can grow.
+    RunCommand.Plan p = command(b).plan();
+    assertEquals(List.of(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b",
+        b.resolve("disk.qcow2").toString(), b.resolve("run/disk-overlay.qcow2").toString(), "8589934592")), p.prepare);
+    // A raw disk is measured by its length: 512 bytes here, so 8 GiB too.
+    assertEquals("8589934592", command(b.resolve("disk.raw")).plan().prepare.get(0).get(10));
+    // A disk larger than 8 GiB keeps its own size (no size argument).
+    Files.write(b.resolve("disk.qcow2"), qcow2(20L << 30));
+    assertEquals(10, command(b).plan().prepare.get(0).size(), "no size: the overlay takes the backing file's");
+    // Not a qcow2 file: a clear error instead of a guess.
+    Files.write(b.resolve("disk.qcow2"), new byte[512]);
+    IOException e = assertThrows(IOException.class, () -> command(b).plan());
+    assertTrue(e.getMessage().contains("not a qcow2 file"), e.getMessage());
+    // --in-place boots the artifact itself: no overlay, no size.
+    RunCommand inPlace = command(b.resolve("disk.raw"));
+    inPlace.inPlace = true;
+    assertTrue(inPlace.plan().prepare.isEmpty());
   }
 
   @Test
