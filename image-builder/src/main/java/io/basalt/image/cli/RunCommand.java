@@ -1,5 +1,6 @@
 package io.basalt.image.cli;
 
+import io.basalt.image.qcow2.Qcow2Writer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -220,11 +221,11 @@ public final class RunCommand implements Callable<Integer> {
       return Files.size(disk);
     }
     try (InputStream in = Files.newInputStream(disk)) {
-      byte[] h = in.readNBytes(32);
-      if (h.length < 32 || h[0] != 'Q' || h[1] != 'F' || h[2] != 'I' || (h[3] & 0xff) != 0xfb) {
+      ByteBuffer h = ByteBuffer.wrap(in.readNBytes(32));
+      if (h.limit() < 32 || h.getInt(0) != Qcow2Writer.MAGIC) {
         throw new IOException(disk + ": not a qcow2 file (no QFI\\xfb header)");
       }
-      return ByteBuffer.wrap(h, 24, 8).getLong();
+      return h.getLong(24);
     }
   }
 

@@ -31,6 +31,8 @@ public final class Qcow2Writer {
   static final int REFCOUNT_ORDER = 4;
   static final int REFCOUNTS_PER_BLOCK = CLUSTER * 8 / (1 << REFCOUNT_ORDER);
   static final int HEADER_LENGTH = 104;
+  /** The header's first four bytes, "QFI\xfb". */
+  public static final int MAGIC = 0x514649fb;
   static final long COPIED = 1L << 63;
 
   private Qcow2Writer() {}
@@ -191,7 +193,7 @@ public final class Qcow2Writer {
   /** The version-3 header (qcow2.txt "Header"), big-endian, in a cluster of its own. */
   private static ByteBuffer header(long size, Layout l) {
     ByteBuffer h = ByteBuffer.allocate(CLUSTER).order(ByteOrder.BIG_ENDIAN);
-    h.putInt(0x514649fb); // 0 magic "QFI\xfb"
+    h.putInt(MAGIC); // 0 magic "QFI\xfb"
     h.putInt(3); // 4 version
     h.putLong(0); // 8 backing_file_offset: none
     h.putInt(0); // 16 backing_file_size
