@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.basalt.testing.QemuTest;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.Test;
  * QEMU's TFTP server, and a tampered USR-A. One image, copy-on-write overlays per scenario; the
  * guest is checked through the test hook ({@link GuestImage}). Five boots in all.
  */
+@QemuTest
 class BasaltImageIT {
   /** Generous: a first boot under TCG is ~4 min on an idle 2-core machine, far more when it is shared. */
   static final Duration BOOT = Duration.ofMinutes(20);

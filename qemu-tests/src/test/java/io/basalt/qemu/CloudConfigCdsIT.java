@@ -3,6 +3,7 @@ package io.basalt.qemu;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.basalt.testing.QemuLongTest;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -12,14 +13,15 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * cloud-config's class-data archive on the default image (opt-in like {@link BasaltImageIT}:
- * -Dbasalt.qemu.image=DIR or -Dbasalt.qemu.build=true). First boot: basalt-cloudinit.service
+ * cloud-config's class-data archive on the default image (tier qemu-long: -Dbasalt.qemu.long=true
+ * or -Dbasalt.qemu.image=DIR). First boot: basalt-cloudinit.service
  * applies the OEM cloud-config without an archive, then basalt-cloudinit-cds.service makes
  * /var/cache/basalt/cds/cloud-config-&lt;usrhash&gt;.jsa with the image's own Java runtime and jars.
  * Second boot of the same disk: the unit's JVM maps that archive (its classes come from it) and the
  * config is still applied. The test hook reports what the guest sees. Not thread-safe (one VM at a
  * time).
  */
+@QemuLongTest(orWhenSet = "basalt.qemu.image")
 class CloudConfigCdsIT {
   static final Duration BOOT = BasaltImageIT.BOOT;
   static GuestImage image;
@@ -65,9 +67,6 @@ class CloudConfigCdsIT {
 
   @BeforeAll
   static void setUp() throws Exception {
-    org.junit.jupiter.api.Assumptions.assumeTrue(
-        System.getProperty("basalt.qemu.image") != null || Boolean.getBoolean("basalt.qemu.build"),
-        "set -Dbasalt.qemu.image=<build folder> or -Dbasalt.qemu.build=true to run the full-image scenarios");
     image = new GuestImage(GuestImage.defaultImage(), Path.of("target", "cds-it").toAbsolutePath());
     image.appendCmdline("basalt.testhook");
     image.putOem("basalt-test.sh", SCRIPT);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
+import io.basalt.testing.QemuLongTest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -22,7 +23,6 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -40,6 +40,7 @@ import org.junit.jupiter.api.Test;
  * present or not, the kernel command line), then boots a fresh overlay of it, so the scenarios
  * do not depend on their order. Only one datasource is present in each boot.
  */
+@QemuLongTest(orWhenSet = "basalt.qemu.image")
 class CloudConfigDatasourcesIT {
   static final String USER = "ops";
   static final String KEY_COMMENT = "basalt-cc-it";
@@ -58,8 +59,6 @@ class CloudConfigDatasourcesIT {
 
   @BeforeAll
   static void setUp() throws Exception {
-    Assumptions.assumeTrue(System.getProperty("basalt.qemu.image") != null || Boolean.getBoolean("basalt.qemu.long"),
-        "set -Dbasalt.qemu.image=<build folder> or -Dbasalt.qemu.long=true to run the cloud-config datasource boots");
     work = Path.of("target", "cloud-config-it").toAbsolutePath();
     image = new GuestImage(GuestImage.defaultImage(), work);
     image.appendCmdline("basalt.testhook");

@@ -8,6 +8,7 @@ import io.basalt.image.initramfs.Initramfs;
 import io.basalt.image.initramfs.InitramfsBuilder;
 import io.basalt.image.tree.Content;
 import io.basalt.image.tree.FileTree;
+import io.basalt.testing.QemuTest;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.Test;
  * modules, device discovery, dm-verity, first-boot ROOT creation and growth, persistence, USB
  * storage, live mode, refusal of a tampered /usr and the emergency shell.
  */
+@QemuTest
 class InitramfsBootIT {
   static final Duration BOOT = Duration.ofMinutes(4);
   static final String USR_UUID = "6a2c8b1e-0d4f-4c5e-9a51-2f6b3c7d8e90";

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.basalt.testing.QemuLongTest;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * images first) or {@code -Dbasalt.qemu.update.images=PREFIX} (images made by UpdateImages.main).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@QemuLongTest(orWhenSet = "basalt.qemu.update.images")
 class UpdateEndToEndIT {
   /** Generous: a first boot under TCG is ~4 min idle, far longer on a loaded 2-core machine. */
   static final Duration BOOT = Duration.ofMinutes(30);
@@ -53,8 +55,6 @@ class UpdateEndToEndIT {
 
   @BeforeAll
   static void setUp() throws Exception {
-    Assumptions.assumeTrue(Boolean.getBoolean("basalt.qemu.long") || System.getProperty("basalt.qemu.update.images") != null,
-        "long scenario: set -Dbasalt.qemu.long=true or -Dbasalt.qemu.update.images=PREFIX");
     work = Path.of("target", "update-e2e").toAbsolutePath();
     Files.createDirectories(work);
     long t0 = System.nanoTime();

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.basalt.testing.QemuLongTest;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -15,7 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -27,6 +27,7 @@ import org.junit.jupiter.api.Test;
  * releases the lock; both end on v2. The semaphore is read with etcdctl at every moment a VM
  * reboots. Two VMs at once: run holding two QEMU slots. Opt-in like {@link UpdateEndToEndIT}.
  */
+@QemuLongTest(orWhenSet = "basalt.qemu.update.images")
 class UpdateEtcdLockIT {
   static final ObjectMapper JSON = new ObjectMapper();
   static final String KEY = "coreos.com/updateengine/rebootlock/semaphore";
@@ -74,8 +75,6 @@ class UpdateEtcdLockIT {
 
   @BeforeAll
   static void setUp() throws Exception {
-    Assumptions.assumeTrue(Boolean.getBoolean("basalt.qemu.long") || System.getProperty("basalt.qemu.update.images") != null,
-        "long scenario: set -Dbasalt.qemu.long=true or -Dbasalt.qemu.update.images=PREFIX");
     work = Path.of("target", "update-etcd").toAbsolutePath();
     UpdateImages.deleteTree(work);
     Files.createDirectories(work);

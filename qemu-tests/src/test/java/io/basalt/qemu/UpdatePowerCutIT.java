@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.basalt.testing.QemuLongTest;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,7 +13,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -28,6 +28,7 @@ import org.junit.jupiter.api.Test;
  * once) happens once, every later boot is an ordinary boot of the same disk. Opt-in like {@link
  * UpdateEndToEndIT} (long: ~60 min).
  */
+@QemuLongTest(orWhenSet = "basalt.qemu.update.images")
 class UpdatePowerCutIT {
   static final ObjectMapper JSON = new ObjectMapper();
   /**
@@ -57,8 +58,6 @@ class UpdatePowerCutIT {
 
   @BeforeAll
   static void setUp() throws Exception {
-    Assumptions.assumeTrue(Boolean.getBoolean("basalt.qemu.long") || System.getProperty("basalt.qemu.update.images") != null,
-        "long scenario: set -Dbasalt.qemu.long=true or -Dbasalt.qemu.update.images=PREFIX");
     work = Path.of("target", "update-powercut").toAbsolutePath();
     UpdateImages.deleteTree(work);
     Files.createDirectories(work);

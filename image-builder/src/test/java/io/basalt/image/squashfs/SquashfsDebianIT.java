@@ -2,11 +2,11 @@ package io.basalt.image.squashfs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.basalt.image.testfixtures.DebianMinbase;
 import io.basalt.image.tree.FileTree;
 import io.basalt.image.tree.TarTreeReader;
+import io.basalt.testing.EnabledIfHost;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -22,6 +22,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * identical to what GNU tar extracts from the same tar (content, owners, modes, devices, hard
  * links, security.capability on /usr/bin/ping).
  */
+@EnabledIfHost(root = true, reason = "extracts devices and owners")
 class SquashfsDebianIT {
   static final long MTIME = 1735689600L;
   static Path work;
@@ -31,7 +32,6 @@ class SquashfsDebianIT {
 
   @BeforeAll
   static void setUp() throws Exception {
-    assumeTrue("root".equals(System.getProperty("user.name")), "needs root to extract devices and owners");
     Path tar = DebianMinbase.tar();
     tree = TarTreeReader.read(tar);
     assertTrue(tree.size() > 5000, "a real root: " + tree.size() + " entries");

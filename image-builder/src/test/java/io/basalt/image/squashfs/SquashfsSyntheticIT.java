@@ -2,11 +2,11 @@ package io.basalt.image.squashfs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.basalt.image.tree.DirectoryTreeReader;
 import io.basalt.image.tree.EntryType;
 import io.basalt.image.tree.FileTree;
+import io.basalt.testing.EnabledIfHost;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
@@ -27,6 +27,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * with each compressor and checks the image with unsquashfs: the listing, and a full extract
  * compared byte for byte (content, owners, modes, device numbers, link groups, xattrs).
  */
+@EnabledIfHost(root = true, reason = "mknod, chown, trusted.* xattrs")
 class SquashfsSyntheticIT {
   static final long MTIME = 1700000000L;
   static Path work;
@@ -35,7 +36,6 @@ class SquashfsSyntheticIT {
 
   @BeforeAll
   static void makeTree() throws Exception {
-    assumeTrue("root".equals(System.getProperty("user.name")), "needs root (mknod, chown, trusted.* xattrs)");
     work = Files.createTempDirectory(Paths.get("target").toAbsolutePath(), "sqfs-synth-");
     input = work.resolve("in");
     Files.createDirectories(input);
@@ -101,9 +101,8 @@ class SquashfsSyntheticIT {
    * (through the directory index in the big directory), reads back identical to the input.
    */
   @org.junit.jupiter.api.Test
+  @EnabledIfHost(paths = "/dev/loop-control", filesystems = "squashfs", reason = "loop mount")
   void linuxKernelMountsTheImageAndReadsTheSameTree() throws Exception {
-    assumeTrue(Files.exists(Paths.get("/dev/loop-control")), "needs loop devices");
-    assumeTrue(Files.readString(Paths.get("/proc/filesystems")).contains("squashfs"), "needs kernel squashfs support");
     Path image = work.resolve("kernel.sqfs");
     new SquashfsWriter(SquashfsOptions.defaults(MTIME)).write(tree, image);
     assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(image)),
