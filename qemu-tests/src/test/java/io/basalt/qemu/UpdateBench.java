@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Benchmark, not a test ({@code qemu-tests/bench/update-bench.sh}): in one v1 VM (TCG), the update
+ * Benchmark, not a test ({@code bench/run update}): in one v1 VM (TCG), the update
  * agent's idle RSS and CPU, then {@code basaltctl update apply} of v2 (download from the host's
  * loopback, slot write, verity check, kernel) against plain {@code dd} of the same usr.img to the
  * same USR-B partition of the same virtual disk (from a file on ROOT, and streamed from the same

@@ -13,7 +13,7 @@ import java.util.Locale;
 /**
  * Benchmark (not a test): builds a squashfs of the Debian minbase root with our writer and with
  * mksquashfs (same compressor, level, block size and processor count) in one run, alternating,
- * and prints wall times (median), sizes and the two ratios. Run with image-builder/bench/squashfs-bench.sh.
+ * and prints wall times (median), sizes and the two ratios. Run with bench/run squashfs.
  * Arguments: [repetitions (5)] [compression zstd|xz|gzip] [level] [threads].
  */
 public final class SquashfsBench {

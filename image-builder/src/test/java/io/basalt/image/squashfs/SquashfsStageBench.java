@@ -25,7 +25,7 @@ import java.util.TreeMap;
  * of the stage, and the CPU time of the process (without the sampling thread's own) and of each
  * thread group (from /proc/self/task, sampled every 100 ms since the pool threads end with the
  * writer) spent during it, so a script can alternate it with mksquashfs on the same tree.
- * Run with image-builder/bench/squashfs-stage-bench.sh. Arguments: tar, output image, zstd level [, threads (default: all processors)].
+ * Run with bench/run squashfs-stage. Arguments: tar, output image, zstd level [, threads (default: all processors)].
  */
 public final class SquashfsStageBench {
   private SquashfsStageBench() {}

@@ -33,7 +33,7 @@ import java.util.concurrent.TimeUnit;
  * {@code main} (after JVM start) and peak heap is read from the memory pools. The reference, in
  * the same run and the same kind of JVM, is Jackson reading the same metadata files as trees
  * (parse only, no canonicalisation or signature checks). Prints medians and ratios. Run with
- * {@code signing/bench/run.sh}.
+ * {@code bench/run tuf-refresh}.
  */
 public final class RefreshBench {
   private static final int RUNS = 5;
@@ -113,7 +113,7 @@ public final class RefreshBench {
             jvmOurs = concat(jvm, "-Xlog:disable", "-XX:SharedArchiveFile=" + a);
             jvmRefs = concat(jvm, "-Xlog:disable", "-XX:SharedArchiveFile=" + b);
           }
-          // -Dbaseline.cp (run.sh BASELINE=REV): the same client from another revision, same flags
+          // -Dbaseline.cp (BASELINE=REV bench/run tuf-refresh): the same client from another revision, same flags
           List<String> jvmBase = null;
           if (BASELINE_CP != null) {
             List<String> cp = new ArrayList<>(List.of(BASELINE_CP.split(java.io.File.pathSeparator)));
@@ -175,7 +175,7 @@ public final class RefreshBench {
     }
   }
 
-  /** Class path of another revision's signing classes to compare with (run.sh BASELINE=REV), or null. */
+  /** Class path of another revision's signing classes to compare with (BASELINE=REV bench/run tuf-refresh), or null. */
   private static final String BASELINE_CP = System.getProperty("baseline.cp");
 
   /** The JVM flags {@code /usr/bin/basaltctl} runs with on the image (image-builder README). */

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The build's /usr squashfs stage alone vs mksquashfs on the same tree (see ../README.md, "Build
+# The build's /usr squashfs stage alone vs mksquashfs on the same tree (see image-builder/README.md, "Build
 # performance"). Each of our runs is a fresh JVM, as in `basalt build`: /usr read in place from the
 # base tree tar, written through the dm-verity hashing channel, hash tree appended. mksquashfs
 # gets the same /usr, unsquashed from our image to a directory, with the same zstd level, and
 # runs alternate with ours. Our JVM gets the launcher's BUILD_JVM_OPTS (the JIT settings `basalt
 # build` runs with) plus BASALT_JAVA_OPTS. Prints every run (wall, CPU, our CPU per thread group and
 # its time runnable but waiting for a CPU), medians and ratios.
-# Usage: image-builder/bench/squashfs-stage-bench.sh BASE_TAR [RUNS=5] [LEVEL=3]
+# Usage: bench/run squashfs-stage BASE_TAR [RUNS=5] [LEVEL=3]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TAR=$(readlink -f "$1"); RUNS=${2:-5}; LEVEL=${3:-3}

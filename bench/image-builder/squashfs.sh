@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# squashfs benchmark: our writer vs mksquashfs on the Debian minbase root (see ../README.md).
-# Usage: image-builder/bench/squashfs-bench.sh [repetitions] [zstd|xz|gzip] [level] [threads]
+# squashfs benchmark: our writer vs mksquashfs on the Debian minbase root (see image-builder/README.md).
+# Usage: bench/run squashfs [repetitions] [zstd|xz|gzip] [level] [threads]
 # Needs root (extracting the fixture tar keeps owners, devices, xattrs), mksquashfs, mmdebstrap.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)

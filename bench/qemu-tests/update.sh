@@ -2,13 +2,13 @@
 # Update benchmark (not a test): in one v1 VM under QEMU/TCG, the update agent's idle RSS and CPU,
 # and `basaltctl update apply` of v2 against plain dd of the same usr.img to the same USR-B
 # partition (io.basalt.qemu.UpdateBench). Boots one VM: wrap it in the machine's QEMU slot lock
-# where there is one. Usage: qemu-tests/bench/update-bench.sh [PREFIX]
+# where there is one. Usage: bench/run update [PREFIX]
 #   PREFIX: images made by io.basalt.qemu.UpdateImages (PREFIX-repo, PREFIX-v1, PREFIX-v2);
 #   default qemu-tests/target/update-e2e/build (built first when missing: minutes per image).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-MOD=$(dirname "$HERE")
-ROOT=$(dirname "$MOD")
+ROOT=$(cd "$HERE/../.." && pwd)
+MOD=$ROOT/qemu-tests
 PREFIX=${1:-$MOD/target/update-e2e/build}
 mvn -B -q -o -f "$ROOT/pom.xml" -pl qemu-tests -am -DskipTests package dependency:build-classpath \
   -Dmdep.outputFile="$MOD/target/bench-classpath.txt" -Dmdep.includeScope=test >&2

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""One timed QEMU boot for boot-bench.sh.
+"""One timed QEMU boot for bench/qemu-tests/boot.sh.
 
 Starts qemu-system-x86_64 with the given arguments (serial console on stdout), stamps every console
 line with the seconds since the QEMU process was started, and stops at the first line containing

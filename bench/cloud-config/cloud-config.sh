@@ -5,11 +5,11 @@
 # application class-data archive basalt-cloudinit-cds.service makes for this /usr), with a lib
 # directory holding cloud-config's runtime jars as on the host. Reference in the same run: a JVM
 # printing "hello" with the same flags (the floor any Java tool on the host pays). Fresh JVM per
-# run, runs interleaved, medians. Usage: bench/run.sh [RUNS] [UNITS]
+# run, runs interleaved, medians. Usage: bench/run cloud-config [RUNS] [UNITS]
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-MODULE=$(dirname "$HERE")
-ROOT=$(dirname "$MODULE")
+ROOT=$(cd "$HERE/../.." && pwd)
+MODULE=$ROOT/cloud-config
 LAUNCHER=$ROOT/init-units/src/main/resources/basalt/libexec/cloud-config
 RUNS=${1:-21}
 UNITS=${2:-200}

@@ -2,12 +2,12 @@
 # Benchmark of the TUF client (not a test): refresh + verify with 10,000 targets and with 1,000
 # delegated roles, each in a fresh JVM, against Jackson parsing the same files as the reference,
 # under the image's basaltctl JVM flags, the same plus an AppCDS archive, and JVM defaults.
-# Usage: [RUNS=5] [CONFIGS=image,cds,defaults] [BASELINE=GIT_REV] signing/bench/run.sh
+# Usage: [RUNS=5] [CONFIGS=image,cds,defaults] [BASELINE=GIT_REV] bench/run tuf-refresh
 #   prints medians, ratios, CPU time, peak heap. More CONFIGS: unsigned, cds-unsigned (bcprov jar
 #   without its signature files: what its check costs). BASELINE: also runs the client of that
 #   revision (its signing module built offline from `git archive`), interleaved with the others.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../../signing"
 mvn -B -q -o test-compile dependency:build-classpath -Dmdep.outputFile=target/bench.cp -Dmdep.includeScope=test >&2
 baseline=()
 if [ -n "${BASELINE:-}" ]; then

@@ -13,7 +13,7 @@
 # Boots alternate Basalt / reference; each boot (each steady-state pair) runs under /work/qemu-slot
 # (one machine-wide QEMU slot, when that file exists) and records the 1-minute load average at QEMU start.
 #
-# Usage: qemu-tests/bench/boot-bench.sh [STEADY_RUNS] [FIRST_RUNS]   (defaults 5 and 2)
+# Usage: bench/run boot [STEADY_RUNS] [FIRST_RUNS]   (defaults 5 and 2)
 # Env:   IMAGE=DIR      a build folder of the default image (default: ./basalt build into WORK)
 #        BASE_TAR=FILE  the base tree the image was built from (default: the newest base.tar in
 #                       ~/.cache/basalt/base; checked against the image's manifest package list)
