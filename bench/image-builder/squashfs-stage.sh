@@ -9,7 +9,7 @@
 # Usage: bench/run squashfs-stage BASE_TAR [RUNS=5] [LEVEL=3]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-TAR=$(readlink -f "$1"); RUNS=${2:-5}; LEVEL=${3:-3}
+TAR=$(readlink -f "${1:?usage: bench/run squashfs-stage BASE_TAR [RUNS=5] [LEVEL=3]}"); RUNS=${2:-5}; LEVEL=${3:-3}
 WORK=$(mktemp -d /var/tmp/basalt-stage-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 cd "$ROOT"
