@@ -3,7 +3,7 @@
 # cached, and in the same run the same /usr and ESP through the reference tools (mksquashfs,
 # veritysetup format, mkfs.vfat + mcopy, sgdisk, dd). Prints per-stage times, ratios
 # (Basalt / reference; < 1 means Basalt is faster) and the usr.img and disk.qcow2 sizes.
-# Usage: bench/run build [RUNS]   (medians over RUNS, default 3)
+# Usage: bench/run build-stages [RUNS]   (medians over RUNS, default 3)
 # LEVEL=N sets the zstd level of both Basalt and mksquashfs (default 15, mksquashfs' default;
 # LEVEL=3 is the level of the embedded default spec, i.e. the default image as shipped).
 set -euo pipefail
