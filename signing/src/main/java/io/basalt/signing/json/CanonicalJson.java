@@ -1,17 +1,11 @@
 package io.basalt.signing.json;
 
 import java.nio.charset.StandardCharsets;
-import java.util.AbstractMap;
-import java.util.AbstractSet;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.NoSuchElementException;
-import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -223,211 +217,12 @@ public final class CanonicalJson {
   }
 
   /**
-   * A parsed document whose top level is an object, with where the value of one of its top-level
-   * keys lies in the input and whether every object inside that value listed its keys in canonical
-   * order (then {@link #canonicalSpan} re-emits it canonically without a tree walk).
-   */
-  public record Document(Map<String, Object> top, int spanStart, int spanEnd, boolean spanSorted) {}
-
-  /**
-   * Parses a document that must be an object and records the byte span of the value of the
-   * top-level key {@code spanKey} (-1 when absent).
-   */
-  @SuppressWarnings("unchecked")
-  public static Document parseDocument(byte[] utf8, String spanKey) throws JsonFormatException {
-    Parser p = new Parser(utf8);
-    p.spanKey = spanKey;
-    p.skipWs();
-    Object v = p.value(0);
-    p.skipWs();
-    if (p.pos != utf8.length) {
-      throw p.error("trailing data after the JSON value");
-    }
-    if (!(v instanceof Map)) {
-      throw new JsonFormatException("expected a JSON object at the top level, found " + typeName(v));
-    }
-    return new Document((Map<String, Object>) v, p.spanStart, p.spanEnd, p.spanSorted);
-  }
-
-  /**
-   * The canonical encoding of the JSON value at {@code b[start, end)}, written straight from the
-   * bytes: whitespace dropped, escapes other than {@code \"} and {@code \\} resolved to raw UTF-8,
-   * {@code -0} written as {@code 0}. Only for input the strict parser accepted and whose objects all
-   * list their keys in canonical order (the caller knows from {@link #parseDocument}); returns null
-   * when a {@code \\u} escape of a surrogate makes the tree encoding the reference (it would write
-   * a lone surrogate as {@code ?}). Equals {@code encode(parse(b[start, end)))} otherwise.
-   */
-  public static byte[] canonicalSpan(byte[] b, int start, int end) {
-    byte[] out = new byte[end - start];
-    int n = 0;
-    int i = start;
-    while (i < end) {
-      byte c = b[i];
-      if (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
-        i++;
-      } else if (c == '"') {
-        out[n++] = '"';
-        i++;
-        while (true) {
-          c = b[i];
-          if (c == '"') {
-            out[n++] = '"';
-            i++;
-            break;
-          }
-          if (c != '\\') {
-            out[n++] = c;
-            i++;
-            continue;
-          }
-          byte e = b[i + 1];
-          i += 2;
-          switch (e) {
-            case '"', '\\' -> {
-              out[n++] = '\\';
-              out[n++] = e;
-            }
-            case '/' -> out[n++] = '/';
-            case 'b' -> out[n++] = '\b';
-            case 'f' -> out[n++] = '\f';
-            case 'n' -> out[n++] = '\n';
-            case 'r' -> out[n++] = '\r';
-            case 't' -> out[n++] = '\t';
-            default -> { // 'u': the parser checked four hex digits
-              int u = Integer.parseInt(new String(b, i, 4, StandardCharsets.ISO_8859_1), 16);
-              i += 4;
-              if (u >= 0xD800 && u <= 0xDFFF) {
-                return null;
-              }
-              // at most 3 bytes of output for the 6 bytes of the escape
-              if (u == '"' || u == '\\') {
-                out[n++] = '\\';
-                out[n++] = (byte) u;
-              } else if (u < 0x80) {
-                out[n++] = (byte) u;
-              } else if (u < 0x800) {
-                out[n++] = (byte) (0xC0 | (u >> 6));
-                out[n++] = (byte) (0x80 | (u & 0x3F));
-              } else {
-                out[n++] = (byte) (0xE0 | (u >> 12));
-                out[n++] = (byte) (0x80 | ((u >> 6) & 0x3F));
-                out[n++] = (byte) (0x80 | (u & 0x3F));
-              }
-            }
-          }
-        }
-      } else if (c == '-' && b[i + 1] == '0') {
-        out[n++] = '0'; // "-0" is the integer 0 (the parser rejects "-01")
-        i += 2;
-      } else {
-        out[n++] = c;
-        i++;
-      }
-    }
-    return Arrays.copyOf(out, n);
-  }
-
-  /**
-   * An object parsed with its keys in canonical order: keys and values in sorted arrays, looked up
-   * by binary search. Unmodifiable; iterates in canonical order.
-   */
-  public static final class SortedObject extends AbstractMap<String, Object> {
-    static final SortedObject EMPTY = new SortedObject(new String[0], new Object[0]);
-
-    private final String[] keys;
-    private final Object[] values;
-
-    SortedObject(String[] keys, Object[] values) {
-      this.keys = keys;
-      this.values = values;
-    }
-
-    private int indexOf(Object key) {
-      if (!(key instanceof String k)) {
-        return -1;
-      }
-      int lo = 0;
-      int hi = keys.length - 1;
-      while (lo <= hi) {
-        int mid = (lo + hi) >>> 1;
-        int c = CODE_POINT_ORDER.compare(keys[mid], k);
-        if (c < 0) {
-          lo = mid + 1;
-        } else if (c > 0) {
-          hi = mid - 1;
-        } else {
-          return mid;
-        }
-      }
-      return -1;
-    }
-
-    @Override
-    public Object get(Object key) {
-      int i = indexOf(key);
-      return i < 0 ? null : values[i];
-    }
-
-    @Override
-    public boolean containsKey(Object key) {
-      return indexOf(key) >= 0;
-    }
-
-    @Override
-    public int size() {
-      return keys.length;
-    }
-
-    @Override
-    public Set<Entry<String, Object>> entrySet() {
-      return new AbstractSet<>() {
-        @Override
-        public Iterator<Entry<String, Object>> iterator() {
-          return new Iterator<>() {
-            int i;
-
-            @Override
-            public boolean hasNext() {
-              return i < keys.length;
-            }
-
-            @Override
-            public Entry<String, Object> next() {
-              if (i >= keys.length) {
-                throw new NoSuchElementException();
-              }
-              Entry<String, Object> e = new SimpleImmutableEntry<>(keys[i], values[i]);
-              i++;
-              return e;
-            }
-          };
-        }
-
-        @Override
-        public int size() {
-          return keys.length;
-        }
-      };
-    }
-  }
-
-  /**
    * Strict parser over the UTF-8 bytes (no decoding pass): UTF-8 is checked inside strings, where
    * alone non-ASCII bytes may appear; errors give line and column (in characters).
    */
   private static final class Parser {
     final byte[] b;
     int pos;
-    String spanKey;
-    int spanStart = -1;
-    int spanEnd = -1;
-    boolean spanSorted;
-    /** Objects seen so far whose keys were not in canonical order. */
-    int unsortedObjects;
-    /** Scratch stacks for the keys and values of the objects being parsed (reused across objects). */
-    String[] keyStack = new String[64];
-    Object[] valueStack = new Object[64];
-    int stackTop;
 
     Parser(byte[] b) {
       this.b = b;
@@ -697,84 +492,43 @@ public final class CanonicalJson {
 
     Map<String, Object> object(int depth) throws JsonFormatException {
       pos++;
-      // Canonical (and most) documents list keys already sorted: strictly increasing keys cannot
-      // repeat, so they are collected on a scratch stack and become a SortedObject (no hashing);
-      // only out-of-order input pays for a TreeMap with duplicate checks.
-      int base = stackTop;
-      TreeMap<String, Object> unsorted = null;
+      TreeMap<String, Object> out = new TreeMap<>(CODE_POINT_ORDER);
       skipWs();
       if (pos < b.length && b[pos] == '}') {
         pos++;
-        return SortedObject.EMPTY;
+        return Collections.unmodifiableMap(out);
       }
-      try {
-        while (true) {
-          skipWs();
-          if (pos >= b.length || b[pos] != '"') {
-            throw error("expected a string key");
-          }
-          int keyPos = pos;
-          String key = string();
-          skipWs();
-          if (pos >= b.length || b[pos] != ':') {
-            throw error("expected ':'");
-          }
-          pos++;
-          skipWs();
-          int valueStart = pos;
-          int unsortedBefore = unsortedObjects;
-          Object v = value(depth + 1);
-          if (depth == 0 && key.equals(spanKey)) {
-            spanStart = valueStart;
-            spanEnd = pos;
-            spanSorted = unsortedObjects == unsortedBefore;
-          }
-          if (unsorted == null && stackTop > base && CODE_POINT_ORDER.compare(keyStack[stackTop - 1], key) >= 0) {
-            unsortedObjects++;
-            unsorted = new TreeMap<>(CODE_POINT_ORDER);
-            for (int i = base; i < stackTop; i++) {
-              unsorted.put(keyStack[i], valueStack[i]);
-            }
-          }
-          if (unsorted != null) {
-            if (unsorted.put(key, v) != null) {
-              pos = keyPos;
-              throw error("duplicate key \"" + key + "\"");
-            }
-          } else {
-            push(key, v);
-          }
-          skipWs();
-          if (pos >= b.length) {
-            throw error("unterminated object");
-          }
-          byte c = b[pos++];
-          if (c == '}') {
-            if (unsorted != null) {
-              return Collections.unmodifiableMap(unsorted);
-            }
-            return new SortedObject(Arrays.copyOfRange(keyStack, base, stackTop),
-                Arrays.copyOfRange(valueStack, base, stackTop));
-          }
-          if (c != ',') {
-            pos--;
-            throw error("expected ',' or '}'");
-          }
+      while (true) {
+        skipWs();
+        if (pos >= b.length || b[pos] != '"') {
+          throw error("expected a string key");
         }
-      } finally {
-        Arrays.fill(valueStack, base, stackTop, null);
-        stackTop = base;
+        int keyPos = pos;
+        String key = string();
+        skipWs();
+        if (pos >= b.length || b[pos] != ':') {
+          throw error("expected ':'");
+        }
+        pos++;
+        skipWs();
+        Object v = value(depth + 1);
+        if (out.put(key, v) != null) {
+          pos = keyPos;
+          throw error("duplicate key \"" + key + "\"");
+        }
+        skipWs();
+        if (pos >= b.length) {
+          throw error("unterminated object");
+        }
+        byte c = b[pos++];
+        if (c == '}') {
+          return Collections.unmodifiableMap(out);
+        }
+        if (c != ',') {
+          pos--;
+          throw error("expected ',' or '}'");
+        }
       }
-    }
-
-    private void push(String key, Object v) {
-      if (stackTop == keyStack.length) {
-        keyStack = Arrays.copyOf(keyStack, stackTop * 2);
-        valueStack = Arrays.copyOf(valueStack, stackTop * 2);
-      }
-      keyStack[stackTop] = key;
-      valueStack[stackTop] = v;
-      stackTop++;
     }
   }
 }

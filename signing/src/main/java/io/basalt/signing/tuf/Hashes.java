@@ -1,6 +1,5 @@
 package io.basalt.signing.tuf;
 
-import io.basalt.signing.json.CanonicalJson;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -80,38 +79,24 @@ public final class Hashes {
     return HexFormat.of().formatHex(digest("sha256").digest(data));
   }
 
-  /** As below; {@code where} names the entry holding the hashes object. */
-  static Map<String, String> fromJson(Map<String, Object> m, String where) {
-    return fromJson(m, () -> where);
-  }
-
   /**
-   * Checks a hashes object (at least one entry, string values) and returns it as an unmodifiable
-   * map: the parsed object itself when it is one of the parser's immutable sorted objects.
+   * Checks a hashes object (at least one entry, string values) and returns an unmodifiable copy.
+   *
+   * @param where names the entry holding the hashes object, for errors
    */
-  @SuppressWarnings("unchecked")
-  static Map<String, String> fromJson(Map<String, Object> m, java.util.function.Supplier<String> where) {
+  static Map<String, String> fromJson(Map<String, Object> m, String where) {
     if (m.isEmpty()) {
-      throw new IllegalArgumentException(where.get() + ".hashes: must name at least one hash");
+      throw new IllegalArgumentException(where + ".hashes: must name at least one hash");
     }
     for (Map.Entry<String, Object> e : m.entrySet()) {
       if (!(e.getValue() instanceof String)) {
-        throw new IllegalArgumentException(where.get() + ".hashes." + e.getKey() + ": expected a hex string");
+        throw new IllegalArgumentException(where + ".hashes." + e.getKey() + ": expected a hex string");
       }
-    }
-    if (m instanceof CanonicalJson.SortedObject) {
-      return (Map<String, String>) (Object) m; // immutable; every value checked to be a String
     }
     Map<String, String> out = new TreeMap<>();
     for (Map.Entry<String, Object> e : m.entrySet()) {
       out.put(e.getKey(), (String) e.getValue());
     }
     return Map.copyOf(out);
-  }
-
-  /** The map itself when it is a parsed (immutable) object, else an unmodifiable copy. */
-  @SuppressWarnings("unchecked")
-  static Map<String, String> immutable(Map<String, String> m) {
-    return ((Object) m) instanceof CanonicalJson.SortedObject ? m : Map.copyOf(m);
   }
 }

@@ -3,7 +3,6 @@ package io.basalt.signing.tuf;
 import io.basalt.signing.json.CanonicalJson;
 import io.basalt.signing.json.Json;
 import io.basalt.signing.json.JsonFormatException;
-import io.basalt.signing.keys.Key;
 import io.basalt.signing.keys.SigningKey;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -17,9 +16,9 @@ import java.util.regex.Pattern;
 
 /**
  * One signed TUF metadata document as received: the exact bytes, the parsed {@code signed} object
- * (every field kept, unknown ones included) and its signatures. Signatures are checked over the
- * canonical form of the received {@code signed} object, never over a re-encoded model. Immutable
- * and thread-safe.
+ * (every field kept, unknown ones included) and its signatures. {@link SignatureVerifier} checks
+ * the signatures over the canonical form of the received {@code signed} object, never over a
+ * typed model. Immutable and thread-safe.
  */
 public final class Metadata {
 
@@ -32,16 +31,10 @@ public final class Metadata {
   private final String type;
   private final long version;
   private final Instant expires;
-  /** Where the {@code signed} value lies in {@link #raw} when its objects' keys arrived sorted, else -1. */
-  private final int sortedSignedStart;
-  private final int sortedSignedEnd;
-  private volatile byte[] canonicalSigned;
 
   private Metadata(byte[] raw, Map<String, Object> signed, Map<String, byte[]> signatures, String type,
-      long version, Instant expires, int sortedSignedStart, int sortedSignedEnd) {
+      long version, Instant expires) {
     this.raw = raw;
-    this.sortedSignedStart = sortedSignedStart;
-    this.sortedSignedEnd = sortedSignedEnd;
     this.signed = signed;
     this.signatures = signatures;
     this.type = type;
@@ -56,13 +49,12 @@ public final class Metadata {
    * @throws BadMetadataException if the bytes are not well-formed TUF metadata
    */
   public static Metadata parse(byte[] raw, String role) throws BadMetadataException {
-    CanonicalJson.Document doc;
+    Map<String, Object> top;
     try {
-      doc = CanonicalJson.parseDocument(raw, "signed");
+      top = CanonicalJson.parseObject(raw);
     } catch (JsonFormatException e) {
       throw new BadMetadataException(role, e.getMessage());
     }
-    Map<String, Object> top = doc.top();
     try {
       Map<String, Object> signed = Json.object(top, "signed", "metadata");
       List<Object> sigs = Json.array(top, "signatures", "metadata");
@@ -94,31 +86,10 @@ public final class Metadata {
       if (!EXPIRES.matcher(exp).matches()) {
         throw new IllegalArgumentException("signed.expires: expected YYYY-MM-DDTHH:MM:SSZ, found " + exp);
       }
-      return new Metadata(raw.clone(), signed, byKeyId, type, version, parseExpires(exp),
-          doc.spanSorted() ? doc.spanStart() : -1, doc.spanSorted() ? doc.spanEnd() : -1);
+      return new Metadata(raw.clone(), signed, byKeyId, type, version, Instant.parse(exp));
     } catch (IllegalArgumentException | java.time.DateTimeException e) {
       throw new BadMetadataException(role, e.getMessage());
     }
-  }
-
-  /**
-   * Reads an {@code expires} value already matched against {@link #EXPIRES}. Same result as
-   * {@code Instant.parse} (invalid dates throw DateTimeException), without the formatter machinery,
-   * which cost more than parsing a delegated role's JSON; hour 24 and second 60 go to Instant.parse.
-   */
-  private static Instant parseExpires(String exp) {
-    int hour = Integer.parseInt(exp, 11, 13, 10);
-    int second = Integer.parseInt(exp, 17, 19, 10);
-    if (hour > 23 || second > 59) {
-      return Instant.parse(exp);
-    }
-    long day = java.time.LocalDate.of(Integer.parseInt(exp, 0, 4, 10), Integer.parseInt(exp, 5, 7, 10),
-        Integer.parseInt(exp, 8, 10, 10)).toEpochDay(); // checks the date (no February 30)
-    int minute = Integer.parseInt(exp, 14, 16, 10);
-    if (minute > 59) {
-      throw new java.time.DateTimeException("Invalid value for MinuteOfHour: " + minute);
-    }
-    return Instant.ofEpochSecond(day * 86_400 + hour * 3_600L + minute * 60L + second);
   }
 
   /**
@@ -198,51 +169,8 @@ public final class Metadata {
     return signatures.keySet();
   }
 
-  /**
-   * Counts the distinct keys of a role whose signature verifies over the canonical signed bytes.
-   */
-  public int countValidSignatures(Map<String, Key> keys, List<String> keyids) {
-    byte[] data = canonicalSigned();
-    int valid = 0;
-    for (String keyid : new LinkedHashSet<>(keyids)) {
-      Key key = keys.get(keyid);
-      byte[] sig = signatures.get(keyid);
-      if (key != null && sig != null && key.verify(data, sig)) {
-        valid++;
-      }
-    }
-    return valid;
-  }
-
-  /**
-   * Checks that a threshold of the role's keys signed this metadata.
-   *
-   * @param signer names the delegating metadata in the error message
-   * @throws UnsignedMetadataException if fewer than threshold distinct keys verify
-   */
-  public void verifyThreshold(String role, Map<String, Key> keys, RoleKeys roleKeys, String signer)
-      throws UnsignedMetadataException {
-    int valid = countValidSignatures(keys, roleKeys.keyids());
-    if (valid < roleKeys.threshold()) {
-      throw new UnsignedMetadataException(role, roleKeys.threshold(), valid, signer);
-    }
-  }
-
-  /**
-   * The canonical form of the received {@code signed} object. When every object in it listed its
-   * keys in order (canonical and pretty-printed TUF files do), it is written straight from the
-   * received bytes of that object (no tree walk, no sorting); otherwise from the parsed tree. Both
-   * give the same bytes ({@code CanonicalJsonTest}).
-   */
-  byte[] canonicalSigned() {
-    byte[] c = canonicalSigned;
-    if (c == null && sortedSignedStart >= 0) {
-      c = CanonicalJson.canonicalSpan(raw, sortedSignedStart, sortedSignedEnd);
-    }
-    if (c == null) {
-      c = CanonicalJson.encode(signed);
-      canonicalSigned = c;
-    }
-    return c;
+  /** The signature bytes made with a key id, or null (malformed hex gives an empty array). */
+  byte[] signature(String keyid) {
+    return signatures.get(keyid);
   }
 }

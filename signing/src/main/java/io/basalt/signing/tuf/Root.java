@@ -83,6 +83,6 @@ public final class Root {
    * @throws UnsignedMetadataException if not
    */
   public void verify(String role, Metadata m) throws UnsignedMetadataException {
-    m.verifyThreshold(role, keys, roles.get(role), "root v" + metadata.version());
+    SignatureVerifier.verify(m, role, keys, roles.get(role), "root v" + metadata.version());
   }
 }

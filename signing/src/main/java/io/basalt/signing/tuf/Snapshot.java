@@ -1,7 +1,6 @@
 package io.basalt.signing.tuf;
 
 import io.basalt.signing.json.Json;
-import io.basalt.signing.keys.Key;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -33,13 +32,6 @@ public final class Snapshot {
       }
       if (!out.containsKey("targets.json")) {
         throw new IllegalArgumentException("signed.meta: missing targets.json");
-      }
-      if (out.size() > Key.JDK_ED25519_VERIFICATIONS) {
-        // Many delegated roles: a target search may check one signature per role. Start loading
-        // BouncyCastle's Ed25519 now (the default key type of Basalt repositories; the delegating
-        // role's key types are only known once it is parsed, where Targets.from asks again), so
-        // that its first-use cost overlaps with fetching and checking the top-level targets role.
-        Key.expectManyEd25519Signatures();
       }
       return new Snapshot(m, Collections.unmodifiableMap(out));
     } catch (IllegalArgumentException e) {

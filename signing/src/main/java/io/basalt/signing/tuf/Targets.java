@@ -2,7 +2,6 @@ package io.basalt.signing.tuf;
 
 import io.basalt.signing.json.Json;
 import io.basalt.signing.keys.Key;
-import io.basalt.signing.keys.KeyType;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
@@ -39,16 +38,10 @@ public final class Targets {
     }
     try {
       Map<String, Object> listed = Json.object(m.signed(), "targets", "signed");
-      Map<String, TargetFile> targets = new LinkedHashMap<>(listed.size() * 4 / 3 + 1);
+      Map<String, TargetFile> targets = new LinkedHashMap<>();
       for (Map.Entry<String, Object> e : listed.entrySet()) {
-        String path = e.getKey();
-        if (!(e.getValue() instanceof Map)) {
-          Json.asObject(e.getValue(), "signed.targets." + path); // throws, naming the entry
-        }
-        @SuppressWarnings("unchecked")
-        Map<String, Object> entry = (Map<String, Object>) e.getValue();
-        // the entry's name is built only for an error message (10,000 targets: 10,000 strings saved)
-        targets.put(path, TargetFile.fromJson(path, entry, () -> "signed.targets." + path));
+        String where = "signed.targets." + e.getKey();
+        targets.put(e.getKey(), TargetFile.fromJson(e.getKey(), Json.asObject(e.getValue(), where), where));
       }
       Map<String, Key> keys = new LinkedHashMap<>();
       List<DelegatedRole> roles = new ArrayList<>();
@@ -72,14 +65,6 @@ public final class Targets {
             throw new IllegalArgumentException(where + ": a top-level role name cannot be delegated: " + r.name());
           }
           roles.add(r);
-        }
-      }
-      if (roles.size() >= Key.JDK_ED25519_VERIFICATIONS) {
-        for (Key k : keys.values()) {
-          if (k.type() == KeyType.ED25519) {
-            Key.expectManyEd25519Signatures(); // a search may verify one signature per role
-            break;
-          }
         }
       }
       return new Targets(role, m, Collections.unmodifiableMap(targets), Collections.unmodifiableMap(keys),
@@ -121,9 +106,7 @@ public final class Targets {
    * @throws UnsignedMetadataException if not
    */
   public void verifyDelegate(DelegatedRole delegate, Metadata m) throws UnsignedMetadataException {
-    // A role delegating to many roles started loading BouncyCastle's Ed25519 (Targets.from): wait
-    // for it rather than spend ~1.5-3 ms per signature in the JDK's meanwhile.
-    Key.awaitEd25519WarmUp();
-    m.verifyThreshold(delegate.name(), delegationKeys, delegate.keys(), role + " v" + metadata.version());
+    SignatureVerifier.verify(m, delegate.name(), delegationKeys, delegate.keys(),
+        role + " v" + metadata.version());
   }
 }

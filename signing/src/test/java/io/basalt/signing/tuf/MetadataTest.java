@@ -40,13 +40,13 @@ class MetadataTest {
     assertArrayEquals(raw, m.bytes());
     assertEquals(3, m.version());
     assertTrue(m.signed().containsKey("x-unknown"));
-    m.verifyThreshold("timestamp", Map.of(key.keyId(), key.publicKey()), new RoleKeys(List.of(key.keyId()), 1), "root");
+    SignatureVerifier.verify(m, "timestamp", Map.of(key.keyId(), key.publicKey()), new RoleKeys(List.of(key.keyId()), 1), "root");
     assertEquals(7, Timestamp.from(m).snapshot().version());
 
     // Changing only the unknown field invalidates the signature: unknown fields are covered.
     byte[] tampered = envelope(signedText().replace("\"z\": 1", "\"z\": 2"), key.keyId(), key.sign(canonical));
     Metadata t = Metadata.parse(tampered, "timestamp");
-    var e = assertThrows(UnsignedMetadataException.class, () -> t.verifyThreshold("timestamp",
+    var e = assertThrows(UnsignedMetadataException.class, () -> SignatureVerifier.verify(t, "timestamp",
         Map.of(key.keyId(), key.publicKey()), new RoleKeys(List.of(key.keyId()), 1), "root"));
     assertEquals(0, e.validSignatures());
     assertEquals(1, e.threshold());
@@ -60,10 +60,10 @@ class MetadataTest {
     assertEquals(1, m.signatureKeyIds().size());
     var keys = Map.of(key.keyId(), key.publicKey(), key2.keyId(), key2.publicKey());
     var e = assertThrows(UnsignedMetadataException.class,
-        () -> m.verifyThreshold("timestamp", keys, new RoleKeys(List.of(key.keyId(), key2.keyId()), 2), "root"));
+        () -> SignatureVerifier.verify(m, "timestamp", keys, new RoleKeys(List.of(key.keyId(), key2.keyId()), 2), "root"));
     assertEquals(1, e.validSignatures());
-    Metadata.parse(Metadata.sign(signed, List.of(key, key2)), "timestamp")
-        .verifyThreshold("timestamp", keys, new RoleKeys(List.of(key.keyId(), key2.keyId()), 2), "root");
+    SignatureVerifier.verify(Metadata.parse(Metadata.sign(signed, List.of(key, key2)), "timestamp"),
+        "timestamp", keys, new RoleKeys(List.of(key.keyId(), key2.keyId()), 2), "root");
 
     byte[] canonical = CanonicalJson.encode(signed);
     String sig = HexFormat.of().formatHex(key.sign(canonical));

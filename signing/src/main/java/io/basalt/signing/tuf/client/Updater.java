@@ -20,11 +20,9 @@ import io.basalt.signing.tuf.VersionMismatchException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -43,13 +41,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.Callable;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.FutureTask;
 
 /**
  * The TUF 1.0 client workflow (specification section 5): refreshes root, timestamp, snapshot and
@@ -72,8 +63,6 @@ public final class Updater {
   private Snapshot snapshot;
   private final Map<String, Targets> targets = new HashMap<>();
   private Instant updateStart;
-  /** File names in metadataDir (see listLocal); written by the search thread and the committer. */
-  private Set<String> localFiles = ConcurrentHashMap.newKeySet();
   private boolean refreshed;
 
   /**
@@ -102,7 +91,6 @@ public final class Updater {
     this.fetcher = Objects.requireNonNull(fetcher, "fetcher");
     this.clock = Objects.requireNonNull(clock, "clock");
     this.config = Objects.requireNonNull(config, "config");
-    warmUpJca();
     byte[] bytes;
     try {
       bytes = Files.readAllBytes(metadataDir.resolve("root.json"));
@@ -115,32 +103,6 @@ public final class Updater {
     Root r = Root.from(m);
     r.verify("root", m);
     this.root = r;
-  }
-
-  private static final java.util.concurrent.atomic.AtomicBoolean JCA_WARMUP = new java.util.concurrent.atomic.AtomicBoolean();
-
-  /**
-   * Once per process, initialises the JDK's security providers (java.security, the provider list,
-   * SunEC's Ed25519 services, SHA-256) on a daemon thread: ~45 ms of CPU in a fresh JVM that
-   * would otherwise all come at the trusted root's signature check; this way part of it overlaps
-   * with reading and parsing root.json. Nothing is verified there; lookups that fail are ignored
-   * (the real checks report them).
-   */
-  private static void warmUpJca() {
-    if (!JCA_WARMUP.compareAndSet(false, true)) {
-      return;
-    }
-    Thread t = new Thread(() -> {
-      try {
-        java.security.KeyFactory.getInstance("Ed25519");
-        java.security.Signature.getInstance("Ed25519");
-        MessageDigest.getInstance("SHA-256");
-      } catch (java.security.GeneralSecurityException | RuntimeException e) {
-        // the real use reports it
-      }
-    }, "basalt-jca-warmup");
-    t.setDaemon(true);
-    t.start();
   }
 
   private static String withSlash(String s) {
@@ -166,7 +128,6 @@ public final class Updater {
     targets.clear();
     timestamp = null;
     snapshot = null;
-    listLocal();
     updateRoot();
     updateTimestamp();
     updateSnapshot();
@@ -190,215 +151,31 @@ public final class Updater {
     Deque<Visit> stack = new ArrayDeque<>();
     stack.push(new Visit("targets", null, null));
     Set<String> visited = new HashSet<>();
-    try (RoleChecks checks = new RoleChecks()) {
-      try {
-        while (!stack.isEmpty() && visited.size() < config.maxDelegations()) {
-          if (checks.failed()) {
-            checks.drain(); // throws: stop at the first role that failed its check
-          }
-          Visit v = stack.pop();
-          if (visited.contains(v.role())) {
-            continue; // cycles and diamonds: each role at most once
-          }
-          Targets t = loadTargets(v.role(), v.delegation(), v.parent(), checks);
-          visited.add(v.role());
-          TargetFile tf = t.targets().get(targetPath);
-          if (tf != null) {
-            checks.drain(); // every role on the way verified (and persisted) before the answer
-            return Optional.of(new TargetInfo(tf.path(), tf.length(), tf.hashes(), tf.custom(), v.role()));
-          }
-          List<Visit> children = new ArrayList<>();
-          for (DelegatedRole d : t.delegations()) {
-            if (d.matches(targetPath)) {
-              children.add(new Visit(d.name(), d, t));
-              if (d.terminating()) {
-                stack.clear(); // a terminating role ends backtracking
-                break;
-              }
-            }
-          }
-          Collections.reverse(children);
-          children.forEach(stack::push);
-        }
-        checks.drain();
-        return Optional.empty();
-      } catch (IOException | RuntimeException e) {
-        checks.drain(); // a role loaded earlier that failed its check is the error, as in sequence
-        throw e;
+    while (!stack.isEmpty() && visited.size() < config.maxDelegations()) {
+      Visit v = stack.pop();
+      if (visited.contains(v.role())) {
+        continue; // cycles and diamonds: each role at most once
       }
+      Targets t = loadTargets(v.role(), v.delegation(), v.parent());
+      visited.add(v.role());
+      TargetFile tf = t.targets().get(targetPath);
+      if (tf != null) {
+        return Optional.of(new TargetInfo(tf.path(), tf.length(), tf.hashes(), tf.custom(), v.role()));
+      }
+      List<Visit> children = new ArrayList<>();
+      for (DelegatedRole d : t.delegations()) {
+        if (d.matches(targetPath)) {
+          children.add(new Visit(d.name(), d, t));
+          if (d.terminating()) {
+            stack.clear(); // a terminating role ends backtracking
+            break;
+          }
+        }
+      }
+      Collections.reverse(children);
+      children.forEach(stack::push);
     }
-  }
-
-  /**
-   * The signature checks (5.6.3) and persisting of the delegated roles a target search loads,
-   * done while the search thread fetches and parses the next roles. The checks run on
-   * {@link UpdaterConfig#effectiveVerifierThreads()} threads in any order; the roles are persisted
-   * in load order by whichever checking thread completes the next one in that order (no thread
-   * hand-off per role: on a virtual machine each park/unpark cost ~0.3 ms of system time). The
-   * search order and the files fetched are those of the sequential workflow (the next role only
-   * depends on which roles are listed, and nothing fetched is trusted before its check); only when
-   * a role fails its check can later ones have been fetched (and checked) already. A role is
-   * persisted only after its own check passed and after every role loaded before it was
-   * persisted; after a failure nothing further is persisted and the roles from the failed one on
-   * leave the cache. The first failure in load order is the one reported. Used by one search
-   * thread; the shared state is guarded by this object's monitor.
-   */
-  private final class RoleChecks implements AutoCloseable {
-    private ExecutorService verifiers;
-    /** Role names in load order (search thread only). */
-    private final List<String> roles = new ArrayList<>();
-    /** Per role in load order: null while its check runs, VERIFIED, or the check's failure. */
-    private final List<Object> outcomes = new ArrayList<>();
-    private final List<Callable<Void>> persists = new ArrayList<>();
-    /** How many roles, in load order, are persisted. */
-    private int persisted;
-    /** Whether a thread is persisting roles now (only one at a time, in order). */
-    private boolean persisting;
-    private Throwable firstFailure;
-    private int firstFailureIndex = -1;
-    /** Set at the first failure in load order (or by close): nothing more is checked or persisted. */
-    private volatile boolean failed;
-    /** Set by a check that failed: the search stops fetching; drain reports in load order. */
-    private volatile boolean checkFailed;
-
-    private static final Object VERIFIED = new Object();
-
-    /** Checks {@code role} with {@code check} on a verifier thread, then persists it in load order with {@code persist}. */
-    void submit(String role, Callable<Void> check, Callable<Void> persist) {
-      if (verifiers == null) {
-        verifiers = Executors.newFixedThreadPool(config.effectiveVerifierThreads(), daemon("basalt-tuf-verify"));
-      }
-      int index;
-      synchronized (this) {
-        index = outcomes.size();
-        outcomes.add(null);
-        persists.add(persist);
-      }
-      roles.add(role);
-      verifiers.execute(() -> {
-        if (failed) {
-          return; // after a failure: neither checked nor persisted (the role leaves the cache)
-        }
-        Object outcome;
-        try {
-          check.call();
-          outcome = VERIFIED;
-        } catch (Exception | Error e) {
-          checkFailed = true;
-          outcome = e;
-        }
-        synchronized (this) {
-          outcomes.set(index, outcome);
-        }
-        persistInOrder();
-      });
-    }
-
-    /** Persists the checked roles that are next in load order; stops at a failure. */
-    private void persistInOrder() {
-      while (true) {
-        int i;
-        Object outcome;
-        Callable<Void> persist;
-        synchronized (this) {
-          if (persisting || failed || persisted >= outcomes.size() || outcomes.get(persisted) == null) {
-            return; // another thread is at it, or the next role in order is not checked yet
-          }
-          persisting = true;
-          i = persisted;
-          outcome = outcomes.get(i);
-          persist = persists.get(i);
-        }
-        Throwable error = outcome instanceof Throwable t ? t : null;
-        if (error == null) {
-          try {
-            persist.call();
-          } catch (Exception | Error e) {
-            error = e;
-          }
-        }
-        synchronized (this) {
-          persisting = false;
-          if (error != null) {
-            failed = true;
-            firstFailure = error;
-            firstFailureIndex = i;
-          } else {
-            persisted = i + 1;
-          }
-          notifyAll(); // drain may be waiting
-        }
-      }
-    }
-
-    /** Whether a role already failed its check (the search stops and drains). */
-    boolean failed() {
-      return failed || checkFailed;
-    }
-
-    /** Waits until every role loaded so far is persisted or one failed; throws the first failure in load order, uncaching the roles from it on. */
-    void drain() throws IOException {
-      Throwable first;
-      int firstIndex;
-      synchronized (this) {
-        try {
-          while (!failed && persisted < outcomes.size()) {
-            wait();
-          }
-          first = firstFailure;
-          firstIndex = firstFailureIndex;
-          if (failed && first == null) {
-            first = new InterruptedIOException("delegated role checks were stopped");
-            firstIndex = persisted;
-          }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          failed = true; // nothing more is persisted
-          first = new InterruptedIOException("interrupted while verifying delegated roles");
-          firstIndex = persisting ? persisted + 1 : persisted;
-        }
-        if (first == null) {
-          roles.clear();
-          outcomes.clear();
-          persists.clear();
-          persisted = 0;
-          return;
-        }
-      }
-      for (int i = firstIndex; i < roles.size(); i++) {
-        targets.remove(roles.get(i));
-      }
-      if (first instanceof IOException io) {
-        throw io;
-      } else if (first instanceof RuntimeException re) {
-        throw re;
-      } else if (first instanceof Error err) {
-        throw err;
-      }
-      throw new IOException(first);
-    }
-
-    /**
-     * Ends the verifier threads. Normally every check was drained already; if not (the search
-     * thread was interrupted while waiting), checks still queued do nothing and nothing more is
-     * persisted, except at most the one role being persisted at that moment (a role that passed
-     * its check).
-     */
-    @Override
-    public void close() {
-      failed = true;
-      if (verifiers != null) {
-        verifiers.shutdown();
-      }
-    }
-  }
-
-  private static java.util.concurrent.ThreadFactory daemon(String name) {
-    return r -> {
-      Thread t = new Thread(r, name);
-      t.setDaemon(true);
-      return t;
-    };
+    return Optional.empty();
   }
 
   /**
@@ -651,13 +428,8 @@ public final class Updater {
 
   // ---- 5.6 targets ------------------------------------------------------------------------------
 
+  /** Loads a targets role (5.6): the trusted local copy if current, else the repository's. */
   private Targets loadTargets(String role, DelegatedRole delegation, Targets parent) throws IOException {
-    return loadTargets(role, delegation, parent, null);
-  }
-
-  /** Loads a targets role (5.6); with {@code checks}, a delegated role's check runs there. */
-  private Targets loadTargets(String role, DelegatedRole delegation, Targets parent, RoleChecks checks)
-      throws IOException {
     Targets cached = targets.get(role);
     if (cached != null) {
       return cached;
@@ -684,59 +456,8 @@ public final class Updater {
     String name = root.consistentSnapshot() ? entry.version() + "." + file : file;
     byte[] bytes = fetchMetaFile(name, entry, config.targetsMaxLength(), role);
     Metadata m = Metadata.parse(bytes, role, "targets");
-    if (checks != null && delegation != null) {
-      Targets t;
-      try {
-        // 5.6.4
-        if (m.version() != entry.version()) {
-          throw new VersionMismatchException(role, entry.version(), m.version());
-        }
-        // 5.6.5
-        if (m.isExpired(updateStart)) {
-          throw new ExpiredMetadataException(role, m.expires(), updateStart);
-        }
-        t = Targets.from(role, m);
-      } catch (TufException | RuntimeException e) {
-        checks.drain(); // roles loaded before this one come first,
-        verifyTargets(role, delegation, parent, m); // then this role's signatures (5.6.3),
-        throw e; // then what was found here
-      }
-      // 5.6.3 on a verifier thread, then persisted in load order by the committer
-      checks.submit(role, () -> {
-        verifyTargets(role, delegation, parent, m);
-        return null;
-      }, () -> {
-        persist(role, bytes);
-        return null;
-      });
-      targets.put(role, t);
-      return t;
-    }
-    Targets t = null;
-    RuntimeException unreadable = null;
-    BadMetadataException malformed = null;
-    // 5.6.3. For a large role the signature check (mostly hashing its canonical bytes) runs on a
-    // second thread while this one reads the role's targets; nothing read is used or written until
-    // the check has passed, and its failure wins over anything found meanwhile, as in sequence.
-    if (bytes.length >= PARALLEL_VERIFY_BYTES) {
-      FutureTask<Void> check = new FutureTask<>(() -> {
-        verifyTargets(role, delegation, parent, m);
-        return null;
-      });
-      Thread thread = new Thread(check, "basalt-tuf-verify");
-      thread.setDaemon(true);
-      thread.start();
-      try {
-        t = Targets.from(role, m);
-      } catch (BadMetadataException e) {
-        malformed = e;
-      } catch (RuntimeException e) {
-        unreadable = e;
-      }
-      await(check);
-    } else {
-      verifyTargets(role, delegation, parent, m);
-    }
+    // 5.6.3
+    verifyTargets(role, delegation, parent, m);
     // 5.6.4
     if (m.version() != entry.version()) {
       throw new VersionMismatchException(role, entry.version(), m.version());
@@ -745,40 +466,10 @@ public final class Updater {
     if (m.isExpired(updateStart)) {
       throw new ExpiredMetadataException(role, m.expires(), updateStart);
     }
-    if (malformed != null) {
-      throw malformed;
-    }
-    if (unreadable != null) {
-      throw unreadable;
-    }
-    if (t == null) {
-      t = Targets.from(role, m);
-    }
+    Targets t = Targets.from(role, m);
     persist(role, bytes);
     targets.put(role, t);
     return t;
-  }
-
-  /** Roles at least this large have their signatures checked on a second thread (see loadTargets). */
-  static final int PARALLEL_VERIFY_BYTES = 256 * 1024;
-
-  private static void await(FutureTask<Void> task) throws IOException {
-    try {
-      task.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted while verifying signatures");
-    } catch (ExecutionException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof IOException io) {
-        throw io;
-      } else if (cause instanceof RuntimeException re) {
-        throw re;
-      } else if (cause instanceof Error err) {
-        throw err;
-      }
-      throw new IOException(cause);
-    }
   }
 
   private void verifyTargets(String role, DelegatedRole delegation, Targets parent, Metadata m) throws TufException {
@@ -825,29 +516,11 @@ public final class Updater {
     }
   }
 
-  /**
-   * Lists the metadata directory once per refresh. A role's local copy is then looked up in this
-   * set instead of with a file system lookup per role: for hundreds of delegated roles on a fresh
-   * client those lookups (all misses) contended in the kernel for the directory's lock with the
-   * files being persisted meanwhile (~0.3 ms of system time per role). Files that appear later
-   * are only those this updater persists (one updater per directory), which {@link #persist} adds.
-   */
-  private void listLocal() throws IOException {
-    Set<String> names = ConcurrentHashMap.newKeySet();
-    try (DirectoryStream<Path> ds = Files.newDirectoryStream(metadataDir)) {
-      for (Path p : ds) {
-        names.add(p.getFileName().toString());
-      }
-    }
-    localFiles = names;
-  }
-
   private byte[] readLocal(String role) throws IOException {
-    String file = escape(role) + ".json";
-    if (!localFiles.contains(file)) {
+    Path p = metadataDir.resolve(escape(role) + ".json");
+    if (!Files.exists(p)) {
       return null; // the usual case for delegated roles on a fresh client
     }
-    Path p = metadataDir.resolve(file);
     try {
       return Files.readAllBytes(p);
     } catch (NoSuchFileException e) {
@@ -856,9 +529,7 @@ public final class Updater {
   }
 
   private void deleteLocal(String role) throws IOException {
-    String file = escape(role) + ".json";
-    Files.deleteIfExists(metadataDir.resolve(file));
-    localFiles.remove(file);
+    Files.deleteIfExists(metadataDir.resolve(escape(role) + ".json"));
   }
 
   /**
@@ -876,7 +547,6 @@ public final class Updater {
       Files.write(tmp, bytes);
       Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       moved = true;
-      localFiles.add(file);
     } finally {
       if (!moved) {
         Files.deleteIfExists(tmp);

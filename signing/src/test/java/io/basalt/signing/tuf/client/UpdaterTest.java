@@ -130,7 +130,7 @@ class UpdaterTest {
     assertFalse(Files.exists(dir.resolve("targets.json")));
   }
 
-  /** A targets role large enough that its signature is checked on a second thread. */
+  /** A large targets role (over 256 KiB). */
   private void addManyTargets(int n) {
     for (int i = 0; i < n; i++) {
       repo.addTarget("targets", String.format("bulk/%05d.img", i), b("content " + i));
@@ -138,10 +138,10 @@ class UpdaterTest {
   }
 
   @Test
-  void largeTargetsRoleVerifiedOnASecondThread() throws Exception {
+  void largeTargetsRoleVerified() throws Exception {
     addManyTargets(1_500);
     repo.publishAll();
-    assertTrue(repo.latest.get("targets").length >= Updater.PARALLEL_VERIFY_BYTES);
+    assertTrue(repo.latest.get("targets").length >= 256 * 1024);
     Updater u = repo.updater(dir);
     assertEquals("content 1499".length(), u.getTargetInfo("bulk/01499.img").orElseThrow().length());
     assertArrayEquals(repo.latest.get("targets"), Files.readAllBytes(dir.resolve("targets.json")));
@@ -608,7 +608,7 @@ class UpdaterTest {
     assertEquals("r4", repo.updater(dir).getTargetInfo("deep").orElseThrow().role());
   }
 
-  // ---- delegated roles checked on the worker thread while the search goes on --------------------
+  // ---- delegated roles: order, persistence and failures in the middle of a search -----------------
 
   /** 30 sibling roles r00..r29 that may all sign "*" (the search limit is 32); the target is in the last. */
   private void thirtyRoles() {
@@ -683,42 +683,32 @@ class UpdaterTest {
     assertEquals(roleFiles(0, 5), persistedRoles());
   }
 
-  private Updater updater(int verifierThreads) throws Exception {
+  private Updater updater() throws Exception {
     return new Updater(dir, java.net.URI.create(TestRepo.META), null, repo.fetcher(),
-        java.time.Clock.fixed(TestRepo.NOW, java.time.ZoneOffset.UTC),
-        UpdaterConfig.defaults().withVerifierThreads(verifierThreads));
+        java.time.Clock.fixed(TestRepo.NOW, java.time.ZoneOffset.UTC));
   }
 
   /**
-   * Two roles with bad signatures (r08, r21) and a role late in the order that is cheap to
-   * reject: with 1, 2 and 6 verifier threads the later checks may finish first, but the first
-   * failure in load order (r08) is the one reported and only the roles before it are persisted,
-   * every one byte-exact.
+   * Two roles with bad signatures (r08, r21): the first in load order (r08) is the one reported
+   * and only the roles before it are persisted, every one byte-exact.
    */
   @Test
-  void parallelChecksReportTheFirstFailureInLoadOrderWithAnyNumberOfThreads() throws Exception {
+  void twoBadlySignedRolesReportTheFirstInLoadOrder() throws Exception {
     thirtyRoles();
     repo.publishAll();
     repo.signers.put("r08", List.of(TestRepo.newKey()));
     repo.signers.put("r21", List.of(TestRepo.newKey()));
     repo.publishAll();
-    for (int threads : new int[] {1, 2, 6}) {
-      try (Stream<Path> files = Files.list(dir)) {
-        for (Path f : (Iterable<Path>) files.filter(f -> f.getFileName().toString().matches("r\\d\\d\\.json"))::iterator) {
-          Files.delete(f);
-        }
-      }
-      Updater u = updater(threads);
-      var e = assertThrows(UnsignedMetadataException.class, () -> u.getTargetInfo("f"), threads + " threads");
-      assertEquals("r08", e.role(), threads + " threads");
-      assertEquals(roleFiles(0, 8), persistedRoles(), threads + " threads");
-      for (int i = 0; i < 8; i++) {
-        String r = String.format("r%02d", i);
-        assertArrayEquals(repo.latest.get(r), Files.readAllBytes(dir.resolve(r + ".json")), r);
-      }
-      var again = assertThrows(UnsignedMetadataException.class, () -> u.getTargetInfo("f"));
-      assertEquals("r08", again.role());
+    Updater u = updater();
+    var e = assertThrows(UnsignedMetadataException.class, () -> u.getTargetInfo("f"));
+    assertEquals("r08", e.role());
+    assertEquals(roleFiles(0, 8), persistedRoles());
+    for (int i = 0; i < 8; i++) {
+      String r = String.format("r%02d", i);
+      assertArrayEquals(repo.latest.get(r), Files.readAllBytes(dir.resolve(r + ".json")), r);
     }
+    var again = assertThrows(UnsignedMetadataException.class, () -> u.getTargetInfo("f"));
+    assertEquals("r08", again.role());
   }
 
   /** A second client on the same directory uses the persisted delegated roles (checked again) without fetching them. */
@@ -726,22 +716,16 @@ class UpdaterTest {
   void persistedDelegatedRolesAreReusedByTheNextClient() throws Exception {
     thirtyRoles();
     repo.publishAll();
-    assertEquals("r29", updater(3).getTargetInfo("f").orElseThrow().role());
+    assertEquals("r29", updater().getTargetInfo("f").orElseThrow().role());
     repo.fetched.clear();
-    assertEquals("r29", updater(3).getTargetInfo("f").orElseThrow().role());
+    assertEquals("r29", updater().getTargetInfo("f").orElseThrow().role());
     assertTrue(repo.fetched.stream().noneMatch(u -> u.matches(".*\\.r\\d\\d\\.json")), repo.fetched.toString());
     // a persisted role that no longer verifies is fetched again (and the good copy persisted)
     Files.write(dir.resolve("r05.json"), repo.latest.get("r06"));
     repo.fetched.clear();
-    assertEquals("r29", updater(3).getTargetInfo("f").orElseThrow().role());
+    assertEquals("r29", updater().getTargetInfo("f").orElseThrow().role());
     assertEquals(List.of(TestRepo.META + "1.r05.json"), repo.fetched.stream().filter(u -> u.matches(".*\\.r\\d\\d\\.json")).toList());
     assertArrayEquals(repo.latest.get("r05"), Files.readAllBytes(dir.resolve("r05.json")));
-  }
-
-  @Test
-  void verifierThreadsMustNotBeNegative() {
-    assertThrows(IllegalArgumentException.class, () -> UpdaterConfig.defaults().withVerifierThreads(-1));
-    assertEquals(0, UpdaterConfig.defaults().verifierThreads());
   }
 
   @Test
