@@ -26,7 +26,42 @@ public final class DelegatedRole {
     this.pathHashPrefixes = prefixes;
   }
 
-  static DelegatedRole fromJson(Map<String, Object> m, String where) {
+  /**
+   * A delegation by path patterns.
+   *
+   * @throws IllegalArgumentException if no pattern is given
+   */
+  public static DelegatedRole withPaths(String name, RoleKeys keys, boolean terminating, List<String> paths) {
+    if (paths.isEmpty()) {
+      throw new IllegalArgumentException(name + ": a delegation needs at least one path pattern");
+    }
+    return new DelegatedRole(name, keys, terminating, List.copyOf(paths), null);
+  }
+
+  /** A copy with other keys and threshold. */
+  public DelegatedRole withKeys(RoleKeys newKeys) {
+    return new DelegatedRole(name, newKeys, terminating, paths, pathHashPrefixes);
+  }
+
+  /** The delegation object as it appears in {@code delegations.roles}. */
+  public Map<String, Object> toJson() {
+    Map<String, Object> r = keys.toJson();
+    r.put("name", name);
+    r.put("terminating", terminating);
+    if (paths != null) {
+      r.put("paths", new ArrayList<Object>(paths));
+    } else {
+      r.put("path_hash_prefixes", new ArrayList<Object>(pathHashPrefixes));
+    }
+    return r;
+  }
+
+  /**
+   * Reads a delegation object.
+   *
+   * @throws IllegalArgumentException naming {@code where} when a field is missing or wrong
+   */
+  public static DelegatedRole fromJson(Map<String, Object> m, String where) {
     String name = Json.string(m, "name", where);
     RoleKeys keys = RoleKeys.fromJson(m, where);
     boolean term = Json.bool(m, "terminating", where, false);

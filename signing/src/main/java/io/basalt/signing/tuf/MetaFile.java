@@ -1,5 +1,6 @@
 package io.basalt.signing.tuf;
 
+import io.basalt.signing.json.CanonicalJson;
 import io.basalt.signing.json.Json;
 import java.util.Map;
 import java.util.TreeMap;
@@ -15,6 +16,19 @@ public record MetaFile(long version, long length, Map<String, String> hashes) {
   /** Copies the hashes. */
   public MetaFile {
     hashes = Map.copyOf(hashes);
+  }
+
+  /** The METAFILES entry: {@code version}, and {@code length} and {@code hashes} when set. */
+  public Map<String, Object> toJson() {
+    Map<String, Object> e = CanonicalJson.newObject();
+    e.put("version", version);
+    if (length >= 0) {
+      e.put("length", length);
+    }
+    if (!hashes.isEmpty()) {
+      e.put("hashes", new TreeMap<String, Object>(hashes));
+    }
+    return e;
   }
 
   static MetaFile fromJson(Map<String, Object> m, String where) {

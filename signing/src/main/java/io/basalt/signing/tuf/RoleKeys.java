@@ -1,5 +1,6 @@
 package io.basalt.signing.tuf;
 
+import io.basalt.signing.json.CanonicalJson;
 import io.basalt.signing.json.Json;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,7 +17,12 @@ public record RoleKeys(List<String> keyids, int threshold) {
     }
   }
 
-  static RoleKeys fromJson(Map<String, Object> m, String where) {
+  /**
+   * Reads {@code keyids} and {@code threshold} from a role or delegation object.
+   *
+   * @throws IllegalArgumentException naming {@code where} when a field is missing or wrong
+   */
+  public static RoleKeys fromJson(Map<String, Object> m, String where) {
     List<Object> ids = Json.array(m, "keyids", where);
     List<String> out = new ArrayList<>();
     for (Object o : ids) {
@@ -33,5 +39,13 @@ public record RoleKeys(List<String> keyids, int threshold) {
       throw new IllegalArgumentException(where + ".threshold: must be >= 1, found " + t);
     }
     return new RoleKeys(out, (int) t);
+  }
+
+  /** The role object: {@code keyids} and {@code threshold}. */
+  public Map<String, Object> toJson() {
+    Map<String, Object> r = CanonicalJson.newObject();
+    r.put("keyids", new ArrayList<Object>(keyids));
+    r.put("threshold", (long) threshold);
+    return r;
   }
 }

@@ -1,14 +1,19 @@
 package io.basalt.signing.tuf.repo;
 
 import io.basalt.signing.json.CanonicalJson;
-import io.basalt.signing.tuf.Hashes;
+import io.basalt.signing.json.Json;
 import io.basalt.signing.keys.KeyType;
-import io.basalt.signing.tuf.Metadata;
 import io.basalt.signing.keys.SigningKey;
+import io.basalt.signing.tuf.DelegatedRole;
+import io.basalt.signing.tuf.Hashes;
+import io.basalt.signing.tuf.MetaFile;
+import io.basalt.signing.tuf.Metadata;
+import io.basalt.signing.tuf.RoleKeys;
+import io.basalt.signing.tuf.TargetFile;
 import io.basalt.signing.tuf.TufException;
+import io.basalt.signing.tuf.client.FetchException;
 import io.basalt.signing.tuf.client.TargetInfo;
 import io.basalt.signing.tuf.client.Updater;
-import io.basalt.signing.tuf.client.FetchException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -28,11 +33,8 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -54,6 +56,8 @@ import java.util.TreeMap;
 public final class Repository {
 
   static final List<String> TOP = List.of("root", "timestamp", "snapshot", "targets");
+  /** The expiry written into staged (unsigned) content; publishing sets the real one. */
+  private static final String UNPUBLISHED = "1970-01-01T00:00:00Z";
   private static final Map<String, String> DEFAULT_EXPIRES =
       Map.of("root", "P365D", "targets", "P90D", "snapshot", "P7D", "timestamp", "P1D", "delegated", "P90D");
   private static final Map<String, String> DEFAULT_WARN =
@@ -63,12 +67,12 @@ public final class Repository {
   private final Passphrases passphrases;
   private final Clock clock;
   private final SecureRandom random;
-  private final Map<String, Object> config;
+  private final Settings config;
   private final List<Path> extraKeyDirs;
   /** Keys decrypted (or generated) in this run, by key id: each file is decrypted at most once. */
   private final Map<String, SigningKey> keyCache = new java.util.HashMap<>();
 
-  private Repository(Path dir, Map<String, Object> config, List<Path> extraKeyDirs, Passphrases passphrases,
+  private Repository(Path dir, Settings config, List<Path> extraKeyDirs, Passphrases passphrases,
       Clock clock, SecureRandom random) {
     this.dir = dir;
     this.config = config;
@@ -76,6 +80,52 @@ public final class Repository {
     this.passphrases = passphrases;
     this.clock = clock;
     this.random = random;
+  }
+
+  /**
+   * The repository's settings ({@code repo.json}): consistent snapshots, expiry and warning
+   * periods by role (ISO-8601 durations; {@code delegated} for every delegated role), and the
+   * directories holding private keys (relative to the repository or absolute).
+   */
+  private record Settings(boolean consistentSnapshot, Map<String, String> expires, Map<String, String> warnBefore,
+      List<String> keyDirs) {
+    Settings {
+      expires = Map.copyOf(expires);
+      warnBefore = Map.copyOf(warnBefore);
+      keyDirs = List.copyOf(keyDirs);
+    }
+
+    static Settings fromJson(Map<String, Object> m) {
+      List<String> dirs = new ArrayList<>();
+      for (Object o : Json.array(m, "key_dirs", "repo")) {
+        if (!(o instanceof String d)) {
+          throw new IllegalArgumentException("repo.key_dirs: expected strings, found " + CanonicalJson.typeName(o));
+        }
+        dirs.add(d);
+      }
+      return new Settings(Json.bool(m, "consistent_snapshot", "repo", false), periods(m, "expires"),
+          periods(m, "warn_before"), dirs);
+    }
+
+    private static Map<String, String> periods(Map<String, Object> m, String key) {
+      Map<String, String> out = new TreeMap<>();
+      for (Map.Entry<String, Object> e : Json.object(m, key, "repo").entrySet()) {
+        if (!(e.getValue() instanceof String v)) {
+          throw new IllegalArgumentException("repo." + key + "." + e.getKey() + ": expected an ISO-8601 duration");
+        }
+        out.put(e.getKey(), v);
+      }
+      return out;
+    }
+
+    Map<String, Object> toJson() {
+      Map<String, Object> m = CanonicalJson.newObject();
+      m.put("consistent_snapshot", consistentSnapshot);
+      m.put("expires", new TreeMap<String, Object>(expires));
+      m.put("warn_before", new TreeMap<String, Object>(warnBefore));
+      m.put("key_dirs", new ArrayList<Object>(keyDirs));
+      return m;
+    }
   }
 
   /** Settings for {@link #init}. Mutable builder-style holder; not thread-safe. */
@@ -170,39 +220,28 @@ public final class Repository {
     Files.createDirectories(dir.resolve("keys"));
     Files.createDirectories(dir.resolve("metadata"));
     Files.createDirectories(dir.resolve("targets"));
-    Map<String, Object> cfg = CanonicalJson.newObject();
-    cfg.put("consistent_snapshot", o.consistentSnapshot);
-    cfg.put("expires", new TreeMap<String, Object>(o.expires));
-    cfg.put("warn_before", new TreeMap<String, Object>(o.warn));
-    List<Object> keyDirs = new ArrayList<>();
+    List<String> keyDirs = new ArrayList<>();
     keyDirs.add("keys");
     if (o.rootKeyDir != null) {
       Files.createDirectories(o.rootKeyDir);
       keyDirs.add(o.rootKeyDir.toAbsolutePath().toString());
     }
-    cfg.put("key_dirs", keyDirs);
-    writeAtomic(dir.resolve("repo.json"), CanonicalJson.encodePretty(cfg));
+    Settings cfg = new Settings(o.consistentSnapshot, o.expires, o.warn, keyDirs);
+    writeAtomic(dir.resolve("repo.json"), CanonicalJson.encodePretty(cfg.toJson()));
     Repository r = new Repository(dir, cfg, List.of(), pass, clock, random);
 
-    Map<String, Object> keys = CanonicalJson.newObject();
-    Map<String, Object> roles = CanonicalJson.newObject();
+    RootDraft root = new RootDraft(o.consistentSnapshot);
     for (String role : TOP) {
-      List<Object> ids = new ArrayList<>();
+      List<String> ids = new ArrayList<>();
       for (int i = 0; i < o.keyCounts.get(role); i++) {
         SigningKey k = r.newKey(role, o.keyType, role.equals("root") && o.rootKeyDir != null ? o.rootKeyDir : null);
-        keys.put(k.keyId(), k.publicKey().toJson());
+        root.keys.put(k.keyId(), k.publicKey());
         ids.add(k.keyId());
       }
-      roles.put(role, roleObject(ids, o.thresholds.get(role)));
+      root.roles.put(role, new RoleKeys(ids, o.thresholds.get(role)));
     }
-    Map<String, Object> root = r.base("root");
-    root.put("consistent_snapshot", o.consistentSnapshot);
-    root.put("keys", keys);
-    root.put("roles", roles);
     r.stage("root", root);
-    Map<String, Object> targets = r.base("targets");
-    targets.put("targets", CanonicalJson.newObject());
-    r.stage("targets", targets);
+    r.stage("targets", new TargetsDraft());
     r.publish();
     return r;
   }
@@ -219,7 +258,12 @@ public final class Repository {
     if (!Files.exists(cfgFile)) {
       throw new NoSuchFileException(cfgFile.toString(), null, "not a Basalt TUF repository (run 'basalt repo init')");
     }
-    Map<String, Object> cfg = mutable(CanonicalJson.parseObject(Files.readAllBytes(cfgFile)));
+    Settings cfg;
+    try {
+      cfg = Settings.fromJson(CanonicalJson.parseObject(Files.readAllBytes(cfgFile)));
+    } catch (IllegalArgumentException e) {
+      throw new IOException(cfgFile + ": " + e.getMessage(), e);
+    }
     return new Repository(dir, cfg, extraKeyDirs, pass, clock, random);
   }
 
@@ -240,7 +284,7 @@ public final class Repository {
   public TargetInfoView addTarget(String role, String targetPath, Path file, Map<String, Object> custom)
       throws IOException {
     checkTargetPath(targetPath);
-    Map<String, Object> body = current(role, "targets");
+    TargetsDraft body = targets(role);
     MessageDigest s256 = Hashes.digest("sha256");
     MessageDigest s512 = Hashes.digest("sha512");
     int slash = targetPath.lastIndexOf('/');
@@ -269,16 +313,8 @@ public final class Repository {
       Files.move(tmp, stored, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       linkOrCopy(stored, parent.resolve(h512 + "." + name));
       linkOrCopy(stored, parent.resolve(name));
-      Map<String, Object> hashes = CanonicalJson.newObject();
-      hashes.put("sha256", h256);
-      hashes.put("sha512", h512);
-      Map<String, Object> info = CanonicalJson.newObject();
-      info.put("length", length);
-      info.put("hashes", hashes);
-      if (custom != null && !custom.isEmpty()) {
-        info.put("custom", custom);
-      }
-      asMap(body.get("targets")).put(targetPath, info);
+      body.targets.put(targetPath, new TargetFile(targetPath, length, Map.of("sha256", h256, "sha512", h512),
+          custom == null || custom.isEmpty() ? null : custom));
       stage(role, body);
       return new TargetInfoView(targetPath, length, h256);
     } finally {
@@ -296,8 +332,8 @@ public final class Repository {
    * @throws IOException if the role does not list the target
    */
   public void removeTarget(String role, String targetPath) throws IOException {
-    Map<String, Object> body = current(role, "targets");
-    if (asMap(body.get("targets")).remove(targetPath) == null) {
+    TargetsDraft body = targets(role);
+    if (body.targets.remove(targetPath) == null) {
       throw new IOException("role " + role + " has no target '" + targetPath + "'");
     }
     stage(role, body);
@@ -323,28 +359,19 @@ public final class Repository {
     if (allTargetsRoles().contains(name)) {
       throw new IOException("role '" + name + "' exists already");
     }
-    Map<String, Object> body = current(parent, "targets");
-    Map<String, Object> dels = asMap(body.computeIfAbsent("delegations", k -> {
-      Map<String, Object> d = CanonicalJson.newObject();
-      d.put("keys", CanonicalJson.newObject());
-      d.put("roles", new ArrayList<Object>());
-      return d;
-    }));
-    List<Object> ids = new ArrayList<>();
+    TargetsDraft body = targets(parent);
+    if (body.delegations == null) {
+      body.delegations = new TargetsDraft.Delegations();
+    }
+    List<String> ids = new ArrayList<>();
     for (int i = 0; i < keyCount; i++) {
       SigningKey k = newKey(name, type, null);
-      asMap(dels.get("keys")).put(k.keyId(), k.publicKey().toJson());
+      body.delegations.keys.put(k.keyId(), k.publicKey());
       ids.add(k.keyId());
     }
-    Map<String, Object> role = roleObject(ids, threshold);
-    role.put("name", name);
-    role.put("terminating", terminating);
-    role.put("paths", new ArrayList<Object>(paths));
-    asList(dels.get("roles")).add(role);
+    body.delegations.roles.add(DelegatedRole.withPaths(name, new RoleKeys(ids, threshold), terminating, paths));
     stage(parent, body);
-    Map<String, Object> child = base(name);
-    child.put("targets", CanonicalJson.newObject());
-    stage(name, child);
+    stage(name, new TargetsDraft());
   }
 
   // ---- keys -----------------------------------------------------------------------------------
@@ -362,9 +389,9 @@ public final class Repository {
     if (!TOP.contains(role)) {
       throw new IllegalArgumentException("unknown role '" + role + "', expected one of " + TOP);
     }
-    Map<String, Object> root = current("root", "root");
-    Map<String, Object> r = asMap(asMap(root.get("roles")).get(role));
-    List<Object> ids = asList(r.get("keyids"));
+    RootDraft root = root();
+    RoleKeys r = root.roles.get(role);
+    List<String> ids = new ArrayList<>(r.keyids());
     for (String id : revoke) {
       if (!ids.remove(id)) {
         throw new IOException("role " + role + " has no key " + id + "; its keys are " + ids);
@@ -374,24 +401,19 @@ public final class Repository {
     Path keyDir = role.equals("root") ? rootKeyDir() : null;
     for (int i = 0; i < add; i++) {
       SigningKey k = newKey(role, type, keyDir);
-      asMap(root.get("keys")).put(k.keyId(), k.publicKey().toJson());
+      root.keys.put(k.keyId(), k.publicKey());
       ids.add(k.keyId());
       added.add(k.keyId());
     }
-    long t = threshold != null ? threshold : (Long) r.get("threshold");
+    long t = threshold != null ? threshold : r.threshold();
     if (t < 1 || t > ids.size()) {
       throw new IOException("role " + role + ": threshold " + t + " cannot be met by " + ids.size() + " key(s)");
     }
-    r.put("threshold", t);
-    // Drop keys no role uses any more (revocation).
-    Set<Object> used = new LinkedHashSet<>();
-    for (Object ro : asMap(root.get("roles")).values()) {
-      used.addAll(asList(asMap(ro).get("keyids")));
-    }
-    asMap(root.get("keys")).keySet().retainAll(used);
+    root.roles.put(role, new RoleKeys(ids, (int) t));
+    root.dropUnusedKeys(); // revoked keys no role uses any more
     stage("root", root);
     if (role.equals("targets")) {
-      stage("targets", current("targets", "targets"));
+      stage("targets", targets("targets"));
     }
     publish();
     return added;
@@ -410,7 +432,7 @@ public final class Repository {
     Instant now = now();
     Path staged = dir.resolve("staged");
     if (Files.exists(staged.resolve("root.json"))) {
-      publishRoot(readStaged("root"), now);
+      publishRoot(RootDraft.fromSigned(readStaged("root")), now);
     }
     List<String> stagedRoles = new ArrayList<>();
     if (Files.isDirectory(staged)) {
@@ -426,19 +448,19 @@ public final class Repository {
     }
     Collections.sort(stagedRoles);
     for (String role : stagedRoles) {
-      Map<String, Object> body = readStaged(role);
-      signAndWrite(role, body, now, signingKeysFor(role));
+      TargetsDraft body = TargetsDraft.fromSigned(readStaged(role));
+      signAndWrite(role, body::toSigned, now, signingKeysFor(role));
     }
     // snapshot: every targets role reachable from targets, at its published version
     Map<String, Object> meta = CanonicalJson.newObject();
     for (String role : allTargetsRoles()) {
-      Map<String, Object> e = CanonicalJson.newObject();
-      e.put("version", publishedVersion(role));
-      meta.put(role + ".json", e);
+      meta.put(role + ".json", new MetaFile(publishedVersion(role), -1, Map.of()).toJson());
     }
-    Map<String, Object> snap = base("snapshot");
-    snap.put("meta", meta);
-    byte[] snapBytes = signAndWrite("snapshot", snap, now, signingKeysFor("snapshot"));
+    byte[] snapBytes = signAndWrite("snapshot", (version, expires) -> {
+      Map<String, Object> snap = header("snapshot", version, expires);
+      snap.put("meta", meta);
+      return snap;
+    }, now, signingKeysFor("snapshot"));
     writeTimestamp(snapBytes, publishedVersion("snapshot"), now);
     for (String role : stagedRoles) {
       Files.deleteIfExists(staged.resolve(escape(role) + ".json"));
@@ -492,7 +514,11 @@ public final class Repository {
    * @throws IOException if the role does not exist
    */
   public void touch(String role) throws IOException {
-    stage(role, current(role, role.equals("root") ? "root" : "targets"));
+    if (role.equals("root")) {
+      stage("root", root());
+    } else {
+      stage(role, targets(role));
+    }
   }
 
   /** The outcome of {@link #verify}. */
@@ -535,8 +561,7 @@ public final class Repository {
       }, clock, io.basalt.signing.tuf.client.UpdaterConfig.defaults().withMaxDelegations(1_000_000));
       u.refresh();
       for (String role : allTargetsRoles()) {
-        Map<String, Object> body = published(role);
-        for (String path : asMap(body.get("targets")).keySet()) {
+        for (String path : typed(role, TargetsDraft::fromSigned, published(role)).targets.keySet()) {
           var info = u.getTargetInfo(path);
           if (info.isEmpty()) {
             errors.add("target " + path + " of role " + role + " is not reachable by clients"
@@ -572,10 +597,10 @@ public final class Repository {
   }
 
   private Duration period(String kind, String role) {
-    Map<String, Object> m = asMap(config.get(kind));
+    Map<String, String> m = kind.equals("expires") ? config.expires() : config.warnBefore();
     String key = TOP.contains(role) ? role : "delegated";
-    Object v = m.get(key);
-    return Duration.parse(v instanceof String s ? s : (kind.equals("expires") ? DEFAULT_EXPIRES : DEFAULT_WARN).get(key));
+    String v = m.get(key);
+    return Duration.parse(v != null ? v : (kind.equals("expires") ? DEFAULT_EXPIRES : DEFAULT_WARN).get(key));
   }
 
   private static String human(Duration d) {
@@ -588,20 +613,14 @@ public final class Repository {
     return d.toMinutes() + " minutes";
   }
 
-  private Map<String, Object> base(String type) {
+  /** The header fields of a {@code signed} object: type, spec version, version and expiry. */
+  static Map<String, Object> header(String type, long version, String expires) {
     Map<String, Object> s = CanonicalJson.newObject();
-    s.put("_type", TOP.contains(type) ? type : "targets");
+    s.put("_type", type);
     s.put("spec_version", "1.0.34");
-    s.put("version", 0L);
-    s.put("expires", "1970-01-01T00:00:00Z");
+    s.put("version", version);
+    s.put("expires", expires);
     return s;
-  }
-
-  private static Map<String, Object> roleObject(List<Object> ids, long threshold) {
-    Map<String, Object> r = CanonicalJson.newObject();
-    r.put("keyids", new ArrayList<>(ids));
-    r.put("threshold", threshold);
-    return r;
   }
 
   private SigningKey newKey(String role, KeyType type, Path keyDir) throws IOException {
@@ -614,22 +633,22 @@ public final class Repository {
   }
 
   private Path rootKeyDir() {
-    List<Object> dirs = asList(config.get("key_dirs"));
-    return dirs.size() > 1 ? dir.getFileSystem().getPath((String) dirs.get(1)) : dir.resolve("keys");
+    List<String> dirs = config.keyDirs();
+    return dirs.size() > 1 ? dir.getFileSystem().getPath(dirs.get(1)) : dir.resolve("keys");
   }
 
   private List<Path> keyDirs() {
     List<Path> out = new ArrayList<>(extraKeyDirs);
-    for (Object o : asList(config.get("key_dirs"))) {
-      out.add(dir.resolve((String) o));
+    for (String d : config.keyDirs()) {
+      out.add(dir.resolve(d));
     }
     return out;
   }
 
   /** The private keys available for the listed key ids (missing ones skipped). */
-  private List<SigningKey> loadKeys(String role, List<Object> keyids) throws IOException {
+  private List<SigningKey> loadKeys(String role, List<String> keyids) throws IOException {
     List<SigningKey> out = new ArrayList<>();
-    for (Object id : keyids) {
+    for (String id : keyids) {
       SigningKey cached = keyCache.get(id);
       if (cached != null) {
         out.add(cached);
@@ -651,32 +670,20 @@ public final class Repository {
     return out;
   }
 
-  private record Signers(List<SigningKey> keys, long threshold, List<Object> keyids) {}
+  private record Signers(List<SigningKey> keys, long threshold, List<String> keyids) {}
 
-  private Signers signingKeysFor(String role) throws IOException {
-    List<Object> ids;
-    long threshold;
-    if (TOP.contains(role)) {
-      Map<String, Object> r = asMap(asMap(current("root", "root").get("roles")).get(role));
-      ids = asList(r.get("keyids"));
-      threshold = (Long) r.get("threshold");
-    } else {
-      Map<String, Object> d = findDelegation(role);
-      ids = asList(d.get("keyids"));
-      threshold = (Long) d.get("threshold");
-    }
-    return new Signers(loadKeys(role, ids), threshold, ids);
+  private Signers signers(String role, RoleKeys rk) throws IOException {
+    return new Signers(loadKeys(role, rk.keyids()), rk.threshold(), rk.keyids());
   }
 
-  private Map<String, Object> findDelegation(String role) throws IOException {
+  private Signers signingKeysFor(String role) throws IOException {
+    if (TOP.contains(role)) {
+      return signers(role, root().roles.get(role));
+    }
     for (String parent : allTargetsRoles()) {
-      Map<String, Object> body = current(parent, "targets");
-      if (body.get("delegations") instanceof Map<?, ?> d) {
-        for (Object o : asList(d.get("roles"))) {
-          if (role.equals(asMap(o).get("name"))) {
-            return asMap(o);
-          }
-        }
+      DelegatedRole d = targets(parent).delegation(role);
+      if (d != null) {
+        return signers(role, d.keys());
       }
     }
     throw new IOException("no targets role delegates to '" + role + "'");
@@ -690,12 +697,16 @@ public final class Repository {
     }
   }
 
-  private byte[] signAndWrite(String role, Map<String, Object> body, Instant now, Signers signers) throws IOException {
+  /** A role's content as its {@code signed} object, given the version and expiry to publish. */
+  private interface Content {
+    Map<String, Object> toSigned(long version, String expires);
+  }
+
+  private byte[] signAndWrite(String role, Content body, Instant now, Signers signers) throws IOException {
     requireThreshold(role, signers, "metadata");
     long version = publishedVersion(role) + 1;
-    body.put("version", version);
-    body.put("expires", now.plus(period("expires", role)).toString());
-    byte[] bytes = Metadata.sign(body, signers.keys());
+    String expires = now.plus(period("expires", role)).toString();
+    byte[] bytes = Metadata.sign(body.toSigned(version, expires), signers.keys());
     Path md = dir.resolve("metadata");
     Files.createDirectories(md);
     if (consistent() || role.equals("root")) {
@@ -705,49 +716,39 @@ public final class Repository {
     return bytes;
   }
 
-  private void publishRoot(Map<String, Object> body, Instant now) throws IOException {
+  private void publishRoot(RootDraft body, Instant now) throws IOException {
     List<SigningKey> keys = new ArrayList<>();
     long published = publishedVersion("root");
     if (published > 0) {
-      Map<String, Object> old = asMap(asMap(published("root").get("roles")).get("root"));
-      Signers olds = new Signers(loadKeys("root", asList(old.get("keyids"))), (Long) old.get("threshold"),
-          asList(old.get("keyids")));
+      Signers olds = signers("root", typed("root", RootDraft::fromSigned, published("root")).roles.get("root"));
       requireThreshold("root", olds, "the new root (signed by the previous root keys)");
       keys.addAll(olds.keys());
     }
-    Map<String, Object> nr = asMap(asMap(body.get("roles")).get("root"));
-    Signers news = new Signers(loadKeys("root", asList(nr.get("keyids"))), (Long) nr.get("threshold"),
-        asList(nr.get("keyids")));
+    Signers news = signers("root", body.roles.get("root"));
     requireThreshold("root", news, "the new root (signed by its own keys)");
     for (SigningKey k : news.keys()) {
       if (keys.stream().noneMatch(x -> x.keyId().equals(k.keyId()))) {
         keys.add(k);
       }
     }
-    signAndWrite("root", body, now, new Signers(keys, 1, List.of()));
+    signAndWrite("root", body::toSigned, now, new Signers(keys, 1, List.of()));
   }
 
   private void writeTimestamp(byte[] snapshotBytes, long snapshotVersion, Instant now) throws IOException {
-    Map<String, Object> e = CanonicalJson.newObject();
-    e.put("version", snapshotVersion);
-    e.put("length", (long) snapshotBytes.length);
-    Map<String, Object> h = CanonicalJson.newObject();
-    h.put("sha256", Hashes.sha256(snapshotBytes));
-    e.put("hashes", h);
+    MetaFile snapshot = new MetaFile(snapshotVersion, snapshotBytes.length,
+        Map.of("sha256", Hashes.sha256(snapshotBytes)));
     Map<String, Object> meta = CanonicalJson.newObject();
-    meta.put("snapshot.json", e);
-    Map<String, Object> ts = base("timestamp");
-    ts.put("meta", meta);
+    meta.put("snapshot.json", snapshot.toJson());
     Signers s = signingKeysFor("timestamp");
     requireThreshold("timestamp", s, "metadata");
-    long version = publishedVersion("timestamp") + 1;
-    ts.put("version", version);
-    ts.put("expires", now.plus(period("expires", "timestamp")).toString());
+    Map<String, Object> ts = header("timestamp", publishedVersion("timestamp") + 1,
+        now.plus(period("expires", "timestamp")).toString());
+    ts.put("meta", meta);
     writeAtomic(dir.resolve("metadata").resolve("timestamp.json"), Metadata.sign(ts, s.keys()));
   }
 
   private boolean consistent() {
-    return Boolean.TRUE.equals(config.get("consistent_snapshot"));
+    return config.consistentSnapshot();
   }
 
   private Path metaFile(String role, long version) {
@@ -764,16 +765,17 @@ public final class Repository {
     return Metadata.parse(Files.readAllBytes(f), role).version();
   }
 
+  /** The {@code signed} object of a role's published metadata. */
   private Map<String, Object> published(String role) throws IOException {
     Path f = dir.resolve("metadata").resolve(escape(role) + ".json");
-    return mutable(Metadata.parse(Files.readAllBytes(f), role).signed());
+    return Metadata.parse(Files.readAllBytes(f), role).signed();
   }
 
   private Map<String, Object> readStaged(String role) throws IOException {
-    return mutable(CanonicalJson.parseObject(Files.readAllBytes(dir.resolve("staged").resolve(escape(role) + ".json"))));
+    return CanonicalJson.parseObject(Files.readAllBytes(dir.resolve("staged").resolve(escape(role) + ".json")));
   }
 
-  /** The staged body of a role, else its published body (a mutable copy). */
+  /** The staged {@code signed} object of a role, else its published one, checked to be of the type. */
   private Map<String, Object> current(String role, String type) throws IOException {
     Path s = dir.resolve("staged").resolve(escape(role) + ".json");
     Map<String, Object> body;
@@ -790,9 +792,36 @@ public final class Repository {
     return body;
   }
 
-  private void stage(String role, Map<String, Object> body) throws IOException {
+  /** The root's content as staged, else as published. */
+  private RootDraft root() throws IOException {
+    return typed("root", RootDraft::fromSigned, current("root", "root"));
+  }
+
+  /** A targets role's content as staged, else as published. */
+  private TargetsDraft targets(String role) throws IOException {
+    return typed(role, TargetsDraft::fromSigned, current(role, "targets"));
+  }
+
+  private <T> T typed(String role, java.util.function.Function<Map<String, Object>, T> reader,
+      Map<String, Object> signed) throws IOException {
+    try {
+      return reader.apply(signed);
+    } catch (IllegalArgumentException e) {
+      throw new IOException("role '" + role + "' in " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
+  private void stage(String role, RootDraft body) throws IOException {
+    stage(role, body.toSigned(0, UNPUBLISHED));
+  }
+
+  private void stage(String role, TargetsDraft body) throws IOException {
+    stage(role, body.toSigned(0, UNPUBLISHED));
+  }
+
+  private void stage(String role, Map<String, Object> signed) throws IOException {
     Path s = Files.createDirectories(dir.resolve("staged"));
-    writeAtomic(s.resolve(escape(role) + ".json"), CanonicalJson.encodePretty(body));
+    writeAtomic(s.resolve(escape(role) + ".json"), CanonicalJson.encodePretty(signed));
   }
 
   /** All targets roles reachable from targets (staged state), pre-order. */
@@ -805,12 +834,7 @@ public final class Repository {
         continue;
       }
       out.add(r);
-      Map<String, Object> body = current(r, "targets");
-      if (body.get("delegations") instanceof Map<?, ?> d) {
-        for (Object o : asList(d.get("roles"))) {
-          todo.add((String) asMap(o).get("name"));
-        }
-      }
+      todo.addAll(targets(r).delegatedRoleNames());
     }
     return out;
   }
@@ -868,42 +892,5 @@ public final class Repository {
 
   private static String unescape(String s) {
     return java.net.URLDecoder.decode(s.replace("+", "%2B"), StandardCharsets.UTF_8);
-  }
-
-  @SuppressWarnings("unchecked")
-  static Map<String, Object> asMap(Object o) {
-    return (Map<String, Object>) o;
-  }
-
-  @SuppressWarnings("unchecked")
-  static List<Object> asList(Object o) {
-    return (List<Object>) o;
-  }
-
-  /** Deep mutable copy of parsed JSON. */
-  static Map<String, Object> mutable(Map<String, Object> m) {
-    Map<String, Object> out = CanonicalJson.newObject();
-    for (Map.Entry<String, Object> e : m.entrySet()) {
-      out.put(e.getKey(), mutableValue(e.getValue()));
-    }
-    return out;
-  }
-
-  private static Object mutableValue(Object v) {
-    if (v instanceof Map<?, ?>) {
-      return mutable(asMap(v));
-    }
-    if (v instanceof List<?> l) {
-      List<Object> out = new ArrayList<>();
-      for (Object o : l) {
-        out.add(mutableValue(o));
-      }
-      return out;
-    }
-    return v;
-  }
-
-  static Map<String, Object> linked() {
-    return new LinkedHashMap<>();
   }
 }
