@@ -31,7 +31,8 @@ public final class DelegatedRole {
    *
    * @throws IllegalArgumentException if no pattern is given
    */
-  public static DelegatedRole withPaths(String name, RoleKeys keys, boolean terminating, List<String> paths) {
+  public static DelegatedRole withPaths(String name, RoleKeys keys, boolean terminating,
+      List<String> paths) {
     if (paths.isEmpty()) {
       throw new IllegalArgumentException(name + ": a delegation needs at least one path pattern");
     }

@@ -22,8 +22,8 @@ final class SignatureVerifier {
    * @param signer names the delegating metadata in the error message
    * @throws UnsignedMetadataException if fewer than threshold distinct keys verify
    */
-  static void verify(Metadata m, String role, Map<String, Key> keys, RoleKeys roleKeys, String signer)
-      throws UnsignedMetadataException {
+  static void verify(Metadata m, String role, Map<String, Key> keys, RoleKeys roleKeys,
+      String signer) throws UnsignedMetadataException {
     byte[] data = CanonicalJson.encode(m.signed());
     int valid = 0;
     for (String keyid : new LinkedHashSet<>(roleKeys.keyids())) {

@@ -10,8 +10,8 @@ package io.basalt.signing.tuf.client;
  * @param snapshotMaxLength maximum bytes of snapshot when timestamp gives no length
  * @param targetsMaxLength maximum bytes of a targets role when snapshot gives no length
  */
-public record UpdaterConfig(int maxRootRotations, int maxDelegations, long rootMaxLength, long timestampMaxLength,
-    long snapshotMaxLength, long targetsMaxLength) {
+public record UpdaterConfig(int maxRootRotations, int maxDelegations, long rootMaxLength,
+    long timestampMaxLength, long snapshotMaxLength, long targetsMaxLength) {
 
   /**
    * The defaults: 256 rotations, 32 roles, 512 KB root, 16 KB timestamp, 2 MB snapshot, 5 MB

@@ -87,8 +87,8 @@ public final class Repository {
    * periods by role (ISO-8601 durations; {@code delegated} for every delegated role), and the
    * directories holding private keys (relative to the repository or absolute).
    */
-  private record Settings(boolean consistentSnapshot, Map<String, String> expires, Map<String, String> warnBefore,
-      List<String> keyDirs) {
+  private record Settings(boolean consistentSnapshot, Map<String, String> expires,
+      Map<String, String> warnBefore, List<String> keyDirs) {
     Settings {
       expires = Map.copyOf(expires);
       warnBefore = Map.copyOf(warnBefore);
@@ -99,7 +99,8 @@ public final class Repository {
       List<String> dirs = new ArrayList<>();
       for (Object o : Json.array(m, "key_dirs", "repo")) {
         if (!(o instanceof String d)) {
-          throw new IllegalArgumentException("repo.key_dirs: expected strings, found " + CanonicalJson.typeName(o));
+          throw new IllegalArgumentException(
+              "repo.key_dirs: expected strings, found " + CanonicalJson.typeName(o));
         }
         dirs.add(d);
       }
@@ -111,7 +112,8 @@ public final class Repository {
       Map<String, String> out = new TreeMap<>();
       for (Map.Entry<String, Object> e : Json.object(m, key, "repo").entrySet()) {
         if (!(e.getValue() instanceof String v)) {
-          throw new IllegalArgumentException("repo." + key + "." + e.getKey() + ": expected an ISO-8601 duration");
+          throw new IllegalArgumentException(
+              "repo." + key + "." + e.getKey() + ": expected an ISO-8601 duration");
         }
         out.put(e.getKey(), v);
       }
@@ -313,8 +315,9 @@ public final class Repository {
       Files.move(tmp, stored, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       linkOrCopy(stored, parent.resolve(h512 + "." + name));
       linkOrCopy(stored, parent.resolve(name));
-      body.targets.put(targetPath, new TargetFile(targetPath, length, Map.of("sha256", h256, "sha512", h512),
-          custom == null || custom.isEmpty() ? null : custom));
+      Map<String, String> hashes = Map.of("sha256", h256, "sha512", h512);
+      body.targets.put(targetPath,
+          new TargetFile(targetPath, length, hashes, custom == null || custom.isEmpty() ? null : custom));
       stage(role, body);
       return new TargetInfoView(targetPath, length, h256);
     } finally {
@@ -561,7 +564,8 @@ public final class Repository {
       }, clock, io.basalt.signing.tuf.client.UpdaterConfig.defaults().withMaxDelegations(1_000_000));
       u.refresh();
       for (String role : allTargetsRoles()) {
-        for (String path : typed(role, TargetsDraft::fromSigned, published(role)).targets.keySet()) {
+        TargetsDraft published = typed(role, TargetsDraft::fromSigned, published(role));
+        for (String path : published.targets.keySet()) {
           var info = u.getTargetInfo(path);
           if (info.isEmpty()) {
             errors.add("target " + path + " of role " + role + " is not reachable by clients"
@@ -720,7 +724,8 @@ public final class Repository {
     List<SigningKey> keys = new ArrayList<>();
     long published = publishedVersion("root");
     if (published > 0) {
-      Signers olds = signers("root", typed("root", RootDraft::fromSigned, published("root")).roles.get("root"));
+      RootDraft previous = typed("root", RootDraft::fromSigned, published("root"));
+      Signers olds = signers("root", previous.roles.get("root"));
       requireThreshold("root", olds, "the new root (signed by the previous root keys)");
       keys.addAll(olds.keys());
     }
@@ -772,10 +777,11 @@ public final class Repository {
   }
 
   private Map<String, Object> readStaged(String role) throws IOException {
-    return CanonicalJson.parseObject(Files.readAllBytes(dir.resolve("staged").resolve(escape(role) + ".json")));
+    Path f = dir.resolve("staged").resolve(escape(role) + ".json");
+    return CanonicalJson.parseObject(Files.readAllBytes(f));
   }
 
-  /** The staged {@code signed} object of a role, else its published one, checked to be of the type. */
+  /** The staged {@code signed} object of a role, else its published one, of the given type. */
   private Map<String, Object> current(String role, String type) throws IOException {
     Path s = dir.resolve("staged").resolve(escape(role) + ".json");
     Map<String, Object> body;

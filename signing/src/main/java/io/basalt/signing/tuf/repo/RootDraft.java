@@ -31,7 +31,8 @@ final class RootDraft {
   static RootDraft fromSigned(Map<String, Object> s) {
     RootDraft d = new RootDraft(Json.bool(s, "consistent_snapshot", "signed", false));
     for (Map.Entry<String, Object> e : Json.object(s, "keys", "signed").entrySet()) {
-      d.keys.put(e.getKey(), Key.fromJson(Json.asObject(e.getValue(), "signed.keys." + e.getKey())));
+      String where = "signed.keys." + e.getKey();
+      d.keys.put(e.getKey(), Key.fromJson(Json.asObject(e.getValue(), where)));
     }
     for (Map.Entry<String, Object> e : Json.object(s, "roles", "signed").entrySet()) {
       String where = "signed.roles." + e.getKey();

@@ -35,7 +35,8 @@ final class TargetsDraft {
     TargetsDraft d = new TargetsDraft();
     for (Map.Entry<String, Object> e : Json.object(s, "targets", "signed").entrySet()) {
       String where = "signed.targets." + e.getKey();
-      d.targets.put(e.getKey(), TargetFile.fromJson(e.getKey(), Json.asObject(e.getValue(), where), where));
+      Map<String, Object> entry = Json.asObject(e.getValue(), where);
+      d.targets.put(e.getKey(), TargetFile.fromJson(e.getKey(), entry, where));
     }
     if (s.containsKey("delegations")) {
       Map<String, Object> dj = Json.object(s, "delegations", "signed");
