@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
     description = "Build, run, sign and publish Basalt OS images.",
     subcommands = {CommandLine.HelpCommand.class, io.basalt.image.gpt.GptCommand.class, BuildCommand.class,
         io.basalt.cloudconfig.cli.CloudConfigCommand.class,
-        io.basalt.signing.repo.RepoCommand.class, io.basalt.signing.cli.TufClientCommand.class,
+        io.basalt.signing.cli.RepoCommand.class, io.basalt.signing.cli.TufClientCommand.class,
         io.basalt.update.cli.FleetLockCommand.class,
         RunCommand.class})
 public final class Basalt implements Runnable {

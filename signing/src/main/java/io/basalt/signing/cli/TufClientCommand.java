@@ -1,10 +1,10 @@
 package io.basalt.signing.cli;
 
-import io.basalt.signing.Metadata;
-import io.basalt.signing.Root;
-import io.basalt.signing.client.HttpFetcher;
-import io.basalt.signing.client.TargetInfo;
-import io.basalt.signing.client.Updater;
+import io.basalt.signing.tuf.Metadata;
+import io.basalt.signing.tuf.Root;
+import io.basalt.signing.tuf.client.HttpFetcher;
+import io.basalt.signing.tuf.client.TargetInfo;
+import io.basalt.signing.tuf.client.Updater;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;

@@ -1,14 +1,14 @@
 package io.basalt.signing.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.basalt.signing.CanonicalJson;
-import io.basalt.signing.FetchException;
-import io.basalt.signing.Hashes;
-import io.basalt.signing.KeyType;
-import io.basalt.signing.Metadata;
-import io.basalt.signing.SigningKey;
-import io.basalt.signing.client.Updater;
-import io.basalt.signing.client.UpdaterConfig;
+import io.basalt.signing.json.CanonicalJson;
+import io.basalt.signing.tuf.client.FetchException;
+import io.basalt.signing.tuf.Hashes;
+import io.basalt.signing.keys.KeyType;
+import io.basalt.signing.tuf.Metadata;
+import io.basalt.signing.keys.SigningKey;
+import io.basalt.signing.tuf.client.Updater;
+import io.basalt.signing.tuf.client.UpdaterConfig;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;

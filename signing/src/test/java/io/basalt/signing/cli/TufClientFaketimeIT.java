@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.basalt.signing.repo.Passphrases;
-import io.basalt.signing.repo.RepoServer;
-import io.basalt.signing.repo.Repository;
+import io.basalt.signing.tuf.repo.Passphrases;
+import io.basalt.signing.tuf.repo.RepoServer;
+import io.basalt.signing.tuf.repo.Repository;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,6 +1,6 @@
 package io.basalt.update.agent;
 
-import io.basalt.signing.client.HttpFetcher;
+import io.basalt.signing.tuf.client.HttpFetcher;
 import io.basalt.update.install.HttpRangeSource;
 import io.basalt.update.install.VerityVerifier;
 import io.basalt.update.lock.EtcdClient;

@@ -1,6 +1,6 @@
 package io.basalt.update.agent;
 
-import io.basalt.signing.client.TargetInfo;
+import io.basalt.signing.tuf.client.TargetInfo;
 
 /**
  * A signed update found in the repository: the version and its three targets (the USR slot image,

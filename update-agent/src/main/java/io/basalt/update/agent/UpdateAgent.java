@@ -1,7 +1,7 @@
 package io.basalt.update.agent;
 
-import io.basalt.signing.client.Fetcher;
-import io.basalt.signing.client.Updater;
+import io.basalt.signing.tuf.client.Fetcher;
+import io.basalt.signing.tuf.client.Updater;
 import io.basalt.update.install.BootEntries;
 import io.basalt.update.install.Installer;
 import io.basalt.update.install.RangeSource;

@@ -1,10 +1,10 @@
 package io.basalt.update.agent;
 
-import io.basalt.signing.Metadata;
-import io.basalt.signing.TargetFile;
-import io.basalt.signing.Targets;
-import io.basalt.signing.client.TargetInfo;
-import io.basalt.signing.client.Updater;
+import io.basalt.signing.tuf.Metadata;
+import io.basalt.signing.tuf.TargetFile;
+import io.basalt.signing.tuf.Targets;
+import io.basalt.signing.tuf.client.TargetInfo;
+import io.basalt.signing.tuf.client.Updater;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,7 +43,7 @@ public final class UpdateChecker {
    * @param pin a version the operator asked for ({@code update apply --version V --force}); may be
    *     older than the running one; null for the newest
    * @param allowDowngrade whether a pinned version older than the running one may be offered
-   * @throws io.basalt.signing.TufException when metadata fails verification
+   * @throws io.basalt.signing.tuf.TufException when metadata fails verification
    * @throws IOException when the repository cannot be reached
    */
   public Result check(String channel, String arch, SemVer running, Set<String> failed, String pin,

@@ -115,7 +115,7 @@ public final class Installer {
     return entry;
   }
 
-  private Path fetch(io.basalt.signing.client.TargetInfo t, URI targetsBase, boolean cs, Path dir, String name,
+  private Path fetch(io.basalt.signing.tuf.client.TargetInfo t, URI targetsBase, boolean cs, Path dir, String name,
       long total, long[] base) throws IOException {
     long start = base[0];
     Path p = download.fetch(ResumableDownload.targetUri(targetsBase, t, cs), t, dir, name,

@@ -1,8 +1,8 @@
 package io.basalt.update.install;
 
-import io.basalt.signing.HashMismatchException;
-import io.basalt.signing.LengthMismatchException;
-import io.basalt.signing.client.TargetInfo;
+import io.basalt.signing.tuf.HashMismatchException;
+import io.basalt.signing.tuf.LengthMismatchException;
+import io.basalt.signing.tuf.client.TargetInfo;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;

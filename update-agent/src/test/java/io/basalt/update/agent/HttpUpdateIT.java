@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import io.basalt.signing.client.HttpFetcher;
-import io.basalt.signing.repo.RepoServer;
+import io.basalt.signing.tuf.client.HttpFetcher;
+import io.basalt.signing.tuf.repo.RepoServer;
 import io.basalt.update.install.BootEntries;
 import io.basalt.update.install.HttpRangeSource;
 import io.basalt.update.install.VerityVerifier;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.common.jimfs.Configuration;
 import com.google.common.jimfs.Jimfs;
-import io.basalt.signing.TufException;
+import io.basalt.signing.tuf.TufException;
 import io.basalt.update.testing.TufFixture;
 import java.nio.file.FileSystem;
 import java.nio.file.Files;
@@ -101,7 +101,7 @@ class UpdateCheckerTest {
       }
     }
     copyTree(old, meta);
-    assertThrows(io.basalt.signing.RollbackException.class, () -> check("stable", "1.0.0", Set.of(), null, false));
+    assertThrows(io.basalt.signing.tuf.RollbackException.class, () -> check("stable", "1.0.0", Set.of(), null, false));
   }
 
   private static void copyTree(java.nio.file.Path from, java.nio.file.Path to) throws Exception {

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.common.jimfs.Configuration;
 import com.google.common.jimfs.Jimfs;
-import io.basalt.signing.HashMismatchException;
+import io.basalt.signing.tuf.HashMismatchException;
 import io.basalt.update.agent.HostInfo;
 import io.basalt.update.agent.Offer;
 import io.basalt.update.agent.SemVer;

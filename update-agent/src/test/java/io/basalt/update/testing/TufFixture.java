@@ -1,10 +1,10 @@
 package io.basalt.update.testing;
 
-import io.basalt.signing.FetchException;
-import io.basalt.signing.client.Fetcher;
-import io.basalt.signing.client.Updater;
-import io.basalt.signing.repo.Passphrases;
-import io.basalt.signing.repo.Repository;
+import io.basalt.signing.tuf.client.FetchException;
+import io.basalt.signing.tuf.client.Fetcher;
+import io.basalt.signing.tuf.client.Updater;
+import io.basalt.signing.tuf.repo.Passphrases;
+import io.basalt.signing.tuf.repo.Repository;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
