@@ -66,7 +66,7 @@ public final class AtomicFiles {
   /**
    * Replaces a build output with what {@code content} writes: the same temp file and atomic
    * rename, without fsync (a build output is made again after a crash; syncing gigabytes would
-   * only slow the build).
+   * only slow the build). The target's folder must exist.
    *
    * @return what {@code content} returned
    * @throws IOException when a step fails; {@code target} is then unchanged
@@ -118,7 +118,9 @@ public final class AtomicFiles {
     if (dir == null) {
       throw new IOException(target + ": has no parent folder to hold a temp file");
     }
-    Files.createDirectories(dir);
+    if (durable) {
+      Files.createDirectories(dir);
+    }
     Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
     boolean done = false;
     try {
