@@ -1,6 +1,7 @@
 package io.basalt.update.cli;
 
 import io.basalt.update.agent.AgentPaths;
+import io.basalt.update.agent.Durations;
 import io.basalt.update.agent.HealthCheck;
 import io.basalt.update.strategy.HostCommands;
 import java.nio.file.Path;
