@@ -88,12 +88,31 @@ public final class AtomicFiles {
   }
 
   /**
-   * Flushes a file's content and metadata to the device.
+   * Replaces {@code link} with a symbolic link to {@code target} (a new link renamed over the old
+   * file or link), then fsyncs the folder.
+   *
+   * @throws IOException when the link cannot be made or renamed; {@code link} is then unchanged
+   */
+  public static void symlink(Path link, Path target) throws IOException {
+    Path abs = link.toAbsolutePath();
+    Path tmp = abs.resolveSibling("." + abs.getFileName() + ".link.tmp");
+    Files.deleteIfExists(tmp);
+    Files.createSymbolicLink(tmp, target);
+    try {
+      rename(tmp, abs);
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  /**
+   * Flushes a file's content and metadata to the device (read-only open: fsync needs no write
+   * access, so a file already set to mode 0444 can be synced).
    *
    * @throws IOException when the file cannot be opened or synced
    */
   public static void fsync(Path file) throws IOException {
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       ch.force(true);
     }
   }
