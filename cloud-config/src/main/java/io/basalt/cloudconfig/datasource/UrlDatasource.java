@@ -24,7 +24,7 @@ import java.util.function.Consumer;
  * 404 and other 4xx mean "no user-data" at once; 5xx and connection errors are retried.
  * Immutable and thread-safe.
  */
-public final class UrlDatasource implements Datasource {
+final class UrlDatasource implements Datasource {
 
   /** The kernel parameter. */
   public static final String PARAMETER = KernelCommandLine.CLOUD_CONFIG_URL;

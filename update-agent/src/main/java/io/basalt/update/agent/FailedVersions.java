@@ -15,7 +15,7 @@ import java.util.TreeSet;
  * {@code /var/lib/basalt/failed-versions}; written through a temp file and an atomic move. Not
  * thread-safe.
  */
-public final class FailedVersions {
+final class FailedVersions {
 
   private final Path file;
 

@@ -32,7 +32,7 @@ import java.util.function.Function;
  * them into the inactive slot and drives the reboot strategy. Public methods are thread-safe: the
  * control socket thread reads {@link #status()} while one worker runs {@link #runCycle}.
  */
-public final class UpdateAgent {
+final class UpdateAgent {
 
   /** Builds the reboot coordinator for a configuration (injectable for tests). */
   @FunctionalInterface

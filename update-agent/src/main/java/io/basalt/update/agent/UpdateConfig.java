@@ -23,7 +23,7 @@ import java.util.TreeMap;
  * single quotes), {@code #} comments and blank lines; CoreOS's {@code SERVER}, {@code GROUP} and
  * {@code REBOOT_STRATEGY} are accepted. Immutable.
  */
-public record UpdateConfig(
+record UpdateConfig(
     URI repository,
     String channel,
     String arch,

@@ -56,7 +56,7 @@ import picocli.CommandLine;
       LockCommand.Release.class,
       CommandLine.HelpCommand.class
     })
-public final class LockCommand implements Runnable {
+final class LockCommand implements Runnable {
 
   static final int EXIT_UNAVAILABLE = 3;
   static final int EXIT_REFUSED = 4;

@@ -19,7 +19,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "rollback", mixinStandardHelpOptions = true,
     description = "Make the other slot the default for the next boot (the running entry is marked as out of tries).")
-public final class RollbackCommand implements Callable<Integer> {
+final class RollbackCommand implements Callable<Integer> {
 
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 
