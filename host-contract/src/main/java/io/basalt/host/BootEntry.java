@@ -65,7 +65,8 @@ public record BootEntry(String version, String slot, Integer triesLeft, Integer 
 
   /** The file name, {@code basalt-<version>-<slot>[+<left>[-<done>]].conf}. */
   public String fileName() {
-    String counter = triesLeft == null ? "" : "+" + triesLeft + (triesDone == null ? "" : "-" + triesDone);
+    String counter =
+        triesLeft == null ? "" : "+" + triesLeft + (triesDone == null ? "" : "-" + triesDone);
     return "basalt-" + version + "-" + slot + counter + ".conf";
   }
 

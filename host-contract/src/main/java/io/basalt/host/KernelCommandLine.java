@@ -68,7 +68,8 @@ public final class KernelCommandLine {
    * The arguments of a PXE live boot, in order: {@code basalt.live}, {@code usrhash},
    * {@code basalt.usr.hashoffset}, {@code basalt.version}; a flag maps to null.
    */
-  public static Map<String, String> liveArguments(String rootHash, long hashOffset, String version) {
+  public static Map<String, String> liveArguments(String rootHash, long hashOffset,
+      String version) {
     Map<String, String> a = new LinkedHashMap<>();
     a.put(LIVE, null);
     a.put(USR_HASH, rootHash);

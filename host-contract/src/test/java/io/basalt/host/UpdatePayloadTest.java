@@ -13,7 +13,8 @@ class UpdatePayloadTest {
   @Test
   void targetPathAndCustomFields() {
     assertEquals("stable/x86-64/1.0.0/vmlinuz", p.targetPath(UpdatePayload.KERNEL));
-    assertEquals(Map.of("version", "1.0.0", "channel", "stable", "arch", "x86-64", "name", "basalt"),
+    assertEquals(
+        Map.of("version", "1.0.0", "channel", "stable", "arch", "x86-64", "name", "basalt"),
         p.targetCustom("vmlinuz"));
     Map<String, Object> usr = p.targetCustom("usr.img");
     assertEquals(List.of("version", "channel", "arch", "name", "usr_root_hash", "usr_hash_offset"),

@@ -68,7 +68,8 @@ public final class BootEntries {
    * @param additions the spec's kernel.cmdline
    */
   public static String diskCmdline(String usrPartUuid, String rootHash, long hashOffset, String slot, String version, List<String> additions) {
-    List<String> a = arguments(KernelCommandLine.slotArguments(usrPartUuid, rootHash, hashOffset, slot, version));
+    List<String> a = arguments(
+        KernelCommandLine.slotArguments(usrPartUuid, rootHash, hashOffset, slot, version));
     a.add("console=tty0");
     a.add("console=ttyS0,115200");
     a.addAll(additions);
@@ -98,7 +99,8 @@ public final class BootEntries {
     for (Slot s : slots) {
       put(b, "/" + BootEntry.kernelPath(s.slot()), s.kernel(), mtime);
       put(b, "/" + BootEntry.initramfsPath(s.slot()), s.initramfs(), mtime);
-      put(b, "/" + BootEntry.ENTRIES_DIR + "/" + entryFileName(s.version(), s.slot()), text(entry(s)), mtime);
+      String entryPath = "/" + BootEntry.ENTRIES_DIR + "/" + entryFileName(s.version(), s.slot());
+      put(b, entryPath, text(entry(s)), mtime);
     }
     return b.build();
   }

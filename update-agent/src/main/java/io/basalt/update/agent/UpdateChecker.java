@@ -107,7 +107,8 @@ public final class UpdateChecker {
     if (rootHash == null || !rootHash.matches(UpdatePayload.ROOT_HASH_PATTERN)) {
       throw new IOException(usrPath + ": signed custom.usr_root_hash must be 64 lowercase hex digits, found " + rootHash);
     }
-    Object off = usr.custom() == null ? null : usr.custom().get(UpdatePayload.CUSTOM_USR_HASH_OFFSET);
+    Object off =
+        usr.custom() == null ? null : usr.custom().get(UpdatePayload.CUSTOM_USR_HASH_OFFSET);
     if (!(off instanceof Number n) || n.longValue() <= 0
         || n.longValue() % UpdatePayload.HASH_OFFSET_ALIGNMENT != 0) {
       throw new IOException(usrPath + ": signed custom.usr_hash_offset must be a positive multiple of 4096, found " + off);
@@ -115,7 +116,8 @@ public final class UpdateChecker {
     if (n.longValue() >= usr.length()) {
       throw new IOException(usrPath + ": usr_hash_offset " + n + " is not inside the image (" + usr.length() + " bytes)");
     }
-    Offer o = new Offer(chosen.toString(), channel, arch, usr, kernel, initrd, rootHash, n.longValue());
+    Offer o = new Offer(chosen.toString(), channel, arch, usr, kernel, initrd, rootHash,
+        n.longValue());
     return new Result(Optional.of(o), "update available: " + running + " -> " + chosen, warnings);
   }
 

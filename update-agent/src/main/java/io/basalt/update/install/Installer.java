@@ -92,9 +92,11 @@ public final class Installer {
     long total = offer.usr().length() + offer.kernel().length() + offer.initramfs().length();
     Path dir = downloads.resolve(version);
     long[] base = {0};
-    Path usr = fetch(offer.usr(), targetsBase, consistentSnapshot, dir, UpdatePayload.USR_IMG, total, base);
-    Path kernel = fetch(offer.kernel(), targetsBase, consistentSnapshot, dir, UpdatePayload.KERNEL, total, base);
-    Path initrd = fetch(offer.initramfs(), targetsBase, consistentSnapshot, dir, UpdatePayload.INITRAMFS, total, base);
+    boolean cs = consistentSnapshot;
+    Path usr = fetch(offer.usr(), targetsBase, cs, dir, UpdatePayload.USR_IMG, total, base);
+    Path kernel = fetch(offer.kernel(), targetsBase, cs, dir, UpdatePayload.KERNEL, total, base);
+    Path initrd =
+        fetch(offer.initramfs(), targetsBase, cs, dir, UpdatePayload.INITRAMFS, total, base);
     hooks.after(Step.DOWNLOADED);
     // 2. stale entries of the target slot go before the slot is overwritten
     boot.delete(boot.ofSlot(slot));
@@ -173,7 +175,8 @@ public final class Installer {
    */
   public static String newOptions(String running, String partuuid, String rootHash, long hashOffset, String slot,
       String version) {
-    Map<String, String> set = KernelCommandLine.slotArguments(partuuid, rootHash, hashOffset, slot, version);
+    Map<String, String> set =
+        KernelCommandLine.slotArguments(partuuid, rootHash, hashOffset, slot, version);
     List<String> out = new ArrayList<>();
     for (String w : running.strip().split("\\s+")) {
       if (w.isEmpty()) {
