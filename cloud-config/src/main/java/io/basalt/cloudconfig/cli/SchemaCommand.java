@@ -1,16 +1,15 @@
 package io.basalt.cloudconfig.cli;
 
 import io.basalt.cloudconfig.JsonSchema;
+import io.basalt.host.AtomicFiles;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * {@code basalt cloud-config schema [-o FILE]}: prints (or writes atomically) the JSON Schema of the
@@ -35,10 +34,7 @@ final class SchemaCommand implements Callable<Integer> {
       return 0;
     }
     try {
-      Path abs = output.toAbsolutePath();
-      Path tmp = abs.resolveSibling("." + abs.getFileName() + ".tmp");
-      Files.writeString(tmp, schema, StandardCharsets.UTF_8);
-      Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      AtomicFiles.write(output, schema.getBytes(StandardCharsets.UTF_8));
       return 0;
     } catch (IOException e) {
       spec.commandLine().getErr().println(output + ": error: cannot write: " + e);

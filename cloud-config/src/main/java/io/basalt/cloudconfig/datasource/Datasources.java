@@ -1,5 +1,6 @@
 package io.basalt.cloudconfig.datasource;
 
+import io.basalt.host.HostPaths;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -37,11 +38,12 @@ public final class Datasources {
   /** Basalt's order, with the host's paths under {@code root} and the given URL wait bound. */
   public static Datasources standard(Path root, Duration urlMaxWait, Consumer<String> log) {
     return new Datasources(List.of(
-        FileDatasource.oem(root.resolve("run/basalt/oem")),
-        new ConfigDriveDatasource(root.resolve("run/basalt/config-2")),
-        new OpenNebulaDatasource(root.resolve("run/basalt/context")),
-        new UrlDatasource(root.resolve("proc/cmdline"), Duration.ofSeconds(1), Duration.ofSeconds(16), urlMaxWait, log),
-        new FileDatasource("local", root.resolve("etc/basalt/cloud-config.yml"))));
+        FileDatasource.oem(HostPaths.under(root, HostPaths.OEM_MOUNT)),
+        new ConfigDriveDatasource(HostPaths.under(root, HostPaths.CONFIG_DRIVE_MOUNT)),
+        new OpenNebulaDatasource(HostPaths.under(root, HostPaths.CONTEXT_MOUNT)),
+        new UrlDatasource(HostPaths.under(root, HostPaths.PROC_CMDLINE), Duration.ofSeconds(1),
+            Duration.ofSeconds(16), urlMaxWait, log),
+        new FileDatasource("local", HostPaths.under(root, HostPaths.LOCAL_CLOUD_CONFIG))));
   }
 
   public List<Datasource> ordered() {

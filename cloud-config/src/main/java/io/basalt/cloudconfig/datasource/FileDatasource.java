@@ -12,7 +12,7 @@ import java.util.Optional;
  * mounted read-only by the unit) or a local file such as {@code /etc/basalt/cloud-config.yml}.
  * Immutable and thread-safe.
  */
-public final class FileDatasource implements Datasource {
+final class FileDatasource implements Datasource {
 
   private final String name;
   private final Path file;

@@ -1,6 +1,7 @@
 package io.basalt.cloudconfig.datasource;
 
 import io.basalt.cloudconfig.Metadata;
+import io.basalt.host.KernelCommandLine;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -23,10 +24,10 @@ import java.util.function.Consumer;
  * 404 and other 4xx mean "no user-data" at once; 5xx and connection errors are retried.
  * Immutable and thread-safe.
  */
-public final class UrlDatasource implements Datasource {
+final class UrlDatasource implements Datasource {
 
   /** The kernel parameter. */
-  public static final String PARAMETER = "cloud-config-url";
+  public static final String PARAMETER = KernelCommandLine.CLOUD_CONFIG_URL;
 
   private final Path cmdline;
   private final Duration initialBackoff;

@@ -2,14 +2,14 @@ package io.basalt.cloudconfig.render;
 
 import io.basalt.cloudconfig.CloudConfig;
 import io.basalt.cloudconfig.Script;
+import io.basalt.host.AtomicFiles;
+import io.basalt.host.HostPaths;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.GroupPrincipal;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
@@ -46,11 +46,11 @@ public final class Applier {
   /** Where the cloud-config's keys go in each user's authorized_keys.d (CoreOS update-ssh-keys layout). */
   public static final String KEYS_FILE = "basalt-cloudinit";
   /** The update agent's machine configuration. */
-  public static final String UPDATE_CONF = "/etc/basalt/update.conf";
+  public static final String UPDATE_CONF = HostPaths.UPDATE_CONF;
   /** Where scripts are kept. */
-  public static final String SCRIPTS_DIR = "/var/lib/basalt/cloud-config/scripts";
+  public static final String SCRIPTS_DIR = HostPaths.CLOUD_CONFIG_SCRIPTS;
   /** Once-per-boot markers (tmpfs). */
-  public static final String SCRIPT_MARKERS = "/run/basalt/cloud-config/scripts";
+  public static final String SCRIPT_MARKERS = HostPaths.CLOUD_CONFIG_SCRIPT_MARKERS;
 
   private final Path root;
   private final SystemTools tools;
@@ -370,13 +370,13 @@ public final class Applier {
       return false;
     }
     ensureParent(p);
-    Path tmp = p.resolveSibling("." + p.getFileName() + ".cloud-config.tmp");
-    Files.deleteIfExists(tmp);
-    Files.write(tmp, data, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-    // Owner first: chown clears the set-user/group-ID bits the mode may carry.
-    setOwner(tmp, user, group, ids);
-    setMode(tmp, mode);
-    Files.move(tmp, p, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    AtomicFiles.write(p, tmp -> {
+      Files.write(tmp, data);
+      // Owner first: chown clears the set-user/group-ID bits the mode may carry.
+      setOwner(tmp, user, group, ids);
+      setMode(tmp, mode);
+      return null;
+    });
     change((dryRun ? "would write " : "wrote ") + hostPath + " (mode " + octal(mode) + ", owner " + (group == null ? user : user + ":" + group) + ")");
     return true;
   }
@@ -387,10 +387,7 @@ public final class Applier {
       return false;
     }
     ensureParent(p);
-    Path tmp = p.resolveSibling("." + p.getFileName() + ".cloud-config.tmp");
-    Files.deleteIfExists(tmp);
-    Files.createSymbolicLink(tmp, p.getFileSystem().getPath(target));
-    Files.move(tmp, p, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    AtomicFiles.symlink(p, p.getFileSystem().getPath(target));
     change("masked " + hostPath + " -> " + target);
     return true;
   }

@@ -11,7 +11,7 @@ import java.util.Map;
  * image runs Debian's etcd 3 as {@code etcd.service}, so both etcd sections target that unit.
  * Stateless and thread-safe.
  */
-public final class ServiceDropIns {
+final class ServiceDropIns {
 
   /** The drop-in file name coreos-cloudinit used. */
   public static final String DROP_IN = "20-cloudinit.conf";

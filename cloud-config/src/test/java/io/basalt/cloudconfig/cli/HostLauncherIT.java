@@ -31,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
 class HostLauncherIT {
 
   private static final Path SCRIPT = Path.of("..", "init-units", "src", "main", "resources", "basalt", "libexec", "cloud-config");
-  private static final Pattern RUNTIME_JAR = Pattern.compile("(snakeyaml|picocli|jackson-[a-z-]+)-\\d[^/]*\\.jar");
+  private static final Pattern RUNTIME_JAR = Pattern.compile("(snakeyaml|picocli|jackson-[a-z-]+|basalt-host-contract)-\\d[^/]*\\.jar");
   private static final String HASH_A = "a".repeat(64);
   private static final String HASH_B = "0123456789abcdef".repeat(4);
 

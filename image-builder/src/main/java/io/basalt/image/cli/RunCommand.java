@@ -1,5 +1,6 @@
 package io.basalt.image.cli;
 
+import io.basalt.host.AtomicFiles;
 import io.basalt.image.qcow2.Qcow2Writer;
 import java.io.IOException;
 import java.io.InputStream;
@@ -292,16 +293,12 @@ public final class RunCommand implements Callable<Integer> {
       if (e instanceof FileAlreadyExistsException) {
         throw e;
       }
-      Path tmp = dst.resolveSibling(dst.getFileName() + ".tmp");
-      Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING);
-      Files.move(tmp, dst, StandardCopyOption.ATOMIC_MOVE);
+      AtomicFiles.writeOutput(dst, tmp -> Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING));
     }
   }
 
   private static void write(Path p, String text) throws IOException {
-    Path tmp = p.resolveSibling(p.getFileName() + ".tmp");
-    Files.writeString(tmp, text, StandardCharsets.UTF_8);
-    Files.move(tmp, p, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    AtomicFiles.writeOutput(p, tmp -> Files.writeString(tmp, text, StandardCharsets.UTF_8));
   }
 
   private static void runTool(List<String> cmd) throws IOException, InterruptedException {

@@ -1,5 +1,6 @@
 package io.basalt.image.cpio;
 
+import io.basalt.host.AtomicFiles;
 import io.basalt.image.tree.Content;
 import io.basalt.image.tree.EntryType;
 import io.basalt.image.tree.FileTree;
@@ -11,9 +12,6 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFileAttributeView;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -286,25 +284,11 @@ public final class CpioWriter {
     }
 
     static long write(Path file, Body body) throws IOException {
-      Path dir = file.toAbsolutePath().getParent();
-      Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
-      boolean done = false;
-      try {
-        long n;
+      return AtomicFiles.writeOutput(file, tmp -> {
         try (OutputStream out = Files.newOutputStream(tmp)) {
-          n = body.writeTo(out);
+          return body.writeTo(out);
         }
-        if (Files.getFileAttributeView(tmp, PosixFileAttributeView.class) != null) {
-          Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
-        }
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        done = true;
-        return n;
-      } finally {
-        if (!done) {
-          Files.deleteIfExists(tmp);
-        }
-      }
+      });
     }
   }
 }

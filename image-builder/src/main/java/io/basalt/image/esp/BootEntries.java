@@ -1,23 +1,25 @@
 package io.basalt.image.esp;
 
+import io.basalt.host.BootEntry;
+import io.basalt.host.KernelCommandLine;
 import io.basalt.image.tree.Content;
 import io.basalt.image.tree.FileTree;
 import io.basalt.image.tree.TreeEntry;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
  * The EFI system partition's files per the boot contract (image-builder/README.md, "Boot
  * contract"): systemd-boot as the default loader, {@code loader.conf}, and for each slot its kernel,
  * initramfs and a Boot Loader Specification type 1 entry with a boot counter. Also the kernel
- * command lines of disk slots and of PXE live boots. Stateless, thread-safe.
+ * command lines of disk slots and of PXE live boots. The entry's name and text and the command-line
+ * keys are the host contract's ({@link BootEntry}, {@link KernelCommandLine}). Stateless,
+ * thread-safe.
  */
 public final class BootEntries {
-  /** Tries a new entry gets before systemd-boot gives up on it (the "+3" in the file name). */
-  public static final int TRIES = 3;
-
   /** Where Debian's systemd-boot-efi package puts the loader, in the image tree. */
   public static final String SYSTEMD_BOOT_EFI = "/usr/lib/systemd/boot/efi/systemd-bootx64.efi";
 
@@ -49,16 +51,12 @@ public final class BootEntries {
 
   /** The entry's file name: {@code basalt-<version>-<slot>+3.conf} (boot counting, 3 tries left). */
   public static String entryFileName(String version, String slot) {
-    return "basalt-" + version + "-" + slot + "+" + TRIES + ".conf";
+    return BootEntry.fresh(version, slot).fileName();
   }
 
   /** The Boot Loader Specification type 1 entry text for a slot. */
   public static String entry(Slot s) {
-    return "title Basalt " + s.version() + " (" + s.slot() + ")\n"
-        + "version " + s.version() + "\n"
-        + "linux /basalt/" + s.slot() + "/vmlinuz\n"
-        + "initrd /basalt/" + s.slot() + "/initramfs\n"
-        + "options " + s.options() + "\n";
+    return BootEntry.fresh(s.version(), s.slot()).text(s.options());
   }
 
   /**
@@ -70,12 +68,8 @@ public final class BootEntries {
    * @param additions the spec's kernel.cmdline
    */
   public static String diskCmdline(String usrPartUuid, String rootHash, long hashOffset, String slot, String version, List<String> additions) {
-    List<String> a = new ArrayList<>();
-    a.add("mount.usr=PARTUUID=" + usrPartUuid);
-    a.add("usrhash=" + rootHash);
-    a.add("basalt.usr.hashoffset=" + hashOffset);
-    a.add("basalt.slot=" + slot);
-    a.add("basalt.version=" + version);
+    List<String> a = arguments(
+        KernelCommandLine.slotArguments(usrPartUuid, rootHash, hashOffset, slot, version));
     a.add("console=tty0");
     a.add("console=ttyS0,115200");
     a.addAll(additions);
@@ -84,11 +78,7 @@ public final class BootEntries {
 
   /** The kernel command line of a PXE live boot (/usr from /basalt/usr.img in the initramfs). */
   public static String liveCmdline(String rootHash, long hashOffset, String version, List<String> additions) {
-    List<String> a = new ArrayList<>();
-    a.add("basalt.live");
-    a.add("usrhash=" + rootHash);
-    a.add("basalt.usr.hashoffset=" + hashOffset);
-    a.add("basalt.version=" + version);
+    List<String> a = arguments(KernelCommandLine.liveArguments(rootHash, hashOffset, version));
     a.add("console=ttyS0,115200");
     a.addAll(additions);
     return String.join(" ", a);
@@ -105,13 +95,20 @@ public final class BootEntries {
     put(b, "/EFI/BOOT/BOOTX64.EFI", systemdBoot, mtime);
     put(b, "/EFI/systemd/systemd-bootx64.efi", systemdBoot, mtime);
     put(b, "/loader/loader.conf", text(LOADER_CONF), mtime);
-    dir(b, "/loader/entries", mtime);
+    dir(b, "/" + BootEntry.ENTRIES_DIR, mtime);
     for (Slot s : slots) {
-      put(b, "/basalt/" + s.slot() + "/vmlinuz", s.kernel(), mtime);
-      put(b, "/basalt/" + s.slot() + "/initramfs", s.initramfs(), mtime);
-      put(b, "/loader/entries/" + entryFileName(s.version(), s.slot()), text(entry(s)), mtime);
+      put(b, "/" + BootEntry.kernelPath(s.slot()), s.kernel(), mtime);
+      put(b, "/" + BootEntry.initramfsPath(s.slot()), s.initramfs(), mtime);
+      String entryPath = "/" + BootEntry.ENTRIES_DIR + "/" + entryFileName(s.version(), s.slot());
+      put(b, entryPath, text(entry(s)), mtime);
     }
     return b.build();
+  }
+
+  private static List<String> arguments(Map<String, String> args) {
+    List<String> a = new ArrayList<>();
+    args.forEach((k, v) -> a.add(KernelCommandLine.argument(k, v)));
+    return a;
   }
 
   private static Content text(String s) {

@@ -2,6 +2,7 @@ package io.basalt.image.fat;
 
 import static io.basalt.image.fat.Geometry.SECTOR;
 
+import io.basalt.host.AtomicFiles;
 import io.basalt.image.fat.Geometry.FatType;
 import io.basalt.image.tree.Content;
 import io.basalt.image.tree.EntryType;
@@ -15,9 +16,7 @@ import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
@@ -98,30 +97,16 @@ public final class FatWriter {
    */
   public Summary writeTo(FileTree tree, Path file, long sizeBytes) throws IOException {
     Plan plan = plan(tree, sizeBytes); // fail early, before creating anything
-    Path dir = file.toAbsolutePath().getParent();
-    Path tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
-    boolean done = false;
-    try {
-      if (Files.getFileStore(tmp).supportsFileAttributeView("posix")) {
-        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--")); // not the temp file's 0600
-      }
-      Summary s;
+    return AtomicFiles.writeOutput(file, tmp -> {
       try (SeekableByteChannel ch = Files.newByteChannel(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
         emit(plan, ch);
         if (ch.size() < sizeBytes) {
           writeAt(ch, sizeBytes - 1, ByteBuffer.allocate(1));
         }
         Geometry g = plan.geometry;
-        s = new Summary(g.type().name(), g.bytesPerCluster(), g.clusterCount(), plan.nextCluster - 2);
+        return new Summary(g.type().name(), g.bytesPerCluster(), g.clusterCount(), plan.nextCluster - 2);
       }
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      done = true;
-      return s;
-    } finally {
-      if (!done) {
-        Files.deleteIfExists(tmp);
-      }
-    }
+    });
   }
 
   // ---------------------------------------------------------------- planning

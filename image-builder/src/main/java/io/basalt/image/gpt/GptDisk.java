@@ -6,13 +6,12 @@ import static io.basalt.image.gpt.GptCodec.ENTRY_SECTORS;
 import static io.basalt.image.gpt.GptCodec.ENTRY_SIZE;
 import static io.basalt.image.gpt.GptCodec.SECTOR;
 
+import io.basalt.host.AtomicFiles;
 import java.io.IOException;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -135,24 +134,13 @@ public final class GptDisk {
    * @throws IOException if writing fails; the message names the failing partition
    */
   public void writeTo(Path file) throws IOException {
-    Path dir = file.toAbsolutePath().getParent();
-    Path tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
-    boolean done = false;
-    try {
-      if (Files.getFileStore(tmp).supportsFileAttributeView("posix")) {
-        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--")); // not the temp file's 0600
-      }
+    AtomicFiles.writeOutput(file, tmp -> {
       try (SeekableByteChannel ch = Files.newByteChannel(tmp, StandardOpenOption.WRITE, StandardOpenOption.READ,
           StandardOpenOption.TRUNCATE_EXISTING)) {
         write(ch);
       }
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      done = true;
-    } finally {
-      if (!done) {
-        Files.deleteIfExists(tmp);
-      }
-    }
+      return null;
+    });
   }
 
   /** Collects partitions; validation happens in {@link #build()}. Not thread-safe. */

@@ -1,5 +1,6 @@
 package io.basalt.image.pipeline;
 
+import io.basalt.host.AtomicFiles;
 import io.basalt.image.base.BaseTreeCache;
 import io.basalt.image.esp.BootEntries;
 import io.basalt.image.gpt.GptDisk;
@@ -568,7 +569,7 @@ public final class BuildPipeline {
       Path from = staging.resolve(n);
       Path to = cfg.outDir().resolve(n);
       Files.createDirectories(to.getParent());
-      Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      AtomicFiles.rename(from, to);
     }
     deleteRecursively(staging);
   }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.basalt.host.UpdatePayload;
 import io.basalt.image.spec.ImageSpec;
 import java.util.List;
 import java.util.Map;
@@ -48,16 +49,24 @@ final class Manifests {
   }
 
   static String payload(ImageSpec spec, Writers.Verity2 verity, List<BuildResult.Artifact> files) {
+    return payload(new UpdatePayload(spec.name(), spec.version(), spec.channel(), spec.arch(),
+        verity.rootHash(), verity.hashOffset(), files.stream()
+            .map(a -> new UpdatePayload.FileEntry(a.path(), a.size(), a.sha256())).toList()));
+  }
+
+  /** {@code update/payload.json} of {@code p}, with the contract's field names in their order. */
+  static String payload(UpdatePayload p) {
     ObjectNode n = JSON.createObjectNode();
-    n.put("name", spec.name());
-    n.put("version", spec.version());
-    n.put("channel", spec.channel());
-    n.put("arch", spec.arch());
-    n.put("usrRootHash", verity.rootHash());
-    n.put("usrHashOffset", verity.hashOffset());
-    ObjectNode f = n.putObject("files");
-    for (BuildResult.Artifact a : files) {
-      f.putObject(a.path()).put("size", a.size()).put("sha256", a.sha256());
+    n.put(UpdatePayload.JSON_NAME, p.name());
+    n.put(UpdatePayload.JSON_VERSION, p.version());
+    n.put(UpdatePayload.JSON_CHANNEL, p.channel());
+    n.put(UpdatePayload.JSON_ARCH, p.arch());
+    n.put(UpdatePayload.JSON_USR_ROOT_HASH, p.usrRootHash());
+    n.put(UpdatePayload.JSON_USR_HASH_OFFSET, p.usrHashOffset());
+    ObjectNode f = n.putObject(UpdatePayload.JSON_FILES);
+    for (UpdatePayload.FileEntry e : p.files()) {
+      f.putObject(e.path()).put(UpdatePayload.JSON_SIZE, e.size())
+          .put(UpdatePayload.JSON_SHA256, e.sha256());
     }
     return write(n);
   }

@@ -1,14 +1,13 @@
 package io.basalt.image.qcow2;
 
+import io.basalt.host.AtomicFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.BitSet;
 
 /**
@@ -54,26 +53,12 @@ public final class Qcow2Writer {
    * @throws IOException if reading or writing fails
    */
   public static Summary convert(Path raw, Path qcow2) throws IOException {
-    Path dir = qcow2.toAbsolutePath().getParent();
-    Path tmp = Files.createTempFile(dir, "." + qcow2.getFileName() + ".", ".tmp");
-    boolean done = false;
-    try {
-      if (Files.getFileStore(tmp).supportsFileAttributeView("posix")) {
-        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--")); // not the temp file's 0600
-      }
-      Summary s;
+    return AtomicFiles.writeOutput(qcow2, tmp -> {
       try (SeekableByteChannel in = Files.newByteChannel(raw, StandardOpenOption.READ);
           SeekableByteChannel out = Files.newByteChannel(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-        s = convert(in, out, raw.toString());
+        return convert(in, out, raw.toString());
       }
-      Files.move(tmp, qcow2, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      done = true;
-      return s;
-    } finally {
-      if (!done) {
-        Files.deleteIfExists(tmp);
-      }
-    }
+    });
   }
 
   /**

@@ -1,5 +1,6 @@
 package io.basalt.image.squashfs;
 
+import io.basalt.host.AtomicFiles;
 import io.basalt.image.tree.EntryType;
 import io.basalt.image.tree.FileTree;
 import io.basalt.image.tree.TreeEntry;
@@ -12,9 +13,7 @@ import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -74,27 +73,11 @@ public final class SquashfsWriter {
    *     being read, or when the tree cannot be represented (e.g. a name longer than 256 bytes)
    */
   public SquashfsResult write(FileTree tree, Path output) throws IOException {
-    Path abs = output.toAbsolutePath();
-    Path dir = abs.getParent();
-    Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
-    boolean ok = false;
-    try {
-      SquashfsResult r;
+    return AtomicFiles.writeOutput(output, tmp -> {
       try (SeekableByteChannel ch = Files.newByteChannel(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-        r = writeSeekable(tree, ch);
+        return writeSeekable(tree, ch);
       }
-      if (Files.getFileStore(tmp).supportsFileAttributeView("posix")) {
-        // createTempFile makes 0600; an image is an ordinary artifact (mksquashfs: 0644 under umask 022)
-        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
-      }
-      Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      ok = true;
-      return r;
-    } finally {
-      if (!ok) {
-        Files.deleteIfExists(tmp);
-      }
-    }
+    });
   }
 
   /**

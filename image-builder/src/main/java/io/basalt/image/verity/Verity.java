@@ -1,5 +1,6 @@
 package io.basalt.image.verity;
 
+import io.basalt.host.AtomicFiles;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -9,10 +10,7 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFileAttributeView;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Objects;
 
 /**
@@ -72,21 +70,12 @@ public final class Verity {
       }
     }
     HashTree tree = HashTree.build(params, leaves);
-    Path dir = hashFile.toAbsolutePath().getParent();
-    Path tmp = Files.createTempFile(dir, "." + hashFile.getFileName(), ".tmp");
-    boolean done = false;
-    try {
+    AtomicFiles.writeOutput(hashFile, tmp -> {
       try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 64 * 1024)) {
         tree.writeHashArea(out);
       }
-      readableByAll(tmp);
-      Files.move(tmp, hashFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-      done = true;
-    } finally {
-      if (!done) {
-        Files.deleteIfExists(tmp);
-      }
-    }
+      return null;
+    });
     return new VerityResult(tree, params, 0);
   }
 
@@ -135,13 +124,6 @@ public final class Verity {
         }
         throw e;
       }
-    }
-  }
-
-  /** rw-r--r-- instead of the temporary file's rw-------, where the file system has POSIX modes. */
-  private static void readableByAll(Path file) throws IOException {
-    if (Files.getFileAttributeView(file, PosixFileAttributeView.class) != null) {
-      Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
     }
   }
 }

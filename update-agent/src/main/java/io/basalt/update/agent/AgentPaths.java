@@ -1,5 +1,6 @@
 package io.basalt.update.agent;
 
+import io.basalt.host.HostPaths;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -10,7 +11,7 @@ import java.nio.file.Path;
 public record AgentPaths(Path root) {
 
   public Path cmdline() {
-    return root.resolve("proc/cmdline");
+    return HostPaths.under(root, HostPaths.PROC_CMDLINE);
   }
 
   public Path noUpdate() {
@@ -18,37 +19,37 @@ public record AgentPaths(Path root) {
   }
 
   public Path defaultsConf() {
-    return root.resolve(UpdateConfig.DEFAULTS_PATH.substring(1));
+    return HostPaths.under(root, HostPaths.UPDATE_CONF_DEFAULTS);
   }
 
   public Path overridesConf() {
-    return root.resolve(UpdateConfig.OVERRIDES_PATH.substring(1));
+    return HostPaths.under(root, HostPaths.UPDATE_CONF);
   }
 
   /** The trusted TUF root shipped in the image. */
   public Path shippedRoot() {
-    return root.resolve("usr/share/basalt/root.json");
+    return HostPaths.under(root, HostPaths.SHIPPED_TUF_ROOT);
   }
 
   public Path stateDir() {
-    return root.resolve("var/lib/basalt");
+    return HostPaths.under(root, HostPaths.STATE);
   }
 
   /** The initramfs' marker that the slot with this /usr root hash was fully checked. */
   public Path verifiedMark(String rootHash) {
-    return stateDir().resolve("verified").resolve(rootHash);
+    return HostPaths.under(root, HostPaths.VERIFIED).resolve(rootHash);
   }
 
   public Path tufDir() {
-    return stateDir().resolve("tuf");
+    return HostPaths.under(root, HostPaths.TUF_STATE);
   }
 
   public Path downloads() {
-    return stateDir().resolve("downloads");
+    return HostPaths.under(root, HostPaths.DOWNLOADS);
   }
 
   public Path socket() {
-    return root.resolve("run/basalt/update-agent.sock");
+    return HostPaths.under(root, HostPaths.STATUS_SOCKET);
   }
 
   public Path diskDir() {

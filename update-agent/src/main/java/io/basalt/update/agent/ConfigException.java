@@ -3,7 +3,7 @@ package io.basalt.update.agent;
 import java.io.IOException;
 
 /** A configuration file that cannot be used; the message names the file and line. Immutable. */
-public final class ConfigException extends IOException {
+final class ConfigException extends IOException {
   private static final long serialVersionUID = 1L;
 
   /** Creates the exception with a message naming file:line, expected and found. */

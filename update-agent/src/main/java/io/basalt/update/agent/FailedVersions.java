@@ -1,11 +1,11 @@
 package io.basalt.update.agent;
 
+import io.basalt.host.AtomicFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -15,7 +15,7 @@ import java.util.TreeSet;
  * {@code /var/lib/basalt/failed-versions}; written through a temp file and an atomic move. Not
  * thread-safe.
  */
-public final class FailedVersions {
+final class FailedVersions {
 
   private final Path file;
 
@@ -54,10 +54,7 @@ public final class FailedVersions {
     if (!s.add(version)) {
       return false;
     }
-    Files.createDirectories(file.getParent());
-    Path tmp = file.resolveSibling(".failed-versions.tmp");
-    Files.write(tmp, List.copyOf(s), StandardCharsets.UTF_8);
-    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    AtomicFiles.write(file, tmp -> Files.write(tmp, List.copyOf(s), StandardCharsets.UTF_8));
     return true;
   }
 }

@@ -1,8 +1,10 @@
 package io.basalt.update.agent;
 
+import io.basalt.host.AtomicFiles;
 import io.basalt.signing.tuf.client.Fetcher;
 import io.basalt.signing.tuf.client.Updater;
-import io.basalt.update.install.BootEntries;
+import io.basalt.update.install.Esp;
+import io.basalt.update.install.HostInfo;
 import io.basalt.update.install.Installer;
 import io.basalt.update.install.RangeSource;
 import io.basalt.update.install.ResumableDownload;
@@ -14,7 +16,6 @@ import io.basalt.update.strategy.RebootCoordinator;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -31,7 +32,7 @@ import java.util.function.Function;
  * them into the inactive slot and drives the reboot strategy. Public methods are thread-safe: the
  * control socket thread reads {@link #status()} while one worker runs {@link #runCycle}.
  */
-public final class UpdateAgent {
+final class UpdateAgent {
 
   /** Builds the reboot coordinator for a configuration (injectable for tests). */
   @FunctionalInterface
@@ -88,10 +89,10 @@ public final class UpdateAgent {
       set("disabled", "PXE live boot (basalt.live): no A/B updates");
       return;
     }
-    BootEntries boot = new BootEntries(paths.esp());
+    Esp boot = new Esp(paths.esp());
     SemVer running = SemVer.parse(host.version());
     FailedVersions failed = new FailedVersions(paths.stateDir());
-    for (BootEntries.Entry e : boot.ofSlot(host.otherSlot().orElseThrow())) {
+    for (Esp.Entry e : boot.ofSlot(host.otherSlot().orElseThrow())) {
       Optional<SemVer> v = SemVer.tryParse(e.version());
       if (v.isEmpty() || v.get().compareTo(running) <= 0) {
         continue;
@@ -120,7 +121,7 @@ public final class UpdateAgent {
     if (host.live()) {
       return true;
     }
-    for (BootEntries.Entry e : new BootEntries(paths.esp()).ofSlot(host.slot())) {
+    for (Esp.Entry e : new Esp(paths.esp()).ofSlot(host.slot())) {
       if (e.version().equals(host.version())) {
         return e.blessed();
       }
@@ -212,7 +213,7 @@ public final class UpdateAgent {
       log.accept(r.message() + "; installing into slot " + host.otherSlot().orElseThrow());
       set("downloading", r.message());
       Installer inst = new Installer(new ResumableDownload(ranges), new SlotDevices(paths.diskDir()), verity,
-          new BootEntries(paths.esp()), paths.downloads(), null, (phase, pct) -> {
+          new Esp(paths.esp()), paths.downloads(), null, (phase, pct) -> {
             synchronized (lock) {
               state = pct < 60 ? "downloading" : "installing";
               progress = Math.min(100, Math.max(0, pct));
@@ -287,10 +288,7 @@ public final class UpdateAgent {
   private Updater updater() throws IOException {
     Path trusted = paths.tufDir().resolve("root.json");
     if (!Files.exists(trusted)) {
-      Files.createDirectories(paths.tufDir());
-      Path tmp = paths.tufDir().resolve(".root.json.tmp");
-      Files.copy(paths.shippedRoot(), tmp, StandardCopyOption.REPLACE_EXISTING);
-      Files.move(tmp, trusted, StandardCopyOption.ATOMIC_MOVE);
+      AtomicFiles.copy(paths.shippedRoot(), trusted);
     }
     return new Updater(paths.tufDir(), config.metadataUrl(), config.targetsUrl(), fetcher, clock);
   }
@@ -313,10 +311,10 @@ public final class UpdateAgent {
     try {
       failed.addAll(new FailedVersions(paths.stateDir()).read());
       if (!host.live()) {
-        for (BootEntries.Entry e : new BootEntries(paths.esp()).list()) {
+        for (Esp.Entry e : new Esp(paths.esp()).list()) {
           if (!(e.slot().equals(host.slot()) && e.version().equals(host.version()))) {
             fallback = e.version() + " (slot " + e.slot() + ", " + (e.blessed() ? "good" : e.bootable()
-                ? e.triesLeft() + " tries left" : "no tries left") + ")";
+                ? e.boot().triesLeft() + " tries left" : "no tries left") + ")";
           }
         }
       }

@@ -1,10 +1,12 @@
 package io.basalt.update.agent;
 
+import io.basalt.host.UpdatePayload;
 import io.basalt.signing.tuf.Metadata;
 import io.basalt.signing.tuf.TargetFile;
 import io.basalt.signing.tuf.Targets;
 import io.basalt.signing.tuf.client.TargetInfo;
 import io.basalt.signing.tuf.client.Updater;
+import io.basalt.update.install.Offer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,13 +59,14 @@ public final class UpdateChecker {
     for (Map.Entry<String, TargetFile> e : new TreeMap<>(top.targets()).entrySet()) {
       String path = e.getKey();
       Map<String, Object> custom = e.getValue().custom();
-      if (!path.endsWith("/usr.img") || custom == null) {
+      if (!path.endsWith("/" + UpdatePayload.USR_IMG) || custom == null) {
         continue;
       }
-      if (!channel.equals(custom.get("channel")) || !arch.equals(custom.get("arch"))) {
+      if (!channel.equals(custom.get(UpdatePayload.CUSTOM_CHANNEL))
+          || !arch.equals(custom.get(UpdatePayload.CUSTOM_ARCH))) {
         continue;
       }
-      Object v = custom.get("version");
+      Object v = custom.get(UpdatePayload.CUSTOM_VERSION);
       Optional<SemVer> sv = v instanceof String s ? SemVer.tryParse(s) : Optional.empty();
       if (sv.isEmpty()) {
         warnings.add(path + ": custom.version " + v + " is not a version; ignored");
@@ -96,22 +99,25 @@ public final class UpdateChecker {
       }
     }
     String usrPath = candidates.get(chosen).path();
-    String dir = usrPath.substring(0, usrPath.length() - "usr.img".length());
+    String dir = usrPath.substring(0, usrPath.length() - UpdatePayload.USR_IMG.length());
     TargetInfo usr = need(usrPath);
-    TargetInfo kernel = need(dir + "vmlinuz");
-    TargetInfo initrd = need(dir + "initramfs");
-    String rootHash = usr.customString("usr_root_hash");
-    if (rootHash == null || !rootHash.matches("[0-9a-f]{64}")) {
+    TargetInfo kernel = need(dir + UpdatePayload.KERNEL);
+    TargetInfo initrd = need(dir + UpdatePayload.INITRAMFS);
+    String rootHash = usr.customString(UpdatePayload.CUSTOM_USR_ROOT_HASH);
+    if (rootHash == null || !rootHash.matches(UpdatePayload.ROOT_HASH_PATTERN)) {
       throw new IOException(usrPath + ": signed custom.usr_root_hash must be 64 lowercase hex digits, found " + rootHash);
     }
-    Object off = usr.custom() == null ? null : usr.custom().get("usr_hash_offset");
-    if (!(off instanceof Number n) || n.longValue() <= 0 || n.longValue() % 4096 != 0) {
+    Object off =
+        usr.custom() == null ? null : usr.custom().get(UpdatePayload.CUSTOM_USR_HASH_OFFSET);
+    if (!(off instanceof Number n) || n.longValue() <= 0
+        || n.longValue() % UpdatePayload.HASH_OFFSET_ALIGNMENT != 0) {
       throw new IOException(usrPath + ": signed custom.usr_hash_offset must be a positive multiple of 4096, found " + off);
     }
     if (n.longValue() >= usr.length()) {
       throw new IOException(usrPath + ": usr_hash_offset " + n + " is not inside the image (" + usr.length() + " bytes)");
     }
-    Offer o = new Offer(chosen, channel, arch, usr, kernel, initrd, rootHash, n.longValue());
+    Offer o = new Offer(chosen.toString(), channel, arch, usr, kernel, initrd, rootHash,
+        n.longValue());
     return new Result(Optional.of(o), "update available: " + running + " -> " + chosen, warnings);
   }
 

@@ -1,6 +1,6 @@
 package io.basalt.update.agent;
 
-import io.basalt.update.cli.Durations;
+import io.basalt.host.HostPaths;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -23,7 +23,7 @@ import java.util.TreeMap;
  * single quotes), {@code #} comments and blank lines; CoreOS's {@code SERVER}, {@code GROUP} and
  * {@code REBOOT_STRATEGY} are accepted. Immutable.
  */
-public record UpdateConfig(
+record UpdateConfig(
     URI repository,
     String channel,
     String arch,
@@ -39,9 +39,9 @@ public record UpdateConfig(
     URI fleetlockUrl) {
 
   /** Shipped defaults. */
-  public static final String DEFAULTS_PATH = "/usr/share/basalt/update.conf";
+  public static final String DEFAULTS_PATH = HostPaths.UPDATE_CONF_DEFAULTS;
   /** Machine overrides. */
-  public static final String OVERRIDES_PATH = "/etc/basalt/update.conf";
+  public static final String OVERRIDES_PATH = HostPaths.UPDATE_CONF;
 
   /** Canonical key names and their accepted aliases (CoreOS update.conf keys). */
   static final Map<String, String> ALIASES = Map.of(

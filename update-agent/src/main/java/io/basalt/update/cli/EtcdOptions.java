@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
  * locksmithctl's spirit, each also settable from an environment variable ({@code BASALTCTL_...},
  * falling back to locksmithctl's {@code LOCKSMITHCTL_...}). A picocli mixin; not thread-safe.
  */
-public final class EtcdOptions {
+final class EtcdOptions {
 
   /** Default client endpoint, as locksmithctl's. */
   public static final String DEFAULT_ENDPOINT = "http://127.0.0.1:2379";

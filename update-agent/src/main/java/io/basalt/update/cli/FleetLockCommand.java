@@ -1,5 +1,6 @@
 package io.basalt.update.cli;
 
+import io.basalt.update.agent.Durations;
 import io.basalt.update.lock.EtcdClient;
 import io.basalt.update.lock.EtcdConfig;
 import io.basalt.update.lock.FleetLockServer;
@@ -11,10 +12,10 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * {@code basalt fleetlock}: the FleetLock protocol server backed by the etcd reboot semaphore.

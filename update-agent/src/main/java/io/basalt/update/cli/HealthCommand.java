@@ -1,6 +1,7 @@
 package io.basalt.update.cli;
 
 import io.basalt.update.agent.AgentPaths;
+import io.basalt.update.agent.Durations;
 import io.basalt.update.agent.HealthCheck;
 import io.basalt.update.strategy.HostCommands;
 import java.nio.file.Path;
@@ -16,7 +17,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "health", mixinStandardHelpOptions = true,
     description = "Check this boot is healthy (update config loads, HEALTH_UNITS active); run before boot-complete.target.")
-public final class HealthCommand implements Callable<Integer> {
+final class HealthCommand implements Callable<Integer> {
 
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 

@@ -3,6 +3,8 @@ package io.basalt.update.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.basalt.host.HostPaths;
+import io.basalt.update.agent.Durations;
 import io.basalt.update.lock.EtcdClient;
 import io.basalt.update.lock.EtcdException;
 import io.basalt.update.lock.EtcdUnavailableException;
@@ -23,13 +25,13 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.ScopeType;
+import picocli.CommandLine;
 
 /**
  * {@code basaltctl lock}: the cluster reboot lock (status, lock, unlock, set-max) and this
@@ -54,7 +56,7 @@ import picocli.CommandLine.ScopeType;
       LockCommand.Release.class,
       CommandLine.HelpCommand.class
     })
-public final class LockCommand implements Runnable {
+final class LockCommand implements Runnable {
 
   static final int EXIT_UNAVAILABLE = 3;
   static final int EXIT_REFUSED = 4;
@@ -117,7 +119,7 @@ public final class LockCommand implements Runnable {
       return stateDir;
     }
     String v = env.get("BASALT_STATE_DIR");
-    return Path.of(v == null || v.isEmpty() ? "/var/lib/basalt" : v);
+    return Path.of(v == null || v.isEmpty() ? HostPaths.STATE : v);
   }
 
   Path machineIdFile() {

@@ -1,7 +1,9 @@
 package io.basalt.update.cli;
 
-import io.basalt.update.agent.HostInfo;
-import io.basalt.update.install.BootEntries;
+import io.basalt.host.HostPaths;
+import io.basalt.update.agent.AgentPaths;
+import io.basalt.update.install.Esp;
+import io.basalt.update.install.HostInfo;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -17,14 +19,14 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "rollback", mixinStandardHelpOptions = true,
     description = "Make the other slot the default for the next boot (the running entry is marked as out of tries).")
-public final class RollbackCommand implements Callable<Integer> {
+final class RollbackCommand implements Callable<Integer> {
 
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 
   @Option(names = "--esp", description = "ESP mount point (default: the first of /efi, /boot, /boot/efi with loader/entries).")
   Path esp;
 
-  @Option(names = "--cmdline", defaultValue = "/proc/cmdline", description = "Kernel command line file (default ${DEFAULT-VALUE}).")
+  @Option(names = "--cmdline", defaultValue = HostPaths.PROC_CMDLINE, description = "Kernel command line file (default ${DEFAULT-VALUE}).")
   Path cmdline;
 
   @Override
@@ -37,20 +39,20 @@ public final class RollbackCommand implements Callable<Integer> {
         err.println("basaltctl rollback: PXE live boot: there are no slots");
         return 1;
       }
-      BootEntries boot = new BootEntries(esp != null ? esp : new io.basalt.update.agent.AgentPaths(Path.of("/")).esp());
+      Esp boot = new Esp(esp != null ? esp : new AgentPaths(Path.of("/")).esp());
       String other = host.otherSlot().orElseThrow();
-      List<BootEntries.Entry> target = boot.ofSlot(other).stream().filter(BootEntries.Entry::bootable).toList();
+      List<Esp.Entry> target = boot.ofSlot(other).stream().filter(Esp.Entry::bootable).toList();
       if (target.isEmpty()) {
         err.println("basaltctl rollback: slot " + other + " has no bootable entry in " + boot.entriesDir()
             + "; nothing to roll back to");
         return 1;
       }
-      List<BootEntries.Entry> mine = boot.ofSlot(host.slot()).stream().filter(BootEntries.Entry::bootable).toList();
-      for (BootEntries.Entry e : mine) {
+      List<Esp.Entry> mine = boot.ofSlot(host.slot()).stream().filter(Esp.Entry::bootable).toList();
+      for (Esp.Entry e : mine) {
         Path p = boot.markBad(e);
         out.println("marked " + e.file().getFileName() + " as out of tries (" + p.getFileName() + ")");
       }
-      BootEntries.Entry t = target.get(target.size() - 1);
+      Esp.Entry t = target.get(target.size() - 1);
       out.println("next boot: " + t.version() + " (slot " + other + "); reboot to switch (systemctl reboot)");
       out.flush();
       return 0;

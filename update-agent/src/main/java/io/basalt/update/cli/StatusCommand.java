@@ -13,7 +13,7 @@ import picocli.CommandLine.Spec;
 /** {@code basaltctl status}: the update agent's state, read from its control socket. Not thread-safe. */
 @Command(name = "status", mixinStandardHelpOptions = true,
     description = "Show the running version and slot, fallback, channel, update state, progress, last check and error.")
-public final class StatusCommand implements Callable<Integer> {
+final class StatusCommand implements Callable<Integer> {
 
   /** Exit code when the agent is not running. */
   static final int NOT_RUNNING = 3;

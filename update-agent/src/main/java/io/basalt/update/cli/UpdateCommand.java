@@ -13,7 +13,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "update", mixinStandardHelpOptions = true,
     description = "Check for or apply an update through the running agent.",
     subcommands = {UpdateCommand.Check.class, UpdateCommand.Apply.class})
-public final class UpdateCommand implements Runnable {
+final class UpdateCommand implements Runnable {
 
   @Spec CommandLine.Model.CommandSpec spec;
 

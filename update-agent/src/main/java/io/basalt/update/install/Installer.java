@@ -1,7 +1,8 @@
 package io.basalt.update.install;
 
-import io.basalt.update.agent.HostInfo;
-import io.basalt.update.agent.Offer;
+import io.basalt.host.BootEntry;
+import io.basalt.host.KernelCommandLine;
+import io.basalt.host.UpdatePayload;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -11,9 +12,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * Installs a verified update into the inactive USR slot. The order makes the new entry the commit
@@ -30,6 +33,10 @@ import java.util.Objects;
  * The running slot's entry is never touched, so it stays the fallback. Not thread-safe.
  */
 public final class Installer {
+
+  /** Loader-added arguments and the live flag: never carried into a slot's entry. */
+  private static final Set<String> DROPPED = Set.of(KernelCommandLine.LOADER_INITRD,
+      KernelCommandLine.LOADER_BOOT_IMAGE, KernelCommandLine.LIVE);
 
   /** The points between steps (crash-injection hooks in tests, progress in the daemon). */
   public enum Step { DOWNLOADED, STALE_ENTRIES_REMOVED, SLOT_WRITTEN, SLOT_VERIFIED, KERNEL_COPIED, ENTRY_WRITTEN }
@@ -49,13 +56,13 @@ public final class Installer {
   private final ResumableDownload download;
   private final SlotDevices slots;
   private final VerityVerifier verity;
-  private final BootEntries boot;
+  private final Esp boot;
   private final Path downloads;
   private final Hooks hooks;
   private final Progress progress;
 
   /** Wires the steps' collaborators; {@code downloads} is {@code /var/lib/basalt/downloads}. */
-  public Installer(ResumableDownload download, SlotDevices slots, VerityVerifier verity, BootEntries boot, Path downloads,
+  public Installer(ResumableDownload download, SlotDevices slots, VerityVerifier verity, Esp boot, Path downloads,
       Hooks hooks, Progress progress) {
     this.download = Objects.requireNonNull(download);
     this.slots = Objects.requireNonNull(slots);
@@ -77,17 +84,19 @@ public final class Installer {
       throw new IOException("PXE live boot (basalt.live): there is no USR slot to update");
     }
     String slot = host.otherSlot().orElseThrow();
-    String version = offer.version().toString();
-    if (!version.matches("[0-9A-Za-z.+~_-]+")) {
+    String version = offer.version();
+    if (!version.matches(UpdatePayload.VERSION_PATTERN)) {
       throw new IOException("signed version \"" + version + "\" has characters not allowed in a boot entry name");
     }
     // 1. downloads
     long total = offer.usr().length() + offer.kernel().length() + offer.initramfs().length();
     Path dir = downloads.resolve(version);
     long[] base = {0};
-    Path usr = fetch(offer.usr(), targetsBase, consistentSnapshot, dir, "usr.img", total, base);
-    Path kernel = fetch(offer.kernel(), targetsBase, consistentSnapshot, dir, "vmlinuz", total, base);
-    Path initrd = fetch(offer.initramfs(), targetsBase, consistentSnapshot, dir, "initramfs", total, base);
+    boolean cs = consistentSnapshot;
+    Path usr = fetch(offer.usr(), targetsBase, cs, dir, UpdatePayload.USR_IMG, total, base);
+    Path kernel = fetch(offer.kernel(), targetsBase, cs, dir, UpdatePayload.KERNEL, total, base);
+    Path initrd =
+        fetch(offer.initramfs(), targetsBase, cs, dir, UpdatePayload.INITRAMFS, total, base);
     hooks.after(Step.DOWNLOADED);
     // 2. stale entries of the target slot go before the slot is overwritten
     boot.delete(boot.ofSlot(slot));
@@ -103,8 +112,8 @@ public final class Installer {
     hooks.after(Step.SLOT_VERIFIED);
     // 5. kernel + initramfs
     progress.report("installing kernel", 97);
-    boot.copyIn(kernel, "basalt/" + slot + "/vmlinuz");
-    boot.copyIn(initrd, "basalt/" + slot + "/initramfs");
+    boot.copyIn(kernel, BootEntry.kernelPath(slot));
+    boot.copyIn(initrd, BootEntry.initramfsPath(slot));
     hooks.after(Step.KERNEL_COPIED);
     // 6. the entry: the commit point
     String options = newOptions(runningOptions(host), partuuid, offer.usrRootHash(), offer.usrHashOffset(), slot, version);
@@ -152,9 +161,9 @@ public final class Installer {
 
   /** The options of the running slot's entry, else /proc/cmdline without loader-added arguments. */
   private String runningOptions(HostInfo host) throws IOException {
-    for (BootEntries.Entry e : boot.ofSlot(host.slot())) {
+    for (Esp.Entry e : boot.ofSlot(host.slot())) {
       if (e.version().equals(host.version())) {
-        return BootEntries.options(e);
+        return Esp.options(e);
       }
     }
     return host.cmdline();
@@ -166,31 +175,27 @@ public final class Installer {
    */
   public static String newOptions(String running, String partuuid, String rootHash, long hashOffset, String slot,
       String version) {
-    Map<String, String> set = new java.util.LinkedHashMap<>();
-    set.put("mount.usr", "PARTUUID=" + partuuid);
-    set.put("usrhash", rootHash);
-    set.put("basalt.usr.hashoffset", Long.toString(hashOffset));
-    set.put("basalt.slot", slot);
-    set.put("basalt.version", version);
+    Map<String, String> set =
+        KernelCommandLine.slotArguments(partuuid, rootHash, hashOffset, slot, version);
     List<String> out = new ArrayList<>();
     for (String w : running.strip().split("\\s+")) {
       if (w.isEmpty()) {
         continue;
       }
-      String key = w.contains("=") ? w.substring(0, w.indexOf('=')) : w;
-      if (key.equals("initrd") || key.equals("BOOT_IMAGE") || key.equals("basalt.live")) {
+      String key = KernelCommandLine.key(w);
+      if (DROPPED.contains(key)) {
         continue;
       }
       if (set.containsKey(key)) {
         String v = set.remove(key);
-        out.add(key + "=" + v);
+        out.add(KernelCommandLine.argument(key, v));
       } else {
         out.add(w);
       }
     }
     int at = 0;
     for (Map.Entry<String, String> e : set.entrySet()) {
-      out.add(at++, e.getKey() + "=" + e.getValue());
+      out.add(at++, KernelCommandLine.argument(e.getKey(), e.getValue()));
     }
     return String.join(" ", out);
   }
@@ -200,7 +205,7 @@ public final class Installer {
       return;
     }
     try (var s = Files.walk(dir)) {
-      for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+      for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);
       }
     }

@@ -1,5 +1,6 @@
 package io.basalt.update.install;
 
+import io.basalt.host.AtomicFiles;
 import io.basalt.signing.tuf.HashMismatchException;
 import io.basalt.signing.tuf.LengthMismatchException;
 import io.basalt.signing.tuf.client.TargetInfo;
@@ -11,7 +12,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -139,7 +139,7 @@ public final class ResumableDownload {
       Files.delete(partial);
       throw new HashMismatchException(t.path(), "sha256", want, got);
     }
-    Files.move(partial, done, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    AtomicFiles.rename(partial, done);
     return done;
   }
 

@@ -1,6 +1,7 @@
 package io.basalt.update.status;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.basalt.host.HostPaths;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -21,7 +22,7 @@ import java.util.Map;
 public final class StatusProtocol {
 
   /** Default socket path. */
-  public static final String SOCKET = "/run/basalt/update-agent.sock";
+  public static final String SOCKET = HostPaths.STATUS_SOCKET;
   static final ObjectMapper JSON = new ObjectMapper();
   static final int MAX_LINE = 64 * 1024;
 

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.basalt.host.BootEntry;
 import io.basalt.update.cli.Basaltctl;
-import io.basalt.update.install.BootEntries;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -42,8 +42,8 @@ class AgentDaemonIT {
     Files.createDirectories(root.resolve("usr/share/basalt"));
     Files.writeString(root.resolve("usr/share/basalt/update.conf"), "SERVER=http://127.0.0.1:9/\nGROUP=beta\n");
     Files.createDirectories(root.resolve("efi/loader/entries"));
-    Files.writeString(root.resolve("efi/loader/entries/basalt-1.0.0-A.conf"), BootEntries.entryText("1.0.0", "A", UpdateAgentTest.V1));
-    Files.writeString(root.resolve("efi/loader/entries/basalt-0.9.0-B.conf"), BootEntries.entryText("0.9.0", "B", "x"));
+    Files.writeString(root.resolve("efi/loader/entries/basalt-1.0.0-A.conf"), BootEntry.fresh("1.0.0", "A").text(UpdateAgentTest.V1));
+    Files.writeString(root.resolve("efi/loader/entries/basalt-0.9.0-B.conf"), BootEntry.fresh("0.9.0", "B").text("x"));
     Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
     List<String> cmd = new ArrayList<>(List.of(javaBin.toString(), "-Xmx48m", "-Xms4m", "-XX:+UseSerialGC",
         "-XX:TieredStopAtLevel=1", "-Xss512k", "-XX:ReservedCodeCacheSize=16m", "-XX:MaxMetaspaceSize=64m",

@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.basalt.host.BootEntry;
 import io.basalt.signing.tuf.client.HttpFetcher;
 import io.basalt.signing.tuf.repo.RepoServer;
-import io.basalt.update.install.BootEntries;
 import io.basalt.update.install.HttpRangeSource;
 import io.basalt.update.install.VerityVerifier;
 import io.basalt.update.strategy.RebootCoordinator;
@@ -132,7 +132,7 @@ class HttpUpdateIT {
     Files.writeString(root.resolve("usr/share/basalt/update.conf"), "SERVER=" + repoUrl + "\nREBOOT_STRATEGY=reboot\n");
     Files.copy(tuf.clientDir.resolve("root.json"), root.resolve("usr/share/basalt/root.json"));
     Files.createDirectories(root.resolve("efi/loader/entries"));
-    Files.writeString(root.resolve("efi/loader/entries/basalt-1.0.0-A.conf"), BootEntries.entryText("1.0.0", "A", UpdateAgentTest.V1));
+    Files.writeString(root.resolve("efi/loader/entries/basalt-1.0.0-A.conf"), BootEntry.fresh("1.0.0", "A").text(UpdateAgentTest.V1));
     Files.createDirectories(root.resolve("dev/disk/by-partlabel"));
     Files.createDirectories(root.resolve("dev/disk/by-partuuid"));
     Files.write(root.resolve("dev/vda3"), new byte[(int) slotSize]);

@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.common.jimfs.Configuration;
 import com.google.common.jimfs.Jimfs;
+import io.basalt.host.BootEntry;
 import io.basalt.update.cli.Basaltctl;
-import io.basalt.update.install.BootEntries;
 import io.basalt.update.install.VerityVerifier;
 import io.basalt.update.status.StatusServer;
 import io.basalt.update.strategy.RebootCoordinator;
@@ -65,7 +65,7 @@ class UpdateAgentTest {
     write("proc/cmdline", V1 + "\n");
     write("usr/share/basalt/update.conf", "SERVER=http://repo/\nGROUP=stable\nREBOOT_STRATEGY=reboot\n");
     Files.copy(tuf.clientDir.resolve("root.json"), root.resolve("usr/share/basalt/root.json"));
-    write("efi/loader/entries/basalt-1.0.0-A.conf", BootEntries.entryText("1.0.0", "A", V1));
+    write("efi/loader/entries/basalt-1.0.0-A.conf", BootEntry.fresh("1.0.0", "A").text(V1));
     write("dev/vda3", "");
     Files.write(root.resolve("dev/vda3"), new byte[65536]);
     Files.createDirectories(root.resolve("dev/disk/by-partlabel"));
@@ -177,7 +177,7 @@ class UpdateAgentTest {
   /** Reads the options of the entry the agent wrote. */
   static final class Installer2 {
     static String options(Path root) throws Exception {
-      return BootEntries.options(BootEntries.parse(root.resolve("efi/loader/entries/basalt-2.0.0-B+3.conf")).orElseThrow());
+      return BootEntry.options(Files.readString(root.resolve("efi/loader/entries/basalt-2.0.0-B+3.conf"))).orElseThrow();
     }
   }
 
@@ -234,7 +234,7 @@ class UpdateAgentTest {
 
   @Test
   void rollbackMakesTheOtherSlotTheDefault() throws Exception {
-    write("efi/loader/entries/basalt-0.9.0-B.conf", BootEntries.entryText("0.9.0", "B", "x"));
+    write("efi/loader/entries/basalt-0.9.0-B.conf", BootEntry.fresh("0.9.0", "B").text("x"));
     String[] r = ctl("rollback", "--esp", root.resolve("efi").toString(), "--cmdline", root.resolve("proc/cmdline").toString());
     assertEquals("0", r[0], r[2]);
     assertEquals("marked basalt-1.0.0-A.conf as out of tries (basalt-1.0.0-A+0-1.conf)\n"

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.common.jimfs.Configuration;
 import com.google.common.jimfs.Jimfs;
 import io.basalt.signing.tuf.TufException;
+import io.basalt.update.install.Offer;
 import io.basalt.update.testing.TufFixture;
 import java.nio.file.FileSystem;
 import java.nio.file.Files;

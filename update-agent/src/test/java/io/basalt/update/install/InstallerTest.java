@@ -8,16 +8,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.common.jimfs.Configuration;
 import com.google.common.jimfs.Jimfs;
+import io.basalt.host.BootEntry;
 import io.basalt.signing.tuf.HashMismatchException;
-import io.basalt.update.agent.HostInfo;
-import io.basalt.update.agent.Offer;
 import io.basalt.update.agent.SemVer;
 import io.basalt.update.agent.UpdateChecker;
 import io.basalt.update.testing.RepoRangeSource;
 import io.basalt.update.testing.TufFixture;
 import java.io.IOException;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -72,7 +70,7 @@ class InstallerTest {
     esp = fs.getPath("/efi");
     Files.createDirectories(esp.resolve("loader/entries"));
     Files.writeString(esp.resolve("loader/entries/basalt-1.0.0-A.conf"),
-        BootEntries.entryText("1.0.0", "A", CMDLINE.replace(" quiet", "")));
+        BootEntry.fresh("1.0.0", "A").text(CMDLINE.replace(" quiet", "")));
     Files.createDirectories(esp.resolve("basalt/A"));
     Files.writeString(esp.resolve("basalt/A/vmlinuz"), "kernel 1.0.0");
     Path dev = fs.getPath("/dev");
@@ -97,7 +95,7 @@ class InstallerTest {
   };
 
   private Installer installer(RepoRangeSource src, Installer.Hooks hooks, VerityVerifier v) {
-    return new Installer(new ResumableDownload(src), new SlotDevices(fs.getPath("/dev/disk")), v, new BootEntries(esp),
+    return new Installer(new ResumableDownload(src), new SlotDevices(fs.getPath("/dev/disk")), v, new Esp(esp),
         fs.getPath("/var/lib/basalt/downloads"), hooks, null);
   }
 
@@ -178,7 +176,7 @@ class InstallerTest {
 
   @Test
   void payloadNotMatchingTheSignedHashIsRefusedAndTheInactiveEntryUntouched() throws Exception {
-    Files.writeString(esp.resolve("loader/entries/basalt-0.9.0-B.conf"), BootEntries.entryText("0.9.0", "B", "x"));
+    Files.writeString(esp.resolve("loader/entries/basalt-0.9.0-B.conf"), BootEntry.fresh("0.9.0", "B").text("x"));
     // The mirror serves other bytes of the same length under the signed name.
     Path served;
     try (var s = Files.walk(tuf.repoDir.resolve("targets"))) {
@@ -222,12 +220,12 @@ class InstallerTest {
 
   @Test
   void entryNamesParseWithBootCounters() {
-    var e = BootEntries.parse(fs.getPath("basalt-2.0.0-rc.1-B+0-3.conf")).orElseThrow();
+    var e = Esp.parse(fs.getPath("basalt-2.0.0-rc.1-B+0-3.conf")).orElseThrow();
     assertEquals("2.0.0-rc.1", e.version());
     assertEquals("B", e.slot());
     assertFalse(e.bootable());
-    assertTrue(BootEntries.parse(fs.getPath("basalt-1.0.0-A.conf")).orElseThrow().blessed());
-    assertEquals(2, BootEntries.parse(fs.getPath("basalt-1.0.0-A+2-1.conf")).orElseThrow().triesLeft());
-    assertTrue(BootEntries.parse(fs.getPath("other.conf")).isEmpty());
+    assertTrue(Esp.parse(fs.getPath("basalt-1.0.0-A.conf")).orElseThrow().blessed());
+    assertEquals(2, Esp.parse(fs.getPath("basalt-1.0.0-A+2-1.conf")).orElseThrow().boot().triesLeft());
+    assertTrue(Esp.parse(fs.getPath("other.conf")).isEmpty());
   }
 }

@@ -6,8 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.basalt.update.agent.HostInfo;
-import io.basalt.update.agent.Offer;
+import io.basalt.host.BootEntry;
 import io.basalt.update.agent.SemVer;
 import io.basalt.update.agent.UpdateChecker;
 import io.basalt.update.testing.RepoRangeSource;
@@ -109,7 +108,7 @@ class VerityIT {
     tuf.publish();
     Path esp = tmp.resolve("esp");
     Files.createDirectories(esp.resolve("loader/entries"));
-    Files.writeString(esp.resolve("loader/entries/basalt-1.0.0-A.conf"), BootEntries.entryText("1.0.0", "A", InstallerTest.CMDLINE));
+    Files.writeString(esp.resolve("loader/entries/basalt-1.0.0-A.conf"), BootEntry.fresh("1.0.0", "A").text(InstallerTest.CMDLINE));
     Path disk = tmp.resolve("dev/disk");
     Files.createDirectories(disk.resolve("by-partlabel"));
     Files.createDirectories(disk.resolve("by-partuuid"));
@@ -119,7 +118,7 @@ class VerityIT {
     Files.createSymbolicLink(disk.resolve("by-partuuid/bbbbbbbb-0000-0000-0000-00000000000b"), Path.of("../../vda3"));
     HostInfo host = HostInfo.parse(InstallerTest.CMDLINE, "cmdline");
     Installer inst = new Installer(new ResumableDownload(new RepoRangeSource(tuf.repoDir)), new SlotDevices(disk),
-        VerityVerifier.veritysetup(), new BootEntries(esp), tmp.resolve("downloads"), null, null);
+        VerityVerifier.veritysetup(), new Esp(esp), tmp.resolve("downloads"), null, null);
 
     Offer bad = new UpdateChecker(tuf.updater(TufFixture.T0.plusSeconds(60)), tuf.clientDir)
         .check("stable", "x86-64", SemVer.parse("1.0.0"), Set.of(), null, false).offer().orElseThrow();

@@ -1,4 +1,4 @@
-package io.basalt.update.agent;
+package io.basalt.update.install;
 
 import io.basalt.signing.tuf.client.TargetInfo;
 
@@ -7,5 +7,5 @@ import io.basalt.signing.tuf.client.TargetInfo;
  * kernel, initramfs) with the dm-verity root hash and hash offset from the signed custom metadata.
  * Immutable.
  */
-public record Offer(SemVer version, String channel, String arch, TargetInfo usr, TargetInfo kernel,
+public record Offer(String version, String channel, String arch, TargetInfo usr, TargetInfo kernel,
     TargetInfo initramfs, String usrRootHash, long usrHashOffset) {}

@@ -1,4 +1,4 @@
-package io.basalt.update.cli;
+package io.basalt.update.agent;
 
 import java.time.Duration;
 import java.util.regex.Matcher;

@@ -1,10 +1,11 @@
-package io.basalt.update.agent;
+package io.basalt.update.install;
 
+import io.basalt.host.KernelCommandLine;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
@@ -30,32 +31,20 @@ public record HostInfo(String version, String slot, String usrPartuuid, boolean 
    * @throws IOException naming {@code where} when {@code basalt.version=} is missing
    */
   public static HostInfo parse(String cmdline, String where) throws IOException {
-    Map<String, String> args = arguments(cmdline);
-    String version = args.get("basalt.version");
+    Map<String, String> args = KernelCommandLine.parse(cmdline);
+    String version = args.get(KernelCommandLine.VERSION);
     if (version == null || version.isEmpty()) {
       throw new IOException(where + ": no basalt.version= on the kernel command line; not a Basalt boot?");
     }
-    boolean live = args.containsKey("basalt.live");
-    String slot = args.get("basalt.slot");
+    boolean live = args.containsKey(KernelCommandLine.LIVE);
+    String slot = args.get(KernelCommandLine.SLOT);
     if (!live && (slot == null || !(slot.equals("A") || slot.equals("B")))) {
       throw new IOException(where + ": basalt.slot= must be A or B on a disk boot, found " + slot);
     }
-    String usr = args.getOrDefault("mount.usr", "");
-    String partuuid = usr.startsWith("PARTUUID=") ? usr.substring("PARTUUID=".length()).toLowerCase(java.util.Locale.ROOT) : null;
+    String usr = args.getOrDefault(KernelCommandLine.MOUNT_USR, "");
+    String partuuid = usr.startsWith(KernelCommandLine.PARTUUID)
+        ? usr.substring(KernelCommandLine.PARTUUID.length()).toLowerCase(Locale.ROOT) : null;
     return new HostInfo(version, live ? null : slot, partuuid, live, cmdline);
-  }
-
-  /** The command line as key → value (flags map to ""), later occurrences winning, in order. */
-  public static Map<String, String> arguments(String cmdline) {
-    Map<String, String> out = new LinkedHashMap<>();
-    for (String w : cmdline.strip().split("\\s+")) {
-      if (w.isEmpty()) {
-        continue;
-      }
-      int eq = w.indexOf('=');
-      out.put(eq < 0 ? w : w.substring(0, eq), eq < 0 ? "" : w.substring(eq + 1));
-    }
-    return out;
   }
 
   /** The other USR slot. */

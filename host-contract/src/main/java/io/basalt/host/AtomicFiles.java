@@ -1,0 +1,166 @@
+package io.basalt.host;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+
+/**
+ * Replaces files so that a reader or a crash sees the old content or the new, never a part: the
+ * new content goes to a temp file in the target's folder, is fsynced, renamed over the target
+ * atomically, and the folder is fsynced (best effort: some file systems refuse to sync a folder).
+ * The temp file is {@code .<name>.<random>.tmp}, mode 0644 where the file system has POSIX
+ * permissions, and is deleted when anything fails. Works on any {@link Path} file system (jimfs
+ * included). Stateless, thread-safe (two writers of the same target: the last rename wins).
+ */
+public final class AtomicFiles {
+
+  /** Writes the new content into the temp file it is given (which exists and is empty). */
+  @FunctionalInterface
+  public interface Content<T> {
+    /**
+     * Writes the content.
+     *
+     * @param tmp the temp file to fill
+     * @return a result handed back to the caller
+     * @throws IOException when writing fails
+     */
+    T writeTo(Path tmp) throws IOException;
+  }
+
+  private AtomicFiles() {}
+
+  /**
+   * Replaces {@code target} with {@code bytes}, durably (fsync of the file and its folder).
+   *
+   * @throws IOException when a step fails; {@code target} is then unchanged
+   */
+  public static void write(Path target, byte[] bytes) throws IOException {
+    write(target, tmp -> Files.write(tmp, bytes));
+  }
+
+  /**
+   * Replaces {@code target} with a copy of {@code source}, durably.
+   *
+   * @throws IOException when a step fails; {@code target} is then unchanged
+   */
+  public static void copy(Path source, Path target) throws IOException {
+    write(target, tmp -> Files.copy(source, tmp, StandardCopyOption.REPLACE_EXISTING));
+  }
+
+  /**
+   * Replaces {@code target} with what {@code content} writes, durably; creates missing parent
+   * folders.
+   *
+   * @return what {@code content} returned
+   * @throws IOException when a step fails; {@code target} is then unchanged
+   */
+  public static <T> T write(Path target, Content<T> content) throws IOException {
+    return replace(target, content, true);
+  }
+
+  /**
+   * Replaces a build output with what {@code content} writes: the same temp file and atomic
+   * rename, without fsync (a build output is made again after a crash; syncing gigabytes would
+   * only slow the build). The target's folder must exist.
+   *
+   * @return what {@code content} returned
+   * @throws IOException when a step fails; {@code target} is then unchanged
+   */
+  public static <T> T writeOutput(Path target, Content<T> content) throws IOException {
+    return replace(target, content, false);
+  }
+
+  /**
+   * Renames {@code source} over {@code target} atomically (same file system), then fsyncs the
+   * target's folder.
+   *
+   * @throws AtomicMoveNotSupportedException when the two are not on one file system
+   * @throws IOException when the rename fails
+   */
+  public static void rename(Path source, Path target) throws IOException {
+    Files.move(source, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    fsyncDirectory(target.toAbsolutePath().getParent());
+  }
+
+  /**
+   * Replaces {@code link} with a symbolic link to {@code target} (a new link renamed over the old
+   * file or link), then fsyncs the folder.
+   *
+   * @throws IOException when the link cannot be made or renamed; {@code link} is then unchanged
+   */
+  public static void symlink(Path link, Path target) throws IOException {
+    Path abs = link.toAbsolutePath();
+    Path tmp = abs.resolveSibling("." + abs.getFileName() + ".link.tmp");
+    Files.deleteIfExists(tmp);
+    Files.createSymbolicLink(tmp, target);
+    try {
+      rename(tmp, abs);
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  /**
+   * Flushes a file's content and metadata to the device (read-only open: fsync needs no write
+   * access, so a file already set to mode 0444 can be synced).
+   *
+   * @throws IOException when the file cannot be opened or synced
+   */
+  public static void fsync(Path file) throws IOException {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      ch.force(true);
+    }
+  }
+
+  /**
+   * Flushes a folder's entries (a rename in it) to the device, where the file system allows it:
+   * Linux syncs a folder opened read-only; others (jimfs, some FUSE and vfat setups) refuse, and
+   * then this does nothing.
+   */
+  public static void fsyncDirectory(Path dir) {
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
+    } catch (IOException | UnsupportedOperationException e) {
+      // best effort, see above
+    }
+  }
+
+  private static <T> T replace(Path target, Content<T> content, boolean durable)
+      throws IOException {
+    Path abs = target.toAbsolutePath();
+    Path dir = abs.getParent();
+    if (dir == null) {
+      throw new IOException(target + ": has no parent folder to hold a temp file");
+    }
+    if (durable) {
+      Files.createDirectories(dir);
+    }
+    Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+    boolean done = false;
+    try {
+      if (Files.getFileStore(tmp).supportsFileAttributeView("posix")) {
+        // createTempFile makes 0600; state and outputs are ordinary files (0644 under umask 022)
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
+      }
+      T result = content.writeTo(tmp);
+      if (durable) {
+        fsync(tmp);
+      }
+      Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      done = true;
+      if (durable) {
+        fsyncDirectory(dir);
+      }
+      return result;
+    } finally {
+      if (!done) {
+        Files.deleteIfExists(tmp);
+      }
+    }
+  }
+}
