@@ -1,5 +1,6 @@
 package io.basalt.signing.cli;
 
+import io.basalt.host.AtomicFiles;
 import io.basalt.signing.tuf.Metadata;
 import io.basalt.signing.tuf.Root;
 import io.basalt.signing.tuf.client.HttpFetcher;
@@ -10,7 +11,6 @@ import java.io.PrintWriter;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -94,14 +94,7 @@ public final class TufClientCommand implements Callable<Integer> {
     Root root = Root.from(m);
     root.verify("root", m); // the initial root must be signed by a threshold of its own keys
     Files.createDirectories(metadataDir);
-    Path tmp = Files.createTempFile(metadataDir, ".tmp-", ".json.part");
-    try {
-      Files.write(tmp, bytes);
-      Files.move(tmp, metadataDir.resolve("root.json"), StandardCopyOption.REPLACE_EXISTING,
-          StandardCopyOption.ATOMIC_MOVE);
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+    AtomicFiles.write(metadataDir.resolve("root.json"), bytes);
     out.println("initialised " + metadataDir + " with root version " + m.version());
   }
 

@@ -3,6 +3,7 @@ package io.basalt.signing.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.basalt.host.UpdatePayload;
 import io.basalt.signing.tuf.repo.Passphrases;
 import io.basalt.signing.tuf.repo.PayloadPublisher;
 import io.basalt.signing.tuf.repo.RepositoryTest;
@@ -68,7 +69,7 @@ class PayloadPublishTest {
     Files.writeString(d.resolve("vmlinuz"), "kernel " + version);
     Files.writeString(d.resolve("initramfs"), "initramfs " + version);
     StringBuilder files = new StringBuilder();
-    for (String f : PayloadPublisher.FILES) {
+    for (String f : UpdatePayload.FILES) {
       byte[] b = Files.readAllBytes(d.resolve(f));
       files.append(files.length() == 0 ? "" : ",").append("\"").append(f).append("\":{\"size\":").append(b.length)
           .append(",\"sha256\":\"").append(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b))).append("\"}");

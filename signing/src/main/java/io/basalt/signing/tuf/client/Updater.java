@@ -1,5 +1,6 @@
 package io.basalt.signing.tuf.client;
 
+import io.basalt.host.AtomicFiles;
 import io.basalt.signing.tuf.BadMetadataException;
 import io.basalt.signing.tuf.DelegatedRole;
 import io.basalt.signing.tuf.ExpiredMetadataException;
@@ -26,7 +27,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Instant;
@@ -262,7 +262,7 @@ public final class Updater {
         throw new LengthMismatchException(path, info.length(), total, false);
       }
       Hashes.check(path, info.hashes(), ds);
-      Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      AtomicFiles.rename(tmp, out);
       return out;
     } finally {
       Files.deleteIfExists(tmp);
@@ -532,26 +532,9 @@ public final class Updater {
     Files.deleteIfExists(metadataDir.resolve(escape(role) + ".json"));
   }
 
-  /**
-   * Writes a trusted role as {@code ROLE.json} through {@code .ROLE.json.part} in the same
-   * directory and an atomic move. The temp name is fixed per role (no random name, no exclusive
-   * create): only one updater may use the directory at a time, and a leftover from a crash is
-   * simply overwritten. The temp file is closed before the move.
-   */
+  /** Writes a trusted role as {@code ROLE.json}, durably and atomically ({@link AtomicFiles}). */
   private void persist(String role, byte[] bytes) throws IOException {
-    String file = escape(role) + ".json";
-    Path target = metadataDir.resolve(file);
-    Path tmp = metadataDir.resolve("." + file + ".part");
-    boolean moved = false;
-    try {
-      Files.write(tmp, bytes);
-      Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-      moved = true;
-    } finally {
-      if (!moved) {
-        Files.deleteIfExists(tmp);
-      }
-    }
+    AtomicFiles.write(metadataDir.resolve(escape(role) + ".json"), bytes);
   }
 
   /**

@@ -2,6 +2,7 @@ package io.basalt.signing.tuf.repo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.basalt.host.UpdatePayload;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -11,22 +12,15 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
- * Stages an image build's update payload directory ({@code out/<image>/update/}: {@code usr.img},
- * {@code vmlinuz}, {@code initramfs}, {@code payload.json}) as TUF targets
- * {@code CHANNEL/ARCH/VERSION/FILE} with the custom metadata the update agent reads
- * ({@code version}, {@code channel}, {@code arch}, {@code name}; on {@code usr.img} also
- * {@code usr_root_hash} and {@code usr_hash_offset}). Every file's size and sha256 are checked
- * against {@code payload.json} first. Stateless; thread-safe.
+ * Stages an image build's update payload directory ({@code out/<image>/update/}, the
+ * {@link UpdatePayload} contract) as TUF targets {@code CHANNEL/ARCH/VERSION/FILE} whose signed
+ * {@code custom} object is {@link UpdatePayload#targetCustom}. Every file's size and sha256 are
+ * checked against {@code payload.json} first. Stateless; thread-safe.
  */
 public final class PayloadPublisher {
-
-  /** The payload files, in the order they are staged. */
-  public static final List<String> FILES = List.of("usr.img", "vmlinuz", "initramfs");
 
   private PayloadPublisher() {}
 
@@ -38,10 +32,24 @@ public final class PayloadPublisher {
    * @throws IOException naming {@code payload.json} and the field, or the file, when the payload
    *     is incomplete, malformed or its files do not match their recorded size/sha256
    */
-  public static List<String> stage(Repository repo, String role, Path payloadDir, String channel) throws IOException {
-    Path pj = payloadDir.resolve("payload.json");
+  public static List<String> stage(Repository repo, String role, Path payloadDir, String channel)
+      throws IOException {
+    UpdatePayload payload = read(payloadDir, channel);
+    List<String> staged = new ArrayList<>();
+    for (UpdatePayload.FileEntry f : payload.files()) {
+      String target = payload.targetPath(f.path());
+      repo.addTarget(role, target, payloadDir.resolve(f.path()), payload.targetCustom(f.path()));
+      staged.add(target);
+    }
+    return staged;
+  }
+
+  /** Reads and checks {@code payload.json} and the files it lists; {@code channel} overrides. */
+  static UpdatePayload read(Path payloadDir, String channel) throws IOException {
+    Path pj = payloadDir.resolve(UpdatePayload.PAYLOAD_JSON);
     if (!Files.isRegularFile(pj)) {
-      throw new NoSuchFileException(pj.toString(), null, "not an update payload directory (no payload.json; expected out/<image>/update)");
+      throw new NoSuchFileException(pj.toString(), null,
+          "not an update payload directory (no payload.json; expected out/<image>/update)");
     }
     JsonNode p;
     try {
@@ -49,56 +57,52 @@ public final class PayloadPublisher {
     } catch (IOException e) {
       throw new IOException(pj + ": not valid JSON: " + e.getMessage(), e);
     }
-    String name = text(p, "name", pj, "[a-z0-9-]{1,63}");
-    String version = text(p, "version", pj, "[0-9A-Za-z.+~_-]+");
-    String arch = text(p, "arch", pj, "[a-z0-9_-]+");
-    String ch = channel != null ? channel : text(p, "channel", pj, "[a-z0-9-]+");
+    String name = text(p, UpdatePayload.JSON_NAME, pj, "[a-z0-9-]{1,63}");
+    String version = text(p, UpdatePayload.JSON_VERSION, pj, UpdatePayload.VERSION_PATTERN);
+    String arch = text(p, UpdatePayload.JSON_ARCH, pj, "[a-z0-9_-]+");
+    String ch = channel != null ? channel : text(p, UpdatePayload.JSON_CHANNEL, pj, "[a-z0-9-]+");
     if (!ch.matches("[a-z0-9][a-z0-9-]*")) {
       throw new IOException("--channel: expected [a-z0-9-], found \"" + ch + "\"");
     }
-    String rootHash = text(p, "usrRootHash", pj, "[0-9a-f]{64}");
-    JsonNode off = p.get("usrHashOffset");
-    if (off == null || !off.canConvertToLong() || !off.isIntegralNumber() || off.asLong() <= 0 || off.asLong() % 4096 != 0) {
-      throw new IOException(pj + ": usrHashOffset: expected a positive multiple of 4096, found " + off);
+    String rootHash =
+        text(p, UpdatePayload.JSON_USR_ROOT_HASH, pj, UpdatePayload.ROOT_HASH_PATTERN);
+    JsonNode off = p.get(UpdatePayload.JSON_USR_HASH_OFFSET);
+    if (off == null || !off.canConvertToLong() || !off.isIntegralNumber() || off.asLong() <= 0
+        || off.asLong() % UpdatePayload.HASH_OFFSET_ALIGNMENT != 0) {
+      throw new IOException(pj + ": " + UpdatePayload.JSON_USR_HASH_OFFSET
+          + ": expected a positive multiple of " + UpdatePayload.HASH_OFFSET_ALIGNMENT
+          + ", found " + off);
     }
-    JsonNode files = p.get("files");
-    for (String f : FILES) {
+    JsonNode files = p.get(UpdatePayload.JSON_FILES);
+    List<UpdatePayload.FileEntry> entries = new ArrayList<>();
+    for (String f : UpdatePayload.FILES) {
       JsonNode e = files == null ? null : files.get(f);
-      if (e == null || !e.path("size").canConvertToLong() || !e.path("sha256").isTextual()) {
-        throw new IOException(pj + ": files." + f + ": expected {\"size\": N, \"sha256\": HEX}, found " + e);
+      if (e == null || !e.path(UpdatePayload.JSON_SIZE).canConvertToLong()
+          || !e.path(UpdatePayload.JSON_SHA256).isTextual()) {
+        throw new IOException(pj + ": " + UpdatePayload.JSON_FILES + "." + f
+            + ": expected {\"size\": N, \"sha256\": HEX}, found " + e);
       }
+      long expectedSize = e.get(UpdatePayload.JSON_SIZE).asLong();
+      String expectedSha = e.get(UpdatePayload.JSON_SHA256).asText();
       Path file = payloadDir.resolve(f);
       if (!Files.isRegularFile(file)) {
         throw new NoSuchFileException(file.toString(), null, "listed in payload.json but missing");
       }
       long size = Files.size(file);
-      if (size != e.get("size").asLong()) {
-        throw new IOException(file + ": " + size + " bytes, payload.json says " + e.get("size").asLong());
+      if (size != expectedSize) {
+        throw new IOException(file + ": " + size + " bytes, payload.json says " + expectedSize);
       }
       String sha = sha256(file);
-      if (!sha.equals(e.get("sha256").asText())) {
-        throw new IOException(file + ": sha256 " + sha + ", payload.json says " + e.get("sha256").asText());
+      if (!sha.equals(expectedSha)) {
+        throw new IOException(file + ": sha256 " + sha + ", payload.json says " + expectedSha);
       }
+      entries.add(new UpdatePayload.FileEntry(f, size, sha));
     }
-    if (off.asLong() >= Files.size(payloadDir.resolve("usr.img"))) {
-      throw new IOException(pj + ": usrHashOffset " + off.asLong() + " is not inside usr.img");
+    if (off.asLong() >= Files.size(payloadDir.resolve(UpdatePayload.USR_IMG))) {
+      throw new IOException(pj + ": " + UpdatePayload.JSON_USR_HASH_OFFSET + " " + off.asLong()
+          + " is not inside " + UpdatePayload.USR_IMG);
     }
-    List<String> staged = new ArrayList<>();
-    for (String f : FILES) {
-      Map<String, Object> custom = new LinkedHashMap<>();
-      custom.put("version", version);
-      custom.put("channel", ch);
-      custom.put("arch", arch);
-      custom.put("name", name);
-      if (f.equals("usr.img")) {
-        custom.put("usr_root_hash", rootHash);
-        custom.put("usr_hash_offset", off.asLong());
-      }
-      String target = ch + "/" + arch + "/" + version + "/" + f;
-      repo.addTarget(role, target, payloadDir.resolve(f), custom);
-      staged.add(target);
-    }
-    return staged;
+    return new UpdatePayload(name, version, ch, arch, rootHash, off.asLong(), entries);
   }
 
   private static String text(JsonNode p, String field, Path pj, String pattern) throws IOException {

@@ -1,5 +1,6 @@
 package io.basalt.signing.tuf.repo;
 
+import io.basalt.host.AtomicFiles;
 import io.basalt.signing.json.CanonicalJson;
 import io.basalt.signing.json.Json;
 import io.basalt.signing.keys.KeyType;
@@ -229,7 +230,7 @@ public final class Repository {
       keyDirs.add(o.rootKeyDir.toAbsolutePath().toString());
     }
     Settings cfg = new Settings(o.consistentSnapshot, o.expires, o.warn, keyDirs);
-    writeAtomic(dir.resolve("repo.json"), CanonicalJson.encodePretty(cfg.toJson()));
+    AtomicFiles.write(dir.resolve("repo.json"), CanonicalJson.encodePretty(cfg.toJson()));
     Repository r = new Repository(dir, cfg, List.of(), pass, clock, random);
 
     RootDraft root = new RootDraft(o.consistentSnapshot);
@@ -312,7 +313,7 @@ public final class Repository {
       String h256 = HexFormat.of().formatHex(s256.digest());
       String h512 = HexFormat.of().formatHex(s512.digest());
       Path stored = parent.resolve(h256 + "." + name);
-      Files.move(tmp, stored, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      AtomicFiles.rename(tmp, stored);
       linkOrCopy(stored, parent.resolve(h512 + "." + name));
       linkOrCopy(stored, parent.resolve(name));
       Map<String, String> hashes = Map.of("sha256", h256, "sha512", h512);
@@ -631,7 +632,7 @@ public final class Repository {
     SigningKey k = SigningKey.generate(type, random);
     Path d = keyDir != null ? keyDir : dir.resolve("keys");
     Files.createDirectories(d);
-    writeAtomic(d.resolve(k.keyId() + ".pem"), k.toEncryptedPem(passphrases.forRole(role, true), random));
+    AtomicFiles.write(d.resolve(k.keyId() + ".pem"), k.toEncryptedPem(passphrases.forRole(role, true), random));
     keyCache.put(k.keyId(), k);
     return k;
   }
@@ -714,9 +715,9 @@ public final class Repository {
     Path md = dir.resolve("metadata");
     Files.createDirectories(md);
     if (consistent() || role.equals("root")) {
-      writeAtomic(md.resolve(version + "." + escape(role) + ".json"), bytes);
+      AtomicFiles.write(md.resolve(version + "." + escape(role) + ".json"), bytes);
     }
-    writeAtomic(md.resolve(escape(role) + ".json"), bytes);
+    AtomicFiles.write(md.resolve(escape(role) + ".json"), bytes);
     return bytes;
   }
 
@@ -749,7 +750,7 @@ public final class Repository {
     Map<String, Object> ts = header("timestamp", publishedVersion("timestamp") + 1,
         now.plus(period("expires", "timestamp")).toString());
     ts.put("meta", meta);
-    writeAtomic(dir.resolve("metadata").resolve("timestamp.json"), Metadata.sign(ts, s.keys()));
+    AtomicFiles.write(dir.resolve("metadata").resolve("timestamp.json"), Metadata.sign(ts, s.keys()));
   }
 
   private boolean consistent() {
@@ -827,7 +828,7 @@ public final class Repository {
 
   private void stage(String role, Map<String, Object> signed) throws IOException {
     Path s = Files.createDirectories(dir.resolve("staged"));
-    writeAtomic(s.resolve(escape(role) + ".json"), CanonicalJson.encodePretty(signed));
+    AtomicFiles.write(s.resolve(escape(role) + ".json"), CanonicalJson.encodePretty(signed));
   }
 
   /** All targets roles reachable from targets (staged state), pre-order. */
@@ -870,16 +871,6 @@ public final class Repository {
     }
   }
 
-  static void writeAtomic(Path target, byte[] bytes) throws IOException {
-    Path parent = target.toAbsolutePath().getParent();
-    Path tmp = Files.createTempFile(parent, ".tmp-", ".part");
-    try {
-      Files.write(tmp, bytes);
-      Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
-  }
 
   private static void deleteTree(Path p) throws IOException {
     if (Files.isDirectory(p)) {
