@@ -112,7 +112,6 @@ public final class BuildPipeline {
     stageIndex++;
     stageName = name;
     stageStart = System.nanoTime();
-    cfg.progress().stageStarted(stageIndex, STAGES, name, "at " + java.time.Instant.now());
     cfg.progress().stageStarted(stageIndex, STAGES, name, what);
   }
 
