@@ -112,7 +112,6 @@ public final class BuildPipeline {
     stageIndex++;
     stageName = name;
     stageStart = System.nanoTime();
-    new IllegalStateException("throwaway: Error Prone DeadException");
     cfg.progress().stageStarted(stageIndex, STAGES, name, what);
   }
 
