@@ -3,6 +3,7 @@ package io.basalt.image.cpio;
 import com.github.luben.zstd.ZstdOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.Locale;
 import org.apache.commons.compress.compressors.gzip.GzipCompressorOutputStream;
 import org.apache.commons.compress.compressors.gzip.GzipParameters;
 import org.tukaani.xz.LZMA2Options;
@@ -45,7 +46,7 @@ public enum Compression {
   void checkLevel(int level) {
     if (this != NONE && (level < minLevel || level > maxLevel)) {
       throw new IllegalArgumentException(
-          name().toLowerCase() + " level " + level + " out of range " + minLevel + ".." + maxLevel);
+          name().toLowerCase(Locale.ROOT) + " level " + level + " out of range " + minLevel + ".." + maxLevel);
     }
   }
 

@@ -36,7 +36,7 @@ final class Names {
     for (int i = 0; i < name.length(); i++) {
       char c = name.charAt(i);
       if (c < 0x20 || "\"*/:<>?\\|".indexOf(c) >= 0 || c == 0x7f) {
-        throw new FatFormatException(path + ": character " + String.format("U+%04X", (int) c) + " at index " + i
+        throw new FatFormatException(path + ": character " + String.format(Locale.ROOT, "U+%04X", (int) c) + " at index " + i
             + " is not allowed in a FAT long name (control characters and \" * / : < > ? \\ | are not)");
       }
       if (Character.isHighSurrogate(c) && i + 1 < name.length() && Character.isLowSurrogate(name.charAt(i + 1))) {

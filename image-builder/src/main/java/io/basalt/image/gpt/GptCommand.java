@@ -5,6 +5,7 @@ import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -46,10 +47,10 @@ public final class GptCommand implements Runnable {
       try (SeekableByteChannel ch = Files.newByteChannel(disk, StandardOpenOption.READ)) {
         GptTable t = GptTable.readPrimary(ch);
         GptTable.readAt(ch, t.alternateLba(), "backup GPT header");
-        out.printf("disk %s guid %s usable LBA %d-%d backup LBA %d%n", disk, t.diskGuid(), t.firstUsableLba(),
+        out.printf(Locale.ROOT, "disk %s guid %s usable LBA %d-%d backup LBA %d%n", disk, t.diskGuid(), t.firstUsableLba(),
             t.lastUsableLba(), t.alternateLba());
         for (GptTable.Entry e : t.entries()) {
-          out.printf("%d %s type %s guid %s LBA %d-%d attrs 0x%016x%n", e.number(), e.name(), e.type(), e.guid(),
+          out.printf(Locale.ROOT, "%d %s type %s guid %s LBA %d-%d attrs 0x%016x%n", e.number(), e.name(), e.type(), e.guid(),
               e.firstLba(), e.lastLba(), e.attributes());
         }
         out.flush();

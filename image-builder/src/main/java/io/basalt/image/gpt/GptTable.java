@@ -9,6 +9,7 @@ import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.UUID;
 
 /**
@@ -184,7 +185,7 @@ public final class GptTable {
   }
 
   private static String hex(long v) {
-    return String.format("0x%08x", v);
+    return String.format(Locale.ROOT, "0x%08x", v);
   }
 
   public long myLba() {

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -208,7 +209,7 @@ public final class CanonicalJson {
       if (c == '"' || c == '\\') {
         sb.append('\\');
       } else if (json && c < 0x20) {
-        sb.append(String.format("\\u%04x", (int) c));
+        sb.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
         continue;
       }
       sb.append(c);

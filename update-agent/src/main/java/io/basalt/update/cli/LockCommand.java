@@ -22,6 +22,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -259,9 +260,9 @@ final class LockCommand implements Runnable {
         if (s.holders().isEmpty()) {
           out.println("No holders.");
         } else {
-          out.printf("%-34s %s%n", "MACHINE ID", "SINCE");
+          out.printf(Locale.ROOT, "%-34s %s%n", "MACHINE ID", "SINCE");
           for (String h : s.holders()) {
-            out.printf("%-34s %s%n", h, s.since(h)
+            out.printf(Locale.ROOT, "%-34s %s%n", h, s.since(h)
                 .map(t -> t + " (" + ago(t, now) + ")")
                 .orElse("unknown (taken by a tool that does not record it)"));
           }

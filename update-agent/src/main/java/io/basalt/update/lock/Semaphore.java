@@ -14,6 +14,7 @@ import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
@@ -85,7 +86,7 @@ public final class Semaphore {
           "etcd key "
               + key
               + ": expected a JSON object {\"semaphore\":N,\"max\":M,\"holders\":[...]}, found "
-              + (root == null ? "an empty value" : root.getNodeType().toString().toLowerCase()));
+              + (root == null ? "an empty value" : root.getNodeType().toString().toLowerCase(Locale.ROOT)));
     }
     int sem = intField(key, root, "semaphore");
     int max = intField(key, root, "max");
@@ -101,7 +102,7 @@ public final class Semaphore {
             "etcd key "
                 + key
                 + ": field \"holders\" must be a list of machine ids, found "
-                + h.getNodeType().toString().toLowerCase());
+                + h.getNodeType().toString().toLowerCase(Locale.ROOT));
       }
       for (int i = 0; i < h.size(); i++) {
         JsonNode e = h.get(i);

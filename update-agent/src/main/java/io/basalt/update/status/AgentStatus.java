@@ -2,6 +2,7 @@ package io.basalt.update.status;
 
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -71,6 +72,6 @@ public record AgentStatus(String version, String slot, String channel, String st
   }
 
   private static void line(StringBuilder b, String k, String v) {
-    b.append(String.format("%-11s %s%n", k + ":", v));
+    b.append(String.format(Locale.ROOT, "%-11s %s%n", k + ":", v));
   }
 }

@@ -7,6 +7,7 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Consumer;
@@ -116,7 +117,7 @@ public final class RebootCoordinator {
       if (!users.isEmpty()) {
         if (graceEnds == null) {
           graceEnds = now.plus(grace);
-          String when = DateTimeFormatter.ofPattern("HH:mm z")
+          String when = DateTimeFormatter.ofPattern("HH:mm z", Locale.ROOT)
               .format(graceEnds.atZone(window.map(RebootWindow::zone).orElse(ZoneId.systemDefault())));
           notifier.broadcast("Basalt: this machine reboots at " + when + " (in "
               + grace.toMinutes() + " min) to finish an update. Logged in: "
