@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.basalt.image.api.ImagePlan;
 import io.basalt.image.base.BaseTreeCache;
 import io.basalt.image.base.MmdebstrapRunner;
 import io.basalt.image.pipeline.BuildException;
@@ -19,6 +20,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -56,8 +58,12 @@ public final class BuildCommand implements Callable<Integer> {
   @Option(names = "--cache", paramLabel = "DIR", description = "Base tree cache (default: $XDG_CACHE_HOME/basalt/base or ~/.cache/basalt/base).")
   Path cache;
 
-  @Option(names = "--json", description = "Print a machine-readable summary on stdout.")
+  @Option(names = "--json", description = "Print a machine-readable summary (or plan) on stdout.")
   boolean json;
+
+  @Option(names = "--plan", description = "Print what the build would make (layout, artifacts, command lines);"
+      + " write nothing.")
+  boolean plan;
 
   @Option(names = {"-v", "--verbose"}, description = "Show every line of the tools' output (mmdebstrap).")
   boolean verbose;
@@ -93,6 +99,9 @@ public final class BuildCommand implements Callable<Integer> {
     }
     Path outDir = out != null ? out : Path.of("out", spec.name() + "-" + spec.version());
     Path cacheRoot = cache != null ? cache : BaseTreeCache.defaultRoot(env, Path.of(System.getProperty("user.home")));
+    if (plan) {
+      return printPlan(outw, err, spec, envEpoch, new BaseTreeCache(cacheRoot, runner));
+    }
     err.println("basalt build: " + (specFile == null ? "default spec" : specFile.toString()) + ": " + spec.name() + " " + spec.version()
         + " (" + spec.channel() + "), " + spec.arch() + ", Debian " + spec.debian().suite() + " → " + outDir);
     BuildPipeline.Config config = new BuildPipeline.Config(
@@ -141,6 +150,21 @@ public final class BuildCommand implements Callable<Integer> {
       err.println("basalt build: interrupted");
       return fail(outw, "interrupted", "interrupted", EXIT_IO);
     }
+  }
+
+  /** --plan: prints the plan; reads the base tree cache, writes nothing. */
+  private int printPlan(PrintWriter outw, PrintWriter err, ImageSpec spec, OptionalLong envEpoch, BaseTreeCache cache) {
+    ImagePlan p;
+    try {
+      p = BuildPipeline.plan(spec, envEpoch);
+    } catch (IllegalArgumentException e) {
+      err.println("basalt build: " + e.getMessage());
+      return fail(outw, "spec", e.getMessage(), EXIT_SPEC);
+    }
+    Optional<String> cached = cache.lookup(spec.debian()).map(Path::toString);
+    outw.print(json ? PlanPrinter.json(p, cached) + "\n" : PlanPrinter.text(p, cached));
+    outw.flush();
+    return 0;
   }
 
   /** The installer of init-units' resources (units, presets, tmpfiles...). */

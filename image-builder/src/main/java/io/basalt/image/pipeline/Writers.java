@@ -17,7 +17,13 @@ import io.basalt.image.verity.Verity;
 import io.basalt.image.verity.VerityChannel;
 import io.basalt.image.verity.VerityParams;
 import io.basalt.image.verity.VerityResult;
+import io.basalt.image.gpt.GptDisk;
+import io.basalt.image.qcow2.Qcow2Writer;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,8 +38,8 @@ import java.nio.file.attribute.PosixFilePermissions;
 final class Writers {
   private Writers() {}
 
-  /** The result of appending a dm-verity hash tree to a data image. */
-  record Verity2(String rootHash, long hashOffset, long totalSize) {}
+  /** The result of appending a dm-verity hash tree to a data image, and the image's sha256. */
+  record Verity2(String rootHash, long hashOffset, long totalSize, String sha256) {}
 
   /** Reads a tar archive as a tree without extracting it. */
   static FileTree readTar(Path tar) throws IOException {
@@ -50,16 +56,15 @@ final class Writers {
    */
   static final class UsrImage implements AutoCloseable {
     private final FileChannel file;
+    private final HashingChannel hashing;
     private final VerityChannel channel;
 
     UsrImage(Path out, String veritySeed) throws IOException {
       file = FileChannel.open(out, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
           StandardOpenOption.READ, StandardOpenOption.WRITE);
-      channel = Verity.channel(file, VerityParams.fromSeed(veritySeed));
-      if (Files.getFileStore(out).supportsFileAttributeView("posix")) {
-        // an ordinary artifact whatever the umask, as the squashfs writer's Path API makes it
-        Files.setPosixFilePermissions(out, PosixFilePermissions.fromString("rw-r--r--"));
-      }
+      hashing = new HashingChannel(file);
+      channel = Verity.channel(hashing, VerityParams.fromSeed(veritySeed));
+      readableByAll(out);
     }
 
     /** Writes {@code usr} as squashfs from offset 0; returns the image size (a multiple of 4096). */
@@ -71,7 +76,9 @@ final class Writers {
     Verity2 appendVerity() throws IOException {
       VerityResult r = channel.appendHashTree();
       file.force(false);
-      return new Verity2(r.rootHashHex(), r.hashOffset(), file.size());
+      // the squashfs superblock is patched at offset 0 last, so this sha256 reads the image back
+      HashingChannel.Digest d = hashing.finish();
+      return new Verity2(r.rootHashHex(), r.hashOffset(), d.size(), d.sha256());
     }
 
     @Override
@@ -111,7 +118,7 @@ final class Writers {
    * compressed squashfs) goes into a second, uncompressed cpio member instead of being compressed
    * again.
    */
-  static void writeInitramfs(FileTree tree, long epoch, Path out) throws IOException {
+  static HashingChannel.Digest writeInitramfs(FileTree tree, long epoch, Path out) throws IOException {
     String img = "/basalt/usr.img";
     TreeEntry usr = tree.get(img);
     InitramfsWriter w = InitramfsWriter.empty();
@@ -126,7 +133,40 @@ final class Writers {
       w = w.add(main, CpioWriter.of(Compression.ZSTD).withMtime(epoch).withXattrsDropped())
           .add(live, CpioWriter.of(Compression.NONE).withMtime(epoch));
     }
-    w.write(out);
+    Files.createDirectories(out.getParent());
+    try (HashingChannel ch = create(out)) {
+      OutputStream buffered = new BufferedOutputStream(Channels.newOutputStream(ch), 64 * 1024);
+      w.writeTo(buffered);
+      buffered.flush();
+      return ch.finish();
+    }
+  }
+
+  /** Writes {@code disk} to {@code out} (a fresh file), hashing it as it is written. */
+  static HashingChannel.Digest writeDisk(GptDisk disk, Path out) throws IOException {
+    try (HashingChannel ch = create(out)) {
+      disk.write(ch);
+      return ch.finish();
+    }
+  }
+
+  /** A new, empty file (mode 0644 whatever the umask) opened for writing through a hashing channel. */
+  private static HashingChannel create(Path out) throws IOException {
+    SeekableByteChannel ch = Files.newByteChannel(out, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+        StandardOpenOption.READ, StandardOpenOption.WRITE);
+    try {
+      readableByAll(out);
+    } catch (IOException e) {
+      ch.close();
+      throw e;
+    }
+    return new HashingChannel(ch);
+  }
+
+  private static void readableByAll(Path file) throws IOException {
+    if (Files.getFileStore(file).supportsFileAttributeView("posix")) {
+      Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+    }
   }
 
   /** A FAT writer for a volume label, all timestamps at {@code epoch}. */
@@ -134,8 +174,12 @@ final class Writers {
     return FatWriter.builder().label(label).sourceDateEpoch(epoch).hiddenSectors(hiddenSectors).build();
   }
 
-  /** Converts a raw disk to qcow2. */
-  static void qcow2(Path raw, Path out) throws IOException {
-    io.basalt.image.qcow2.Qcow2Writer.convert(raw, out);
+  /** Converts a raw disk to qcow2, hashing the qcow2 file as it is written. */
+  static HashingChannel.Digest qcow2(Path raw, Path out) throws IOException {
+    try (SeekableByteChannel in = Files.newByteChannel(raw, StandardOpenOption.READ);
+        HashingChannel ch = create(out)) {
+      Qcow2Writer.convert(in, ch, raw.toString());
+      return ch.finish();
+    }
   }
 }
