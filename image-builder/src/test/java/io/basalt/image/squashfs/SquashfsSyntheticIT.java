@@ -105,7 +105,7 @@ class SquashfsSyntheticIT {
     assumeTrue(Files.exists(Paths.get("/dev/loop-control")), "needs loop devices");
     assumeTrue(Files.readString(Paths.get("/proc/filesystems")).contains("squashfs"), "needs kernel squashfs support");
     Path image = work.resolve("kernel.sqfs");
-    new SquashfsWriter(SquashfsOptions.defaults(MTIME)).write(tree, image);
+    Images.write(new SquashfsWriter(SquashfsOptions.defaults(MTIME)), tree, image);
     assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(image)),
         "an ordinary artifact, not createTempFile's 0600");
     Path mnt = work.resolve("mnt");
@@ -123,7 +123,7 @@ class SquashfsSyntheticIT {
   void unsquashfsListsAndExtractsTheSameTree(SquashfsCompression c) throws Exception {
     Path image = work.resolve("synth-" + c + ".sqfs");
     SquashfsOptions o = SquashfsOptions.builder().compression(c).mtime(MTIME).blockSize(c == SquashfsCompression.GZIP ? 65536 : 131072).build();
-    SquashfsResult res = new SquashfsWriter(o).write(tree, image);
+    SquashfsResult res = Images.write(new SquashfsWriter(o), tree, image);
     assertEquals(0, Files.size(image) % 4096);
     assertEquals(Files.size(image), res.imageSize());
     assertTrue(res.duplicateFiles() >= 1, "a/random-copy is a duplicate: " + res);
