@@ -4,13 +4,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.basalt.image.api.BuildException;
+import io.basalt.image.api.BuildResult;
 import io.basalt.image.api.ImagePlan;
+import io.basalt.image.api.Progress;
 import io.basalt.image.base.BaseTreeCache;
 import io.basalt.image.base.MmdebstrapRunner;
-import io.basalt.image.pipeline.BuildException;
 import io.basalt.image.pipeline.BuildPipeline;
-import io.basalt.image.pipeline.BuildResult;
-import io.basalt.image.pipeline.Progress;
 import io.basalt.image.spec.ImageSpec;
 import io.basalt.image.spec.SpecException;
 import io.basalt.image.usr.BasaltJars;
@@ -23,9 +23,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * {@code basalt build}: builds an image from a spec (the embedded default without --spec) into
@@ -40,7 +40,7 @@ import picocli.CommandLine.Option;
       "Exit codes: 0 built, 2 bad spec or usage, 3 base tree (mmdebstrap) failed, 4 base tree unusable,",
       "5 a writer this build needs is missing, 1 other I/O errors."
     })
-public final class BuildCommand implements Callable<Integer> {
+final class BuildCommand implements Callable<Integer> {
   static final int EXIT_SPEC = 2;
   static final int EXIT_BOOTSTRAP = 3;
   static final int EXIT_TREE = 4;

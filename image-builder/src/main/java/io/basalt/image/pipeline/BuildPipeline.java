@@ -1,15 +1,18 @@
 package io.basalt.image.pipeline;
 
+import io.basalt.image.api.BuildException;
+import io.basalt.image.api.BuildResult;
 import io.basalt.image.api.DiskLayout;
 import io.basalt.image.api.ImagePlan;
+import io.basalt.image.api.Progress;
 import io.basalt.image.base.BaseTreeCache;
 import io.basalt.image.esp.BootEntries;
 import io.basalt.image.gpt.GptDisk;
 import io.basalt.image.gpt.GptPartition;
 import io.basalt.image.gpt.PartitionContent;
 import io.basalt.image.initramfs.Initramfs;
-import io.basalt.image.spec.ImageSpec;
 import io.basalt.image.spec.ImageSpec.Output;
+import io.basalt.image.spec.ImageSpec;
 import io.basalt.image.tree.Content;
 import io.basalt.image.tree.FileTree;
 import io.basalt.image.tree.TreeEntry;
@@ -513,22 +516,6 @@ public final class BuildPipeline {
   static String sha256Hex(byte[] b) {
     try {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  static String sha256Hex(Path file) throws IOException {
-    try {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      try (InputStream in = Files.newInputStream(file)) {
-        byte[] buf = new byte[1 << 16];
-        int n;
-        while ((n = in.read(buf)) > 0) {
-          md.update(buf, 0, n);
-        }
-      }
-      return HexFormat.of().formatHex(md.digest());
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
