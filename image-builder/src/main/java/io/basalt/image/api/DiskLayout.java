@@ -14,7 +14,8 @@ import java.util.UUID;
  * @param sizeBytes size of the whole disk image
  * @param partitions the partitions in table order, numbered from 1
  */
-public record DiskLayout(UUID diskGuid, int sectorSize, long sizeBytes, List<Partition> partitions) {
+public record DiskLayout(
+    UUID diskGuid, int sectorSize, long sizeBytes, List<Partition> partitions) {
   public DiskLayout {
     Objects.requireNonNull(diskGuid, "diskGuid");
     partitions = List.copyOf(partitions);
@@ -31,7 +32,8 @@ public record DiskLayout(UUID diskGuid, int sectorSize, long sizeBytes, List<Par
    * @param lastLba last sector (inclusive)
    * @param content what the build puts into it
    */
-  public record Partition(int number, String label, UUID type, UUID partUuid, long firstLba, long lastLba,
+  public record Partition(
+      int number, String label, UUID type, UUID partUuid, long firstLba, long lastLba,
       String content) {
     public Partition {
       Objects.requireNonNull(label, "label");

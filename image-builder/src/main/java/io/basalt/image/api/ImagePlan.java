@@ -65,7 +65,8 @@ public record ImagePlan(
    * @param packages packages the spec names (their versions are known once the tree exists)
    * @param cacheKey the base tree cache key (sha256 of the inputs)
    */
-  public record Base(String suite, String variant, String mirror, List<String> packages, String cacheKey) {
+  public record Base(
+      String suite, String variant, String mirror, List<String> packages, String cacheKey) {
     public Base {
       packages = List.copyOf(packages);
     }
@@ -97,7 +98,9 @@ public record ImagePlan(
   public record CommandLine(String name, String template) {
     /** The command line with the placeholders replaced. */
     public String resolve(String usrRootHash, long usrHashOffset) {
-      return template.replace(USR_ROOT_HASH, usrRootHash).replace(USR_HASH_OFFSET, Long.toString(usrHashOffset));
+      return template
+          .replace(USR_ROOT_HASH, usrRootHash)
+          .replace(USR_HASH_OFFSET, Long.toString(usrHashOffset));
     }
   }
 

@@ -61,8 +61,9 @@ final class BuildCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print a machine-readable summary (or plan) on stdout.")
   boolean json;
 
-  @Option(names = "--plan", description = "Print what the build would make (layout, artifacts, command lines);"
-      + " write nothing.")
+  @Option(
+      names = "--plan",
+      description = "Print what the build would make (layout, artifacts, command lines); write nothing.")
   boolean plan;
 
   @Option(names = {"-v", "--verbose"}, description = "Show every line of the tools' output (mmdebstrap).")
@@ -153,7 +154,8 @@ final class BuildCommand implements Callable<Integer> {
   }
 
   /** --plan: prints the plan; reads the base tree cache, writes nothing. */
-  private int printPlan(PrintWriter outw, PrintWriter err, ImageSpec spec, OptionalLong envEpoch, BaseTreeCache cache) {
+  private int printPlan(
+      PrintWriter outw, PrintWriter err, ImageSpec spec, OptionalLong envEpoch, BaseTreeCache cache) {
     ImagePlan p;
     try {
       p = BuildPipeline.plan(spec, envEpoch);

@@ -94,28 +94,32 @@ final class PlanPrinter {
    */
   static String text(ImagePlan p, Optional<String> cachedBase) {
     StringBuilder s = new StringBuilder();
-    s.append("Plan for ").append(p.name()).append(' ').append(p.version()).append(" (").append(p.channel())
-        .append(", ").append(p.arch()).append("); nothing is written.\n");
-    s.append("SOURCE_DATE_EPOCH: ").append(p.sourceDateEpoch().isPresent()
-        ? Long.toString(p.sourceDateEpoch().getAsLong()) : "derived from the base tree at build").append('\n');
-    s.append("\nBase tree: Debian ").append(p.base().suite()).append(" (").append(p.base().variant()).append(") from ")
-        .append(p.base().mirror()).append('\n');
-    s.append("  packages: ").append(String.join(" ", p.base().packages())).append('\n');
-    s.append("  cache key ").append(p.base().cacheKey()).append(": ")
-        .append(cachedBase.map(c -> "cached, " + c).orElse("not cached; the build runs mmdebstrap")).append('\n');
+    String epoch = p.sourceDateEpoch().isPresent()
+        ? Long.toString(p.sourceDateEpoch().getAsLong())
+        : "derived from the base tree at build";
+    String cache =
+        cachedBase.map(c -> "cached, " + c).orElse("not cached; the build runs mmdebstrap");
+    s.append("Plan for " + p.name() + " " + p.version() + " (" + p.channel() + ", " + p.arch()
+        + "); nothing is written.\n");
+    s.append("SOURCE_DATE_EPOCH: " + epoch + "\n");
+    s.append("\nBase tree: Debian " + p.base().suite() + " (" + p.base().variant() + ") from "
+        + p.base().mirror() + "\n");
+    s.append("  packages: " + String.join(" ", p.base().packages()) + "\n");
+    s.append("  cache key " + p.base().cacheKey() + ": " + cache + "\n");
     s.append("\nTrees:\n");
     for (ImagePlan.Tree t : p.trees()) {
       s.append(String.format(Locale.ROOT, "  %-17s %s%n", t.name(), t.description()));
     }
     if (p.disk().isPresent()) {
       DiskLayout d = p.disk().get();
-      s.append("\nDisk: GPT, ").append(d.sectorSize()).append("-byte sectors, ")
-          .append(BuildPipeline.human(d.sizeBytes())).append(", disk GUID ").append(d.diskGuid()).append('\n');
-      s.append(String.format(Locale.ROOT, "  %-2s %-10s %10s %10s %9s  %-36s  %-36s  %s%n",
+      s.append("\nDisk: GPT, " + d.sectorSize() + "-byte sectors, "
+          + BuildPipeline.human(d.sizeBytes()) + ", disk GUID " + d.diskGuid() + "\n");
+      String row = "  %-2s %-10s %10s %10s %9s  %-36s  %-36s  %s%n";
+      s.append(String.format(Locale.ROOT, row,
           "#", "label", "start LBA", "end LBA", "size", "type", "PARTUUID", "content"));
       for (DiskLayout.Partition q : d.partitions()) {
-        s.append(String.format(Locale.ROOT, "  %-2d %-10s %10d %10d %9s  %-36s  %-36s  %s%n", q.number(), q.label(),
-            q.firstLba(), q.lastLba(), BuildPipeline.human(q.sizeBytes()), q.type(), q.partUuid(), q.content()));
+        s.append(String.format(Locale.ROOT, row, q.number(), q.label(), q.firstLba(), q.lastLba(),
+            BuildPipeline.human(q.sizeBytes()), q.type(), q.partUuid(), q.content()));
       }
     } else {
       s.append("\nDisk: none (no disk.raw or disk.qcow2 in the spec's outputs)\n");

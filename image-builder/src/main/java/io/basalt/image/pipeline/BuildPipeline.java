@@ -154,7 +154,8 @@ public final class BuildPipeline {
   }
 
   /** The base tree as read, with what the later stages take from it. */
-  private record Base(FileTree tree, long epoch, SortedMap<String, String> packages, String buildId) {}
+  private record Base(
+      FileTree tree, long epoch, SortedMap<String, String> packages, String buildId) {}
 
   /** The staged kernel and initramfs files. */
   private record Boot(Initramfs initramfs, Path vmlinuz, Path initrd, Path liveInitrd) {}
@@ -201,13 +202,15 @@ public final class BuildPipeline {
       deleteRecursively(staging);
       Files.createDirectories(staging);
     } catch (IOException e) {
-      throw new BuildException("output", BuildException.Kind.IO, "cannot prepare " + cfg.outDir() + ": " + e.getMessage(), e);
+      throw new BuildException("output", BuildException.Kind.IO,
+          "cannot prepare " + cfg.outDir() + ": " + e.getMessage(), e);
     }
   }
 
   /** Stages 1 and 2: the cached Debian base tree, read as a tree. */
   private Base base() throws BuildException, InterruptedException {
-    start("base tree", "Debian " + spec.debian().suite() + ", " + spec.debian().packages().size() + " packages (cached by inputs)");
+    start("base tree", "Debian " + spec.debian().suite() + ", " + spec.debian().packages().size()
+        + " packages (cached by inputs)");
     BaseTreeCache.Entry entry;
     try {
       entry = cfg.cache().get(spec.debian(), cfg.progress()::detail);
@@ -229,24 +232,29 @@ public final class BuildPipeline {
   private UsrAssembler.Result usr(Base base) throws BuildException {
     start("usr assembly", "merged /usr, /etc defaults, Basalt jars and units, os-release");
     UsrAssembler.Result assembled = io(() -> UsrAssembler.assemble(base.tree(),
-        new UsrAssembler.Inputs(spec, base.epoch(), base.buildId(), cfg.jars().jars(), cfg.initUnits())));
+        new UsrAssembler.Inputs(
+            spec, base.epoch(), base.buildId(), cfg.jars().jars(), cfg.initUnits())));
     FileTree usr = UsrAssembler.usrTree(assembled.tree());
     UsrAssembler.Report rep = assembled.report();
-    finish(usr.size() + " entries, " + human(usr.contentBytes()) + "; Java runtime " + human(rep.javaBytesBefore())
-        + " → " + human(rep.javaBytesAfter()));
+    finish(usr.size() + " entries, " + human(usr.contentBytes()) + "; Java runtime "
+        + human(rep.javaBytesBefore()) + " → " + human(rep.javaBytesAfter()));
     return assembled;
   }
 
   /** Stages 4 and 5: usr.img (squashfs, then its dm-verity hash tree) and usr.roothash. */
   private Writers.Verity2 usrImage(FileTree usr, Base base, Path usrImg) throws BuildException {
     long epoch = base.epoch();
-    start("usr squashfs", spec.compressor().key()
-        + (spec.compressorLevel().isPresent() ? " level " + spec.compressorLevel().getAsInt() : " (default level)") + ", mtimes ≤ " + epoch);
-    // The blocks are hashed for dm-verity as the squashfs writer writes them (see Writers.UsrImage).
-    Writers.UsrImage image = io(() -> new Writers.UsrImage(usrImg, spec.name() + " " + spec.version() + " " + base.buildId()));
+    String level = spec.compressorLevel().isPresent()
+        ? " level " + spec.compressorLevel().getAsInt()
+        : " (default level)";
+    start("usr squashfs", spec.compressor().key() + level + ", mtimes ≤ " + epoch);
+    // The blocks are hashed for dm-verity as the squashfs writer writes them (Writers.UsrImage).
+    String veritySeed = spec.name() + " " + spec.version() + " " + base.buildId();
+    Writers.UsrImage image = io(() -> new Writers.UsrImage(usrImg, veritySeed));
     Writers.Verity2 verity;
     try {
-      long squashfsBytes = io(() -> image.squashfs(usr, spec.compressor(), spec.compressorLevel(), epoch));
+      long squashfsBytes =
+          io(() -> image.squashfs(usr, spec.compressor(), spec.compressorLevel(), epoch));
       finish(human(squashfsBytes) + " (block digests made while writing)");
       start("usr verity", "dm-verity sha256 hash tree appended at the 4096-padded squashfs size");
       verity = io(image::appendVerity);
@@ -257,14 +265,17 @@ public final class BuildPipeline {
       });
     }
     if (verity.totalSize() > plan.usrSlotBytes()) {
-      throw new BuildException(stageName, BuildException.Kind.TREE, "usr.img is " + human(verity.totalSize())
-          + " but partitions.usr is " + human(plan.usrSlotBytes()) + "; raise partitions.usr in the spec");
+      throw new BuildException(stageName, BuildException.Kind.TREE, "usr.img is "
+          + human(verity.totalSize()) + " but partitions.usr is " + human(plan.usrSlotBytes())
+          + "; raise partitions.usr in the spec");
     }
-    written.put("usr.img", new BuildResult.Artifact("usr.img", verity.totalSize(), verity.sha256()));
-    finish("root hash " + verity.rootHash() + ", hash offset " + verity.hashOffset() + ", " + human(verity.totalSize()));
+    written.put("usr.img",
+        new BuildResult.Artifact("usr.img", verity.totalSize(), verity.sha256()));
+    finish("root hash " + verity.rootHash() + ", hash offset " + verity.hashOffset() + ", "
+        + human(verity.totalSize()));
     writeString("usr.roothash", verity.rootHash() + "\n");
-    if (!wants(Output.USR_IMG) && !wants(Output.UPDATE) && !wants(Output.DISK_RAW) && !wants(Output.DISK_QCOW2)
-        && !wants(Output.PXE)) {
+    if (!wants(Output.USR_IMG) && !wants(Output.UPDATE) && !wants(Output.DISK_RAW)
+        && !wants(Output.DISK_QCOW2) && !wants(Output.PXE)) {
       throw new BuildException("outputs", BuildException.Kind.IO, "nothing to write");
     }
     return verity;
@@ -273,7 +284,8 @@ public final class BuildPipeline {
   /** Stage 6: the disk initramfs, the live one (PXE) and the kernel. */
   private Boot initramfs(Base base, Path usrImg) throws BuildException {
     long epoch = base.epoch();
-    start("initramfs", "init, busybox, veritysetup/e2fsprogs with their libraries, kernel modules (zstd cpio)");
+    start("initramfs", "init, busybox, veritysetup/e2fsprogs with their libraries, kernel modules"
+        + " (zstd cpio)");
     Path initrd = staging.resolve("update/initramfs");
     Path liveInitrd = staging.resolve("pxe/initramfs");
     Initramfs ird = io(() -> {
@@ -285,11 +297,13 @@ public final class BuildPipeline {
       }
       return disk;
     });
-    finish("disk " + human(size(initrd)) + (Files.exists(liveInitrd) ? ", live " + human(size(liveInitrd)) : "")
-        + ", kernel " + ird.kernelRelease() + ", " + ird.modules().size() + " modules");
+    String live = Files.exists(liveInitrd) ? ", live " + human(size(liveInitrd)) : "";
+    finish("disk " + human(size(initrd)) + live + ", kernel " + ird.kernelRelease() + ", "
+        + ird.modules().size() + " modules");
     Path vmlinuz = staging.resolve("update/vmlinuz");
     io(() -> {
-      TreeEntry image = ird.kernelImagePath() != null ? base.tree().get(ird.kernelImagePath()) : null;
+      String path = ird.kernelImagePath();
+      TreeEntry image = path != null ? base.tree().get(path) : null;
       put("update/vmlinuz", copy(image != null ? image.content() : kernel(base.tree()), vmlinuz));
       return null;
     });
@@ -297,23 +311,28 @@ public final class BuildPipeline {
   }
 
   /** Stages 7 and 8: the ESP and OEM trees, then disk.raw laid out as the plan says. */
-  private void disk(DiskLayout layout, FileTree image, long epoch, Boot boot, Path usrImg, Writers.Verity2 verity)
-      throws BuildException {
-    String cmdline = plan.commandLine(Planner.DISK_SLOT_A).resolve(verity.rootHash(), verity.hashOffset());
-    start("esp", "systemd-boot, loader.conf, entry " + BootEntries.entryFileName(spec.version(), "A"));
+  private void disk(DiskLayout layout, FileTree image, long epoch, Boot boot, Path usrImg,
+      Writers.Verity2 verity) throws BuildException {
+    String cmdline =
+        plan.commandLine(Planner.DISK_SLOT_A).resolve(verity.rootHash(), verity.hashOffset());
+    start("esp",
+        "systemd-boot, loader.conf, entry " + BootEntries.entryFileName(spec.version(), "A"));
     TreeEntry sdboot = image.get(BootEntries.SYSTEMD_BOOT_EFI);
     if (sdboot == null || sdboot.content() == null) {
       throw new BuildException(stageName, BuildException.Kind.TREE, BootEntries.SYSTEMD_BOOT_EFI
           + ": missing from the image tree; add systemd-boot to debian.packages");
     }
-    FileTree esp = io(() -> BootEntries.espTree(sdboot.content(), List.of(new BootEntries.Slot("A", spec.version(),
-        Content.ofFile(boot.vmlinuz()), Content.ofFile(boot.initrd()), cmdline)), epoch));
+    FileTree esp = io(() -> BootEntries.espTree(sdboot.content(),
+        List.of(new BootEntries.Slot("A", spec.version(), Content.ofFile(boot.vmlinuz()),
+            Content.ofFile(boot.initrd()), cmdline)),
+        epoch));
     FileTree oem = oemTree(epoch);
     finish(esp.size() + " entries, " + human(esp.contentBytes()) + "; options: " + cmdline);
 
     ImageSpec.Partitions sizes = spec.partitions();
-    start("disk.raw", "GPT: EFI-SYSTEM " + human(sizes.esp()) + ", USR-A/USR-B " + human(sizes.usr())
-        + ", OEM " + human(sizes.oem()) + ", ROOT " + human(sizes.root()) + " (empty)");
+    start("disk.raw", "GPT: EFI-SYSTEM " + human(sizes.esp()) + ", USR-A/USR-B "
+        + human(sizes.usr()) + ", OEM " + human(sizes.oem()) + ", ROOT " + human(sizes.root())
+        + " (empty)");
     long espLba = layout.partition(Planner.ESP).firstLba();
     long oemLba = layout.partition(Planner.OEM).firstLba();
     PartitionContent usrA = io(() -> PartitionContent.ofFile(usrImg));
@@ -346,14 +365,16 @@ public final class BuildPipeline {
 
   /** Stage 10: the PXE files (the live initramfs was made in stage 6). */
   private void pxe(Boot boot, Writers.Verity2 verity) throws BuildException {
-    String liveCmdline = plan.commandLine(Planner.PXE).resolve(verity.rootHash(), verity.hashOffset());
+    String liveCmdline =
+        plan.commandLine(Planner.PXE).resolve(verity.rootHash(), verity.hashOffset());
     start("pxe", "vmlinuz, initramfs with /basalt/usr.img, cmdline, boot.ipxe");
     io(() -> {
       put("pxe/vmlinuz", copy(Content.ofFile(boot.vmlinuz()), staging.resolve("pxe/vmlinuz")));
       return null;
     });
     writeString("pxe/cmdline", liveCmdline + "\n");
-    writeString("pxe/boot.ipxe", "#!ipxe\nkernel vmlinuz " + liveCmdline + "\ninitrd initramfs\nboot\n");
+    writeString("pxe/boot.ipxe",
+        "#!ipxe\nkernel vmlinuz " + liveCmdline + "\ninitrd initramfs\nboot\n");
     finish("initramfs " + human(size(boot.liveInitrd())) + "; options: " + liveCmdline);
   }
 
@@ -370,7 +391,8 @@ public final class BuildPipeline {
       files.add(renamed(artifact(n), n.substring("update/".length())));
     }
     writeString("update/payload.json", Manifests.payload(spec, verity, files));
-    finish(human(size(staging.resolve("update/usr.img")) + size(boot.vmlinuz()) + size(boot.initrd())));
+    finish(human(
+        size(staging.resolve("update/usr.img")) + size(boot.vmlinuz()) + size(boot.initrd())));
   }
 
   /** Stage 12: manifest.json, then every artifact moved from staging into the output folder. */
@@ -381,16 +403,16 @@ public final class BuildPipeline {
     for (String n : names.subList(0, names.size() - 1)) {
       arts.add(artifact(n));
     }
-    writeString("manifest.json", Manifests.manifest(spec, base.epoch(), base.buildId(), verity, base.packages(), arts,
-        boot.initramfs().kernelRelease()));
+    writeString("manifest.json", Manifests.manifest(spec, base.epoch(), base.buildId(), verity,
+        base.packages(), arts, boot.initramfs().kernelRelease()));
     arts.add(artifact("manifest.json"));
     io(() -> {
       publish(names);
       return null;
     });
     finish(arts.size() + " artifacts in " + cfg.outDir());
-    return new BuildResult(cfg.outDir(), spec.name(), spec.version(), base.epoch(), base.buildId(), verity.rootHash(),
-        arts, times);
+    return new BuildResult(cfg.outDir(), spec.name(), spec.version(), base.epoch(),
+        base.buildId(), verity.rootHash(), arts, times);
   }
 
   private void put(String name, HashingChannel.Digest d) {
@@ -400,7 +422,8 @@ public final class BuildPipeline {
   private BuildResult.Artifact artifact(String name) throws BuildException {
     BuildResult.Artifact a = written.get(name);
     if (a == null || !Files.isRegularFile(staging.resolve(name))) {
-      throw new BuildException(stageName, BuildException.Kind.IO, name + ": expected output was not written");
+      throw new BuildException(
+          stageName, BuildException.Kind.IO, name + ": expected output was not written");
     }
     return a;
   }
@@ -586,7 +609,8 @@ public final class BuildPipeline {
     Files.createDirectories(to.getParent());
     try (InputStream in = c.open();
         HashingChannel ch = new HashingChannel(Files.newByteChannel(to, StandardOpenOption.CREATE,
-            StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE, StandardOpenOption.READ))) {
+            StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE,
+            StandardOpenOption.READ))) {
       byte[] buf = new byte[1 << 16];
       int n;
       while ((n = in.read(buf)) > 0) {

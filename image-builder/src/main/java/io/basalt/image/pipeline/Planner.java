@@ -37,46 +37,67 @@ final class Planner {
   static final String PXE = "pxe";
 
   /** The update payload's files, in payload.json order. */
-  static final List<String> PAYLOAD_FILES = List.of("update/usr.img", "update/vmlinuz", "update/initramfs");
+  static final List<String> PAYLOAD_FILES =
+      List.of("update/usr.img", "update/vmlinuz", "update/initramfs");
 
   private Planner() {}
 
   static ImagePlan plan(ImageSpec spec, OptionalLong envEpoch) {
-    Set<Output> out = spec.outputs();
-    boolean disk = out.contains(Output.DISK_RAW) || out.contains(Output.DISK_QCOW2);
-    String seed = guidSeed(spec);
+    boolean disk = wantsDisk(spec);
     ImageSpec.Debian d = spec.debian();
-    ImagePlan.Base base = new ImagePlan.Base(d.suite(), d.variant(), d.mirror(), d.packages(), BaseTreeCache.key(d));
+    ImagePlan.Base base =
+        new ImagePlan.Base(d.suite(), d.variant(), d.mirror(), d.packages(), BaseTreeCache.key(d));
+    OptionalLong epoch = envEpoch.isPresent() ? envEpoch : spec.sourceDateEpoch();
+    return new ImagePlan(spec.name(), spec.version(), spec.channel(), spec.arch(), guidSeed(spec),
+        epoch, base, trees(spec), disk ? Optional.of(layout(spec)) : Optional.empty(),
+        spec.partitions().usr(), artifacts(spec.outputs()), commandLines(spec),
+        knownAtBuild(spec, epoch.isPresent()));
+  }
 
+  private static boolean wantsDisk(ImageSpec spec) {
+    return spec.outputs().contains(Output.DISK_RAW) || spec.outputs().contains(Output.DISK_QCOW2);
+  }
+
+  private static List<ImagePlan.Tree> trees(ImageSpec spec) {
+    ImageSpec.Debian d = spec.debian();
     List<ImagePlan.Tree> trees = new ArrayList<>();
     trees.add(new ImagePlan.Tree("base", "Debian " + d.suite() + " (" + d.variant() + "), "
         + d.packages().size() + " packages, read from the cached base.tar"));
-    trees.add(new ImagePlan.Tree("usr", "merged /usr of the base tree, /etc defaults, Basalt jars and units, "
-        + spec.files().size() + " spec files, os-release; squashfs (" + spec.compressor().key() + ") + dm-verity"));
-    trees.add(new ImagePlan.Tree("initramfs", "init, busybox, veritysetup/e2fsprogs and their libraries, kernel modules"));
-    if (out.contains(Output.PXE)) {
+    trees.add(new ImagePlan.Tree("usr", "merged /usr of the base tree, /etc defaults, Basalt jars"
+        + " and units, " + spec.files().size() + " spec files, os-release; squashfs ("
+        + spec.compressor().key() + ") + dm-verity"));
+    trees.add(new ImagePlan.Tree("initramfs",
+        "init, busybox, veritysetup/e2fsprogs and their libraries, kernel modules"));
+    if (spec.outputs().contains(Output.PXE)) {
       trees.add(new ImagePlan.Tree("initramfs (live)", "the initramfs plus /basalt/usr.img"));
     }
-    if (disk) {
-      trees.add(new ImagePlan.Tree("esp", "systemd-boot, loader.conf, slot A kernel + initramfs, entry "
-          + BootEntries.entryFileName(spec.version(), "A")));
+    if (wantsDisk(spec)) {
+      trees.add(new ImagePlan.Tree("esp", "systemd-boot, loader.conf, slot A kernel + initramfs,"
+          + " entry " + BootEntries.entryFileName(spec.version(), "A")));
       trees.add(new ImagePlan.Tree("oem", "README.TXT"));
     }
+    return trees;
+  }
 
+  private static List<ImagePlan.CommandLine> commandLines(ImageSpec spec) {
     List<ImagePlan.CommandLine> cmdlines = new ArrayList<>();
-    if (disk) {
-      String usrA = GptDisk.partitionGuid(seed, USR_A).toString();
-      cmdlines.add(new ImagePlan.CommandLine(DISK_SLOT_A, template(BootEntries.diskCmdline(usrA,
-          ImagePlan.USR_ROOT_HASH, SENTINEL, "A", spec.version(), spec.cmdline()))));
+    String hash = ImagePlan.USR_ROOT_HASH;
+    if (wantsDisk(spec)) {
+      String usrA = GptDisk.partitionGuid(guidSeed(spec), USR_A).toString();
+      cmdlines.add(new ImagePlan.CommandLine(DISK_SLOT_A, template(BootEntries.diskCmdline(
+          usrA, hash, SENTINEL, "A", spec.version(), spec.cmdline()))));
     }
-    if (out.contains(Output.PXE)) {
-      cmdlines.add(new ImagePlan.CommandLine(PXE, template(BootEntries.liveCmdline(ImagePlan.USR_ROOT_HASH,
-          SENTINEL, spec.version(), spec.cmdline()))));
+    if (spec.outputs().contains(Output.PXE)) {
+      cmdlines.add(new ImagePlan.CommandLine(PXE, template(BootEntries.liveCmdline(
+          hash, SENTINEL, spec.version(), spec.cmdline()))));
     }
+    return cmdlines;
+  }
 
+  private static List<String> knownAtBuild(ImageSpec spec, boolean epochFixed) {
     List<String> known = new ArrayList<>();
     known.add("package versions and the kernel release (from the base tree)");
-    if (envEpoch.isEmpty() && spec.sourceDateEpoch().isEmpty()) {
+    if (!epochFixed) {
       known.add("SOURCE_DATE_EPOCH (newest /usr/share/doc/*/copyright mtime of the base tree)");
     }
     known.add("BUILD_ID (base tree key, SOURCE_DATE_EPOCH, Basalt version, spec text)");
@@ -84,11 +105,7 @@ final class Planner {
         + ImagePlan.USR_HASH_OFFSET + " (the padded squashfs size); usr.img must fit the "
         + spec.partitions().usr() + "-byte USR slot");
     known.add("artifact sizes and sha256");
-
-    OptionalLong epoch = envEpoch.isPresent() ? envEpoch : spec.sourceDateEpoch();
-    return new ImagePlan(spec.name(), spec.version(), spec.channel(), spec.arch(), seed, epoch, base, trees,
-        disk ? Optional.of(layout(spec)) : Optional.empty(), spec.partitions().usr(), artifacts(out),
-        cmdlines, known);
+    return known;
   }
 
   static String guidSeed(ImageSpec spec) {
@@ -128,8 +145,8 @@ final class Planner {
   static DiskLayout layoutOf(GptDisk disk) {
     List<DiskLayout.Partition> parts = new ArrayList<>();
     for (GptDisk.Placed p : disk.partitions()) {
-      parts.add(new DiskLayout.Partition(p.number(), p.name(), p.type(), p.guid(), p.firstLba(), p.lastLba(),
-          content(p.name())));
+      parts.add(new DiskLayout.Partition(p.number(), p.name(), p.type(), p.guid(), p.firstLba(),
+          p.lastLba(), content(p.name())));
     }
     return new DiskLayout(disk.diskGuid(), 512, disk.sizeBytes(), parts);
   }
@@ -174,7 +191,8 @@ final class Planner {
       a.add(new ImagePlan.Artifact("update/vmlinuz", "kernel"));
     }
     a.sort(Comparator.comparing(ImagePlan.Artifact::path));
-    a.add(new ImagePlan.Artifact("manifest.json", "sizes and sha256 of the artifacts above, package versions"));
+    a.add(new ImagePlan.Artifact("manifest.json",
+        "sizes and sha256 of the artifacts above, package versions"));
     return a;
   }
 }

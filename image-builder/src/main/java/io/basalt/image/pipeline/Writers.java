@@ -118,7 +118,8 @@ final class Writers {
    * compressed squashfs) goes into a second, uncompressed cpio member instead of being compressed
    * again.
    */
-  static HashingChannel.Digest writeInitramfs(FileTree tree, long epoch, Path out) throws IOException {
+  static HashingChannel.Digest writeInitramfs(FileTree tree, long epoch, Path out)
+      throws IOException {
     String img = "/basalt/usr.img";
     TreeEntry usr = tree.get(img);
     InitramfsWriter w = InitramfsWriter.empty();
@@ -150,10 +151,10 @@ final class Writers {
     }
   }
 
-  /** A new, empty file (mode 0644 whatever the umask) opened for writing through a hashing channel. */
+  /** A new, empty file (mode 0644 whatever the umask), written through a hashing channel. */
   private static HashingChannel create(Path out) throws IOException {
-    SeekableByteChannel ch = Files.newByteChannel(out, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-        StandardOpenOption.READ, StandardOpenOption.WRITE);
+    SeekableByteChannel ch = Files.newByteChannel(out, StandardOpenOption.CREATE,
+        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.READ, StandardOpenOption.WRITE);
     try {
       readableByAll(out);
     } catch (IOException e) {

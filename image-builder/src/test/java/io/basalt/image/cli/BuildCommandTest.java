@@ -76,7 +76,8 @@ class BuildCommandTest {
     bc.env = Map.of("SOURCE_DATE_EPOCH", "1700000000");
     Path outDir = dir.resolve("out");
     Path cacheDir = dir.resolve("cache");
-    int rc = run(bc, "--plan", "--json", "--out", outDir.toString(), "--cache", cacheDir.toString());
+    int rc = run(bc, "--plan", "--json", "--out", outDir.toString(),
+        "--cache", cacheDir.toString());
     assertEquals(0, rc, err.toString());
     assertEquals(0, runs.get());
     try (var s = Files.list(dir)) {
@@ -94,16 +95,19 @@ class BuildCommandTest {
     assertEquals(2048 + 256 * 2048, parts.get(1).get("startLba").asLong());
     assertEquals("8484680c-9521-48c6-9c11-b0720656f69e", parts.get(1).get("type").asText());
     String disk = n.get("commandLines").get(0).get("template").asText();
-    assertTrue(disk.startsWith("mount.usr=PARTUUID=" + parts.get(1).get("partuuid").asText() + " usrhash=${usr.roothash}"
+    String usrA = parts.get(1).get("partuuid").asText();
+    assertTrue(disk.startsWith("mount.usr=PARTUUID=" + usrA + " usrhash=${usr.roothash}"
         + " basalt.usr.hashoffset=${usr.hashoffset} "), disk);
-    assertEquals("manifest.json", n.get("artifacts").get(n.get("artifacts").size() - 1).get("path").asText());
+    JsonNode arts = n.get("artifacts");
+    assertEquals("manifest.json", arts.get(arts.size() - 1).get("path").asText());
   }
 
   @Test
   void planTextSaysWhatIsKnownOnlyAtBuildAndWritesNothing() {
     BuildCommand bc = new BuildCommand();
     bc.env = Map.of();
-    int rc = run(bc, "--plan", "--out", dir.resolve("out").toString(), "--cache", dir.resolve("cache").toString());
+    int rc = run(bc, "--plan", "--out", dir.resolve("out").toString(),
+        "--cache", dir.resolve("cache").toString());
     assertEquals(0, rc, err.toString());
     String text = out.toString();
     assertTrue(text.contains("USR-A"), text);

@@ -21,8 +21,8 @@ class HashingChannelTest {
   }
 
   private static HashingChannel open(Path p) throws IOException {
-    return new HashingChannel(Files.newByteChannel(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
-        StandardOpenOption.WRITE));
+    return new HashingChannel(Files.newByteChannel(
+        p, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE));
   }
 
   @Test

@@ -14,7 +14,8 @@ import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 
 class PlannerTest {
-  private static final String HASH = "26fa93882d2dc3c748ad4a5c82eac7d6f5a2478697b9fc4b91899f53cf9c6647";
+  private static final String HASH =
+      "26fa93882d2dc3c748ad4a5c82eac7d6f5a2478697b9fc4b91899f53cf9c6647";
 
   @Test
   void defaultSpecLayoutIsContiguousOnMiBBoundariesWithSeededGuids() {
@@ -39,11 +40,13 @@ class PlannerTest {
     ImageSpec spec = ImageSpec.loadDefault();
     ImagePlan p = BuildPipeline.plan(spec, OptionalLong.empty());
     String usrA = p.disk().orElseThrow().partition("USR-A").partUuid().toString();
-    assertEquals(BootEntries.diskCmdline(usrA, HASH, 342396928, "A", spec.version(), spec.cmdline()),
+    assertEquals(
+        BootEntries.diskCmdline(usrA, HASH, 342396928, "A", spec.version(), spec.cmdline()),
         p.commandLine(Planner.DISK_SLOT_A).resolve(HASH, 342396928));
     assertEquals(BootEntries.liveCmdline(HASH, 342396928, spec.version(), spec.cmdline()),
         p.commandLine(Planner.PXE).resolve(HASH, 342396928));
-    assertTrue(p.commandLine(Planner.PXE).template().contains("usrhash=" + ImagePlan.USR_ROOT_HASH), p.toString());
+    String pxe = p.commandLine(Planner.PXE).template();
+    assertTrue(pxe.contains("usrhash=" + ImagePlan.USR_ROOT_HASH), pxe);
     assertFalse(p.sourceDateEpoch().isPresent());
   }
 

@@ -170,8 +170,8 @@ class DirectoryIndexTest {
       b.putWithParents(TreeEntry.regular("/big/" + n, Content.ofBytes(new byte[] {(byte) i})));
     }
     b.putWithParents(TreeEntry.regular("/small", Content.ofBytes(new byte[3])));
-    byte[] out = Images.bytes(new SquashfsWriter(SquashfsOptions.builder().compression(SquashfsCompression.GZIP)
-        .mtime(1).build()), b.build());
+    byte[] out = Images.bytes(new SquashfsWriter(
+        SquashfsOptions.builder().compression(SquashfsCompression.GZIP).mtime(1).build()), b.build());
     ByteBuffer img = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
     Cursor.CACHE.clear();
     long root = img.getLong(32);

@@ -214,7 +214,8 @@ class SquashfsWriterTest {
   }
 
   @Test
-  void hashingWhileWritingGivesTheRootHashOfTheFinishedImageAndReadsBackOneBlock() throws IOException {
+  void hashingWhileWritingGivesTheRootHashOfTheFinishedImageAndReadsBackOneBlock()
+      throws IOException {
     // Duplicate multi-block files make the writer drop blocks it already wrote (cut back and rewritten),
     // and the superblock is patched at offset 0 at the end: both must leave the hashes right.
     byte[] big = data(9, 3 * 131072 + 500);
@@ -235,8 +236,8 @@ class SquashfsWriterTest {
       assertEquals(2, r.duplicateFiles());
       // reference: the finished image written in one sequential pass, nothing patched
       VerityResult after;
-      try (VerityChannel ch = Verity.channel(Files.newByteChannel(fs.getPath("/after.img"), StandardOpenOption.CREATE_NEW,
-          StandardOpenOption.READ, StandardOpenOption.WRITE), params)) {
+      try (VerityChannel ch = Verity.channel(Files.newByteChannel(fs.getPath("/after.img"),
+          StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE), params)) {
         ch.write(ByteBuffer.wrap(Files.readAllBytes(plain)));
         after = ch.appendHashTree();
       }

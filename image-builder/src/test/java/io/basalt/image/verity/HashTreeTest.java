@@ -145,7 +145,8 @@ class HashTreeTest {
     assertEquals(blocks, r.dataBlocks());
     assertArrayEquals(ref.root, r.rootHash(), "root hash for " + blocks + " blocks");
     byte[] area = Arrays.copyOfRange(w.file, (int) r.hashOffset(), w.file.length);
-    assertArrayEquals(ref.tree, Arrays.copyOfRange(area, B, area.length), "tree bytes for " + blocks + " blocks");
+    assertArrayEquals(ref.tree, Arrays.copyOfRange(area, B, area.length),
+        "tree bytes for " + blocks + " blocks");
     assertEquals(ref.levels, r.levels());
     return r;
   }

@@ -32,8 +32,8 @@ class VerityIT {
     byte[] content = random(size, size); // not always block aligned, like a squashfs image
     Path img = tmp.resolve("usr.img");
     VerityResult r;
-    try (FileChannel fc = FileChannel.open(img, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
-            StandardOpenOption.WRITE);
+    try (FileChannel fc = FileChannel.open(
+            img, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
         VerityChannel ch = Verity.channel(fc, PARAMS)) {
       for (int off = 0; off < content.length; off += 65_536) {
         ch.write(ByteBuffer.wrap(content, off, Math.min(65_536, content.length - off)));
@@ -45,7 +45,8 @@ class VerityIT {
     assertEquals(padded + r.hashAreaSize(), Files.size(img));
     assertEquals(Files.size(img), r.hashEnd());
     String offset = "--hash-offset=" + r.hashOffset();
-    HostTool.ok(300, "veritysetup", "verify", offset, img.toString(), img.toString(), r.rootHashHex());
+    HostTool.ok(
+        300, "veritysetup", "verify", offset, img.toString(), img.toString(), r.rootHashHex());
     String dump = HostTool.ok(300, "veritysetup", "dump", offset, img.toString()).outText();
     assertEquals(String.valueOf(r.dataBlocks()), field(dump, "Data blocks"));
     assertEquals(r.uuid().toString(), field(dump, "UUID"));
@@ -53,8 +54,8 @@ class VerityIT {
     // veritysetup format of the same padded data at the same offset writes the same bytes
     Path ref = tmp.resolve("ref.img");
     Files.write(ref, Arrays.copyOf(content, (int) padded));
-    String out = HostTool.ok(300, "veritysetup", "format", offset, "--salt=" + r.saltHex(), "--uuid=" + r.uuid(),
-        ref.toString(), ref.toString()).outText();
+    String out = HostTool.ok(300, "veritysetup", "format", offset, "--salt=" + r.saltHex(),
+        "--uuid=" + r.uuid(), ref.toString(), ref.toString()).outText();
     assertEquals(field(out, "Root hash"), r.rootHashHex());
     assertEquals(Long.parseLong(field(out, "Hash blocks")), r.hashBlocks(), "hash blocks");
     assertArrayEquals(Files.readAllBytes(ref), Files.readAllBytes(img), "appended image bytes");
@@ -62,7 +63,8 @@ class VerityIT {
         r.dataBlocks(), r.hashOffset(), r.rootHashHex());
 
     flipByte(img, padded - B + 1);
-    HostTool bad = HostTool.run(300, "veritysetup", "verify", offset, img.toString(), img.toString(), r.rootHashHex());
+    HostTool bad = HostTool.run(
+        300, "veritysetup", "verify", offset, img.toString(), img.toString(), r.rootHashHex());
     assertNotEquals(0, bad.exit, "verify must fail after one flipped data byte");
   }
 
