@@ -269,8 +269,6 @@ public final class BuildPipeline {
           + human(verity.totalSize()) + " but partitions.usr is " + human(plan.usrSlotBytes())
           + "; raise partitions.usr in the spec");
     }
-    written.put("usr.img",
-        new BuildResult.Artifact("usr.img", verity.totalSize(), verity.sha256()));
     finish("root hash " + verity.rootHash() + ", hash offset " + verity.hashOffset() + ", "
         + human(verity.totalSize()));
     writeString("usr.roothash", verity.rootHash() + "\n");
@@ -335,7 +333,7 @@ public final class BuildPipeline {
         + " (empty)");
     long espLba = layout.partition(Planner.ESP).firstLba();
     long oemLba = layout.partition(Planner.OEM).firstLba();
-    PartitionContent usrA = io(() -> PartitionContent.ofFile(usrImg));
+    Writers.HashedFileContent usrA = io(() -> new Writers.HashedFileContent(usrImg));
     GptDisk.Builder b = GptDisk.builder(plan.guidSeed());
     for (GptPartition p : Planner.partitions(spec)) {
       PartitionContent c = switch (p.name()) {
@@ -351,6 +349,7 @@ public final class BuildPipeline {
       throw new IllegalStateException("disk.raw: the GPT placement differs from the plan's layout");
     }
     put("disk.raw", io(() -> Writers.writeDisk(disk, staging.resolve("disk.raw"))));
+    usrA.digest().ifPresent(d -> put("usr.img", d));
     finish(human(disk.sizeBytes()) + " (sparse), disk GUID " + disk.diskGuid() + ", USR-A PARTUUID "
         + layout.partition(Planner.USR_A).partUuid());
   }
@@ -381,6 +380,7 @@ public final class BuildPipeline {
   /** Stage 11: the update payload: usr.img (a hard link), kernel, initramfs and payload.json. */
   private void update(Boot boot, Path usrImg, Writers.Verity2 verity) throws BuildException {
     start("update payload", "USR slot image + kernel + initramfs + payload.json");
+    hashUsrImgIfNotYet();
     io(() -> {
       linkOrCopy(usrImg, staging.resolve("update/usr.img"));
       return null;
@@ -399,6 +399,9 @@ public final class BuildPipeline {
   private BuildResult manifest(Base base, Boot boot, Writers.Verity2 verity) throws BuildException {
     start("manifest", "sizes and sha256 of every artifact, package versions");
     List<String> names = plan.artifactPaths();
+    if (names.contains("usr.img")) {
+      hashUsrImgIfNotYet();
+    }
     List<BuildResult.Artifact> arts = new ArrayList<>();
     for (String n : names.subList(0, names.size() - 1)) {
       arts.add(artifact(n));
@@ -413,6 +416,13 @@ public final class BuildPipeline {
     finish(arts.size() + " artifacts in " + cfg.outDir());
     return new BuildResult(cfg.outDir(), spec.name(), spec.version(), base.epoch(),
         base.buildId(), verity.rootHash(), arts, times);
+  }
+
+  /** Without a disk, usr.img was not copied anywhere that hashed it: read it back once. */
+  private void hashUsrImgIfNotYet() throws BuildException {
+    if (!written.containsKey("usr.img")) {
+      put("usr.img", io(() -> Writers.readBack(staging.resolve("usr.img"))));
+    }
   }
 
   private void put(String name, HashingChannel.Digest d) {

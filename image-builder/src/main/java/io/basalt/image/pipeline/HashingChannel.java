@@ -66,17 +66,29 @@ final class HashingChannel implements SeekableByteChannel {
   Digest finish() throws IOException {
     long size = ch.size();
     if (rewritten || size < hashed) {
-      MessageDigest again = sha256();
-      ByteBuffer buf = ByteBuffer.allocate(1 << 20);
-      ch.position(0);
-      while (ch.read(buf.clear()) > 0) {
-        again.update(buf.flip());
-      }
-      return new Digest(size, HexFormat.of().formatHex(again.digest()), true);
+      return readBack(ch);
     }
     zeros(size - hashed);
     hashed = size;
     return new Digest(size, HexFormat.of().formatHex(md.digest()), false);
+  }
+
+  /**
+   * The size and sha256 of the whole of {@code ch}, read from the start.
+   *
+   * @throws IOException if it cannot be read
+   */
+  static Digest readBack(SeekableByteChannel ch) throws IOException {
+    MessageDigest again = sha256();
+    ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+    ch.position(0);
+    long size = 0;
+    int n;
+    while ((n = ch.read(buf.clear())) > 0) {
+      again.update(buf.flip());
+      size += n;
+    }
+    return new Digest(size, HexFormat.of().formatHex(again.digest()), true);
   }
 
   @Override

@@ -18,10 +18,13 @@ import io.basalt.image.verity.VerityChannel;
 import io.basalt.image.verity.VerityParams;
 import io.basalt.image.verity.VerityResult;
 import io.basalt.image.gpt.GptDisk;
+import io.basalt.image.gpt.PartitionContent;
 import io.basalt.image.qcow2.Qcow2Writer;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.channels.FileChannel;
@@ -29,6 +32,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.Optional;
 
 /**
  * The bridge from the pipeline to the format writers and builders of the other packages
@@ -38,8 +44,8 @@ import java.nio.file.attribute.PosixFilePermissions;
 final class Writers {
   private Writers() {}
 
-  /** The result of appending a dm-verity hash tree to a data image, and the image's sha256. */
-  record Verity2(String rootHash, long hashOffset, long totalSize, String sha256) {}
+  /** The result of appending a dm-verity hash tree to a data image. */
+  record Verity2(String rootHash, long hashOffset, long totalSize) {}
 
   /** Reads a tar archive as a tree without extracting it. */
   static FileTree readTar(Path tar) throws IOException {
@@ -56,14 +62,12 @@ final class Writers {
    */
   static final class UsrImage implements AutoCloseable {
     private final FileChannel file;
-    private final HashingChannel hashing;
     private final VerityChannel channel;
 
     UsrImage(Path out, String veritySeed) throws IOException {
       file = FileChannel.open(out, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
           StandardOpenOption.READ, StandardOpenOption.WRITE);
-      hashing = new HashingChannel(file);
-      channel = Verity.channel(hashing, VerityParams.fromSeed(veritySeed));
+      channel = Verity.channel(file, VerityParams.fromSeed(veritySeed));
       readableByAll(out);
     }
 
@@ -76,9 +80,7 @@ final class Writers {
     Verity2 appendVerity() throws IOException {
       VerityResult r = channel.appendHashTree();
       file.force(false);
-      // the squashfs superblock is patched at offset 0 last, so this sha256 reads the image back
-      HashingChannel.Digest d = hashing.finish();
-      return new Verity2(r.rootHashHex(), r.hashOffset(), d.size(), d.sha256());
+      return new Verity2(r.rootHashHex(), r.hashOffset(), file.size());
     }
 
     @Override
@@ -140,6 +142,54 @@ final class Writers {
       w.writeTo(buffered);
       buffered.flush();
       return ch.finish();
+    }
+  }
+
+  /**
+   * A file's bytes copied to the start of a partition (as {@link PartitionContent#ofFile}), hashed
+   * as they pass: usr.img gets its sha256 when it is copied into USR-A. Its squashfs superblock is
+   * written last at offset 0, so it cannot be hashed while it is itself written. Not thread-safe.
+   */
+  static final class HashedFileContent implements PartitionContent {
+    private final Content content;
+    private HashingChannel.Digest digest;
+
+    HashedFileContent(Path file) throws IOException {
+      content = Content.ofFile(file);
+    }
+
+    @Override
+    public void write(SeekableByteChannel window) throws IOException {
+      if (content.size() > window.size()) {
+        throw new IOException(content + ": " + content.size()
+            + " bytes do not fit the partition of " + window.size() + " bytes");
+      }
+      MessageDigest md = HashingChannel.sha256();
+      try (InputStream in = content.open()) {
+        byte[] buf = new byte[1 << 20];
+        int n;
+        while ((n = in.read(buf)) > 0) {
+          md.update(buf, 0, n);
+          ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
+          while (bb.hasRemaining()) {
+            window.write(bb);
+          }
+        }
+      }
+      String hex = HexFormat.of().formatHex(md.digest());
+      digest = new HashingChannel.Digest(content.size(), hex, false);
+    }
+
+    /** The size and sha256 of the bytes copied, once {@link #write} has run. */
+    Optional<HashingChannel.Digest> digest() {
+      return Optional.ofNullable(digest);
+    }
+  }
+
+  /** The size and sha256 of a file written earlier, read back whole. */
+  static HashingChannel.Digest readBack(Path file) throws IOException {
+    try (SeekableByteChannel ch = Files.newByteChannel(file, StandardOpenOption.READ)) {
+      return HashingChannel.readBack(ch);
     }
   }
 

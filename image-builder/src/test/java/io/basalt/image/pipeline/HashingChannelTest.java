@@ -61,4 +61,25 @@ class HashingChannelTest {
       assertFalse(sha(new byte[100_000]).equals(d.sha256()));
     }
   }
+
+  @Test
+  void aFileCopiedIntoAPartitionIsHashedOnTheWay() throws IOException {
+    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
+      Path img = fs.getPath("/usr.img");
+      byte[] data = new byte[3_000_001];
+      for (int i = 0; i < data.length; i++) {
+        data[i] = (byte) (i * 31);
+      }
+      Files.write(img, data);
+      Writers.HashedFileContent c = new Writers.HashedFileContent(img);
+      assertFalse(c.digest().isPresent());
+      Path disk = Files.write(fs.getPath("/disk"), new byte[4 << 20]); // the partition's window
+      try (var ch = Files.newByteChannel(disk, StandardOpenOption.WRITE)) {
+        c.write(ch);
+      }
+      assertEquals(new HashingChannel.Digest(data.length, sha(data), false), c.digest().orElseThrow());
+      assertEquals(Writers.readBack(img).sha256(), c.digest().orElseThrow().sha256());
+      assertTrue(Writers.readBack(img).readBack());
+    }
+  }
 }

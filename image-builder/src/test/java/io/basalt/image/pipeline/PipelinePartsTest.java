@@ -40,7 +40,7 @@ class PipelinePartsTest {
   @Test
   void manifestIsDeterministicAndComplete() {
     ImageSpec spec = ImageSpec.loadDefault();
-    Writers.Verity2 v = new Writers.Verity2("ab".repeat(32), 4096, 8192, "00");
+    Writers.Verity2 v = new Writers.Verity2("ab".repeat(32), 4096, 8192);
     TreeMap<String, String> pk = new TreeMap<>();
     pk.put("systemd", "252.38-1~deb12u1");
     List<BuildResult.Artifact> arts = List.of(new BuildResult.Artifact("disk.raw", 10, "00"), new BuildResult.Artifact("usr.img", 8192, "11"));
