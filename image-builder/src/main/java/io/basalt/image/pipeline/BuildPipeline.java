@@ -42,8 +42,10 @@ import java.util.stream.Stream;
  * The {@code basalt build} pipeline: spec → cached Debian base tree → /usr assembly → squashfs +
  * dm-verity → initramfs → ESP/OEM FAT → GPT disk → qcow2, PXE files, update payload and manifest,
  * every artifact written under a temporary name and moved into the output folder only when the
- * whole build succeeded. One {@code SOURCE_DATE_EPOCH} flows into every writer. Not thread-safe;
- * one instance per build.
+ * whole build succeeded. The {@link ImagePlan} (disk layout, artifacts, command lines) is computed
+ * from the spec first; each stage runs from it and records the size and sha256 of what it writes
+ * as it writes it. One {@code SOURCE_DATE_EPOCH} flows into every writer. Not thread-safe; one
+ * instance per build.
  */
 public final class BuildPipeline {
 
