@@ -85,6 +85,12 @@ public final class BaseTreeCache {
   /** A cached (or just made) base tree. */
   public record Entry(String key, Path tar, boolean cached) {}
 
+  /** The cached base.tar for {@code d} if there is one; reads only, never creates the cache. */
+  public java.util.Optional<Path> lookup(ImageSpec.Debian d) {
+    Path tar = root.resolve(key(d)).resolve(TAR);
+    return Files.isRegularFile(tar) ? java.util.Optional.of(tar) : java.util.Optional.empty();
+  }
+
   /**
    * Returns the cached base tree for {@code d}, bootstrapping it first when missing.
    *

@@ -4,12 +4,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.basalt.image.api.BuildException;
+import io.basalt.image.api.BuildResult;
+import io.basalt.image.api.ImagePlan;
+import io.basalt.image.api.Progress;
 import io.basalt.image.base.BaseTreeCache;
 import io.basalt.image.base.MmdebstrapRunner;
-import io.basalt.image.pipeline.BuildException;
 import io.basalt.image.pipeline.BuildPipeline;
-import io.basalt.image.pipeline.BuildResult;
-import io.basalt.image.pipeline.Progress;
 import io.basalt.image.spec.ImageSpec;
 import io.basalt.image.spec.SpecException;
 import io.basalt.image.usr.BasaltJars;
@@ -19,11 +20,12 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * {@code basalt build}: builds an image from a spec (the embedded default without --spec) into
@@ -38,7 +40,7 @@ import picocli.CommandLine.Option;
       "Exit codes: 0 built, 2 bad spec or usage, 3 base tree (mmdebstrap) failed, 4 base tree unusable,",
       "5 a writer this build needs is missing, 1 other I/O errors."
     })
-public final class BuildCommand implements Callable<Integer> {
+final class BuildCommand implements Callable<Integer> {
   static final int EXIT_SPEC = 2;
   static final int EXIT_BOOTSTRAP = 3;
   static final int EXIT_TREE = 4;
@@ -56,8 +58,13 @@ public final class BuildCommand implements Callable<Integer> {
   @Option(names = "--cache", paramLabel = "DIR", description = "Base tree cache (default: $XDG_CACHE_HOME/basalt/base or ~/.cache/basalt/base).")
   Path cache;
 
-  @Option(names = "--json", description = "Print a machine-readable summary on stdout.")
+  @Option(names = "--json", description = "Print a machine-readable summary (or plan) on stdout.")
   boolean json;
+
+  @Option(
+      names = "--plan",
+      description = "Print what the build would make (layout, artifacts, command lines); write nothing.")
+  boolean plan;
 
   @Option(names = {"-v", "--verbose"}, description = "Show every line of the tools' output (mmdebstrap).")
   boolean verbose;
@@ -93,6 +100,9 @@ public final class BuildCommand implements Callable<Integer> {
     }
     Path outDir = out != null ? out : Path.of("out", spec.name() + "-" + spec.version());
     Path cacheRoot = cache != null ? cache : BaseTreeCache.defaultRoot(env, Path.of(System.getProperty("user.home")));
+    if (plan) {
+      return printPlan(outw, err, spec, envEpoch, new BaseTreeCache(cacheRoot, runner));
+    }
     err.println("basalt build: " + (specFile == null ? "default spec" : specFile.toString()) + ": " + spec.name() + " " + spec.version()
         + " (" + spec.channel() + "), " + spec.arch() + ", Debian " + spec.debian().suite() + " → " + outDir);
     BuildPipeline.Config config = new BuildPipeline.Config(
@@ -141,6 +151,22 @@ public final class BuildCommand implements Callable<Integer> {
       err.println("basalt build: interrupted");
       return fail(outw, "interrupted", "interrupted", EXIT_IO);
     }
+  }
+
+  /** --plan: prints the plan; reads the base tree cache, writes nothing. */
+  private int printPlan(
+      PrintWriter outw, PrintWriter err, ImageSpec spec, OptionalLong envEpoch, BaseTreeCache cache) {
+    ImagePlan p;
+    try {
+      p = BuildPipeline.plan(spec, envEpoch);
+    } catch (IllegalArgumentException e) {
+      err.println("basalt build: " + e.getMessage());
+      return fail(outw, "spec", e.getMessage(), EXIT_SPEC);
+    }
+    Optional<String> cached = cache.lookup(spec.debian()).map(Path::toString);
+    outw.print(json ? PlanPrinter.json(p, cached) + "\n" : PlanPrinter.text(p, cached));
+    outw.flush();
+    return 0;
   }
 
   /** The installer of init-units' resources (units, presets, tmpfiles...). */

@@ -37,7 +37,7 @@ import picocli.CommandLine.Parameters;
           + " or a pxe/ folder. Disks boot through UEFI (OVMF) on a copy-on-write overlay, so the"
           + " artifact is not changed (unless --in-place); PXE boots iPXE from QEMU's TFTP server."
     })
-public final class RunCommand implements Callable<Integer> {
+final class RunCommand implements Callable<Integer> {
   /** Exit code when the artifact or a tool is missing or the arguments are wrong. */
   public static final int EXIT_USAGE = 2;
 

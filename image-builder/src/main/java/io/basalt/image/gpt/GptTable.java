@@ -18,7 +18,7 @@ import java.util.UUID;
  * Also relocates the backup table to the end of an enlarged disk. Immutable and thread-safe; the
  * static methods are not safe against concurrent writers of the same disk.
  */
-public final class GptTable {
+final class GptTable {
   private final long myLba;
   private final long alternateLba;
   private final long firstUsableLba;

@@ -1,42 +1,52 @@
 package io.basalt.image.pipeline;
 
 import io.basalt.host.AtomicFiles;
+import io.basalt.image.api.BuildException;
+import io.basalt.image.api.BuildResult;
+import io.basalt.image.api.DiskLayout;
+import io.basalt.image.api.ImagePlan;
+import io.basalt.image.api.Progress;
 import io.basalt.image.base.BaseTreeCache;
 import io.basalt.image.esp.BootEntries;
 import io.basalt.image.gpt.GptDisk;
 import io.basalt.image.gpt.GptPartition;
-import io.basalt.image.gpt.GptTypes;
 import io.basalt.image.gpt.PartitionContent;
 import io.basalt.image.initramfs.Initramfs;
-import io.basalt.image.spec.ImageSpec;
 import io.basalt.image.spec.ImageSpec.Output;
+import io.basalt.image.spec.ImageSpec;
 import io.basalt.image.tree.Content;
 import io.basalt.image.tree.FileTree;
 import io.basalt.image.tree.TreeEntry;
 import io.basalt.image.usr.UsrAssembler;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /**
  * The {@code basalt build} pipeline: spec → cached Debian base tree → /usr assembly → squashfs +
  * dm-verity → initramfs → ESP/OEM FAT → GPT disk → qcow2, PXE files, update payload and manifest,
  * every artifact written under a temporary name and moved into the output folder only when the
- * whole build succeeded. One {@code SOURCE_DATE_EPOCH} flows into every writer. Not thread-safe;
- * one instance per build.
+ * whole build succeeded. The {@link ImagePlan} (disk layout, artifacts, command lines) is computed
+ * from the spec first; each stage runs from it and records the size and sha256 of what it writes
+ * as it writes it. One {@code SOURCE_DATE_EPOCH} flows into every writer. Not thread-safe; one
+ * instance per build.
  */
 public final class BuildPipeline {
 
@@ -87,8 +97,11 @@ public final class BuildPipeline {
   private static final int STAGES = 12;
 
   private final Config cfg;
+  private final ImageSpec spec;
+  private final ImagePlan plan;
   private final Path staging;
-  private final List<BuildResult.Artifact> artifacts = new ArrayList<>();
+  /** Size and sha256 of each staged file, taken while it was written, by path under staging. */
+  private final Map<String, BuildResult.Artifact> written = new TreeMap<>();
   private final List<BuildResult.StageTime> times = new ArrayList<>();
   private int stageIndex;
   private String stageName;
@@ -96,6 +109,8 @@ public final class BuildPipeline {
 
   private BuildPipeline(Config cfg) {
     this.cfg = cfg;
+    this.spec = cfg.spec();
+    this.plan = Planner.plan(cfg.spec(), cfg.envEpoch());
     this.staging = cfg.outDir().resolve(STAGING);
   }
 
@@ -107,6 +122,16 @@ public final class BuildPipeline {
    */
   public static BuildResult run(Config cfg) throws BuildException, InterruptedException {
     return new BuildPipeline(cfg).build();
+  }
+
+  /**
+   * The plan of a build of {@code spec}: computed from the spec alone, writes nothing.
+   *
+   * @param envEpoch SOURCE_DATE_EPOCH from the environment, if set
+   * @throws IllegalArgumentException if the spec's partitions cannot be laid out
+   */
+  public static ImagePlan plan(ImageSpec spec, OptionalLong envEpoch) {
+    return Planner.plan(spec, envEpoch);
   }
 
   private void start(String name, String what) {
@@ -127,227 +152,297 @@ public final class BuildPipeline {
     finish("skipped");
   }
 
+  private boolean wants(Output o) {
+    return spec.outputs().contains(o);
+  }
+
+  /** The base tree as read, with what the later stages take from it. */
+  private record Base(
+      FileTree tree, long epoch, SortedMap<String, String> packages, String buildId) {}
+
+  /** The staged kernel and initramfs files. */
+  private record Boot(Initramfs initramfs, Path vmlinuz, Path initrd, Path liveInitrd) {}
+
   private BuildResult build() throws BuildException, InterruptedException {
-    ImageSpec spec = cfg.spec();
+    prepareOutput();
+    try {
+      Base base = base();
+      UsrAssembler.Result assembled = usr(base);
+      Path usrImg = staging.resolve("usr.img");
+      Writers.Verity2 verity = usrImage(UsrAssembler.usrTree(assembled.tree()), base, usrImg);
+      Boot boot = initramfs(base, usrImg);
+      if (plan.disk().isPresent()) {
+        disk(plan.disk().get(), assembled.tree(), base.epoch(), boot, usrImg, verity);
+      } else {
+        skip("esp", "no disk output in the spec");
+        skip("disk.raw", "no disk output in the spec");
+      }
+      if (wants(Output.DISK_QCOW2)) {
+        qcow2();
+      } else {
+        skip("disk.qcow2", "not in the spec's outputs");
+      }
+      if (wants(Output.PXE)) {
+        pxe(boot, verity);
+      } else {
+        skip("pxe", "not in the spec's outputs");
+      }
+      if (wants(Output.UPDATE)) {
+        update(boot, usrImg, verity);
+      } else {
+        skip("update payload", "not in the spec's outputs");
+      }
+      return manifest(base, boot, verity);
+    } catch (BuildException | RuntimeException e) {
+      cleanupStaging();
+      throw e;
+    }
+  }
+
+  private void prepareOutput() throws BuildException {
     try {
       Files.createDirectories(cfg.outDir());
       deleteRecursively(staging);
       Files.createDirectories(staging);
     } catch (IOException e) {
-      throw new BuildException("output", BuildException.Kind.IO, "cannot prepare " + cfg.outDir() + ": " + e.getMessage(), e);
+      throw new BuildException("output", BuildException.Kind.IO,
+          "cannot prepare " + cfg.outDir() + ": " + e.getMessage(), e);
     }
+  }
+
+  /** Stages 1 and 2: the cached Debian base tree, read as a tree. */
+  private Base base() throws BuildException, InterruptedException {
+    start("base tree", "Debian " + spec.debian().suite() + ", " + spec.debian().packages().size()
+        + " packages (cached by inputs)");
+    BaseTreeCache.Entry entry;
     try {
-      // 1. base tree
-      start("base tree", "Debian " + spec.debian().suite() + ", " + spec.debian().packages().size() + " packages (cached by inputs)");
-      BaseTreeCache.Entry base;
-      try {
-        base = cfg.cache().get(spec.debian(), cfg.progress()::detail);
-      } catch (IOException e) {
-        throw new BuildException(stageName, BuildException.Kind.BOOTSTRAP, e.getMessage(), e);
-      }
-      finish((base.cached() ? "cached " : "made ") + human(size(base.tar())) + " " + base.tar());
-
-      // 2. read the tar as a tree
-      start("read base tree", base.tar().toString());
-      FileTree baseTree = io(() -> Writers.readTar(base.tar()));
-      long epoch = sourceDateEpoch(baseTree);
-      SortedMap<String, String> packages = packages(baseTree);
-      finish(baseTree.size() + " entries, " + human(baseTree.contentBytes()) + ", SOURCE_DATE_EPOCH=" + epoch
-          + ", " + packages.size() + " packages");
-      String buildId = buildId(base.key(), epoch);
-
-      // 3. /usr
-      start("usr assembly", "merged /usr, /etc defaults, Basalt jars and units, os-release");
-      UsrAssembler.Result assembled = io(() -> UsrAssembler.assemble(baseTree,
-          new UsrAssembler.Inputs(spec, epoch, buildId, cfg.jars().jars(), cfg.initUnits())));
-      FileTree usr = UsrAssembler.usrTree(assembled.tree());
-      UsrAssembler.Report rep = assembled.report();
-      finish(usr.size() + " entries, " + human(usr.contentBytes()) + "; Java runtime " + human(rep.javaBytesBefore())
-          + " → " + human(rep.javaBytesAfter()));
-
-      // 4. + 5. squashfs and verity
-      Path usrImg = staging.resolve("usr.img");
-      start("usr squashfs", spec.compressor().key()
-          + (spec.compressorLevel().isPresent() ? " level " + spec.compressorLevel().getAsInt() : " (default level)") + ", mtimes ≤ " + epoch);
-      // The blocks are hashed for dm-verity as the squashfs writer writes them (see Writers.UsrImage).
-      Writers.UsrImage usrImage = io(() -> new Writers.UsrImage(usrImg, spec.name() + " " + spec.version() + " " + buildId));
-      Writers.Verity2 verity;
-      try {
-        long squashfsBytes = io(() -> usrImage.squashfs(usr, spec.compressor(), spec.compressorLevel(), epoch));
-        finish(human(squashfsBytes) + " (block digests made while writing)");
-        start("usr verity", "dm-verity sha256 hash tree appended at the 4096-padded squashfs size");
-        verity = io(usrImage::appendVerity);
-      } finally {
-        io(() -> {
-          usrImage.close();
-          return null;
-        });
-      }
-      if (verity.totalSize() > spec.partitions().usr()) {
-        throw new BuildException(stageName, BuildException.Kind.TREE, "usr.img is " + human(verity.totalSize())
-            + " but partitions.usr is " + human(spec.partitions().usr()) + "; raise partitions.usr in the spec");
-      }
-      finish("root hash " + verity.rootHash() + ", hash offset " + verity.hashOffset() + ", " + human(verity.totalSize()));
-      writeString(staging.resolve("usr.roothash"), verity.rootHash() + "\n");
-      if (!spec.outputs().contains(Output.USR_IMG) && !spec.outputs().contains(Output.UPDATE)
-          && !spec.outputs().contains(Output.DISK_RAW) && !spec.outputs().contains(Output.DISK_QCOW2)
-          && !spec.outputs().contains(Output.PXE)) {
-        throw new BuildException("outputs", BuildException.Kind.IO, "nothing to write");
-      }
-
-      // 6. initramfs (disk and live)
-      start("initramfs", "init, busybox, veritysetup/e2fsprogs with their libraries, kernel modules (zstd cpio)");
-      Path initrd = staging.resolve("update/initramfs");
-      Path liveInitrd = staging.resolve("pxe/initramfs");
-      Initramfs ird = io(() -> {
-        Files.createDirectories(initrd.getParent());
-        Initramfs disk = Writers.initramfsTree(baseTree, epoch, null);
-        Writers.writeInitramfs(disk.tree(), epoch, initrd);
-        if (spec.outputs().contains(Output.PXE)) {
-          Files.createDirectories(liveInitrd.getParent());
-          Initramfs live = Writers.initramfsTree(baseTree, epoch, Content.ofFile(usrImg));
-          Writers.writeInitramfs(live.tree(), epoch, liveInitrd);
-        }
-        return disk;
-      });
-      finish("disk " + human(size(initrd)) + (Files.exists(liveInitrd) ? ", live " + human(size(liveInitrd)) : "")
-          + ", kernel " + ird.kernelRelease() + ", " + ird.modules().size() + " modules");
-      Path vmlinuz = staging.resolve("update/vmlinuz");
-      io(() -> {
-        Content k = ird.kernelImagePath() != null && baseTree.get(ird.kernelImagePath()) != null
-            ? baseTree.get(ird.kernelImagePath()).content() : kernel(baseTree);
-        copy(k, vmlinuz);
-        return null;
-      });
-
-      // 7. ESP + OEM + GPT disk
-      String seed = spec.name() + " " + spec.version();
-      String usrAUuid = GptDisk.partitionGuid(seed, "USR-A").toString();
-      String cmdline = BootEntries.diskCmdline(usrAUuid, verity.rootHash(), verity.hashOffset(), "A", spec.version(), spec.cmdline());
-      Path raw = staging.resolve("disk.raw");
-      boolean wantDisk = spec.outputs().contains(Output.DISK_RAW) || spec.outputs().contains(Output.DISK_QCOW2);
-      if (wantDisk) {
-        start("esp", "systemd-boot, loader.conf, entry " + BootEntries.entryFileName(spec.version(), "A"));
-        TreeEntry sdboot = assembled.tree().get(BootEntries.SYSTEMD_BOOT_EFI);
-        if (sdboot == null || sdboot.content() == null) {
-          throw new BuildException(stageName, BuildException.Kind.TREE, BootEntries.SYSTEMD_BOOT_EFI
-              + ": missing from the image tree; add systemd-boot to debian.packages");
-        }
-        FileTree esp = io(() -> BootEntries.espTree(sdboot.content(),
-            List.of(new BootEntries.Slot("A", spec.version(), Content.ofFile(vmlinuz), Content.ofFile(initrd), cmdline)), epoch));
-        FileTree oem = oemTree(epoch);
-        finish(esp.size() + " entries, " + human(esp.contentBytes()) + "; options: " + cmdline);
-
-        start("disk.raw", "GPT: EFI-SYSTEM " + human(spec.partitions().esp()) + ", USR-A/USR-B " + human(spec.partitions().usr())
-            + ", OEM " + human(spec.partitions().oem()) + ", ROOT " + human(spec.partitions().root()) + " (empty)");
-        GptDisk[] disk = new GptDisk[1];
-        disk[0] = io(() -> GptDisk.builder(seed)
-            .add(GptPartition.of("EFI-SYSTEM", GptTypes.EFI_SYSTEM, spec.partitions().esp(),
-                w -> Writers.fat("EFI-SYSTEM", epoch, disk[0].partitions().get(0).firstLba()).write(esp, w, w.size())))
-            .add(GptPartition.of("USR-A", GptTypes.USR_X86_64, spec.partitions().usr(), PartitionContent.ofFile(usrImg)))
-            .add(GptPartition.of("USR-B", GptTypes.USR_X86_64, spec.partitions().usr(), PartitionContent.empty()))
-            .add(GptPartition.of("OEM", GptTypes.LINUX_DATA, spec.partitions().oem(),
-                w -> Writers.fat("OEM", epoch, disk[0].partitions().get(3).firstLba()).write(oem, w, w.size())))
-            .add(GptPartition.of("ROOT", GptTypes.ROOT_X86_64, spec.partitions().root(), PartitionContent.empty()))
-            .build());
-        io(() -> {
-          disk[0].writeTo(raw);
-          return null;
-        });
-        finish(human(disk[0].sizeBytes()) + " (sparse), disk GUID " + disk[0].diskGuid() + ", USR-A PARTUUID " + usrAUuid);
-      } else {
-        skip("esp", "no disk output in the spec");
-        skip("disk.raw", "no disk output in the spec");
-      }
-
-      // 8. qcow2
-      if (spec.outputs().contains(Output.DISK_QCOW2)) {
-        start("disk.qcow2", "from disk.raw");
-        Path q = staging.resolve("disk.qcow2");
-        io(() -> {
-          Writers.qcow2(raw, q);
-          return null;
-        });
-        finish(human(size(q)));
-      } else {
-        skip("disk.qcow2", "not in the spec's outputs");
-      }
-
-      // 9. PXE
-      String liveCmdline = BootEntries.liveCmdline(verity.rootHash(), verity.hashOffset(), spec.version(), spec.cmdline());
-      if (spec.outputs().contains(Output.PXE)) {
-        start("pxe", "vmlinuz, initramfs with /basalt/usr.img, cmdline, boot.ipxe");
-        io(() -> {
-          copy(Content.ofFile(vmlinuz), staging.resolve("pxe/vmlinuz"));
-          Files.writeString(staging.resolve("pxe/cmdline"), liveCmdline + "\n", StandardCharsets.UTF_8);
-          Files.writeString(staging.resolve("pxe/boot.ipxe"),
-              "#!ipxe\nkernel vmlinuz " + liveCmdline + "\ninitrd initramfs\nboot\n", StandardCharsets.UTF_8);
-          return null;
-        });
-        finish("initramfs " + human(size(liveInitrd)) + "; options: " + liveCmdline);
-      } else {
-        skip("pxe", "not in the spec's outputs");
-      }
-
-      // 10. update payload
-      boolean wantUpdate = spec.outputs().contains(Output.UPDATE);
-      if (wantUpdate) {
-        start("update payload", "USR slot image + kernel + initramfs + payload.json");
-        io(() -> {
-          linkOrCopy(usrImg, staging.resolve("update/usr.img"));
-          Files.writeString(staging.resolve("update/payload.json"),
-              Manifests.payload(spec, verity, hashed(List.of("update/usr.img", "update/vmlinuz", "update/initramfs"), "update/")),
-              StandardCharsets.UTF_8);
-          return null;
-        });
-        finish(human(size(staging.resolve("update/usr.img")) + size(vmlinuz) + size(initrd)));
-      } else {
-        skip("update payload", "not in the spec's outputs");
-      }
-
-      // 11. manifest; then publish
-      start("manifest", "sizes and sha256 of every artifact, package versions");
-      List<String> names = new ArrayList<>();
-      if (spec.outputs().contains(Output.DISK_RAW)) {
-        names.add("disk.raw");
-      }
-      if (spec.outputs().contains(Output.DISK_QCOW2)) {
-        names.add("disk.qcow2");
-      }
-      if (spec.outputs().contains(Output.PXE)) {
-        names.addAll(List.of("pxe/boot.ipxe", "pxe/cmdline", "pxe/initramfs", "pxe/vmlinuz"));
-      }
-      if (spec.outputs().contains(Output.USR_IMG)) {
-        names.addAll(List.of("usr.img", "usr.roothash"));
-      }
-      if (wantUpdate) {
-        names.addAll(List.of("update/initramfs", "update/payload.json", "update/usr.img", "update/vmlinuz"));
-      }
-      names.sort(null);
-      List<BuildResult.Artifact> arts = io(() -> hashed(names, ""));
-      io(() -> {
-        Files.writeString(staging.resolve("manifest.json"),
-            Manifests.manifest(spec, epoch, buildId, verity, packages, arts, ird.kernelRelease()), StandardCharsets.UTF_8);
-        return null;
-      });
-      artifacts.addAll(arts);
-      String mh = io(() -> sha256Hex(staging.resolve("manifest.json")));
-      artifacts.add(new BuildResult.Artifact("manifest.json", size(staging.resolve("manifest.json")), mh));
-      List<String> publish = new ArrayList<>(names);
-      publish.add("manifest.json");
-      io(() -> {
-        publish(publish);
-        return null;
-      });
-      finish(artifacts.size() + " artifacts in " + cfg.outDir());
-      return new BuildResult(cfg.outDir(), spec.name(), spec.version(), epoch, buildId, verity.rootHash(), artifacts, times);
-    } catch (BuildException e) {
-      cleanupStaging();
-      throw e;
-    } catch (RuntimeException e) {
-      cleanupStaging();
-      throw e;
+      entry = cfg.cache().get(spec.debian(), cfg.progress()::detail);
+    } catch (IOException e) {
+      throw new BuildException(stageName, BuildException.Kind.BOOTSTRAP, e.getMessage(), e);
     }
+    finish((entry.cached() ? "cached " : "made ") + human(size(entry.tar())) + " " + entry.tar());
+
+    start("read base tree", entry.tar().toString());
+    FileTree tree = io(() -> Writers.readTar(entry.tar()));
+    long epoch = sourceDateEpoch(tree);
+    SortedMap<String, String> packages = packages(tree);
+    finish(tree.size() + " entries, " + human(tree.contentBytes()) + ", SOURCE_DATE_EPOCH=" + epoch
+        + ", " + packages.size() + " packages");
+    return new Base(tree, epoch, packages, buildId(entry.key(), epoch));
+  }
+
+  /** Stage 3: the image tree (merged /usr, /etc defaults, Basalt's jars and units). */
+  private UsrAssembler.Result usr(Base base) throws BuildException {
+    start("usr assembly", "merged /usr, /etc defaults, Basalt jars and units, os-release");
+    UsrAssembler.Result assembled = io(() -> UsrAssembler.assemble(base.tree(),
+        new UsrAssembler.Inputs(
+            spec, base.epoch(), base.buildId(), cfg.jars().jars(), cfg.initUnits())));
+    FileTree usr = UsrAssembler.usrTree(assembled.tree());
+    UsrAssembler.Report rep = assembled.report();
+    finish(usr.size() + " entries, " + human(usr.contentBytes()) + "; Java runtime "
+        + human(rep.javaBytesBefore()) + " → " + human(rep.javaBytesAfter()));
+    return assembled;
+  }
+
+  /** Stages 4 and 5: usr.img (squashfs, then its dm-verity hash tree) and usr.roothash. */
+  private Writers.Verity2 usrImage(FileTree usr, Base base, Path usrImg) throws BuildException {
+    long epoch = base.epoch();
+    String level = spec.compressorLevel().isPresent()
+        ? " level " + spec.compressorLevel().getAsInt()
+        : " (default level)";
+    start("usr squashfs", spec.compressor().key() + level + ", mtimes ≤ " + epoch);
+    // The blocks are hashed for dm-verity as the squashfs writer writes them (Writers.UsrImage).
+    String veritySeed = spec.name() + " " + spec.version() + " " + base.buildId();
+    Writers.UsrImage image = io(() -> new Writers.UsrImage(usrImg, veritySeed));
+    Writers.Verity2 verity;
+    try {
+      long squashfsBytes =
+          io(() -> image.squashfs(usr, spec.compressor(), spec.compressorLevel(), epoch));
+      finish(human(squashfsBytes) + " (block digests made while writing)");
+      start("usr verity", "dm-verity sha256 hash tree appended at the 4096-padded squashfs size");
+      verity = io(image::appendVerity);
+    } finally {
+      io(() -> {
+        image.close();
+        return null;
+      });
+    }
+    if (verity.totalSize() > plan.usrSlotBytes()) {
+      throw new BuildException(stageName, BuildException.Kind.TREE, "usr.img is "
+          + human(verity.totalSize()) + " but partitions.usr is " + human(plan.usrSlotBytes())
+          + "; raise partitions.usr in the spec");
+    }
+    finish("root hash " + verity.rootHash() + ", hash offset " + verity.hashOffset() + ", "
+        + human(verity.totalSize()));
+    writeString("usr.roothash", verity.rootHash() + "\n");
+    if (!wants(Output.USR_IMG) && !wants(Output.UPDATE) && !wants(Output.DISK_RAW)
+        && !wants(Output.DISK_QCOW2) && !wants(Output.PXE)) {
+      throw new BuildException("outputs", BuildException.Kind.IO, "nothing to write");
+    }
+    return verity;
+  }
+
+  /** Stage 6: the disk initramfs, the live one (PXE) and the kernel. */
+  private Boot initramfs(Base base, Path usrImg) throws BuildException {
+    long epoch = base.epoch();
+    start("initramfs", "init, busybox, veritysetup/e2fsprogs with their libraries, kernel modules"
+        + " (zstd cpio)");
+    Path initrd = staging.resolve("update/initramfs");
+    Path liveInitrd = staging.resolve("pxe/initramfs");
+    Initramfs ird = io(() -> {
+      Initramfs disk = Writers.initramfsTree(base.tree(), epoch, null);
+      put("update/initramfs", Writers.writeInitramfs(disk.tree(), epoch, initrd));
+      if (wants(Output.PXE)) {
+        Initramfs live = Writers.initramfsTree(base.tree(), epoch, Content.ofFile(usrImg));
+        put("pxe/initramfs", Writers.writeInitramfs(live.tree(), epoch, liveInitrd));
+      }
+      return disk;
+    });
+    String live = Files.exists(liveInitrd) ? ", live " + human(size(liveInitrd)) : "";
+    finish("disk " + human(size(initrd)) + live + ", kernel " + ird.kernelRelease() + ", "
+        + ird.modules().size() + " modules");
+    Path vmlinuz = staging.resolve("update/vmlinuz");
+    io(() -> {
+      String path = ird.kernelImagePath();
+      TreeEntry image = path != null ? base.tree().get(path) : null;
+      put("update/vmlinuz", copy(image != null ? image.content() : kernel(base.tree()), vmlinuz));
+      return null;
+    });
+    return new Boot(ird, vmlinuz, initrd, liveInitrd);
+  }
+
+  /** Stages 7 and 8: the ESP and OEM trees, then disk.raw laid out as the plan says. */
+  private void disk(DiskLayout layout, FileTree image, long epoch, Boot boot, Path usrImg,
+      Writers.Verity2 verity) throws BuildException {
+    String cmdline =
+        plan.commandLine(Planner.DISK_SLOT_A).resolve(verity.rootHash(), verity.hashOffset());
+    start("esp",
+        "systemd-boot, loader.conf, entry " + BootEntries.entryFileName(spec.version(), "A"));
+    TreeEntry sdboot = image.get(BootEntries.SYSTEMD_BOOT_EFI);
+    if (sdboot == null || sdboot.content() == null) {
+      throw new BuildException(stageName, BuildException.Kind.TREE, BootEntries.SYSTEMD_BOOT_EFI
+          + ": missing from the image tree; add systemd-boot to debian.packages");
+    }
+    FileTree esp = io(() -> BootEntries.espTree(sdboot.content(),
+        List.of(new BootEntries.Slot("A", spec.version(), Content.ofFile(boot.vmlinuz()),
+            Content.ofFile(boot.initrd()), cmdline)),
+        epoch));
+    FileTree oem = oemTree(epoch);
+    finish(esp.size() + " entries, " + human(esp.contentBytes()) + "; options: " + cmdline);
+
+    ImageSpec.Partitions sizes = spec.partitions();
+    start("disk.raw", "GPT: EFI-SYSTEM " + human(sizes.esp()) + ", USR-A/USR-B "
+        + human(sizes.usr()) + ", OEM " + human(sizes.oem()) + ", ROOT " + human(sizes.root())
+        + " (empty)");
+    long espLba = layout.partition(Planner.ESP).firstLba();
+    long oemLba = layout.partition(Planner.OEM).firstLba();
+    Writers.HashedFileContent usrA = io(() -> new Writers.HashedFileContent(usrImg));
+    GptDisk.Builder b = GptDisk.builder(plan.guidSeed());
+    for (GptPartition p : Planner.partitions(spec)) {
+      PartitionContent c = switch (p.name()) {
+        case Planner.ESP -> w -> Writers.fat(Planner.ESP, epoch, espLba).write(esp, w, w.size());
+        case Planner.USR_A -> usrA;
+        case Planner.OEM -> w -> Writers.fat(Planner.OEM, epoch, oemLba).write(oem, w, w.size());
+        default -> p.content();
+      };
+      b.add(new GptPartition(p.name(), p.type(), p.sizeBytes(), p.attributes(), c));
+    }
+    GptDisk disk = io(b::build);
+    if (!Planner.layoutOf(disk).equals(layout)) {
+      throw new IllegalStateException("disk.raw: the GPT placement differs from the plan's layout");
+    }
+    put("disk.raw", io(() -> Writers.writeDisk(disk, staging.resolve("disk.raw"))));
+    usrA.digest().ifPresent(d -> put("usr.img", d));
+    finish(human(disk.sizeBytes()) + " (sparse), disk GUID " + disk.diskGuid() + ", USR-A PARTUUID "
+        + layout.partition(Planner.USR_A).partUuid());
+  }
+
+  /** Stage 9: disk.qcow2 from disk.raw. */
+  private void qcow2() throws BuildException {
+    start("disk.qcow2", "from disk.raw");
+    Path q = staging.resolve("disk.qcow2");
+    put("disk.qcow2", io(() -> Writers.qcow2(staging.resolve("disk.raw"), q)));
+    finish(human(size(q)));
+  }
+
+  /** Stage 10: the PXE files (the live initramfs was made in stage 6). */
+  private void pxe(Boot boot, Writers.Verity2 verity) throws BuildException {
+    String liveCmdline =
+        plan.commandLine(Planner.PXE).resolve(verity.rootHash(), verity.hashOffset());
+    start("pxe", "vmlinuz, initramfs with /basalt/usr.img, cmdline, boot.ipxe");
+    io(() -> {
+      put("pxe/vmlinuz", copy(Content.ofFile(boot.vmlinuz()), staging.resolve("pxe/vmlinuz")));
+      return null;
+    });
+    writeString("pxe/cmdline", liveCmdline + "\n");
+    writeString("pxe/boot.ipxe",
+        "#!ipxe\nkernel vmlinuz " + liveCmdline + "\ninitrd initramfs\nboot\n");
+    finish("initramfs " + human(size(boot.liveInitrd())) + "; options: " + liveCmdline);
+  }
+
+  /** Stage 11: the update payload: usr.img (a hard link), kernel, initramfs and payload.json. */
+  private void update(Boot boot, Path usrImg, Writers.Verity2 verity) throws BuildException {
+    start("update payload", "USR slot image + kernel + initramfs + payload.json");
+    hashUsrImgIfNotYet();
+    io(() -> {
+      linkOrCopy(usrImg, staging.resolve("update/usr.img"));
+      return null;
+    });
+    written.put("update/usr.img", renamed(written.get("usr.img"), "update/usr.img"));
+    List<BuildResult.Artifact> files = new ArrayList<>();
+    for (String n : Planner.PAYLOAD_FILES) {
+      files.add(renamed(artifact(n), n.substring("update/".length())));
+    }
+    writeString("update/payload.json", Manifests.payload(spec, verity, files));
+    finish(human(
+        size(staging.resolve("update/usr.img")) + size(boot.vmlinuz()) + size(boot.initrd())));
+  }
+
+  /** Stage 12: manifest.json, then every artifact moved from staging into the output folder. */
+  private BuildResult manifest(Base base, Boot boot, Writers.Verity2 verity) throws BuildException {
+    start("manifest", "sizes and sha256 of every artifact, package versions");
+    List<String> names = plan.artifactPaths();
+    if (names.contains("usr.img")) {
+      hashUsrImgIfNotYet();
+    }
+    List<BuildResult.Artifact> arts = new ArrayList<>();
+    for (String n : names.subList(0, names.size() - 1)) {
+      arts.add(artifact(n));
+    }
+    writeString("manifest.json", Manifests.manifest(spec, base.epoch(), base.buildId(), verity,
+        base.packages(), arts, boot.initramfs().kernelRelease()));
+    arts.add(artifact("manifest.json"));
+    io(() -> {
+      publish(names);
+      return null;
+    });
+    finish(arts.size() + " artifacts in " + cfg.outDir());
+    return new BuildResult(cfg.outDir(), spec.name(), spec.version(), base.epoch(),
+        base.buildId(), verity.rootHash(), arts, times);
+  }
+
+  /** Without a disk, usr.img was not copied anywhere that hashed it: read it back once. */
+  private void hashUsrImgIfNotYet() throws BuildException {
+    if (!written.containsKey("usr.img")) {
+      put("usr.img", io(() -> Writers.readBack(staging.resolve("usr.img"))));
+    }
+  }
+
+  private void put(String name, HashingChannel.Digest d) {
+    written.put(name, new BuildResult.Artifact(name, d.size(), d.sha256()));
+  }
+
+  private BuildResult.Artifact artifact(String name) throws BuildException {
+    BuildResult.Artifact a = written.get(name);
+    if (a == null || !Files.isRegularFile(staging.resolve(name))) {
+      throw new BuildException(
+          stageName, BuildException.Kind.IO, name + ": expected output was not written");
+    }
+    return a;
+  }
+
+  private static BuildResult.Artifact renamed(BuildResult.Artifact a, String path) {
+    return new BuildResult.Artifact(path, a.size(), a.sha256());
   }
 
   private void cleanupStaging() {
@@ -462,22 +557,6 @@ public final class BuildPipeline {
     }
   }
 
-  static String sha256Hex(Path file) throws IOException {
-    try {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      try (InputStream in = Files.newInputStream(file)) {
-        byte[] buf = new byte[1 << 16];
-        int n;
-        while ((n = in.read(buf)) > 0) {
-          md.update(buf, 0, n);
-        }
-      }
-      return HexFormat.of().formatHex(md.digest());
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
   private static long size(Path p) {
     try {
       return Files.size(p);
@@ -486,12 +565,17 @@ public final class BuildPipeline {
     }
   }
 
-  private static void writeString(Path p, String s) throws BuildException {
+  /** Writes a small text artifact under staging (UTF-8) and records its size and sha256. */
+  private void writeString(String name, String s) throws BuildException {
+    byte[] b = s.getBytes(StandardCharsets.UTF_8);
+    Path p = staging.resolve(name);
     try {
-      Files.writeString(p, s, StandardCharsets.UTF_8);
+      Files.createDirectories(p.getParent());
+      Files.write(p, b);
     } catch (IOException e) {
-      throw new BuildException("output", BuildException.Kind.IO, p + ": " + e.getMessage(), e);
+      throw new BuildException(stageName, BuildException.Kind.IO, p + ": " + e.getMessage(), e);
     }
+    written.put(name, new BuildResult.Artifact(name, b.length, sha256Hex(b)));
   }
 
   /** "412.3 MiB" style sizes for progress lines. */
@@ -533,10 +617,22 @@ public final class BuildPipeline {
         .build();
   }
 
-  private static void copy(Content c, Path to) throws IOException {
+  /** Copies {@code c} to {@code to}, hashing the bytes as they are written. */
+  private static HashingChannel.Digest copy(Content c, Path to) throws IOException {
     Files.createDirectories(to.getParent());
-    try (InputStream in = c.open()) {
-      Files.copy(in, to, StandardCopyOption.REPLACE_EXISTING);
+    try (InputStream in = c.open();
+        HashingChannel ch = new HashingChannel(Files.newByteChannel(to, StandardOpenOption.CREATE,
+            StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE,
+            StandardOpenOption.READ))) {
+      byte[] buf = new byte[1 << 16];
+      int n;
+      while ((n = in.read(buf)) > 0) {
+        ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
+        while (bb.hasRemaining()) {
+          ch.write(bb);
+        }
+      }
+      return ch.finish();
     }
   }
 
@@ -548,19 +644,6 @@ public final class BuildPipeline {
     } catch (UnsupportedOperationException | IOException e) {
       Files.copy(from, to);
     }
-  }
-
-  /** Size and sha256 of staged files (paths relative to the staging folder, minus {@code strip}). */
-  private List<BuildResult.Artifact> hashed(List<String> names, String strip) throws IOException {
-    List<BuildResult.Artifact> out = new ArrayList<>();
-    for (String n : names) {
-      Path p = staging.resolve(n);
-      if (!Files.isRegularFile(p)) {
-        throw new IOException(n + ": expected output was not written");
-      }
-      out.add(new BuildResult.Artifact(n.substring(strip.length()), Files.size(p), sha256Hex(p)));
-    }
-    return out;
   }
 
   /** Moves every staged artifact into the output folder (atomic per file), manifest last. */

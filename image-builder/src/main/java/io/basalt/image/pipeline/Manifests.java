@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.basalt.host.UpdatePayload;
+import io.basalt.image.api.BuildResult;
 import io.basalt.image.spec.ImageSpec;
 import java.util.List;
 import java.util.Map;

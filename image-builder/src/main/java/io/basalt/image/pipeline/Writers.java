@@ -17,12 +17,24 @@ import io.basalt.image.verity.Verity;
 import io.basalt.image.verity.VerityChannel;
 import io.basalt.image.verity.VerityParams;
 import io.basalt.image.verity.VerityResult;
+import io.basalt.image.gpt.GptDisk;
+import io.basalt.image.gpt.PartitionContent;
+import io.basalt.image.qcow2.Qcow2Writer;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.Optional;
 
 /**
  * The bridge from the pipeline to the format writers and builders of the other packages
@@ -56,10 +68,7 @@ final class Writers {
       file = FileChannel.open(out, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
           StandardOpenOption.READ, StandardOpenOption.WRITE);
       channel = Verity.channel(file, VerityParams.fromSeed(veritySeed));
-      if (Files.getFileStore(out).supportsFileAttributeView("posix")) {
-        // an ordinary artifact whatever the umask, as the squashfs writer's Path API makes it
-        Files.setPosixFilePermissions(out, PosixFilePermissions.fromString("rw-r--r--"));
-      }
+      readableByAll(out);
     }
 
     /** Writes {@code usr} as squashfs from offset 0; returns the image size (a multiple of 4096). */
@@ -111,7 +120,8 @@ final class Writers {
    * compressed squashfs) goes into a second, uncompressed cpio member instead of being compressed
    * again.
    */
-  static void writeInitramfs(FileTree tree, long epoch, Path out) throws IOException {
+  static HashingChannel.Digest writeInitramfs(FileTree tree, long epoch, Path out)
+      throws IOException {
     String img = "/basalt/usr.img";
     TreeEntry usr = tree.get(img);
     InitramfsWriter w = InitramfsWriter.empty();
@@ -126,7 +136,88 @@ final class Writers {
       w = w.add(main, CpioWriter.of(Compression.ZSTD).withMtime(epoch).withXattrsDropped())
           .add(live, CpioWriter.of(Compression.NONE).withMtime(epoch));
     }
-    w.write(out);
+    Files.createDirectories(out.getParent());
+    try (HashingChannel ch = create(out)) {
+      OutputStream buffered = new BufferedOutputStream(Channels.newOutputStream(ch), 64 * 1024);
+      w.writeTo(buffered);
+      buffered.flush();
+      return ch.finish();
+    }
+  }
+
+  /**
+   * A file's bytes copied to the start of a partition (as {@link PartitionContent#ofFile}), hashed
+   * as they pass: usr.img gets its sha256 when it is copied into USR-A. Its squashfs superblock is
+   * written last at offset 0, so it cannot be hashed while it is itself written. Not thread-safe.
+   */
+  static final class HashedFileContent implements PartitionContent {
+    private final Content content;
+    private HashingChannel.Digest digest;
+
+    HashedFileContent(Path file) throws IOException {
+      content = Content.ofFile(file);
+    }
+
+    @Override
+    public void write(SeekableByteChannel window) throws IOException {
+      if (content.size() > window.size()) {
+        throw new IOException(content + ": " + content.size()
+            + " bytes do not fit the partition of " + window.size() + " bytes");
+      }
+      MessageDigest md = HashingChannel.sha256();
+      try (InputStream in = content.open()) {
+        byte[] buf = new byte[1 << 20];
+        int n;
+        while ((n = in.read(buf)) > 0) {
+          md.update(buf, 0, n);
+          ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
+          while (bb.hasRemaining()) {
+            window.write(bb);
+          }
+        }
+      }
+      String hex = HexFormat.of().formatHex(md.digest());
+      digest = new HashingChannel.Digest(content.size(), hex, false);
+    }
+
+    /** The size and sha256 of the bytes copied, once {@link #write} has run. */
+    Optional<HashingChannel.Digest> digest() {
+      return Optional.ofNullable(digest);
+    }
+  }
+
+  /** The size and sha256 of a file written earlier, read back whole. */
+  static HashingChannel.Digest readBack(Path file) throws IOException {
+    try (SeekableByteChannel ch = Files.newByteChannel(file, StandardOpenOption.READ)) {
+      return HashingChannel.readBack(ch);
+    }
+  }
+
+  /** Writes {@code disk} to {@code out} (a fresh file), hashing it as it is written. */
+  static HashingChannel.Digest writeDisk(GptDisk disk, Path out) throws IOException {
+    try (HashingChannel ch = create(out)) {
+      disk.write(ch);
+      return ch.finish();
+    }
+  }
+
+  /** A new, empty file (mode 0644 whatever the umask), written through a hashing channel. */
+  private static HashingChannel create(Path out) throws IOException {
+    SeekableByteChannel ch = Files.newByteChannel(out, StandardOpenOption.CREATE,
+        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    try {
+      readableByAll(out);
+    } catch (IOException e) {
+      ch.close();
+      throw e;
+    }
+    return new HashingChannel(ch);
+  }
+
+  private static void readableByAll(Path file) throws IOException {
+    if (Files.getFileStore(file).supportsFileAttributeView("posix")) {
+      Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+    }
   }
 
   /** A FAT writer for a volume label, all timestamps at {@code epoch}. */
@@ -134,8 +225,12 @@ final class Writers {
     return FatWriter.builder().label(label).sourceDateEpoch(epoch).hiddenSectors(hiddenSectors).build();
   }
 
-  /** Converts a raw disk to qcow2. */
-  static void qcow2(Path raw, Path out) throws IOException {
-    io.basalt.image.qcow2.Qcow2Writer.convert(raw, out);
+  /** Converts a raw disk to qcow2, hashing the qcow2 file as it is written. */
+  static HashingChannel.Digest qcow2(Path raw, Path out) throws IOException {
+    try (SeekableByteChannel in = Files.newByteChannel(raw, StandardOpenOption.READ);
+        HashingChannel ch = create(out)) {
+      Qcow2Writer.convert(in, ch, raw.toString());
+      return ch.finish();
+    }
   }
 }

@@ -1,6 +1,5 @@
 package io.basalt.image.squashfs;
 
-import java.nio.file.Path;
 import java.util.Objects;
 
 /**
@@ -24,7 +23,6 @@ public final class SquashfsOptions {
   private final int xzDictionarySize;
   private final int gzipWindowBits;
   private final int gzipStrategy;
-  private final Path spoolDirectory;
 
   private SquashfsOptions(Builder b) {
     compression = b.compression;
@@ -41,7 +39,6 @@ public final class SquashfsOptions {
     xzDictionarySize = b.xzDictionarySize > 0 ? b.xzDictionarySize : blockSize;
     gzipWindowBits = b.gzipWindowBits;
     gzipStrategy = b.gzipStrategy;
-    spoolDirectory = b.spoolDirectory;
     switch (compression) {
       case ZSTD:
         check(level >= 1 && level <= 22, "zstd level", level, "1..22");
@@ -140,11 +137,6 @@ public final class SquashfsOptions {
     return gzipStrategy;
   }
 
-  /** Where the stream API spools compressed data; null means the JVM's temp directory. */
-  public Path spoolDirectory() {
-    return spoolDirectory;
-  }
-
   @Override
   public String toString() {
     return compression + "-" + level + " block " + blockSize + " threads " + threads + " mtime " + mtime;
@@ -166,7 +158,6 @@ public final class SquashfsOptions {
     private int xzDictionarySize;
     private int gzipWindowBits = 15;
     private int gzipStrategy;
-    private Path spoolDirectory;
 
     private Builder() {}
 
@@ -253,12 +244,6 @@ public final class SquashfsOptions {
     /** gzip strategy: 0 default, 1 filtered, 2 huffman only. */
     public Builder gzipStrategy(int strategy) {
       gzipStrategy = strategy;
-      return this;
-    }
-
-    /** Directory for the stream API's spool file (default: java.io.tmpdir). */
-    public Builder spoolDirectory(Path dir) {
-      spoolDirectory = dir;
       return this;
     }
 

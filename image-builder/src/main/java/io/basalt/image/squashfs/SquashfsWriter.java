@@ -1,19 +1,13 @@
 package io.basalt.image.squashfs;
 
-import io.basalt.host.AtomicFiles;
 import io.basalt.image.tree.EntryType;
 import io.basalt.image.tree.FileTree;
 import io.basalt.image.tree.TreeEntry;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -66,26 +60,13 @@ public final class SquashfsWriter {
   }
 
   /**
-   * Writes the image to {@code output} through a temporary file in the same directory that is
-   * moved into place only when complete; on failure nothing is left at {@code output}.
-   *
-   * @throws IOException naming the entry when a file cannot be read or changed or vanished while
-   *     being read, or when the tree cannot be represented (e.g. a name longer than 256 bytes)
-   */
-  public SquashfsResult write(FileTree tree, Path output) throws IOException {
-    return AtomicFiles.writeOutput(output, tmp -> {
-      try (SeekableByteChannel ch = Files.newByteChannel(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-        return writeSeekable(tree, ch);
-      }
-    });
-  }
-
-  /**
    * Writes the image to {@code out} from its position on, sequentially (data first at the final
    * offsets, then the tables, then the superblock back at the start position), and leaves the
    * channel positioned after the 4 KiB padding.
    *
-   * @throws IOException as {@link #write(FileTree, Path)}; the channel's content is then undefined
+   * @throws IOException naming the entry when a file cannot be read or changed or vanished while
+   *     being read, or when the tree cannot be represented (e.g. a name longer than 256 bytes); the
+   *     channel's content is then undefined
    */
   public SquashfsResult writeSeekable(FileTree tree, SeekableByteChannel out) throws IOException {
     long origin = out.position();
@@ -111,64 +92,6 @@ public final class SquashfsWriter {
       out.truncate(end);
     }
     return b.result(padded, used);
-  }
-
-  /**
-   * Writes the image to {@code out} strictly sequentially (each byte once, in order, e.g. for a
-   * caller hashing while writing). Compressed data is spooled to a temporary file first (in {@link
-   * SquashfsOptions#spoolDirectory()}) because the superblock, written first, records where the
-   * tables after the data start. Does not close {@code out}.
-   *
-   * @throws IOException as {@link #write(FileTree, Path)}
-   */
-  public SquashfsResult write(FileTree tree, OutputStream out) throws IOException {
-    return write(tree, Channels.newChannel(out));
-  }
-
-  /**
-   * Writes the image to {@code out} strictly sequentially; see {@link #write(FileTree,
-   * OutputStream)}. Does not close {@code out}.
-   *
-   * @throws IOException as {@link #write(FileTree, Path)}
-   */
-  public SquashfsResult write(FileTree tree, WritableByteChannel out) throws IOException {
-    Path spoolDir =
-        options.spoolDirectory() != null
-            ? options.spoolDirectory()
-            : Path.of(System.getProperty("java.io.tmpdir"));
-    Path spool = Files.createTempFile(spoolDir, "squashfs-", ".spool");
-    try (SeekableByteChannel sp =
-        Files.newByteChannel(spool, StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.DELETE_ON_CLOSE)) {
-      Build b = new Build(tree);
-      byte[] head = b.head();
-      long dataEnd = b.writeData(sp, head.length);
-      byte[] tables = b.tables(dataEnd);
-      long used = dataEnd + tables.length;
-      long padded = roundUp(used);
-      writeFully(out, ByteBuffer.wrap(b.superblock(used)));
-      writeFully(out, ByteBuffer.wrap(head, SUPERBLOCK_SIZE, head.length - SUPERBLOCK_SIZE));
-      sp.position(0);
-      long remaining = dataEnd - head.length;
-      ByteBuffer buf = ByteBuffer.allocate(1 << 20);
-      while (remaining > 0) {
-        buf.clear();
-        if (remaining < buf.capacity()) {
-          buf.limit((int) remaining);
-        }
-        int n = sp.read(buf);
-        if (n < 0) {
-          throw new IOException(spool + ": spool ended early");
-        }
-        buf.flip();
-        writeFully(out, buf);
-        remaining -= n;
-      }
-      writeFully(out, ByteBuffer.wrap(tables));
-      writeFully(out, ByteBuffer.allocate((int) (padded - used)));
-      return b.result(padded, used);
-    } finally {
-      Files.deleteIfExists(spool);
-    }
   }
 
   private static long roundUp(long n) {

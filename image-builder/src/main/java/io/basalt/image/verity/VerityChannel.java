@@ -17,8 +17,8 @@ import java.util.Objects;
  * superblock written last at offset 0): blocks rewritten after they were hashed, and everything
  * after a forward jump, are re-read and re-hashed once when the tree is made, everything else is
  * never read again. The underlying channel must be readable as well as writable (a file opened
- * with READ and WRITE). Finish with {@link #appendHashTree()} or {@link
- * #writeHashTree(OutputStream)}. Not thread-safe.
+ * with READ and WRITE). Finish with {@link #appendHashTree()}. Not
+ * thread-safe.
  */
 public final class VerityChannel implements SeekableByteChannel {
   private static final int BLOCK = HashTree.BLOCK;
@@ -159,21 +159,6 @@ public final class VerityChannel implements SeekableByteChannel {
     tree.writeHashArea(out);
     out.flush();
     return new VerityResult(tree, params, hashOffset);
-  }
-
-  /**
-   * Pads the data with zeros to a multiple of 4096 bytes, then writes the hash area to {@code
-   * hashOut} (a separate hash device; hash offset 0), which is flushed, not closed.
-   *
-   * @throws IOException if the channel is empty, cannot be read back, or a stream fails
-   */
-  public VerityResult writeHashTree(OutputStream hashOut) throws IOException {
-    Objects.requireNonNull(hashOut, "hashOut");
-    HashTree tree = finishData();
-    OutputStream out = new BufferedOutputStream(hashOut, 64 * 1024);
-    tree.writeHashArea(out);
-    out.flush();
-    return new VerityResult(tree, params, 0);
   }
 
   private HashTree finishData() throws IOException {

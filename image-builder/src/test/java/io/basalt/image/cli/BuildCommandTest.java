@@ -1,8 +1,11 @@
 package io.basalt.image.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -63,5 +66,55 @@ class BuildCommandTest {
     bc.env = Map.of("SOURCE_DATE_EPOCH", "yesterday");
     assertEquals(2, run(bc, "--out", dir.resolve("o").toString()));
     assertTrue(err.toString().contains("SOURCE_DATE_EPOCH: expected seconds since 1970, found \"yesterday\""), err.toString());
+  }
+
+  @Test
+  void planJsonPrintsTheLayoutAndWritesNothing() throws Exception {
+    BuildCommand bc = new BuildCommand();
+    AtomicInteger runs = new AtomicInteger();
+    bc.runner = (d, tar, log) -> runs.incrementAndGet();
+    bc.env = Map.of("SOURCE_DATE_EPOCH", "1700000000");
+    Path outDir = dir.resolve("out");
+    Path cacheDir = dir.resolve("cache");
+    int rc = run(bc, "--plan", "--json", "--out", outDir.toString(),
+        "--cache", cacheDir.toString());
+    assertEquals(0, rc, err.toString());
+    assertEquals(0, runs.get());
+    try (var s = Files.list(dir)) {
+      assertEquals(0, s.count(), "no out dir, no cache dir");
+    }
+    JsonNode n = new ObjectMapper().readTree(out.toString());
+    assertEquals(1700000000L, n.get("sourceDateEpoch").asLong());
+    assertFalse(n.get("base").get("cached").asBoolean());
+    JsonNode parts = n.get("disk").get("partitions");
+    assertEquals(5, parts.size());
+    assertEquals("EFI-SYSTEM", parts.get(0).get("label").asText());
+    assertEquals(2048, parts.get(0).get("startLba").asLong());
+    assertEquals(2048 + 256 * 2048 - 1, parts.get(0).get("endLba").asLong());
+    assertEquals("USR-A", parts.get(1).get("label").asText());
+    assertEquals(2048 + 256 * 2048, parts.get(1).get("startLba").asLong());
+    assertEquals("8484680c-9521-48c6-9c11-b0720656f69e", parts.get(1).get("type").asText());
+    String disk = n.get("commandLines").get(0).get("template").asText();
+    String usrA = parts.get(1).get("partuuid").asText();
+    assertTrue(disk.startsWith("mount.usr=PARTUUID=" + usrA + " usrhash=${usr.roothash}"
+        + " basalt.usr.hashoffset=${usr.hashoffset} "), disk);
+    JsonNode arts = n.get("artifacts");
+    assertEquals("manifest.json", arts.get(arts.size() - 1).get("path").asText());
+  }
+
+  @Test
+  void planTextSaysWhatIsKnownOnlyAtBuildAndWritesNothing() {
+    BuildCommand bc = new BuildCommand();
+    bc.env = Map.of();
+    int rc = run(bc, "--plan", "--out", dir.resolve("out").toString(),
+        "--cache", dir.resolve("cache").toString());
+    assertEquals(0, rc, err.toString());
+    String text = out.toString();
+    assertTrue(text.contains("USR-A"), text);
+    assertTrue(text.contains("not cached; the build runs mmdebstrap"), text);
+    assertTrue(text.contains("Known only at build time:"), text);
+    assertTrue(text.contains("SOURCE_DATE_EPOCH (newest"), text);
+    assertFalse(Files.exists(dir.resolve("out")));
+    assertFalse(Files.exists(dir.resolve("cache")));
   }
 }

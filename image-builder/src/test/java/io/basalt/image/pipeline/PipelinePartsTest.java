@@ -1,9 +1,6 @@
 package io.basalt.image.pipeline;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
+import io.basalt.image.api.BuildResult;
 import io.basalt.image.spec.ImageSpec;
 import io.basalt.image.tree.Content;
 import io.basalt.image.tree.FileTree;
@@ -13,6 +10,9 @@ import java.util.List;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PipelinePartsTest {
   @Test

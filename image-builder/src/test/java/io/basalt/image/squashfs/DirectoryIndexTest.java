@@ -5,17 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.common.jimfs.Configuration;
-import com.google.common.jimfs.Jimfs;
 import io.basalt.image.tree.Content;
 import io.basalt.image.tree.FileTree;
 import io.basalt.image.tree.TreeEntry;
-import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileSystem;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.Inflater;
@@ -175,14 +170,9 @@ class DirectoryIndexTest {
       b.putWithParents(TreeEntry.regular("/big/" + n, Content.ofBytes(new byte[] {(byte) i})));
     }
     b.putWithParents(TreeEntry.regular("/small", Content.ofBytes(new byte[3])));
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
-      Files.createDirectories(fs.getPath("/spool"));
-      new SquashfsWriter(SquashfsOptions.builder().compression(SquashfsCompression.GZIP).mtime(1)
-              .spoolDirectory(fs.getPath("/spool")).build())
-          .write(b.build(), out);
-    }
-    ByteBuffer img = ByteBuffer.wrap(out.toByteArray()).order(ByteOrder.LITTLE_ENDIAN);
+    byte[] out = Images.bytes(new SquashfsWriter(
+        SquashfsOptions.builder().compression(SquashfsCompression.GZIP).mtime(1).build()), b.build());
+    ByteBuffer img = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
     Cursor.CACHE.clear();
     long root = img.getLong(32);
     long inodeTable = img.getLong(64);

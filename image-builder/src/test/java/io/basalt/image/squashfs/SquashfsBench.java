@@ -75,7 +75,7 @@ public final class SquashfsBench {
         t0 = System.nanoTime();
         long c0 = cpu.getProcessCpuTime();
         FileTree tree = DirectoryTreeReader.create(DirectoryTreeReader.Xattrs.GETFATTR).read(root);
-        SquashfsResult r = new SquashfsWriter(opts).write(tree, work.resolve("ours.sqfs"));
+        SquashfsResult r = Images.write(new SquashfsWriter(opts), tree, work.resolve("ours.sqfs"));
         double b = (System.nanoTime() - t0) / 1e9;
         double bCpu = (cpu.getProcessCpuTime() - c0) / 1e9;
         sizeOurs = r.imageSize();

@@ -54,7 +54,7 @@ class SquashfsDebianIT {
   @EnumSource(SquashfsCompression.class)
   void debianMinbaseRoundTripsThroughUnsquashfs(SquashfsCompression c) throws Exception {
     Path image = work.resolve("debian-" + c + ".sqfs");
-    SquashfsResult r = new SquashfsWriter(SquashfsOptions.builder().compression(c).mtime(MTIME).build()).write(tree, image);
+    SquashfsResult r = Images.write(new SquashfsWriter(SquashfsOptions.builder().compression(c).mtime(MTIME).build()), tree, image);
     System.out.println("debian minbase " + c + ": " + r);
     assertEquals(Oracle.expectedListing(tree, MTIME), Oracle.listing(image));
     Path out = work.resolve("out-" + c);

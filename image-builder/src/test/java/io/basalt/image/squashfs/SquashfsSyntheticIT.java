@@ -104,7 +104,7 @@ class SquashfsSyntheticIT {
   @EnabledIfHost(paths = "/dev/loop-control", filesystems = "squashfs", reason = "loop mount")
   void linuxKernelMountsTheImageAndReadsTheSameTree() throws Exception {
     Path image = work.resolve("kernel.sqfs");
-    new SquashfsWriter(SquashfsOptions.defaults(MTIME)).write(tree, image);
+    Images.write(new SquashfsWriter(SquashfsOptions.defaults(MTIME)), tree, image);
     assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(image)),
         "an ordinary artifact, not createTempFile's 0600");
     Path mnt = work.resolve("mnt");
@@ -122,7 +122,7 @@ class SquashfsSyntheticIT {
   void unsquashfsListsAndExtractsTheSameTree(SquashfsCompression c) throws Exception {
     Path image = work.resolve("synth-" + c + ".sqfs");
     SquashfsOptions o = SquashfsOptions.builder().compression(c).mtime(MTIME).blockSize(c == SquashfsCompression.GZIP ? 65536 : 131072).build();
-    SquashfsResult res = new SquashfsWriter(o).write(tree, image);
+    SquashfsResult res = Images.write(new SquashfsWriter(o), tree, image);
     assertEquals(0, Files.size(image) % 4096);
     assertEquals(Files.size(image), res.imageSize());
     assertTrue(res.duplicateFiles() >= 1, "a/random-copy is a duplicate: " + res);

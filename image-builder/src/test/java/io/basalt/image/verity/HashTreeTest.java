@@ -5,11 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import com.google.common.jimfs.Configuration;
+import com.google.common.jimfs.Jimfs;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystem;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -46,7 +52,7 @@ class HashTreeTest {
   @Test
   void oneBlockHasNoLevelsAndTheRootIsTheBlockHash() throws IOException {
     byte[] data = random(B, 1);
-    VerityResult r = viaStream(data, new ByteArrayOutputStream());
+    VerityResult r = viaChannel(data, PARAMS).result;
     assertEquals(0, r.levels());
     assertEquals(1, r.dataBlocks());
     assertEquals(B, r.hashAreaSize()); // only the superblock's block
@@ -75,14 +81,14 @@ class HashTreeTest {
   @Test
   void partialLastBlockIsZeroPaddedInTheStream() throws IOException {
     byte[] data = random(B * 3 + 100, 3);
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    VerityResult r = viaStream(data, out);
+    Written w = viaChannel(data, PARAMS);
+    VerityResult r = w.result;
     assertEquals(4, r.dataBlocks());
     byte[] padded = Arrays.copyOf(data, 4 * B);
-    assertArrayEquals(padded, Arrays.copyOf(out.toByteArray(), 4 * B), "data then zeros up to the block");
+    assertArrayEquals(padded, Arrays.copyOf(w.file, 4 * B), "data then zeros up to the block");
     assertArrayEquals(reference(padded).root, r.rootHash());
     assertEquals(4L * B, r.hashOffset());
-    assertEquals(4L * B + r.hashAreaSize(), out.size());
+    assertEquals(4L * B + r.hashAreaSize(), w.file.length);
   }
 
   @Test
@@ -90,10 +96,9 @@ class HashTreeTest {
     byte[] salt = new byte[] {1, 2, 3, 4, 5};
     UUID uuid = UUID.fromString("12345678-9abc-8def-9123-456789abcdef");
     VerityParams p = VerityParams.of(salt, uuid);
+    Written w = viaChannel(new byte[B * 5], p);
     ByteArrayOutputStream hash = new ByteArrayOutputStream();
-    VerityOutputStream v = Verity.outputStream(new ByteArrayOutputStream(), p);
-    v.write(new byte[B * 5]);
-    v.writeHashTree(hash);
+    hash.write(w.file, 5 * B, w.file.length - 5 * B);
     ByteBuffer sb = ByteBuffer.wrap(hash.toByteArray()).order(ByteOrder.LITTLE_ENDIAN);
     assertEquals("verity\0\0", new String(hash.toByteArray(), 0, 8, StandardCharsets.US_ASCII));
     assertEquals(1, sb.getInt(8));
@@ -128,43 +133,51 @@ class HashTreeTest {
   }
 
   @Test
-  void emptyDataIsRefused() {
-    VerityOutputStream v = Verity.outputStream(new ByteArrayOutputStream(), PARAMS);
-    IOException e = assertThrows(IOException.class, v::appendHashTree);
+  void emptyDataIsRefused() throws IOException {
+    IOException e = assertThrows(IOException.class, () -> viaChannel(new byte[0], PARAMS));
     assertEquals("verity: no data written, nothing to protect", e.getMessage());
   }
 
   private static VerityResult checkAgainstReference(byte[] data, int blocks) throws IOException {
     Reference ref = reference(data);
-    ByteArrayOutputStream hash = new ByteArrayOutputStream();
-    VerityResult r = viaStream(data, new ByteArrayOutputStream(), hash);
+    Written w = viaChannel(data, PARAMS);
+    VerityResult r = w.result;
     assertEquals(blocks, r.dataBlocks());
     assertArrayEquals(ref.root, r.rootHash(), "root hash for " + blocks + " blocks");
-    byte[] area = hash.toByteArray();
-    assertArrayEquals(ref.tree, Arrays.copyOfRange(area, B, area.length), "tree bytes for " + blocks + " blocks");
+    byte[] area = Arrays.copyOfRange(w.file, (int) r.hashOffset(), w.file.length);
+    assertArrayEquals(ref.tree, Arrays.copyOfRange(area, B, area.length),
+        "tree bytes for " + blocks + " blocks");
     assertEquals(ref.levels, r.levels());
     return r;
   }
 
-  private static VerityResult viaStream(byte[] data, ByteArrayOutputStream out) throws IOException {
-    VerityOutputStream v = Verity.outputStream(out, PARAMS);
-    // uneven writes, to exercise blocks split across calls
-    int pos = 0;
-    int step = 1;
-    while (pos < data.length) {
-      int n = Math.min(step, data.length - pos);
-      v.write(data, pos, n);
-      pos += n;
-      step = step * 3 + 1;
-    }
-    return v.appendHashTree();
+  /** What a {@link VerityChannel} wrote: the image (data, padding, hash area) and the result. */
+  private static final class Written {
+    byte[] file;
+    VerityResult result;
   }
 
-  private static VerityResult viaStream(byte[] data, ByteArrayOutputStream out, ByteArrayOutputStream hash)
-      throws IOException {
-    VerityOutputStream v = Verity.outputStream(out, PARAMS);
-    v.write(data);
-    return v.writeHashTree(hash);
+  /** Writes {@code data} through a verity channel in uneven pieces, then appends the hash tree. */
+  private static Written viaChannel(byte[] data, VerityParams params) throws IOException {
+    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
+      Path img = fs.getPath("/img");
+      Written w = new Written();
+      try (VerityChannel v = Verity.channel(Files.newByteChannel(img, StandardOpenOption.CREATE_NEW,
+          StandardOpenOption.READ, StandardOpenOption.WRITE), params)) {
+        // uneven writes, to exercise blocks split across calls
+        int pos = 0;
+        int step = 1;
+        while (pos < data.length) {
+          int n = Math.min(step, data.length - pos);
+          v.write(ByteBuffer.wrap(data, pos, n));
+          pos += n;
+          step = step * 3 + 1;
+        }
+        w.result = v.appendHashTree();
+      }
+      w.file = Files.readAllBytes(img);
+      return w;
+    }
   }
 
   /** The tree as a naive reading of the format describes it: hash every level until one digest. */

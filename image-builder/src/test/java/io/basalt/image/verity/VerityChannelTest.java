@@ -21,7 +21,7 @@ import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** The seekable wrapper and the file-level API agree with the in-memory reference (jimfs). */
+/** The seekable wrapper agrees with the in-memory reference (jimfs). */
 class VerityChannelTest {
   private static final int B = 4096;
   private static final VerityParams PARAMS = VerityParams.fromSeed("hash-tree-test");
@@ -109,64 +109,5 @@ class VerityChannelTest {
     assertArrayEquals(HashTreeTest.reference(padded).root, r.rootHash());
     assertEquals(7, reads, "only the cut block's 7 bytes before the cut are read back");
     assertArrayEquals(padded, Arrays.copyOf(Files.readAllBytes(img), padded.length));
-  }
-
-  @Test
-  void fileApiSeparateAndAppendedAgree() throws IOException {
-    byte[] data = new byte[129 * B];
-    new Random(5).nextBytes(data);
-    Path dir = Files.createDirectory(fs.getPath("/out"));
-    Path d = dir.resolve("data");
-    Path h = dir.resolve("hash");
-    Files.write(d, data);
-    VerityResult sep = Verity.format(d, h, PARAMS);
-    assertEquals(0, sep.hashOffset());
-    assertEquals(4L * B, Files.size(h));
-    VerityResult app = Verity.formatAppended(d, PARAMS);
-    assertEquals(129L * B, app.hashOffset());
-    assertEquals(130, app.hashStartBlock());
-    assertEquals(sep.rootHashHex(), app.rootHashHex());
-    byte[] file = Files.readAllBytes(d);
-    assertArrayEquals(Files.readAllBytes(h), Arrays.copyOfRange(file, 129 * B, file.length));
-    try (var listing = Files.list(dir)) {
-      assertEquals(2, listing.count(), "no temporary file left");
-    }
-    assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(h)));
-    assertThrows(IllegalArgumentException.class, () -> Verity.format(d, d, PARAMS));
-    assertThrows(IllegalArgumentException.class, () -> Verity.format(d, dir.resolve("x/../data"), PARAMS));
-  }
-
-  @Test
-  void separateFormatRefusesUnalignedDataAndLeavesNoHashFile() throws IOException {
-    Path d = fs.getPath("/odd");
-    Files.write(d, new byte[B + 1]);
-    IOException e = assertThrows(IOException.class, () -> Verity.format(d, fs.getPath("/odd.hash"), PARAMS));
-    assertTrue(e.getMessage().startsWith("/odd: data is 4097 bytes"), e.getMessage());
-    assertFalse(Files.exists(fs.getPath("/odd.hash")));
-  }
-
-  @Test
-  void vanishedDataFileIsNamedAndNoHashFileIsLeft() throws IOException {
-    Path dir = Files.createDirectory(fs.getPath("/v"));
-    java.nio.file.NoSuchFileException e = assertThrows(java.nio.file.NoSuchFileException.class,
-        () -> Verity.format(dir.resolve("gone.img"), dir.resolve("gone.hash"), PARAMS));
-    assertEquals("/v/gone.img", e.getFile());
-    assertThrows(java.nio.file.NoSuchFileException.class, () -> Verity.formatAppended(dir.resolve("gone.img"), PARAMS));
-    try (var l = Files.list(dir)) {
-      assertEquals(0, l.count());
-    }
-  }
-
-  @Test
-  void appendedFormatPadsUnalignedData() throws IOException {
-    byte[] data = new byte[B + 1];
-    new Random(6).nextBytes(data);
-    Path d = fs.getPath("/odd");
-    Files.write(d, data);
-    VerityResult r = Verity.formatAppended(d, PARAMS);
-    assertEquals(2, r.dataBlocks());
-    assertEquals(2L * B, r.hashOffset());
-    assertArrayEquals(HashTreeTest.reference(Arrays.copyOf(data, 2 * B)).root, r.rootHash());
-    assertEquals(2L * B + 2 * B, Files.size(d)); // superblock block + one level-0 block
   }
 }

@@ -1,4 +1,4 @@
-package io.basalt.image.pipeline;
+package io.basalt.image.api;
 
 /**
  * A build stage failed: carries the stage name and a failure class (for the CLI's exit code).

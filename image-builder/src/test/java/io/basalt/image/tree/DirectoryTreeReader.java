@@ -21,7 +21,7 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Reads a host directory into a {@link FileTree} without following symlinks: types, permission
+ * Test fixture: reads a host directory into a {@link FileTree} without following symlinks: types, permission
  * bits, numeric owners, mtimes and device numbers from the "unix" attribute view, hard links
  * detected by (device, inode) with the first path in {@link TreePaths#ORDER} kept as the regular
  * file, and extended attributes (security.* included, which Java cannot read) from one bulk {@code

@@ -1,4 +1,4 @@
-package io.basalt.image.pipeline;
+package io.basalt.image.api;
 
 import java.nio.file.Path;
 import java.util.List;

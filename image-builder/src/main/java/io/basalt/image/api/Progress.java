@@ -1,4 +1,4 @@
-package io.basalt.image.pipeline;
+package io.basalt.image.api;
 
 /**
  * Receives the build's progress: one call when a stage starts, detail lines while it runs, one

@@ -1,0 +1,62 @@
+package io.basalt.image.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.basalt.image.api.DiskLayout;
+import io.basalt.image.api.ImagePlan;
+import io.basalt.image.esp.BootEntries;
+import io.basalt.image.gpt.GptDisk;
+import io.basalt.image.spec.ImageSpec;
+import java.util.List;
+import java.util.OptionalLong;
+import org.junit.jupiter.api.Test;
+
+class PlannerTest {
+  private static final String HASH =
+      "26fa93882d2dc3c748ad4a5c82eac7d6f5a2478697b9fc4b91899f53cf9c6647";
+
+  @Test
+  void defaultSpecLayoutIsContiguousOnMiBBoundariesWithSeededGuids() {
+    ImageSpec spec = ImageSpec.loadDefault();
+    ImagePlan p = BuildPipeline.plan(spec, OptionalLong.of(1700000000L));
+    DiskLayout d = p.disk().orElseThrow();
+    assertEquals(List.of("EFI-SYSTEM", "USR-A", "USR-B", "OEM", "ROOT"),
+        d.partitions().stream().map(DiskLayout.Partition::label).toList());
+    long next = 2048;
+    for (DiskLayout.Partition q : d.partitions()) {
+      assertEquals(next, q.firstLba(), q.label());
+      assertEquals(GptDisk.partitionGuid(p.guidSeed(), q.label()), q.partUuid());
+      next = q.lastLba() + 1;
+    }
+    assertEquals(spec.partitions().usr(), d.partition("USR-B").sizeBytes());
+    assertEquals((next + 2048) * 512, d.sizeBytes(), "1 MiB after the last partition");
+    assertEquals(GptDisk.diskGuid(spec.name() + " " + spec.version()), d.diskGuid());
+  }
+
+  @Test
+  void commandLineTemplatesResolveToWhatBootEntriesWrites() {
+    ImageSpec spec = ImageSpec.loadDefault();
+    ImagePlan p = BuildPipeline.plan(spec, OptionalLong.empty());
+    String usrA = p.disk().orElseThrow().partition("USR-A").partUuid().toString();
+    assertEquals(
+        BootEntries.diskCmdline(usrA, HASH, 342396928, "A", spec.version(), spec.cmdline()),
+        p.commandLine(Planner.DISK_SLOT_A).resolve(HASH, 342396928));
+    assertEquals(BootEntries.liveCmdline(HASH, 342396928, spec.version(), spec.cmdline()),
+        p.commandLine(Planner.PXE).resolve(HASH, 342396928));
+    String pxe = p.commandLine(Planner.PXE).template();
+    assertTrue(pxe.contains("usrhash=" + ImagePlan.USR_ROOT_HASH), pxe);
+    assertFalse(p.sourceDateEpoch().isPresent());
+  }
+
+  @Test
+  void artifactsAreSortedWithTheManifestLast() {
+    ImagePlan p = BuildPipeline.plan(ImageSpec.loadDefault(), OptionalLong.empty());
+    List<String> paths = p.artifactPaths();
+    assertEquals("manifest.json", paths.get(paths.size() - 1));
+    List<String> rest = paths.subList(0, paths.size() - 1);
+    assertEquals(rest.stream().sorted().toList(), rest);
+    assertTrue(rest.containsAll(Planner.PAYLOAD_FILES), rest.toString());
+  }
+}
