@@ -20,16 +20,31 @@ final class Binder {
     List<CloudConfig.User> users = new ArrayList<>();
     for (Object o : list(tree, "users")) {
       Map<String, Object> u = (Map<String, Object>) o;
-      users.add(new CloudConfig.User(str(u, "name"), str(u, "passwd"), strings(u, "ssh_authorized_keys"),
-          str(u, "gecos"), str(u, "homedir"), bool(u, "no_create_home"), str(u, "primary_group"),
-          strings(u, "groups"), bool(u, "no_user_group"), bool(u, "system"), bool(u, "no_log_init"),
-          str(u, "shell")));
+      users.add(
+          new CloudConfig.User(
+              str(u, "name"),
+              str(u, "passwd"),
+              strings(u, "ssh_authorized_keys"),
+              str(u, "gecos"),
+              str(u, "homedir"),
+              bool(u, "no_create_home"),
+              str(u, "primary_group"),
+              strings(u, "groups"),
+              bool(u, "no_user_group"),
+              bool(u, "system"),
+              bool(u, "no_log_init"),
+              str(u, "shell")));
     }
     List<CloudConfig.WriteFile> files = new ArrayList<>();
     for (Object o : list(tree, "write_files")) {
       Map<String, Object> f = (Map<String, Object>) o;
-      files.add(new CloudConfig.WriteFile(str(f, "path"), str(f, "content"), str(f, "encoding"), str(f, "owner"),
-          str(f, "permissions")));
+      files.add(
+          new CloudConfig.WriteFile(
+              str(f, "path"),
+              str(f, "content"),
+              str(f, "encoding"),
+              str(f, "owner"),
+              str(f, "permissions")));
     }
     Map<String, Object> c = (Map<String, Object>) tree.getOrDefault("coreos", Map.of());
     List<CloudConfig.Unit> units = new ArrayList<>();
@@ -40,25 +55,49 @@ final class Binder {
         Map<String, Object> dm = (Map<String, Object>) d;
         drops.add(new CloudConfig.DropIn(str(dm, "name"), str(dm, "content")));
       }
-      units.add(new CloudConfig.Unit(str(u, "name"), str(u, "content"), bool(u, "enable"), bool(u, "runtime"),
-          bool(u, "mask"), str(u, "command"), drops));
+      units.add(
+          new CloudConfig.Unit(
+              str(u, "name"),
+              str(u, "content"),
+              bool(u, "enable"),
+              bool(u, "runtime"),
+              bool(u, "mask"),
+              str(u, "command"),
+              drops));
     }
-    CloudConfig.CoreOs coreos = new CloudConfig.CoreOs(units,
-        env(c, "etcd", Schema.ETCD), env(c, "etcd2", Schema.ETCD2), env(c, "fleet", Schema.FLEET),
-        env(c, "flannel", Schema.FLANNEL), env(c, "update", Schema.UPDATE), env(c, "locksmith", Schema.LOCKSMITH),
-        env(c, "oem", Schema.OEM));
-    return new CloudConfig(str(tree, "hostname"), users, strings(tree, "ssh_authorized_keys"), files,
-        str(tree, "manage_etc_hosts"), coreos);
+    CloudConfig.CoreOs coreos =
+        new CloudConfig.CoreOs(
+            units,
+            env(c, "etcd", Schema.ETCD),
+            env(c, "etcd2", Schema.ETCD2),
+            env(c, "fleet", Schema.FLEET),
+            env(c, "flannel", Schema.FLANNEL),
+            env(c, "update", Schema.UPDATE),
+            env(c, "locksmith", Schema.LOCKSMITH),
+            env(c, "oem", Schema.OEM));
+    return new CloudConfig(
+        str(tree, "hostname"),
+        users,
+        strings(tree, "ssh_authorized_keys"),
+        files,
+        str(tree, "manage_etc_hosts"),
+        coreos);
   }
 
-  /** A pass-through section as env name to value, in schema order, skipping empty values (as coreos-cloudinit). */
+  /**
+   * A pass-through section as env name to value, in schema order, skipping empty values (as
+   * coreos-cloudinit).
+   */
   @SuppressWarnings("unchecked")
   private static Map<String, String> env(Map<String, Object> coreos, String key, Obj schema) {
     Map<String, Object> section = (Map<String, Object>) coreos.getOrDefault(key, Map.of());
     Map<String, String> out = new LinkedHashMap<>();
     for (Field f : schema.fields()) {
       Object v = section.get(f.name());
-      if (v == null || v.toString().isEmpty() || Boolean.FALSE.equals(v) || Long.valueOf(0).equals(v)) {
+      if (v == null
+          || v.toString().isEmpty()
+          || Boolean.FALSE.equals(v)
+          || Long.valueOf(0).equals(v)) {
         continue;
       }
       out.put(f.env(), v.toString());

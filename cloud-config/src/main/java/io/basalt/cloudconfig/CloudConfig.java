@@ -13,8 +13,8 @@ import java.util.Objects;
 import java.util.zip.GZIPInputStream;
 
 /**
- * A parsed, validated {@code #cloud-config} document (CoreOS coreos-cloudinit format). Obtained from
- * {@link UserDataParser}; absent scalars are {@code null}, absent lists empty. Immutable and
+ * A parsed, validated {@code #cloud-config} document (CoreOS coreos-cloudinit format). Obtained
+ * from {@link UserDataParser}; absent scalars are {@code null}, absent lists empty. Immutable and
  * thread-safe.
  *
  * @param hostname host name or null
@@ -58,16 +58,32 @@ public record CloudConfig(
       }
     }
     java.util.List<Unit> units = new java.util.ArrayList<>();
-    metadata.networkUnits().forEach((name, content) -> units.add(new Unit(name, content, false, true, false, null, List.of())));
+    metadata
+        .networkUnits()
+        .forEach(
+            (name, content) ->
+                units.add(new Unit(name, content, false, true, false, null, List.of())));
     units.addAll(coreos.units());
-    CoreOs c = new CoreOs(units, coreos.etcd(), coreos.etcd2(), coreos.fleet(), coreos.flannel(), coreos.update(),
-        coreos.locksmith(), coreos.oem());
-    return new CloudConfig(hostname != null ? hostname : metadata.hostname(), users, keys, writeFiles, manageEtcHosts, c);
+    CoreOs c =
+        new CoreOs(
+            units,
+            coreos.etcd(),
+            coreos.etcd2(),
+            coreos.fleet(),
+            coreos.flannel(),
+            coreos.update(),
+            coreos.locksmith(),
+            coreos.oem());
+    return new CloudConfig(
+        hostname != null ? hostname : metadata.hostname(),
+        users,
+        keys,
+        writeFiles,
+        manageEtcHosts,
+        c);
   }
 
-  /**
-   * A {@code users[]} entry. {@link #toString()} never shows the password hash.
-   */
+  /** A {@code users[]} entry. {@link #toString()} never shows the password hash. */
   public record User(
       String name,
       String passwd,
@@ -90,13 +106,21 @@ public record CloudConfig(
 
     @Override
     public String toString() {
-      return "User[name=" + name + ", passwd=" + (passwd == null ? "none" : "<redacted>")
-          + ", keys=" + sshAuthorizedKeys.size() + ", groups=" + groups + "]";
+      return "User[name="
+          + name
+          + ", passwd="
+          + (passwd == null ? "none" : "<redacted>")
+          + ", keys="
+          + sshAuthorizedKeys.size()
+          + ", groups="
+          + groups
+          + "]";
     }
   }
 
   /** A {@code write_files[]} entry; {@code content} is as written in the YAML (still encoded). */
-  public record WriteFile(String path, String content, String encoding, String owner, String permissions) {
+  public record WriteFile(
+      String path, String content, String encoding, String owner, String permissions) {
 
     public WriteFile {
       Objects.requireNonNull(path, "path");
@@ -160,7 +184,13 @@ public record CloudConfig(
 
   /** A {@code coreos.units[]} entry. */
   public record Unit(
-      String name, String content, boolean enable, boolean runtime, boolean mask, String command, List<DropIn> dropIns) {
+      String name,
+      String content,
+      boolean enable,
+      boolean runtime,
+      boolean mask,
+      String command,
+      List<DropIn> dropIns) {
 
     public Unit {
       Objects.requireNonNull(name, "name");
@@ -181,8 +211,8 @@ public record CloudConfig(
   }
 
   /**
-   * The {@code coreos:} section. The pass-through service sections are kept as environment
-   * variable name to value maps in schema order (e.g. {@code ETCD_NAME -> node1}).
+   * The {@code coreos:} section. The pass-through service sections are kept as environment variable
+   * name to value maps in schema order (e.g. {@code ETCD_NAME -> node1}).
    */
   public record CoreOs(
       List<Unit> units,
@@ -210,7 +240,8 @@ public record CloudConfig(
     }
 
     static CoreOs empty() {
-      return new CoreOs(List.of(), Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), Map.of());
+      return new CoreOs(
+          List.of(), Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), Map.of());
     }
   }
 }

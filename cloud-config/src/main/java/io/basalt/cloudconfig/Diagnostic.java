@@ -27,20 +27,21 @@ public record Diagnostic(Severity severity, int line, int column, String message
   }
 
   /** Order by position, then errors before warnings, then message. */
-  public static final Comparator<Diagnostic> ORDER = new Comparator<>() {
-    // A plain class, not a chain of method references: no lambda bootstrap on every start.
-    @Override
-    public int compare(Diagnostic a, Diagnostic b) {
-      int c = Integer.compare(a.line, b.line);
-      if (c == 0) {
-        c = Integer.compare(a.column, b.column);
-      }
-      if (c == 0) {
-        c = a.severity.compareTo(b.severity);
-      }
-      return c != 0 ? c : a.message.compareTo(b.message);
-    }
-  };
+  public static final Comparator<Diagnostic> ORDER =
+      new Comparator<>() {
+        // A plain class, not a chain of method references: no lambda bootstrap on every start.
+        @Override
+        public int compare(Diagnostic a, Diagnostic b) {
+          int c = Integer.compare(a.line, b.line);
+          if (c == 0) {
+            c = Integer.compare(a.column, b.column);
+          }
+          if (c == 0) {
+            c = a.severity.compareTo(b.severity);
+          }
+          return c != 0 ? c : a.message.compareTo(b.message);
+        }
+      };
 
   public Diagnostic {
     Objects.requireNonNull(severity, "severity");

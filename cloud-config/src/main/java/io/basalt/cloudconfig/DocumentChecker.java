@@ -23,9 +23,6 @@ import java.util.Map;
 import java.util.regex.Pattern;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.composer.Composer;
-import org.yaml.snakeyaml.parser.ParserImpl;
-import org.yaml.snakeyaml.reader.StreamReader;
-import org.yaml.snakeyaml.resolver.Resolver;
 import org.yaml.snakeyaml.error.Mark;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 import org.yaml.snakeyaml.error.YAMLException;
@@ -35,24 +32,49 @@ import org.yaml.snakeyaml.nodes.NodeTuple;
 import org.yaml.snakeyaml.nodes.ScalarNode;
 import org.yaml.snakeyaml.nodes.SequenceNode;
 import org.yaml.snakeyaml.nodes.Tag;
+import org.yaml.snakeyaml.parser.ParserImpl;
+import org.yaml.snakeyaml.reader.StreamReader;
+import org.yaml.snakeyaml.resolver.Resolver;
 
 /**
- * Checks one {@code #cloud-config} YAML document against {@link Schema} and binds it to
- * {@link CloudConfig}: YAML syntax, types, values, unknown and deprecated keys, and the
- * cross-key rules (paths under /usr, undecodable content, etcd vs etcd2, services the image does
- * not ship). One instance per document; not thread-safe.
+ * Checks one {@code #cloud-config} YAML document against {@link Schema} and binds it to {@link
+ * CloudConfig}: YAML syntax, types, values, unknown and deprecated keys, and the cross-key rules
+ * (paths under /usr, undecodable content, etcd vs etcd2, services the image does not ship). One
+ * instance per document; not thread-safe.
  */
 final class DocumentChecker {
 
   private static final Pattern UNIT_NAME = Pattern.compile("^[A-Za-z0-9:_.\\\\@-]+$");
-  static final List<String> UNIT_SUFFIXES = List.of(".service", ".socket", ".device", ".mount", ".automount",
-      ".swap", ".target", ".path", ".timer", ".slice", ".scope", ".network", ".netdev", ".link");
-  private static final Pattern HOSTNAME = Pattern.compile(
-      "^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\\.?$");
+  static final List<String> UNIT_SUFFIXES =
+      List.of(
+          ".service",
+          ".socket",
+          ".device",
+          ".mount",
+          ".automount",
+          ".swap",
+          ".target",
+          ".path",
+          ".timer",
+          ".slice",
+          ".scope",
+          ".network",
+          ".netdev",
+          ".link");
+  private static final Pattern HOSTNAME =
+      Pattern.compile(
+          "^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\\.?$");
   private static final Pattern ACCOUNT = Pattern.compile("^[a-z_][a-z0-9_.-]{0,31}\\$?$");
-  private static final List<String> KEY_TYPES = List.of("ssh-rsa", "ssh-ed25519", "ssh-dss", "ecdsa-sha2-nistp256",
-      "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com",
-      "sk-ecdsa-sha2-nistp256@openssh.com");
+  private static final List<String> KEY_TYPES =
+      List.of(
+          "ssh-rsa",
+          "ssh-ed25519",
+          "ssh-dss",
+          "ecdsa-sha2-nistp256",
+          "ecdsa-sha2-nistp384",
+          "ecdsa-sha2-nistp521",
+          "sk-ssh-ed25519@openssh.com",
+          "sk-ecdsa-sha2-nistp256@openssh.com");
   private static final Pattern FLEET_METADATA = Pattern.compile("^[^=,]+=[^=,]*(,[^=,]+=[^=,]*)*$");
   private static final Pattern INT_DEC = Pattern.compile("^[-+]?(0|[1-9][0-9_]*)$");
   private static final Pattern INT_OCT = Pattern.compile("^[-+]?0[0-7_]+$");
@@ -63,8 +85,10 @@ final class DocumentChecker {
   private final String where;
   private final ValidationOptions options;
   private final List<Diagnostic> diagnostics = new ArrayList<>();
+
   /** Key path to the node of its value, for cross-key checks. */
   private final Map<String, Node> values = new HashMap<>();
+
   /** Key path to the node of its key. */
   private final Map<String, Node> keys = new HashMap<>();
 
@@ -93,8 +117,12 @@ final class DocumentChecker {
     try {
       // Composer alone (no org.yaml.snakeyaml.Yaml facade): nodes with marks, without loading the
       // object constructor and java.beans machinery, which only costs start-up time here.
-      root = new Composer(new ParserImpl(new StreamReader(new StringReader(yamlText)), lo), new Resolver(), lo)
-          .getSingleNode();
+      root =
+          new Composer(
+                  new ParserImpl(new StreamReader(new StringReader(yamlText)), lo),
+                  new Resolver(),
+                  lo)
+              .getSingleNode();
     } catch (MarkedYAMLException e) {
       Mark m = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
       String problem = e.getProblem() != null ? e.getProblem() : e.getMessage();
@@ -109,8 +137,11 @@ final class DocumentChecker {
       return CloudConfig.empty();
     }
     if (!(root instanceof MappingNode)) {
-      add(Severity.ERROR, root.getStartMark(),
-          "the document must be a mapping of keys (hostname, users, coreos, ...), found " + describe(root));
+      add(
+          Severity.ERROR,
+          root.getStartMark(),
+          "the document must be a mapping of keys (hostname, users, coreos, ...), found "
+              + describe(root));
       return null;
     }
     @SuppressWarnings("unchecked")
@@ -186,7 +217,8 @@ final class DocumentChecker {
       return text;
     }
     Str str = (Str) type;
-    // Like Go's yaml decoder, a string key takes the scalar's text as written: `reboot-strategy: off`
+    // Like Go's yaml decoder, a string key takes the scalar's text as written: `reboot-strategy:
+    // off`
     // stays "off" even though YAML 1.1 resolves it to a boolean.
     checkString(str, text, node, path);
     return text;
@@ -206,8 +238,14 @@ final class DocumentChecker {
       String childPath = path.isEmpty() ? name : path + "." + name;
       Node previous = seen.put(name, keyNode);
       if (previous != null) {
-        add(Severity.ERROR, keyNode.getStartMark(), "duplicate key '" + childPath + "' (first at line "
-            + (previous.getStartMark().getLine() + 1 + lineOffset) + ")");
+        add(
+            Severity.ERROR,
+            keyNode.getStartMark(),
+            "duplicate key '"
+                + childPath
+                + "' (first at line "
+                + (previous.getStartMark().getLine() + 1 + lineOffset)
+                + ")");
         continue;
       }
       Field field = obj.field(name);
@@ -217,11 +255,17 @@ final class DocumentChecker {
       }
       keys.put(childPath, keyNode);
       if (field.deprecated() != null) {
-        add(Severity.WARNING, keyNode.getStartMark(), "deprecated key '" + childPath + "': " + field.deprecated());
+        add(
+            Severity.WARNING,
+            keyNode.getStartMark(),
+            "deprecated key '" + childPath + "': " + field.deprecated());
       }
       Node valueNode = t.getValueNode();
       if (field.required() && valueNode instanceof ScalarNode vs && vs.getTag().equals(Tag.NULL)) {
-        add(Severity.ERROR, valueNode.getStartMark(), "empty value for required key '" + childPath + "'");
+        add(
+            Severity.ERROR,
+            valueNode.getStartMark(),
+            "empty value for required key '" + childPath + "'");
       }
       Object v = walk(valueNode, field.type(), childPath);
       if (v != null) {
@@ -230,7 +274,10 @@ final class DocumentChecker {
     }
     for (Field f : obj.fields()) {
       if (f.required() && !out.containsKey(f.name()) && !seen.containsKey(f.name())) {
-        add(Severity.ERROR, m.getStartMark(), "missing required key '" + f.name() + "' in " + label(path));
+        add(
+            Severity.ERROR,
+            m.getStartMark(),
+            "missing required key '" + f.name() + "' in " + label(path));
       }
     }
     return out;
@@ -266,8 +313,15 @@ final class DocumentChecker {
     List<NodeTuple> out = new ArrayList<>(explicit);
     for (NodeTuple t : merged) {
       String k = t.getKeyNode() instanceof ScalarNode s ? s.getValue() : null;
-      boolean overridden = explicit.stream().anyMatch(e -> e.getKeyNode() instanceof ScalarNode s && s.getValue().equals(k))
-          || out.stream().anyMatch(e -> e != t && e.getKeyNode() instanceof ScalarNode s && s.getValue().equals(k));
+      boolean overridden =
+          explicit.stream()
+                  .anyMatch(e -> e.getKeyNode() instanceof ScalarNode s && s.getValue().equals(k))
+              || out.stream()
+                  .anyMatch(
+                      e ->
+                          e != t
+                              && e.getKeyNode() instanceof ScalarNode s
+                              && s.getValue().equals(k));
       if (!overridden) {
         out.add(t);
       }
@@ -285,8 +339,20 @@ final class DocumentChecker {
       msg += "; did you mean 'coreos." + name + "'? (it belongs under coreos:)";
     } else if (obj == Schema.COREOS && Schema.ROOT.field(name) != null) {
       msg += "; '" + name + "' is a top-level key, not part of coreos:";
-    } else if (obj == Schema.ROOT && List.of("runcmd", "bootcmd", "packages", "package_update", "apt", "yum_repos",
-        "chpasswd", "ssh_pwauth", "final_message", "timezone", "ntp").contains(name)) {
+    } else if (obj == Schema.ROOT
+        && List.of(
+                "runcmd",
+                "bootcmd",
+                "packages",
+                "package_update",
+                "apt",
+                "yum_repos",
+                "chpasswd",
+                "ssh_pwauth",
+                "final_message",
+                "timezone",
+                "ntp")
+            .contains(name)) {
       msg += " (a cloud-init key; the CoreOS #cloud-config format does not have it, it is ignored)";
     }
     add(Severity.WARNING, keyNode.getStartMark(), msg);
@@ -296,11 +362,19 @@ final class DocumentChecker {
 
   private void checkString(Str str, String text, Node node, String path) {
     if (str.pattern() != null && !str.pattern().matcher(text).matches()) {
-      add(Severity.ERROR, node.getStartMark(), "invalid value " + quote(text) + " for " + path + ": expected "
-          + str.patternHint());
+      add(
+          Severity.ERROR,
+          node.getStartMark(),
+          "invalid value " + quote(text) + " for " + path + ": expected " + str.patternHint());
     }
     if (!str.values().isEmpty() && !str.values().contains(text)) {
-      String msg = "invalid value " + quote(text) + " for " + path + ": expected one of " + String.join(", ", str.values());
+      String msg =
+          "invalid value "
+              + quote(text)
+              + " for "
+              + path
+              + ": expected one of "
+              + String.join(", ", str.values());
       String s = Suggest.closest(text, str.values());
       if (s != null) {
         msg += "; did you mean '" + s + "'?";
@@ -341,8 +415,15 @@ final class DocumentChecker {
         if (suffix == null) {
           int dot = text.lastIndexOf('.');
           String found = dot < 0 ? "no suffix" : "suffix '" + text.substring(dot) + "'";
-          String msg = "invalid unit name " + quote(text) + " for " + path + ": expected a unit type suffix ("
-              + String.join(", ", UNIT_SUFFIXES) + "), found " + found;
+          String msg =
+              "invalid unit name "
+                  + quote(text)
+                  + " for "
+                  + path
+                  + ": expected a unit type suffix ("
+                  + String.join(", ", UNIT_SUFFIXES)
+                  + "), found "
+                  + found;
           if (dot >= 0) {
             String s = Suggest.closest(text.substring(dot), UNIT_SUFFIXES);
             if (s != null) {
@@ -350,52 +431,96 @@ final class DocumentChecker {
             }
           }
           add(Severity.ERROR, at, msg);
-        } else if (!UNIT_NAME.matcher(text).matches() || text.length() == suffix.length() || text.length() > 255) {
-          add(Severity.ERROR, at, "invalid unit name " + quote(text) + " for " + path
-              + ": only letters, digits and :_.\\@- are allowed, before the suffix");
+        } else if (!UNIT_NAME.matcher(text).matches()
+            || text.length() == suffix.length()
+            || text.length() > 255) {
+          add(
+              Severity.ERROR,
+              at,
+              "invalid unit name "
+                  + quote(text)
+                  + " for "
+                  + path
+                  + ": only letters, digits and :_.\\@- are allowed, before the suffix");
         }
       }
       case "dropin-name" -> {
         if (!text.endsWith(".conf") || text.contains("/") || text.length() <= 5) {
-          add(Severity.ERROR, at, "invalid drop-in name " + quote(text) + " for " + path
-              + ": expected a file name ending in .conf (systemd ignores other drop-ins)");
+          add(
+              Severity.ERROR,
+              at,
+              "invalid drop-in name "
+                  + quote(text)
+                  + " for "
+                  + path
+                  + ": expected a file name ending in .conf (systemd ignores other drop-ins)");
         }
       }
       case "abs-path" -> {
         if (!text.startsWith("/") || text.indexOf('\0') >= 0) {
-          add(Severity.ERROR, at, "invalid path " + quote(text) + " for " + path + ": expected an absolute path");
+          add(
+              Severity.ERROR,
+              at,
+              "invalid path " + quote(text) + " for " + path + ": expected an absolute path");
         }
       }
       case "hostname" -> {
         if (!HOSTNAME.matcher(text).matches() || text.split("\\.", -1)[0].length() > 63) {
-          add(Severity.ERROR, at, "invalid hostname " + quote(text)
-              + ": expected letters, digits and '-' in dot-separated labels of at most 63 characters");
+          add(
+              Severity.ERROR,
+              at,
+              "invalid hostname "
+                  + quote(text)
+                  + ": expected letters, digits and '-' in dot-separated labels of at most 63 characters");
         }
       }
       case "user-name", "group-name" -> {
         if (!ACCOUNT.matcher(text).matches()) {
-          add(Severity.ERROR, at, "invalid " + (format.equals("user-name") ? "user" : "group") + " name "
-              + quote(text) + " for " + path + ": expected lower-case letters, digits, '_', '-' or '.', at most 32 characters, "
-              + "not starting with a digit or '-'");
+          add(
+              Severity.ERROR,
+              at,
+              "invalid "
+                  + (format.equals("user-name") ? "user" : "group")
+                  + " name "
+                  + quote(text)
+                  + " for "
+                  + path
+                  + ": expected lower-case letters, digits, '_', '-' or '.', at most 32 characters, "
+                  + "not starting with a digit or '-'");
         }
       }
       case "password-hash" -> {
         // Never echo the value: it is a secret.
         if (!(text.startsWith("$") || text.equals("*") || text.startsWith("!"))) {
-          add(Severity.WARNING, at, path + " does not look like a crypt(3) hash (e.g. $6$...): it is written to"
-              + " /etc/shadow as is, so a clear-text password will not let anyone log in");
+          add(
+              Severity.WARNING,
+              at,
+              path
+                  + " does not look like a crypt(3) hash (e.g. $6$...): it is written to"
+                  + " /etc/shadow as is, so a clear-text password will not let anyone log in");
         }
       }
       case "ssh-key" -> {
         if (!looksLikeSshKey(text)) {
           // Never echo the value: keys stay out of logs.
-          add(Severity.ERROR, at, path + " is not an SSH public key: expected '<type> <base64> [comment]' with type one of "
-              + String.join(", ", KEY_TYPES.subList(0, 6)));
+          add(
+              Severity.ERROR,
+              at,
+              path
+                  + " is not an SSH public key: expected '<type> <base64> [comment]' with type one of "
+                  + String.join(", ", KEY_TYPES.subList(0, 6)));
         }
       }
       case "fleet-metadata" -> {
         if (!FLEET_METADATA.matcher(text).matches()) {
-          add(Severity.ERROR, at, "invalid value " + quote(text) + " for " + path + ": expected key=value[,key=value...]");
+          add(
+              Severity.ERROR,
+              at,
+              "invalid value "
+                  + quote(text)
+                  + " for "
+                  + path
+                  + ": expected key=value[,key=value...]");
         }
       }
       default -> throw new IllegalStateException("unknown format " + format);
@@ -413,10 +538,15 @@ final class DocumentChecker {
     return false;
   }
 
-  /** Why {@code url} is not an http(s) URL, or null when it is. Metadata placeholders are accepted. */
+  /**
+   * Why {@code url} is not an http(s) URL, or null when it is. Metadata placeholders are accepted.
+   */
   static String urlProblem(String url) {
-    String u = url.replace("$public_ipv4", "192.0.2.1").replace("$private_ipv4", "192.0.2.1")
-        .replace("$public_ipv6", "[2001:db8::1]").replace("$private_ipv6", "[2001:db8::1]");
+    String u =
+        url.replace("$public_ipv4", "192.0.2.1")
+            .replace("$private_ipv4", "192.0.2.1")
+            .replace("$public_ipv6", "[2001:db8::1]")
+            .replace("$private_ipv6", "[2001:db8::1]");
     if (u.isEmpty()) {
       return "empty";
     }
@@ -452,8 +582,14 @@ final class DocumentChecker {
       String p = "write_files[" + i + "]";
       Object path = f.get("path");
       if (path instanceof String s && s.startsWith("/") && underUsr(s)) {
-        add(Severity.ERROR, values.get(p + ".path").getStartMark(), "write_files[" + i + "].path " + quote(s)
-            + " is under /usr, which is read-only on Basalt (dm-verity); use /etc or /opt");
+        add(
+            Severity.ERROR,
+            values.get(p + ".path").getStartMark(),
+            "write_files["
+                + i
+                + "].path "
+                + quote(s)
+                + " is under /usr, which is read-only on Basalt (dm-verity); use /etc or /opt");
       }
       Object enc = f.get("encoding");
       Object content = f.get("content");
@@ -461,25 +597,43 @@ final class DocumentChecker {
         try {
           CloudConfig.WriteFile.decode(c, (String) enc);
         } catch (IOException e) {
-          add(Severity.ERROR, values.get(p + ".content").getStartMark(), "cannot decode " + p + ".content as "
-              + enc + ": " + e.getMessage().replaceFirst("^content is ", "it is "));
+          add(
+              Severity.ERROR,
+              values.get(p + ".content").getStartMark(),
+              "cannot decode "
+                  + p
+                  + ".content as "
+                  + enc
+                  + ": "
+                  + e.getMessage().replaceFirst("^content is ", "it is "));
         }
       }
     }
     Map<String, Object> coreos = (Map<String, Object>) tree.getOrDefault("coreos", Map.of());
     if (coreos.containsKey("etcd") && coreos.containsKey("etcd2")) {
-      add(Severity.ERROR, keys.get("coreos.etcd").getStartMark(),
+      add(
+          Severity.ERROR,
+          keys.get("coreos.etcd").getStartMark(),
           "coreos.etcd and coreos.etcd2 both configure etcd.service; keep only coreos.etcd2");
     }
-    for (String[] svc : new String[][] {{"fleet", "fleet.service"}, {"flannel", "flanneld.service"}}) {
+    for (String[] svc :
+        new String[][] {{"fleet", "fleet.service"}, {"flannel", "flanneld.service"}}) {
       if (coreos.containsKey(svc[0]) && !options.imageShipsUnit(svc[1])) {
-        add(Severity.WARNING, keys.get("coreos." + svc[0]).getStartMark(), "coreos." + svc[0] + ": the image does not ship "
-            + svc[1] + "; its drop-in is written as CoreOS did but nothing will read it");
+        add(
+            Severity.WARNING,
+            keys.get("coreos." + svc[0]).getStartMark(),
+            "coreos."
+                + svc[0]
+                + ": the image does not ship "
+                + svc[1]
+                + "; its drop-in is written as CoreOS did but nothing will read it");
       }
     }
     Map<String, Object> update = (Map<String, Object>) coreos.getOrDefault("update", Map.of());
     if ("best-effort".equals(update.get("reboot_strategy"))) {
-      add(Severity.WARNING, values.get("coreos.update.reboot_strategy").getStartMark(),
+      add(
+          Severity.WARNING,
+          values.get("coreos.update.reboot_strategy").getStartMark(),
           "deprecated value 'best-effort' for coreos.update.reboot_strategy: Basalt uses etcd-lock when"
               + " coreos.locksmith.endpoint or coreos.etcd2 is set, otherwise reboot; say which you mean");
     }
@@ -492,17 +646,31 @@ final class DocumentChecker {
       if (name instanceof String n) {
         Integer first = unitIndex.putIfAbsent(n, i);
         if (first != null) {
-          add(Severity.WARNING, values.get(p + ".name").getStartMark(), "unit " + quote(n) + " is listed twice (also coreos.units["
-              + first + "]); both entries are applied in order");
+          add(
+              Severity.WARNING,
+              values.get(p + ".name").getStartMark(),
+              "unit "
+                  + quote(n)
+                  + " is listed twice (also coreos.units["
+                  + first
+                  + "]); both entries are applied in order");
         }
         if (n.endsWith(".network") || n.endsWith(".netdev") || n.endsWith(".link")) {
           if (u.containsKey("command") || Boolean.TRUE.equals(u.get("enable"))) {
-            add(Severity.WARNING, values.get(p + ".name").getStartMark(), p + " is a systemd-networkd unit: its command"
-                + " and enable are not used; systemd-networkd is restarted instead");
+            add(
+                Severity.WARNING,
+                values.get(p + ".name").getStartMark(),
+                p
+                    + " is a systemd-networkd unit: its command"
+                    + " and enable are not used; systemd-networkd is restarted instead");
           }
         }
-        if (Boolean.TRUE.equals(u.get("mask")) && (Boolean.TRUE.equals(u.get("enable")) || u.containsKey("content"))) {
-          add(Severity.WARNING, values.get(p + ".name").getStartMark(), p + " is masked: its content and enable have no effect");
+        if (Boolean.TRUE.equals(u.get("mask"))
+            && (Boolean.TRUE.equals(u.get("enable")) || u.containsKey("content"))) {
+          add(
+              Severity.WARNING,
+              values.get(p + ".name").getStartMark(),
+              p + " is masked: its content and enable have no effect");
         }
       }
       List<Object> drops = (List<Object>) u.getOrDefault("drop_ins", List.of());
@@ -510,8 +678,10 @@ final class DocumentChecker {
       for (int j = 0; j < drops.size(); j++) {
         Object dn = ((Map<String, Object>) drops.get(j)).get("name");
         if (dn instanceof String s && dropIndex.putIfAbsent(s, j) != null) {
-          add(Severity.ERROR, values.get(p + ".drop_ins[" + j + "].name").getStartMark(), "drop-in " + quote(s)
-              + " is listed twice in " + p);
+          add(
+              Severity.ERROR,
+              values.get(p + ".drop_ins[" + j + "].name").getStartMark(),
+              "drop-in " + quote(s) + " is listed twice in " + p);
         }
       }
     }
@@ -570,13 +740,17 @@ final class DocumentChecker {
     if (isSecret(path) && node instanceof ScalarNode) {
       found = "a scalar (value not shown: it may be a secret)";
     }
-    add(Severity.ERROR, node.getStartMark(), "wrong type for " + label(path) + ": expected " + expected + ", found "
-        + found);
+    add(
+        Severity.ERROR,
+        node.getStartMark(),
+        "wrong type for " + label(path) + ": expected " + expected + ", found " + found);
   }
 
   /** Keys whose values never appear in messages (password hashes, keys, passwords). */
   static boolean isSecret(String path) {
-    return path.contains("passwd") || path.contains("ssh_authorized_keys") || path.contains("password");
+    return path.contains("passwd")
+        || path.contains("ssh_authorized_keys")
+        || path.contains("password");
   }
 
   private static String expected(Type type) {
@@ -601,8 +775,12 @@ final class DocumentChecker {
     }
     ScalarNode s = (ScalarNode) node;
     Tag t = s.getTag();
-    String kind = t.equals(Tag.BOOL) ? "the boolean " : t.equals(Tag.INT) ? "the integer "
-        : t.equals(Tag.FLOAT) ? "the number " : "the string ";
+    String kind =
+        t.equals(Tag.BOOL)
+            ? "the boolean "
+            : t.equals(Tag.INT)
+                ? "the integer "
+                : t.equals(Tag.FLOAT) ? "the number " : "the string ";
     return kind + quote(s.getValue());
   }
 

@@ -16,10 +16,10 @@ import io.basalt.cloudconfig.Schema.Str;
 import io.basalt.cloudconfig.Schema.Type;
 
 /**
- * The JSON Schema (draft-07) of the {@code #cloud-config} format, generated from the same
- * {@link Schema} the validator uses, for YAML editors (yaml-language-server and others). Keys are
- * listed in both spellings (underscore and hyphen); deprecated keys carry
- * {@code deprecationMessage}. Stateless and thread-safe; the output is byte-for-byte stable.
+ * The JSON Schema (draft-07) of the {@code #cloud-config} format, generated from the same {@link
+ * Schema} the validator uses, for YAML editors (yaml-language-server and others). Keys are listed
+ * in both spellings (underscore and hyphen); deprecated keys carry {@code deprecationMessage}.
+ * Stateless and thread-safe; the output is byte-for-byte stable.
  */
 public final class JsonSchema {
 
@@ -32,8 +32,10 @@ public final class JsonSchema {
     ObjectNode root = JSON.createObjectNode();
     root.put("$schema", "http://json-schema.org/draft-07/schema#");
     root.put("title", "Basalt #cloud-config");
-    root.put("description", "CoreOS-compatible cloud-config user-data for Basalt hosts. The first line of the file must be"
-        + " '#cloud-config'. Generated from io.basalt.cloudconfig.Schema; keys accept '-' or '_'.");
+    root.put(
+        "description",
+        "CoreOS-compatible cloud-config user-data for Basalt hosts. The first line of the file must be"
+            + " '#cloud-config'. Generated from io.basalt.cloudconfig.Schema; keys accept '-' or '_'.");
     object(root, Schema.ROOT);
     DefaultPrettyPrinter pp = new DefaultPrettyPrinter();
     DefaultIndenter indent = new DefaultIndenter("  ", "\n");
@@ -74,12 +76,17 @@ public final class JsonSchema {
         }
         if (s.format() != null) {
           switch (s.format()) {
-            case "unit-name" -> n.put("pattern", "^[A-Za-z0-9:_.\\\\@-]+(" + String.join("|",
-                DocumentChecker.UNIT_SUFFIXES.stream().map(x -> "\\" + x).toList()) + ")$");
+            case "unit-name" ->
+                n.put(
+                    "pattern",
+                    "^[A-Za-z0-9:_.\\\\@-]+("
+                        + String.join(
+                            "|", DocumentChecker.UNIT_SUFFIXES.stream().map(x -> "\\" + x).toList())
+                        + ")$");
             case "dropin-name" -> n.put("pattern", "^[^/]+\\.conf$");
             case "abs-path" -> n.put("pattern", "^/");
             case "url" -> n.put("pattern", "^https?://");
-            default -> { }
+            default -> {}
           }
         }
       }

@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What a datasource knows about the machine besides user-data: addresses for the
- * {@code $public_ipv4}-style substitutions, SSH keys, host name, and network units it derived
+ * What a datasource knows about the machine besides user-data: addresses for the {@code
+ * $public_ipv4}-style substitutions, SSH keys, host name, and network units it derived
  * (OpenNebula). Immutable and thread-safe.
  *
  * @param publicIpv4 or null
@@ -17,8 +17,14 @@ import java.util.Map;
  * @param sshPublicKeys keys for the default user core
  * @param networkUnits systemd-networkd unit file name to content
  */
-public record Metadata(String publicIpv4, String privateIpv4, String publicIpv6, String privateIpv6, String hostname,
-    List<String> sshPublicKeys, Map<String, String> networkUnits) {
+public record Metadata(
+    String publicIpv4,
+    String privateIpv4,
+    String publicIpv6,
+    String privateIpv6,
+    String hostname,
+    List<String> sshPublicKeys,
+    Map<String, String> networkUnits) {
 
   public Metadata {
     sshPublicKeys = List.copyOf(sshPublicKeys);
@@ -31,10 +37,10 @@ public record Metadata(String publicIpv4, String privateIpv4, String publicIpv6,
   }
 
   /**
-   * Replaces {@code $public_ipv4}, {@code $private_ipv4}, {@code $public_ipv6} and
-   * {@code $private_ipv6} in {@code userData} by their values, as coreos-cloudinit did over the
-   * whole user-data. A variable without a value is left as written; {@code \$name} is the literal
-   * {@code $name}.
+   * Replaces {@code $public_ipv4}, {@code $private_ipv4}, {@code $public_ipv6} and {@code
+   * $private_ipv6} in {@code userData} by their values, as coreos-cloudinit did over the whole
+   * user-data. A variable without a value is left as written; {@code \$name} is the literal {@code
+   * $name}.
    */
   public String substitute(String userData) {
     // A scan for '$' rather than a regex over the whole user-data: this runs on every boot.
@@ -61,9 +67,13 @@ public record Metadata(String publicIpv4, String privateIpv4, String publicIpv6,
     return copied == 0 ? userData : out.append(userData, copied, userData.length()).toString();
   }
 
-  private static final String[] VARIABLES = {"public_ipv4", "private_ipv4", "public_ipv6", "private_ipv6"};
+  private static final String[] VARIABLES = {
+    "public_ipv4", "private_ipv4", "public_ipv6", "private_ipv6"
+  };
 
-  /** The variable name at {@code i} when one ends there (not followed by [A-Za-z0-9_]), else null. */
+  /**
+   * The variable name at {@code i} when one ends there (not followed by [A-Za-z0-9_]), else null.
+   */
   private static String variableAt(String s, int i) {
     for (String name : VARIABLES) {
       int end = i + name.length();

@@ -35,7 +35,11 @@ public final class UserDataParser {
     }
     String first = firstLine(text);
     if (first.startsWith("#!")) {
-      return new UserData(UserData.Kind.SCRIPT, List.of(), CloudConfig.empty(), List.of(new Script("user-data", text)));
+      return new UserData(
+          UserData.Kind.SCRIPT,
+          List.of(),
+          CloudConfig.empty(),
+          List.of(new Script("user-data", text)));
     }
     String lower = first.toLowerCase(Locale.ROOT);
     if (lower.startsWith("content-type:") || lower.startsWith("mime-version:")) {
@@ -47,9 +51,16 @@ public final class UserDataParser {
       kind = UserData.Kind.INVALID;
       String msg;
       if (first.trim().startsWith("{")) {
-        msg = "bad header: this looks like JSON (an Ignition config?); expected '" + HEADER + "' on the first line";
+        msg =
+            "bad header: this looks like JSON (an Ignition config?); expected '"
+                + HEADER
+                + "' on the first line";
       } else {
-        msg = "bad header: expected '" + HEADER + "' as the first line, found " + DocumentChecker.quote(first);
+        msg =
+            "bad header: expected '"
+                + HEADER
+                + "' as the first line, found "
+                + DocumentChecker.quote(first);
         String compact = first.trim().toLowerCase(Locale.ROOT).replace(" ", "");
         if (Suggest.distance(compact, HEADER) <= 3 || compact.startsWith(HEADER)) {
           msg += "; did you mean '" + HEADER + "'?";
@@ -88,16 +99,23 @@ public final class UserDataParser {
       if (h != null) {
         contentType = h;
         // Folded header continuation lines.
-        while (i + 1 < lines.length && (lines[i + 1].startsWith(" ") || lines[i + 1].startsWith("\t"))) {
+        while (i + 1 < lines.length
+            && (lines[i + 1].startsWith(" ") || lines[i + 1].startsWith("\t"))) {
           contentType += " " + stripCr(lines[++i]).trim();
         }
       }
     }
     String boundary = contentType == null ? null : parameter(contentType, "boundary");
-    if (contentType == null || !contentType.toLowerCase(Locale.ROOT).startsWith("multipart/") || boundary == null) {
-      diags.add(new Diagnostic(Severity.ERROR, 1, 1,
-          "MIME user-data must be multipart/mixed with a boundary parameter, found Content-Type "
-              + DocumentChecker.quote(contentType == null ? "(none)" : contentType)));
+    if (contentType == null
+        || !contentType.toLowerCase(Locale.ROOT).startsWith("multipart/")
+        || boundary == null) {
+      diags.add(
+          new Diagnostic(
+              Severity.ERROR,
+              1,
+              1,
+              "MIME user-data must be multipart/mixed with a boundary parameter, found Content-Type "
+                  + DocumentChecker.quote(contentType == null ? "(none)" : contentType)));
       return new UserData(UserData.Kind.MULTIPART, diags, null, List.of());
     }
     String delimiter = "--" + boundary;
@@ -118,8 +136,13 @@ public final class UserDataParser {
       }
     }
     if (!closed) {
-      diags.add(new Diagnostic(Severity.ERROR, lines.length, 1, "multipart user-data is missing its closing boundary "
-          + DocumentChecker.quote(delimiter + "--")));
+      diags.add(
+          new Diagnostic(
+              Severity.ERROR,
+              lines.length,
+              1,
+              "multipart user-data is missing its closing boundary "
+                  + DocumentChecker.quote(delimiter + "--")));
     }
     CloudConfig config = CloudConfig.empty();
     int configs = 0;
@@ -158,16 +181,32 @@ public final class UserDataParser {
       String partName = "part " + (p + 1);
       if (encoding.equals("base64")) {
         try {
-          content = new String(Base64.getMimeDecoder().decode(content.trim()), StandardCharsets.UTF_8);
+          content =
+              new String(Base64.getMimeDecoder().decode(content.trim()), StandardCharsets.UTF_8);
         } catch (IllegalArgumentException e) {
-          diags.add(new Diagnostic(Severity.ERROR, bodyLine + 1, 1, partName + " is not valid base64: " + e.getMessage()));
+          diags.add(
+              new Diagnostic(
+                  Severity.ERROR,
+                  bodyLine + 1,
+                  1,
+                  partName + " is not valid base64: " + e.getMessage()));
           continue;
         }
         lineOffset = 0;
         where = " (in base64-encoded " + partName + ", lines counted within the part)";
-      } else if (!encoding.isEmpty() && !encoding.equals("7bit") && !encoding.equals("8bit") && !encoding.equals("binary")) {
-        diags.add(new Diagnostic(Severity.ERROR, range[0] + 1, 1, partName + ": unsupported Content-Transfer-Encoding "
-            + DocumentChecker.quote(encoding) + " (expected base64, 7bit or 8bit)"));
+      } else if (!encoding.isEmpty()
+          && !encoding.equals("7bit")
+          && !encoding.equals("8bit")
+          && !encoding.equals("binary")) {
+        diags.add(
+            new Diagnostic(
+                Severity.ERROR,
+                range[0] + 1,
+                1,
+                partName
+                    + ": unsupported Content-Transfer-Encoding "
+                    + DocumentChecker.quote(encoding)
+                    + " (expected base64, 7bit or 8bit)"));
         continue;
       }
       String first = firstLine(content);
@@ -176,8 +215,12 @@ public final class UserDataParser {
       if (isConfig) {
         configs++;
         if (configs > 1) {
-          diags.add(new Diagnostic(Severity.ERROR, bodyLine + 1, 1, partName
-              + ": more than one cloud-config part; merge them into one document"));
+          diags.add(
+              new Diagnostic(
+                  Severity.ERROR,
+                  bodyLine + 1,
+                  1,
+                  partName + ": more than one cloud-config part; merge them into one document"));
           continue;
         }
         DocumentChecker checker = new DocumentChecker(lineOffset, where, options);
@@ -188,18 +231,31 @@ public final class UserDataParser {
         }
       } else if (isScript) {
         if (!first.startsWith("#!")) {
-          diags.add(new Diagnostic(Severity.ERROR, bodyLine + 1, 1, partName + " is text/x-shellscript but does not start with '#!'"));
+          diags.add(
+              new Diagnostic(
+                  Severity.ERROR,
+                  bodyLine + 1,
+                  1,
+                  partName + " is text/x-shellscript but does not start with '#!'"));
           continue;
         }
         scripts.add(new Script("part-" + (p + 1), content));
       } else {
-        diags.add(new Diagnostic(Severity.WARNING, range[0] + 1, 1, partName + " of type " + DocumentChecker.quote(type)
-            + " is ignored (supported: text/cloud-config, text/x-shellscript)"));
+        diags.add(
+            new Diagnostic(
+                Severity.WARNING,
+                range[0] + 1,
+                1,
+                partName
+                    + " of type "
+                    + DocumentChecker.quote(type)
+                    + " is ignored (supported: text/cloud-config, text/x-shellscript)"));
       }
     }
     diags.sort(Diagnostic.ORDER);
     boolean errors = diags.stream().anyMatch(d -> d.severity() == Severity.ERROR);
-    return new UserData(UserData.Kind.MULTIPART, diags, errors ? null : config, errors ? List.of() : scripts);
+    return new UserData(
+        UserData.Kind.MULTIPART, diags, errors ? null : config, errors ? List.of() : scripts);
   }
 
   private static String stripCr(String l) {

@@ -7,15 +7,21 @@ import java.util.Set;
 import java.util.function.Predicate;
 
 /**
- * What the validator knows about the image the config is for: which systemd units the image
- * ships (for the fleet/flannel warnings). Immutable and thread-safe.
+ * What the validator knows about the image the config is for: which systemd units the image ships
+ * (for the fleet/flannel warnings). Immutable and thread-safe.
  */
 public final class ValidationOptions {
 
   /** Units the default Basalt image ships (package set of the default image spec). */
-  public static final Set<String> DEFAULT_IMAGE_UNITS = Set.of("etcd.service", "containerd.service",
-      "docker.service", "ssh.service", "systemd-networkd.service", "systemd-resolved.service",
-      "basalt-update-agent.service");
+  public static final Set<String> DEFAULT_IMAGE_UNITS =
+      Set.of(
+          "etcd.service",
+          "containerd.service",
+          "docker.service",
+          "ssh.service",
+          "systemd-networkd.service",
+          "systemd-resolved.service",
+          "basalt-update-agent.service");
 
   private final Predicate<String> shipsUnit;
 
@@ -34,8 +40,10 @@ public final class ValidationOptions {
    */
   public static ValidationOptions forRoot(Path root) {
     Objects.requireNonNull(root, "root");
-    return new ValidationOptions(unit -> Files.exists(root.resolve("usr/lib/systemd/system").resolve(unit))
-        || Files.exists(root.resolve("lib/systemd/system").resolve(unit)));
+    return new ValidationOptions(
+        unit ->
+            Files.exists(root.resolve("usr/lib/systemd/system").resolve(unit))
+                || Files.exists(root.resolve("lib/systemd/system").resolve(unit)));
   }
 
   /** Whether the image ships {@code unit} (e.g. {@code fleet.service}). */

@@ -14,26 +14,28 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The generated JSON Schema checked by a reference implementation (Python jsonschema, Draft 7,
- * YAML read as YAML 1.2 editors do): the valid corpus passes, typical mistakes fail.
+ * The generated JSON Schema checked by a reference implementation (Python jsonschema, Draft 7, YAML
+ * read as YAML 1.2 editors do): the valid corpus passes, typical mistakes fail.
  */
 class JsonSchemaIT {
 
-  static final String CHECKER = String.join("\n",
-      "import json, sys, yaml, re, jsonschema",
-      "class L(yaml.SafeLoader): pass",
-      "# YAML 1.2 core schema booleans (yaml-language-server's default): on/off/yes/no stay strings.",
-      "L.yaml_implicit_resolvers = {k: [(t, r) for t, r in v if t != 'tag:yaml.org,2002:bool']",
-      "                             for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}",
-      "L.add_implicit_resolver('tag:yaml.org,2002:bool', re.compile(r'^(?:true|True|TRUE|false|False|FALSE)$'), list('tTfF'))",
-      "schema = json.load(open(sys.argv[1]))",
-      "jsonschema.Draft7Validator.check_schema(schema)",
-      "v = jsonschema.Draft7Validator(schema)",
-      "for f in sys.argv[2:]:",
-      "    doc = yaml.load(open(f), Loader=L)",
-      "    errs = sorted(e.message for e in v.iter_errors(doc))",
-      "    print(f.rsplit('/', 1)[-1] + ': ' + str(len(errs)) + (' ' + errs[0] if errs else ''))",
-      "");
+  static final String CHECKER =
+      String.join(
+          "\n",
+          "import json, sys, yaml, re, jsonschema",
+          "class L(yaml.SafeLoader): pass",
+          "# YAML 1.2 core schema booleans (yaml-language-server's default): on/off/yes/no stay strings.",
+          "L.yaml_implicit_resolvers = {k: [(t, r) for t, r in v if t != 'tag:yaml.org,2002:bool']",
+          "                             for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}",
+          "L.add_implicit_resolver('tag:yaml.org,2002:bool', re.compile(r'^(?:true|True|TRUE|false|False|FALSE)$'), list('tTfF'))",
+          "schema = json.load(open(sys.argv[1]))",
+          "jsonschema.Draft7Validator.check_schema(schema)",
+          "v = jsonschema.Draft7Validator(schema)",
+          "for f in sys.argv[2:]:",
+          "    doc = yaml.load(open(f), Loader=L)",
+          "    errs = sorted(e.message for e in v.iter_errors(doc))",
+          "    print(f.rsplit('/', 1)[-1] + ': ' + str(len(errs)) + (' ' + errs[0] if errs else ''))",
+          "");
 
   @TempDir Path tmp;
 
@@ -48,7 +50,8 @@ class JsonSchemaIT {
       corpus = s.filter(p -> p.toString().endsWith(".yml")).sorted().collect(Collectors.toList());
     }
     Path bad1 = tmp.resolve("bad-command.yml");
-    Files.writeString(bad1, "#cloud-config\ncoreos:\n  units:\n    - name: a.service\n      command: strat\n");
+    Files.writeString(
+        bad1, "#cloud-config\ncoreos:\n  units:\n    - name: a.service\n      command: strat\n");
     Path bad2 = tmp.resolve("bad-unknown.yml");
     Files.writeString(bad2, "#cloud-config\nhostnme: x\n");
     Path bad3 = tmp.resolve("bad-missing-name.yml");
@@ -56,8 +59,11 @@ class JsonSchemaIT {
     Path bad4 = tmp.resolve("bad-suffix.yml");
     Files.writeString(bad4, "#cloud-config\ncoreos:\n  units:\n    - name: docker\n");
     Path bad5 = tmp.resolve("bad-type.yml");
-    Files.writeString(bad5, "#cloud-config\ncoreos:\n  units:\n    - name: a.service\n      enable: \"yes please\"\n");
-    List<String> argv = new java.util.ArrayList<>(List.of("python3", script.toString(), schema.toString()));
+    Files.writeString(
+        bad5,
+        "#cloud-config\ncoreos:\n  units:\n    - name: a.service\n      enable: \"yes please\"\n");
+    List<String> argv =
+        new java.util.ArrayList<>(List.of("python3", script.toString(), schema.toString()));
     corpus.forEach(p -> argv.add(p.toString()));
     for (Path p : List.of(bad1, bad2, bad3, bad4, bad5)) {
       argv.add(p.toString());

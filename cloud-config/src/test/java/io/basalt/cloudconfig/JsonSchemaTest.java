@@ -12,11 +12,15 @@ import org.junit.jupiter.api.Test;
 
 class JsonSchemaTest {
 
-  /** The schema checked in for editors (cloud-config/cloud-config.schema.json) is the generated one. */
+  /**
+   * The schema checked in for editors (cloud-config/cloud-config.schema.json) is the generated one.
+   */
   @Test
   void committedSchemaIsUpToDate() throws Exception {
     Path committed = Path.of("cloud-config.schema.json");
-    assertEquals(JsonSchema.generate(), Files.readString(committed, StandardCharsets.UTF_8),
+    assertEquals(
+        JsonSchema.generate(),
+        Files.readString(committed, StandardCharsets.UTF_8),
         "regenerate with: basalt cloud-config schema -o cloud-config/cloud-config.schema.json");
   }
 
@@ -28,12 +32,15 @@ class JsonSchemaTest {
     assertEquals("name", units.at("/required/0").asText());
     assertEquals(7, units.at("/properties/command/enum").size());
     assertTrue(s.at("/properties/coreos/properties/update/properties/reboot-strategy").isObject());
-    assertTrue(s.at("/properties/coreos/properties/etcd/deprecationMessage").asText().contains("etcd2"));
+    assertTrue(
+        s.at("/properties/coreos/properties/etcd/deprecationMessage").asText().contains("etcd2"));
     assertEquals(false, s.at("/properties/additionalProperties").isMissingNode() ? false : true);
     for (Schema.Field f : Schema.ETCD2.fields()) {
-      assertTrue(s.at("/properties/coreos/properties/etcd2/properties/" + f.name()).isObject(), f.name());
+      assertTrue(
+          s.at("/properties/coreos/properties/etcd2/properties/" + f.name()).isObject(), f.name());
     }
-    assertEquals(Schema.WINDOW_START,
+    assertEquals(
+        Schema.WINDOW_START,
         s.at("/properties/coreos/properties/locksmith/properties/window_start/pattern").asText());
   }
 }

@@ -20,18 +20,67 @@ import org.junit.jupiter.api.Test;
  */
 class ValidatorFuzzTest {
 
-  private static final String[] TOKENS = {":", ": ", "- ", "-", "&a ", "*a", "<<: *a\n", "!!binary ", "\t", "{", "}",
-      "[", "]", "'", "\"", "%YAML 1.1\n", "---\n", "...\n", "#", "|", ">", "?", "\n", "  ", "\\", "\u00e9", "\u0000",
-      "\uFEFF", "null", "~", "true", "0x1F", "0644", "1e400", "$private_ipv4", "http://", "units:", "coreos:",
-      "write_files:", "- name: x.service", "encoding: gzip+base64", "content: !!str", "path: /usr/x", "!!map ",
-      "&b [*b]", "@", "`", "%", "\r\n", "=", "users:\n  - name: "};
+  private static final String[] TOKENS = {
+    ":",
+    ": ",
+    "- ",
+    "-",
+    "&a ",
+    "*a",
+    "<<: *a\n",
+    "!!binary ",
+    "\t",
+    "{",
+    "}",
+    "[",
+    "]",
+    "'",
+    "\"",
+    "%YAML 1.1\n",
+    "---\n",
+    "...\n",
+    "#",
+    "|",
+    ">",
+    "?",
+    "\n",
+    "  ",
+    "\\",
+    "\u00e9",
+    "\u0000",
+    "\uFEFF",
+    "null",
+    "~",
+    "true",
+    "0x1F",
+    "0644",
+    "1e400",
+    "$private_ipv4",
+    "http://",
+    "units:",
+    "coreos:",
+    "write_files:",
+    "- name: x.service",
+    "encoding: gzip+base64",
+    "content: !!str",
+    "path: /usr/x",
+    "!!map ",
+    "&b [*b]",
+    "@",
+    "`",
+    "%",
+    "\r\n",
+    "=",
+    "users:\n  - name: "
+  };
 
   static List<String> corpus() throws Exception {
     List<String> out = new ArrayList<>();
     for (String dir : List.of("/corpus", "/validate")) {
       Path d = Path.of(ValidatorFuzzTest.class.getResource(dir).toURI());
       try (Stream<Path> s = Files.list(d)) {
-        for (Path p : s.filter(p -> p.toString().endsWith(".yml")).sorted().collect(Collectors.toList())) {
+        for (Path p :
+            s.filter(p -> p.toString().endsWith(".yml")).sorted().collect(Collectors.toList())) {
           out.add(Files.readString(p, StandardCharsets.UTF_8));
         }
       }
@@ -105,7 +154,9 @@ class ValidatorFuzzTest {
       assertNotNull(ud);
       long lines = input.chars().filter(c -> c == '\n').count() + 2;
       for (Diagnostic d : ud.diagnostics()) {
-        assertTrue(d.line() >= 1 && d.line() <= lines && d.column() >= 1, "mutation " + i + ": " + d + " in\n" + input);
+        assertTrue(
+            d.line() >= 1 && d.line() <= lines && d.column() >= 1,
+            "mutation " + i + ": " + d + " in\n" + input);
       }
       if (ud.hasErrors()) {
         withErrors++;

@@ -16,7 +16,10 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
-/** Golden tests: each validate/NAME.yml gives exactly the lines in NAME.expected (line:col included). */
+/**
+ * Golden tests: each validate/NAME.yml gives exactly the lines in NAME.expected (line:col
+ * included).
+ */
 class ValidatorGoldenTest {
 
   static Path dir() throws URISyntaxException {
@@ -41,10 +44,16 @@ class ValidatorGoldenTest {
       files = s.filter(p -> p.toString().endsWith(".yml")).sorted().collect(Collectors.toList());
     }
     assertTrue(files.size() >= 15, "golden corpus present");
-    return files.stream().map(f -> DynamicTest.dynamicTest(f.getFileName().toString(), () -> {
-      Path expected = f.resolveSibling(f.getFileName().toString().replace(".yml", ".expected"));
-      assertEquals(Files.readString(expected, StandardCharsets.UTF_8), run(f));
-    }));
+    return files.stream()
+        .map(
+            f ->
+                DynamicTest.dynamicTest(
+                    f.getFileName().toString(),
+                    () -> {
+                      Path expected =
+                          f.resolveSibling(f.getFileName().toString().replace(".yml", ".expected"));
+                      assertEquals(Files.readString(expected, StandardCharsets.UTF_8), run(f));
+                    }));
   }
 
   /** Every message kind the issue lists has at least one golden case. */
@@ -52,17 +61,35 @@ class ValidatorGoldenTest {
   void everyMessageKindIsCovered() throws Exception {
     List<String> all = new ArrayList<>();
     try (Stream<Path> s = Files.list(dir())) {
-      for (Path p : s.filter(p -> p.toString().endsWith(".expected")).collect(Collectors.toList())) {
+      for (Path p :
+          s.filter(p -> p.toString().endsWith(".expected")).collect(Collectors.toList())) {
         all.addAll(Files.readAllLines(p));
       }
     }
     String joined = String.join("\n", all);
-    for (String kind : List.of("error: bad header", "error: YAML syntax error", "warning: unknown key", "did you mean",
-        "error: wrong type", "error: invalid value", "for write_files[0].permissions", "error: invalid unit name",
-        "expected a unit type suffix", ".command: expected one of", "window_start", "error: invalid URL",
-        "error: cannot decode", "is under /usr", "warning: deprecated key", "warning: deprecated value",
-        "error: missing required key", "error: duplicate key", "does not ship fleet.service",
-        "is not an SSH public key", "error: invalid drop-in name")) {
+    for (String kind :
+        List.of(
+            "error: bad header",
+            "error: YAML syntax error",
+            "warning: unknown key",
+            "did you mean",
+            "error: wrong type",
+            "error: invalid value",
+            "for write_files[0].permissions",
+            "error: invalid unit name",
+            "expected a unit type suffix",
+            ".command: expected one of",
+            "window_start",
+            "error: invalid URL",
+            "error: cannot decode",
+            "is under /usr",
+            "warning: deprecated key",
+            "warning: deprecated value",
+            "error: missing required key",
+            "error: duplicate key",
+            "does not ship fleet.service",
+            "is not an SSH public key",
+            "error: invalid drop-in name")) {
       assertTrue(joined.contains(kind), "no golden case for: " + kind);
     }
   }
@@ -71,6 +98,7 @@ class ValidatorGoldenTest {
   @Test
   void secretsAreNotEchoed() throws Exception {
     String out = run(dir().resolve("secrets.yml")) + run(dir().resolve("wrong-types.yml"));
-    assertTrue(!out.contains("SECRET") && !out.contains("hunter2") && !out.contains("AAAAB3Nza"), out);
+    assertTrue(
+        !out.contains("SECRET") && !out.contains("hunter2") && !out.contains("AAAAB3Nza"), out);
   }
 }

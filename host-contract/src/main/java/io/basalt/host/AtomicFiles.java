@@ -10,8 +10,8 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 
 /**
- * Replaces files so that a reader or a crash sees the old content or the new, never a part: the
- * new content goes to a temp file in the target's folder, is fsynced, renamed over the target
+ * Replaces files so that a reader or a crash sees the old content or the new, never a part: the new
+ * content goes to a temp file in the target's folder, is fsynced, renamed over the target
  * atomically, and the folder is fsynced (best effort: some file systems refuse to sync a folder).
  * The temp file is {@code .<name>.<random>.tmp}, mode 0644 where the file system has POSIX
  * permissions, and is deleted when anything fails. Works on any {@link Path} file system (jimfs
@@ -64,9 +64,9 @@ public final class AtomicFiles {
   }
 
   /**
-   * Replaces a build output with what {@code content} writes: the same temp file and atomic
-   * rename, without fsync (a build output is made again after a crash; syncing gigabytes would
-   * only slow the build). The target's folder must exist.
+   * Replaces a build output with what {@code content} writes: the same temp file and atomic rename,
+   * without fsync (a build output is made again after a crash; syncing gigabytes would only slow
+   * the build). The target's folder must exist.
    *
    * @return what {@code content} returned
    * @throws IOException when a step fails; {@code target} is then unchanged

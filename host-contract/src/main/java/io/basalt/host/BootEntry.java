@@ -6,11 +6,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * One Basalt boot loader entry on the ESP (Boot Loader Specification type 1): its file name
- * {@code loader/entries/basalt-<version>-<slot>[+<left>[-<done>]].conf} with systemd-boot's boot
- * counter, its text, and the slot's kernel and initramfs paths. {@code triesLeft} is null for an
- * entry without a counter (blessed, or never counted); {@code triesDone} is null when the name has
- * no {@code -<done>} part. Immutable, thread-safe.
+ * One Basalt boot loader entry on the ESP (Boot Loader Specification type 1): its file name {@code
+ * loader/entries/basalt-<version>-<slot>[+<left>[-<done>]].conf} with systemd-boot's boot counter,
+ * its text, and the slot's kernel and initramfs paths. {@code triesLeft} is null for an entry
+ * without a counter (blessed, or never counted); {@code triesDone} is null when the name has no
+ * {@code -<done>} part. Immutable, thread-safe.
  *
  * @param version the image version the entry boots
  * @param slot the USR slot, {@code A} or {@code B}
@@ -39,8 +39,8 @@ public record BootEntry(String version, String slot, Integer triesLeft, Integer 
       throw new IllegalArgumentException("slot must be A or B, found " + slot);
     }
     if ((triesLeft != null && triesLeft < 0) || (triesDone != null && triesDone < 0)) {
-      throw new IllegalArgumentException("boot counter must not be negative, found +" + triesLeft
-          + "-" + triesDone);
+      throw new IllegalArgumentException(
+          "boot counter must not be negative, found +" + triesLeft + "-" + triesDone);
     }
     if (triesLeft == null && triesDone != null) {
       throw new IllegalArgumentException("tries done (" + triesDone + ") without tries left");
@@ -91,11 +91,23 @@ public record BootEntry(String version, String slot, Integer triesLeft, Integer 
 
   /** The entry text: title, version, the slot's kernel and initramfs, and {@code options}. */
   public String text(String options) {
-    return "title Basalt " + version + " (" + slot + ")\n"
-        + "version " + version + "\n"
-        + "linux /" + kernelPath(slot) + "\n"
-        + "initrd /" + initramfsPath(slot) + "\n"
-        + "options " + options + "\n";
+    return "title Basalt "
+        + version
+        + " ("
+        + slot
+        + ")\n"
+        + "version "
+        + version
+        + "\n"
+        + "linux /"
+        + kernelPath(slot)
+        + "\n"
+        + "initrd /"
+        + initramfsPath(slot)
+        + "\n"
+        + "options "
+        + options
+        + "\n";
   }
 
   /** The slot's kernel, relative to the ESP root: {@code basalt/<slot>/vmlinuz}. */

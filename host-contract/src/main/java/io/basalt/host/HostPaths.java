@@ -4,54 +4,72 @@ import java.nio.file.Path;
 
 /**
  * Where things are on a running Basalt host (absolute paths inside the image, not on the machine
- * running the build): defaults under {@code /usr/share/basalt}, machine overrides under
- * {@code /etc/basalt}, agent state under {@code /var/lib/basalt}, runtime files under
- * {@code /run/basalt}. Stateless, thread-safe.
+ * running the build): defaults under {@code /usr/share/basalt}, machine overrides under {@code
+ * /etc/basalt}, agent state under {@code /var/lib/basalt}, runtime files under {@code /run/basalt}.
+ * Stateless, thread-safe.
  */
 public final class HostPaths {
 
   /** The agents' jars and the Java runtime they run on. */
   public static final String LIB = "/usr/lib/basalt";
+
   /** Defaults shipped in the image. */
   public static final String SHARE = "/usr/share/basalt";
+
   /** Machine overrides of the defaults. */
   public static final String ETC = "/etc/basalt";
+
   /** Agent state: trusted TUF metadata, downloads, history. */
   public static final String STATE = "/var/lib/basalt";
+
   /** Runtime files: datasource mounts, the status socket. */
   public static final String RUN = "/run/basalt";
 
   /** The update agent's defaults. */
   public static final String UPDATE_CONF_DEFAULTS = SHARE + "/update.conf";
+
   /** The machine's update agent settings (cloud-config writes it). */
   public static final String UPDATE_CONF = ETC + "/update.conf";
+
   /** The initial trusted TUF root shipped in the image. */
   public static final String SHIPPED_TUF_ROOT = SHARE + "/root.json";
+
   /** The image's default {@code /etc}, copied on first boot. */
   public static final String ETC_DEFAULTS = SHARE + "/etc";
+
   /** The initramfs' module list, one loader per line. */
   public static final String MODULES_LOAD = ETC + "/modules.load";
+
   /** Markers of fully verified slots, one file per /usr root hash. */
   public static final String VERIFIED = STATE + "/verified";
+
   /** The agent's trusted TUF metadata. */
   public static final String TUF_STATE = STATE + "/tuf";
+
   /** The agent's downloads. */
   public static final String DOWNLOADS = STATE + "/downloads";
+
   /** The update agent's status socket. */
   public static final String STATUS_SOCKET = RUN + "/update-agent.sock";
 
   /** The OEM partition (FAT, label OEM), mounted read-only. */
   public static final String OEM_MOUNT = RUN + "/oem";
+
   /** A config drive (ISO9660, label config-2), mounted read-only. */
   public static final String CONFIG_DRIVE_MOUNT = RUN + "/config-2";
+
   /** An OpenNebula context disk (ISO9660, label CONTEXT), mounted read-only. */
   public static final String CONTEXT_MOUNT = RUN + "/context";
+
   /** The cloud-config file on the OEM partition. */
   public static final String OEM_CLOUD_CONFIG = OEM_MOUNT + "/cloud-config.yml";
+
   /** The machine's local cloud-config, the last datasource. */
   public static final String LOCAL_CLOUD_CONFIG = ETC + "/cloud-config.yml";
+
   /** Where cloud-config keeps the scripts it ran. */
   public static final String CLOUD_CONFIG_SCRIPTS = STATE + "/cloud-config/scripts";
+
   /** Per-boot markers of cloud-config scripts. */
   public static final String CLOUD_CONFIG_SCRIPT_MARKERS = RUN + "/cloud-config/scripts";
 

@@ -12,49 +12,63 @@ public final class KernelCommandLine {
 
   /** {@code mount.usr=PARTUUID=<uuid>}: the USR slot partition of a disk boot. */
   public static final String MOUNT_USR = "mount.usr";
+
   /** The prefix of the {@link #MOUNT_USR} value. */
   public static final String PARTUUID = "PARTUUID=";
+
   /** {@code usrhash=<hex>}: the dm-verity root hash /usr is opened against. */
   public static final String USR_HASH = "usrhash";
+
   /** {@code basalt.usr.hashoffset=<bytes>}: where the verity hash tree starts in the slot. */
   public static final String USR_HASH_OFFSET = "basalt.usr.hashoffset";
+
   /** {@code basalt.slot=A|B}: the slot a disk boot runs from. */
   public static final String SLOT = "basalt.slot";
+
   /** {@code basalt.version=<version>}: the image version booted. */
   public static final String VERSION = "basalt.version";
+
   /** {@code basalt.live} (flag): PXE live boot, /usr from the initramfs, no slots. */
   public static final String LIVE = "basalt.live";
+
   /** {@code basalt.devwait=<seconds>}: how long the initramfs waits for devices. */
   public static final String DEV_WAIT = "basalt.devwait";
+
   /** {@code basalt.usr.verify=full|first|lazy}: how much of the slot the initramfs checks. */
   public static final String USR_VERIFY = "basalt.usr.verify";
+
   /** {@code basalt.break} (flag): emergency shell just before switch_root. */
   public static final String BREAK = "basalt.break";
+
   /** {@code basalt.initramfs.verbose} (flag): the initramfs shows its commands' output. */
   public static final String INITRAMFS_VERBOSE = "basalt.initramfs.verbose";
+
   /** {@code basalt.testhook} (flag): run the OEM partition's test hook (test images). */
   public static final String TEST_HOOK = "basalt.testhook";
+
   /** {@code cloud-config-url=<url>}: user-data fetched over HTTP(S). */
   public static final String CLOUD_CONFIG_URL = "cloud-config-url";
+
   /** Added by boot loaders, never carried over to a new entry. */
   public static final String LOADER_INITRD = "initrd";
+
   /** Added by boot loaders, never carried over to a new entry. */
   public static final String LOADER_BOOT_IMAGE = "BOOT_IMAGE";
 
   private KernelCommandLine() {}
 
   /**
-   * The slot-specific arguments of a disk boot, in the order every entry carries them:
-   * {@code mount.usr}, {@code usrhash}, {@code basalt.usr.hashoffset}, {@code basalt.slot},
-   * {@code basalt.version}.
+   * The slot-specific arguments of a disk boot, in the order every entry carries them: {@code
+   * mount.usr}, {@code usrhash}, {@code basalt.usr.hashoffset}, {@code basalt.slot}, {@code
+   * basalt.version}.
    *
    * @param usrPartUuid the slot partition's PARTUUID (lower-case)
    * @param rootHash the slot's dm-verity root hash (hex)
    * @param hashOffset byte offset of the verity hash tree in the slot
    * @return key to value, in order
    */
-  public static Map<String, String> slotArguments(String usrPartUuid, String rootHash,
-      long hashOffset, String slot, String version) {
+  public static Map<String, String> slotArguments(
+      String usrPartUuid, String rootHash, long hashOffset, String slot, String version) {
     Map<String, String> a = new LinkedHashMap<>();
     a.put(MOUNT_USR, PARTUUID + usrPartUuid);
     a.put(USR_HASH, rootHash);
@@ -65,11 +79,11 @@ public final class KernelCommandLine {
   }
 
   /**
-   * The arguments of a PXE live boot, in order: {@code basalt.live}, {@code usrhash},
-   * {@code basalt.usr.hashoffset}, {@code basalt.version}; a flag maps to null.
+   * The arguments of a PXE live boot, in order: {@code basalt.live}, {@code usrhash}, {@code
+   * basalt.usr.hashoffset}, {@code basalt.version}; a flag maps to null.
    */
-  public static Map<String, String> liveArguments(String rootHash, long hashOffset,
-      String version) {
+  public static Map<String, String> liveArguments(
+      String rootHash, long hashOffset, String version) {
     Map<String, String> a = new LinkedHashMap<>();
     a.put(LIVE, null);
     a.put(USR_HASH, rootHash);

@@ -20,56 +20,81 @@ import java.util.Objects;
  * @param usrHashOffset the byte offset of the hash tree in {@code usr.img}
  * @param files the payload's files in order
  */
-public record UpdatePayload(String name, String version, String channel, String arch,
-    String usrRootHash, long usrHashOffset, List<FileEntry> files) {
+public record UpdatePayload(
+    String name,
+    String version,
+    String channel,
+    String arch,
+    String usrRootHash,
+    long usrHashOffset,
+    List<FileEntry> files) {
 
   /** The payload description in the payload folder. */
   public static final String PAYLOAD_JSON = "payload.json";
+
   /** The USR slot image (squashfs followed by its dm-verity hash tree). */
   public static final String USR_IMG = "usr.img";
+
   /** The slot's kernel. */
   public static final String KERNEL = "vmlinuz";
+
   /** The slot's initramfs. */
   public static final String INITRAMFS = "initramfs";
+
   /** Every payload file, in the order they are published and installed. */
   public static final List<String> FILES = List.of(USR_IMG, KERNEL, INITRAMFS);
 
   /** payload.json: image name. */
   public static final String JSON_NAME = "name";
+
   /** payload.json: image version. */
   public static final String JSON_VERSION = "version";
+
   /** payload.json: channel. */
   public static final String JSON_CHANNEL = "channel";
+
   /** payload.json: architecture. */
   public static final String JSON_ARCH = "arch";
+
   /** payload.json: dm-verity root hash. */
   public static final String JSON_USR_ROOT_HASH = "usrRootHash";
+
   /** payload.json: hash tree offset. */
   public static final String JSON_USR_HASH_OFFSET = "usrHashOffset";
+
   /** payload.json: the files object, file name to {size, sha256}. */
   public static final String JSON_FILES = "files";
+
   /** payload.json: a file's size in bytes. */
   public static final String JSON_SIZE = "size";
+
   /** payload.json: a file's sha256 (hex). */
   public static final String JSON_SHA256 = "sha256";
 
   /** TUF target custom field: image version. */
   public static final String CUSTOM_VERSION = "version";
+
   /** TUF target custom field: channel. */
   public static final String CUSTOM_CHANNEL = "channel";
+
   /** TUF target custom field: architecture. */
   public static final String CUSTOM_ARCH = "arch";
+
   /** TUF target custom field: image name. */
   public static final String CUSTOM_NAME = "name";
+
   /** TUF target custom field, on {@code usr.img} only: dm-verity root hash. */
   public static final String CUSTOM_USR_ROOT_HASH = "usr_root_hash";
+
   /** TUF target custom field, on {@code usr.img} only: hash tree offset. */
   public static final String CUSTOM_USR_HASH_OFFSET = "usr_hash_offset";
 
   /** What a version may contain (it becomes part of a boot entry's file name). */
   public static final String VERSION_PATTERN = "[0-9A-Za-z.+~_-]+";
+
   /** What a usr root hash looks like. */
   public static final String ROOT_HASH_PATTERN = "[0-9a-f]{64}";
+
   /** The hash tree offset is a positive multiple of this. */
   public static final int HASH_OFFSET_ALIGNMENT = 4096;
 

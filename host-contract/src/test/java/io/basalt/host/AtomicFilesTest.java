@@ -18,8 +18,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class AtomicFilesTest {
-  private final FileSystem fs = Jimfs.newFileSystem(
-      Configuration.unix().toBuilder().setAttributeViews("basic", "posix").build());
+  private final FileSystem fs =
+      Jimfs.newFileSystem(
+          Configuration.unix().toBuilder().setAttributeViews("basic", "posix").build());
 
   @AfterEach
   void close() throws IOException {
@@ -40,10 +41,16 @@ class AtomicFilesTest {
   void failedContentLeavesTargetAndNoTempFile() throws IOException {
     Path f = fs.getPath("/etc/basalt/update.conf");
     AtomicFiles.write(f, "old".getBytes(StandardCharsets.UTF_8));
-    IOException e = assertThrows(IOException.class, () -> AtomicFiles.write(f, tmp -> {
-      Files.writeString(tmp, "half");
-      throw new IOException("disk full");
-    }));
+    IOException e =
+        assertThrows(
+            IOException.class,
+            () ->
+                AtomicFiles.write(
+                    f,
+                    tmp -> {
+                      Files.writeString(tmp, "half");
+                      throw new IOException("disk full");
+                    }));
     assertEquals("disk full", e.getMessage());
     assertEquals("old", Files.readString(f));
     assertEquals(List.of("update.conf"), names(f.getParent()));
@@ -56,10 +63,13 @@ class AtomicFilesTest {
     Path dst = fs.getPath("/efi/basalt/A/vmlinuz");
     AtomicFiles.copy(src, dst);
     assertArrayEquals(new byte[] {1, 2, 3}, Files.readAllBytes(dst));
-    long n = AtomicFiles.writeOutput(fs.getPath("out.img"), tmp -> {
-      Files.write(tmp, new byte[7]);
-      return Files.size(tmp);
-    });
+    long n =
+        AtomicFiles.writeOutput(
+            fs.getPath("out.img"),
+            tmp -> {
+              Files.write(tmp, new byte[7]);
+              return Files.size(tmp);
+            });
     assertEquals(7, n);
     assertEquals(7, Files.size(fs.getPath("out.img")));
   }

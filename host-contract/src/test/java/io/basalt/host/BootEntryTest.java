@@ -13,16 +13,20 @@ class BootEntryTest {
   void freshEntryNameAndText() {
     BootEntry e = BootEntry.fresh("1.2.0-rc.1", "B");
     assertEquals("basalt-1.2.0-rc.1-B+3.conf", e.fileName());
-    assertEquals("title Basalt 1.2.0-rc.1 (B)\nversion 1.2.0-rc.1\nlinux /basalt/B/vmlinuz\n"
-        + "initrd /basalt/B/initramfs\noptions usrhash=ab\n", e.text("usrhash=ab"));
+    assertEquals(
+        "title Basalt 1.2.0-rc.1 (B)\nversion 1.2.0-rc.1\nlinux /basalt/B/vmlinuz\n"
+            + "initrd /basalt/B/initramfs\noptions usrhash=ab\n",
+        e.text("usrhash=ab"));
     assertEquals(Optional.of("usrhash=ab"), BootEntry.options(e.text("usrhash=ab")));
     assertEquals(Optional.empty(), BootEntry.options("title x\r\n"));
   }
 
   @Test
   void parseRoundTripsEveryCounterForm() {
-    for (String n : new String[] {"basalt-1.0.0-A.conf", "basalt-1.0.0-A+2.conf",
-        "basalt-2.0.0-rc.1-B+0-3.conf"}) {
+    for (String n :
+        new String[] {
+          "basalt-1.0.0-A.conf", "basalt-1.0.0-A+2.conf", "basalt-2.0.0-rc.1-B+0-3.conf"
+        }) {
       assertEquals(n, BootEntry.parse(n).orElseThrow().fileName());
     }
     BootEntry bad = BootEntry.parse("basalt-2.0.0-rc.1-B+0-3.conf").orElseThrow();
@@ -42,8 +46,8 @@ class BootEntryTest {
 
   @Test
   void slotMustBeAOrB() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> BootEntry.fresh("1", "C"));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> BootEntry.fresh("1", "C"));
     assertEquals("slot must be A or B, found C", e.getMessage());
   }
 }

@@ -20,13 +20,24 @@ import org.junit.jupiter.api.Test;
  */
 class ShellContractTest {
   private static final Path RESOURCES =
-      Path.of(System.getProperty("basedir", "."), "..", "init-units", "src", "main", "resources",
-          "basalt").normalize();
+      Path.of(
+              System.getProperty("basedir", "."),
+              "..",
+              "init-units",
+              "src",
+              "main",
+              "resources",
+              "basalt")
+          .normalize();
 
   /** Keys the builder and the agent write into every boot entry or live command line. */
-  private static final List<String> WRITTEN_VALUED = List.of(KernelCommandLine.MOUNT_USR,
-      KernelCommandLine.USR_HASH, KernelCommandLine.USR_HASH_OFFSET, KernelCommandLine.SLOT,
-      KernelCommandLine.VERSION);
+  private static final List<String> WRITTEN_VALUED =
+      List.of(
+          KernelCommandLine.MOUNT_USR,
+          KernelCommandLine.USR_HASH,
+          KernelCommandLine.USR_HASH_OFFSET,
+          KernelCommandLine.SLOT,
+          KernelCommandLine.VERSION);
 
   @Test
   void initramfsReadsEveryKeyOfTheContract() throws IOException {
@@ -38,9 +49,11 @@ class ShellContractTest {
     for (String key : List.of(KernelCommandLine.DEV_WAIT, KernelCommandLine.USR_VERIFY)) {
       assertValuedArm(init, "initramfs/init", key);
     }
-    for (String flag : List.of(KernelCommandLine.LIVE, KernelCommandLine.BREAK,
-        KernelCommandLine.INITRAMFS_VERBOSE)) {
-      assertTrue(Pattern.compile("(?m)^\\s*" + Pattern.quote(flag) + "\\)").matcher(init).find(),
+    for (String flag :
+        List.of(
+            KernelCommandLine.LIVE, KernelCommandLine.BREAK, KernelCommandLine.INITRAMFS_VERBOSE)) {
+      assertTrue(
+          Pattern.compile("(?m)^\\s*" + Pattern.quote(flag) + "\\)").matcher(init).find(),
           "initramfs/init: no case arm '" + flag + ")' for kernel command-line flag " + flag);
     }
     assertReads(init, "initramfs/init", "${USRSPEC#" + KernelCommandLine.PARTUUID + "}");
@@ -49,17 +62,27 @@ class ShellContractTest {
   @Test
   void initramfsKnowsNoBasaltKeyOutsideTheContract() throws IOException {
     String init = read("initramfs/init");
-    Set<String> known = Set.of(KernelCommandLine.USR_HASH_OFFSET, KernelCommandLine.SLOT,
-        KernelCommandLine.VERSION, KernelCommandLine.LIVE, KernelCommandLine.DEV_WAIT,
-        KernelCommandLine.USR_VERIFY, KernelCommandLine.BREAK, KernelCommandLine.INITRAMFS_VERBOSE);
+    Set<String> known =
+        Set.of(
+            KernelCommandLine.USR_HASH_OFFSET,
+            KernelCommandLine.SLOT,
+            KernelCommandLine.VERSION,
+            KernelCommandLine.LIVE,
+            KernelCommandLine.DEV_WAIT,
+            KernelCommandLine.USR_VERIFY,
+            KernelCommandLine.BREAK,
+            KernelCommandLine.INITRAMFS_VERBOSE);
     Matcher m = Pattern.compile("(?m)^\\s*(basalt\\.[a-z.]+)(?:=\\*)?\\)").matcher(init);
     Set<String> read = new TreeSet<>();
     while (m.find()) {
       read.add(m.group(1));
     }
     read.removeAll(known);
-    assertEquals(Set.of(), read, "initramfs/init reads kernel command-line keys that have no "
-        + "constant in KernelCommandLine");
+    assertEquals(
+        Set.of(),
+        read,
+        "initramfs/init reads kernel command-line keys that have no "
+            + "constant in KernelCommandLine");
   }
 
   @Test
@@ -78,8 +101,12 @@ class ShellContractTest {
     assertValuedArm(s, f, KernelCommandLine.CLOUD_CONFIG_URL);
     assertReads(s, f, "cmdline=${BASALT_CMDLINE:-" + HostPaths.PROC_CMDLINE + "}");
     assertReads(s, f, "${BASALT_LIB:-" + HostPaths.LIB + "/lib}");
-    for (String p : List.of(HostPaths.OEM_CLOUD_CONFIG, HostPaths.CONFIG_DRIVE_MOUNT + "/openstack",
-        HostPaths.CONTEXT_MOUNT + "/context.sh", HostPaths.LOCAL_CLOUD_CONFIG)) {
+    for (String p :
+        List.of(
+            HostPaths.OEM_CLOUD_CONFIG,
+            HostPaths.CONFIG_DRIVE_MOUNT + "/openstack",
+            HostPaths.CONTEXT_MOUNT + "/context.sh",
+            HostPaths.LOCAL_CLOUD_CONFIG)) {
       assertReads(s, f, "\"$r" + p + "\"");
     }
   }
@@ -89,8 +116,8 @@ class ShellContractTest {
     String f = "libexec/datasource-disks";
     String s = read(f);
     assertReads(s, f, "run=${BASALT_RUN_DIR:-" + HostPaths.RUN + "}");
-    for (String mount : List.of(HostPaths.OEM_MOUNT, HostPaths.CONFIG_DRIVE_MOUNT,
-        HostPaths.CONTEXT_MOUNT)) {
+    for (String mount :
+        List.of(HostPaths.OEM_MOUNT, HostPaths.CONFIG_DRIVE_MOUNT, HostPaths.CONTEXT_MOUNT)) {
       assertTrue(mount.startsWith(HostPaths.RUN + "/"), mount);
       assertReads(s, f, ":" + mount.substring(HostPaths.RUN.length() + 1) + ":$");
     }
@@ -100,17 +127,23 @@ class ShellContractTest {
   void bootMarkerAndTestHookReadTheirKeys() throws IOException {
     String marker = read("libexec/boot-marker");
     assertReads(marker, "libexec/boot-marker", KernelCommandLine.SLOT.replace(".", "\\.") + "=");
-    assertReads(marker, "libexec/boot-marker", "grep -qw " + KernelCommandLine.LIVE + " "
-        + HostPaths.PROC_CMDLINE);
-    assertReads(read("libexec/test-hook"), "libexec/test-hook", "grep -qw "
-        + KernelCommandLine.TEST_HOOK + " " + HostPaths.PROC_CMDLINE);
+    assertReads(
+        marker,
+        "libexec/boot-marker",
+        "grep -qw " + KernelCommandLine.LIVE + " " + HostPaths.PROC_CMDLINE);
+    assertReads(
+        read("libexec/test-hook"),
+        "libexec/test-hook",
+        "grep -qw " + KernelCommandLine.TEST_HOOK + " " + HostPaths.PROC_CMDLINE);
   }
 
   private static void assertValuedArm(String text, String file, String key) {
-    boolean found = Pattern.compile("(?m)^\\s*(?:case \\S+ in )?" + Pattern.quote(key + "=*)"))
-        .matcher(text).find();
-    assertTrue(found, file + ": no case arm '" + key + "=*)' reading kernel command-line key "
-        + key);
+    boolean found =
+        Pattern.compile("(?m)^\\s*(?:case \\S+ in )?" + Pattern.quote(key + "=*)"))
+            .matcher(text)
+            .find();
+    assertTrue(
+        found, file + ": no case arm '" + key + "=*)' reading kernel command-line key " + key);
   }
 
   private static void assertReads(String text, String file, String expected) {

@@ -11,7 +11,13 @@ public final class QemuTimeoutException extends AssertionError {
   private final transient Path log;
 
   QemuTimeoutException(String what, String consoleTail, Path log) {
-    super(what + "\n--- console tail (full log: " + log + ") ---\n" + consoleTail + "\n--- end of console ---");
+    super(
+        what
+            + "\n--- console tail (full log: "
+            + log
+            + ") ---\n"
+            + consoleTail
+            + "\n--- end of console ---");
     this.log = log;
   }
 

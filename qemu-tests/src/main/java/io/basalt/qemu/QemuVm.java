@@ -15,9 +15,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * One QEMU virtual machine run by a test: started with its serial console on the process's
  * stdin/stdout, the console captured in memory and in a log file, markers awaited with timeouts,
- * and the process always killed on {@link #close()}. Only TCG and user-mode networking with
- * {@code restrict=on}, as the test rules require. Thread-safe: the console is read by a daemon
- * thread and queried under a lock.
+ * and the process always killed on {@link #close()}. Only TCG and user-mode networking with {@code
+ * restrict=on}, as the test rules require. Thread-safe: the console is read by a daemon thread and
+ * queried under a lock.
  */
 public final class QemuVm implements AutoCloseable {
   private final String name;
@@ -43,15 +43,27 @@ public final class QemuVm implements AutoCloseable {
   }
 
   /**
-   * Starts {@code qemu-system-x86_64} with {@code args} (the caller's machine, disks, kernel...), to
-   * which this adds: TCG, no graphics, no default devices, the serial console on stdio, no reboot.
+   * Starts {@code qemu-system-x86_64} with {@code args} (the caller's machine, disks, kernel...),
+   * to which this adds: TCG, no graphics, no default devices, the serial console on stdio, no
+   * reboot.
    *
    * @throws IOException if QEMU cannot be started
    */
   public static QemuVm start(String name, List<String> args, Path logFile) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(
-        "qemu-system-x86_64", "-accel", "tcg", "-nodefaults", "-display", "none",
-        "-serial", "stdio", "-monitor", "none", "-no-reboot"));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                "qemu-system-x86_64",
+                "-accel",
+                "tcg",
+                "-nodefaults",
+                "-display",
+                "none",
+                "-serial",
+                "stdio",
+                "-monitor",
+                "none",
+                "-no-reboot"));
     cmd.addAll(args);
     for (String a : cmd) {
       if (a.contains("hostfwd=") && a.matches(".*hostfwd=[a-z]+:(?!127\\.0\\.0\\.1:).*")) {
@@ -66,7 +78,8 @@ public final class QemuVm implements AutoCloseable {
 
   private void pump(InputStream in, OutputStream logOut) {
     byte[] buf = new byte[8192];
-    try (in; logOut) {
+    try (in;
+        logOut) {
       int n;
       while ((n = in.read(buf)) > 0) {
         logOut.write(buf, 0, n);
@@ -94,12 +107,13 @@ public final class QemuVm implements AutoCloseable {
   }
 
   /**
-   * Waits until the console, from offset {@code from}, contains one of {@code markers}; returns
-   * the index of the first marker found (earliest in the output).
+   * Waits until the console, from offset {@code from}, contains one of {@code markers}; returns the
+   * index of the first marker found (earliest in the output).
    *
    * @throws QemuTimeoutException carrying the console tail when none appears in time or QEMU exits
    */
-  public Match waitForAny(int from, Duration timeout, String... markers) throws InterruptedException {
+  public Match waitForAny(int from, Duration timeout, String... markers)
+      throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     synchronized (console) {
       while (true) {
@@ -117,10 +131,20 @@ public final class QemuVm implements AutoCloseable {
         }
         long left = deadline - System.nanoTime();
         if (left <= 0) {
-          throw new QemuTimeoutException(name + ": none of " + List.of(markers) + " within " + timeout.toSeconds() + " s", tail(), log);
+          throw new QemuTimeoutException(
+              name + ": none of " + List.of(markers) + " within " + timeout.toSeconds() + " s",
+              tail(),
+              log);
         }
         if (!process.isAlive() && !reader.isAlive()) {
-          throw new QemuTimeoutException(name + ": QEMU exited (status " + process.exitValue() + ") before any of " + List.of(markers), tail(), log);
+          throw new QemuTimeoutException(
+              name
+                  + ": QEMU exited (status "
+                  + process.exitValue()
+                  + ") before any of "
+                  + List.of(markers),
+              tail(),
+              log);
         }
         console.wait(Math.max(1, Math.min(TimeUnit.NANOSECONDS.toMillis(left), 500)));
       }
@@ -132,13 +156,15 @@ public final class QemuVm implements AutoCloseable {
    *
    * @throws QemuTimeoutException on timeout, QEMU exit or a failure marker, with the console tail
    */
-  public Match expect(int from, Duration timeout, String marker, String... failures) throws InterruptedException {
+  public Match expect(int from, Duration timeout, String marker, String... failures)
+      throws InterruptedException {
     String[] all = new String[failures.length + 1];
     all[0] = marker;
     System.arraycopy(failures, 0, all, 1, failures.length);
     Match m = waitForAny(from, timeout, all);
     if (m.index != 0) {
-      throw new QemuTimeoutException(name + ": '" + m.marker + "' appeared while waiting for '" + marker + "'", tail(), log);
+      throw new QemuTimeoutException(
+          name + ": '" + m.marker + "' appeared while waiting for '" + marker + "'", tail(), log);
     }
     return m;
   }
@@ -149,7 +175,8 @@ public final class QemuVm implements AutoCloseable {
    *
    * @throws QemuTimeoutException on timeout, QEMU exit or a failure marker, with the console tail
    */
-  public String lineAfter(int from, Duration timeout, String prefix, String... failures) throws InterruptedException {
+  public String lineAfter(int from, Duration timeout, String prefix, String... failures)
+      throws InterruptedException {
     Match m = expect(from, timeout, prefix, failures);
     long deadline = System.nanoTime() + timeout.toNanos();
     synchronized (console) {
@@ -171,7 +198,9 @@ public final class QemuVm implements AutoCloseable {
     serialIn.flush();
   }
 
-  /** Waits up to {@code timeout} for QEMU to exit; returns its status, or -1 if it is still running. */
+  /**
+   * Waits up to {@code timeout} for QEMU to exit; returns its status, or -1 if it is still running.
+   */
   public int waitForExit(Duration timeout) throws InterruptedException {
     if (process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
       reader.join(5000);

@@ -36,12 +36,28 @@ final class CpioFiles {
         byte[] data = null;
         long type;
         switch (e.type()) {
-          case DIRECTORY: type = CpioConstants.C_ISDIR; break;
-          case SYMLINK: type = CpioConstants.C_ISLNK; data = e.linkTarget().getBytes(StandardCharsets.UTF_8); break;
-          case CHAR_DEVICE: type = CpioConstants.C_ISCHR; c.setRemoteDeviceMaj(e.devMajor()); c.setRemoteDeviceMin(e.devMinor()); break;
-          case BLOCK_DEVICE: type = CpioConstants.C_ISBLK; c.setRemoteDeviceMaj(e.devMajor()); c.setRemoteDeviceMin(e.devMinor()); break;
-          case REGULAR: type = CpioConstants.C_ISREG; break;
-          default: throw new IOException(e.path() + ": " + e.type() + " not supported by this helper");
+          case DIRECTORY:
+            type = CpioConstants.C_ISDIR;
+            break;
+          case SYMLINK:
+            type = CpioConstants.C_ISLNK;
+            data = e.linkTarget().getBytes(StandardCharsets.UTF_8);
+            break;
+          case CHAR_DEVICE:
+            type = CpioConstants.C_ISCHR;
+            c.setRemoteDeviceMaj(e.devMajor());
+            c.setRemoteDeviceMin(e.devMinor());
+            break;
+          case BLOCK_DEVICE:
+            type = CpioConstants.C_ISBLK;
+            c.setRemoteDeviceMaj(e.devMajor());
+            c.setRemoteDeviceMin(e.devMinor());
+            break;
+          case REGULAR:
+            type = CpioConstants.C_ISREG;
+            break;
+          default:
+            throw new IOException(e.path() + ": " + e.type() + " not supported by this helper");
         }
         c.setMode(type | e.mode());
         c.setSize(data != null ? data.length : e.type() == EntryType.REGULAR ? e.size() : 0);

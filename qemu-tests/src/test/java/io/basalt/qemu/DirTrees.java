@@ -13,7 +13,9 @@ import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
-/** Reads a host directory into a {@link FileTree} (test helper; device nodes and sockets skipped). */
+/**
+ * Reads a host directory into a {@link FileTree} (test helper; device nodes and sockets skipped).
+ */
 final class DirTrees {
   private DirTrees() {}
 
@@ -34,7 +36,8 @@ final class DirTrees {
       if (skip) {
         continue;
       }
-      Map<String, Object> a = Files.readAttributes(p, "unix:mode,uid,gid,lastModifiedTime", LinkOption.NOFOLLOW_LINKS);
+      Map<String, Object> a =
+          Files.readAttributes(p, "unix:mode,uid,gid,lastModifiedTime", LinkOption.NOFOLLOW_LINKS);
       int mode = (Integer) a.get("mode") & 07777;
       int uid = (Integer) a.get("uid");
       int gid = (Integer) a.get("gid");

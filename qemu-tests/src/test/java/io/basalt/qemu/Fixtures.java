@@ -16,22 +16,35 @@ import java.util.concurrent.TimeUnit;
 final class Fixtures {
   static final String SUITE = "bookworm";
   static final String MIRROR = "http://deb.debian.org/debian";
-  /** What an initramfs needs from a Debian tree (kernel, busybox, cryptsetup, e2fsprogs, fdisk...). */
+
+  /**
+   * What an initramfs needs from a Debian tree (kernel, busybox, cryptsetup, e2fsprogs, fdisk...).
+   */
   static final List<String> INITRAMFS_PACKAGES =
-      List.of("linux-image-amd64", "busybox", "cryptsetup-bin", "e2fsprogs", "kmod", "fdisk", "util-linux");
+      List.of(
+          "linux-image-amd64",
+          "busybox",
+          "cryptsetup-bin",
+          "e2fsprogs",
+          "kmod",
+          "fdisk",
+          "util-linux");
 
   private Fixtures() {}
 
   static Path cacheDir() {
     String xdg = System.getenv("XDG_CACHE_HOME");
-    Path base = xdg != null && !xdg.isEmpty() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
+    Path base =
+        xdg != null && !xdg.isEmpty()
+            ? Path.of(xdg)
+            : Path.of(System.getProperty("user.home"), ".cache");
     return base.resolve("basalt").resolve("test-fixtures");
   }
 
   /**
    * A Debian tree with {@link #INITRAMFS_PACKAGES}, made with mmdebstrap on first use and then
-   * reused; built in a sibling temp directory and renamed into place, so an interrupted build
-   * never looks complete.
+   * reused; built in a sibling temp directory and renamed into place, so an interrupted build never
+   * looks complete.
    */
   static synchronized Path debianInitramfsTree() throws IOException, InterruptedException {
     String key = SUITE + " " + MIRROR + " " + String.join(",", INITRAMFS_PACKAGES);
@@ -41,8 +54,17 @@ final class Fixtures {
     }
     Files.createDirectories(dir.getParent());
     Path tmp = dir.resolveSibling(dir.getFileName() + ".tmp-" + ProcessHandle.current().pid());
-    List<String> cmd = new ArrayList<>(List.of("mmdebstrap", "--variant=apt", "--mode=root", "--format=directory",
-        "--include=" + String.join(",", INITRAMFS_PACKAGES), SUITE, tmp.toString(), MIRROR));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                "mmdebstrap",
+                "--variant=apt",
+                "--mode=root",
+                "--format=directory",
+                "--include=" + String.join(",", INITRAMFS_PACKAGES),
+                SUITE,
+                tmp.toString(),
+                MIRROR));
     Path log = dir.resolveSibling(dir.getFileName() + ".log");
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     try (java.io.InputStream out = p.getInputStream()) {
@@ -61,7 +83,9 @@ final class Fixtures {
 
   static String sha256(String s) {
     try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+      return HexFormat.of()
+          .formatHex(
+              MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }

@@ -14,10 +14,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A private copy of a disk image built by {@code basalt build}, prepared for one test: extra
- * kernel command line words in its boot entries (e.g. {@code basalt.testhook}), files on its OEM
- * partition (e.g. {@code basalt-test.sh}, {@code cloud-config.yml}), copy-on-write qcow2 overlays
- * per boot and the QEMU arguments for a UEFI (OVMF) machine. Not thread-safe; one per test class.
+ * A private copy of a disk image built by {@code basalt build}, prepared for one test: extra kernel
+ * command line words in its boot entries (e.g. {@code basalt.testhook}), files on its OEM partition
+ * (e.g. {@code basalt-test.sh}, {@code cloud-config.yml}), copy-on-write qcow2 overlays per boot
+ * and the QEMU arguments for a UEFI (OVMF) machine. Not thread-safe; one per test class.
  *
  * <p>The guest is observed through the test hook (init-units README): with {@code basalt.testhook}
  * on the command line, the host runs OEM's {@code basalt-test.sh} after multi-user.target and
@@ -26,7 +26,10 @@ import java.util.Map;
  */
 final class GuestImage {
   /** Console markers that end a wait early as a failure. */
-  static final String[] FAILURES = {"Kernel panic", "basalt-initramfs: dropping to an emergency shell"};
+  static final String[] FAILURES = {
+    "Kernel panic", "basalt-initramfs: dropping to an emergency shell"
+  };
+
   /** First boot of the default image under TCG takes ~4 min on an idle 2-core machine. */
   static final Duration BOOT = Duration.ofMinutes(12);
 
@@ -51,13 +54,17 @@ final class GuestImage {
     manifest = new ObjectMapper().readTree(Files.readString(imageDir.resolve("manifest.json")));
     base = work.resolve("base.raw");
     Files.copy(imageDir.resolve("disk.raw"), base, StandardCopyOption.REPLACE_EXISTING);
-    partitions = new ObjectMapper().readTree(Host.run("sfdisk", "-J", base.toString()))
-        .get("partitiontable").get("partitions");
+    partitions =
+        new ObjectMapper()
+            .readTree(Host.run("sfdisk", "-J", base.toString()))
+            .get("partitiontable")
+            .get("partitions");
   }
 
   /**
-   * The default image: the build folder named by {@code -Dbasalt.qemu.image=DIR}, else built once per
-   * test JVM by {@code basalt build} into {@code target/image} (base tree from the user's cache).
+   * The default image: the build folder named by {@code -Dbasalt.qemu.image=DIR}, else built once
+   * per test JVM by {@code basalt build} into {@code target/image} (base tree from the user's
+   * cache).
    */
   static synchronized Path defaultImage() {
     if (defaultImage == null) {
@@ -98,9 +105,14 @@ final class GuestImage {
   /** Appends {@code words} to the options line of every boot entry on the ESP of the copy. */
   GuestImage appendCmdline(String... words) throws IOException, InterruptedException {
     String esp = base + "@@" + partitionStart(1);
-    String listing = Host.run("env", "MTOOLS_SKIP_CHECK=1", "mdir", "-b", "-i", esp, "::/loader/entries");
-    List<String> entries = listing.lines().filter(l -> l.endsWith(".conf"))
-        .map(l -> l.substring(l.indexOf("/loader/entries/"))).toList();
+    String listing =
+        Host.run("env", "MTOOLS_SKIP_CHECK=1", "mdir", "-b", "-i", esp, "::/loader/entries");
+    List<String> entries =
+        listing
+            .lines()
+            .filter(l -> l.endsWith(".conf"))
+            .map(l -> l.substring(l.indexOf("/loader/entries/")))
+            .toList();
     if (entries.isEmpty()) {
       throw new IOException("no boot entries in " + esp + ": " + listing);
     }
@@ -108,8 +120,10 @@ final class GuestImage {
       String conf = Host.run("env", "MTOOLS_SKIP_CHECK=1", "mtype", "-i", esp, "::" + entry);
       Path patched = work.resolve("entry.conf");
       String suffix = " " + String.join(" ", words);
-      Files.writeString(patched, conf.replaceFirst("(?m)^(options .*)$", "$1" + suffix.replace("$", "\\$")));
-      Host.run("env", "MTOOLS_SKIP_CHECK=1", "mcopy", "-o", "-i", esp, patched.toString(), "::" + entry);
+      Files.writeString(
+          patched, conf.replaceFirst("(?m)^(options .*)$", "$1" + suffix.replace("$", "\\$")));
+      Host.run(
+          "env", "MTOOLS_SKIP_CHECK=1", "mcopy", "-o", "-i", esp, patched.toString(), "::" + entry);
     }
     return this;
   }
@@ -117,8 +131,15 @@ final class GuestImage {
   /** Copies {@code file} to the OEM partition (FAT) of the copy as {@code /name}. */
   GuestImage putOem(String name, Path file) throws IOException, InterruptedException {
     oemFiles.put(name, file.toAbsolutePath());
-    Host.run("env", "MTOOLS_SKIP_CHECK=1", "mcopy", "-o", "-i", base + "@@" + partitionStart(4),
-        file.toString(), "::/" + name);
+    Host.run(
+        "env",
+        "MTOOLS_SKIP_CHECK=1",
+        "mcopy",
+        "-o",
+        "-i",
+        base + "@@" + partitionStart(4),
+        file.toString(),
+        "::/" + name);
     return this;
   }
 
@@ -130,14 +151,25 @@ final class GuestImage {
   }
 
   /**
-   * A new qcow2 overlay {@code work/NAME.qcow2} over the copy; {@code size} (e.g. "4G") enlarges the
-   * virtual disk as {@code qemu-img resize} would, null keeps the image's size.
+   * A new qcow2 overlay {@code work/NAME.qcow2} over the copy; {@code size} (e.g. "4G") enlarges
+   * the virtual disk as {@code qemu-img resize} would, null keeps the image's size.
    */
   Path overlay(String name, String size) throws IOException, InterruptedException {
     Path o = work.resolve(name + ".qcow2");
     Files.deleteIfExists(o);
-    List<String> cmd = new ArrayList<>(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw",
-        "-b", base.toString(), o.toString()));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                "qemu-img",
+                "create",
+                "-q",
+                "-f",
+                "qcow2",
+                "-F",
+                "raw",
+                "-b",
+                base.toString(),
+                o.toString()));
     if (size != null) {
       cmd.add(size);
     }
@@ -149,24 +181,41 @@ final class GuestImage {
    * QEMU arguments of a q35 UEFI machine (OVMF, its own copy of the variable store {@code
    * work/NAME-vars.fd}, kept if it exists so reboots see the same variables) with 2 GiB, a virtio
    * NIC on user-mode networking with restrict=on plus {@code netdevExtra} (e.g.
-   * ",guestfwd=tcp:10.0.2.100:80-cmd:busybox nc 127.0.0.1 8080" or ",hostfwd=tcp:127.0.0.1:2222-:22"; may be "").
+   * ",guestfwd=tcp:10.0.2.100:80-cmd:busybox nc 127.0.0.1 8080" or
+   * ",hostfwd=tcp:127.0.0.1:2222-:22"; may be "").
    */
   List<String> uefi(String name, String netdevExtra) throws IOException {
     Path vars = work.resolve(name + "-vars.fd");
     if (!Files.exists(vars)) {
       Files.copy(Path.of("/usr/share/OVMF/OVMF_VARS_4M.fd"), vars);
     }
-    return new ArrayList<>(List.of("-machine", "q35", "-m", "2G", "-smp", "2",
-        "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
-        "-drive", "if=pflash,format=raw,unit=1,file=" + vars,
-        "-netdev", "user,id=n0,restrict=on" + netdevExtra, "-device", "virtio-net-pci,netdev=n0"));
+    return new ArrayList<>(
+        List.of(
+            "-machine",
+            "q35",
+            "-m",
+            "2G",
+            "-smp",
+            "2",
+            "-drive",
+            "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
+            "-drive",
+            "if=pflash,format=raw,unit=1,file=" + vars,
+            "-netdev",
+            "user,id=n0,restrict=on" + netdevExtra,
+            "-device",
+            "virtio-net-pci,netdev=n0"));
   }
 
   /** {@link #uefi} plus {@code disk} as the first virtio disk (boot index 0). */
   List<String> uefiVirtio(String name, Path disk, String netdevExtra) throws IOException {
     List<String> args = uefi(name, netdevExtra);
-    args.addAll(List.of("-drive", "if=none,id=d0,format=qcow2,file=" + disk,
-        "-device", "virtio-blk-pci,drive=d0,bootindex=0"));
+    args.addAll(
+        List.of(
+            "-drive",
+            "if=none,id=d0,format=qcow2,file=" + disk,
+            "-device",
+            "virtio-blk-pci,drive=d0,bootindex=0"));
     return args;
   }
 
@@ -195,7 +244,10 @@ final class GuestImage {
       throw new IOException(pxe.resolve("boot.ipxe") + ": no 'kernel vmlinuz ...' line: " + script);
     }
     if (kernelWords.length > 0) {
-      script = script.replaceFirst("(?m)^(kernel vmlinuz .*)$", "$1 " + String.join(" ", kernelWords).replace("$", "\\$"));
+      script =
+          script.replaceFirst(
+              "(?m)^(kernel vmlinuz .*)$",
+              "$1 " + String.join(" ", kernelWords).replace("$", "\\$"));
     }
     Files.writeString(dir.resolve("boot.ipxe"), script);
     return dir;
@@ -207,17 +259,31 @@ final class GuestImage {
    * tftpDir} (user-mode networking with restrict=on, plus {@code netdevExtra}; may be "").
    */
   static List<String> pxe(Path tftpDir, String netdevExtra) {
-    return new ArrayList<>(List.of("-machine", "pc", "-m", MEMORY_PXE, "-smp", "2", "-boot", "n",
-        "-netdev", "user,id=n0,restrict=on,tftp=" + tftpDir.toAbsolutePath() + ",bootfile=boot.ipxe" + netdevExtra,
-        "-device", "virtio-net-pci,netdev=n0"));
+    return new ArrayList<>(
+        List.of(
+            "-machine",
+            "pc",
+            "-m",
+            MEMORY_PXE,
+            "-smp",
+            "2",
+            "-boot",
+            "n",
+            "-netdev",
+            "user,id=n0,restrict=on,tftp="
+                + tftpDir.toAbsolutePath()
+                + ",bootfile=boot.ipxe"
+                + netdevExtra,
+            "-device",
+            "virtio-net-pci,netdev=n0"));
   }
 
   /** Memory of a PXE (live) guest: the 335 MiB initramfs is unpacked in RAM and ROOT is tmpfs. */
   static final String MEMORY_PXE = "3G";
 
   /**
-   * A small stand-alone FAT disk image {@code work/NAME-oem.raw} labelled OEM holding every file put
-   * with {@link #putOem} so far: the OEM files for a machine without the image's disk (PXE).
+   * A small stand-alone FAT disk image {@code work/NAME-oem.raw} labelled OEM holding every file
+   * put with {@link #putOem} so far: the OEM files for a machine without the image's disk (PXE).
    *
    * @throws IOException if mkfs.vfat or mcopy fail
    */
@@ -231,18 +297,27 @@ final class GuestImage {
     Host.run("truncate", "-s", Long.toString((bytes + (1 << 20) - 1) >> 20 << 20), img.toString());
     Host.run("mkfs.vfat", "-n", "OEM", img.toString());
     for (Map.Entry<String, Path> e : oemFiles.entrySet()) {
-      Host.run("env", "MTOOLS_SKIP_CHECK=1", "mcopy", "-o", "-i", img.toString(), e.getValue().toString(), "::/" + e.getKey());
+      Host.run(
+          "env",
+          "MTOOLS_SKIP_CHECK=1",
+          "mcopy",
+          "-o",
+          "-i",
+          img.toString(),
+          e.getValue().toString(),
+          "::/" + e.getKey());
     }
     return img;
   }
 
   /**
-   * Waits for the test hook's output from console offset {@code from} and returns its
-   * {@code T: key=value} lines in order (the last value of a repeated key wins).
+   * Waits for the test hook's output from console offset {@code from} and returns its {@code T:
+   * key=value} lines in order (the last value of a repeated key wins).
    */
   static Map<String, String> hookOutput(QemuVm vm, int from) throws InterruptedException {
     QemuVm.Match begin = vm.expect(from, BOOT, "basalt-test: begin", FAILURES);
-    QemuVm.Match end = vm.expect(begin.end, Duration.ofMinutes(15), "basalt-test: end rc=", FAILURES);
+    QemuVm.Match end =
+        vm.expect(begin.end, Duration.ofMinutes(15), "basalt-test: end rc=", FAILURES);
     String out = vm.console().substring(begin.end, end.start);
     Map<String, String> m = new LinkedHashMap<>();
     for (String l : out.split("\n")) {

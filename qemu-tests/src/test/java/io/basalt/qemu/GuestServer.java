@@ -26,9 +26,9 @@ import java.util.regex.Pattern;
 /**
  * The HTTP server a guest reaches at {@code http://10.0.2.100/} (QEMU guestfwd to 127.0.0.1):
  * {@code /repo/} serves a TUF repository folder (metadata/ and targets/, {@code Range: bytes=N-}
- * honoured) that the test can switch at any time, optionally flipping one byte of every
- * {@code usr.img} it sends; {@code /ctl/} is a command channel for the guest's control loop (see
- * {@link #guestScripts}). Thread-safe.
+ * honoured) that the test can switch at any time, optionally flipping one byte of every {@code
+ * usr.img} it sends; {@code /ctl/} is a command channel for the guest's control loop (see {@link
+ * #guestScripts}). Thread-safe.
  */
 final class GuestServer implements AutoCloseable {
 
@@ -36,17 +36,20 @@ final class GuestServer implements AutoCloseable {
   record Result(int rc, String out) {}
 
   private final HttpServer http;
-  private final ExecutorService pool = Executors.newCachedThreadPool(r -> {
-    Thread t = new Thread(r, "guest-server");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ExecutorService pool =
+      Executors.newCachedThreadPool(
+          r -> {
+            Thread t = new Thread(r, "guest-server");
+            t.setDaemon(true);
+            return t;
+          });
   private volatile Path repo;
   private volatile long flipAt = -1;
   private final AtomicLong targetBytes = new AtomicLong();
   private final Map<String, AtomicLong> requests = new java.util.concurrent.ConcurrentHashMap<>();
   private final AtomicLong usrImgAt = new AtomicLong();
-  private final java.util.List<Long> usrImgStarts = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final java.util.List<Long> usrImgStarts =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
 
   private final Object ctl = new Object();
   private long nextId = 1;
@@ -68,7 +71,10 @@ final class GuestServer implements AutoCloseable {
     return http.getAddress().getPort();
   }
 
-  /** The netdev option that makes this server the guest's {@code http://10.0.2.100/}: one host process per connection. */
+  /**
+   * The netdev option that makes this server the guest's {@code http://10.0.2.100/}: one host
+   * process per connection.
+   */
   String guestfwd() {
     return ",guestfwd=tcp:10.0.2.100:80-cmd:busybox nc 127.0.0.1 " + port();
   }
@@ -88,19 +94,27 @@ final class GuestServer implements AutoCloseable {
     return targetBytes.get();
   }
 
-  /** The offset in usr.img up to which the latest usr.img response has sent bytes (0 before any). */
+  /**
+   * The offset in usr.img up to which the latest usr.img response has sent bytes (0 before any).
+   */
   long usrImgAt() {
     return usrImgAt.get();
   }
 
-  /** The start offset of every usr.img response so far, in order (0 = from the start, N = {@code Range: bytes=N-}). */
+  /**
+   * The start offset of every usr.img response so far, in order (0 = from the start, N = {@code
+   * Range: bytes=N-}).
+   */
   java.util.List<Long> usrImgStarts() {
     return java.util.List.copyOf(usrImgStarts);
   }
 
   /** How many GET requests asked for a path ending in {@code suffix}. */
   long requests(String suffix) {
-    return requests.entrySet().stream().filter(e -> e.getKey().endsWith(suffix)).mapToLong(e -> e.getValue().get()).sum();
+    return requests.entrySet().stream()
+        .filter(e -> e.getKey().endsWith(suffix))
+        .mapToLong(e -> e.getValue().get())
+        .sum();
   }
 
   private static final Pattern RANGE = Pattern.compile("bytes=(\\d+)-");
@@ -126,7 +140,8 @@ final class GuestServer implements AutoCloseable {
           ex.sendResponseHeaders(416, -1);
           return;
         }
-        ex.getResponseHeaders().set("Content-Range", "bytes " + start + "-" + (size - 1) + "/" + size);
+        ex.getResponseHeaders()
+            .set("Content-Range", "bytes " + start + "-" + (size - 1) + "/" + size);
         ex.sendResponseHeaders(206, size - start);
       } else {
         ex.sendResponseHeaders(200, size);
@@ -138,7 +153,8 @@ final class GuestServer implements AutoCloseable {
         usrImgStarts.add(start);
         usrImgAt.set(start);
       }
-      try (InputStream in = Files.newInputStream(f); OutputStream out = ex.getResponseBody()) {
+      try (InputStream in = Files.newInputStream(f);
+          OutputStream out = ex.getResponseBody()) {
         in.skipNBytes(start);
         byte[] buf = new byte[64 << 10];
         long pos = start;
@@ -174,7 +190,10 @@ final class GuestServer implements AutoCloseable {
             lastBoot = boot;
             newBoot.complete(boot);
           }
-          body = pendingId == null ? new byte[0] : (pendingId + "\n" + pendingScript).getBytes(StandardCharsets.UTF_8);
+          body =
+              pendingId == null
+                  ? new byte[0]
+                  : (pendingId + "\n" + pendingScript).getBytes(StandardCharsets.UTF_8);
         }
         ex.sendResponseHeaders(200, body.length == 0 ? -1 : body.length);
         if (body.length > 0) {
@@ -206,7 +225,8 @@ final class GuestServer implements AutoCloseable {
       for (String kv : raw.split("&")) {
         int eq = kv.indexOf('=');
         if (eq > 0) {
-          m.put(kv.substring(0, eq), URLDecoder.decode(kv.substring(eq + 1), StandardCharsets.UTF_8));
+          m.put(
+              kv.substring(0, eq), URLDecoder.decode(kv.substring(eq + 1), StandardCharsets.UTF_8));
         }
       }
     }
@@ -248,28 +268,34 @@ final class GuestServer implements AutoCloseable {
         f.get(5, TimeUnit.SECONDS);
       } catch (TimeoutException e) {
         if (vm.waitForExit(Duration.ZERO) != -1) {
-          throw new AssertionError("QEMU exited before a new boot's control loop called in\n" + vm.tail());
+          throw new AssertionError(
+              "QEMU exited before a new boot's control loop called in\n" + vm.tail());
         }
         if (System.nanoTime() > deadline) {
-          throw new AssertionError("no control loop of a new boot called in within " + timeout + "\n" + vm.tail());
+          throw new AssertionError(
+              "no control loop of a new boot called in within " + timeout + "\n" + vm.tail());
         }
         String console = vm.console();
         int up = console.lastIndexOf("basalt-e2e: control loop up (boot ");
-        if (loopUpSeen < 0 && up >= 0 && (previousBoot == null || !console.startsWith(previousBoot, up + 34))) {
+        if (loopUpSeen < 0
+            && up >= 0
+            && (previousBoot == null || !console.startsWith(previousBoot, up + 34))) {
           loopUpSeen = System.nanoTime();
         }
         if (loopUpSeen >= 0 && System.nanoTime() - loopUpSeen > SILENT_LOOP.toNanos()) {
-          throw new AssertionError("the guest's control loop is up (console) but none of its requests reached the server in "
-              + SILENT_LOOP + ": no network in the guest? (a NIC that came up logs 'virtio_net ... renamed from eth0')\n"
-              + vm.tail());
+          throw new AssertionError(
+              "the guest's control loop is up (console) but none of its requests reached the server in "
+                  + SILENT_LOOP
+                  + ": no network in the guest? (a NIC that came up logs 'virtio_net ... renamed from eth0')\n"
+                  + vm.tail());
         }
       }
     }
   }
 
   /**
-   * Runs {@code script} with /bin/sh in the guest through its control loop and returns its exit code
-   * and output (stdout and stderr).
+   * Runs {@code script} with /bin/sh in the guest through its control loop and returns its exit
+   * code and output (stdout and stderr).
    */
   Result run(QemuVm vm, String script, Duration timeout) throws Exception {
     CompletableFuture<Result> f = new CompletableFuture<>();
@@ -295,7 +321,8 @@ final class GuestServer implements AutoCloseable {
         }
       }
     } catch (TimeoutException e) {
-      throw new AssertionError("guest command " + id + " did not finish within " + timeout + ": " + script);
+      throw new AssertionError(
+          "guest command " + id + " did not finish within " + timeout + ": " + script);
     } finally {
       synchronized (ctl) {
         results.remove(id);
@@ -321,64 +348,71 @@ final class GuestServer implements AutoCloseable {
    * e2e-get.sh} to {@code /run} (an HTTP GET from this server for guest commands).
    */
   static Map<String, String> guestScripts() {
-    String hook = String.join("\n",
-        "echo \"T: boot=$(cat /proc/sys/kernel/random/boot_id)\"",
-        "cp \"$OEM/e2e-ctl.sh\" /run/e2e-ctl.sh",
-        "cp \"$OEM/e2e-get.sh\" /run/e2e-get.sh",
-        "systemd-run --unit=basalt-e2e-ctl --collect -p StandardOutput=tty -p StandardError=tty -p TTYPath=/dev/console "
-            + "/bin/bash /run/e2e-ctl.sh",
-        "echo \"T: ctl=$?\"",
-        "");
+    String hook =
+        String.join(
+            "\n",
+            "echo \"T: boot=$(cat /proc/sys/kernel/random/boot_id)\"",
+            "cp \"$OEM/e2e-ctl.sh\" /run/e2e-ctl.sh",
+            "cp \"$OEM/e2e-get.sh\" /run/e2e-get.sh",
+            "systemd-run --unit=basalt-e2e-ctl --collect -p StandardOutput=tty -p StandardError=tty -p TTYPath=/dev/console "
+                + "/bin/bash /run/e2e-ctl.sh",
+            "echo \"T: ctl=$?\"",
+            "");
     // HTTP through bash's /dev/tcp: the image's busybox 1.35 wget segfaults (seen on every call).
-    String loop = String.join("\n",
-        "#!/bin/bash",
-        "H=10.0.2.100",
-        "boot=$(cat /proc/sys/kernel/random/boot_id)",
-        "last=",
-        "get() {",
-        "  exec 3<>/dev/tcp/$H/80 || return 1",
-        "  printf 'GET %s HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n' \"$1\" \"$H\" >&3",
-        "  IFS= read -r st <&3 || { exec 3<&-; return 1; }",
-        "  case \"$st\" in *' 200 '*) ;; *) exec 3<&-; return 1 ;; esac",
-        "  while IFS= read -r l <&3 && [ -n \"${l%$'\\r'}\" ]; do :; done",
-        "  cat <&3",
-        "  exec 3<&-",
-        "}",
-        "post() {",
-        "  exec 3<>/dev/tcp/$H/80 || return 1",
-        "  printf 'POST %s HTTP/1.0\\r\\nHost: %s\\r\\nContent-Length: %s\\r\\n\\r\\n' \"$1\" \"$H\" \"$(stat -c %s \"$2\")\" >&3",
-        "  cat \"$2\" >&3",
-        "  IFS= read -r st <&3",
-        "  exec 3<&-",
-        "  case \"$st\" in *' 200 '*) return 0 ;; *) return 1 ;; esac",
-        "}",
-        "echo \"basalt-e2e: control loop up (boot $boot)\"",
-        "while :; do",
-        "  if get \"/ctl/next?boot=$boot\" > /run/e2e.cmd 2>/dev/null && [ -s /run/e2e.cmd ]; then",
-        "    id=$(head -n 1 /run/e2e.cmd)",
-        "    if [ \"$id\" != \"$last\" ]; then",
-        "      last=$id",
-        "      tail -n +2 /run/e2e.cmd > /run/e2e.sh",
-        "      echo \"basalt-e2e: command $id\"",
-        "      sh /run/e2e.sh > /run/e2e.out 2>&1; rc=$?",
-        "      echo \"basalt-e2e: command $id rc=$rc\"",
-        "      until post \"/ctl/result?id=$id&rc=$rc\" /run/e2e.out; do sleep 2; done",
-        "    fi",
-        "  fi",
-        "  sleep 1",
-        "done",
-        "");
-    // bash /run/e2e-get.sh PATH: the body of http://10.0.2.100/PATH on stdout (exit 1 unless 200), for
+    String loop =
+        String.join(
+            "\n",
+            "#!/bin/bash",
+            "H=10.0.2.100",
+            "boot=$(cat /proc/sys/kernel/random/boot_id)",
+            "last=",
+            "get() {",
+            "  exec 3<>/dev/tcp/$H/80 || return 1",
+            "  printf 'GET %s HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n' \"$1\" \"$H\" >&3",
+            "  IFS= read -r st <&3 || { exec 3<&-; return 1; }",
+            "  case \"$st\" in *' 200 '*) ;; *) exec 3<&-; return 1 ;; esac",
+            "  while IFS= read -r l <&3 && [ -n \"${l%$'\\r'}\" ]; do :; done",
+            "  cat <&3",
+            "  exec 3<&-",
+            "}",
+            "post() {",
+            "  exec 3<>/dev/tcp/$H/80 || return 1",
+            "  printf 'POST %s HTTP/1.0\\r\\nHost: %s\\r\\nContent-Length: %s\\r\\n\\r\\n' \"$1\" \"$H\" \"$(stat -c %s \"$2\")\" >&3",
+            "  cat \"$2\" >&3",
+            "  IFS= read -r st <&3",
+            "  exec 3<&-",
+            "  case \"$st\" in *' 200 '*) return 0 ;; *) return 1 ;; esac",
+            "}",
+            "echo \"basalt-e2e: control loop up (boot $boot)\"",
+            "while :; do",
+            "  if get \"/ctl/next?boot=$boot\" > /run/e2e.cmd 2>/dev/null && [ -s /run/e2e.cmd ]; then",
+            "    id=$(head -n 1 /run/e2e.cmd)",
+            "    if [ \"$id\" != \"$last\" ]; then",
+            "      last=$id",
+            "      tail -n +2 /run/e2e.cmd > /run/e2e.sh",
+            "      echo \"basalt-e2e: command $id\"",
+            "      sh /run/e2e.sh > /run/e2e.out 2>&1; rc=$?",
+            "      echo \"basalt-e2e: command $id rc=$rc\"",
+            "      until post \"/ctl/result?id=$id&rc=$rc\" /run/e2e.out; do sleep 2; done",
+            "    fi",
+            "  fi",
+            "  sleep 1",
+            "done",
+            "");
+    // bash /run/e2e-get.sh PATH: the body of http://10.0.2.100/PATH on stdout (exit 1 unless 200),
+    // for
     // scripts run through the loop (sh is dash there, which has no /dev/tcp).
-    String get = String.join("\n",
-        "#!/bin/bash",
-        "exec 3<>/dev/tcp/10.0.2.100/80 || exit 1",
-        "printf 'GET %s HTTP/1.0\\r\\nHost: 10.0.2.100\\r\\n\\r\\n' \"$1\" >&3",
-        "IFS= read -r st <&3 || exit 1",
-        "case \"$st\" in *' 200 '*) ;; *) echo \"e2e-get: $1: $st\" >&2; exit 1 ;; esac",
-        "while IFS= read -r l <&3 && [ -n \"${l%$'\\r'}\" ]; do :; done",
-        "exec cat <&3",
-        "");
+    String get =
+        String.join(
+            "\n",
+            "#!/bin/bash",
+            "exec 3<>/dev/tcp/10.0.2.100/80 || exit 1",
+            "printf 'GET %s HTTP/1.0\\r\\nHost: 10.0.2.100\\r\\n\\r\\n' \"$1\" >&3",
+            "IFS= read -r st <&3 || exit 1",
+            "case \"$st\" in *' 200 '*) ;; *) echo \"e2e-get: $1: $st\" >&2; exit 1 ;; esac",
+            "while IFS= read -r l <&3 && [ -n \"${l%$'\\r'}\" ]; do :; done",
+            "exec cat <&3",
+            "");
     return Map.of("basalt-test.sh", hook, "e2e-ctl.sh", loop, "e2e-get.sh", get);
   }
 

@@ -13,8 +13,8 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
 /**
- * Builds a one-layer container image tarball in the docker-archive format (what {@code docker
- * load} and {@code ctr image import} read): the layer holds a static busybox as /bin/busybox.
+ * Builds a one-layer container image tarball in the docker-archive format (what {@code docker load}
+ * and {@code ctr image import} read): the layer holds a static busybox as /bin/busybox.
  */
 final class ImageArchive {
   private ImageArchive() {}
@@ -38,13 +38,24 @@ final class ImageArchive {
     }
     byte[] layerBytes = layer.toByteArray();
     String diffId = sha256(layerBytes);
-    byte[] config = ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Entrypoint\":[\"/bin/busybox\"]},"
-        + "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:" + diffId + "\"]},\"history\":[{\"created_by\":\"basalt qemu-tests\"}]}")
-        .getBytes(StandardCharsets.UTF_8);
+    byte[] config =
+        ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Entrypoint\":[\"/bin/busybox\"]},"
+                + "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:"
+                + diffId
+                + "\"]},\"history\":[{\"created_by\":\"basalt qemu-tests\"}]}")
+            .getBytes(StandardCharsets.UTF_8);
     String configName = sha256(config) + ".json";
-    byte[] manifest = ("[{\"Config\":\"" + configName + "\",\"RepoTags\":[\"" + repoTag + "\"],\"Layers\":[\"" + diffId + "/layer.tar\"]}]")
-        .getBytes(StandardCharsets.UTF_8);
-    try (OutputStream o = Files.newOutputStream(out); TarArchiveOutputStream t = new TarArchiveOutputStream(o)) {
+    byte[] manifest =
+        ("[{\"Config\":\""
+                + configName
+                + "\",\"RepoTags\":[\""
+                + repoTag
+                + "\"],\"Layers\":[\""
+                + diffId
+                + "/layer.tar\"]}]")
+            .getBytes(StandardCharsets.UTF_8);
+    try (OutputStream o = Files.newOutputStream(out);
+        TarArchiveOutputStream t = new TarArchiveOutputStream(o)) {
       add(t, diffId + "/layer.tar", layerBytes);
       add(t, configName, config);
       add(t, "manifest.json", manifest);

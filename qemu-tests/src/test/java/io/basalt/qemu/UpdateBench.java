@@ -9,13 +9,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Benchmark, not a test ({@code bench/run update}): in one v1 VM (TCG), the update
- * agent's idle RSS and CPU, then {@code basaltctl update apply} of v2 (download from the host's
- * loopback, slot write, verity check, kernel) against plain {@code dd} of the same usr.img to the
- * same USR-B partition of the same virtual disk (from a file on ROOT, and streamed from the same
- * server through bash's /dev/tcp, GuestServer's {@code e2e-get.sh}). Prints the figures and
- * ratios. Usage: {@code UpdateBench PREFIX WORK} with PREFIX as for {@code
- * -Dbasalt.qemu.update.images}.
+ * Benchmark, not a test ({@code bench/run update}): in one v1 VM (TCG), the update agent's idle RSS
+ * and CPU, then {@code basaltctl update apply} of v2 (download from the host's loopback, slot
+ * write, verity check, kernel) against plain {@code dd} of the same usr.img to the same USR-B
+ * partition of the same virtual disk (from a file on ROOT, and streamed from the same server
+ * through bash's /dev/tcp, GuestServer's {@code e2e-get.sh}). Prints the figures and ratios. Usage:
+ * {@code UpdateBench PREFIX WORK} with PREFIX as for {@code -Dbasalt.qemu.update.images}.
  */
 public final class UpdateBench {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -32,13 +31,16 @@ public final class UpdateBench {
     UpdateImages images = UpdateImages.get(work);
     Path repoA = work.resolve("repo-a");
     UpdateImages.copyTree(images.repo, repoA);
-    UpdateImages.basalt("repo", "publish", "-r", repoA.toString(), images.image(1).resolve("update").toString());
+    UpdateImages.basalt(
+        "repo", "publish", "-r", repoA.toString(), images.image(1).resolve("update").toString());
     Path repoB = work.resolve("repo-b");
     UpdateImages.copyTree(repoA, repoB);
-    UpdateImages.basalt("repo", "publish", "-r", repoB.toString(), images.image(2).resolve("update").toString());
+    UpdateImages.basalt(
+        "repo", "publish", "-r", repoB.toString(), images.image(2).resolve("update").toString());
     Path payload = images.image(2).resolve("update");
     long size = Files.size(payload.resolve("usr.img"));
-    Files.createLink(repoA.resolve("usr.img"), payload.resolve("usr.img")); // the reference's source
+    Files.createLink(
+        repoA.resolve("usr.img"), payload.resolve("usr.img")); // the reference's source
 
     server = new GuestServer();
     server.serve(repoA); // v1 only: the agent has nothing to do
@@ -49,26 +51,42 @@ public final class UpdateBench {
     }
     Path overlay = disk.overlay("disk", "4G");
     try {
-      vm = QemuVm.start("update-bench", disk.uefiVirtio("vm", overlay, server.guestfwd()), work.resolve("bench.log"));
+      vm =
+          QemuVm.start(
+              "update-bench",
+              disk.uefiVirtio("vm", overlay, server.guestfwd()),
+              work.resolve("bench.log"));
       server.awaitBoot(null, UpdateEndToEndIT.BOOT, vm);
       // The shipped check interval and jitter (1h, 10m) and no automatic reboot. A key set twice is
       // a configuration error, so the test site's values are replaced, not appended to.
-      run("sed -i -e '/^CHECK_INTERVAL=/d' -e '/^CHECK_JITTER=/d' -e '/^REBOOT_STRATEGY=/d' /etc/basalt/update.conf"
-          + " && printf 'REBOOT_STRATEGY=off\\n' >> /etc/basalt/update.conf && systemctl restart basalt-update-agent");
-      // Reference: dd of the same bytes to the same partition (usr.img is linked into the served repository folder, so the agent's checks meanwhile see
+      run(
+          "sed -i -e '/^CHECK_INTERVAL=/d' -e '/^CHECK_JITTER=/d' -e '/^REBOOT_STRATEGY=/d' /etc/basalt/update.conf"
+              + " && printf 'REBOOT_STRATEGY=off\\n' >> /etc/basalt/update.conf && systemctl restart basalt-update-agent");
+      // Reference: dd of the same bytes to the same partition (usr.img is linked into the served
+      // repository folder, so the agent's checks meanwhile see
       // valid metadata).
       run("bash /run/e2e-get.sh /repo/usr.img > /var/tmp/usr.img && sync");
       List<Double> dd = new ArrayList<>();
       List<Double> wgetDd = new ArrayList<>();
       for (int i = 0; i < 3; i++) {
-        dd.add(seconds(run("sync; echo 3 > /proc/sys/vm/drop_caches; s=$(date +%s%N); "
-            + "dd if=/var/tmp/usr.img of=/dev/disk/by-partlabel/USR-B bs=1M conv=fsync 2>/dev/null || exit 1; e=$(date +%s%N); echo $((e-s))")));
-        wgetDd.add(seconds(run("s=$(date +%s%N); bash /run/e2e-get.sh /repo/usr.img "
-            + "| dd of=/dev/disk/by-partlabel/USR-B bs=1M conv=fsync 2>/dev/null || exit 1; e=$(date +%s%N); echo $((e-s))")));
+        dd.add(
+            seconds(
+                run(
+                    "sync; echo 3 > /proc/sys/vm/drop_caches; s=$(date +%s%N); "
+                        + "dd if=/var/tmp/usr.img of=/dev/disk/by-partlabel/USR-B bs=1M conv=fsync 2>/dev/null || exit 1; e=$(date +%s%N); echo $((e-s))")));
+        wgetDd.add(
+            seconds(
+                run(
+                    "s=$(date +%s%N); bash /run/e2e-get.sh /repo/usr.img "
+                        + "| dd of=/dev/disk/by-partlabel/USR-B bs=1M conv=fsync 2>/dev/null || exit 1; e=$(date +%s%N); echo $((e-s))")));
       }
       run("rm -f /var/tmp/usr.img");
-      print("dd file -> USR-B (%d MiB): %s s, median %.1f s = %.1f MiB/s", size >> 20, dd, median(dd), (size >> 20) / median(dd));
-      print("http get | dd -> USR-B: %s s, median %.1f s = %.1f MiB/s", wgetDd, median(wgetDd), (size >> 20) / median(wgetDd));
+      print(
+          "dd file -> USR-B (%d MiB): %s s, median %.1f s = %.1f MiB/s",
+          size >> 20, dd, median(dd), (size >> 20) / median(dd));
+      print(
+          "http get | dd -> USR-B: %s s, median %.1f s = %.1f MiB/s",
+          wgetDd, median(wgetDd), (size >> 20) / median(wgetDd));
 
       // The agent's first check comes 30 s + up to 5 min after its start (during the reference
       // runs above, if they take that long); the idle figures are taken once it is done (the next
@@ -77,7 +95,8 @@ public final class UpdateBench {
       JsonNode idle = status();
       while (idle.path("lastCheck").isNull() || idle.path("lastCheck").isMissingNode()) {
         if (System.nanoTime() - w0 > 480_000_000_000L) {
-          throw new AssertionError("the agent has not checked within 8 min of the reference runs' end: " + idle);
+          throw new AssertionError(
+              "the agent has not checked within 8 min of the reference runs' end: " + idle);
         }
         Thread.sleep(30_000);
         idle = status();
@@ -86,19 +105,31 @@ public final class UpdateBench {
         throw new AssertionError("the agent did not start with the bench settings: " + idle);
       }
       Thread.sleep(60_000);
-      print("agent before the idle figures: state %s, last check %s, strategy %s", idle.path("state").asText(),
-          idle.path("lastCheck").asText(), idle.path("strategy").asText());
+      print(
+          "agent before the idle figures: state %s, last check %s, strategy %s",
+          idle.path("state").asText(),
+          idle.path("lastCheck").asText(),
+          idle.path("strategy").asText());
       String pid = run("systemctl show -p MainPID --value basalt-update-agent").strip();
       List<Double> rss = new ArrayList<>();
       for (int i = 0; i < 3; i++) {
-        rss.add(Double.parseDouble(run("awk '/VmRSS/ {print $2}' /proc/" + pid + "/status").strip()) / 1024);
+        rss.add(
+            Double.parseDouble(run("awk '/VmRSS/ {print $2}' /proc/" + pid + "/status").strip())
+                / 1024);
         Thread.sleep(10_000);
       }
-      String cpu = run("a=$(awk '{print $14+$15}' /proc/" + pid + "/stat); sleep 120; b=$(awk '{print $14+$15}' /proc/" + pid
-          + "/stat); echo $((b-a)) $(getconf CLK_TCK)");
+      String cpu =
+          run(
+              "a=$(awk '{print $14+$15}' /proc/"
+                  + pid
+                  + "/stat); sleep 120; b=$(awk '{print $14+$15}' /proc/"
+                  + pid
+                  + "/stat); echo $((b-a)) $(getconf CLK_TCK)");
       String[] c = cpu.strip().split("\\s+");
       double cpuPct = Double.parseDouble(c[0]) / Double.parseDouble(c[1]) / 120 * 100;
-      print("agent idle RSS (3 reads 10 s apart, after the first check): %s MiB, median %.1f MiB (target <= 64)", rss, median(rss));
+      print(
+          "agent idle RSS (3 reads 10 s apart, after the first check): %s MiB, median %.1f MiB (target <= 64)",
+          rss, median(rss));
       print("agent idle CPU over 120 s: %s ticks = %.2f %% of one CPU", c[0], cpuPct);
 
       // basaltctl update apply, timed inside the guest. The phases are watched with cheap probes
@@ -106,24 +137,28 @@ public final class UpdateBench {
       // download done = the last payload file renamed into place (or a later sign), slot written =
       // veritysetup running (or the entry), done = v2's +3 entry on the ESP.
       server.serve(repoB);
-      String out = run(String.join("\n",
-          "d=/var/lib/basalt/downloads/2.0.0; e=/efi/loader/entries/basalt-2.0.0-B+3.conf",
-          "ls /efi/loader/entries >/dev/null",
-          "s=$(date +%s%N); basaltctl update apply >/dev/null || exit 1; r=$(date +%s%N)",
-          "dl=; wr=; i=0",
-          "while :; do",
-          "  now=$(date +%s%N)",
-          "  if [ -e $e ]; then dl=${dl:-$now}; wr=${wr:-$now}; break; fi",
-          "  if pgrep -x veritysetup >/dev/null; then dl=${dl:-$now}; wr=${wr:-$now}; fi",
-          "  [ -z \"$dl\" ] && [ -e $d/initramfs ] && dl=$now",
-          "  i=$((i+1))",
-          "  if [ $((i % 20)) = 0 ] && journalctl -q -u basalt-update-agent --since @$((s/1000000000)) | grep -q 'update failed'; then",
-          "    journalctl -q -u basalt-update-agent --since @$((s/1000000000)) | tail -n 3; exit 1",
-          "  fi",
-          "  [ $(((now-s)/1000000000)) -gt 3600 ] && exit 1",
-          "  sleep 0.5",
-          "done",
-          "echo $((r-s)) $((dl-s)) $((wr-s)) $((now-s))"), Duration.ofMinutes(65));
+      String out =
+          run(
+              String.join(
+                  "\n",
+                  "d=/var/lib/basalt/downloads/2.0.0; e=/efi/loader/entries/basalt-2.0.0-B+3.conf",
+                  "ls /efi/loader/entries >/dev/null",
+                  "s=$(date +%s%N); basaltctl update apply >/dev/null || exit 1; r=$(date +%s%N)",
+                  "dl=; wr=; i=0",
+                  "while :; do",
+                  "  now=$(date +%s%N)",
+                  "  if [ -e $e ]; then dl=${dl:-$now}; wr=${wr:-$now}; break; fi",
+                  "  if pgrep -x veritysetup >/dev/null; then dl=${dl:-$now}; wr=${wr:-$now}; fi",
+                  "  [ -z \"$dl\" ] && [ -e $d/initramfs ] && dl=$now",
+                  "  i=$((i+1))",
+                  "  if [ $((i % 20)) = 0 ] && journalctl -q -u basalt-update-agent --since @$((s/1000000000)) | grep -q 'update failed'; then",
+                  "    journalctl -q -u basalt-update-agent --since @$((s/1000000000)) | tail -n 3; exit 1",
+                  "  fi",
+                  "  [ $(((now-s)/1000000000)) -gt 3600 ] && exit 1",
+                  "  sleep 0.5",
+                  "done",
+                  "echo $((r-s)) $((dl-s)) $((wr-s)) $((now-s))"),
+              Duration.ofMinutes(65));
       String[] t = out.strip().split("\\s+");
       double call = Long.parseLong(t[t.length - 4]) / 1e9;
       double downloaded = Long.parseLong(t[t.length - 3]) / 1e9;
@@ -133,12 +168,18 @@ public final class UpdateBench {
       if (!"reboot-pending".equals(after.path("state").asText())) {
         throw new AssertionError("after the apply the agent is not reboot-pending: " + after);
       }
-      print("agent after the apply: %s", run("grep -E 'VmRSS|VmHWM' /proc/" + pid + "/status | tr -s ' \\t\\n' ' '").strip());
-      print("update apply: %.1f s in all (= %.1f MiB/s of usr.img; the basaltctl call itself %.1f s), download done by"
-          + " %.1f s, slot written by %.1f s, verity + kernel + entry %.1f s (phase ends: 0.5 s probes)", total,
-          (size >> 20) / total, call, downloaded, written, total - written);
-      print("ratio apply / dd file: %.2f x the time; apply / (http get | dd): %.2f x", total / median(dd), total / median(wgetDd));
-      print("download + slot write alone vs (http get | dd): %.2f x; slot write alone vs dd file: %.2f x",
+      print(
+          "agent after the apply: %s",
+          run("grep -E 'VmRSS|VmHWM' /proc/" + pid + "/status | tr -s ' \\t\\n' ' '").strip());
+      print(
+          "update apply: %.1f s in all (= %.1f MiB/s of usr.img; the basaltctl call itself %.1f s), download done by"
+              + " %.1f s, slot written by %.1f s, verity + kernel + entry %.1f s (phase ends: 0.5 s probes)",
+          total, (size >> 20) / total, call, downloaded, written, total - written);
+      print(
+          "ratio apply / dd file: %.2f x the time; apply / (http get | dd): %.2f x",
+          total / median(dd), total / median(wgetDd));
+      print(
+          "download + slot write alone vs (http get | dd): %.2f x; slot write alone vs dd file: %.2f x",
           written / median(wgetDd), (written - downloaded) / median(dd));
     } finally {
       if (vm != null) {

@@ -26,16 +26,17 @@ import org.junit.jupiter.api.TestMethodOrder;
  * overlay and one OVMF variable store, restarted after every reboot since QEMU runs with
  * -no-reboot) boots v1, updates itself to v2 from a TUF repository served on the host's loopback,
  * refuses a tampered payload, metadata signed with the wrong key and a replay of older metadata,
- * then installs a v3 that fails its health check and falls back to v2 when v3's tries run out.
- * The guest is driven through a control loop started by the test hook (GuestServer). The steps
- * depend on each other and run in order. Opt-in: {@code -Dbasalt.qemu.long=true} (builds three
- * images first) or {@code -Dbasalt.qemu.update.images=PREFIX} (images made by UpdateImages.main).
+ * then installs a v3 that fails its health check and falls back to v2 when v3's tries run out. The
+ * guest is driven through a control loop started by the test hook (GuestServer). The steps depend
+ * on each other and run in order. Opt-in: {@code -Dbasalt.qemu.long=true} (builds three images
+ * first) or {@code -Dbasalt.qemu.update.images=PREFIX} (images made by UpdateImages.main).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @QemuLongTest(orWhenSet = "basalt.qemu.update.images")
 class UpdateEndToEndIT {
   /** Generous: a first boot under TCG is ~4 min idle, far longer on a loaded 2-core machine. */
   static final Duration BOOT = Duration.ofMinutes(30);
+
   static final Duration INSTALL = Duration.ofMinutes(40);
   static final ObjectMapper JSON = new ObjectMapper();
 
@@ -90,7 +91,9 @@ class UpdateEndToEndIT {
     figure("repositories A, B published in %d s", secondsSince(t0));
   }
 
-  /** C = B + v3, and the wrong-key repository offering v3 (made when the steps that need v3 start). */
+  /**
+   * C = B + v3, and the wrong-key repository offering v3 (made when the steps that need v3 start).
+   */
   static void repositoriesWithV3() throws Exception {
     if (wrongKey != null) {
       return;
@@ -106,9 +109,14 @@ class UpdateEndToEndIT {
   }
 
   static void publish(Path repo, int major) throws Exception {
-    UpdateImages.basalt("repo", "publish", "-r", repo.toString(),
+    UpdateImages.basalt(
+        "repo",
+        "publish",
+        "-r",
+        repo.toString(),
         images.awaitImage(major, Duration.ofMinutes(90)).resolve("update").toString(),
-        "--channel", "stable");
+        "--channel",
+        "stable");
   }
 
   @AfterAll
@@ -127,15 +135,21 @@ class UpdateEndToEndIT {
   @Order(1)
   void v1UpdatesItselfToV2InSlotBAndKeepsV1AsFallback() throws Exception {
     long t0 = System.nanoTime();
-    startVm(); // v1's first boot overlaps publishing (and, with given images, v2's build still running)
+    startVm(); // v1's first boot overlaps publishing (and, with given images, v2's build still
+    // running)
     repositories();
     server.serve(repoB);
     boot = server.awaitBoot(null, BOOT, vm);
-    figure("v1 first boot: control loop up after %d s (initramfs full verity check included)", secondsSince(t0));
+    figure(
+        "v1 first boot: control loop up after %d s (initramfs full verity check included)",
+        secondsSince(t0));
     GuestServer.Result r = run("cat /proc/cmdline", Duration.ofMinutes(2));
-    assertTrue(r.out().contains("basalt.version=1.0.0") && r.out().contains("basalt.slot=A"), r.out());
-    assertTrue(vm.console().contains("basalt: multi-user reached (version 1.0.0, slot A"), vm.tail());
-    // The agent checks ~30-100 s after it started, installs v2 into USR-B and reboots by itself (strategy reboot).
+    assertTrue(
+        r.out().contains("basalt.version=1.0.0") && r.out().contains("basalt.slot=A"), r.out());
+    assertTrue(
+        vm.console().contains("basalt: multi-user reached (version 1.0.0, slot A"), vm.tail());
+    // The agent checks ~30-100 s after it started, installs v2 into USR-B and reboots by itself
+    // (strategy reboot).
     long t1 = System.nanoTime();
     followUntilReboot("v1->v2");
     figure("v1 -> v2: install and reboot %d s after v1's control loop came up", secondsSince(t1));
@@ -145,11 +159,14 @@ class UpdateEndToEndIT {
     startVm();
     boot = server.awaitBoot(boot, BOOT, vm);
     figure("v2 first boot (slot B): control loop up after %d s", secondsSince(t2));
-    assertTrue(vm.console().contains("basalt: multi-user reached (version 2.0.0, slot B"), vm.tail());
-    assertTrue(!vm.console().contains("checking every block of /usr"),
+    assertTrue(
+        vm.console().contains("basalt: multi-user reached (version 2.0.0, slot B"), vm.tail());
+    assertTrue(
+        !vm.console().contains("checking every block of /usr"),
         "the agent verified slot B while installing, so the initramfs does not check it again");
     r = run("cat /proc/cmdline; findmnt -n -o SOURCE /usr", Duration.ofMinutes(2));
-    assertTrue(r.out().contains("basalt.version=2.0.0") && r.out().contains("basalt.slot=B"), r.out());
+    assertTrue(
+        r.out().contains("basalt.version=2.0.0") && r.out().contains("basalt.slot=B"), r.out());
     JsonNode s = status();
     assertEquals("2.0.0", s.path("version").asText(), s.toString());
     assertEquals("B", s.path("slot").asText(), s.toString());
@@ -157,7 +174,11 @@ class UpdateEndToEndIT {
     String text = run("basaltctl status", Duration.ofMinutes(2)).out();
     figure("basaltctl status on v2:%n%s", text.strip());
     // blessed after boot-complete: the +3 counter is gone from v2's entry
-    String entries = waitFor("ls /efi/loader/entries", o -> o.contains("basalt-2.0.0-B.conf"), Duration.ofMinutes(10));
+    String entries =
+        waitFor(
+            "ls /efi/loader/entries",
+            o -> o.contains("basalt-2.0.0-B.conf"),
+            Duration.ofMinutes(10));
     assertTrue(entries.contains("basalt-1.0.0-A"), entries);
     figure("entries after the update: %s", entries.strip().replace('\n', ' '));
     stage = 1;
@@ -175,8 +196,9 @@ class UpdateEndToEndIT {
     server.serve(wrongKey);
     GuestServer.Result r = run("basaltctl update check", Duration.ofMinutes(5));
     JsonNode s = status();
-    figure("wrong key: update check rc=%d: %s | state=%s lastError=%s", r.rc(), r.out().strip(), s.path("state").asText(),
-        s.path("lastError").asText());
+    figure(
+        "wrong key: update check rc=%d: %s | state=%s lastError=%s",
+        r.rc(), r.out().strip(), s.path("state").asText(), s.path("lastError").asText());
     assertNotEquals(0, r.rc(), r.out());
     assertEquals("error", s.path("state").asText(), s.toString());
     assertEquals(before, entries());
@@ -185,13 +207,15 @@ class UpdateEndToEndIT {
     server.serve(repoA);
     r = run("basaltctl update check", Duration.ofMinutes(5));
     s = status();
-    figure("replayed old metadata: update check rc=%d: %s | state=%s lastError=%s", r.rc(), r.out().strip(),
-        s.path("state").asText(), s.path("lastError").asText());
+    figure(
+        "replayed old metadata: update check rc=%d: %s | state=%s lastError=%s",
+        r.rc(), r.out().strip(), s.path("state").asText(), s.path("lastError").asText());
     assertNotEquals(0, r.rc(), r.out());
     assertEquals("error", s.path("state").asText(), s.toString());
     assertEquals("2.0.0", s.path("version").asText());
     assertEquals(before, entries());
-    assertEquals(usrRequests, server.requests("usr.img"), "nothing downloaded for refused metadata");
+    assertEquals(
+        usrRequests, server.requests("usr.img"), "nothing downloaded for refused metadata");
 
     // v3 correctly signed, but the bytes served for its usr.img do not match the signed hash
     server.serve(repoC);
@@ -209,9 +233,13 @@ class UpdateEndToEndIT {
       Thread.sleep(15_000);
     }
     assertTrue(err != null, "no error state within " + INSTALL);
-    figure("tampered payload refused after %d s: lastError=%s", secondsSince(t0), err.path("lastError").asText());
-    assertTrue(err.path("lastError").asText().toLowerCase(Locale.ROOT).contains("sha256")
-        || err.path("lastError").asText().toLowerCase(Locale.ROOT).contains("hash"), err.toString());
+    figure(
+        "tampered payload refused after %d s: lastError=%s",
+        secondsSince(t0), err.path("lastError").asText());
+    assertTrue(
+        err.path("lastError").asText().toLowerCase(Locale.ROOT).contains("sha256")
+            || err.path("lastError").asText().toLowerCase(Locale.ROOT).contains("hash"),
+        err.toString());
     assertEquals(before, entries());
     server.flipUsrImgByte(-1);
     stage = 2;
@@ -234,10 +262,18 @@ class UpdateEndToEndIT {
     String before;
     while (true) {
       long t1 = System.nanoTime();
-      before = server.lastBoot(); // v3's control loops call in too: wait for one newer than the last seen
+      before =
+          server
+              .lastBoot(); // v3's control loops call in too: wait for one newer than the last seen
       startVm();
-      QemuVm.Match m = vm.waitForAny(0, BOOT, "basalt: multi-user reached (version 3.0.0",
-          "basalt: multi-user reached (version 2.0.0", "Kernel panic", "dropping to an emergency shell");
+      QemuVm.Match m =
+          vm.waitForAny(
+              0,
+              BOOT,
+              "basalt: multi-user reached (version 3.0.0",
+              "basalt: multi-user reached (version 2.0.0",
+              "Kernel panic",
+              "dropping to an emergency shell");
       if (m.index == 1) {
         break;
       }
@@ -245,7 +281,8 @@ class UpdateEndToEndIT {
       v3Boots++;
       assertTrue(v3Boots <= 3, "v3 booted more than its 3 tries");
       vm.expect(0, BOOT, "boot health check failed on a boot with tries left", GuestImage.FAILURES);
-      assertNotEquals(-1, vm.waitForExit(Duration.ofMinutes(5)), "the fallback unit reboots the machine");
+      assertNotEquals(
+          -1, vm.waitForExit(Duration.ofMinutes(5)), "the fallback unit reboots the machine");
       figure("v3 boot %d: health check failed, rebooted after %d s", v3Boots, secondsSince(t1));
       vm.close();
     }
@@ -256,7 +293,8 @@ class UpdateEndToEndIT {
     assertEquals("2.0.0", s.path("version").asText(), s.toString());
     assertEquals("B", s.path("slot").asText(), s.toString());
     assertTrue(s.path("failedVersions").toString().contains("3.0.0"), s.toString());
-    assertTrue(s.path("lastError").asText().contains("3.0.0 did not reach boot-complete"), s.toString());
+    assertTrue(
+        s.path("lastError").asText().contains("3.0.0 did not reach boot-complete"), s.toString());
     long usr = server.requests("usr.img");
     GuestServer.Result r = run("basaltctl update check", Duration.ofMinutes(5));
     figure("update check after the fallback: rc=%d %s", r.rc(), r.out().strip());
@@ -264,9 +302,14 @@ class UpdateEndToEndIT {
     Thread.sleep(100_000);
     s = status();
     assertEquals("2.0.0", s.path("version").asText());
-    assertTrue(!s.path("state").asText().equals("downloading") && !s.path("state").asText().equals("installing"), s.toString());
+    assertTrue(
+        !s.path("state").asText().equals("downloading")
+            && !s.path("state").asText().equals("installing"),
+        s.toString());
     assertEquals(usr, server.requests("usr.img"), "v3 is not downloaded again");
-    figure("basaltctl status after the fallback:%n%s", run("basaltctl status", Duration.ofMinutes(2)).out().strip());
+    figure(
+        "basaltctl status after the fallback:%n%s",
+        run("basaltctl status", Duration.ofMinutes(2)).out().strip());
     stage = 3;
   }
 
@@ -277,8 +320,11 @@ class UpdateEndToEndIT {
       vm.close();
     }
     bootNo++;
-    vm = QemuVm.start("update-" + bootNo, disk.uefiVirtio("vm", overlay, server.guestfwd()),
-        work.resolve("boot-" + bootNo + ".log"));
+    vm =
+        QemuVm.start(
+            "update-" + bootNo,
+            disk.uefiVirtio("vm", overlay, server.guestfwd()),
+            work.resolve("boot-" + bootNo + ".log"));
   }
 
   static GuestServer.Result run(String script, Duration timeout) throws Exception {
@@ -293,11 +339,14 @@ class UpdateEndToEndIT {
 
   /** The ESP's boot entries with a short hash of each. */
   static String entries() throws Exception {
-    return run("cd /efi/loader/entries && for f in *; do echo \"$f $(sha256sum < \"$f\" | cut -c1-16)\"; done",
-        Duration.ofMinutes(2)).out();
+    return run(
+            "cd /efi/loader/entries && for f in *; do echo \"$f $(sha256sum < \"$f\" | cut -c1-16)\"; done",
+            Duration.ofMinutes(2))
+        .out();
   }
 
-  static String waitFor(String script, java.util.function.Predicate<String> ok, Duration timeout) throws Exception {
+  static String waitFor(String script, java.util.function.Predicate<String> ok, Duration timeout)
+      throws Exception {
     long t0 = System.nanoTime();
     String out;
     do {
@@ -322,8 +371,13 @@ class UpdateEndToEndIT {
         JsonNode s = status();
         String now = s.path("state").asText() + " " + s.path("progress").asInt();
         if (!now.equals(last)) {
-          figure("%s: +%d s state %s (served %d MiB of targets) %s", what, secondsSince(t0), now,
-              server.targetBytes() >> 20, s.path("state").asText().equals("error") ? s.path("lastError").asText() : "");
+          figure(
+              "%s: +%d s state %s (served %d MiB of targets) %s",
+              what,
+              secondsSince(t0),
+              now,
+              server.targetBytes() >> 20,
+              s.path("state").asText().equals("error") ? s.path("lastError").asText() : "");
           last = now;
         }
       } catch (GuestServer.VmExited e) {
@@ -336,7 +390,8 @@ class UpdateEndToEndIT {
       }
       Thread.sleep(15_000);
     }
-    assertEquals(0, vm.waitForExit(Duration.ofMinutes(2)), "QEMU exit status after the guest rebooted");
+    assertEquals(
+        0, vm.waitForExit(Duration.ofMinutes(2)), "QEMU exit status after the guest rebooted");
   }
 
   static long secondsSince(long nanos) {
@@ -347,7 +402,11 @@ class UpdateEndToEndIT {
     String line = "UpdateEndToEndIT: " + String.format(format, args);
     System.out.println(line);
     try {
-      Files.writeString(work.resolve("figures.txt"), line + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+      Files.writeString(
+          work.resolve("figures.txt"),
+          line + "\n",
+          StandardOpenOption.CREATE,
+          StandardOpenOption.APPEND);
     } catch (IOException e) {
       // the console has it
     }

@@ -21,9 +21,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Strategy etcd-lock end to end (issue 7): two v1 machines configured by cloud-config on OEM
- * ({@code coreos.update.reboot_strategy: etcd-lock}, {@code coreos.locksmith.endpoint}) reach a real
- * etcd on the host's loopback through QEMU forwarding; both install v2; with the semaphore's max
- * = 1 only the holder reboots, the other waits until the first one's v2 boot is blessed and
+ * ({@code coreos.update.reboot_strategy: etcd-lock}, {@code coreos.locksmith.endpoint}) reach a
+ * real etcd on the host's loopback through QEMU forwarding; both install v2; with the semaphore's
+ * max = 1 only the holder reboots, the other waits until the first one's v2 boot is blessed and
  * releases the lock; both end on v2. The semaphore is read with etcdctl at every moment a VM
  * reboots. Two VMs at once: run holding two QEMU slots. Opt-in like {@link UpdateEndToEndIT}.
  */
@@ -61,9 +61,16 @@ class UpdateEtcdLockIT {
         vm.close();
       }
       boots++;
-      vm = QemuVm.start("etcd-" + name + "-" + boots, disk.uefiVirtio(name, overlay,
-          server.guestfwd() + ",guestfwd=tcp:10.0.2.101:2379-cmd:busybox nc 127.0.0.1 " + etcdPort),
-          work.resolve(name + "-boot-" + boots + ".log"));
+      vm =
+          QemuVm.start(
+              "etcd-" + name + "-" + boots,
+              disk.uefiVirtio(
+                  name,
+                  overlay,
+                  server.guestfwd()
+                      + ",guestfwd=tcp:10.0.2.101:2379-cmd:busybox nc 127.0.0.1 "
+                      + etcdPort),
+              work.resolve(name + "-boot-" + boots + ".log"));
     }
 
     JsonNode status() throws Exception {
@@ -81,22 +88,31 @@ class UpdateEtcdLockIT {
     images = UpdateImages.get(Path.of("target", "update-e2e").toAbsolutePath());
     Path repo = work.resolve("repo");
     UpdateImages.copyTree(images.repo, repo);
-    UpdateImages.basalt("repo", "publish", "-r", repo.toString(), images.image(2).resolve("update").toString(),
-        "--channel", "stable");
+    UpdateImages.basalt(
+        "repo",
+        "publish",
+        "-r",
+        repo.toString(),
+        images.image(2).resolve("update").toString(),
+        "--channel",
+        "stable");
     startEtcd();
     disk = new GuestImage(images.image(1), work.resolve("vm"));
     disk.appendCmdline("basalt.testhook");
     for (var e : GuestServer.guestScripts().entrySet()) {
       disk.putOem(e.getKey(), e.getValue());
     }
-    disk.putOem("cloud-config.yml", String.join("\n",
-        "#cloud-config",
-        "coreos:",
-        "  update:",
-        "    reboot_strategy: etcd-lock",
-        "  locksmith:",
-        "    endpoint: http://10.0.2.101:2379",
-        ""));
+    disk.putOem(
+        "cloud-config.yml",
+        String.join(
+            "\n",
+            "#cloud-config",
+            "coreos:",
+            "  update:",
+            "    reboot_strategy: etcd-lock",
+            "  locksmith:",
+            "    endpoint: http://10.0.2.101:2379",
+            ""));
     machines.add(new Machine("a", repo));
     machines.add(new Machine("b", repo));
   }
@@ -105,11 +121,26 @@ class UpdateEtcdLockIT {
     etcdPort = freePort();
     int peer = freePort();
     Path data = work.resolve("etcd-data");
-    etcd = new ProcessBuilder("etcd", "--name", "e2e", "--data-dir", data.toString(),
-        "--listen-client-urls", "http://127.0.0.1:" + etcdPort, "--advertise-client-urls", "http://127.0.0.1:" + etcdPort,
-        "--listen-peer-urls", "http://127.0.0.1:" + peer, "--initial-advertise-peer-urls", "http://127.0.0.1:" + peer,
-        "--initial-cluster", "e2e=http://127.0.0.1:" + peer)
-        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    etcd =
+        new ProcessBuilder(
+                "etcd",
+                "--name",
+                "e2e",
+                "--data-dir",
+                data.toString(),
+                "--listen-client-urls",
+                "http://127.0.0.1:" + etcdPort,
+                "--advertise-client-urls",
+                "http://127.0.0.1:" + etcdPort,
+                "--listen-peer-urls",
+                "http://127.0.0.1:" + peer,
+                "--initial-advertise-peer-urls",
+                "http://127.0.0.1:" + peer,
+                "--initial-cluster",
+                "e2e=http://127.0.0.1:" + peer)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .start();
     long t0 = System.nanoTime();
     while (true) {
       try {
@@ -131,7 +162,8 @@ class UpdateEtcdLockIT {
   }
 
   static String etcdctl(String... args) throws IOException, InterruptedException {
-    List<String> cmd = new ArrayList<>(List.of("etcdctl", "--endpoints=http://127.0.0.1:" + etcdPort));
+    List<String> cmd =
+        new ArrayList<>(List.of("etcdctl", "--endpoints=http://127.0.0.1:" + etcdPort));
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().put("ETCDCTL_API", "3");
@@ -183,19 +215,32 @@ class UpdateEtcdLockIT {
     long deadline = System.nanoTime() + Duration.ofMinutes(90).toNanos();
     long lastStatus = 0;
     // phase per machine: 1 = running v1, 2 = rebooted into v2 (booting), 3 = v2 up
-    while (machines.stream().anyMatch(m -> m.boots < 2 || !m.vm.console().contains("multi-user reached (version 2.0.0"))) {
-      assertTrue(System.nanoTime() < deadline, "not both on v2 within 90 min; reboot order so far " + order);
+    while (machines.stream()
+        .anyMatch(
+            m -> m.boots < 2 || !m.vm.console().contains("multi-user reached (version 2.0.0"))) {
+      assertTrue(
+          System.nanoTime() < deadline,
+          "not both on v2 within 90 min; reboot order so far " + order);
       for (Machine m : machines) {
         if (m.boots == 1 && m.vm.waitForExit(Duration.ZERO) != -1) {
-          // QEMU runs with -no-reboot: the guest rebooted. At that moment it must be the only holder.
+          // QEMU runs with -no-reboot: the guest rebooted. At that moment it must be the only
+          // holder.
           List<String> h = holders();
-          figure("%s rebooted at +%d s; holders then: %s (load %s)", m.name, secondsSince(t0), h, load());
+          figure(
+              "%s rebooted at +%d s; holders then: %s (load %s)",
+              m.name, secondsSince(t0), h, load());
           assertEquals(List.of(m.machineId), h, m.name + " rebooted without holding the only slot");
           for (Machine other : machines) {
             if (other != m && other.boots >= 2) {
-              // the other one rebooted earlier: its v2 boot must be up (and blessed: it gave the lock back)
-              assertTrue(other.vm.console().contains("basalt: multi-user reached (version 2.0.0"),
-                  m.name + " rebooted while " + other.name + " was still rebooting\n" + other.vm.tail());
+              // the other one rebooted earlier: its v2 boot must be up (and blessed: it gave the
+              // lock back)
+              assertTrue(
+                  other.vm.console().contains("basalt: multi-user reached (version 2.0.0"),
+                  m.name
+                      + " rebooted while "
+                      + other.name
+                      + " was still rebooting\n"
+                      + other.vm.tail());
             }
           }
           order.add(m.name);
@@ -210,8 +255,14 @@ class UpdateEtcdLockIT {
           if (m.boots == 1) {
             try {
               JsonNode st = m.status();
-              figure("%s +%d s: %s %d%% (%s) holders %s", m.name, secondsSince(t0), st.path("state").asText(),
-                  st.path("progress").asInt(), st.path("message").asText(), holders());
+              figure(
+                  "%s +%d s: %s %d%% (%s) holders %s",
+                  m.name,
+                  secondsSince(t0),
+                  st.path("state").asText(),
+                  st.path("progress").asInt(),
+                  st.path("message").asText(),
+                  holders());
             } catch (GuestServer.VmExited | AssertionError e) {
               // rebooting right now: seen on the next round
             }
@@ -222,7 +273,9 @@ class UpdateEtcdLockIT {
     }
     for (Machine m : machines) {
       m.boot = m.server.awaitBoot(m.boot, UpdateEndToEndIT.BOOT, m.vm);
-      assertTrue(m.vm.console().contains("basalt: multi-user reached (version 2.0.0, slot B"), m.vm.tail());
+      assertTrue(
+          m.vm.console().contains("basalt: multi-user reached (version 2.0.0, slot B"),
+          m.vm.tail());
     }
     assertEquals(2, order.size(), "both machines rebooted once");
     // Both on v2 and, once blessed, the lock is free again.
@@ -243,16 +296,22 @@ class UpdateEtcdLockIT {
     for (long r = 1; r <= rev; r++) {
       JsonNode kvs = JSON.readTree(etcdctl("get", KEY, "--rev=" + r, "-w", "json")).path("kvs");
       if (kvs.size() == 1) {
-        String v = new String(java.util.Base64.getDecoder().decode(kvs.get(0).path("value").asText()), StandardCharsets.UTF_8);
+        String v =
+            new String(
+                java.util.Base64.getDecoder().decode(kvs.get(0).path("value").asText()),
+                StandardCharsets.UTF_8);
         versions.put(kvs.get(0).path("mod_revision").asLong(), v);
       }
     }
     for (var e : versions.entrySet()) {
       JsonNode n = JSON.readTree(e.getValue());
       figure("  semaphore at revision %d: %s", e.getKey(), e.getValue());
-      assertTrue(n.path("holders").size() <= 1 && n.path("max").asInt() == 1, "revision " + e.getKey() + ": " + e.getValue());
+      assertTrue(
+          n.path("holders").size() <= 1 && n.path("max").asInt() == 1,
+          "revision " + e.getKey() + ": " + e.getValue());
     }
-    figure("reboot order %s; both on v2 and the lock free after %d s (load %s); %d writes of the semaphore, none with 2 holders",
+    figure(
+        "reboot order %s; both on v2 and the lock free after %d s (load %s); %d writes of the semaphore, none with 2 holders",
         order, secondsSince(t0), load(), versions.size());
   }
 
@@ -272,7 +331,10 @@ class UpdateEtcdLockIT {
     String line = "UpdateEtcdLockIT: " + String.format(format, args);
     System.out.println(line);
     try {
-      Files.writeString(work.resolve("figures.txt"), line + "\n", java.nio.file.StandardOpenOption.CREATE,
+      Files.writeString(
+          work.resolve("figures.txt"),
+          line + "\n",
+          java.nio.file.StandardOpenOption.CREATE,
           java.nio.file.StandardOpenOption.APPEND);
     } catch (IOException e) {
       // the console has it

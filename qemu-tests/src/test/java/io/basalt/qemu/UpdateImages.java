@@ -11,22 +11,25 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The images and TUF repositories of the update end-to-end scenarios: one repository (keys made by
- * {@code basalt repo init}) whose {@code 1.root.json} every image ships as
- * {@code /usr/share/basalt/root.json}, and images v1.0.0, v2.0.0 and v3.0.0 built by {@code basalt
- * build --spec} from specs that differ only in version (v3 also lists a unit built to fail in
+ * {@code basalt repo init}) whose {@code 1.root.json} every image ships as {@code
+ * /usr/share/basalt/root.json}, and images v1.0.0, v2.0.0 and v3.0.0 built by {@code basalt build
+ * --spec} from specs that differ only in version (v3 also lists a unit built to fail in
  * HEALTH_UNITS). Given {@code -Dbasalt.qemu.update.images=PREFIX}, the folders {@code PREFIX-repo},
  * {@code PREFIX-v1..3} made earlier by {@link #main} are used instead of building. Not thread-safe.
  */
 final class UpdateImages {
   /** Passphrase of the test repository's keys. */
   static final String PASSPHRASE = "basalt-e2e";
+
   /** The guest's repository URL (GuestServer at 10.0.2.100). */
-  static final String UPDATE_CONF = String.join("\n",
-      "# Basalt end-to-end test site settings (the image's /etc defaults).",
-      "REPOSITORY_URL=http://10.0.2.100/repo",
-      "CHECK_INTERVAL=1m",
-      "CHECK_JITTER=10s",
-      "");
+  static final String UPDATE_CONF =
+      String.join(
+          "\n",
+          "# Basalt end-to-end test site settings (the image's /etc defaults).",
+          "REPOSITORY_URL=http://10.0.2.100/repo",
+          "CHECK_INTERVAL=1m",
+          "CHECK_JITTER=10s",
+          "");
 
   final Path repo;
   final Path prefix;
@@ -69,13 +72,16 @@ final class UpdateImages {
    */
   Path awaitImage(int major, java.time.Duration timeout) throws IOException, InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
-    while (!Files.isRegularFile(Path.of(prefix + "-v" + major).resolve("manifest.json")) && System.nanoTime() < deadline) {
+    while (!Files.isRegularFile(Path.of(prefix + "-v" + major).resolve("manifest.json"))
+        && System.nanoTime() < deadline) {
       Thread.sleep(10_000);
     }
     return image(major);
   }
 
-  /** Builds the repository and the three images into {@code PREFIX-repo} and {@code PREFIX-v1..3}. */
+  /**
+   * Builds the repository and the three images into {@code PREFIX-repo} and {@code PREFIX-v1..3}.
+   */
   static UpdateImages build(Path prefix) throws Exception {
     UpdateImages u = new UpdateImages(prefix);
     Files.createDirectories(prefix.getParent());
@@ -85,13 +91,18 @@ final class UpdateImages {
     }
     Path specs = Path.of(prefix + "-specs");
     Files.createDirectories(specs);
-    Files.copy(u.repo.resolve("metadata/1.root.json"), specs.resolve("root.json"), StandardCopyOption.REPLACE_EXISTING);
+    Files.copy(
+        u.repo.resolve("metadata/1.root.json"),
+        specs.resolve("root.json"),
+        StandardCopyOption.REPLACE_EXISTING);
     Files.writeString(specs.resolve("update.conf"), UPDATE_CONF);
     String shipped;
     try (var in = UpdateImages.class.getResourceAsStream("/basalt/update.conf")) {
       shipped = new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
-    Files.writeString(specs.resolve("update-v3-defaults.conf"), shipped + "HEALTH_UNITS=basalt-e2e-broken.service\n");
+    Files.writeString(
+        specs.resolve("update-v3-defaults.conf"),
+        shipped + "HEALTH_UNITS=basalt-e2e-broken.service\n");
     for (int v = 1; v <= 3; v++) {
       Path spec = specs.resolve("v" + v + ".yaml");
       Files.writeString(spec, spec(v));
@@ -111,12 +122,16 @@ final class UpdateImages {
     s.append("  - path: /usr/share/basalt/root.json\n    source: root.json\n");
     s.append("  - path: /etc/basalt/update.conf\n    source: update.conf\n");
     if (major == 3) {
-      s.append("  # v3 is built to fail its health check: the agent's HEALTH_UNITS lists a unit that fails.\n");
+      s.append(
+          "  # v3 is built to fail its health check: the agent's HEALTH_UNITS lists a unit that fails.\n");
       s.append("  - path: /usr/share/basalt/update.conf\n    source: update-v3-defaults.conf\n");
       s.append("  - path: /usr/lib/systemd/system/basalt-e2e-broken.service\n    content: |\n");
-      s.append("      [Unit]\n      Description=A service built to fail (v3 of the update end-to-end test)\n");
-      s.append("      [Service]\n      Type=oneshot\n      RemainAfterExit=yes\n      ExecStart=/bin/false\n");
-      s.append("  - path: /usr/lib/systemd/system/multi-user.target.d/50-e2e-broken.conf\n    content: |\n");
+      s.append(
+          "      [Unit]\n      Description=A service built to fail (v3 of the update end-to-end test)\n");
+      s.append(
+          "      [Service]\n      Type=oneshot\n      RemainAfterExit=yes\n      ExecStart=/bin/false\n");
+      s.append(
+          "  - path: /usr/lib/systemd/system/multi-user.target.d/50-e2e-broken.conf\n    content: |\n");
       s.append("      [Unit]\n      Wants=basalt-e2e-broken.service\n");
     }
     return s.toString();
@@ -129,8 +144,13 @@ final class UpdateImages {
    * @throws IOException with the output when it exits non-zero
    */
   static String basalt(String... args) throws IOException, InterruptedException {
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), "io.basalt.image.cli.Basalt"));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                "io.basalt.image.cli.Basalt"));
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().put("BASALT_KEY_PASSPHRASE", PASSPHRASE);
@@ -155,7 +175,10 @@ final class UpdateImages {
     }
   }
 
-  /** Copies a repository folder; targets/ files are hard-linked when possible (never modified in place). */
+  /**
+   * Copies a repository folder; targets/ files are hard-linked when possible (never modified in
+   * place).
+   */
   static void copyTree(Path from, Path to) throws IOException {
     try (var s = Files.walk(from)) {
       for (Path p : s.sorted().toList()) {
@@ -175,7 +198,10 @@ final class UpdateImages {
     }
   }
 
-  /** {@code UpdateImages PREFIX}: builds the repository and the images for {@code -Dbasalt.qemu.update.images=PREFIX}. */
+  /**
+   * {@code UpdateImages PREFIX}: builds the repository and the images for {@code
+   * -Dbasalt.qemu.update.images=PREFIX}.
+   */
   public static void main(String[] args) throws Exception {
     build(Path.of(args[0]).toAbsolutePath());
   }

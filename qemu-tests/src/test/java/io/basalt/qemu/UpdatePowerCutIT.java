@@ -22,24 +22,30 @@ import org.junit.jupiter.api.Test;
  * at successive points of the download (by the offset in usr.img up to which the test's server has
  * sent bytes) and of the slot write and verify (by what the guest sees: the progress {@code
  * basaltctl status --json} reports, a {@code veritysetup} process running). After every cut the
- * machine must boot v1 from slot A with no v2 entry; the agent resumes by itself (the server records
- * each {@code Range:} start); after the last cut the update completes and the machine comes up on
- * v2 from slot B. One qcow2 overlay for the whole run: the first boot (ROOT made, /usr checked
- * once) happens once, every later boot is an ordinary boot of the same disk. Opt-in like {@link
- * UpdateEndToEndIT} (long: ~60 min).
+ * machine must boot v1 from slot A with no v2 entry; the agent resumes by itself (the server
+ * records each {@code Range:} start); after the last cut the update completes and the machine comes
+ * up on v2 from slot B. One qcow2 overlay for the whole run: the first boot (ROOT made, /usr
+ * checked once) happens once, every later boot is an ordinary boot of the same disk. Opt-in like
+ * {@link UpdateEndToEndIT} (long: ~60 min).
  */
 @QemuLongTest(orWhenSet = "basalt.qemu.update.images")
 class UpdatePowerCutIT {
   static final ObjectMapper JSON = new ObjectMapper();
+
   /**
    * Download cut points, as fractions of usr.img: the server's offset in the file when QEMU is
    * killed. {@code -Dbasalt.qemu.powercut.download=0.25,0.75} runs fewer (at least two: the resume
-   * check needs a second boot's request) to look at the install cuts sooner; the test still requires
-   * at least 10 cuts in all, so such a run ends failing on that.
+   * check needs a second boot's request) to look at the install cuts sooner; the test still
+   * requires at least 10 cuts in all, so such a run ends failing on that.
    */
-  static final double[] DOWNLOAD = java.util.Arrays.stream(
-      System.getProperty("basalt.qemu.powercut.download", "0.03,0.12,0.25,0.38,0.50,0.62,0.75,0.88").split(","))
-      .mapToDouble(Double::parseDouble).toArray();
+  static final double[] DOWNLOAD =
+      java.util.Arrays.stream(
+              System.getProperty(
+                      "basalt.qemu.powercut.download", "0.03,0.12,0.25,0.38,0.50,0.62,0.75,0.88")
+                  .split(","))
+          .mapToDouble(Double::parseDouble)
+          .toArray();
+
   /**
    * Install cut points: the slot write once &ge; 62 % and &ge; 75 % of usr.img went into USR-B,
    * then while {@code veritysetup verify} of the written slot runs (-1).
@@ -68,8 +74,14 @@ class UpdatePowerCutIT {
     UpdateImages.copyTree(images.repo, noUpdates);
     withV2 = work.resolve("repo");
     UpdateImages.copyTree(images.repo, withV2);
-    UpdateImages.basalt("repo", "publish", "-r", withV2.toString(), images.image(2).resolve("update").toString(),
-        "--channel", "stable");
+    UpdateImages.basalt(
+        "repo",
+        "publish",
+        "-r",
+        withV2.toString(),
+        images.image(2).resolve("update").toString(),
+        "--channel",
+        "stable");
     server = new GuestServer();
     server.serve(noUpdates);
     disk = new GuestImage(images.image(1), work.resolve("vm"));
@@ -100,7 +112,8 @@ class UpdatePowerCutIT {
     figure("start: load average %s, usr.img %d bytes", load(), usrSize);
     startVm();
     String boot = server.awaitBoot(null, UpdateEndToEndIT.BOOT, vm);
-    assertTrue(vm.console().contains("basalt: multi-user reached (version 1.0.0, slot A"), vm.tail());
+    assertTrue(
+        vm.console().contains("basalt: multi-user reached (version 1.0.0, slot A"), vm.tail());
     figure("v1 first boot: control loop up after %d s (load %s)", secondsSince(t0), load());
     // usr.img requests made before this boot's; counted while no VM runs (after the cut), since the
     // agent of a quick boot can start its request before the boot's control loop answers.
@@ -110,11 +123,19 @@ class UpdatePowerCutIT {
     for (double f : DOWNLOAD) {
       long at = (long) (usrSize * f);
       long t1 = System.nanoTime();
-      // the agent starts (or resumes) the download by itself 30-90 s after it starts, then every 1 min
+      // the agent starts (or resumes) the download by itself 30-90 s after it starts, then every 1
+      // min
       while (server.usrImgStarts().size() == requestsBefore || server.usrImgAt() < at) {
-        assertEquals(-1, vm.waitForExit(Duration.ofMillis(100)), "QEMU exited before the cut\n" + vm.tail());
-        assertTrue(secondsSince(t1) < 1800, "the download did not reach offset " + at + " within 30 min; usr.img requests "
-            + server.usrImgStarts() + "\n" + vm.tail());
+        assertEquals(
+            -1, vm.waitForExit(Duration.ofMillis(100)), "QEMU exited before the cut\n" + vm.tail());
+        assertTrue(
+            secondsSince(t1) < 1800,
+            "the download did not reach offset "
+                + at
+                + " within 30 min; usr.img requests "
+                + server.usrImgStarts()
+                + "\n"
+                + vm.tail());
       }
       vm.close(); // power cut
       long offset = server.usrImgAt();
@@ -122,11 +143,16 @@ class UpdatePowerCutIT {
       List<Long> starts = server.usrImgStarts();
       long from = starts.get(starts.size() - 1);
       resumedAt.add(starts.get(requestsBefore)); // the first request of this boot
-      assertTrue(offset < usrSize, "the cut must fall inside the download: offset " + offset + " of " + usrSize);
-      cuts.add(String.format("download %.0f%% (usr.img at %d MiB of %d, this request from %d MiB)", f * 100, offset >> 20,
-          usrSize >> 20, from >> 20));
-      figure("cut %d: %s, %d s after the previous boot's control loop (load %s)", cuts.size(), cuts.get(cuts.size() - 1),
-          secondsSince(t1), load());
+      assertTrue(
+          offset < usrSize,
+          "the cut must fall inside the download: offset " + offset + " of " + usrSize);
+      cuts.add(
+          String.format(
+              "download %.0f%% (usr.img at %d MiB of %d, this request from %d MiB)",
+              f * 100, offset >> 20, usrSize >> 20, from >> 20));
+      figure(
+          "cut %d: %s, %d s after the previous boot's control loop (load %s)",
+          cuts.size(), cuts.get(cuts.size() - 1), secondsSince(t1), load());
       requestsBefore = server.usrImgStarts().size();
       boot = bootsV1(boot);
     }
@@ -139,27 +165,34 @@ class UpdatePowerCutIT {
     for (int i = 1; i < resumedAt.size(); i++) {
       lost.add(Long.toString((cutAt.get(i - 1) - resumedAt.get(i)) >> 20));
     }
-    figure("usr.img requests start at (MiB): %s; first request of each boot: %s; offsets at the cuts: %s; "
-        + "sent before each cut but not kept (MiB): %s",
+    figure(
+        "usr.img requests start at (MiB): %s; first request of each boot: %s; offsets at the cuts: %s; "
+            + "sent before each cut but not kept (MiB): %s",
         server.usrImgStarts().stream().map(x -> Long.toString(x >> 20)).toList(),
-        resumedAt.stream().map(x -> Long.toString(x >> 20)).toList(), cutAt.stream().map(x -> Long.toString(x >> 20)).toList(),
+        resumedAt.stream().map(x -> Long.toString(x >> 20)).toList(),
+        cutAt.stream().map(x -> Long.toString(x >> 20)).toList(),
         lost);
     assertEquals(0L, resumedAt.get(0), "the first request starts at 0");
     for (int i = 1; i < resumedAt.size(); i++) {
-      assertTrue(resumedAt.get(i) >= resumedAt.get(i - 1), "boot " + (i + 1) + " went back: " + resumedAt);
+      assertTrue(
+          resumedAt.get(i) >= resumedAt.get(i - 1), "boot " + (i + 1) + " went back: " + resumedAt);
     }
-    assertTrue(resumedAt.get(resumedAt.size() - 1) > 0, "the download never resumed from a partial file: " + resumedAt);
+    assertTrue(
+        resumedAt.get(resumedAt.size() - 1) > 0,
+        "the download never resumed from a partial file: " + resumedAt);
 
     for (int pct : INSTALL) {
       long t1 = System.nanoTime();
       GuestServer.Result r = server.run(vm, waitForInstall(pct, usrSize), Duration.ofMinutes(30));
-      assertEquals(0, r.rc(), "waiting in the guest for the install cut at " + label(pct) + ":\n" + r.out());
+      assertEquals(
+          0, r.rc(), "waiting in the guest for the install cut at " + label(pct) + ":\n" + r.out());
       vm.close(); // power cut
       String seen = r.out().strip();
       seen = seen.substring(seen.lastIndexOf("cut: ") + 5);
       cuts.add("install " + label(pct) + ": " + seen);
-      figure("cut %d: %s, %d s after the previous boot's control loop (load %s)", cuts.size(), cuts.get(cuts.size() - 1),
-          secondsSince(t1), load());
+      figure(
+          "cut %d: %s, %d s after the previous boot's control loop (load %s)",
+          cuts.size(), cuts.get(cuts.size() - 1), secondsSince(t1), load());
       boot = bootsV1(boot);
     }
     // Left alone, the agent completes the install and reboots into v2.
@@ -167,16 +200,19 @@ class UpdatePowerCutIT {
     while (vm.waitForExit(Duration.ofSeconds(10)) == -1) {
       assertTrue(secondsSince(t2) < 2400, "no reboot after the last cut\n" + vm.tail());
     }
-    figure("after the last cut the agent completed the install and rebooted %d s after v1's control loop came up",
+    figure(
+        "after the last cut the agent completed the install and rebooted %d s after v1's control loop came up",
         secondsSince(t2));
     startVm();
     server.awaitBoot(boot, UpdateEndToEndIT.BOOT, vm);
-    assertTrue(vm.console().contains("basalt: multi-user reached (version 2.0.0, slot B"), vm.tail());
+    assertTrue(
+        vm.console().contains("basalt: multi-user reached (version 2.0.0, slot B"), vm.tail());
     JsonNode s = status();
     assertEquals("2.0.0", s.path("version").asText(), s.toString());
     assertEquals("B", s.path("slot").asText(), s.toString());
     assertTrue(s.path("fallback").asText().startsWith("1.0.0 (slot A"), s.toString());
-    figure("%d power cuts; then the update completed and v2 booted from slot B, %d s after the last cut; %d s in all (load %s)",
+    figure(
+        "%d power cuts; then the update completed and v2 booted from slot B, %d s after the last cut; %d s in all (load %s)",
         cuts.size(), secondsSince(t2), secondsSince(t0), load());
     for (int i = 0; i < cuts.size(); i++) {
       figure("  cut %d: %s", i + 1, cuts.get(i));
@@ -193,12 +229,13 @@ class UpdatePowerCutIT {
    * pct >= 0} the agent has the USR-B device open and has read at least pct % of the downloaded
    * usr.img into it (the read offset of its usr.img descriptor in {@code /proc/PID/fdinfo}; it
    * writes 1 MiB behind that), for -1 a {@code veritysetup} process running. It fails (rc 3) when
-   * v2's boot entry exists first. Each sample forks as little as possible (PID and descriptor
-   * found once, the offset read with the shell's {@code read}): the slot write takes about 8 s
-   * under TCG, too short for a {@code basaltctl status} JVM or a process per descriptor per sample.
+   * v2's boot entry exists first. Each sample forks as little as possible (PID and descriptor found
+   * once, the offset read with the shell's {@code read}): the slot write takes about 8 s under TCG,
+   * too short for a {@code basaltctl status} JVM or a process per descriptor per sample.
    */
   static String waitForInstall(int pct, long usrSize) {
-    return String.join("\n",
+    return String.join(
+        "\n",
         "size=" + usrSize,
         "want=$((size / 100 * " + pct + "))",
         "dev=$(readlink -f /dev/disk/by-partlabel/USR-B)",
@@ -239,12 +276,16 @@ class UpdatePowerCutIT {
     long t = System.nanoTime();
     startVm();
     String boot = server.awaitBoot(previous, UpdateEndToEndIT.BOOT, vm);
-    assertTrue(vm.console().contains("basalt: multi-user reached (version 1.0.0, slot A"), vm.tail());
+    assertTrue(
+        vm.console().contains("basalt: multi-user reached (version 1.0.0, slot A"), vm.tail());
     String entries = server.run(vm, "ls /efi/loader/entries", Duration.ofMinutes(2)).out();
     assertTrue(entries.contains("basalt-1.0.0-A"), "v1's entry: " + entries);
-    assertTrue(!entries.contains("2.0.0") && !entries.contains("-B"), "no slot B entry before the install completes: " + entries);
-    figure("  boot %d: v1 from slot A again, control loop up %d s after QEMU start (entries: %s)", bootNo, secondsSince(t),
-        entries.strip().replace('\n', ' '));
+    assertTrue(
+        !entries.contains("2.0.0") && !entries.contains("-B"),
+        "no slot B entry before the install completes: " + entries);
+    figure(
+        "  boot %d: v1 from slot A again, control loop up %d s after QEMU start (entries: %s)",
+        bootNo, secondsSince(t), entries.strip().replace('\n', ' '));
     return boot;
   }
 
@@ -253,8 +294,11 @@ class UpdatePowerCutIT {
       vm.close();
     }
     bootNo++;
-    vm = QemuVm.start("powercut-" + bootNo, disk.uefiVirtio("vm", overlay, server.guestfwd()),
-        work.resolve("boot-" + bootNo + ".log"));
+    vm =
+        QemuVm.start(
+            "powercut-" + bootNo,
+            disk.uefiVirtio("vm", overlay, server.guestfwd()),
+            work.resolve("boot-" + bootNo + ".log"));
   }
 
   static JsonNode status() throws Exception {
@@ -279,7 +323,10 @@ class UpdatePowerCutIT {
     String line = "UpdatePowerCutIT: " + String.format(format, args);
     System.out.println(line);
     try {
-      Files.writeString(work.resolve("figures.txt"), line + "\n", java.nio.file.StandardOpenOption.CREATE,
+      Files.writeString(
+          work.resolve("figures.txt"),
+          line + "\n",
+          java.nio.file.StandardOpenOption.CREATE,
           java.nio.file.StandardOpenOption.APPEND);
     } catch (IOException e) {
       // the console has it

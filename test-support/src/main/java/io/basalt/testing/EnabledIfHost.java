@@ -7,8 +7,8 @@ import java.lang.annotation.Target;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Runs a test class or method only on a host that has what it needs; otherwise the test is
- * disabled and the report names each missing requirement. Every requirement given must hold.
+ * Runs a test class or method only on a host that has what it needs; otherwise the test is disabled
+ * and the report names each missing requirement. Every requirement given must hold.
  */
 @Target({ElementType.TYPE, ElementType.METHOD})
 @Retention(RetentionPolicy.RUNTIME)

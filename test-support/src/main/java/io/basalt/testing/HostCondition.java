@@ -17,8 +17,8 @@ import org.junit.platform.commons.support.AnnotationSupport;
 
 /**
  * The one JUnit 5 condition behind {@link EnabledIfHost} and {@link QemuLongTest}: reads system
- * properties and the host, and when it disables a test gives the reason JUnit reports.
- * Stateless and thread-safe.
+ * properties and the host, and when it disables a test gives the reason JUnit reports. Stateless
+ * and thread-safe.
  */
 public final class HostCondition implements ExecutionCondition {
   @Override

@@ -8,8 +8,8 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Marks a test class of the {@code qemu-long} tier: disabled, with the reason in the report,
- * unless {@code -Dbasalt.qemu.long=true} or one of {@link #orWhenSet()} is given.
+ * Marks a test class of the {@code qemu-long} tier: disabled, with the reason in the report, unless
+ * {@code -Dbasalt.qemu.long=true} or one of {@link #orWhenSet()} is given.
  */
 @Target(ElementType.TYPE)
 @Retention(RetentionPolicy.RUNTIME)

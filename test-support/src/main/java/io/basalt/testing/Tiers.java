@@ -13,8 +13,10 @@ package io.basalt.testing;
 public final class Tiers {
   /** Tag of the QEMU boots that every {@code mvn verify} runs. */
   public static final String QEMU = "qemu";
+
   /** Tag of the long QEMU scenarios, run only when switched on. */
   public static final String QEMU_LONG = "qemu-long";
+
   /** The system property that switches the long QEMU scenarios on ({@code true}). */
   public static final String QEMU_LONG_PROPERTY = "basalt.qemu.long";
 

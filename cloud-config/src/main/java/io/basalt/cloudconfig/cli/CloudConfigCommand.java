@@ -11,8 +11,13 @@ import picocli.CommandLine.Command;
     name = "cloud-config",
     mixinStandardHelpOptions = true,
     description = "Validate, render and apply CoreOS-compatible #cloud-config user-data.",
-    subcommands = {ValidateCommand.class, SchemaCommand.class, RenderCommand.class, ApplyCommand.class,
-        CommandLine.HelpCommand.class})
+    subcommands = {
+      ValidateCommand.class,
+      SchemaCommand.class,
+      RenderCommand.class,
+      ApplyCommand.class,
+      CommandLine.HelpCommand.class
+    })
 public final class CloudConfigCommand implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -9,13 +9,13 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine;
 
 /**
- * Stand-alone entry point for the on-host unit and scripts:
- * {@code java -cp '/usr/lib/basalt/lib/*' io.basalt.cloudconfig.cli.CloudConfigMain apply --from-datasources}.
- * Same commands, options and exit codes as {@code basalt cloud-config}. Because apply runs on every
- * boot, the plain argument shapes of validate, render and apply are read here directly into the
- * same command objects (building picocli's model costs more CPU than validating a large config);
- * anything else (help, version, a malformed or unknown option) goes through picocli, which also
- * prints the usage errors. Not thread-safe.
+ * Stand-alone entry point for the on-host unit and scripts: {@code java -cp '/usr/lib/basalt/lib/*'
+ * io.basalt.cloudconfig.cli.CloudConfigMain apply --from-datasources}. Same commands, options and
+ * exit codes as {@code basalt cloud-config}. Because apply runs on every boot, the plain argument
+ * shapes of validate, render and apply are read here directly into the same command objects
+ * (building picocli's model costs more CPU than validating a large config); anything else (help,
+ * version, a malformed or unknown option) goes through picocli, which also prints the usage errors.
+ * Not thread-safe.
  */
 public final class CloudConfigMain {
 
@@ -23,8 +23,10 @@ public final class CloudConfigMain {
 
   /** Runs the command line and exits with its exit code. */
   public static void main(String[] args) {
-    PrintWriter out = new PrintWriter(new java.io.OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
-    PrintWriter err = new PrintWriter(new java.io.OutputStreamWriter(System.err, StandardCharsets.UTF_8), true);
+    PrintWriter out =
+        new PrintWriter(new java.io.OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
+    PrintWriter err =
+        new PrintWriter(new java.io.OutputStreamWriter(System.err, StandardCharsets.UTF_8), true);
     int code = run(args, out, err);
     out.flush();
     err.flush();

@@ -7,14 +7,19 @@ import io.basalt.cloudconfig.UserDataParser;
 import io.basalt.cloudconfig.ValidationOptions;
 import java.io.PrintWriter;
 
-/** User-data read from a source, substituted and validated; shared by render and apply. Not thread-safe. */
+/**
+ * User-data read from a source, substituted and validated; shared by render and apply. Not
+ * thread-safe.
+ */
 record Loaded(String source, UserData userData, Metadata metadata) {
 
   static Loaded of(String source, String text, Metadata metadata, ValidationOptions options) {
     return new Loaded(source, UserDataParser.parse(metadata.substitute(text), options), metadata);
   }
 
-  /** Prints the diagnostics as SOURCE:LINE:COL lines; returns whether the user-data may be applied. */
+  /**
+   * Prints the diagnostics as SOURCE:LINE:COL lines; returns whether the user-data may be applied.
+   */
   boolean report(PrintWriter err) {
     for (Diagnostic d : userData.diagnostics()) {
       err.println(d.format(source));

@@ -2,8 +2,8 @@ package io.basalt.cloudconfig.cli;
 
 import io.basalt.cloudconfig.Metadata;
 import io.basalt.cloudconfig.ValidationOptions;
-import io.basalt.cloudconfig.render.ApplyReport;
 import io.basalt.cloudconfig.render.Applier;
+import io.basalt.cloudconfig.render.ApplyReport;
 import io.basalt.cloudconfig.render.DryRunSystemTools;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -22,28 +22,48 @@ import picocli.CommandLine.Parameters;
  * apply would write on a host and prints the commands it would run. Exit 0 rendered, 1 invalid
  * config (nothing written), 2 usage, 3 some step failed. Not thread-safe.
  */
-@Command(name = "render", mixinStandardHelpOptions = true,
-    description = "Dry run: write under DIR what apply would change, print the commands it would run.",
+@Command(
+    name = "render",
+    mixinStandardHelpOptions = true,
+    description =
+        "Dry run: write under DIR what apply would change, print the commands it would run.",
     exitCodeListHeading = "Exit codes:%n",
-    exitCodeList = {"0:rendered", "1:invalid config (nothing written)", "2:usage error", "3:some step failed"})
+    exitCodeList = {
+      "0:rendered",
+      "1:invalid config (nothing written)",
+      "2:usage error",
+      "3:some step failed"
+    })
 final class RenderCommand implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   /** Set by {@link CloudConfigMain}'s fast path instead of {@link #spec}. */
   PrintWriter out;
+
   PrintWriter err;
 
   @Parameters(index = "0", paramLabel = "FILE", description = "The user-data file.")
   Path file;
 
-  @Option(names = "--root", required = true, paramLabel = "DIR", description = "Directory standing for / (created if missing).")
+  @Option(
+      names = "--root",
+      required = true,
+      paramLabel = "DIR",
+      description = "Directory standing for / (created if missing).")
   Path root;
 
-  @Option(names = "--public-ipv4", description = "Value for $public_ipv4.") String publicIpv4;
-  @Option(names = "--private-ipv4", description = "Value for $private_ipv4.") String privateIpv4;
-  @Option(names = "--public-ipv6", description = "Value for $public_ipv6.") String publicIpv6;
-  @Option(names = "--private-ipv6", description = "Value for $private_ipv6.") String privateIpv6;
+  @Option(names = "--public-ipv4", description = "Value for $public_ipv4.")
+  String publicIpv4;
+
+  @Option(names = "--private-ipv4", description = "Value for $private_ipv4.")
+  String privateIpv4;
+
+  @Option(names = "--public-ipv6", description = "Value for $public_ipv6.")
+  String publicIpv6;
+
+  @Option(names = "--private-ipv6", description = "Value for $private_ipv6.")
+  String privateIpv6;
 
   @Override
   public Integer call() {
@@ -59,7 +79,9 @@ final class RenderCommand implements Callable<Integer> {
       err.println(file + ": error: cannot read: " + e);
       return 2;
     }
-    Metadata md = new Metadata(publicIpv4, privateIpv4, publicIpv6, privateIpv6, null, List.of(), java.util.Map.of());
+    Metadata md =
+        new Metadata(
+            publicIpv4, privateIpv4, publicIpv6, privateIpv6, null, List.of(), java.util.Map.of());
     Loaded l = Loaded.of(file.toString(), text, md, ValidationOptions.defaultImage());
     if (!l.report(err)) {
       return 1;
@@ -70,8 +92,9 @@ final class RenderCommand implements Callable<Integer> {
       err.println(root + ": error: cannot create: " + e);
       return 2;
     }
-    ApplyReport r = new Applier(root.toAbsolutePath(), new DryRunSystemTools(), true, out::println)
-        .apply(l.userData().config(), l.userData().scripts());
+    ApplyReport r =
+        new Applier(root.toAbsolutePath(), new DryRunSystemTools(), true, out::println)
+            .apply(l.userData().config(), l.userData().scripts());
     out.flush();
     return r.ok() ? 0 : 3;
   }

@@ -7,21 +7,26 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine;
 
 /**
- * {@code basalt cloud-config schema [-o FILE]}: prints (or writes atomically) the JSON Schema of the
- * format for YAML editors. Not thread-safe.
+ * {@code basalt cloud-config schema [-o FILE]}: prints (or writes atomically) the JSON Schema of
+ * the format for YAML editors. Not thread-safe.
  */
-@Command(name = "schema", mixinStandardHelpOptions = true,
+@Command(
+    name = "schema",
+    mixinStandardHelpOptions = true,
     description = "Print the JSON Schema (draft-07) of #cloud-config for YAML editors.")
 final class SchemaCommand implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write to FILE instead of standard output.")
+  @Option(
+      names = {"-o", "--output"},
+      paramLabel = "FILE",
+      description = "Write to FILE instead of standard output.")
   Path output;
 
   @Override

@@ -20,11 +20,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code basalt cloud-config validate FILE...}: prints {@code FILE:LINE:COL: error|warning: message}
- * per finding. Exit 0 when every file is valid (warnings allowed), 1 when one has errors, 2 on
- * usage errors or unreadable files. Not thread-safe.
+ * {@code basalt cloud-config validate FILE...}: prints {@code FILE:LINE:COL: error|warning:
+ * message} per finding. Exit 0 when every file is valid (warnings allowed), 1 when one has errors,
+ * 2 on usage errors or unreadable files. Not thread-safe.
  */
-@Command(name = "validate", mixinStandardHelpOptions = true,
+@Command(
+    name = "validate",
+    mixinStandardHelpOptions = true,
     description = "Check #cloud-config user-data; prints FILE:LINE:COL: error|warning: message.",
     exitCodeListHeading = "Exit codes:%n",
     exitCodeList = {"0:valid (warnings allowed)", "1:invalid", "2:usage error or unreadable file"})
@@ -38,23 +40,30 @@ final class ValidateCommand implements Callable<Integer> {
 
   /** Set by {@link CloudConfigMain}'s fast path instead of {@link #spec}. */
   PrintWriter out;
+
   PrintWriter err;
 
   @Parameters(arity = "1..*", paramLabel = "FILE", description = "User-data files to check.")
   List<Path> files;
 
-  @Option(names = "--image-root", paramLabel = "DIR",
-      description = "Root of the image the config is for (to know which units it ships); default: Basalt's default image.")
+  @Option(
+      names = "--image-root",
+      paramLabel = "DIR",
+      description =
+          "Root of the image the config is for (to know which units it ships); default: Basalt's default image.")
   Path imageRoot;
 
-  @Option(names = {"-q", "--quiet"}, description = "Print errors only, no warnings.")
+  @Option(
+      names = {"-q", "--quiet"},
+      description = "Print errors only, no warnings.")
   boolean quiet;
 
   @Override
   public Integer call() {
     PrintWriter out = this.out != null ? this.out : spec.commandLine().getOut();
     PrintWriter err = this.err != null ? this.err : spec.commandLine().getErr();
-    ValidationOptions options = imageRoot == null ? ValidationOptions.defaultImage() : ValidationOptions.forRoot(imageRoot);
+    ValidationOptions options =
+        imageRoot == null ? ValidationOptions.defaultImage() : ValidationOptions.forRoot(imageRoot);
     int result = VALID;
     for (Path file : files) {
       String text;
@@ -85,7 +94,8 @@ final class ValidateCommand implements Callable<Integer> {
 
   static String readUtf8(Path file) throws IOException {
     byte[] bytes = Files.readAllBytes(file);
-    return StandardCharsets.UTF_8.newDecoder()
+    return StandardCharsets.UTF_8
+        .newDecoder()
         .onMalformedInput(CodingErrorAction.REPORT)
         .onUnmappableCharacter(CodingErrorAction.REPORT)
         .decode(ByteBuffer.wrap(bytes))

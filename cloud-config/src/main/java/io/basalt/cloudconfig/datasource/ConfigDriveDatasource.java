@@ -15,9 +15,9 @@ import java.util.Optional;
 
 /**
  * An OpenStack config drive (ISO9660 or FAT labelled {@code config-2}) mounted at a directory:
- * {@code openstack/latest/user_data}, host name and public keys from
- * {@code openstack/latest/meta_data.json}, addresses from {@code ec2/latest/meta-data.json} (or
- * {@code ec2/2009-04-04/}) as coreos-cloudinit's configdrive datasource read them. Immutable and
+ * {@code openstack/latest/user_data}, host name and public keys from {@code
+ * openstack/latest/meta_data.json}, addresses from {@code ec2/latest/meta-data.json} (or {@code
+ * ec2/2009-04-04/}) as coreos-cloudinit's configdrive datasource read them. Immutable and
  * thread-safe.
  */
 public final class ConfigDriveDatasource implements Datasource {
@@ -67,8 +67,11 @@ public final class ConfigDriveDatasource implements Datasource {
     if (userData == null && hostname == null && keys.isEmpty()) {
       return Optional.empty();
     }
-    return Optional.of(new Found("config-2:" + mountDir, userData,
-        new Metadata(public4, local4, null, null, hostname, keys, Map.of())));
+    return Optional.of(
+        new Found(
+            "config-2:" + mountDir,
+            userData,
+            new Metadata(public4, local4, null, null, hostname, keys, Map.of())));
   }
 
   private static JsonNode readJson(ObjectMapper json, Path p) throws IOException {

@@ -5,8 +5,8 @@ import java.io.IOException;
 import java.util.Optional;
 
 /**
- * A place user-data and metadata come from (OEM partition, config drive, OpenNebula context,
- * kernel command line URL, local file). Implementations are immutable and thread-safe.
+ * A place user-data and metadata come from (OEM partition, config drive, OpenNebula context, kernel
+ * command line URL, local file). Implementations are immutable and thread-safe.
  */
 public interface Datasource {
 

@@ -18,13 +18,16 @@ import java.util.zip.GZIPInputStream;
 
 /**
  * The datasources in Basalt's documented order; the first one that has user-data or metadata wins:
+ *
  * <ol>
- *   <li>OEM partition: {@code cloud-config.yml} on the FAT partition labelled OEM (mounted at {@code /run/basalt/oem})</li>
- *   <li>config drive: ISO9660 labelled {@code config-2} ({@code /run/basalt/config-2})</li>
- *   <li>OpenNebula context: ISO9660 labelled {@code CONTEXT} ({@code /run/basalt/context})</li>
- *   <li>kernel command line {@code cloud-config-url=}</li>
- *   <li>local file {@code /etc/basalt/cloud-config.yml}</li>
+ *   <li>OEM partition: {@code cloud-config.yml} on the FAT partition labelled OEM (mounted at
+ *       {@code /run/basalt/oem})
+ *   <li>config drive: ISO9660 labelled {@code config-2} ({@code /run/basalt/config-2})
+ *   <li>OpenNebula context: ISO9660 labelled {@code CONTEXT} ({@code /run/basalt/context})
+ *   <li>kernel command line {@code cloud-config-url=}
+ *   <li>local file {@code /etc/basalt/cloud-config.yml}
  * </ol>
+ *
  * Immutable and thread-safe.
  */
 public final class Datasources {
@@ -37,13 +40,18 @@ public final class Datasources {
 
   /** Basalt's order, with the host's paths under {@code root} and the given URL wait bound. */
   public static Datasources standard(Path root, Duration urlMaxWait, Consumer<String> log) {
-    return new Datasources(List.of(
-        FileDatasource.oem(HostPaths.under(root, HostPaths.OEM_MOUNT)),
-        new ConfigDriveDatasource(HostPaths.under(root, HostPaths.CONFIG_DRIVE_MOUNT)),
-        new OpenNebulaDatasource(HostPaths.under(root, HostPaths.CONTEXT_MOUNT)),
-        new UrlDatasource(HostPaths.under(root, HostPaths.PROC_CMDLINE), Duration.ofSeconds(1),
-            Duration.ofSeconds(16), urlMaxWait, log),
-        new FileDatasource("local", HostPaths.under(root, HostPaths.LOCAL_CLOUD_CONFIG))));
+    return new Datasources(
+        List.of(
+            FileDatasource.oem(HostPaths.under(root, HostPaths.OEM_MOUNT)),
+            new ConfigDriveDatasource(HostPaths.under(root, HostPaths.CONFIG_DRIVE_MOUNT)),
+            new OpenNebulaDatasource(HostPaths.under(root, HostPaths.CONTEXT_MOUNT)),
+            new UrlDatasource(
+                HostPaths.under(root, HostPaths.PROC_CMDLINE),
+                Duration.ofSeconds(1),
+                Duration.ofSeconds(16),
+                urlMaxWait,
+                log),
+            new FileDatasource("local", HostPaths.under(root, HostPaths.LOCAL_CLOUD_CONFIG))));
   }
 
   public List<Datasource> ordered() {
@@ -83,8 +91,12 @@ public final class Datasources {
       }
     }
     try {
-      return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(b)).toString();
+      return StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(b))
+          .toString();
     } catch (CharacterCodingException e) {
       throw new IOException("user-data is not valid UTF-8 text", e);
     }

@@ -18,12 +18,12 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * An OpenNebula context disk (ISO9660 labelled {@code CONTEXT}) mounted at a directory:
- * {@code context.sh} is parsed (never executed) for USER_DATA/USERDATA (with
+ * An OpenNebula context disk (ISO9660 labelled {@code CONTEXT}) mounted at a directory: {@code
+ * context.sh} is parsed (never executed) for USER_DATA/USERDATA (with
  * USERDATA_ENCODING/USER_DATA_ENCODING=base64), SSH_PUBLIC_KEY, SET_HOSTNAME/HOSTNAME and
  * ETHn_MAC/IP/MASK/GATEWAY/DNS/SEARCH_DOMAIN/IP6/IP6_PREFIX_LENGTH/GATEWAY6, from which
- * systemd-networkd {@code .network} units are derived. {@code $private_ipv4} and
- * {@code $public_ipv4} are ETH0_IP, the IPv6 ones ETH0_IP6. Immutable and thread-safe.
+ * systemd-networkd {@code .network} units are derived. {@code $private_ipv4} and {@code
+ * $public_ipv4} are ETH0_IP, the IPv6 ones ETH0_IP6. Immutable and thread-safe.
  */
 public final class OpenNebulaDatasource implements Datasource {
 
@@ -55,7 +55,8 @@ public final class OpenNebulaDatasource implements Datasource {
     byte[] userData = null;
     String ud = vars.containsKey("USER_DATA") ? vars.get("USER_DATA") : vars.get("USERDATA");
     if (ud != null && !ud.isEmpty()) {
-      String enc = vars.getOrDefault("USERDATA_ENCODING", vars.getOrDefault("USER_DATA_ENCODING", ""));
+      String enc =
+          vars.getOrDefault("USERDATA_ENCODING", vars.getOrDefault("USER_DATA_ENCODING", ""));
       if (enc.equalsIgnoreCase("base64")) {
         try {
           userData = Base64.getMimeDecoder().decode(ud.trim());
@@ -79,7 +80,11 @@ public final class OpenNebulaDatasource implements Datasource {
     Map<String, String> units = networkUnits(vars);
     String ip4 = nonEmpty(vars.get("ETH0_IP"));
     String ip6 = nonEmpty(vars.get("ETH0_IP6"));
-    return Optional.of(new Found("opennebula:" + file, userData, new Metadata(ip4, ip4, ip6, ip6, hostname, keys, units)));
+    return Optional.of(
+        new Found(
+            "opennebula:" + file,
+            userData,
+            new Metadata(ip4, ip4, ip6, ip6, hostname, keys, units)));
   }
 
   /** One {@code 10-basalt-context-ethN.network} per interface that has a MAC or an address. */
@@ -101,12 +106,21 @@ public final class OpenNebulaDatasource implements Datasource {
         continue;
       }
       StringBuilder b = new StringBuilder("[Match]\n");
-      b.append(mac != null ? "MACAddress=" + mac.toLowerCase(Locale.ROOT) : "Name=eth" + n).append("\n\n[Network]\n");
+      b.append(mac != null ? "MACAddress=" + mac.toLowerCase(Locale.ROOT) : "Name=eth" + n)
+          .append("\n\n[Network]\n");
       if (ip != null) {
-        b.append("Address=").append(ip).append('/').append(prefix(vars.getOrDefault(p + "MASK", "255.255.255.0"))).append('\n');
+        b.append("Address=")
+            .append(ip)
+            .append('/')
+            .append(prefix(vars.getOrDefault(p + "MASK", "255.255.255.0")))
+            .append('\n');
       }
       if (ip6 != null) {
-        b.append("Address=").append(ip6).append('/').append(vars.getOrDefault(p + "IP6_PREFIX_LENGTH", "64")).append('\n');
+        b.append("Address=")
+            .append(ip6)
+            .append('/')
+            .append(vars.getOrDefault(p + "IP6_PREFIX_LENGTH", "64"))
+            .append('\n');
       }
       if (ip == null && ip6 == null) {
         b.append("DHCP=yes\n");
@@ -159,8 +173,8 @@ public final class OpenNebulaDatasource implements Datasource {
   }
 
   /**
-   * Parses shell variable assignments as OpenNebula writes them ({@code NAME='value'}, with
-   * {@code '\''} for a quote; double quotes and bare words accepted too). Nothing is executed.
+   * Parses shell variable assignments as OpenNebula writes them ({@code NAME='value'}, with {@code
+   * '\''} for a quote; double quotes and bare words accepted too). Nothing is executed.
    *
    * @throws IllegalArgumentException on an unterminated quote
    */
@@ -209,7 +223,9 @@ public final class OpenNebulaDatasource implements Datasource {
         } else if (q == '"') {
           i++;
           while (i < n && text.charAt(i) != '"') {
-            if (text.charAt(i) == '\\' && i + 1 < n && "\"\\$`\n".indexOf(text.charAt(i + 1)) >= 0) {
+            if (text.charAt(i) == '\\'
+                && i + 1 < n
+                && "\"\\$`\n".indexOf(text.charAt(i + 1)) >= 0) {
               i++;
             }
             v.append(text.charAt(i));

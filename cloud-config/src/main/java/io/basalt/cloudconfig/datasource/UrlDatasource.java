@@ -19,9 +19,9 @@ import java.util.function.Consumer;
 
 /**
  * User-data from {@code cloud-config-url=} on the kernel command line, fetched over HTTP(S) with
- * retries: exponential backoff from {@code initialBackoff} doubling up to {@code maxBackoff}, giving
- * up once {@code maxWait} has passed (network may come up late; a machine must not hang forever).
- * 404 and other 4xx mean "no user-data" at once; 5xx and connection errors are retried.
+ * retries: exponential backoff from {@code initialBackoff} doubling up to {@code maxBackoff},
+ * giving up once {@code maxWait} has passed (network may come up late; a machine must not hang
+ * forever). 404 and other 4xx mean "no user-data" at once; 5xx and connection errors are retried.
  * Immutable and thread-safe.
  */
 final class UrlDatasource implements Datasource {
@@ -39,7 +39,12 @@ final class UrlDatasource implements Datasource {
    * @param cmdline the kernel command line file ({@code /proc/cmdline})
    * @param log receives one line per failed attempt
    */
-  public UrlDatasource(Path cmdline, Duration initialBackoff, Duration maxBackoff, Duration maxWait, Consumer<String> log) {
+  public UrlDatasource(
+      Path cmdline,
+      Duration initialBackoff,
+      Duration maxBackoff,
+      Duration maxWait,
+      Consumer<String> log) {
     this.cmdline = Objects.requireNonNull(cmdline, "cmdline");
     this.initialBackoff = Objects.requireNonNull(initialBackoff, "initialBackoff");
     this.maxBackoff = Objects.requireNonNull(maxBackoff, "maxBackoff");
@@ -80,15 +85,20 @@ final class UrlDatasource implements Datasource {
     }
     String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
     if (!scheme.equals("http") && !scheme.equals("https")) {
-      throw new IOException(PARAMETER + " must be an http or https URL, found scheme '" + scheme + "'");
+      throw new IOException(
+          PARAMETER + " must be an http or https URL, found scheme '" + scheme + "'");
     }
     return Optional.of(new Found("url:" + redact(uri), get(uri), Metadata.none()));
   }
 
   /** GETs {@code uri} with retries; returns the body. */
   byte[] get(URI uri) throws IOException {
-    HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10))
-        .followRedirects(HttpClient.Redirect.NORMAL).build();
+    HttpClient client =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(10))
+            .followRedirects(HttpClient.Redirect.NORMAL)
+            .build();
     long deadline = System.nanoTime() + maxWait.toNanos();
     Duration backoff = initialBackoff;
     int attempt = 0;
@@ -97,7 +107,11 @@ final class UrlDatasource implements Datasource {
       String problem;
       try {
         long left = Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
-        HttpRequest req = HttpRequest.newBuilder(uri).timeout(Duration.ofMillis(Math.min(left, 30_000))).GET().build();
+        HttpRequest req =
+            HttpRequest.newBuilder(uri)
+                .timeout(Duration.ofMillis(Math.min(left, 30_000)))
+                .GET()
+                .build();
         HttpResponse<byte[]> resp = client.send(req, HttpResponse.BodyHandlers.ofByteArray());
         int code = resp.statusCode();
         if (code == 200) {
@@ -118,24 +132,44 @@ final class UrlDatasource implements Datasource {
       }
       long now = System.nanoTime();
       if (now + backoff.toNanos() > deadline) {
-        throw new IOException("gave up fetching " + redact(uri) + " after " + attempt + " attempts within "
-            + maxWait.toSeconds() + " s; last: " + problem);
+        throw new IOException(
+            "gave up fetching "
+                + redact(uri)
+                + " after "
+                + attempt
+                + " attempts within "
+                + maxWait.toSeconds()
+                + " s; last: "
+                + problem);
       }
-      log.accept("fetching " + redact(uri) + " failed (attempt " + attempt + ": " + problem + "); retrying in "
-          + backoff.toMillis() + " ms");
+      log.accept(
+          "fetching "
+              + redact(uri)
+              + " failed (attempt "
+              + attempt
+              + ": "
+              + problem
+              + "); retrying in "
+              + backoff.toMillis()
+              + " ms");
       try {
         Thread.sleep(backoff.toMillis());
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new IOException("interrupted while fetching " + redact(uri), e);
       }
-      backoff = backoff.multipliedBy(2).compareTo(maxBackoff) > 0 ? maxBackoff : backoff.multipliedBy(2);
+      backoff =
+          backoff.multipliedBy(2).compareTo(maxBackoff) > 0 ? maxBackoff : backoff.multipliedBy(2);
     }
   }
 
   /** The URL without user info or query (they may carry tokens). */
   static String redact(URI uri) {
-    return uri.getScheme() + "://" + uri.getHost() + (uri.getPort() >= 0 ? ":" + uri.getPort() : "")
-        + (uri.getRawPath() == null ? "" : uri.getRawPath()) + (uri.getRawQuery() != null ? "?..." : "");
+    return uri.getScheme()
+        + "://"
+        + uri.getHost()
+        + (uri.getPort() >= 0 ? ":" + uri.getPort() : "")
+        + (uri.getRawPath() == null ? "" : uri.getRawPath())
+        + (uri.getRawQuery() != null ? "?..." : "");
   }
 }

@@ -37,18 +37,23 @@ import java.util.stream.Stream;
  * enable and unit commands, networkd restart, etcd/fleet/flannel drop-ins, update agent
  * configuration, OEM release, scripts once per boot. Idempotent: a second run writes nothing and
  * runs no account or reload commands; unit commands and enable are issued again (they are
- * idempotent themselves, as coreos-cloudinit issued them on every boot). A failing step is
- * recorded and the others still run. Secrets (password hashes, keys) are never logged.
- * Not thread-safe.
+ * idempotent themselves, as coreos-cloudinit issued them on every boot). A failing step is recorded
+ * and the others still run. Secrets (password hashes, keys) are never logged. Not thread-safe.
  */
 public final class Applier {
 
-  /** Where the cloud-config's keys go in each user's authorized_keys.d (CoreOS update-ssh-keys layout). */
+  /**
+   * Where the cloud-config's keys go in each user's authorized_keys.d (CoreOS update-ssh-keys
+   * layout).
+   */
   public static final String KEYS_FILE = "basalt-cloudinit";
+
   /** The update agent's machine configuration. */
   public static final String UPDATE_CONF = HostPaths.UPDATE_CONF;
+
   /** Where scripts are kept. */
   public static final String SCRIPTS_DIR = HostPaths.CLOUD_CONFIG_SCRIPTS;
+
   /** Once-per-boot markers (tmpfs). */
   public static final String SCRIPT_MARKERS = HostPaths.CLOUD_CONFIG_SCRIPT_MARKERS;
 
@@ -61,13 +66,15 @@ public final class Applier {
   private Accounts accounts;
   private final List<String> actions = new ArrayList<>();
   private final List<String> failures = new ArrayList<>();
+
   /** Directories this run saw or made (nothing here removes directories). */
   private final Set<Path> knownDirs = new java.util.HashSet<>();
 
   /**
    * @param root the directory standing for {@code /}
    * @param tools runs the system's tools
-   * @param dryRun true for {@code render}: owners are not set (recorded only) and missing homes are created
+   * @param dryRun true for {@code render}: owners are not set (recorded only) and missing homes are
+   *     created
    * @param log receives one line per change or failure (never secrets)
    */
   public Applier(Path root, SystemTools tools, boolean dryRun, Consumer<String> log) {
@@ -90,19 +97,28 @@ public final class Applier {
     for (int i = 0; i < config.writeFiles().size(); i++) {
       CloudConfig.WriteFile f = config.writeFiles().get(i);
       String what = "write_files[" + i + "] " + f.path();
-      step(what, () -> {
-        String[] owner = splitOwner(f.owner());
-        writeFile(f.path(), f.decodedContent(), f.mode(), owner[0], owner[1]);
-      });
+      step(
+          what,
+          () -> {
+            String[] owner = splitOwner(f.owner());
+            writeFile(f.path(), f.decodedContent(), f.mode(), owner[0], owner[1]);
+          });
     }
     step("manage_etc_hosts", () -> etcHosts(config));
     step("coreos.oem", () -> oem(config));
     step("coreos.update", () -> updateConf(config));
-    step("coreos.flannel", () -> {
-      if (!config.coreos().flannel().isEmpty()) {
-        writeFile("/run/flannel/options.env", bytes(ServiceDropIns.envFile(config.coreos().flannel())), 0644, "root", "root");
-      }
-    });
+    step(
+        "coreos.flannel",
+        () -> {
+          if (!config.coreos().flannel().isEmpty()) {
+            writeFile(
+                "/run/flannel/options.env",
+                bytes(ServiceDropIns.envFile(config.coreos().flannel())),
+                0644,
+                "root",
+                "root");
+          }
+        });
     step("coreos.units", () -> units(config));
     for (Script s : scripts) {
       step("script " + s.name(), () -> script(s));
@@ -138,9 +154,14 @@ public final class Applier {
     if (dot > 0) {
       names = host + " " + host.substring(0, dot);
     }
-    String content = "# Written by basalt cloud-config (manage_etc_hosts: localhost)\n"
-        + "127.0.0.1 " + names + " localhost\n"
-        + "::1 " + names + " localhost\n";
+    String content =
+        "# Written by basalt cloud-config (manage_etc_hosts: localhost)\n"
+            + "127.0.0.1 "
+            + names
+            + " localhost\n"
+            + "::1 "
+            + names
+            + " localhost\n";
     writeFile("/etc/hosts", bytes(content), 0644, "root", "root");
   }
 
@@ -149,12 +170,24 @@ public final class Applier {
     if (oem.isEmpty()) {
       return;
     }
-    // coreos-cloudinit's OEMRelease.String(): ID, VERSION_ID, then quoted NAME, HOME_URL, BUG_REPORT_URL.
-    String content = "ID=" + oem.getOrDefault("ID", "") + "\n"
-        + "VERSION_ID=" + oem.getOrDefault("VERSION_ID", "") + "\n"
-        + "NAME=" + goQuote(oem.getOrDefault("NAME", "")) + "\n"
-        + "HOME_URL=" + goQuote(oem.getOrDefault("HOME_URL", "")) + "\n"
-        + "BUG_REPORT_URL=" + goQuote(oem.getOrDefault("BUG_REPORT_URL", "")) + "\n";
+    // coreos-cloudinit's OEMRelease.String(): ID, VERSION_ID, then quoted NAME, HOME_URL,
+    // BUG_REPORT_URL.
+    String content =
+        "ID="
+            + oem.getOrDefault("ID", "")
+            + "\n"
+            + "VERSION_ID="
+            + oem.getOrDefault("VERSION_ID", "")
+            + "\n"
+            + "NAME="
+            + goQuote(oem.getOrDefault("NAME", ""))
+            + "\n"
+            + "HOME_URL="
+            + goQuote(oem.getOrDefault("HOME_URL", ""))
+            + "\n"
+            + "BUG_REPORT_URL="
+            + goQuote(oem.getOrDefault("BUG_REPORT_URL", ""))
+            + "\n";
     writeFile("/etc/oem-release", bytes(content), 0644, "root", "root");
   }
 
@@ -166,7 +199,12 @@ public final class Applier {
     Path p = resolve(UPDATE_CONF);
     String existing = Files.isRegularFile(p) ? Files.readString(p, StandardCharsets.UTF_8) : "";
     boolean secret = wanted.containsKey("LOCKSMITHD_ETCD_PASSWORD");
-    writeFile(UPDATE_CONF, bytes(UpdateConf.merge(existing, wanted)), secret ? 0600 : 0644, "root", "root");
+    writeFile(
+        UPDATE_CONF,
+        bytes(UpdateConf.merge(existing, wanted)),
+        secret ? 0600 : 0644,
+        "root",
+        "root");
   }
 
   private void users(CloudConfig config) throws IOException {
@@ -177,7 +215,10 @@ public final class Applier {
     }
     if (!config.sshAuthorizedKeys().isEmpty()) {
       if (users.stream().noneMatch(u -> u.name().equals("core"))) {
-        users.add(new CloudConfig.User("core", null, List.of(), null, null, false, null, List.of(), false, false, false, null));
+        users.add(
+            new CloudConfig.User(
+                "core", null, List.of(), null, null, false, null, List.of(), false, false, false,
+                null));
       }
       keys.computeIfAbsent("core", k -> new ArrayList<>()).addAll(config.sshAuthorizedKeys());
     }
@@ -209,16 +250,23 @@ public final class Applier {
     if (!acc.users.containsKey(u.name())) {
       run("user " + u.name(), useradd(u), new byte[0], true);
     } else {
-      List<String> missing = u.groups().stream().filter(g -> !acc.inGroup(u.name(), g)).collect(Collectors.toList());
+      List<String> missing =
+          u.groups().stream().filter(g -> !acc.inGroup(u.name(), g)).collect(Collectors.toList());
       if (!missing.isEmpty()) {
-        run("groups of " + u.name(), List.of("usermod", "--append", "--groups", String.join(",", missing), u.name()),
-            new byte[0], true);
+        run(
+            "groups of " + u.name(),
+            List.of("usermod", "--append", "--groups", String.join(",", missing), u.name()),
+            new byte[0],
+            true);
       }
     }
     if (u.passwd() != null && !u.passwd().equals(accounts().shadow.get(u.name()))) {
       // The hash goes through stdin, never argv (visible in /proc) or logs.
-      run("password of " + u.name(), List.of("chpasswd", "--encrypted"),
-          (u.name() + ":" + u.passwd() + "\n").getBytes(StandardCharsets.UTF_8), true);
+      run(
+          "password of " + u.name(),
+          List.of("chpasswd", "--encrypted"),
+          (u.name() + ":" + u.passwd() + "\n").getBytes(StandardCharsets.UTF_8),
+          true);
     }
   }
 
@@ -269,7 +317,8 @@ public final class Applier {
       throw new IOException("user " + u.name() + " does not exist after useradd");
     }
     if (!dryRun && !Files.isDirectory(resolve(home))) {
-      throw new IOException("home directory " + home + " of " + u.name() + " does not exist; keys not written");
+      throw new IOException(
+          "home directory " + home + " of " + u.name() + " does not exist; keys not written");
     }
     String ssh = home.replaceAll("/+$", "") + "/.ssh";
     ensureDir(ssh, 0700, u.name(), group);
@@ -279,12 +328,15 @@ public final class Applier {
       b.append(k.trim()).append('\n');
     }
     writeFile(ssh + "/authorized_keys.d/" + KEYS_FILE, bytes(b.toString()), 0600, u.name(), group);
-    // authorized_keys is regenerated from every file in authorized_keys.d, in name order (update-ssh-keys).
+    // authorized_keys is regenerated from every file in authorized_keys.d, in name order
+    // (update-ssh-keys).
     StringBuilder all = new StringBuilder();
     List<Path> parts;
     try (Stream<Path> s = Files.list(resolve(ssh + "/authorized_keys.d"))) {
-      parts = s.filter(p -> Files.isRegularFile(p) && !p.getFileName().toString().startsWith("."))
-          .sorted().collect(Collectors.toList());
+      parts =
+          s.filter(p -> Files.isRegularFile(p) && !p.getFileName().toString().startsWith("."))
+              .sorted()
+              .collect(Collectors.toList());
     }
     for (Path p : parts) {
       String c = Files.readString(p, StandardCharsets.UTF_8);
@@ -303,22 +355,32 @@ public final class Applier {
     boolean networkd = false;
     for (CloudConfig.Unit u : units) {
       boolean[] changed = {false};
-      // networkd reads .network/.netdev/.link from /etc|/run/systemd/network (coreos-cloudinit Unit.Destination).
-      String dir = (u.runtime() ? "/run" : "/etc") + (u.isNetworkdUnit() ? "/systemd/network" : "/systemd/system");
-      step("unit " + u.name(), () -> {
-        String path = dir + "/" + u.name();
-        if (u.mask()) {
-          changed[0] |= symlink(path, "/dev/null");
-        } else if (u.content() != null) {
-          changed[0] |= writeFile(path, bytes(u.content()), 0644, "root", "root");
-        } else {
-          changed[0] |= unmask(path);
-        }
-        for (CloudConfig.DropIn d : u.dropIns()) {
-          changed[0] |= writeFile(dir + "/" + u.name() + ".d/" + d.name(),
-              bytes(d.content() == null ? "" : d.content()), 0644, "root", "root");
-        }
-      });
+      // networkd reads .network/.netdev/.link from /etc|/run/systemd/network (coreos-cloudinit
+      // Unit.Destination).
+      String dir =
+          (u.runtime() ? "/run" : "/etc")
+              + (u.isNetworkdUnit() ? "/systemd/network" : "/systemd/system");
+      step(
+          "unit " + u.name(),
+          () -> {
+            String path = dir + "/" + u.name();
+            if (u.mask()) {
+              changed[0] |= symlink(path, "/dev/null");
+            } else if (u.content() != null) {
+              changed[0] |= writeFile(path, bytes(u.content()), 0644, "root", "root");
+            } else {
+              changed[0] |= unmask(path);
+            }
+            for (CloudConfig.DropIn d : u.dropIns()) {
+              changed[0] |=
+                  writeFile(
+                      dir + "/" + u.name() + ".d/" + d.name(),
+                      bytes(d.content() == null ? "" : d.content()),
+                      0644,
+                      "root",
+                      "root");
+            }
+          });
       if (changed[0]) {
         if (u.isNetworkdUnit()) {
           networkd = true;
@@ -337,13 +399,21 @@ public final class Applier {
     }
     for (CloudConfig.Unit u : units) {
       if (u.command() != null && !u.isNetworkdUnit()) {
-        // --no-block: this runs from a unit ordered before the services it starts; waiting would deadlock.
-        run(u.command() + " " + u.name(), List.of("systemctl", "--no-block", u.command(), u.name()), new byte[0], false);
+        // --no-block: this runs from a unit ordered before the services it starts; waiting would
+        // deadlock.
+        run(
+            u.command() + " " + u.name(),
+            List.of("systemctl", "--no-block", u.command(), u.name()),
+            new byte[0],
+            false);
       }
     }
     if (networkd) {
-      run("restart systemd-networkd", List.of("systemctl", "--no-block", "restart", "systemd-networkd.service"),
-          new byte[0], true);
+      run(
+          "restart systemd-networkd",
+          List.of("systemctl", "--no-block", "restart", "systemd-networkd.service"),
+          new byte[0],
+          true);
     }
   }
 
@@ -355,29 +425,50 @@ public final class Applier {
     }
     String path = SCRIPTS_DIR + "/" + s.name();
     writeFile(path, bytes(s.content()), 0700, "root", "root");
-    run("script " + s.name(), List.of("systemd-run", "--no-block", "--unit=basalt-cloudinit-script-" + sha + ".service",
-        "--description=cloud-config user-data " + s.name(), path), new byte[0], false);
+    run(
+        "script " + s.name(),
+        List.of(
+            "systemd-run",
+            "--no-block",
+            "--unit=basalt-cloudinit-script-" + sha + ".service",
+            "--description=cloud-config user-data " + s.name(),
+            path),
+        new byte[0],
+        false);
     writeFile(marker, bytes(s.name() + "\n"), 0644, "root", "root");
   }
 
   // ------------------------------------------------------------------ files
 
-  /** Writes {@code hostPath} when its bytes, mode or owner differ; returns whether it changed anything. */
-  boolean writeFile(String hostPath, byte[] data, int mode, String user, String group) throws IOException {
+  /**
+   * Writes {@code hostPath} when its bytes, mode or owner differ; returns whether it changed
+   * anything.
+   */
+  boolean writeFile(String hostPath, byte[] data, int mode, String user, String group)
+      throws IOException {
     Path p = resolve(hostPath);
     int[] ids = dryRun ? null : ids(user, group);
     if (unchanged(p, data, mode, user, group, ids)) {
       return false;
     }
     ensureParent(p);
-    AtomicFiles.write(p, tmp -> {
-      Files.write(tmp, data);
-      // Owner first: chown clears the set-user/group-ID bits the mode may carry.
-      setOwner(tmp, user, group, ids);
-      setMode(tmp, mode);
-      return null;
-    });
-    change((dryRun ? "would write " : "wrote ") + hostPath + " (mode " + octal(mode) + ", owner " + (group == null ? user : user + ":" + group) + ")");
+    AtomicFiles.write(
+        p,
+        tmp -> {
+          Files.write(tmp, data);
+          // Owner first: chown clears the set-user/group-ID bits the mode may carry.
+          setOwner(tmp, user, group, ids);
+          setMode(tmp, mode);
+          return null;
+        });
+    change(
+        (dryRun ? "would write " : "wrote ")
+            + hostPath
+            + " (mode "
+            + octal(mode)
+            + ", owner "
+            + (group == null ? user : user + ":" + group)
+            + ")");
     return true;
   }
 
@@ -415,17 +506,27 @@ public final class Applier {
     }
     setOwner(p, user, group, ids);
     setMode(p, mode);
-    change((dryRun ? "would make directory " : "made directory ") + hostPath + " (mode " + octal(mode) + ", owner " + (group == null ? user : user + ":" + group) + ")");
+    change(
+        (dryRun ? "would make directory " : "made directory ")
+            + hostPath
+            + " (mode "
+            + octal(mode)
+            + ", owner "
+            + (group == null ? user : user + ":" + group)
+            + ")");
   }
 
   /**
-   * Whether {@code p} is a regular file with exactly these bytes, mode and owner. On the default file
-   * system one lstat answers type, mode and owner (this runs for every file on every boot).
+   * Whether {@code p} is a regular file with exactly these bytes, mode and owner. On the default
+   * file system one lstat answers type, mode and owner (this runs for every file on every boot).
    */
-  private boolean unchanged(Path p, byte[] data, int mode, String user, String group, int[] ids) throws IOException {
+  private boolean unchanged(Path p, byte[] data, int mode, String user, String group, int[] ids)
+      throws IOException {
     if (!numericOwners) {
-      return Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) && Arrays.equals(Files.readAllBytes(p), data)
-          && modeOf(p) == mode && ownerMatches(p, user, group, ids);
+      return Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)
+          && Arrays.equals(Files.readAllBytes(p), data)
+          && modeOf(p) == mode
+          && ownerMatches(p, user, group, ids);
     }
     Map<String, Object> a;
     try {
@@ -434,7 +535,8 @@ public final class Applier {
       return false; // missing or unreadable: (re)written
     }
     int m = (Integer) a.get("mode");
-    return (m & 0170000) == 0100000 && (m & 07777) == mode
+    return (m & 0170000) == 0100000
+        && (m & 07777) == mode
         && (dryRun || ((Integer) a.get("uid") == ids[0] && (Integer) a.get("gid") == ids[1]))
         && Arrays.equals(Files.readAllBytes(p), data);
   }
@@ -518,7 +620,8 @@ public final class Applier {
       return (Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS) == ids[0]
           && (Integer) Files.getAttribute(p, "unix:gid", LinkOption.NOFOLLOW_LINKS) == ids[1];
     }
-    PosixFileAttributeView v = Files.getFileAttributeView(p, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+    PosixFileAttributeView v =
+        Files.getFileAttributeView(p, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
     String g = group != null ? group : groupOf(user);
     return v.getOwner().getName().equals(user) && v.readAttributes().group().getName().equals(g);
   }
@@ -535,7 +638,8 @@ public final class Applier {
     UserPrincipalLookupService lookup = p.getFileSystem().getUserPrincipalLookupService();
     UserPrincipal owner = lookup.lookupPrincipalByName(user);
     GroupPrincipal g = lookup.lookupPrincipalByGroupName(group != null ? group : groupOf(user));
-    PosixFileAttributeView v = Files.getFileAttributeView(p, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+    PosixFileAttributeView v =
+        Files.getFileAttributeView(p, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
     v.setOwner(owner);
     v.setGroup(g);
   }
@@ -565,7 +669,12 @@ public final class Applier {
     try {
       s.run();
     } catch (IOException | RuntimeException e) {
-      fail(what + ": " + (e.getMessage() == null || e instanceof RuntimeException ? e.toString() : e.getMessage()));
+      fail(
+          what
+              + ": "
+              + (e.getMessage() == null || e instanceof RuntimeException
+                  ? e.toString()
+                  : e.getMessage()));
     }
   }
 
@@ -574,8 +683,13 @@ public final class Applier {
       accounts = null;
       SystemTools.Result r = tools.run(argv, stdin);
       if (!r.ok()) {
-        fail(what + ": " + display(argv) + " exited with " + r.exitCode()
-            + (r.output().isEmpty() ? "" : ": " + r.output()));
+        fail(
+            what
+                + ": "
+                + display(argv)
+                + " exited with "
+                + r.exitCode()
+                + (r.output().isEmpty() ? "" : ": " + r.output()));
         return;
       }
       String verb = dryRun ? "would run " : "ran ";
@@ -602,14 +716,21 @@ public final class Applier {
     return b.toString();
   }
 
-  /** Whether {@code a} is non-empty and only [A-Za-z0-9_@%+=:,./-] (no regex: this runs per argument). */
+  /**
+   * Whether {@code a} is non-empty and only [A-Za-z0-9_@%+=:,./-] (no regex: this runs per
+   * argument).
+   */
   static boolean shellSafe(String a) {
     if (a.isEmpty()) {
       return false;
     }
     for (int i = 0; i < a.length(); i++) {
       char c = a.charAt(i);
-      boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || "_@%+=:,./-".indexOf(c) >= 0;
+      boolean ok =
+          (c >= 'a' && c <= 'z')
+              || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9')
+              || "_@%+=:,./-".indexOf(c) >= 0;
       if (!ok) {
         return false;
       }
@@ -632,10 +753,15 @@ public final class Applier {
       return new String[] {"root", "root"};
     }
     int colon = owner.indexOf(':');
-    return colon < 0 ? new String[] {owner, null} : new String[] {owner.substring(0, colon), owner.substring(colon + 1)};
+    return colon < 0
+        ? new String[] {owner, null}
+        : new String[] {owner.substring(0, colon), owner.substring(colon + 1)};
   }
 
-  /** A mode as four octal digits (not String.format: it is slow on a cold JVM, and this runs per file). */
+  /**
+   * A mode as four octal digits (not String.format: it is slow on a cold JVM, and this runs per
+   * file).
+   */
   static String octal(int mode) {
     String o = Integer.toOctalString(mode);
     return "0000".substring(Math.min(4, o.length())) + o;

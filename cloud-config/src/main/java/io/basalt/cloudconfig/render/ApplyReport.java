@@ -4,8 +4,8 @@ import java.util.List;
 
 /**
  * What one apply did: {@code changes} (files written, accounts changed, reloads), {@code actions}
- * (per-boot commands issued again on every apply: enable, unit commands, scripts) and
- * {@code failures}. Immutable and thread-safe.
+ * (per-boot commands issued again on every apply: enable, unit commands, scripts) and {@code
+ * failures}. Immutable and thread-safe.
  */
 public record ApplyReport(List<String> changes, List<String> actions, List<String> failures) {
   public ApplyReport {

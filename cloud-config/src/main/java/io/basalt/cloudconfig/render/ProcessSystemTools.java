@@ -33,13 +33,15 @@ public final class ProcessSystemTools implements SystemTools {
         in.write(stdin);
       }
       ByteArrayOutputStream out = new ByteArrayOutputStream();
-      Thread reader = new Thread(() -> {
-        try (InputStream is = p.getInputStream()) {
-          is.transferTo(out);
-        } catch (IOException ignored) {
-          // The process died; its exit code tells.
-        }
-      });
+      Thread reader =
+          new Thread(
+              () -> {
+                try (InputStream is = p.getInputStream()) {
+                  is.transferTo(out);
+                } catch (IOException ignored) {
+                  // The process died; its exit code tells.
+                }
+              });
       reader.start();
       if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
         p.destroyForcibly();

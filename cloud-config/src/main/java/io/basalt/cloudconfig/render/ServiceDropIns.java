@@ -7,9 +7,9 @@ import java.util.Map;
 
 /**
  * Turns the pass-through service sections (etcd2/etcd, fleet, flannel) into runtime drop-ins with
- * their environment, as coreos-cloudinit did ({@code 20-cloudinit.conf} under /run). Basalt's
- * image runs Debian's etcd 3 as {@code etcd.service}, so both etcd sections target that unit.
- * Stateless and thread-safe.
+ * their environment, as coreos-cloudinit did ({@code 20-cloudinit.conf} under /run). Basalt's image
+ * runs Debian's etcd 3 as {@code etcd.service}, so both etcd sections target that unit. Stateless
+ * and thread-safe.
  */
 final class ServiceDropIns {
 
@@ -18,7 +18,10 @@ final class ServiceDropIns {
 
   private ServiceDropIns() {}
 
-  /** The units (runtime, drop-in only) the service sections of {@code config} produce, in a fixed order. */
+  /**
+   * The units (runtime, drop-in only) the service sections of {@code config} produce, in a fixed
+   * order.
+   */
   public static List<CloudConfig.Unit> units(CloudConfig config) {
     CloudConfig.CoreOs c = config.coreos();
     List<CloudConfig.Unit> out = new ArrayList<>();
@@ -32,14 +35,25 @@ final class ServiceDropIns {
     if (env.isEmpty()) {
       return;
     }
-    out.add(new CloudConfig.Unit(unit, null, false, true, false, null,
-        List.of(new CloudConfig.DropIn(DROP_IN, serviceSection(env)))));
+    out.add(
+        new CloudConfig.Unit(
+            unit,
+            null,
+            false,
+            true,
+            false,
+            null,
+            List.of(new CloudConfig.DropIn(DROP_IN, serviceSection(env)))));
   }
 
-  /** {@code [Service]} with one {@code Environment="K=V"} per entry, quoted per systemd.syntax(7). */
+  /**
+   * {@code [Service]} with one {@code Environment="K=V"} per entry, quoted per systemd.syntax(7).
+   */
   static String serviceSection(Map<String, String> env) {
     StringBuilder b = new StringBuilder("[Service]\n");
-    env.forEach((k, v) -> b.append("Environment=\"").append(k).append('=').append(escape(v)).append("\"\n"));
+    env.forEach(
+        (k, v) ->
+            b.append("Environment=\"").append(k).append('=').append(escape(v)).append("\"\n"));
     return b.toString();
   }
 
@@ -47,7 +61,10 @@ final class ServiceDropIns {
     return v.replace("\\", "\\\\").replace("\"", "\\\"").replace("%", "%%").replace("\n", "\\n");
   }
 
-  /** Flannel's options file, {@code KEY=VALUE} lines, as coreos-cloudinit wrote /run/flannel/options.env. */
+  /**
+   * Flannel's options file, {@code KEY=VALUE} lines, as coreos-cloudinit wrote
+   * /run/flannel/options.env.
+   */
   static String envFile(Map<String, String> env) {
     StringBuilder b = new StringBuilder();
     env.forEach((k, v) -> b.append(k).append('=').append(v.replace("\n", " ")).append('\n'));

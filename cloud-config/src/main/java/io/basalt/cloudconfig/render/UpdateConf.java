@@ -9,8 +9,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The update agent's configuration from {@code coreos.update} and {@code coreos.locksmith}:
- * {@code KEY=VALUE} lines in /etc/basalt/update.conf with CoreOS's key names (REBOOT_STRATEGY, GROUP,
+ * The update agent's configuration from {@code coreos.update} and {@code coreos.locksmith}: {@code
+ * KEY=VALUE} lines in /etc/basalt/update.conf with CoreOS's key names (REBOOT_STRATEGY, GROUP,
  * SERVER, LOCKSMITHD_*), merged into the existing file so the operator's other lines stay.
  * Stateless and thread-safe.
  */
@@ -23,7 +23,9 @@ final class UpdateConf {
     Map<String, String> out = new LinkedHashMap<>(config.coreos().update());
     String strategy = out.get("REBOOT_STRATEGY");
     if ("best-effort".equals(strategy)) {
-      boolean etcd = config.coreos().locksmith().containsKey("LOCKSMITHD_ENDPOINT") || !config.coreos().etcd2().isEmpty();
+      boolean etcd =
+          config.coreos().locksmith().containsKey("LOCKSMITHD_ENDPOINT")
+              || !config.coreos().etcd2().isEmpty();
       out.put("REBOOT_STRATEGY", etcd ? "etcd-lock" : "reboot");
     }
     out.putAll(config.coreos().locksmith());

@@ -51,12 +51,15 @@ class CliTest {
   @Test
   void renderWritesUnderRootAndInvalidConfigWritesNothing() throws Exception {
     Path cfg = tmp.resolve("c.yml");
-    Files.writeString(cfg, "#cloud-config\ncoreos:\n  etcd2:\n    advertise-client-urls: http://$private_ipv4:2379\n");
+    Files.writeString(
+        cfg,
+        "#cloud-config\ncoreos:\n  etcd2:\n    advertise-client-urls: http://$private_ipv4:2379\n");
     Path root = tmp.resolve("root");
     Run r = run("render", cfg.toString(), "--root", root.toString(), "--private-ipv4", "10.1.2.3");
     assertEquals(0, r.code(), r.err());
-    assertTrue(Files.readString(root.resolve("run/systemd/system/etcd.service.d/20-cloudinit.conf"))
-        .contains("ETCD_ADVERTISE_CLIENT_URLS=http://10.1.2.3:2379"));
+    assertTrue(
+        Files.readString(root.resolve("run/systemd/system/etcd.service.d/20-cloudinit.conf"))
+            .contains("ETCD_ADVERTISE_CLIENT_URLS=http://10.1.2.3:2379"));
     assertTrue(r.out().contains("would run systemctl daemon-reload"), r.out());
 
     Path bad = tmp.resolve("bad.yml");
@@ -70,7 +73,8 @@ class CliTest {
   @Test
   void applyOfAnInvalidConfigChangesNothing() throws Exception {
     Path bad = tmp.resolve("bad.yml");
-    Files.writeString(bad, "#cloud-config\nhostname: fine\nusers:\n  - name: x\n    groups: nope\n");
+    Files.writeString(
+        bad, "#cloud-config\nhostname: fine\nusers:\n  - name: x\n    groups: nope\n");
     Path root = tmp.resolve("root");
     Files.createDirectories(root);
     Run r = run("apply", bad.toString(), "--root", root.toString());
@@ -81,11 +85,15 @@ class CliTest {
     }
   }
 
-  /** With a --root other than /, apply writes files there but never runs useradd & co. on this machine. */
+  /**
+   * With a --root other than /, apply writes files there but never runs useradd & co. on this
+   * machine.
+   */
   @Test
   void applyToAnotherRootNeverRunsSystemTools() throws Exception {
     Path cfg = tmp.resolve("c.yml");
-    Files.writeString(cfg, "#cloud-config\nhostname: elsewhere\nusers:\n  - name: zz-never-created\n");
+    Files.writeString(
+        cfg, "#cloud-config\nhostname: elsewhere\nusers:\n  - name: zz-never-created\n");
     Path root = tmp.resolve("root");
     Files.createDirectories(root);
     Run r = run("apply", cfg.toString(), "--root", root.toString());
@@ -109,26 +117,37 @@ class CliTest {
   @Test
   void fastPathMatchesPicocli() throws Exception {
     Path ok = tmp.resolve("ok.yml");
-    Files.writeString(ok, "#cloud-config\nhostname: a\nfoo: 1\ncoreos:\n  units:\n    - name: a.service\n      command: start\n");
+    Files.writeString(
+        ok,
+        "#cloud-config\nhostname: a\nfoo: 1\ncoreos:\n  units:\n    - name: a.service\n      command: start\n");
     Path bad = tmp.resolve("bad.yml");
     Files.writeString(bad, "#cloud-config\nhostname: [a]\n");
     Path empty = tmp.resolve("empty");
     Files.createDirectories(empty);
     String[][] cases = {
-        {"validate", ok.toString()},
-        {"validate", "-q", ok.toString(), bad.toString()},
-        {"validate", "--image-root", empty.toString(), ok.toString()},
-        {"validate", "--image-root=" + empty, ok.toString()},
-        {"validate", tmp.resolve("missing").toString()},
-        {"render", ok.toString(), "--root", tmp.resolve("r1").toString(), "--private-ipv4", "10.0.0.1"},
-        {"render", bad.toString(), "--root", tmp.resolve("r2").toString()},
-        {"apply", bad.toString(), "--root", empty.toString()},
-        {"apply", "--from-datasources", "--root", empty.toString(), "--url-timeout", "5"},
+      {"validate", ok.toString()},
+      {"validate", "-q", ok.toString(), bad.toString()},
+      {"validate", "--image-root", empty.toString(), ok.toString()},
+      {"validate", "--image-root=" + empty, ok.toString()},
+      {"validate", tmp.resolve("missing").toString()},
+      {
+        "render",
+        ok.toString(),
+        "--root",
+        tmp.resolve("r1").toString(),
+        "--private-ipv4",
+        "10.0.0.1"
+      },
+      {"render", bad.toString(), "--root", tmp.resolve("r2").toString()},
+      {"apply", bad.toString(), "--root", empty.toString()},
+      {"apply", "--from-datasources", "--root", empty.toString(), "--url-timeout", "5"},
     };
     for (String[] c : cases) {
       StringWriter o = new StringWriter();
       StringWriter e = new StringWriter();
-      assertTrue(CloudConfigMain.fast(c, new PrintWriter(o), new PrintWriter(e)) != null, String.join(" ", c));
+      assertTrue(
+          CloudConfigMain.fast(c, new PrintWriter(o), new PrintWriter(e)) != null,
+          String.join(" ", c));
       int code = CloudConfigMain.run(c, new PrintWriter(o, true), new PrintWriter(e, true));
       deleteTree(tmp.resolve("r1"));
       Run viaPicocli = run(c);
@@ -137,8 +156,15 @@ class CliTest {
       assertEquals(viaPicocli.err(), e.toString(), String.join(" ", c));
     }
     // Anything else goes to picocli (usage errors, help).
-    for (String[] c : new String[][] {{"validate"}, {"validate", "--bogus", ok.toString()}, {"apply"}, {"--help"},
-        {"render", ok.toString()}, {"apply", "--url-timeout", "x", "--from-datasources"}}) {
+    for (String[] c :
+        new String[][] {
+          {"validate"},
+          {"validate", "--bogus", ok.toString()},
+          {"apply"},
+          {"--help"},
+          {"render", ok.toString()},
+          {"apply", "--url-timeout", "x", "--from-datasources"}
+        }) {
       StringWriter o = new StringWriter();
       StringWriter e = new StringWriter();
       int code = CloudConfigMain.run(c, new PrintWriter(o, true), new PrintWriter(e, true));

@@ -23,7 +23,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DatasourceDisksIT {
 
-  private static final Path SCRIPT = Path.of("..", "init-units", "src", "main", "resources", "basalt", "libexec", "datasource-disks");
+  private static final Path SCRIPT =
+      Path.of(
+          "..", "init-units", "src", "main", "resources", "basalt", "libexec", "datasource-disks");
 
   @TempDir Path tmp;
   private Path sys;
@@ -39,16 +41,19 @@ class DatasourceDisksIT {
     tool("udevadm", "echo \"CALLED udevadm $*\"");
     // blkid -c /dev/null -o export -s LABEL: the ESP, then one device per label in $FAKE_LABELS;
     // a label listed twice is on two devices (fake-LABEL, then fake-LABEL-2). Any other call fails.
-    tool("blkid", String.join("\n",
-        "echo \"CALLED blkid $*\" >>\"$BLKID_LOG\"",
-        "[ \"$*\" = '-c /dev/null -o export -s LABEL' ] || exit 9",
-        "printf 'DEVNAME=/dev/fake-esp\\nLABEL=ESP\\n\\n'",
-        "seen=' '",
-        "for l in $FAKE_LABELS; do",
-        "  case $seen in *\" $l \"*) d=/dev/fake-$l-2 ;; *) d=/dev/fake-$l ;; esac",
-        "  seen=\"$seen$l \"",
-        "  printf 'DEVNAME=%s\\nLABEL=%s\\n\\n' \"$d\" \"$l\"",
-        "done"));
+    tool(
+        "blkid",
+        String.join(
+            "\n",
+            "echo \"CALLED blkid $*\" >>\"$BLKID_LOG\"",
+            "[ \"$*\" = '-c /dev/null -o export -s LABEL' ] || exit 9",
+            "printf 'DEVNAME=/dev/fake-esp\\nLABEL=ESP\\n\\n'",
+            "seen=' '",
+            "for l in $FAKE_LABELS; do",
+            "  case $seen in *\" $l \"*) d=/dev/fake-$l-2 ;; *) d=/dev/fake-$l ;; esac",
+            "  seen=\"$seen$l \"",
+            "  printf 'DEVNAME=%s\\nLABEL=%s\\n\\n' \"$d\" \"$l\"",
+            "done"));
     tool("mountpoint", "exit 1");
     tool("mount", "echo \"CALLED mount $*\"");
   }
@@ -64,13 +69,16 @@ class DatasourceDisksIT {
     Path d = Files.createDirectories(sys.resolve(address));
     Files.writeString(d.resolve("class"), pciClass + "\n");
     if (driver) {
-      Path drv = Files.createDirectories(tmp.resolve("sys/bus/pci/drivers/drv-" + address.replace(':', '_')));
+      Path drv =
+          Files.createDirectories(
+              tmp.resolve("sys/bus/pci/drivers/drv-" + address.replace(':', '_')));
       Files.createSymbolicLink(d.resolve("driver"), drv);
     }
   }
 
   private String run(String labels) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder("sh", SCRIPT.toAbsolutePath().toString()).redirectErrorStream(true);
+    ProcessBuilder pb =
+        new ProcessBuilder("sh", SCRIPT.toAbsolutePath().toString()).redirectErrorStream(true);
     Map<String, String> env = pb.environment();
     env.put("PATH", bin + File.pathSeparator + "/usr/bin:/bin");
     env.put("BASALT_SYSFS", tmp.resolve("sys").toString());
@@ -102,9 +110,14 @@ class DatasourceDisksIT {
     device("0000:00:1d.0", "0x0c0330", true); // xHCI, driven
     String out = run("OEM");
     assertEquals(0, count(out, "CALLED udevadm"), out);
-    assertEquals(List.of("CALLED blkid -c /dev/null -o export -s LABEL"), blkidCalls(), "one scan for all labels");
-    assertEquals(List.of("CALLED mount -o ro,nosuid,nodev,noexec /dev/fake-OEM " + run.resolve("oem")),
-        out.lines().filter(l -> l.startsWith("CALLED mount")).toList(), out);
+    assertEquals(
+        List.of("CALLED blkid -c /dev/null -o export -s LABEL"),
+        blkidCalls(),
+        "one scan for all labels");
+    assertEquals(
+        List.of("CALLED mount -o ro,nosuid,nodev,noexec /dev/fake-OEM " + run.resolve("oem")),
+        out.lines().filter(l -> l.startsWith("CALLED mount")).toList(),
+        out);
     for (String d : List.of("oem", "config-2", "context")) {
       assertTrue(Files.isDirectory(run.resolve(d)), d);
     }
@@ -116,11 +129,13 @@ class DatasourceDisksIT {
     device("0000:00:04.0", "0x010000", true);
     String out = run("CONTEXT config-2 OEM config-2");
     assertEquals(1, blkidCalls().size(), out);
-    assertEquals(List.of(
+    assertEquals(
+        List.of(
             "CALLED mount -o ro,nosuid,nodev,noexec /dev/fake-OEM " + run.resolve("oem"),
             "CALLED mount -o ro,nosuid,nodev,noexec /dev/fake-config-2 " + run.resolve("config-2"),
             "CALLED mount -o ro,nosuid,nodev,noexec /dev/fake-CONTEXT " + run.resolve("context")),
-        out.lines().filter(l -> l.startsWith("CALLED mount")).toList(), out);
+        out.lines().filter(l -> l.startsWith("CALLED mount")).toList(),
+        out);
   }
 
   @Test
@@ -131,7 +146,9 @@ class DatasourceDisksIT {
     String out = run("CONTEXT config-2");
     assertEquals(1, count(out, "CALLED udevadm settle --timeout=180"), out);
     assertTrue(out.contains("has no driver yet; waiting for udev"), out);
-    assertTrue(out.indexOf("CALLED udevadm") < out.indexOf("CALLED mount"), "waits before it looks: " + out);
+    assertTrue(
+        out.indexOf("CALLED udevadm") < out.indexOf("CALLED mount"),
+        "waits before it looks: " + out);
     assertEquals(2, count(out, "CALLED mount"), out);
   }
 

@@ -30,8 +30,10 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class HostLauncherIT {
 
-  private static final Path SCRIPT = Path.of("..", "init-units", "src", "main", "resources", "basalt", "libexec", "cloud-config");
-  private static final Pattern RUNTIME_JAR = Pattern.compile("(snakeyaml|picocli|jackson-[a-z-]+|basalt-host-contract)-\\d[^/]*\\.jar");
+  private static final Path SCRIPT =
+      Path.of("..", "init-units", "src", "main", "resources", "basalt", "libexec", "cloud-config");
+  private static final Pattern RUNTIME_JAR =
+      Pattern.compile("(snakeyaml|picocli|jackson-[a-z-]+|basalt-host-contract)-\\d[^/]*\\.jar");
   private static final String HASH_A = "a".repeat(64);
   private static final String HASH_B = "0123456789abcdef".repeat(4);
 
@@ -40,8 +42,10 @@ class HostLauncherIT {
   private Path cds;
   private Path cmdline;
   private Path config;
+
   /** Environment set after the defaults of {@link #launch} (e.g. another BASALT_JAVA). */
   private final Map<String, String> extraEnv = new HashMap<>();
+
   /** Words appended to the kernel command line {@link #launch} writes. */
   private String cmdlineExtra = "";
 
@@ -58,31 +62,47 @@ class HostLauncherIT {
         deps++;
       }
     }
-    assertTrue(deps >= 3, "runtime jars (snakeyaml, picocli, jackson) on the test classpath: " + deps);
+    assertTrue(
+        deps >= 3, "runtime jars (snakeyaml, picocli, jackson) on the test classpath: " + deps);
     cds = tmp.resolve("cache/basalt/cds");
     cmdline = tmp.resolve("cmdline");
     config = tmp.resolve("config.yml");
-    Files.writeString(config, "#cloud-config\nhostname: node1\ncoreos:\n  fleet:\n    metadata: role=web\n"
-        + "  units:\n    - name: app.service\n      command: start\n      content: |\n        [Service]\n"
-        + "        ExecStart=/bin/true\n");
+    Files.writeString(
+        config,
+        "#cloud-config\nhostname: node1\ncoreos:\n  fleet:\n    metadata: role=web\n"
+            + "  units:\n    - name: app.service\n      command: start\n      content: |\n        [Service]\n"
+            + "        ExecStart=/bin/true\n");
   }
 
-  /** The packaged cloud-config jar (CDS archives classes from jars only, never from directories). */
+  /**
+   * The packaged cloud-config jar (CDS archives classes from jars only, never from directories).
+   */
   private static Path cloudConfigJar() throws IOException {
     try (Stream<Path> s = Files.list(Path.of("target"))) {
-      return s.filter(p -> p.getFileName().toString().matches("basalt-cloud-config-[^-].*\\.jar")
-              && !p.getFileName().toString().endsWith("-sources.jar") && !p.getFileName().toString().endsWith("-tests.jar"))
-          .findFirst().orElseThrow(() -> new IllegalStateException("no packaged basalt-cloud-config jar under target/"));
+      return s.filter(
+              p ->
+                  p.getFileName().toString().matches("basalt-cloud-config-[^-].*\\.jar")
+                      && !p.getFileName().toString().endsWith("-sources.jar")
+                      && !p.getFileName().toString().endsWith("-tests.jar"))
+          .findFirst()
+          .orElseThrow(
+              () -> new IllegalStateException("no packaged basalt-cloud-config jar under target/"));
     }
   }
 
   private record Run(int code, String out) {}
 
   private Run launch(String usrhash, String jvmLog, String... args) throws Exception {
-    Files.writeString(cmdline, "BOOT_IMAGE=/vmlinuz ro console=ttyS0" + (usrhash == null ? "" : " usrhash=" + usrhash) + cmdlineExtra + " *\n");
+    Files.writeString(
+        cmdline,
+        "BOOT_IMAGE=/vmlinuz ro console=ttyS0"
+            + (usrhash == null ? "" : " usrhash=" + usrhash)
+            + cmdlineExtra
+            + " *\n");
     List<String> cmd = new ArrayList<>(List.of("sh", SCRIPT.toAbsolutePath().toString()));
     cmd.addAll(List.of(args));
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).directory(new File(tmp.toString()));
+    ProcessBuilder pb =
+        new ProcessBuilder(cmd).redirectErrorStream(true).directory(new File(tmp.toString()));
     Map<String, String> env = pb.environment();
     env.put("BASALT_JAVA", Path.of(System.getProperty("java.home"), "bin", "java").toString());
     env.put("BASALT_LIB", lib.toString());
@@ -114,11 +134,17 @@ class HostLauncherIT {
 
   /** Lines of a -Xlog:class+load run saying a Basalt class came from the application archive. */
   private static long fromAppArchive(String out) {
-    return out.lines().filter(l -> l.contains(" io.basalt.cloudconfig.") && l.contains("source: shared objects file (top)")).count();
+    return out.lines()
+        .filter(
+            l ->
+                l.contains(" io.basalt.cloudconfig.")
+                    && l.contains("source: shared objects file (top)"))
+        .count();
   }
 
   private static String withoutJvmLog(String out) {
-    return out.lines().filter(l -> !l.startsWith("[") && !l.startsWith("Picked up JAVA_TOOL_OPTIONS"))
+    return out.lines()
+        .filter(l -> !l.startsWith("[") && !l.startsWith("Picked up JAVA_TOOL_OPTIONS"))
         .collect(Collectors.joining("\n"));
   }
 
@@ -138,14 +164,18 @@ class HostLauncherIT {
 
     Run archived = launch(HASH_A, "-Xlog:class+load", "validate", config.toString());
     assertEquals(0, archived.code(), archived.out());
-    assertTrue(fromAppArchive(archived.out()) > 20, "cloud-config's classes come from the archive:\n" + archived.out());
+    assertTrue(
+        fromAppArchive(archived.out()) > 20,
+        "cloud-config's classes come from the archive:\n" + archived.out());
     assertEquals(plain.out().strip(), withoutJvmLog(archived.out()).strip());
 
     // Another /usr (an update): that archive is not used, the run is the same without it.
     Run other = launch(HASH_B, "-Xlog:class+load", "validate", config.toString());
     assertEquals(0, other.code(), other.out());
     assertEquals(0, fromAppArchive(other.out()), other.out());
-    assertTrue(other.out().contains("source: shared objects file"), "the JDK's own archive still is: " + other.out().lines().count());
+    assertTrue(
+        other.out().contains("source: shared objects file"),
+        "the JDK's own archive still is: " + other.out().lines().count());
     assertEquals(plain.out().strip(), withoutJvmLog(other.out()).strip());
 
     // Its archive replaces the old one.
@@ -159,8 +189,10 @@ class HostLauncherIT {
     Run withCds = launch(HASH_B, null, "render", config.toString(), "--root", r1.toString());
     Run without = launch(null, null, "render", config.toString(), "--root", r2.toString());
     assertEquals(0, withCds.code(), withCds.out());
-    assertEquals(withCds.out().replace(r1.toString(), "R"), without.out().replace(r2.toString(), "R"));
-    assertEquals(Files.readString(r1.resolve("etc/systemd/system/app.service")),
+    assertEquals(
+        withCds.out().replace(r1.toString(), "R"), without.out().replace(r2.toString(), "R"));
+    assertEquals(
+        Files.readString(r1.resolve("etc/systemd/system/app.service")),
         Files.readString(r2.resolve("etc/systemd/system/app.service")));
   }
 
@@ -190,7 +222,16 @@ class HostLauncherIT {
     Files.createDirectories(root.resolve("run/basalt/config-2"));
     Files.createDirectories(root.resolve("etc/basalt"));
     // The Java command's own answer for this root (with --root it never takes the fast path).
-    Run java = launch(HASH_A, null, "apply", "--from-datasources", "--url-timeout", "120", "--root", root.toString());
+    Run java =
+        launch(
+            HASH_A,
+            null,
+            "apply",
+            "--from-datasources",
+            "--url-timeout",
+            "120",
+            "--root",
+            root.toString());
     assertEquals(0, java.code(), java.out());
     assertTrue(java.out().contains("no datasource has user-data; nothing to apply"), java.out());
 
@@ -202,21 +243,42 @@ class HostLauncherIT {
 
     Run fast = launch(HASH_A, null, "apply", "--from-datasources", "--url-timeout", "120");
     assertEquals(0, fast.code(), fast.out());
-    assertEquals(java.out().strip(), fast.out().strip(), "the same lines as the Java command, no JVM");
-    assertEquals(0, launch(null, null, "apply", "--url-timeout=5", "--from-datasources", "--command-timeout", "9").code());
+    assertEquals(
+        java.out().strip(), fast.out().strip(), "the same lines as the Java command, no JVM");
+    assertEquals(
+        0,
+        launch(
+                null,
+                null,
+                "apply",
+                "--url-timeout=5",
+                "--from-datasources",
+                "--command-timeout",
+                "9")
+            .code());
 
     // Other commands and options always go to the JVM.
-    for (List<String> args : List.of(List.of("apply", "--from-datasources", "--root", root.toString()),
-        List.of("apply", "--from-datasources", "--dry-run"), List.of("apply", config.toString()),
-        List.of("apply"), List.of("validate", config.toString()), List.of("apply", "--from-datasources", "--url-timeout"))) {
+    for (List<String> args :
+        List.of(
+            List.of("apply", "--from-datasources", "--root", root.toString()),
+            List.of("apply", "--from-datasources", "--dry-run"),
+            List.of("apply", config.toString()),
+            List.of("apply"),
+            List.of("validate", config.toString()),
+            List.of("apply", "--from-datasources", "--url-timeout"))) {
       Run r = launch(HASH_A, null, args.toArray(String[]::new));
       assertEquals(42, r.code(), args + ": " + r.out());
-      assertTrue(r.out().contains("JVM started: ") && r.out().contains(String.join(" ", args)), r.out());
+      assertTrue(
+          r.out().contains("JVM started: ") && r.out().contains(String.join(" ", args)), r.out());
     }
 
     // Each datasource, present even as an empty file or folder, goes to the JVM.
-    for (String there : List.of("run/basalt/oem/cloud-config.yml", "run/basalt/config-2/openstack/",
-        "run/basalt/context/context.sh", "etc/basalt/cloud-config.yml")) {
+    for (String there :
+        List.of(
+            "run/basalt/oem/cloud-config.yml",
+            "run/basalt/config-2/openstack/",
+            "run/basalt/context/context.sh",
+            "etc/basalt/cloud-config.yml")) {
       Path p = root.resolve(there);
       if (there.endsWith("/")) {
         Files.createDirectories(p);
@@ -227,7 +289,8 @@ class HostLauncherIT {
       Run r = launch(HASH_A, null, "apply", "--from-datasources", "--url-timeout", "120");
       assertEquals(42, r.code(), there + ": " + r.out());
       Files.delete(p);
-      assertEquals(0, launch(HASH_A, null, "apply", "--from-datasources").code(), "after removing " + there);
+      assertEquals(
+          0, launch(HASH_A, null, "apply", "--from-datasources").code(), "after removing " + there);
     }
     cmdlineExtra = " cloud-config-url=http://10.0.2.2:8080/user-data";
     Run url = launch(HASH_A, null, "apply", "--from-datasources", "--url-timeout", "120");

@@ -1,6 +1,5 @@
 package io.basalt.cloudconfig.datasource;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -31,8 +30,9 @@ import org.junit.jupiter.api.Test;
 
 class DatasourceTest {
 
-  static final String USER_DATA = "#cloud-config\nhostname: from-user-data\ncoreos:\n  etcd2:\n"
-      + "    advertise-client-urls: http://$private_ipv4:2379\n";
+  static final String USER_DATA =
+      "#cloud-config\nhostname: from-user-data\ncoreos:\n  etcd2:\n"
+          + "    advertise-client-urls: http://$private_ipv4:2379\n";
 
   /** context.sh exactly as OpenNebula writes it (single quotes, '\'' escapes, base64 user data). */
   static String contextSh(String userData) {
@@ -54,7 +54,9 @@ class DatasourceTest {
         + "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC0g+ZTxC7weoIJLUafOgrm+h it'\\''s me'\n"
         + "TARGET='hdb'\n"
         + "USERDATA_ENCODING='base64'\n"
-        + "USER_DATA='" + Base64.getEncoder().encodeToString(userData.getBytes(StandardCharsets.UTF_8)) + "'\n";
+        + "USER_DATA='"
+        + Base64.getEncoder().encodeToString(userData.getBytes(StandardCharsets.UTF_8))
+        + "'\n";
   }
 
   private FileSystem fs;
@@ -81,12 +83,17 @@ class DatasourceTest {
     assertEquals("10.0.0.15", md.privateIpv4());
     assertEquals(2, md.sshPublicKeys().size());
     assertTrue(md.sshPublicKeys().get(1).endsWith("it's me"));
-    assertEquals("[Match]\nMACAddress=02:00:0a:00:00:0f\n\n[Network]\nAddress=10.0.0.15/24\nGateway=10.0.0.1\n"
-        + "DNS=10.0.0.1\nDNS=10.0.0.2\nDomains=example.org\n", md.networkUnits().get("10-basalt-context-eth0.network"));
-    assertEquals("[Match]\nName=eth1\n\n[Network]\nAddress=192.168.7.3/16\n",
+    assertEquals(
+        "[Match]\nMACAddress=02:00:0a:00:00:0f\n\n[Network]\nAddress=10.0.0.15/24\nGateway=10.0.0.1\n"
+            + "DNS=10.0.0.1\nDNS=10.0.0.2\nDomains=example.org\n",
+        md.networkUnits().get("10-basalt-context-eth0.network"));
+    assertEquals(
+        "[Match]\nName=eth1\n\n[Network]\nAddress=192.168.7.3/16\n",
         md.networkUnits().get("10-basalt-context-eth1.network"));
 
-    UserData ud = UserDataParser.parse(md.substitute(Datasources.text(f.userData())), ValidationOptions.defaultImage());
+    UserData ud =
+        UserDataParser.parse(
+            md.substitute(Datasources.text(f.userData())), ValidationOptions.defaultImage());
     CloudConfig c = ud.config().withMetadata(md);
     assertEquals("from-user-data", c.hostname()); // the user-data wins over SET_HOSTNAME
     assertEquals("http://10.0.0.15:2379", c.coreos().etcd2().get("ETCD_ADVERTISE_CLIENT_URLS"));
@@ -99,7 +106,8 @@ class DatasourceTest {
   void openNebulaPlainUserDataAndHostnameFallback() throws Exception {
     Path dir = fs.getPath("/ctx");
     Files.createDirectories(dir);
-    Files.writeString(dir.resolve("context.sh"), "HOSTNAME=\"plain\"\nUSERDATA='#cloud-config\nhostname: x\n'\n");
+    Files.writeString(
+        dir.resolve("context.sh"), "HOSTNAME=\"plain\"\nUSERDATA='#cloud-config\nhostname: x\n'\n");
     Datasource.Found f = new OpenNebulaDatasource(dir).fetch().orElseThrow();
     assertEquals("#cloud-config\nhostname: x\n", Datasources.text(f.userData()));
     assertEquals("plain", f.metadata().hostname());
@@ -129,33 +137,44 @@ class DatasourceTest {
     Files.createDirectories(dir.resolve("openstack/latest"));
     Files.createDirectories(dir.resolve("ec2/2009-04-04"));
     Files.writeString(dir.resolve("openstack/latest/user_data"), USER_DATA);
-    Files.writeString(dir.resolve("openstack/latest/meta_data.json"),
+    Files.writeString(
+        dir.resolve("openstack/latest/meta_data.json"),
         "{\"hostname\": \"cd-host\", \"public_keys\": {\"mykey\": \"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC0g+ZTxC7weoIJLUafOgrm+h k\\n\"}}");
-    Files.writeString(dir.resolve("ec2/2009-04-04/meta-data.json"), "{\"public-ipv4\": \"203.0.113.5\", \"local-ipv4\": \"10.1.2.3\"}");
+    Files.writeString(
+        dir.resolve("ec2/2009-04-04/meta-data.json"),
+        "{\"public-ipv4\": \"203.0.113.5\", \"local-ipv4\": \"10.1.2.3\"}");
     Datasource.Found f = new ConfigDriveDatasource(dir).fetch().orElseThrow();
     assertEquals(USER_DATA, new String(f.userData(), StandardCharsets.UTF_8));
     assertEquals("cd-host", f.metadata().hostname());
     assertEquals("10.1.2.3", f.metadata().privateIpv4());
     assertEquals("203.0.113.5", f.metadata().publicIpv4());
-    assertEquals(List.of("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC0g+ZTxC7weoIJLUafOgrm+h k"), f.metadata().sshPublicKeys());
+    assertEquals(
+        List.of("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC0g+ZTxC7weoIJLUafOgrm+h k"),
+        f.metadata().sshPublicKeys());
   }
 
   @Test
   void orderIsOemConfigDriveContextUrlLocal() throws Exception {
     Path root = fs.getPath("/");
     Files.createDirectories(fs.getPath("/etc/basalt"));
-    Files.writeString(fs.getPath("/etc/basalt/cloud-config.yml"), "#cloud-config\nhostname: local\n");
+    Files.writeString(
+        fs.getPath("/etc/basalt/cloud-config.yml"), "#cloud-config\nhostname: local\n");
     Files.createDirectories(fs.getPath("/run/basalt/context"));
     Files.writeString(fs.getPath("/run/basalt/context/context.sh"), "SET_HOSTNAME='ctx'\n");
     Files.createDirectories(fs.getPath("/run/basalt/oem"));
     List<String> log = new ArrayList<>();
     Datasources ds = Datasources.standard(root, Duration.ofSeconds(1), log::add);
-    assertEquals(List.of("oem", "config-2", "opennebula", "cmdline-url", "local"),
+    assertEquals(
+        List.of("oem", "config-2", "opennebula", "cmdline-url", "local"),
         ds.ordered().stream().map(Datasource::name).toList());
-    // OEM mounted but without cloud-config.yml: skipped; the context disk comes before the local file.
+    // OEM mounted but without cloud-config.yml: skipped; the context disk comes before the local
+    // file.
     assertEquals("ctx", ds.first(log::add).orElseThrow().metadata().hostname());
-    Files.writeString(fs.getPath("/run/basalt/oem/cloud-config.yml"), "#cloud-config\nhostname: oem\n");
-    assertTrue(new String(ds.first(log::add).orElseThrow().userData(), StandardCharsets.UTF_8).contains("oem"));
+    Files.writeString(
+        fs.getPath("/run/basalt/oem/cloud-config.yml"), "#cloud-config\nhostname: oem\n");
+    assertTrue(
+        new String(ds.first(log::add).orElseThrow().userData(), StandardCharsets.UTF_8)
+            .contains("oem"));
   }
 
   @Test
@@ -165,20 +184,24 @@ class DatasourceTest {
       gz.write(USER_DATA.getBytes(StandardCharsets.UTF_8));
     }
     assertEquals(USER_DATA, Datasources.text(b.toByteArray()));
-    assertThrows(IOException.class, () -> Datasources.text(new byte[] {(byte) 0xff, (byte) 0xfe, 0x41}));
+    assertThrows(
+        IOException.class, () -> Datasources.text(new byte[] {(byte) 0xff, (byte) 0xfe, 0x41}));
   }
 
   @Test
   void kernelCommandLine() {
-    assertEquals("http://10.0.2.2:8080/cc.yml",
-        UrlDatasource.urlFrom("BOOT_IMAGE=/vmlinuz ro cloud-config-url=http://10.0.2.2:8080/cc.yml console=ttyS0\n"));
+    assertEquals(
+        "http://10.0.2.2:8080/cc.yml",
+        UrlDatasource.urlFrom(
+            "BOOT_IMAGE=/vmlinuz ro cloud-config-url=http://10.0.2.2:8080/cc.yml console=ttyS0\n"));
     assertNull(UrlDatasource.urlFrom("ro quiet"));
   }
 
   @Test
   void substitutionLeavesUnknownAndEscapedVariables() {
     Metadata md = new Metadata(null, "10.0.0.1", null, null, null, List.of(), Map.of());
-    assertEquals("a 10.0.0.1:1 $public_ipv4 $private_ipv4 $private_ipv4x",
+    assertEquals(
+        "a 10.0.0.1:1 $public_ipv4 $private_ipv4 $private_ipv4x",
         md.substitute("a $private_ipv4:1 $public_ipv4 \\$private_ipv4 $private_ipv4x"));
   }
 
@@ -186,9 +209,16 @@ class DatasourceTest {
   void substitutionAtTheEdgesAndNextToOtherDollars() {
     Metadata md = new Metadata("203.0.113.9", "10.0.0.1", "", "fd00::1", null, List.of(), Map.of());
     assertEquals("10.0.0.1", md.substitute("$private_ipv4"));
-    assertEquals("$10.0.0.1 203.0.113.9$ $ $public_ipv6 fd00::1", md.substitute("$$private_ipv4 $public_ipv4$ $ $public_ipv6 $private_ipv6"));
-    assertEquals("\\$private_ipv4 x", md.substitute("\\\\$private_ipv4 x"), "only the backslash right before $ escapes");
+    assertEquals(
+        "$10.0.0.1 203.0.113.9$ $ $public_ipv6 fd00::1",
+        md.substitute("$$private_ipv4 $public_ipv4$ $ $public_ipv6 $private_ipv6"));
+    assertEquals(
+        "\\$private_ipv4 x",
+        md.substitute("\\\\$private_ipv4 x"),
+        "only the backslash right before $ escapes");
     assertEquals("no variables", md.substitute("no variables"));
-    assertEquals("$PATH ${private_ipv4} $private_ipv4_x", md.substitute("$PATH ${private_ipv4} $private_ipv4_x"));
+    assertEquals(
+        "$PATH ${private_ipv4} $private_ipv4_x",
+        md.substitute("$PATH ${private_ipv4} $private_ipv4_x"));
   }
 }

@@ -21,7 +21,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** cloud-config-url= against a real HTTP server on 127.0.0.1: retries with backoff, bounded wait. */
+/**
+ * cloud-config-url= against a real HTTP server on 127.0.0.1: retries with backoff, bounded wait.
+ */
 class UrlDatasourceIT {
 
   private HttpServer server;
@@ -34,18 +36,20 @@ class UrlDatasourceIT {
   @BeforeEach
   void start() throws IOException {
     server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    server.createContext("/cc.yml", ex -> {
-      int n = requests.incrementAndGet();
-      byte[] body = DatasourceTest.USER_DATA.getBytes(StandardCharsets.UTF_8);
-      int code = n <= failFirst ? 503 : status;
-      ex.sendResponseHeaders(code, code == 200 ? body.length : -1);
-      if (code == 200) {
-        try (OutputStream o = ex.getResponseBody()) {
-          o.write(body);
-        }
-      }
-      ex.close();
-    });
+    server.createContext(
+        "/cc.yml",
+        ex -> {
+          int n = requests.incrementAndGet();
+          byte[] body = DatasourceTest.USER_DATA.getBytes(StandardCharsets.UTF_8);
+          int code = n <= failFirst ? 503 : status;
+          ex.sendResponseHeaders(code, code == 200 ? body.length : -1);
+          if (code == 200) {
+            try (OutputStream o = ex.getResponseBody()) {
+              o.write(body);
+            }
+          }
+          ex.close();
+        });
     server.start();
   }
 
@@ -56,9 +60,13 @@ class UrlDatasourceIT {
 
   private UrlDatasource source(Duration maxWait, List<String> log) throws IOException {
     Path cmdline = tmp.resolve("cmdline");
-    Files.writeString(cmdline, "ro console=ttyS0 cloud-config-url=http://127.0.0.1:" + server.getAddress().getPort()
-        + "/cc.yml?token=SECRET\n");
-    return new UrlDatasource(cmdline, Duration.ofMillis(100), Duration.ofMillis(400), maxWait, log::add);
+    Files.writeString(
+        cmdline,
+        "ro console=ttyS0 cloud-config-url=http://127.0.0.1:"
+            + server.getAddress().getPort()
+            + "/cc.yml?token=SECRET\n");
+    return new UrlDatasource(
+        cmdline, Duration.ofMillis(100), Duration.ofMillis(400), maxWait, log::add);
   }
 
   @Test
@@ -74,7 +82,9 @@ class UrlDatasourceIT {
     assertTrue(log.get(2).contains("retrying in 400 ms"), log.toString()); // 100, 200, 400 (capped)
     assertTrue(ms >= 700, "backoff waited " + ms + " ms");
     assertTrue(f.source().endsWith("/cc.yml?..."), f.source());
-    assertTrue(log.stream().noneMatch(l -> l.contains("SECRET")), "query strings may carry tokens: " + log);
+    assertTrue(
+        log.stream().noneMatch(l -> l.contains("SECRET")),
+        "query strings may carry tokens: " + log);
   }
 
   @Test
@@ -82,7 +92,8 @@ class UrlDatasourceIT {
     failFirst = Integer.MAX_VALUE;
     long t0 = System.nanoTime();
     List<String> log = new ArrayList<>();
-    UrlDatasource ds = source(Duration.ofSeconds(4), log); // room for 3+ attempts on a loaded machine
+    UrlDatasource ds =
+        source(Duration.ofSeconds(4), log); // room for 3+ attempts on a loaded machine
     IOException e = assertThrows(IOException.class, ds::fetch);
     long ms = (System.nanoTime() - t0) / 1_000_000;
     assertTrue(ms < 15_000, "took " + ms + " ms: " + log + " " + e.getMessage());
@@ -93,7 +104,9 @@ class UrlDatasourceIT {
   @Test
   void notFoundIsNotRetried() throws Exception {
     status = 404;
-    IOException e = assertThrows(IOException.class, () -> source(Duration.ofSeconds(10), new ArrayList<>()).fetch());
+    IOException e =
+        assertThrows(
+            IOException.class, () -> source(Duration.ofSeconds(10), new ArrayList<>()).fetch());
     assertTrue(e.getMessage().contains("HTTP 404"), e.getMessage());
     assertEquals(1, requests.get());
   }

@@ -22,7 +22,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The applier against an in-memory root and a fake system (useradd & co. edit etc/passwd there). */
+/**
+ * The applier against an in-memory root and a fake system (useradd & co. edit etc/passwd there).
+ */
 class ApplierTest {
 
   private FileSystem fs;
@@ -48,7 +50,8 @@ class ApplierTest {
   }
 
   private static CloudConfig corpus(String name) throws Exception {
-    UserData ud = RenderGoldenTest.parse(Path.of(ApplierTest.class.getResource("/corpus/" + name).toURI()));
+    UserData ud =
+        RenderGoldenTest.parse(Path.of(ApplierTest.class.getResource("/corpus/" + name).toURI()));
     assertFalse(ud.hasErrors(), ud.diagnostics().toString());
     return ud.config();
   }
@@ -67,7 +70,11 @@ class ApplierTest {
   void everyCorpusConfigAppliedTwiceChangesNothingTheSecondTime() throws Exception {
     List<String> names;
     try (Stream<Path> s = Files.list(Path.of(getClass().getResource("/corpus").toURI()))) {
-      names = s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".yml")).sorted().collect(Collectors.toList());
+      names =
+          s.map(p -> p.getFileName().toString())
+              .filter(n -> n.endsWith(".yml"))
+              .sorted()
+              .collect(Collectors.toList());
     }
     for (String name : names) {
       CloudConfig config = corpus(name);
@@ -80,9 +87,12 @@ class ApplierTest {
       assertTrue(second.ok(), name + ": " + second.failures());
       assertEquals(List.of(), second.changes(), name + ": second apply changed something");
       assertEquals(before, TreeDump.dump(root, true), name);
-      // Only the per-boot unit commands and enables are issued again; never accounts, hostname or reloads.
+      // Only the per-boot unit commands and enables are issued again; never accounts, hostname or
+      // reloads.
       for (String c : tools.commands.subList(commandsBefore, tools.commands.size())) {
-        assertTrue(c.startsWith("systemctl --no-block ") || c.startsWith("systemctl enable "), name + ": " + c);
+        assertTrue(
+            c.startsWith("systemctl --no-block ") || c.startsWith("systemctl enable "),
+            name + ": " + c);
       }
     }
   }
@@ -92,7 +102,9 @@ class ApplierTest {
     ApplyReport r = apply(corpus("users.yml"), List.of());
     assertTrue(r.ok(), r.failures().toString());
     String passwd = Files.readString(root.resolve("etc/passwd"));
-    assertTrue(passwd.contains("elroy:x:1000:1001::/home/elroy:/bin/sh"), passwd); // gid 1000 went to docker
+    assertTrue(
+        passwd.contains("elroy:x:1000:1001::/home/elroy:/bin/sh"),
+        passwd); // gid 1000 went to docker
     assertTrue(passwd.contains("deploy:x:999:100:Deployment bot:/var/lib/deploy:/bin/sh"), passwd);
     String group = Files.readString(root.resolve("etc/group"));
     assertTrue(group.contains("sudo:x:27:elroy"), group);
@@ -118,9 +130,15 @@ class ApplierTest {
   void existingUserGetsMissingGroupsAndNewPassword() throws Exception {
     apply(parse("#cloud-config\nusers:\n  - name: ops\n    groups: [sudo]\n"), List.of());
     tools.commands.clear();
-    ApplyReport r = apply(parse("#cloud-config\nusers:\n  - name: ops\n    groups: [sudo, adm]\n    passwd: $6$x$y\n"), List.of());
+    ApplyReport r =
+        apply(
+            parse(
+                "#cloud-config\nusers:\n  - name: ops\n    groups: [sudo, adm]\n    passwd: $6$x$y\n"),
+            List.of());
     assertTrue(r.ok(), r.failures().toString());
-    assertEquals(List.of("groupadd adm", "usermod --append --groups adm ops", "chpasswd --encrypted"), tools.commands);
+    assertEquals(
+        List.of("groupadd adm", "usermod --append --groups adm ops", "chpasswd --encrypted"),
+        tools.commands);
   }
 
   @Test
@@ -134,14 +152,22 @@ class ApplierTest {
     assertEquals(0755, TreeDump.mode(attrs("/opt/bin/backup.sh")));
     assertTrue(Files.readString(root.resolve("etc/motd")).startsWith("Welcome to Basalt."));
     try (Stream<Path> s = Files.walk(root)) {
-      assertTrue(s.noneMatch(p -> p.getFileName() != null && p.getFileName().toString().endsWith(".cloud-config.tmp")));
+      assertTrue(
+          s.noneMatch(
+              p ->
+                  p.getFileName() != null
+                      && p.getFileName().toString().endsWith(".cloud-config.tmp")));
     }
   }
 
   @Test
   void missingOwnerFailsThatFileOnly() throws Exception {
-    ApplyReport r = apply(parse("#cloud-config\nwrite_files:\n  - path: /etc/a\n    owner: nobody-here\n"
-        + "  - path: /etc/b\n    content: b\n"), List.of());
+    ApplyReport r =
+        apply(
+            parse(
+                "#cloud-config\nwrite_files:\n  - path: /etc/a\n    owner: nobody-here\n"
+                    + "  - path: /etc/b\n    content: b\n"),
+            List.of());
     assertEquals(1, r.failures().size(), r.failures().toString());
     assertTrue(r.failures().get(0).contains("owner user 'nobody-here' does not exist"));
     assertFalse(Files.exists(root.resolve("etc/a")));
@@ -151,23 +177,34 @@ class ApplierTest {
   @Test
   void oneFailingUnitCommandDoesNotStopTheOthers() throws Exception {
     tools.failing.add("systemctl --no-block start a.service");
-    ApplyReport r = apply(parse("#cloud-config\ncoreos:\n  units:\n    - name: a.service\n      command: start\n"
-        + "    - name: b.service\n      command: start\n      content: \"[Service]\\nExecStart=/bin/true\\n\"\n"), List.of());
+    ApplyReport r =
+        apply(
+            parse(
+                "#cloud-config\ncoreos:\n  units:\n    - name: a.service\n      command: start\n"
+                    + "    - name: b.service\n      command: start\n      content: \"[Service]\\nExecStart=/bin/true\\n\"\n"),
+            List.of());
     assertEquals(1, r.failures().size());
     assertTrue(tools.commands.contains("systemctl --no-block start b.service"));
-    assertEquals(1, tools.commands.stream().filter(c -> c.equals("systemctl daemon-reload")).count());
+    assertEquals(
+        1, tools.commands.stream().filter(c -> c.equals("systemctl daemon-reload")).count());
   }
 
   @Test
   void maskUnmaskAndRuntimeUnits() throws Exception {
-    apply(parse("#cloud-config\ncoreos:\n  units:\n    - name: m.service\n      mask: true\n"
-        + "    - name: r.service\n      runtime: true\n      content: x\n"), List.of());
+    apply(
+        parse(
+            "#cloud-config\ncoreos:\n  units:\n    - name: m.service\n      mask: true\n"
+                + "    - name: r.service\n      runtime: true\n      content: x\n"),
+        List.of());
     Path m = root.resolve("etc/systemd/system/m.service");
     assertTrue(Files.isSymbolicLink(m));
     assertEquals("/dev/null", Files.readSymbolicLink(m).toString());
     assertTrue(Files.exists(root.resolve("run/systemd/system/r.service")));
     tools.commands.clear();
-    ApplyReport r = apply(parse("#cloud-config\ncoreos:\n  units:\n    - name: m.service\n      mask: false\n"), List.of());
+    ApplyReport r =
+        apply(
+            parse("#cloud-config\ncoreos:\n  units:\n    - name: m.service\n      mask: false\n"),
+            List.of());
     assertTrue(r.ok());
     assertFalse(Files.exists(m, java.nio.file.LinkOption.NOFOLLOW_LINKS));
     assertEquals(List.of("systemctl daemon-reload"), tools.commands);
@@ -175,8 +212,11 @@ class ApplierTest {
 
   @Test
   void networkdUnitsGoToSystemdNetwork() throws Exception {
-    apply(parse("#cloud-config\ncoreos:\n  units:\n    - name: 10-a.network\n      content: x\n"
-        + "    - name: 20-b.netdev\n      runtime: true\n      content: y\n"), List.of());
+    apply(
+        parse(
+            "#cloud-config\ncoreos:\n  units:\n    - name: 10-a.network\n      content: x\n"
+                + "    - name: 20-b.netdev\n      runtime: true\n      content: y\n"),
+        List.of());
     assertTrue(Files.exists(root.resolve("etc/systemd/network/10-a.network")));
     assertTrue(Files.exists(root.resolve("run/systemd/network/20-b.netdev")));
     assertEquals(List.of("systemctl --no-block restart systemd-networkd.service"), tools.commands);
@@ -184,8 +224,10 @@ class ApplierTest {
 
   @Test
   void networkdUnitsRestartNetworkdOnlyWhenChanged() throws Exception {
-    CloudConfig c = parse("#cloud-config\ncoreos:\n  units:\n    - name: 10-eth0.network\n      command: start\n"
-        + "      content: \"[Match]\\nName=eth0\\n\"\n");
+    CloudConfig c =
+        parse(
+            "#cloud-config\ncoreos:\n  units:\n    - name: 10-eth0.network\n      command: start\n"
+                + "      content: \"[Match]\\nName=eth0\\n\"\n");
     apply(c, List.of());
     assertTrue(tools.commands.contains("systemctl --no-block restart systemd-networkd.service"));
     assertFalse(tools.commands.contains("systemctl --no-block start 10-eth0.network"));
@@ -197,10 +239,14 @@ class ApplierTest {
   @Test
   void updateConfMergesWithTheOperatorsLines() throws Exception {
     Files.createDirectories(root.resolve("etc/basalt"));
-    Files.writeString(root.resolve("etc/basalt/update.conf"), "# mine\nSERVER=https://old\nCHECK_INTERVAL=1h\n");
-    apply(parse("#cloud-config\ncoreos:\n  update:\n    server: https://new.example.com\n    reboot-strategy: best-effort\n"),
+    Files.writeString(
+        root.resolve("etc/basalt/update.conf"), "# mine\nSERVER=https://old\nCHECK_INTERVAL=1h\n");
+    apply(
+        parse(
+            "#cloud-config\ncoreos:\n  update:\n    server: https://new.example.com\n    reboot-strategy: best-effort\n"),
         List.of());
-    assertEquals("# mine\nSERVER=https://new.example.com\nCHECK_INTERVAL=1h\nREBOOT_STRATEGY=reboot\n",
+    assertEquals(
+        "# mine\nSERVER=https://new.example.com\nCHECK_INTERVAL=1h\nREBOOT_STRATEGY=reboot\n",
         Files.readString(root.resolve("etc/basalt/update.conf")));
   }
 
@@ -209,7 +255,10 @@ class ApplierTest {
     Script s = new Script("user-data", "#!/bin/sh\necho hi\n");
     apply(CloudConfig.empty(), List.of(s));
     apply(CloudConfig.empty(), List.of(s));
-    List<String> runs = tools.commands.stream().filter(c -> c.startsWith("systemd-run")).collect(Collectors.toList());
+    List<String> runs =
+        tools.commands.stream()
+            .filter(c -> c.startsWith("systemd-run"))
+            .collect(Collectors.toList());
     assertEquals(1, runs.size(), runs.toString());
     assertTrue(runs.get(0).endsWith(Applier.SCRIPTS_DIR + "/user-data"));
     assertEquals(0700, TreeDump.mode(attrs(Applier.SCRIPTS_DIR + "/user-data")));
@@ -222,14 +271,17 @@ class ApplierTest {
   @Test
   void etcHostsUsesTheHostname() throws Exception {
     apply(parse("#cloud-config\nhostname: node7\nmanage_etc_hosts: localhost\n"), List.of());
-    assertEquals("# Written by basalt cloud-config (manage_etc_hosts: localhost)\n127.0.0.1 node7 localhost\n"
-        + "::1 node7 localhost\n", Files.readString(root.resolve("etc/hosts"), StandardCharsets.UTF_8));
+    assertEquals(
+        "# Written by basalt cloud-config (manage_etc_hosts: localhost)\n127.0.0.1 node7 localhost\n"
+            + "::1 node7 localhost\n",
+        Files.readString(root.resolve("etc/hosts"), StandardCharsets.UTF_8));
     assertTrue(tools.commands.contains("hostname node7"));
   }
 
   private static void deleteTree(Path p) throws Exception {
     try (Stream<Path> s = Files.walk(p)) {
-      for (Path q : s.sorted((a, b) -> b.toString().compareTo(a.toString())).collect(Collectors.toList())) {
+      for (Path q :
+          s.sorted((a, b) -> b.toString().compareTo(a.toString())).collect(Collectors.toList())) {
         Files.delete(q);
       }
     }

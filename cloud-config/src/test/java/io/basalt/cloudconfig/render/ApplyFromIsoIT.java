@@ -32,29 +32,30 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ApplyFromIsoIT {
 
-  static final String CONFIG = "#cloud-config\n"
-      + "hostname: iso-node\n"
-      + "users:\n"
-      + "  - name: elroy\n"
-      + "    groups: [sudo]\n"
-      + "    ssh-authorized-keys:\n"
-      + "      - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE5vQ2Zl8yZQ9a0hQwz3D+8i9Dq0Wq1bOqlH4lmBXQJx elroy@desk\n"
-      + "write_files:\n"
-      + "  - path: /etc/app/secret.conf\n"
-      + "    owner: elroy:sudo\n"
-      + "    permissions: '0640'\n"
-      + "    encoding: gzip+base64\n"
-      + "    content: H4sIAAAAAAAAA8tIzcnJVyjPL8pJAQCFEUoNCwAAAA==\n"
-      + "  - path: /opt/bin/tool\n"
-      + "    permissions: '4755'\n"
-      + "    content: \"#!/bin/sh\\n\"\n"
-      + "coreos:\n"
-      + "  etcd2:\n"
-      + "    name: iso-node\n"
-      + "    advertise-client-urls: http://$private_ipv4:2379\n"
-      + "  units:\n"
-      + "    - name: etcd.service\n"
-      + "      command: start\n";
+  static final String CONFIG =
+      "#cloud-config\n"
+          + "hostname: iso-node\n"
+          + "users:\n"
+          + "  - name: elroy\n"
+          + "    groups: [sudo]\n"
+          + "    ssh-authorized-keys:\n"
+          + "      - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE5vQ2Zl8yZQ9a0hQwz3D+8i9Dq0Wq1bOqlH4lmBXQJx elroy@desk\n"
+          + "write_files:\n"
+          + "  - path: /etc/app/secret.conf\n"
+          + "    owner: elroy:sudo\n"
+          + "    permissions: '0640'\n"
+          + "    encoding: gzip+base64\n"
+          + "    content: H4sIAAAAAAAAA8tIzcnJVyjPL8pJAQCFEUoNCwAAAA==\n"
+          + "  - path: /opt/bin/tool\n"
+          + "    permissions: '4755'\n"
+          + "    content: \"#!/bin/sh\\n\"\n"
+          + "coreos:\n"
+          + "  etcd2:\n"
+          + "    name: iso-node\n"
+          + "    advertise-client-urls: http://$private_ipv4:2379\n"
+          + "  units:\n"
+          + "    - name: etcd.service\n"
+          + "      command: start\n";
 
   @TempDir Path tmp;
 
@@ -70,22 +71,51 @@ class ApplyFromIsoIT {
     }
   }
 
-  /** Builds an ISO9660 (Rock Ridge + Joliet) image with volume id {@code label} from {@code stage}. */
+  /**
+   * Builds an ISO9660 (Rock Ridge + Joliet) image with volume id {@code label} from {@code stage}.
+   */
   Path iso(Path stage, String label) throws Exception {
     Path iso = tmp.resolve(label + ".iso");
-    run(tmp, "xorriso", "-as", "mkisofs", "-quiet", "-V", label, "-J", "-r", "-o", iso.toString(), stage.toString());
-    Process p = new ProcessBuilder("xorriso", "-indev", iso.toString(), "-pvd_info").redirectErrorStream(true).start();
+    run(
+        tmp,
+        "xorriso",
+        "-as",
+        "mkisofs",
+        "-quiet",
+        "-V",
+        label,
+        "-J",
+        "-r",
+        "-o",
+        iso.toString(),
+        stage.toString());
+    Process p =
+        new ProcessBuilder("xorriso", "-indev", iso.toString(), "-pvd_info")
+            .redirectErrorStream(true)
+            .start();
     String info = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     p.waitFor(60, TimeUnit.SECONDS);
     assertTrue(info.contains("Volume Id    : " + label), info);
     Path mnt = tmp.resolve(label + "-mnt");
-    run(tmp, "xorriso", "-osirrox", "on", "-indev", iso.toString(), "-extract", "/", mnt.toString());
+    run(
+        tmp,
+        "xorriso",
+        "-osirrox",
+        "on",
+        "-indev",
+        iso.toString(),
+        "-extract",
+        "/",
+        mnt.toString());
     return mnt;
   }
 
   private Path applyTwice(Datasource ds) throws Exception {
     Datasource.Found f = ds.fetch().orElseThrow();
-    UserData ud = UserDataParser.parse(f.metadata().substitute(Datasources.text(f.userData())), ValidationOptions.defaultImage());
+    UserData ud =
+        UserDataParser.parse(
+            f.metadata().substitute(Datasources.text(f.userData())),
+            ValidationOptions.defaultImage());
     assertFalse(ud.hasErrors(), ud.diagnostics().toString());
     CloudConfig config = ud.config().withMetadata(f.metadata());
     Path root = tmp.resolve("root-" + ds.name());
@@ -112,8 +142,11 @@ class ApplyFromIsoIT {
     Files.createDirectories(stage.resolve("openstack/latest"));
     Files.createDirectories(stage.resolve("ec2/2009-04-04"));
     Files.writeString(stage.resolve("openstack/latest/user_data"), CONFIG);
-    Files.writeString(stage.resolve("openstack/latest/meta_data.json"), "{\"hostname\":\"ignored\",\"public_keys\":{}}");
-    Files.writeString(stage.resolve("ec2/2009-04-04/meta-data.json"), "{\"local-ipv4\":\"10.9.8.7\"}");
+    Files.writeString(
+        stage.resolve("openstack/latest/meta_data.json"),
+        "{\"hostname\":\"ignored\",\"public_keys\":{}}");
+    Files.writeString(
+        stage.resolve("ec2/2009-04-04/meta-data.json"), "{\"local-ipv4\":\"10.9.8.7\"}");
     Path root = applyTwice(new ConfigDriveDatasource(iso(stage, "config-2")));
 
     Path secret = root.resolve("etc/app/secret.conf");
@@ -126,24 +159,32 @@ class ApplyFromIsoIT {
     assertEquals(0600, attr(keys, "mode") & 07777);
     assertEquals(1000, attr(keys, "uid"));
     assertEquals("iso-node\n", Files.readString(root.resolve("etc/hostname")));
-    assertTrue(Files.readString(root.resolve("run/systemd/system/etcd.service.d/20-cloudinit.conf"))
-        .contains("Environment=\"ETCD_ADVERTISE_CLIENT_URLS=http://10.9.8.7:2379\""));
+    assertTrue(
+        Files.readString(root.resolve("run/systemd/system/etcd.service.d/20-cloudinit.conf"))
+            .contains("Environment=\"ETCD_ADVERTISE_CLIENT_URLS=http://10.9.8.7:2379\""));
   }
 
   @Test
   void openNebulaContextIso() throws Exception {
     Path stage = tmp.resolve("ctx");
     Files.createDirectories(stage);
-    Files.writeString(stage.resolve("context.sh"), "# Context variables generated by OpenNebula\n"
-        + "ETH0_IP='10.0.0.15'\nETH0_MAC='02:00:0a:00:00:0f'\nETH0_MASK='255.255.255.0'\nETH0_GATEWAY='10.0.0.1'\n"
-        + "ETH0_DNS='10.0.0.1'\nSET_HOSTNAME='one-vm'\nUSERDATA_ENCODING='base64'\n"
-        + "USER_DATA='" + Base64.getEncoder().encodeToString(CONFIG.replace("hostname: iso-node\n", "")
-            .getBytes(StandardCharsets.UTF_8)) + "'\n");
+    Files.writeString(
+        stage.resolve("context.sh"),
+        "# Context variables generated by OpenNebula\n"
+            + "ETH0_IP='10.0.0.15'\nETH0_MAC='02:00:0a:00:00:0f'\nETH0_MASK='255.255.255.0'\nETH0_GATEWAY='10.0.0.1'\n"
+            + "ETH0_DNS='10.0.0.1'\nSET_HOSTNAME='one-vm'\nUSERDATA_ENCODING='base64'\n"
+            + "USER_DATA='"
+            + Base64.getEncoder()
+                .encodeToString(
+                    CONFIG.replace("hostname: iso-node\n", "").getBytes(StandardCharsets.UTF_8))
+            + "'\n");
     Path root = applyTwice(new OpenNebulaDatasource(iso(stage, "CONTEXT")));
     assertEquals("one-vm\n", Files.readString(root.resolve("etc/hostname")));
-    assertEquals("[Match]\nMACAddress=02:00:0a:00:00:0f\n\n[Network]\nAddress=10.0.0.15/24\nGateway=10.0.0.1\nDNS=10.0.0.1\n",
+    assertEquals(
+        "[Match]\nMACAddress=02:00:0a:00:00:0f\n\n[Network]\nAddress=10.0.0.15/24\nGateway=10.0.0.1\nDNS=10.0.0.1\n",
         Files.readString(root.resolve("run/systemd/network/10-basalt-context-eth0.network")));
-    assertTrue(Files.readString(root.resolve("run/systemd/system/etcd.service.d/20-cloudinit.conf"))
-        .contains("http://10.0.0.15:2379"));
+    assertTrue(
+        Files.readString(root.resolve("run/systemd/system/etcd.service.d/20-cloudinit.conf"))
+            .contains("http://10.0.0.15:2379"));
   }
 }

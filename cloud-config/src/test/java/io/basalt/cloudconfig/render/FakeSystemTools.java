@@ -52,7 +52,7 @@ final class FakeSystemTools implements SystemTools {
       case "useradd" -> useradd(argv);
       case "usermod" -> usermod(argv);
       case "chpasswd" -> chpasswd(new String(stdin, StandardCharsets.UTF_8));
-      default -> { }
+      default -> {}
     }
     return new Result(0, "");
   }
@@ -141,7 +141,8 @@ final class FakeSystemTools implements SystemTools {
         Files.setAttribute(h, "unix:uid", uid);
         Files.setAttribute(h, "unix:gid", gid);
       } else {
-        Files.setOwner(h, h.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(name));
+        Files.setOwner(
+            h, h.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(name));
       }
     }
   }

@@ -22,14 +22,15 @@ import org.junit.jupiter.api.TestFactory;
 
 /**
  * Renders each realistic config of src/test/resources/corpus (metadata substituted) into an
- * in-memory root and compares every file written, with its mode, and the commands the applier
- * would run, to corpus/NAME.render. On a mismatch the actual output is left in
- * target/golden-actual/ for review.
+ * in-memory root and compares every file written, with its mode, and the commands the applier would
+ * run, to corpus/NAME.render. On a mismatch the actual output is left in target/golden-actual/ for
+ * review.
  */
 class RenderGoldenTest {
 
-  static final Metadata METADATA = new Metadata("203.0.113.10", "10.0.0.10", "2001:db8::10", "fd00::10", null,
-      List.of(), Map.of());
+  static final Metadata METADATA =
+      new Metadata(
+          "203.0.113.10", "10.0.0.10", "2001:db8::10", "fd00::10", null, List.of(), Map.of());
 
   static UserData parse(Path file) throws Exception {
     String text = METADATA.substitute(Files.readString(file, StandardCharsets.UTF_8));
@@ -44,7 +45,8 @@ class RenderGoldenTest {
       Files.createDirectories(root);
       DryRunSystemTools tools = new DryRunSystemTools();
       List<String> log = new ArrayList<>();
-      ApplyReport report = new Applier(root, tools, true, log::add).apply(ud.config(), ud.scripts());
+      ApplyReport report =
+          new Applier(root, tools, true, log::add).apply(ud.config(), ud.scripts());
       assertTrue(report.ok(), report.failures().toString());
       StringBuilder b = new StringBuilder(TreeDump.dump(root, false));
       for (List<String> c : tools.commands()) {
@@ -65,16 +67,28 @@ class RenderGoldenTest {
       files = s.filter(p -> p.toString().endsWith(".yml")).sorted().collect(Collectors.toList());
     }
     assertTrue(files.size() >= 4);
-    return files.stream().map(f -> DynamicTest.dynamicTest(f.getFileName().toString(), () -> {
-      String actual = render(f);
-      Path golden = f.resolveSibling(f.getFileName().toString().replace(".yml", ".render"));
-      String expected = Files.exists(golden) ? Files.readString(golden, StandardCharsets.UTF_8) : "";
-      if (!expected.equals(actual)) {
-        Path out = Path.of("target/golden-actual");
-        Files.createDirectories(out);
-        Files.writeString(out.resolve(golden.getFileName().toString()), actual, StandardCharsets.UTF_8);
-      }
-      assertEquals(expected, actual);
-    }));
+    return files.stream()
+        .map(
+            f ->
+                DynamicTest.dynamicTest(
+                    f.getFileName().toString(),
+                    () -> {
+                      String actual = render(f);
+                      Path golden =
+                          f.resolveSibling(f.getFileName().toString().replace(".yml", ".render"));
+                      String expected =
+                          Files.exists(golden)
+                              ? Files.readString(golden, StandardCharsets.UTF_8)
+                              : "";
+                      if (!expected.equals(actual)) {
+                        Path out = Path.of("target/golden-actual");
+                        Files.createDirectories(out);
+                        Files.writeString(
+                            out.resolve(golden.getFileName().toString()),
+                            actual,
+                            StandardCharsets.UTF_8);
+                      }
+                      assertEquals(expected, actual);
+                    }));
   }
 }

@@ -9,7 +9,9 @@ final class TestFs {
   private TestFs() {}
 
   static FileSystem unix() {
-    return Jimfs.newFileSystem(Configuration.unix().toBuilder()
-        .setAttributeViews("basic", "owner", "posix", "unix").build());
+    return Jimfs.newFileSystem(
+        Configuration.unix().toBuilder()
+            .setAttributeViews("basic", "owner", "posix", "unix")
+            .build());
   }
 }

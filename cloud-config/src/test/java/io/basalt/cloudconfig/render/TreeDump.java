@@ -19,8 +19,10 @@ final class TreeDump {
   static String dump(Path root, boolean owners) throws IOException {
     List<Path> all;
     try (Stream<Path> s = Files.walk(root)) {
-      all = s.filter(p -> !p.equals(root)).sorted((a, b) -> a.toString().compareTo(b.toString()))
-          .collect(Collectors.toList());
+      all =
+          s.filter(p -> !p.equals(root))
+              .sorted((a, b) -> a.toString().compareTo(b.toString()))
+              .collect(Collectors.toList());
     }
     StringBuilder b = new StringBuilder();
     for (Path p : all) {
@@ -32,7 +34,8 @@ final class TreeDump {
       if (Files.isDirectory(p)) {
         continue;
       }
-      PosixFileAttributes a = Files.readAttributes(p, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      PosixFileAttributes a =
+          Files.readAttributes(p, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
       b.append("== ").append(rel).append(" mode=").append(String.format("%04o", mode(a)));
       if (owners) {
         b.append(" owner=").append(a.owner().getName()).append(':').append(a.group().getName());

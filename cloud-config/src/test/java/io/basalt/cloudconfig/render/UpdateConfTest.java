@@ -15,7 +15,8 @@ class UpdateConfTest {
     wanted.put("REBOOT_STRATEGY", "etcd-lock");
     String existing = "# operator\nGROUP=stable\n\nCHECK_INTERVAL=1h\nGROUP=dup\n";
     String merged = UpdateConf.merge(existing, wanted);
-    assertEquals("# operator\nGROUP=beta\n\nCHECK_INTERVAL=1h\nREBOOT_STRATEGY=etcd-lock\n", merged);
+    assertEquals(
+        "# operator\nGROUP=beta\n\nCHECK_INTERVAL=1h\nREBOOT_STRATEGY=etcd-lock\n", merged);
     assertEquals(merged, UpdateConf.merge(merged, wanted));
     assertEquals("GROUP=beta\nREBOOT_STRATEGY=etcd-lock\n", UpdateConf.merge("", wanted));
   }

@@ -33,7 +33,12 @@ public record DiskLayout(
    * @param content what the build puts into it
    */
   public record Partition(
-      int number, String label, UUID type, UUID partUuid, long firstLba, long lastLba,
+      int number,
+      String label,
+      UUID type,
+      UUID partUuid,
+      long firstLba,
+      long lastLba,
       String content) {
     public Partition {
       Objects.requireNonNull(label, "label");

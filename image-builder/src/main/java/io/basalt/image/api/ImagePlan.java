@@ -7,9 +7,8 @@ import java.util.OptionalLong;
 
 /**
  * What {@code basalt build} will make from a spec, computed without writing anything: the trees,
- * the disk layout, the artifacts and the kernel command lines (with placeholders for what only
- * the built /usr decides), and the list of values known only at build time. Immutable,
- * thread-safe.
+ * the disk layout, the artifacts and the kernel command lines (with placeholders for what only the
+ * built /usr decides), and the list of values known only at build time. Immutable, thread-safe.
  *
  * @param name image name
  * @param version image version

@@ -1,9 +1,9 @@
 package io.basalt.image.api;
 
 /**
- * Receives the build's progress: one call when a stage starts, detail lines while it runs, one
- * when it ends. Implementations decide how to show it (the CLI prints to stderr). Must tolerate
- * calls from the building thread only; need not be thread-safe.
+ * Receives the build's progress: one call when a stage starts, detail lines while it runs, one when
+ * it ends. Implementations decide how to show it (the CLI prints to stderr). Must tolerate calls
+ * from the building thread only; need not be thread-safe.
  */
 public interface Progress {
 

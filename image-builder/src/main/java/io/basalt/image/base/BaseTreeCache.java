@@ -4,8 +4,8 @@ import io.basalt.image.spec.ImageSpec;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -46,7 +46,8 @@ public final class BaseTreeCache {
    */
   public static Path defaultRoot(Map<String, String> env, Path home) {
     String xdg = env.get("XDG_CACHE_HOME");
-    Path base = xdg != null && !xdg.isEmpty() ? home.getFileSystem().getPath(xdg) : home.resolve(".cache");
+    Path base =
+        xdg != null && !xdg.isEmpty() ? home.getFileSystem().getPath(xdg) : home.resolve(".cache");
     return base.resolve("basalt").resolve("base");
   }
 
@@ -75,7 +76,8 @@ public final class BaseTreeCache {
   /** The cache key: sha256 (hex) of {@link #inputs}. */
   public static String key(ImageSpec.Debian d) {
     try {
-      byte[] h = MessageDigest.getInstance("SHA-256").digest(inputs(d).getBytes(StandardCharsets.UTF_8));
+      byte[] h =
+          MessageDigest.getInstance("SHA-256").digest(inputs(d).getBytes(StandardCharsets.UTF_8));
       return HexFormat.of().formatHex(h);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
@@ -97,7 +99,8 @@ public final class BaseTreeCache {
    * @throws IOException if the bootstrap fails or the cache folder cannot be written
    * @throws InterruptedException if interrupted during the bootstrap
    */
-  public Entry get(ImageSpec.Debian d, Consumer<String> log) throws IOException, InterruptedException {
+  public Entry get(ImageSpec.Debian d, Consumer<String> log)
+      throws IOException, InterruptedException {
     String key = key(d);
     Path dir = root.resolve(key);
     Path tar = dir.resolve(TAR);
@@ -118,7 +121,8 @@ public final class BaseTreeCache {
       } catch (FileAlreadyExistsException | DirectoryNotEmptyException raced) {
         log.accept("another build cached " + key + " first; using it");
       } catch (AtomicMoveNotSupportedException e) {
-        throw new IOException("cannot rename " + tmp + " to " + dir + " atomically: " + e.getMessage(), e);
+        throw new IOException(
+            "cannot rename " + tmp + " to " + dir + " atomically: " + e.getMessage(), e);
       }
     } finally {
       deleteRecursively(tmp);

@@ -13,11 +13,12 @@ import java.util.function.Consumer;
 public interface BootstrapRunner {
 
   /**
-   * Writes the base tree for {@code debian} as a tar archive at {@code tarOut} (which does not exist
-   * yet), reporting progress lines to {@code log}.
+   * Writes the base tree for {@code debian} as a tar archive at {@code tarOut} (which does not
+   * exist yet), reporting progress lines to {@code log}.
    *
    * @throws IOException if the tree cannot be made; the message says what failed
    * @throws InterruptedException if interrupted while waiting for a child process
    */
-  void bootstrap(ImageSpec.Debian debian, Path tarOut, Consumer<String> log) throws IOException, InterruptedException;
+  void bootstrap(ImageSpec.Debian debian, Path tarOut, Consumer<String> log)
+      throws IOException, InterruptedException;
 }

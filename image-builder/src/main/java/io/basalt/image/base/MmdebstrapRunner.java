@@ -53,7 +53,8 @@ public final class MmdebstrapRunner implements BootstrapRunner {
   }
 
   @Override
-  public void bootstrap(ImageSpec.Debian debian, Path tarOut, Consumer<String> log) throws IOException, InterruptedException {
+  public void bootstrap(ImageSpec.Debian debian, Path tarOut, Consumer<String> log)
+      throws IOException, InterruptedException {
     List<String> cmd = command(debian, tarOut);
     log.accept("running " + String.join(" ", cmd));
     Process p;
@@ -63,10 +64,16 @@ public final class MmdebstrapRunner implements BootstrapRunner {
       pb.environment().put("DEBIAN_FRONTEND", "noninteractive");
       p = pb.start();
     } catch (IOException e) {
-      throw new IOException("cannot run " + executable + " (install the mmdebstrap package; ./basalt build does): " + e.getMessage(), e);
+      throw new IOException(
+          "cannot run "
+              + executable
+              + " (install the mmdebstrap package; ./basalt build does): "
+              + e.getMessage(),
+          e);
     }
     Deque<String> tail = new ArrayDeque<>();
-    try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+    try (BufferedReader r =
+        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
       String line;
       while ((line = r.readLine()) != null) {
         log.accept(line);
@@ -77,7 +84,12 @@ public final class MmdebstrapRunner implements BootstrapRunner {
       }
       int rc = p.waitFor();
       if (rc != 0) {
-        throw new IOException(executable + " failed with exit code " + rc + "; last output:\n  " + String.join("\n  ", tail));
+        throw new IOException(
+            executable
+                + " failed with exit code "
+                + rc
+                + "; last output:\n  "
+                + String.join("\n  ", tail));
       }
     } finally {
       if (p.isAlive()) {

@@ -12,11 +12,16 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = VersionProvider.class,
     description = "Build, run, sign and publish Basalt OS images.",
-    subcommands = {CommandLine.HelpCommand.class, io.basalt.image.gpt.GptCommand.class, BuildCommand.class,
-        io.basalt.cloudconfig.cli.CloudConfigCommand.class,
-        io.basalt.signing.cli.RepoCommand.class, io.basalt.signing.cli.TufClientCommand.class,
-        io.basalt.update.cli.FleetLockCommand.class,
-        RunCommand.class})
+    subcommands = {
+      CommandLine.HelpCommand.class,
+      io.basalt.image.gpt.GptCommand.class,
+      BuildCommand.class,
+      io.basalt.cloudconfig.cli.CloudConfigCommand.class,
+      io.basalt.signing.cli.RepoCommand.class,
+      io.basalt.signing.cli.TufClientCommand.class,
+      io.basalt.update.cli.FleetLockCommand.class,
+      RunCommand.class
+    })
 public final class Basalt implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

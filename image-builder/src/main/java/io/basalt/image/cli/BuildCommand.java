@@ -23,9 +23,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine;
 
 /**
  * {@code basalt build}: builds an image from a spec (the embedded default without --spec) into
@@ -49,13 +49,23 @@ final class BuildCommand implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec cmd;
 
-  @Option(names = "--spec", paramLabel = "FILE", description = "Image spec YAML (default: the embedded default spec).")
+  @Option(
+      names = "--spec",
+      paramLabel = "FILE",
+      description = "Image spec YAML (default: the embedded default spec).")
   Path specFile;
 
-  @Option(names = "--out", paramLabel = "DIR", description = "Output folder (default: out/<name>-<version>).")
+  @Option(
+      names = "--out",
+      paramLabel = "DIR",
+      description = "Output folder (default: out/<name>-<version>).")
   Path out;
 
-  @Option(names = "--cache", paramLabel = "DIR", description = "Base tree cache (default: $XDG_CACHE_HOME/basalt/base or ~/.cache/basalt/base).")
+  @Option(
+      names = "--cache",
+      paramLabel = "DIR",
+      description =
+          "Base tree cache (default: $XDG_CACHE_HOME/basalt/base or ~/.cache/basalt/base).")
   Path cache;
 
   @Option(names = "--json", description = "Print a machine-readable summary (or plan) on stdout.")
@@ -63,10 +73,13 @@ final class BuildCommand implements Callable<Integer> {
 
   @Option(
       names = "--plan",
-      description = "Print what the build would make (layout, artifacts, command lines); write nothing.")
+      description =
+          "Print what the build would make (layout, artifacts, command lines); write nothing.")
   boolean plan;
 
-  @Option(names = {"-v", "--verbose"}, description = "Show every line of the tools' output (mmdebstrap).")
+  @Option(
+      names = {"-v", "--verbose"},
+      description = "Show every line of the tools' output (mmdebstrap).")
   boolean verbose;
 
   /** Test seam: the bootstrap runner (mmdebstrap by default). */
@@ -93,27 +106,45 @@ final class BuildCommand implements Callable<Integer> {
     String sde = env.get("SOURCE_DATE_EPOCH");
     if (sde != null && !sde.isEmpty()) {
       if (!sde.matches("[0-9]{1,12}")) {
-        err.println("basalt build: SOURCE_DATE_EPOCH: expected seconds since 1970, found \"" + sde + "\"");
+        err.println(
+            "basalt build: SOURCE_DATE_EPOCH: expected seconds since 1970, found \"" + sde + "\"");
         return fail(outw, "spec", "bad SOURCE_DATE_EPOCH", EXIT_SPEC);
       }
       envEpoch = OptionalLong.of(Long.parseLong(sde));
     }
     Path outDir = out != null ? out : Path.of("out", spec.name() + "-" + spec.version());
-    Path cacheRoot = cache != null ? cache : BaseTreeCache.defaultRoot(env, Path.of(System.getProperty("user.home")));
+    Path cacheRoot =
+        cache != null
+            ? cache
+            : BaseTreeCache.defaultRoot(env, Path.of(System.getProperty("user.home")));
     if (plan) {
       return printPlan(outw, err, spec, envEpoch, new BaseTreeCache(cacheRoot, runner));
     }
-    err.println("basalt build: " + (specFile == null ? "default spec" : specFile.toString()) + ": " + spec.name() + " " + spec.version()
-        + " (" + spec.channel() + "), " + spec.arch() + ", Debian " + spec.debian().suite() + " → " + outDir);
-    BuildPipeline.Config config = new BuildPipeline.Config(
-        spec,
-        outDir,
-        envEpoch,
-        new BaseTreeCache(cacheRoot, runner),
-        BasaltJars::fromClasspath,
-        initUnitsInstaller(),
-        new VersionProvider().getVersion()[0],
-        new TerminalProgress(err, verbose));
+    err.println(
+        "basalt build: "
+            + (specFile == null ? "default spec" : specFile.toString())
+            + ": "
+            + spec.name()
+            + " "
+            + spec.version()
+            + " ("
+            + spec.channel()
+            + "), "
+            + spec.arch()
+            + ", Debian "
+            + spec.debian().suite()
+            + " → "
+            + outDir);
+    BuildPipeline.Config config =
+        new BuildPipeline.Config(
+            spec,
+            outDir,
+            envEpoch,
+            new BaseTreeCache(cacheRoot, runner),
+            BasaltJars::fromClasspath,
+            initUnitsInstaller(),
+            new VersionProvider().getVersion()[0],
+            new TerminalProgress(err, verbose));
     try {
       BuildResult r = BuildPipeline.run(config);
       err.println("basalt build: done. Outputs in " + r.outDir().toAbsolutePath() + ":");
@@ -155,7 +186,11 @@ final class BuildCommand implements Callable<Integer> {
 
   /** --plan: prints the plan; reads the base tree cache, writes nothing. */
   private int printPlan(
-      PrintWriter outw, PrintWriter err, ImageSpec spec, OptionalLong envEpoch, BaseTreeCache cache) {
+      PrintWriter outw,
+      PrintWriter err,
+      ImageSpec spec,
+      OptionalLong envEpoch,
+      BaseTreeCache cache) {
     ImagePlan p;
     try {
       p = BuildPipeline.plan(spec, envEpoch);
@@ -233,7 +268,11 @@ final class BuildCommand implements Callable<Integer> {
 
     @Override
     public void detail(String line) {
-      if (verbose || line.startsWith("I: ") || line.startsWith("W: ") || line.startsWith("E: ") || line.startsWith("running ")) {
+      if (verbose
+          || line.startsWith("I: ")
+          || line.startsWith("W: ")
+          || line.startsWith("E: ")
+          || line.startsWith("running ")) {
         err.println("    " + line);
         err.flush();
       }
@@ -241,7 +280,14 @@ final class BuildCommand implements Callable<Integer> {
 
     @Override
     public void stageFinished(String name, long nanos, String result) {
-      err.println("basalt build: " + prefix + ": " + result + " (" + String.format(Locale.ROOT, "%.1f s", nanos / 1e9) + ")");
+      err.println(
+          "basalt build: "
+              + prefix
+              + ": "
+              + result
+              + " ("
+              + String.format(Locale.ROOT, "%.1f s", nanos / 1e9)
+              + ")");
       err.flush();
     }
   }

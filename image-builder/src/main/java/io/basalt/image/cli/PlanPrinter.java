@@ -56,7 +56,8 @@ final class PlanPrinter {
       disk.put("sizeBytes", d.sizeBytes());
       ArrayNode parts = disk.putArray("partitions");
       for (DiskLayout.Partition q : d.partitions()) {
-        parts.addObject()
+        parts
+            .addObject()
             .put("number", q.number())
             .put("label", q.label())
             .put("type", q.type().toString())
@@ -94,16 +95,31 @@ final class PlanPrinter {
    */
   static String text(ImagePlan p, Optional<String> cachedBase) {
     StringBuilder s = new StringBuilder();
-    String epoch = p.sourceDateEpoch().isPresent()
-        ? Long.toString(p.sourceDateEpoch().getAsLong())
-        : "derived from the base tree at build";
+    String epoch =
+        p.sourceDateEpoch().isPresent()
+            ? Long.toString(p.sourceDateEpoch().getAsLong())
+            : "derived from the base tree at build";
     String cache =
         cachedBase.map(c -> "cached, " + c).orElse("not cached; the build runs mmdebstrap");
-    s.append("Plan for " + p.name() + " " + p.version() + " (" + p.channel() + ", " + p.arch()
-        + "); nothing is written.\n");
+    s.append(
+        "Plan for "
+            + p.name()
+            + " "
+            + p.version()
+            + " ("
+            + p.channel()
+            + ", "
+            + p.arch()
+            + "); nothing is written.\n");
     s.append("SOURCE_DATE_EPOCH: " + epoch + "\n");
-    s.append("\nBase tree: Debian " + p.base().suite() + " (" + p.base().variant() + ") from "
-        + p.base().mirror() + "\n");
+    s.append(
+        "\nBase tree: Debian "
+            + p.base().suite()
+            + " ("
+            + p.base().variant()
+            + ") from "
+            + p.base().mirror()
+            + "\n");
     s.append("  packages: " + String.join(" ", p.base().packages()) + "\n");
     s.append("  cache key " + p.base().cacheKey() + ": " + cache + "\n");
     s.append("\nTrees:\n");
@@ -112,14 +128,40 @@ final class PlanPrinter {
     }
     if (p.disk().isPresent()) {
       DiskLayout d = p.disk().get();
-      s.append("\nDisk: GPT, " + d.sectorSize() + "-byte sectors, "
-          + BuildPipeline.human(d.sizeBytes()) + ", disk GUID " + d.diskGuid() + "\n");
+      s.append(
+          "\nDisk: GPT, "
+              + d.sectorSize()
+              + "-byte sectors, "
+              + BuildPipeline.human(d.sizeBytes())
+              + ", disk GUID "
+              + d.diskGuid()
+              + "\n");
       String row = "  %-2s %-10s %10s %10s %9s  %-36s  %-36s  %s%n";
-      s.append(String.format(Locale.ROOT, row,
-          "#", "label", "start LBA", "end LBA", "size", "type", "PARTUUID", "content"));
+      s.append(
+          String.format(
+              Locale.ROOT,
+              row,
+              "#",
+              "label",
+              "start LBA",
+              "end LBA",
+              "size",
+              "type",
+              "PARTUUID",
+              "content"));
       for (DiskLayout.Partition q : d.partitions()) {
-        s.append(String.format(Locale.ROOT, row, q.number(), q.label(), q.firstLba(), q.lastLba(),
-            BuildPipeline.human(q.sizeBytes()), q.type(), q.partUuid(), q.content()));
+        s.append(
+            String.format(
+                Locale.ROOT,
+                row,
+                q.number(),
+                q.label(),
+                q.firstLba(),
+                q.lastLba(),
+                BuildPipeline.human(q.sizeBytes()),
+                q.type(),
+                q.partUuid(),
+                q.content()));
       }
     } else {
       s.append("\nDisk: none (no disk.raw or disk.qcow2 in the spec's outputs)\n");

@@ -41,26 +41,48 @@ final class RunCommand implements Callable<Integer> {
   /** Exit code when the artifact or a tool is missing or the arguments are wrong. */
   public static final int EXIT_USAGE = 2;
 
-  @Parameters(index = "0", arity = "0..1", paramLabel = "ARTIFACT", description = "what to boot (see above)")
+  @Parameters(
+      index = "0",
+      arity = "0..1",
+      paramLabel = "ARTIFACT",
+      description = "what to boot (see above)")
   Path artifact;
 
-  @Option(names = "--pxe", description = "boot the PXE artifacts (pxe/vmlinuz + pxe/initramfs) over iPXE/TFTP")
+  @Option(
+      names = "--pxe",
+      description = "boot the PXE artifacts (pxe/vmlinuz + pxe/initramfs) over iPXE/TFTP")
   boolean pxe;
 
-  @Option(names = "--usb", description = "attach the disk as a USB mass-storage stick (xHCI) instead of virtio")
+  @Option(
+      names = "--usb",
+      description = "attach the disk as a USB mass-storage stick (xHCI) instead of virtio")
   boolean usb;
 
-  @Option(names = "--cloud-config", paramLabel = "FILE", description = "a #cloud-config file, given to the guest on a config-2 ISO")
+  @Option(
+      names = "--cloud-config",
+      paramLabel = "FILE",
+      description = "a #cloud-config file, given to the guest on a config-2 ISO")
   Path cloudConfig;
 
-  @Option(names = "--ssh-port", defaultValue = "2222", paramLabel = "PORT", description = "127.0.0.1 port forwarded to the guest's 22 (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--ssh-port",
+      defaultValue = "2222",
+      paramLabel = "PORT",
+      description = "127.0.0.1 port forwarded to the guest's 22 (default: ${DEFAULT-VALUE})")
   int sshPort;
 
-  @Option(names = "--memory", defaultValue = "2G", description = "guest memory (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--memory",
+      defaultValue = "2G",
+      description = "guest memory (default: ${DEFAULT-VALUE})")
   String memory;
 
-  @Option(names = "--disk-size", paramLabel = "SIZE", description = "virtual size of the disk overlay, e.g. 16G; ROOT grows to fill it on first boot"
-      + " (default: 8G, or the disk's own size when that is larger)")
+  @Option(
+      names = "--disk-size",
+      paramLabel = "SIZE",
+      description =
+          "virtual size of the disk overlay, e.g. 16G; ROOT grows to fill it on first boot"
+              + " (default: 8G, or the disk's own size when that is larger)")
   String diskSize;
 
   /**
@@ -71,22 +93,40 @@ final class RunCommand implements Callable<Integer> {
    */
   static final long DEFAULT_OVERLAY_BYTES = 8L << 30;
 
-  @Option(names = "--in-place", description = "boot the disk artifact itself instead of an overlay (the first boot changes it)")
+  @Option(
+      names = "--in-place",
+      description =
+          "boot the disk artifact itself instead of an overlay (the first boot changes it)")
   boolean inPlace;
 
-  @Option(names = "--kernel-arg", paramLabel = "ARG", description = "PXE only: extra kernel argument (repeatable)")
+  @Option(
+      names = "--kernel-arg",
+      paramLabel = "ARG",
+      description = "PXE only: extra kernel argument (repeatable)")
   List<String> kernelArgs = new ArrayList<>();
 
-  @Option(names = "--work-dir", paramLabel = "DIR", description = "where overlay, UEFI variables, ISO and TFTP folder go (default: <artifact folder>/run)")
+  @Option(
+      names = "--work-dir",
+      paramLabel = "DIR",
+      description =
+          "where overlay, UEFI variables, ISO and TFTP folder go (default: <artifact folder>/run)")
   Path workDir;
 
-  @Option(names = "--ovmf-code", defaultValue = "/usr/share/OVMF/OVMF_CODE_4M.fd", description = "UEFI firmware code (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--ovmf-code",
+      defaultValue = "/usr/share/OVMF/OVMF_CODE_4M.fd",
+      description = "UEFI firmware code (default: ${DEFAULT-VALUE})")
   Path ovmfCode;
 
-  @Option(names = "--ovmf-vars", defaultValue = "/usr/share/OVMF/OVMF_VARS_4M.fd", description = "UEFI variable store template, copied per run (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--ovmf-vars",
+      defaultValue = "/usr/share/OVMF/OVMF_VARS_4M.fd",
+      description = "UEFI variable store template, copied per run (default: ${DEFAULT-VALUE})")
   Path ovmfVars;
 
-  @Option(names = "--dry-run", description = "prepare the work folder and print the QEMU command instead of running it")
+  @Option(
+      names = "--dry-run",
+      description = "prepare the work folder and print the QEMU command instead of running it")
   boolean dryRun;
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -99,7 +139,11 @@ final class RunCommand implements Callable<Integer> {
     try {
       plan = plan();
     } catch (IllegalArgumentException | NoSuchFileException e) {
-      err.println("basalt run: " + (e instanceof NoSuchFileException ? e.getMessage() + ": not found" : e.getMessage()));
+      err.println(
+          "basalt run: "
+              + (e instanceof NoSuchFileException
+                  ? e.getMessage() + ": not found"
+                  : e.getMessage()));
       return EXIT_USAGE;
     }
     for (List<String> c : plan.prepare) {
@@ -113,17 +157,23 @@ final class RunCommand implements Callable<Integer> {
       out.flush();
       return 0;
     }
-    out.println("basalt run: booting " + plan.what + " in QEMU (TCG: expect a minute or more to boot).");
+    out.println(
+        "basalt run: booting " + plan.what + " in QEMU (TCG: expect a minute or more to boot).");
     out.println("basalt run: serial console below; quit with Ctrl-A X.");
-    out.println("basalt run: log in with  ssh -p " + sshPort + " <user>@127.0.0.1  once the console shows"
-        + " 'basalt: multi-user reached' (the user and its key come from your cloud-config's"
-        + " ssh_authorized_keys; Basalt has no default password).");
+    out.println(
+        "basalt run: log in with  ssh -p "
+            + sshPort
+            + " <user>@127.0.0.1  once the console shows"
+            + " 'basalt: multi-user reached' (the user and its key come from your cloud-config's"
+            + " ssh_authorized_keys; Basalt has no default password).");
     out.flush();
     Process p = new ProcessBuilder(plan.qemu).inheritIO().start();
     return p.waitFor();
   }
 
-  /** The QEMU command and the preparation commands (overlay, ISO), with the files they need copied. */
+  /**
+   * The QEMU command and the preparation commands (overlay, ISO), with the files they need copied.
+   */
   static final class Plan {
     final List<List<String>> prepare = new ArrayList<>();
     List<String> qemu;
@@ -134,17 +184,30 @@ final class RunCommand implements Callable<Integer> {
     if (sshPort < 1 || sshPort > 65535) {
       throw new IllegalArgumentException("--ssh-port " + sshPort + " is not a TCP port");
     }
-    Path target = resolveArtifact(artifact == null ? Path.of("out") : artifact, artifact == null, pxe);
+    Path target =
+        resolveArtifact(artifact == null ? Path.of("out") : artifact, artifact == null, pxe);
     boolean isPxe = pxe || Files.isDirectory(target);
     if (!isPxe && !kernelArgs.isEmpty()) {
-      throw new IllegalArgumentException("--kernel-arg works for PXE boots only (a disk's kernel arguments are in its boot entries)");
+      throw new IllegalArgumentException(
+          "--kernel-arg works for PXE boots only (a disk's kernel arguments are in its boot entries)");
     }
     Path folder = target.toAbsolutePath().getParent();
     Path work = (workDir != null ? workDir : folder.resolve("run")).toAbsolutePath();
     Files.createDirectories(work);
     Plan plan = new Plan();
-    List<String> q = new ArrayList<>(List.of("qemu-system-x86_64", "-accel", "tcg", "-m", memory,
-        "-display", "none", "-serial", "mon:stdio", "-no-reboot"));
+    List<String> q =
+        new ArrayList<>(
+            List.of(
+                "qemu-system-x86_64",
+                "-accel",
+                "tcg",
+                "-m",
+                memory,
+                "-display",
+                "none",
+                "-serial",
+                "mon:stdio",
+                "-no-reboot"));
     String net = "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:" + sshPort + "-:22";
     if (isPxe) {
       Path tftp = work.resolve("tftp");
@@ -154,7 +217,10 @@ final class RunCommand implements Callable<Integer> {
       }
       String script = Files.readString(target.resolve("boot.ipxe"), StandardCharsets.UTF_8);
       if (!kernelArgs.isEmpty()) {
-        script = script.replaceFirst("(?m)^(kernel vmlinuz .*)$", "$1 " + String.join(" ", kernelArgs).replace("$", "\\$"));
+        script =
+            script.replaceFirst(
+                "(?m)^(kernel vmlinuz .*)$",
+                "$1 " + String.join(" ", kernelArgs).replace("$", "\\$"));
       }
       write(tftp.resolve("boot.ipxe"), script);
       net += ",tftp=" + tftp + ",bootfile=boot.ipxe";
@@ -170,8 +236,19 @@ final class RunCommand implements Callable<Integer> {
       if (!inPlace) {
         Path overlay = work.resolve("disk-overlay.qcow2");
         Files.deleteIfExists(overlay);
-        List<String> create = new ArrayList<>(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", format,
-            "-b", disk.toString(), overlay.toString()));
+        List<String> create =
+            new ArrayList<>(
+                List.of(
+                    "qemu-img",
+                    "create",
+                    "-q",
+                    "-f",
+                    "qcow2",
+                    "-F",
+                    format,
+                    "-b",
+                    disk.toString(),
+                    overlay.toString()));
         if (diskSize != null) {
           create.add(diskSize);
         } else if (virtualSize(disk, format) < DEFAULT_OVERLAY_BYTES) {
@@ -181,19 +258,39 @@ final class RunCommand implements Callable<Integer> {
         disk = overlay;
         format = "qcow2";
       } else if (diskSize != null) {
-        throw new IllegalArgumentException("--disk-size needs the overlay; drop --in-place (or resize the artifact with qemu-img resize)");
+        throw new IllegalArgumentException(
+            "--disk-size needs the overlay; drop --in-place (or resize the artifact with qemu-img resize)");
       }
-      q.addAll(List.of("-machine", "q35",
-          "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + ovmfCode.toAbsolutePath(),
-          "-drive", "if=pflash,format=raw,unit=1,file=" + vars));
+      q.addAll(
+          List.of(
+              "-machine",
+              "q35",
+              "-drive",
+              "if=pflash,format=raw,unit=0,readonly=on,file=" + ovmfCode.toAbsolutePath(),
+              "-drive",
+              "if=pflash,format=raw,unit=1,file=" + vars));
       if (usb) {
-        q.addAll(List.of("-device", "qemu-xhci,id=xhci", "-drive", "if=none,id=stick,format=" + format + ",file=" + disk,
-            "-device", "usb-storage,bus=xhci.0,drive=stick,bootindex=0"));
+        q.addAll(
+            List.of(
+                "-device",
+                "qemu-xhci,id=xhci",
+                "-drive",
+                "if=none,id=stick,format=" + format + ",file=" + disk,
+                "-device",
+                "usb-storage,bus=xhci.0,drive=stick,bootindex=0"));
       } else {
-        q.addAll(List.of("-drive", "if=none,id=disk0,format=" + format + ",file=" + disk,
-            "-device", "virtio-blk-pci,drive=disk0,bootindex=0"));
+        q.addAll(
+            List.of(
+                "-drive",
+                "if=none,id=disk0,format=" + format + ",file=" + disk,
+                "-device",
+                "virtio-blk-pci,drive=disk0,bootindex=0"));
       }
-      plan.what = target + (usb ? " as a USB stick" : " on virtio") + " (UEFI)" + (inPlace ? "" : ", changes kept in " + disk);
+      plan.what =
+          target
+              + (usb ? " as a USB stick" : " on virtio")
+              + " (UEFI)"
+              + (inPlace ? "" : ", changes kept in " + disk);
     }
     q.addAll(List.of("-netdev", net, "-device", "virtio-net-pci,netdev=n0"));
     if (cloudConfig != null) {
@@ -204,7 +301,19 @@ final class RunCommand implements Callable<Integer> {
       Files.copy(cloudConfig, userData, StandardCopyOption.REPLACE_EXISTING);
       Path iso = work.resolve("config-2.iso");
       Files.deleteIfExists(iso);
-      plan.prepare.add(List.of("xorriso", "-as", "mkisofs", "-quiet", "-V", "config-2", "-J", "-R", "-o", iso.toString(), tree.toString()));
+      plan.prepare.add(
+          List.of(
+              "xorriso",
+              "-as",
+              "mkisofs",
+              "-quiet",
+              "-V",
+              "config-2",
+              "-J",
+              "-R",
+              "-o",
+              iso.toString(),
+              tree.toString()));
       q.addAll(List.of("-drive", "if=virtio,format=raw,readonly=on,file=" + iso));
     }
     plan.qemu = q;
@@ -250,14 +359,21 @@ final class RunCommand implements Callable<Integer> {
         }
       }
       if (builds.size() != 1) {
-        throw new IllegalArgumentException(path + " holds " + builds.size() + " build folders (with manifest.json)"
-            + (builds.isEmpty() ? "; run 'basalt build' first" : ": " + builds.stream().sorted().toList() + "; name one"));
+        throw new IllegalArgumentException(
+            path
+                + " holds "
+                + builds.size()
+                + " build folders (with manifest.json)"
+                + (builds.isEmpty()
+                    ? "; run 'basalt build' first"
+                    : ": " + builds.stream().sorted().toList() + "; name one"));
       }
       path = builds.get(0);
     }
     if (Files.isRegularFile(path)) {
       if (pxe) {
-        throw new IllegalArgumentException("--pxe needs a build folder or its pxe/ folder, not the file " + path);
+        throw new IllegalArgumentException(
+            "--pxe needs a build folder or its pxe/ folder, not the file " + path);
       }
       return path;
     }
@@ -265,7 +381,9 @@ final class RunCommand implements Callable<Integer> {
       Path dir = Files.isRegularFile(path.resolve("boot.ipxe")) ? path : path.resolve("pxe");
       for (String f : List.of("boot.ipxe", "vmlinuz", "initramfs")) {
         if (!Files.isRegularFile(dir.resolve(f))) {
-          throw new IllegalArgumentException(dir.resolve(f) + " missing: not a PXE output (build with 'pxe' in the spec's outputs)");
+          throw new IllegalArgumentException(
+              dir.resolve(f)
+                  + " missing: not a PXE output (build with 'pxe' in the spec's outputs)");
         }
       }
       return dir;
@@ -275,7 +393,8 @@ final class RunCommand implements Callable<Integer> {
         return path.resolve(f);
       }
     }
-    throw new IllegalArgumentException(path + " has neither disk.qcow2 nor disk.raw (nor pxe/boot.ipxe)");
+    throw new IllegalArgumentException(
+        path + " has neither disk.qcow2 nor disk.raw (nor pxe/boot.ipxe)");
   }
 
   private static void requireFile(Path p, String what) throws NoSuchFileException {
@@ -293,7 +412,8 @@ final class RunCommand implements Callable<Integer> {
       if (e instanceof FileAlreadyExistsException) {
         throw e;
       }
-      AtomicFiles.writeOutput(dst, tmp -> Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING));
+      AtomicFiles.writeOutput(
+          dst, tmp -> Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING));
     }
   }
 
@@ -308,7 +428,8 @@ final class RunCommand implements Callable<Integer> {
       output = new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
     if (p.waitFor() != 0) {
-      throw new IOException(String.join(" ", cmd) + " failed (exit " + p.exitValue() + "): " + output.trim());
+      throw new IOException(
+          String.join(" ", cmd) + " failed (exit " + p.exitValue() + "): " + output.trim());
     }
   }
 }

@@ -46,7 +46,13 @@ public enum Compression {
   void checkLevel(int level) {
     if (this != NONE && (level < minLevel || level > maxLevel)) {
       throw new IllegalArgumentException(
-          name().toLowerCase(Locale.ROOT) + " level " + level + " out of range " + minLevel + ".." + maxLevel);
+          name().toLowerCase(Locale.ROOT)
+              + " level "
+              + level
+              + " out of range "
+              + minLevel
+              + ".."
+              + maxLevel);
     }
   }
 
@@ -55,19 +61,21 @@ public enum Compression {
     switch (this) {
       case NONE:
         return out;
-      case GZIP: {
-        GzipParameters p = new GzipParameters();
-        p.setCompressionLevel(level);
-        p.setModificationTime(0);
-        p.setOperatingSystem(3); // Unix (RFC 1952 2.3.1)
-        return new GzipCompressorOutputStream(out, p);
-      }
-      case ZSTD: {
-        ZstdOutputStream z = new ZstdOutputStream(out, level);
-        z.setChecksum(true);
-        z.setWorkers(0);
-        return z;
-      }
+      case GZIP:
+        {
+          GzipParameters p = new GzipParameters();
+          p.setCompressionLevel(level);
+          p.setModificationTime(0);
+          p.setOperatingSystem(3); // Unix (RFC 1952 2.3.1)
+          return new GzipCompressorOutputStream(out, p);
+        }
+      case ZSTD:
+        {
+          ZstdOutputStream z = new ZstdOutputStream(out, level);
+          z.setChecksum(true);
+          z.setWorkers(0);
+          return z;
+        }
       case XZ:
         try {
           return new XZOutputStream(out, new LZMA2Options(level), org.tukaani.xz.XZ.CHECK_CRC32);

@@ -26,10 +26,10 @@ import org.apache.commons.compress.archivers.cpio.CpioConstants;
  * initramfs, init/initramfs.c), optionally compressed. Entries come in tree order (a directory
  * before its contents, siblings by UTF-8 bytes); the root is written as {@code "."}, other names
  * without the leading slash. Owner, mode and (unless {@link #withMtime} fixes it) mtime come from
- * the tree, never from the host; inode numbers are assigned in tree order from 1, the device
- * fields are 0. The names of a hard-linked file share an inode number and link count and only the
- * last of them in tree order carries the data, as GNU cpio writes them. Immutable and thread-safe
- * (the configuration; each write is independent).
+ * the tree, never from the host; inode numbers are assigned in tree order from 1, the device fields
+ * are 0. The names of a hard-linked file share an inode number and link count and only the last of
+ * them in tree order carries the data, as GNU cpio writes them. Immutable and thread-safe (the
+ * configuration; each write is independent).
  */
 public final class CpioWriter {
   /** Longest path the kernel unpacks: PATH_MAX (4096) including the terminating NUL. */
@@ -110,9 +110,14 @@ public final class CpioWriter {
   public long write(FileTree tree, OutputStream out) throws IOException {
     List<Planned> plan = plan(tree);
     Streams.Counting counting = new Streams.Counting(out, false);
-    OutputStream compressed = compression.wrap(new BufferedOutputStream(counting, 64 * 1024), level);
-    try (CpioArchiveOutputStream cpio = new CpioArchiveOutputStream(
-        compressed, CpioConstants.FORMAT_NEW, CpioConstants.BLOCK_SIZE, StandardCharsets.UTF_8.name())) {
+    OutputStream compressed =
+        compression.wrap(new BufferedOutputStream(counting, 64 * 1024), level);
+    try (CpioArchiveOutputStream cpio =
+        new CpioArchiveOutputStream(
+            compressed,
+            CpioConstants.FORMAT_NEW,
+            CpioConstants.BLOCK_SIZE,
+            StandardCharsets.UTF_8.name())) {
       for (Planned p : plan) {
         writeEntry(cpio, p);
       }
@@ -212,8 +217,13 @@ public final class CpioWriter {
           p.nlink = linkCount.get(p.inode.path());
           p.size = e.path().equals(lastName.get(p.inode.path())) ? p.inode.size() : 0;
           if (p.size > MAX_U32) {
-            throw new CpioEntryException(e.path(), "file of " + p.size + " bytes; a newc cpio entry holds at most "
-                + MAX_U32 + " bytes");
+            throw new CpioEntryException(
+                e.path(),
+                "file of "
+                    + p.size
+                    + " bytes; a newc cpio entry holds at most "
+                    + MAX_U32
+                    + " bytes");
           }
           break;
         case SYMLINK:
@@ -221,8 +231,13 @@ public final class CpioWriter {
           p.linkTarget = e.linkTarget().getBytes(StandardCharsets.UTF_8);
           p.size = p.linkTarget.length;
           if (p.size > MAX_PATH_BYTES) {
-            throw new CpioEntryException(e.path(), "symlink target of " + p.size + " bytes is longer than "
-                + MAX_PATH_BYTES + " (PATH_MAX)");
+            throw new CpioEntryException(
+                e.path(),
+                "symlink target of "
+                    + p.size
+                    + " bytes is longer than "
+                    + MAX_PATH_BYTES
+                    + " (PATH_MAX)");
           }
           break;
         case BLOCK_DEVICE:
@@ -242,12 +257,19 @@ public final class CpioWriter {
       }
       long t = mtime != null ? mtime : p.inode.mtime();
       if (t < 0 || t > MAX_U32) {
-        throw new CpioEntryException(e.path(), "mtime " + t + " does not fit newc's unsigned 32-bit field"
-            + " (use withMtime or clamp the tree)");
+        throw new CpioEntryException(
+            e.path(),
+            "mtime "
+                + t
+                + " does not fit newc's unsigned 32-bit field"
+                + " (use withMtime or clamp the tree)");
       }
       if (p.inode.hasXattrs() && !dropXattrs) {
-        throw new CpioEntryException(e.path(), "has extended attributes " + p.inode.xattrs().keySet()
-            + ", which newc cpio cannot store (drop them explicitly with withXattrsDropped())");
+        throw new CpioEntryException(
+            e.path(),
+            "has extended attributes "
+                + p.inode.xattrs().keySet()
+                + ", which newc cpio cannot store (drop them explicitly with withXattrsDropped())");
       }
       plan.add(p);
     }
@@ -261,16 +283,23 @@ public final class CpioWriter {
     String name = e.path().substring(1);
     int bytes = name.getBytes(StandardCharsets.UTF_8).length;
     if (bytes > MAX_PATH_BYTES) {
-      throw new CpioEntryException(e.path(), "path of " + bytes + " bytes is longer than " + MAX_PATH_BYTES
-          + " (PATH_MAX): the kernel skips such cpio entries");
+      throw new CpioEntryException(
+          e.path(),
+          "path of "
+              + bytes
+              + " bytes is longer than "
+              + MAX_PATH_BYTES
+              + " (PATH_MAX): the kernel skips such cpio entries");
     }
     int component = e.name().getBytes(StandardCharsets.UTF_8).length;
     if (component > MAX_NAME_BYTES) {
-      throw new CpioEntryException(e.path(), "name of " + component + " bytes is longer than " + MAX_NAME_BYTES
-          + " (NAME_MAX)");
+      throw new CpioEntryException(
+          e.path(),
+          "name of " + component + " bytes is longer than " + MAX_NAME_BYTES + " (NAME_MAX)");
     }
     if (name.equals(TRAILER)) {
-      throw new CpioEntryException(e.path(), "the name " + TRAILER + " marks the end of a cpio archive");
+      throw new CpioEntryException(
+          e.path(), "the name " + TRAILER + " marks the end of a cpio archive");
     }
     return name;
   }
@@ -284,11 +313,13 @@ public final class CpioWriter {
     }
 
     static long write(Path file, Body body) throws IOException {
-      return AtomicFiles.writeOutput(file, tmp -> {
-        try (OutputStream out = Files.newOutputStream(tmp)) {
-          return body.writeTo(out);
-        }
-      });
+      return AtomicFiles.writeOutput(
+          file,
+          tmp -> {
+            try (OutputStream out = Files.newOutputStream(tmp)) {
+              return body.writeTo(out);
+            }
+          });
     }
   }
 }

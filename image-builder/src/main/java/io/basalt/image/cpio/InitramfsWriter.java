@@ -40,7 +40,8 @@ public final class InitramfsWriter {
   /** A copy with {@code tree}, written by {@code writer}, appended as the next archive. */
   public InitramfsWriter add(FileTree tree, CpioWriter writer) {
     List<Part> more = new ArrayList<>(parts);
-    more.add(new Part(Objects.requireNonNull(tree, "tree"), Objects.requireNonNull(writer, "writer")));
+    more.add(
+        new Part(Objects.requireNonNull(tree, "tree"), Objects.requireNonNull(writer, "writer")));
     return new InitramfsWriter(more);
   }
 
@@ -79,12 +80,14 @@ public final class InitramfsWriter {
    */
   public List<Member> write(Path file) throws IOException {
     List<List<Member>> result = new ArrayList<>(1);
-    CpioWriter.AtomicFile.write(file, out -> {
-      OutputStream buffered = new BufferedOutputStream(out, 64 * 1024);
-      result.add(writeTo(buffered));
-      buffered.flush();
-      return 0;
-    });
+    CpioWriter.AtomicFile.write(
+        file,
+        out -> {
+          OutputStream buffered = new BufferedOutputStream(out, 64 * 1024);
+          result.add(writeTo(buffered));
+          buffered.flush();
+          return 0;
+        });
     return result.get(0);
   }
 }

@@ -13,18 +13,19 @@ import java.util.Objects;
 
 /**
  * The EFI system partition's files per the boot contract (image-builder/README.md, "Boot
- * contract"): systemd-boot as the default loader, {@code loader.conf}, and for each slot its kernel,
- * initramfs and a Boot Loader Specification type 1 entry with a boot counter. Also the kernel
- * command lines of disk slots and of PXE live boots. The entry's name and text and the command-line
- * keys are the host contract's ({@link BootEntry}, {@link KernelCommandLine}). Stateless,
- * thread-safe.
+ * contract"): systemd-boot as the default loader, {@code loader.conf}, and for each slot its
+ * kernel, initramfs and a Boot Loader Specification type 1 entry with a boot counter. Also the
+ * kernel command lines of disk slots and of PXE live boots. The entry's name and text and the
+ * command-line keys are the host contract's ({@link BootEntry}, {@link KernelCommandLine}).
+ * Stateless, thread-safe.
  */
 public final class BootEntries {
   /** Where Debian's systemd-boot-efi package puts the loader, in the image tree. */
   public static final String SYSTEMD_BOOT_EFI = "/usr/lib/systemd/boot/efi/systemd-bootx64.efi";
 
   /** loader.conf: pick the newest basalt-* entry, 3 s menu, keep the console mode, no editor. */
-  public static final String LOADER_CONF = "timeout 3\ndefault basalt-*\nconsole-mode keep\neditor no\n";
+  public static final String LOADER_CONF =
+      "timeout 3\ndefault basalt-*\nconsole-mode keep\neditor no\n";
 
   private BootEntries() {}
 
@@ -37,7 +38,8 @@ public final class BootEntries {
    * @param initramfs the initramfs
    * @param options the kernel command line
    */
-  public record Slot(String slot, String version, Content kernel, Content initramfs, String options) {
+  public record Slot(
+      String slot, String version, Content kernel, Content initramfs, String options) {
     public Slot {
       if (!slot.equals("A") && !slot.equals("B")) {
         throw new IllegalArgumentException("slot must be A or B, found " + slot);
@@ -49,7 +51,9 @@ public final class BootEntries {
     }
   }
 
-  /** The entry's file name: {@code basalt-<version>-<slot>+3.conf} (boot counting, 3 tries left). */
+  /**
+   * The entry's file name: {@code basalt-<version>-<slot>+3.conf} (boot counting, 3 tries left).
+   */
   public static String entryFileName(String version, String slot) {
     return BootEntry.fresh(version, slot).fileName();
   }
@@ -67,9 +71,16 @@ public final class BootEntries {
    * @param hashOffset byte offset of the verity superblock in the slot (the padded squashfs size)
    * @param additions the spec's kernel.cmdline
    */
-  public static String diskCmdline(String usrPartUuid, String rootHash, long hashOffset, String slot, String version, List<String> additions) {
-    List<String> a = arguments(
-        KernelCommandLine.slotArguments(usrPartUuid, rootHash, hashOffset, slot, version));
+  public static String diskCmdline(
+      String usrPartUuid,
+      String rootHash,
+      long hashOffset,
+      String slot,
+      String version,
+      List<String> additions) {
+    List<String> a =
+        arguments(
+            KernelCommandLine.slotArguments(usrPartUuid, rootHash, hashOffset, slot, version));
     a.add("console=tty0");
     a.add("console=ttyS0,115200");
     a.addAll(additions);
@@ -77,7 +88,8 @@ public final class BootEntries {
   }
 
   /** The kernel command line of a PXE live boot (/usr from /basalt/usr.img in the initramfs). */
-  public static String liveCmdline(String rootHash, long hashOffset, String version, List<String> additions) {
+  public static String liveCmdline(
+      String rootHash, long hashOffset, String version, List<String> additions) {
     List<String> a = arguments(KernelCommandLine.liveArguments(rootHash, hashOffset, version));
     a.add("console=ttyS0,115200");
     a.addAll(additions);

@@ -45,6 +45,7 @@ public final class FatWriter {
   private static final int ATTR_ARCHIVE = 0x20;
   private static final int ATTR_LONG_NAME = 0x0F;
   private static final long MAX_FILE = 0xFFFFFFFFL;
+
   /** FAT limits a directory to 65536 entries (2 MiB); the spec's 16-bit entry index. */
   private static final int MAX_DIR_ENTRIES = 65536;
 
@@ -66,12 +67,13 @@ public final class FatWriter {
   }
 
   /** What was written. Immutable, thread-safe. */
-  public record Summary(String fatType, int bytesPerCluster, long clusterCount, long usedClusters) {}
+  public record Summary(
+      String fatType, int bytesPerCluster, long clusterCount, long usedClusters) {}
 
   /**
    * Writes the volume into {@code ch} at positions 0 .. sizeBytes-1 (e.g. a GPT partition's {@code
-   * ChannelWindow}). The region should read as zeros beforehand for byte-identical results: clusters
-   * no file uses are not written.
+   * ChannelWindow}). The region should read as zeros beforehand for byte-identical results:
+   * clusters no file uses are not written.
    *
    * @throws FatFormatException naming the entry when a name cannot be stored, an entry is not a
    *     directory or regular file, a file is over 4 GiB - 1, or the content does not fit; or when
@@ -85,28 +87,34 @@ public final class FatWriter {
       writeAt(ch, sizeBytes - 1, ByteBuffer.allocate(1));
     }
     Geometry g = plan.geometry;
-    return new Summary(g.type().name(), g.bytesPerCluster(), g.clusterCount(), plan.nextCluster - 2);
+    return new Summary(
+        g.type().name(), g.bytesPerCluster(), g.clusterCount(), plan.nextCluster - 2);
   }
 
   /**
-   * Writes the volume as the file {@code file} through a temporary file in the same directory, moved
-   * into place once complete; on failure nothing is left at {@code file}.
+   * Writes the volume as the file {@code file} through a temporary file in the same directory,
+   * moved into place once complete; on failure nothing is left at {@code file}.
    *
    * @throws FatFormatException see {@link #write}
    * @throws IOException if writing fails
    */
   public Summary writeTo(FileTree tree, Path file, long sizeBytes) throws IOException {
     Plan plan = plan(tree, sizeBytes); // fail early, before creating anything
-    return AtomicFiles.writeOutput(file, tmp -> {
-      try (SeekableByteChannel ch = Files.newByteChannel(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-        emit(plan, ch);
-        if (ch.size() < sizeBytes) {
-          writeAt(ch, sizeBytes - 1, ByteBuffer.allocate(1));
-        }
-        Geometry g = plan.geometry;
-        return new Summary(g.type().name(), g.bytesPerCluster(), g.clusterCount(), plan.nextCluster - 2);
-      }
-    });
+    return AtomicFiles.writeOutput(
+        file,
+        tmp -> {
+          try (SeekableByteChannel ch =
+              Files.newByteChannel(
+                  tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            emit(plan, ch);
+            if (ch.size() < sizeBytes) {
+              writeAt(ch, sizeBytes - 1, ByteBuffer.allocate(1));
+            }
+            Geometry g = plan.geometry;
+            return new Summary(
+                g.type().name(), g.bytesPerCluster(), g.clusterCount(), plan.nextCluster - 2);
+          }
+        });
   }
 
   // ---------------------------------------------------------------- planning
@@ -148,10 +156,15 @@ public final class FatWriter {
     Map<String, Node> byPath = new LinkedHashMap<>();
     for (TreeEntry e : tree) {
       if (e.type() != EntryType.DIRECTORY && e.type() != EntryType.REGULAR) {
-        throw new FatFormatException(e.path() + ": a " + e.type() + " cannot be stored on FAT (only directories and regular files)");
+        throw new FatFormatException(
+            e.path()
+                + ": a "
+                + e.type()
+                + " cannot be stored on FAT (only directories and regular files)");
       }
       if (e.size() > MAX_FILE) {
-        throw new FatFormatException(e.path() + ": " + e.size() + " bytes; a FAT file holds at most " + MAX_FILE);
+        throw new FatFormatException(
+            e.path() + ": " + e.size() + " bytes; a FAT file holds at most " + MAX_FILE);
       }
       Node n = new Node(e);
       byPath.put(e.path(), n);
@@ -167,8 +180,14 @@ public final class FatWriter {
       if (dir.isDir()) {
         int count = nameChildren(dir) + (dir == plan.root ? (label.isEmpty() ? 0 : 1) : 2);
         if (count > MAX_DIR_ENTRIES) {
-          throw new FatFormatException(dir.entry.path() + ": needs " + count + " directory entries (long names count "
-              + "one per 13 characters); FAT allows " + MAX_DIR_ENTRIES + " per directory");
+          throw new FatFormatException(
+              dir.entry.path()
+                  + ": needs "
+                  + count
+                  + " directory entries (long names count "
+                  + "one per 13 characters); FAT allows "
+                  + MAX_DIR_ENTRIES
+                  + " per directory");
         }
         plan.dirEntries.put(dir, count);
       }
@@ -180,8 +199,12 @@ public final class FatWriter {
     }
     Geometry g = Geometry.choose(sizeBytes, fat16Root);
     if (g.type() == FatType.FAT16 && rootCount > g.rootEntries()) {
-      throw new FatFormatException("/: " + rootCount + " root directory entries do not fit the FAT16 root directory ("
-          + g.rootEntries() + ")");
+      throw new FatFormatException(
+          "/: "
+              + rootCount
+              + " root directory entries do not fit the FAT16 root directory ("
+              + g.rootEntries()
+              + ")");
     }
     plan.geometry = g;
     long cs = g.bytesPerCluster();
@@ -190,8 +213,10 @@ public final class FatWriter {
     for (Node n : plan.order) {
       long clusters;
       if (n.isDir()) {
-        clusters = (n == plan.root && g.type() == FatType.FAT16) ? 0
-            : Math.max(1, ((long) plan.dirEntries.get(n) * DIR_ENTRY + cs - 1) / cs);
+        clusters =
+            (n == plan.root && g.type() == FatType.FAT16)
+                ? 0
+                : Math.max(1, ((long) plan.dirEntries.get(n) * DIR_ENTRY + cs - 1) / cs);
       } else {
         clusters = (n.entry.size() + cs - 1) / cs;
       }
@@ -203,15 +228,29 @@ public final class FatWriter {
       }
     }
     if (firstMiss != null) {
-      throw new FatFormatException("FAT volume" + (label.isEmpty() ? "" : " '" + label + "'") + " of " + sizeBytes
-          + " bytes is too small: " + firstMiss.entry.path() + " is the first entry that does not fit; the tree needs "
-          + used + " clusters of " + cs + " bytes, the " + g.type() + " volume has " + g.clusterCount());
+      throw new FatFormatException(
+          "FAT volume"
+              + (label.isEmpty() ? "" : " '" + label + "'")
+              + " of "
+              + sizeBytes
+              + " bytes is too small: "
+              + firstMiss.entry.path()
+              + " is the first entry that does not fit; the tree needs "
+              + used
+              + " clusters of "
+              + cs
+              + " bytes, the "
+              + g.type()
+              + " volume has "
+              + g.clusterCount());
     }
     plan.nextCluster = 2 + used;
     return plan;
   }
 
-  /** Assigns short names and long-name flags to {@code dir}'s children; returns their slot count. */
+  /**
+   * Assigns short names and long-name flags to {@code dir}'s children; returns their slot count.
+   */
   private static int nameChildren(Node dir) throws FatFormatException {
     Map<String, Node> folded = new HashMap<>();
     Set<String> taken = new HashSet<>();
@@ -220,7 +259,8 @@ public final class FatWriter {
       Names.checkLongName(c.entry.path(), name);
       Node clash = folded.put(Names.foldCase(name), c);
       if (clash != null) {
-        throw new FatFormatException(c.entry.path() + ": FAT names ignore case, so it collides with " + clash.entry.path());
+        throw new FatFormatException(
+            c.entry.path() + ": FAT names ignore case, so it collides with " + clash.entry.path());
       }
       byte[] exact = Names.exactShortName(name);
       if (exact != null) {
@@ -269,7 +309,8 @@ public final class FatWriter {
     }
   }
 
-  private static void writeFile(Node n, SeekableByteChannel ch, long offset, long capacity, byte[] buf) throws IOException {
+  private static void writeFile(
+      Node n, SeekableByteChannel ch, long offset, long capacity, byte[] buf) throws IOException {
     Content content = n.entry.content();
     long expected = content.size();
     long done = 0;
@@ -278,7 +319,8 @@ public final class FatWriter {
       int r;
       while ((r = in.read(buf)) > 0) {
         if (done + r > expected) {
-          throw new IOException("grew while being read (expected " + expected + " bytes, found more)");
+          throw new IOException(
+              "grew while being read (expected " + expected + " bytes, found more)");
         }
         ByteBuffer b = ByteBuffer.wrap(buf, 0, r);
         while (b.hasRemaining()) {
@@ -287,7 +329,8 @@ public final class FatWriter {
         done += r;
       }
       if (done != expected) {
-        throw new IOException("shrank while being read (expected " + expected + " bytes, found " + done + ")");
+        throw new IOException(
+            "shrank while being read (expected " + expected + " bytes, found " + done + ")");
       }
     } catch (IOException e) {
       throw new IOException(n.entry.path() + ": " + e.getMessage(), e);
@@ -318,8 +361,12 @@ public final class FatWriter {
     ByteBuffer b = ByteBuffer.allocate(SECTOR).order(ByteOrder.LITTLE_ENDIAN);
     boolean fat32 = g.type() == FatType.FAT32;
     int codeAt = fat32 ? 90 : 62;
-    b.put((byte) 0xEB).put((byte) (codeAt - 2)).put((byte) 0x90); // 0 BS_jmpBoot: jmp short to the boot code
-    b.put("MSWIN4.1".getBytes(StandardCharsets.US_ASCII)); // 3 BS_OEMName, the spec's recommended value
+    b.put((byte) 0xEB)
+        .put((byte) (codeAt - 2))
+        .put((byte) 0x90); // 0 BS_jmpBoot: jmp short to the boot code
+    b.put(
+        "MSWIN4.1"
+            .getBytes(StandardCharsets.US_ASCII)); // 3 BS_OEMName, the spec's recommended value
     b.putShort((short) SECTOR); // 11 BPB_BytsPerSec
     b.put((byte) g.sectorsPerCluster()); // 13 BPB_SecPerClus
     b.putShort((short) g.reservedSectors()); // 14 BPB_RsvdSecCnt
@@ -346,10 +393,15 @@ public final class FatWriter {
     b.put((byte) 0); // BS_Reserved1
     b.put((byte) 0x29); // BS_BootSig: the next three fields are present
     b.putInt(volumeId); // BS_VolID
-    b.put(padLabel(label.isEmpty() ? "NO NAME" : label).getBytes(StandardCharsets.US_ASCII)); // BS_VolLab
+    b.put(
+        padLabel(label.isEmpty() ? "NO NAME" : label)
+            .getBytes(StandardCharsets.US_ASCII)); // BS_VolLab
     b.put(g.type().fsType.getBytes(StandardCharsets.US_ASCII)); // BS_FilSysType (informative only)
     // boot code: "int 18h" (no bootable OS here) then hang
-    b.put(codeAt, (byte) 0xCD).put(codeAt + 1, (byte) 0x18).put(codeAt + 2, (byte) 0xEB).put(codeAt + 3, (byte) 0xFE);
+    b.put(codeAt, (byte) 0xCD)
+        .put(codeAt + 1, (byte) 0x18)
+        .put(codeAt + 2, (byte) 0xEB)
+        .put(codeAt + 3, (byte) 0xFE);
     b.putShort(510, (short) 0xAA55);
     return b.array();
   }
@@ -425,11 +477,13 @@ public final class FatWriter {
 
   /** The bytes of a directory: label (root), "." and ".." (others), then each child's entries. */
   private byte[] directory(Plan plan, Node dir, int[] stamp) {
-    ByteBuffer b = ByteBuffer.allocate(plan.dirEntries.get(dir) * DIR_ENTRY).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer b =
+        ByteBuffer.allocate(plan.dirEntries.get(dir) * DIR_ENTRY).order(ByteOrder.LITTLE_ENDIAN);
     if (dir == plan.root) {
       if (!label.isEmpty()) {
         // the label's 11 bytes are stored verbatim (no dot between "name" and "extension")
-        putShort(b, padLabel(label).getBytes(StandardCharsets.US_ASCII), ATTR_VOLUME_ID, 0, 0, stamp);
+        putShort(
+            b, padLabel(label).getBytes(StandardCharsets.US_ASCII), ATTR_VOLUME_ID, 0, 0, stamp);
       }
     } else {
       putShort(b, Names.pack(".", ""), ATTR_DIRECTORY, dir.firstCluster, 0, stamp);
@@ -440,13 +494,20 @@ public final class FatWriter {
       if (c.longName) {
         putLongName(b, c.entry.name(), Names.checksum(c.shortName));
       }
-      putShort(b, c.shortName, c.isDir() ? ATTR_DIRECTORY : ATTR_ARCHIVE, c.firstCluster, c.isDir() ? 0 : c.entry.size(), stamp);
+      putShort(
+          b,
+          c.shortName,
+          c.isDir() ? ATTR_DIRECTORY : ATTR_ARCHIVE,
+          c.firstCluster,
+          c.isDir() ? 0 : c.entry.size(),
+          stamp);
     }
     return b.array();
   }
 
   /** FAT spec section 6: a 32-byte short directory entry. */
-  private static void putShort(ByteBuffer b, byte[] name, int attr, long cluster, long size, int[] stamp) {
+  private static void putShort(
+      ByteBuffer b, byte[] name, int attr, long cluster, long size, int[] stamp) {
     b.put(name); // 0 DIR_Name
     b.put((byte) attr); // 11 DIR_Attr
     b.put((byte) 0); // 12 DIR_NTRes
@@ -462,9 +523,9 @@ public final class FatWriter {
   }
 
   /**
-   * FAT spec section 7: the long-name entries, stored last part first; ordinals 1..n with 0x40 on the
-   * last; 13 UTF-16 units each, NUL-terminated then 0xFFFF-padded; each carries the short name's
-   * checksum.
+   * FAT spec section 7: the long-name entries, stored last part first; ordinals 1..n with 0x40 on
+   * the last; 13 UTF-16 units each, NUL-terminated then 0xFFFF-padded; each carries the short
+   * name's checksum.
    */
   private static void putLongName(ByteBuffer b, String name, int checksum) {
     int parts = (name.length() + 12) / 13;
@@ -499,13 +560,16 @@ public final class FatWriter {
   static int[] timestamp(long epochSeconds) {
     long min = LocalDateTime.of(1980, 1, 1, 0, 0).toEpochSecond(ZoneOffset.UTC);
     long max = LocalDateTime.of(2107, 12, 31, 23, 59, 59).toEpochSecond(ZoneOffset.UTC);
-    LocalDateTime t = LocalDateTime.ofInstant(Instant.ofEpochSecond(Math.max(min, Math.min(max, epochSeconds))), ZoneOffset.UTC);
+    LocalDateTime t =
+        LocalDateTime.ofInstant(
+            Instant.ofEpochSecond(Math.max(min, Math.min(max, epochSeconds))), ZoneOffset.UTC);
     int date = ((t.getYear() - 1980) << 9) | (t.getMonthValue() << 5) | t.getDayOfMonth();
     int time = (t.getHour() << 11) | (t.getMinute() << 5) | (t.getSecond() / 2);
     return new int[] {date, time, (t.getSecond() % 2) * 100};
   }
 
-  private static void writeAt(SeekableByteChannel ch, long offset, ByteBuffer data) throws IOException {
+  private static void writeAt(SeekableByteChannel ch, long offset, ByteBuffer data)
+      throws IOException {
     ch.position(offset);
     while (data.hasRemaining()) {
       ch.write(data);
@@ -539,7 +603,9 @@ public final class FatWriter {
       return this;
     }
 
-    /** BPB_HiddSec: the volume's first sector on its disk (a GPT partition's first LBA); default 0. */
+    /**
+     * BPB_HiddSec: the volume's first sector on its disk (a GPT partition's first LBA); default 0.
+     */
     public Builder hiddenSectors(long sectors) {
       if (sectors < 0 || sectors > 0xFFFFFFFFL) {
         throw new IllegalArgumentException("hidden sectors " + sectors + " not in [0, 2^32)");
@@ -553,7 +619,10 @@ public final class FatWriter {
      */
     public FatWriter build() throws FatFormatException {
       String l = Names.label(label);
-      long epoch = epochSeconds == Long.MIN_VALUE ? LocalDateTime.of(1980, 1, 1, 0, 0).toEpochSecond(ZoneOffset.UTC) : epochSeconds;
+      long epoch =
+          epochSeconds == Long.MIN_VALUE
+              ? LocalDateTime.of(1980, 1, 1, 0, 0).toEpochSecond(ZoneOffset.UTC)
+              : epochSeconds;
       int id;
       if (volumeId != null) {
         id = volumeId;

@@ -3,7 +3,8 @@ package io.basalt.image.fat;
 /**
  * The layout of a FAT volume of a given size: FAT type, cluster size and region sizes, chosen as in
  * the Microsoft FAT specification (section 3.5 and "FAT type determination": the type follows from
- * the cluster count alone, FAT12 &lt; 4085 &le; FAT16 &lt; 65525 &le; FAT32). Immutable, thread-safe.
+ * the cluster count alone, FAT12 &lt; 4085 &le; FAT16 &lt; 65525 &le; FAT32). Immutable,
+ * thread-safe.
  */
 record Geometry(
     FatType type,
@@ -18,8 +19,10 @@ record Geometry(
   static final int NUM_FATS = 2;
   static final long MIN_FAT16 = 4085;
   static final long MIN_FAT32 = 65525;
+
   /** Cluster counts this close to a type boundary are avoided (drivers that count differently). */
   static final long MARGIN = 16;
+
   static final long MAX_FAT32 = 0x0FFFFFF5L - 2;
 
   /** The FAT type of a volume. */
@@ -74,11 +77,17 @@ record Geometry(
       throw new FatFormatException("FAT volume size " + bytes + " is not a multiple of " + SECTOR);
     }
     if (sectors > 0xFFFFFFFFL) {
-      throw new FatFormatException("FAT volume of " + bytes + " bytes exceeds the 2^32 sectors FAT can address");
+      throw new FatFormatException(
+          "FAT volume of " + bytes + " bytes exceeds the 2^32 sectors FAT can address");
     }
     // FAT32 (spec table: up to 260 MB 512-byte clusters; larger volumes 4K, 8K, 16K, 32K); try the
     // table's size first, then smaller ones while the count stays in range.
-    int preferred = sectors <= 532_480 ? 8 : sectors <= 16_777_216 ? 8 : sectors <= 33_554_432 ? 16 : sectors <= 67_108_864 ? 32 : 64;
+    int preferred =
+        sectors <= 532_480
+            ? 8
+            : sectors <= 16_777_216
+                ? 8
+                : sectors <= 33_554_432 ? 16 : sectors <= 67_108_864 ? 32 : 64;
     for (int spc = preferred; spc >= 1; spc /= 2) {
       Geometry g = layout(FatType.FAT32, sectors, spc, 32, 0);
       if (g != null && g.clusterCount >= MIN_FAT32 + MARGIN && g.clusterCount <= MAX_FAT32) {
@@ -86,16 +95,27 @@ record Geometry(
       }
     }
     // FAT16: spec table (up to 16 MB 1K clusters, 128 MB 2K, 256 MB 4K, ...), then the neighbours.
-    int preferred16 = sectors <= 32_680 ? 2 : sectors <= 262_144 ? 4 : sectors <= 524_288 ? 8 : sectors <= 1_048_576 ? 16 : 32;
+    int preferred16 =
+        sectors <= 32_680
+            ? 2
+            : sectors <= 262_144 ? 4 : sectors <= 524_288 ? 8 : sectors <= 1_048_576 ? 16 : 32;
     for (int spc : new int[] {preferred16, 1, 2, 4, 8, 16, 32, 64}) {
       Geometry g = layout(FatType.FAT16, sectors, spc, 1, fat16RootEntries);
-      if (g != null && g.clusterCount >= MIN_FAT16 + MARGIN && g.clusterCount < MIN_FAT32 - MARGIN) {
+      if (g != null
+          && g.clusterCount >= MIN_FAT16 + MARGIN
+          && g.clusterCount < MIN_FAT32 - MARGIN) {
         return g;
       }
     }
     long min = minimumFat16Bytes(fat16RootEntries);
-    throw new FatFormatException("FAT volume of " + bytes + " bytes is too small: FAT16 needs at least " + min
-        + " bytes (" + (MIN_FAT16 + MARGIN) + " clusters) and FAT12 is not supported");
+    throw new FatFormatException(
+        "FAT volume of "
+            + bytes
+            + " bytes is too small: FAT16 needs at least "
+            + min
+            + " bytes ("
+            + (MIN_FAT16 + MARGIN)
+            + " clusters) and FAT12 is not supported");
   }
 
   static long minimumFat16Bytes(int rootEntries) {
@@ -104,7 +124,9 @@ record Geometry(
     return (1 + NUM_FATS * fat + (rootEntries * 32L + SECTOR - 1) / SECTOR + clusters) * SECTOR;
   }
 
-  /** Sizes the FATs for {@code spc}: the smallest FAT that covers every cluster it leaves room for. */
+  /**
+   * Sizes the FATs for {@code spc}: the smallest FAT that covers every cluster it leaves room for.
+   */
   private static Geometry layout(FatType t, long sectors, int spc, int reserved, int rootEntries) {
     long rootSectors = (rootEntries * 32L + SECTOR - 1) / SECTOR;
     long fat = 1;
@@ -128,7 +150,8 @@ record Geometry(
     }
   }
 
-  private static boolean fits(FatType t, long sectors, int spc, int reserved, long rootSectors, long fat) {
+  private static boolean fits(
+      FatType t, long sectors, int spc, int reserved, long rootSectors, long fat) {
     long data = sectors - reserved - NUM_FATS * fat - rootSectors;
     return data >= spc && ((data / spc + 2) * t.entryBytes + SECTOR - 1) / SECTOR <= fat;
   }

@@ -6,12 +6,14 @@ import java.util.Set;
 
 /**
  * VFAT name rules: long-name validation, 8.3 short-name generation with "~n" numeric tails
- * (Microsoft FAT specification, "FAT Long Directory Entries", basis-name generation and numeric-tail
- * generation), and the short-name checksum stored in every long-name entry. Thread-safe.
+ * (Microsoft FAT specification, "FAT Long Directory Entries", basis-name generation and
+ * numeric-tail generation), and the short-name checksum stored in every long-name entry.
+ * Thread-safe.
  */
 final class Names {
   /** A long name is at most 255 UTF-16 code units. */
   static final int MAX_LONG = 255;
+
   /** Characters allowed in a short name besides A-Z, 0-9 (the spec's list; space handled apart). */
   private static final String SHORT_SPECIAL = "$%'-_@~`!(){}^#&";
 
@@ -27,22 +29,42 @@ final class Names {
       throw new FatFormatException(path + ": '" + name + "' is not a usable file name");
     }
     if (name.length() > MAX_LONG) {
-      throw new FatFormatException(path + ": name is " + name.length() + " UTF-16 code units long; VFAT allows at most " + MAX_LONG);
+      throw new FatFormatException(
+          path
+              + ": name is "
+              + name.length()
+              + " UTF-16 code units long; VFAT allows at most "
+              + MAX_LONG);
     }
     char lastChar = name.charAt(name.length() - 1);
     if (lastChar == '.' || lastChar == ' ') {
-      throw new FatFormatException(path + ": name ends with '" + lastChar + "', which FAT drivers strip (the file could not be opened by its name)");
+      throw new FatFormatException(
+          path
+              + ": name ends with '"
+              + lastChar
+              + "', which FAT drivers strip (the file could not be opened by its name)");
     }
     for (int i = 0; i < name.length(); i++) {
       char c = name.charAt(i);
       if (c < 0x20 || "\"*/:<>?\\|".indexOf(c) >= 0 || c == 0x7f) {
-        throw new FatFormatException(path + ": character " + String.format(Locale.ROOT, "U+%04X", (int) c) + " at index " + i
-            + " is not allowed in a FAT long name (control characters and \" * / : < > ? \\ | are not)");
+        throw new FatFormatException(
+            path
+                + ": character "
+                + String.format(Locale.ROOT, "U+%04X", (int) c)
+                + " at index "
+                + i
+                + " is not allowed in a FAT long name (control characters and \" * / : < > ? \\ | are not)");
       }
-      if (Character.isHighSurrogate(c) && i + 1 < name.length() && Character.isLowSurrogate(name.charAt(i + 1))) {
+      if (Character.isHighSurrogate(c)
+          && i + 1 < name.length()
+          && Character.isLowSurrogate(name.charAt(i + 1))) {
         i++;
       } else if (Character.isSurrogate(c)) {
-        throw new FatFormatException(path + ": unpaired UTF-16 surrogate at index " + i + " cannot be stored in a long name");
+        throw new FatFormatException(
+            path
+                + ": unpaired UTF-16 surrogate at index "
+                + i
+                + " cannot be stored in a long name");
       }
     }
   }
@@ -63,7 +85,11 @@ final class Names {
     if (base.isEmpty() || base.length() > 8 || ext.length() > 3 || (dot >= 0 && ext.isEmpty())) {
       return null;
     }
-    if (base.charAt(0) == ' ' || !allShortChars(base) || !allShortChars(ext) || base.indexOf(' ') >= 0 || ext.indexOf(' ') >= 0) {
+    if (base.charAt(0) == ' '
+        || !allShortChars(base)
+        || !allShortChars(ext)
+        || base.indexOf(' ') >= 0
+        || ext.indexOf(' ') >= 0) {
       return null;
     }
     return pack(base, ext);
@@ -83,8 +109,8 @@ final class Names {
    * Generates a short name for {@code name} not in {@code taken} (11-byte keys as ISO-8859-1
    * strings) following the spec's basis-name steps: upper-case; characters not allowed become '_';
    * spaces and leading periods are dropped; base = up to 8 characters before the last period, ext =
-   * up to 3 after it; then "~n" (n = 1, 2, ...) replaces the base's end until unique. A numeric tail
-   * is always added, as the name also gets a long-name entry, unless the basis was exact.
+   * up to 3 after it; then "~n" (n = 1, 2, ...) replaces the base's end until unique. A numeric
+   * tail is always added, as the name also gets a long-name entry, unless the basis was exact.
    */
   static byte[] generate(String name, Set<String> taken) {
     String up = name.toUpperCase(Locale.ROOT);
@@ -96,7 +122,10 @@ final class Names {
         lossy = true;
         continue;
       }
-      if (c == '.' || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || SHORT_SPECIAL.indexOf(c) >= 0) {
+      if (c == '.'
+          || (c >= 'A' && c <= 'Z')
+          || (c >= '0' && c <= '9')
+          || SHORT_SPECIAL.indexOf(c) >= 0) {
         cleaned.append(c);
       } else {
         if (Character.isHighSurrogate(c)) {
@@ -115,7 +144,8 @@ final class Names {
     int dot = s.lastIndexOf('.');
     String base = (dot < 0 ? s : s.substring(0, dot)).replace(".", "");
     String ext = dot < 0 ? "" : s.substring(dot + 1);
-    boolean fits = base.length() <= 8 && ext.length() <= 3 && !(dot >= 0 && s.substring(0, dot).contains("."));
+    boolean fits =
+        base.length() <= 8 && ext.length() <= 3 && !(dot >= 0 && s.substring(0, dot).contains("."));
     if (base.isEmpty()) {
       base = "_";
       lossy = true;
@@ -137,7 +167,8 @@ final class Names {
         return candidate;
       }
     }
-    throw new IllegalStateException("no free short name for " + name); // 999999 siblings: unreachable
+    throw new IllegalStateException(
+        "no free short name for " + name); // 999999 siblings: unreachable
   }
 
   /** An 11-byte, space-padded short name (ASCII only by construction). */
@@ -173,13 +204,27 @@ final class Names {
   static String label(String label) throws FatFormatException {
     String up = label.toUpperCase(Locale.ROOT);
     if (up.length() > 11) {
-      throw new FatFormatException("volume label '" + label + "' is " + label.length() + " characters; FAT allows at most 11");
+      throw new FatFormatException(
+          "volume label '"
+              + label
+              + "' is "
+              + label.length()
+              + " characters; FAT allows at most 11");
     }
     for (int i = 0; i < up.length(); i++) {
       char c = up.charAt(i);
-      if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' ' || SHORT_SPECIAL.indexOf(c) >= 0)) {
-        throw new FatFormatException("volume label '" + label + "': character '" + label.charAt(i)
-            + "' is not allowed (A-Z, 0-9, space and " + SHORT_SPECIAL + ")");
+      if (!((c >= 'A' && c <= 'Z')
+          || (c >= '0' && c <= '9')
+          || c == ' '
+          || SHORT_SPECIAL.indexOf(c) >= 0)) {
+        throw new FatFormatException(
+            "volume label '"
+                + label
+                + "': character '"
+                + label.charAt(i)
+                + "' is not allowed (A-Z, 0-9, space and "
+                + SHORT_SPECIAL
+                + ")");
       }
     }
     if (!up.isEmpty() && up.charAt(0) == ' ') {

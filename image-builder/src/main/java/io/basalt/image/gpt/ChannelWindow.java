@@ -58,8 +58,15 @@ public final class ChannelWindow implements SeekableByteChannel {
   public int write(ByteBuffer src) throws IOException {
     ensureOpen();
     if (src.remaining() > size - position) {
-      throw new IOException(name + ": write of " + src.remaining() + " bytes at offset " + position
-          + " goes past its end (size " + size + " bytes)");
+      throw new IOException(
+          name
+              + ": write of "
+              + src.remaining()
+              + " bytes at offset "
+              + position
+              + " goes past its end (size "
+              + size
+              + " bytes)");
     }
     base.position(offset + position);
     int n = base.write(src);

@@ -14,10 +14,13 @@ final class GptCodec {
   static final int SECTOR = 512;
   static final int ENTRY_COUNT = 128;
   static final int ENTRY_SIZE = 128;
+
   /** 128 entries of 128 bytes: the 16 KiB minimum array size of UEFI 5.3.2. */
   static final int ENTRY_SECTORS = ENTRY_COUNT * ENTRY_SIZE / SECTOR;
+
   /** Partitions start on 1 MiB boundaries. */
   static final long ALIGN_SECTORS = (1 << 20) / SECTOR;
+
   static final int HEADER_SIZE = 92;
   static final long SIGNATURE = 0x5452415020494645L; // "EFI PART" read little-endian
   static final int REVISION = 0x00010000;
@@ -26,7 +29,8 @@ final class GptCodec {
   private GptCodec() {}
 
   static long crc32(byte[] b, int off, int len) {
-    CRC32 c = new CRC32(); // the CRC-32 of UEFI 5.3.2 is the IEEE 802.3 polynomial, as java.util.zip
+    CRC32 c =
+        new CRC32(); // the CRC-32 of UEFI 5.3.2 is the IEEE 802.3 polynomial, as java.util.zip
     c.update(b, off, len);
     return c.getValue();
   }
@@ -46,8 +50,16 @@ final class GptCodec {
   }
 
   /** UEFI 5.3.2 table 5.5: a GPT header sector with its HeaderCRC32 filled in. */
-  static byte[] header(long myLba, long alternateLba, long firstUsable, long lastUsable, UUID diskGuid,
-      long entriesLba, int entryCount, int entrySize, long entriesCrc) {
+  static byte[] header(
+      long myLba,
+      long alternateLba,
+      long firstUsable,
+      long lastUsable,
+      UUID diskGuid,
+      long entriesLba,
+      int entryCount,
+      int entrySize,
+      long entriesCrc) {
     ByteBuffer b = ByteBuffer.allocate(SECTOR).order(ByteOrder.LITTLE_ENDIAN);
     b.putLong(SIGNATURE);
     b.putInt(REVISION);
@@ -69,7 +81,14 @@ final class GptCodec {
   }
 
   /** UEFI 5.3.3 table 5.6: one partition entry at {@code off} of {@code array}. */
-  static void putEntry(byte[] array, int off, UUID type, UUID unique, long firstLba, long lastLba, long attrs,
+  static void putEntry(
+      byte[] array,
+      int off,
+      UUID type,
+      UUID unique,
+      long firstLba,
+      long lastLba,
+      long attrs,
       String name) {
     ByteBuffer b = ByteBuffer.wrap(array, off, ENTRY_SIZE).order(ByteOrder.LITTLE_ENDIAN);
     Guids.put(b, type);
@@ -88,22 +107,35 @@ final class GptCodec {
    */
   static void checkName(String name) throws GptFormatException {
     if (name.isEmpty()) {
-      throw new GptFormatException("partition name is empty (a label is required, it seeds the partition GUID)");
+      throw new GptFormatException(
+          "partition name is empty (a label is required, it seeds the partition GUID)");
     }
     if (name.length() > NAME_UNITS) {
-      throw new GptFormatException("partition name '" + name + "' is " + name.length()
-          + " UTF-16 code units long; GPT allows at most " + NAME_UNITS);
+      throw new GptFormatException(
+          "partition name '"
+              + name
+              + "' is "
+              + name.length()
+              + " UTF-16 code units long; GPT allows at most "
+              + NAME_UNITS);
     }
     for (int i = 0; i < name.length(); i++) {
       char c = name.charAt(i);
       if (c == 0) {
-        throw new GptFormatException("partition name '" + name.replace('\0', '?') + "' contains NUL at index " + i);
+        throw new GptFormatException(
+            "partition name '" + name.replace('\0', '?') + "' contains NUL at index " + i);
       }
-      if (Character.isHighSurrogate(c) && i + 1 < name.length() && Character.isLowSurrogate(name.charAt(i + 1))) {
+      if (Character.isHighSurrogate(c)
+          && i + 1 < name.length()
+          && Character.isLowSurrogate(name.charAt(i + 1))) {
         i++;
       } else if (Character.isSurrogate(c)) {
-        throw new GptFormatException("partition name '" + name.replace(c, '?') + "' has an unpaired UTF-16 surrogate at index " + i
-            + " and cannot be stored as UTF-16LE");
+        throw new GptFormatException(
+            "partition name '"
+                + name.replace(c, '?')
+                + "' has an unpaired UTF-16 surrogate at index "
+                + i
+                + " and cannot be stored as UTF-16LE");
       }
     }
   }
@@ -113,7 +145,8 @@ final class GptCodec {
     ch.position(offset);
     while (b.hasRemaining()) {
       if (ch.read(b) < 0) {
-        throw new EOFException(what + ": disk ends at byte " + ch.size() + ", before byte " + (offset + len));
+        throw new EOFException(
+            what + ": disk ends at byte " + ch.size() + ", before byte " + (offset + len));
       }
     }
     return b.array();

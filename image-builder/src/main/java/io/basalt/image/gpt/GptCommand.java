@@ -18,11 +18,13 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "gpt",
     mixinStandardHelpOptions = true,
-    description = "Inspect a GPT disk, or relocate its backup table to the end of an enlarged disk.",
+    description =
+        "Inspect a GPT disk, or relocate its backup table to the end of an enlarged disk.",
     subcommands = {GptCommand.Show.class, GptCommand.Relocate.class})
 public final class GptCommand implements Runnable {
   /** Exit code for a disk whose table is invalid. */
   static final int EXIT_BAD_TABLE = 3;
+
   /** Exit code for an I/O failure. */
   static final int EXIT_IO = 4;
 
@@ -30,11 +32,15 @@ public final class GptCommand implements Runnable {
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand (show, relocate-backup)");
+    throw new CommandLine.ParameterException(
+        spec.commandLine(), "missing subcommand (show, relocate-backup)");
   }
 
   /** {@code basalt gpt show DISK}: prints the checked primary table. Not thread-safe. */
-  @Command(name = "show", mixinStandardHelpOptions = true, description = "Print the disk's GPT after checking its CRCs.")
+  @Command(
+      name = "show",
+      mixinStandardHelpOptions = true,
+      description = "Print the disk's GPT after checking its CRCs.")
   static final class Show implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -47,11 +53,25 @@ public final class GptCommand implements Runnable {
       try (SeekableByteChannel ch = Files.newByteChannel(disk, StandardOpenOption.READ)) {
         GptTable t = GptTable.readPrimary(ch);
         GptTable.readAt(ch, t.alternateLba(), "backup GPT header");
-        out.printf(Locale.ROOT, "disk %s guid %s usable LBA %d-%d backup LBA %d%n", disk, t.diskGuid(), t.firstUsableLba(),
-            t.lastUsableLba(), t.alternateLba());
+        out.printf(
+            Locale.ROOT,
+            "disk %s guid %s usable LBA %d-%d backup LBA %d%n",
+            disk,
+            t.diskGuid(),
+            t.firstUsableLba(),
+            t.lastUsableLba(),
+            t.alternateLba());
         for (GptTable.Entry e : t.entries()) {
-          out.printf(Locale.ROOT, "%d %s type %s guid %s LBA %d-%d attrs 0x%016x%n", e.number(), e.name(), e.type(), e.guid(),
-              e.firstLba(), e.lastLba(), e.attributes());
+          out.printf(
+              Locale.ROOT,
+              "%d %s type %s guid %s LBA %d-%d attrs 0x%016x%n",
+              e.number(),
+              e.name(),
+              e.type(),
+              e.guid(),
+              e.firstLba(),
+              e.lastLba(),
+              e.attributes());
         }
         out.flush();
         return 0;
@@ -65,8 +85,13 @@ public final class GptCommand implements Runnable {
     }
   }
 
-  /** {@code basalt gpt relocate-backup DISK}: moves the backup table to the disk's end. Not thread-safe. */
-  @Command(name = "relocate-backup", mixinStandardHelpOptions = true,
+  /**
+   * {@code basalt gpt relocate-backup DISK}: moves the backup table to the disk's end. Not
+   * thread-safe.
+   */
+  @Command(
+      name = "relocate-backup",
+      mixinStandardHelpOptions = true,
       description = "Move the backup GPT header and entries to the end of an enlarged disk.")
   static final class Relocate implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -74,22 +99,34 @@ public final class GptCommand implements Runnable {
     @Parameters(paramLabel = "DISK", description = "Disk image or block device.")
     Path disk;
 
-    @CommandLine.Option(names = "--size", paramLabel = "BYTES",
-        description = "Disk size in bytes, when the JVM cannot tell (a block device reported as 0 bytes).")
+    @CommandLine.Option(
+        names = "--size",
+        paramLabel = "BYTES",
+        description =
+            "Disk size in bytes, when the JVM cannot tell (a block device reported as 0 bytes).")
     Long size;
 
     @Override
     public Integer call() {
-      try (SeekableByteChannel ch = Files.newByteChannel(disk, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      try (SeekableByteChannel ch =
+          Files.newByteChannel(disk, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
         long bytes = size != null ? size : ch.size();
         if (bytes == 0) {
-          spec.commandLine().getErr().println(disk + ": size reads as 0 bytes; pass --size (e.g. from blockdev --getsize64)");
+          spec.commandLine()
+              .getErr()
+              .println(
+                  disk + ": size reads as 0 bytes; pass --size (e.g. from blockdev --getsize64)");
           return EXIT_BAD_TABLE;
         }
         boolean moved = GptTable.relocateBackup(ch, bytes);
         GptTable t = GptTable.readPrimary(ch);
-        spec.commandLine().getOut().println(disk + ": " + (moved ? "backup GPT moved to LBA " : "backup GPT already at LBA ")
-            + t.alternateLba());
+        spec.commandLine()
+            .getOut()
+            .println(
+                disk
+                    + ": "
+                    + (moved ? "backup GPT moved to LBA " : "backup GPT already at LBA ")
+                    + t.alternateLba());
         spec.commandLine().getOut().flush();
         return 0;
       } catch (GptFormatException e) {

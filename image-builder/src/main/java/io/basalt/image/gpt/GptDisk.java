@@ -34,7 +34,8 @@ public final class GptDisk {
   private final List<GptPartition> specs;
 
   /** A partition's final place on the disk. Immutable, thread-safe. */
-  public record Placed(int number, String name, UUID type, UUID guid, long firstLba, long lastLba, long attributes) {
+  public record Placed(
+      int number, String name, UUID type, UUID guid, long firstLba, long lastLba, long attributes) {
     /** Byte offset of the partition's first sector. */
     public long offset() {
       return firstLba * SECTOR;
@@ -46,7 +47,8 @@ public final class GptDisk {
     }
   }
 
-  private GptDisk(UUID diskGuid, long diskSectors, List<Placed> partitions, List<GptPartition> specs) {
+  private GptDisk(
+      UUID diskGuid, long diskSectors, List<Placed> partitions, List<GptPartition> specs) {
     this.diskGuid = diskGuid;
     this.diskSectors = diskSectors;
     this.partitions = List.copyOf(partitions);
@@ -99,15 +101,33 @@ public final class GptDisk {
   public void write(SeekableByteChannel ch) throws IOException {
     byte[] entries = new byte[ENTRY_COUNT * ENTRY_SIZE];
     for (Placed p : partitions) {
-      GptCodec.putEntry(entries, (p.number() - 1) * ENTRY_SIZE, p.type(), p.guid(), p.firstLba(), p.lastLba(),
-          p.attributes(), p.name());
+      GptCodec.putEntry(
+          entries,
+          (p.number() - 1) * ENTRY_SIZE,
+          p.type(),
+          p.guid(),
+          p.firstLba(),
+          p.lastLba(),
+          p.attributes(),
+          p.name());
     }
     long entriesCrc = GptCodec.crc32(entries, 0, entries.length);
     long last = diskSectors - 1;
     long firstUsable = 2 + ENTRY_SECTORS;
     GptCodec.write(ch, 0, GptCodec.protectiveMbr(diskSectors));
-    GptCodec.write(ch, SECTOR, GptCodec.header(1, last, firstUsable, lastUsableLba(), diskGuid, 2, ENTRY_COUNT,
-        ENTRY_SIZE, entriesCrc));
+    GptCodec.write(
+        ch,
+        SECTOR,
+        GptCodec.header(
+            1,
+            last,
+            firstUsable,
+            lastUsableLba(),
+            diskGuid,
+            2,
+            ENTRY_COUNT,
+            ENTRY_SIZE,
+            entriesCrc));
     GptCodec.write(ch, 2L * SECTOR, entries);
     for (int i = 0; i < partitions.size(); i++) {
       Placed p = partitions.get(i);
@@ -123,24 +143,42 @@ public final class GptDisk {
     }
     // UEFI 5.3.2: the backup entry array sits right before the backup header in the last LBA.
     GptCodec.write(ch, (last - ENTRY_SECTORS) * SECTOR, entries);
-    GptCodec.write(ch, last * SECTOR, GptCodec.header(last, 1, firstUsable, lastUsableLba(), diskGuid,
-        last - ENTRY_SECTORS, ENTRY_COUNT, ENTRY_SIZE, entriesCrc));
+    GptCodec.write(
+        ch,
+        last * SECTOR,
+        GptCodec.header(
+            last,
+            1,
+            firstUsable,
+            lastUsableLba(),
+            diskGuid,
+            last - ENTRY_SECTORS,
+            ENTRY_COUNT,
+            ENTRY_SIZE,
+            entriesCrc));
   }
 
   /**
-   * Writes the disk to {@code file} through a temporary file in the same directory, moved into place
-   * atomically once complete; on failure no file is left at {@code file} (an existing one is kept).
+   * Writes the disk to {@code file} through a temporary file in the same directory, moved into
+   * place atomically once complete; on failure no file is left at {@code file} (an existing one is
+   * kept).
    *
    * @throws IOException if writing fails; the message names the failing partition
    */
   public void writeTo(Path file) throws IOException {
-    AtomicFiles.writeOutput(file, tmp -> {
-      try (SeekableByteChannel ch = Files.newByteChannel(tmp, StandardOpenOption.WRITE, StandardOpenOption.READ,
-          StandardOpenOption.TRUNCATE_EXISTING)) {
-        write(ch);
-      }
-      return null;
-    });
+    AtomicFiles.writeOutput(
+        file,
+        tmp -> {
+          try (SeekableByteChannel ch =
+              Files.newByteChannel(
+                  tmp,
+                  StandardOpenOption.WRITE,
+                  StandardOpenOption.READ,
+                  StandardOpenOption.TRUNCATE_EXISTING)) {
+            write(ch);
+          }
+          return null;
+        });
   }
 
   /** Collects partitions; validation happens in {@link #build()}. Not thread-safe. */
@@ -179,10 +217,12 @@ public final class GptDisk {
      */
     public GptDisk build() throws GptFormatException {
       if (parts.size() > ENTRY_COUNT) {
-        throw new GptFormatException(parts.size() + " partitions given; the table holds " + ENTRY_COUNT);
+        throw new GptFormatException(
+            parts.size() + " partitions given; the table holds " + ENTRY_COUNT);
       }
       if (diskSize < 0 || diskSize % SECTOR != 0) {
-        throw new GptFormatException("disk size " + diskSize + " is not a positive multiple of " + SECTOR);
+        throw new GptFormatException(
+            "disk size " + diskSize + " is not a positive multiple of " + SECTOR);
       }
       Set<String> names = new HashSet<>();
       List<Placed> placed = new ArrayList<>();
@@ -191,28 +231,60 @@ public final class GptDisk {
         GptPartition p = parts.get(i);
         GptCodec.checkName(p.name());
         if (!names.add(p.name())) {
-          throw new GptFormatException("partition name '" + p.name() + "' is used twice (names seed partition GUIDs and must be unique)");
+          throw new GptFormatException(
+              "partition name '"
+                  + p.name()
+                  + "' is used twice (names seed partition GUIDs and must be unique)");
         }
         if (p.sizeBytes() <= 0 || p.sizeBytes() % SECTOR != 0) {
-          throw new GptFormatException("partition " + (i + 1) + " '" + p.name() + "': size " + p.sizeBytes()
-              + " is not a positive multiple of " + SECTOR + " bytes");
+          throw new GptFormatException(
+              "partition "
+                  + (i + 1)
+                  + " '"
+                  + p.name()
+                  + "': size "
+                  + p.sizeBytes()
+                  + " is not a positive multiple of "
+                  + SECTOR
+                  + " bytes");
         }
         long first = next;
         long last = Math.addExact(first, p.sizeBytes() / SECTOR - 1);
-        placed.add(new Placed(i + 1, p.name(), p.type(), partitionGuid(seed, p.name()), first, last, p.attributes()));
-        next = Math.multiplyExact(Math.floorDiv(last + ALIGN_SECTORS, ALIGN_SECTORS), ALIGN_SECTORS);
+        placed.add(
+            new Placed(
+                i + 1,
+                p.name(),
+                p.type(),
+                partitionGuid(seed, p.name()),
+                first,
+                last,
+                p.attributes()));
+        next =
+            Math.multiplyExact(Math.floorDiv(last + ALIGN_SECTORS, ALIGN_SECTORS), ALIGN_SECTORS);
       }
       long sectors = diskSize > 0 ? diskSize / SECTOR : next + ALIGN_SECTORS;
       long lastUsable = sectors - 2 - ENTRY_SECTORS;
       if (lastUsable < 2 + ENTRY_SECTORS) {
-        throw new GptFormatException("disk size " + diskSize + " bytes is too small for the two GPT tables");
+        throw new GptFormatException(
+            "disk size " + diskSize + " bytes is too small for the two GPT tables");
       }
       for (Placed p : placed) {
         if (p.lastLba() > lastUsable) {
-          throw new GptFormatException("partition " + p.number() + " '" + p.name() + "' (" + p.sizeBytes()
-              + " bytes from byte " + p.offset() + ") does not fit the disk: it ends at byte "
-              + (p.lastLba() + 1) * SECTOR + " but the last usable byte of a " + sectors * SECTOR
-              + "-byte disk ends at " + (lastUsable + 1) * SECTOR);
+          throw new GptFormatException(
+              "partition "
+                  + p.number()
+                  + " '"
+                  + p.name()
+                  + "' ("
+                  + p.sizeBytes()
+                  + " bytes from byte "
+                  + p.offset()
+                  + ") does not fit the disk: it ends at byte "
+                  + (p.lastLba() + 1) * SECTOR
+                  + " but the last usable byte of a "
+                  + sectors * SECTOR
+                  + "-byte disk ends at "
+                  + (lastUsable + 1) * SECTOR);
         }
       }
       return new GptDisk(diskGuid(seed), sectors, placed, parts);

@@ -16,7 +16,8 @@ import java.util.UUID;
  * @param attributes the raw attribute bits
  * @param content writes the partition's data
  */
-public record GptPartition(String name, UUID type, long sizeBytes, long attributes, PartitionContent content) {
+public record GptPartition(
+    String name, UUID type, long sizeBytes, long attributes, PartitionContent content) {
   public GptPartition {
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(type, "type");

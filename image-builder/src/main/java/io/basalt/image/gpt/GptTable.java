@@ -31,7 +31,14 @@ final class GptTable {
   private final List<Entry> entries;
 
   /** One used partition entry (UEFI 5.3.3 table 5.6). Immutable, thread-safe. */
-  public record Entry(int number, UUID type, UUID guid, long firstLba, long lastLba, long attributes, String name) {}
+  public record Entry(
+      int number,
+      UUID type,
+      UUID guid,
+      long firstLba,
+      long lastLba,
+      long attributes,
+      String name) {}
 
   private GptTable(ByteBuffer h, byte[] entryArray) {
     this.myLba = h.getLong(24);
@@ -57,7 +64,9 @@ final class GptTable {
       long attrs = e.getLong();
       String name = new String(entryArray, i * entrySize + 56, 72, StandardCharsets.UTF_16LE);
       int nul = name.indexOf('\0');
-      list.add(new Entry(i + 1, type, guid, first, last, attrs, nul < 0 ? name : name.substring(0, nul)));
+      list.add(
+          new Entry(
+              i + 1, type, guid, first, last, attrs, nul < 0 ? name : name.substring(0, nul)));
     }
     this.entries = List.copyOf(list);
   }
@@ -84,20 +93,24 @@ final class GptTable {
   }
 
   static GptTable readAt(SeekableByteChannel disk, long lba, String what) throws IOException {
-    ByteBuffer h = ByteBuffer.wrap(GptCodec.read(disk, lba * SECTOR, SECTOR, what)).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer h =
+        ByteBuffer.wrap(GptCodec.read(disk, lba * SECTOR, SECTOR, what))
+            .order(ByteOrder.LITTLE_ENDIAN);
     if (h.getLong(0) != GptCodec.SIGNATURE) {
       throw new GptFormatException(what + " at LBA " + lba + ": no \"EFI PART\" signature");
     }
     int headerSize = h.getInt(12);
     if (headerSize < GptCodec.HEADER_SIZE || headerSize > SECTOR) {
-      throw new GptFormatException(what + " at LBA " + lba + ": header size " + headerSize + " not in [92, 512]");
+      throw new GptFormatException(
+          what + " at LBA " + lba + ": header size " + headerSize + " not in [92, 512]");
     }
     byte[] copy = h.array().clone();
     ByteBuffer.wrap(copy).order(ByteOrder.LITTLE_ENDIAN).putInt(16, 0);
     long crc = GptCodec.crc32(copy, 0, headerSize);
     long stored = h.getInt(16) & 0xffffffffL;
     if (crc != stored) {
-      throw new GptFormatException(what + " at LBA " + lba + ": header CRC32 is " + hex(stored) + ", computed " + hex(crc));
+      throw new GptFormatException(
+          what + " at LBA " + lba + ": header CRC32 is " + hex(stored) + ", computed " + hex(crc));
     }
     if (h.getLong(24) != lba) {
       throw new GptFormatException(what + " at LBA " + lba + ": MyLBA field says " + h.getLong(24));
@@ -105,14 +118,28 @@ final class GptTable {
     int count = h.getInt(80);
     int size = h.getInt(84);
     if (count <= 0 || count > 65536 || size < 128 || size > 4096 || Integer.bitCount(size) != 1) {
-      throw new GptFormatException(what + " at LBA " + lba + ": unsupported entry array of " + count + " x " + size + " bytes");
+      throw new GptFormatException(
+          what
+              + " at LBA "
+              + lba
+              + ": unsupported entry array of "
+              + count
+              + " x "
+              + size
+              + " bytes");
     }
     byte[] array = GptCodec.read(disk, h.getLong(72) * SECTOR, count * size, what + " entry array");
     long arrayCrc = GptCodec.crc32(array, 0, array.length);
     long arrayStored = h.getInt(88) & 0xffffffffL;
     if (arrayCrc != arrayStored) {
-      throw new GptFormatException(what + " at LBA " + lba + ": entry array CRC32 is " + hex(arrayStored)
-          + ", computed " + hex(arrayCrc));
+      throw new GptFormatException(
+          what
+              + " at LBA "
+              + lba
+              + ": entry array CRC32 is "
+              + hex(arrayStored)
+              + ", computed "
+              + hex(arrayCrc));
     }
     return new GptTable(h, array);
   }
@@ -151,8 +178,12 @@ final class GptTable {
       return false;
     }
     if (last < p.alternateLba) {
-      throw new GptFormatException("disk of " + size + " bytes is smaller than its GPT says (backup header at LBA "
-          + p.alternateLba + ")");
+      throw new GptFormatException(
+          "disk of "
+              + size
+              + " bytes is smaller than its GPT says (backup header at LBA "
+              + p.alternateLba
+              + ")");
     }
     long arraySectors = (p.entryArray.length + SECTOR - 1) / SECTOR;
     long backupEntries = last - arraySectors;
@@ -161,15 +192,38 @@ final class GptTable {
     byte[] paddedArray = new byte[(int) (arraySectors * SECTOR)];
     System.arraycopy(p.entryArray, 0, paddedArray, 0, p.entryArray.length);
     GptCodec.write(disk, backupEntries * SECTOR, paddedArray);
-    GptCodec.write(disk, last * SECTOR, GptCodec.header(last, 1, p.firstUsableLba, lastUsable, p.diskGuid,
-        backupEntries, p.entryCount, p.entrySize, arrayCrc));
+    GptCodec.write(
+        disk,
+        last * SECTOR,
+        GptCodec.header(
+            last,
+            1,
+            p.firstUsableLba,
+            lastUsable,
+            p.diskGuid,
+            backupEntries,
+            p.entryCount,
+            p.entrySize,
+            arrayCrc));
     sync(disk);
-    GptCodec.write(disk, SECTOR, GptCodec.header(1, last, p.firstUsableLba, lastUsable, p.diskGuid,
-        p.entriesLba, p.entryCount, p.entrySize, arrayCrc));
+    GptCodec.write(
+        disk,
+        SECTOR,
+        GptCodec.header(
+            1,
+            last,
+            p.firstUsableLba,
+            lastUsable,
+            p.diskGuid,
+            p.entriesLba,
+            p.entryCount,
+            p.entrySize,
+            arrayCrc));
     byte[] mbr = GptCodec.read(disk, 0, SECTOR, "protective MBR");
     ByteBuffer m = ByteBuffer.wrap(mbr).order(ByteOrder.LITTLE_ENDIAN);
     if ((mbr[446 + 4] & 0xff) == 0xEE && m.getShort(510) == (short) 0xAA55) {
-      m.putInt(446 + 12, (int) Math.min(last, 0xFFFFFFFFL)); // SizeInLBA = disk size - 1 (UEFI 5.2.3)
+      m.putInt(
+          446 + 12, (int) Math.min(last, 0xFFFFFFFFL)); // SizeInLBA = disk size - 1 (UEFI 5.2.3)
       GptCodec.write(disk, 0, mbr);
     }
     sync(disk);

@@ -1,17 +1,17 @@
 package io.basalt.image.gpt;
 
+import io.basalt.image.tree.Content;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Path;
-import io.basalt.image.tree.Content;
 
 /**
  * Writes the data of one partition into a window of the disk: position 0 of the window is the
- * partition's first byte, and writing past its last byte fails. Parts of the window not written
- * are left as they are (zero on a fresh disk file). Implementations decide their thread-safety;
- * the writer calls each one once, from one thread.
+ * partition's first byte, and writing past its last byte fails. Parts of the window not written are
+ * left as they are (zero on a fresh disk file). Implementations decide their thread-safety; the
+ * writer calls each one once, from one thread.
  */
 @FunctionalInterface
 public interface PartitionContent {
@@ -44,8 +44,13 @@ public interface PartitionContent {
   static PartitionContent of(Content content) {
     return window -> {
       if (content.size() > window.size()) {
-        throw new IOException(content + ": " + content.size() + " bytes do not fit the partition of "
-            + window.size() + " bytes");
+        throw new IOException(
+            content
+                + ": "
+                + content.size()
+                + " bytes do not fit the partition of "
+                + window.size()
+                + " bytes");
       }
       try (InputStream in = content.open()) {
         byte[] buf = new byte[1 << 20];

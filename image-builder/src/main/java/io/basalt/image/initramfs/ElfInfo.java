@@ -11,8 +11,8 @@ import java.util.List;
 /**
  * What the dynamic loader needs from an ELF file: its class, machine, program interpreter
  * (PT_INTERP), needed libraries (DT_NEEDED) and search paths (DT_RUNPATH, DT_RPATH), read from the
- * program headers as the loader reads them (System V gABI, "Program Header" and "Dynamic
- * Section"). Immutable and thread-safe.
+ * program headers as the loader reads them (System V gABI, "Program Header" and "Dynamic Section").
+ * Immutable and thread-safe.
  */
 final class ElfInfo {
   static final int PT_LOAD = 1;
@@ -32,7 +32,13 @@ final class ElfInfo {
   private final List<String> runpath;
   private final List<String> rpath;
 
-  private ElfInfo(boolean is64, int machine, String interpreter, List<String> needed, List<String> runpath, List<String> rpath) {
+  private ElfInfo(
+      boolean is64,
+      int machine,
+      String interpreter,
+      List<String> needed,
+      List<String> runpath,
+      List<String> rpath) {
     this.is64 = is64;
     this.machine = machine;
     this.interpreter = interpreter;
@@ -43,7 +49,11 @@ final class ElfInfo {
 
   /** True when {@code head} starts with the ELF magic 0x7f 'E' 'L' 'F'. */
   static boolean isElf(byte[] head) {
-    return head.length >= 4 && head[0] == 0x7f && head[1] == 'E' && head[2] == 'L' && head[3] == 'F';
+    return head.length >= 4
+        && head[0] == 0x7f
+        && head[1] == 'E'
+        && head[2] == 'L'
+        && head[3] == 'F';
   }
 
   /**
@@ -53,7 +63,8 @@ final class ElfInfo {
    */
   static ElfInfo parse(byte[] bytes, String what) throws IOException {
     if (!isElf(bytes) || bytes.length < 52) {
-      throw new IOException(what + ": not an ELF file (no 0x7f ELF magic or shorter than an ELF header)");
+      throw new IOException(
+          what + ": not an ELF file (no 0x7f ELF magic or shorter than an ELF header)");
     }
     int cls = bytes[4];
     if (cls != 1 && cls != 2) {
@@ -62,9 +73,11 @@ final class ElfInfo {
     boolean is64 = cls == 2;
     int data = bytes[5];
     if (data != 1 && data != 2) {
-      throw new IOException(what + ": EI_DATA " + data + ", expected 1 (little endian) or 2 (big endian)");
+      throw new IOException(
+          what + ": EI_DATA " + data + ", expected 1 (little endian) or 2 (big endian)");
     }
-    ByteBuffer b = ByteBuffer.wrap(bytes).order(data == 1 ? ByteOrder.LITTLE_ENDIAN : ByteOrder.BIG_ENDIAN);
+    ByteBuffer b =
+        ByteBuffer.wrap(bytes).order(data == 1 ? ByteOrder.LITTLE_ENDIAN : ByteOrder.BIG_ENDIAN);
     if (is64 && bytes.length < 64) {
       throw new IOException(what + ": truncated 64-bit ELF header (" + bytes.length + " bytes)");
     }
@@ -118,7 +131,8 @@ final class ElfInfo {
       long strsz = -1;
       for (long off = dynOff; off + entSize <= dynOff + dynSize; off += entSize) {
         long tag = is64 ? b.getLong((int) off) : b.getInt((int) off);
-        long val = is64 ? b.getLong((int) off + 8) : Integer.toUnsignedLong(b.getInt((int) off + 4));
+        long val =
+            is64 ? b.getLong((int) off + 8) : Integer.toUnsignedLong(b.getInt((int) off + 4));
         if (tag == DT_NULL) {
           break;
         }
@@ -129,10 +143,12 @@ final class ElfInfo {
         }
         dyn.add(new long[] {tag, val});
       }
-      boolean hasStrings = dyn.stream().anyMatch(d -> d[0] == DT_NEEDED || d[0] == DT_RUNPATH || d[0] == DT_RPATH);
+      boolean hasStrings =
+          dyn.stream().anyMatch(d -> d[0] == DT_NEEDED || d[0] == DT_RUNPATH || d[0] == DT_RPATH);
       if (hasStrings) {
         if (strtabAddr < 0) {
-          throw new IOException(what + ": dynamic section has DT_NEEDED/DT_RUNPATH but no DT_STRTAB");
+          throw new IOException(
+              what + ": dynamic section has DT_NEEDED/DT_RUNPATH but no DT_STRTAB");
         }
         long strOff = toOffset(loads, strtabAddr, what);
         long limit = strsz >= 0 ? Math.min(bytes.length, strOff + strsz) : bytes.length;
@@ -142,7 +158,13 @@ final class ElfInfo {
           }
           long at = strOff + d[1];
           if (d[1] < 0 || at >= limit) {
-            throw new IOException(what + ": dynamic string offset " + d[1] + " outside the string table (size " + (limit - strOff) + ")");
+            throw new IOException(
+                what
+                    + ": dynamic string offset "
+                    + d[1]
+                    + " outside the string table (size "
+                    + (limit - strOff)
+                    + ")");
           }
           String s = cString(bytes, (int) at, (int) (limit - at), what, "dynamic string");
           if (d[0] == DT_NEEDED) {
@@ -167,22 +189,36 @@ final class ElfInfo {
         return l[1] + (vaddr - l[0]);
       }
     }
-    throw new IOException(what + ": address 0x" + Long.toHexString(vaddr) + " (DT_STRTAB) is in no PT_LOAD segment");
+    throw new IOException(
+        what + ": address 0x" + Long.toHexString(vaddr) + " (DT_STRTAB) is in no PT_LOAD segment");
   }
 
-  private static void check(long off, long len, int total, String what, String field) throws IOException {
+  private static void check(long off, long len, int total, String what, String field)
+      throws IOException {
     if (off < 0 || len < 0 || off + len > total) {
-      throw new IOException(what + ": " + field + " at offset " + off + " length " + len + " runs past the end of the file (" + total + " bytes)");
+      throw new IOException(
+          what
+              + ": "
+              + field
+              + " at offset "
+              + off
+              + " length "
+              + len
+              + " runs past the end of the file ("
+              + total
+              + " bytes)");
     }
   }
 
-  private static String cString(byte[] bytes, int off, int max, String what, String field) throws IOException {
+  private static String cString(byte[] bytes, int off, int max, String what, String field)
+      throws IOException {
     int end = off;
     while (end < off + max && bytes[end] != 0) {
       end++;
     }
     if (end == off + max) {
-      throw new IOException(what + ": " + field + " string at offset " + off + " is not NUL-terminated");
+      throw new IOException(
+          what + ": " + field + " string at offset " + off + " is not NUL-terminated");
     }
     return new String(bytes, off, end - off, StandardCharsets.UTF_8);
   }

@@ -41,13 +41,23 @@ public final class InitUnitsResources {
         try {
           mode = Integer.parseInt(f[2], 8);
         } catch (NumberFormatException e) {
-          throw new IOException(MANIFEST + " line " + lineNo + ": mode '" + f[2] + "' is not octal");
+          throw new IOException(
+              MANIFEST + " line " + lineNo + ": mode '" + f[2] + "' is not octal");
         }
-        image.putWithParents(TreeEntry.regular(f[1], Content.ofBytes(resource(f[3]))).withMode(mode).withMtime(mtime));
+        image.putWithParents(
+            TreeEntry.regular(f[1], Content.ofBytes(resource(f[3])))
+                .withMode(mode)
+                .withMtime(mtime));
       } else if (f[0].equals("link") && f.length == 3) {
         image.putWithParents(TreeEntry.symlink(f[1], f[2]).withMtime(mtime));
       } else {
-        throw new IOException(MANIFEST + " line " + lineNo + ": expected 'file PATH MODE RESOURCE' or 'link PATH TARGET', found '" + l + "'");
+        throw new IOException(
+            MANIFEST
+                + " line "
+                + lineNo
+                + ": expected 'file PATH MODE RESOURCE' or 'link PATH TARGET', found '"
+                + l
+                + "'");
       }
     }
     return image;
@@ -56,7 +66,8 @@ public final class InitUnitsResources {
   private static byte[] resource(String name) throws IOException {
     try (InputStream in = InitUnitsResources.class.getClassLoader().getResourceAsStream(name)) {
       if (in == null) {
-        throw new NoSuchFileException(name, null, "resource missing from the classpath (basalt-init-units jar)");
+        throw new NoSuchFileException(
+            name, null, "resource missing from the classpath (basalt-init-units jar)");
       }
       return in.readAllBytes();
     }

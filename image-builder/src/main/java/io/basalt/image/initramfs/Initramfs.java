@@ -14,7 +14,12 @@ public final class Initramfs {
   private final List<String> binaries;
   private final String kernelImagePath;
 
-  Initramfs(FileTree tree, String kernelRelease, List<String> modules, List<String> binaries, String kernelImagePath) {
+  Initramfs(
+      FileTree tree,
+      String kernelRelease,
+      List<String> modules,
+      List<String> binaries,
+      String kernelImagePath) {
     this.tree = tree;
     this.kernelRelease = kernelRelease;
     this.modules = List.copyOf(modules);

@@ -20,9 +20,9 @@ import java.util.zip.GZIPInputStream;
  * Assembles Basalt's initramfs tree from an image tree: the init script from {@code init-units},
  * busybox and its applet links, the binaries the init needs with every shared library they load
  * (found by reading their ELF headers in the image tree), the kernel modules it needs with their
- * dependencies (from the image kernel's modules.dep), and for live (PXE) images the verity-protected
- * {@code /basalt/usr.img}. The result is a {@link FileTree} for the cpio writer. Not thread-safe;
- * one builder per initramfs.
+ * dependencies (from the image kernel's modules.dep), and for live (PXE) images the
+ * verity-protected {@code /basalt/usr.img}. The result is a {@link FileTree} for the cpio writer.
+ * Not thread-safe; one builder per initramfs.
  *
  * <pre>{@code
  * Initramfs ird = InitramfsBuilder.forImage(imageTree).mtime(sourceDateEpoch).build();
@@ -37,24 +37,42 @@ public final class InitramfsBuilder {
    * for the live /usr image and overlay; and the devices cloud-config's datasources need (the
    * virtio NIC for {@code cloud-config-url=}, CD-ROMs for config-2 and OpenNebula's CONTEXT), so
    * that they exist before systemd starts. Left to udev's coldplug, a driver load on a starved
-   * machine can outlast udev's event timeout; the worker is killed and the device never appears
-   * for that boot. {@code nls_ascii} is the Debian kernel's default FAT I/O charset
-   * ({@code CONFIG_FAT_DEFAULT_IOCHARSET="ascii"}), needed by every vfat mount without
-   * {@code iocharset=} (the ESP at /efi, the OEM partition). Loaded on demand by the mount, on a
-   * starved machine it was still loading (shown as {@code nls_ascii(+)}) when the mount gave up,
-   * and efi.mount failed with "IO charset ascii not found". {@code sha256_ssse3} holds the kernel's
+   * machine can outlast udev's event timeout; the worker is killed and the device never appears for
+   * that boot. {@code nls_ascii} is the Debian kernel's default FAT I/O charset ({@code
+   * CONFIG_FAT_DEFAULT_IOCHARSET="ascii"}), needed by every vfat mount without {@code iocharset=}
+   * (the ESP at /efi, the OEM partition). Loaded on demand by the mount, on a starved machine it
+   * was still loading (shown as {@code nls_ascii(+)}) when the mount gave up, and efi.mount failed
+   * with "IO charset ascii not found". {@code sha256_ssse3} holds the kernel's
    * SSSE3/AVX/AVX2/SHA-NI SHA-256: dm-verity picks its hash implementation when /init opens /usr,
    * and without it every /usr read of that boot is hashed by sha256-generic. A CPU without those
    * extensions (QEMU's default TCG model) refuses it with "No such device", which /init ignores.
    */
-  public static final List<String> DEFAULT_MODULES = List.of(
-      "virtio_pci", "virtio_blk", "virtio_scsi", "sd_mod",
-      "ahci", "sr_mod",
-      "xhci_pci", "ehci_pci", "usb_storage", "uas",
-      "virtio_net",
-      "dm_mod", "dm_verity", "sha256_ssse3",
-      "squashfs", "ext4", "crc32c", "vfat", "nls_cp437", "nls_iso8859_1", "nls_utf8", "nls_ascii",
-      "loop", "overlay");
+  public static final List<String> DEFAULT_MODULES =
+      List.of(
+          "virtio_pci",
+          "virtio_blk",
+          "virtio_scsi",
+          "sd_mod",
+          "ahci",
+          "sr_mod",
+          "xhci_pci",
+          "ehci_pci",
+          "usb_storage",
+          "uas",
+          "virtio_net",
+          "dm_mod",
+          "dm_verity",
+          "sha256_ssse3",
+          "squashfs",
+          "ext4",
+          "crc32c",
+          "vfat",
+          "nls_cp437",
+          "nls_iso8859_1",
+          "nls_utf8",
+          "nls_ascii",
+          "loop",
+          "overlay");
 
   /**
    * How many module loaders /init runs at once ({@code /etc/basalt/modules.load} has one line per
@@ -65,16 +83,66 @@ public final class InitramfsBuilder {
    */
   static final int LOAD_GROUPS = 2;
 
-  /** Binaries copied by default (names searched in /usr/sbin, /usr/bin, /sbin, /bin of the image). */
-  public static final List<String> DEFAULT_BINARIES = List.of(
-      "busybox", "veritysetup", "sfdisk", "blkid", "mke2fs", "mkfs.ext4", "e2fsck", "resize2fs");
+  /**
+   * Binaries copied by default (names searched in /usr/sbin, /usr/bin, /sbin, /bin of the image).
+   */
+  public static final List<String> DEFAULT_BINARIES =
+      List.of(
+          "busybox",
+          "veritysetup",
+          "sfdisk",
+          "blkid",
+          "mke2fs",
+          "mkfs.ext4",
+          "e2fsck",
+          "resize2fs");
 
-  /** Busybox applets the init script uses; each becomes a link to busybox unless a real binary is there. */
-  public static final List<String> BUSYBOX_APPLETS = List.of(
-      "sh", "[", "test", "awk", "basename", "blockdev", "cat", "chmod", "cp", "cttyhack", "cut", "dd",
-      "dmesg", "find", "grep", "head", "insmod", "ln", "losetup", "ls", "lsmod", "mkdir", "mknod", "modprobe",
-      "mount", "mv", "poweroff", "readlink", "reboot", "rm", "sed", "setsid", "sleep", "stat",
-      "switch_root", "sync", "tail", "tr", "umount", "uname");
+  /**
+   * Busybox applets the init script uses; each becomes a link to busybox unless a real binary is
+   * there.
+   */
+  public static final List<String> BUSYBOX_APPLETS =
+      List.of(
+          "sh",
+          "[",
+          "test",
+          "awk",
+          "basename",
+          "blockdev",
+          "cat",
+          "chmod",
+          "cp",
+          "cttyhack",
+          "cut",
+          "dd",
+          "dmesg",
+          "find",
+          "grep",
+          "head",
+          "insmod",
+          "ln",
+          "losetup",
+          "ls",
+          "lsmod",
+          "mkdir",
+          "mknod",
+          "modprobe",
+          "mount",
+          "mv",
+          "poweroff",
+          "readlink",
+          "reboot",
+          "rm",
+          "sed",
+          "setsid",
+          "sleep",
+          "stat",
+          "switch_root",
+          "sync",
+          "tail",
+          "tr",
+          "umount",
+          "uname");
 
   /** The init-units resource holding the init script. */
   public static final String INIT_RESOURCE = "/basalt/initramfs/init";
@@ -131,7 +199,10 @@ public final class InitramfsBuilder {
     return this;
   }
 
-  /** Modification time (seconds, SOURCE_DATE_EPOCH) of generated entries and upper bound for copied ones. */
+  /**
+   * Modification time (seconds, SOURCE_DATE_EPOCH) of generated entries and upper bound for copied
+   * ones.
+   */
   public InitramfsBuilder mtime(long epochSeconds) {
     if (epochSeconds < 0) {
       throw new IllegalArgumentException("mtime " + epochSeconds + " is negative");
@@ -151,8 +222,10 @@ public final class InitramfsBuilder {
     LibraryResolver libs = new LibraryResolver(resolver);
     Copier out = new Copier(resolver, libs);
 
-    // Merged-/usr style top level, so that /bin/sh and PT_INTERP paths resolve whatever the image uses.
-    for (String d : List.of("/dev", "/proc", "/sys", "/run", "/sysroot", "/tmp", "/etc/basalt", "/basalt")) {
+    // Merged-/usr style top level, so that /bin/sh and PT_INTERP paths resolve whatever the image
+    // uses.
+    for (String d :
+        List.of("/dev", "/proc", "/sys", "/run", "/sysroot", "/tmp", "/etc/basalt", "/basalt")) {
       out.dir(d);
     }
     out.put(TreeEntry.device("/dev/console", EntryType.CHAR_DEVICE, 5, 1).withMode(0600));
@@ -172,7 +245,8 @@ public final class InitramfsBuilder {
       }
     }
     if (busyboxPath == null) {
-      throw new IllegalStateException("binaries " + binaries + " do not include busybox, which the init script runs on");
+      throw new IllegalStateException(
+          "binaries " + binaries + " do not include busybox, which the init script runs on");
     }
     String bbDir = TreePaths.parent(busyboxPath);
     for (String applet : BUSYBOX_APPLETS) {
@@ -193,7 +267,8 @@ public final class InitramfsBuilder {
       }
     }
     if (!out.resolves("/bin/sh")) {
-      throw new IllegalStateException("/bin/sh does not resolve in the initramfs (busybox at " + busyboxPath + ")");
+      throw new IllegalStateException(
+          "/bin/sh does not resolve in the initramfs (busybox at " + busyboxPath + ")");
     }
     if (resolver.resolve("/etc/mke2fs.conf") != null) {
       out.copy("/etc/mke2fs.conf");
@@ -204,13 +279,15 @@ public final class InitramfsBuilder {
     String modDir = "/lib/modules/" + release;
     TreeResolver.Resolved md = resolver.resolve(modDir);
     if (md == null || !md.entry.isDirectory()) {
-      throw new NoSuchFileException(modDir, null, "kernel module directory missing from the image tree");
+      throw new NoSuchFileException(
+          modDir, null, "kernel module directory missing from the image tree");
     }
-    KernelModules index = new KernelModules(
-        text(resolver, modDir + "/modules.dep", true),
-        text(resolver, modDir + "/modules.alias", false),
-        text(resolver, modDir + "/modules.softdep", false),
-        text(resolver, modDir + "/modules.builtin", false));
+    KernelModules index =
+        new KernelModules(
+            text(resolver, modDir + "/modules.dep", true),
+            text(resolver, modDir + "/modules.alias", false),
+            text(resolver, modDir + "/modules.softdep", false),
+            text(resolver, modDir + "/modules.builtin", false));
     List<String> order = index.loadOrder(modules);
     out.copyLinksTo(modDir);
     String canonicalModDir = md.entry.path();
@@ -222,11 +299,14 @@ public final class InitramfsBuilder {
       TreeResolver.Resolved r = resolver.resolve(src);
       TreeEntry e = r == null ? null : libs.regular(r.entry);
       if (e == null) {
-        throw new NoSuchFileException(src, null, "module listed in modules.dep missing from the image tree");
+        throw new NoSuchFileException(
+            src, null, "module listed in modules.dep missing from the image tree");
       }
       String plain = stripCompression(f);
       byte[] ko = decompress(e, src);
-      out.put(TreeEntry.regular(canonicalModDir + "/" + plain, Content.ofBytes(ko)).withMtime(e.mtime()));
+      out.put(
+          TreeEntry.regular(canonicalModDir + "/" + plain, Content.ofBytes(ko))
+              .withMtime(e.mtime()));
       size.put(f, (long) ko.length);
       loaded.add(KernelModules.nameOf(f));
       dep.append(plain).append(':');
@@ -236,7 +316,11 @@ public final class InitramfsBuilder {
       dep.append('\n');
     }
     // busybox modprobe reads this modules.dep (the modules here, under their uncompressed names).
-    out.put(TreeEntry.regular(canonicalModDir + "/modules.dep", Content.ofBytes(dep.toString().getBytes(StandardCharsets.UTF_8))).withMtime(mtime));
+    out.put(
+        TreeEntry.regular(
+                canonicalModDir + "/modules.dep",
+                Content.ofBytes(dep.toString().getBytes(StandardCharsets.UTF_8)))
+            .withMtime(mtime));
     StringBuilder load = new StringBuilder();
     for (List<String> group : index.loadGroups(order, LOAD_GROUPS, size::get)) {
       List<String> names = new ArrayList<>();
@@ -246,7 +330,11 @@ public final class InitramfsBuilder {
       }
       load.append(String.join(" ", names)).append('\n');
     }
-    out.put(TreeEntry.regular("/etc/basalt/modules.load", Content.ofBytes(load.toString().getBytes(StandardCharsets.UTF_8))).withMtime(mtime));
+    out.put(
+        TreeEntry.regular(
+                "/etc/basalt/modules.load",
+                Content.ofBytes(load.toString().getBytes(StandardCharsets.UTF_8)))
+            .withMtime(mtime));
 
     String kernelImage = "/boot/vmlinuz-" + release;
     if (resolver.resolve(kernelImage) == null) {
@@ -263,7 +351,8 @@ public final class InitramfsBuilder {
     return new Initramfs(tree, release, loaded, binaryPaths, kernelImage);
   }
 
-  private static String findBinary(TreeResolver resolver, String nameOrPath) throws NoSuchFileException {
+  private static String findBinary(TreeResolver resolver, String nameOrPath)
+      throws NoSuchFileException {
     if (nameOrPath.startsWith("/")) {
       if (resolver.resolve(nameOrPath) == null) {
         throw new NoSuchFileException(nameOrPath, null, "binary missing from the image tree");
@@ -277,14 +366,22 @@ public final class InitramfsBuilder {
         return p;
       }
     }
-    throw new NoSuchFileException(nameOrPath, null, "binary in none of " + BIN_DIRS + " of the image tree"
-        + " (add its Debian package to the image spec: busybox, cryptsetup-bin, fdisk, util-linux, e2fsprogs)");
+    throw new NoSuchFileException(
+        nameOrPath,
+        null,
+        "binary in none of "
+            + BIN_DIRS
+            + " of the image tree"
+            + " (add its Debian package to the image spec: busybox, cryptsetup-bin, fdisk, util-linux, e2fsprogs)");
   }
 
   private static String onlyRelease(TreeResolver resolver) throws IOException {
     TreeResolver.Resolved r = resolver.resolve("/lib/modules");
     if (r == null || !r.entry.isDirectory()) {
-      throw new NoSuchFileException("/lib/modules", null, "no kernel modules in the image tree (is a linux-image package in the spec?)");
+      throw new NoSuchFileException(
+          "/lib/modules",
+          null,
+          "no kernel modules in the image tree (is a linux-image package in the spec?)");
     }
     List<String> releases = new ArrayList<>();
     for (TreeEntry c : resolver.tree().children(r.entry.path())) {
@@ -293,7 +390,12 @@ public final class InitramfsBuilder {
       }
     }
     if (releases.size() != 1) {
-      throw new IOException("/lib/modules holds " + releases.size() + " kernel releases " + releases + "; name one with kernelRelease()");
+      throw new IOException(
+          "/lib/modules holds "
+              + releases.size()
+              + " kernel releases "
+              + releases
+              + "; name one with kernelRelease()");
     }
     return releases.get(0);
   }
@@ -302,11 +404,13 @@ public final class InitramfsBuilder {
     TreeResolver.Resolved r = resolver.resolve(path);
     if (r == null) {
       if (required) {
-        throw new NoSuchFileException(path, null, "missing from the image tree (run depmod when assembling the image)");
+        throw new NoSuchFileException(
+            path, null, "missing from the image tree (run depmod when assembling the image)");
       }
       return null;
     }
-    TreeEntry e = r.entry.type() == EntryType.HARDLINK ? resolver.tree().get(r.entry.linkTarget()) : r.entry;
+    TreeEntry e =
+        r.entry.type() == EntryType.HARDLINK ? resolver.tree().get(r.entry.linkTarget()) : r.entry;
     try (InputStream in = e.content().open()) {
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
@@ -335,14 +439,18 @@ public final class InitramfsBuilder {
       }
       return in.readAllBytes();
     } catch (IOException ex) {
-      throw new IOException(what + ": cannot read/decompress kernel module: " + ex.getMessage(), ex);
+      throw new IOException(
+          what + ": cannot read/decompress kernel module: " + ex.getMessage(), ex);
     }
   }
 
   private static Content initResource() throws IOException {
     try (InputStream in = InitramfsBuilder.class.getResourceAsStream(INIT_RESOURCE)) {
       if (in == null) {
-        throw new NoSuchFileException(INIT_RESOURCE, null, "init script resource missing from the classpath (basalt-init-units jar)");
+        throw new NoSuchFileException(
+            INIT_RESOURCE,
+            null,
+            "init script resource missing from the classpath (basalt-init-units jar)");
       }
       return Content.ofBytes(in.readAllBytes());
     }
@@ -368,7 +476,9 @@ public final class InitramfsBuilder {
       return out.get(path) != null;
     }
 
-    /** True when {@code path} resolves (following links) to a non-directory in the output so far. */
+    /**
+     * True when {@code path} resolves (following links) to a non-directory in the output so far.
+     */
     boolean resolves(String path) {
       TreeResolver.Resolved r = new TreeResolver(out.build()).resolve(path);
       return r != null && !r.entry.isDirectory();
@@ -384,7 +494,9 @@ public final class InitramfsBuilder {
     /** Parents are taken from the image's own directory entries when it has them (mode, owner). */
     private void ensureParents(String path) {
       List<String> missing = new ArrayList<>();
-      for (String p = TreePaths.parent(path); p != null && out.get(p) == null; p = TreePaths.parent(p)) {
+      for (String p = TreePaths.parent(path);
+          p != null && out.get(p) == null;
+          p = TreePaths.parent(p)) {
         missing.add(p);
       }
       for (int i = missing.size() - 1; i >= 0; i--) {
@@ -417,7 +529,11 @@ public final class InitramfsBuilder {
       TreeEntry e = r.entry;
       if (e.type() == EntryType.HARDLINK) {
         TreeEntry t = libs.regular(e);
-        e = TreeEntry.regular(e.path(), t.content()).withMode(t.mode()).withOwner(t.uid(), t.gid()).withMtime(t.mtime());
+        e =
+            TreeEntry.regular(e.path(), t.content())
+                .withMode(t.mode())
+                .withOwner(t.uid(), t.gid())
+                .withMtime(t.mtime());
       }
       if (e.isDirectory()) {
         dir(e.path());

@@ -12,22 +12,28 @@ import java.util.function.ToLongFunction;
 import java.util.regex.Pattern;
 
 /**
- * The module index of one kernel release, read from the text files depmod writes
- * (modules.dep, modules.alias, modules.softdep, modules.builtin, see depmod(8) and
- * modules.dep(5)): resolves module names or aliases to the ordered list of module files to load,
- * dependencies first. Names compare with '-' and '_' equal, as the kernel does. Immutable after
- * parsing; thread-safe.
+ * The module index of one kernel release, read from the text files depmod writes (modules.dep,
+ * modules.alias, modules.softdep, modules.builtin, see depmod(8) and modules.dep(5)): resolves
+ * module names or aliases to the ordered list of module files to load, dependencies first. Names
+ * compare with '-' and '_' equal, as the kernel does. Immutable after parsing; thread-safe.
  */
 final class KernelModules {
-  /** Normalised module name to its file (relative to /lib/modules/RELEASE), in modules.dep order. */
+  /**
+   * Normalised module name to its file (relative to /lib/modules/RELEASE), in modules.dep order.
+   */
   private final Map<String, String> files = new LinkedHashMap<>();
+
   /** Module file to its dependency files. */
   private final Map<String, List<String>> deps = new LinkedHashMap<>();
+
   /** Alias patterns (glob) to module names, in file order. */
   private final List<Map.Entry<Pattern, String>> aliases = new ArrayList<>();
+
   private final Map<String, List<String>> exactAliases = new LinkedHashMap<>();
+
   /** Normalised module name to its "pre:" and "post:" soft dependencies. */
   private final Map<String, List<String>> softPre = new LinkedHashMap<>();
+
   private final Map<String, List<String>> softPost = new LinkedHashMap<>();
   private final Set<String> builtin = new LinkedHashSet<>();
 
@@ -45,7 +51,8 @@ final class KernelModules {
       }
       int colon = line.indexOf(':');
       if (colon <= 0) {
-        throw new IOException("modules.dep line " + lineNo + ": expected 'module.ko: deps...', found '" + line + "'");
+        throw new IOException(
+            "modules.dep line " + lineNo + ": expected 'module.ko: deps...', found '" + line + "'");
       }
       String file = line.substring(0, colon).trim();
       List<String> d = new ArrayList<>();
@@ -131,8 +138,8 @@ final class KernelModules {
 
   /**
    * The module files for a module name or alias: the module itself; for an alias every module
-   * offering it (as modprobe tries them all: "crc32c" gives crc32c-intel and crc32c_generic, so
-   * the one the CPU supports is there); empty when built in.
+   * offering it (as modprobe tries them all: "crc32c" gives crc32c-intel and crc32c_generic, so the
+   * one the CPU supports is there); empty when built in.
    *
    * @throws IOException naming the module when it is neither a module, an alias nor built in
    */
@@ -163,15 +170,17 @@ final class KernelModules {
     }
     if (out.isEmpty() && !builtinTarget) {
       throw new java.nio.file.NoSuchFileException(
-          nameOrAlias, null, "no such kernel module: not in modules.dep, modules.alias or modules.builtin");
+          nameOrAlias,
+          null,
+          "no such kernel module: not in modules.dep, modules.alias or modules.builtin");
     }
     return out;
   }
 
   /**
    * The module files to load for {@code names}, each module after everything it depends on (hard
-   * dependencies from modules.dep, "pre:" soft dependencies before and "post:" ones after when
-   * they resolve), no file twice. Built-in names contribute nothing.
+   * dependencies from modules.dep, "pre:" soft dependencies before and "post:" ones after when they
+   * resolve), no file twice. Built-in names contribute nothing.
    *
    * @throws IOException naming the first name that does not resolve
    */
@@ -197,7 +206,8 @@ final class KernelModules {
     }
     List<String> d = deps.get(file);
     if (d == null) {
-      throw new IOException("modules.dep: " + file + " is named as a dependency but has no entry of its own");
+      throw new IOException(
+          "modules.dep: " + file + " is named as a dependency but has no entry of its own");
     }
     // depmod lists dependencies so that loading them last-to-first works; visit in that order.
     for (int i = d.size() - 1; i >= 0; i--) {
@@ -212,17 +222,19 @@ final class KernelModules {
     }
   }
 
-  /** The dependency files of module {@code file} as modules.dep lists them; empty when it has none. */
+  /**
+   * The dependency files of module {@code file} as modules.dep lists them; empty when it has none.
+   */
   List<String> dependencies(String file) {
     return deps.getOrDefault(file, List.of());
   }
 
   /**
-   * Splits {@code order} (a {@link #loadOrder} result) into at most {@code groups} lists that can be
-   * loaded at the same time, one loader per list: modules linked by a hard or soft dependency, directly
-   * or through others, always share a list, so no list waits for a module another list loads. Whole
-   * linked sets go, largest {@code cost} first, to the list with the least cost so far (ties: the
-   * first such list). Each list keeps {@code order}'s order; empty lists are left out.
+   * Splits {@code order} (a {@link #loadOrder} result) into at most {@code groups} lists that can
+   * be loaded at the same time, one loader per list: modules linked by a hard or soft dependency,
+   * directly or through others, always share a list, so no list waits for a module another list
+   * loads. Whole linked sets go, largest {@code cost} first, to the list with the least cost so far
+   * (ties: the first such list). Each list keeps {@code order}'s order; empty lists are left out.
    */
   List<List<String>> loadGroups(List<String> order, int groups, ToLongFunction<String> cost) {
     if (groups < 1) {
@@ -233,7 +245,8 @@ final class KernelModules {
     for (String f : order) {
       List<String> linked = new ArrayList<>(dependencies(f));
       String name = nameOf(f);
-      for (String soft : concat(softPre.getOrDefault(name, List.of()), softPost.getOrDefault(name, List.of()))) {
+      for (String soft :
+          concat(softPre.getOrDefault(name, List.of()), softPost.getOrDefault(name, List.of()))) {
         linked.addAll(optional(soft));
       }
       for (String d : linked) {
@@ -248,7 +261,10 @@ final class KernelModules {
       sets.computeIfAbsent(root(parent, f), k -> new ArrayList<>()).add(f);
     }
     List<List<String>> bySize = new ArrayList<>(sets.values());
-    bySize.sort((a, b) -> Long.compare(total(b, cost), total(a, cost))); // stable: equal costs keep first-seen order
+    bySize.sort(
+        (a, b) ->
+            Long.compare(
+                total(b, cost), total(a, cost))); // stable: equal costs keep first-seen order
     List<Set<String>> bins = new ArrayList<>();
     long[] load = new long[groups];
     for (int i = 0; i < groups; i++) {

@@ -42,7 +42,8 @@ final class LibraryResolver {
     LinkedHashSet<String> out = new LinkedHashSet<>();
     TreeResolver.Resolved exe = resolver.resolve(executable);
     if (exe == null || regular(exe.entry) == null) {
-      throw new java.nio.file.NoSuchFileException(executable, null, "not a regular file in the image tree");
+      throw new java.nio.file.NoSuchFileException(
+          executable, null, "not a regular file in the image tree");
     }
     out.add(executable);
     ElfInfo info = elf(executable);
@@ -52,7 +53,9 @@ final class LibraryResolver {
     if (info.interpreter() != null) {
       if (resolver.resolve(info.interpreter()) == null) {
         throw new java.nio.file.NoSuchFileException(
-            executable, info.interpreter(), "program interpreter (PT_INTERP) missing from the image tree");
+            executable,
+            info.interpreter(),
+            "program interpreter (PT_INTERP) missing from the image tree");
       }
       out.add(info.interpreter());
     }
@@ -71,7 +74,9 @@ final class LibraryResolver {
         String found = find(need, obj, oi, info, executable);
         if (found == null) {
           throw new java.nio.file.NoSuchFileException(
-              obj, null, "needs " + need + " (DT_NEEDED), found in none of " + searchPath(obj, oi, info));
+              obj,
+              null,
+              "needs " + need + " (DT_NEEDED), found in none of " + searchPath(obj, oi, info));
         }
         if (seen.add(canonical(found))) {
           out.add(found);
@@ -87,7 +92,8 @@ final class LibraryResolver {
     return r == null ? path : regular(r.entry) == null ? path : regular(r.entry).path();
   }
 
-  private String find(String need, String obj, ElfInfo oi, ElfInfo exe, String executable) throws IOException {
+  private String find(String need, String obj, ElfInfo oi, ElfInfo exe, String executable)
+      throws IOException {
     if (need.contains("/")) {
       return resolver.resolve(need) != null ? need : null;
     }
@@ -132,9 +138,13 @@ final class LibraryResolver {
 
   private static void addExpanded(List<String> dirs, List<String> raw, String origin, ElfInfo exe) {
     for (String d : raw) {
-      String x = d.replace("${ORIGIN}", origin).replace("$ORIGIN", origin)
-          .replace("${LIB}", exe.is64() ? "lib64" : "lib").replace("$LIB", exe.is64() ? "lib64" : "lib")
-          .replace("${PLATFORM}", platform(exe)).replace("$PLATFORM", platform(exe));
+      String x =
+          d.replace("${ORIGIN}", origin)
+              .replace("$ORIGIN", origin)
+              .replace("${LIB}", exe.is64() ? "lib64" : "lib")
+              .replace("$LIB", exe.is64() ? "lib64" : "lib")
+              .replace("${PLATFORM}", platform(exe))
+              .replace("$PLATFORM", platform(exe));
       if (x.startsWith("/")) {
         dirs.add(x);
       }
@@ -143,20 +153,28 @@ final class LibraryResolver {
 
   private static String platform(ElfInfo e) {
     switch (e.machine()) {
-      case 62: return "x86_64";
-      case 3: return "i686";
-      case 183: return "aarch64";
-      default: return "unknown";
+      case 62:
+        return "x86_64";
+      case 3:
+        return "i686";
+      case 183:
+        return "aarch64";
+      default:
+        return "unknown";
     }
   }
 
   /** The Debian multiarch tuple for the executable's machine, or null. */
   static String multiarch(ElfInfo e) {
     switch (e.machine()) {
-      case 62: return e.is64() ? "x86_64-linux-gnu" : "i386-linux-gnu";
-      case 3: return "i386-linux-gnu";
-      case 183: return "aarch64-linux-gnu";
-      default: return null;
+      case 62:
+        return e.is64() ? "x86_64-linux-gnu" : "i386-linux-gnu";
+      case 3:
+        return "i386-linux-gnu";
+      case 183:
+        return "aarch64-linux-gnu";
+      default:
+        return null;
     }
   }
 
@@ -197,13 +215,16 @@ final class LibraryResolver {
     }
   }
 
-  /** Expands a "*" / "?" glob in the last component only (as ld.so.conf includes use it), sorted. */
+  /**
+   * Expands a "*" / "?" glob in the last component only (as ld.so.conf includes use it), sorted.
+   */
   private List<String> glob(String pattern) {
     int slash = pattern.lastIndexOf('/');
     String dir = slash == 0 ? "/" : pattern.substring(0, slash);
     String namePattern = pattern.substring(slash + 1);
-    Pattern p = Pattern.compile(
-        ("\\Q" + namePattern + "\\E").replace("*", "\\E.*\\Q").replace("?", "\\E.\\Q"));
+    Pattern p =
+        Pattern.compile(
+            ("\\Q" + namePattern + "\\E").replace("*", "\\E.*\\Q").replace("?", "\\E.\\Q"));
     TreeResolver.Resolved d = resolver.resolve(dir);
     List<String> out = new ArrayList<>();
     if (d == null || !d.entry.isDirectory()) {
@@ -222,7 +243,8 @@ final class LibraryResolver {
     TreeResolver.Resolved r = resolver.resolve(path);
     TreeEntry e = r == null ? null : regular(r.entry);
     if (e == null) {
-      throw new java.nio.file.NoSuchFileException(path, null, "not a regular file in the image tree");
+      throw new java.nio.file.NoSuchFileException(
+          path, null, "not a regular file in the image tree");
     }
     if (parsed.containsKey(e.path())) {
       return parsed.get(e.path());
@@ -254,7 +276,13 @@ final class LibraryResolver {
 
   private static byte[] bytes(TreeEntry e, String what) throws IOException {
     if (e.size() > MAX_ELF_BYTES) {
-      throw new IOException(what + ": " + e.size() + " bytes, larger than the " + MAX_ELF_BYTES + " this reader accepts");
+      throw new IOException(
+          what
+              + ": "
+              + e.size()
+              + " bytes, larger than the "
+              + MAX_ELF_BYTES
+              + " this reader accepts");
     }
     try (InputStream in = e.content().open()) {
       return in.readAllBytes();

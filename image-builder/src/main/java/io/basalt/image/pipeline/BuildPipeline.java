@@ -12,8 +12,8 @@ import io.basalt.image.gpt.GptDisk;
 import io.basalt.image.gpt.GptPartition;
 import io.basalt.image.gpt.PartitionContent;
 import io.basalt.image.initramfs.Initramfs;
-import io.basalt.image.spec.ImageSpec.Output;
 import io.basalt.image.spec.ImageSpec;
+import io.basalt.image.spec.ImageSpec.Output;
 import io.basalt.image.tree.Content;
 import io.basalt.image.tree.FileTree;
 import io.basalt.image.tree.TreeEntry;
@@ -24,7 +24,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -44,8 +43,8 @@ import java.util.stream.Stream;
  * dm-verity → initramfs → ESP/OEM FAT → GPT disk → qcow2, PXE files, update payload and manifest,
  * every artifact written under a temporary name and moved into the output folder only when the
  * whole build succeeded. The {@link ImagePlan} (disk layout, artifacts, command lines) is computed
- * from the spec first; each stage runs from it and records the size and sha256 of what it writes
- * as it writes it. One {@code SOURCE_DATE_EPOCH} flows into every writer. Not thread-safe; one
+ * from the spec first; each stage runs from it and records the size and sha256 of what it writes as
+ * it writes it. One {@code SOURCE_DATE_EPOCH} flows into every writer. Not thread-safe; one
  * instance per build.
  */
 public final class BuildPipeline {
@@ -100,8 +99,10 @@ public final class BuildPipeline {
   private final ImageSpec spec;
   private final ImagePlan plan;
   private final Path staging;
+
   /** Size and sha256 of each staged file, taken while it was written, by path under staging. */
   private final Map<String, BuildResult.Artifact> written = new TreeMap<>();
+
   private final List<BuildResult.StageTime> times = new ArrayList<>();
   private int stageIndex;
   private String stageName;
@@ -205,15 +206,23 @@ public final class BuildPipeline {
       deleteRecursively(staging);
       Files.createDirectories(staging);
     } catch (IOException e) {
-      throw new BuildException("output", BuildException.Kind.IO,
-          "cannot prepare " + cfg.outDir() + ": " + e.getMessage(), e);
+      throw new BuildException(
+          "output",
+          BuildException.Kind.IO,
+          "cannot prepare " + cfg.outDir() + ": " + e.getMessage(),
+          e);
     }
   }
 
   /** Stages 1 and 2: the cached Debian base tree, read as a tree. */
   private Base base() throws BuildException, InterruptedException {
-    start("base tree", "Debian " + spec.debian().suite() + ", " + spec.debian().packages().size()
-        + " packages (cached by inputs)");
+    start(
+        "base tree",
+        "Debian "
+            + spec.debian().suite()
+            + ", "
+            + spec.debian().packages().size()
+            + " packages (cached by inputs)");
     BaseTreeCache.Entry entry;
     try {
       entry = cfg.cache().get(spec.debian(), cfg.progress()::detail);
@@ -226,30 +235,48 @@ public final class BuildPipeline {
     FileTree tree = io(() -> Writers.readTar(entry.tar()));
     long epoch = sourceDateEpoch(tree);
     SortedMap<String, String> packages = packages(tree);
-    finish(tree.size() + " entries, " + human(tree.contentBytes()) + ", SOURCE_DATE_EPOCH=" + epoch
-        + ", " + packages.size() + " packages");
+    finish(
+        tree.size()
+            + " entries, "
+            + human(tree.contentBytes())
+            + ", SOURCE_DATE_EPOCH="
+            + epoch
+            + ", "
+            + packages.size()
+            + " packages");
     return new Base(tree, epoch, packages, buildId(entry.key(), epoch));
   }
 
   /** Stage 3: the image tree (merged /usr, /etc defaults, Basalt's jars and units). */
   private UsrAssembler.Result usr(Base base) throws BuildException {
     start("usr assembly", "merged /usr, /etc defaults, Basalt jars and units, os-release");
-    UsrAssembler.Result assembled = io(() -> UsrAssembler.assemble(base.tree(),
-        new UsrAssembler.Inputs(
-            spec, base.epoch(), base.buildId(), cfg.jars().jars(), cfg.initUnits())));
+    UsrAssembler.Result assembled =
+        io(
+            () ->
+                UsrAssembler.assemble(
+                    base.tree(),
+                    new UsrAssembler.Inputs(
+                        spec, base.epoch(), base.buildId(), cfg.jars().jars(), cfg.initUnits())));
     FileTree usr = UsrAssembler.usrTree(assembled.tree());
     UsrAssembler.Report rep = assembled.report();
-    finish(usr.size() + " entries, " + human(usr.contentBytes()) + "; Java runtime "
-        + human(rep.javaBytesBefore()) + " → " + human(rep.javaBytesAfter()));
+    finish(
+        usr.size()
+            + " entries, "
+            + human(usr.contentBytes())
+            + "; Java runtime "
+            + human(rep.javaBytesBefore())
+            + " → "
+            + human(rep.javaBytesAfter()));
     return assembled;
   }
 
   /** Stages 4 and 5: usr.img (squashfs, then its dm-verity hash tree) and usr.roothash. */
   private Writers.Verity2 usrImage(FileTree usr, Base base, Path usrImg) throws BuildException {
     long epoch = base.epoch();
-    String level = spec.compressorLevel().isPresent()
-        ? " level " + spec.compressorLevel().getAsInt()
-        : " (default level)";
+    String level =
+        spec.compressorLevel().isPresent()
+            ? " level " + spec.compressorLevel().getAsInt()
+            : " (default level)";
     start("usr squashfs", spec.compressor().key() + level + ", mtimes ≤ " + epoch);
     // The blocks are hashed for dm-verity as the squashfs writer writes them (Writers.UsrImage).
     String veritySeed = spec.name() + " " + spec.version() + " " + base.buildId();
@@ -262,21 +289,35 @@ public final class BuildPipeline {
       start("usr verity", "dm-verity sha256 hash tree appended at the 4096-padded squashfs size");
       verity = io(image::appendVerity);
     } finally {
-      io(() -> {
-        image.close();
-        return null;
-      });
+      io(
+          () -> {
+            image.close();
+            return null;
+          });
     }
     if (verity.totalSize() > plan.usrSlotBytes()) {
-      throw new BuildException(stageName, BuildException.Kind.TREE, "usr.img is "
-          + human(verity.totalSize()) + " but partitions.usr is " + human(plan.usrSlotBytes())
-          + "; raise partitions.usr in the spec");
+      throw new BuildException(
+          stageName,
+          BuildException.Kind.TREE,
+          "usr.img is "
+              + human(verity.totalSize())
+              + " but partitions.usr is "
+              + human(plan.usrSlotBytes())
+              + "; raise partitions.usr in the spec");
     }
-    finish("root hash " + verity.rootHash() + ", hash offset " + verity.hashOffset() + ", "
-        + human(verity.totalSize()));
+    finish(
+        "root hash "
+            + verity.rootHash()
+            + ", hash offset "
+            + verity.hashOffset()
+            + ", "
+            + human(verity.totalSize()));
     writeString("usr.roothash", verity.rootHash() + "\n");
-    if (!wants(Output.USR_IMG) && !wants(Output.UPDATE) && !wants(Output.DISK_RAW)
-        && !wants(Output.DISK_QCOW2) && !wants(Output.PXE)) {
+    if (!wants(Output.USR_IMG)
+        && !wants(Output.UPDATE)
+        && !wants(Output.DISK_RAW)
+        && !wants(Output.DISK_QCOW2)
+        && !wants(Output.PXE)) {
       throw new BuildException("outputs", BuildException.Kind.IO, "nothing to write");
     }
     return verity;
@@ -285,66 +326,105 @@ public final class BuildPipeline {
   /** Stage 6: the disk initramfs, the live one (PXE) and the kernel. */
   private Boot initramfs(Base base, Path usrImg) throws BuildException {
     long epoch = base.epoch();
-    start("initramfs", "init, busybox, veritysetup/e2fsprogs with their libraries, kernel modules"
-        + " (zstd cpio)");
+    start(
+        "initramfs",
+        "init, busybox, veritysetup/e2fsprogs with their libraries, kernel modules"
+            + " (zstd cpio)");
     Path initrd = staging.resolve("update/initramfs");
     Path liveInitrd = staging.resolve("pxe/initramfs");
-    Initramfs ird = io(() -> {
-      Initramfs disk = Writers.initramfsTree(base.tree(), epoch, null);
-      put("update/initramfs", Writers.writeInitramfs(disk.tree(), epoch, initrd));
-      if (wants(Output.PXE)) {
-        Initramfs live = Writers.initramfsTree(base.tree(), epoch, Content.ofFile(usrImg));
-        put("pxe/initramfs", Writers.writeInitramfs(live.tree(), epoch, liveInitrd));
-      }
-      return disk;
-    });
+    Initramfs ird =
+        io(
+            () -> {
+              Initramfs disk = Writers.initramfsTree(base.tree(), epoch, null);
+              put("update/initramfs", Writers.writeInitramfs(disk.tree(), epoch, initrd));
+              if (wants(Output.PXE)) {
+                Initramfs live = Writers.initramfsTree(base.tree(), epoch, Content.ofFile(usrImg));
+                put("pxe/initramfs", Writers.writeInitramfs(live.tree(), epoch, liveInitrd));
+              }
+              return disk;
+            });
     String live = Files.exists(liveInitrd) ? ", live " + human(size(liveInitrd)) : "";
-    finish("disk " + human(size(initrd)) + live + ", kernel " + ird.kernelRelease() + ", "
-        + ird.modules().size() + " modules");
+    finish(
+        "disk "
+            + human(size(initrd))
+            + live
+            + ", kernel "
+            + ird.kernelRelease()
+            + ", "
+            + ird.modules().size()
+            + " modules");
     Path vmlinuz = staging.resolve("update/vmlinuz");
-    io(() -> {
-      String path = ird.kernelImagePath();
-      TreeEntry image = path != null ? base.tree().get(path) : null;
-      put("update/vmlinuz", copy(image != null ? image.content() : kernel(base.tree()), vmlinuz));
-      return null;
-    });
+    io(
+        () -> {
+          String path = ird.kernelImagePath();
+          TreeEntry image = path != null ? base.tree().get(path) : null;
+          put(
+              "update/vmlinuz",
+              copy(image != null ? image.content() : kernel(base.tree()), vmlinuz));
+          return null;
+        });
     return new Boot(ird, vmlinuz, initrd, liveInitrd);
   }
 
   /** Stages 7 and 8: the ESP and OEM trees, then disk.raw laid out as the plan says. */
-  private void disk(DiskLayout layout, FileTree image, long epoch, Boot boot, Path usrImg,
-      Writers.Verity2 verity) throws BuildException {
+  private void disk(
+      DiskLayout layout, FileTree image, long epoch, Boot boot, Path usrImg, Writers.Verity2 verity)
+      throws BuildException {
     String cmdline =
         plan.commandLine(Planner.DISK_SLOT_A).resolve(verity.rootHash(), verity.hashOffset());
-    start("esp",
+    start(
+        "esp",
         "systemd-boot, loader.conf, entry " + BootEntries.entryFileName(spec.version(), "A"));
     TreeEntry sdboot = image.get(BootEntries.SYSTEMD_BOOT_EFI);
     if (sdboot == null || sdboot.content() == null) {
-      throw new BuildException(stageName, BuildException.Kind.TREE, BootEntries.SYSTEMD_BOOT_EFI
-          + ": missing from the image tree; add systemd-boot to debian.packages");
+      throw new BuildException(
+          stageName,
+          BuildException.Kind.TREE,
+          BootEntries.SYSTEMD_BOOT_EFI
+              + ": missing from the image tree; add systemd-boot to debian.packages");
     }
-    FileTree esp = io(() -> BootEntries.espTree(sdboot.content(),
-        List.of(new BootEntries.Slot("A", spec.version(), Content.ofFile(boot.vmlinuz()),
-            Content.ofFile(boot.initrd()), cmdline)),
-        epoch));
+    FileTree esp =
+        io(
+            () ->
+                BootEntries.espTree(
+                    sdboot.content(),
+                    List.of(
+                        new BootEntries.Slot(
+                            "A",
+                            spec.version(),
+                            Content.ofFile(boot.vmlinuz()),
+                            Content.ofFile(boot.initrd()),
+                            cmdline)),
+                    epoch));
     FileTree oem = oemTree(epoch);
     finish(esp.size() + " entries, " + human(esp.contentBytes()) + "; options: " + cmdline);
 
     ImageSpec.Partitions sizes = spec.partitions();
-    start("disk.raw", "GPT: EFI-SYSTEM " + human(sizes.esp()) + ", USR-A/USR-B "
-        + human(sizes.usr()) + ", OEM " + human(sizes.oem()) + ", ROOT " + human(sizes.root())
-        + " (empty)");
+    start(
+        "disk.raw",
+        "GPT: EFI-SYSTEM "
+            + human(sizes.esp())
+            + ", USR-A/USR-B "
+            + human(sizes.usr())
+            + ", OEM "
+            + human(sizes.oem())
+            + ", ROOT "
+            + human(sizes.root())
+            + " (empty)");
     long espLba = layout.partition(Planner.ESP).firstLba();
     long oemLba = layout.partition(Planner.OEM).firstLba();
     Writers.HashedFileContent usrA = io(() -> new Writers.HashedFileContent(usrImg));
     GptDisk.Builder b = GptDisk.builder(plan.guidSeed());
     for (GptPartition p : Planner.partitions(spec)) {
-      PartitionContent c = switch (p.name()) {
-        case Planner.ESP -> w -> Writers.fat(Planner.ESP, epoch, espLba).write(esp, w, w.size());
-        case Planner.USR_A -> usrA;
-        case Planner.OEM -> w -> Writers.fat(Planner.OEM, epoch, oemLba).write(oem, w, w.size());
-        default -> p.content();
-      };
+      PartitionContent c =
+          switch (p.name()) {
+            case Planner.ESP ->
+                w -> Writers.fat(Planner.ESP, epoch, espLba).write(esp, w, w.size());
+            case Planner.USR_A -> usrA;
+            case Planner.OEM ->
+                w -> Writers.fat(Planner.OEM, epoch, oemLba).write(oem, w, w.size());
+            default -> p.content();
+          };
       b.add(new GptPartition(p.name(), p.type(), p.sizeBytes(), p.attributes(), c));
     }
     GptDisk disk = io(b::build);
@@ -353,8 +433,12 @@ public final class BuildPipeline {
     }
     put("disk.raw", io(() -> Writers.writeDisk(disk, staging.resolve("disk.raw"))));
     usrA.digest().ifPresent(d -> put("usr.img", d));
-    finish(human(disk.sizeBytes()) + " (sparse), disk GUID " + disk.diskGuid() + ", USR-A PARTUUID "
-        + layout.partition(Planner.USR_A).partUuid());
+    finish(
+        human(disk.sizeBytes())
+            + " (sparse), disk GUID "
+            + disk.diskGuid()
+            + ", USR-A PARTUUID "
+            + layout.partition(Planner.USR_A).partUuid());
   }
 
   /** Stage 9: disk.qcow2 from disk.raw. */
@@ -370,13 +454,14 @@ public final class BuildPipeline {
     String liveCmdline =
         plan.commandLine(Planner.PXE).resolve(verity.rootHash(), verity.hashOffset());
     start("pxe", "vmlinuz, initramfs with /basalt/usr.img, cmdline, boot.ipxe");
-    io(() -> {
-      put("pxe/vmlinuz", copy(Content.ofFile(boot.vmlinuz()), staging.resolve("pxe/vmlinuz")));
-      return null;
-    });
+    io(
+        () -> {
+          put("pxe/vmlinuz", copy(Content.ofFile(boot.vmlinuz()), staging.resolve("pxe/vmlinuz")));
+          return null;
+        });
     writeString("pxe/cmdline", liveCmdline + "\n");
-    writeString("pxe/boot.ipxe",
-        "#!ipxe\nkernel vmlinuz " + liveCmdline + "\ninitrd initramfs\nboot\n");
+    writeString(
+        "pxe/boot.ipxe", "#!ipxe\nkernel vmlinuz " + liveCmdline + "\ninitrd initramfs\nboot\n");
     finish("initramfs " + human(size(boot.liveInitrd())) + "; options: " + liveCmdline);
   }
 
@@ -384,18 +469,20 @@ public final class BuildPipeline {
   private void update(Boot boot, Path usrImg, Writers.Verity2 verity) throws BuildException {
     start("update payload", "USR slot image + kernel + initramfs + payload.json");
     hashUsrImgIfNotYet();
-    io(() -> {
-      linkOrCopy(usrImg, staging.resolve("update/usr.img"));
-      return null;
-    });
+    io(
+        () -> {
+          linkOrCopy(usrImg, staging.resolve("update/usr.img"));
+          return null;
+        });
     written.put("update/usr.img", renamed(written.get("usr.img"), "update/usr.img"));
     List<BuildResult.Artifact> files = new ArrayList<>();
     for (String n : Planner.PAYLOAD_FILES) {
       files.add(renamed(artifact(n), n.substring("update/".length())));
     }
     writeString("update/payload.json", Manifests.payload(spec, verity, files));
-    finish(human(
-        size(staging.resolve("update/usr.img")) + size(boot.vmlinuz()) + size(boot.initrd())));
+    finish(
+        human(
+            size(staging.resolve("update/usr.img")) + size(boot.vmlinuz()) + size(boot.initrd())));
   }
 
   /** Stage 12: manifest.json, then every artifact moved from staging into the output folder. */
@@ -409,16 +496,32 @@ public final class BuildPipeline {
     for (String n : names.subList(0, names.size() - 1)) {
       arts.add(artifact(n));
     }
-    writeString("manifest.json", Manifests.manifest(spec, base.epoch(), base.buildId(), verity,
-        base.packages(), arts, boot.initramfs().kernelRelease()));
+    writeString(
+        "manifest.json",
+        Manifests.manifest(
+            spec,
+            base.epoch(),
+            base.buildId(),
+            verity,
+            base.packages(),
+            arts,
+            boot.initramfs().kernelRelease()));
     arts.add(artifact("manifest.json"));
-    io(() -> {
-      publish(names);
-      return null;
-    });
+    io(
+        () -> {
+          publish(names);
+          return null;
+        });
     finish(arts.size() + " artifacts in " + cfg.outDir());
-    return new BuildResult(cfg.outDir(), spec.name(), spec.version(), base.epoch(),
-        base.buildId(), verity.rootHash(), arts, times);
+    return new BuildResult(
+        cfg.outDir(),
+        spec.name(),
+        spec.version(),
+        base.epoch(),
+        base.buildId(),
+        verity.rootHash(),
+        arts,
+        times);
   }
 
   /** Without a disk, usr.img was not copied anywhere that hashed it: read it back once. */
@@ -471,9 +574,9 @@ public final class BuildPipeline {
 
   /**
    * SOURCE_DATE_EPOCH: the environment's if set, else the spec's source-date-epoch, else derived
-   * from the inputs: the newest mtime of the packages' /usr/share/doc/PACKAGE/copyright files
-   * (dpkg keeps the mtimes the package was built with, so this is the build date of the newest
-   * package in the set).
+   * from the inputs: the newest mtime of the packages' /usr/share/doc/PACKAGE/copyright files (dpkg
+   * keeps the mtimes the package was built with, so this is the build date of the newest package in
+   * the set).
    */
   long sourceDateEpoch(FileTree baseTree) throws BuildException {
     if (cfg.envEpoch().isPresent()) {
@@ -482,9 +585,14 @@ public final class BuildPipeline {
     if (cfg.spec().sourceDateEpoch().isPresent()) {
       return cfg.spec().sourceDateEpoch().getAsLong();
     }
-    return derivedEpoch(baseTree).orElseThrow(() -> new BuildException(stageName, BuildException.Kind.TREE,
-        "cannot derive SOURCE_DATE_EPOCH: the base tree has no /usr/share/doc/*/copyright files; "
-            + "set SOURCE_DATE_EPOCH or source-date-epoch in the spec"));
+    return derivedEpoch(baseTree)
+        .orElseThrow(
+            () ->
+                new BuildException(
+                    stageName,
+                    BuildException.Kind.TREE,
+                    "cannot derive SOURCE_DATE_EPOCH: the base tree has no /usr/share/doc/*/copyright files; "
+                        + "set SOURCE_DATE_EPOCH or source-date-epoch in the spec"));
   }
 
   static OptionalLong derivedEpoch(FileTree baseTree) {
@@ -501,12 +609,16 @@ public final class BuildPipeline {
   static SortedMap<String, String> packages(FileTree baseTree) throws BuildException {
     TreeEntry st = baseTree.get("/var/lib/dpkg/status");
     if (st == null || st.content() == null) {
-      throw new BuildException("read base tree", BuildException.Kind.TREE, "/var/lib/dpkg/status: missing from the base tree");
+      throw new BuildException(
+          "read base tree",
+          BuildException.Kind.TREE,
+          "/var/lib/dpkg/status: missing from the base tree");
     }
     try (InputStream in = st.content().open()) {
       return DpkgStatus.parse(in.readAllBytes());
     } catch (IOException e) {
-      throw new BuildException("read base tree", BuildException.Kind.IO, "/var/lib/dpkg/status: " + e.getMessage(), e);
+      throw new BuildException(
+          "read base tree", BuildException.Kind.IO, "/var/lib/dpkg/status: " + e.getMessage(), e);
     }
   }
 
@@ -521,7 +633,9 @@ public final class BuildPipeline {
       }
     }
     if (best == null) {
-      throw new io.basalt.image.usr.UsrAssemblyException("/boot", "no vmlinuz-* kernel in the base tree; add linux-image-amd64 to debian.packages");
+      throw new io.basalt.image.usr.UsrAssemblyException(
+          "/boot",
+          "no vmlinuz-* kernel in the base tree; add linux-image-amd64 to debian.packages");
     }
     return best.content();
   }
@@ -543,9 +657,20 @@ public final class BuildPipeline {
     return Integer.compare(x.length, y.length);
   }
 
-  /** BUILD_ID: 12 hex digits of sha256 over the base-tree key, spec text, epoch and toolchain version. */
+  /**
+   * BUILD_ID: 12 hex digits of sha256 over the base-tree key, spec text, epoch and toolchain
+   * version.
+   */
   String buildId(String baseKey, long epoch) {
-    String in = "base " + baseKey + "\nepoch " + epoch + "\nbasalt " + cfg.basaltVersion() + "\nspec\n" + cfg.spec().text();
+    String in =
+        "base "
+            + baseKey
+            + "\nepoch "
+            + epoch
+            + "\nbasalt "
+            + cfg.basaltVersion()
+            + "\nspec\n"
+            + cfg.spec().text();
     return sha256Hex(in.getBytes(StandardCharsets.UTF_8)).substring(0, 12);
   }
 
@@ -609,11 +734,15 @@ public final class BuildPipeline {
 
   /** The OEM partition's files: a short README for whoever mounts it on a laptop. */
   static FileTree oemTree(long epoch) {
-    String readme = "Basalt OEM partition.\r\n"
-        + "Put cloud-config.yml (a #cloud-config document) and site files here; Basalt reads them on every boot.\r\n";
+    String readme =
+        "Basalt OEM partition.\r\n"
+            + "Put cloud-config.yml (a #cloud-config document) and site files here; Basalt reads them on every boot.\r\n";
     return FileTree.builder()
         .put(TreeEntry.directory("/").withMtime(epoch))
-        .put(TreeEntry.regular("/README.TXT", Content.ofBytes(readme.getBytes(StandardCharsets.US_ASCII))).withMtime(epoch))
+        .put(
+            TreeEntry.regular(
+                    "/README.TXT", Content.ofBytes(readme.getBytes(StandardCharsets.US_ASCII)))
+                .withMtime(epoch))
         .build();
   }
 
@@ -621,9 +750,14 @@ public final class BuildPipeline {
   private static HashingChannel.Digest copy(Content c, Path to) throws IOException {
     Files.createDirectories(to.getParent());
     try (InputStream in = c.open();
-        HashingChannel ch = new HashingChannel(Files.newByteChannel(to, StandardOpenOption.CREATE,
-            StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE,
-            StandardOpenOption.READ))) {
+        HashingChannel ch =
+            new HashingChannel(
+                Files.newByteChannel(
+                    to,
+                    StandardOpenOption.CREATE,
+                    StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE,
+                    StandardOpenOption.READ))) {
       byte[] buf = new byte[1 << 16];
       int n;
       while ((n = in.read(buf)) > 0) {

@@ -12,7 +12,10 @@ import java.util.TreeMap;
 final class DpkgStatus {
   private DpkgStatus() {}
 
-  /** Package name (with ":arch" when not the native/all architecture... kept as dpkg lists it) to version, sorted. */
+  /**
+   * Package name (with ":arch" when not the native/all architecture... kept as dpkg lists it) to
+   * version, sorted.
+   */
   static SortedMap<String, String> parse(byte[] status) {
     TreeMap<String, String> out = new TreeMap<>();
     String text = new String(status, StandardCharsets.UTF_8).replace("\r\n", "\n");

@@ -11,17 +11,19 @@ import java.util.Objects;
 /**
  * A channel over a fresh, empty file that takes the file's sha256 while it is written: writes at
  * the hashed frontier are hashed as they pass, a forward jump hashes the skipped bytes as the zeros
- * they read as (sparse regions of a disk image), and only a write that lands before the frontier
- * (a back-patched header) makes {@link #finish()} read the file again from the start. Reads and
- * seeks pass through. Not thread-safe.
+ * they read as (sparse regions of a disk image), and only a write that lands before the frontier (a
+ * back-patched header) makes {@link #finish()} read the file again from the start. Reads and seeks
+ * pass through. Not thread-safe.
  */
 final class HashingChannel implements SeekableByteChannel {
   private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
 
   private final SeekableByteChannel ch;
   private final MessageDigest md = sha256();
+
   /** Bytes [0, hashed) of the file are in {@code md}. */
   private long hashed;
+
   /** Whether a write went before the frontier, so the digest no longer follows the file. */
   private boolean rewritten;
 
@@ -58,8 +60,8 @@ final class HashingChannel implements SeekableByteChannel {
   }
 
   /**
-   * The sha256 of the file as it is now: the digest made while writing, completed with zeros up
-   * to the file's size, or (after a back-patch) of the file read again from the start.
+   * The sha256 of the file as it is now: the digest made while writing, completed with zeros up to
+   * the file's size, or (after a back-patch) of the file read again from the start.
    *
    * @throws IOException if the file cannot be read back
    */

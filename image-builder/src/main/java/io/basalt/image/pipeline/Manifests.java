@@ -13,17 +13,24 @@ import java.util.Map;
 import java.util.SortedMap;
 
 /**
- * Writes {@code manifest.json} and {@code update/payload.json}: fixed key order, sorted package
- * and artifact lists, no clock, no host paths, so they are as reproducible as the artifacts they
+ * Writes {@code manifest.json} and {@code update/payload.json}: fixed key order, sorted package and
+ * artifact lists, no clock, no host paths, so they are as reproducible as the artifacts they
  * describe. Stateless, thread-safe.
  */
 final class Manifests {
-  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   private Manifests() {}
 
-  static String manifest(ImageSpec spec, long epoch, String buildId, Writers.Verity2 verity, SortedMap<String, String> packages,
-      List<BuildResult.Artifact> artifacts, String kernelRelease) {
+  static String manifest(
+      ImageSpec spec,
+      long epoch,
+      String buildId,
+      Writers.Verity2 verity,
+      SortedMap<String, String> packages,
+      List<BuildResult.Artifact> artifacts,
+      String kernelRelease) {
     ObjectNode n = JSON.createObjectNode();
     n.put("name", spec.name());
     n.put("version", spec.version());
@@ -50,9 +57,17 @@ final class Manifests {
   }
 
   static String payload(ImageSpec spec, Writers.Verity2 verity, List<BuildResult.Artifact> files) {
-    return payload(new UpdatePayload(spec.name(), spec.version(), spec.channel(), spec.arch(),
-        verity.rootHash(), verity.hashOffset(), files.stream()
-            .map(a -> new UpdatePayload.FileEntry(a.path(), a.size(), a.sha256())).toList()));
+    return payload(
+        new UpdatePayload(
+            spec.name(),
+            spec.version(),
+            spec.channel(),
+            spec.arch(),
+            verity.rootHash(),
+            verity.hashOffset(),
+            files.stream()
+                .map(a -> new UpdatePayload.FileEntry(a.path(), a.size(), a.sha256()))
+                .toList()));
   }
 
   /** {@code update/payload.json} of {@code p}, with the contract's field names in their order. */
@@ -66,7 +81,8 @@ final class Manifests {
     n.put(UpdatePayload.JSON_USR_HASH_OFFSET, p.usrHashOffset());
     ObjectNode f = n.putObject(UpdatePayload.JSON_FILES);
     for (UpdatePayload.FileEntry e : p.files()) {
-      f.putObject(e.path()).put(UpdatePayload.JSON_SIZE, e.size())
+      f.putObject(e.path())
+          .put(UpdatePayload.JSON_SIZE, e.size())
           .put(UpdatePayload.JSON_SHA256, e.sha256());
     }
     return write(n);

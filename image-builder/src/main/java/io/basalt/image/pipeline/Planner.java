@@ -21,12 +21,13 @@ import java.util.Set;
 /**
  * Computes the {@link ImagePlan} of a spec: pure, reads and writes no file. The disk layout comes
  * from the same GPT placement the disk writer uses, and the kernel command lines from {@link
- * BootEntries} with placeholders for the root hash and hash offset of the built usr.img.
- * Stateless, thread-safe.
+ * BootEntries} with placeholders for the root hash and hash offset of the built usr.img. Stateless,
+ * thread-safe.
  */
 final class Planner {
   /** GPT partition labels, in table order. */
   static final String ESP = "EFI-SYSTEM";
+
   static final String USR_A = "USR-A";
   static final String USR_B = "USR-B";
   static final String OEM = "OEM";
@@ -34,6 +35,7 @@ final class Planner {
 
   /** Command line names. */
   static final String DISK_SLOT_A = "disk slot A";
+
   static final String PXE = "pxe";
 
   /** The update payload's files, in payload.json order. */
@@ -48,9 +50,19 @@ final class Planner {
     ImagePlan.Base base =
         new ImagePlan.Base(d.suite(), d.variant(), d.mirror(), d.packages(), BaseTreeCache.key(d));
     OptionalLong epoch = envEpoch.isPresent() ? envEpoch : spec.sourceDateEpoch();
-    return new ImagePlan(spec.name(), spec.version(), spec.channel(), spec.arch(), guidSeed(spec),
-        epoch, base, trees(spec), disk ? Optional.of(layout(spec)) : Optional.empty(),
-        spec.partitions().usr(), artifacts(spec.outputs()), commandLines(spec),
+    return new ImagePlan(
+        spec.name(),
+        spec.version(),
+        spec.channel(),
+        spec.arch(),
+        guidSeed(spec),
+        epoch,
+        base,
+        trees(spec),
+        disk ? Optional.of(layout(spec)) : Optional.empty(),
+        spec.partitions().usr(),
+        artifacts(spec.outputs()),
+        commandLines(spec),
         knownAtBuild(spec, epoch.isPresent()));
   }
 
@@ -61,19 +73,39 @@ final class Planner {
   private static List<ImagePlan.Tree> trees(ImageSpec spec) {
     ImageSpec.Debian d = spec.debian();
     List<ImagePlan.Tree> trees = new ArrayList<>();
-    trees.add(new ImagePlan.Tree("base", "Debian " + d.suite() + " (" + d.variant() + "), "
-        + d.packages().size() + " packages, read from the cached base.tar"));
-    trees.add(new ImagePlan.Tree("usr", "merged /usr of the base tree, /etc defaults, Basalt jars"
-        + " and units, " + spec.files().size() + " spec files, os-release; squashfs ("
-        + spec.compressor().key() + ") + dm-verity"));
-    trees.add(new ImagePlan.Tree("initramfs",
-        "init, busybox, veritysetup/e2fsprogs and their libraries, kernel modules"));
+    trees.add(
+        new ImagePlan.Tree(
+            "base",
+            "Debian "
+                + d.suite()
+                + " ("
+                + d.variant()
+                + "), "
+                + d.packages().size()
+                + " packages, read from the cached base.tar"));
+    trees.add(
+        new ImagePlan.Tree(
+            "usr",
+            "merged /usr of the base tree, /etc defaults, Basalt jars"
+                + " and units, "
+                + spec.files().size()
+                + " spec files, os-release; squashfs ("
+                + spec.compressor().key()
+                + ") + dm-verity"));
+    trees.add(
+        new ImagePlan.Tree(
+            "initramfs",
+            "init, busybox, veritysetup/e2fsprogs and their libraries, kernel modules"));
     if (spec.outputs().contains(Output.PXE)) {
       trees.add(new ImagePlan.Tree("initramfs (live)", "the initramfs plus /basalt/usr.img"));
     }
     if (wantsDisk(spec)) {
-      trees.add(new ImagePlan.Tree("esp", "systemd-boot, loader.conf, slot A kernel + initramfs,"
-          + " entry " + BootEntries.entryFileName(spec.version(), "A")));
+      trees.add(
+          new ImagePlan.Tree(
+              "esp",
+              "systemd-boot, loader.conf, slot A kernel + initramfs,"
+                  + " entry "
+                  + BootEntries.entryFileName(spec.version(), "A")));
       trees.add(new ImagePlan.Tree("oem", "README.TXT"));
     }
     return trees;
@@ -84,12 +116,18 @@ final class Planner {
     String hash = ImagePlan.USR_ROOT_HASH;
     if (wantsDisk(spec)) {
       String usrA = GptDisk.partitionGuid(guidSeed(spec), USR_A).toString();
-      cmdlines.add(new ImagePlan.CommandLine(DISK_SLOT_A, template(BootEntries.diskCmdline(
-          usrA, hash, SENTINEL, "A", spec.version(), spec.cmdline()))));
+      cmdlines.add(
+          new ImagePlan.CommandLine(
+              DISK_SLOT_A,
+              template(
+                  BootEntries.diskCmdline(
+                      usrA, hash, SENTINEL, "A", spec.version(), spec.cmdline()))));
     }
     if (spec.outputs().contains(Output.PXE)) {
-      cmdlines.add(new ImagePlan.CommandLine(PXE, template(BootEntries.liveCmdline(
-          hash, SENTINEL, spec.version(), spec.cmdline()))));
+      cmdlines.add(
+          new ImagePlan.CommandLine(
+              PXE,
+              template(BootEntries.liveCmdline(hash, SENTINEL, spec.version(), spec.cmdline()))));
     }
     return cmdlines;
   }
@@ -101,9 +139,14 @@ final class Planner {
       known.add("SOURCE_DATE_EPOCH (newest /usr/share/doc/*/copyright mtime of the base tree)");
     }
     known.add("BUILD_ID (base tree key, SOURCE_DATE_EPOCH, Basalt version, spec text)");
-    known.add("usr.img size, usr root hash " + ImagePlan.USR_ROOT_HASH + " and hash offset "
-        + ImagePlan.USR_HASH_OFFSET + " (the padded squashfs size); usr.img must fit the "
-        + spec.partitions().usr() + "-byte USR slot");
+    known.add(
+        "usr.img size, usr root hash "
+            + ImagePlan.USR_ROOT_HASH
+            + " and hash offset "
+            + ImagePlan.USR_HASH_OFFSET
+            + " (the padded squashfs size); usr.img must fit the "
+            + spec.partitions().usr()
+            + "-byte USR slot");
     known.add("artifact sizes and sha256");
     return known;
   }
@@ -145,8 +188,15 @@ final class Planner {
   static DiskLayout layoutOf(GptDisk disk) {
     List<DiskLayout.Partition> parts = new ArrayList<>();
     for (GptDisk.Placed p : disk.partitions()) {
-      parts.add(new DiskLayout.Partition(p.number(), p.name(), p.type(), p.guid(), p.firstLba(),
-          p.lastLba(), content(p.name())));
+      parts.add(
+          new DiskLayout.Partition(
+              p.number(),
+              p.name(),
+              p.type(),
+              p.guid(),
+              p.firstLba(),
+              p.lastLba(),
+              content(p.name())));
     }
     return new DiskLayout(disk.diskGuid(), 512, disk.sizeBytes(), parts);
   }
@@ -191,8 +241,9 @@ final class Planner {
       a.add(new ImagePlan.Artifact("update/vmlinuz", "kernel"));
     }
     a.sort(Comparator.comparing(ImagePlan.Artifact::path));
-    a.add(new ImagePlan.Artifact("manifest.json",
-        "sizes and sha256 of the artifacts above, package versions"));
+    a.add(
+        new ImagePlan.Artifact(
+            "manifest.json", "sizes and sha256 of the artifacts above, package versions"));
     return a;
   }
 }

@@ -4,8 +4,11 @@ import io.basalt.image.cpio.Compression;
 import io.basalt.image.cpio.CpioWriter;
 import io.basalt.image.cpio.InitramfsWriter;
 import io.basalt.image.fat.FatWriter;
+import io.basalt.image.gpt.GptDisk;
+import io.basalt.image.gpt.PartitionContent;
 import io.basalt.image.initramfs.Initramfs;
 import io.basalt.image.initramfs.InitramfsBuilder;
+import io.basalt.image.qcow2.Qcow2Writer;
 import io.basalt.image.spec.ImageSpec;
 import io.basalt.image.squashfs.SquashfsCompression;
 import io.basalt.image.squashfs.SquashfsOptions;
@@ -17,17 +20,14 @@ import io.basalt.image.verity.Verity;
 import io.basalt.image.verity.VerityChannel;
 import io.basalt.image.verity.VerityParams;
 import io.basalt.image.verity.VerityResult;
-import io.basalt.image.gpt.GptDisk;
-import io.basalt.image.gpt.PartitionContent;
-import io.basalt.image.qcow2.Qcow2Writer;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
-import java.nio.channels.SeekableByteChannel;
 import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -37,9 +37,9 @@ import java.util.HexFormat;
 import java.util.Optional;
 
 /**
- * The bridge from the pipeline to the format writers and builders of the other packages
- * (tar reader, squashfs, dm-verity, initramfs + cpio, FAT, qcow2; GPT is used directly).
- * Stateless, thread-safe.
+ * The bridge from the pipeline to the format writers and builders of the other packages (tar
+ * reader, squashfs, dm-verity, initramfs + cpio, FAT, qcow2; GPT is used directly). Stateless,
+ * thread-safe.
  */
 final class Writers {
   private Writers() {}
@@ -65,15 +65,26 @@ final class Writers {
     private final VerityChannel channel;
 
     UsrImage(Path out, String veritySeed) throws IOException {
-      file = FileChannel.open(out, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-          StandardOpenOption.READ, StandardOpenOption.WRITE);
+      file =
+          FileChannel.open(
+              out,
+              StandardOpenOption.CREATE,
+              StandardOpenOption.TRUNCATE_EXISTING,
+              StandardOpenOption.READ,
+              StandardOpenOption.WRITE);
       channel = Verity.channel(file, VerityParams.fromSeed(veritySeed));
       readableByAll(out);
     }
 
-    /** Writes {@code usr} as squashfs from offset 0; returns the image size (a multiple of 4096). */
-    long squashfs(FileTree usr, ImageSpec.Compressor compressor, java.util.OptionalInt level, long epoch) throws IOException {
-      return new SquashfsWriter(squashfsOptions(compressor, level, epoch)).writeSeekable(usr, channel).imageSize();
+    /**
+     * Writes {@code usr} as squashfs from offset 0; returns the image size (a multiple of 4096).
+     */
+    long squashfs(
+        FileTree usr, ImageSpec.Compressor compressor, java.util.OptionalInt level, long epoch)
+        throws IOException {
+      return new SquashfsWriter(squashfsOptions(compressor, level, epoch))
+          .writeSeekable(usr, channel)
+          .imageSize();
     }
 
     /** Appends the dm-verity superblock + hash tree after the squashfs image and syncs the file. */
@@ -89,7 +100,8 @@ final class Writers {
     }
   }
 
-  private static SquashfsOptions squashfsOptions(ImageSpec.Compressor compressor, java.util.OptionalInt level, long epoch) {
+  private static SquashfsOptions squashfsOptions(
+      ImageSpec.Compressor compressor, java.util.OptionalInt level, long epoch) {
     SquashfsCompression c;
     switch (compressor) {
       case XZ:
@@ -101,13 +113,15 @@ final class Writers {
       default:
         c = SquashfsCompression.ZSTD;
     }
-    SquashfsOptions.Builder o = SquashfsOptions.builder().compression(c).mtime(epoch).keepEntryMtimes(true);
+    SquashfsOptions.Builder o =
+        SquashfsOptions.builder().compression(c).mtime(epoch).keepEntryMtimes(true);
     level.ifPresent(o::level);
     return o.build();
   }
 
   /** The initramfs tree of the image (disk boot), or of a live boot carrying {@code liveUsrImg}. */
-  static Initramfs initramfsTree(FileTree image, long epoch, Content liveUsrImg) throws IOException {
+  static Initramfs initramfsTree(FileTree image, long epoch, Content liveUsrImg)
+      throws IOException {
     InitramfsBuilder b = InitramfsBuilder.forImage(image).mtime(epoch);
     if (liveUsrImg != null) {
       b.liveUsrImage(liveUsrImg);
@@ -116,9 +130,8 @@ final class Writers {
   }
 
   /**
-   * Writes an initramfs: the tree as a zstd cpio; a live tree's /basalt/usr.img (already
-   * compressed squashfs) goes into a second, uncompressed cpio member instead of being compressed
-   * again.
+   * Writes an initramfs: the tree as a zstd cpio; a live tree's /basalt/usr.img (already compressed
+   * squashfs) goes into a second, uncompressed cpio member instead of being compressed again.
    */
   static HashingChannel.Digest writeInitramfs(FileTree tree, long epoch, Path out)
       throws IOException {
@@ -133,8 +146,9 @@ final class Writers {
       second.put(TreeEntry.directory("/").withMtime(epoch));
       second.putWithParents(usr);
       FileTree live = second.build().map(e -> e.withMtime(epoch));
-      w = w.add(main, CpioWriter.of(Compression.ZSTD).withMtime(epoch).withXattrsDropped())
-          .add(live, CpioWriter.of(Compression.NONE).withMtime(epoch));
+      w =
+          w.add(main, CpioWriter.of(Compression.ZSTD).withMtime(epoch).withXattrsDropped())
+              .add(live, CpioWriter.of(Compression.NONE).withMtime(epoch));
     }
     Files.createDirectories(out.getParent());
     try (HashingChannel ch = create(out)) {
@@ -161,8 +175,13 @@ final class Writers {
     @Override
     public void write(SeekableByteChannel window) throws IOException {
       if (content.size() > window.size()) {
-        throw new IOException(content + ": " + content.size()
-            + " bytes do not fit the partition of " + window.size() + " bytes");
+        throw new IOException(
+            content
+                + ": "
+                + content.size()
+                + " bytes do not fit the partition of "
+                + window.size()
+                + " bytes");
       }
       MessageDigest md = HashingChannel.sha256();
       try (InputStream in = content.open()) {
@@ -203,8 +222,13 @@ final class Writers {
 
   /** A new, empty file (mode 0644 whatever the umask), written through a hashing channel. */
   private static HashingChannel create(Path out) throws IOException {
-    SeekableByteChannel ch = Files.newByteChannel(out, StandardOpenOption.CREATE,
-        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    SeekableByteChannel ch =
+        Files.newByteChannel(
+            out,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.TRUNCATE_EXISTING,
+            StandardOpenOption.READ,
+            StandardOpenOption.WRITE);
     try {
       readableByAll(out);
     } catch (IOException e) {
@@ -222,7 +246,11 @@ final class Writers {
 
   /** A FAT writer for a volume label, all timestamps at {@code epoch}. */
   static FatWriter fat(String label, long epoch, long hiddenSectors) throws IOException {
-    return FatWriter.builder().label(label).sourceDateEpoch(epoch).hiddenSectors(hiddenSectors).build();
+    return FatWriter.builder()
+        .label(label)
+        .sourceDateEpoch(epoch)
+        .hiddenSectors(hiddenSectors)
+        .build();
   }
 
   /** Converts a raw disk to qcow2, hashing the qcow2 file as it is written. */

@@ -24,14 +24,19 @@ import java.util.BitSet;
 public final class Qcow2Writer {
   static final int CLUSTER_BITS = 16;
   static final int CLUSTER = 1 << CLUSTER_BITS;
+
   /** Entries per L2 table (8-byte entries in one cluster). */
   static final int L2_ENTRIES = CLUSTER / 8;
+
   /** refcount_order 4: 16-bit refcounts, the QEMU default. */
   static final int REFCOUNT_ORDER = 4;
+
   static final int REFCOUNTS_PER_BLOCK = CLUSTER * 8 / (1 << REFCOUNT_ORDER);
   static final int HEADER_LENGTH = 104;
+
   /** The header's first four bytes, "QFI\xfb". */
   public static final int MAGIC = 0x514649fb;
+
   static final long COPIED = 1L << 63;
 
   private Qcow2Writer() {}
@@ -53,12 +58,16 @@ public final class Qcow2Writer {
    * @throws IOException if reading or writing fails
    */
   public static Summary convert(Path raw, Path qcow2) throws IOException {
-    return AtomicFiles.writeOutput(qcow2, tmp -> {
-      try (SeekableByteChannel in = Files.newByteChannel(raw, StandardOpenOption.READ);
-          SeekableByteChannel out = Files.newByteChannel(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-        return convert(in, out, raw.toString());
-      }
-    });
+    return AtomicFiles.writeOutput(
+        qcow2,
+        tmp -> {
+          try (SeekableByteChannel in = Files.newByteChannel(raw, StandardOpenOption.READ);
+              SeekableByteChannel out =
+                  Files.newByteChannel(
+                      tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            return convert(in, out, raw.toString());
+          }
+        });
   }
 
   /**
@@ -69,10 +78,12 @@ public final class Qcow2Writer {
    *     changes while being converted
    * @throws IOException if reading or writing fails
    */
-  public static Summary convert(SeekableByteChannel raw, SeekableByteChannel out, String name) throws IOException {
+  public static Summary convert(SeekableByteChannel raw, SeekableByteChannel out, String name)
+      throws IOException {
     long size = raw.size();
     if (size <= 0 || size % 512 != 0) {
-      throw new Qcow2Exception(name + ": size " + size + " is not a positive multiple of 512 bytes");
+      throw new Qcow2Exception(
+          name + ": size " + size + " is not a positive multiple of 512 bytes");
     }
     long guestClusters = (size + CLUSTER - 1) / CLUSTER;
     if (guestClusters > Integer.MAX_VALUE) {
@@ -134,7 +145,11 @@ public final class Qcow2Writer {
     for (int c = data.nextSetBit(0); c >= 0; c = data.nextSetBit(c + 1)) {
       readCluster(raw, c, size, buf, name);
       if (isZero(buf)) {
-        throw new Qcow2Exception(name + ": changed while being converted (cluster at byte " + (long) c * CLUSTER + " is now zero)");
+        throw new Qcow2Exception(
+            name
+                + ": changed while being converted (cluster at byte "
+                + (long) c * CLUSTER
+                + " is now zero)");
       }
       writeAt(out, at++ * CLUSTER, buf.flip());
     }
@@ -142,14 +157,25 @@ public final class Qcow2Writer {
     return new Summary(size, l.dataClusters, l.totalClusters);
   }
 
-  private static void checkSize(SeekableByteChannel raw, long size, String name) throws IOException {
+  private static void checkSize(SeekableByteChannel raw, long size, String name)
+      throws IOException {
     if (raw.size() != size) {
-      throw new Qcow2Exception(name + ": changed size while being converted (was " + size + " bytes, now " + raw.size() + ")");
+      throw new Qcow2Exception(
+          name
+              + ": changed size while being converted (was "
+              + size
+              + " bytes, now "
+              + raw.size()
+              + ")");
     }
   }
 
-  /** Reads guest cluster {@code c} into {@code buf} (zero-padded past the end), buf left flipped-ready. */
-  private static void readCluster(SeekableByteChannel raw, long c, long size, ByteBuffer buf, String name) throws IOException {
+  /**
+   * Reads guest cluster {@code c} into {@code buf} (zero-padded past the end), buf left
+   * flipped-ready.
+   */
+  private static void readCluster(
+      SeekableByteChannel raw, long c, long size, ByteBuffer buf, String name) throws IOException {
     buf.clear();
     long off = c * CLUSTER;
     int want = (int) Math.min(CLUSTER, size - off);
@@ -157,7 +183,8 @@ public final class Qcow2Writer {
     raw.position(off);
     while (buf.hasRemaining()) {
       if (raw.read(buf) < 0) {
-        throw new Qcow2Exception(name + ": changed size while being converted (ends before byte " + (off + want) + ")");
+        throw new Qcow2Exception(
+            name + ": changed size while being converted (ends before byte " + (off + want) + ")");
       }
     }
     buf.limit(CLUSTER);
@@ -200,7 +227,8 @@ public final class Qcow2Writer {
     return h;
   }
 
-  private static void writeAt(SeekableByteChannel ch, long offset, ByteBuffer b) throws IOException {
+  private static void writeAt(SeekableByteChannel ch, long offset, ByteBuffer b)
+      throws IOException {
     ch.position(offset);
     while (b.hasRemaining()) {
       ch.write(b);

@@ -65,7 +65,12 @@ public record ImageSpec(
    * @param pathInclude dpkg path-include filters (exceptions to the excludes)
    */
   public record Debian(
-      String suite, String mirror, String variant, List<String> packages, List<String> pathExclude, List<String> pathInclude) {
+      String suite,
+      String mirror,
+      String variant,
+      List<String> packages,
+      List<String> pathExclude,
+      List<String> pathInclude) {
     public Debian {
       packages = List.copyOf(packages);
       pathExclude = List.copyOf(pathExclude);
@@ -157,9 +162,11 @@ public record ImageSpec(
   public static ImageSpec loadDefault() {
     try (InputStream in = ImageSpec.class.getResourceAsStream(DEFAULT_RESOURCE)) {
       if (in == null) {
-        throw new IllegalStateException("resource " + DEFAULT_RESOURCE + " missing from the basalt jar");
+        throw new IllegalStateException(
+            "resource " + DEFAULT_RESOURCE + " missing from the basalt jar");
       }
-      return SpecBinder.bind(new String(in.readAllBytes(), StandardCharsets.UTF_8), "(default spec)", null);
+      return SpecBinder.bind(
+          new String(in.readAllBytes(), StandardCharsets.UTF_8), "(default spec)", null);
     } catch (IOException | SpecException e) {
       throw new IllegalStateException("embedded default spec is invalid: " + e.getMessage(), e);
     }

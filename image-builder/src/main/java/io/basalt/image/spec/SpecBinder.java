@@ -31,10 +31,31 @@ final class SpecBinder {
   private static final Pattern SUITE = Pattern.compile("[a-z][a-z0-9-]*");
   private static final Pattern PACKAGE = Pattern.compile("[a-z0-9][a-z0-9+.-]+");
   private static final Pattern SIZE = Pattern.compile("([0-9]+)\\s*(|B|KiB|MiB|GiB|TiB)");
-  private static final Set<String> VARIANTS = Set.of("essential", "minbase", "required", "important", "standard", "apt");
-  private static final Set<String> TOP = Set.of(
-      "name", "version", "channel", "arch", "debian", "files", "kernel", "partitions", "outputs", "compressor", "compressor-level", "source-date-epoch");
-  private static final Set<String> DEBIAN = Set.of("suite", "mirror", "variant", "packages", "extra-packages", "path-exclude", "path-include");
+  private static final Set<String> VARIANTS =
+      Set.of("essential", "minbase", "required", "important", "standard", "apt");
+  private static final Set<String> TOP =
+      Set.of(
+          "name",
+          "version",
+          "channel",
+          "arch",
+          "debian",
+          "files",
+          "kernel",
+          "partitions",
+          "outputs",
+          "compressor",
+          "compressor-level",
+          "source-date-epoch");
+  private static final Set<String> DEBIAN =
+      Set.of(
+          "suite",
+          "mirror",
+          "variant",
+          "packages",
+          "extra-packages",
+          "path-exclude",
+          "path-include");
   private static final Set<String> FILE = Set.of("path", "source", "content", "mode");
   private static final Set<String> KERNEL = Set.of("cmdline");
   private static final Set<String> PARTITIONS = Set.of("esp", "usr", "oem", "root");
@@ -72,7 +93,8 @@ final class SpecBinder {
   }
 
   private SpecException error(YamlNode at, String key, String message) {
-    return new SpecException(source, at.line, at.column, (key.isEmpty() ? "" : key + ": ") + message);
+    return new SpecException(
+        source, at.line, at.column, (key.isEmpty() ? "" : key + ": ") + message);
   }
 
   private void checkKeys(YamlNode map, String where, Set<String> allowed) throws SpecException {
@@ -81,8 +103,15 @@ final class SpecBinder {
         List<String> sorted = new ArrayList<>(allowed);
         sorted.sort(null);
         throw new SpecException(
-            source, k.getValue()[0], k.getValue()[1],
-            "unknown key '" + (where.isEmpty() ? "" : where + ".") + k.getKey() + "' (expected one of " + String.join(", ", sorted) + ")");
+            source,
+            k.getValue()[0],
+            k.getValue()[1],
+            "unknown key '"
+                + (where.isEmpty() ? "" : where + ".")
+                + k.getKey()
+                + "' (expected one of "
+                + String.join(", ", sorted)
+                + ")");
       }
     }
   }
@@ -103,7 +132,8 @@ final class SpecBinder {
     return def == null ? null : def.map.get(key);
   }
 
-  private String string(YamlNode n, String key, Pattern pattern, String expected) throws SpecException {
+  private String string(YamlNode n, String key, Pattern pattern, String expected)
+      throws SpecException {
     if (n == null) {
       throw new SpecException(source, 0, 0, key + ": missing");
     }
@@ -116,7 +146,8 @@ final class SpecBinder {
     return n.text;
   }
 
-  private List<String> strings(YamlNode n, String key, Pattern pattern, String expected) throws SpecException {
+  private List<String> strings(YamlNode n, String key, Pattern pattern, String expected)
+      throws SpecException {
     if (n == null) {
       return List.of();
     }
@@ -133,16 +164,31 @@ final class SpecBinder {
     return out;
   }
 
-  private ImageSpec spec(YamlNode user, YamlNode def, Path baseDir, String text) throws SpecException {
+  private ImageSpec spec(YamlNode user, YamlNode def, Path baseDir, String text)
+      throws SpecException {
     map(user, "");
     checkKeys(user, "", TOP);
-    String name = string(pick(user, def, "name"), "name", NAME, "a lower-case name ([a-z0-9-], at most 63 characters)");
-    String version = string(pick(user, def, "version"), "version", VERSION, "a version ([0-9A-Za-z.+~_-], at most 63 characters)");
-    String channel = string(pick(user, def, "channel"), "channel", CHANNEL, "a channel name ([a-z0-9-])");
+    String name =
+        string(
+            pick(user, def, "name"),
+            "name",
+            NAME,
+            "a lower-case name ([a-z0-9-], at most 63 characters)");
+    String version =
+        string(
+            pick(user, def, "version"),
+            "version",
+            VERSION,
+            "a version ([0-9A-Za-z.+~_-], at most 63 characters)");
+    String channel =
+        string(pick(user, def, "channel"), "channel", CHANNEL, "a channel name ([a-z0-9-])");
     YamlNode archNode = pick(user, def, "arch");
     String arch = string(archNode, "arch", null, "x86-64");
     if (!arch.equals("x86-64")) {
-      throw error(archNode, "arch", "expected x86-64 (the only architecture Basalt builds), found \"" + arch + "\"");
+      throw error(
+          archNode,
+          "arch",
+          "expected x86-64 (the only architecture Basalt builds), found \"" + arch + "\"");
     }
     Debian debian = debian(user.map.get("debian"), def.map.get("debian"));
     List<ExtraFile> files = files(pick(user, def, "files"), baseDir);
@@ -160,7 +206,13 @@ final class SpecBinder {
     java.util.OptionalInt level = java.util.OptionalInt.empty();
     YamlNode lv = user.map.get("compressor-level");
     if (lv != null && lv.kind != YamlNode.Kind.NULL) {
-      String expected = "an integer from " + compressor.minLevel() + " to " + compressor.maxLevel() + " for " + compressor.key();
+      String expected =
+          "an integer from "
+              + compressor.minLevel()
+              + " to "
+              + compressor.maxLevel()
+              + " for "
+              + compressor.key();
       if (lv.kind != YamlNode.Kind.NUMBER || !lv.text.matches("[0-9]{1,2}")) {
         throw error(lv, "compressor-level", "expected " + expected + ", found " + lv.describe());
       }
@@ -174,11 +226,27 @@ final class SpecBinder {
     YamlNode sde = user.map.get("source-date-epoch");
     if (sde != null && sde.kind != YamlNode.Kind.NULL) {
       if (sde.kind != YamlNode.Kind.NUMBER || !sde.text.matches("[0-9]{1,12}")) {
-        throw error(sde, "source-date-epoch", "expected seconds since 1970 (a non-negative integer), found " + sde.describe());
+        throw error(
+            sde,
+            "source-date-epoch",
+            "expected seconds since 1970 (a non-negative integer), found " + sde.describe());
       }
       epoch = OptionalLong.of(Long.parseLong(sde.text));
     }
-    return new ImageSpec(name, version, channel, arch, debian, files, cmdline, partitions, outputs, compressor, level, epoch, text);
+    return new ImageSpec(
+        name,
+        version,
+        channel,
+        arch,
+        debian,
+        files,
+        cmdline,
+        partitions,
+        outputs,
+        compressor,
+        level,
+        epoch,
+        text);
   }
 
   private Debian debian(YamlNode user, YamlNode def) throws SpecException {
@@ -186,19 +254,32 @@ final class SpecBinder {
       map(user, "debian");
       checkKeys(user, "debian", DEBIAN);
     }
-    String suite = string(pick(user, def, "suite"), "debian.suite", SUITE, "a Debian suite codename (e.g. bookworm)");
+    String suite =
+        string(
+            pick(user, def, "suite"),
+            "debian.suite",
+            SUITE,
+            "a Debian suite codename (e.g. bookworm)");
     YamlNode mirrorNode = pick(user, def, "mirror");
     String mirror = string(mirrorNode, "debian.mirror", null, "an http(s) or file URL");
     if (!mirror.matches("(https?|file)://\\S+")) {
-      throw error(mirrorNode, "debian.mirror", "expected an http://, https:// or file:// URL, found \"" + mirror + "\"");
+      throw error(
+          mirrorNode,
+          "debian.mirror",
+          "expected an http://, https:// or file:// URL, found \"" + mirror + "\"");
     }
     YamlNode variantNode = pick(user, def, "variant");
     String variant = string(variantNode, "debian.variant", null, "an mmdebstrap variant");
     if (!VARIANTS.contains(variant)) {
-      throw error(variantNode, "debian.variant", "expected one of " + new java.util.TreeSet<>(VARIANTS) + ", found \"" + variant + "\"");
+      throw error(
+          variantNode,
+          "debian.variant",
+          "expected one of " + new java.util.TreeSet<>(VARIANTS) + ", found \"" + variant + "\"");
     }
     String pkgExpected = "Debian package names";
-    LinkedHashSet<String> packages = new LinkedHashSet<>(strings(pick(user, def, "packages"), "debian.packages", PACKAGE, pkgExpected));
+    LinkedHashSet<String> packages =
+        new LinkedHashSet<>(
+            strings(pick(user, def, "packages"), "debian.packages", PACKAGE, pkgExpected));
     YamlNode extra = user == null ? null : user.map.get("extra-packages");
     packages.addAll(strings(extra, "debian.extra-packages", PACKAGE, pkgExpected));
     if (packages.isEmpty()) {
@@ -206,8 +287,12 @@ final class SpecBinder {
       throw error(at == null ? def : at, "debian.packages", "expected at least one package");
     }
     Pattern glob = Pattern.compile("/\\S*");
-    List<String> exclude = strings(pick(user, def, "path-exclude"), "debian.path-exclude", glob, "absolute path globs");
-    List<String> include = strings(pick(user, def, "path-include"), "debian.path-include", glob, "absolute path globs");
+    List<String> exclude =
+        strings(
+            pick(user, def, "path-exclude"), "debian.path-exclude", glob, "absolute path globs");
+    List<String> include =
+        strings(
+            pick(user, def, "path-include"), "debian.path-include", glob, "absolute path globs");
     return new Debian(suite, mirror, variant, new ArrayList<>(packages), exclude, include);
   }
 
@@ -217,7 +302,8 @@ final class SpecBinder {
       return out;
     }
     if (n.kind != YamlNode.Kind.LIST) {
-      throw error(n, "files", "expected a list of {path, source|content, mode}, found " + n.describe());
+      throw error(
+          n, "files", "expected a list of {path, source|content, mode}, found " + n.describe());
     }
     Set<String> seen = new java.util.HashSet<>();
     for (int i = 0; i < n.list.size(); i++) {
@@ -228,9 +314,17 @@ final class SpecBinder {
       if (pathNode == null) {
         throw error(f, key, "missing 'path'");
       }
-      String path = string(pathNode, key + ".path", Pattern.compile("/[^\\x00]*[^/]"), "an absolute in-image file path");
+      String path =
+          string(
+              pathNode,
+              key + ".path",
+              Pattern.compile("/[^\\x00]*[^/]"),
+              "an absolute in-image file path");
       if (path.contains("/../") || path.endsWith("/..") || path.contains("/./")) {
-        throw error(pathNode, key + ".path", "expected a path without '.' or '..' components, found \"" + path + "\"");
+        throw error(
+            pathNode,
+            key + ".path",
+            "expected a path without '.' or '..' components, found \"" + path + "\"");
       }
       if (!seen.add(path)) {
         throw error(pathNode, key + ".path", "\"" + path + "\" is listed twice");
@@ -238,7 +332,8 @@ final class SpecBinder {
       YamlNode src = f.map.get("source");
       YamlNode content = f.map.get("content");
       if ((src == null) == (content == null)) {
-        throw error(f, key, "expected exactly one of 'source' (a host file) or 'content' (inline text)");
+        throw error(
+            f, key, "expected exactly one of 'source' (a host file) or 'content' (inline text)");
       }
       Path sourcePath = null;
       String text = null;
@@ -249,7 +344,10 @@ final class SpecBinder {
         }
         sourcePath = baseDir.resolve(s).normalize();
         if (!java.nio.file.Files.isRegularFile(sourcePath)) {
-          throw error(src, key + ".source", "expected an existing regular file, found none at " + sourcePath);
+          throw error(
+              src,
+              key + ".source",
+              "expected an existing regular file, found none at " + sourcePath);
         }
       } else {
         if (content.kind != YamlNode.Kind.STRING && content.kind != YamlNode.Kind.NUMBER) {
@@ -260,7 +358,12 @@ final class SpecBinder {
       int mode = 0644;
       YamlNode modeNode = f.map.get("mode");
       if (modeNode != null) {
-        String m = string(modeNode, key + ".mode", Pattern.compile("0?[0-7]{3,4}"), "an octal mode in quotes, e.g. \"0644\"");
+        String m =
+            string(
+                modeNode,
+                key + ".mode",
+                Pattern.compile("0?[0-7]{3,4}"),
+                "an octal mode in quotes, e.g. \"0644\"");
         mode = Integer.parseInt(m, 8);
         if (mode > 07777) {
           throw error(modeNode, key + ".mode", "expected at most 07777, found " + m);
@@ -276,8 +379,12 @@ final class SpecBinder {
       map(user, "kernel");
       checkKeys(user, "kernel", KERNEL);
     }
-    List<String> args = strings(pick(user, def, "cmdline"), "kernel.cmdline", Pattern.compile("[^\\s\"]+"),
-        "kernel arguments (one per item, no spaces or quotes)");
+    List<String> args =
+        strings(
+            pick(user, def, "cmdline"),
+            "kernel.cmdline",
+            Pattern.compile("[^\\s\"]+"),
+            "kernel arguments (one per item, no spaces or quotes)");
     return args;
   }
 
@@ -297,7 +404,12 @@ final class SpecBinder {
     String s = string(n, key, null, "a size such as 256MiB or 1GiB");
     var m = SIZE.matcher(s.trim());
     if (!m.matches()) {
-      throw error(n, key, "expected a size such as 256MiB or 1GiB (units B, KiB, MiB, GiB, TiB), found \"" + s + "\"");
+      throw error(
+          n,
+          key,
+          "expected a size such as 256MiB or 1GiB (units B, KiB, MiB, GiB, TiB), found \""
+              + s
+              + "\"");
     }
     long mult;
     switch (m.group(2)) {
@@ -323,7 +435,10 @@ final class SpecBinder {
       throw error(n, key, "size too large: \"" + s + "\"");
     }
     if (bytes % MIB != 0) {
-      throw error(n, key, "expected a multiple of 1 MiB (partitions are 1 MiB aligned), found \"" + s + "\"");
+      throw error(
+          n,
+          key,
+          "expected a multiple of 1 MiB (partitions are 1 MiB aligned), found \"" + s + "\"");
     }
     if (bytes < min) {
       throw error(n, key, "expected at least " + (min / MIB) + "MiB, found \"" + s + "\"");
@@ -353,7 +468,10 @@ final class SpecBinder {
         }
       }
       if (found == null) {
-        throw error(item, "outputs[" + i + "]", "expected one of " + String.join(", ", names) + ", found \"" + s + "\"");
+        throw error(
+            item,
+            "outputs[" + i + "]",
+            "expected one of " + String.join(", ", names) + ", found \"" + s + "\"");
       }
       if (!out.add(found)) {
         throw error(item, "outputs[" + i + "]", "\"" + s + "\" is listed twice");

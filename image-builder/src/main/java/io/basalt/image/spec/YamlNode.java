@@ -29,8 +29,10 @@ final class YamlNode {
   final Kind kind;
   final int line;
   final int column;
+
   /** Scalars: the text as written (numbers and booleans too). */
   final String text;
+
   /** Maps: keys in document order, each with the position of the key itself. */
   final Map<String, YamlNode> map;
 
@@ -38,7 +40,13 @@ final class YamlNode {
   final List<YamlNode> list;
 
   private YamlNode(
-      Kind kind, int line, int column, String text, Map<String, YamlNode> map, Map<String, int[]> keyPositions, List<YamlNode> list) {
+      Kind kind,
+      int line,
+      int column,
+      String text,
+      Map<String, YamlNode> map,
+      Map<String, int[]> keyPositions,
+      List<YamlNode> list) {
     this.kind = kind;
     this.line = line;
     this.column = column;
@@ -69,27 +77,33 @@ final class YamlNode {
   /**
    * Parses one YAML document.
    *
-   * @throws SpecException naming {@code source}, line and column for syntax errors, duplicate
-   *     keys and multiple documents
+   * @throws SpecException naming {@code source}, line and column for syntax errors, duplicate keys
+   *     and multiple documents
    */
   static YamlNode parse(String yaml, String source) throws SpecException {
     YAMLFactory factory = new YAMLFactory();
     try (JsonParser p = factory.createParser(yaml)) {
       JsonToken t = p.nextToken();
       if (t == null) {
-        return new YamlNode(Kind.MAP, 1, 1, null, Collections.emptyMap(), Collections.emptyMap(), null);
+        return new YamlNode(
+            Kind.MAP, 1, 1, null, Collections.emptyMap(), Collections.emptyMap(), null);
       }
       YamlNode root = read(p, source);
       JsonToken next = p.nextToken();
       if (next != null) {
         JsonLocation loc = p.currentTokenLocation();
-        throw new SpecException(source, loc.getLineNr(), loc.getColumnNr(), "only one YAML document is allowed");
+        throw new SpecException(
+            source, loc.getLineNr(), loc.getColumnNr(), "only one YAML document is allowed");
       }
       return root;
     } catch (JsonProcessingException e) {
       JsonLocation loc = e.getLocation();
       String msg = e.getOriginalMessage();
-      throw new SpecException(source, loc == null ? 0 : loc.getLineNr(), loc == null ? 0 : loc.getColumnNr(), "YAML syntax: " + msg);
+      throw new SpecException(
+          source,
+          loc == null ? 0 : loc.getLineNr(),
+          loc == null ? 0 : loc.getColumnNr(),
+          "YAML syntax: " + msg);
     } catch (IOException e) {
       throw new SpecException(source, 0, 0, "cannot read: " + e.getMessage());
     }
@@ -101,28 +115,39 @@ final class YamlNode {
     int col = loc.getColumnNr();
     JsonToken t = p.currentToken();
     switch (t) {
-      case START_OBJECT: {
-        Map<String, YamlNode> map = new LinkedHashMap<>();
-        Map<String, int[]> keys = new LinkedHashMap<>();
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
-          JsonLocation kl = p.currentTokenLocation();
-          String key = p.currentName();
-          if (map.containsKey(key)) {
-            throw new SpecException(source, kl.getLineNr(), kl.getColumnNr(), "duplicate key '" + key + "'");
+      case START_OBJECT:
+        {
+          Map<String, YamlNode> map = new LinkedHashMap<>();
+          Map<String, int[]> keys = new LinkedHashMap<>();
+          while (p.nextToken() == JsonToken.FIELD_NAME) {
+            JsonLocation kl = p.currentTokenLocation();
+            String key = p.currentName();
+            if (map.containsKey(key)) {
+              throw new SpecException(
+                  source, kl.getLineNr(), kl.getColumnNr(), "duplicate key '" + key + "'");
+            }
+            p.nextToken();
+            map.put(key, read(p, source));
+            keys.put(key, new int[] {kl.getLineNr(), kl.getColumnNr()});
           }
-          p.nextToken();
-          map.put(key, read(p, source));
-          keys.put(key, new int[] {kl.getLineNr(), kl.getColumnNr()});
+          return new YamlNode(
+              Kind.MAP,
+              line,
+              col,
+              null,
+              Collections.unmodifiableMap(map),
+              Collections.unmodifiableMap(keys),
+              null);
         }
-        return new YamlNode(Kind.MAP, line, col, null, Collections.unmodifiableMap(map), Collections.unmodifiableMap(keys), null);
-      }
-      case START_ARRAY: {
-        List<YamlNode> list = new ArrayList<>();
-        while (p.nextToken() != JsonToken.END_ARRAY) {
-          list.add(read(p, source));
+      case START_ARRAY:
+        {
+          List<YamlNode> list = new ArrayList<>();
+          while (p.nextToken() != JsonToken.END_ARRAY) {
+            list.add(read(p, source));
+          }
+          return new YamlNode(
+              Kind.LIST, line, col, null, null, null, Collections.unmodifiableList(list));
         }
-        return new YamlNode(Kind.LIST, line, col, null, null, null, Collections.unmodifiableList(list));
-      }
       case VALUE_STRING:
         return new YamlNode(Kind.STRING, line, col, p.getText(), null, null, null);
       case VALUE_NUMBER_INT:

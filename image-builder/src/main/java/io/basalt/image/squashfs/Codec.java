@@ -19,8 +19,8 @@ abstract class Codec implements AutoCloseable {
   /**
    * Compresses {@code src[off, off+len)} into {@code dst} (at least {@link #bound(int)} long).
    *
-   * @return the compressed length, or -1 when the result would not be smaller than {@code len}
-   *     (the caller then stores the block uncompressed, as mksquashfs does)
+   * @return the compressed length, or -1 when the result would not be smaller than {@code len} (the
+   *     caller then stores the block uncompressed, as mksquashfs does)
    */
   abstract int compress(byte[] src, int off, int len, byte[] dst) throws IOException;
 
@@ -78,7 +78,8 @@ abstract class Codec implements AutoCloseable {
     GzipCodec(int level, int windowBits, int strategy) {
       if (windowBits != 15) {
         // java.util.zip.Deflater always uses a 32 KiB window; refuse rather than mislabel.
-        throw new IllegalArgumentException("gzip window bits " + windowBits + " unsupported, only 15");
+        throw new IllegalArgumentException(
+            "gzip window bits " + windowBits + " unsupported, only 15");
       }
       deflater = new Deflater(level, false);
       deflater.setStrategy(strategy);
@@ -113,7 +114,8 @@ abstract class Codec implements AutoCloseable {
         options = new LZMA2Options(preset);
         options.setDictSize(dictSize);
       } catch (org.tukaani.xz.UnsupportedOptionsException e) {
-        throw new IllegalArgumentException("xz preset " + preset + " / dictionary " + dictSize + ": " + e.getMessage(), e);
+        throw new IllegalArgumentException(
+            "xz preset " + preset + " / dictionary " + dictSize + ": " + e.getMessage(), e);
       }
     }
 

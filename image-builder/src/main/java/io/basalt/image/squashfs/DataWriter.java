@@ -21,18 +21,18 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.zip.CRC32C;
 
 /**
- * Writes the data area of a squashfs image: file blocks and fragment blocks, compressed by pools
- * of threads and written in submission order, so the output does not depend on thread timing.
- * As in mksquashfs, {@code threads} threads compress file blocks and another {@code threads}
- * compress fragment blocks, so a fragment never waits behind a queue of file blocks. Files are read
- * by the calling thread one block at a time. Not thread-safe (one build at a time).
+ * Writes the data area of a squashfs image: file blocks and fragment blocks, compressed by pools of
+ * threads and written in submission order, so the output does not depend on thread timing. As in
+ * mksquashfs, {@code threads} threads compress file blocks and another {@code threads} compress
+ * fragment blocks, so a fragment never waits behind a queue of file blocks. Files are read by the
+ * calling thread one block at a time. Not thread-safe (one build at a time).
  */
 final class DataWriter implements AutoCloseable {
   static final int UNCOMPRESSED_BIT = 1 << 24;
 
   /**
-   * Uncompressed bytes that may wait for compression or for their turn to be written (256 blocks
-   * of 128 KiB; at most about twice that in heap with the compressed copies). A deep queue, as
+   * Uncompressed bytes that may wait for compression or for their turn to be written (256 blocks of
+   * 128 KiB; at most about twice that in heap with the compressed copies). A deep queue, as
    * mksquashfs keeps (its read, fragment and write queues hold tens of MiB or more), keeps the
    * compressors supplied while the reading and writing thread waits for a CPU on a busy machine,
    * where a window of 16 blocks ran dry in one scheduling delay.
@@ -63,11 +63,22 @@ final class DataWriter implements AutoCloseable {
     final int length;
     final boolean uncompressed;
     final boolean sparse;
-    /** Pooled arrays to give back once the result is written: the input block and, when compressed, the output. */
+
+    /**
+     * Pooled arrays to give back once the result is written: the input block and, when compressed,
+     * the output.
+     */
     final byte[] input;
+
     final byte[] output;
 
-    Result(byte[] data, int length, boolean uncompressed, boolean sparse, byte[] input, byte[] output) {
+    Result(
+        byte[] data,
+        int length,
+        boolean uncompressed,
+        boolean sparse,
+        byte[] input,
+        byte[] output) {
       this.data = data;
       this.length = length;
       this.uncompressed = uncompressed;
@@ -77,7 +88,11 @@ final class DataWriter implements AutoCloseable {
     }
   }
 
-  private enum Kind { BLOCK, FRAGMENT, DISCARD }
+  private enum Kind {
+    BLOCK,
+    FRAGMENT,
+    DISCARD
+  }
 
   private static final class Pending {
     final Future<Result> future;
@@ -115,26 +130,33 @@ final class DataWriter implements AutoCloseable {
   private final ThreadLocal<Codec> codec;
   private final ArrayDeque<Pending> pending = new ArrayDeque<>();
   private final int maxPending;
+
   /**
    * Once more than {@code maxPending} results wait, this thread sleeps until the result {@code
    * batch} places back is done and then writes every finished one: one wake-up per batch of blocks
    * instead of one per block (the reading thread used to be woken by each finished block).
    */
   private final int batch;
+
   private final Map<Long, List<Candidate>> byChecksum = new HashMap<>();
   private final LeBuffer fragmentTable = new LeBuffer();
   private byte[] fragment;
+
   /**
    * Reused block-sized input arrays and compressor output arrays. A build of a 1 GiB /usr used to
    * allocate two fresh 128 KiB arrays per block (2-3 GB in all); the garbage collections this
    * caused also have to wait for every compressor thread to leave zstd's JNI critical section.
    */
   private final ConcurrentLinkedQueue<byte[]> inputs = new ConcurrentLinkedQueue<>();
+
   private final ConcurrentLinkedQueue<byte[]> outputs = new ConcurrentLinkedQueue<>();
+
   /** A block of zeros to compare blocks with (never written to). */
   private final byte[] zeros;
+
   /** The tail of the file being read, until it is copied into the fragment block. */
   private final byte[] tailBuffer;
+
   private int fragmentFill;
   private int fragmentCount;
   private long dataBlocks;
@@ -217,7 +239,8 @@ final class DataWriter implements AutoCloseable {
         crc.update(readFully(in, tailBuffer, tailLength, entry), 0, tailLength);
       }
       if (in.read() >= 0) {
-        throw new IOException(entry.path() + ": grew while being read (expected " + size + " bytes)");
+        throw new IOException(
+            entry.path() + ": grew while being read (expected " + size + " bytes)");
       }
     } catch (IOException e) {
       throw new IOException(entry.path() + " (" + entry.content() + "): " + e.getMessage(), e);
@@ -249,7 +272,8 @@ final class DataWriter implements AutoCloseable {
     return b != null ? b : new byte[blockSize];
   }
 
-  private static byte[] readFully(InputStream in, byte[] b, int len, TreeEntry entry) throws IOException {
+  private static byte[] readFully(InputStream in, byte[] b, int len, TreeEntry entry)
+      throws IOException {
     int n = in.readNBytes(b, 0, len);
     if (n != len) {
       throw new IOException("ended early: expected " + entry.size() + " bytes");
@@ -273,7 +297,8 @@ final class DataWriter implements AutoCloseable {
         }
       }
     } catch (IOException e) {
-      throw new IOException("comparing " + a.path() + " with " + b.path() + ": " + e.getMessage(), e);
+      throw new IOException(
+          "comparing " + a.path() + " with " + b.path() + ": " + e.getMessage(), e);
     }
   }
 
@@ -367,7 +392,10 @@ final class DataWriter implements AutoCloseable {
           break;
         case FRAGMENT:
           // squashfs_fragment_entry: u64 start_block, u32 size (bit 24 = uncompressed), u32 unused
-          fragmentTable.u64(position).u32(r.length | (r.uncompressed ? UNCOMPRESSED_BIT : 0)).u32(0);
+          fragmentTable
+              .u64(position)
+              .u32(r.length | (r.uncompressed ? UNCOMPRESSED_BIT : 0))
+              .u32(0);
           write(r);
           break;
         case DISCARD:

@@ -45,12 +45,21 @@ public final class SquashfsOptions {
         break;
       case GZIP:
         check(level >= 1 && level <= 9, "gzip level", level, "1..9");
-        check(gzipStrategy >= 0 && gzipStrategy <= 2, "gzip strategy", gzipStrategy, "0..2 (default, filtered, huffman-only)");
+        check(
+            gzipStrategy >= 0 && gzipStrategy <= 2,
+            "gzip strategy",
+            gzipStrategy,
+            "0..2 (default, filtered, huffman-only)");
         break;
       case XZ:
         check(level >= 0 && level <= 9, "xz preset", level, "0..9");
-        check(isXzDictSize(xzDictionarySize) && xzDictionarySize <= blockSize && xzDictionarySize >= 8192,
-            "xz dictionary size", xzDictionarySize, "2^n or 2^n+2^(n-1), 8 KiB..block size");
+        check(
+            isXzDictSize(xzDictionarySize)
+                && xzDictionarySize <= blockSize
+                && xzDictionarySize >= 8192,
+            "xz dictionary size",
+            xzDictionarySize,
+            "2^n or 2^n+2^(n-1), 8 KiB..block size");
         break;
       default:
         throw new IllegalArgumentException("compression " + compression);
@@ -64,7 +73,8 @@ public final class SquashfsOptions {
 
   private static void check(boolean ok, String what, int value, String expected) {
     if (!ok) {
-      throw new IllegalArgumentException(what + " " + value + " out of range, expected " + expected);
+      throw new IllegalArgumentException(
+          what + " " + value + " out of range, expected " + expected);
     }
   }
 
@@ -139,7 +149,15 @@ public final class SquashfsOptions {
 
   @Override
   public String toString() {
-    return compression + "-" + level + " block " + blockSize + " threads " + threads + " mtime " + mtime;
+    return compression
+        + "-"
+        + level
+        + " block "
+        + blockSize
+        + " threads "
+        + threads
+        + " mtime "
+        + mtime;
   }
 
   /** Builder for {@link SquashfsOptions}. Not thread-safe. */
@@ -175,7 +193,8 @@ public final class SquashfsOptions {
     /** Block size: a power of two from 4 KiB to 1 MiB (default 128 KiB). */
     public Builder blockSize(int size) {
       if (size < 4096 || size > (1 << 20) || Integer.bitCount(size) != 1) {
-        throw new IllegalArgumentException("block size " + size + " must be a power of two from 4096 to 1048576");
+        throw new IllegalArgumentException(
+            "block size " + size + " must be a power of two from 4096 to 1048576");
       }
       blockSize = size;
       return this;
@@ -193,13 +212,16 @@ public final class SquashfsOptions {
     /** Fixed modification time in seconds since the epoch (0..2^32-1), e.g. SOURCE_DATE_EPOCH. */
     public Builder mtime(long seconds) {
       if (seconds < 0 || seconds > 0xffffffffL) {
-        throw new IllegalArgumentException("mtime " + seconds + " does not fit squashfs' unsigned 32-bit times");
+        throw new IllegalArgumentException(
+            "mtime " + seconds + " does not fit squashfs' unsigned 32-bit times");
       }
       mtime = seconds;
       return this;
     }
 
-    /** Keep each entry's own mtime, clamped to {@link #mtime(long)} (default false: all equal it). */
+    /**
+     * Keep each entry's own mtime, clamped to {@link #mtime(long)} (default false: all equal it).
+     */
     public Builder keepEntryMtimes(boolean keep) {
       keepEntryMtimes = keep;
       return this;

@@ -18,11 +18,11 @@ import java.util.TreeSet;
 
 /**
  * Writes a {@link FileTree} as a squashfs 4.0 image, the format mksquashfs writes and the Linux
- * kernel mounts (layout after Documentation/filesystems/squashfs.rst and fs/squashfs/squashfs_fs.h):
- * superblock, optional compressor options, data and fragment blocks, then the inode, directory,
- * fragment, export, id and xattr tables, padded to 4 KiB. Output depends only on the tree's
- * content and the options, never on thread timing, host owners or host times. Instances are
- * immutable and thread-safe; each call builds independently.
+ * kernel mounts (layout after Documentation/filesystems/squashfs.rst and
+ * fs/squashfs/squashfs_fs.h): superblock, optional compressor options, data and fragment blocks,
+ * then the inode, directory, fragment, export, id and xattr tables, padded to 4 KiB. Output depends
+ * only on the tree's content and the options, never on thread timing, host owners or host times.
+ * Instances are immutable and thread-safe; each call builds independently.
  */
 public final class SquashfsWriter {
   static final int MAGIC = 0x73717368;
@@ -160,7 +160,8 @@ public final class SquashfsWriter {
       Node r = null;
       for (TreeEntry e : tree) {
         if (e.name().getBytes(StandardCharsets.UTF_8).length > 256) {
-          throw new IOException(e.path() + ": name longer than 256 bytes cannot be stored in squashfs");
+          throw new IOException(
+              e.path() + ": name longer than 256 bytes cannot be stored in squashfs");
         }
         Node n = new Node(e);
         byPath.put(e.path(), n);
@@ -187,7 +188,8 @@ public final class SquashfsWriter {
         idSet.add(n.inode.entry.gid());
       }
       if (idSet.size() > 65535) {
-        throw new IOException("too many distinct uids/gids for squashfs: " + idSet.size() + " > 65535");
+        throw new IOException(
+            "too many distinct uids/gids for squashfs: " + idSet.size() + " > 65535");
       }
       for (int id : idSet) {
         ids.put(id, idList.size());
@@ -219,7 +221,10 @@ public final class SquashfsWriter {
       return b.toByteArray();
     }
 
-    /** The compressor options (squashfs_fs.h *_comp_opts), or null when all are mksquashfs' defaults. */
+    /**
+     * The compressor options (squashfs_fs.h *_comp_opts), or null when all are mksquashfs'
+     * defaults.
+     */
     private byte[] compressorOptions() {
       LeBuffer b = new LeBuffer();
       switch (options.compression()) {
@@ -230,7 +235,9 @@ public final class SquashfsWriter {
           b.u32(options.level());
           break;
         case GZIP:
-          if (options.level() == 9 && options.gzipWindowBits() == 15 && options.gzipStrategy() == 0) {
+          if (options.level() == 9
+              && options.gzipWindowBits() == 15
+              && options.gzipStrategy() == 0) {
             return null;
           }
           int strategies = options.gzipStrategy() == 0 ? 1 : 1 << options.gzipStrategy();
@@ -331,7 +338,10 @@ public final class SquashfsWriter {
     long idTableStart;
     long xattrTableStart;
 
-    /** Appends {@code entries} as metadata blocks followed by their u64 index; returns the index position. */
+    /**
+     * Appends {@code entries} as metadata blocks followed by their u64 index; returns the index
+     * position.
+     */
     private long indexedTable(LeBuffer out, long dataEnd, LeBuffer entries) throws IOException {
       long start = dataEnd + out.size();
       MetadataWriter mw = new MetadataWriter(metaCodec);
@@ -354,7 +364,8 @@ public final class SquashfsWriter {
           writeInode(c.inode);
         }
       }
-      // directory listing: headers of up to 256 entries sharing one inode block (squashfs_dir_header)
+      // directory listing: headers of up to 256 entries sharing one inode block
+      // (squashfs_dir_header)
       long listingRef = dirTable.ref();
       long listingStart = dirTable.uncompressedSize();
       long lastIndexedBlock = listingRef >>> 16;
@@ -389,7 +400,8 @@ public final class SquashfsWriter {
         for (int k = i; k < j; k++) {
           Node n = ch.get(k);
           // squashfs_dir_entry: u16 offset, s16 inode_number delta, u16 basic type, u16 size, name
-          group.u16((int) (n.inode.ref & 0xffff))
+          group
+              .u16((int) (n.inode.ref & 0xffff))
               .u16(n.inode.number - baseNumber)
               .u16(basicType(n.inode.entry))
               .u16(n.name.length - 1)
@@ -403,17 +415,30 @@ public final class SquashfsWriter {
       in.nlink = 2 + subdirs;
       long xattr = xattrIndex(in.entry);
       LeBuffer b = new LeBuffer();
-      boolean extended = xattr != NO_XATTR || indexCount > 0 || fileSize > 0xffff || (listingRef >>> 16) > 0xffffffffL;
+      boolean extended =
+          xattr != NO_XATTR
+              || indexCount > 0
+              || fileSize > 0xffff
+              || (listingRef >>> 16) > 0xffffffffL;
       if (indexCount > 0xffff || fileSize > 0xffffffffL) {
         throw new IOException(dir.entry.path() + ": directory too large for squashfs");
       }
       header(b, extended ? DIR + EXTENDED : DIR, in);
       if (extended) {
-        b.u32(in.nlink).u32(fileSize).u32(listingRef >>> 16).u32(parentNumber)
-            .u16(indexCount).u16((int) (listingRef & 0xffff)).u32(xattr)
+        b.u32(in.nlink)
+            .u32(fileSize)
+            .u32(listingRef >>> 16)
+            .u32(parentNumber)
+            .u16(indexCount)
+            .u16((int) (listingRef & 0xffff))
+            .u32(xattr)
             .bytes(index.array(), 0, index.size());
       } else {
-        b.u32(listingRef >>> 16).u32(in.nlink).u16((int) fileSize).u16((int) (listingRef & 0xffff)).u32(parentNumber);
+        b.u32(listingRef >>> 16)
+            .u32(in.nlink)
+            .u16((int) fileSize)
+            .u16((int) (listingRef & 0xffff))
+            .u32(parentNumber);
       }
       emit(in, b);
     }
@@ -426,9 +451,18 @@ public final class SquashfsWriter {
 
     private void header(LeBuffer b, int type, Inode in) {
       TreeEntry e = in.entry;
-      long mtime = options.keepEntryMtimes() ? Math.max(0, Math.min(e.mtime(), options.mtime())) : options.mtime();
-      // squashfs_base_inode: u16 type, u16 mode (permission bits), u16 uid idx, u16 gid idx, u32 mtime, u32 number
-      b.u16(type).u16(e.mode() & 07777).u16(ids.get(e.uid())).u16(ids.get(e.gid())).u32(mtime).u32(in.number);
+      long mtime =
+          options.keepEntryMtimes()
+              ? Math.max(0, Math.min(e.mtime(), options.mtime()))
+              : options.mtime();
+      // squashfs_base_inode: u16 type, u16 mode (permission bits), u16 uid idx, u16 gid idx, u32
+      // mtime, u32 number
+      b.u16(type)
+          .u16(e.mode() & 07777)
+          .u16(ids.get(e.uid()))
+          .u16(ids.get(e.gid()))
+          .u32(mtime)
+          .u32(in.number);
     }
 
     private void writeInode(Inode in) throws IOException {
@@ -436,53 +470,67 @@ public final class SquashfsWriter {
       long xattr = xattrIndex(e);
       LeBuffer b = new LeBuffer();
       switch (e.type()) {
-        case REGULAR: {
-          DataWriter.FileData d = in.data;
-          long frag = d.fragment < 0 ? 0xffffffffL : d.fragment;
-          long offset = d.fragment < 0 ? 0 : d.fragmentOffset;
-          boolean ext = xattr != NO_XATTR || in.nlink != 1 || d.sparseBytes != 0
-              || d.startBlock() > 0xffffffffL || d.size > 0xffffffffL;
-          header(b, ext ? REG + EXTENDED : REG, in);
-          if (ext) {
-            long sparse = Math.min(d.sparseBytes, Math.max(0, d.size - 1));
-            b.u64(d.startBlock()).u64(d.size).u64(sparse).u32(in.nlink).u32(frag).u32(offset).u32(xattr);
-          } else {
-            b.u32(d.startBlock()).u32(frag).u32(offset).u32(d.size);
+        case REGULAR:
+          {
+            DataWriter.FileData d = in.data;
+            long frag = d.fragment < 0 ? 0xffffffffL : d.fragment;
+            long offset = d.fragment < 0 ? 0 : d.fragmentOffset;
+            boolean ext =
+                xattr != NO_XATTR
+                    || in.nlink != 1
+                    || d.sparseBytes != 0
+                    || d.startBlock() > 0xffffffffL
+                    || d.size > 0xffffffffL;
+            header(b, ext ? REG + EXTENDED : REG, in);
+            if (ext) {
+              long sparse = Math.min(d.sparseBytes, Math.max(0, d.size - 1));
+              b.u64(d.startBlock())
+                  .u64(d.size)
+                  .u64(sparse)
+                  .u32(in.nlink)
+                  .u32(frag)
+                  .u32(offset)
+                  .u32(xattr);
+            } else {
+              b.u32(d.startBlock()).u32(frag).u32(offset).u32(d.size);
+            }
+            for (int s : d.blockSizes) {
+              b.u32(s & 0xffffffffL);
+            }
+            break;
           }
-          for (int s : d.blockSizes) {
-            b.u32(s & 0xffffffffL);
+        case SYMLINK:
+          {
+            byte[] target = e.linkTarget().getBytes(StandardCharsets.UTF_8);
+            header(b, xattr != NO_XATTR ? SYMLINK + EXTENDED : SYMLINK, in);
+            b.u32(in.nlink).u32(target.length).bytes(target);
+            if (xattr != NO_XATTR) {
+              b.u32(xattr);
+            }
+            break;
           }
-          break;
-        }
-        case SYMLINK: {
-          byte[] target = e.linkTarget().getBytes(StandardCharsets.UTF_8);
-          header(b, xattr != NO_XATTR ? SYMLINK + EXTENDED : SYMLINK, in);
-          b.u32(in.nlink).u32(target.length).bytes(target);
-          if (xattr != NO_XATTR) {
-            b.u32(xattr);
-          }
-          break;
-        }
         case BLOCK_DEVICE:
-        case CHAR_DEVICE: {
-          int t = e.type() == EntryType.BLOCK_DEVICE ? BLKDEV : CHRDEV;
-          header(b, xattr != NO_XATTR ? t + EXTENDED : t, in);
-          b.u32(in.nlink).u32(encodeDev(e.devMajor(), e.devMinor(), e.path()));
-          if (xattr != NO_XATTR) {
-            b.u32(xattr);
+        case CHAR_DEVICE:
+          {
+            int t = e.type() == EntryType.BLOCK_DEVICE ? BLKDEV : CHRDEV;
+            header(b, xattr != NO_XATTR ? t + EXTENDED : t, in);
+            b.u32(in.nlink).u32(encodeDev(e.devMajor(), e.devMinor(), e.path()));
+            if (xattr != NO_XATTR) {
+              b.u32(xattr);
+            }
+            break;
           }
-          break;
-        }
         case FIFO:
-        case SOCKET: {
-          int t = e.type() == EntryType.FIFO ? FIFO : SOCKET;
-          header(b, xattr != NO_XATTR ? t + EXTENDED : t, in);
-          b.u32(in.nlink);
-          if (xattr != NO_XATTR) {
-            b.u32(xattr);
+        case SOCKET:
+          {
+            int t = e.type() == EntryType.FIFO ? FIFO : SOCKET;
+            header(b, xattr != NO_XATTR ? t + EXTENDED : t, in);
+            b.u32(in.nlink);
+            if (xattr != NO_XATTR) {
+              b.u32(xattr);
+            }
+            break;
           }
-          break;
-        }
         default:
           throw new IllegalStateException(e.path() + ": unexpected " + e.type());
       }
@@ -510,8 +558,11 @@ public final class SquashfsWriter {
           type = 2;
           suffix = name.substring(9);
         } else {
-          throw new IOException(e.path() + ": extended attribute " + name
-              + " cannot be stored in squashfs (only user., trusted. and security. are supported)");
+          throw new IOException(
+              e.path()
+                  + ": extended attribute "
+                  + name
+                  + " cannot be stored in squashfs (only user., trusted. and security. are supported)");
         }
         byte[] s = suffix.getBytes(StandardCharsets.UTF_8);
         byte[] v = me.getValue();
@@ -574,7 +625,15 @@ public final class SquashfsWriter {
     }
 
     SquashfsResult result(long padded, long used) {
-      return new SquashfsResult(padded, used, inodeCount, dataBlocks, fragments, duplicates, sparseBlocks, root.inode.ref);
+      return new SquashfsResult(
+          padded,
+          used,
+          inodeCount,
+          dataBlocks,
+          fragments,
+          duplicates,
+          sparseBlocks,
+          root.inode.ref);
     }
   }
 
@@ -604,7 +663,8 @@ public final class SquashfsWriter {
   /** Linux new_encode_dev(): minor's low 8 bits, major, then minor's upper bits. */
   static long encodeDev(int major, int minor, String path) throws IOException {
     if (major > 0xfff || minor > 0xfffff) {
-      throw new IOException(path + ": device number " + major + ":" + minor + " too large for squashfs' 32-bit rdev");
+      throw new IOException(
+          path + ": device number " + major + ":" + minor + " too large for squashfs' 32-bit rdev");
     }
     return ((minor & 0xffL) | ((long) major << 8) | ((long) (minor & ~0xff) << 12)) & 0xffffffffL;
   }

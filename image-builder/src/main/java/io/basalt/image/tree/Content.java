@@ -11,9 +11,9 @@ import java.util.Objects;
 
 /**
  * The bytes of a regular file in an image tree: a declared size and a stream that can be opened any
- * number of times. Implementations are immutable and thread-safe; each {@link #open()} returns a new
- * stream that fails with {@link ContentChangedException} if the bytes delivered differ in count from
- * {@link #size()}.
+ * number of times. Implementations are immutable and thread-safe; each {@link #open()} returns a
+ * new stream that fails with {@link ContentChangedException} if the bytes delivered differ in count
+ * from {@link #size()}.
  */
 public interface Content {
 
@@ -50,7 +50,8 @@ public interface Content {
 
   /**
    * Content of a host file, sized now; reading it later checks that it still has that size, so a
-   * file that changes while an image is written gives an error naming it instead of a corrupt image.
+   * file that changes while an image is written gives an error naming it instead of a corrupt
+   * image.
    *
    * @throws IOException if the file cannot be examined
    */

@@ -14,7 +14,9 @@ public final class ContentChangedException extends IOException {
             + ": changed while being read (expected "
             + expectedSize
             + " bytes, "
-            + (actualSize > expectedSize ? "found more than " + expectedSize : "found " + actualSize)
+            + (actualSize > expectedSize
+                ? "found more than " + expectedSize
+                : "found " + actualSize)
             + ")");
     this.source = source;
     this.expectedSize = expectedSize;

@@ -182,16 +182,21 @@ public final class FileTree implements Iterable<TreeEntry> {
         }
         TreeEntry parent = copy.get(e.parent());
         if (parent == null) {
-          throw new IllegalStateException(e.path() + ": parent directory " + e.parent() + " is missing");
+          throw new IllegalStateException(
+              e.path() + ": parent directory " + e.parent() + " is missing");
         }
         if (!parent.isDirectory()) {
-          throw new IllegalStateException(e.path() + ": parent " + e.parent() + " is a " + parent.type() + ", not a directory");
+          throw new IllegalStateException(
+              e.path() + ": parent " + e.parent() + " is a " + parent.type() + ", not a directory");
         }
         if (e.type() == EntryType.HARDLINK) {
           TreeEntry target = copy.get(e.linkTarget());
           if (target == null || target.type() != EntryType.REGULAR) {
             throw new IllegalStateException(
-                e.path() + ": hard link to " + e.linkTarget() + ", which is "
+                e.path()
+                    + ": hard link to "
+                    + e.linkTarget()
+                    + ", which is "
                     + (target == null ? "missing" : "a " + target.type() + ", not a regular file"));
           }
         }

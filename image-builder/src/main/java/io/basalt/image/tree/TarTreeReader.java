@@ -19,10 +19,10 @@ import org.apache.commons.compress.archivers.tar.TarFile;
  * Reads an uncompressed tar file (ustar, pax or GNU, e.g. what {@code mmdebstrap} or {@code tar
  * --xattrs} write) into a {@link FileTree} without extracting it: each regular file's {@link
  * Content} reads its bytes straight from the tar at the entry's data offset. Entries come from
- * commons-compress' {@link TarFile}; extended attributes are taken from the raw pax records
- * ({@code SCHILY.xattr.*} raw bytes, {@code LIBARCHIVE.xattr.*} base64), because commons-compress
- * decodes pax values as UTF-8 text and so corrupts binary values such as {@code
- * security.capability}. Immutable and thread-safe.
+ * commons-compress' {@link TarFile}; extended attributes are taken from the raw pax records ({@code
+ * SCHILY.xattr.*} raw bytes, {@code LIBARCHIVE.xattr.*} base64), because commons-compress decodes
+ * pax values as UTF-8 text and so corrupts binary values such as {@code security.capability}.
+ * Immutable and thread-safe.
  */
 public final class TarTreeReader {
   private static final int BLOCK = 512;
@@ -62,12 +62,18 @@ public final class TarTreeReader {
             throw new IOException(where + ": bad hard link target: " + ex.getMessage(), ex);
           }
         } else if (te.isCharacterDevice() || te.isBlockDevice()) {
-          e = TreeEntry.device(
-              path, te.isBlockDevice() ? EntryType.BLOCK_DEVICE : EntryType.CHAR_DEVICE, te.getDevMajor(), te.getDevMinor());
+          e =
+              TreeEntry.device(
+                  path,
+                  te.isBlockDevice() ? EntryType.BLOCK_DEVICE : EntryType.CHAR_DEVICE,
+                  te.getDevMajor(),
+                  te.getDevMinor());
         } else if (te.isFIFO()) {
           e = TreeEntry.fifo(path);
         } else if (te.isFile()) {
-          e = TreeEntry.regular(path, new TarContent(tar, te.getDataOffset(), te.getSize(), te.getName()));
+          e =
+              TreeEntry.regular(
+                  path, new TarContent(tar, te.getDataOffset(), te.getSize(), te.getName()));
         } else {
           throw new IOException(where + ": unsupported tar entry type");
         }
@@ -76,9 +82,10 @@ public final class TarTreeReader {
         if (uid < 0 || gid < 0 || uid > 0xffffffffL || gid > 0xffffffffL) {
           throw new IOException(where + ": uid/gid " + uid + "/" + gid + " out of range");
         }
-        e = e.withMode(te.getMode() & 07777)
-            .withOwner((int) uid, (int) gid)
-            .withMtime(Math.floorDiv(te.getLastModifiedTime().toMillis(), 1000L));
+        e =
+            e.withMode(te.getMode() & 07777)
+                .withOwner((int) uid, (int) gid)
+                .withMtime(Math.floorDiv(te.getLastModifiedTime().toMillis(), 1000L));
         Map<String, byte[]> x = xattrs.get(te.getDataOffset());
         if (x != null && !x.isEmpty()) {
           e = e.withXattrs(x);
@@ -98,8 +105,8 @@ public final class TarTreeReader {
   }
 
   /**
-   * Walks the tar's headers and returns, keyed by the data offset of the entry they belong to,
-   * the xattrs of every pax extended header, with values as raw bytes.
+   * Walks the tar's headers and returns, keyed by the data offset of the entry they belong to, the
+   * xattrs of every pax extended header, with values as raw bytes.
    */
   static Map<Long, Map<String, byte[]>> scanPaxXattrs(Path tar) throws IOException {
     Map<Long, Map<String, byte[]>> result = new HashMap<>();
@@ -140,7 +147,12 @@ public final class TarTreeReader {
           result.put(data, pending);
         }
         long dataSize = paxSize != null ? paxSize : entrySize;
-        if (type == '1' || type == '2' || type == '3' || type == '4' || type == '5' || type == '6') {
+        if (type == '1'
+            || type == '2'
+            || type == '3'
+            || type == '4'
+            || type == '5'
+            || type == '6') {
           dataSize = 0;
         }
         pending = null;
@@ -164,9 +176,11 @@ public final class TarTreeReader {
     return (n + BLOCK - 1) / BLOCK * BLOCK;
   }
 
-  private static byte[] read(SeekableByteChannel ch, long pos, long len, Path tar) throws IOException {
+  private static byte[] read(SeekableByteChannel ch, long pos, long len, Path tar)
+      throws IOException {
     if (len > 64 << 20) {
-      throw new IOException(tar + ": pax header at " + pos + " is implausibly large (" + len + " bytes)");
+      throw new IOException(
+          tar + ": pax header at " + pos + " is implausibly large (" + len + " bytes)");
     }
     ByteBuffer b = ByteBuffer.allocate((int) len);
     ch.position(pos);
@@ -179,7 +193,8 @@ public final class TarTreeReader {
   }
 
   /** A tar numeric field: octal text, or base-256 when the first byte's high bit is set. */
-  private static long parseNumber(byte[] h, int off, int len, Path tar, long pos) throws IOException {
+  private static long parseNumber(byte[] h, int off, int len, Path tar, long pos)
+      throws IOException {
     if ((h[off] & 0x80) != 0) {
       long v = h[off] & 0x3f;
       for (int i = 1; i < len; i++) {
@@ -212,7 +227,8 @@ public final class TarTreeReader {
   }
 
   /** Parses pax records ("LEN KEY=VALUE\n") as bytes, collecting xattrs and the size override. */
-  static void parsePax(byte[] r, Map<String, byte[]> xattrs, Long[] size, Path tar, long pos) throws IOException {
+  static void parsePax(byte[] r, Map<String, byte[]> xattrs, Long[] size, Path tar, long pos)
+      throws IOException {
     Map<String, byte[]> schily = new TreeMap<>();
     int i = 0;
     while (i < r.length) {
@@ -225,7 +241,11 @@ public final class TarTreeReader {
         len = len * 10 + (r[sp] - '0');
         sp++;
       }
-      if (sp >= r.length || r[sp] != ' ' || len <= 0 || i + len > r.length || r[i + len - 1] != '\n') {
+      if (sp >= r.length
+          || r[sp] != ' '
+          || len <= 0
+          || i + len > r.length
+          || r[i + len - 1] != '\n') {
         throw new IOException(tar + ": malformed pax record in the header at offset " + pos);
       }
       int eq = sp + 1;
@@ -248,7 +268,8 @@ public final class TarTreeReader {
         try {
           xattrs.put(name, Base64.getMimeDecoder().decode(b64));
         } catch (IllegalArgumentException e) {
-          throw new IOException(tar + ": bad base64 value for xattr " + name + " in the header at offset " + pos, e);
+          throw new IOException(
+              tar + ": bad base64 value for xattr " + name + " in the header at offset " + pos, e);
         }
       } else if (key.equals("size")) {
         size[0] = Long.parseLong(new String(r, vs, ve - vs, StandardCharsets.US_ASCII).trim());
@@ -300,7 +321,8 @@ public final class TarTreeReader {
       SeekableByteChannel ch = Files.newByteChannel(tar, StandardOpenOption.READ);
       try {
         if (ch.size() < offset + size) {
-          throw new IOException(this + ": the tar is shorter than the entry (truncated or changed)");
+          throw new IOException(
+              this + ": the tar is shorter than the entry (truncated or changed)");
         }
         ch.position(offset);
       } catch (IOException e) {

@@ -40,7 +40,8 @@ public final class TreeEntry {
     this.path = TreePaths.normalize(path);
     this.type = Objects.requireNonNull(type, "type");
     if ((mode & ~07777) != 0) {
-      throw new IllegalArgumentException(path + ": mode " + Integer.toOctalString(mode) + " has bits beyond 07777");
+      throw new IllegalArgumentException(
+          path + ": mode " + Integer.toOctalString(mode) + " has bits beyond 07777");
     }
     if (uid < 0 || gid < 0) {
       throw new IllegalArgumentException(path + ": negative uid/gid " + uid + "/" + gid);
@@ -68,7 +69,8 @@ public final class TreeEntry {
   /** A regular file, mode 0644, owned by root, mtime 0. */
   public static TreeEntry regular(String path, Content content) {
     Objects.requireNonNull(content, "content");
-    return new TreeEntry(path, EntryType.REGULAR, 0644, 0, 0, 0, Collections.emptySortedMap(), null, 0, 0, content);
+    return new TreeEntry(
+        path, EntryType.REGULAR, 0644, 0, 0, 0, Collections.emptySortedMap(), null, 0, 0, content);
   }
 
   /** A symbolic link to {@code target} (kept verbatim, relative or absolute), mode 0777. */
@@ -76,13 +78,24 @@ public final class TreeEntry {
     if (target == null || target.isEmpty()) {
       throw new IllegalArgumentException(path + ": empty symlink target");
     }
-    return new TreeEntry(path, EntryType.SYMLINK, 0777, 0, 0, 0, Collections.emptySortedMap(), target, 0, 0, null);
+    return new TreeEntry(
+        path, EntryType.SYMLINK, 0777, 0, 0, 0, Collections.emptySortedMap(), target, 0, 0, null);
   }
 
   /** A hard link: a second name for the regular file at absolute in-image path {@code target}. */
   public static TreeEntry hardlink(String path, String target) {
     return new TreeEntry(
-        path, EntryType.HARDLINK, 0644, 0, 0, 0, Collections.emptySortedMap(), TreePaths.normalize(target), 0, 0, null);
+        path,
+        EntryType.HARDLINK,
+        0644,
+        0,
+        0,
+        0,
+        Collections.emptySortedMap(),
+        TreePaths.normalize(target),
+        0,
+        0,
+        null);
   }
 
   /** A block or character device node. */
@@ -93,7 +106,8 @@ public final class TreeEntry {
     if (major < 0 || minor < 0) {
       throw new IllegalArgumentException(path + ": negative device number " + major + ":" + minor);
     }
-    return new TreeEntry(path, type, 0600, 0, 0, 0, Collections.emptySortedMap(), null, major, minor, null);
+    return new TreeEntry(
+        path, type, 0600, 0, 0, 0, Collections.emptySortedMap(), null, major, minor, null);
   }
 
   /** A named pipe, mode 0644. */
@@ -107,21 +121,25 @@ public final class TreeEntry {
   }
 
   public TreeEntry withPath(String newPath) {
-    return new TreeEntry(newPath, type, mode, uid, gid, mtime, xattrs, linkTarget, devMajor, devMinor, content);
+    return new TreeEntry(
+        newPath, type, mode, uid, gid, mtime, xattrs, linkTarget, devMajor, devMinor, content);
   }
 
   /** Sets the permission bits (including setuid, setgid and sticky: at most 07777). */
   public TreeEntry withMode(int newMode) {
-    return new TreeEntry(path, type, newMode, uid, gid, mtime, xattrs, linkTarget, devMajor, devMinor, content);
+    return new TreeEntry(
+        path, type, newMode, uid, gid, mtime, xattrs, linkTarget, devMajor, devMinor, content);
   }
 
   public TreeEntry withOwner(int newUid, int newGid) {
-    return new TreeEntry(path, type, mode, newUid, newGid, mtime, xattrs, linkTarget, devMajor, devMinor, content);
+    return new TreeEntry(
+        path, type, mode, newUid, newGid, mtime, xattrs, linkTarget, devMajor, devMinor, content);
   }
 
   /** Sets the modification time in seconds since the epoch. */
   public TreeEntry withMtime(long seconds) {
-    return new TreeEntry(path, type, mode, uid, gid, seconds, xattrs, linkTarget, devMajor, devMinor, content);
+    return new TreeEntry(
+        path, type, mode, uid, gid, seconds, xattrs, linkTarget, devMajor, devMinor, content);
   }
 
   /** Replaces the extended attributes (name, e.g. {@code security.capability}, to raw value). */
@@ -129,7 +147,17 @@ public final class TreeEntry {
     TreeMap<String, byte[]> copy = new TreeMap<>();
     newXattrs.forEach((k, v) -> copy.put(Objects.requireNonNull(k), v.clone()));
     return new TreeEntry(
-        path, type, mode, uid, gid, mtime, Collections.unmodifiableSortedMap(copy), linkTarget, devMajor, devMinor, content);
+        path,
+        type,
+        mode,
+        uid,
+        gid,
+        mtime,
+        Collections.unmodifiableSortedMap(copy),
+        linkTarget,
+        devMajor,
+        devMinor,
+        content);
   }
 
   /** Replaces the content of a regular file. */
@@ -137,7 +165,8 @@ public final class TreeEntry {
     if (type != EntryType.REGULAR) {
       throw new IllegalStateException(path + ": only regular files have content, this is " + type);
     }
-    return new TreeEntry(path, type, mode, uid, gid, mtime, xattrs, linkTarget, devMajor, devMinor, newContent);
+    return new TreeEntry(
+        path, type, mode, uid, gid, mtime, xattrs, linkTarget, devMajor, devMinor, newContent);
   }
 
   /** The absolute, normalised in-image path ("/" for the root). */
@@ -249,7 +278,15 @@ public final class TreeEntry {
 
   @Override
   public String toString() {
-    return type + " " + path + " " + Integer.toOctalString(mode) + " " + uid + ":" + gid
+    return type
+        + " "
+        + path
+        + " "
+        + Integer.toOctalString(mode)
+        + " "
+        + uid
+        + ":"
+        + gid
         + (linkTarget != null ? " -> " + linkTarget : "")
         + (content != null ? " (" + content.size() + " bytes)" : "");
   }

@@ -24,19 +24,21 @@ import java.util.regex.Pattern;
 import java.util.zip.ZipEntry;
 
 /**
- * Finds the jars Basalt installs on a host (the update agent as {@code basaltctl.jar}, cloud-config,
- * and every library they need) among the jars the running {@code basalt} CLI was started with. A
- * jar's dependencies are read from the Maven {@code pom.xml} it carries and looked up by
- * artifactId among those jars (Maven already chose the versions when it built the CLI). Stateless,
- * thread-safe.
+ * Finds the jars Basalt installs on a host (the update agent as {@code basaltctl.jar},
+ * cloud-config, and every library they need) among the jars the running {@code basalt} CLI was
+ * started with. A jar's dependencies are read from the Maven {@code pom.xml} it carries and looked
+ * up by artifactId among those jars (Maven already chose the versions when it built the CLI).
+ * Stateless, thread-safe.
  */
 public final class BasaltJars {
   /** The update agent's artifactId; installed as basaltctl.jar. */
   static final String AGENT = "basalt-update-agent";
+
   /** cloud-config's artifactId; installed under lib/. */
   static final String CLOUD_CONFIG = "basalt-cloud-config";
 
-  private static final Pattern DEPENDENCY = Pattern.compile("<dependency>(.*?)</dependency>", Pattern.DOTALL);
+  private static final Pattern DEPENDENCY =
+      Pattern.compile("<dependency>(.*?)</dependency>", Pattern.DOTALL);
 
   private BasaltJars() {}
 
@@ -70,7 +72,8 @@ public final class BasaltJars {
       if (e.endsWith(".jar") && Files.isRegularFile(p)) {
         try (JarFile jf = new JarFile(p.toString())) {
           var mf = jf.getManifest();
-          String cp = mf == null ? null : mf.getMainAttributes().getValue(Attributes.Name.CLASS_PATH);
+          String cp =
+              mf == null ? null : mf.getMainAttributes().getValue(Attributes.Name.CLASS_PATH);
           if (cp != null) {
             for (String rel : cp.trim().split("\\s+")) {
               out.add(resolveClassPathEntry(p, rel));
@@ -100,9 +103,9 @@ public final class BasaltJars {
 
   /**
    * Resolves the agent and cloud-config closures among {@code classpath}. A jar's dependencies are
-   * its manifest Class-Path when it has one (Maven's own resolution), else the runtime
-   * dependencies its embedded pom.xml declares. Jars without Maven metadata (e.g. built with
-   * Gradle) are identified by their file name, artifactId-version.jar.
+   * its manifest Class-Path when it has one (Maven's own resolution), else the runtime dependencies
+   * its embedded pom.xml declares. Jars without Maven metadata (e.g. built with Gradle) are
+   * identified by their file name, artifactId-version.jar.
    */
   static SortedMap<String, Content> resolve(List<Path> classpath) throws IOException {
     Map<String, Jar> byArtifact = new LinkedHashMap<>();
@@ -121,8 +124,10 @@ public final class BasaltJars {
     Jar cloud = byArtifact.get(CLOUD_CONFIG);
     for (String needed : new String[] {AGENT, CLOUD_CONFIG}) {
       if (byArtifact.get(needed) == null || byArtifact.get(needed).groupId().isEmpty()) {
-        throw new IOException(needed + " is not on the basalt CLI's classpath as a packaged jar "
-            + "(build the CLI with `mvn package` or run ./basalt, which does)");
+        throw new IOException(
+            needed
+                + " is not on the basalt CLI's classpath as a packaged jar "
+                + "(build the CLI with `mvn package` or run ./basalt, which does)");
       }
     }
     TreeMap<String, Content> out = new TreeMap<>();
@@ -145,7 +150,11 @@ public final class BasaltJars {
           String name = entry.substring(entry.lastIndexOf('/') + 1);
           Jar d = byName.get(name);
           if (d == null) {
-            throw new IOException(j.path() + ": its Class-Path names " + entry + ", which is not among the CLI's jars");
+            throw new IOException(
+                j.path()
+                    + ": its Class-Path names "
+                    + entry
+                    + ", which is not among the CLI's jars");
           }
           todo.add(d);
         }
@@ -218,7 +227,8 @@ public final class BasaltJars {
   static List<String> dependencies(Jar j) throws IOException {
     List<String> out = new ArrayList<>();
     try (JarFile jf = new JarFile(j.path().toString())) {
-      ZipEntry pom = jf.getEntry("META-INF/maven/" + j.groupId() + "/" + j.artifactId() + "/pom.xml");
+      ZipEntry pom =
+          jf.getEntry("META-INF/maven/" + j.groupId() + "/" + j.artifactId() + "/pom.xml");
       if (pom == null) {
         return out;
       }
@@ -249,7 +259,8 @@ public final class BasaltJars {
   }
 
   private static String tag(String xml, String name) {
-    Matcher m = Pattern.compile("<" + name + ">\\s*(.*?)\\s*</" + name + ">", Pattern.DOTALL).matcher(xml);
+    Matcher m =
+        Pattern.compile("<" + name + ">\\s*(.*?)\\s*</" + name + ">", Pattern.DOTALL).matcher(xml);
     return m.find() ? m.group(1) : null;
   }
 }

@@ -38,27 +38,31 @@ public final class UsrAssembler {
    * Files removed from the Java runtime (relative to its home), with why each is safe: see the
    * README ("Java runtime").
    */
-  static final List<String> JAVA_TRIM = List.of(
-      // javac's --release symbol table; nothing at run time reads it.
-      "lib/ct.sym",
-      // CDS archive used only with -XX:-UseCompressedOops (heaps >= 32 GiB); the default archive stays.
-      "lib/server/classes_nocoops.jsa",
-      // AWT/Java2D/sound/imaging natives: only loaded by java.desktop GUI/imaging code; the agents are headless CLIs.
-      "lib/libawt.so",
-      "lib/libawt_headless.so",
-      "lib/libfontmanager.so",
-      "lib/libjavajpeg.so",
-      "lib/liblcms.so",
-      "lib/libmlib_image.so",
-      "lib/libjsound.so",
-      "lib/libsplashscreen.so",
-      // JFR, attach and debugger agents and their transports (no debugging on a production host).
-      "lib/libjdwp.so",
-      "lib/libdt_socket.so",
-      "lib/libinstrument.so",
-      // the JVM's own man-page links and the jexec launcher
-      "lib/jexec",
-      "man");
+  static final List<String> JAVA_TRIM =
+      List.of(
+          // javac's --release symbol table; nothing at run time reads it.
+          "lib/ct.sym",
+          // CDS archive used only with -XX:-UseCompressedOops (heaps >= 32 GiB); the default
+          // archive stays.
+          "lib/server/classes_nocoops.jsa",
+          // AWT/Java2D/sound/imaging natives: only loaded by java.desktop GUI/imaging code; the
+          // agents are headless CLIs.
+          "lib/libawt.so",
+          "lib/libawt_headless.so",
+          "lib/libfontmanager.so",
+          "lib/libjavajpeg.so",
+          "lib/liblcms.so",
+          "lib/libmlib_image.so",
+          "lib/libjsound.so",
+          "lib/libsplashscreen.so",
+          // JFR, attach and debugger agents and their transports (no debugging on a production
+          // host).
+          "lib/libjdwp.so",
+          "lib/libdt_socket.so",
+          "lib/libinstrument.so",
+          // the JVM's own man-page links and the jexec launcher
+          "lib/jexec",
+          "man");
 
   /** Adds Basalt's init-units resources (units, presets, tmpfiles...) to a tree. */
   @FunctionalInterface
@@ -77,11 +81,16 @@ public final class UsrAssembler {
    * @param spec the image spec (name, version, channel, extra files)
    * @param sourceDateEpoch SOURCE_DATE_EPOCH: mtime of added entries and upper bound of all others
    * @param buildId BUILD_ID for os-release (derived from the inputs)
-   * @param jars Basalt's jars: in-image path relative to {@link #BASALT_LIB} (e.g.
-   *     "basaltctl.jar", "lib/picocli-4.7.6.jar") to content
+   * @param jars Basalt's jars: in-image path relative to {@link #BASALT_LIB} (e.g. "basaltctl.jar",
+   *     "lib/picocli-4.7.6.jar") to content
    * @param initUnits installs init-units' resources
    */
-  public record Inputs(ImageSpec spec, long sourceDateEpoch, String buildId, SortedMap<String, Content> jars, InitUnitsInstaller initUnits) {
+  public record Inputs(
+      ImageSpec spec,
+      long sourceDateEpoch,
+      String buildId,
+      SortedMap<String, Content> jars,
+      InitUnitsInstaller initUnits) {
     public Inputs {
       Objects.requireNonNull(spec, "spec");
       Objects.requireNonNull(buildId, "buildId");
@@ -91,7 +100,12 @@ public final class UsrAssembler {
   }
 
   /** What the assembly did, for the progress output and the README. */
-  public record Report(String javaHome, long javaBytesBefore, long javaBytesAfter, List<String> removed, List<String> enabled) {}
+  public record Report(
+      String javaHome,
+      long javaBytesBefore,
+      long javaBytesAfter,
+      List<String> removed,
+      List<String> enabled) {}
 
   private final Inputs in;
   private final List<String> removed = new ArrayList<>();
@@ -117,7 +131,10 @@ public final class UsrAssembler {
   public static Result assemble(FileTree base, Inputs in) throws IOException {
     UsrAssembler a = new UsrAssembler(in);
     FileTree t = a.run(base);
-    return new Result(t, new Report(a.javaHome, a.javaBefore, a.javaAfter, List.copyOf(a.removed), List.copyOf(a.enabled)));
+    return new Result(
+        t,
+        new Report(
+            a.javaHome, a.javaBefore, a.javaAfter, List.copyOf(a.removed), List.copyOf(a.enabled)));
   }
 
   private FileTree run(FileTree base) throws IOException {
@@ -149,10 +166,19 @@ public final class UsrAssembler {
     }
 
     for (ImageSpec.ExtraFile f : in.spec().files()) {
-      Content c = f.source() != null ? Content.ofFile(f.source()) : Content.ofBytes(f.content().getBytes(StandardCharsets.UTF_8));
+      Content c =
+          f.source() != null
+              ? Content.ofFile(f.source())
+              : Content.ofBytes(f.content().getBytes(StandardCharsets.UTF_8));
       TreeEntry existing = b.get(TreePaths.parent(TreePaths.normalize(f.path())));
       if (existing != null && !existing.isDirectory()) {
-        throw new UsrAssemblyException(f.path(), "extra file's parent " + existing.path() + " is a " + existing.type() + ", not a directory");
+        throw new UsrAssemblyException(
+            f.path(),
+            "extra file's parent "
+                + existing.path()
+                + " is a "
+                + existing.type()
+                + ", not a directory");
       }
       b.putWithParents(TreeEntry.regular(f.path(), c).withMode(f.mode()).withMtime(epoch));
     }
@@ -165,28 +191,39 @@ public final class UsrAssembler {
   static void checkMergedUsr(FileTree t) throws UsrAssemblyException {
     TreeEntry usr = t.get("/usr");
     if (usr == null || !usr.isDirectory()) {
-      throw new UsrAssemblyException("/usr", "missing or not a directory: the base tree has no /usr");
+      throw new UsrAssemblyException(
+          "/usr", "missing or not a directory: the base tree has no /usr");
     }
     for (String n : MERGED) {
       TreeEntry e = t.get("/" + n);
       boolean required = n.equals("bin") || n.equals("sbin") || n.equals("lib");
       if (e == null) {
         if (required) {
-          throw new UsrAssemblyException("/" + n, "missing: Basalt needs a merged-/usr tree where /" + n + " is a symlink to usr/" + n);
+          throw new UsrAssemblyException(
+              "/" + n,
+              "missing: Basalt needs a merged-/usr tree where /" + n + " is a symlink to usr/" + n);
         }
         continue;
       }
       String target = e.linkTarget();
-      if (e.type() != EntryType.SYMLINK || !(("usr/" + n).equals(target) || ("/usr/" + n).equals(target))) {
-        throw new UsrAssemblyException("/" + n,
-            "not merged-/usr: expected a symlink to usr/" + n + ", found " + (e.type() == EntryType.SYMLINK ? "a symlink to " + target : "a " + e.type())
+      if (e.type() != EntryType.SYMLINK
+          || !(("usr/" + n).equals(target) || ("/usr/" + n).equals(target))) {
+        throw new UsrAssemblyException(
+            "/" + n,
+            "not merged-/usr: expected a symlink to usr/"
+                + n
+                + ", found "
+                + (e.type() == EntryType.SYMLINK ? "a symlink to " + target : "a " + e.type())
                 + " (use a suite whose bootstrap merges /usr, e.g. bookworm or later)");
       }
     }
   }
 
   private void putFile(FileTree.Builder b, String path, byte[] bytes, int mode) {
-    b.putWithParents(TreeEntry.regular(path, Content.ofBytes(bytes)).withMode(mode).withMtime(in.sourceDateEpoch()));
+    b.putWithParents(
+        TreeEntry.regular(path, Content.ofBytes(bytes))
+            .withMode(mode)
+            .withMtime(in.sourceDateEpoch()));
   }
 
   /** root and every other account: no usable password (locked), no empty password fields. */
@@ -207,7 +244,10 @@ public final class UsrAssembler {
       }
       pw.append(String.join(":", f)).append('\n');
     }
-    b.put(passwd.withContent(Content.ofBytes(pw.toString().getBytes(StandardCharsets.UTF_8))).withMtime(in.sourceDateEpoch()));
+    b.put(
+        passwd
+            .withContent(Content.ofBytes(pw.toString().getBytes(StandardCharsets.UTF_8)))
+            .withMtime(in.sourceDateEpoch()));
 
     TreeEntry shadow = base.get("/etc/shadow");
     StringBuilder sh = new StringBuilder();
@@ -219,7 +259,11 @@ public final class UsrAssembler {
           f[1] = "*";
         }
         if (f.length >= 2 && !isLocked(f[1])) {
-          throw new UsrAssemblyException("/etc/shadow", "account '" + f[0] + "' has a password hash in the base tree; Basalt images ship no passwords");
+          throw new UsrAssemblyException(
+              "/etc/shadow",
+              "account '"
+                  + f[0]
+                  + "' has a password hash in the base tree; Basalt images ship no passwords");
         }
         inShadow.add(f[0]);
         sh.append(String.join(":", f)).append('\n');
@@ -230,10 +274,16 @@ public final class UsrAssembler {
         sh.append(u).append(":*:").append(in.sourceDateEpoch() / 86400).append(":0:99999:7:::\n");
       }
     }
-    TreeEntry sEntry = shadow != null && shadow.type() == EntryType.REGULAR
-        ? shadow
-        : TreeEntry.regular("/etc/shadow", Content.ofBytes(new byte[0])).withMode(0640).withOwner(0, shadowGid(base));
-    b.put(sEntry.withContent(Content.ofBytes(sh.toString().getBytes(StandardCharsets.UTF_8))).withMtime(in.sourceDateEpoch()));
+    TreeEntry sEntry =
+        shadow != null && shadow.type() == EntryType.REGULAR
+            ? shadow
+            : TreeEntry.regular("/etc/shadow", Content.ofBytes(new byte[0]))
+                .withMode(0640)
+                .withOwner(0, shadowGid(base));
+    b.put(
+        sEntry
+            .withContent(Content.ofBytes(sh.toString().getBytes(StandardCharsets.UTF_8)))
+            .withMtime(in.sourceDateEpoch()));
   }
 
   private static boolean isLocked(String hash) {
@@ -268,10 +318,13 @@ public final class UsrAssembler {
 
   private void installJars(FileTree.Builder b) throws UsrAssemblyException {
     if (in.jars().isEmpty()) {
-      throw new UsrAssemblyException(BASALT_LIB, "no Basalt jars to install (update agent, cloud-config)");
+      throw new UsrAssemblyException(
+          BASALT_LIB, "no Basalt jars to install (update agent, cloud-config)");
     }
     for (Map.Entry<String, Content> j : in.jars().entrySet()) {
-      b.putWithParents(TreeEntry.regular(BASALT_LIB + "/" + j.getKey(), j.getValue()).withMtime(in.sourceDateEpoch()));
+      b.putWithParents(
+          TreeEntry.regular(BASALT_LIB + "/" + j.getKey(), j.getValue())
+              .withMtime(in.sourceDateEpoch()));
     }
   }
 
@@ -279,12 +332,15 @@ public final class UsrAssembler {
   private void installJava(FileTree base, FileTree.Builder b) throws IOException {
     String home = null;
     for (TreeEntry e : base.children("/usr/lib/jvm")) {
-      if (e.isDirectory() && base.contains(e.path() + "/bin/java") && e.name().startsWith("java-17")) {
+      if (e.isDirectory()
+          && base.contains(e.path() + "/bin/java")
+          && e.name().startsWith("java-17")) {
         home = e.path();
       }
     }
     if (home == null) {
-      throw new UsrAssemblyException("/usr/lib/jvm",
+      throw new UsrAssemblyException(
+          "/usr/lib/jvm",
           "no Java 17 runtime (java-17-*/bin/java) in the base tree; add openjdk-17-jre-headless to debian.packages");
     }
     javaHome = home;
@@ -299,13 +355,23 @@ public final class UsrAssembler {
     javaAfter = bytesUnder(b.build(), home);
     String java = home + "/bin/java";
     String opts = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k -XX:MaxRAMPercentage=25";
-    String ctl = "#!/bin/sh\n# basaltctl: the Basalt host CLI, on the image's own Java runtime.\n"
-        + "exec " + java + " " + opts + " ${BASALTCTL_JAVA_OPTS:-} -jar " + BASALT_LIB + "/basaltctl.jar \"$@\"\n";
+    String ctl =
+        "#!/bin/sh\n# basaltctl: the Basalt host CLI, on the image's own Java runtime.\n"
+            + "exec "
+            + java
+            + " "
+            + opts
+            + " ${BASALTCTL_JAVA_OPTS:-} -jar "
+            + BASALT_LIB
+            + "/basaltctl.jar \"$@\"\n";
     putFile(b, "/usr/bin/basaltctl", ctl.getBytes(StandardCharsets.UTF_8), 0755);
     if (!in.jars().containsKey("basaltctl.jar")) {
-      throw new UsrAssemblyException(BASALT_LIB + "/basaltctl.jar", "the update agent jar is not among the jars to install");
+      throw new UsrAssemblyException(
+          BASALT_LIB + "/basaltctl.jar", "the update agent jar is not among the jars to install");
     }
-    b.putWithParents(TreeEntry.symlink(BASALT_LIB + "/java", "../jvm/" + TreePaths.name(home)).withMtime(in.sourceDateEpoch()));
+    b.putWithParents(
+        TreeEntry.symlink(BASALT_LIB + "/java", "../jvm/" + TreePaths.name(home))
+            .withMtime(in.sourceDateEpoch()));
   }
 
   private static long bytesUnder(FileTree t, String dir) {
@@ -340,12 +406,20 @@ public final class UsrAssembler {
         }
         String[] f = line.split("\\s+");
         if (f.length < 2 || !(f[0].equals("enable") || f[0].equals("disable"))) {
-          throw new UsrAssemblyException(preset.path(), "line " + lineNo + ": expected 'enable UNIT' or 'disable UNIT', found '" + line + "'");
+          throw new UsrAssemblyException(
+              preset.path(),
+              "line "
+                  + lineNo
+                  + ": expected 'enable UNIT' or 'disable UNIT', found '"
+                  + line
+                  + "'");
         }
         String unit = f[1];
         if (f[0].equals("disable")) {
           for (TreeEntry e : t) {
-            if (e.path().startsWith("/etc/systemd/system/") && e.type() == EntryType.SYMLINK && e.name().equals(unit)) {
+            if (e.path().startsWith("/etc/systemd/system/")
+                && e.type() == EntryType.SYMLINK
+                && e.name().equals(unit)) {
               b.remove(e.path());
               removed.add(e.path());
             }
@@ -354,11 +428,16 @@ public final class UsrAssembler {
         }
         TreeEntry unitFile = t.get(unitDir + "/" + unit);
         if (unitFile == null) {
-          throw new UsrAssemblyException(preset.path(), "line " + lineNo + ": enables " + unit + ", which is not in " + unitDir);
+          throw new UsrAssemblyException(
+              preset.path(),
+              "line " + lineNo + ": enables " + unit + ", which is not in " + unitDir);
         }
         while (unitFile.type() == EntryType.SYMLINK) {
           String target = unitFile.linkTarget();
-          String resolved = target.startsWith("/") ? target : TreePaths.normalize(unitFile.parent() + "/" + target);
+          String resolved =
+              target.startsWith("/")
+                  ? target
+                  : TreePaths.normalize(unitFile.parent() + "/" + target);
           unitFile = t.get(resolved);
           if (unitFile == null) {
             throw new UsrAssemblyException(unitDir + "/" + unit, "dangling symlink to " + target);
@@ -380,7 +459,8 @@ public final class UsrAssembler {
             continue;
           }
           String key = u.substring(0, eq).trim();
-          String suffix = key.equals("WantedBy") ? ".wants" : key.equals("RequiredBy") ? ".requires" : null;
+          String suffix =
+              key.equals("WantedBy") ? ".wants" : key.equals("RequiredBy") ? ".requires" : null;
           if (suffix == null) {
             continue;
           }
@@ -391,7 +471,9 @@ public final class UsrAssembler {
           }
         }
         if (wanted.isEmpty()) {
-          throw new UsrAssemblyException(unitFile.path(), "enabled by " + preset.name() + " but has no [Install] WantedBy= or RequiredBy=");
+          throw new UsrAssemblyException(
+              unitFile.path(),
+              "enabled by " + preset.name() + " but has no [Install] WantedBy= or RequiredBy=");
         }
         for (String w : wanted) {
           String link = unitDir + "/" + w + "/" + unit;
@@ -408,15 +490,35 @@ public final class UsrAssembler {
     return "NAME=\"Basalt\"\n"
         + "ID=basalt\n"
         + "ID_LIKE=debian\n"
-        + "PRETTY_NAME=\"Basalt " + s.version() + " (" + s.channel() + ")\"\n"
-        + "VERSION=\"" + s.version() + " (" + s.channel() + ")\"\n"
-        + "VERSION_ID=" + versionId + "\n"
-        + "BUILD_ID=" + in.buildId() + "\n"
-        + "IMAGE_ID=" + s.name() + "\n"
-        + "IMAGE_VERSION=" + versionId + "\n"
+        + "PRETTY_NAME=\"Basalt "
+        + s.version()
+        + " ("
+        + s.channel()
+        + ")\"\n"
+        + "VERSION=\""
+        + s.version()
+        + " ("
+        + s.channel()
+        + ")\"\n"
+        + "VERSION_ID="
+        + versionId
+        + "\n"
+        + "BUILD_ID="
+        + in.buildId()
+        + "\n"
+        + "IMAGE_ID="
+        + s.name()
+        + "\n"
+        + "IMAGE_VERSION="
+        + versionId
+        + "\n"
         + "ANSI_COLOR=\"0;38;2;90;90;100\"\n"
-        + "BASALT_CHANNEL=" + s.channel() + "\n"
-        + "BASALT_DEBIAN_SUITE=" + s.debian().suite() + "\n";
+        + "BASALT_CHANNEL="
+        + s.channel()
+        + "\n"
+        + "BASALT_DEBIAN_SUITE="
+        + s.debian().suite()
+        + "\n";
   }
 
   /**
@@ -442,8 +544,12 @@ public final class UsrAssembler {
         }
       }
       if (out.type() == EntryType.HARDLINK && (out.linkTarget().startsWith("/etc/"))) {
-        out = TreeEntry.hardlink(out.path(), ETC_DEFAULTS + out.linkTarget().substring(4))
-            .withMode(out.mode()).withOwner(out.uid(), out.gid()).withMtime(out.mtime()).withXattrs(out.xattrs());
+        out =
+            TreeEntry.hardlink(out.path(), ETC_DEFAULTS + out.linkTarget().substring(4))
+                .withMode(out.mode())
+                .withOwner(out.uid(), out.gid())
+                .withMtime(out.mtime())
+                .withXattrs(out.xattrs());
       }
       b.putWithParents(out);
     }
@@ -465,8 +571,12 @@ public final class UsrAssembler {
       TreeEntry out = e.withPath(e.path().substring(4));
       if (e.type() == EntryType.HARDLINK) {
         if (e.linkTarget().startsWith("/usr/")) {
-          out = TreeEntry.hardlink(out.path(), e.linkTarget().substring(4))
-              .withMode(e.mode()).withOwner(e.uid(), e.gid()).withMtime(e.mtime()).withXattrs(e.xattrs());
+          out =
+              TreeEntry.hardlink(out.path(), e.linkTarget().substring(4))
+                  .withMode(e.mode())
+                  .withOwner(e.uid(), e.gid())
+                  .withMtime(e.mtime())
+                  .withXattrs(e.xattrs());
         } else {
           TreeEntry target = assembled.get(e.linkTarget());
           out = target.withPath(out.path());

@@ -35,7 +35,8 @@ final class DigestList {
   /** Appends the digests packed in {@code digests} (a multiple of 32 bytes long). */
   void appendAll(byte[] digests) {
     if (digests.length % DIGEST != 0) {
-      throw new IllegalArgumentException("digest bytes " + digests.length + " not a multiple of " + DIGEST);
+      throw new IllegalArgumentException(
+          "digest bytes " + digests.length + " not a multiple of " + DIGEST);
     }
     int off = 0;
     while (off < digests.length) {
@@ -75,11 +76,14 @@ final class DigestList {
   byte[] get(long index) {
     checkIndex(index);
     byte[] out = new byte[DIGEST];
-    System.arraycopy(chunks.get((int) (index / PER_CHUNK)), (int) (index % PER_CHUNK) * DIGEST, out, 0, DIGEST);
+    System.arraycopy(
+        chunks.get((int) (index / PER_CHUNK)), (int) (index % PER_CHUNK) * DIGEST, out, 0, DIGEST);
     return out;
   }
 
-  /** The chunk holding digest {@code index}; digest {@code index} starts at {@link #offsetInChunk}. */
+  /**
+   * The chunk holding digest {@code index}; digest {@code index} starts at {@link #offsetInChunk}.
+   */
   byte[] chunkOf(long index) {
     checkIndex(index);
     return chunks.get((int) (index / PER_CHUNK));

@@ -90,7 +90,8 @@ final class HashTree {
         above.append(md);
       }
       if (above.size() != levelBlocks(n, i)) {
-        throw new AssertionError("level " + i + ": " + above.size() + " blocks, expected " + levelBlocks(n, i));
+        throw new AssertionError(
+            "level " + i + ": " + above.size() + " blocks, expected " + levelBlocks(n, i));
       }
       digests.add(above);
     }
@@ -129,8 +130,10 @@ final class HashTree {
     b.put("verity\0\0".getBytes(StandardCharsets.US_ASCII));
     b.putInt(1); // superblock version
     b.putInt(1); // hash_type: 1 = normal (0 = Chrome OS)
-    b.order(ByteOrder.BIG_ENDIAN).putLong(params.uuid().getMostSignificantBits())
-        .putLong(params.uuid().getLeastSignificantBits()).order(ByteOrder.LITTLE_ENDIAN);
+    b.order(ByteOrder.BIG_ENDIAN)
+        .putLong(params.uuid().getMostSignificantBits())
+        .putLong(params.uuid().getLeastSignificantBits())
+        .order(ByteOrder.LITTLE_ENDIAN);
     byte[] alg = new byte[32];
     byte[] name = "sha256".getBytes(StandardCharsets.US_ASCII);
     System.arraycopy(name, 0, alg, 0, name.length);
@@ -161,7 +164,8 @@ final class HashTree {
 
   private static void requirePositive(long dataBlocks) {
     if (dataBlocks <= 0) {
-      throw new IllegalArgumentException("a verity tree needs at least one data block, got " + dataBlocks);
+      throw new IllegalArgumentException(
+          "a verity tree needs at least one data block, got " + dataBlocks);
     }
   }
 }

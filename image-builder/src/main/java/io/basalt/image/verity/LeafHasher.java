@@ -59,9 +59,9 @@ final class LeafHasher {
   }
 
   /**
-   * Goes back to stream offset {@code pos} (at most {@link #bytes()}), as if only the first
-   * {@code pos} bytes had been fed: digests of blocks at or after {@code pos}'s block are dropped.
-   * {@code blockPrefix} must hold the stream's bytes from the start of that block up to {@code pos}
+   * Goes back to stream offset {@code pos} (at most {@link #bytes()}), as if only the first {@code
+   * pos} bytes had been fed: digests of blocks at or after {@code pos}'s block are dropped. {@code
+   * blockPrefix} must hold the stream's bytes from the start of that block up to {@code pos}
    * ({@code pos % 4096} bytes); when {@code pos} lies in the block still being filled they are
    * already here and {@code blockPrefix} may be null.
    */
@@ -73,7 +73,8 @@ final class LeafHasher {
     int prefix = (int) (pos % BLOCK);
     if (block < leaves.size()) {
       if (prefix > 0 && (blockPrefix == null || blockPrefix.length < prefix)) {
-        throw new IllegalArgumentException("rewind to " + pos + " needs the " + prefix + " bytes before it in its block");
+        throw new IllegalArgumentException(
+            "rewind to " + pos + " needs the " + prefix + " bytes before it in its block");
       }
       leaves.truncate(block);
       if (prefix > 0) {

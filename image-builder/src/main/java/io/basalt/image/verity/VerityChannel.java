@@ -16,9 +16,8 @@ import java.util.Objects;
  * data is written in order, and tolerates writers that go back to patch earlier bytes (a squashfs
  * superblock written last at offset 0): blocks rewritten after they were hashed, and everything
  * after a forward jump, are re-read and re-hashed once when the tree is made, everything else is
- * never read again. The underlying channel must be readable as well as writable (a file opened
- * with READ and WRITE). Finish with {@link #appendHashTree()}. Not
- * thread-safe.
+ * never read again. The underlying channel must be readable as well as writable (a file opened with
+ * READ and WRITE). Finish with {@link #appendHashTree()}. Not thread-safe.
  */
 public final class VerityChannel implements SeekableByteChannel {
   private static final int BLOCK = HashTree.BLOCK;
@@ -26,10 +25,13 @@ public final class VerityChannel implements SeekableByteChannel {
   private final SeekableByteChannel ch;
   private final VerityParams params;
   private final LeafHasher hasher;
+
   /** Blocks below {@code hasher.leaves().size()} whose digest is stale. */
   private final BitSet dirty = new BitSet();
+
   /** Whether the hasher still follows the data (all writes so far at or before the frontier). */
   private boolean sequential = true;
+
   private boolean finished;
 
   VerityChannel(SeekableByteChannel ch, VerityParams params) {
@@ -220,7 +222,8 @@ public final class VerityChannel implements SeekableByteChannel {
 
   private void checkWritable() {
     if (finished) {
-      throw new IllegalStateException("verity channel is finished: the hash tree was already written");
+      throw new IllegalStateException(
+          "verity channel is finished: the hash tree was already written");
     }
   }
 }

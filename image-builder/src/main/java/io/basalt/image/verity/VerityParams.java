@@ -8,8 +8,8 @@ import java.util.Objects;
 import java.util.UUID;
 
 /**
- * The per-image parameters of a dm-verity hash tree that are not fixed by Basalt's layout: the
- * salt and the superblock UUID, normally both derived from a seed (spec name + version) so that
+ * The per-image parameters of a dm-verity hash tree that are not fixed by Basalt's layout: the salt
+ * and the superblock UUID, normally both derived from a seed (spec name + version) so that
  * rebuilding the same image gives the same bytes. Immutable and thread-safe.
  */
 public final class VerityParams {
@@ -37,7 +37,11 @@ public final class VerityParams {
     Objects.requireNonNull(uuid, "uuid");
     if (salt.length > MAX_SALT_SIZE) {
       throw new IllegalArgumentException(
-          "verity salt is " + salt.length + " bytes, at most " + MAX_SALT_SIZE + " fit the superblock");
+          "verity salt is "
+              + salt.length
+              + " bytes, at most "
+              + MAX_SALT_SIZE
+              + " fit the superblock");
     }
     return new VerityParams(salt.clone(), uuid);
   }

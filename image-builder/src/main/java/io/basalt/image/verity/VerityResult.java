@@ -3,9 +3,8 @@ package io.basalt.image.verity;
 import java.util.UUID;
 
 /**
- * What a dm-verity format produced: the root hash and everything needed to open the device
- * ({@code veritysetup open --hash-offset}, or a kernel {@code verity} table). Immutable and
- * thread-safe.
+ * What a dm-verity format produced: the root hash and everything needed to open the device ({@code
+ * veritysetup open --hash-offset}, or a kernel {@code verity} table). Immutable and thread-safe.
  */
 public final class VerityResult {
   private final byte[] rootHash;
@@ -29,7 +28,10 @@ public final class VerityResult {
     return rootHash.clone();
   }
 
-  /** The root hash in lower-case hex, as {@code veritysetup} prints it and {@code usrhash=} takes it. */
+  /**
+   * The root hash in lower-case hex, as {@code veritysetup} prints it and {@code usrhash=} takes
+   * it.
+   */
   public String rootHashHex() {
     return Hex.of(rootHash);
   }
@@ -85,8 +87,8 @@ public final class VerityResult {
   }
 
   /**
-   * The kernel verity table's {@code <hash_start_block>}: the first tree block, in 4096-byte
-   * blocks of the hash device, i.e. the block after the superblock.
+   * The kernel verity table's {@code <hash_start_block>}: the first tree block, in 4096-byte blocks
+   * of the hash device, i.e. the block after the superblock.
    */
   public long hashStartBlock() {
     return hashOffset / HashTree.BLOCK + 1;
@@ -99,7 +101,18 @@ public final class VerityResult {
 
   @Override
   public String toString() {
-    return "VerityResult[root=" + rootHashHex() + ", salt=" + saltHex() + ", uuid=" + uuid()
-        + ", dataBlocks=" + dataBlocks + ", hashOffset=" + hashOffset + ", hashAreaSize=" + hashAreaSize + "]";
+    return "VerityResult[root="
+        + rootHashHex()
+        + ", salt="
+        + saltHex()
+        + ", uuid="
+        + uuid()
+        + ", dataBlocks="
+        + dataBlocks
+        + ", hashOffset="
+        + hashOffset
+        + ", hashAreaSize="
+        + hashAreaSize
+        + "]";
   }
 }

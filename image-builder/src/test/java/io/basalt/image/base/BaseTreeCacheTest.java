@@ -26,10 +26,11 @@ class BaseTreeCacheTest {
   void secondGetUsesTheCacheWithoutRunningTheBootstrap() throws Exception {
     try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
       AtomicInteger runs = new AtomicInteger();
-      BootstrapRunner runner = (d, tar, log) -> {
-        runs.incrementAndGet();
-        Files.write(tar, new byte[] {1, 2, 3});
-      };
+      BootstrapRunner runner =
+          (d, tar, log) -> {
+            runs.incrementAndGet();
+            Files.write(tar, new byte[] {1, 2, 3});
+          };
       BaseTreeCache cache = new BaseTreeCache(fs.getPath("/cache/basalt/base"), runner);
       BaseTreeCache.Entry first = cache.get(debian, s -> {});
       assertFalse(first.cached());
@@ -37,7 +38,8 @@ class BaseTreeCacheTest {
       assertTrue(second.cached());
       assertEquals(1, runs.get());
       assertEquals(first.tar(), second.tar());
-      assertEquals(fs.getPath("/cache/basalt/base", BaseTreeCache.key(debian), "base.tar"), second.tar());
+      assertEquals(
+          fs.getPath("/cache/basalt/base", BaseTreeCache.key(debian), "base.tar"), second.tar());
       try (var s = Files.list(fs.getPath("/cache/basalt/base"))) {
         assertEquals(1, s.count(), "no partial folders left behind");
       }
@@ -47,10 +49,11 @@ class BaseTreeCacheTest {
   @Test
   void failedBootstrapLeavesNothingThatLooksCached() throws Exception {
     try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
-      BootstrapRunner runner = (d, tar, log) -> {
-        Files.write(tar, new byte[] {1});
-        throw new IOException("mirror unreachable");
-      };
+      BootstrapRunner runner =
+          (d, tar, log) -> {
+            Files.write(tar, new byte[] {1});
+            throw new IOException("mirror unreachable");
+          };
       Path root = fs.getPath("/c");
       BaseTreeCache cache = new BaseTreeCache(root, runner);
       IOException e = assertThrows(IOException.class, () -> cache.get(debian, s -> {}));
@@ -63,19 +66,43 @@ class BaseTreeCacheTest {
 
   @Test
   void keyDependsOnSortedPackagesSuiteAndMirrorOnly() {
-    ImageSpec.Debian reordered = new ImageSpec.Debian(debian.suite(), debian.mirror(), debian.variant(),
-        reversed(debian.packages()), debian.pathExclude(), debian.pathInclude());
+    ImageSpec.Debian reordered =
+        new ImageSpec.Debian(
+            debian.suite(),
+            debian.mirror(),
+            debian.variant(),
+            reversed(debian.packages()),
+            debian.pathExclude(),
+            debian.pathInclude());
     assertEquals(BaseTreeCache.key(debian), BaseTreeCache.key(reordered));
-    ImageSpec.Debian otherMirror = new ImageSpec.Debian(debian.suite(), "http://example.invalid/debian", debian.variant(),
-        debian.packages(), debian.pathExclude(), debian.pathInclude());
+    ImageSpec.Debian otherMirror =
+        new ImageSpec.Debian(
+            debian.suite(),
+            "http://example.invalid/debian",
+            debian.variant(),
+            debian.packages(),
+            debian.pathExclude(),
+            debian.pathInclude());
     assertNotEquals(BaseTreeCache.key(debian), BaseTreeCache.key(otherMirror));
-    ImageSpec.Debian otherSuite = new ImageSpec.Debian("trixie", debian.mirror(), debian.variant(),
-        debian.packages(), debian.pathExclude(), debian.pathInclude());
+    ImageSpec.Debian otherSuite =
+        new ImageSpec.Debian(
+            "trixie",
+            debian.mirror(),
+            debian.variant(),
+            debian.packages(),
+            debian.pathExclude(),
+            debian.pathInclude());
     assertNotEquals(BaseTreeCache.key(debian), BaseTreeCache.key(otherSuite));
     List<String> more = new ArrayList<>(debian.packages());
     more.add("htop");
-    ImageSpec.Debian morePkgs = new ImageSpec.Debian(debian.suite(), debian.mirror(), debian.variant(),
-        more, debian.pathExclude(), debian.pathInclude());
+    ImageSpec.Debian morePkgs =
+        new ImageSpec.Debian(
+            debian.suite(),
+            debian.mirror(),
+            debian.variant(),
+            more,
+            debian.pathExclude(),
+            debian.pathInclude());
     assertNotEquals(BaseTreeCache.key(debian), BaseTreeCache.key(morePkgs));
   }
 
@@ -83,8 +110,11 @@ class BaseTreeCacheTest {
   void defaultRootFollowsXdgCacheHome() {
     try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
       Path home = fs.getPath("/home/u");
-      assertEquals(fs.getPath("/home/u/.cache/basalt/base"), BaseTreeCache.defaultRoot(Map.of(), home));
-      assertEquals(fs.getPath("/x/basalt/base"), BaseTreeCache.defaultRoot(Map.of("XDG_CACHE_HOME", "/x"), home));
+      assertEquals(
+          fs.getPath("/home/u/.cache/basalt/base"), BaseTreeCache.defaultRoot(Map.of(), home));
+      assertEquals(
+          fs.getPath("/x/basalt/base"),
+          BaseTreeCache.defaultRoot(Map.of("XDG_CACHE_HOME", "/x"), home));
     } catch (IOException e) {
       throw new AssertionError(e);
     }
@@ -98,7 +128,8 @@ class BaseTreeCacheTest {
     assertTrue(cmd.contains("--variant=essential"));
     assertTrue(cmd.get(cmd.size() - 3).equals("bookworm"));
     assertTrue(cmd.get(cmd.size() - 1).equals("http://deb.debian.org/debian"));
-    assertTrue(cmd.stream().anyMatch(s -> s.startsWith("--include=") && s.contains("linux-image-amd64")));
+    assertTrue(
+        cmd.stream().anyMatch(s -> s.startsWith("--include=") && s.contains("linux-image-amd64")));
   }
 
   private static List<String> reversed(List<String> l) {

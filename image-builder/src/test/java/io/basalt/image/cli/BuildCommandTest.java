@@ -44,16 +44,19 @@ class BuildCommandTest {
   void bootstrapFailureExitsThreeAndWritesNoOutputs() throws Exception {
     BuildCommand bc = new BuildCommand();
     AtomicInteger runs = new AtomicInteger();
-    bc.runner = (d, tar, log) -> {
-      runs.incrementAndGet();
-      throw new IOException("mmdebstrap failed with exit code 1");
-    };
+    bc.runner =
+        (d, tar, log) -> {
+          runs.incrementAndGet();
+          throw new IOException("mmdebstrap failed with exit code 1");
+        };
     bc.env = Map.of();
     Path outDir = dir.resolve("out");
     int rc = run(bc, "--out", outDir.toString(), "--cache", dir.resolve("cache").toString());
     assertEquals(3, rc);
     assertEquals(1, runs.get());
-    assertTrue(err.toString().contains("failed at stage base tree: mmdebstrap failed with exit code 1"), err.toString());
+    assertTrue(
+        err.toString().contains("failed at stage base tree: mmdebstrap failed with exit code 1"),
+        err.toString());
     assertTrue(err.toString().contains("[1/"), err.toString());
     try (var s = Files.list(outDir)) {
       assertEquals(0, s.count(), "no partial outputs left");
@@ -65,7 +68,10 @@ class BuildCommandTest {
     BuildCommand bc = new BuildCommand();
     bc.env = Map.of("SOURCE_DATE_EPOCH", "yesterday");
     assertEquals(2, run(bc, "--out", dir.resolve("o").toString()));
-    assertTrue(err.toString().contains("SOURCE_DATE_EPOCH: expected seconds since 1970, found \"yesterday\""), err.toString());
+    assertTrue(
+        err.toString()
+            .contains("SOURCE_DATE_EPOCH: expected seconds since 1970, found \"yesterday\""),
+        err.toString());
   }
 
   @Test
@@ -76,8 +82,8 @@ class BuildCommandTest {
     bc.env = Map.of("SOURCE_DATE_EPOCH", "1700000000");
     Path outDir = dir.resolve("out");
     Path cacheDir = dir.resolve("cache");
-    int rc = run(bc, "--plan", "--json", "--out", outDir.toString(),
-        "--cache", cacheDir.toString());
+    int rc =
+        run(bc, "--plan", "--json", "--out", outDir.toString(), "--cache", cacheDir.toString());
     assertEquals(0, rc, err.toString());
     assertEquals(0, runs.get());
     try (var s = Files.list(dir)) {
@@ -96,8 +102,13 @@ class BuildCommandTest {
     assertEquals("8484680c-9521-48c6-9c11-b0720656f69e", parts.get(1).get("type").asText());
     String disk = n.get("commandLines").get(0).get("template").asText();
     String usrA = parts.get(1).get("partuuid").asText();
-    assertTrue(disk.startsWith("mount.usr=PARTUUID=" + usrA + " usrhash=${usr.roothash}"
-        + " basalt.usr.hashoffset=${usr.hashoffset} "), disk);
+    assertTrue(
+        disk.startsWith(
+            "mount.usr=PARTUUID="
+                + usrA
+                + " usrhash=${usr.roothash}"
+                + " basalt.usr.hashoffset=${usr.hashoffset} "),
+        disk);
     JsonNode arts = n.get("artifacts");
     assertEquals("manifest.json", arts.get(arts.size() - 1).get("path").asText());
   }
@@ -106,8 +117,14 @@ class BuildCommandTest {
   void planTextSaysWhatIsKnownOnlyAtBuildAndWritesNothing() {
     BuildCommand bc = new BuildCommand();
     bc.env = Map.of();
-    int rc = run(bc, "--plan", "--out", dir.resolve("out").toString(),
-        "--cache", dir.resolve("cache").toString());
+    int rc =
+        run(
+            bc,
+            "--plan",
+            "--out",
+            dir.resolve("out").toString(),
+            "--cache",
+            dir.resolve("cache").toString());
     assertEquals(0, rc, err.toString());
     String text = out.toString();
     assertTrue(text.contains("USR-A"), text);

@@ -16,7 +16,8 @@ class FleetLockRegistrationTest {
     StringWriter out = new StringWriter();
     cl.setOut(new PrintWriter(out, true));
     assertEquals(0, cl.execute("fleetlock", "serve", "--help"));
-    assertTrue(out.toString().contains("/v1/pre-reboot") && out.toString().contains("--endpoint"),
+    assertTrue(
+        out.toString().contains("/v1/pre-reboot") && out.toString().contains("--endpoint"),
         out.toString());
   }
 }

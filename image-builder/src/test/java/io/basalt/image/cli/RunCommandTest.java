@@ -22,7 +22,9 @@ class RunCommandTest {
     Files.writeString(d.resolve("manifest.json"), "{}");
     Files.write(d.resolve("disk.raw"), new byte[512]);
     Files.write(d.resolve("disk.qcow2"), qcow2(2_619_342_848L));
-    Files.writeString(d.resolve("pxe/boot.ipxe"), "#!ipxe\nkernel vmlinuz basalt.live usrhash=ab console=ttyS0,115200\ninitrd initramfs\nboot\n");
+    Files.writeString(
+        d.resolve("pxe/boot.ipxe"),
+        "#!ipxe\nkernel vmlinuz basalt.live usrhash=ab console=ttyS0,115200\ninitrd initramfs\nboot\n");
     Files.write(d.resolve("pxe/vmlinuz"), new byte[] {1});
     Files.write(d.resolve("pxe/initramfs"), new byte[] {2});
     return d;
@@ -30,8 +32,11 @@ class RunCommandTest {
 
   /** The start of a qcow2 file: magic, version 3, and the virtual size at bytes 24-31. */
   private static byte[] qcow2(long virtualSize) {
-    return java.nio.ByteBuffer.allocate(512).put(new byte[] {'Q', 'F', 'I', (byte) 0xfb}).putInt(3)
-        .putLong(24, virtualSize).array();
+    return java.nio.ByteBuffer.allocate(512)
+        .put(new byte[] {'Q', 'F', 'I', (byte) 0xfb})
+        .putInt(3)
+        .putLong(24, virtualSize)
+        .array();
   }
 
   private RunCommand command(Path artifact) throws IOException {
@@ -48,13 +53,21 @@ class RunCommandTest {
   @Test
   void findsTheOnlyBuildUnderOutAndPrefersQcow2() throws IOException {
     Path b = build("basalt-0.1.0");
-    assertEquals(b.resolve("disk.qcow2"), RunCommand.resolveArtifact(fs.getPath("/home/u/out"), true, false));
-    assertEquals(b.resolve("pxe"), RunCommand.resolveArtifact(fs.getPath("/home/u/out"), true, true));
-    assertEquals(b.resolve("disk.raw"), RunCommand.resolveArtifact(b.resolve("disk.raw"), false, false));
+    assertEquals(
+        b.resolve("disk.qcow2"),
+        RunCommand.resolveArtifact(fs.getPath("/home/u/out"), true, false));
+    assertEquals(
+        b.resolve("pxe"), RunCommand.resolveArtifact(fs.getPath("/home/u/out"), true, true));
+    assertEquals(
+        b.resolve("disk.raw"), RunCommand.resolveArtifact(b.resolve("disk.raw"), false, false));
     build("basalt-0.2.0");
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> RunCommand.resolveArtifact(fs.getPath("/home/u/out"), true, false));
-    assertTrue(e.getMessage().contains("2 build folders") && e.getMessage().contains("basalt-0.2.0"), e.getMessage());
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> RunCommand.resolveArtifact(fs.getPath("/home/u/out"), true, false));
+    assertTrue(
+        e.getMessage().contains("2 build folders") && e.getMessage().contains("basalt-0.2.0"),
+        e.getMessage());
   }
 
   @Test
@@ -65,13 +78,32 @@ class RunCommandTest {
     RunCommand.Plan p = c.plan();
     String q = String.join(" ", p.qemu);
     assertTrue(q.startsWith("qemu-system-x86_64 -accel tcg -m 2G"), q);
-    assertTrue(q.contains("if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd"), q);
+    assertTrue(
+        q.contains("if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd"),
+        q);
     assertTrue(q.contains("if=pflash,format=raw,unit=1,file=" + b.resolve("run/OVMF_VARS.fd")), q);
-    assertEquals(8, Files.readAllBytes(b.resolve("run/OVMF_VARS.fd"))[0], "a copy of the variable store");
-    assertTrue(q.contains("format=qcow2,file=" + b.resolve("run/disk-overlay.qcow2")) && q.contains("virtio-blk-pci"), q);
+    assertEquals(
+        8, Files.readAllBytes(b.resolve("run/OVMF_VARS.fd"))[0], "a copy of the variable store");
+    assertTrue(
+        q.contains("format=qcow2,file=" + b.resolve("run/disk-overlay.qcow2"))
+            && q.contains("virtio-blk-pci"),
+        q);
     assertTrue(q.contains("-netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22"), q);
-    assertEquals(List.of(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b",
-        b.resolve("disk.qcow2").toString(), b.resolve("run/disk-overlay.qcow2").toString(), "8G")), p.prepare);
+    assertEquals(
+        List.of(
+            List.of(
+                "qemu-img",
+                "create",
+                "-q",
+                "-f",
+                "qcow2",
+                "-F",
+                "qcow2",
+                "-b",
+                b.resolve("disk.qcow2").toString(),
+                b.resolve("run/disk-overlay.qcow2").toString(),
+                "8G")),
+        p.prepare);
   }
 
   @Test
@@ -79,13 +111,29 @@ class RunCommandTest {
     Path b = build("basalt-0.1.0");
     // A 2.4 GiB qcow2 (the default image's size): the overlay gets 8 GiB so that ROOT can grow.
     RunCommand.Plan p = command(b).plan();
-    assertEquals(List.of(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b",
-        b.resolve("disk.qcow2").toString(), b.resolve("run/disk-overlay.qcow2").toString(), "8589934592")), p.prepare);
+    assertEquals(
+        List.of(
+            List.of(
+                "qemu-img",
+                "create",
+                "-q",
+                "-f",
+                "qcow2",
+                "-F",
+                "qcow2",
+                "-b",
+                b.resolve("disk.qcow2").toString(),
+                b.resolve("run/disk-overlay.qcow2").toString(),
+                "8589934592")),
+        p.prepare);
     // A raw disk is measured by its length: 512 bytes here, so 8 GiB too.
     assertEquals("8589934592", command(b.resolve("disk.raw")).plan().prepare.get(0).get(10));
     // A disk larger than 8 GiB keeps its own size (no size argument).
     Files.write(b.resolve("disk.qcow2"), qcow2(20L << 30));
-    assertEquals(10, command(b).plan().prepare.get(0).size(), "no size: the overlay takes the backing file's");
+    assertEquals(
+        10,
+        command(b).plan().prepare.get(0).size(),
+        "no size: the overlay takes the backing file's");
     // Not a qcow2 file: a clear error instead of a guess.
     Files.write(b.resolve("disk.qcow2"), new byte[512]);
     IOException e = assertThrows(IOException.class, () -> command(b).plan());
@@ -102,8 +150,11 @@ class RunCommandTest {
     c.usb = true;
     c.inPlace = true;
     String q = String.join(" ", c.plan().qemu);
-    assertTrue(q.contains("-device qemu-xhci,id=xhci -drive if=none,id=stick,format=raw,file=/home/u/out/basalt-0.1.0/disk.raw"
-        + " -device usb-storage,bus=xhci.0,drive=stick"), q);
+    assertTrue(
+        q.contains(
+            "-device qemu-xhci,id=xhci -drive if=none,id=stick,format=raw,file=/home/u/out/basalt-0.1.0/disk.raw"
+                + " -device usb-storage,bus=xhci.0,drive=stick"),
+        q);
   }
 
   @Test
@@ -114,9 +165,14 @@ class RunCommandTest {
     c.kernelArgs = List.of("basalt.testhook");
     String q = String.join(" ", c.plan().qemu);
     Path tftp = b.resolve("run/tftp");
-    assertTrue(q.contains("restrict=on,hostfwd=tcp:127.0.0.1:2222-:22,tftp=" + tftp + ",bootfile=boot.ipxe"), q);
+    assertTrue(
+        q.contains(
+            "restrict=on,hostfwd=tcp:127.0.0.1:2222-:22,tftp=" + tftp + ",bootfile=boot.ipxe"),
+        q);
     assertTrue(q.contains("-boot n"), q);
-    assertTrue(Files.readString(tftp.resolve("boot.ipxe")).contains("console=ttyS0,115200 basalt.testhook\n"));
+    assertTrue(
+        Files.readString(tftp.resolve("boot.ipxe"))
+            .contains("console=ttyS0,115200 basalt.testhook\n"));
     assertEquals(2, Files.readAllBytes(tftp.resolve("initramfs"))[0]);
   }
 
@@ -126,9 +182,15 @@ class RunCommandTest {
     RunCommand c = command(b);
     c.cloudConfig = Files.writeString(fs.getPath("/home/u/cc.yml"), "#cloud-config\nhostname: x\n");
     RunCommand.Plan p = c.plan();
-    assertEquals("#cloud-config\nhostname: x\n", Files.readString(b.resolve("run/config-2/openstack/latest/user_data")));
-    assertTrue(p.prepare.get(1).containsAll(List.of("xorriso", "-V", "config-2")), p.prepare.toString());
-    assertTrue(String.join(" ", p.qemu).contains("-drive if=virtio,format=raw,readonly=on,file=" + b.resolve("run/config-2.iso")));
+    assertEquals(
+        "#cloud-config\nhostname: x\n",
+        Files.readString(b.resolve("run/config-2/openstack/latest/user_data")));
+    assertTrue(
+        p.prepare.get(1).containsAll(List.of("xorriso", "-V", "config-2")), p.prepare.toString());
+    assertTrue(
+        String.join(" ", p.qemu)
+            .contains(
+                "-drive if=virtio,format=raw,readonly=on,file=" + b.resolve("run/config-2.iso")));
   }
 
   @Test

@@ -40,7 +40,8 @@ class CpioWriterTest {
   @Test
   void entriesComeInTreeOrderWithTheTreesAttributes() throws IOException {
     FileTree tree = Fixtures.tree(Fixtures.entries(0), 0);
-    Map<String, Read> read = readAll(write(CpioWriter.of(Compression.NONE).withMtime(Fixtures.EPOCH), tree));
+    Map<String, Read> read =
+        readAll(write(CpioWriter.of(Compression.NONE).withMtime(Fixtures.EPOCH), tree));
     List<String> expectedOrder = new ArrayList<>();
     for (TreeEntry e : tree) {
       expectedOrder.add(e.path().equals("/") ? "." : e.path().substring(1));
@@ -111,8 +112,11 @@ class CpioWriterTest {
     FileTree tree = Fixtures.tree(Fixtures.entries(0), 0);
     byte[] plain = write(CpioWriter.of(Compression.NONE), tree);
     assertEquals(0, plain.length % 512);
-    assertArrayEquals(plain, unpack(new GZIPInputStream(in(write(CpioWriter.of(Compression.GZIP), tree)))));
-    assertArrayEquals(plain, unpack(new ZstdInputStream(in(write(CpioWriter.of(Compression.ZSTD).withLevel(3), tree)))));
+    assertArrayEquals(
+        plain, unpack(new GZIPInputStream(in(write(CpioWriter.of(Compression.GZIP), tree)))));
+    assertArrayEquals(
+        plain,
+        unpack(new ZstdInputStream(in(write(CpioWriter.of(Compression.ZSTD).withLevel(3), tree)))));
     byte[] xz = write(CpioWriter.of(Compression.XZ), tree);
     assertEquals(0x01, xz[7], "xz stream flags: check type CRC32");
     assertArrayEquals(plain, unpack(new XZInputStream(in(xz))));
@@ -121,8 +125,13 @@ class CpioWriterTest {
   @Test
   void unrepresentableNamesAreRefusedNamingTheEntry() {
     String longComponent = "/" + "n".repeat(256);
-    CpioEntryException e = assertThrows(CpioEntryException.class,
-        () -> write(CpioWriter.of(Compression.NONE), tree(TreeEntry.regular(longComponent, Content.ofBytes(new byte[1])))));
+    CpioEntryException e =
+        assertThrows(
+            CpioEntryException.class,
+            () ->
+                write(
+                    CpioWriter.of(Compression.NONE),
+                    tree(TreeEntry.regular(longComponent, Content.ofBytes(new byte[1])))));
     assertEquals(longComponent, e.path());
     assertTrue(e.getMessage().contains("longer than 255"), e.getMessage());
 
@@ -132,51 +141,75 @@ class CpioWriterTest {
       deep.append('/').append("d".repeat(200));
       b.put(TreeEntry.directory(deep.toString()));
     }
-    e = assertThrows(CpioEntryException.class, () -> write(CpioWriter.of(Compression.NONE), b.build()));
+    e =
+        assertThrows(
+            CpioEntryException.class, () -> write(CpioWriter.of(Compression.NONE), b.build()));
     assertTrue(e.getMessage().contains("longer than 4095"), e.getMessage());
 
-    e = assertThrows(CpioEntryException.class,
-        () -> write(CpioWriter.of(Compression.NONE), tree(TreeEntry.directory("/TRAILER!!!"))));
+    e =
+        assertThrows(
+            CpioEntryException.class,
+            () -> write(CpioWriter.of(Compression.NONE), tree(TreeEntry.directory("/TRAILER!!!"))));
     assertEquals("/TRAILER!!!", e.path());
 
-    e = assertThrows(CpioEntryException.class, () -> write(CpioWriter.of(Compression.NONE),
-        tree(TreeEntry.regular("/ping", Content.ofBytes(new byte[1]))
-            .withXattrs(Map.of("security.capability", new byte[] {1})))));
-    assertTrue(e.getMessage().startsWith("/ping: has extended attributes [security.capability]"), e.getMessage());
+    e =
+        assertThrows(
+            CpioEntryException.class,
+            () ->
+                write(
+                    CpioWriter.of(Compression.NONE),
+                    tree(
+                        TreeEntry.regular("/ping", Content.ofBytes(new byte[1]))
+                            .withXattrs(Map.of("security.capability", new byte[] {1})))));
+    assertTrue(
+        e.getMessage().startsWith("/ping: has extended attributes [security.capability]"),
+        e.getMessage());
 
-    e = assertThrows(CpioEntryException.class,
-        () -> write(CpioWriter.of(Compression.NONE), tree(TreeEntry.directory("/old").withMtime(-1))));
+    e =
+        assertThrows(
+            CpioEntryException.class,
+            () ->
+                write(
+                    CpioWriter.of(Compression.NONE),
+                    tree(TreeEntry.directory("/old").withMtime(-1))));
     assertTrue(e.getMessage().startsWith("/old: mtime -1"), e.getMessage());
   }
 
   @Test
   void droppedXattrsAreOptIn() throws IOException {
-    FileTree t = tree(TreeEntry.regular("/ping", Content.ofBytes(new byte[1]))
-        .withXattrs(Map.of("security.capability", new byte[] {1})));
+    FileTree t =
+        tree(
+            TreeEntry.regular("/ping", Content.ofBytes(new byte[1]))
+                .withXattrs(Map.of("security.capability", new byte[] {1})));
     Map<String, Read> read = readAll(write(CpioWriter.of(Compression.NONE).withXattrsDropped(), t));
     assertEquals(List.of(".", "ping"), new ArrayList<>(read.keySet()));
   }
 
   @Test
   void contentThatChangesSizeIsAnErrorNamingBothPaths() {
-    Content lying = new Content() {
-      @Override
-      public long size() {
-        return 10;
-      }
+    Content lying =
+        new Content() {
+          @Override
+          public long size() {
+            return 10;
+          }
 
-      @Override
-      public InputStream open() {
-        return new ByteArrayInputStream(new byte[7]);
-      }
+          @Override
+          public InputStream open() {
+            return new ByteArrayInputStream(new byte[7]);
+          }
 
-      @Override
-      public String toString() {
-        return "/host/src/file";
-      }
-    };
-    CpioEntryException e = assertThrows(CpioEntryException.class,
-        () -> write(CpioWriter.of(Compression.GZIP), tree(TreeEntry.regular("/etc/file", lying))));
+          @Override
+          public String toString() {
+            return "/host/src/file";
+          }
+        };
+    CpioEntryException e =
+        assertThrows(
+            CpioEntryException.class,
+            () ->
+                write(
+                    CpioWriter.of(Compression.GZIP), tree(TreeEntry.regular("/etc/file", lying))));
     assertEquals("/etc/file", e.path());
     assertTrue(e.getCause() instanceof ContentChangedException, String.valueOf(e.getCause()));
     assertTrue(e.getMessage().contains("/host/src/file"), e.getMessage());
@@ -184,18 +217,27 @@ class CpioWriterTest {
 
   @Test
   void fileOutputIsAtomic() throws IOException {
-    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix().toBuilder().setAttributeViews("basic", "owner", "posix", "unix").build())) {
+    try (FileSystem fs =
+        Jimfs.newFileSystem(
+            Configuration.unix().toBuilder()
+                .setAttributeViews("basic", "owner", "posix", "unix")
+                .build())) {
       Path dir = Files.createDirectory(fs.getPath("/out"));
       Path vanishing = Files.write(fs.getPath("/src"), new byte[100]);
       FileTree t = tree(TreeEntry.regular("/a", Content.ofFile(vanishing)));
       Path target = dir.resolve("initramfs.cpio");
       long n = CpioWriter.of(Compression.ZSTD).write(t, target);
       assertEquals(Files.size(target), n);
-      assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(target)));
+      assertEquals(
+          "rw-r--r--",
+          java.nio.file.attribute.PosixFilePermissions.toString(
+              Files.getPosixFilePermissions(target)));
 
       Files.delete(vanishing);
       Path other = dir.resolve("other.cpio");
-      CpioEntryException e = assertThrows(CpioEntryException.class, () -> CpioWriter.of(Compression.ZSTD).write(t, other));
+      CpioEntryException e =
+          assertThrows(
+              CpioEntryException.class, () -> CpioWriter.of(Compression.ZSTD).write(t, other));
       assertEquals("/a", e.path());
       assertTrue(e.getMessage().contains("/src"), e.getMessage());
       assertFalse(Files.exists(other));
@@ -207,14 +249,18 @@ class CpioWriterTest {
 
   @Test
   void initramfsMembersAreFourByteAlignedAndComplete() throws IOException {
-    FileTree early = tree(TreeEntry.regular("/kernel/x86/microcode/GenuineIntel.bin", Content.ofBytes(new byte[1234])));
+    FileTree early =
+        tree(
+            TreeEntry.regular(
+                "/kernel/x86/microcode/GenuineIntel.bin", Content.ofBytes(new byte[1234])));
     FileTree main = Fixtures.tree(Fixtures.entries(0), 0);
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    List<InitramfsWriter.Member> members = InitramfsWriter.empty()
-        .add(early, CpioWriter.of(Compression.NONE))
-        .add(main, CpioWriter.of(Compression.GZIP))
-        .add(early, CpioWriter.of(Compression.XZ))
-        .writeTo(out);
+    List<InitramfsWriter.Member> members =
+        InitramfsWriter.empty()
+            .add(early, CpioWriter.of(Compression.NONE))
+            .add(main, CpioWriter.of(Compression.GZIP))
+            .add(early, CpioWriter.of(Compression.XZ))
+            .writeTo(out);
     assertEquals(3, members.size());
     assertEquals(0, members.get(0).offset());
     long end = 0;
@@ -226,8 +272,10 @@ class CpioWriterTest {
     assertEquals(end, out.size(), "nothing after the last member");
     byte[] all = out.toByteArray();
     InitramfsWriter.Member second = members.get(1);
-    byte[] mainBytes = Arrays.copyOfRange(all, (int) second.offset(), (int) (second.offset() + second.length()));
-    assertArrayEquals(write(CpioWriter.of(Compression.NONE), main), unpack(new GZIPInputStream(in(mainBytes))));
+    byte[] mainBytes =
+        Arrays.copyOfRange(all, (int) second.offset(), (int) (second.offset() + second.length()));
+    assertArrayEquals(
+        write(CpioWriter.of(Compression.NONE), main), unpack(new GZIPInputStream(in(mainBytes))));
   }
 
   private static FileTree tree(TreeEntry e) {

@@ -52,42 +52,75 @@ class FatOvmfIT {
   @Test
   void ovmfBootsSystemdBootFromOurEspAndItReadsTheEntries() throws Exception {
     String title = "BASALT-FAT-OVMF-OK";
-    FileTree esp = FileTree.builder()
-        .putWithParents(TreeEntry.regular("/EFI/BOOT/BOOTX64.EFI", Content.ofFile(SYSTEMD_BOOT)))
-        .putWithParents(TreeEntry.regular("/loader/loader.conf", Content.ofBytes("timeout 17\n".getBytes(UTF_8))))
-        .putWithParents(TreeEntry.regular("/loader/entries/basalt long entry name 1.2.3+3.conf",
-            Content.ofBytes(("title " + title + "\nlinux /basalt/vmlinuz-with-a-long-name-1.2.3\n").getBytes(UTF_8))))
-        .putWithParents(TreeEntry.regular("/basalt/vmlinuz-with-a-long-name-1.2.3", Content.ofBytes(new byte[70_000])))
-        .build();
-    FatWriter fat = FatWriter.builder().label("EFI-SYSTEM").sourceDateEpoch(1_700_000_000L).hiddenSectors(2048).build();
+    FileTree esp =
+        FileTree.builder()
+            .putWithParents(
+                TreeEntry.regular("/EFI/BOOT/BOOTX64.EFI", Content.ofFile(SYSTEMD_BOOT)))
+            .putWithParents(
+                TreeEntry.regular(
+                    "/loader/loader.conf", Content.ofBytes("timeout 17\n".getBytes(UTF_8))))
+            .putWithParents(
+                TreeEntry.regular(
+                    "/loader/entries/basalt long entry name 1.2.3+3.conf",
+                    Content.ofBytes(
+                        ("title " + title + "\nlinux /basalt/vmlinuz-with-a-long-name-1.2.3\n")
+                            .getBytes(UTF_8))))
+            .putWithParents(
+                TreeEntry.regular(
+                    "/basalt/vmlinuz-with-a-long-name-1.2.3", Content.ofBytes(new byte[70_000])))
+            .build();
+    FatWriter fat =
+        FatWriter.builder()
+            .label("EFI-SYSTEM")
+            .sourceDateEpoch(1_700_000_000L)
+            .hiddenSectors(2048)
+            .build();
     Path disk = dir.resolve("disk.raw");
     GptDisk.builder("ovmf-it")
-        .add(GptPartition.of("EFI-SYSTEM", GptTypes.EFI_SYSTEM, 64L << 20, w -> fat.write(esp, w, w.size())))
+        .add(
+            GptPartition.of(
+                "EFI-SYSTEM", GptTypes.EFI_SYSTEM, 64L << 20, w -> fat.write(esp, w, w.size())))
         .build()
         .writeTo(disk);
     Path vars = dir.resolve("vars.fd");
     Files.copy(OVMF_VARS, vars);
 
-    List<String> cmd = List.of("qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-m", "256", "-nographic",
-        "-nic", "none", "-no-reboot",
-        "-drive", "if=pflash,format=raw,readonly=on,file=" + OVMF_CODE,
-        "-drive", "if=pflash,format=raw,file=" + vars,
-        "-drive", "file=" + disk + ",format=raw,if=virtio");
+    List<String> cmd =
+        List.of(
+            "qemu-system-x86_64",
+            "-machine",
+            "q35",
+            "-accel",
+            "tcg",
+            "-m",
+            "256",
+            "-nographic",
+            "-nic",
+            "none",
+            "-no-reboot",
+            "-drive",
+            "if=pflash,format=raw,readonly=on,file=" + OVMF_CODE,
+            "-drive",
+            "if=pflash,format=raw,file=" + vars,
+            "-drive",
+            "file=" + disk + ",format=raw,if=virtio");
     Process q = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    Thread pump = new Thread(() -> {
-      try (InputStream in = q.getInputStream()) {
-        byte[] b = new byte[4096];
-        int n;
-        while ((n = in.read(b)) > 0) {
-          synchronized (out) {
-            out.write(b, 0, n);
-          }
-        }
-      } catch (IOException ignored) {
-        // QEMU was killed
-      }
-    });
+    Thread pump =
+        new Thread(
+            () -> {
+              try (InputStream in = q.getInputStream()) {
+                byte[] b = new byte[4096];
+                int n;
+                while ((n = in.read(b)) > 0) {
+                  synchronized (out) {
+                    out.write(b, 0, n);
+                  }
+                }
+              } catch (IOException ignored) {
+                // QEMU was killed
+              }
+            });
     pump.start();
     String screen = "";
     try {
@@ -107,8 +140,12 @@ class FatOvmfIT {
       pump.join(10_000);
     }
     assertTrue(screen.contains("BdsDxe: starting Boot"), "OVMF tried the disk:\n" + tail(screen));
-    assertTrue(screen.contains("Boot in 17 s."), "systemd-boot ran and read loader/loader.conf:\n" + tail(screen));
-    assertTrue(screen.contains(title), "systemd-boot listed the entry from loader/entries:\n" + tail(screen));
+    assertTrue(
+        screen.contains("Boot in 17 s."),
+        "systemd-boot ran and read loader/loader.conf:\n" + tail(screen));
+    assertTrue(
+        screen.contains(title),
+        "systemd-boot listed the entry from loader/entries:\n" + tail(screen));
   }
 
   static String tail(String s) {

@@ -36,8 +36,12 @@ class FatWriterTest {
 
   static FileTree sample() {
     return FileTree.builder()
-        .putWithParents(TreeEntry.regular("/EFI/BOOT/BOOTX64.EFI", Content.ofBytes(bytes(70_000, 1))))
-        .putWithParents(TreeEntry.regular("/loader/entries/basalt-1.0+3.conf", Content.ofBytes("title Basalt\n".getBytes(UTF_8))))
+        .putWithParents(
+            TreeEntry.regular("/EFI/BOOT/BOOTX64.EFI", Content.ofBytes(bytes(70_000, 1))))
+        .putWithParents(
+            TreeEntry.regular(
+                "/loader/entries/basalt-1.0+3.conf",
+                Content.ofBytes("title Basalt\n".getBytes(UTF_8))))
         .putWithParents(TreeEntry.regular("/readme.txt", Content.ofBytes("hi\n".getBytes(UTF_8))))
         .putWithParents(TreeEntry.directory("/empty"))
         .putWithParents(TreeEntry.regular("/zero", Content.ofBytes(new byte[0])))
@@ -153,7 +157,10 @@ class FatWriterTest {
     assertEquals("EFI-SYSTEM ", new String(img, 71, 11, US_ASCII));
     assertEquals("FAT32   ", new String(img, 82, 8, US_ASCII));
     assertEquals((short) 0xAA55, b.getShort(510));
-    assertArrayEquals(Arrays.copyOfRange(img, 0, 1024), Arrays.copyOfRange(img, 6 * 512, 8 * 512), "backup boot + FSInfo");
+    assertArrayEquals(
+        Arrays.copyOfRange(img, 0, 1024),
+        Arrays.copyOfRange(img, 6 * 512, 8 * 512),
+        "backup boot + FSInfo");
     assertEquals(0x41615252, b.getInt(512));
     assertEquals(0x61417272, b.getInt(512 + 484));
     assertEquals(0xAA550000, b.getInt(512 + 508));
@@ -168,7 +175,8 @@ class FatWriterTest {
     assertEquals(0x0FFFFFFFL, v.fat(1));
     // both FATs identical
     int fatBytes = (int) (v.fatSz * 512);
-    assertArrayEquals(Arrays.copyOfRange(img, 32 * 512, 32 * 512 + fatBytes),
+    assertArrayEquals(
+        Arrays.copyOfRange(img, 32 * 512, 32 * 512 + fatBytes),
         Arrays.copyOfRange(img, 32 * 512 + fatBytes, 32 * 512 + 2 * fatBytes));
     // root directory: label entry first, carrying the fixed timestamp
     byte[] root = v.dir(2);
@@ -221,7 +229,13 @@ class FatWriterTest {
   @Test
   void charactersBeyondTheBmpAreStoredAsSurrogatePairs() throws IOException {
     String name = "smile \ud83d\ude00 file.txt";
-    byte[] img = write(FileTree.builder().put(TreeEntry.regular("/" + name, Content.ofBytes(new byte[1]))).build(), 40 * MIB, "");
+    byte[] img =
+        write(
+            FileTree.builder()
+                .put(TreeEntry.regular("/" + name, Content.ofBytes(new byte[1])))
+                .build(),
+            40 * MIB,
+            "");
     Volume v = new Volume(img);
     byte[] root = v.dir(2);
     int at = indexOf(root, "SMILE_~1TXT");
@@ -246,7 +260,9 @@ class FatWriterTest {
     assertEquals("readme.txt", longNameBefore(root, indexOf(root, "README  TXT")));
 
     FatFormatException e = assertThrows(FatFormatException.class, () -> write(sample(), MIB, "X"));
-    assertTrue(e.getMessage().startsWith("FAT volume of 1048576 bytes is too small: FAT16 needs at least"), e.getMessage());
+    assertTrue(
+        e.getMessage().startsWith("FAT volume of 1048576 bytes is too small: FAT16 needs at least"),
+        e.getMessage());
   }
 
   @Test
@@ -257,7 +273,10 @@ class FatWriterTest {
     assertEquals("FILENU~2DAT", gen("file number 2.data", taken));
     assertEquals("BASHRC~1   ", gen(".bashrc", taken));
     assertEquals("A_B~1   C  ", gen("a+b.c", taken));
-    assertEquals("______~1   ", gen("\u4e2d\u6587\u4e2d\u6587\u4e2d\u6587\u4e2d", taken), "one _ per character, cut to 6 for the tail");
+    assertEquals(
+        "______~1   ",
+        gen("\u4e2d\u6587\u4e2d\u6587\u4e2d\u6587\u4e2d", taken),
+        "one _ per character, cut to 6 for the tail");
     assertEquals("TARGZ~1 XZ ", gen("tar.gz.xz", taken));
     assertEquals("README~1TXT", gen("Readme.txt", taken), "collides with README.TXT: tail");
     for (int i = 3; i <= 9; i++) {
@@ -289,10 +308,20 @@ class FatWriterTest {
 
   @Test
   void sameContentInAnotherOrderWithOtherHostMetadataGivesIdenticalBytes() throws IOException {
-    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix().toBuilder().setAttributeViews("basic", "owner", "posix").build())) {
+    try (FileSystem fs =
+        Jimfs.newFileSystem(
+            Configuration.unix().toBuilder()
+                .setAttributeViews("basic", "owner", "posix")
+                .build())) {
       Path a = fs.getPath("/a");
       Path b = fs.getPath("/b");
-      List<String> names = List.of("x/one.txt", "x/Two Words.bin", "y/z/deep name.dat", "top.cfg", "x/\u00e9t\u00e9.txt");
+      List<String> names =
+          List.of(
+              "x/one.txt",
+              "x/Two Words.bin",
+              "y/z/deep name.dat",
+              "top.cfg",
+              "x/\u00e9t\u00e9.txt");
       for (Path base : List.of(a, b)) {
         for (String n : names) {
           Path p = base.resolve(n);
@@ -323,38 +352,108 @@ class FatWriterTest {
     for (Path p : all) {
       String in = "/" + base.relativize(p).toString();
       long mtime = Files.getLastModifiedTime(p).toMillis() / 1000;
-      t.put((Files.isDirectory(p) ? TreeEntry.directory(in) : TreeEntry.regular(in, Content.ofFile(p))).withMtime(mtime));
+      t.put(
+          (Files.isDirectory(p)
+                  ? TreeEntry.directory(in)
+                  : TreeEntry.regular(in, Content.ofFile(p)))
+              .withMtime(mtime));
     }
     return t.build();
   }
 
   @Test
   void badInputNamesTheEntry() throws IOException {
-    FatFormatException link = assertThrows(FatFormatException.class,
-        () -> write(FileTree.builder().put(TreeEntry.symlink("/link", "x")).build(), 40 * MIB, ""));
-    assertTrue(link.getMessage().startsWith("/link: a SYMLINK cannot be stored on FAT"), link.getMessage());
-    FatFormatException colon = assertThrows(FatFormatException.class,
-        () -> write(FileTree.builder().put(TreeEntry.regular("/a:b", Content.ofBytes(new byte[1]))).build(), 40 * MIB, ""));
+    FatFormatException link =
+        assertThrows(
+            FatFormatException.class,
+            () ->
+                write(
+                    FileTree.builder().put(TreeEntry.symlink("/link", "x")).build(), 40 * MIB, ""));
+    assertTrue(
+        link.getMessage().startsWith("/link: a SYMLINK cannot be stored on FAT"),
+        link.getMessage());
+    FatFormatException colon =
+        assertThrows(
+            FatFormatException.class,
+            () ->
+                write(
+                    FileTree.builder()
+                        .put(TreeEntry.regular("/a:b", Content.ofBytes(new byte[1])))
+                        .build(),
+                    40 * MIB,
+                    ""));
     assertTrue(colon.getMessage().startsWith("/a:b: character U+003A"), colon.getMessage());
-    FatFormatException surrogate = assertThrows(FatFormatException.class,
-        () -> write(FileTree.builder().put(TreeEntry.regular("/x\ud800", Content.ofBytes(new byte[1]))).build(), 40 * MIB, ""));
-    assertTrue(surrogate.getMessage().contains("unpaired UTF-16 surrogate"), surrogate.getMessage());
-    FatFormatException dot = assertThrows(FatFormatException.class,
-        () -> write(FileTree.builder().put(TreeEntry.regular("/name.", Content.ofBytes(new byte[1]))).build(), 40 * MIB, ""));
+    FatFormatException surrogate =
+        assertThrows(
+            FatFormatException.class,
+            () ->
+                write(
+                    FileTree.builder()
+                        .put(TreeEntry.regular("/x\ud800", Content.ofBytes(new byte[1])))
+                        .build(),
+                    40 * MIB,
+                    ""));
+    assertTrue(
+        surrogate.getMessage().contains("unpaired UTF-16 surrogate"), surrogate.getMessage());
+    FatFormatException dot =
+        assertThrows(
+            FatFormatException.class,
+            () ->
+                write(
+                    FileTree.builder()
+                        .put(TreeEntry.regular("/name.", Content.ofBytes(new byte[1])))
+                        .build(),
+                    40 * MIB,
+                    ""));
     assertTrue(dot.getMessage().startsWith("/name.: name ends with '.'"), dot.getMessage());
-    FatFormatException longName = assertThrows(FatFormatException.class,
-        () -> write(FileTree.builder().put(TreeEntry.regular("/" + "n".repeat(256), Content.ofBytes(new byte[1]))).build(), 40 * MIB, ""));
+    FatFormatException longName =
+        assertThrows(
+            FatFormatException.class,
+            () ->
+                write(
+                    FileTree.builder()
+                        .put(TreeEntry.regular("/" + "n".repeat(256), Content.ofBytes(new byte[1])))
+                        .build(),
+                    40 * MIB,
+                    ""));
     assertTrue(longName.getMessage().contains("256 UTF-16 code units"), longName.getMessage());
-    FatFormatException caseClash = assertThrows(FatFormatException.class, () -> write(FileTree.builder()
-        .put(TreeEntry.regular("/Readme", Content.ofBytes(new byte[1])))
-        .put(TreeEntry.regular("/README", Content.ofBytes(new byte[1]))).build(), 40 * MIB, ""));
-    assertTrue(caseClash.getMessage().contains("/Readme: FAT names ignore case, so it collides with /README"), caseClash.getMessage());
-    FatFormatException label = assertThrows(FatFormatException.class, () -> FatWriter.builder().label("bad:label").build());
+    FatFormatException caseClash =
+        assertThrows(
+            FatFormatException.class,
+            () ->
+                write(
+                    FileTree.builder()
+                        .put(TreeEntry.regular("/Readme", Content.ofBytes(new byte[1])))
+                        .put(TreeEntry.regular("/README", Content.ofBytes(new byte[1])))
+                        .build(),
+                    40 * MIB,
+                    ""));
+    assertTrue(
+        caseClash
+            .getMessage()
+            .contains("/Readme: FAT names ignore case, so it collides with /README"),
+        caseClash.getMessage());
+    FatFormatException label =
+        assertThrows(
+            FatFormatException.class, () -> FatWriter.builder().label("bad:label").build());
     assertTrue(label.getMessage().startsWith("volume label 'bad:label'"), label.getMessage());
-    FatFormatException full = assertThrows(FatFormatException.class, () -> write(FileTree.builder()
-        .put(TreeEntry.regular("/small", Content.ofBytes(new byte[10])))
-        .put(TreeEntry.regular("/too-big", Content.ofBytes(new byte[(int) (4 * MIB)]))).build(), 4 * MIB, "TINY"));
-    assertTrue(full.getMessage().startsWith("FAT volume 'TINY' of 4194304 bytes is too small: /too-big is the first entry that does not fit"),
+    FatFormatException full =
+        assertThrows(
+            FatFormatException.class,
+            () ->
+                write(
+                    FileTree.builder()
+                        .put(TreeEntry.regular("/small", Content.ofBytes(new byte[10])))
+                        .put(
+                            TreeEntry.regular(
+                                "/too-big", Content.ofBytes(new byte[(int) (4 * MIB)])))
+                        .build(),
+                    4 * MIB,
+                    "TINY"));
+    assertTrue(
+        full.getMessage()
+            .startsWith(
+                "FAT volume 'TINY' of 4194304 bytes is too small: /too-big is the first entry that does not fit"),
         full.getMessage());
   }
 
@@ -363,13 +462,18 @@ class FatWriterTest {
     try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
       Path src = fs.getPath("/src.txt");
       Files.write(src, new byte[5000]);
-      FileTree t = FileTree.builder().put(TreeEntry.regular("/dir-less.txt", Content.ofFile(src))).build();
+      FileTree t =
+          FileTree.builder().put(TreeEntry.regular("/dir-less.txt", Content.ofFile(src))).build();
       Files.write(src, new byte[4000]);
       Files.createDirectories(fs.getPath("/out"));
       Path out = fs.getPath("/out/esp.img");
-      IOException e = assertThrows(IOException.class,
-          () -> FatWriter.builder().sourceDateEpoch(EPOCH).build().writeTo(t, out, 40 * MIB));
-      assertTrue(e.getMessage().startsWith("/dir-less.txt: /src.txt: changed while being read"), e.getMessage());
+      IOException e =
+          assertThrows(
+              IOException.class,
+              () -> FatWriter.builder().sourceDateEpoch(EPOCH).build().writeTo(t, out, 40 * MIB));
+      assertTrue(
+          e.getMessage().startsWith("/dir-less.txt: /src.txt: changed while being read"),
+          e.getMessage());
       try (Stream<Path> s = Files.list(fs.getPath("/out"))) {
         assertEquals(0, s.count());
       }
@@ -400,7 +504,10 @@ class FatWriterTest {
     throw new AssertionError(shortName + " not found");
   }
 
-  /** Reassembles the long name stored before the short entry at {@code at}, checking ordinals and checksums. */
+  /**
+   * Reassembles the long name stored before the short entry at {@code at}, checking ordinals and
+   * checksums.
+   */
   static String longNameBefore(byte[] dir, int at) {
     int sum = Names.checksum(Arrays.copyOfRange(dir, at, at + 11));
     StringBuilder sb = new StringBuilder();
@@ -425,5 +532,4 @@ class FatWriterTest {
     }
     return sb.toString();
   }
-
 }

@@ -16,7 +16,6 @@ import java.nio.channels.SeekableByteChannel;
 import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.util.Arrays;
 import java.util.List;
@@ -29,7 +28,9 @@ class GptDiskTest {
 
   static GptDisk sample(String seed, PartitionContent usr) throws GptFormatException {
     return GptDisk.builder(seed)
-        .add(new GptPartition("EFI-SYSTEM", GptTypes.EFI_SYSTEM, 2 * MIB, 1L, PartitionContent.empty()))
+        .add(
+            new GptPartition(
+                "EFI-SYSTEM", GptTypes.EFI_SYSTEM, 2 * MIB, 1L, PartitionContent.empty()))
         .add(new GptPartition("USR-A", GptTypes.USR_X86_64, 3 * MIB, (1L << 60) | (1L << 48), usr))
         .add(GptPartition.of("ROOT", GptTypes.ROOT_X86_64, MIB + 512, PartitionContent.empty()))
         .build();
@@ -82,12 +83,31 @@ class GptDiskTest {
     }
     // first entry: ESP at 1 MiB, mixed-endian type GUID c12a7328-f81f-11d2-ba4b-00a0c93ec93b
     int e = 1024;
-    assertArrayEquals(new byte[] {0x28, 0x73, 0x2a, (byte) 0xc1, 0x1f, (byte) 0xf8, (byte) 0xd2, 0x11,
-        (byte) 0xba, 0x4b, 0x00, (byte) 0xa0, (byte) 0xc9, 0x3e, (byte) 0xc9, 0x3b}, Arrays.copyOfRange(img, e, e + 16));
+    assertArrayEquals(
+        new byte[] {
+          0x28,
+          0x73,
+          0x2a,
+          (byte) 0xc1,
+          0x1f,
+          (byte) 0xf8,
+          (byte) 0xd2,
+          0x11,
+          (byte) 0xba,
+          0x4b,
+          0x00,
+          (byte) 0xa0,
+          (byte) 0xc9,
+          0x3e,
+          (byte) 0xc9,
+          0x3b
+        },
+        Arrays.copyOfRange(img, e, e + 16));
     assertEquals(2048, b.getLong(e + 32));
     assertEquals(2048 + 4096 - 1, b.getLong(e + 40));
     assertEquals(1L, b.getLong(e + 48));
-    assertEquals("EFI-SYSTEM", new String(img, e + 56, 20, java.nio.charset.StandardCharsets.UTF_16LE));
+    assertEquals(
+        "EFI-SYSTEM", new String(img, e + 56, 20, java.nio.charset.StandardCharsets.UTF_16LE));
     assertEquals(0, img[e + 76]);
     // ROOT (1 MiB + 512) starts on the next MiB after USR-A and is not rounded itself
     GptTable t = GptTable.readPrimary(channel(img));
@@ -101,7 +121,8 @@ class GptDiskTest {
   void readBackReturnsWhatWasWritten() throws IOException {
     GptDisk d = sample("seed", PartitionContent.empty());
     byte[] img = write(d);
-    for (GptTable t : List.of(GptTable.readPrimary(channel(img)), GptTable.readBackup(channel(img)))) {
+    for (GptTable t :
+        List.of(GptTable.readPrimary(channel(img)), GptTable.readBackup(channel(img)))) {
       assertEquals(d.diskGuid(), t.diskGuid());
       assertEquals(d.partitions().size(), t.entries().size());
       for (int i = 0; i < t.entries().size(); i++) {
@@ -115,7 +136,8 @@ class GptDiskTest {
         assertEquals(p.attributes(), e.attributes());
       }
     }
-    assertEquals((1L << 60) | (1L << 48), GptTable.readPrimary(channel(img)).entries().get(1).attributes());
+    assertEquals(
+        (1L << 60) | (1L << 48), GptTable.readPrimary(channel(img)).entries().get(1).attributes());
   }
 
   @Test
@@ -132,7 +154,8 @@ class GptDiskTest {
     assertEquals(5, g.version());
     assertEquals(2, g.variant());
     // RFC 4122 v5 reference value: uuid5(NAMESPACE_DNS, "python.org") in Python's uuid module
-    assertEquals(UUID.fromString("886313e1-3b8a-5372-9b90-0c9aee199e5d"),
+    assertEquals(
+        UUID.fromString("886313e1-3b8a-5372-9b90-0c9aee199e5d"),
         Guids.v5(UUID.fromString("6ba7b810-9dad-11d1-80b4-00c04fd430c8"), "python.org"));
   }
 
@@ -156,7 +179,11 @@ class GptDiskTest {
 
   @Test
   void sameContentWithDifferentHostMetadataGivesIdenticalBytes() throws IOException {
-    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix().toBuilder().setAttributeViews("basic", "owner", "posix", "unix").build())) {
+    try (FileSystem fs =
+        Jimfs.newFileSystem(
+            Configuration.unix().toBuilder()
+                .setAttributeViews("basic", "owner", "posix", "unix")
+                .build())) {
       Path a = fs.getPath("/a.img");
       Path b = fs.getPath("/b.img");
       Files.write(a, "squashfs".getBytes(UTF_8));
@@ -172,24 +199,69 @@ class GptDiskTest {
 
   @Test
   void badInputNamesThePartition() {
-    GptFormatException tooLong = assertThrows(GptFormatException.class, () -> GptDisk.builder("s")
-        .add(GptPartition.of("a-name-that-is-far-too-long-for-gpt-entries", GptTypes.LINUX_DATA, MIB, PartitionContent.empty()))
-        .build());
-    assertTrue(tooLong.getMessage().contains("'a-name-that-is-far-too-long-for-gpt-entries' is 43 UTF-16 code units"),
+    GptFormatException tooLong =
+        assertThrows(
+            GptFormatException.class,
+            () ->
+                GptDisk.builder("s")
+                    .add(
+                        GptPartition.of(
+                            "a-name-that-is-far-too-long-for-gpt-entries",
+                            GptTypes.LINUX_DATA,
+                            MIB,
+                            PartitionContent.empty()))
+                    .build());
+    assertTrue(
+        tooLong
+            .getMessage()
+            .contains("'a-name-that-is-far-too-long-for-gpt-entries' is 43 UTF-16 code units"),
         tooLong.getMessage());
-    GptFormatException surrogate = assertThrows(GptFormatException.class, () -> GptDisk.builder("s")
-        .add(GptPartition.of("bad\ud800x", GptTypes.LINUX_DATA, MIB, PartitionContent.empty())).build());
-    assertTrue(surrogate.getMessage().contains("'bad?x'") && surrogate.getMessage().contains("unpaired"), surrogate.getMessage());
-    GptFormatException dup = assertThrows(GptFormatException.class, () -> GptDisk.builder("s")
-        .add(GptPartition.of("A", GptTypes.LINUX_DATA, MIB, PartitionContent.empty()))
-        .add(GptPartition.of("A", GptTypes.LINUX_DATA, MIB, PartitionContent.empty())).build());
+    GptFormatException surrogate =
+        assertThrows(
+            GptFormatException.class,
+            () ->
+                GptDisk.builder("s")
+                    .add(
+                        GptPartition.of(
+                            "bad\ud800x", GptTypes.LINUX_DATA, MIB, PartitionContent.empty()))
+                    .build());
+    assertTrue(
+        surrogate.getMessage().contains("'bad?x'") && surrogate.getMessage().contains("unpaired"),
+        surrogate.getMessage());
+    GptFormatException dup =
+        assertThrows(
+            GptFormatException.class,
+            () ->
+                GptDisk.builder("s")
+                    .add(GptPartition.of("A", GptTypes.LINUX_DATA, MIB, PartitionContent.empty()))
+                    .add(GptPartition.of("A", GptTypes.LINUX_DATA, MIB, PartitionContent.empty()))
+                    .build());
     assertTrue(dup.getMessage().contains("'A' is used twice"), dup.getMessage());
-    GptFormatException fit = assertThrows(GptFormatException.class, () -> GptDisk.builder("s").diskSize(8 * MIB)
-        .add(GptPartition.of("ESP", GptTypes.EFI_SYSTEM, 4 * MIB, PartitionContent.empty()))
-        .add(GptPartition.of("ROOT", GptTypes.ROOT_X86_64, 3 * MIB, PartitionContent.empty())).build());
-    assertTrue(fit.getMessage().startsWith("partition 2 'ROOT'") && fit.getMessage().contains("does not fit"), fit.getMessage());
-    GptFormatException odd = assertThrows(GptFormatException.class, () -> GptDisk.builder("s")
-        .add(GptPartition.of("ODD", GptTypes.LINUX_DATA, 1000, PartitionContent.empty())).build());
+    GptFormatException fit =
+        assertThrows(
+            GptFormatException.class,
+            () ->
+                GptDisk.builder("s")
+                    .diskSize(8 * MIB)
+                    .add(
+                        GptPartition.of(
+                            "ESP", GptTypes.EFI_SYSTEM, 4 * MIB, PartitionContent.empty()))
+                    .add(
+                        GptPartition.of(
+                            "ROOT", GptTypes.ROOT_X86_64, 3 * MIB, PartitionContent.empty()))
+                    .build());
+    assertTrue(
+        fit.getMessage().startsWith("partition 2 'ROOT'")
+            && fit.getMessage().contains("does not fit"),
+        fit.getMessage());
+    GptFormatException odd =
+        assertThrows(
+            GptFormatException.class,
+            () ->
+                GptDisk.builder("s")
+                    .add(
+                        GptPartition.of("ODD", GptTypes.LINUX_DATA, 1000, PartitionContent.empty()))
+                    .build());
     assertTrue(odd.getMessage().startsWith("partition 1 'ODD': size 1000"), odd.getMessage());
     // 36 units is the maximum and is accepted, also with a supplementary character (2 units)
     assertEquals(36, assertDoesNotThrowName("\ud83d\ude00" + "x".repeat(34)).length());
@@ -197,7 +269,10 @@ class GptDiskTest {
 
   private static String assertDoesNotThrowName(String name) {
     try {
-      GptDisk d = GptDisk.builder("s").add(GptPartition.of(name, GptTypes.LINUX_DATA, MIB, PartitionContent.empty())).build();
+      GptDisk d =
+          GptDisk.builder("s")
+              .add(GptPartition.of(name, GptTypes.LINUX_DATA, MIB, PartitionContent.empty()))
+              .build();
       String back = GptTable.readPrimary(channel(write(d))).entries().get(0).name();
       assertEquals(name, back);
       return back;
@@ -211,9 +286,15 @@ class GptDiskTest {
     try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
       Path out = fs.getPath("/out/disk.raw");
       Files.createDirectories(out.getParent());
-      GptDisk d = GptDisk.builder("s")
-          .add(GptPartition.of("SMALL", GptTypes.LINUX_DATA, MIB, w -> w.write(ByteBuffer.allocate((int) MIB + 1))))
-          .build();
+      GptDisk d =
+          GptDisk.builder("s")
+              .add(
+                  GptPartition.of(
+                      "SMALL",
+                      GptTypes.LINUX_DATA,
+                      MIB,
+                      w -> w.write(ByteBuffer.allocate((int) MIB + 1))))
+              .build();
       IOException e = assertThrows(IOException.class, () -> d.writeTo(out));
       assertTrue(e.getMessage().startsWith("partition 1 'SMALL'"), e.getMessage());
       try (var s = Files.list(out.getParent())) {
@@ -230,9 +311,14 @@ class GptDiskTest {
       PartitionContent content = PartitionContent.ofFile(src);
       Files.write(src, new byte[200]);
       Path out = fs.getPath("/disk.raw");
-      GptDisk d = GptDisk.builder("s").add(GptPartition.of("USR-A", GptTypes.USR_X86_64, MIB, content)).build();
+      GptDisk d =
+          GptDisk.builder("s")
+              .add(GptPartition.of("USR-A", GptTypes.USR_X86_64, MIB, content))
+              .build();
       IOException e = assertThrows(IOException.class, () -> d.writeTo(out));
-      assertTrue(e.getMessage().startsWith("partition 1 'USR-A': /usr.img: changed while being read"), e.getMessage());
+      assertTrue(
+          e.getMessage().startsWith("partition 1 'USR-A': /usr.img: changed while being read"),
+          e.getMessage());
       try (var s = Files.list(fs.getPath("/"))) {
         assertEquals(List.of(src), s.filter(p -> !p.equals(fs.getPath("/work"))).toList());
       }
@@ -255,8 +341,11 @@ class GptDiskTest {
     assertEquals(sectors - 34, p.lastUsableLba());
     assertEquals(before.entries(), p.entries());
     assertEquals(before.entries(), b.entries());
-    assertEquals(sectors - 1, ByteBuffer.wrap(grown).order(ByteOrder.LITTLE_ENDIAN).getInt(446 + 12));
-    byte[] oldBackup = Arrays.copyOfRange(grown, (int) (before.alternateLba() * 512), (int) (before.alternateLba() * 512 + 512));
+    assertEquals(
+        sectors - 1, ByteBuffer.wrap(grown).order(ByteOrder.LITTLE_ENDIAN).getInt(446 + 12));
+    byte[] oldBackup =
+        Arrays.copyOfRange(
+            grown, (int) (before.alternateLba() * 512), (int) (before.alternateLba() * 512 + 512));
     assertArrayEquals(new byte[512], oldBackup);
     assertFalse(GptTable.relocateBackup(ch));
   }
@@ -266,16 +355,39 @@ class GptDiskTest {
     byte[] img = write(sample("seed", PartitionContent.empty()));
     byte[] grown = Arrays.copyOf(img, img.length + 2 * (int) MIB);
     SeekableByteChannel real = channel(grown);
-    SeekableByteChannel zeroSized = new java.nio.channels.SeekableByteChannel() {
-      public int read(ByteBuffer d) throws IOException { return real.read(d); }
-      public int write(ByteBuffer s) throws IOException { return real.write(s); }
-      public long position() throws IOException { return real.position(); }
-      public SeekableByteChannel position(long p) throws IOException { real.position(p); return this; }
-      public long size() { return 0; } // like a block device on some JVMs
-      public SeekableByteChannel truncate(long s) { throw new UnsupportedOperationException(); }
-      public boolean isOpen() { return true; }
-      public void close() {}
-    };
+    SeekableByteChannel zeroSized =
+        new java.nio.channels.SeekableByteChannel() {
+          public int read(ByteBuffer d) throws IOException {
+            return real.read(d);
+          }
+
+          public int write(ByteBuffer s) throws IOException {
+            return real.write(s);
+          }
+
+          public long position() throws IOException {
+            return real.position();
+          }
+
+          public SeekableByteChannel position(long p) throws IOException {
+            real.position(p);
+            return this;
+          }
+
+          public long size() {
+            return 0;
+          } // like a block device on some JVMs
+
+          public SeekableByteChannel truncate(long s) {
+            throw new UnsupportedOperationException();
+          }
+
+          public boolean isOpen() {
+            return true;
+          }
+
+          public void close() {}
+        };
     assertThrows(GptFormatException.class, () -> GptTable.relocateBackup(zeroSized));
     assertTrue(GptTable.relocateBackup(zeroSized, grown.length));
     assertEquals(grown.length / 512 - 1, GptTable.readBackup(real).myLba());
@@ -285,7 +397,8 @@ class GptDiskTest {
   void corruptHeaderIsReported() throws IOException {
     byte[] img = write(sample("seed", PartitionContent.empty()));
     img[512 + 40] ^= 1;
-    GptFormatException e = assertThrows(GptFormatException.class, () -> GptTable.readPrimary(channel(img)));
+    GptFormatException e =
+        assertThrows(GptFormatException.class, () -> GptTable.readPrimary(channel(img)));
     assertTrue(e.getMessage().contains("header CRC32"), e.getMessage());
     byte[] img2 = write(sample("seed", PartitionContent.empty()));
     img2[1024 + 60] ^= 1;

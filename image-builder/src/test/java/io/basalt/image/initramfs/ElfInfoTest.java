@@ -15,8 +15,12 @@ class ElfInfoTest {
 
   @Test
   void readsInterpreterNeededAndRunpathOf64BitFile() throws IOException {
-    byte[] elf = SyntheticElf.x86_64().interp("/lib64/ld-linux-x86-64.so.2")
-        .needs("libcryptsetup.so.12", "libc.so.6").runpath("$ORIGIN/../lib:/opt/x").bytes();
+    byte[] elf =
+        SyntheticElf.x86_64()
+            .interp("/lib64/ld-linux-x86-64.so.2")
+            .needs("libcryptsetup.so.12", "libc.so.6")
+            .runpath("$ORIGIN/../lib:/opt/x")
+            .bytes();
     ElfInfo info = ElfInfo.parse(elf, "veritysetup");
     assertTrue(info.is64());
     assertEquals(62, info.machine());
@@ -28,7 +32,10 @@ class ElfInfoTest {
 
   @Test
   void reads32BitLibraryWithRpathAndNoInterpreter() throws IOException {
-    ElfInfo info = ElfInfo.parse(SyntheticElf.x86_64().class32().needs("libm.so.6").rpath("/usr/lib/i386").bytes(), "lib");
+    ElfInfo info =
+        ElfInfo.parse(
+            SyntheticElf.x86_64().class32().needs("libm.so.6").rpath("/usr/lib/i386").bytes(),
+            "lib");
     assertFalse(info.is64());
     assertEquals(3, info.machine());
     assertNull(info.interpreter());
@@ -38,7 +45,9 @@ class ElfInfoTest {
 
   @Test
   void rejectsNonElfAndTruncatedFilesNamingThem() {
-    IOException e = assertThrows(IOException.class, () -> ElfInfo.parse("#!/bin/sh\necho hi\n".getBytes(), "/init"));
+    IOException e =
+        assertThrows(
+            IOException.class, () -> ElfInfo.parse("#!/bin/sh\necho hi\n".getBytes(), "/init"));
     assertTrue(e.getMessage().startsWith("/init: not an ELF file"), e.getMessage());
     byte[] elf = SyntheticElf.x86_64().interp("/lib64/ld.so").needs("libc.so.6").bytes();
     byte[] cut = Arrays.copyOf(elf, 100);

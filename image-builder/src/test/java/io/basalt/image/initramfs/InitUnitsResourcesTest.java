@@ -27,12 +27,18 @@ class InitUnitsResourcesTest {
     }
     assertTrue(unit.contains("ExecStart=/usr/lib/basalt/boot-marker"), unit);
     assertEquals(0755, t.get("/usr/lib/basalt/boot-marker").mode());
-    TreeEntry wants = t.get("/usr/lib/systemd/system/multi-user.target.wants/basalt-boot-marker.service");
+    TreeEntry wants =
+        t.get("/usr/lib/systemd/system/multi-user.target.wants/basalt-boot-marker.service");
     assertEquals(EntryType.SYMLINK, wants.type());
     assertEquals("../basalt-boot-marker.service", wants.linkTarget());
-    assertNotNull(t.get("/usr/lib/systemd/system/boot-complete.target.requires/basalt-boot-check.service"));
+    assertNotNull(
+        t.get("/usr/lib/systemd/system/boot-complete.target.requires/basalt-boot-check.service"));
     // Every link names a unit shipped here or by systemd itself.
-    t.stream().filter(e -> e.type() == EntryType.SYMLINK && e.linkTarget().startsWith("../basalt"))
-        .forEach(e -> assertNotNull(t.get("/usr/lib/systemd/system/" + e.linkTarget().substring(3)), e.path()));
+    t.stream()
+        .filter(e -> e.type() == EntryType.SYMLINK && e.linkTarget().startsWith("../basalt"))
+        .forEach(
+            e ->
+                assertNotNull(
+                    t.get("/usr/lib/systemd/system/" + e.linkTarget().substring(3)), e.path()));
   }
 }

@@ -33,23 +33,47 @@ class InitramfsBuilderTest {
     b.putWithParents(TreeEntry.symlink("/sbin", "usr/sbin"));
     b.putWithParents(TreeEntry.symlink("/lib", "usr/lib"));
     b.putWithParents(TreeEntry.symlink("/lib64", "usr/lib64"));
-    b.putWithParents(TreeEntry.symlink("/usr/lib64/ld-linux-x86-64.so.2", "../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"));
+    b.putWithParents(
+        TreeEntry.symlink(
+            "/usr/lib64/ld-linux-x86-64.so.2", "../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"));
     file(b, "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", SyntheticElf.x86_64().bytes());
-    file(b, "/usr/lib/x86_64-linux-gnu/libc.so.6", SyntheticElf.x86_64().needs("ld-linux-x86-64.so.2").bytes());
+    file(
+        b,
+        "/usr/lib/x86_64-linux-gnu/libc.so.6",
+        SyntheticElf.x86_64().needs("ld-linux-x86-64.so.2").bytes());
     file(b, "/usr/lib/i386-linux-gnu/libc.so.6", SyntheticElf.x86_64().class32().bytes());
-    b.putWithParents(TreeEntry.symlink("/usr/lib/x86_64-linux-gnu/libcryptsetup.so.12", "libcryptsetup.so.12.9.0"));
-    file(b, "/usr/lib/x86_64-linux-gnu/libcryptsetup.so.12.9.0",
-        SyntheticElf.x86_64().needs("libprivate.so", "libc.so.6").runpath("$ORIGIN/private").bytes());
-    file(b, "/usr/lib/x86_64-linux-gnu/private/libprivate.so", SyntheticElf.x86_64().needs("libc.so.6").bytes());
+    b.putWithParents(
+        TreeEntry.symlink(
+            "/usr/lib/x86_64-linux-gnu/libcryptsetup.so.12", "libcryptsetup.so.12.9.0"));
+    file(
+        b,
+        "/usr/lib/x86_64-linux-gnu/libcryptsetup.so.12.9.0",
+        SyntheticElf.x86_64()
+            .needs("libprivate.so", "libc.so.6")
+            .runpath("$ORIGIN/private")
+            .bytes());
+    file(
+        b,
+        "/usr/lib/x86_64-linux-gnu/private/libprivate.so",
+        SyntheticElf.x86_64().needs("libc.so.6").bytes());
     file(b, "/usr/bin/busybox", SyntheticElf.x86_64().interp(LD).needs("libc.so.6").bytes());
-    file(b, "/usr/sbin/veritysetup", SyntheticElf.x86_64().interp(LD).needs("libcryptsetup.so.12", "libc.so.6").bytes());
+    file(
+        b,
+        "/usr/sbin/veritysetup",
+        SyntheticElf.x86_64().interp(LD).needs("libcryptsetup.so.12", "libc.so.6").bytes());
     for (String t : List.of("sfdisk", "blkid", "mke2fs", "e2fsck", "resize2fs")) {
       file(b, "/usr/sbin/" + t, SyntheticElf.x86_64().interp(LD).needs("libc.so.6").bytes());
     }
     b.putWithParents(TreeEntry.symlink("/usr/sbin/mkfs.ext4", "mke2fs"));
-    file(b, "/etc/ld.so.conf", "include /etc/ld.so.conf.d/*.conf\n".getBytes(StandardCharsets.UTF_8));
+    file(
+        b,
+        "/etc/ld.so.conf",
+        "include /etc/ld.so.conf.d/*.conf\n".getBytes(StandardCharsets.UTF_8));
     // A directory of 32-bit libraries searched first: the resolver must skip its libc.so.6.
-    file(b, "/etc/ld.so.conf.d/0-i386.conf", "# 32-bit\n/usr/lib/i386-linux-gnu\n".getBytes(StandardCharsets.UTF_8));
+    file(
+        b,
+        "/etc/ld.so.conf.d/0-i386.conf",
+        "# 32-bit\n/usr/lib/i386-linux-gnu\n".getBytes(StandardCharsets.UTF_8));
     file(b, "/etc/mke2fs.conf", "[defaults]\n".getBytes(StandardCharsets.UTF_8));
     String md = "/usr/lib/modules/" + KVER;
     file(b, md + "/modules.dep", KernelModulesTest.DEP.getBytes(StandardCharsets.UTF_8));
@@ -69,7 +93,8 @@ class InitramfsBuilderTest {
   }
 
   static void file(FileTree.Builder b, String path, byte[] content) {
-    b.putWithParents(TreeEntry.regular(path, Content.ofBytes(content)).withMode(0755).withMtime(2_000_000_000L));
+    b.putWithParents(
+        TreeEntry.regular(path, Content.ofBytes(content)).withMode(0755).withMtime(2_000_000_000L));
   }
 
   static byte[] xz(byte[] in) throws IOException {
@@ -89,7 +114,10 @@ class InitramfsBuilderTest {
   }
 
   private static Initramfs build(FileTree image) throws IOException {
-    return InitramfsBuilder.forImage(image).modules(List.of("ext4", "dm-verity", "fs-vfat", "squashfs")).mtime(1_700_000_000L).build();
+    return InitramfsBuilder.forImage(image)
+        .modules(List.of("ext4", "dm-verity", "fs-vfat", "squashfs"))
+        .mtime(1_700_000_000L)
+        .build();
   }
 
   @Test
@@ -101,7 +129,8 @@ class InitramfsBuilderTest {
     assertEquals("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", r.resolve(LD).entry.path());
     assertEquals(EntryType.SYMLINK, t.get("/usr/lib/x86_64-linux-gnu/libcryptsetup.so.12").type());
     assertNotNull(t.get("/usr/lib/x86_64-linux-gnu/libcryptsetup.so.12.9.0"));
-    assertNotNull(t.get("/usr/lib/x86_64-linux-gnu/private/libprivate.so"), "RUNPATH $ORIGIN/private");
+    assertNotNull(
+        t.get("/usr/lib/x86_64-linux-gnu/private/libprivate.so"), "RUNPATH $ORIGIN/private");
     assertNotNull(t.get("/usr/lib/x86_64-linux-gnu/libc.so.6"));
     assertNull(t.get("/usr/lib/i386-linux-gnu/libc.so.6"), "32-bit libc must be skipped");
     assertEquals("mke2fs", t.get("/usr/sbin/mkfs.ext4").linkTarget());
@@ -130,39 +159,72 @@ class InitramfsBuilderTest {
   }
 
   @Test
-  void modulesAreDecompressedAndListedDependenciesFirstInLinesThatLoadSideBySide() throws IOException {
+  void modulesAreDecompressedAndListedDependenciesFirstInLinesThatLoadSideBySide()
+      throws IOException {
     Initramfs ird = build(image().build());
     FileTree t = ird.tree();
     // Two lines (two modprobe processes at once); linked modules share a line (ext4 and crc32c
     // through the softdep), the largest set alone, the two smaller ones together.
     String load = new String(read(t, "/etc/basalt/modules.load"), StandardCharsets.UTF_8);
-    assertEquals(String.join("\n",
-        "crc32c-intel crc32c_generic jbd2 mbcache crc16 ext4",
-        "dm-mod dm-bufio dm-verity fat vfat", ""), load);
+    assertEquals(
+        String.join(
+            "\n",
+            "crc32c-intel crc32c_generic jbd2 mbcache crc16 ext4",
+            "dm-mod dm-bufio dm-verity fat vfat",
+            ""),
+        load);
     // The modules.dep busybox modprobe reads: these modules only, under their uncompressed names.
-    String dep = new String(read(t, "/usr/lib/modules/" + KVER + "/modules.dep"), StandardCharsets.UTF_8);
-    assertEquals(String.join("\n",
-        "kernel/arch/x86/crypto/crc32c-intel.ko:", "kernel/crypto/crc32c_generic.ko:", "kernel/fs/jbd2/jbd2.ko:",
-        "kernel/fs/mbcache.ko:", "kernel/lib/crc16.ko:",
-        "kernel/fs/ext4/ext4.ko: kernel/lib/crc16.ko kernel/fs/mbcache.ko kernel/fs/jbd2/jbd2.ko",
-        "kernel/drivers/md/dm-mod.ko:", "kernel/drivers/md/dm-bufio.ko: kernel/drivers/md/dm-mod.ko",
-        "kernel/drivers/md/dm-verity.ko: kernel/drivers/md/dm-bufio.ko kernel/drivers/md/dm-mod.ko",
-        "kernel/fs/fat/fat.ko:", "kernel/fs/fat/vfat.ko: kernel/fs/fat/fat.ko", ""), dep);
+    String dep =
+        new String(read(t, "/usr/lib/modules/" + KVER + "/modules.dep"), StandardCharsets.UTF_8);
+    assertEquals(
+        String.join(
+            "\n",
+            "kernel/arch/x86/crypto/crc32c-intel.ko:",
+            "kernel/crypto/crc32c_generic.ko:",
+            "kernel/fs/jbd2/jbd2.ko:",
+            "kernel/fs/mbcache.ko:",
+            "kernel/lib/crc16.ko:",
+            "kernel/fs/ext4/ext4.ko: kernel/lib/crc16.ko kernel/fs/mbcache.ko kernel/fs/jbd2/jbd2.ko",
+            "kernel/drivers/md/dm-mod.ko:",
+            "kernel/drivers/md/dm-bufio.ko: kernel/drivers/md/dm-mod.ko",
+            "kernel/drivers/md/dm-verity.ko: kernel/drivers/md/dm-bufio.ko kernel/drivers/md/dm-mod.ko",
+            "kernel/fs/fat/fat.ko:",
+            "kernel/fs/fat/vfat.ko: kernel/fs/fat/fat.ko",
+            ""),
+        dep);
     assertEquals("busybox", t.get("/usr/bin/modprobe").linkTarget());
     assertArrayEquals(VFAT, read(t, "/usr/lib/modules/" + KVER + "/kernel/fs/fat/vfat.ko"));
     assertNull(t.get("/usr/lib/modules/" + KVER + "/kernel/fs/fat/vfat.ko.xz"));
-    assertEquals(List.of("crc32c_intel", "crc32c_generic", "jbd2", "mbcache", "crc16", "ext4", "dm_mod", "dm_bufio",
-        "dm_verity", "fat", "vfat"), ird.modules());
+    assertEquals(
+        List.of(
+            "crc32c_intel",
+            "crc32c_generic",
+            "jbd2",
+            "mbcache",
+            "crc16",
+            "ext4",
+            "dm_mod",
+            "dm_bufio",
+            "dm_verity",
+            "fat",
+            "vfat"),
+        ird.modules());
     assertEquals(KVER, ird.kernelRelease());
-    assertEquals("/usr/lib/modules/" + KVER, new TreeResolver(t).resolve("/lib/modules/" + KVER).entry.path());
+    assertEquals(
+        "/usr/lib/modules/" + KVER,
+        new TreeResolver(t).resolve("/lib/modules/" + KVER).entry.path());
   }
 
   @Test
   void defaultModulesBringTheDatasourceDevicesUpBeforeUdev() {
-    // cloud-config-url= needs the NIC, config-2 and OpenNebula CONTEXT ISOs a CD-ROM; left to udev's
-    // coldplug a starved boot lost the NIC (worker killed at the event timeout while loading virtio_net).
+    // cloud-config-url= needs the NIC, config-2 and OpenNebula CONTEXT ISOs a CD-ROM; left to
+    // udev's
+    // coldplug a starved boot lost the NIC (worker killed at the event timeout while loading
+    // virtio_net).
     for (String m : List.of("virtio_net", "ahci", "sr_mod", "virtio_blk", "virtio_pci")) {
-      assertTrue(InitramfsBuilder.DEFAULT_MODULES.contains(m), m + " missing from " + InitramfsBuilder.DEFAULT_MODULES);
+      assertTrue(
+          InitramfsBuilder.DEFAULT_MODULES.contains(m),
+          m + " missing from " + InitramfsBuilder.DEFAULT_MODULES);
     }
   }
 
@@ -170,8 +232,12 @@ class InitramfsBuilderTest {
   void liveImageCarriesUsrImg() throws IOException {
     byte[] usr = new byte[8192];
     usr[0] = 'h';
-    FileTree t = InitramfsBuilder.forImage(image().build()).modules(List.of("ext4"))
-        .liveUsrImage(Content.ofBytes(usr)).build().tree();
+    FileTree t =
+        InitramfsBuilder.forImage(image().build())
+            .modules(List.of("ext4"))
+            .liveUsrImage(Content.ofBytes(usr))
+            .build()
+            .tree();
     assertArrayEquals(usr, read(t, "/basalt/usr.img"));
     assertFalse(build(image().build()).tree().contains("/basalt/usr.img"));
   }
@@ -180,7 +246,8 @@ class InitramfsBuilderTest {
   void sameInputGivesTheSameTree() throws IOException {
     FileTree a = build(image().build()).tree();
     FileTree b = build(image().build()).tree();
-    assertEquals(a.stream().map(TreeEntry::toString).toList(), b.stream().map(TreeEntry::toString).toList());
+    assertEquals(
+        a.stream().map(TreeEntry::toString).toList(), b.stream().map(TreeEntry::toString).toList());
     for (TreeEntry e : a) {
       assertEquals(e.mtime(), b.get(e.path()).mtime(), e.path());
       if (e.type() == EntryType.REGULAR) {
@@ -192,9 +259,15 @@ class InitramfsBuilderTest {
   @Test
   void missingLibraryIsAnErrorNamingItAndTheBinary() throws IOException {
     FileTree.Builder b = image();
-    file(b, "/usr/sbin/blkid", SyntheticElf.x86_64().interp(LD).needs("libblkid.so.1", "libc.so.6").bytes());
+    file(
+        b,
+        "/usr/sbin/blkid",
+        SyntheticElf.x86_64().interp(LD).needs("libblkid.so.1", "libc.so.6").bytes());
     NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> build(b.build()));
-    assertTrue(e.getMessage().contains("/usr/sbin/blkid") && e.getMessage().contains("needs libblkid.so.1"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("/usr/sbin/blkid")
+            && e.getMessage().contains("needs libblkid.so.1"),
+        e.getMessage());
   }
 
   @Test
@@ -203,8 +276,11 @@ class InitramfsBuilderTest {
     b.remove("/usr/sbin/veritysetup");
     NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> build(b.build()));
     assertTrue(e.getMessage().contains("veritysetup"), e.getMessage());
-    IOException m = assertThrows(IOException.class,
-        () -> InitramfsBuilder.forImage(image().build()).modules(List.of("virtio_blk")).build());
+    IOException m =
+        assertThrows(
+            IOException.class,
+            () ->
+                InitramfsBuilder.forImage(image().build()).modules(List.of("virtio_blk")).build());
     assertTrue(m.getMessage().contains("virtio_blk"), m.getMessage());
   }
 }

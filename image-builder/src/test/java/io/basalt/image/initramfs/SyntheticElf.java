@@ -15,6 +15,7 @@ final class SyntheticElf {
   final List<String> needed = new ArrayList<>();
   String runpath;
   String rpath;
+
   /** Virtual address the single PT_LOAD maps offset 0 to (checks vaddr to offset translation). */
   long base = 0x400000;
 
@@ -69,7 +70,8 @@ final class SyntheticElf {
       dyn.add(new long[] {ElfInfo.DT_RPATH, strtab.size()});
       strtab.writeBytes((rpath + "\0").getBytes(StandardCharsets.UTF_8));
     }
-    byte[] interpBytes = interp == null ? new byte[0] : (interp + "\0").getBytes(StandardCharsets.UTF_8);
+    byte[] interpBytes =
+        interp == null ? new byte[0] : (interp + "\0").getBytes(StandardCharsets.UTF_8);
     int interpOff = ehsize + phnum * phentsize;
     int strOff = interpOff + interpBytes.length;
     int dynOff = (strOff + strtab.size() + 7) & ~7;
@@ -115,9 +117,23 @@ final class SyntheticElf {
 
   private void ph(ByteBuffer b, int type, long off, long vaddr, long size) {
     if (is64) {
-      b.putInt(type).putInt(5).putLong(off).putLong(vaddr).putLong(vaddr).putLong(size).putLong(size).putLong(8);
+      b.putInt(type)
+          .putInt(5)
+          .putLong(off)
+          .putLong(vaddr)
+          .putLong(vaddr)
+          .putLong(size)
+          .putLong(size)
+          .putLong(8);
     } else {
-      b.putInt(type).putInt((int) off).putInt((int) vaddr).putInt((int) vaddr).putInt((int) size).putInt((int) size).putInt(5).putInt(4);
+      b.putInt(type)
+          .putInt((int) off)
+          .putInt((int) vaddr)
+          .putInt((int) vaddr)
+          .putInt((int) size)
+          .putInt((int) size)
+          .putInt(5)
+          .putInt(4);
     }
   }
 }

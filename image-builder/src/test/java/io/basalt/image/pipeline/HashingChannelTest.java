@@ -21,8 +21,9 @@ class HashingChannelTest {
   }
 
   private static HashingChannel open(Path p) throws IOException {
-    return new HashingChannel(Files.newByteChannel(
-        p, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE));
+    return new HashingChannel(
+        Files.newByteChannel(
+            p, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE));
   }
 
   @Test
@@ -77,7 +78,8 @@ class HashingChannelTest {
       try (var ch = Files.newByteChannel(disk, StandardOpenOption.WRITE)) {
         c.write(ch);
       }
-      assertEquals(new HashingChannel.Digest(data.length, sha(data), false), c.digest().orElseThrow());
+      assertEquals(
+          new HashingChannel.Digest(data.length, sha(data), false), c.digest().orElseThrow());
       assertEquals(Writers.readBack(img).sha256(), c.digest().orElseThrow().sha256());
       assertTrue(Writers.readBack(img).readBack());
     }

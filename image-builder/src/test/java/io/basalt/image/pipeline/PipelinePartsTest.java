@@ -1,5 +1,9 @@
 package io.basalt.image.pipeline;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.basalt.image.api.BuildResult;
 import io.basalt.image.spec.ImageSpec;
 import io.basalt.image.tree.Content;
@@ -10,16 +14,14 @@ import java.util.List;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PipelinePartsTest {
   @Test
   void dpkgStatusListsInstalledPackagesSorted() {
-    String status = "Package: zlib1g\nStatus: install ok installed\nVersion: 1:1.2.13\n\n"
-        + "Package: removed\nStatus: deinstall ok config-files\nVersion: 1\n\n"
-        + "Package: bash\nStatus: install ok installed\nPriority: required\nVersion: 5.2.15-2+b7\n";
+    String status =
+        "Package: zlib1g\nStatus: install ok installed\nVersion: 1:1.2.13\n\n"
+            + "Package: removed\nStatus: deinstall ok config-files\nVersion: 1\n\n"
+            + "Package: bash\nStatus: install ok installed\nPriority: required\nVersion: 5.2.15-2+b7\n";
     SortedMap<String, String> p = DpkgStatus.parse(status.getBytes(StandardCharsets.UTF_8));
     assertEquals(List.of("bash", "zlib1g"), List.copyOf(p.keySet()));
     assertEquals("5.2.15-2+b7", p.get("bash"));
@@ -29,10 +31,17 @@ class PipelinePartsTest {
   @Test
   void derivedEpochIsTheNewestCopyrightMtime() {
     FileTree.Builder b = FileTree.builder();
-    b.putWithParents(TreeEntry.regular("/usr/share/doc/a/copyright", Content.ofBytes(new byte[1])).withMtime(100));
-    b.putWithParents(TreeEntry.regular("/usr/share/doc/b/copyright", Content.ofBytes(new byte[1])).withMtime(300));
-    b.putWithParents(TreeEntry.regular("/usr/share/doc/b/changelog", Content.ofBytes(new byte[1])).withMtime(900));
-    b.putWithParents(TreeEntry.regular("/etc/generated", Content.ofBytes(new byte[1])).withMtime(5000));
+    b.putWithParents(
+        TreeEntry.regular("/usr/share/doc/a/copyright", Content.ofBytes(new byte[1]))
+            .withMtime(100));
+    b.putWithParents(
+        TreeEntry.regular("/usr/share/doc/b/copyright", Content.ofBytes(new byte[1]))
+            .withMtime(300));
+    b.putWithParents(
+        TreeEntry.regular("/usr/share/doc/b/changelog", Content.ofBytes(new byte[1]))
+            .withMtime(900));
+    b.putWithParents(
+        TreeEntry.regular("/etc/generated", Content.ofBytes(new byte[1])).withMtime(5000));
     assertEquals(300, BuildPipeline.derivedEpoch(b.build()).getAsLong());
     assertFalse(BuildPipeline.derivedEpoch(FileTree.builder().build()).isPresent());
   }
@@ -43,7 +52,10 @@ class PipelinePartsTest {
     Writers.Verity2 v = new Writers.Verity2("ab".repeat(32), 4096, 8192);
     TreeMap<String, String> pk = new TreeMap<>();
     pk.put("systemd", "252.38-1~deb12u1");
-    List<BuildResult.Artifact> arts = List.of(new BuildResult.Artifact("disk.raw", 10, "00"), new BuildResult.Artifact("usr.img", 8192, "11"));
+    List<BuildResult.Artifact> arts =
+        List.of(
+            new BuildResult.Artifact("disk.raw", 10, "00"),
+            new BuildResult.Artifact("usr.img", 8192, "11"));
     String a = Manifests.manifest(spec, 1700000000L, "0123456789ab", v, pk, arts, "6.1.0-50-amd64");
     String b = Manifests.manifest(spec, 1700000000L, "0123456789ab", v, pk, arts, "6.1.0-50-amd64");
     assertEquals(a, b);

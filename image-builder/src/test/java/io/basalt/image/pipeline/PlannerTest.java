@@ -22,7 +22,8 @@ class PlannerTest {
     ImageSpec spec = ImageSpec.loadDefault();
     ImagePlan p = BuildPipeline.plan(spec, OptionalLong.of(1700000000L));
     DiskLayout d = p.disk().orElseThrow();
-    assertEquals(List.of("EFI-SYSTEM", "USR-A", "USR-B", "OEM", "ROOT"),
+    assertEquals(
+        List.of("EFI-SYSTEM", "USR-A", "USR-B", "OEM", "ROOT"),
         d.partitions().stream().map(DiskLayout.Partition::label).toList());
     long next = 2048;
     for (DiskLayout.Partition q : d.partitions()) {
@@ -43,7 +44,8 @@ class PlannerTest {
     assertEquals(
         BootEntries.diskCmdline(usrA, HASH, 342396928, "A", spec.version(), spec.cmdline()),
         p.commandLine(Planner.DISK_SLOT_A).resolve(HASH, 342396928));
-    assertEquals(BootEntries.liveCmdline(HASH, 342396928, spec.version(), spec.cmdline()),
+    assertEquals(
+        BootEntries.liveCmdline(HASH, 342396928, spec.version(), spec.cmdline()),
         p.commandLine(Planner.PXE).resolve(HASH, 342396928));
     String pxe = p.commandLine(Planner.PXE).template();
     assertTrue(pxe.contains("usrhash=" + ImagePlan.USR_ROOT_HASH), pxe);

@@ -1,5 +1,8 @@
 package io.basalt.image.pipeline;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.basalt.image.api.BuildResult;
 import io.basalt.image.api.Progress;
 import io.basalt.image.base.BaseTreeCache;
@@ -21,8 +24,6 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Two builds of the default image from the same cached base tree with the same SOURCE_DATE_EPOCH
@@ -37,23 +38,32 @@ class ReproducibleBuildIT {
     // The default image; zstd level 3 instead of 15 keeps two builds within the CI budget
     // (reproducibility does not depend on the level).
     ImageSpec spec = ImageSpec.parse("compressor-level: 3\n", "it-spec.yaml", null);
-    Path cache = BaseTreeCache.defaultRoot(System.getenv(), Path.of(System.getProperty("user.home")));
-    BuildPipeline.Config cfg = new BuildPipeline.Config(spec, out, OptionalLong.of(1_700_000_000L),
-        new BaseTreeCache(cache, new MmdebstrapRunner()), BasaltJars::fromClasspath,
-        InitUnitsResources::addTo, "test", new Progress() {
-          @Override
-          public void stageStarted(int index, int total, String name, String what) {
-            System.err.println("[" + index + "/" + total + "] " + name + ": " + what);
-          }
+    Path cache =
+        BaseTreeCache.defaultRoot(System.getenv(), Path.of(System.getProperty("user.home")));
+    BuildPipeline.Config cfg =
+        new BuildPipeline.Config(
+            spec,
+            out,
+            OptionalLong.of(1_700_000_000L),
+            new BaseTreeCache(cache, new MmdebstrapRunner()),
+            BasaltJars::fromClasspath,
+            InitUnitsResources::addTo,
+            "test",
+            new Progress() {
+              @Override
+              public void stageStarted(int index, int total, String name, String what) {
+                System.err.println("[" + index + "/" + total + "] " + name + ": " + what);
+              }
 
-          @Override
-          public void detail(String line) {}
+              @Override
+              public void detail(String line) {}
 
-          @Override
-          public void stageFinished(String name, long nanos, String result) {
-            System.err.println("    " + name + ": " + result + " (" + nanos / 1_000_000 + " ms)");
-          }
-        });
+              @Override
+              public void stageFinished(String name, long nanos, String result) {
+                System.err.println(
+                    "    " + name + ": " + result + " (" + nanos / 1_000_000 + " ms)");
+              }
+            });
     return BuildPipeline.run(cfg);
   }
 
@@ -65,13 +75,26 @@ class ReproducibleBuildIT {
     assertEquals(a.artifacts(), b.artifacts(), "every artifact's path, size and sha256");
     assertEquals(a.usrRootHash(), b.usrRootHash());
     List<String> paths = a.artifacts().stream().map(BuildResult.Artifact::path).toList();
-    assertTrue(paths.containsAll(List.of("disk.raw", "usr.img", "usr.roothash", "manifest.json", "pxe/vmlinuz", "pxe/initramfs",
-        "update/usr.img", "update/payload.json", "update/vmlinuz", "update/initramfs")), paths.toString());
+    assertTrue(
+        paths.containsAll(
+            List.of(
+                "disk.raw",
+                "usr.img",
+                "usr.roothash",
+                "manifest.json",
+                "pxe/vmlinuz",
+                "pxe/initramfs",
+                "update/usr.img",
+                "update/payload.json",
+                "update/vmlinuz",
+                "update/initramfs")),
+        paths.toString());
     for (BuildResult.Artifact art : a.artifacts()) {
       assertEquals(art.sha256(), sha256Hex(dir.resolve("a").resolve(art.path())), art.path());
     }
     try (Stream<Path> s = Files.list(dir.resolve("a"))) {
-      assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(".")), "no partial files left");
+      assertTrue(
+          s.noneMatch(p -> p.getFileName().toString().startsWith(".")), "no partial files left");
     }
     assertEquals(a.usrRootHash() + "\n", Files.readString(dir.resolve("a/usr.roothash")));
 
@@ -85,7 +108,8 @@ class ReproducibleBuildIT {
     // the ESP starts at 1 MiB: list the entries folder with mtools
     String entries = run(List.of("mdir", "-b", "-i", raw + "@@1048576", "::/loader/entries"));
     assertTrue(entries.contains("basalt-0.1.0-A+3.conf"), entries);
-    String conf = run(List.of("mtype", "-i", raw + "@@1048576", "::/loader/entries/basalt-0.1.0-A+3.conf"));
+    String conf =
+        run(List.of("mtype", "-i", raw + "@@1048576", "::/loader/entries/basalt-0.1.0-A+3.conf"));
     assertTrue(conf.contains("usrhash=" + a.usrRootHash()), conf);
     String manifest = Files.readString(dir.resolve("a/manifest.json"), StandardCharsets.UTF_8);
     assertTrue(manifest.contains("\"systemd\""), "package list with versions");
@@ -102,8 +126,6 @@ class ReproducibleBuildIT {
       p.destroyForcibly();
     }
   }
-
-
 
   private static String sha256Hex(Path file) throws Exception {
     MessageDigest md = MessageDigest.getInstance("SHA-256");

@@ -48,7 +48,8 @@ class Qcow2IT {
   void sparseRawSpanningSeveralL2TablesConvertsIdentically() throws Exception {
     Path raw = dir.resolve("sparse.raw");
     long size = 1536 * MIB + 512;
-    try (FileChannel ch = FileChannel.open(raw, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+    try (FileChannel ch =
+        FileChannel.open(raw, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
       ch.write(ByteBuffer.wrap("first".getBytes(UTF_8)), 100);
       byte[] block = new byte[3 * 65536 + 17];
       for (int i = 0; i < block.length; i++) {
@@ -58,8 +59,11 @@ class Qcow2IT {
       ch.write(ByteBuffer.wrap(block), 1100 * MIB + 3);
       ch.write(ByteBuffer.wrap("last".getBytes(UTF_8)), size - 4);
     }
-    long expected = clusters(100, 5) + clusters(600 * MIB - 9, 3 * 65536 + 17) + clusters(1100 * MIB + 3, 3 * 65536 + 17)
-        + clusters(size - 4, 4);
+    long expected =
+        clusters(100, 5)
+            + clusters(600 * MIB - 9, 3 * 65536 + 17)
+            + clusters(1100 * MIB + 3, 3 * 65536 + 17)
+            + clusters(size - 4, 4);
     check(raw, expected);
   }
 
@@ -70,26 +74,41 @@ class Qcow2IT {
 
   @Test
   void basaltLikeDiskConvertsIdentically() throws Exception {
-    FileTree esp = FileTree.builder()
-        .putWithParents(TreeEntry.regular("/EFI/BOOT/BOOTX64.EFI", Content.ofBytes(new byte[300_000])))
-        .putWithParents(TreeEntry.regular("/loader/loader.conf", Content.ofBytes("timeout 3\n".getBytes(UTF_8))))
-        .build();
+    FileTree esp =
+        FileTree.builder()
+            .putWithParents(
+                TreeEntry.regular("/EFI/BOOT/BOOTX64.EFI", Content.ofBytes(new byte[300_000])))
+            .putWithParents(
+                TreeEntry.regular(
+                    "/loader/loader.conf", Content.ofBytes("timeout 3\n".getBytes(UTF_8))))
+            .build();
     FatWriter fat = FatWriter.builder().label("EFI-SYSTEM").sourceDateEpoch(1_700_000_000L).build();
     byte[] usr = new byte[(int) (3 * MIB)];
     for (int i = 0; i < usr.length; i += 4096) {
       usr[i] = (byte) (i >> 12 | 1);
     }
-    GptDisk disk = GptDisk.builder("qcow2-it")
-        .add(GptPartition.of("EFI-SYSTEM", GptTypes.EFI_SYSTEM, 64 * MIB, w -> fat.write(esp, w, w.size())))
-        .add(new GptPartition("USR-A", GptTypes.USR_X86_64, 16 * MIB, 1L << 60, w -> w.write(ByteBuffer.wrap(usr))))
-        .add(GptPartition.of("ROOT", GptTypes.ROOT_X86_64, 8 * MIB, PartitionContent.empty()))
-        .build();
+    GptDisk disk =
+        GptDisk.builder("qcow2-it")
+            .add(
+                GptPartition.of(
+                    "EFI-SYSTEM", GptTypes.EFI_SYSTEM, 64 * MIB, w -> fat.write(esp, w, w.size())))
+            .add(
+                new GptPartition(
+                    "USR-A",
+                    GptTypes.USR_X86_64,
+                    16 * MIB,
+                    1L << 60,
+                    w -> w.write(ByteBuffer.wrap(usr))))
+            .add(GptPartition.of("ROOT", GptTypes.ROOT_X86_64, 8 * MIB, PartitionContent.empty()))
+            .build();
     Path raw = dir.resolve("disk.raw");
     disk.writeTo(raw);
     check(raw, -1);
   }
 
-  /** Converts, then runs qemu-img check and compare; {@code dataClusters} < 0 means "don't check". */
+  /**
+   * Converts, then runs qemu-img check and compare; {@code dataClusters} < 0 means "don't check".
+   */
   static void check(Path raw, long dataClusters) throws Exception {
     Path q = raw.resolveSibling(raw.getFileName() + ".qcow2");
     Qcow2Writer.Summary s = Qcow2Writer.convert(raw, q);
@@ -97,14 +116,17 @@ class Qcow2IT {
       assertEquals(dataClusters, s.dataClusters());
     }
     assertEquals(s.fileSize(), Files.size(q));
-    assertTrue(Files.size(q) < Files.size(raw) / 10, "zero clusters are not stored: " + Files.size(q));
+    assertTrue(
+        Files.size(q) < Files.size(raw) / 10, "zero clusters are not stored: " + Files.size(q));
     HostTool check = HostTool.run(300, "qemu-img", "check", "-f", "qcow2", q.toString());
     assertEquals(0, check.exit, check.toString());
     assertTrue(check.outText().contains("No errors were found on the image."), check.toString());
     HostTool info = HostTool.run(60, "qemu-img", "info", "--output=json", q.toString());
     assertTrue(info.outText().contains("\"virtual-size\": " + Files.size(raw)), info.toString());
     assertTrue(info.outText().contains("\"compat\": \"1.1\""), "qcow2 v3 is compat 1.1:\n" + info);
-    HostTool cmp = HostTool.run(300, "qemu-img", "compare", "-f", "raw", "-F", "qcow2", raw.toString(), q.toString());
+    HostTool cmp =
+        HostTool.run(
+            300, "qemu-img", "compare", "-f", "raw", "-F", "qcow2", raw.toString(), q.toString());
     assertEquals(0, cmp.exit, cmp.toString());
     assertTrue(cmp.outText().contains("Images are identical."), cmp.toString());
   }

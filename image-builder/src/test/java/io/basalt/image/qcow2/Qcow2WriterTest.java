@@ -207,11 +207,16 @@ class Qcow2WriterTest {
   @Test
   void onlyNonZeroClustersAreStoredAndMappedBack() throws IOException {
     long size = 1200L * 1024 * 1024; // needs 3 L2 tables (512 MiB each)
-    Map<Long, byte[]> runs = Map.of(
-        5000L, fill(10, 1), // cluster 0
-        (long) C * 3 - 2, fill(4, 2), // straddles clusters 2 and 3
-        700L * 1024 * 1024, fill(C, 3), // second L2 range, one full cluster
-        size - 3, fill(3, 4)); // the very end
+    Map<Long, byte[]> runs =
+        Map.of(
+            5000L,
+            fill(10, 1), // cluster 0
+            (long) C * 3 - 2,
+            fill(4, 2), // straddles clusters 2 and 3
+            700L * 1024 * 1024,
+            fill(C, 3), // second L2 range, one full cluster
+            size - 3,
+            fill(3, 4)); // the very end
     SparseRaw raw = new SparseRaw(size, runs);
     Out out = new Out();
     Qcow2Writer.Summary s = Qcow2Writer.convert(raw, out, "raw");
@@ -245,7 +250,11 @@ class Qcow2WriterTest {
 
   @Test
   void sameRawBytesWithDifferentHostMetadataGiveIdenticalQcow2() throws IOException {
-    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix().toBuilder().setAttributeViews("basic", "owner", "posix").build())) {
+    try (FileSystem fs =
+        Jimfs.newFileSystem(
+            Configuration.unix().toBuilder()
+                .setAttributeViews("basic", "owner", "posix")
+                .build())) {
       byte[] rawBytes = new byte[3 * C + 512];
       System.arraycopy(fill(777, 9), 0, rawBytes, C + 5, 777);
       Path a = fs.getPath("/a.raw");
@@ -256,7 +265,8 @@ class Qcow2WriterTest {
       Files.setOwner(b, fs.getUserPrincipalLookupService().lookupPrincipalByName("eve"));
       Qcow2Writer.convert(a, fs.getPath("/a.qcow2"));
       Qcow2Writer.convert(b, fs.getPath("/b.qcow2"));
-      assertArrayEquals(Files.readAllBytes(fs.getPath("/a.qcow2")), Files.readAllBytes(fs.getPath("/b.qcow2")));
+      assertArrayEquals(
+          Files.readAllBytes(fs.getPath("/a.qcow2")), Files.readAllBytes(fs.getPath("/b.qcow2")));
     }
   }
 
@@ -276,16 +286,22 @@ class Qcow2WriterTest {
       Path odd = fs.getPath("/odd.raw");
       Files.write(odd, new byte[1000]);
       Files.createDirectories(fs.getPath("/out"));
-      Qcow2Exception e = assertThrows(Qcow2Exception.class, () -> Qcow2Writer.convert(odd, fs.getPath("/out/odd.qcow2")));
-      assertTrue(e.getMessage().startsWith("/odd.raw: size 1000 is not a positive multiple of 512"), e.getMessage());
+      Qcow2Exception e =
+          assertThrows(
+              Qcow2Exception.class, () -> Qcow2Writer.convert(odd, fs.getPath("/out/odd.qcow2")));
+      assertTrue(
+          e.getMessage().startsWith("/odd.raw: size 1000 is not a positive multiple of 512"),
+          e.getMessage());
       try (Stream<Path> s = Files.list(fs.getPath("/out"))) {
         assertEquals(List.of(), s.toList());
       }
     }
     SparseRaw growing = new SparseRaw(4L * C, Map.of(0L, fill(8, 1)));
     growing.growAfter = 4; // grows once the first pass has read its 4 clusters
-    Qcow2Exception e = assertThrows(Qcow2Exception.class, () -> Qcow2Writer.convert(growing, new Out(), "disk.raw"));
-    assertTrue(e.getMessage().startsWith("disk.raw: changed size while being converted"), e.getMessage());
+    Qcow2Exception e =
+        assertThrows(
+            Qcow2Exception.class, () -> Qcow2Writer.convert(growing, new Out(), "disk.raw"));
+    assertTrue(
+        e.getMessage().startsWith("disk.raw: changed size while being converted"), e.getMessage());
   }
-
 }

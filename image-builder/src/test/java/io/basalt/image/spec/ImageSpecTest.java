@@ -21,9 +21,27 @@ class ImageSpecTest {
     assertEquals("x86-64", s.arch());
     assertEquals("bookworm", s.debian().suite());
     assertEquals("http://deb.debian.org/debian", s.debian().mirror());
-    for (String p : new String[] {"systemd", "systemd-boot", "linux-image-amd64", "containerd", "docker.io", "etcd-server",
-        "openssh-server", "iproute2", "e2fsprogs", "cryptsetup-bin", "busybox", "kmod", "udev", "dbus",
-        "openjdk-17-jre-headless", "ca-certificates", "fdisk", "apparmor"}) {
+    for (String p :
+        new String[] {
+          "systemd",
+          "systemd-boot",
+          "linux-image-amd64",
+          "containerd",
+          "docker.io",
+          "etcd-server",
+          "openssh-server",
+          "iproute2",
+          "e2fsprogs",
+          "cryptsetup-bin",
+          "busybox",
+          "kmod",
+          "udev",
+          "dbus",
+          "openjdk-17-jre-headless",
+          "ca-certificates",
+          "fdisk",
+          "apparmor"
+        }) {
       assertTrue(s.debian().packages().contains(p), p);
     }
     assertEquals(ImageSpec.Compressor.ZSTD, s.compressor());
@@ -36,10 +54,12 @@ class ImageSpecTest {
 
   @Test
   void userSpecOverridesAndInheritsDefaults() throws Exception {
-    ImageSpec s = ImageSpec.parse(
-        "name: edge\nversion: 2.0.1\ndebian:\n  extra-packages: [htop]\npartitions:\n  usr: 512MiB\n"
-            + "kernel:\n  cmdline: [quiet, 'cloud-config-url=http://10.0.2.2/c.yml']\nsource-date-epoch: 1700000000\n",
-        "edge.yaml", null);
+    ImageSpec s =
+        ImageSpec.parse(
+            "name: edge\nversion: 2.0.1\ndebian:\n  extra-packages: [htop]\npartitions:\n  usr: 512MiB\n"
+                + "kernel:\n  cmdline: [quiet, 'cloud-config-url=http://10.0.2.2/c.yml']\nsource-date-epoch: 1700000000\n",
+            "edge.yaml",
+            null);
     assertEquals("edge", s.name());
     assertEquals("2.0.1", s.version());
     assertEquals("stable", s.channel());
@@ -53,50 +73,77 @@ class ImageSpecTest {
 
   @Test
   void unknownKeyIsAnErrorWithLineAndColumn() {
-    SpecException e = assertThrows(SpecException.class,
-        () -> ImageSpec.parse("name: x\ndebian:\n  suite: bookworm\n  pakages: [a]\n", "my.yaml", null));
+    SpecException e =
+        assertThrows(
+            SpecException.class,
+            () ->
+                ImageSpec.parse(
+                    "name: x\ndebian:\n  suite: bookworm\n  pakages: [a]\n", "my.yaml", null));
     assertEquals("my.yaml", e.source());
     assertEquals(4, e.line());
     assertEquals(3, e.column());
-    assertTrue(e.getMessage().startsWith("my.yaml:4:3: unknown key 'debian.pakages'"), e.getMessage());
+    assertTrue(
+        e.getMessage().startsWith("my.yaml:4:3: unknown key 'debian.pakages'"), e.getMessage());
   }
 
   @Test
   void wrongValuesNameKeyLineAndColumn() throws Exception {
-    SpecException arch = assertThrows(SpecException.class, () -> ImageSpec.parse("arch: arm64\n", "s.yaml", null));
+    SpecException arch =
+        assertThrows(SpecException.class, () -> ImageSpec.parse("arch: arm64\n", "s.yaml", null));
     assertEquals(1, arch.line());
     assertEquals(7, arch.column());
     assertTrue(arch.detail().contains("expected x86-64"), arch.detail());
 
-    SpecException size = assertThrows(SpecException.class,
-        () -> ImageSpec.parse("partitions:\n  esp: 100MB\n", "s.yaml", null));
+    SpecException size =
+        assertThrows(
+            SpecException.class,
+            () -> ImageSpec.parse("partitions:\n  esp: 100MB\n", "s.yaml", null));
     assertEquals(2, size.line());
     assertTrue(size.detail().startsWith("partitions.esp: expected a size"), size.detail());
 
-    SpecException pkg = assertThrows(SpecException.class,
-        () -> ImageSpec.parse("debian:\n  packages:\n    - systemd\n    - [x]\n", "s.yaml", null));
+    SpecException pkg =
+        assertThrows(
+            SpecException.class,
+            () ->
+                ImageSpec.parse(
+                    "debian:\n  packages:\n    - systemd\n    - [x]\n", "s.yaml", null));
     assertEquals(4, pkg.line());
-    assertTrue(pkg.detail().startsWith("debian.packages[1]: expected Debian package names, found a list"), pkg.detail());
+    assertTrue(
+        pkg.detail().startsWith("debian.packages[1]: expected Debian package names, found a list"),
+        pkg.detail());
 
-    SpecException out = assertThrows(SpecException.class, () -> ImageSpec.parse("outputs: [disk.vmdk]\n", "s.yaml", null));
+    SpecException out =
+        assertThrows(
+            SpecException.class, () -> ImageSpec.parse("outputs: [disk.vmdk]\n", "s.yaml", null));
     assertTrue(out.detail().contains("found \"disk.vmdk\""), out.detail());
 
-    SpecException lvl = assertThrows(SpecException.class, () -> ImageSpec.parse("compressor: gzip\ncompressor-level: 12\n", "s.yaml", null));
+    SpecException lvl =
+        assertThrows(
+            SpecException.class,
+            () -> ImageSpec.parse("compressor: gzip\ncompressor-level: 12\n", "s.yaml", null));
     assertEquals(2, lvl.line());
-    assertTrue(lvl.detail().contains("expected an integer from 1 to 9 for gzip, found 12"), lvl.detail());
-    assertEquals(3, ImageSpec.parse("compressor-level: 3\n", "s.yaml", null).compressorLevel().getAsInt());
+    assertTrue(
+        lvl.detail().contains("expected an integer from 1 to 9 for gzip, found 12"), lvl.detail());
+    assertEquals(
+        3, ImageSpec.parse("compressor-level: 3\n", "s.yaml", null).compressorLevel().getAsInt());
 
-    SpecException comp = assertThrows(SpecException.class, () -> ImageSpec.parse("compressor: lzo\n", "s.yaml", null));
+    SpecException comp =
+        assertThrows(
+            SpecException.class, () -> ImageSpec.parse("compressor: lzo\n", "s.yaml", null));
     assertEquals(1, comp.line());
 
-    SpecException dup = assertThrows(SpecException.class, () -> ImageSpec.parse("name: a\nname: b\n", "s.yaml", null));
+    SpecException dup =
+        assertThrows(
+            SpecException.class, () -> ImageSpec.parse("name: a\nname: b\n", "s.yaml", null));
     assertEquals(2, dup.line());
 
-    SpecException syntax = assertThrows(SpecException.class, () -> ImageSpec.parse("name: [a\n", "s.yaml", null));
+    SpecException syntax =
+        assertThrows(SpecException.class, () -> ImageSpec.parse("name: [a\n", "s.yaml", null));
     assertTrue(syntax.getMessage().startsWith("s.yaml:"), syntax.getMessage());
     assertTrue(syntax.line() > 0);
 
-    SpecException notMap = assertThrows(SpecException.class, () -> ImageSpec.parse("- a\n", "s.yaml", null));
+    SpecException notMap =
+        assertThrows(SpecException.class, () -> ImageSpec.parse("- a\n", "s.yaml", null));
     assertTrue(notMap.detail().contains("expected a mapping"), notMap.detail());
   }
 
@@ -106,7 +153,9 @@ class ImageSpecTest {
       Path dir = Files.createDirectories(fs.getPath("/specs"));
       Files.writeString(dir.resolve("motd"), "hello\n");
       Path spec = dir.resolve("s.yaml");
-      Files.writeString(spec, "files:\n  - path: /etc/motd\n    source: motd\n  - path: /usr/share/x.txt\n    content: hi\n    mode: \"0600\"\n");
+      Files.writeString(
+          spec,
+          "files:\n  - path: /etc/motd\n    source: motd\n  - path: /usr/share/x.txt\n    content: hi\n    mode: \"0600\"\n");
       ImageSpec s = ImageSpec.load(spec);
       assertEquals(2, s.files().size());
       assertEquals(dir.resolve("motd"), s.files().get(0).source());
@@ -115,7 +164,8 @@ class ImageSpecTest {
       Files.writeString(spec, "files:\n  - path: /etc/motd\n    source: missing\n");
       SpecException e = assertThrows(SpecException.class, () -> ImageSpec.load(spec));
       assertEquals(3, e.line());
-      assertTrue(e.detail().startsWith("files[0].source: expected an existing regular file"), e.detail());
+      assertTrue(
+          e.detail().startsWith("files[0].source: expected an existing regular file"), e.detail());
     }
   }
 }

@@ -17,9 +17,9 @@ import java.util.zip.Inflater;
 import org.junit.jupiter.api.Test;
 
 /**
- * Checks the directory index of a large directory the way the kernel uses it
- * (fs/squashfs/namei.c: get_dir_index_using_name, then a forward scan of the headers), since
- * unsquashfs never reads the index.
+ * Checks the directory index of a large directory the way the kernel uses it (fs/squashfs/namei.c:
+ * get_dir_index_using_name, then a forward scan of the headers), since unsquashfs never reads the
+ * index.
  */
 class DirectoryIndexTest {
 
@@ -170,8 +170,11 @@ class DirectoryIndexTest {
       b.putWithParents(TreeEntry.regular("/big/" + n, Content.ofBytes(new byte[] {(byte) i})));
     }
     b.putWithParents(TreeEntry.regular("/small", Content.ofBytes(new byte[3])));
-    byte[] out = Images.bytes(new SquashfsWriter(
-        SquashfsOptions.builder().compression(SquashfsCompression.GZIP).mtime(1).build()), b.build());
+    byte[] out =
+        Images.bytes(
+            new SquashfsWriter(
+                SquashfsOptions.builder().compression(SquashfsCompression.GZIP).mtime(1).build()),
+            b.build());
     ByteBuffer img = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
     Cursor.CACHE.clear();
     long root = img.getLong(32);

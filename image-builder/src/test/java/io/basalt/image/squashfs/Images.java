@@ -16,8 +16,13 @@ final class Images {
 
   /** Writes {@code tree} to a new file {@code out} (replacing one that exists). */
   static SquashfsResult write(SquashfsWriter w, FileTree tree, Path out) throws IOException {
-    try (SeekableByteChannel ch = Files.newByteChannel(out, StandardOpenOption.CREATE,
-        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+    try (SeekableByteChannel ch =
+        Files.newByteChannel(
+            out,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.TRUNCATE_EXISTING,
+            StandardOpenOption.READ,
+            StandardOpenOption.WRITE)) {
       return w.writeSeekable(tree, ch);
     }
   }

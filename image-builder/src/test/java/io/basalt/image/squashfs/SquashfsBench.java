@@ -12,18 +12,22 @@ import java.util.Locale;
 
 /**
  * Benchmark (not a test): builds a squashfs of the Debian minbase root with our writer and with
- * mksquashfs (same compressor, level, block size and processor count) in one run, alternating,
- * and prints wall times (median), sizes and the two ratios. Run with bench/run squashfs.
- * Arguments: [repetitions (5)] [compression zstd|xz|gzip] [level] [threads].
+ * mksquashfs (same compressor, level, block size and processor count) in one run, alternating, and
+ * prints wall times (median), sizes and the two ratios. Run with bench/run squashfs. Arguments:
+ * [repetitions (5)] [compression zstd|xz|gzip] [level] [threads].
  */
 public final class SquashfsBench {
   private SquashfsBench() {}
 
   public static void main(String[] args) throws Exception {
     int reps = args.length > 0 ? Integer.parseInt(args[0]) : 5;
-    SquashfsCompression comp = args.length > 1 ? SquashfsCompression.valueOf(args[1].toUpperCase(Locale.ROOT)) : SquashfsCompression.ZSTD;
+    SquashfsCompression comp =
+        args.length > 1
+            ? SquashfsCompression.valueOf(args[1].toUpperCase(Locale.ROOT))
+            : SquashfsCompression.ZSTD;
     int level = args.length > 2 ? Integer.parseInt(args[2]) : comp.defaultLevel();
-    int threads = args.length > 3 ? Integer.parseInt(args[3]) : Runtime.getRuntime().availableProcessors();
+    int threads =
+        args.length > 3 ? Integer.parseInt(args[3]) : Runtime.getRuntime().availableProcessors();
     int block = 128 * 1024;
     long mtime = 1735689600L;
 
@@ -32,12 +36,38 @@ public final class SquashfsBench {
     Files.createDirectories(root);
     try {
       Path tar = DebianMinbase.tar();
-      Oracle.run(null, "tar", "--xattrs", "--xattrs-include=*", "--numeric-owner", "-xpf", tar.toString(), "-C", root.toString());
-      System.out.printf("input: %s extracted to %s (%s)%n", tar.getFileName(), root,
+      Oracle.run(
+          null,
+          "tar",
+          "--xattrs",
+          "--xattrs-include=*",
+          "--numeric-owner",
+          "-xpf",
+          tar.toString(),
+          "-C",
+          root.toString());
+      System.out.printf(
+          "input: %s extracted to %s (%s)%n",
+          tar.getFileName(),
+          root,
           Oracle.runText(null, "du", "-sh", "--apparent-size", root.toString()).split("\\s")[0]);
-      List<String> mk = new ArrayList<>(List.of("mksquashfs", root.toString(), work.resolve("mk.sqfs").toString(),
-          "-noappend", "-quiet", "-no-progress", "-b", Integer.toString(block), "-processors", Integer.toString(threads),
-          "-mkfs-time", Long.toString(mtime), "-all-time", Long.toString(mtime)));
+      List<String> mk =
+          new ArrayList<>(
+              List.of(
+                  "mksquashfs",
+                  root.toString(),
+                  work.resolve("mk.sqfs").toString(),
+                  "-noappend",
+                  "-quiet",
+                  "-no-progress",
+                  "-b",
+                  Integer.toString(block),
+                  "-processors",
+                  Integer.toString(threads),
+                  "-mkfs-time",
+                  Long.toString(mtime),
+                  "-all-time",
+                  Long.toString(mtime)));
       switch (comp) {
         case ZSTD:
           mk.addAll(List.of("-comp", "zstd", "-Xcompression-level", Integer.toString(level)));
@@ -51,8 +81,16 @@ public final class SquashfsBench {
         default:
           throw new IllegalArgumentException();
       }
-      SquashfsOptions opts = SquashfsOptions.builder().compression(comp).level(level).blockSize(block).threads(threads).mtime(mtime).build();
-      System.out.printf("settings: %s, %d repetitions (+1 warm-up each), alternating%n", opts, reps);
+      SquashfsOptions opts =
+          SquashfsOptions.builder()
+              .compression(comp)
+              .level(level)
+              .blockSize(block)
+              .threads(threads)
+              .mtime(mtime)
+              .build();
+      System.out.printf(
+          "settings: %s, %d repetitions (+1 warm-up each), alternating%n", opts, reps);
       System.out.println("mksquashfs: " + String.join(" ", mk));
 
       List<Double> tMk = new ArrayList<>();
@@ -60,7 +98,8 @@ public final class SquashfsBench {
       List<Double> cMk = new ArrayList<>();
       List<Double> cOurs = new ArrayList<>();
       com.sun.management.OperatingSystemMXBean cpu =
-          (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+          (com.sun.management.OperatingSystemMXBean)
+              java.lang.management.ManagementFactory.getOperatingSystemMXBean();
       long sizeMk = 0;
       long sizeOurs = 0;
       for (int i = 0; i <= reps; i++) {
@@ -79,7 +118,8 @@ public final class SquashfsBench {
         double b = (System.nanoTime() - t0) / 1e9;
         double bCpu = (cpu.getProcessCpuTime() - c0) / 1e9;
         sizeOurs = r.imageSize();
-        System.out.printf("%s %d: mksquashfs %.2f s wall / %.2f s cpu, ours %.2f s wall / %.2f s cpu (load %.1f)%n",
+        System.out.printf(
+            "%s %d: mksquashfs %.2f s wall / %.2f s cpu, ours %.2f s wall / %.2f s cpu (load %.1f)%n",
             i == 0 ? "warm-up" : "run", i, a, aCpu, b, bCpu, cpu.getSystemLoadAverage());
         if (i > 0) {
           tMk.add(a);
@@ -90,10 +130,15 @@ public final class SquashfsBench {
       }
       double mMk = median(tMk);
       double mOurs = median(tOurs);
-      System.out.printf("median wall time: mksquashfs %.2f s, ours %.2f s, ratio ours/mksquashfs %.3f%n", mMk, mOurs, mOurs / mMk);
-      System.out.printf("median cpu time (user+sys): mksquashfs %.2f s, ours %.2f s, ratio ours/mksquashfs %.3f%n",
+      System.out.printf(
+          "median wall time: mksquashfs %.2f s, ours %.2f s, ratio ours/mksquashfs %.3f%n",
+          mMk, mOurs, mOurs / mMk);
+      System.out.printf(
+          "median cpu time (user+sys): mksquashfs %.2f s, ours %.2f s, ratio ours/mksquashfs %.3f%n",
           median(cMk), median(cOurs), median(cOurs) / median(cMk));
-      System.out.printf("size: mksquashfs %d bytes, ours %d bytes, ratio ours/mksquashfs %.4f%n", sizeMk, sizeOurs, (double) sizeOurs / sizeMk);
+      System.out.printf(
+          "size: mksquashfs %d bytes, ours %d bytes, ratio ours/mksquashfs %.4f%n",
+          sizeMk, sizeOurs, (double) sizeOurs / sizeMk);
     } finally {
       Oracle.deleteTree(work);
     }
@@ -104,7 +149,9 @@ public final class SquashfsBench {
     double sum = 0;
     for (String f : line.trim().split("\\s+")) {
       int m = f.indexOf('m');
-      sum += Double.parseDouble(f.substring(0, m)) * 60 + Double.parseDouble(f.substring(m + 1, f.length() - 1));
+      sum +=
+          Double.parseDouble(f.substring(0, m)) * 60
+              + Double.parseDouble(f.substring(m + 1, f.length() - 1));
     }
     return sum;
   }
@@ -115,5 +162,4 @@ public final class SquashfsBench {
     int n = s.size();
     return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
   }
-
 }

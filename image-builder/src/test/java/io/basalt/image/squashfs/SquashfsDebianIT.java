@@ -40,9 +40,20 @@ class SquashfsDebianIT {
     work = Files.createTempDirectory(Paths.get("target").toAbsolutePath(), "sqfs-debian-");
     reference = work.resolve("reference");
     Files.createDirectories(reference);
-    Oracle.run(null, "tar", "--xattrs", "--xattrs-include=*", "--numeric-owner", "-xpf", tar.toString(), "-C", reference.toString());
+    Oracle.run(
+        null,
+        "tar",
+        "--xattrs",
+        "--xattrs-include=*",
+        "--numeric-owner",
+        "-xpf",
+        tar.toString(),
+        "-C",
+        reference.toString());
     referenceManifest = Oracle.manifest(reference);
-    assertTrue(referenceManifest.stream().anyMatch(l -> l.startsWith("xattr usr/bin/ping security.capability=0x")));
+    assertTrue(
+        referenceManifest.stream()
+            .anyMatch(l -> l.startsWith("xattr usr/bin/ping security.capability=0x")));
   }
 
   @AfterAll
@@ -54,7 +65,11 @@ class SquashfsDebianIT {
   @EnumSource(SquashfsCompression.class)
   void debianMinbaseRoundTripsThroughUnsquashfs(SquashfsCompression c) throws Exception {
     Path image = work.resolve("debian-" + c + ".sqfs");
-    SquashfsResult r = Images.write(new SquashfsWriter(SquashfsOptions.builder().compression(c).mtime(MTIME).build()), tree, image);
+    SquashfsResult r =
+        Images.write(
+            new SquashfsWriter(SquashfsOptions.builder().compression(c).mtime(MTIME).build()),
+            tree,
+            image);
     System.out.println("debian minbase " + c + ": " + r);
     assertEquals(Oracle.expectedListing(tree, MTIME), Oracle.listing(image));
     Path out = work.resolve("out-" + c);

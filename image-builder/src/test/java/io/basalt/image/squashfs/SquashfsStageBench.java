@@ -24,13 +24,17 @@ import java.util.TreeMap;
  * (dm-verity block digests made while writing), then the hash tree appended. Prints the wall time
  * of the stage, and the CPU time of the process (without the sampling thread's own) and of each
  * thread group (from /proc/self/task, sampled every 100 ms since the pool threads end with the
- * writer) spent during it, so a script can alternate it with mksquashfs on the same tree.
- * Run with bench/run squashfs-stage. Arguments: tar, output image, zstd level [, threads (default: all processors)].
+ * writer) spent during it, so a script can alternate it with mksquashfs on the same tree. Run with
+ * bench/run squashfs-stage. Arguments: tar, output image, zstd level [, threads (default: all
+ * processors)].
  */
 public final class SquashfsStageBench {
   private SquashfsStageBench() {}
 
-  /** "tid name" → nanoseconds spent runnable but waiting for a CPU (schedstat field 2), highest seen. */
+  /**
+   * "tid name" → nanoseconds spent runnable but waiting for a CPU (schedstat field 2), highest
+   * seen.
+   */
   private static final Map<String, Long> WAIT = new java.util.concurrent.ConcurrentHashMap<>();
 
   public static void main(String[] args) throws Exception {
@@ -39,8 +43,12 @@ public final class SquashfsStageBench {
     int level = Integer.parseInt(args[2]);
     long epoch = 1700000000L;
     FileTree usr = UsrAssembler.usrTree(TarTreeReader.read(tar));
-    SquashfsOptions.Builder ob = SquashfsOptions.builder().compression(SquashfsCompression.ZSTD).level(level)
-        .mtime(epoch).keepEntryMtimes(true);
+    SquashfsOptions.Builder ob =
+        SquashfsOptions.builder()
+            .compression(SquashfsCompression.ZSTD)
+            .level(level)
+            .mtime(epoch)
+            .keepEntryMtimes(true);
     if (args.length > 3) {
       ob.threads(Integer.parseInt(args[3]));
     }
@@ -50,26 +58,34 @@ public final class SquashfsStageBench {
     Map<String, Long> waitBefore = new TreeMap<>(WAIT);
     // Pool threads end when the writer closes: sample every thread's CPU time while it runs.
     Map<String, Long> seen = new java.util.concurrent.ConcurrentHashMap<>();
-    Thread sampler = new Thread(() -> {
-      while (!Thread.currentThread().isInterrupted()) {
-        try {
-          threadTicks().forEach((k, v) -> seen.merge(k, v, Math::max));
-          Thread.sleep(100);
-        } catch (IOException e) {
-          // ignore a torn read
-        } catch (InterruptedException e) {
-          return;
-        }
-      }
-    }, "bench-sampler");
+    Thread sampler =
+        new Thread(
+            () -> {
+              while (!Thread.currentThread().isInterrupted()) {
+                try {
+                  threadTicks().forEach((k, v) -> seen.merge(k, v, Math::max));
+                  Thread.sleep(100);
+                } catch (IOException e) {
+                  // ignore a torn read
+                } catch (InterruptedException e) {
+                  return;
+                }
+              }
+            },
+            "bench-sampler");
     sampler.setDaemon(true);
     sampler.start();
     long cpu0 = processTicks();
     long t0 = System.nanoTime();
     long size;
     String root;
-    try (FileChannel file = FileChannel.open(out, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-        StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+    try (FileChannel file =
+        FileChannel.open(
+            out,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.TRUNCATE_EXISTING,
+            StandardOpenOption.READ,
+            StandardOpenOption.WRITE)) {
       VerityChannel ch = Verity.channel(file, VerityParams.fromSeed("bench"));
       size = new SquashfsWriter(o).writeSeekable(usr, ch).imageSize();
       long t1 = System.nanoTime();
@@ -91,26 +107,41 @@ public final class SquashfsStageBench {
         samplerTicks += e.getValue() - before.getOrDefault(e.getKey(), 0L);
       }
     }
-    System.out.printf(Locale.ROOT, "stage %.3f s wall, %.2f s cpu, image %d bytes, root %s%n",
-        (t2 - t0) / 1e9, (cpu1 - cpu0 - samplerTicks) / hz, size, root);
-    System.out.printf(Locale.ROOT, "  writing thread: %d voluntary context switches%n", voluntarySwitches() - switches0);
+    System.out.printf(
+        Locale.ROOT,
+        "stage %.3f s wall, %.2f s cpu, image %d bytes, root %s%n",
+        (t2 - t0) / 1e9,
+        (cpu1 - cpu0 - samplerTicks) / hz,
+        size,
+        root);
+    System.out.printf(
+        Locale.ROOT,
+        "  writing thread: %d voluntary context switches%n",
+        voluntarySwitches() - switches0);
     Map<String, Long> groups = new TreeMap<>();
     Map<String, Long> waits = new TreeMap<>();
-    WAIT.forEach((k, v) -> {
-      String g = k.substring(k.indexOf(' ') + 1).replaceAll("[#-]?\\d+$", "");
-      waits.merge(g, v - waitBefore.getOrDefault(k, 0L), Long::sum);
-    });
-    after.forEach((k, v) -> {
-      long d = v - before.getOrDefault(k, 0L);
-      String g = k.substring(k.indexOf(' ') + 1).replaceAll("[#-]?\\d+$", "");
-      groups.merge(g, d, Long::sum);
-    });
-    groups.forEach((g, d) -> {
-      if (d > 0 && !g.equals("bench-sampler")) {
-        System.out.printf(Locale.ROOT, "  thread %-24s %6.2f s cpu %6.2f s runnable waiting for a cpu%n", g, d / hz,
-            waits.getOrDefault(g, 0L) / 1e9);
-      }
-    });
+    WAIT.forEach(
+        (k, v) -> {
+          String g = k.substring(k.indexOf(' ') + 1).replaceAll("[#-]?\\d+$", "");
+          waits.merge(g, v - waitBefore.getOrDefault(k, 0L), Long::sum);
+        });
+    after.forEach(
+        (k, v) -> {
+          long d = v - before.getOrDefault(k, 0L);
+          String g = k.substring(k.indexOf(' ') + 1).replaceAll("[#-]?\\d+$", "");
+          groups.merge(g, d, Long::sum);
+        });
+    groups.forEach(
+        (g, d) -> {
+          if (d > 0 && !g.equals("bench-sampler")) {
+            System.out.printf(
+                Locale.ROOT,
+                "  thread %-24s %6.2f s cpu %6.2f s runnable waiting for a cpu%n",
+                g,
+                d / hz,
+                waits.getOrDefault(g, 0L) / 1e9);
+          }
+        });
   }
 
   /** Voluntary context switches (sleeps) of the calling thread so far. */
@@ -127,7 +158,6 @@ public final class SquashfsStageBench {
   private static long processTicks() throws IOException {
     return ticks(Files.readString(Path.of("/proc/self/stat")));
   }
-
 
   /** "tid name" → utime + stime in clock ticks, for every thread alive now. */
   private static Map<String, Long> threadTicks() throws IOException {

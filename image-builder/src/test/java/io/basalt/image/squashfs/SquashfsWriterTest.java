@@ -41,7 +41,9 @@ class SquashfsWriterTest {
 
   private static FileSystem jimfs() {
     return Jimfs.newFileSystem(
-        Configuration.unix().toBuilder().setAttributeViews("basic", "owner", "posix", "unix").build());
+        Configuration.unix().toBuilder()
+            .setAttributeViews("basic", "owner", "posix", "unix")
+            .build());
   }
 
   private static byte[] data(int seed, int size) {
@@ -53,7 +55,10 @@ class SquashfsWriterTest {
     return b;
   }
 
-  /** Creates the same content in {@code root}, in the given order of files, stamping each with {@code mtime}. */
+  /**
+   * Creates the same content in {@code root}, in the given order of files, stamping each with
+   * {@code mtime}.
+   */
   private static void populate(Path root, boolean reversed, long mtime) throws IOException {
     List<Integer> order = new ArrayList<>();
     for (int i = 0; i < 40; i++) {
@@ -74,7 +79,10 @@ class SquashfsWriterTest {
     try (Stream<Path> s = Files.walk(root)) {
       for (Path p : s.collect(Collectors.toList())) {
         FileTime t = FileTime.from(mtime, java.util.concurrent.TimeUnit.SECONDS);
-        Files.getFileAttributeView(p, java.nio.file.attribute.BasicFileAttributeView.class, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+        Files.getFileAttributeView(
+                p,
+                java.nio.file.attribute.BasicFileAttributeView.class,
+                java.nio.file.LinkOption.NOFOLLOW_LINKS)
             .setTimes(t, t, t);
       }
     }
@@ -96,10 +104,12 @@ class SquashfsWriterTest {
     try (FileSystem fs = jimfs()) {
       Path a = fs.getPath("/a");
       populate(a, false, 1000);
-      FileTree t = normalizedOwners(DirectoryTreeReader.create(DirectoryTreeReader.Xattrs.NONE).read(a));
+      FileTree t =
+          normalizedOwners(DirectoryTreeReader.create(DirectoryTreeReader.Xattrs.NONE).read(a));
       SquashfsOptions o = SquashfsOptions.builder().mtime(EPOCH).level(3).build();
       byte[] viaFile = build(t, o, fs);
-      // squashfs_fs.h: an uncompressed metadata block (0x8000 | 4) holding the zstd level, after the superblock
+      // squashfs_fs.h: an uncompressed metadata block (0x8000 | 4) holding the zstd level, after
+      // the superblock
       ByteBuffer head = ByteBuffer.wrap(viaFile).order(ByteOrder.LITTLE_ENDIAN);
       assertEquals(0x8000 | 4, head.getShort(SquashfsWriter.SUPERBLOCK_SIZE) & 0xffff);
       assertEquals(3, head.getInt(SquashfsWriter.SUPERBLOCK_SIZE + 2));
@@ -107,7 +117,8 @@ class SquashfsWriterTest {
   }
 
   @Test
-  void sameContentInDifferentOrderWithDifferentTimesAndOwnersGivesIdenticalBytes() throws IOException {
+  void sameContentInDifferentOrderWithDifferentTimesAndOwnersGivesIdenticalBytes()
+      throws IOException {
     try (FileSystem fs = jimfs()) {
       Path a = fs.getPath("/a");
       Path b = fs.getPath("/b");
@@ -127,10 +138,13 @@ class SquashfsWriterTest {
 
   @Test
   void superblockRecordsTheLayout() throws IOException {
-    FileTree t = FileTree.builder()
-        .putWithParents(TreeEntry.regular("/etc/hostname", Content.ofBytes("basalt\n".getBytes(StandardCharsets.UTF_8))))
-        .putWithParents(TreeEntry.symlink("/bin", "usr/bin"))
-        .build();
+    FileTree t =
+        FileTree.builder()
+            .putWithParents(
+                TreeEntry.regular(
+                    "/etc/hostname", Content.ofBytes("basalt\n".getBytes(StandardCharsets.UTF_8))))
+            .putWithParents(TreeEntry.symlink("/bin", "usr/bin"))
+            .build();
     try (FileSystem fs = jimfs()) {
       for (SquashfsCompression c : SquashfsCompression.values()) {
         byte[] img = build(t, SquashfsOptions.builder().compression(c).mtime(EPOCH).build(), fs);
@@ -180,12 +194,17 @@ class SquashfsWriterTest {
 
   @Test
   void unrepresentableInputIsRejectedNamingTheEntry() {
-    FileTree longName = FileTree.builder()
-        .putWithParents(TreeEntry.regular("/d/" + "n".repeat(257), Content.ofBytes(new byte[1])))
-        .build();
-    FileTree acl = FileTree.builder()
-        .putWithParents(TreeEntry.directory("/d").withXattrs(Map.of("system.posix_acl_access", new byte[4])))
-        .build();
+    FileTree longName =
+        FileTree.builder()
+            .putWithParents(
+                TreeEntry.regular("/d/" + "n".repeat(257), Content.ofBytes(new byte[1])))
+            .build();
+    FileTree acl =
+        FileTree.builder()
+            .putWithParents(
+                TreeEntry.directory("/d")
+                    .withXattrs(Map.of("system.posix_acl_access", new byte[4])))
+            .build();
     SquashfsWriter w = new SquashfsWriter(SquashfsOptions.defaults(EPOCH));
     IOException a = assertThrows(IOException.class, () -> Images.bytes(w, longName));
     assertTrue(a.getMessage().contains("/d/nnn"), a.getMessage());
@@ -197,15 +216,23 @@ class SquashfsWriterTest {
   void duplicatesAndZeroBlocksAreStoredOnce() throws IOException {
     byte[] big = data(9, 3 * 131072 + 500);
     byte[] zeros = new byte[4 * 131072];
-    FileTree t = FileTree.builder()
-        .putWithParents(TreeEntry.regular("/a", Content.ofBytes(big)))
-        .putWithParents(TreeEntry.regular("/b", Content.ofBytes(big)))
-        .putWithParents(TreeEntry.regular("/z", Content.ofBytes(zeros)))
-        .build();
+    FileTree t =
+        FileTree.builder()
+            .putWithParents(TreeEntry.regular("/a", Content.ofBytes(big)))
+            .putWithParents(TreeEntry.regular("/b", Content.ofBytes(big)))
+            .putWithParents(TreeEntry.regular("/z", Content.ofBytes(zeros)))
+            .build();
     try (FileSystem fs = jimfs()) {
       Path out = fs.getPath("/x.sqfs");
-      SquashfsResult r = Images.write(new SquashfsWriter(SquashfsOptions.builder().mtime(EPOCH)
-          .compression(SquashfsCompression.GZIP).build()), t, out);
+      SquashfsResult r =
+          Images.write(
+              new SquashfsWriter(
+                  SquashfsOptions.builder()
+                      .mtime(EPOCH)
+                      .compression(SquashfsCompression.GZIP)
+                      .build()),
+              t,
+              out);
       assertEquals(1, r.duplicateFiles());
       assertEquals(3, r.dataBlocks());
       assertEquals(4, r.sparseBlocks());
@@ -216,19 +243,27 @@ class SquashfsWriterTest {
   @Test
   void hashingWhileWritingGivesTheRootHashOfTheFinishedImageAndReadsBackOneBlock()
       throws IOException {
-    // Duplicate multi-block files make the writer drop blocks it already wrote (cut back and rewritten),
+    // Duplicate multi-block files make the writer drop blocks it already wrote (cut back and
+    // rewritten),
     // and the superblock is patched at offset 0 at the end: both must leave the hashes right.
     byte[] big = data(9, 3 * 131072 + 500);
-    FileTree.Builder b = FileTree.builder()
-        .putWithParents(TreeEntry.regular("/a", Content.ofBytes(big)))
-        .putWithParents(TreeEntry.regular("/b", Content.ofBytes(big)))
-        .putWithParents(TreeEntry.regular("/z", Content.ofBytes(new byte[2 * 131072])));
+    FileTree.Builder b =
+        FileTree.builder()
+            .putWithParents(TreeEntry.regular("/a", Content.ofBytes(big)))
+            .putWithParents(TreeEntry.regular("/b", Content.ofBytes(big)))
+            .putWithParents(TreeEntry.regular("/z", Content.ofBytes(new byte[2 * 131072])));
     for (int i = 0; i < 30; i++) {
-      b.putWithParents(TreeEntry.regular("/d/f" + i, Content.ofBytes(data(100 + i, 1000 + i * 4099))));
+      b.putWithParents(
+          TreeEntry.regular("/d/f" + i, Content.ofBytes(data(100 + i, 1000 + i * 4099))));
     }
     b.putWithParents(TreeEntry.regular("/e/copy", Content.ofBytes(big)));
     FileTree t = b.build();
-    SquashfsOptions o = SquashfsOptions.builder().mtime(EPOCH).compression(SquashfsCompression.GZIP).threads(2).build();
+    SquashfsOptions o =
+        SquashfsOptions.builder()
+            .mtime(EPOCH)
+            .compression(SquashfsCompression.GZIP)
+            .threads(2)
+            .build();
     VerityParams params = VerityParams.fromSeed("squashfs-verity-test");
     try (FileSystem fs = jimfs()) {
       Path plain = fs.getPath("/plain.img");
@@ -236,8 +271,14 @@ class SquashfsWriterTest {
       assertEquals(2, r.duplicateFiles());
       // reference: the finished image written in one sequential pass, nothing patched
       VerityResult after;
-      try (VerityChannel ch = Verity.channel(Files.newByteChannel(fs.getPath("/after.img"),
-          StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE), params)) {
+      try (VerityChannel ch =
+          Verity.channel(
+              Files.newByteChannel(
+                  fs.getPath("/after.img"),
+                  StandardOpenOption.CREATE_NEW,
+                  StandardOpenOption.READ,
+                  StandardOpenOption.WRITE),
+              params)) {
         ch.write(ByteBuffer.wrap(Files.readAllBytes(plain)));
         after = ch.appendHashTree();
       }
@@ -245,8 +286,12 @@ class SquashfsWriterTest {
       Path hashed = fs.getPath("/hashed.img");
       VerityResult during;
       long readBack;
-      try (SeekableByteChannel raw = Files.newByteChannel(hashed, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
-              StandardOpenOption.WRITE);
+      try (SeekableByteChannel raw =
+              Files.newByteChannel(
+                  hashed,
+                  StandardOpenOption.CREATE_NEW,
+                  StandardOpenOption.READ,
+                  StandardOpenOption.WRITE);
           CountingChannel counting = new CountingChannel(raw);
           VerityChannel ch = Verity.channel(counting, params)) {
         SquashfsResult r2 = new SquashfsWriter(o).writeSeekable(t, ch);

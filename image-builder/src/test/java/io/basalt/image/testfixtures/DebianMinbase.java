@@ -18,8 +18,8 @@ import java.util.concurrent.TimeUnit;
  * {@code security.capability} xattr) as an uncompressed tar, made once and cached under {@code
  * ~/.cache/basalt/test-fixtures/}. Building it takes a minute or two and needs mmdebstrap, root (or
  * unprivileged user namespaces) and access to the Debian archive; later calls return the cached
- * file at once. The tar is built to a temporary name and renamed into place, under a file lock,
- * so concurrent test runs never see a partial tar. Thread-safe.
+ * file at once. The tar is built to a temporary name and renamed into place, under a file lock, so
+ * concurrent test runs never see a partial tar. Thread-safe.
  */
 public final class DebianMinbase {
   /** The suite, the variant and the extra packages that make up the fixture. */
@@ -32,7 +32,9 @@ public final class DebianMinbase {
 
   private DebianMinbase() {}
 
-  /** The cache directory: {@code $BASALT_FIXTURE_CACHE}, else {@code ~/.cache/basalt/test-fixtures}. */
+  /**
+   * The cache directory: {@code $BASALT_FIXTURE_CACHE}, else {@code ~/.cache/basalt/test-fixtures}.
+   */
   public static Path cacheDir() {
     String env = System.getenv("BASALT_FIXTURE_CACHE");
     return env != null && !env.isEmpty()
@@ -52,8 +54,11 @@ public final class DebianMinbase {
     if (Files.isRegularFile(tar)) {
       return tar;
     }
-    try (FileChannel lockFile = FileChannel.open(dir.resolve(FILE_NAME + ".lock"),
-            StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    try (FileChannel lockFile =
+            FileChannel.open(
+                dir.resolve(FILE_NAME + ".lock"),
+                StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE);
         FileLock lock = lockFile.lock()) {
       if (Files.isRegularFile(tar)) {
         return tar; // another process built it while we waited
@@ -61,17 +66,26 @@ public final class DebianMinbase {
       Path tmp = dir.resolve(FILE_NAME + ".tmp-" + ProcessHandle.current().pid() + ".tar");
       Path log = dir.resolve(FILE_NAME + ".log");
       Files.deleteIfExists(tmp);
-      ProcessBuilder pb = new ProcessBuilder(
-          "mmdebstrap", "--variant=minbase", "--include=" + String.join(",", EXTRA_PACKAGES), SUITE, tmp.toString())
-          .redirectErrorStream(true);
+      ProcessBuilder pb =
+          new ProcessBuilder(
+                  "mmdebstrap",
+                  "--variant=minbase",
+                  "--include=" + String.join(",", EXTRA_PACKAGES),
+                  SUITE,
+                  tmp.toString())
+              .redirectErrorStream(true);
       Process p = pb.start();
-      Thread copier = new Thread(() -> {
-        try (var in = p.getInputStream(); var out = Files.newOutputStream(log)) {
-          in.transferTo(out);
-        } catch (IOException ignored) {
-          // the exit code reports the failure
-        }
-      }, "mmdebstrap-log");
+      Thread copier =
+          new Thread(
+              () -> {
+                try (var in = p.getInputStream();
+                    var out = Files.newOutputStream(log)) {
+                  in.transferTo(out);
+                } catch (IOException ignored) {
+                  // the exit code reports the failure
+                }
+              },
+              "mmdebstrap-log");
       copier.start();
       try {
         p.getOutputStream().close();
@@ -81,8 +95,13 @@ public final class DebianMinbase {
         copier.join(10_000);
         if (p.exitValue() != 0) {
           String text = new String(Files.readAllBytes(log), StandardCharsets.UTF_8);
-          throw new IOException("mmdebstrap failed (exit " + p.exitValue() + "), log " + log + ":\n"
-              + text.substring(Math.max(0, text.length() - 3000)));
+          throw new IOException(
+              "mmdebstrap failed (exit "
+                  + p.exitValue()
+                  + "), log "
+                  + log
+                  + ":\n"
+                  + text.substring(Math.max(0, text.length() - 3000)));
         }
         Files.move(tmp, tar, StandardCopyOption.ATOMIC_MOVE);
         return tar;

@@ -13,19 +13,23 @@ import java.util.concurrent.TimeUnit;
 /**
  * One finished run of a reference Linux tool (sgdisk, cpio, veritysetup, mtools, unsquashfs …) that
  * an integration test uses as its oracle: exit code, stdout as bytes, stderr as text. The tool runs
- * with stdin closed, {@code LC_ALL=C.UTF-8}, {@code TZ=UTC} and {@code MTOOLS_SKIP_CHECK=1} unless the
- * caller overrides them, and is killed when it outlives its timeout. Immutable; the static methods
- * are thread-safe.
+ * with stdin closed, {@code LC_ALL=C.UTF-8}, {@code TZ=UTC} and {@code MTOOLS_SKIP_CHECK=1} unless
+ * the caller overrides them, and is killed when it outlives its timeout. Immutable; the static
+ * methods are thread-safe.
  */
 public final class HostTool {
-  private static final Map<String, String> ENVIRONMENT = Map.of("LC_ALL", "C.UTF-8", "TZ", "UTC", "MTOOLS_SKIP_CHECK", "1");
+  private static final Map<String, String> ENVIRONMENT =
+      Map.of("LC_ALL", "C.UTF-8", "TZ", "UTC", "MTOOLS_SKIP_CHECK", "1");
 
   /** Exit code of the tool. */
   public final int exit;
+
   /** Everything the tool wrote to stdout. */
   public final byte[] out;
+
   /** Everything the tool wrote to stderr, as UTF-8. */
   public final String err;
+
   private final List<String> command;
 
   private HostTool(List<String> command, int exit, byte[] out, String err) {
@@ -42,7 +46,13 @@ public final class HostTool {
 
   @Override
   public String toString() {
-    return String.join(" ", command) + ": exit " + exit + "\nstdout:\n" + outText() + "\nstderr:\n" + err;
+    return String.join(" ", command)
+        + ": exit "
+        + exit
+        + "\nstdout:\n"
+        + outText()
+        + "\nstderr:\n"
+        + err;
   }
 
   /**
@@ -83,7 +93,8 @@ public final class HostTool {
       }
       o.join();
       e.join();
-      return new HostTool(List.of(cmd), p.exitValue(), out.toByteArray(), err.toString(StandardCharsets.UTF_8));
+      return new HostTool(
+          List.of(cmd), p.exitValue(), out.toByteArray(), err.toString(StandardCharsets.UTF_8));
     } finally {
       p.destroyForcibly();
     }
@@ -99,7 +110,8 @@ public final class HostTool {
   }
 
   /**
-   * Runs {@code cmd} like {@link #run(long, Map, Path, String...)} and fails the test unless it exits 0.
+   * Runs {@code cmd} like {@link #run(long, Map, Path, String...)} and fails the test unless it
+   * exits 0.
    *
    * @throws AssertionError naming the command, its exit code and its output when it fails
    */
@@ -113,13 +125,15 @@ public final class HostTool {
   }
 
   private static Thread drain(InputStream in, ByteArrayOutputStream to) {
-    Thread t = new Thread(() -> {
-      try (in) {
-        in.transferTo(to);
-      } catch (IOException ignored) {
-        // the process died; its exit code tells and what was read is kept
-      }
-    });
+    Thread t =
+        new Thread(
+            () -> {
+              try (in) {
+                in.transferTo(to);
+              } catch (IOException ignored) {
+                // the process died; its exit code tells and what was read is kept
+              }
+            });
     t.start();
     return t;
   }

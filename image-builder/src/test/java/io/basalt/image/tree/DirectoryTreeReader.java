@@ -16,30 +16,33 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.CompletableFuture;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Test fixture: reads a host directory into a {@link FileTree} without following symlinks: types, permission
- * bits, numeric owners, mtimes and device numbers from the "unix" attribute view, hard links
- * detected by (device, inode) with the first path in {@link TreePaths#ORDER} kept as the regular
- * file, and extended attributes (security.* included, which Java cannot read) from one bulk {@code
- * getfattr} run. File contents are not read here: each regular file gets a {@link
+ * Test fixture: reads a host directory into a {@link FileTree} without following symlinks: types,
+ * permission bits, numeric owners, mtimes and device numbers from the "unix" attribute view, hard
+ * links detected by (device, inode) with the first path in {@link TreePaths#ORDER} kept as the
+ * regular file, and extended attributes (security.* included, which Java cannot read) from one bulk
+ * {@code getfattr} run. File contents are not read here: each regular file gets a {@link
  * Content#ofFile(Path)} that checks its size again when read. Immutable and thread-safe.
  */
 public final class DirectoryTreeReader {
 
   /** How extended attributes are read. */
   public enum Xattrs {
-    /** All namespaces through one {@code getfattr -R} run (package "attr"); missing tool = error. */
+    /**
+     * All namespaces through one {@code getfattr -R} run (package "attr"); missing tool = error.
+     */
     GETFATTR,
     /** Do not read extended attributes. */
     NONE
   }
 
   private static final int S_IFMT = 0170000;
-  private static final String UNIX_ATTRIBUTES = "unix:mode,uid,gid,ino,dev,rdev,nlink,lastModifiedTime";
+  private static final String UNIX_ATTRIBUTES =
+      "unix:mode,uid,gid,ino,dev,rdev,nlink,lastModifiedTime";
 
   private final Xattrs xattrs;
 
@@ -77,7 +80,8 @@ public final class DirectoryTreeReader {
         root,
         new SimpleFileVisitor<>() {
           @Override
-          public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes a) throws IOException {
+          public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes a)
+              throws IOException {
             visit(dir, a);
             return FileVisitResult.CONTINUE;
           }
@@ -96,11 +100,15 @@ public final class DirectoryTreeReader {
           private void visit(Path p, BasicFileAttributes basic) throws IOException {
             String path = imagePath(root, p);
             // named attributes only: "unix:*" would also look up owner and group names per file
-            Map<String, Object> a = Files.readAttributes(p, UNIX_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+            Map<String, Object> a =
+                Files.readAttributes(p, UNIX_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
             int mode = (Integer) a.get("mode");
             if ((mode & S_IFMT) == 0) {
               // file systems such as jimfs give only the permission bits
-              mode |= basic.isDirectory() ? 0040000 : basic.isRegularFile() ? 0100000 : basic.isSymbolicLink() ? 0120000 : 0;
+              mode |=
+                  basic.isDirectory()
+                      ? 0040000
+                      : basic.isRegularFile() ? 0100000 : basic.isSymbolicLink() ? 0120000 : 0;
             }
             TreeEntry e;
             switch (mode & S_IFMT) {
@@ -119,15 +127,22 @@ public final class DirectoryTreeReader {
                 e = TreeEntry.symlink(path, Files.readSymbolicLink(p).toString());
                 break;
               case 0060000:
-              case 0020000: {
-                long rdev = ((Number) a.get("rdev")).longValue();
-                // glibc gnu_dev_major/gnu_dev_minor
-                int major = (int) (((rdev >>> 8) & 0xfff) | ((rdev >>> 32) & ~0xfffL));
-                int minor = (int) ((rdev & 0xff) | ((rdev >>> 12) & ~0xffL));
-                e = TreeEntry.device(
-                    path, (mode & S_IFMT) == 0060000 ? EntryType.BLOCK_DEVICE : EntryType.CHAR_DEVICE, major, minor);
-                break;
-              }
+              case 0020000:
+                {
+                  long rdev = ((Number) a.get("rdev")).longValue();
+                  // glibc gnu_dev_major/gnu_dev_minor
+                  int major = (int) (((rdev >>> 8) & 0xfff) | ((rdev >>> 32) & ~0xfffL));
+                  int minor = (int) ((rdev & 0xff) | ((rdev >>> 12) & ~0xffL));
+                  e =
+                      TreeEntry.device(
+                          path,
+                          (mode & S_IFMT) == 0060000
+                              ? EntryType.BLOCK_DEVICE
+                              : EntryType.CHAR_DEVICE,
+                          major,
+                          minor);
+                  break;
+                }
               case 0010000:
                 e = TreeEntry.fifo(path);
                 break;
@@ -135,12 +150,14 @@ public final class DirectoryTreeReader {
                 e = TreeEntry.socket(path);
                 break;
               default:
-                throw new IOException(p + ": unsupported file type, mode " + Integer.toOctalString(mode));
+                throw new IOException(
+                    p + ": unsupported file type, mode " + Integer.toOctalString(mode));
             }
             FileTime mtime = (FileTime) a.get("lastModifiedTime");
-            e = e.withMode(mode & 07777)
-                .withOwner((Integer) a.get("uid"), (Integer) a.get("gid"))
-                .withMtime(mtime.to(TimeUnit.SECONDS));
+            e =
+                e.withMode(mode & 07777)
+                    .withOwner((Integer) a.get("uid"), (Integer) a.get("gid"))
+                    .withMtime(mtime.to(TimeUnit.SECONDS));
             b.put(e);
           }
         });
@@ -160,8 +177,11 @@ public final class DirectoryTreeReader {
       String target = group.get(0);
       for (String other : group.subList(1, group.size())) {
         TreeEntry o = b.get(other);
-        TreeEntry link = TreeEntry.hardlink(other, target)
-            .withMode(o.mode()).withOwner(o.uid(), o.gid()).withMtime(o.mtime());
+        TreeEntry link =
+            TreeEntry.hardlink(other, target)
+                .withMode(o.mode())
+                .withOwner(o.uid(), o.gid())
+                .withMtime(o.mtime());
         b.put(o.hasXattrs() ? link.withXattrs(o.xattrs()) : link);
       }
     }
@@ -169,7 +189,8 @@ public final class DirectoryTreeReader {
   }
 
   private static Map<String, Map<String, byte[]>> join(
-      java.util.concurrent.FutureTask<Map<String, Map<String, byte[]>>> task, Path root) throws IOException {
+      java.util.concurrent.FutureTask<Map<String, Map<String, byte[]>>> task, Path root)
+      throws IOException {
     try {
       return task.get();
     } catch (InterruptedException e) {
@@ -186,7 +207,9 @@ public final class DirectoryTreeReader {
 
   private static void checkDefaultFileSystem(Path root) throws IOException {
     if (root.getFileSystem() != FileSystems.getDefault()) {
-      throw new IOException(root + ": xattrs through getfattr need a directory on the default file system; use Xattrs.NONE");
+      throw new IOException(
+          root
+              + ": xattrs through getfattr need a directory on the default file system; use Xattrs.NONE");
     }
   }
 
@@ -199,8 +222,11 @@ public final class DirectoryTreeReader {
         continue;
       }
       if (name.indexOf('\uFFFD') >= 0) {
-        throw new IOException(p + ": file name is not valid in the JVM's file-name encoding ("
-            + System.getProperty("sun.jnu.encoding") + "); run Java with a UTF-8 locale, e.g. LC_ALL=C.UTF-8");
+        throw new IOException(
+            p
+                + ": file name is not valid in the JVM's file-name encoding ("
+                + System.getProperty("sun.jnu.encoding")
+                + "); run Java with a UTF-8 locale, e.g. LC_ALL=C.UTF-8");
       }
       s.append('/').append(name);
     }
@@ -212,15 +238,20 @@ public final class DirectoryTreeReader {
     checkDefaultFileSystem(root);
     String abs = root.toAbsolutePath().normalize().toString();
     ProcessBuilder pb =
-        new ProcessBuilder("getfattr", "-R", "-P", "-h", "-d", "-m", "-", "-e", "hex", "--absolute-names", abs)
+        new ProcessBuilder(
+                "getfattr", "-R", "-P", "-h", "-d", "-m", "-", "-e", "hex", "--absolute-names", abs)
             .redirectInput(ProcessBuilder.Redirect.PIPE);
     pb.environment().put("LC_ALL", "C");
     Process proc;
     try {
       proc = pb.start();
     } catch (IOException e) {
-      throw new IOException("cannot run getfattr to read extended attributes of " + root
-          + " (install the 'attr' package, or read with Xattrs.NONE): " + e.getMessage(), e);
+      throw new IOException(
+          "cannot run getfattr to read extended attributes of "
+              + root
+              + " (install the 'attr' package, or read with Xattrs.NONE): "
+              + e.getMessage(),
+          e);
     }
     try {
       proc.getOutputStream().close();
@@ -236,8 +267,13 @@ public final class DirectoryTreeReader {
       byte[] out = proc.getInputStream().readAllBytes();
       int rc = proc.waitFor();
       if (rc != 0) {
-        throw new IOException("getfattr on " + root + " failed (exit " + rc + "): "
-            + new String(err.join(), StandardCharsets.UTF_8).strip());
+        throw new IOException(
+            "getfattr on "
+                + root
+                + " failed (exit "
+                + rc
+                + "): "
+                + new String(err.join(), StandardCharsets.UTF_8).strip());
       }
       return parseGetfattr(out, abs);
     } catch (InterruptedException e) {
@@ -248,8 +284,11 @@ public final class DirectoryTreeReader {
     }
   }
 
-  /** Parses {@code getfattr -d -e hex --absolute-names} output for the tree rooted at {@code root}. */
-  static Map<String, Map<String, byte[]>> parseGetfattr(byte[] text, String root) throws IOException {
+  /**
+   * Parses {@code getfattr -d -e hex --absolute-names} output for the tree rooted at {@code root}.
+   */
+  static Map<String, Map<String, byte[]>> parseGetfattr(byte[] text, String root)
+      throws IOException {
     Map<String, Map<String, byte[]>> result = new HashMap<>();
     Map<String, byte[]> current = null;
     int i = 0;
@@ -299,7 +338,9 @@ public final class DirectoryTreeReader {
     return out;
   }
 
-  /** Undoes getfattr's quoting (backslash-octal for unprintable bytes, doubled backslash), as UTF-8. */
+  /**
+   * Undoes getfattr's quoting (backslash-octal for unprintable bytes, doubled backslash), as UTF-8.
+   */
   private static String unescape(String s) {
     ByteArrayOutputStream b = new ByteArrayOutputStream(s.length());
     for (int k = 0; k < s.length(); k++) {
@@ -311,7 +352,10 @@ public final class DirectoryTreeReader {
           k++;
           continue;
         }
-        if (k + 3 < s.length() && isOctal(n) && isOctal(s.charAt(k + 2)) && isOctal(s.charAt(k + 3))) {
+        if (k + 3 < s.length()
+            && isOctal(n)
+            && isOctal(s.charAt(k + 2))
+            && isOctal(s.charAt(k + 3))) {
           b.write(Integer.parseInt(s.substring(k + 1, k + 4), 8));
           k += 3;
           continue;

@@ -34,7 +34,9 @@ class FileTreeTest {
     assertEquals(
         List.of("/a/Z", "/a/b", "/a/\u00e9"),
         t.children("/a").stream().map(TreeEntry::path).collect(Collectors.toList()));
-    assertEquals(List.of("/a", "/a-b"), t.children("/").stream().map(TreeEntry::path).collect(Collectors.toList()));
+    assertEquals(
+        List.of("/a", "/a-b"),
+        t.children("/").stream().map(TreeEntry::path).collect(Collectors.toList()));
   }
 
   @Test
@@ -55,7 +57,9 @@ class FileTreeTest {
         assertThrows(
             IllegalStateException.class,
             () -> FileTree.builder().put(TreeEntry.fifo("/run/x/fifo")).build());
-    assertTrue(e.getMessage().startsWith("/run/x/fifo: parent directory /run/x is missing"), e.getMessage());
+    assertTrue(
+        e.getMessage().startsWith("/run/x/fifo: parent directory /run/x is missing"),
+        e.getMessage());
   }
 
   @Test
@@ -63,7 +67,11 @@ class FileTreeTest {
     IllegalStateException e =
         assertThrows(
             IllegalStateException.class,
-            () -> FileTree.builder().put(TreeEntry.directory("/d")).put(TreeEntry.hardlink("/h", "/d")).build());
+            () ->
+                FileTree.builder()
+                    .put(TreeEntry.directory("/d"))
+                    .put(TreeEntry.hardlink("/h", "/d"))
+                    .build());
     assertTrue(e.getMessage().contains("/h: hard link to /d"), e.getMessage());
   }
 
@@ -100,7 +108,9 @@ class FileTreeTest {
   @Test
   void xattrsAreCopiedDefensively() {
     byte[] cap = {1, 0, 0, 2};
-    TreeEntry e = TreeEntry.regular("/bin/ping", Content.ofBytes(new byte[0])).withXattrs(Map.of("security.capability", cap));
+    TreeEntry e =
+        TreeEntry.regular("/bin/ping", Content.ofBytes(new byte[0]))
+            .withXattrs(Map.of("security.capability", cap));
     cap[0] = 9;
     e.xattrs().get("security.capability")[1] = 9;
     assertArrayEquals(new byte[] {1, 0, 0, 2}, e.xattrs().get("security.capability"));
@@ -114,20 +124,24 @@ class FileTreeTest {
       Content c = Content.ofFile(p);
       Files.write(p, new byte[50]);
       ContentChangedException e =
-          assertThrows(ContentChangedException.class, () -> {
-            try (InputStream in = c.open()) {
-              in.readAllBytes();
-            }
-          });
+          assertThrows(
+              ContentChangedException.class,
+              () -> {
+                try (InputStream in = c.open()) {
+                  in.readAllBytes();
+                }
+              });
       assertEquals(100, e.expectedSize());
       assertEquals(50, e.actualSize());
       assertTrue(e.getMessage().startsWith("/src: changed while being read"), e.getMessage());
       Files.write(p, new byte[150]);
-      assertThrows(ContentChangedException.class, () -> {
-        try (InputStream in = c.open()) {
-          in.readAllBytes();
-        }
-      });
+      assertThrows(
+          ContentChangedException.class,
+          () -> {
+            try (InputStream in = c.open()) {
+              in.readAllBytes();
+            }
+          });
     }
   }
 }

@@ -24,7 +24,17 @@ class TarTreeReaderTest {
   static final class TarBuilder {
     final ByteArrayOutputStream out = new ByteArrayOutputStream();
 
-    TarBuilder entry(String name, char type, int mode, int uid, int gid, long mtime, String link, int major, int minor, byte[] data)
+    TarBuilder entry(
+        String name,
+        char type,
+        int mode,
+        int uid,
+        int gid,
+        long mtime,
+        String link,
+        int major,
+        int minor,
+        byte[] data)
         throws IOException {
       byte[] h = new byte[512];
       put(h, 0, 100, name.getBytes(StandardCharsets.UTF_8));
@@ -99,20 +109,26 @@ class TarTreeReaderTest {
     for (int i = 0; i < big.length; i++) {
       big[i] = (byte) (i * 31);
     }
-    byte[] tar = new TarBuilder()
-        .entry("./", '5', 0755, 0, 0, 100, "", 0, 0, new byte[0])
-        .entry("./usr/", '5', 0755, 0, 0, 100, "", 0, 0, new byte[0])
-        .entry("./usr/bin/", '5', 0755, 0, 0, 100, "", 0, 0, new byte[0])
-        .pax(Map.of("SCHILY.xattr.security.capability", cap, "SCHILY.xattr.user.bin", invalidUtf8))
-        .entry("./usr/bin/ping", '0', 04755, 0, 0, 200, "", 0, 0, ping)
-        .pax(Map.of("LIBARCHIVE.xattr.user.b%3Da64", Base64.getEncoder().withoutPadding().encode(invalidUtf8)))
-        .entry("./usr/bin/big", '0', 0644, 1000, 100, 300, "", 0, 0, big)
-        .entry("./usr/bin/ping6", '1', 04755, 0, 0, 200, "./usr/bin/ping", 0, 0, new byte[0])
-        .entry("./usr/bin/sh", '2', 0777, 0, 0, 200, "dash", 0, 0, new byte[0])
-        .entry("./dev/null", '3', 0666, 0, 0, 200, "", 1, 3, new byte[0])
-        .entry("./dev/sda", '4', 0660, 0, 6, 200, "", 8, 0, new byte[0])
-        .entry("./dev/initctl", '6', 0600, 0, 0, 200, "", 0, 0, new byte[0])
-        .finish();
+    byte[] tar =
+        new TarBuilder()
+            .entry("./", '5', 0755, 0, 0, 100, "", 0, 0, new byte[0])
+            .entry("./usr/", '5', 0755, 0, 0, 100, "", 0, 0, new byte[0])
+            .entry("./usr/bin/", '5', 0755, 0, 0, 100, "", 0, 0, new byte[0])
+            .pax(
+                Map.of(
+                    "SCHILY.xattr.security.capability", cap, "SCHILY.xattr.user.bin", invalidUtf8))
+            .entry("./usr/bin/ping", '0', 04755, 0, 0, 200, "", 0, 0, ping)
+            .pax(
+                Map.of(
+                    "LIBARCHIVE.xattr.user.b%3Da64",
+                    Base64.getEncoder().withoutPadding().encode(invalidUtf8)))
+            .entry("./usr/bin/big", '0', 0644, 1000, 100, 300, "", 0, 0, big)
+            .entry("./usr/bin/ping6", '1', 04755, 0, 0, 200, "./usr/bin/ping", 0, 0, new byte[0])
+            .entry("./usr/bin/sh", '2', 0777, 0, 0, 200, "dash", 0, 0, new byte[0])
+            .entry("./dev/null", '3', 0666, 0, 0, 200, "", 1, 3, new byte[0])
+            .entry("./dev/sda", '4', 0660, 0, 6, 200, "", 8, 0, new byte[0])
+            .entry("./dev/initctl", '6', 0600, 0, 0, 200, "", 0, 0, new byte[0])
+            .finish();
     try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
       Path p = fs.getPath("/rootfs.tar");
       Files.write(p, tar);
@@ -141,7 +157,8 @@ class TarTreeReaderTest {
       assertEquals(EntryType.BLOCK_DEVICE, t.get("/dev/sda").type());
       assertEquals(8, t.get("/dev/sda").devMajor());
       assertEquals(EntryType.FIFO, t.get("/dev/initctl").type());
-      assertEquals(EntryType.DIRECTORY, t.get("/dev").type(), "missing parent directories are made");
+      assertEquals(
+          EntryType.DIRECTORY, t.get("/dev").type(), "missing parent directories are made");
       assertTrue(t.get("/usr/bin/sh").xattrs().isEmpty());
 
       // a tar truncated after the tree was read: reading names the entry
@@ -153,12 +170,14 @@ class TarTreeReaderTest {
 
   @Test
   void parsesGetfattrOutputWithEscapedNames() throws IOException {
-    String out = "# file: /r\n"
-        + "trusted.x=0x01\n\n"
-        + "# file: /r/caf\\303\\251 a\\\\b\n"
-        + "security.capability=0x0100000200200000000000000000000000000000\n"
-        + "user.empty=\n\n";
-    Map<String, Map<String, byte[]>> m = DirectoryTreeReader.parseGetfattr(out.getBytes(StandardCharsets.ISO_8859_1), "/r");
+    String out =
+        "# file: /r\n"
+            + "trusted.x=0x01\n\n"
+            + "# file: /r/caf\\303\\251 a\\\\b\n"
+            + "security.capability=0x0100000200200000000000000000000000000000\n"
+            + "user.empty=\n\n";
+    Map<String, Map<String, byte[]>> m =
+        DirectoryTreeReader.parseGetfattr(out.getBytes(StandardCharsets.ISO_8859_1), "/r");
     assertArrayEquals(new byte[] {1}, m.get("/").get("trusted.x"));
     Map<String, byte[]> f = m.get("/caf\u00e9 a\\b");
     assertEquals(20, f.get("security.capability").length);

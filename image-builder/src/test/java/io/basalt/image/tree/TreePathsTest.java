@@ -10,12 +10,28 @@ import org.junit.jupiter.api.Test;
 
 /** The path order, checked against its definition (split into names, compare the UTF-8 bytes). */
 class TreePathsTest {
-  private static final String[] PIECES = {"a", "b", "ab", "-", ".", " ", "~", "é", "中", "\uE000", "\uFFFD", "\uD83D\uDE00", "\uD800\uDC00", "z0"};
+  private static final String[] PIECES = {
+    "a",
+    "b",
+    "ab",
+    "-",
+    ".",
+    " ",
+    "~",
+    "é",
+    "中",
+    "\uE000",
+    "\uFFFD",
+    "\uD83D\uDE00",
+    "\uD800\uDC00",
+    "z0"
+  };
 
   @Test
   void orderEqualsComponentWiseUtf8ByteOrder() {
     Random r = new Random(42);
-    List<String> paths = new ArrayList<>(List.of("/", "/a", "/a/b", "/a-b", "/a.b", "/ab", "/a/b/c"));
+    List<String> paths =
+        new ArrayList<>(List.of("/", "/a", "/a/b", "/a-b", "/a.b", "/ab", "/a/b/c"));
     for (int i = 0; i < 400; i++) {
       StringBuilder s = new StringBuilder();
       int parts = 1 + r.nextInt(4);
@@ -30,12 +46,18 @@ class TreePathsTest {
     }
     for (String a : paths) {
       for (String b : paths) {
-        assertEquals(Integer.signum(reference(a, b)), Integer.signum(TreePaths.ORDER.compare(a, b)), a + " vs " + b);
+        assertEquals(
+            Integer.signum(reference(a, b)),
+            Integer.signum(TreePaths.ORDER.compare(a, b)),
+            a + " vs " + b);
       }
       String name = a.substring(a.lastIndexOf('/') + 1);
       for (String b : paths) {
         String other = b.substring(b.lastIndexOf('/') + 1);
-        assertEquals(Integer.signum(referenceNames(name, other)), Integer.signum(TreePaths.compareNames(name, other)), name + " vs " + other);
+        assertEquals(
+            Integer.signum(referenceNames(name, other)),
+            Integer.signum(TreePaths.compareNames(name, other)),
+            name + " vs " + other);
       }
     }
   }

@@ -23,7 +23,8 @@ class UsrAssemblerTest {
   static final long LATER = 1_800_000_000L;
 
   static TreeEntry file(String path, String text) {
-    return TreeEntry.regular(path, Content.ofBytes(text.getBytes(StandardCharsets.UTF_8))).withMtime(LATER);
+    return TreeEntry.regular(path, Content.ofBytes(text.getBytes(StandardCharsets.UTF_8)))
+        .withMtime(LATER);
   }
 
   /** A small merged-/usr Debian-like tree. */
@@ -38,17 +39,30 @@ class UsrAssemblerTest {
     b.putWithParents(file("/usr/lib/jvm/java-17-openjdk-amd64/bin/java", "java-binary"));
     b.putWithParents(file("/usr/lib/jvm/java-17-openjdk-amd64/lib/modules", "m".repeat(1000)));
     b.putWithParents(file("/usr/lib/jvm/java-17-openjdk-amd64/lib/libawt.so", "a".repeat(100)));
-    b.putWithParents(file("/usr/lib/jvm/java-17-openjdk-amd64/lib/server/classes_nocoops.jsa", "c".repeat(200)));
-    b.putWithParents(file("/usr/lib/systemd/system/ssh.service", "[Unit]\nDescription=ssh\n[Install]\nWantedBy=multi-user.target\nAlias=sshd.service\n"));
-    b.putWithParents(file("/usr/lib/systemd/system/docker.service", "[Service]\nExecStart=/usr/bin/dockerd\n[Install]\nWantedBy=multi-user.target\n"));
-    b.putWithParents(file("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\ndaemon::1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"));
+    b.putWithParents(
+        file("/usr/lib/jvm/java-17-openjdk-amd64/lib/server/classes_nocoops.jsa", "c".repeat(200)));
+    b.putWithParents(
+        file(
+            "/usr/lib/systemd/system/ssh.service",
+            "[Unit]\nDescription=ssh\n[Install]\nWantedBy=multi-user.target\nAlias=sshd.service\n"));
+    b.putWithParents(
+        file(
+            "/usr/lib/systemd/system/docker.service",
+            "[Service]\nExecStart=/usr/bin/dockerd\n[Install]\nWantedBy=multi-user.target\n"));
+    b.putWithParents(
+        file(
+            "/etc/passwd",
+            "root:x:0:0:root:/root:/bin/bash\ndaemon::1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"));
     b.putWithParents(file("/etc/shadow", "root:$6$abc$hash:19000:0:99999:7:::\n"));
     b.putWithParents(file("/etc/group", "root:x:0:\nshadow:x:42:\n"));
     b.putWithParents(file("/etc/machine-id", "0123456789abcdef0123456789abcdef\n"));
     b.putWithParents(file("/etc/ssh/sshd_config", "PermitRootLogin no\n"));
     b.putWithParents(file("/etc/ssh/ssh_host_ed25519_key", "SECRET"));
     b.putWithParents(file("/etc/ssh/ssh_host_ed25519_key.pub", "PUBLIC"));
-    b.putWithParents(TreeEntry.symlink("/etc/systemd/system/multi-user.target.wants/docker.service", "/lib/systemd/system/docker.service"));
+    b.putWithParents(
+        TreeEntry.symlink(
+            "/etc/systemd/system/multi-user.target.wants/docker.service",
+            "/lib/systemd/system/docker.service"));
     b.putWithParents(TreeEntry.symlink("/etc/os-release", "../usr/lib/os-release"));
     return b;
   }
@@ -57,12 +71,23 @@ class UsrAssemblerTest {
     TreeMap<String, Content> jars = new TreeMap<>();
     jars.put("basaltctl.jar", Content.ofBytes(new byte[] {'P', 'K'}));
     jars.put("lib/picocli-4.7.6.jar", Content.ofBytes(new byte[] {'P', 'K', 1}));
-    return new UsrAssembler.Inputs(spec, EPOCH, "0123456789ab", jars, (tree, epoch) -> {
-      tree.putWithParents(file("/usr/lib/systemd/system/basalt-boot-marker.service",
-          "[Unit]\nAfter=multi-user.target\n[Service]\nExecStart=/usr/lib/basalt/boot-marker\n[Install]\nWantedBy=multi-user.target\n").withMtime(epoch));
-      tree.putWithParents(file("/usr/lib/systemd/system-preset/80-basalt.preset",
-          "# Basalt\nenable basalt-boot-marker.service\nenable ssh.service\ndisable docker.service\n").withMtime(epoch));
-    });
+    return new UsrAssembler.Inputs(
+        spec,
+        EPOCH,
+        "0123456789ab",
+        jars,
+        (tree, epoch) -> {
+          tree.putWithParents(
+              file(
+                      "/usr/lib/systemd/system/basalt-boot-marker.service",
+                      "[Unit]\nAfter=multi-user.target\n[Service]\nExecStart=/usr/lib/basalt/boot-marker\n[Install]\nWantedBy=multi-user.target\n")
+                  .withMtime(epoch));
+          tree.putWithParents(
+              file(
+                      "/usr/lib/systemd/system-preset/80-basalt.preset",
+                      "# Basalt\nenable basalt-boot-marker.service\nenable ssh.service\ndisable docker.service\n")
+                  .withMtime(epoch));
+        });
   }
 
   static String text(FileTree t, String path) throws IOException {
@@ -75,7 +100,9 @@ class UsrAssemblerTest {
 
   @Test
   void assemblesTheDocumentedLayout() throws Exception {
-    ImageSpec spec = ImageSpec.parse("version: 1.2.3\nfiles:\n  - path: /etc/motd\n    content: hi\n", "t.yaml", null);
+    ImageSpec spec =
+        ImageSpec.parse(
+            "version: 1.2.3\nfiles:\n  - path: /etc/motd\n    content: hi\n", "t.yaml", null);
     UsrAssembler.Result r = UsrAssembler.assemble(base().build(), inputs(spec));
     FileTree t = r.tree();
 
@@ -115,11 +142,13 @@ class UsrAssemblerTest {
     assertEquals(1000 + 11, r.report().javaBytesAfter());
 
     // presets: enable writes the [Install] links in /usr, disable drops the base tree's /etc link
-    TreeEntry marker = t.get("/usr/lib/systemd/system/multi-user.target.wants/basalt-boot-marker.service");
+    TreeEntry marker =
+        t.get("/usr/lib/systemd/system/multi-user.target.wants/basalt-boot-marker.service");
     assertEquals(EntryType.SYMLINK, marker.type());
     assertEquals("../basalt-boot-marker.service", marker.linkTarget());
     assertNotNull(t.get("/usr/lib/systemd/system/multi-user.target.wants/ssh.service"));
-    assertNull(t.get("/usr/share/basalt/etc/systemd/system/multi-user.target.wants/docker.service"));
+    assertNull(
+        t.get("/usr/share/basalt/etc/systemd/system/multi-user.target.wants/docker.service"));
 
     // mtimes clamped, nothing newer than the epoch
     assertTrue(t.stream().allMatch(e -> e.mtime() <= EPOCH));
@@ -131,25 +160,32 @@ class UsrAssemblerTest {
     ImageSpec spec = ImageSpec.loadDefault();
     FileTree a = UsrAssembler.assemble(base().build(), inputs(spec)).tree();
     FileTree b = UsrAssembler.assemble(base().build(), inputs(spec)).tree();
-    assertEquals(a.stream().map(TreeEntry::toString).toList(), b.stream().map(TreeEntry::toString).toList());
+    assertEquals(
+        a.stream().map(TreeEntry::toString).toList(), b.stream().map(TreeEntry::toString).toList());
   }
 
   @Test
   void notMergedUsrIsAnError() {
     FileTree.Builder b = base();
     b.put(TreeEntry.directory("/bin"));
-    UsrAssemblyException e = assertThrows(UsrAssemblyException.class,
-        () -> UsrAssembler.assemble(b.build(), inputs(ImageSpec.loadDefault())));
+    UsrAssemblyException e =
+        assertThrows(
+            UsrAssemblyException.class,
+            () -> UsrAssembler.assemble(b.build(), inputs(ImageSpec.loadDefault())));
     assertEquals("/bin", e.path());
-    assertTrue(e.getMessage().contains("expected a symlink to usr/bin, found a DIRECTORY"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("expected a symlink to usr/bin, found a DIRECTORY"),
+        e.getMessage());
   }
 
   @Test
   void missingJavaIsAnError() {
     FileTree.Builder b = base();
     b.remove("/usr/lib/jvm");
-    UsrAssemblyException e = assertThrows(UsrAssemblyException.class,
-        () -> UsrAssembler.assemble(b.build(), inputs(ImageSpec.loadDefault())));
+    UsrAssemblyException e =
+        assertThrows(
+            UsrAssemblyException.class,
+            () -> UsrAssembler.assemble(b.build(), inputs(ImageSpec.loadDefault())));
     assertEquals("/usr/lib/jvm", e.path());
   }
 
@@ -157,8 +193,10 @@ class UsrAssemblerTest {
   void presetEnablingAUnitWithoutInstallSectionIsAnError() {
     FileTree.Builder b = base();
     b.put(file("/usr/lib/systemd/system/ssh.service", "[Unit]\nDescription=ssh\n"));
-    UsrAssemblyException e = assertThrows(UsrAssemblyException.class,
-        () -> UsrAssembler.assemble(b.build(), inputs(ImageSpec.loadDefault())));
+    UsrAssemblyException e =
+        assertThrows(
+            UsrAssemblyException.class,
+            () -> UsrAssembler.assemble(b.build(), inputs(ImageSpec.loadDefault())));
     assertTrue(e.getMessage().contains("no [Install]"), e.getMessage());
   }
 

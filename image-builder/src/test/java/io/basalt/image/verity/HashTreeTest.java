@@ -145,8 +145,8 @@ class HashTreeTest {
     assertEquals(blocks, r.dataBlocks());
     assertArrayEquals(ref.root, r.rootHash(), "root hash for " + blocks + " blocks");
     byte[] area = Arrays.copyOfRange(w.file, (int) r.hashOffset(), w.file.length);
-    assertArrayEquals(ref.tree, Arrays.copyOfRange(area, B, area.length),
-        "tree bytes for " + blocks + " blocks");
+    assertArrayEquals(
+        ref.tree, Arrays.copyOfRange(area, B, area.length), "tree bytes for " + blocks + " blocks");
     assertEquals(ref.levels, r.levels());
     return r;
   }
@@ -162,8 +162,14 @@ class HashTreeTest {
     try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
       Path img = fs.getPath("/img");
       Written w = new Written();
-      try (VerityChannel v = Verity.channel(Files.newByteChannel(img, StandardOpenOption.CREATE_NEW,
-          StandardOpenOption.READ, StandardOpenOption.WRITE), params)) {
+      try (VerityChannel v =
+          Verity.channel(
+              Files.newByteChannel(
+                  img,
+                  StandardOpenOption.CREATE_NEW,
+                  StandardOpenOption.READ,
+                  StandardOpenOption.WRITE),
+              params)) {
         // uneven writes, to exercise blocks split across calls
         int pos = 0;
         int step = 1;

@@ -2,9 +2,6 @@ package io.basalt.image.verity;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.common.jimfs.Configuration;
 import com.google.common.jimfs.Jimfs;
@@ -25,7 +22,11 @@ import org.junit.jupiter.api.Test;
 class VerityChannelTest {
   private static final int B = 4096;
   private static final VerityParams PARAMS = VerityParams.fromSeed("hash-tree-test");
-  private final FileSystem fs = Jimfs.newFileSystem(Configuration.unix().toBuilder().setAttributeViews("basic", "owner", "posix", "unix").build());
+  private final FileSystem fs =
+      Jimfs.newFileSystem(
+          Configuration.unix().toBuilder()
+              .setAttributeViews("basic", "owner", "posix", "unix")
+              .build());
 
   @AfterEach
   void close() throws IOException {
@@ -38,8 +39,12 @@ class VerityChannelTest {
     new Random(3).nextBytes(data);
     Path img = fs.getPath("/usr.img");
     VerityResult r;
-    try (SeekableByteChannel raw = Files.newByteChannel(img, StandardOpenOption.CREATE_NEW,
-            StandardOpenOption.READ, StandardOpenOption.WRITE);
+    try (SeekableByteChannel raw =
+            Files.newByteChannel(
+                img,
+                StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.READ,
+                StandardOpenOption.WRITE);
         VerityChannel ch = Verity.channel(raw, PARAMS)) {
       ch.write(ByteBuffer.allocate(96)); // placeholder superblock, patched at the end
       int pos = 96;
@@ -49,7 +54,8 @@ class VerityChannelTest {
         pos += n;
       }
       ch.position(0).write(ByteBuffer.wrap(data, 0, 96)); // like a squashfs superblock
-      ch.position(150L * B + 5).write(ByteBuffer.wrap(data, 150 * B + 5, 10)); // rewrite, same bytes
+      ch.position(150L * B + 5)
+          .write(ByteBuffer.wrap(data, 150 * B + 5, 10)); // rewrite, same bytes
       r = ch.appendHashTree();
     }
     byte[] padded = Arrays.copyOf(data, 301 * B);
@@ -67,8 +73,12 @@ class VerityChannelTest {
     new Random(4).nextBytes(data);
     Path img = fs.getPath("/img");
     VerityResult r;
-    try (SeekableByteChannel raw = Files.newByteChannel(img, StandardOpenOption.CREATE_NEW,
-            StandardOpenOption.READ, StandardOpenOption.WRITE);
+    try (SeekableByteChannel raw =
+            Files.newByteChannel(
+                img,
+                StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.READ,
+                StandardOpenOption.WRITE);
         VerityChannel ch = Verity.channel(raw, PARAMS)) {
       ch.write(ByteBuffer.wrap(data, 0, 10 * B + 3));
       ch.position(30L * B).write(ByteBuffer.wrap(data, 30 * B, 10 * B)); // jump ahead
@@ -87,8 +97,12 @@ class VerityChannelTest {
     Path img = fs.getPath("/cut.img");
     VerityResult r;
     long reads;
-    try (SeekableByteChannel raw = Files.newByteChannel(img, StandardOpenOption.CREATE_NEW,
-            StandardOpenOption.READ, StandardOpenOption.WRITE);
+    try (SeekableByteChannel raw =
+            Files.newByteChannel(
+                img,
+                StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.READ,
+                StandardOpenOption.WRITE);
         CountingChannel counting = new CountingChannel(raw);
         VerityChannel ch = Verity.channel(counting, PARAMS)) {
       ch.write(ByteBuffer.wrap(data, 0, 20 * B + 7));

@@ -1,10 +1,10 @@
 package io.basalt.image.verity;
 
-import io.basalt.image.testfixtures.HostTool;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
+import io.basalt.image.testfixtures.HostTool;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -32,8 +32,12 @@ class VerityIT {
     byte[] content = random(size, size); // not always block aligned, like a squashfs image
     Path img = tmp.resolve("usr.img");
     VerityResult r;
-    try (FileChannel fc = FileChannel.open(
-            img, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    try (FileChannel fc =
+            FileChannel.open(
+                img,
+                StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.READ,
+                StandardOpenOption.WRITE);
         VerityChannel ch = Verity.channel(fc, PARAMS)) {
       for (int off = 0; off < content.length; off += 65_536) {
         ch.write(ByteBuffer.wrap(content, off, Math.min(65_536, content.length - off)));
@@ -54,17 +58,28 @@ class VerityIT {
     // veritysetup format of the same padded data at the same offset writes the same bytes
     Path ref = tmp.resolve("ref.img");
     Files.write(ref, Arrays.copyOf(content, (int) padded));
-    String out = HostTool.ok(300, "veritysetup", "format", offset, "--salt=" + r.saltHex(),
-        "--uuid=" + r.uuid(), ref.toString(), ref.toString()).outText();
+    String out =
+        HostTool.ok(
+                300,
+                "veritysetup",
+                "format",
+                offset,
+                "--salt=" + r.saltHex(),
+                "--uuid=" + r.uuid(),
+                ref.toString(),
+                ref.toString())
+            .outText();
     assertEquals(field(out, "Root hash"), r.rootHashHex());
     assertEquals(Long.parseLong(field(out, "Hash blocks")), r.hashBlocks(), "hash blocks");
     assertArrayEquals(Files.readAllBytes(ref), Files.readAllBytes(img), "appended image bytes");
-    System.out.printf("verity appended: %d data blocks, hash offset %d, root %s%n",
+    System.out.printf(
+        "verity appended: %d data blocks, hash offset %d, root %s%n",
         r.dataBlocks(), r.hashOffset(), r.rootHashHex());
 
     flipByte(img, padded - B + 1);
-    HostTool bad = HostTool.run(
-        300, "veritysetup", "verify", offset, img.toString(), img.toString(), r.rootHashHex());
+    HostTool bad =
+        HostTool.run(
+            300, "veritysetup", "verify", offset, img.toString(), img.toString(), r.rootHashHex());
     assertNotEquals(0, bad.exit, "verify must fail after one flipped data byte");
   }
 
@@ -73,20 +88,31 @@ class VerityIT {
     byte[] content = random(3 * 1024 * 1024 + 5, 43);
     Path img = tmp.resolve("patched.img");
     VerityResult r;
-    try (FileChannel fc = FileChannel.open(img, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
-            StandardOpenOption.WRITE);
+    try (FileChannel fc =
+            FileChannel.open(
+                img,
+                StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.READ,
+                StandardOpenOption.WRITE);
         VerityChannel ch = Verity.channel(fc, PARAMS)) {
       ch.write(ByteBuffer.allocate(96));
       ch.write(ByteBuffer.wrap(content, 96, content.length - 96));
       ch.position(0).write(ByteBuffer.wrap(content, 0, 96));
       r = ch.appendHashTree();
     }
-    HostTool.ok(300, "veritysetup", "verify", "--hash-offset=" + r.hashOffset(), img.toString(), img.toString(),
+    HostTool.ok(
+        300,
+        "veritysetup",
+        "verify",
+        "--hash-offset=" + r.hashOffset(),
+        img.toString(),
+        img.toString(),
         r.rootHashHex());
   }
 
   private static String field(String veritysetupOutput, String name) {
-    Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + ":\\s*(\\S+)").matcher(veritysetupOutput);
+    Matcher m =
+        Pattern.compile("(?m)^" + Pattern.quote(name) + ":\\s*(\\S+)").matcher(veritysetupOutput);
     if (!m.find()) {
       throw new AssertionError("no '" + name + "' in veritysetup output:\n" + veritysetupOutput);
     }
@@ -94,7 +120,8 @@ class VerityIT {
   }
 
   private static void flipByte(Path file, long pos) throws IOException {
-    try (FileChannel fc = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+    try (FileChannel fc =
+        FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
       ByteBuffer one = ByteBuffer.allocate(1);
       fc.read(one, pos);
       one.put(0, (byte) (one.get(0) ^ 0x01)).rewind();

@@ -16,43 +16,63 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine;
 
 /**
  * {@code basalt repo}: create and operate a TUF repository on disk. Exit codes: 0 success, 1 a
  * failure (message on stderr), 2 bad usage. Not thread-safe; one instance per invocation.
  */
-@Command(name = "repo", mixinStandardHelpOptions = true,
-    description = "Create and operate a TUF repository (keys, targets, delegations, signing, serving).",
-    subcommands = {RepoCommand.Init.class, RepoCommand.AddTarget.class, RepoCommand.RemoveTarget.class,
-        RepoCommand.Delegate.class, RepoCommand.Publish.class, RepoCommand.RefreshTimestamp.class,
-        RepoCommand.Resign.class, RepoCommand.RotateKey.class, RepoCommand.Verify.class, RepoCommand.Serve.class})
+@Command(
+    name = "repo",
+    mixinStandardHelpOptions = true,
+    description =
+        "Create and operate a TUF repository (keys, targets, delegations, signing, serving).",
+    subcommands = {
+      RepoCommand.Init.class,
+      RepoCommand.AddTarget.class,
+      RepoCommand.RemoveTarget.class,
+      RepoCommand.Delegate.class,
+      RepoCommand.Publish.class,
+      RepoCommand.RefreshTimestamp.class,
+      RepoCommand.Resign.class,
+      RepoCommand.RotateKey.class,
+      RepoCommand.Verify.class,
+      RepoCommand.Serve.class
+    })
 public final class RepoCommand implements Runnable {
   @Spec CommandLine.Model.CommandSpec spec;
 
   /** Clock used by every subcommand (replaceable for tests). */
   static Clock clock = Clock.systemUTC();
+
   /** Passphrase source used by every subcommand (replaceable for tests). */
   static java.util.function.Supplier<Passphrases> passphrases = Passphrases::system;
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand (init, add-target, ...)");
+    throw new CommandLine.ParameterException(
+        spec.commandLine(), "missing subcommand (init, add-target, ...)");
   }
 
   /** Options every subcommand takes. */
   static final class RepoOptions {
-    @Option(names = {"-r", "--repo"}, defaultValue = ".", paramLabel = "DIR",
+    @Option(
+        names = {"-r", "--repo"},
+        defaultValue = ".",
+        paramLabel = "DIR",
         description = "Repository directory (default: current directory).")
     Path repo;
 
-    @Option(names = "--key-dir", paramLabel = "DIR",
-        description = "Another directory holding private keys KEYID.pem (e.g. offline root keys); repeatable.")
+    @Option(
+        names = "--key-dir",
+        paramLabel = "DIR",
+        description =
+            "Another directory holding private keys KEYID.pem (e.g. offline root keys); repeatable.")
     List<Path> keyDirs = new ArrayList<>();
 
     Repository open() throws IOException {
@@ -93,38 +113,81 @@ public final class RepoCommand implements Runnable {
     abstract int run() throws IOException;
   }
 
-  @Command(name = "init", description = "Create keys for all four roles and publish version 1 of everything.")
+  @Command(
+      name = "init",
+      description = "Create keys for all four roles and publish version 1 of everything.")
   static final class Init extends Base {
-    @Option(names = "--key-type", defaultValue = "ed25519", description = "ed25519, ecdsa or rsa (default ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--key-type",
+        defaultValue = "ed25519",
+        description = "ed25519, ecdsa or rsa (default ${DEFAULT-VALUE}).")
     String keyType;
-    @Option(names = "--root-keys", defaultValue = "1") int rootKeys;
-    @Option(names = "--root-threshold", defaultValue = "1") int rootThreshold;
-    @Option(names = "--targets-keys", defaultValue = "1") int targetsKeys;
-    @Option(names = "--targets-threshold", defaultValue = "1") int targetsThreshold;
-    @Option(names = "--snapshot-keys", defaultValue = "1") int snapshotKeys;
-    @Option(names = "--snapshot-threshold", defaultValue = "1") int snapshotThreshold;
-    @Option(names = "--timestamp-keys", defaultValue = "1") int timestampKeys;
-    @Option(names = "--timestamp-threshold", defaultValue = "1") int timestampThreshold;
-    @Option(names = "--root-key-dir", paramLabel = "DIR", description = "Write the root keys here (offline medium).")
+
+    @Option(names = "--root-keys", defaultValue = "1")
+    int rootKeys;
+
+    @Option(names = "--root-threshold", defaultValue = "1")
+    int rootThreshold;
+
+    @Option(names = "--targets-keys", defaultValue = "1")
+    int targetsKeys;
+
+    @Option(names = "--targets-threshold", defaultValue = "1")
+    int targetsThreshold;
+
+    @Option(names = "--snapshot-keys", defaultValue = "1")
+    int snapshotKeys;
+
+    @Option(names = "--snapshot-threshold", defaultValue = "1")
+    int snapshotThreshold;
+
+    @Option(names = "--timestamp-keys", defaultValue = "1")
+    int timestampKeys;
+
+    @Option(names = "--timestamp-threshold", defaultValue = "1")
+    int timestampThreshold;
+
+    @Option(
+        names = "--root-key-dir",
+        paramLabel = "DIR",
+        description = "Write the root keys here (offline medium).")
     Path rootKeyDir;
-    @Option(names = "--expires", paramLabel = "ROLE=DURATION",
-        description = "Expiry period per role (root, targets, snapshot, timestamp, delegated) as ISO-8601, e.g. targets=P30D.")
+
+    @Option(
+        names = "--expires",
+        paramLabel = "ROLE=DURATION",
+        description =
+            "Expiry period per role (root, targets, snapshot, timestamp, delegated) as ISO-8601, e.g. targets=P30D.")
     Map<String, String> expires = Map.of();
-    @Option(names = "--warn-before", paramLabel = "ROLE=DURATION", description = "Warn this long before a role expires.")
+
+    @Option(
+        names = "--warn-before",
+        paramLabel = "ROLE=DURATION",
+        description = "Warn this long before a role expires.")
     Map<String, String> warnBefore = Map.of();
+
     @Option(names = "--no-consistent-snapshot", description = "Publish plain ROLE.json names only.")
     boolean noConsistent;
 
     @Override
     int run() throws IOException {
-      Repository.InitOptions o = new Repository.InitOptions().keyType(KeyType.fromName(keyType))
-          .keys("root", rootKeys, rootThreshold).keys("targets", targetsKeys, targetsThreshold)
-          .keys("snapshot", snapshotKeys, snapshotThreshold).keys("timestamp", timestampKeys, timestampThreshold)
-          .consistentSnapshot(!noConsistent).rootKeyDir(rootKeyDir);
+      Repository.InitOptions o =
+          new Repository.InitOptions()
+              .keyType(KeyType.fromName(keyType))
+              .keys("root", rootKeys, rootThreshold)
+              .keys("targets", targetsKeys, targetsThreshold)
+              .keys("snapshot", snapshotKeys, snapshotThreshold)
+              .keys("timestamp", timestampKeys, timestampThreshold)
+              .consistentSnapshot(!noConsistent)
+              .rootKeyDir(rootKeyDir);
       expires.forEach(o::expires);
       warnBefore.forEach(o::warnBefore);
       Repository r = Repository.init(opts.repo, o, passphrases.get(), clock, new SecureRandom());
-      out().println("initialised TUF repository in " + r.dir() + " (metadata/1.root.json is the root clients trust)");
+      out()
+          .println(
+              "initialised TUF repository in "
+                  + r.dir()
+                  + " (metadata/1.root.json is the root clients trust)");
       warn(r.expiryWarnings());
       return 0;
     }
@@ -132,14 +195,31 @@ public final class RepoCommand implements Runnable {
 
   @Command(name = "add-target", description = "Stage a file as a target (publish to sign it).")
   static final class AddTarget extends Base {
-    @Parameters(index = "0", paramLabel = "FILE") Path file;
-    @Option(names = "--name", paramLabel = "PATH", description = "Target path in the repository (default: file name).")
+    @Parameters(index = "0", paramLabel = "FILE")
+    Path file;
+
+    @Option(
+        names = "--name",
+        paramLabel = "PATH",
+        description = "Target path in the repository (default: file name).")
     String name;
-    @Option(names = "--role", defaultValue = "targets", description = "Targets role to list it in (default ${DEFAULT-VALUE}).")
+
+    @Option(
+        names = "--role",
+        defaultValue = "targets",
+        description = "Targets role to list it in (default ${DEFAULT-VALUE}).")
     String role;
-    @Option(names = "--custom", paramLabel = "KEY=VALUE", description = "A custom string field (version, channel, arch, usr_root_hash...).")
+
+    @Option(
+        names = "--custom",
+        paramLabel = "KEY=VALUE",
+        description = "A custom string field (version, channel, arch, usr_root_hash...).")
     Map<String, String> custom = new java.util.TreeMap<>();
-    @Option(names = "--custom-json", paramLabel = "JSON", description = "A JSON object merged into custom.")
+
+    @Option(
+        names = "--custom-json",
+        paramLabel = "JSON",
+        description = "A JSON object merged into custom.")
     String customJson;
 
     @Override
@@ -151,15 +231,27 @@ public final class RepoCommand implements Runnable {
       c.putAll(custom);
       String path = name != null ? name : file.getFileName().toString();
       var v = opts.open().addTarget(role, path, file, c);
-      out().println("staged " + v.path() + " (" + v.length() + " bytes, sha256 " + v.sha256() + ") in role " + role);
+      out()
+          .println(
+              "staged "
+                  + v.path()
+                  + " ("
+                  + v.length()
+                  + " bytes, sha256 "
+                  + v.sha256()
+                  + ") in role "
+                  + role);
       return 0;
     }
   }
 
   @Command(name = "remove-target", description = "Stage the removal of a target.")
   static final class RemoveTarget extends Base {
-    @Parameters(index = "0", paramLabel = "PATH") String path;
-    @Option(names = "--role", defaultValue = "targets") String role;
+    @Parameters(index = "0", paramLabel = "PATH")
+    String path;
+
+    @Option(names = "--role", defaultValue = "targets")
+    String role;
 
     @Override
     int run() throws IOException {
@@ -169,36 +261,74 @@ public final class RepoCommand implements Runnable {
     }
   }
 
-  @Command(name = "delegate", description = "Delegate target paths to a new role with its own keys.")
+  @Command(
+      name = "delegate",
+      description = "Delegate target paths to a new role with its own keys.")
   static final class Delegate extends Base {
-    @Option(names = "--name", required = true, description = "Name of the new role (e.g. a channel or team).") String name;
-    @Option(names = "--from", defaultValue = "targets", description = "Delegating role (default ${DEFAULT-VALUE}).") String from;
-    @Option(names = "--path", required = true, paramLabel = "PATTERN", description = "Path pattern, e.g. 'beta/*'; repeatable.")
+    @Option(
+        names = "--name",
+        required = true,
+        description = "Name of the new role (e.g. a channel or team).")
+    String name;
+
+    @Option(
+        names = "--from",
+        defaultValue = "targets",
+        description = "Delegating role (default ${DEFAULT-VALUE}).")
+    String from;
+
+    @Option(
+        names = "--path",
+        required = true,
+        paramLabel = "PATTERN",
+        description = "Path pattern, e.g. 'beta/*'; repeatable.")
     List<String> paths;
-    @Option(names = "--terminating", description = "Stop the search at this role for matching paths.") boolean terminating;
-    @Option(names = "--key-type", defaultValue = "ed25519") String keyType;
-    @Option(names = "--keys", defaultValue = "1") int keys;
-    @Option(names = "--threshold", defaultValue = "1") int threshold;
+
+    @Option(
+        names = "--terminating",
+        description = "Stop the search at this role for matching paths.")
+    boolean terminating;
+
+    @Option(names = "--key-type", defaultValue = "ed25519")
+    String keyType;
+
+    @Option(names = "--keys", defaultValue = "1")
+    int keys;
+
+    @Option(names = "--threshold", defaultValue = "1")
+    int threshold;
 
     @Override
     int run() throws IOException {
-      opts.open().delegate(from, name, paths, terminating, KeyType.fromName(keyType), keys, threshold);
+      opts.open()
+          .delegate(from, name, paths, terminating, KeyType.fromName(keyType), keys, threshold);
       out().println("staged delegation of " + paths + " from " + from + " to " + name);
       return 0;
     }
   }
 
-  @Command(name = "publish", description = "Sign staged roles, then a new snapshot and timestamp. With PAYLOAD_DIR "
-      + "(out/<image>/update), first stage its usr.img, vmlinuz and initramfs as CHANNEL/ARCH/VERSION/FILE targets.")
+  @Command(
+      name = "publish",
+      description =
+          "Sign staged roles, then a new snapshot and timestamp. With PAYLOAD_DIR "
+              + "(out/<image>/update), first stage its usr.img, vmlinuz and initramfs as CHANNEL/ARCH/VERSION/FILE targets.")
   static final class Publish extends Base {
-    @Parameters(index = "0", arity = "0..1", paramLabel = "PAYLOAD_DIR",
+    @Parameters(
+        index = "0",
+        arity = "0..1",
+        paramLabel = "PAYLOAD_DIR",
         description = "An image build's update payload directory (payload.json + files).")
     Path payload;
 
-    @Option(names = "--channel", description = "With PAYLOAD_DIR: channel to publish on (default: the payload's).")
+    @Option(
+        names = "--channel",
+        description = "With PAYLOAD_DIR: channel to publish on (default: the payload's).")
     String channel;
 
-    @Option(names = "--role", defaultValue = "targets", description = "With PAYLOAD_DIR: targets role (default ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--role",
+        defaultValue = "targets",
+        description = "With PAYLOAD_DIR: targets role (default ${DEFAULT-VALUE}).")
     String role;
 
     @Override
@@ -219,7 +349,9 @@ public final class RepoCommand implements Runnable {
     }
   }
 
-  @Command(name = "refresh-timestamp", description = "Sign a new timestamp with a fresh expiry (for cron).")
+  @Command(
+      name = "refresh-timestamp",
+      description = "Sign a new timestamp with a fresh expiry (for cron).")
   static final class RefreshTimestamp extends Base {
     @Override
     int run() throws IOException {
@@ -229,9 +361,12 @@ public final class RepoCommand implements Runnable {
     }
   }
 
-  @Command(name = "resign", description = "Re-sign a role unchanged with a fresh expiry, then publish.")
+  @Command(
+      name = "resign",
+      description = "Re-sign a role unchanged with a fresh expiry, then publish.")
   static final class Resign extends Base {
-    @Option(names = "--role", required = true) String role;
+    @Option(names = "--role", required = true)
+    String role;
 
     @Override
     int run() throws IOException {
@@ -243,25 +378,41 @@ public final class RepoCommand implements Runnable {
     }
   }
 
-  @Command(name = "rotate-key", description = "Add and/or revoke keys of a top-level role in a new root, then publish.")
+  @Command(
+      name = "rotate-key",
+      description = "Add and/or revoke keys of a top-level role in a new root, then publish.")
   static final class RotateKey extends Base {
-    @Option(names = "--role", required = true) String role;
-    @Option(names = "--revoke", paramLabel = "KEYID", description = "Key id to remove; repeatable.") List<String> revoke = new ArrayList<>();
-    @Option(names = "--add", defaultValue = "0", description = "Number of new keys to generate.") int add;
-    @Option(names = "--threshold", description = "New threshold (default: unchanged).") Integer threshold;
-    @Option(names = "--key-type", defaultValue = "ed25519") String keyType;
+    @Option(names = "--role", required = true)
+    String role;
+
+    @Option(names = "--revoke", paramLabel = "KEYID", description = "Key id to remove; repeatable.")
+    List<String> revoke = new ArrayList<>();
+
+    @Option(names = "--add", defaultValue = "0", description = "Number of new keys to generate.")
+    int add;
+
+    @Option(names = "--threshold", description = "New threshold (default: unchanged).")
+    Integer threshold;
+
+    @Option(names = "--key-type", defaultValue = "ed25519")
+    String keyType;
 
     @Override
     int run() throws IOException {
       Repository r = opts.open();
       List<String> added = r.rotateKey(role, revoke, add, threshold, KeyType.fromName(keyType));
-      out().println("role " + role + ": added " + added + ", revoked " + revoke + "; new root published");
+      out()
+          .println(
+              "role " + role + ": added " + added + ", revoked " + revoke + "; new root published");
       warn(r.expiryWarnings());
       return 0;
     }
   }
 
-  @Command(name = "verify", description = "Check the published repository as a fresh client would, every target included.")
+  @Command(
+      name = "verify",
+      description =
+          "Check the published repository as a fresh client would, every target included.")
   static final class Verify extends Base {
     @Override
     int run() throws IOException {
@@ -271,20 +422,42 @@ public final class RepoCommand implements Runnable {
         err().println("error: " + e);
       }
       err().flush();
-      out().println((rep.ok() ? "OK" : "FAILED") + ": " + rep.targetsChecked() + " target(s) verified, "
-          + rep.errors().size() + " error(s), " + rep.warnings().size() + " warning(s)");
+      out()
+          .println(
+              (rep.ok() ? "OK" : "FAILED")
+                  + ": "
+                  + rep.targetsChecked()
+                  + " target(s) verified, "
+                  + rep.errors().size()
+                  + " error(s), "
+                  + rep.warnings().size()
+                  + " warning(s)");
       return rep.ok() ? 0 : 1;
     }
   }
 
-  @Command(name = "serve", description = "Serve metadata/ and targets/ over HTTP on 127.0.0.1 until interrupted.")
+  @Command(
+      name = "serve",
+      description = "Serve metadata/ and targets/ over HTTP on 127.0.0.1 until interrupted.")
   static final class Serve extends Base {
-    @Option(names = "--port", defaultValue = "8080", description = "Port (0: any free port; default ${DEFAULT-VALUE}).") int port;
+    @Option(
+        names = "--port",
+        defaultValue = "8080",
+        description = "Port (0: any free port; default ${DEFAULT-VALUE}).")
+    int port;
 
     @Override
     int run() throws IOException {
       try (RepoServer s = RepoServer.start(opts.repo, port)) {
-        out().println("serving " + opts.repo + " at " + s.baseUrl() + "metadata/ and " + s.baseUrl() + "targets/");
+        out()
+            .println(
+                "serving "
+                    + opts.repo
+                    + " at "
+                    + s.baseUrl()
+                    + "metadata/ and "
+                    + s.baseUrl()
+                    + "targets/");
         out().flush();
         try {
           new java.util.concurrent.CountDownLatch(1).await();

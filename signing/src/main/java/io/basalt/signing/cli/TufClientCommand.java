@@ -24,33 +24,48 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code basalt tuf-client}: the TUF conformance suite's client-under-test interface
- * (tuf-conformance CLIENT-CLI.md). Options in any order, the command word last:
- * {@code --metadata-dir D init TRUSTED_ROOT}, {@code --metadata-url U --metadata-dir D refresh},
- * {@code --metadata-url U --metadata-dir D --target-name P... --target-dir T --target-base-url TU
- * download}. Exit 0 on success, 1 on any failure. Time comes from the system clock (so
- * {@code faketime} works). Not thread-safe; one instance per invocation.
+ * (tuf-conformance CLIENT-CLI.md). Options in any order, the command word last: {@code
+ * --metadata-dir D init TRUSTED_ROOT}, {@code --metadata-url U --metadata-dir D refresh}, {@code
+ * --metadata-url U --metadata-dir D --target-name P... --target-dir T --target-base-url TU
+ * download}. Exit 0 on success, 1 on any failure. Time comes from the system clock (so {@code
+ * faketime} works). Not thread-safe; one instance per invocation.
  */
-@Command(name = "tuf-client", mixinStandardHelpOptions = true, exitCodeOnInvalidInput = 1,
+@Command(
+    name = "tuf-client",
+    mixinStandardHelpOptions = true,
+    exitCodeOnInvalidInput = 1,
     exitCodeOnExecutionException = 1,
     description = "TUF client (tuf-conformance client-under-test CLI): init, refresh, download.")
 public final class TufClientCommand implements Callable<Integer> {
 
   @Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--metadata-dir", required = true, paramLabel = "DIR",
+  @Option(
+      names = "--metadata-dir",
+      required = true,
+      paramLabel = "DIR",
       description = "Trusted metadata directory (ROLE.json files, exactly as received).")
   Path metadataDir;
 
-  @Option(names = "--metadata-url", paramLabel = "URL", description = "Repository metadata base URL.")
+  @Option(
+      names = "--metadata-url",
+      paramLabel = "URL",
+      description = "Repository metadata base URL.")
   String metadataUrl;
 
-  @Option(names = "--target-name", paramLabel = "PATH", description = "Target to download; repeatable.")
+  @Option(
+      names = "--target-name",
+      paramLabel = "PATH",
+      description = "Target to download; repeatable.")
   List<String> targetNames = new ArrayList<>();
 
   @Option(names = "--target-dir", paramLabel = "DIR", description = "Where downloaded targets go.")
   Path targetDir;
 
-  @Option(names = "--target-base-url", paramLabel = "URL", description = "Repository targets base URL.")
+  @Option(
+      names = "--target-base-url",
+      paramLabel = "URL",
+      description = "Repository targets base URL.")
   String targetBaseUrl;
 
   @Parameters(index = "0", paramLabel = "COMMAND", description = "init, refresh or download.")
@@ -73,12 +88,18 @@ public final class TufClientCommand implements Callable<Integer> {
         case "init" -> init(out);
         case "refresh" -> refresh(out);
         case "download" -> download(out);
-        default -> throw new IllegalArgumentException("unknown command '" + command + "' (init, refresh, download)");
+        default ->
+            throw new IllegalArgumentException(
+                "unknown command '" + command + "' (init, refresh, download)");
       }
       out.flush();
       return 0;
     } catch (IOException | RuntimeException e) {
-      err.println("tuf-client " + command + ": " + (e.getMessage() != null ? e.getMessage() : e.toString()));
+      err.println(
+          "tuf-client "
+              + command
+              + ": "
+              + (e.getMessage() != null ? e.getMessage() : e.toString()));
       err.flush();
       return 1;
     }
@@ -105,11 +126,13 @@ public final class TufClientCommand implements Callable<Integer> {
     URI targets = null;
     if (withTargets) {
       if (targetBaseUrl == null || targetDir == null || targetNames.isEmpty()) {
-        throw new IllegalArgumentException("download needs --target-name, --target-dir and --target-base-url");
+        throw new IllegalArgumentException(
+            "download needs --target-name, --target-dir and --target-base-url");
       }
       targets = URI.create(targetBaseUrl);
     }
-    return new Updater(metadataDir, URI.create(metadataUrl), targets, new HttpFetcher(), Clock.systemUTC());
+    return new Updater(
+        metadataDir, URI.create(metadataUrl), targets, new HttpFetcher(), Clock.systemUTC());
   }
 
   private void refresh(PrintWriter out) throws IOException {
@@ -123,8 +146,10 @@ public final class TufClientCommand implements Callable<Integer> {
     u.refresh();
     Files.createDirectories(targetDir);
     for (String name : targetNames) {
-      TargetInfo info = u.getTargetInfo(name)
-          .orElseThrow(() -> new IOException("target '" + name + "' is not listed by any trusted role"));
+      TargetInfo info =
+          u.getTargetInfo(name)
+              .orElseThrow(
+                  () -> new IOException("target '" + name + "' is not listed by any trusted role"));
       Optional<Path> cached = u.findCachedTarget(info, targetDir);
       if (cached.isPresent()) {
         out.println(name + ": already present as " + cached.get());

@@ -10,40 +10,43 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Strict JSON parser and OLPC canonical JSON encoder as TUF uses them: object keys sorted by Unicode
- * code point, integers only (no floats), only {@code "} and {@code \} escaped, everything else
- * written as raw UTF-8, duplicate keys rejected on parse. Values are plain Java objects:
- * {@code Map<String,Object>} (sorted, unmodifiable), {@code List<Object>}, {@code String},
- * {@code Long}, {@code Boolean} and {@link #NULL}. Stateless and thread-safe.
+ * Strict JSON parser and OLPC canonical JSON encoder as TUF uses them: object keys sorted by
+ * Unicode code point, integers only (no floats), only {@code "} and {@code \} escaped, everything
+ * else written as raw UTF-8, duplicate keys rejected on parse. Values are plain Java objects:
+ * {@code Map<String,Object>} (sorted, unmodifiable), {@code List<Object>}, {@code String}, {@code
+ * Long}, {@code Boolean} and {@link #NULL}. Stateless and thread-safe.
  */
 public final class CanonicalJson {
 
   /** The JSON {@code null} value (maps cannot hold Java null values cleanly). */
-  public static final Object NULL = new Object() {
-    @Override
-    public String toString() {
-      return "null";
-    }
-  };
+  public static final Object NULL =
+      new Object() {
+        @Override
+        public String toString() {
+          return "null";
+        }
+      };
 
   /** Orders strings by Unicode code point (String.compareTo orders UTF-16 units, which differs). */
-  public static final Comparator<String> CODE_POINT_ORDER = (a, b) -> {
-    int n = Math.min(a.length(), b.length());
-    for (int i = 0; i < n; i++) {
-      int ca = a.charAt(i);
-      int cb = b.charAt(i);
-      if (ca != cb) {
-        // UTF-16 order equals code point order except that surrogates (D800-DFFF, i.e. code
-        // points above FFFF) must sort after E000-FFFF: shift both ranges when both are >= D800.
-        if (ca >= 0xD800 && cb >= 0xD800) {
-          ca = ca >= 0xE000 ? ca - 0x800 : ca + 0x2000;
-          cb = cb >= 0xE000 ? cb - 0x800 : cb + 0x2000;
+  public static final Comparator<String> CODE_POINT_ORDER =
+      (a, b) -> {
+        int n = Math.min(a.length(), b.length());
+        for (int i = 0; i < n; i++) {
+          int ca = a.charAt(i);
+          int cb = b.charAt(i);
+          if (ca != cb) {
+            // UTF-16 order equals code point order except that surrogates (D800-DFFF, i.e. code
+            // points above FFFF) must sort after E000-FFFF: shift both ranges when both are >=
+            // D800.
+            if (ca >= 0xD800 && cb >= 0xD800) {
+              ca = ca >= 0xE000 ? ca - 0x800 : ca + 0x2000;
+              cb = cb >= 0xE000 ? cb - 0x800 : cb + 0x2000;
+            }
+            return Integer.compare(ca, cb);
+          }
         }
-        return Integer.compare(ca, cb);
-      }
-    }
-    return Integer.compare(a.length(), b.length());
-  };
+        return Integer.compare(a.length(), b.length());
+      };
 
   private static final int MAX_DEPTH = 64;
 
@@ -75,7 +78,8 @@ public final class CanonicalJson {
   public static Map<String, Object> parseObject(byte[] utf8) throws JsonFormatException {
     Object v = parse(utf8);
     if (!(v instanceof Map)) {
-      throw new JsonFormatException("expected a JSON object at the top level, found " + typeName(v));
+      throw new JsonFormatException(
+          "expected a JSON object at the top level, found " + typeName(v));
     }
     return (Map<String, Object>) v;
   }
@@ -189,19 +193,26 @@ public final class CanonicalJson {
   private static void writeScalar(StringBuilder sb, Object v, boolean json) {
     if (v instanceof String s) {
       writeString(sb, s, json);
-    } else if (v instanceof Long || v instanceof Integer || v instanceof Short || v instanceof Byte) {
+    } else if (v instanceof Long
+        || v instanceof Integer
+        || v instanceof Short
+        || v instanceof Byte) {
       sb.append(((Number) v).longValue());
     } else if (v instanceof Boolean b) {
       sb.append(b ? "true" : "false");
     } else if (v == NULL) {
       sb.append("null");
     } else {
-      throw new IllegalArgumentException("value not allowed in canonical JSON: "
-          + (v == null ? "Java null" : v.getClass().getName() + " " + v));
+      throw new IllegalArgumentException(
+          "value not allowed in canonical JSON: "
+              + (v == null ? "Java null" : v.getClass().getName() + " " + v));
     }
   }
 
-  /** Canonical strings escape only quote and backslash; plain-JSON output also escapes control characters. */
+  /**
+   * Canonical strings escape only quote and backslash; plain-JSON output also escapes control
+   * characters.
+   */
   private static void writeString(StringBuilder sb, String s, boolean json) {
     sb.append('"');
     for (int i = 0; i < s.length(); i++) {
@@ -402,8 +413,12 @@ public final class CanonicalJson {
         }
         byte c = b[pos];
         if (c == '"') {
-          String run = new String(b, runStart, pos - runStart,
-              ascii ? StandardCharsets.ISO_8859_1 : StandardCharsets.UTF_8);
+          String run =
+              new String(
+                  b,
+                  runStart,
+                  pos - runStart,
+                  ascii ? StandardCharsets.ISO_8859_1 : StandardCharsets.UTF_8);
           pos++;
           return sb == null ? run : sb.append(run).toString();
         }
@@ -421,8 +436,12 @@ public final class CanonicalJson {
           if (sb == null) {
             sb = new StringBuilder();
           }
-          sb.append(new String(b, runStart, pos - runStart,
-              ascii ? StandardCharsets.ISO_8859_1 : StandardCharsets.UTF_8));
+          sb.append(
+              new String(
+                  b,
+                  runStart,
+                  pos - runStart,
+                  ascii ? StandardCharsets.ISO_8859_1 : StandardCharsets.UTF_8));
           ascii = true;
           pos++;
           if (pos >= b.length) {

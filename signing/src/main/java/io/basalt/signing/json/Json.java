@@ -18,7 +18,8 @@ public final class Json {
   public static String string(Map<String, Object> m, String key, String where) {
     Object v = required(m, key, where);
     if (!(v instanceof String s)) {
-      throw new IllegalArgumentException(where + "." + key + ": expected a string, found " + CanonicalJson.typeName(v));
+      throw new IllegalArgumentException(
+          where + "." + key + ": expected a string, found " + CanonicalJson.typeName(v));
     }
     return s;
   }
@@ -26,7 +27,8 @@ public final class Json {
   public static long integer(Map<String, Object> m, String key, String where) {
     Object v = required(m, key, where);
     if (!(v instanceof Long l)) {
-      throw new IllegalArgumentException(where + "." + key + ": expected an integer, found " + CanonicalJson.typeName(v));
+      throw new IllegalArgumentException(
+          where + "." + key + ": expected an integer, found " + CanonicalJson.typeName(v));
     }
     return l;
   }
@@ -37,7 +39,8 @@ public final class Json {
       return dflt;
     }
     if (!(v instanceof Boolean b)) {
-      throw new IllegalArgumentException(where + "." + key + ": expected a boolean, found " + CanonicalJson.typeName(v));
+      throw new IllegalArgumentException(
+          where + "." + key + ": expected a boolean, found " + CanonicalJson.typeName(v));
     }
     return b;
   }
@@ -50,7 +53,8 @@ public final class Json {
   @SuppressWarnings("unchecked")
   public static Map<String, Object> asObject(Object v, String where) {
     if (!(v instanceof Map)) {
-      throw new IllegalArgumentException(where + ": expected an object, found " + CanonicalJson.typeName(v));
+      throw new IllegalArgumentException(
+          where + ": expected an object, found " + CanonicalJson.typeName(v));
     }
     return (Map<String, Object>) v;
   }
@@ -59,7 +63,8 @@ public final class Json {
   public static List<Object> array(Map<String, Object> m, String key, String where) {
     Object v = required(m, key, where);
     if (!(v instanceof List)) {
-      throw new IllegalArgumentException(where + "." + key + ": expected an array, found " + CanonicalJson.typeName(v));
+      throw new IllegalArgumentException(
+          where + "." + key + ": expected an array, found " + CanonicalJson.typeName(v));
     }
     return (List<Object>) v;
   }

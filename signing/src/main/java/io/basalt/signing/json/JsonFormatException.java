@@ -2,7 +2,9 @@ package io.basalt.signing.json;
 
 import java.io.IOException;
 
-/** Thrown when bytes are not strict JSON acceptable for TUF (floats, duplicate keys, bad syntax). */
+/**
+ * Thrown when bytes are not strict JSON acceptable for TUF (floats, duplicate keys, bad syntax).
+ */
 public final class JsonFormatException extends IOException {
   private static final long serialVersionUID = 1L;
 

@@ -22,8 +22,11 @@ import java.util.Map;
  */
 public final class Key {
 
-  /** DER SubjectPublicKeyInfo header for an Ed25519 key (RFC 8410), followed by the 32 raw bytes. */
-  private static final byte[] ED25519_SPKI_PREFIX = HexFormat.of().parseHex("302a300506032b6570032100");
+  /**
+   * DER SubjectPublicKeyInfo header for an Ed25519 key (RFC 8410), followed by the 32 raw bytes.
+   */
+  private static final byte[] ED25519_SPKI_PREFIX =
+      HexFormat.of().parseHex("302a300506032b6570032100");
 
   private final Map<String, Object> json;
   private final String keytype;
@@ -91,7 +94,8 @@ public final class Key {
   /** The key id: lowercase hex sha256 of the canonical JSON of the key object. */
   public String keyId() {
     try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(CanonicalJson.encode(json)));
+      return HexFormat.of()
+          .formatHex(MessageDigest.getInstance("SHA-256").digest(CanonicalJson.encode(json)));
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("SHA-256 unavailable", e);
     }
@@ -99,8 +103,8 @@ public final class Key {
 
   /**
    * Checks a signature over data with the JDK's providers: Ed25519 (RFC 8032, SunEC), ECDSA P-256
-   * with SHA-256, RSASSA-PSS with SHA-256. Never throws for bad input: malformed keys or
-   * signatures and unsupported schemes simply do not verify.
+   * with SHA-256, RSASSA-PSS with SHA-256. Never throws for bad input: malformed keys or signatures
+   * and unsupported schemes simply do not verify.
    */
   public boolean verify(byte[] data, byte[] signature) {
     if (type == null) {
@@ -109,32 +113,37 @@ public final class Key {
     try {
       PublicKey pk = publicKey();
       switch (type) {
-        case ED25519: {
-          Signature s = Signature.getInstance("Ed25519");
-          s.initVerify(pk);
-          s.update(data);
-          return s.verify(signature);
-        }
-        case ECDSA: {
-          Signature s = Signature.getInstance("SHA256withECDSA");
-          s.initVerify(pk);
-          s.update(data);
-          return s.verify(signature);
-        }
-        case RSA: {
-          int modBytes = (((RSAPublicKey) pk).getModulus().bitLength() + 7) / 8;
-          // securesystemslib and go-tuf sign with salt = digest length; some signers use the maximum.
-          for (int salt : new int[] {32, modBytes - 32 - 2}) {
-            Signature s = Signature.getInstance("RSASSA-PSS");
-            s.setParameter(new PSSParameterSpec("SHA-256", "MGF1", MGF1ParameterSpec.SHA256, salt, 1));
+        case ED25519:
+          {
+            Signature s = Signature.getInstance("Ed25519");
             s.initVerify(pk);
             s.update(data);
-            if (s.verify(signature)) {
-              return true;
-            }
+            return s.verify(signature);
           }
-          return false;
-        }
+        case ECDSA:
+          {
+            Signature s = Signature.getInstance("SHA256withECDSA");
+            s.initVerify(pk);
+            s.update(data);
+            return s.verify(signature);
+          }
+        case RSA:
+          {
+            int modBytes = (((RSAPublicKey) pk).getModulus().bitLength() + 7) / 8;
+            // securesystemslib and go-tuf sign with salt = digest length; some signers use the
+            // maximum.
+            for (int salt : new int[] {32, modBytes - 32 - 2}) {
+              Signature s = Signature.getInstance("RSASSA-PSS");
+              s.setParameter(
+                  new PSSParameterSpec("SHA-256", "MGF1", MGF1ParameterSpec.SHA256, salt, 1));
+              s.initVerify(pk);
+              s.update(data);
+              if (s.verify(signature)) {
+                return true;
+              }
+            }
+            return false;
+          }
         default:
           return false;
       }
@@ -143,23 +152,30 @@ public final class Key {
     }
   }
 
-  /** Decodes the public value: ed25519 as 32 raw bytes (RFC 8410 SubjectPublicKeyInfo), others as PEM. */
+  /**
+   * Decodes the public value: ed25519 as 32 raw bytes (RFC 8410 SubjectPublicKeyInfo), others as
+   * PEM.
+   */
   private PublicKey publicKey() throws GeneralSecurityException {
     switch (type) {
-      case ED25519: {
-        byte[] raw = HexFormat.of().parseHex(publicValue);
-        if (raw.length != 32) {
-          throw new GeneralSecurityException("ed25519 public key must be 32 bytes, found " + raw.length);
+      case ED25519:
+        {
+          byte[] raw = HexFormat.of().parseHex(publicValue);
+          if (raw.length != 32) {
+            throw new GeneralSecurityException(
+                "ed25519 public key must be 32 bytes, found " + raw.length);
+          }
+          byte[] spki = new byte[ED25519_SPKI_PREFIX.length + 32];
+          System.arraycopy(ED25519_SPKI_PREFIX, 0, spki, 0, ED25519_SPKI_PREFIX.length);
+          System.arraycopy(raw, 0, spki, ED25519_SPKI_PREFIX.length, 32);
+          return KeyFactory.getInstance("Ed25519").generatePublic(new X509EncodedKeySpec(spki));
         }
-        byte[] spki = new byte[ED25519_SPKI_PREFIX.length + 32];
-        System.arraycopy(ED25519_SPKI_PREFIX, 0, spki, 0, ED25519_SPKI_PREFIX.length);
-        System.arraycopy(raw, 0, spki, ED25519_SPKI_PREFIX.length, 32);
-        return KeyFactory.getInstance("Ed25519").generatePublic(new X509EncodedKeySpec(spki));
-      }
       case ECDSA:
-        return KeyFactory.getInstance("EC").generatePublic(new X509EncodedKeySpec(pemBody(publicValue)));
+        return KeyFactory.getInstance("EC")
+            .generatePublic(new X509EncodedKeySpec(pemBody(publicValue)));
       case RSA:
-        return KeyFactory.getInstance("RSA").generatePublic(new X509EncodedKeySpec(pemBody(publicValue)));
+        return KeyFactory.getInstance("RSA")
+            .generatePublic(new X509EncodedKeySpec(pemBody(publicValue)));
       default:
         throw new GeneralSecurityException("unsupported key type " + keytype);
     }

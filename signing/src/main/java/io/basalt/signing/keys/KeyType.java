@@ -2,7 +2,10 @@ package io.basalt.signing.keys;
 
 import java.util.Locale;
 
-/** The key types Basalt can sign with, with their TUF {@code keytype} and {@code scheme} names. Immutable. */
+/**
+ * The key types Basalt can sign with, with their TUF {@code keytype} and {@code scheme} names.
+ * Immutable.
+ */
 public enum KeyType {
   /** Ed25519, public key as 64 hex digits. */
   ED25519("ed25519", "ed25519"),
@@ -41,13 +44,15 @@ public enum KeyType {
         return t;
       }
     }
-    throw new IllegalArgumentException("unknown key type '" + name + "', expected ed25519, ecdsa or rsa");
+    throw new IllegalArgumentException(
+        "unknown key type '" + name + "', expected ed25519, ecdsa or rsa");
   }
 
   /** The supported type for a TUF keytype/scheme pair, or null when unsupported. */
   static KeyType of(String keytype, String scheme) {
     for (KeyType t : values()) {
-      boolean typeOk = t.keytype.equals(keytype) || (t == ECDSA && "ecdsa-sha2-nistp256".equals(keytype));
+      boolean typeOk =
+          t.keytype.equals(keytype) || (t == ECDSA && "ecdsa-sha2-nistp256".equals(keytype));
       if (typeOk && t.scheme.equals(scheme)) {
         return t;
       }

@@ -42,8 +42,8 @@ import org.bouncycastle.pkcs.PKCSException;
 
 /**
  * A private signing key with its TUF public {@link Key}. Private keys are stored as encrypted
- * PKCS#8 PEM (PBES2: PBKDF2-HMAC-SHA256 + AES-256-CBC), readable by {@code openssl pkey}. Immutable;
- * signing is thread-safe.
+ * PKCS#8 PEM (PBES2: PBKDF2-HMAC-SHA256 + AES-256-CBC), readable by {@code openssl pkey}.
+ * Immutable; signing is thread-safe.
  */
 public final class SigningKey {
 
@@ -78,7 +78,9 @@ public final class SigningKey {
           g.initialize(new ECGenParameterSpec("secp256r1"), random);
         }
         case RSA -> {
-          g = KeyPairGenerator.getInstance("RSA"); // the JDK's generator is several times faster than BC's
+          g =
+              KeyPairGenerator.getInstance(
+                  "RSA"); // the JDK's generator is several times faster than BC's
           g.initialize(new RSAKeyGenParameterSpec(3072, RSAKeyGenParameterSpec.F4), random);
         }
         default -> throw new IllegalArgumentException(type.toString());
@@ -140,18 +142,20 @@ public final class SigningKey {
       throw new IllegalArgumentException("an empty passphrase cannot protect a private key");
     }
     try {
-      OutputEncryptor enc = new JceOpenSSLPKCS8EncryptorBuilder(JcaPKCS8Generator.AES_256_CBC)
-          .setProvider(BC)
-          .setRandom(random)
-          .setPRF(JcaPKCS8Generator.PRF_HMACSHA256)
-          .setIterationCount(PBKDF2_ITERATIONS)
-          .setPassword(passphrase)
-          .build();
+      OutputEncryptor enc =
+          new JceOpenSSLPKCS8EncryptorBuilder(JcaPKCS8Generator.AES_256_CBC)
+              .setProvider(BC)
+              .setRandom(random)
+              .setPRF(JcaPKCS8Generator.PRF_HMACSHA256)
+              .setIterationCount(PBKDF2_ITERATIONS)
+              .setPassword(passphrase)
+              .build();
       StringWriter sw = new StringWriter();
       try (JcaPEMWriter w = new JcaPEMWriter(sw)) {
         // Plain PKCS#8 v1 (no embedded public key): OpenSSL 3.0 rejects BC's v2 Ed25519 encoding.
         PrivateKeyInfo full = PrivateKeyInfo.getInstance(privateKey.getEncoded());
-        PrivateKeyInfo v1 = new PrivateKeyInfo(full.getPrivateKeyAlgorithm(), full.parsePrivateKey());
+        PrivateKeyInfo v1 =
+            new PrivateKeyInfo(full.getPrivateKeyAlgorithm(), full.parsePrivateKey());
         w.writeObject(new org.bouncycastle.openssl.PKCS8Generator(v1, enc));
       }
       return sw.toString().getBytes(StandardCharsets.US_ASCII);
@@ -161,29 +165,37 @@ public final class SigningKey {
   }
 
   /**
-   * Reads an encrypted PKCS#8 PEM private key (as written by {@link #toEncryptedPem} or by
-   * {@code openssl genpkey ... -aes256}).
+   * Reads an encrypted PKCS#8 PEM private key (as written by {@link #toEncryptedPem} or by {@code
+   * openssl genpkey ... -aes256}).
    *
    * @param source names the file in error messages
    * @throws WrongPassphraseException if the passphrase does not decrypt the key
    * @throws IOException if the PEM is not an encrypted private key of a supported type
    */
-  public static SigningKey fromEncryptedPem(byte[] pem, char[] passphrase, String source) throws IOException {
+  public static SigningKey fromEncryptedPem(byte[] pem, char[] passphrase, String source)
+      throws IOException {
     Object obj;
-    try (PEMParser p = new PEMParser(new StringReader(new String(pem, StandardCharsets.US_ASCII)))) {
+    try (PEMParser p =
+        new PEMParser(new StringReader(new String(pem, StandardCharsets.US_ASCII)))) {
       obj = p.readObject();
     }
     if (obj instanceof PrivateKeyInfo) {
-      throw new IOException(source + ": private key is not encrypted; Basalt keeps keys encrypted at rest"
-          + " (convert with: openssl pkcs8 -topk8 -v2 aes-256-cbc)");
+      throw new IOException(
+          source
+              + ": private key is not encrypted; Basalt keeps keys encrypted at rest"
+              + " (convert with: openssl pkcs8 -topk8 -v2 aes-256-cbc)");
     }
     if (!(obj instanceof PKCS8EncryptedPrivateKeyInfo enc)) {
-      throw new IOException(source + ": expected an ENCRYPTED PRIVATE KEY PEM block, found "
-          + (obj == null ? "nothing" : obj.getClass().getSimpleName()));
+      throw new IOException(
+          source
+              + ": expected an ENCRYPTED PRIVATE KEY PEM block, found "
+              + (obj == null ? "nothing" : obj.getClass().getSimpleName()));
     }
     PrivateKeyInfo info;
     try {
-      info = enc.decryptPrivateKeyInfo(new JceOpenSSLPKCS8DecryptorProviderBuilder().setProvider(BC).build(passphrase));
+      info =
+          enc.decryptPrivateKeyInfo(
+              new JceOpenSSLPKCS8DecryptorProviderBuilder().setProvider(BC).build(passphrase));
     } catch (PKCSException | OperatorCreationException | RuntimeException e) {
       throw new WrongPassphraseException(source);
     }
@@ -194,13 +206,16 @@ public final class SigningKey {
     }
   }
 
-  private static SigningKey fromPrivate(PrivateKey pk) throws GeneralSecurityException, IOException {
+  private static SigningKey fromPrivate(PrivateKey pk)
+      throws GeneralSecurityException, IOException {
     String alg = pk.getAlgorithm();
     if (alg.equals("Ed25519") || alg.equals("EdDSA")) {
       PrivateKeyInfo info = PrivateKeyInfo.getInstance(pk.getEncoded());
-      byte[] seed = org.bouncycastle.asn1.ASN1OctetString.getInstance(info.parsePrivateKey()).getOctets();
+      byte[] seed =
+          org.bouncycastle.asn1.ASN1OctetString.getInstance(info.parsePrivateKey()).getOctets();
       byte[] pub = new Ed25519PrivateKeyParameters(seed, 0).generatePublicKey().getEncoded();
-      return new SigningKey(KeyType.ED25519, pk, Key.of(KeyType.ED25519, HexFormat.of().formatHex(pub)));
+      return new SigningKey(
+          KeyType.ED25519, pk, Key.of(KeyType.ED25519, HexFormat.of().formatHex(pub)));
     }
     if (pk instanceof ECPrivateKey ec) {
       ECNamedCurveParameterSpec spec = ECNamedCurveTable.getParameterSpec("secp256r1");
@@ -213,11 +228,13 @@ public final class SigningKey {
       byte[] spki = SubjectPublicKeyInfo.getInstance(pub.getEncoded()).getEncoded();
       // Re-encode through the JDK so the SPKI uses the named-curve form openssl and others expect.
       var jdkPub = KeyFactory.getInstance("EC").generatePublic(new X509EncodedKeySpec(spki));
-      return new SigningKey(KeyType.ECDSA, pk, Key.of(KeyType.ECDSA, Key.toPem(jdkPub.getEncoded())));
+      return new SigningKey(
+          KeyType.ECDSA, pk, Key.of(KeyType.ECDSA, Key.toPem(jdkPub.getEncoded())));
     }
     if (pk instanceof RSAPrivateCrtKey rsa) {
-      var pub = KeyFactory.getInstance("RSA").generatePublic(
-          new RSAPublicKeySpec(rsa.getModulus(), rsa.getPublicExponent()));
+      var pub =
+          KeyFactory.getInstance("RSA")
+              .generatePublic(new RSAPublicKeySpec(rsa.getModulus(), rsa.getPublicExponent()));
       return new SigningKey(KeyType.RSA, pk, Key.of(KeyType.RSA, Key.toPem(pub.getEncoded())));
     }
     throw new GeneralSecurityException("unsupported private key algorithm " + alg);

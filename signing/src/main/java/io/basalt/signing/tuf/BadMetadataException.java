@@ -1,6 +1,9 @@
 package io.basalt.signing.tuf;
 
-/** Metadata that is not well-formed TUF: bad JSON, wrong type, missing fields, duplicate signature keyids. */
+/**
+ * Metadata that is not well-formed TUF: bad JSON, wrong type, missing fields, duplicate signature
+ * keyids.
+ */
 public final class BadMetadataException extends TufException {
   private static final long serialVersionUID = 1L;
 

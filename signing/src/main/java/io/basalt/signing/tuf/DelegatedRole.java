@@ -8,8 +8,8 @@ import java.util.Map;
 
 /**
  * A delegation from a targets role: the delegated role's name, keys, threshold, whether it is
- * terminating, and which target paths it may sign ({@code paths} glob patterns or
- * {@code path_hash_prefixes}). Immutable.
+ * terminating, and which target paths it may sign ({@code paths} glob patterns or {@code
+ * path_hash_prefixes}). Immutable.
  */
 public final class DelegatedRole {
   private final String name;
@@ -18,7 +18,8 @@ public final class DelegatedRole {
   private final List<String> paths;
   private final List<String> pathHashPrefixes;
 
-  DelegatedRole(String name, RoleKeys keys, boolean terminating, List<String> paths, List<String> prefixes) {
+  DelegatedRole(
+      String name, RoleKeys keys, boolean terminating, List<String> paths, List<String> prefixes) {
     this.name = name;
     this.keys = keys;
     this.terminating = terminating;
@@ -31,8 +32,8 @@ public final class DelegatedRole {
    *
    * @throws IllegalArgumentException if no pattern is given
    */
-  public static DelegatedRole withPaths(String name, RoleKeys keys, boolean terminating,
-      List<String> paths) {
+  public static DelegatedRole withPaths(
+      String name, RoleKeys keys, boolean terminating, List<String> paths) {
     if (paths.isEmpty()) {
       throw new IllegalArgumentException(name + ": a delegation needs at least one path pattern");
     }
@@ -66,11 +67,15 @@ public final class DelegatedRole {
     String name = Json.string(m, "name", where);
     RoleKeys keys = RoleKeys.fromJson(m, where);
     boolean term = Json.bool(m, "terminating", where, false);
-    List<String> paths = m.containsKey("paths") ? strings(Json.array(m, "paths", where), where + ".paths") : null;
-    List<String> pre = m.containsKey("path_hash_prefixes")
-        ? strings(Json.array(m, "path_hash_prefixes", where), where + ".path_hash_prefixes") : null;
+    List<String> paths =
+        m.containsKey("paths") ? strings(Json.array(m, "paths", where), where + ".paths") : null;
+    List<String> pre =
+        m.containsKey("path_hash_prefixes")
+            ? strings(Json.array(m, "path_hash_prefixes", where), where + ".path_hash_prefixes")
+            : null;
     if ((paths == null) == (pre == null)) {
-      throw new IllegalArgumentException(where + ": exactly one of paths and path_hash_prefixes must be set");
+      throw new IllegalArgumentException(
+          where + ": exactly one of paths and path_hash_prefixes must be set");
     }
     return new DelegatedRole(name, keys, term, paths, pre);
   }

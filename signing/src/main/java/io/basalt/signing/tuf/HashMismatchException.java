@@ -1,6 +1,8 @@
 package io.basalt.signing.tuf;
 
-/** Downloaded data whose hash differs from the metadata, or whose hash algorithm is not supported. */
+/**
+ * Downloaded data whose hash differs from the metadata, or whose hash algorithm is not supported.
+ */
 public final class HashMismatchException extends TufException {
   private static final long serialVersionUID = 1L;
   private final String algorithm;
@@ -9,9 +11,13 @@ public final class HashMismatchException extends TufException {
 
   /** Creates the exception; actual is null when the algorithm is unsupported. */
   public HashMismatchException(String what, String algorithm, String expected, String actual) {
-    super(what, what + ": " + (actual == null
-        ? "unsupported hash algorithm '" + algorithm + "'"
-        : algorithm + " expected " + expected + ", found " + actual));
+    super(
+        what,
+        what
+            + ": "
+            + (actual == null
+                ? "unsupported hash algorithm '" + algorithm + "'"
+                : algorithm + " expected " + expected + ", found " + actual));
     this.algorithm = algorithm;
     this.expected = expected;
     this.actual = actual;

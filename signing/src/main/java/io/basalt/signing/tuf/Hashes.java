@@ -8,19 +8,25 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
-/** Hash algorithm names as TUF spells them and checking of data against a hashes object. Stateless. */
+/**
+ * Hash algorithm names as TUF spells them and checking of data against a hashes object. Stateless.
+ */
 public final class Hashes {
   private Hashes() {}
 
-  /** A fresh digest for a TUF algorithm name (sha224, sha256, sha384, sha512), or null when unsupported. */
+  /**
+   * A fresh digest for a TUF algorithm name (sha224, sha256, sha384, sha512), or null when
+   * unsupported.
+   */
   public static MessageDigest digest(String algorithm) {
-    String jca = switch (algorithm) {
-      case "sha224" -> "SHA-224";
-      case "sha256" -> "SHA-256";
-      case "sha384" -> "SHA-384";
-      case "sha512" -> "SHA-512";
-      default -> null;
-    };
+    String jca =
+        switch (algorithm) {
+          case "sha224" -> "SHA-224";
+          case "sha256" -> "SHA-256";
+          case "sha384" -> "SHA-384";
+          case "sha512" -> "SHA-512";
+          default -> null;
+        };
     if (jca == null) {
       return null;
     }
@@ -45,7 +51,8 @@ public final class Hashes {
    *
    * @throws HashMismatchException on the first mismatch or unsupported algorithm
    */
-  public static void check(String what, Map<String, String> expected, Map<String, MessageDigest> digests)
+  public static void check(
+      String what, Map<String, String> expected, Map<String, MessageDigest> digests)
       throws HashMismatchException {
     for (Map.Entry<String, String> e : new TreeMap<>(expected).entrySet()) {
       MessageDigest d = digests.get(e.getKey());
@@ -64,7 +71,8 @@ public final class Hashes {
    *
    * @throws HashMismatchException on mismatch or unsupported algorithm
    */
-  public static void check(String what, Map<String, String> expected, byte[] data) throws HashMismatchException {
+  public static void check(String what, Map<String, String> expected, byte[] data)
+      throws HashMismatchException {
     Map<String, MessageDigest> ds = digests(expected);
     for (MessageDigest d : ds.values()) {
       if (d != null) {
@@ -90,7 +98,8 @@ public final class Hashes {
     }
     for (Map.Entry<String, Object> e : m.entrySet()) {
       if (!(e.getValue() instanceof String)) {
-        throw new IllegalArgumentException(where + ".hashes." + e.getKey() + ": expected a hex string");
+        throw new IllegalArgumentException(
+            where + ".hashes." + e.getKey() + ": expected a hex string");
       }
     }
     Map<String, String> out = new TreeMap<>();

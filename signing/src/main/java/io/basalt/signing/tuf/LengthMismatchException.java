@@ -10,12 +10,18 @@ public final class LengthMismatchException extends TufException {
   /**
    * Creates the exception.
    *
-   * @param exceeded true when the download was cut off at the limit (receivedLength is then a lower bound)
+   * @param exceeded true when the download was cut off at the limit (receivedLength is then a lower
+   *     bound)
    */
-  public LengthMismatchException(String what, long expectedLength, long receivedLength, boolean exceeded) {
-    super(what, what + ": " + (exceeded
-        ? "more than " + expectedLength + " bytes received (limit " + expectedLength + ")"
-        : "expected " + expectedLength + " bytes, received " + receivedLength));
+  public LengthMismatchException(
+      String what, long expectedLength, long receivedLength, boolean exceeded) {
+    super(
+        what,
+        what
+            + ": "
+            + (exceeded
+                ? "more than " + expectedLength + " bytes received (limit " + expectedLength + ")"
+                : "expected " + expectedLength + " bytes, received " + receivedLength));
     this.expectedLength = expectedLength;
     this.receivedLength = receivedLength;
     this.exceeded = exceeded;

@@ -17,13 +17,14 @@ import java.util.regex.Pattern;
 /**
  * One signed TUF metadata document as received: the exact bytes, the parsed {@code signed} object
  * (every field kept, unknown ones included) and its signatures. {@link SignatureVerifier} checks
- * the signatures over the canonical form of the received {@code signed} object, never over a
- * typed model. Immutable and thread-safe.
+ * the signatures over the canonical form of the received {@code signed} object, never over a typed
+ * model. Immutable and thread-safe.
  */
 public final class Metadata {
 
   private static final Pattern SPEC_VERSION = Pattern.compile("1\\.\\d+(\\.\\d+)?");
-  private static final Pattern EXPIRES = Pattern.compile("\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z");
+  private static final Pattern EXPIRES =
+      Pattern.compile("\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z");
 
   private final byte[] raw;
   private final Map<String, Object> signed;
@@ -32,8 +33,13 @@ public final class Metadata {
   private final long version;
   private final Instant expires;
 
-  private Metadata(byte[] raw, Map<String, Object> signed, Map<String, byte[]> signatures, String type,
-      long version, Instant expires) {
+  private Metadata(
+      byte[] raw,
+      Map<String, Object> signed,
+      Map<String, byte[]> signatures,
+      String type,
+      long version,
+      Instant expires) {
     this.raw = raw;
     this.signed = signed;
     this.signatures = signatures;
@@ -70,7 +76,8 @@ public final class Metadata {
           sigBytes = new byte[0]; // never verifies
         }
         if (byKeyId.put(keyid, sigBytes) != null) {
-          throw new IllegalArgumentException("signatures: more than one signature with keyid " + keyid);
+          throw new IllegalArgumentException(
+              "signatures: more than one signature with keyid " + keyid);
         }
       }
       String type = Json.string(signed, "_type", "signed");
@@ -80,11 +87,13 @@ public final class Metadata {
       }
       String spec = Json.string(signed, "spec_version", "signed");
       if (!SPEC_VERSION.matcher(spec).matches()) {
-        throw new IllegalArgumentException("signed.spec_version: unsupported " + spec + ", expected 1.x.y");
+        throw new IllegalArgumentException(
+            "signed.spec_version: unsupported " + spec + ", expected 1.x.y");
       }
       String exp = Json.string(signed, "expires", "signed");
       if (!EXPIRES.matcher(exp).matches()) {
-        throw new IllegalArgumentException("signed.expires: expected YYYY-MM-DDTHH:MM:SSZ, found " + exp);
+        throw new IllegalArgumentException(
+            "signed.expires: expected YYYY-MM-DDTHH:MM:SSZ, found " + exp);
       }
       return new Metadata(raw.clone(), signed, byKeyId, type, version, Instant.parse(exp));
     } catch (IllegalArgumentException | java.time.DateTimeException e) {
@@ -97,7 +106,8 @@ public final class Metadata {
    *
    * @throws BadMetadataException if malformed or of another type
    */
-  public static Metadata parse(byte[] raw, String role, String expectedType) throws BadMetadataException {
+  public static Metadata parse(byte[] raw, String role, String expectedType)
+      throws BadMetadataException {
     Metadata m = parse(raw, role);
     if (!m.type.equals(expectedType)) {
       throw new BadMetadataException(role, "expected _type " + expectedType + ", found " + m.type);

@@ -8,7 +8,13 @@ public final class RollbackException extends TufException {
 
   /** Creates the exception; role names the metadata whose version went back. */
   public RollbackException(String role, long trustedVersion, long receivedVersion) {
-    super(role, role + ": rollback: trusted version " + trustedVersion + ", received version " + receivedVersion);
+    super(
+        role,
+        role
+            + ": rollback: trusted version "
+            + trustedVersion
+            + ", received version "
+            + receivedVersion);
     this.trustedVersion = trustedVersion;
     this.receivedVersion = receivedVersion;
   }

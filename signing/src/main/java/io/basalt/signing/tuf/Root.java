@@ -6,18 +6,26 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** The typed view of verified-shape root metadata: keys, role keys/thresholds, consistent snapshots. Immutable. */
+/**
+ * The typed view of verified-shape root metadata: keys, role keys/thresholds, consistent snapshots.
+ * Immutable.
+ */
 public final class Root {
 
   /** The four top-level roles. */
-  public static final java.util.List<String> TOP_LEVEL_ROLES = java.util.List.of("root", "timestamp", "snapshot", "targets");
+  public static final java.util.List<String> TOP_LEVEL_ROLES =
+      java.util.List.of("root", "timestamp", "snapshot", "targets");
 
   private final Metadata metadata;
   private final Map<String, Key> keys;
   private final Map<String, RoleKeys> roles;
   private final boolean consistentSnapshot;
 
-  private Root(Metadata metadata, Map<String, Key> keys, Map<String, RoleKeys> roles, boolean consistentSnapshot) {
+  private Root(
+      Metadata metadata,
+      Map<String, Key> keys,
+      Map<String, RoleKeys> roles,
+      boolean consistentSnapshot) {
     this.metadata = metadata;
     this.keys = keys;
     this.roles = roles;
@@ -37,7 +45,8 @@ public final class Root {
       Map<String, Object> s = m.signed();
       Map<String, Key> keys = new LinkedHashMap<>();
       for (Map.Entry<String, Object> e : Json.object(s, "keys", "signed").entrySet()) {
-        keys.put(e.getKey(), Key.fromJson(Json.asObject(e.getValue(), "signed.keys." + e.getKey())));
+        keys.put(
+            e.getKey(), Key.fromJson(Json.asObject(e.getValue(), "signed.keys." + e.getKey())));
       }
       Map<String, RoleKeys> roles = new LinkedHashMap<>();
       Map<String, Object> rj = Json.object(s, "roles", "signed");
@@ -47,8 +56,11 @@ public final class Root {
         }
       }
       for (Map.Entry<String, Object> e : rj.entrySet()) {
-        roles.put(e.getKey(), RoleKeys.fromJson(Json.asObject(e.getValue(), "signed.roles." + e.getKey()),
-            "signed.roles." + e.getKey()));
+        roles.put(
+            e.getKey(),
+            RoleKeys.fromJson(
+                Json.asObject(e.getValue(), "signed.roles." + e.getKey()),
+                "signed.roles." + e.getKey()));
       }
       boolean cs = Json.bool(s, "consistent_snapshot", "signed", false);
       return new Root(m, Collections.unmodifiableMap(keys), Collections.unmodifiableMap(roles), cs);

@@ -7,8 +7,8 @@ import java.util.Map;
 
 /**
  * The one place where metadata signatures are checked (TUF 5.3.4, 5.4.2, 5.5.3, 5.6.3): in one
- * plain pass on the calling thread, over the canonical JSON of the received {@code signed}
- * object, each distinct key id of the role counted once. Stateless and thread-safe.
+ * plain pass on the calling thread, over the canonical JSON of the received {@code signed} object,
+ * each distinct key id of the role counted once. Stateless and thread-safe.
  */
 final class SignatureVerifier {
   private SignatureVerifier() {}
@@ -22,8 +22,9 @@ final class SignatureVerifier {
    * @param signer names the delegating metadata in the error message
    * @throws UnsignedMetadataException if fewer than threshold distinct keys verify
    */
-  static void verify(Metadata m, String role, Map<String, Key> keys, RoleKeys roleKeys,
-      String signer) throws UnsignedMetadataException {
+  static void verify(
+      Metadata m, String role, Map<String, Key> keys, RoleKeys roleKeys, String signer)
+      throws UnsignedMetadataException {
     byte[] data = CanonicalJson.encode(m.signed());
     int valid = 0;
     for (String keyid : new LinkedHashSet<>(roleKeys.keyids())) {
@@ -37,5 +38,4 @@ final class SignatureVerifier {
       throw new UnsignedMetadataException(role, roleKeys.threshold(), valid, signer);
     }
   }
-
 }

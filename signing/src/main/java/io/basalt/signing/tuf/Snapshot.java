@@ -5,7 +5,10 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** The typed view of snapshot metadata: an entry per targets role, keyed {@code ROLE.json}. Immutable. */
+/**
+ * The typed view of snapshot metadata: an entry per targets role, keyed {@code ROLE.json}.
+ * Immutable.
+ */
 public final class Snapshot {
   private final Metadata metadata;
   private final Map<String, MetaFile> meta;

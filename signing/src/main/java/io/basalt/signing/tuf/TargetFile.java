@@ -9,7 +9,8 @@ import java.util.TreeMap;
  * A target as a targets role lists it: path, length, hashes and the optional {@code custom} object
  * (null when absent). Immutable.
  */
-public record TargetFile(String path, long length, Map<String, String> hashes, Map<String, Object> custom) {
+public record TargetFile(
+    String path, long length, Map<String, String> hashes, Map<String, Object> custom) {
 
   /** Copies the hashes. */
   public TargetFile {

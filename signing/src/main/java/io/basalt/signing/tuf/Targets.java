@@ -10,7 +10,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** The typed view of (top-level or delegated) targets metadata: targets and delegations. Immutable. */
+/**
+ * The typed view of (top-level or delegated) targets metadata: targets and delegations. Immutable.
+ */
 public final class Targets {
   private final String role;
   private final Metadata metadata;
@@ -18,7 +20,11 @@ public final class Targets {
   private final Map<String, Key> delegationKeys;
   private final List<DelegatedRole> delegations;
 
-  private Targets(String role, Metadata metadata, Map<String, TargetFile> targets, Map<String, Key> keys,
+  private Targets(
+      String role,
+      Metadata metadata,
+      Map<String, TargetFile> targets,
+      Map<String, Key> keys,
       List<DelegatedRole> delegations) {
     this.role = role;
     this.metadata = metadata;
@@ -41,14 +47,18 @@ public final class Targets {
       Map<String, TargetFile> targets = new LinkedHashMap<>();
       for (Map.Entry<String, Object> e : listed.entrySet()) {
         String where = "signed.targets." + e.getKey();
-        targets.put(e.getKey(), TargetFile.fromJson(e.getKey(), Json.asObject(e.getValue(), where), where));
+        targets.put(
+            e.getKey(), TargetFile.fromJson(e.getKey(), Json.asObject(e.getValue(), where), where));
       }
       Map<String, Key> keys = new LinkedHashMap<>();
       List<DelegatedRole> roles = new ArrayList<>();
       if (m.signed().containsKey("delegations")) {
         Map<String, Object> d = Json.object(m.signed(), "delegations", "signed");
-        for (Map.Entry<String, Object> e : Json.object(d, "keys", "signed.delegations").entrySet()) {
-          keys.put(e.getKey(), Key.fromJson(Json.asObject(e.getValue(), "signed.delegations.keys." + e.getKey())));
+        for (Map.Entry<String, Object> e :
+            Json.object(d, "keys", "signed.delegations").entrySet()) {
+          keys.put(
+              e.getKey(),
+              Key.fromJson(Json.asObject(e.getValue(), "signed.delegations.keys." + e.getKey())));
         }
         if (d.containsKey("succinct_roles")) {
           throw new IllegalArgumentException("signed.delegations.succinct_roles: not supported");
@@ -62,12 +72,17 @@ public final class Targets {
             throw new IllegalArgumentException(where + ": duplicate role name " + r.name());
           }
           if (Root.TOP_LEVEL_ROLES.contains(r.name())) {
-            throw new IllegalArgumentException(where + ": a top-level role name cannot be delegated: " + r.name());
+            throw new IllegalArgumentException(
+                where + ": a top-level role name cannot be delegated: " + r.name());
           }
           roles.add(r);
         }
       }
-      return new Targets(role, m, Collections.unmodifiableMap(targets), Collections.unmodifiableMap(keys),
+      return new Targets(
+          role,
+          m,
+          Collections.unmodifiableMap(targets),
+          Collections.unmodifiableMap(keys),
           List.copyOf(roles));
     } catch (IllegalArgumentException e) {
       throw new BadMetadataException(role, e.getMessage());
@@ -106,7 +121,7 @@ public final class Targets {
    * @throws UnsignedMetadataException if not
    */
   public void verifyDelegate(DelegatedRole delegate, Metadata m) throws UnsignedMetadataException {
-    SignatureVerifier.verify(m, delegate.name(), delegationKeys, delegate.keys(),
-        role + " v" + metadata.version());
+    SignatureVerifier.verify(
+        m, delegate.name(), delegationKeys, delegate.keys(), role + " v" + metadata.version());
   }
 }

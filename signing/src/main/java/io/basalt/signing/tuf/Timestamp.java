@@ -25,10 +25,14 @@ public final class Timestamp {
     try {
       Map<String, Object> meta = Json.object(m.signed(), "meta", "signed");
       if (meta.size() != 1 || !meta.containsKey("snapshot.json")) {
-        throw new IllegalArgumentException("signed.meta: must hold exactly snapshot.json, found " + meta.keySet());
+        throw new IllegalArgumentException(
+            "signed.meta: must hold exactly snapshot.json, found " + meta.keySet());
       }
-      return new Timestamp(m, MetaFile.fromJson(Json.asObject(meta.get("snapshot.json"), "signed.meta.snapshot.json"),
-          "signed.meta.snapshot.json"));
+      return new Timestamp(
+          m,
+          MetaFile.fromJson(
+              Json.asObject(meta.get("snapshot.json"), "signed.meta.snapshot.json"),
+              "signed.meta.snapshot.json"));
     } catch (IllegalArgumentException e) {
       throw new BadMetadataException("timestamp", e.getMessage());
     }

@@ -1,15 +1,27 @@
 package io.basalt.signing.tuf;
 
-/** Metadata not signed by a threshold of the keys trusted for its role (bad signatures included). */
+/**
+ * Metadata not signed by a threshold of the keys trusted for its role (bad signatures included).
+ */
 public final class UnsignedMetadataException extends TufException {
   private static final long serialVersionUID = 1L;
   private final int threshold;
   private final int validSignatures;
 
-  /** Creates the exception with the threshold required and the count of distinct valid key signatures. */
+  /**
+   * Creates the exception with the threshold required and the count of distinct valid key
+   * signatures.
+   */
   public UnsignedMetadataException(String role, int threshold, int validSignatures, String signer) {
-    super(role, role + ": " + validSignatures + " valid signature(s) from the keys of " + signer
-        + ", threshold is " + threshold);
+    super(
+        role,
+        role
+            + ": "
+            + validSignatures
+            + " valid signature(s) from the keys of "
+            + signer
+            + ", threshold is "
+            + threshold);
     this.threshold = threshold;
     this.validSignatures = validSignatures;
   }

@@ -8,7 +8,9 @@ public final class VersionMismatchException extends TufException {
 
   /** Creates the exception with the version expected and the version received. */
   public VersionMismatchException(String role, long expectedVersion, long receivedVersion) {
-    super(role, role + ": expected version " + expectedVersion + ", received version " + receivedVersion);
+    super(
+        role,
+        role + ": expected version " + expectedVersion + ", received version " + receivedVersion);
     this.expectedVersion = expectedVersion;
     this.receivedVersion = receivedVersion;
   }

@@ -4,11 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.basalt.host.UpdatePayload;
-import io.basalt.signing.tuf.repo.Passphrases;
-import io.basalt.signing.tuf.repo.PayloadPublisher;
-import io.basalt.signing.tuf.repo.RepositoryTest;
 import io.basalt.signing.tuf.client.TargetInfo;
 import io.basalt.signing.tuf.client.Updater;
+import io.basalt.signing.tuf.repo.Passphrases;
+import io.basalt.signing.tuf.repo.RepositoryTest;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.URI;
@@ -28,7 +27,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** {@code basalt repo publish out/<image>/update --channel C}: the payload as signed targets for the agent. */
+/**
+ * {@code basalt repo publish out/<image>/update --channel C}: the payload as signed targets for the
+ * agent.
+ */
 class PayloadPublishTest {
 
   static final Instant T0 = Instant.parse("2026-11-01T00:00:00Z");
@@ -71,12 +73,26 @@ class PayloadPublishTest {
     StringBuilder files = new StringBuilder();
     for (String f : UpdatePayload.FILES) {
       byte[] b = Files.readAllBytes(d.resolve(f));
-      files.append(files.length() == 0 ? "" : ",").append("\"").append(f).append("\":{\"size\":").append(b.length)
-          .append(",\"sha256\":\"").append(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b))).append("\"}");
+      files
+          .append(files.length() == 0 ? "" : ",")
+          .append("\"")
+          .append(f)
+          .append("\":{\"size\":")
+          .append(b.length)
+          .append(",\"sha256\":\"")
+          .append(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b)))
+          .append("\"}");
     }
-    Files.writeString(d.resolve("payload.json"), "{\n  \"name\": \"basalt\",\n  \"version\": \"" + version
-        + "\",\n  \"channel\": \"beta\",\n  \"arch\": \"x86-64\",\n  \"usrRootHash\": \"" + "ef".repeat(32)
-        + "\",\n  \"usrHashOffset\": 8192,\n  \"files\": {" + files + "}\n}\n", StandardCharsets.UTF_8);
+    Files.writeString(
+        d.resolve("payload.json"),
+        "{\n  \"name\": \"basalt\",\n  \"version\": \""
+            + version
+            + "\",\n  \"channel\": \"beta\",\n  \"arch\": \"x86-64\",\n  \"usrRootHash\": \""
+            + "ef".repeat(32)
+            + "\",\n  \"usrHashOffset\": 8192,\n  \"files\": {"
+            + files
+            + "}\n}\n",
+        StandardCharsets.UTF_8);
     return d;
   }
 
@@ -87,14 +103,22 @@ class PayloadPublishTest {
     Path p = payload("2.1.0");
     String[] res = repo("publish", "-r", r.toString(), p.toString(), "--channel", "stable");
     assertEquals("0", res[0], res[2]);
-    assertTrue(res[1].startsWith("staged stable/x86-64/2.1.0/usr.img\nstaged stable/x86-64/2.1.0/vmlinuz\n"
-        + "staged stable/x86-64/2.1.0/initramfs\npublished "), res[1]);
+    assertTrue(
+        res[1].startsWith(
+            "staged stable/x86-64/2.1.0/usr.img\nstaged stable/x86-64/2.1.0/vmlinuz\n"
+                + "staged stable/x86-64/2.1.0/initramfs\npublished "),
+        res[1]);
 
     Path client = tmp.resolve("client");
     Files.createDirectories(client);
     Files.copy(r.resolve("metadata/1.root.json"), client.resolve("root.json"));
-    Updater u = new Updater(client, URI.create("http://repo/metadata/"), URI.create("http://repo/targets/"),
-        RepositoryTest.fetcher(r), Clock.fixed(T0.plusSeconds(60), ZoneOffset.UTC));
+    Updater u =
+        new Updater(
+            client,
+            URI.create("http://repo/metadata/"),
+            URI.create("http://repo/targets/"),
+            RepositoryTest.fetcher(r),
+            Clock.fixed(T0.plusSeconds(60), ZoneOffset.UTC));
     TargetInfo usr = u.getTargetInfo("stable/x86-64/2.1.0/usr.img").orElseThrow();
     assertEquals(12288, usr.length());
     assertEquals("2.1.0", usr.customString("version"));
@@ -108,7 +132,9 @@ class PayloadPublishTest {
     Path dl = tmp.resolve("dl");
     Files.createDirectories(dl);
     assertEquals("kernel 2.1.0", Files.readString(u.downloadTarget(k, dl)));
-    assertEquals("OK: 3 target(s) verified, 0 error(s), 0 warning(s)\n", repo("verify", "-r", r.toString())[1]);
+    assertEquals(
+        "OK: 3 target(s) verified, 0 error(s), 0 warning(s)\n",
+        repo("verify", "-r", r.toString())[1]);
   }
 
   @Test
@@ -119,8 +145,13 @@ class PayloadPublishTest {
     Files.writeString(p.resolve("vmlinuz"), "kernel 2.2.0 but changed");
     String[] res = repo("publish", "-r", r.toString(), p.toString());
     assertEquals("1", res[0]);
-    assertEquals("basalt repo publish: " + p.resolve("vmlinuz") + ": 24 bytes, payload.json says 12\n", res[2]);
-    assertEquals("OK: 0 target(s) verified, 0 error(s), 0 warning(s)\n", repo("verify", "-r", r.toString())[1], "nothing published");
+    assertEquals(
+        "basalt repo publish: " + p.resolve("vmlinuz") + ": 24 bytes, payload.json says 12\n",
+        res[2]);
+    assertEquals(
+        "OK: 0 target(s) verified, 0 error(s), 0 warning(s)\n",
+        repo("verify", "-r", r.toString())[1],
+        "nothing published");
     String[] notPayload = repo("publish", "-r", r.toString(), tmp.toString());
     assertEquals("1", notPayload[0]);
     assertTrue(notPayload[2].contains("not an update payload directory"), notPayload[2]);

@@ -66,12 +66,22 @@ class TufClientFaketimeIT {
   void followsTheSystemClockAndWorksUnderFaketime() throws Exception {
     Instant t0 = Instant.now().minus(Duration.ofDays(10)).truncatedTo(ChronoUnit.SECONDS);
     Path repo = tmp.resolve("repo");
-    Repository r = Repository.init(repo, new Repository.InitOptions().expires("timestamp", "P1D"),
-        Passphrases.fromEnvironment(Map.of(Passphrases.ENV, "it")), Clock.fixed(t0, ZoneOffset.UTC), new SecureRandom());
-    r.addTarget("targets", "stable/update.raw", Files.writeString(tmp.resolve("u"), "payload"), Map.of("version", "1"));
+    Repository r =
+        Repository.init(
+            repo,
+            new Repository.InitOptions().expires("timestamp", "P1D"),
+            Passphrases.fromEnvironment(Map.of(Passphrases.ENV, "it")),
+            Clock.fixed(t0, ZoneOffset.UTC),
+            new SecureRandom());
+    r.addTarget(
+        "targets",
+        "stable/update.raw",
+        Files.writeString(tmp.resolve("u"), "payload"),
+        Map.of("version", "1"));
     r.publish();
-    String fake = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss")
-        .format(LocalDateTime.ofInstant(t0.plus(Duration.ofHours(1)), ZoneOffset.UTC));
+    String fake =
+        DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss")
+            .format(LocalDateTime.ofInstant(t0.plus(Duration.ofHours(1)), ZoneOffset.UTC));
     List<String> faketime = List.of("env", "TZ=UTC", "faketime", fake);
     List<String> real = List.of();
 
@@ -81,7 +91,13 @@ class TufClientFaketimeIT {
       Path d = tmp.resolve("client-metadata");
       Path t = tmp.resolve("client-targets");
 
-      Result init = cli(real, "--metadata-dir", d.toString(), "init", repo.resolve("metadata/1.root.json").toString());
+      Result init =
+          cli(
+              real,
+              "--metadata-dir",
+              d.toString(),
+              "init",
+              repo.resolve("metadata/1.root.json").toString());
       assertEquals(0, init.exit(), init.out());
       assertEquals(Set.of("root.json"), files(d));
 
@@ -91,26 +107,67 @@ class TufClientFaketimeIT {
 
       Result ok = cli(faketime, "--metadata-dir", d.toString(), "--metadata-url", meta, "refresh");
       assertEquals(0, ok.exit(), ok.out());
-      assertEquals(Set.of("root.json", "timestamp.json", "snapshot.json", "targets.json"), files(d));
+      assertEquals(
+          Set.of("root.json", "timestamp.json", "snapshot.json", "targets.json"), files(d));
       for (String f : List.of("root.json", "timestamp.json", "snapshot.json", "targets.json")) {
-        assertArrayEquals(Files.readAllBytes(repo.resolve("metadata").resolve(f)), Files.readAllBytes(d.resolve(f)), f);
+        assertArrayEquals(
+            Files.readAllBytes(repo.resolve("metadata").resolve(f)),
+            Files.readAllBytes(d.resolve(f)),
+            f);
       }
 
-      Result dl = cli(faketime, "--target-name", "stable/update.raw", "--metadata-url", meta, "--target-dir",
-          t.toString(), "--metadata-dir", d.toString(), "--target-base-url", targets, "download");
+      Result dl =
+          cli(
+              faketime,
+              "--target-name",
+              "stable/update.raw",
+              "--metadata-url",
+              meta,
+              "--target-dir",
+              t.toString(),
+              "--metadata-dir",
+              d.toString(),
+              "--target-base-url",
+              targets,
+              "download");
       assertEquals(0, dl.exit(), dl.out());
       assertEquals("payload", Files.readString(t.resolve("stable%2Fupdate.raw")));
-      Result again = cli(faketime, "--metadata-url", meta, "--metadata-dir", d.toString(), "--target-name",
-          "stable/update.raw", "--target-dir", t.toString(), "--target-base-url", targets, "download");
+      Result again =
+          cli(
+              faketime,
+              "--metadata-url",
+              meta,
+              "--metadata-dir",
+              d.toString(),
+              "--target-name",
+              "stable/update.raw",
+              "--target-dir",
+              t.toString(),
+              "--target-base-url",
+              targets,
+              "download");
       assertEquals(0, again.exit(), again.out());
       assertTrue(again.out().contains("already present"), again.out());
 
-      Result missing = cli(faketime, "--metadata-url", meta, "--metadata-dir", d.toString(), "--target-name",
-          "nope", "--target-dir", t.toString(), "--target-base-url", targets, "download");
+      Result missing =
+          cli(
+              faketime,
+              "--metadata-url",
+              meta,
+              "--metadata-dir",
+              d.toString(),
+              "--target-name",
+              "nope",
+              "--target-dir",
+              t.toString(),
+              "--target-base-url",
+              targets,
+              "download");
       assertEquals(1, missing.exit(), missing.out());
       Result usage = cli(real, "--metadata-dir", d.toString(), "--bogus", "refresh");
       assertEquals(1, usage.exit(), usage.out());
-      assertEquals(Set.of("root.json", "timestamp.json", "snapshot.json", "targets.json"), files(d));
+      assertEquals(
+          Set.of("root.json", "timestamp.json", "snapshot.json", "targets.json"), files(d));
     }
   }
 }

@@ -22,7 +22,8 @@ class CanonicalJsonTest {
 
   @Test
   void sortsKeysAndDropsWhitespace() throws Exception {
-    assertEquals("{\"a\":[1,true,false,null],\"b\":{\"c\":\"d\"},\"z\":-5}",
+    assertEquals(
+        "{\"a\":[1,true,false,null],\"b\":{\"c\":\"d\"},\"z\":-5}",
         canon("{ \"z\": -5, \"b\" : {\"c\":\"d\"},\n \"a\": [1, true, false, null] }"));
   }
 
@@ -36,8 +37,18 @@ class CanonicalJsonTest {
   @Test
   void codePointOrderMatchesComparingCodePointSequences() {
     // Characters around the surrogate range and astral code points, in every combination.
-    String[] alphabet = {"a", "z", "\u00e9", "\uD7FF", "\uE000", "\uFF21", "\uFFFF", "\uD800\uDC00",
-        "\uD83D\uDE00", "\uDBFF\uDFFF"};
+    String[] alphabet = {
+      "a",
+      "z",
+      "\u00e9",
+      "\uD7FF",
+      "\uE000",
+      "\uFF21",
+      "\uFFFF",
+      "\uD800\uDC00",
+      "\uD83D\uDE00",
+      "\uDBFF\uDFFF"
+    };
     java.util.Random rnd = new java.util.Random(4);
     for (int n = 0; n < 20_000; n++) {
       StringBuilder x = new StringBuilder();
@@ -48,8 +59,12 @@ class CanonicalJsonTest {
       for (int i = rnd.nextInt(4); i > 0; i--) {
         y.append(alphabet[rnd.nextInt(alphabet.length)]);
       }
-      int expected = Integer.signum(java.util.Arrays.compare(x.codePoints().toArray(), y.codePoints().toArray()));
-      assertEquals(expected, Integer.signum(CanonicalJson.CODE_POINT_ORDER.compare(x.toString(), y.toString())),
+      int expected =
+          Integer.signum(
+              java.util.Arrays.compare(x.codePoints().toArray(), y.codePoints().toArray()));
+      assertEquals(
+          expected,
+          Integer.signum(CanonicalJson.CODE_POINT_ORDER.compare(x.toString(), y.toString())),
           x + " vs " + y);
     }
   }
@@ -58,7 +73,8 @@ class CanonicalJsonTest {
   void escapesOnlyQuoteAndBackslashAndWritesRawUtf8() throws Exception {
     String out = canon("{\"k\":\"a\\\"b\\\\c\\n\\u00e9\\/\"}");
     assertEquals("{\"k\":\"a\\\"b\\\\c\n\u00e9/\"}", out);
-    assertArrayEquals(b("{\"k\":\"a\\\"b\\\\c\n\u00e9/\"}"),
+    assertArrayEquals(
+        b("{\"k\":\"a\\\"b\\\\c\n\u00e9/\"}"),
         CanonicalJson.encode(CanonicalJson.parse(b("{\"k\":\"a\\\"b\\\\c\\n\\u00e9\\/\"}"))));
   }
 
@@ -72,17 +88,22 @@ class CanonicalJsonTest {
 
   @Test
   void rejectsDuplicateKeysNamingThem() {
-    var e = assertThrows(JsonFormatException.class,
-        () -> CanonicalJson.parse(b("{\"a\":1,\n \"a\":2}")));
-    assertTrue(e.getMessage().contains("duplicate key \"a\"") && e.getMessage().contains("line 2"), e.getMessage());
+    var e =
+        assertThrows(
+            JsonFormatException.class, () -> CanonicalJson.parse(b("{\"a\":1,\n \"a\":2}")));
+    assertTrue(
+        e.getMessage().contains("duplicate key \"a\"") && e.getMessage().contains("line 2"),
+        e.getMessage());
   }
 
   @Test
   void rejectsMalformedInput() {
-    for (String bad : new String[] {"", "{", "{\"a\" 1}", "[1,]", "{\"a\":1}x", "01", "\"\u0001\"", "tru"}) {
+    for (String bad :
+        new String[] {"", "{", "{\"a\" 1}", "[1,]", "{\"a\":1}x", "01", "\"\u0001\"", "tru"}) {
       assertThrows(JsonFormatException.class, () -> CanonicalJson.parse(b(bad)), bad);
     }
-    assertThrows(JsonFormatException.class, () -> CanonicalJson.parse(new byte[] {'"', (byte) 0xff, '"'}));
+    assertThrows(
+        JsonFormatException.class, () -> CanonicalJson.parse(new byte[] {'"', (byte) 0xff, '"'}));
   }
 
   @Test
@@ -92,18 +113,22 @@ class CanonicalJsonTest {
     m.put("big", Long.MAX_VALUE);
     byte[] enc = CanonicalJson.encode(m);
     assertArrayEquals(enc, CanonicalJson.encode(CanonicalJson.parse(enc)));
-    assertArrayEquals(enc, CanonicalJson.encode(CanonicalJson.parse(CanonicalJson.encodePretty(m))));
+    assertArrayEquals(
+        enc, CanonicalJson.encode(CanonicalJson.parse(CanonicalJson.encodePretty(m))));
   }
 
-  // ---- the byte-level parser and the span canonicaliser ------------------------------------------
+  // ---- the byte-level parser and the span canonicaliser
+  // ------------------------------------------
 
   /** A random JSON value as text; objects list keys sorted by code point unless {@code shuffle}. */
-  private static void randomJson(java.util.Random rnd, StringBuilder sb, int depth, boolean shuffle) {
+  private static void randomJson(
+      java.util.Random rnd, StringBuilder sb, int depth, boolean shuffle) {
     int kind = depth > 3 ? 2 + rnd.nextInt(4) : rnd.nextInt(6);
     String ws = rnd.nextBoolean() ? "" : List.of(" ", "\n  ", "\t", "\r\n").get(rnd.nextInt(4));
     switch (kind) {
       case 0 -> {
-        java.util.TreeMap<String, Boolean> keys = new java.util.TreeMap<>(CanonicalJson.CODE_POINT_ORDER);
+        java.util.TreeMap<String, Boolean> keys =
+            new java.util.TreeMap<>(CanonicalJson.CODE_POINT_ORDER);
         for (int i = rnd.nextInt(5); i > 0; i--) {
           keys.put(randomString(rnd), true);
         }
@@ -113,7 +138,11 @@ class CanonicalJsonTest {
         }
         sb.append('{').append(ws);
         for (int i = 0; i < order.size(); i++) {
-          sb.append(i > 0 ? "," + ws : "").append(quote(rnd, order.get(i))).append(ws).append(':').append(ws);
+          sb.append(i > 0 ? "," + ws : "")
+              .append(quote(rnd, order.get(i)))
+              .append(ws)
+              .append(':')
+              .append(ws);
           randomJson(rnd, sb, depth + 1, shuffle);
         }
         sb.append(ws).append('}');
@@ -127,16 +156,45 @@ class CanonicalJsonTest {
         sb.append(ws).append(']');
       }
       case 2 -> sb.append(quote(rnd, randomString(rnd)));
-      case 3 -> sb.append(List.of("0", "-0", "7", "-12", "9223372036854775807", "-9223372036854775808",
-          "123456789012345678", "1234567890123456789").get(rnd.nextInt(8)));
+      case 3 ->
+          sb.append(
+              List.of(
+                      "0",
+                      "-0",
+                      "7",
+                      "-12",
+                      "9223372036854775807",
+                      "-9223372036854775808",
+                      "123456789012345678",
+                      "1234567890123456789")
+                  .get(rnd.nextInt(8)));
       case 4 -> sb.append(List.of("true", "false", "null").get(rnd.nextInt(3)));
       default -> sb.append(quote(rnd, ""));
     }
   }
 
   private static String randomString(java.util.Random rnd) {
-    String[] alphabet = {"a", "b", "Z", "0", "/", " ", "\"", "\\", "\n", "\t", "\u0001", "\u007f", "\u00e9",
-        "\u0800", "\uD7FF", "\uE000", "\uFFFD", "\uD83D\uDE00", "\uDBFF\uDFFF"};
+    String[] alphabet = {
+      "a",
+      "b",
+      "Z",
+      "0",
+      "/",
+      " ",
+      "\"",
+      "\\",
+      "\n",
+      "\t",
+      "\u0001",
+      "\u007f",
+      "\u00e9",
+      "\u0800",
+      "\uD7FF",
+      "\uE000",
+      "\uFFFD",
+      "\uD83D\uDE00",
+      "\uDBFF\uDFFF"
+    };
     StringBuilder s = new StringBuilder();
     for (int i = rnd.nextInt(6); i > 0; i--) {
       s.append(alphabet[rnd.nextInt(alphabet.length)]);
@@ -144,7 +202,9 @@ class CanonicalJsonTest {
     return s.toString();
   }
 
-  /** JSON string literal with a random choice of escapes (always for quote, backslash, controls). */
+  /**
+   * JSON string literal with a random choice of escapes (always for quote, backslash, controls).
+   */
   private static String quote(java.util.Random rnd, String s) {
     StringBuilder sb = new StringBuilder("\"");
     for (int i = 0; i < s.length(); i++) {
@@ -152,8 +212,10 @@ class CanonicalJsonTest {
       if (c == '"' || c == '\\') {
         sb.append(rnd.nextInt(4) == 0 ? String.format("\\u%04x", (int) c) : "\\" + c);
       } else if (c < 0x20) {
-        sb.append(c == '\n' && rnd.nextBoolean() ? "\\n" : c == '\t' && rnd.nextBoolean() ? "\\t"
-            : String.format("\\u%04X", (int) c));
+        sb.append(
+            c == '\n' && rnd.nextBoolean()
+                ? "\\n"
+                : c == '\t' && rnd.nextBoolean() ? "\\t" : String.format("\\u%04X", (int) c));
       } else if (c == '/' && rnd.nextBoolean()) {
         sb.append("\\/");
       } else if (c > 0x7e && rnd.nextInt(3) == 0) {
@@ -201,8 +263,9 @@ class CanonicalJsonTest {
       if (!(parsed instanceof Map<?, ?> m)) {
         continue;
       }
-      java.util.TreeMap<Object, Object> ref = new java.util.TreeMap<>(
-          (x, y) -> CanonicalJson.CODE_POINT_ORDER.compare((String) x, (String) y));
+      java.util.TreeMap<Object, Object> ref =
+          new java.util.TreeMap<>(
+              (x, y) -> CanonicalJson.CODE_POINT_ORDER.compare((String) x, (String) y));
       ref.putAll(m);
       assertEquals(ref, m);
       assertEquals(m, ref);
@@ -213,15 +276,18 @@ class CanonicalJsonTest {
         assertEquals(ref.get(k), m.get(k));
       }
       assertTrue(!m.containsKey("absent\u0000") && m.get("absent\u0000") == null);
-      assertThrows(UnsupportedOperationException.class, () -> ((Map<String, Object>) m).put("x", 1L));
+      assertThrows(
+          UnsupportedOperationException.class, () -> ((Map<String, Object>) m).put("x", 1L));
     }
   }
 
   @Test
   void utf8IsCheckedLikeTheJdkStrictDecoder() throws Exception {
     // every one- to four-byte sequence from an interesting set, inside a string literal
-    int[] interesting = {0x41, 0x7f, 0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xec, 0xed, 0xee, 0xef,
-        0xf0, 0xf1, 0xf3, 0xf4, 0xf5, 0xff, 0x9f, 0xa0, 0x8f, 0x90};
+    int[] interesting = {
+      0x41, 0x7f, 0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xec, 0xed, 0xee, 0xef, 0xf0,
+      0xf1, 0xf3, 0xf4, 0xf5, 0xff, 0x9f, 0xa0, 0x8f, 0x90
+    };
     java.util.Random rnd = new java.util.Random(14);
     for (int n = 0; n < 30_000; n++) {
       int len = 1 + rnd.nextInt(4);
@@ -233,10 +299,13 @@ class CanonicalJsonTest {
       }
       String jdk;
       try {
-        jdk = StandardCharsets.UTF_8.newDecoder()
-            .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
-            .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
-            .decode(java.nio.ByteBuffer.wrap(doc, 1, len)).toString();
+        jdk =
+            StandardCharsets.UTF_8
+                .newDecoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                .decode(java.nio.ByteBuffer.wrap(doc, 1, len))
+                .toString();
       } catch (java.nio.charset.CharacterCodingException e) {
         jdk = null;
       }
@@ -252,11 +321,17 @@ class CanonicalJsonTest {
 
   @Test
   void errorsNameLineAndColumnInCharacters() throws Exception {
-    var e = assertThrows(JsonFormatException.class, () -> CanonicalJson.parse(b("{\"\u00e9\u00e9\": x}")));
+    var e =
+        assertThrows(
+            JsonFormatException.class, () -> CanonicalJson.parse(b("{\"\u00e9\u00e9\": x}")));
     assertTrue(e.getMessage().endsWith("at line 1, column 8"), e.getMessage());
-    e = assertThrows(JsonFormatException.class, () -> CanonicalJson.parse(b("[1,\n  2,\n  \"a\" \"b\"]")));
+    e =
+        assertThrows(
+            JsonFormatException.class, () -> CanonicalJson.parse(b("[1,\n  2,\n  \"a\" \"b\"]")));
     assertTrue(e.getMessage().endsWith("at line 3, column 7"), e.getMessage());
-    e = assertThrows(JsonFormatException.class, () -> CanonicalJson.parse(b("[18446744073709551616]")));
+    e =
+        assertThrows(
+            JsonFormatException.class, () -> CanonicalJson.parse(b("[18446744073709551616]")));
     assertTrue(e.getMessage().startsWith("integer out of range"), e.getMessage());
     assertEquals(-9223372036854775808L, CanonicalJson.parse(b("-9223372036854775808")));
     assertEquals(0L, CanonicalJson.parse(b("-0")));

@@ -36,14 +36,20 @@ class KeysTest {
   void encryptedPemRoundTripsAndWrongPassphraseIsClear(KeyType type) throws Exception {
     SigningKey k = SigningKey.generate(type, RNG);
     byte[] pem = k.toEncryptedPem("correct horse".toCharArray(), RNG);
-    assertTrue(new String(pem, StandardCharsets.US_ASCII).startsWith("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+    assertTrue(
+        new String(pem, StandardCharsets.US_ASCII)
+            .startsWith("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
     SigningKey back = SigningKey.fromEncryptedPem(pem, "correct horse".toCharArray(), "keys/x.pem");
     assertEquals(k.keyId(), back.keyId());
     byte[] data = {1, 2, 3};
     assertTrue(k.publicKey().verify(data, back.sign(data)));
-    var e = assertThrows(WrongPassphraseException.class,
-        () -> SigningKey.fromEncryptedPem(pem, "wrong".toCharArray(), "keys/x.pem"));
-    assertTrue(e.getMessage().contains("keys/x.pem") && e.getMessage().contains("wrong passphrase"), e.getMessage());
+    var e =
+        assertThrows(
+            WrongPassphraseException.class,
+            () -> SigningKey.fromEncryptedPem(pem, "wrong".toCharArray(), "keys/x.pem"));
+    assertTrue(
+        e.getMessage().contains("keys/x.pem") && e.getMessage().contains("wrong passphrase"),
+        e.getMessage());
   }
 
   /**
@@ -52,14 +58,20 @@ class KeysTest {
    */
   @Test
   void ed25519AcceptsValidAndRejectsTamperedTruncatedAndNonCanonicalSignatures() throws Exception {
-    Key rfc = Key.of(KeyType.ED25519, "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
-    byte[] rfcSig = java.util.HexFormat.of().parseHex("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555"
-        + "fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b");
+    Key rfc =
+        Key.of(KeyType.ED25519, "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+    byte[] rfcSig =
+        java.util.HexFormat.of()
+            .parseHex(
+                "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555"
+                    + "fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b");
     assertTrue(rfc.verify(new byte[0], rfcSig), "RFC 8032 test 1");
     assertFalse(rfc.verify(new byte[] {0}, rfcSig), "RFC 8032 test 1, other message");
     SigningKey k = SigningKey.generate(KeyType.ED25519, RNG);
     Key pub = k.publicKey();
-    byte[] l = java.util.HexFormat.of().parseHex("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
+    byte[] l =
+        java.util.HexFormat.of()
+            .parseHex("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
     for (int i = 0; i < 8; i++) {
       byte[] data = ("message " + i).getBytes(StandardCharsets.UTF_8);
       byte[] sig = k.sign(data);
@@ -68,7 +80,8 @@ class KeysTest {
       flipped[i * 8] ^= 1;
       assertFalse(pub.verify(data, flipped), "flipped bit, round " + i);
       assertFalse(pub.verify(data, java.util.Arrays.copyOf(sig, 63)), "short, round " + i);
-      // S + L (little-endian): the same point equation, but a non-canonical scalar (RFC 8032 5.1.7).
+      // S + L (little-endian): the same point equation, but a non-canonical scalar (RFC 8032
+      // 5.1.7).
       byte[] malleable = sig.clone();
       int carry = 0;
       for (int j = 0; j < 32; j++) {
@@ -83,17 +96,23 @@ class KeysTest {
   @Test
   void keyIdIsSha256OfCanonicalKeyObject() throws Exception {
     Key k = Key.of(KeyType.ED25519, "ab".repeat(32));
-    String canonical = "{\"keytype\":\"ed25519\",\"keyval\":{\"public\":\"" + "ab".repeat(32)
-        + "\"},\"scheme\":\"ed25519\"}";
+    String canonical =
+        "{\"keytype\":\"ed25519\",\"keyval\":{\"public\":\""
+            + "ab".repeat(32)
+            + "\"},\"scheme\":\"ed25519\"}";
     assertEquals(Hashes.sha256(canonical.getBytes(StandardCharsets.UTF_8)), k.keyId());
-    Key parsed = Key.fromJson(CanonicalJson.parseObject(canonical.getBytes(StandardCharsets.UTF_8)));
+    Key parsed =
+        Key.fromJson(CanonicalJson.parseObject(canonical.getBytes(StandardCharsets.UTF_8)));
     assertEquals(k.keyId(), parsed.keyId());
   }
 
   @Test
   void unknownKeyTypeParsesButNeverVerifies() throws Exception {
-    Key k = Key.fromJson(CanonicalJson.parseObject(
-        "{\"keytype\":\"x448\",\"scheme\":\"x\",\"keyval\":{\"public\":\"00\"},\"extra\":1}".getBytes(StandardCharsets.UTF_8)));
+    Key k =
+        Key.fromJson(
+            CanonicalJson.parseObject(
+                "{\"keytype\":\"x448\",\"scheme\":\"x\",\"keyval\":{\"public\":\"00\"},\"extra\":1}"
+                    .getBytes(StandardCharsets.UTF_8)));
     assertFalse(k.verify(new byte[1], new byte[64]));
     assertEquals(null, k.type());
     assertTrue(((Map<?, ?>) k.toJson()).containsKey("extra"));

@@ -29,8 +29,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
- * The {@code basalt-update-agent} daemon entry point: {@code java -cp ... io.basalt.update.agent.AgentMain
- * [--root DIR]}. Logs one line per event on stdout (the journal). Runs until SIGTERM.
+ * The {@code basalt-update-agent} daemon entry point: {@code java -cp ...
+ * io.basalt.update.agent.AgentMain [--root DIR]}. Logs one line per event on stdout (the journal).
+ * Runs until SIGTERM.
  */
 public final class AgentMain {
 
@@ -46,33 +47,59 @@ public final class AgentMain {
     }
     AgentPaths paths = new AgentPaths(root);
     Clock clock = Clock.systemUTC();
-    UpdateAgent agent = new UpdateAgent(paths, clock, new HttpFetcher(), new HttpRangeSource(Duration.ofSeconds(60)),
-        VerityVerifier.veritysetup(), c -> coordinator(c, paths, clock), AgentMain::log, new SecureRandom());
+    UpdateAgent agent =
+        new UpdateAgent(
+            paths,
+            clock,
+            new HttpFetcher(),
+            new HttpRangeSource(Duration.ofSeconds(60)),
+            VerityVerifier.veritysetup(),
+            c -> coordinator(c, paths, clock),
+            AgentMain::log,
+            new SecureRandom());
     try {
       agent.start();
     } catch (IOException e) {
       log("cannot start: " + e.getMessage());
       System.exit(1);
     }
-    ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "update-worker");
-      t.setDaemon(true);
-      return t;
-    });
+    ExecutorService worker =
+        Executors.newSingleThreadExecutor(
+            r -> {
+              Thread t = new Thread(r, "update-worker");
+              t.setDaemon(true);
+              return t;
+            });
     StatusServer server = new StatusServer(paths.socket(), agent.handler(worker));
     server.start();
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      try {
-        server.close();
-      } catch (IOException e) {
-        // exiting anyway
-      }
-    }));
-    log("started: version " + agent.status().version() + ", slot " + agent.status().slot() + ", channel "
-        + agent.status().channel() + ", strategy " + agent.status().strategy());
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  try {
+                    server.close();
+                  } catch (IOException e) {
+                    // exiting anyway
+                  }
+                }));
+    log(
+        "started: version "
+            + agent.status().version()
+            + ", slot "
+            + agent.status().slot()
+            + ", channel "
+            + agent.status().channel()
+            + ", strategy "
+            + agent.status().strategy());
     // First check soon after boot (within the jitter), then every interval + jitter.
-    Instant nextCheck = clock.instant().plus(Duration.ofSeconds(30)).plusMillis(
-        (long) (new SecureRandom().nextDouble() * Math.min(agent.nextDelay().toMillis(), 300_000)));
+    Instant nextCheck =
+        clock
+            .instant()
+            .plus(Duration.ofSeconds(30))
+            .plusMillis(
+                (long)
+                    (new SecureRandom().nextDouble()
+                        * Math.min(agent.nextDelay().toMillis(), 300_000)));
     Optional<Instant> nextReboot = Optional.of(clock.instant());
     Instant nextRelease = clock.instant();
     while (true) {
@@ -94,21 +121,41 @@ public final class AgentMain {
     }
   }
 
-  static RebootCoordinator coordinator(UpdateConfig c, AgentPaths paths, Clock clock) throws IOException {
-    String machineId = Files.exists(paths.machineId())
-        ? Files.readString(paths.machineId(), StandardCharsets.UTF_8).strip() : "";
-    RebootStrategy s = switch (RebootStrategy.Kind.parse(c.rebootStrategy())) {
-      case ETCD_LOCK -> RebootStrategy.etcdLock(new RebootLock(EtcdClient.create(
-          EtcdConfig.builder().endpoints(String.join(",", c.etcdEndpoints())).build()), c.lockGroup(), clock,
-          RetryPolicy.defaults()), machineId);
-      case FLEETLOCK -> RebootStrategy.fleetLock(new FleetLockClient(c.fleetlockUrl(), Duration.ofSeconds(30)), machineId,
-          c.lockGroup());
-      case REBOOT -> RebootStrategy.immediate();
-      case OFF -> RebootStrategy.off();
-    };
-    RebootCoordinator.Builder b = RebootCoordinator.builder().strategy(s).grace(c.rebootGrace())
-        .localHold(new LocalHold(paths.stateDir())).rebooter(Rebooter.systemctl(HostCommands.system())).clock(clock)
-        .log(AgentMain::log);
+  static RebootCoordinator coordinator(UpdateConfig c, AgentPaths paths, Clock clock)
+      throws IOException {
+    String machineId =
+        Files.exists(paths.machineId())
+            ? Files.readString(paths.machineId(), StandardCharsets.UTF_8).strip()
+            : "";
+    RebootStrategy s =
+        switch (RebootStrategy.Kind.parse(c.rebootStrategy())) {
+          case ETCD_LOCK ->
+              RebootStrategy.etcdLock(
+                  new RebootLock(
+                      EtcdClient.create(
+                          EtcdConfig.builder()
+                              .endpoints(String.join(",", c.etcdEndpoints()))
+                              .build()),
+                      c.lockGroup(),
+                      clock,
+                      RetryPolicy.defaults()),
+                  machineId);
+          case FLEETLOCK ->
+              RebootStrategy.fleetLock(
+                  new FleetLockClient(c.fleetlockUrl(), Duration.ofSeconds(30)),
+                  machineId,
+                  c.lockGroup());
+          case REBOOT -> RebootStrategy.immediate();
+          case OFF -> RebootStrategy.off();
+        };
+    RebootCoordinator.Builder b =
+        RebootCoordinator.builder()
+            .strategy(s)
+            .grace(c.rebootGrace())
+            .localHold(new LocalHold(paths.stateDir()))
+            .rebooter(Rebooter.systemctl(HostCommands.system()))
+            .clock(clock)
+            .log(AgentMain::log);
     if (c.rebootWindow() != null) {
       b.window(RebootWindow.parse(c.rebootWindow(), ZoneId.of(c.rebootWindowZone())));
     }

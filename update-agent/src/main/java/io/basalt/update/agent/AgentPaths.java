@@ -60,7 +60,10 @@ public record AgentPaths(Path root) {
     return root.resolve("etc/machine-id");
   }
 
-  /** The ESP mount: the first of /efi, /boot, /boot/efi holding {@code loader/entries} (default /efi). */
+  /**
+   * The ESP mount: the first of /efi, /boot, /boot/efi holding {@code loader/entries} (default
+   * /efi).
+   */
   public Path esp() {
     for (String c : new String[] {"efi", "boot", "boot/efi"}) {
       Path p = root.resolve(c);

@@ -4,7 +4,9 @@ import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Parses human durations such as {@code 90s}, {@code 10m}, {@code 1h30m}, {@code 2d}. Stateless. */
+/**
+ * Parses human durations such as {@code 90s}, {@code 10m}, {@code 1h30m}, {@code 2d}. Stateless.
+ */
 public final class Durations {
 
   private static final Pattern PART = Pattern.compile("(\\d+)(ms|d|h|m|s)");

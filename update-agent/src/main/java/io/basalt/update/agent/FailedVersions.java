@@ -11,8 +11,8 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * The versions whose boot never reached boot-complete, one per line in
- * {@code /var/lib/basalt/failed-versions}; written through a temp file and an atomic move. Not
+ * The versions whose boot never reached boot-complete, one per line in {@code
+ * /var/lib/basalt/failed-versions}; written through a temp file and an atomic move. Not
  * thread-safe.
  */
 final class FailedVersions {

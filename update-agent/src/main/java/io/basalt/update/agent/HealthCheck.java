@@ -36,8 +36,11 @@ public final class HealthCheck {
     if (c != null) {
       for (String unit : c.healthUnits()) {
         try {
-          // ActiveState: exits 0 whatever the state (is-active exits 3 and puts the state on stdout)
-          String state = host.run(List.of("systemctl", "show", "-p", "ActiveState", "--value", unit), null).strip();
+          // ActiveState: exits 0 whatever the state (is-active exits 3 and puts the state on
+          // stdout)
+          String state =
+              host.run(List.of("systemctl", "show", "-p", "ActiveState", "--value", unit), null)
+                  .strip();
           if (!state.equals("active")) {
             problems.add(unit + " is " + (state.isEmpty() ? "unknown" : state));
           }

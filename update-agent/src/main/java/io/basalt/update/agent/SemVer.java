@@ -27,13 +27,20 @@ public final class SemVer implements Comparable<SemVer> {
    * @throws IllegalArgumentException naming the text when it is not a version
    */
   public static SemVer parse(String text) {
-    return tryParse(text).orElseThrow(() -> new IllegalArgumentException(
-        "not a version (expected MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD]): \"" + text + "\""));
+    return tryParse(text)
+        .orElseThrow(
+            () ->
+                new IllegalArgumentException(
+                    "not a version (expected MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD]): \""
+                        + text
+                        + "\""));
   }
 
   /** Parses a version, empty when the text is not one. */
   public static Optional<SemVer> tryParse(String text) {
-    if (text == null || !text.matches("v?\\d+(\\.\\d+)*(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?(\\+[0-9A-Za-z.-]+)?")) {
+    if (text == null
+        || !text.matches(
+            "v?\\d+(\\.\\d+)*(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?(\\+[0-9A-Za-z.-]+)?")) {
       return Optional.empty();
     }
     String t = text.startsWith("v") ? text.substring(1) : text;

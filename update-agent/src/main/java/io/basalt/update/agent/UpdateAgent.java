@@ -63,8 +63,15 @@ final class UpdateAgent {
   private RebootCoordinator coordinator;
 
   /** Wires the agent. */
-  public UpdateAgent(AgentPaths paths, Clock clock, Fetcher fetcher, RangeSource ranges, VerityVerifier verity,
-      CoordinatorFactory coordinators, Consumer<String> log, Random random) {
+  public UpdateAgent(
+      AgentPaths paths,
+      Clock clock,
+      Fetcher fetcher,
+      RangeSource ranges,
+      VerityVerifier verity,
+      CoordinatorFactory coordinators,
+      Consumer<String> log,
+      Random random) {
     this.paths = paths;
     this.clock = clock;
     this.fetcher = fetcher;
@@ -99,18 +106,29 @@ final class UpdateAgent {
       }
       if (!e.bootable()) {
         if (failed.add(e.version())) {
-          log.accept("version " + e.version() + " (slot " + e.slot() + ") ran out of boot tries; recorded as failed, running "
-              + host.version());
+          log.accept(
+              "version "
+                  + e.version()
+                  + " (slot "
+                  + e.slot()
+                  + ") ran out of boot tries; recorded as failed, running "
+                  + host.version());
         }
         synchronized (lock) {
-          lastError = "version " + e.version() + " did not reach boot-complete; back on " + host.version();
+          lastError =
+              "version " + e.version() + " did not reach boot-complete; back on " + host.version();
         }
       } else if (!e.blessed()) {
         synchronized (lock) {
           staged = true;
           available = e.version();
           state = "reboot-pending";
-          message = "version " + e.version() + " installed in slot " + e.slot() + "; waiting for the reboot";
+          message =
+              "version "
+                  + e.version()
+                  + " installed in slot "
+                  + e.slot()
+                  + "; waiting for the reboot";
         }
       }
     }
@@ -165,7 +183,9 @@ final class UpdateAgent {
   /** The next check time: interval plus a random part of the jitter. */
   public Duration nextDelay() {
     long jitter = config.checkJitter().toMillis();
-    return config.checkInterval().plusMillis(jitter <= 0 ? 0 : (long) (random.nextDouble() * jitter));
+    return config
+        .checkInterval()
+        .plusMillis(jitter <= 0 ? 0 : (long) (random.nextDouble() * jitter));
   }
 
   /**
@@ -190,7 +210,11 @@ final class UpdateAgent {
     try {
       config = UpdateConfig.load(paths.defaultsConf(), paths.overridesConf());
       if (config.repository() == null) {
-        throw new IOException("no REPOSITORY_URL (or SERVER) in " + paths.overridesConf() + " or " + paths.defaultsConf());
+        throw new IOException(
+            "no REPOSITORY_URL (or SERVER) in "
+                + paths.overridesConf()
+                + " or "
+                + paths.defaultsConf());
       }
       set("checking", "checking " + config.metadataUrl());
       Updater updater = updater();
@@ -198,8 +222,15 @@ final class UpdateAgent {
       if (force && pin != null) {
         failedSet.remove(pin);
       }
-      UpdateChecker.Result r = new UpdateChecker(updater, paths.tufDir())
-          .check(config.channel(), config.arch(), SemVer.parse(host.version()), failedSet, pin, force);
+      UpdateChecker.Result r =
+          new UpdateChecker(updater, paths.tufDir())
+              .check(
+                  config.channel(),
+                  config.arch(),
+                  SemVer.parse(host.version()),
+                  failedSet,
+                  pin,
+                  force);
       r.warnings().forEach(log);
       synchronized (lock) {
         lastCheck = clock.instant().toString();
@@ -212,21 +243,38 @@ final class UpdateAgent {
       var offer = r.offer().get();
       log.accept(r.message() + "; installing into slot " + host.otherSlot().orElseThrow());
       set("downloading", r.message());
-      Installer inst = new Installer(new ResumableDownload(ranges), new SlotDevices(paths.diskDir()), verity,
-          new Esp(paths.esp()), paths.downloads(), null, (phase, pct) -> {
-            synchronized (lock) {
-              state = pct < 60 ? "downloading" : "installing";
-              progress = Math.min(100, Math.max(0, pct));
-            }
-          });
-      Path entry = inst.install(offer, config.targetsUrl(), updater.trustedRoot().consistentSnapshot(), host);
+      Installer inst =
+          new Installer(
+              new ResumableDownload(ranges),
+              new SlotDevices(paths.diskDir()),
+              verity,
+              new Esp(paths.esp()),
+              paths.downloads(),
+              null,
+              (phase, pct) -> {
+                synchronized (lock) {
+                  state = pct < 60 ? "downloading" : "installing";
+                  progress = Math.min(100, Math.max(0, pct));
+                }
+              });
+      Path entry =
+          inst.install(
+              offer, config.targetsUrl(), updater.trustedRoot().consistentSnapshot(), host);
       markVerified(offer.usrRootHash());
       synchronized (lock) {
         staged = true;
         lastError = null;
       }
-      String m = "version " + offer.version() + " installed in slot " + host.otherSlot().orElseThrow() + " ("
-          + entry.getFileName() + "); waiting for the reboot (" + config.rebootStrategy() + ")";
+      String m =
+          "version "
+              + offer.version()
+              + " installed in slot "
+              + host.otherSlot().orElseThrow()
+              + " ("
+              + entry.getFileName()
+              + "); waiting for the reboot ("
+              + config.rebootStrategy()
+              + ")";
       log.accept(m);
       return set("reboot-pending", m);
     } catch (IOException | RuntimeException e) {
@@ -268,9 +316,10 @@ final class UpdateAgent {
   }
 
   /**
-   * Tells the initramfs that the slot holding {@code rootHash} was checked block by block (step 4 of
-   * the install), so the first boot of the new version skips its own full check (init-units: marker
-   * {@code /var/lib/basalt/verified/HASH}); dm-verity still checks every block read at run time.
+   * Tells the initramfs that the slot holding {@code rootHash} was checked block by block (step 4
+   * of the install), so the first boot of the new version skips its own full check (init-units:
+   * marker {@code /var/lib/basalt/verified/HASH}); dm-verity still checks every block read at run
+   * time.
    */
   private void markVerified(String rootHash) {
     try {
@@ -280,8 +329,12 @@ final class UpdateAgent {
         Files.createFile(mark);
       }
     } catch (IOException e) {
-      log.accept("could not write " + paths.verifiedMark(rootHash) + " (" + e.getMessage()
-          + "); the first boot of the new slot checks it again");
+      log.accept(
+          "could not write "
+              + paths.verifiedMark(rootHash)
+              + " ("
+              + e.getMessage()
+              + "); the first boot of the new slot checks it again");
     }
   }
 
@@ -313,8 +366,15 @@ final class UpdateAgent {
       if (!host.live()) {
         for (Esp.Entry e : new Esp(paths.esp()).list()) {
           if (!(e.slot().equals(host.slot()) && e.version().equals(host.version()))) {
-            fallback = e.version() + " (slot " + e.slot() + ", " + (e.blessed() ? "good" : e.bootable()
-                ? e.boot().triesLeft() + " tries left" : "no tries left") + ")";
+            fallback =
+                e.version()
+                    + " (slot "
+                    + e.slot()
+                    + ", "
+                    + (e.blessed()
+                        ? "good"
+                        : e.bootable() ? e.boot().triesLeft() + " tries left" : "no tries left")
+                    + ")";
           }
         }
       }
@@ -323,36 +383,54 @@ final class UpdateAgent {
     }
     synchronized (lock) {
       UpdateConfig c = config;
-      return new AgentStatus(host.version(), host.slot(), c == null ? null : c.channel(),
-          c == null ? null : c.rebootStrategy(), state, progress, lastCheck, lastError, message, available, fallback,
+      return new AgentStatus(
+          host.version(),
+          host.slot(),
+          c == null ? null : c.channel(),
+          c == null ? null : c.rebootStrategy(),
+          state,
+          progress,
+          lastCheck,
+          lastError,
+          message,
+          available,
+          fallback,
           List.copyOf(failed));
     }
   }
 
-  /** Handles a control-socket request ({@code status}, {@code check}, {@code apply [VERSION] [force]}). */
-  public Function<String, StatusProtocol.Reply> handler(java.util.concurrent.ExecutorService worker) {
+  /**
+   * Handles a control-socket request ({@code status}, {@code check}, {@code apply [VERSION]
+   * [force]}).
+   */
+  public Function<String, StatusProtocol.Reply> handler(
+      java.util.concurrent.ExecutorService worker) {
     return req -> {
       String[] w = req.isBlank() ? new String[] {""} : req.split("\\s+");
       switch (w[0]) {
         case "status":
           return new StatusProtocol.Reply(true, null, status());
-        case "check": {
-          try {
-            String m = worker.submit(() -> runCycle(false, null, false)).get();
-            AgentStatus s = status();
-            return new StatusProtocol.Reply(!"error".equals(s.state()), m, s);
-          } catch (Exception e) {
-            return new StatusProtocol.Reply(false, "check: " + e, status());
+        case "check":
+          {
+            try {
+              String m = worker.submit(() -> runCycle(false, null, false)).get();
+              AgentStatus s = status();
+              return new StatusProtocol.Reply(!"error".equals(s.state()), m, s);
+            } catch (Exception e) {
+              return new StatusProtocol.Reply(false, "check: " + e, status());
+            }
           }
-        }
-        case "apply": {
-          String pin = w.length > 1 && !w[1].equals("-") ? w[1] : null;
-          boolean force = w.length > 2 && w[2].equals("force");
-          worker.submit(() -> runCycle(true, pin, force));
-          return new StatusProtocol.Reply(true, "update started; follow it with: basaltctl status", status());
-        }
+        case "apply":
+          {
+            String pin = w.length > 1 && !w[1].equals("-") ? w[1] : null;
+            boolean force = w.length > 2 && w[2].equals("force");
+            worker.submit(() -> runCycle(true, pin, force));
+            return new StatusProtocol.Reply(
+                true, "update started; follow it with: basaltctl status", status());
+          }
         default:
-          return new StatusProtocol.Reply(false, "unknown request \"" + req + "\"; expected status, check or apply", null);
+          return new StatusProtocol.Reply(
+              false, "unknown request \"" + req + "\"; expected status, check or apply", null);
       }
     };
   }

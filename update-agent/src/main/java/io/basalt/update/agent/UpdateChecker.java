@@ -20,9 +20,9 @@ import java.util.TreeMap;
 /**
  * Finds the update to install: refreshes TUF metadata through the signing {@link Updater}, lists
  * the USR image targets of the top-level targets role ({@code <channel>/<arch>/<version>/usr.img},
- * custom {@code version}, {@code channel}, {@code arch}, {@code usr_root_hash},
- * {@code usr_hash_offset}) and picks the newest version for this channel and architecture. Not
- * thread-safe (the updater is not).
+ * custom {@code version}, {@code channel}, {@code arch}, {@code usr_root_hash}, {@code
+ * usr_hash_offset}) and picks the newest version for this channel and architecture. Not thread-safe
+ * (the updater is not).
  */
 public final class UpdateChecker {
 
@@ -48,11 +48,19 @@ public final class UpdateChecker {
    * @throws io.basalt.signing.tuf.TufException when metadata fails verification
    * @throws IOException when the repository cannot be reached
    */
-  public Result check(String channel, String arch, SemVer running, Set<String> failed, String pin,
-      boolean allowDowngrade) throws IOException {
+  public Result check(
+      String channel,
+      String arch,
+      SemVer running,
+      Set<String> failed,
+      String pin,
+      boolean allowDowngrade)
+      throws IOException {
     updater.refresh();
     // The trusted top-level targets metadata refresh() just verified (exactly the bytes accepted).
-    Metadata m = Metadata.parse(Files.readAllBytes(metadataDir.resolve("targets.json")), "targets", "targets");
+    Metadata m =
+        Metadata.parse(
+            Files.readAllBytes(metadataDir.resolve("targets.json")), "targets", "targets");
     Targets top = Targets.from("targets", m);
     List<String> warnings = new ArrayList<>();
     TreeMap<SemVer, TargetFile> candidates = new TreeMap<>();
@@ -78,23 +86,41 @@ public final class UpdateChecker {
     if (pin != null) {
       chosen = SemVer.parse(pin);
       if (!candidates.containsKey(chosen)) {
-        return new Result(Optional.empty(), "version " + pin + " is not offered on channel " + channel + " for " + arch, warnings);
+        return new Result(
+            Optional.empty(),
+            "version " + pin + " is not offered on channel " + channel + " for " + arch,
+            warnings);
       }
       if (chosen.compareTo(running) < 0 && !allowDowngrade) {
-        return new Result(Optional.empty(), "version " + pin + " is older than the running " + running
-            + "; a downgrade needs --force", warnings);
+        return new Result(
+            Optional.empty(),
+            "version "
+                + pin
+                + " is older than the running "
+                + running
+                + "; a downgrade needs --force",
+            warnings);
       }
       if (chosen.equals(running)) {
         return new Result(Optional.empty(), "version " + pin + " is already running", warnings);
       }
     } else {
       if (candidates.isEmpty() || candidates.lastKey().compareTo(running) <= 0) {
-        return new Result(Optional.empty(), "up to date: running " + running + ", newest on channel " + channel
-            + " is " + (candidates.isEmpty() ? "none" : candidates.lastKey().toString()), warnings);
+        return new Result(
+            Optional.empty(),
+            "up to date: running "
+                + running
+                + ", newest on channel "
+                + channel
+                + " is "
+                + (candidates.isEmpty() ? "none" : candidates.lastKey().toString()),
+            warnings);
       }
       chosen = candidates.lastKey();
       if (failed.contains(chosen.toString())) {
-        return new Result(Optional.empty(), "newest version " + chosen + " failed to boot here before; waiting for a newer one",
+        return new Result(
+            Optional.empty(),
+            "newest version " + chosen + " failed to boot here before; waiting for a newer one",
             warnings);
       }
     }
@@ -105,24 +131,41 @@ public final class UpdateChecker {
     TargetInfo initrd = need(dir + UpdatePayload.INITRAMFS);
     String rootHash = usr.customString(UpdatePayload.CUSTOM_USR_ROOT_HASH);
     if (rootHash == null || !rootHash.matches(UpdatePayload.ROOT_HASH_PATTERN)) {
-      throw new IOException(usrPath + ": signed custom.usr_root_hash must be 64 lowercase hex digits, found " + rootHash);
+      throw new IOException(
+          usrPath
+              + ": signed custom.usr_root_hash must be 64 lowercase hex digits, found "
+              + rootHash);
     }
     Object off =
         usr.custom() == null ? null : usr.custom().get(UpdatePayload.CUSTOM_USR_HASH_OFFSET);
-    if (!(off instanceof Number n) || n.longValue() <= 0
+    if (!(off instanceof Number n)
+        || n.longValue() <= 0
         || n.longValue() % UpdatePayload.HASH_OFFSET_ALIGNMENT != 0) {
-      throw new IOException(usrPath + ": signed custom.usr_hash_offset must be a positive multiple of 4096, found " + off);
+      throw new IOException(
+          usrPath
+              + ": signed custom.usr_hash_offset must be a positive multiple of 4096, found "
+              + off);
     }
     if (n.longValue() >= usr.length()) {
-      throw new IOException(usrPath + ": usr_hash_offset " + n + " is not inside the image (" + usr.length() + " bytes)");
+      throw new IOException(
+          usrPath
+              + ": usr_hash_offset "
+              + n
+              + " is not inside the image ("
+              + usr.length()
+              + " bytes)");
     }
-    Offer o = new Offer(chosen.toString(), channel, arch, usr, kernel, initrd, rootHash,
-        n.longValue());
+    Offer o =
+        new Offer(chosen.toString(), channel, arch, usr, kernel, initrd, rootHash, n.longValue());
     return new Result(Optional.of(o), "update available: " + running + " -> " + chosen, warnings);
   }
 
   private TargetInfo need(String path) throws IOException {
-    return updater.getTargetInfo(path).orElseThrow(() -> new IOException(
-        "target " + path + " is not in the signed metadata (payload incomplete)"));
+    return updater
+        .getTargetInfo(path)
+        .orElseThrow(
+            () ->
+                new IOException(
+                    "target " + path + " is not in the signed metadata (payload incomplete)"));
   }
 }

@@ -40,24 +40,44 @@ record UpdateConfig(
 
   /** Shipped defaults. */
   public static final String DEFAULTS_PATH = HostPaths.UPDATE_CONF_DEFAULTS;
+
   /** Machine overrides. */
   public static final String OVERRIDES_PATH = HostPaths.UPDATE_CONF;
 
   /** Canonical key names and their accepted aliases (CoreOS update.conf keys). */
-  static final Map<String, String> ALIASES = Map.of(
-      "SERVER", "REPOSITORY_URL",
-      "GROUP", "CHANNEL",
-      // what cloud-config's coreos.locksmith writes (locksmithd's environment names)
-      "LOCKSMITHD_ENDPOINT", "ETCD_ENDPOINTS",
-      "LOCKSMITHD_GROUP", "LOCK_GROUP");
+  static final Map<String, String> ALIASES =
+      Map.of(
+          "SERVER", "REPOSITORY_URL",
+          "GROUP", "CHANNEL",
+          // what cloud-config's coreos.locksmith writes (locksmithd's environment names)
+          "LOCKSMITHD_ENDPOINT", "ETCD_ENDPOINTS",
+          "LOCKSMITHD_GROUP", "LOCK_GROUP");
 
-  /** locksmithd's window keys (cloud-config coreos.locksmith.window_start/length), combined into REBOOT_WINDOW. */
+  /**
+   * locksmithd's window keys (cloud-config coreos.locksmith.window_start/length), combined into
+   * REBOOT_WINDOW.
+   */
   static final String WINDOW_START = "LOCKSMITHD_REBOOT_WINDOW_START";
+
   static final String WINDOW_LENGTH = "LOCKSMITHD_REBOOT_WINDOW_LENGTH";
 
-  static final Set<String> KEYS = Set.of("REPOSITORY_URL", "CHANNEL", "ARCH", "REBOOT_STRATEGY",
-      "CHECK_INTERVAL", "CHECK_JITTER", "REBOOT_WINDOW", "REBOOT_WINDOW_ZONE", "REBOOT_GRACE",
-      "HEALTH_UNITS", "ETCD_ENDPOINTS", "LOCK_GROUP", "FLEETLOCK_URL", WINDOW_START, WINDOW_LENGTH);
+  static final Set<String> KEYS =
+      Set.of(
+          "REPOSITORY_URL",
+          "CHANNEL",
+          "ARCH",
+          "REBOOT_STRATEGY",
+          "CHECK_INTERVAL",
+          "CHECK_JITTER",
+          "REBOOT_WINDOW",
+          "REBOOT_WINDOW_ZONE",
+          "REBOOT_GRACE",
+          "HEALTH_UNITS",
+          "ETCD_ENDPOINTS",
+          "LOCK_GROUP",
+          "FLEETLOCK_URL",
+          WINDOW_START,
+          WINDOW_LENGTH);
 
   static final Set<String> STRATEGIES = Set.of("etcd-lock", "fleetlock", "reboot", "off");
 
@@ -109,14 +129,23 @@ record UpdateConfig(
       String rawKey = line.substring(0, eq).strip();
       String key = ALIASES.getOrDefault(rawKey, rawKey);
       if (!KEYS.contains(key)) {
-        throw new ConfigException(where + ": unknown key " + rawKey + "; expected one of "
-            + new TreeMap<>(keyList()).keySet());
+        throw new ConfigException(
+            where
+                + ": unknown key "
+                + rawKey
+                + "; expected one of "
+                + new TreeMap<>(keyList()).keySet());
       }
       String value = unquote(line.substring(eq + 1).strip(), where);
       Setting prev = out.put(key, new Setting(value, where));
       if (prev != null) {
-        throw new ConfigException(where + ": " + rawKey + " already set at " + prev.where()
-            + (rawKey.equals(key) ? "" : " (" + rawKey + " is another name for " + key + ")"));
+        throw new ConfigException(
+            where
+                + ": "
+                + rawKey
+                + " already set at "
+                + prev.where()
+                + (rawKey.equals(key) ? "" : " (" + rawKey + " is another name for " + key + ")"));
       }
     }
     return out;
@@ -145,19 +174,25 @@ record UpdateConfig(
     String channel = get(s, "CHANNEL", "stable");
     Setting ch = s.get("CHANNEL");
     if (!channel.matches("[a-z0-9][a-z0-9-]*")) {
-      throw new ConfigException(ch.where() + ": CHANNEL: expected [a-z0-9-] (e.g. stable), found \"" + channel + "\"");
+      throw new ConfigException(
+          ch.where() + ": CHANNEL: expected [a-z0-9-] (e.g. stable), found \"" + channel + "\"");
     }
     String arch = get(s, "ARCH", "x86-64");
     String strategy = get(s, "REBOOT_STRATEGY", "reboot");
     if (!STRATEGIES.contains(strategy)) {
       Setting st = s.get("REBOOT_STRATEGY");
-      throw new ConfigException(st.where() + ": REBOOT_STRATEGY: expected one of [etcd-lock, fleetlock, reboot, off], found \""
-          + strategy + "\"");
+      throw new ConfigException(
+          st.where()
+              + ": REBOOT_STRATEGY: expected one of [etcd-lock, fleetlock, reboot, off], found \""
+              + strategy
+              + "\"");
     }
     Duration interval = duration(s, "CHECK_INTERVAL", "1h");
     if (interval.compareTo(Duration.ofMinutes(1)) < 0) {
-      throw new ConfigException(s.get("CHECK_INTERVAL").where() + ": CHECK_INTERVAL: expected at least 1m, found "
-          + s.get("CHECK_INTERVAL").value());
+      throw new ConfigException(
+          s.get("CHECK_INTERVAL").where()
+              + ": CHECK_INTERVAL: expected at least 1m, found "
+              + s.get("CHECK_INTERVAL").value());
     }
     Duration jitter = duration(s, "CHECK_JITTER", "10m");
     Duration grace = duration(s, "REBOOT_GRACE", "5m");
@@ -167,46 +202,72 @@ record UpdateConfig(
       Setting start = s.get(WINDOW_START);
       Setting length = s.get(WINDOW_LENGTH);
       if (length == null) {
-        throw new ConfigException(start.where() + ": " + WINDOW_START + " needs " + WINDOW_LENGTH + " (e.g. 1h30m)");
+        throw new ConfigException(
+            start.where() + ": " + WINDOW_START + " needs " + WINDOW_LENGTH + " (e.g. 1h30m)");
       }
       String st = start.value().strip();
       window = (st.matches("\\d{1,2}:\\d{2}") ? "daily " : "") + st + " " + length.value().strip();
       s = new LinkedHashMap<>(s);
       s.put("REBOOT_WINDOW", new Setting(window, start.where()));
     } else if (window == null && s.containsKey(WINDOW_LENGTH)) {
-      throw new ConfigException(s.get(WINDOW_LENGTH).where() + ": " + WINDOW_LENGTH + " needs " + WINDOW_START);
+      throw new ConfigException(
+          s.get(WINDOW_LENGTH).where() + ": " + WINDOW_LENGTH + " needs " + WINDOW_START);
     }
     String zone = get(s, "REBOOT_WINDOW_ZONE", "UTC");
     try {
       java.time.ZoneId.of(zone);
     } catch (java.time.DateTimeException e) {
-      throw new ConfigException(s.get("REBOOT_WINDOW_ZONE").where() + ": REBOOT_WINDOW_ZONE: unknown time zone \"" + zone + "\"");
+      throw new ConfigException(
+          s.get("REBOOT_WINDOW_ZONE").where()
+              + ": REBOOT_WINDOW_ZONE: unknown time zone \""
+              + zone
+              + "\"");
     }
     if (window != null) {
       try {
         io.basalt.update.strategy.RebootWindow.parse(window, java.time.ZoneId.of(zone));
       } catch (IllegalArgumentException e) {
-        throw new ConfigException(s.get("REBOOT_WINDOW").where() + ": REBOOT_WINDOW: " + e.getMessage());
+        throw new ConfigException(
+            s.get("REBOOT_WINDOW").where() + ": REBOOT_WINDOW: " + e.getMessage());
       }
     }
     List<String> units = words(get(s, "HEALTH_UNITS", ""));
     for (String u : units) {
       if (!u.matches("[A-Za-z0-9:_.@\\\\-]+\\.(service|target|mount|socket|timer|path)")) {
-        throw new ConfigException(s.get("HEALTH_UNITS").where() + ": HEALTH_UNITS: expected unit names like containerd.service, found \""
-            + u + "\"");
+        throw new ConfigException(
+            s.get("HEALTH_UNITS").where()
+                + ": HEALTH_UNITS: expected unit names like containerd.service, found \""
+                + u
+                + "\"");
       }
     }
     List<String> etcd = words(get(s, "ETCD_ENDPOINTS", "http://127.0.0.1:2379").replace(',', ' '));
     for (String e : etcd) {
-      uri(new Setting(e, s.containsKey("ETCD_ENDPOINTS") ? s.get("ETCD_ENDPOINTS").where() : "default"), "ETCD_ENDPOINTS");
+      uri(
+          new Setting(
+              e, s.containsKey("ETCD_ENDPOINTS") ? s.get("ETCD_ENDPOINTS").where() : "default"),
+          "ETCD_ENDPOINTS");
     }
     String group = get(s, "LOCK_GROUP", "default");
     URI fleet = uri(s.get("FLEETLOCK_URL"), "FLEETLOCK_URL");
     if ("fleetlock".equals(strategy) && fleet == null) {
-      throw new ConfigException(s.get("REBOOT_STRATEGY").where() + ": REBOOT_STRATEGY=fleetlock needs FLEETLOCK_URL");
+      throw new ConfigException(
+          s.get("REBOOT_STRATEGY").where() + ": REBOOT_STRATEGY=fleetlock needs FLEETLOCK_URL");
     }
-    return new UpdateConfig(repo, channel, arch, strategy, interval, jitter, window, zone, grace,
-        List.copyOf(units), List.copyOf(etcd), group, fleet);
+    return new UpdateConfig(
+        repo,
+        channel,
+        arch,
+        strategy,
+        interval,
+        jitter,
+        window,
+        zone,
+        grace,
+        List.copyOf(units),
+        List.copyOf(etcd),
+        group,
+        fleet);
   }
 
   private static String get(Map<String, Setting> s, String key, String dflt) {
@@ -222,13 +283,19 @@ record UpdateConfig(
     return v.isBlank() ? List.of() : new ArrayList<>(Arrays.asList(v.strip().split("\\s+")));
   }
 
-  private static Duration duration(Map<String, Setting> s, String key, String dflt) throws ConfigException {
+  private static Duration duration(Map<String, Setting> s, String key, String dflt)
+      throws ConfigException {
     Setting v = s.get(key);
     try {
       return Durations.parse(v == null ? dflt : v.value(), key);
     } catch (IllegalArgumentException e) {
-      throw new ConfigException(v.where() + ": " + key + ": expected a duration like 1h30m, 45m or 90s, found \""
-          + v.value() + "\"");
+      throw new ConfigException(
+          v.where()
+              + ": "
+              + key
+              + ": expected a duration like 1h30m, 45m or 90s, found \""
+              + v.value()
+              + "\"");
     }
   }
 
@@ -243,11 +310,20 @@ record UpdateConfig(
       }
       return u;
     } catch (URISyntaxException e) {
-      throw new ConfigException(v.where() + ": " + key + ": expected an http:// or https:// URL, found \"" + v.value() + "\"");
+      throw new ConfigException(
+          v.where()
+              + ": "
+              + key
+              + ": expected an http:// or https:// URL, found \""
+              + v.value()
+              + "\"");
     }
   }
 
-  /** The TUF metadata base URL: {@code REPOSITORY_URL/metadata/} (the layout of {@code basalt repo serve}). */
+  /**
+   * The TUF metadata base URL: {@code REPOSITORY_URL/metadata/} (the layout of {@code basalt repo
+   * serve}).
+   */
   public URI metadataUrl() {
     return base().resolve("metadata/");
   }
@@ -259,7 +335,8 @@ record UpdateConfig(
 
   private URI base() {
     if (repository == null) {
-      throw new IllegalStateException("no REPOSITORY_URL configured (set it in " + OVERRIDES_PATH + ")");
+      throw new IllegalStateException(
+          "no REPOSITORY_URL configured (set it in " + OVERRIDES_PATH + ")");
     }
     String s = repository.toString();
     return URI.create(s.endsWith("/") ? s : s + "/");

@@ -12,8 +12,14 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Basaltctl.Version.class,
     description = "Inspect and steer the Basalt update agent and the cluster reboot lock.",
-    subcommands = {CommandLine.HelpCommand.class, LockCommand.class, StatusCommand.class, UpdateCommand.class,
-        RollbackCommand.class, HealthCommand.class})
+    subcommands = {
+      CommandLine.HelpCommand.class,
+      LockCommand.class,
+      StatusCommand.class,
+      UpdateCommand.class,
+      RollbackCommand.class,
+      HealthCommand.class
+    })
 public final class Basaltctl implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -18,30 +18,52 @@ final class EtcdOptions {
   /** Default client endpoint, as locksmithctl's. */
   public static final String DEFAULT_ENDPOINT = "http://127.0.0.1:2379";
 
-  @Option(scope = picocli.CommandLine.ScopeType.INHERIT, names = "--endpoint", paramLabel = "URL[,URL...]",
-      description = "etcd client endpoint(s), tried in order with failover "
-          + "(env BASALTCTL_ENDPOINT; default " + DEFAULT_ENDPOINT + ").")
+  @Option(
+      scope = picocli.CommandLine.ScopeType.INHERIT,
+      names = "--endpoint",
+      paramLabel = "URL[,URL...]",
+      description =
+          "etcd client endpoint(s), tried in order with failover "
+              + "(env BASALTCTL_ENDPOINT; default "
+              + DEFAULT_ENDPOINT
+              + ").")
   List<String> endpoints;
 
-  @Option(scope = picocli.CommandLine.ScopeType.INHERIT, names = "--etcd-cafile", paramLabel = "FILE",
+  @Option(
+      scope = picocli.CommandLine.ScopeType.INHERIT,
+      names = "--etcd-cafile",
+      paramLabel = "FILE",
       description = "PEM CA bundle to verify etcd's certificate (env BASALTCTL_ETCD_CAFILE).")
   Path caFile;
 
-  @Option(scope = picocli.CommandLine.ScopeType.INHERIT, names = "--etcd-certfile", paramLabel = "FILE",
+  @Option(
+      scope = picocli.CommandLine.ScopeType.INHERIT,
+      names = "--etcd-certfile",
+      paramLabel = "FILE",
       description = "PEM client certificate (env BASALTCTL_ETCD_CERTFILE).")
   Path certFile;
 
-  @Option(scope = picocli.CommandLine.ScopeType.INHERIT, names = "--etcd-keyfile", paramLabel = "FILE",
+  @Option(
+      scope = picocli.CommandLine.ScopeType.INHERIT,
+      names = "--etcd-keyfile",
+      paramLabel = "FILE",
       description = "PEM client private key (env BASALTCTL_ETCD_KEYFILE).")
   Path keyFile;
 
-  @Option(scope = picocli.CommandLine.ScopeType.INHERIT, names = "--etcd-username", paramLabel = "NAME",
+  @Option(
+      scope = picocli.CommandLine.ScopeType.INHERIT,
+      names = "--etcd-username",
+      paramLabel = "NAME",
       description = "etcd user (env BASALTCTL_ETCD_USERNAME).")
   String username;
 
-  @Option(scope = picocli.CommandLine.ScopeType.INHERIT, names = "--etcd-password", paramLabel = "PASSWORD",
-      description = "etcd password (env BASALTCTL_ETCD_PASSWORD; prefer the variable: "
-          + "flags show up in the process list).")
+  @Option(
+      scope = picocli.CommandLine.ScopeType.INHERIT,
+      names = "--etcd-password",
+      paramLabel = "PASSWORD",
+      description =
+          "etcd password (env BASALTCTL_ETCD_PASSWORD; prefer the variable: "
+              + "flags show up in the process list).")
   String password;
 
   /** The setting from the flag, else BASALTCTL_NAME, else LOCKSMITHCTL_NAME, else null. */

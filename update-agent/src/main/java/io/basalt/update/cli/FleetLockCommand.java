@@ -12,10 +12,10 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine;
 
 /**
  * {@code basalt fleetlock}: the FleetLock protocol server backed by the etcd reboot semaphore.
@@ -25,7 +25,8 @@ import picocli.CommandLine;
 @Command(
     name = "fleetlock",
     mixinStandardHelpOptions = true,
-    description = "FleetLock (Zincati's reboot-coordination protocol) backed by Basalt's etcd lock.",
+    description =
+        "FleetLock (Zincati's reboot-coordination protocol) backed by Basalt's etcd lock.",
     subcommands = {FleetLockCommand.Serve.class, CommandLine.HelpCommand.class})
 public final class FleetLockCommand implements Runnable {
 
@@ -52,13 +53,20 @@ public final class FleetLockCommand implements Runnable {
 
     @Mixin EtcdOptions etcd = new EtcdOptions();
 
-    @Option(names = "--listen", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:3333",
+    @Option(
+        names = "--listen",
+        paramLabel = "HOST:PORT",
+        defaultValue = "127.0.0.1:3333",
         description = "Address to serve on (default ${DEFAULT-VALUE}; port 0 picks a free one).")
     String listen;
 
-    @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "10s",
-        description = "How long one request keeps retrying etcd before answering 503 "
-            + "(default ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--timeout",
+        paramLabel = "DURATION",
+        defaultValue = "10s",
+        description =
+            "How long one request keeps retrying etcd before answering 503 "
+                + "(default ${DEFAULT-VALUE}).")
     String timeout;
 
     private final CountDownLatch stop = new CountDownLatch(1);
@@ -90,13 +98,18 @@ public final class FleetLockCommand implements Runnable {
       EtcdClient client = EtcdClient.create(config);
       FleetLockServer server;
       try {
-        server = FleetLockServer.start(client, addr, Clock.systemUTC(),
-            RetryPolicy.defaults().withGiveUpAfter(giveUp), line -> {
-              synchronized (out) {
-                out.println(line);
-                out.flush();
-              }
-            });
+        server =
+            FleetLockServer.start(
+                client,
+                addr,
+                Clock.systemUTC(),
+                RetryPolicy.defaults().withGiveUpAfter(giveUp),
+                line -> {
+                  synchronized (out) {
+                    out.println(line);
+                    out.flush();
+                  }
+                });
       } catch (java.io.IOException e) {
         err.println("basalt fleetlock serve: cannot listen on " + listen + ": " + e.getMessage());
         return 1;
@@ -104,8 +117,14 @@ public final class FleetLockCommand implements Runnable {
       Thread hook = new Thread(stop::countDown, "fleetlock-shutdown");
       Runtime.getRuntime().addShutdownHook(hook);
       try {
-        out.println("fleetlock: serving on http://" + server.address().getHostString() + ":"
-            + server.address().getPort() + " (etcd " + config.endpoints() + ")");
+        out.println(
+            "fleetlock: serving on http://"
+                + server.address().getHostString()
+                + ":"
+                + server.address().getPort()
+                + " (etcd "
+                + config.endpoints()
+                + ")");
         out.flush();
         stop.await();
       } catch (InterruptedException e) {

@@ -26,13 +26,13 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.ScopeType;
-import picocli.CommandLine;
 
 /**
  * {@code basaltctl lock}: the cluster reboot lock (status, lock, unlock, set-max) and this
@@ -70,24 +70,40 @@ final class LockCommand implements Runnable {
 
   @Mixin EtcdOptions etcd = new EtcdOptions();
 
-  @Option(scope = ScopeType.INHERIT, names = "--group", paramLabel = "GROUP",
-      description = "Reboot group; empty or 'default' is locksmith's default semaphore "
-          + "(env BASALTCTL_GROUP).")
+  @Option(
+      scope = ScopeType.INHERIT,
+      names = "--group",
+      paramLabel = "GROUP",
+      description =
+          "Reboot group; empty or 'default' is locksmith's default semaphore "
+              + "(env BASALTCTL_GROUP).")
   String group;
 
-  @Option(scope = ScopeType.INHERIT, names = "--machine-id-file", paramLabel = "FILE",
-      description = "Where this machine's id is read (env BASALTCTL_MACHINE_ID_FILE; "
-          + "default /etc/machine-id).")
+  @Option(
+      scope = ScopeType.INHERIT,
+      names = "--machine-id-file",
+      paramLabel = "FILE",
+      description =
+          "Where this machine's id is read (env BASALTCTL_MACHINE_ID_FILE; "
+              + "default /etc/machine-id).")
   Path machineIdFile;
 
-  @Option(scope = ScopeType.INHERIT, names = "--state-dir", paramLabel = "DIR",
-      description = "Agent state directory holding the local reboot hold "
-          + "(env BASALT_STATE_DIR; default /var/lib/basalt).")
+  @Option(
+      scope = ScopeType.INHERIT,
+      names = "--state-dir",
+      paramLabel = "DIR",
+      description =
+          "Agent state directory holding the local reboot hold "
+              + "(env BASALT_STATE_DIR; default /var/lib/basalt).")
   Path stateDir;
 
-  @Option(scope = ScopeType.INHERIT, names = "--timeout", paramLabel = "DURATION",
-      description = "How long to keep retrying an unreachable etcd or write conflicts, "
-          + "e.g. 10s, 2m (default 10s).")
+  @Option(
+      scope = ScopeType.INHERIT,
+      names = "--timeout",
+      paramLabel = "DURATION",
+      description =
+          "How long to keep retrying an unreachable etcd or write conflicts, "
+              + "e.g. 10s, 2m (default 10s).")
   String timeout;
 
   /** The command as picocli instantiates it: real environment and clock. */
@@ -110,9 +126,11 @@ final class LockCommand implements Runnable {
 
   RebootLock rebootLock() throws IOException {
     EtcdClient client = etcd.client(env);
-    Duration giveUp = timeout == null ? Duration.ofSeconds(10) : Durations.parse(timeout, "--timeout");
+    Duration giveUp =
+        timeout == null ? Duration.ofSeconds(10) : Durations.parse(timeout, "--timeout");
     String g = EtcdOptions.pick(group, env, "GROUP");
-    return new RebootLock(client, g == null ? "" : g, clock, RetryPolicy.defaults().withGiveUpAfter(giveUp));
+    return new RebootLock(
+        client, g == null ? "" : g, clock, RetryPolicy.defaults().withGiveUpAfter(giveUp));
   }
 
   Path stateDir() {
@@ -142,9 +160,13 @@ final class LockCommand implements Runnable {
   }
 
   String requireOwnMachineId() {
-    return ownMachineId().orElseThrow(() -> new UsageError(
-        "cannot read this machine's id from " + machineIdFile()
-            + "; give MACHINE-ID or --machine-id-file"));
+    return ownMachineId()
+        .orElseThrow(
+            () ->
+                new UsageError(
+                    "cannot read this machine's id from "
+                        + machineIdFile()
+                        + "; give MACHINE-ID or --machine-id-file"));
   }
 
   /** A mistake in the invocation found while running (exit code 2, no usage dump). */
@@ -209,9 +231,12 @@ final class LockCommand implements Runnable {
   // --- subcommands ---------------------------------------------------------------------------
 
   /** {@code basaltctl lock status}. */
-  @Command(name = "status", mixinStandardHelpOptions = true,
-      description = "Show the lock: free slots, max, holders and since when they hold it; "
-          + "and this machine's local hold.")
+  @Command(
+      name = "status",
+      mixinStandardHelpOptions = true,
+      description =
+          "Show the lock: free slots, max, holders and since when they hold it; "
+              + "and this machine's local hold.")
   static final class Status implements Callable<Integer> {
     @ParentCommand LockCommand parent;
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -221,112 +246,152 @@ final class LockCommand implements Runnable {
 
     @Override
     public Integer call() {
-      return guarded(spec, out -> {
-        RebootLock.Status st = parent.rebootLock().status();
-        Semaphore s = st.semaphore();
-        Instant now = parent.clock.instant();
-        Optional<LocalHold.Hold> hold;
-        try {
-          hold = new LocalHold(parent.stateDir()).current();
-        } catch (IOException e) {
-          hold = Optional.empty();
-        }
-        if (json) {
-          ObjectMapper m = new ObjectMapper();
-          ObjectNode n = m.createObjectNode();
-          n.put("key", st.key());
-          n.put("exists", st.exists());
-          n.put("mod_revision", st.modRevision());
-          n.put("available", s.available());
-          n.put("semaphore", s.semaphore());
-          n.put("max", s.max());
-          ArrayNode hs = n.putArray("holders");
-          for (String h : s.holders()) {
-            ObjectNode o = hs.addObject();
-            o.put("id", h);
-            s.since(h).ifPresentOrElse(t -> o.put("since", t.toString()), () -> o.putNull("since"));
-          }
-          hold.ifPresent(h -> n.putObject("local_hold").put("reason", h.reason())
-              .put("since", h.since().toString()));
-          out.println(m.writerWithDefaultPrettyPrinter().writeValueAsString(n));
-          return 0;
-        }
-        out.println("Key: " + st.key() + (st.exists()
-            ? " (mod revision " + st.modRevision() + ")"
-            : " (not created yet: locksmith's default applies)"));
-        out.println("Available: " + s.available());
-        out.println("Max: " + s.max());
-        out.println();
-        if (s.holders().isEmpty()) {
-          out.println("No holders.");
-        } else {
-          out.printf(Locale.ROOT, "%-34s %s%n", "MACHINE ID", "SINCE");
-          for (String h : s.holders()) {
-            out.printf(Locale.ROOT, "%-34s %s%n", h, s.since(h)
-                .map(t -> t + " (" + ago(t, now) + ")")
-                .orElse("unknown (taken by a tool that does not record it)"));
-          }
-          out.println();
-          out.println("A holder whose machine is gone keeps its slot: free it with "
-              + "'basaltctl lock unlock MACHINE-ID --force'.");
-        }
-        out.println();
-        out.println("Local hold: " + hold.map(h -> "held since " + h.since()
-            + (h.reason().isEmpty() ? "" : ": " + h.reason())).orElse("none"));
-        return 0;
-      });
+      return guarded(
+          spec,
+          out -> {
+            RebootLock.Status st = parent.rebootLock().status();
+            Semaphore s = st.semaphore();
+            Instant now = parent.clock.instant();
+            Optional<LocalHold.Hold> hold;
+            try {
+              hold = new LocalHold(parent.stateDir()).current();
+            } catch (IOException e) {
+              hold = Optional.empty();
+            }
+            if (json) {
+              ObjectMapper m = new ObjectMapper();
+              ObjectNode n = m.createObjectNode();
+              n.put("key", st.key());
+              n.put("exists", st.exists());
+              n.put("mod_revision", st.modRevision());
+              n.put("available", s.available());
+              n.put("semaphore", s.semaphore());
+              n.put("max", s.max());
+              ArrayNode hs = n.putArray("holders");
+              for (String h : s.holders()) {
+                ObjectNode o = hs.addObject();
+                o.put("id", h);
+                s.since(h)
+                    .ifPresentOrElse(t -> o.put("since", t.toString()), () -> o.putNull("since"));
+              }
+              hold.ifPresent(
+                  h ->
+                      n.putObject("local_hold")
+                          .put("reason", h.reason())
+                          .put("since", h.since().toString()));
+              out.println(m.writerWithDefaultPrettyPrinter().writeValueAsString(n));
+              return 0;
+            }
+            out.println(
+                "Key: "
+                    + st.key()
+                    + (st.exists()
+                        ? " (mod revision " + st.modRevision() + ")"
+                        : " (not created yet: locksmith's default applies)"));
+            out.println("Available: " + s.available());
+            out.println("Max: " + s.max());
+            out.println();
+            if (s.holders().isEmpty()) {
+              out.println("No holders.");
+            } else {
+              out.printf(Locale.ROOT, "%-34s %s%n", "MACHINE ID", "SINCE");
+              for (String h : s.holders()) {
+                out.printf(
+                    Locale.ROOT,
+                    "%-34s %s%n",
+                    h,
+                    s.since(h)
+                        .map(t -> t + " (" + ago(t, now) + ")")
+                        .orElse("unknown (taken by a tool that does not record it)"));
+              }
+              out.println();
+              out.println(
+                  "A holder whose machine is gone keeps its slot: free it with "
+                      + "'basaltctl lock unlock MACHINE-ID --force'.");
+            }
+            out.println();
+            out.println(
+                "Local hold: "
+                    + hold.map(
+                            h ->
+                                "held since "
+                                    + h.since()
+                                    + (h.reason().isEmpty() ? "" : ": " + h.reason()))
+                        .orElse("none"));
+            return 0;
+          });
     }
   }
 
   /** {@code basaltctl lock lock [MACHINE-ID]}. */
-  @Command(name = "lock", mixinStandardHelpOptions = true,
-      description = "Take a slot for this machine (or MACHINE-ID). Taking a lock already held "
-          + "succeeds.")
+  @Command(
+      name = "lock",
+      mixinStandardHelpOptions = true,
+      description =
+          "Take a slot for this machine (or MACHINE-ID). Taking a lock already held " + "succeeds.")
   static final class Lock implements Callable<Integer> {
     @ParentCommand LockCommand parent;
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-    @Parameters(arity = "0..1", paramLabel = "MACHINE-ID",
+    @Parameters(
+        arity = "0..1",
+        paramLabel = "MACHINE-ID",
         description = "Holder id (default: this machine's id).")
     String machineId;
 
-    @Option(names = "--wait", paramLabel = "DURATION",
+    @Option(
+        names = "--wait",
+        paramLabel = "DURATION",
         description = "Keep trying this long while the lock is full (e.g. 30s, 10m).")
     String wait;
 
     @Override
     public Integer call() {
-      return guarded(spec, out -> {
-        Duration maxWait = wait == null ? null : Durations.parse(wait, "--wait");
-        String id = machineId != null ? machineId : parent.requireOwnMachineId();
-        RebootLock lock = parent.rebootLock();
-        RebootLock.LockResult r = maxWait == null ? lock.tryLock(id) : lock.lock(id, maxWait);
-        Semaphore s = r.status().semaphore();
-        switch (r.outcome()) {
-          case ACQUIRED:
-            out.println("Locked for " + id + " (" + s.available() + " of " + s.max() + " free).");
-            return 0;
-          case ALREADY_HELD:
-            out.println(id + " already holds the lock.");
-            return 0;
-          default:
-            spec.commandLine().getErr().println(spec.qualifiedName() + ": the lock is full: "
-                + s.holders().size() + " holder(s) of max " + s.max() + ": "
-                + String.join(", ", s.holders()));
-            return EXIT_FULL;
-        }
-      });
+      return guarded(
+          spec,
+          out -> {
+            Duration maxWait = wait == null ? null : Durations.parse(wait, "--wait");
+            String id = machineId != null ? machineId : parent.requireOwnMachineId();
+            RebootLock lock = parent.rebootLock();
+            RebootLock.LockResult r = maxWait == null ? lock.tryLock(id) : lock.lock(id, maxWait);
+            Semaphore s = r.status().semaphore();
+            switch (r.outcome()) {
+              case ACQUIRED:
+                out.println(
+                    "Locked for " + id + " (" + s.available() + " of " + s.max() + " free).");
+                return 0;
+              case ALREADY_HELD:
+                out.println(id + " already holds the lock.");
+                return 0;
+              default:
+                spec.commandLine()
+                    .getErr()
+                    .println(
+                        spec.qualifiedName()
+                            + ": the lock is full: "
+                            + s.holders().size()
+                            + " holder(s) of max "
+                            + s.max()
+                            + ": "
+                            + String.join(", ", s.holders()));
+                return EXIT_FULL;
+            }
+          });
     }
   }
 
   /** {@code basaltctl lock unlock [MACHINE-ID] [--force]}. */
-  @Command(name = "unlock", mixinStandardHelpOptions = true,
+  @Command(
+      name = "unlock",
+      mixinStandardHelpOptions = true,
       description = "Release this machine's slot; releasing another machine's slot needs --force.")
   static final class Unlock implements Callable<Integer> {
     @ParentCommand LockCommand parent;
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-    @Parameters(arity = "0..1", paramLabel = "MACHINE-ID",
+    @Parameters(
+        arity = "0..1",
+        paramLabel = "MACHINE-ID",
         description = "Holder to release (default: this machine).")
     String machineId;
 
@@ -335,31 +400,38 @@ final class LockCommand implements Runnable {
 
     @Override
     public Integer call() {
-      return guarded(spec, out -> {
-        Optional<String> own = parent.ownMachineId();
-        String id;
-        if (machineId == null) {
-          id = parent.requireOwnMachineId();
-        } else {
-          id = machineId;
-          if (!force && !own.equals(Optional.of(id))) {
-            throw new UsageError(id
-                + " is not this machine (" + own.orElse("machine id unknown: "
-                + parent.machineIdFile() + " unreadable")
-                + "); releasing another machine's hold needs --force");
-          }
-        }
-        RebootLock.UnlockOutcome r = parent.rebootLock().unlock(id);
-        out.println(r == RebootLock.UnlockOutcome.RELEASED
-            ? "Unlocked " + id + "."
-            : id + " does not hold the lock; nothing to release.");
-        return 0;
-      });
+      return guarded(
+          spec,
+          out -> {
+            Optional<String> own = parent.ownMachineId();
+            String id;
+            if (machineId == null) {
+              id = parent.requireOwnMachineId();
+            } else {
+              id = machineId;
+              if (!force && !own.equals(Optional.of(id))) {
+                throw new UsageError(
+                    id
+                        + " is not this machine ("
+                        + own.orElse(
+                            "machine id unknown: " + parent.machineIdFile() + " unreadable")
+                        + "); releasing another machine's hold needs --force");
+              }
+            }
+            RebootLock.UnlockOutcome r = parent.rebootLock().unlock(id);
+            out.println(
+                r == RebootLock.UnlockOutcome.RELEASED
+                    ? "Unlocked " + id + "."
+                    : id + " does not hold the lock; nothing to release.");
+            return 0;
+          });
     }
   }
 
   /** {@code basaltctl lock set-max N}. */
-  @Command(name = "set-max", mixinStandardHelpOptions = true,
+  @Command(
+      name = "set-max",
+      mixinStandardHelpOptions = true,
       description = "Set how many machines may hold the lock at once.")
   static final class SetMax implements Callable<Integer> {
     @ParentCommand LockCommand parent;
@@ -370,20 +442,30 @@ final class LockCommand implements Runnable {
 
     @Override
     public Integer call() {
-      return guarded(spec, out -> {
-        if (max < 0) {
-          throw new UsageError("N must be 0 or more, got " + max);
-        }
-        Semaphore s = parent.rebootLock().setMax(max).semaphore();
-        out.println("Max set to " + s.max() + " (" + s.available() + " free, "
-            + s.holders().size() + " holder(s)).");
-        return 0;
-      });
+      return guarded(
+          spec,
+          out -> {
+            if (max < 0) {
+              throw new UsageError("N must be 0 or more, got " + max);
+            }
+            Semaphore s = parent.rebootLock().setMax(max).semaphore();
+            out.println(
+                "Max set to "
+                    + s.max()
+                    + " ("
+                    + s.available()
+                    + " free, "
+                    + s.holders().size()
+                    + " holder(s)).");
+            return 0;
+          });
     }
   }
 
   /** {@code basaltctl lock hold [--reason TEXT]}. */
-  @Command(name = "hold", mixinStandardHelpOptions = true,
+  @Command(
+      name = "hold",
+      mixinStandardHelpOptions = true,
       description = "Hold reboots of this machine back until 'release' (survives reboots).")
   static final class Hold implements Callable<Integer> {
     @ParentCommand LockCommand parent;
@@ -394,17 +476,21 @@ final class LockCommand implements Runnable {
 
     @Override
     public Integer call() {
-      return guarded(spec, out -> {
-        LocalHold h = new LocalHold(parent.stateDir());
-        h.hold(reason, parent.clock.instant());
-        out.println("Reboots held (" + h.file() + ")" + (reason == null ? "." : ": " + reason));
-        return 0;
-      });
+      return guarded(
+          spec,
+          out -> {
+            LocalHold h = new LocalHold(parent.stateDir());
+            h.hold(reason, parent.clock.instant());
+            out.println("Reboots held (" + h.file() + ")" + (reason == null ? "." : ": " + reason));
+            return 0;
+          });
     }
   }
 
   /** {@code basaltctl lock release}. */
-  @Command(name = "release", mixinStandardHelpOptions = true,
+  @Command(
+      name = "release",
+      mixinStandardHelpOptions = true,
       description = "Remove this machine's local reboot hold.")
   static final class Release implements Callable<Integer> {
     @ParentCommand LockCommand parent;
@@ -412,11 +498,13 @@ final class LockCommand implements Runnable {
 
     @Override
     public Integer call() {
-      return guarded(spec, out -> {
-        boolean had = new LocalHold(parent.stateDir()).release();
-        out.println(had ? "Local reboot hold released." : "There was no local reboot hold.");
-        return 0;
-      });
+      return guarded(
+          spec,
+          out -> {
+            boolean had = new LocalHold(parent.stateDir()).release();
+            out.println(had ? "Local reboot hold released." : "There was no local reboot hold.");
+            return 0;
+          });
     }
   }
 }

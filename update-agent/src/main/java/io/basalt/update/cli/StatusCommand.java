@@ -10,9 +10,15 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code basaltctl status}: the update agent's state, read from its control socket. Not thread-safe. */
-@Command(name = "status", mixinStandardHelpOptions = true,
-    description = "Show the running version and slot, fallback, channel, update state, progress, last check and error.")
+/**
+ * {@code basaltctl status}: the update agent's state, read from its control socket. Not
+ * thread-safe.
+ */
+@Command(
+    name = "status",
+    mixinStandardHelpOptions = true,
+    description =
+        "Show the running version and slot, fallback, channel, update state, progress, last check and error.")
 final class StatusCommand implements Callable<Integer> {
 
   /** Exit code when the agent is not running. */
@@ -23,7 +29,9 @@ final class StatusCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print JSON.")
   boolean json;
 
-  @Option(names = "--socket", description = "Agent control socket (default ${DEFAULT-VALUE}).",
+  @Option(
+      names = "--socket",
+      description = "Agent control socket (default ${DEFAULT-VALUE}).",
       defaultValue = StatusProtocol.SOCKET)
   Path socket;
 
@@ -32,8 +40,12 @@ final class StatusCommand implements Callable<Integer> {
     try {
       StatusProtocol.Reply r = StatusProtocol.call(socket, "status");
       if (json) {
-        spec.commandLine().getOut().println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
-            .writeValueAsString(r.status().toMap()));
+        spec.commandLine()
+            .getOut()
+            .println(
+                new ObjectMapper()
+                    .enable(SerializationFeature.INDENT_OUTPUT)
+                    .writeValueAsString(r.status().toMap()));
       } else {
         spec.commandLine().getOut().print(r.status().render());
       }

@@ -9,8 +9,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code basaltctl update check|apply}: asks the running agent over its control socket. Not thread-safe. */
-@Command(name = "update", mixinStandardHelpOptions = true,
+/**
+ * {@code basaltctl update check|apply}: asks the running agent over its control socket. Not
+ * thread-safe.
+ */
+@Command(
+    name = "update",
+    mixinStandardHelpOptions = true,
     description = "Check for or apply an update through the running agent.",
     subcommands = {UpdateCommand.Check.class, UpdateCommand.Apply.class})
 final class UpdateCommand implements Runnable {
@@ -19,13 +24,15 @@ final class UpdateCommand implements Runnable {
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand: check or apply");
+    throw new CommandLine.ParameterException(
+        spec.commandLine(), "missing subcommand: check or apply");
   }
 
   static int send(CommandLine cl, Path socket, String request, String what) {
     try {
       StatusProtocol.Reply r = StatusProtocol.call(socket, request);
-      (r.ok() ? cl.getOut() : cl.getErr()).println((r.ok() ? "" : "basaltctl " + what + ": ") + r.message());
+      (r.ok() ? cl.getOut() : cl.getErr())
+          .println((r.ok() ? "" : "basaltctl " + what + ": ") + r.message());
       cl.getOut().flush();
       return r.ok() ? 0 : 1;
     } catch (StatusProtocol.NotRunningException e) {
@@ -38,11 +45,17 @@ final class UpdateCommand implements Runnable {
   }
 
   /** {@code update check}. */
-  @Command(name = "check", mixinStandardHelpOptions = true, description = "Refresh the signed metadata and say what is offered.")
+  @Command(
+      name = "check",
+      mixinStandardHelpOptions = true,
+      description = "Refresh the signed metadata and say what is offered.")
   static final class Check implements Callable<Integer> {
     @Spec CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--socket", defaultValue = StatusProtocol.SOCKET, description = "Agent control socket.")
+    @Option(
+        names = "--socket",
+        defaultValue = StatusProtocol.SOCKET,
+        description = "Agent control socket.")
     Path socket;
 
     @Override
@@ -52,18 +65,25 @@ final class UpdateCommand implements Runnable {
   }
 
   /** {@code update apply}. */
-  @Command(name = "apply", mixinStandardHelpOptions = true,
+  @Command(
+      name = "apply",
+      mixinStandardHelpOptions = true,
       description = "Install the newest offered version (or --version) into the inactive slot now.")
   static final class Apply implements Callable<Integer> {
     @Spec CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--socket", defaultValue = StatusProtocol.SOCKET, description = "Agent control socket.")
+    @Option(
+        names = "--socket",
+        defaultValue = StatusProtocol.SOCKET,
+        description = "Agent control socket.")
     Path socket;
 
     @Option(names = "--version", description = "Install this version.")
     String version;
 
-    @Option(names = "--force", description = "With --version: allow a downgrade or a version recorded as failed.")
+    @Option(
+        names = "--force",
+        description = "With --version: allow a downgrade or a version recorded as failed.")
     boolean force;
 
     @Override
@@ -72,9 +92,13 @@ final class UpdateCommand implements Runnable {
         throw new CommandLine.ParameterException(spec.commandLine(), "--force needs --version");
       }
       if (version != null && !version.matches("[0-9A-Za-z.+~_-]+")) {
-        throw new CommandLine.ParameterException(spec.commandLine(), "--version: not a version: " + version);
+        throw new CommandLine.ParameterException(
+            spec.commandLine(), "--version: not a version: " + version);
       }
-      return send(spec.commandLine(), socket, "apply " + (version == null ? "-" : version) + (force ? " force" : ""),
+      return send(
+          spec.commandLine(),
+          socket,
+          "apply " + (version == null ? "-" : version) + (force ? " force" : ""),
           "update apply");
     }
   }

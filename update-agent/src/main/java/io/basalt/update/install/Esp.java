@@ -12,10 +12,10 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
- * The mounted EFI system partition as the agent changes it: Basalt's boot entries under
- * {@code loader/entries} (name, text and boot counter are the host contract's {@link BootEntry})
- * and the slot kernels under {@code basalt/SLOT/}. Every write goes through {@link AtomicFiles}
- * (temp file, fsync, atomic rename, folder fsync). Not thread-safe.
+ * The mounted EFI system partition as the agent changes it: Basalt's boot entries under {@code
+ * loader/entries} (name, text and boot counter are the host contract's {@link BootEntry}) and the
+ * slot kernels under {@code basalt/SLOT/}. Every write goes through {@link AtomicFiles} (temp file,
+ * fsync, atomic rename, folder fsync). Not thread-safe.
  */
 public final class Esp {
 
@@ -124,9 +124,9 @@ public final class Esp {
   }
 
   /**
-   * Renames an entry so the loader treats it as having no tries left ({@code +0-N}): it sorts
-   * after every bootable entry (systemd-boot's boot counting), so the other slot becomes the
-   * default; used by {@code basaltctl rollback}.
+   * Renames an entry so the loader treats it as having no tries left ({@code +0-N}): it sorts after
+   * every bootable entry (systemd-boot's boot counting), so the other slot becomes the default;
+   * used by {@code basaltctl rollback}.
    *
    * @return the new file
    * @throws IOException if the rename fails

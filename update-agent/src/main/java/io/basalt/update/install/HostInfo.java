@@ -10,11 +10,12 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * What the running system says about itself on the kernel command line (the boot contract):
- * {@code basalt.version}, {@code basalt.slot}, {@code mount.usr=PARTUUID=}, {@code basalt.live}.
+ * What the running system says about itself on the kernel command line (the boot contract): {@code
+ * basalt.version}, {@code basalt.slot}, {@code mount.usr=PARTUUID=}, {@code basalt.live}.
  * Immutable.
  */
-public record HostInfo(String version, String slot, String usrPartuuid, boolean live, String cmdline) {
+public record HostInfo(
+    String version, String slot, String usrPartuuid, boolean live, String cmdline) {
 
   /**
    * Reads {@code /proc/cmdline} (or the given file).
@@ -22,7 +23,8 @@ public record HostInfo(String version, String slot, String usrPartuuid, boolean 
    * @throws IOException if the file cannot be read or lacks {@code basalt.version=}
    */
   public static HostInfo read(Path procCmdline) throws IOException {
-    return parse(Files.readString(procCmdline, StandardCharsets.UTF_8).strip(), procCmdline.toString());
+    return parse(
+        Files.readString(procCmdline, StandardCharsets.UTF_8).strip(), procCmdline.toString());
   }
 
   /**
@@ -34,7 +36,8 @@ public record HostInfo(String version, String slot, String usrPartuuid, boolean 
     Map<String, String> args = KernelCommandLine.parse(cmdline);
     String version = args.get(KernelCommandLine.VERSION);
     if (version == null || version.isEmpty()) {
-      throw new IOException(where + ": no basalt.version= on the kernel command line; not a Basalt boot?");
+      throw new IOException(
+          where + ": no basalt.version= on the kernel command line; not a Basalt boot?");
     }
     boolean live = args.containsKey(KernelCommandLine.LIVE);
     String slot = args.get(KernelCommandLine.SLOT);
@@ -42,8 +45,10 @@ public record HostInfo(String version, String slot, String usrPartuuid, boolean 
       throw new IOException(where + ": basalt.slot= must be A or B on a disk boot, found " + slot);
     }
     String usr = args.getOrDefault(KernelCommandLine.MOUNT_USR, "");
-    String partuuid = usr.startsWith(KernelCommandLine.PARTUUID)
-        ? usr.substring(KernelCommandLine.PARTUUID.length()).toLowerCase(Locale.ROOT) : null;
+    String partuuid =
+        usr.startsWith(KernelCommandLine.PARTUUID)
+            ? usr.substring(KernelCommandLine.PARTUUID.length()).toLowerCase(Locale.ROOT)
+            : null;
     return new HostInfo(version, live ? null : slot, partuuid, live, cmdline);
   }
 

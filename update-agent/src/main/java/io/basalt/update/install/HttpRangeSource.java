@@ -6,9 +6,9 @@ import java.net.URI;
 import java.time.Duration;
 
 /**
- * {@link RangeSource} over {@code HttpURLConnection} (lighter in an idle JVM than
- * {@code java.net.http}): sends {@code Range: bytes=N-} and accepts 206 with a matching
- * {@code Content-Range} start, or 200 meaning "from the beginning". Thread-safe.
+ * {@link RangeSource} over {@code HttpURLConnection} (lighter in an idle JVM than {@code
+ * java.net.http}): sends {@code Range: bytes=N-} and accepts 206 with a matching {@code
+ * Content-Range} start, or 200 meaning "from the beginning". Thread-safe.
  */
 public final class HttpRangeSource implements RangeSource {
 
@@ -41,7 +41,8 @@ public final class HttpRangeSource implements RangeSource {
       }
       if (start != offset) {
         c.disconnect();
-        throw new IOException(uri + ": asked for bytes from " + offset + ", server answered Content-Range " + cr);
+        throw new IOException(
+            uri + ": asked for bytes from " + offset + ", server answered Content-Range " + cr);
       }
       return new Opened(c.getInputStream(), offset);
     }

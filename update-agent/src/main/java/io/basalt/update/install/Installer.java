@@ -21,25 +21,37 @@ import java.util.Set;
 /**
  * Installs a verified update into the inactive USR slot. The order makes the new entry the commit
  * point, so a crash or power cut at any moment before it leaves the running version the default:
+ *
  * <ol>
  *   <li>download usr.img, vmlinuz, initramfs into the downloads directory (resumable, length and
- *       sha256 checked against the signed metadata);</li>
- *   <li>delete every boot entry of the inactive slot (it is about to be overwritten);</li>
- *   <li>write usr.img into the slot device, fsync;</li>
- *   <li>{@code veritysetup verify} the slot against the signed root hash;</li>
- *   <li>copy kernel and initramfs to {@code ESP/basalt/SLOT/} (temp file, fsync, rename);</li>
- *   <li>write {@code basalt-VERSION-SLOT+3.conf} (temp file, fsync, rename) — last.</li>
+ *       sha256 checked against the signed metadata);
+ *   <li>delete every boot entry of the inactive slot (it is about to be overwritten);
+ *   <li>write usr.img into the slot device, fsync;
+ *   <li>{@code veritysetup verify} the slot against the signed root hash;
+ *   <li>copy kernel and initramfs to {@code ESP/basalt/SLOT/} (temp file, fsync, rename);
+ *   <li>write {@code basalt-VERSION-SLOT+3.conf} (temp file, fsync, rename) — last.
  * </ol>
+ *
  * The running slot's entry is never touched, so it stays the fallback. Not thread-safe.
  */
 public final class Installer {
 
   /** Loader-added arguments and the live flag: never carried into a slot's entry. */
-  private static final Set<String> DROPPED = Set.of(KernelCommandLine.LOADER_INITRD,
-      KernelCommandLine.LOADER_BOOT_IMAGE, KernelCommandLine.LIVE);
+  private static final Set<String> DROPPED =
+      Set.of(
+          KernelCommandLine.LOADER_INITRD,
+          KernelCommandLine.LOADER_BOOT_IMAGE,
+          KernelCommandLine.LIVE);
 
   /** The points between steps (crash-injection hooks in tests, progress in the daemon). */
-  public enum Step { DOWNLOADED, STALE_ENTRIES_REMOVED, SLOT_WRITTEN, SLOT_VERIFIED, KERNEL_COPIED, ENTRY_WRITTEN }
+  public enum Step {
+    DOWNLOADED,
+    STALE_ENTRIES_REMOVED,
+    SLOT_WRITTEN,
+    SLOT_VERIFIED,
+    KERNEL_COPIED,
+    ENTRY_WRITTEN
+  }
 
   /** Observes progress: a phase name and a whole-install percentage. */
   @FunctionalInterface
@@ -62,15 +74,21 @@ public final class Installer {
   private final Progress progress;
 
   /** Wires the steps' collaborators; {@code downloads} is {@code /var/lib/basalt/downloads}. */
-  public Installer(ResumableDownload download, SlotDevices slots, VerityVerifier verity, Esp boot, Path downloads,
-      Hooks hooks, Progress progress) {
+  public Installer(
+      ResumableDownload download,
+      SlotDevices slots,
+      VerityVerifier verity,
+      Esp boot,
+      Path downloads,
+      Hooks hooks,
+      Progress progress) {
     this.download = Objects.requireNonNull(download);
     this.slots = Objects.requireNonNull(slots);
     this.verity = Objects.requireNonNull(verity);
     this.boot = Objects.requireNonNull(boot);
     this.downloads = Objects.requireNonNull(downloads);
-    this.hooks = hooks == null ? s -> { } : hooks;
-    this.progress = progress == null ? (p, n) -> { } : progress;
+    this.hooks = hooks == null ? s -> {} : hooks;
+    this.progress = progress == null ? (p, n) -> {} : progress;
   }
 
   /**
@@ -79,14 +97,16 @@ public final class Installer {
    * @return the new boot entry
    * @throws IOException from any step; what was done before stays consistent (see the class doc)
    */
-  public Path install(Offer offer, URI targetsBase, boolean consistentSnapshot, HostInfo host) throws IOException {
+  public Path install(Offer offer, URI targetsBase, boolean consistentSnapshot, HostInfo host)
+      throws IOException {
     if (host.live()) {
       throw new IOException("PXE live boot (basalt.live): there is no USR slot to update");
     }
     String slot = host.otherSlot().orElseThrow();
     String version = offer.version();
     if (!version.matches(UpdatePayload.VERSION_PATTERN)) {
-      throw new IOException("signed version \"" + version + "\" has characters not allowed in a boot entry name");
+      throw new IOException(
+          "signed version \"" + version + "\" has characters not allowed in a boot entry name");
     }
     // 1. downloads
     long total = offer.usr().length() + offer.kernel().length() + offer.initramfs().length();
@@ -116,7 +136,14 @@ public final class Installer {
     boot.copyIn(initrd, BootEntry.initramfsPath(slot));
     hooks.after(Step.KERNEL_COPIED);
     // 6. the entry: the commit point
-    String options = newOptions(runningOptions(host), partuuid, offer.usrRootHash(), offer.usrHashOffset(), slot, version);
+    String options =
+        newOptions(
+            runningOptions(host),
+            partuuid,
+            offer.usrRootHash(),
+            offer.usrHashOffset(),
+            slot,
+            version);
     Path entry = boot.writeEntry(version, slot, options);
     hooks.after(Step.ENTRY_WRITTEN);
     progress.report("installed " + version + " into slot " + slot, 100);
@@ -124,18 +151,32 @@ public final class Installer {
     return entry;
   }
 
-  private Path fetch(io.basalt.signing.tuf.client.TargetInfo t, URI targetsBase, boolean cs, Path dir, String name,
-      long total, long[] base) throws IOException {
+  private Path fetch(
+      io.basalt.signing.tuf.client.TargetInfo t,
+      URI targetsBase,
+      boolean cs,
+      Path dir,
+      String name,
+      long total,
+      long[] base)
+      throws IOException {
     long start = base[0];
-    Path p = download.fetch(ResumableDownload.targetUri(targetsBase, t, cs), t, dir, name,
-        n -> progress.report("downloading " + name, (int) ((start + n) * 60 / Math.max(1, total))));
+    Path p =
+        download.fetch(
+            ResumableDownload.targetUri(targetsBase, t, cs),
+            t,
+            dir,
+            name,
+            n ->
+                progress.report(
+                    "downloading " + name, (int) ((start + n) * 60 / Math.max(1, total))));
     base[0] += t.length();
     return p;
   }
 
   private void writeSlot(Path image, Path dev, long length) throws IOException {
     try (FileChannel out = FileChannel.open(dev, StandardOpenOption.WRITE);
-         InputStream in = Files.newInputStream(image)) {
+        InputStream in = Files.newInputStream(image)) {
       // A block device reports size 0 here (the kernel refuses writes past its end anyway).
       long size = out.size();
       if (Files.isRegularFile(dev) && size < length) {
@@ -173,7 +214,12 @@ public final class Installer {
    * The new slot's command line: the running one with the slot-specific arguments replaced (order
    * kept; missing ones appended) and loader-added {@code initrd=}/{@code BOOT_IMAGE=} dropped.
    */
-  public static String newOptions(String running, String partuuid, String rootHash, long hashOffset, String slot,
+  public static String newOptions(
+      String running,
+      String partuuid,
+      String rootHash,
+      long hashOffset,
+      String slot,
       String version) {
     Map<String, String> set =
         KernelCommandLine.slotArguments(partuuid, rootHash, hashOffset, slot, version);

@@ -7,5 +7,12 @@ import io.basalt.signing.tuf.client.TargetInfo;
  * kernel, initramfs) with the dm-verity root hash and hash offset from the signed custom metadata.
  * Immutable.
  */
-public record Offer(String version, String channel, String arch, TargetInfo usr, TargetInfo kernel,
-    TargetInfo initramfs, String usrRootHash, long usrHashOffset) {}
+public record Offer(
+    String version,
+    String channel,
+    String arch,
+    TargetInfo usr,
+    TargetInfo kernel,
+    TargetInfo initramfs,
+    String usrRootHash,
+    long usrHashOffset) {}

@@ -36,11 +36,13 @@ public final class ResumableDownload {
   }
 
   /**
-   * The URL of a target: with consistent snapshots {@code DIR/SHA256.NAME} (TUF 5.7.3), else the path.
+   * The URL of a target: with consistent snapshots {@code DIR/SHA256.NAME} (TUF 5.7.3), else the
+   * path.
    *
    * @throws IOException if the target has no sha256
    */
-  public static URI targetUri(URI targetsBase, TargetInfo t, boolean consistentSnapshot) throws IOException {
+  public static URI targetUri(URI targetsBase, TargetInfo t, boolean consistentSnapshot)
+      throws IOException {
     String path = t.path();
     if (consistentSnapshot) {
       String h = t.hashes().get("sha256");
@@ -69,7 +71,8 @@ public final class ResumableDownload {
    *     is deleted, so the next run starts from zero)
    * @throws IOException on transport or file errors (the partial file is kept for resuming)
    */
-  public Path fetch(URI uri, TargetInfo t, Path dir, String name, LongConsumer progress) throws IOException {
+  public Path fetch(URI uri, TargetInfo t, Path dir, String name, LongConsumer progress)
+      throws IOException {
     String want = t.hashes().get("sha256");
     if (want == null) {
       throw new IOException(t.path() + ": signed metadata lists no sha256");
@@ -77,7 +80,9 @@ public final class ResumableDownload {
     Files.createDirectories(dir);
     Path done = dir.resolve(name);
     Path partial = dir.resolve(name + ".partial");
-    if (Files.isRegularFile(done) && Files.size(done) == t.length() && want.equals(sha256(done, Long.MAX_VALUE))) {
+    if (Files.isRegularFile(done)
+        && Files.size(done) == t.length()
+        && want.equals(sha256(done, Long.MAX_VALUE))) {
       progress.accept(t.length());
       return done;
     }
@@ -99,7 +104,8 @@ public final class ResumableDownload {
         Files.write(partial, new byte[0]);
       }
       try (InputStream in = o.stream();
-           FileChannel ch = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+          FileChannel ch =
+              FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
         ch.truncate(have);
         ch.position(have);
         byte[] buf = new byte[65536];

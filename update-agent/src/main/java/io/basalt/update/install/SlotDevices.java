@@ -49,6 +49,7 @@ public final class SlotDevices {
         }
       }
     }
-    throw new NoSuchFileException(dir.toString(), null, "no PARTUUID link points at " + dev + " (USR-" + slot + ")");
+    throw new NoSuchFileException(
+        dir.toString(), null, "no PARTUUID link points at " + dev + " (USR-" + slot + ")");
   }
 }

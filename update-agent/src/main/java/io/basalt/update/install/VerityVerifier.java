@@ -19,8 +19,10 @@ public interface VerityVerifier {
   static VerityVerifier veritysetup() {
     return (device, rootHash, hashOffset) -> {
       String dev = device.toAbsolutePath().toString();
-      ProcessBuilder pb = new ProcessBuilder("veritysetup", "verify", "--hash-offset=" + hashOffset, dev, dev, rootHash)
-          .redirectErrorStream(true);
+      ProcessBuilder pb =
+          new ProcessBuilder(
+                  "veritysetup", "verify", "--hash-offset=" + hashOffset, dev, dev, rootHash)
+              .redirectErrorStream(true);
       Process p = pb.start();
       String out;
       try (var in = p.getInputStream()) {
@@ -35,8 +37,14 @@ public interface VerityVerifier {
         throw new java.io.InterruptedIOException("interrupted while veritysetup verified " + dev);
       }
       if (rc != 0) {
-        throw new IOException(dev + ": dm-verity check against the signed root hash " + rootHash + " failed (veritysetup exit "
-            + rc + (out.isEmpty() ? "" : ": " + out) + ")");
+        throw new IOException(
+            dev
+                + ": dm-verity check against the signed root hash "
+                + rootHash
+                + " failed (veritysetup exit "
+                + rc
+                + (out.isEmpty() ? "" : ": " + out)
+                + ")");
       }
     };
   }

@@ -19,10 +19,10 @@ import javax.net.ssl.SSLContext;
 
 /**
  * A small etcd v3 client speaking etcd's JSON gateway ({@code /v3/kv/...}, etcd 3.4 and later) over
- * a minimal HTTP/1.1 keep-alive socket client (plain or TLS): range, put, compare-and-swap transactions, delete. Several
- * endpoints with failover (the last endpoint that answered is tried first), TLS with a CA and a
- * client certificate, and username/password authentication (a token per endpoint, renewed when
- * etcd rejects it). Thread-safe.
+ * a minimal HTTP/1.1 keep-alive socket client (plain or TLS): range, put, compare-and-swap
+ * transactions, delete. Several endpoints with failover (the last endpoint that answered is tried
+ * first), TLS with a CA and a client certificate, and username/password authentication (a token per
+ * endpoint, renewed when etcd rejects it). Thread-safe.
  *
  * <p>Why the gateway and not jetcd: jetcd pulls in grpc-java, Netty and protobuf (about 15 MB of
  * jars and tens of MB of heap and direct buffers once connected), while the agent's whole idle RSS
@@ -128,9 +128,9 @@ public final class EtcdClient implements AutoCloseable {
   }
 
   /**
-   * Writes {@code value} only if the key's mod revision is still {@code expectedModRevision}
-   * (0 = only if the key does not exist), in one transaction. On a conflict the key's current
-   * state comes back from the same transaction, so the caller can retry without another read.
+   * Writes {@code value} only if the key's mod revision is still {@code expectedModRevision} (0 =
+   * only if the key does not exist), in one transaction. On a conflict the key's current state
+   * comes back from the same transaction, so the caller can retry without another read.
    *
    * @throws IOException as {@link #get(String)}
    */
@@ -164,7 +164,8 @@ public final class EtcdClient implements AutoCloseable {
    * The outcome of {@link #compareAndSwap}.
    *
    * @param succeeded whether the value was written
-   * @param revision the store revision after the transaction (the key's new mod revision on success)
+   * @param revision the store revision after the transaction (the key's new mod revision on
+   *     success)
    * @param current on failure, the key's current state (empty if it does not exist)
    */
   public record CasResult(boolean succeeded, long revision, Optional<KeyValue> current) {}

@@ -37,7 +37,8 @@ public final class EtcdConfig {
     if ((certFile == null) != (keyFile == null)) {
       throw new IllegalArgumentException(
           "a client certificate needs both --etcd-certfile and --etcd-keyfile (got "
-              + (certFile == null ? "only the key" : "only the certificate") + ")");
+              + (certFile == null ? "only the key" : "only the certificate")
+              + ")");
     }
     if (username == null && password != null) {
       throw new IllegalArgumentException("an etcd password was given without a username");
@@ -93,8 +94,8 @@ public final class EtcdConfig {
     private Builder() {}
 
     /**
-     * Adds endpoints from a comma-separated list such as {@code http://10.0.0.1:2379,https://b:2379};
-     * a bare {@code host:port} means http.
+     * Adds endpoints from a comma-separated list such as {@code
+     * http://10.0.0.1:2379,https://b:2379}; a bare {@code host:port} means http.
      *
      * @throws IllegalArgumentException if an endpoint is not an http(s) URL or host:port
      */
@@ -122,7 +123,8 @@ public final class EtcdConfig {
       try {
         uri = URI.create(e);
       } catch (IllegalArgumentException ex) {
-        throw new IllegalArgumentException("bad etcd endpoint '" + endpoint + "': " + ex.getMessage());
+        throw new IllegalArgumentException(
+            "bad etcd endpoint '" + endpoint + "': " + ex.getMessage());
       }
       String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
       if (!scheme.equals("http") && !scheme.equals("https") || uri.getHost() == null) {

@@ -13,10 +13,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 /**
- * A client of the FleetLock protocol (as Zincati speaks it): {@code POST {base}/v1/pre-reboot}
- * to take a reboot slot and {@code POST {base}/v1/steady-state} to give it back, with header
- * {@code fleet-lock-protocol: true} and body {@code {"client_params":{"id":..,"group":..}}}.
- * Thread-safe.
+ * A client of the FleetLock protocol (as Zincati speaks it): {@code POST {base}/v1/pre-reboot} to
+ * take a reboot slot and {@code POST {base}/v1/steady-state} to give it back, with header {@code
+ * fleet-lock-protocol: true} and body {@code {"client_params":{"id":..,"group":..}}}. Thread-safe.
  */
 public final class FleetLockClient {
 
@@ -34,13 +33,17 @@ public final class FleetLockClient {
   public FleetLockClient(URI base, Duration timeout) {
     String scheme = base.getScheme();
     if (!"http".equals(scheme) && !"https".equals(scheme) || base.getHost() == null) {
-      throw new IllegalArgumentException("FleetLock base URL must be http(s)://host[:port][/path], got " + base);
+      throw new IllegalArgumentException(
+          "FleetLock base URL must be http(s)://host[:port][/path], got " + base);
     }
     String s = base.toString().replaceAll("/+$", "");
     this.base = URI.create(s);
     this.timeout = timeout;
-    this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(timeout).build();
+    this.http =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(timeout)
+            .build();
   }
 
   /**
@@ -68,12 +71,13 @@ public final class FleetLockClient {
     ObjectNode params = body.putObject("client_params");
     params.put("id", id);
     params.put("group", group == null || group.isEmpty() ? "default" : group);
-    HttpRequest req = HttpRequest.newBuilder(URI.create(base + path))
-        .timeout(timeout)
-        .header("fleet-lock-protocol", "true")
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body)))
-        .build();
+    HttpRequest req =
+        HttpRequest.newBuilder(URI.create(base + path))
+            .timeout(timeout)
+            .header("fleet-lock-protocol", "true")
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body)))
+            .build();
     HttpResponse<byte[]> resp;
     try {
       resp = http.send(req, HttpResponse.BodyHandlers.ofByteArray());
@@ -81,8 +85,13 @@ public final class FleetLockClient {
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("interrupted while calling FleetLock at " + base);
     } catch (IOException e) {
-      throw new IOException("FleetLock server " + base + " unreachable: "
-          + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()), e);
+      throw new IOException(
+          "FleetLock server "
+              + base
+              + " unreachable: "
+              + e.getClass().getSimpleName()
+              + (e.getMessage() == null ? "" : ": " + e.getMessage()),
+          e);
     }
     if (resp.statusCode() == 200) {
       return;

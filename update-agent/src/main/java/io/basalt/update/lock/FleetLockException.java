@@ -3,8 +3,8 @@ package io.basalt.update.lock;
 import java.io.IOException;
 
 /**
- * A FleetLock server answered with an error; carries the HTTP status and the protocol's error
- * body ({@code {"kind":..,"value":..}}). Immutable.
+ * A FleetLock server answered with an error; carries the HTTP status and the protocol's error body
+ * ({@code {"kind":..,"value":..}}). Immutable.
  */
 public final class FleetLockException extends IOException {
   private static final long serialVersionUID = 1L;
@@ -14,8 +14,12 @@ public final class FleetLockException extends IOException {
   private final String value;
 
   public FleetLockException(String operation, int status, String kind, String value) {
-    super(operation + " refused: HTTP " + status + (kind.isEmpty() ? "" : " " + kind)
-        + (value.isEmpty() ? "" : ": " + value));
+    super(
+        operation
+            + " refused: HTTP "
+            + status
+            + (kind.isEmpty() ? "" : " " + kind)
+            + (value.isEmpty() ? "" : ": " + value));
     this.status = status;
     this.kind = kind;
     this.value = value;

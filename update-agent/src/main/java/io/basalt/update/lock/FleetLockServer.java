@@ -19,12 +19,11 @@ import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 /**
- * A FleetLock protocol server ({@code /v1/pre-reboot}, {@code /v1/steady-state}) backed by the
- * same locksmith-format etcd semaphore as {@link RebootLock}, so Zincati-style clients and Basalt
- * agents share one lock. Group {@code default} maps to locksmith's default key. Errors are
- * answered as {@code {"kind":..,"value":..}}: 400 missing header / bad body, 404, 405, 409
- * {@code failed_lock} when full, 500 {@code malformed_semaphore}, 503 {@code etcd_unavailable}.
- * Thread-safe.
+ * A FleetLock protocol server ({@code /v1/pre-reboot}, {@code /v1/steady-state}) backed by the same
+ * locksmith-format etcd semaphore as {@link RebootLock}, so Zincati-style clients and Basalt agents
+ * share one lock. Group {@code default} maps to locksmith's default key. Errors are answered as
+ * {@code {"kind":..,"value":..}}: 400 missing header / bad body, 404, 405, 409 {@code failed_lock}
+ * when full, 500 {@code malformed_semaphore}, 503 {@code etcd_unavailable}. Thread-safe.
  */
 public final class FleetLockServer implements AutoCloseable {
 
@@ -40,18 +39,26 @@ public final class FleetLockServer implements AutoCloseable {
   private final HttpServer server;
   private final ExecutorService pool;
 
-  private FleetLockServer(EtcdClient etcd, InetSocketAddress listen, Clock clock,
-      RetryPolicy retry, Consumer<String> log) throws IOException {
+  private FleetLockServer(
+      EtcdClient etcd,
+      InetSocketAddress listen,
+      Clock clock,
+      RetryPolicy retry,
+      Consumer<String> log)
+      throws IOException {
     this.etcd = etcd;
     this.clock = clock;
     this.retry = retry;
     this.log = log;
     this.server = HttpServer.create(listen, 64);
-    this.pool = Executors.newFixedThreadPool(4, r -> {
-      Thread t = new Thread(r, "fleetlock-http");
-      t.setDaemon(true);
-      return t;
-    });
+    this.pool =
+        Executors.newFixedThreadPool(
+            4,
+            r -> {
+              Thread t = new Thread(r, "fleetlock-http");
+              t.setDaemon(true);
+              return t;
+            });
     server.setExecutor(pool);
     server.createContext("/", this::handle);
   }
@@ -62,8 +69,13 @@ public final class FleetLockServer implements AutoCloseable {
    * @param log receives one line per request handled
    * @throws IOException if the address cannot be bound
    */
-  public static FleetLockServer start(EtcdClient etcd, InetSocketAddress listen, Clock clock,
-      RetryPolicy retry, Consumer<String> log) throws IOException {
+  public static FleetLockServer start(
+      EtcdClient etcd,
+      InetSocketAddress listen,
+      Clock clock,
+      RetryPolicy retry,
+      Consumer<String> log)
+      throws IOException {
     FleetLockServer s = new FleetLockServer(etcd, listen, clock, retry, log);
     s.server.start();
     return s;
@@ -91,17 +103,27 @@ public final class FleetLockServer implements AutoCloseable {
       boolean pre = path.equals("/v1/pre-reboot");
       boolean steady = path.equals("/v1/steady-state");
       if (!pre && !steady) {
-        reply(ex, 404, "not_found", "no such endpoint " + path
-            + "; FleetLock serves POST /v1/pre-reboot and /v1/steady-state");
+        reply(
+            ex,
+            404,
+            "not_found",
+            "no such endpoint "
+                + path
+                + "; FleetLock serves POST /v1/pre-reboot and /v1/steady-state");
         return;
       }
       if (!ex.getRequestMethod().equals("POST")) {
         ex.getResponseHeaders().add("Allow", "POST");
-        reply(ex, 405, "method_not_allowed", path + " accepts POST only, got " + ex.getRequestMethod());
+        reply(
+            ex,
+            405,
+            "method_not_allowed",
+            path + " accepts POST only, got " + ex.getRequestMethod());
         return;
       }
       if (!"true".equals(ex.getRequestHeaders().getFirst("fleet-lock-protocol"))) {
-        reply(ex, 400, "missing_fleet_lock_header", "header 'fleet-lock-protocol: true' is required");
+        reply(
+            ex, 400, "missing_fleet_lock_header", "header 'fleet-lock-protocol: true' is required");
         return;
       }
       byte[] body;
@@ -121,7 +143,11 @@ public final class FleetLockServer implements AutoCloseable {
         return;
       }
       if (params == null || !params.isObject()) {
-        reply(ex, 400, "invalid_client_params", "expected {\"client_params\":{\"id\":..,\"group\":..}}");
+        reply(
+            ex,
+            400,
+            "invalid_client_params",
+            "expected {\"client_params\":{\"id\":..,\"group\":..}}");
         return;
       }
       String id = params.path("id").asText("");
@@ -131,7 +157,10 @@ public final class FleetLockServer implements AutoCloseable {
         return;
       }
       if (!GROUP.matcher(group).matches()) {
-        reply(ex, 400, "invalid_client_params",
+        reply(
+            ex,
+            400,
+            "invalid_client_params",
             "client_params.group '" + group + "' must match " + GROUP.pattern());
         return;
       }
@@ -145,8 +174,19 @@ public final class FleetLockServer implements AutoCloseable {
           } else {
             Semaphore s = r.status().semaphore();
             log.accept("pre-reboot " + group + "/" + id + ": full");
-            reply(ex, 409, "failed_lock", "reboot lock " + lock.key() + " is full: "
-                + s.holders().size() + " holder(s) of max " + s.max() + " (" + String.join(", ", s.holders()) + ")");
+            reply(
+                ex,
+                409,
+                "failed_lock",
+                "reboot lock "
+                    + lock.key()
+                    + " is full: "
+                    + s.holders().size()
+                    + " holder(s) of max "
+                    + s.max()
+                    + " ("
+                    + String.join(", ", s.holders())
+                    + ")");
           }
         } else {
           RebootLock.UnlockOutcome r = lock.unlock(id);
@@ -165,7 +205,8 @@ public final class FleetLockServer implements AutoCloseable {
     }
   }
 
-  private static void reply(HttpExchange ex, int status, String kind, String value) throws IOException {
+  private static void reply(HttpExchange ex, int status, String kind, String value)
+      throws IOException {
     ObjectNode n = JSON.createObjectNode();
     if (kind != null) {
       n.put("kind", kind);

@@ -51,13 +51,19 @@ public final class RebootLock {
     StringBuilder b = new StringBuilder();
     for (byte x : s.getBytes(StandardCharsets.UTF_8)) {
       int c = x & 0xff;
-      if (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-          || c == '-' || c == '_' || c == '.' || c == '~') {
+      if (c >= 'a' && c <= 'z'
+          || c >= 'A' && c <= 'Z'
+          || c >= '0' && c <= '9'
+          || c == '-'
+          || c == '_'
+          || c == '.'
+          || c == '~') {
         b.append((char) c);
       } else if (c == ' ') {
         b.append('+');
       } else {
-        b.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+        b.append('%')
+            .append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
             .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
       }
     }
@@ -247,7 +253,9 @@ public final class RebootLock {
     T get() throws IOException;
   }
 
-  /** Read, decide, compare-and-swap on the mod revision; on conflict decide again on the new value. */
+  /**
+   * Read, decide, compare-and-swap on the mod revision; on conflict decide again on the new value.
+   */
   private <T> T mutate(Decide<T> decide) throws IOException {
     long deadline = System.nanoTime() + retry.giveUpAfter().toNanos();
     Optional<KeyValue> current = null;
@@ -271,8 +279,13 @@ public final class RebootLock {
         current = r.current();
         if (System.nanoTime() - deadline > 0) {
           throw new IOException(
-              "etcd key " + key + ": gave up after " + conflicts
-                  + " compare-and-swap conflicts in " + retry.giveUpAfter().toSeconds() + " s");
+              "etcd key "
+                  + key
+                  + ": gave up after "
+                  + conflicts
+                  + " compare-and-swap conflicts in "
+                  + retry.giveUpAfter().toSeconds()
+                  + " s");
         }
       } catch (EtcdUnavailableException e) {
         // the outcome of a failed write is unknown: read again and decide again (idempotent)

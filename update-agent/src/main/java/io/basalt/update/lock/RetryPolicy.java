@@ -16,7 +16,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param pollMax cap of that wait
  */
 public record RetryPolicy(
-    Duration casInitial, Duration casMax, Duration giveUpAfter, Duration pollInitial, Duration pollMax) {
+    Duration casInitial,
+    Duration casMax,
+    Duration giveUpAfter,
+    Duration pollInitial,
+    Duration pollMax) {
 
   /** Defaults for an agent: 5 ms..1 s backoff, give up after 60 s, poll a full lock 1 s..30 s. */
   public static RetryPolicy defaults() {

@@ -59,8 +59,9 @@ public final class Semaphore {
    * Parses a semaphore value.
    *
    * @param key the etcd key it was read from (for error messages)
-   * @throws SemaphoreFormatException if it is not JSON, or {@code semaphore}/{@code max} are missing
-   *     or not integers, {@code max} is negative, or {@code holders} is not a list of strings
+   * @throws SemaphoreFormatException if it is not JSON, or {@code semaphore}/{@code max} are
+   *     missing or not integers, {@code max} is negative, or {@code holders} is not a list of
+   *     strings
    */
   public static Semaphore parse(String key, byte[] value) throws SemaphoreFormatException {
     JsonNode root;
@@ -86,7 +87,9 @@ public final class Semaphore {
           "etcd key "
               + key
               + ": expected a JSON object {\"semaphore\":N,\"max\":M,\"holders\":[...]}, found "
-              + (root == null ? "an empty value" : root.getNodeType().toString().toLowerCase(Locale.ROOT)));
+              + (root == null
+                  ? "an empty value"
+                  : root.getNodeType().toString().toLowerCase(Locale.ROOT)));
     }
     int sem = intField(key, root, "semaphore");
     int max = intField(key, root, "max");

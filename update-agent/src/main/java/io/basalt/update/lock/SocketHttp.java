@@ -39,7 +39,9 @@ final class SocketHttp {
   private final Duration timeout;
   private final Map<String, Deque<Conn>> idle = new ConcurrentHashMap<>();
 
-  /** @param tls context for https endpoints, or null when there are none */
+  /**
+   * @param tls context for https endpoints, or null when there are none
+   */
   SocketHttp(SSLContext tls, Duration timeout) {
     this.tls = tls;
     this.timeout = timeout;
@@ -66,9 +68,9 @@ final class SocketHttp {
   }
 
   /**
-   * POSTs {@code body} to {@code endpoint + path}. A failure on a reused idle connection before
-   * any response byte is retried once on a fresh connection (a request repeated this way is
-   * harmless here: every write is a compare-and-swap).
+   * POSTs {@code body} to {@code endpoint + path}. A failure on a reused idle connection before any
+   * response byte is retried once on a fresh connection (a request repeated this way is harmless
+   * here: every write is a compare-and-swap).
    *
    * @throws IOException on connection, TLS or protocol errors
    */
@@ -95,12 +97,14 @@ final class SocketHttp {
 
   /** Closes the idle connections. */
   void close() {
-    idle.values().forEach(d -> {
-      Conn c;
-      while ((c = d.pollFirst()) != null) {
-        c.close();
-      }
-    });
+    idle.values()
+        .forEach(
+            d -> {
+              Conn c;
+              while ((c = d.pollFirst()) != null) {
+                c.close();
+              }
+            });
   }
 
   private static final class StaleConnection extends IOException {
@@ -142,8 +146,9 @@ final class SocketHttp {
     }
   }
 
-  private Response exchange(Conn c, Deque<Conn> pool, URI endpoint, String path, byte[] body,
-      Map<String, String> headers) throws IOException {
+  private Response exchange(
+      Conn c, Deque<Conn> pool, URI endpoint, String path, byte[] body, Map<String, String> headers)
+      throws IOException {
     StringBuilder h = new StringBuilder(256);
     String base = endpoint.getRawPath() == null ? "" : endpoint.getRawPath();
     h.append("POST ").append(base).append(path).append(" HTTP/1.1\r\n");
@@ -193,7 +198,7 @@ final class SocketHttp {
           case "content-length" -> length = Long.parseLong(value);
           case "transfer-encoding" -> chunked = value.toLowerCase(Locale.ROOT).contains("chunked");
           case "connection" -> close |= value.equalsIgnoreCase("close");
-          default -> { }
+          default -> {}
         }
       }
       if (line == null) {
@@ -208,7 +213,8 @@ final class SocketHttp {
         }
         payload = c.in.readNBytes((int) length);
         if (payload.length != length) {
-          throw new EOFException("response body cut short: " + payload.length + " of " + length + " bytes");
+          throw new EOFException(
+              "response body cut short: " + payload.length + " of " + length + " bytes");
         }
       } else {
         close = true;

@@ -23,7 +23,9 @@ import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 
-/** Builds an {@link SSLContext} from PEM files (CA bundle, client certificate and key). Stateless. */
+/**
+ * Builds an {@link SSLContext} from PEM files (CA bundle, client certificate and key). Stateless.
+ */
 final class TlsMaterial {
 
   private TlsMaterial() {}

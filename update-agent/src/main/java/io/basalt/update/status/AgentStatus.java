@@ -13,8 +13,19 @@ import java.util.Map;
  * @param progress 0–100 during downloading/installing, else -1
  * @param fallback the other slot's entry ({@code VERSION (SLOT, state)}), or null
  */
-public record AgentStatus(String version, String slot, String channel, String strategy, String state, int progress,
-    String lastCheck, String lastError, String message, String available, String fallback, List<String> failedVersions) {
+public record AgentStatus(
+    String version,
+    String slot,
+    String channel,
+    String strategy,
+    String state,
+    int progress,
+    String lastCheck,
+    String lastError,
+    String message,
+    String available,
+    String fallback,
+    List<String> failedVersions) {
 
   /** The status as a JSON-ready map with a fixed key order. */
   public Map<String, Object> toMap() {
@@ -38,9 +49,18 @@ public record AgentStatus(String version, String slot, String channel, String st
   @SuppressWarnings("unchecked")
   public static AgentStatus fromMap(Map<String, Object> m) {
     Object p = m.get("progress");
-    return new AgentStatus(str(m, "version"), str(m, "slot"), str(m, "channel"), str(m, "strategy"), str(m, "state"),
-        p instanceof Number n ? n.intValue() : -1, str(m, "lastCheck"), str(m, "lastError"), str(m, "message"),
-        str(m, "available"), str(m, "fallback"),
+    return new AgentStatus(
+        str(m, "version"),
+        str(m, "slot"),
+        str(m, "channel"),
+        str(m, "strategy"),
+        str(m, "state"),
+        p instanceof Number n ? n.intValue() : -1,
+        str(m, "lastCheck"),
+        str(m, "lastError"),
+        str(m, "message"),
+        str(m, "available"),
+        str(m, "fallback"),
         m.get("failedVersions") instanceof List<?> l ? (List<String>) l : List.of());
   }
 

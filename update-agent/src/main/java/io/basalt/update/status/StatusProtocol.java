@@ -15,14 +15,15 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * The agent's control socket protocol: the client writes one request line ({@code status},
- * {@code check}, {@code apply [VERSION] [force]}), the agent answers one JSON object line
- * {@code {"ok":bool,"message":..,"status":{..}}} and closes. Stateless; thread-safe.
+ * The agent's control socket protocol: the client writes one request line ({@code status}, {@code
+ * check}, {@code apply [VERSION] [force]}), the agent answers one JSON object line {@code
+ * {"ok":bool,"message":..,"status":{..}}} and closes. Stateless; thread-safe.
  */
 public final class StatusProtocol {
 
   /** Default socket path. */
   public static final String SOCKET = HostPaths.STATUS_SOCKET;
+
   static final ObjectMapper JSON = new ObjectMapper();
   static final int MAX_LINE = 64 * 1024;
 
@@ -49,21 +50,29 @@ public final class StatusProtocol {
   @SuppressWarnings("unchecked")
   public static Reply call(Path socket, String request) throws IOException {
     if (!Files.exists(socket)) {
-      throw new NotRunningException("the update agent is not running (no socket " + socket
-          + "); start it with: systemctl start basalt-update-agent.service");
+      throw new NotRunningException(
+          "the update agent is not running (no socket "
+              + socket
+              + "); start it with: systemctl start basalt-update-agent.service");
     }
     try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
       try {
         ch.connect(UnixDomainSocketAddress.of(socket));
       } catch (IOException e) {
-        throw new NotRunningException("the update agent is not running (" + socket + ": " + e.getMessage()
-            + "); start it with: systemctl start basalt-update-agent.service");
+        throw new NotRunningException(
+            "the update agent is not running ("
+                + socket
+                + ": "
+                + e.getMessage()
+                + "); start it with: systemctl start basalt-update-agent.service");
       }
       ch.write(ByteBuffer.wrap((request + "\n").getBytes(StandardCharsets.UTF_8)));
       byte[] line = readLine(ch);
       Map<String, Object> m = JSON.readValue(line, Map.class);
       Object st = m.get("status");
-      return new Reply(Boolean.TRUE.equals(m.get("ok")), (String) m.get("message"),
+      return new Reply(
+          Boolean.TRUE.equals(m.get("ok")),
+          (String) m.get("message"),
           st instanceof Map<?, ?> sm ? AgentStatus.fromMap((Map<String, Object>) sm) : null);
     }
   }

@@ -52,8 +52,12 @@ public interface HostCommands {
         throw new InterruptedIOException(String.join(" ", command) + ": interrupted");
       }
       if (p.exitValue() != 0) {
-        throw new IOException(String.join(" ", command) + " exited with " + p.exitValue() + ": "
-            + new String(err, StandardCharsets.UTF_8).strip());
+        throw new IOException(
+            String.join(" ", command)
+                + " exited with "
+                + p.exitValue()
+                + ": "
+                + new String(err, StandardCharsets.UTF_8).strip());
       }
       return new String(out, StandardCharsets.UTF_8);
     };

@@ -84,8 +84,8 @@ public final class LocalHold {
       Instant since = Instant.parse(n.path("since").asText());
       return Optional.of(new Hold(n.path("reason").asText(""), since));
     } catch (IOException | DateTimeParseException e) {
-      return Optional.of(new Hold("unreadable hold file " + file + " (" + e.getMessage() + ")",
-          Instant.EPOCH));
+      return Optional.of(
+          new Hold("unreadable hold file " + file + " (" + e.getMessage() + ")", Instant.EPOCH));
     }
   }
 }

@@ -83,16 +83,18 @@ public final class RebootCoordinator {
   /**
    * Decides once. Call it periodically while a staged update waits for its reboot.
    *
-   * @throws IOException if the lock service, logind or the user list cannot be asked; the
-   *     machine does not reboot in that case
+   * @throws IOException if the lock service, logind or the user list cannot be asked; the machine
+   *     does not reboot in that case
    */
   public Decision step() throws IOException {
     Instant now = clock.instant();
     Optional<LocalHold.Hold> hold = localHold.current();
     if (hold.isPresent()) {
       standDown();
-      return Decision.waitFor("held by 'basaltctl lock hold' since " + hold.get().since()
-          + (hold.get().reason().isEmpty() ? "" : ": " + hold.get().reason()));
+      return Decision.waitFor(
+          "held by 'basaltctl lock hold' since "
+              + hold.get().since()
+              + (hold.get().reason().isEmpty() ? "" : ": " + hold.get().reason()));
     }
     List<String> blocking = inhibitors.blocking();
     if (!blocking.isEmpty()) {
@@ -102,8 +104,8 @@ public final class RebootCoordinator {
     if (window.isPresent() && !window.get().contains(now)) {
       standDown();
       Instant open = window.get().nextOpening(now);
-      return Decision.waitUntil("outside the reboot window " + window.get() + "; next opening "
-          + open, open);
+      return Decision.waitUntil(
+          "outside the reboot window " + window.get() + "; next opening " + open, open);
     }
     RebootStrategy.Permission p = strategy.acquire();
     if (!p.granted()) {
@@ -117,15 +119,25 @@ public final class RebootCoordinator {
       if (!users.isEmpty()) {
         if (graceEnds == null) {
           graceEnds = now.plus(grace);
-          String when = DateTimeFormatter.ofPattern("HH:mm z", Locale.ROOT)
-              .format(graceEnds.atZone(window.map(RebootWindow::zone).orElse(ZoneId.systemDefault())));
-          notifier.broadcast("Basalt: this machine reboots at " + when + " (in "
-              + grace.toMinutes() + " min) to finish an update. Logged in: "
-              + String.join(", ", users) + ". Run 'basaltctl lock hold --reason ...' to postpone.");
-          log.accept("users logged in (" + String.join(", ", users) + "): grace until " + graceEnds);
+          String when =
+              DateTimeFormatter.ofPattern("HH:mm z", Locale.ROOT)
+                  .format(
+                      graceEnds.atZone(
+                          window.map(RebootWindow::zone).orElse(ZoneId.systemDefault())));
+          notifier.broadcast(
+              "Basalt: this machine reboots at "
+                  + when
+                  + " (in "
+                  + grace.toMinutes()
+                  + " min) to finish an update. Logged in: "
+                  + String.join(", ", users)
+                  + ". Run 'basaltctl lock hold --reason ...' to postpone.");
+          log.accept(
+              "users logged in (" + String.join(", ", users) + "): grace until " + graceEnds);
         }
         if (now.isBefore(graceEnds)) {
-          return Decision.waitUntil("grace period for logged-in users until " + graceEnds, graceEnds);
+          return Decision.waitUntil(
+              "grace period for logged-in users until " + graceEnds, graceEnds);
         }
       }
     }

@@ -69,8 +69,8 @@ public interface RebootStrategy {
           return k;
         }
       }
-      throw new IllegalArgumentException("unknown reboot strategy '" + s
-          + "'; expected one of etcd-lock, fleetlock, reboot, off");
+      throw new IllegalArgumentException(
+          "unknown reboot strategy '" + s + "'; expected one of etcd-lock, fleetlock, reboot, off");
     }
   }
 
@@ -89,8 +89,18 @@ public interface RebootStrategy {
         return switch (r.outcome()) {
           case ACQUIRED -> new Permission(true, "took a slot of " + lock.key());
           case ALREADY_HELD -> new Permission(true, "holds a slot of " + lock.key());
-          case FULL -> new Permission(false, "reboot lock " + lock.key() + " is full ("
-              + s.holders().size() + " of max " + s.max() + ": " + String.join(", ", s.holders()) + ")");
+          case FULL ->
+              new Permission(
+                  false,
+                  "reboot lock "
+                      + lock.key()
+                      + " is full ("
+                      + s.holders().size()
+                      + " of max "
+                      + s.max()
+                      + ": "
+                      + String.join(", ", s.holders())
+                      + ")");
         };
       }
 
@@ -154,7 +164,8 @@ public interface RebootStrategy {
 
       @Override
       public Permission acquire() {
-        return new Permission(false, "strategy off: the update is applied at the next manual reboot");
+        return new Permission(
+            false, "strategy off: the update is applied at the next manual reboot");
       }
 
       @Override

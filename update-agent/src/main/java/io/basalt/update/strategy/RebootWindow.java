@@ -15,9 +15,9 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * When a machine may reboot: on some weekdays (or daily), from a local start time, for a length
- * of elapsed time, in a time zone. Written {@code "Mon,Thu 04:00 1h30m"}, {@code "Mon-Fri 22:30
- * 3h"} or {@code "daily 03:00 45m"}.
+ * When a machine may reboot: on some weekdays (or daily), from a local start time, for a length of
+ * elapsed time, in a time zone. Written {@code "Mon,Thu 04:00 1h30m"}, {@code "Mon-Fri 22:30 3h"}
+ * or {@code "daily 03:00 45m"}.
  *
  * <p>Time-zone rules: the start is a wall-clock time in the zone; the length is real elapsed time
  * (a 2h window stays 2h long on a DST night). A start that does not exist on a spring-forward day
@@ -61,16 +61,18 @@ public final class RebootWindow {
   public static RebootWindow parse(String spec, ZoneId zone) {
     String[] parts = spec.strip().split("\\s+");
     if (parts.length != 3) {
-      throw new IllegalArgumentException("reboot window '" + spec
-          + "': expected 'DAYS HH:MM LENGTH', e.g. 'Mon,Thu 04:00 1h30m' or 'daily 03:00 45m'");
+      throw new IllegalArgumentException(
+          "reboot window '"
+              + spec
+              + "': expected 'DAYS HH:MM LENGTH', e.g. 'Mon,Thu 04:00 1h30m' or 'daily 03:00 45m'");
     }
     Set<DayOfWeek> days = parseDays(parts[0], spec);
     LocalTime start;
     try {
       start = LocalTime.parse(parts[1].length() == 4 ? "0" + parts[1] : parts[1]);
     } catch (DateTimeParseException e) {
-      throw new IllegalArgumentException("reboot window '" + spec + "': start '" + parts[1]
-          + "' is not a time of day HH:MM");
+      throw new IllegalArgumentException(
+          "reboot window '" + spec + "': start '" + parts[1] + "' is not a time of day HH:MM");
     }
     Duration length = parseLength(parts[2], spec);
     return new RebootWindow(days, start, length, zone);
@@ -96,7 +98,8 @@ public final class RebootWindow {
           }
         }
       } else {
-        throw new IllegalArgumentException("reboot window '" + spec + "': bad day range '" + item + "'");
+        throw new IllegalArgumentException(
+            "reboot window '" + spec + "': bad day range '" + item + "'");
       }
     }
     return days;
@@ -109,15 +112,20 @@ public final class RebootWindow {
         return d;
       }
     }
-    throw new IllegalArgumentException("reboot window '" + spec + "': '" + s
-        + "' is not a weekday (Mon, Tue, Wed, Thu, Fri, Sat, Sun or 'daily')");
+    throw new IllegalArgumentException(
+        "reboot window '"
+            + spec
+            + "': '"
+            + s
+            + "' is not a weekday (Mon, Tue, Wed, Thu, Fri, Sat, Sun or 'daily')");
   }
 
   private static Duration parseLength(String s, String spec) {
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?:(\\d+)h)?(?:(\\d+)m)?").matcher(s);
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("(?:(\\d+)h)?(?:(\\d+)m)?").matcher(s);
     if (!m.matches() || s.isEmpty()) {
-      throw new IllegalArgumentException("reboot window '" + spec + "': length '" + s
-          + "' is not like 45m, 2h or 1h30m");
+      throw new IllegalArgumentException(
+          "reboot window '" + spec + "': length '" + s + "' is not like 45m, 2h or 1h30m");
     }
     long h = m.group(1) == null ? 0 : Long.parseLong(m.group(1));
     long min = m.group(2) == null ? 0 : Long.parseLong(m.group(2));
@@ -162,15 +170,21 @@ public final class RebootWindow {
     }
   }
 
-  /** The instant the window opens on local date {@code d} (gap: shifted forward; overlap: first). */
+  /**
+   * The instant the window opens on local date {@code d} (gap: shifted forward; overlap: first).
+   */
   Instant opening(LocalDate d) {
-    return ZonedDateTime.ofLocal(d.atTime(start), zone, null).withEarlierOffsetAtOverlap().toInstant();
+    return ZonedDateTime.ofLocal(d.atTime(start), zone, null)
+        .withEarlierOffsetAtOverlap()
+        .toInstant();
   }
 
   /** When the occurrence containing {@code t} closes, if {@code t} is inside one. */
   public Optional<Instant> closing(Instant t) {
     LocalDate today = t.atZone(zone).toLocalDate();
-    for (LocalDate d = today; !d.isBefore(today.minusDays(length.toDays() + 2)); d = d.minusDays(1)) {
+    for (LocalDate d = today;
+        !d.isBefore(today.minusDays(length.toDays() + 2));
+        d = d.minusDays(1)) {
       if (days.contains(d.getDayOfWeek())) {
         Instant open = opening(d);
         if (!t.isBefore(open) && t.isBefore(open.plus(length))) {
@@ -183,11 +197,22 @@ public final class RebootWindow {
 
   @Override
   public String toString() {
-    String d = days.size() == 7 ? "daily" : days.stream().sorted()
-        .map(x -> x.name().charAt(0) + x.name().substring(1, 3).toLowerCase(Locale.ROOT))
-        .collect(Collectors.joining(","));
+    String d =
+        days.size() == 7
+            ? "daily"
+            : days.stream()
+                .sorted()
+                .map(x -> x.name().charAt(0) + x.name().substring(1, 3).toLowerCase(Locale.ROOT))
+                .collect(Collectors.joining(","));
     long h = length.toHours();
     long m = length.toMinutesPart();
-    return d + " " + start + " " + (h > 0 ? h + "h" : "") + (m > 0 || h == 0 ? m + "m" : "") + " " + zone;
+    return d
+        + " "
+        + start
+        + " "
+        + (h > 0 ? h + "h" : "")
+        + (m > 0 || h == 0 ? m + "m" : "")
+        + " "
+        + zone;
   }
 }

@@ -31,14 +31,23 @@ public interface ShutdownInhibitors {
    * /org/freedesktop/login1 org.freedesktop.login1.Manager ListInhibitors}.
    */
   static ShutdownInhibitors logind(HostCommands host) {
-    return () -> parseBusctl(host.run(List.of("busctl", "--json=short", "call",
-        "org.freedesktop.login1", "/org/freedesktop/login1", "org.freedesktop.login1.Manager",
-        "ListInhibitors"), null));
+    return () ->
+        parseBusctl(
+            host.run(
+                List.of(
+                    "busctl",
+                    "--json=short",
+                    "call",
+                    "org.freedesktop.login1",
+                    "/org/freedesktop/login1",
+                    "org.freedesktop.login1.Manager",
+                    "ListInhibitors"),
+                null));
   }
 
   /**
-   * Parses busctl's JSON for {@code ListInhibitors} ({@code a(ssssuu)}: what, who, why, mode,
-   * uid, pid) and keeps block inhibitors whose {@code what} includes shutdown.
+   * Parses busctl's JSON for {@code ListInhibitors} ({@code a(ssssuu)}: what, who, why, mode, uid,
+   * pid) and keeps block inhibitors whose {@code what} includes shutdown.
    *
    * @throws IOException if the output is not what busctl prints for that signature
    */
@@ -54,7 +63,8 @@ public interface ShutdownInhibitors {
       String mode = e.path(3).asText();
       boolean shutdown = List.of(what.split(":")).contains("shutdown");
       if (shutdown && mode.equals("block")) {
-        out.add(e.path(1).asText() + ": " + e.path(2).asText() + " (pid " + e.path(5).asLong() + ")");
+        out.add(
+            e.path(1).asText() + ": " + e.path(2).asText() + " (pid " + e.path(5).asLong() + ")");
       }
     }
     return out;

@@ -18,8 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The daemon as a real process ({@code AgentMain --root DIR} with the unit's JVM flags): it serves
- * its socket, {@code basaltctl status --json} reads it, SIGTERM removes the socket; its idle RSS
- * is printed.
+ * its socket, {@code basaltctl status --json} reads it, SIGTERM removes the socket; its idle RSS is
+ * printed.
  */
 class AgentDaemonIT {
 
@@ -40,28 +40,51 @@ class AgentDaemonIT {
     Files.createDirectories(root.resolve("proc"));
     Files.writeString(root.resolve("proc/cmdline"), UpdateAgentTest.V1 + "\n");
     Files.createDirectories(root.resolve("usr/share/basalt"));
-    Files.writeString(root.resolve("usr/share/basalt/update.conf"), "SERVER=http://127.0.0.1:9/\nGROUP=beta\n");
+    Files.writeString(
+        root.resolve("usr/share/basalt/update.conf"), "SERVER=http://127.0.0.1:9/\nGROUP=beta\n");
     Files.createDirectories(root.resolve("efi/loader/entries"));
-    Files.writeString(root.resolve("efi/loader/entries/basalt-1.0.0-A.conf"), BootEntry.fresh("1.0.0", "A").text(UpdateAgentTest.V1));
-    Files.writeString(root.resolve("efi/loader/entries/basalt-0.9.0-B.conf"), BootEntry.fresh("0.9.0", "B").text("x"));
+    Files.writeString(
+        root.resolve("efi/loader/entries/basalt-1.0.0-A.conf"),
+        BootEntry.fresh("1.0.0", "A").text(UpdateAgentTest.V1));
+    Files.writeString(
+        root.resolve("efi/loader/entries/basalt-0.9.0-B.conf"),
+        BootEntry.fresh("0.9.0", "B").text("x"));
     Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
-    List<String> cmd = new ArrayList<>(List.of(javaBin.toString(), "-Xmx48m", "-Xms4m", "-XX:+UseSerialGC",
-        "-XX:TieredStopAtLevel=1", "-Xss512k", "-XX:ReservedCodeCacheSize=16m", "-XX:MaxMetaspaceSize=64m",
-        "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-cp", System.getProperty("java.class.path"),
-        "io.basalt.update.agent.AgentMain", "--root", root.toString()));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                javaBin.toString(),
+                "-Xmx48m",
+                "-Xms4m",
+                "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1",
+                "-Xss512k",
+                "-XX:ReservedCodeCacheSize=16m",
+                "-XX:MaxMetaspaceSize=64m",
+                "-XX:MinHeapFreeRatio=10",
+                "-XX:MaxHeapFreeRatio=30",
+                "-cp",
+                System.getProperty("java.class.path"),
+                "io.basalt.update.agent.AgentMain",
+                "--root",
+                root.toString()));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     StringBuffer logText = new StringBuffer();
-    Thread pump = new Thread(() -> {
-      try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
-          java.nio.charset.StandardCharsets.UTF_8))) {
-        String l;
-        while ((l = in.readLine()) != null) {
-          logText.append(l).append('\n');
-        }
-      } catch (java.io.IOException e) {
-        // process gone
-      }
-    });
+    Thread pump =
+        new Thread(
+            () -> {
+              try (var in =
+                  new java.io.BufferedReader(
+                      new java.io.InputStreamReader(
+                          p.getInputStream(), java.nio.charset.StandardCharsets.UTF_8))) {
+                String l;
+                while ((l = in.readLine()) != null) {
+                  logText.append(l).append('\n');
+                }
+              } catch (java.io.IOException e) {
+                // process gone
+              }
+            });
     pump.start();
     try {
       Path sock = root.resolve("run/basalt/update-agent.sock");
@@ -76,15 +99,19 @@ class AgentDaemonIT {
       assertTrue(r[1].contains("\"channel\" : \"beta\""), r[1]);
       assertTrue(r[1].contains("\"fallback\" : \"0.9.0 (slot B, good)\""), r[1]);
       Thread.sleep(5_000);
-      String rss = Files.readAllLines(Path.of("/proc", Long.toString(p.pid()), "status")).stream()
-          .filter(l -> l.startsWith("VmRSS:")).findFirst().orElse("VmRSS: ?");
+      String rss =
+          Files.readAllLines(Path.of("/proc", Long.toString(p.pid()), "status")).stream()
+              .filter(l -> l.startsWith("VmRSS:"))
+              .findFirst()
+              .orElse("VmRSS: ?");
       System.out.println("AgentDaemonIT: idle agent " + rss.replaceAll("\\s+", " "));
       p.destroy(); // SIGTERM
       assertTrue(p.waitFor(30, TimeUnit.SECONDS));
       assertFalse(Files.exists(sock), "socket removed on SIGTERM");
       pump.join(10_000);
       String out = logText.toString();
-      assertTrue(out.contains("started: version 1.0.0, slot A, channel beta, strategy reboot"), out);
+      assertTrue(
+          out.contains("started: version 1.0.0, slot A, channel beta, strategy reboot"), out);
       String[] gone = ctl("status", "--socket", sock.toString());
       assertEquals("3", gone[0]);
     } finally {

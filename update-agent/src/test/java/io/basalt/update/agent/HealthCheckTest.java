@@ -21,26 +21,43 @@ class HealthCheckTest {
     Files.writeString(p.shippedRoot(), "{}");
     Files.writeString(p.defaultsConf(), "HEALTH_UNITS=containerd.service etcd-member.service\n");
     List<List<String>> calls = new ArrayList<>();
-    List<String> problems = HealthCheck.run(p, (cmd, in) -> {
-      calls.add(cmd);
-      return cmd.get(5).equals("etcd-member.service") ? "failed\n" : "active\n";
-    });
-    assertEquals(List.of(List.of("systemctl", "show", "-p", "ActiveState", "--value", "containerd.service"),
-        List.of("systemctl", "show", "-p", "ActiveState", "--value", "etcd-member.service")), calls);
+    List<String> problems =
+        HealthCheck.run(
+            p,
+            (cmd, in) -> {
+              calls.add(cmd);
+              return cmd.get(5).equals("etcd-member.service") ? "failed\n" : "active\n";
+            });
+    assertEquals(
+        List.of(
+            List.of("systemctl", "show", "-p", "ActiveState", "--value", "containerd.service"),
+            List.of("systemctl", "show", "-p", "ActiveState", "--value", "etcd-member.service")),
+        calls);
     assertEquals(List.of("etcd-member.service is failed"), problems);
     assertEquals(true, HealthCheck.failedUnit(problems.get(0)));
-    assertEquals(List.of("containerd.service is activating"),
-        HealthCheck.run(p, (cmd, in) -> cmd.get(5).equals("containerd.service") ? "activating\n" : "active\n"));
-    assertEquals(List.of("containerd.service: cannot ask systemd (no bus)", "etcd-member.service: cannot ask systemd (no bus)"),
-        HealthCheck.run(p, (cmd, in) -> {
-          throw new IOException("no bus");
-        }));
-    Files.writeString(p.overridesConf().getParent() == null ? p.overridesConf() : createParent(p.overridesConf()), "X=1\n");
+    assertEquals(
+        List.of("containerd.service is activating"),
+        HealthCheck.run(
+            p, (cmd, in) -> cmd.get(5).equals("containerd.service") ? "activating\n" : "active\n"));
+    assertEquals(
+        List.of(
+            "containerd.service: cannot ask systemd (no bus)",
+            "etcd-member.service: cannot ask systemd (no bus)"),
+        HealthCheck.run(
+            p,
+            (cmd, in) -> {
+              throw new IOException("no bus");
+            }));
+    Files.writeString(
+        p.overridesConf().getParent() == null ? p.overridesConf() : createParent(p.overridesConf()),
+        "X=1\n");
     Files.delete(p.shippedRoot());
-    assertEquals(List.of("update configuration: /etc/basalt/update.conf:1: unknown key X; expected one of "
-        + "[ARCH, CHANNEL, CHECK_INTERVAL, CHECK_JITTER, ETCD_ENDPOINTS, FLEETLOCK_URL, GROUP, HEALTH_UNITS, "
-        + "LOCKSMITHD_ENDPOINT, LOCKSMITHD_GROUP, LOCKSMITHD_REBOOT_WINDOW_LENGTH, LOCKSMITHD_REBOOT_WINDOW_START, LOCK_GROUP, "
-        + "REBOOT_GRACE, REBOOT_STRATEGY, REBOOT_WINDOW, REBOOT_WINDOW_ZONE, REPOSITORY_URL, SERVER]"),
+    assertEquals(
+        List.of(
+            "update configuration: /etc/basalt/update.conf:1: unknown key X; expected one of "
+                + "[ARCH, CHANNEL, CHECK_INTERVAL, CHECK_JITTER, ETCD_ENDPOINTS, FLEETLOCK_URL, GROUP, HEALTH_UNITS, "
+                + "LOCKSMITHD_ENDPOINT, LOCKSMITHD_GROUP, LOCKSMITHD_REBOOT_WINDOW_LENGTH, LOCKSMITHD_REBOOT_WINDOW_START, LOCK_GROUP, "
+                + "REBOOT_GRACE, REBOOT_STRATEGY, REBOOT_WINDOW, REBOOT_WINDOW_ZONE, REPOSITORY_URL, SERVER]"),
         HealthCheck.run(p, (cmd, in) -> "active\n"));
   }
 

@@ -36,10 +36,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The agent against a TUF repository served over HTTP on 127.0.0.1 with the real clients
- * ({@code HttpFetcher}, {@code HttpRangeSource}) and the real {@code veritysetup}: a connection
- * dropped mid-download is resumed with a Range request; {@code basalt repo serve} (no ranges)
- * works too.
+ * The agent against a TUF repository served over HTTP on 127.0.0.1 with the real clients ({@code
+ * HttpFetcher}, {@code HttpRangeSource}) and the real {@code veritysetup}: a connection dropped
+ * mid-download is resumed with a Range request; {@code basalt repo serve} (no ranges) works too.
  */
 class HttpUpdateIT {
 
@@ -55,14 +54,18 @@ class HttpUpdateIT {
     }
   }
 
-  /** Serves REPO/metadata and REPO/targets with Range support; can drop the next usr.img response. */
+  /**
+   * Serves REPO/metadata and REPO/targets with Range support; can drop the next usr.img response.
+   */
   private String serve(Path repo) throws IOException {
     server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 8);
-    server.createContext("/", ex -> {
-      try (ex) {
-        handle(repo, ex);
-      }
-    });
+    server.createContext(
+        "/",
+        ex -> {
+          try (ex) {
+            handle(repo, ex);
+          }
+        });
     server.start();
     return "http://127.0.0.1:" + server.getAddress().getPort() + "/";
   }
@@ -88,7 +91,8 @@ class HttpUpdateIT {
     }
     byte[] body = Arrays.copyOfRange(all, (int) start, all.length);
     if (start > 0) {
-      ex.getResponseHeaders().add("Content-Range", "bytes " + start + "-" + (all.length - 1) + "/" + all.length);
+      ex.getResponseHeaders()
+          .add("Content-Range", "bytes " + start + "-" + (all.length - 1) + "/" + all.length);
     }
     ex.sendResponseHeaders(start > 0 ? 206 : 200, body.length);
     OutputStream os = ex.getResponseBody();
@@ -103,23 +107,41 @@ class HttpUpdateIT {
 
   private UpdateAgent agent(Path root, List<String> events) throws Exception {
     AgentPaths paths = new AgentPaths(root);
-    RebootStrategy immediate = new RebootStrategy() {
-      @Override public String name() {
-        return "test";
-      }
+    RebootStrategy immediate =
+        new RebootStrategy() {
+          @Override
+          public String name() {
+            return "test";
+          }
 
-      @Override public Permission acquire() {
-        return new Permission(true, "ok");
-      }
+          @Override
+          public Permission acquire() {
+            return new Permission(true, "ok");
+          }
 
-      @Override public void release() {}
-    };
+          @Override
+          public void release() {}
+        };
     Clock clock = Clock.fixed(TufFixture.T0.plusSeconds(60), ZoneOffset.UTC);
-    UpdateAgent a = new UpdateAgent(paths, clock, new HttpFetcher(), new HttpRangeSource(Duration.ofSeconds(30)),
-        VerityVerifier.veritysetup(), c -> RebootCoordinator.builder().strategy(immediate).grace(Duration.ZERO)
-            .inhibitors(io.basalt.update.strategy.ShutdownInhibitors.none()).sessions(List::of)
-            .rebooter(() -> events.add("reboot")).localHold(new io.basalt.update.strategy.LocalHold(paths.stateDir()))
-            .clock(clock).build(), events::add, new Random(1));
+    UpdateAgent a =
+        new UpdateAgent(
+            paths,
+            clock,
+            new HttpFetcher(),
+            new HttpRangeSource(Duration.ofSeconds(30)),
+            VerityVerifier.veritysetup(),
+            c ->
+                RebootCoordinator.builder()
+                    .strategy(immediate)
+                    .grace(Duration.ZERO)
+                    .inhibitors(io.basalt.update.strategy.ShutdownInhibitors.none())
+                    .sessions(List::of)
+                    .rebooter(() -> events.add("reboot"))
+                    .localHold(new io.basalt.update.strategy.LocalHold(paths.stateDir()))
+                    .clock(clock)
+                    .build(),
+            events::add,
+            new Random(1));
     a.start();
     return a;
   }
@@ -129,15 +151,21 @@ class HttpUpdateIT {
     Files.createDirectories(root.resolve("proc"));
     Files.writeString(root.resolve("proc/cmdline"), UpdateAgentTest.V1 + "\n");
     Files.createDirectories(root.resolve("usr/share/basalt"));
-    Files.writeString(root.resolve("usr/share/basalt/update.conf"), "SERVER=" + repoUrl + "\nREBOOT_STRATEGY=reboot\n");
+    Files.writeString(
+        root.resolve("usr/share/basalt/update.conf"),
+        "SERVER=" + repoUrl + "\nREBOOT_STRATEGY=reboot\n");
     Files.copy(tuf.clientDir.resolve("root.json"), root.resolve("usr/share/basalt/root.json"));
     Files.createDirectories(root.resolve("efi/loader/entries"));
-    Files.writeString(root.resolve("efi/loader/entries/basalt-1.0.0-A.conf"), BootEntry.fresh("1.0.0", "A").text(UpdateAgentTest.V1));
+    Files.writeString(
+        root.resolve("efi/loader/entries/basalt-1.0.0-A.conf"),
+        BootEntry.fresh("1.0.0", "A").text(UpdateAgentTest.V1));
     Files.createDirectories(root.resolve("dev/disk/by-partlabel"));
     Files.createDirectories(root.resolve("dev/disk/by-partuuid"));
     Files.write(root.resolve("dev/vda3"), new byte[(int) slotSize]);
     Files.createSymbolicLink(root.resolve("dev/disk/by-partlabel/USR-B"), Path.of("../../vda3"));
-    Files.createSymbolicLink(root.resolve("dev/disk/by-partuuid/bbbbbbbb-0000-0000-0000-00000000000b"), Path.of("../../vda3"));
+    Files.createSymbolicLink(
+        root.resolve("dev/disk/by-partuuid/bbbbbbbb-0000-0000-0000-00000000000b"),
+        Path.of("../../vda3"));
     return root;
   }
 
@@ -145,8 +173,15 @@ class HttpUpdateIT {
   void droppedDownloadResumesOverHttpAndTheSlotVerifies() throws Exception {
     var im = io.basalt.update.install.VerityITAccess.image(tmp, "2.0.0");
     TufFixture tuf = new TufFixture(tmp.resolve("t"));
-    tuf.addRelease("stable", "x86-64", "2.0.0", im.bytes(), im.rootHash(), im.hashOffset(),
-        "kernel".getBytes(StandardCharsets.UTF_8), "initramfs".getBytes(StandardCharsets.UTF_8));
+    tuf.addRelease(
+        "stable",
+        "x86-64",
+        "2.0.0",
+        im.bytes(),
+        im.rootHash(),
+        im.hashOffset(),
+        "kernel".getBytes(StandardCharsets.UTF_8),
+        "initramfs".getBytes(StandardCharsets.UTF_8));
     tuf.publish();
     Path root = root(serve(tuf.repoDir), tuf, im.bytes().length + 65536);
     List<String> events = new ArrayList<>();
@@ -174,14 +209,23 @@ class HttpUpdateIT {
   void worksAgainstBasaltRepoServeWhichIgnoresRanges() throws Exception {
     var im = io.basalt.update.install.VerityITAccess.image(tmp, "2.0.0");
     TufFixture tuf = new TufFixture(tmp.resolve("t"));
-    tuf.addRelease("stable", "x86-64", "2.0.0", im.bytes(), im.rootHash(), im.hashOffset(),
-        "kernel".getBytes(StandardCharsets.UTF_8), "initramfs".getBytes(StandardCharsets.UTF_8));
+    tuf.addRelease(
+        "stable",
+        "x86-64",
+        "2.0.0",
+        im.bytes(),
+        im.rootHash(),
+        im.hashOffset(),
+        "kernel".getBytes(StandardCharsets.UTF_8),
+        "initramfs".getBytes(StandardCharsets.UTF_8));
     tuf.publish();
     try (RepoServer rs = RepoServer.start(tuf.repoDir, 0)) {
       Path root = root(rs.baseUrl().toString(), tuf, im.bytes().length);
       // A partial file from an earlier run: the server answers 200, so the download starts over.
       Files.createDirectories(root.resolve("var/lib/basalt/downloads/2.0.0"));
-      Files.write(root.resolve("var/lib/basalt/downloads/2.0.0/usr.img.partial"), Arrays.copyOf(im.bytes(), 5000));
+      Files.write(
+          root.resolve("var/lib/basalt/downloads/2.0.0/usr.img.partial"),
+          Arrays.copyOf(im.bytes(), 5000));
       UpdateAgent a = agent(root, new ArrayList<>());
       String m = a.runCycle(true, null, false);
       assertTrue(m.startsWith("version 2.0.0 installed in slot B"), m);

@@ -11,7 +11,10 @@ import java.nio.file.Paths;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
-/** The defaults file init-units ships as /usr/share/basalt/update.conf parses and says what the README says. */
+/**
+ * The defaults file init-units ships as /usr/share/basalt/update.conf parses and says what the
+ * README says.
+ */
 class ShippedConfigTest {
 
   @Test

@@ -42,8 +42,10 @@ class UpdateAgentTest {
 
   private static final FileSystem REPO_FS = Jimfs.newFileSystem(Configuration.unix());
   private static TufFixture tuf;
-  static final String V1 = "mount.usr=PARTUUID=aaaaaaaa-0000-0000-0000-00000000000a usrhash=" + "11".repeat(32)
-      + " basalt.usr.hashoffset=4096 basalt.slot=A basalt.version=1.0.0 console=ttyS0,115200";
+  static final String V1 =
+      "mount.usr=PARTUUID=aaaaaaaa-0000-0000-0000-00000000000a usrhash="
+          + "11".repeat(32)
+          + " basalt.usr.hashoffset=4096 basalt.slot=A basalt.version=1.0.0 console=ttyS0,115200";
 
   @TempDir Path root;
   private final List<String> log = new ArrayList<>();
@@ -63,7 +65,9 @@ class UpdateAgentTest {
   void setUp() throws Exception {
     paths = new AgentPaths(root);
     write("proc/cmdline", V1 + "\n");
-    write("usr/share/basalt/update.conf", "SERVER=http://repo/\nGROUP=stable\nREBOOT_STRATEGY=reboot\n");
+    write(
+        "usr/share/basalt/update.conf",
+        "SERVER=http://repo/\nGROUP=stable\nREBOOT_STRATEGY=reboot\n");
     Files.copy(tuf.clientDir.resolve("root.json"), root.resolve("usr/share/basalt/root.json"));
     write("efi/loader/entries/basalt-1.0.0-A.conf", BootEntry.fresh("1.0.0", "A").text(V1));
     write("dev/vda3", "");
@@ -71,7 +75,9 @@ class UpdateAgentTest {
     Files.createDirectories(root.resolve("dev/disk/by-partlabel"));
     Files.createDirectories(root.resolve("dev/disk/by-partuuid"));
     Files.createSymbolicLink(root.resolve("dev/disk/by-partlabel/USR-B"), Path.of("../../vda3"));
-    Files.createSymbolicLink(root.resolve("dev/disk/by-partuuid/bbbbbbbb-0000-0000-0000-00000000000b"), Path.of("../../vda3"));
+    Files.createSymbolicLink(
+        root.resolve("dev/disk/by-partuuid/bbbbbbbb-0000-0000-0000-00000000000b"),
+        Path.of("../../vda3"));
   }
 
   @AfterEach
@@ -89,30 +95,44 @@ class UpdateAgentTest {
   }
 
   private UpdateAgent agent() throws Exception {
-    RebootStrategy strategy = new RebootStrategy() {
-      @Override
-      public String name() {
-        return "test";
-      }
+    RebootStrategy strategy =
+        new RebootStrategy() {
+          @Override
+          public String name() {
+            return "test";
+          }
 
-      @Override
-      public Permission acquire() {
-        events.add("acquire");
-        return new Permission(true, "granted");
-      }
+          @Override
+          public Permission acquire() {
+            events.add("acquire");
+            return new Permission(true, "granted");
+          }
 
-      @Override
-      public void release() {
-        events.add("release");
-      }
-    };
+          @Override
+          public void release() {
+            events.add("release");
+          }
+        };
     Clock clock = Clock.fixed(TufFixture.T0.plusSeconds(60), ZoneOffset.UTC);
-    UpdateAgent a = new UpdateAgent(paths, clock, tuf.fetcher(), new RepoRangeSource(tuf.repoDir),
-        (VerityVerifier) (d, h, o) -> events.add("verify " + d.getFileName() + " " + o),
-        c -> RebootCoordinator.builder().strategy(strategy).grace(java.time.Duration.ZERO)
-            .inhibitors(ShutdownInhibitors.none()).sessions(List::of).rebooter(() -> events.add("reboot"))
-            .localHold(new io.basalt.update.strategy.LocalHold(paths.stateDir())).clock(clock).build(),
-        log::add, new Random(1));
+    UpdateAgent a =
+        new UpdateAgent(
+            paths,
+            clock,
+            tuf.fetcher(),
+            new RepoRangeSource(tuf.repoDir),
+            (VerityVerifier) (d, h, o) -> events.add("verify " + d.getFileName() + " " + o),
+            c ->
+                RebootCoordinator.builder()
+                    .strategy(strategy)
+                    .grace(java.time.Duration.ZERO)
+                    .inhibitors(ShutdownInhibitors.none())
+                    .sessions(List::of)
+                    .rebooter(() -> events.add("reboot"))
+                    .localHold(new io.basalt.update.strategy.LocalHold(paths.stateDir()))
+                    .clock(clock)
+                    .build(),
+            log::add,
+            new Random(1));
     a.start();
     return a;
   }
@@ -144,7 +164,9 @@ class UpdateAgentTest {
     assertEquals("0", check[0], check[2]);
     assertEquals("update available: 1.0.0 -> 2.0.0\n", check[1]);
 
-    assertTrue(a.runCycle(true, null, false).startsWith("version 2.0.0 installed in slot B (basalt-2.0.0-B+3.conf)"));
+    assertTrue(
+        a.runCycle(true, null, false)
+            .startsWith("version 2.0.0 installed in slot B (basalt-2.0.0-B+3.conf)"));
     assertTrue(Files.exists(root.resolve("efi/loader/entries/basalt-2.0.0-B+3.conf")));
     String[] json = ctl("status", "--json", "--socket", sock);
     assertTrue(json[1].contains("\"state\" : \"reboot-pending\""), json[1]);
@@ -167,7 +189,9 @@ class UpdateAgentTest {
     assertFalse(b.releaseLockIfBlessed());
     assertEquals(List.of(), events);
     // boot-complete reached: systemd-bless-boot drops the counter
-    Files.move(root.resolve("efi/loader/entries/basalt-2.0.0-B+3.conf"), root.resolve("efi/loader/entries/basalt-2.0.0-B.conf"));
+    Files.move(
+        root.resolve("efi/loader/entries/basalt-2.0.0-B+3.conf"),
+        root.resolve("efi/loader/entries/basalt-2.0.0-B.conf"));
     assertTrue(b.releaseLockIfBlessed());
     assertEquals(List.of("release"), events);
     assertTrue(b.releaseLockIfBlessed());
@@ -177,7 +201,9 @@ class UpdateAgentTest {
   /** Reads the options of the entry the agent wrote. */
   static final class Installer2 {
     static String options(Path root) throws Exception {
-      return BootEntry.options(Files.readString(root.resolve("efi/loader/entries/basalt-2.0.0-B+3.conf"))).orElseThrow();
+      return BootEntry.options(
+              Files.readString(root.resolve("efi/loader/entries/basalt-2.0.0-B+3.conf")))
+          .orElseThrow();
     }
   }
 
@@ -185,14 +211,25 @@ class UpdateAgentTest {
   void aVersionWhoseTriesRanOutIsRecordedAsFailedAndNotRetried() throws Exception {
     UpdateAgent a = agent();
     a.runCycle(true, null, false);
-    // The new slot never reached boot-complete: the loader used up the tries and booted 1.0.0 again.
-    Files.move(root.resolve("efi/loader/entries/basalt-2.0.0-B+3.conf"), root.resolve("efi/loader/entries/basalt-2.0.0-B+0-3.conf"));
+    // The new slot never reached boot-complete: the loader used up the tries and booted 1.0.0
+    // again.
+    Files.move(
+        root.resolve("efi/loader/entries/basalt-2.0.0-B+3.conf"),
+        root.resolve("efi/loader/entries/basalt-2.0.0-B+0-3.conf"));
     UpdateAgent b = agent();
     assertEquals(List.of("2.0.0"), b.status().failedVersions());
-    assertEquals("version 2.0.0 did not reach boot-complete; back on 1.0.0", b.status().lastError());
-    assertTrue(log.contains("version 2.0.0 (slot B) ran out of boot tries; recorded as failed, running 1.0.0"), log.toString());
-    assertEquals("newest version 2.0.0 failed to boot here before; waiting for a newer one", b.runCycle(true, null, false));
-    assertTrue(Files.exists(root.resolve("efi/loader/entries/basalt-2.0.0-B+0-3.conf")), "not reinstalled");
+    assertEquals(
+        "version 2.0.0 did not reach boot-complete; back on 1.0.0", b.status().lastError());
+    assertTrue(
+        log.contains(
+            "version 2.0.0 (slot B) ran out of boot tries; recorded as failed, running 1.0.0"),
+        log.toString());
+    assertEquals(
+        "newest version 2.0.0 failed to boot here before; waiting for a newer one",
+        b.runCycle(true, null, false));
+    assertTrue(
+        Files.exists(root.resolve("efi/loader/entries/basalt-2.0.0-B+0-3.conf")),
+        "not reinstalled");
     assertEquals("2.0.0 (slot B, no tries left)", b.status().fallback());
     // The operator can still force it.
     assertTrue(b.runCycle(true, "2.0.0", true).startsWith("version 2.0.0 installed in slot B"));
@@ -202,10 +239,16 @@ class UpdateAgentTest {
   void noUpdatesInLiveModeOrWithNoupdateFile() throws Exception {
     write("usr/.noupdate", "");
     UpdateAgent a = agent();
-    assertEquals(root.resolve("usr/.noupdate") + " exists: updates are switched off", a.runCycle(true, null, false));
+    assertEquals(
+        root.resolve("usr/.noupdate") + " exists: updates are switched off",
+        a.runCycle(true, null, false));
     assertEquals("disabled", a.status().state());
     Files.delete(root.resolve("usr/.noupdate"));
-    write("proc/cmdline", "basalt.live usrhash=" + "11".repeat(32) + " basalt.usr.hashoffset=4096 basalt.version=1.0.0\n");
+    write(
+        "proc/cmdline",
+        "basalt.live usrhash="
+            + "11".repeat(32)
+            + " basalt.usr.hashoffset=4096 basalt.version=1.0.0\n");
     UpdateAgent live = agent();
     assertEquals("PXE live boot (basalt.live): no A/B updates", live.runCycle(true, null, false));
     assertEquals(List.of(), events);
@@ -215,7 +258,8 @@ class UpdateAgentTest {
   void configErrorsAndMissingRepositoryAreReportedInStatus() throws Exception {
     write("usr/share/basalt/update.conf", "GROUP=stable\n");
     UpdateAgent a = agent();
-    assertEquals("no REPOSITORY_URL (or SERVER) in " + paths.overridesConf() + " or " + paths.defaultsConf(),
+    assertEquals(
+        "no REPOSITORY_URL (or SERVER) in " + paths.overridesConf() + " or " + paths.defaultsConf(),
         a.runCycle(false, null, false));
     assertEquals("error", a.status().state());
     write("etc/basalt/update.conf", "REBOOT_STRATEGY=maybe\n");
@@ -227,24 +271,42 @@ class UpdateAgentTest {
   void basaltctlSaysClearlyWhenTheAgentIsNotRunning() {
     String[] r = ctl("status", "--socket", root.resolve("run/basalt/update-agent.sock").toString());
     assertEquals("3", r[0]);
-    assertEquals("basaltctl status: the update agent is not running (no socket " + root.resolve("run/basalt/update-agent.sock")
-        + "); start it with: systemctl start basalt-update-agent.service\n", r[2]);
+    assertEquals(
+        "basaltctl status: the update agent is not running (no socket "
+            + root.resolve("run/basalt/update-agent.sock")
+            + "); start it with: systemctl start basalt-update-agent.service\n",
+        r[2]);
     assertEquals("3", ctl("update", "apply", "--socket", root.resolve("x.sock").toString())[0]);
   }
 
   @Test
   void rollbackMakesTheOtherSlotTheDefault() throws Exception {
     write("efi/loader/entries/basalt-0.9.0-B.conf", BootEntry.fresh("0.9.0", "B").text("x"));
-    String[] r = ctl("rollback", "--esp", root.resolve("efi").toString(), "--cmdline", root.resolve("proc/cmdline").toString());
+    String[] r =
+        ctl(
+            "rollback",
+            "--esp",
+            root.resolve("efi").toString(),
+            "--cmdline",
+            root.resolve("proc/cmdline").toString());
     assertEquals("0", r[0], r[2]);
-    assertEquals("marked basalt-1.0.0-A.conf as out of tries (basalt-1.0.0-A+0-1.conf)\n"
-        + "next boot: 0.9.0 (slot B); reboot to switch (systemctl reboot)\n", r[1]);
+    assertEquals(
+        "marked basalt-1.0.0-A.conf as out of tries (basalt-1.0.0-A+0-1.conf)\n"
+            + "next boot: 0.9.0 (slot B); reboot to switch (systemctl reboot)\n",
+        r[1]);
     try (var s = Files.list(root.resolve("efi/loader/entries"))) {
-      assertEquals(List.of("basalt-0.9.0-B.conf", "basalt-1.0.0-A+0-1.conf"),
+      assertEquals(
+          List.of("basalt-0.9.0-B.conf", "basalt-1.0.0-A+0-1.conf"),
           s.map(p -> p.getFileName().toString()).sorted().toList());
     }
     Files.delete(root.resolve("efi/loader/entries/basalt-0.9.0-B.conf"));
-    String[] none = ctl("rollback", "--esp", root.resolve("efi").toString(), "--cmdline", root.resolve("proc/cmdline").toString());
+    String[] none =
+        ctl(
+            "rollback",
+            "--esp",
+            root.resolve("efi").toString(),
+            "--cmdline",
+            root.resolve("proc/cmdline").toString());
     assertEquals("1", none[0]);
     assertTrue(none[2].contains("slot B has no bootable entry"), none[2]);
   }

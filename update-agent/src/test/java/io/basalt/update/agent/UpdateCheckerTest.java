@@ -33,16 +33,19 @@ class UpdateCheckerTest {
     tuf.publish();
   }
 
-  private UpdateChecker.Result check(String channel, String running, Set<String> failed, String pin, boolean force)
+  private UpdateChecker.Result check(
+      String channel, String running, Set<String> failed, String pin, boolean force)
       throws Exception {
-    return new UpdateChecker(tuf.updater(now), tuf.clientDir).check(channel, "x86-64", SemVer.parse(running), failed, pin, force);
+    return new UpdateChecker(tuf.updater(now), tuf.clientDir)
+        .check(channel, "x86-64", SemVer.parse(running), failed, pin, force);
   }
 
   @Test
   void picksNewestForChannelAndArchInSemverOrder() throws Exception {
     UpdateChecker.Result r = check("stable", "1.0.0", Set.of(), null, false);
     Offer o = r.offer().orElseThrow();
-    assertEquals("1.10.0", o.version().toString()); // 1.10.0 > 1.9.0, not lexical; arm64 5.0.0 ignored
+    assertEquals(
+        "1.10.0", o.version().toString()); // 1.10.0 > 1.9.0, not lexical; arm64 5.0.0 ignored
     assertEquals("stable/x86-64/1.10.0/usr.img", o.usr().path());
     assertEquals("stable/x86-64/1.10.0/vmlinuz", o.kernel().path());
     assertEquals("stable/x86-64/1.10.0/initramfs", o.initramfs().path());
@@ -50,7 +53,9 @@ class UpdateCheckerTest {
     assertEquals(4096, o.usrHashOffset());
     assertEquals(8192, o.usr().length());
     assertEquals("update available: 1.0.0 -> 1.10.0", r.message());
-    assertEquals("3.0.0-beta.1", check("beta", "1.0.0", Set.of(), null, false).offer().orElseThrow().version().toString());
+    assertEquals(
+        "3.0.0-beta.1",
+        check("beta", "1.0.0", Set.of(), null, false).offer().orElseThrow().version().toString());
   }
 
   @Test
@@ -61,18 +66,33 @@ class UpdateCheckerTest {
     assertTrue(check("stable", "2.0.0", Set.of(), null, false).offer().isEmpty());
     UpdateChecker.Result pinned = check("stable", "1.10.0", Set.of(), "1.9.0", false);
     assertTrue(pinned.offer().isEmpty());
-    assertEquals("version 1.9.0 is older than the running 1.10.0; a downgrade needs --force", pinned.message());
-    assertEquals("1.9.0", check("stable", "1.10.0", Set.of(), "1.9.0", true).offer().orElseThrow().version().toString());
+    assertEquals(
+        "version 1.9.0 is older than the running 1.10.0; a downgrade needs --force",
+        pinned.message());
+    assertEquals(
+        "1.9.0",
+        check("stable", "1.10.0", Set.of(), "1.9.0", true)
+            .offer()
+            .orElseThrow()
+            .version()
+            .toString());
   }
 
   @Test
   void failedVersionIsNotRetriedUntilANewerOneAppears() throws Exception {
     UpdateChecker.Result r = check("stable", "1.0.0", Set.of("1.10.0"), null, false);
     assertTrue(r.offer().isEmpty());
-    assertEquals("newest version 1.10.0 failed to boot here before; waiting for a newer one", r.message());
+    assertEquals(
+        "newest version 1.10.0 failed to boot here before; waiting for a newer one", r.message());
     tuf.addRelease("stable", "x86-64", "1.11.0");
     tuf.publish();
-    assertEquals("1.11.0", check("stable", "1.0.0", Set.of("1.10.0"), null, false).offer().orElseThrow().version().toString());
+    assertEquals(
+        "1.11.0",
+        check("stable", "1.0.0", Set.of("1.10.0"), null, false)
+            .offer()
+            .orElseThrow()
+            .version()
+            .toString());
   }
 
   @Test
@@ -93,7 +113,9 @@ class UpdateCheckerTest {
     copyTree(tuf.repoDir.resolve("metadata"), old);
     tuf.addRelease("stable", "x86-64", "1.11.0");
     tuf.publish();
-    assertEquals("1.11.0", check("stable", "1.0.0", Set.of(), null, false).offer().orElseThrow().version().toString());
+    assertEquals(
+        "1.11.0",
+        check("stable", "1.0.0", Set.of(), null, false).offer().orElseThrow().version().toString());
     // A compromised mirror now serves the older signed metadata (which offers only up to 1.10.0).
     java.nio.file.Path meta = tuf.repoDir.resolve("metadata");
     try (var s = Files.list(meta)) {
@@ -102,7 +124,9 @@ class UpdateCheckerTest {
       }
     }
     copyTree(old, meta);
-    assertThrows(io.basalt.signing.tuf.RollbackException.class, () -> check("stable", "1.0.0", Set.of(), null, false));
+    assertThrows(
+        io.basalt.signing.tuf.RollbackException.class,
+        () -> check("stable", "1.0.0", Set.of(), null, false));
   }
 
   private static void copyTree(java.nio.file.Path from, java.nio.file.Path to) throws Exception {

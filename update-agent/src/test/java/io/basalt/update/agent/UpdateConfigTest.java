@@ -40,9 +40,13 @@ class UpdateConfigTest {
 
   @Test
   void etcOverridesShippedDefaultsKeyByKey() throws Exception {
-    write(defaults, "# shipped\nREPOSITORY_URL=https://updates.example.org/basalt\nCHANNEL=stable\n"
-        + "REBOOT_STRATEGY=etcd-lock\nCHECK_INTERVAL=2h\n");
-    write(overrides, "CHANNEL=beta\n\nCHECK_JITTER=\"90s\"\nHEALTH_UNITS=containerd.service  docker.service\n");
+    write(
+        defaults,
+        "# shipped\nREPOSITORY_URL=https://updates.example.org/basalt\nCHANNEL=stable\n"
+            + "REBOOT_STRATEGY=etcd-lock\nCHECK_INTERVAL=2h\n");
+    write(
+        overrides,
+        "CHANNEL=beta\n\nCHECK_JITTER=\"90s\"\nHEALTH_UNITS=containerd.service  docker.service\n");
     UpdateConfig c = UpdateConfig.load(defaults, overrides);
     assertEquals(URI.create("https://updates.example.org/basalt"), c.repository());
     assertEquals("beta", c.channel());
@@ -56,9 +60,12 @@ class UpdateConfigTest {
 
   @Test
   void cloudConfigLocksmithKeysAreAccepted() throws Exception {
-    // exactly what cloud-config's coreos.locksmith + coreos.update write into /etc/basalt/update.conf
-    write(overrides, "REBOOT_STRATEGY=etcd-lock\nLOCKSMITHD_ENDPOINT=http://10.0.2.101:2379,http://10.0.2.102:2379\n"
-        + "LOCKSMITHD_GROUP=workers\nLOCKSMITHD_REBOOT_WINDOW_START=Thu 04:00\nLOCKSMITHD_REBOOT_WINDOW_LENGTH=1h30m\n");
+    // exactly what cloud-config's coreos.locksmith + coreos.update write into
+    // /etc/basalt/update.conf
+    write(
+        overrides,
+        "REBOOT_STRATEGY=etcd-lock\nLOCKSMITHD_ENDPOINT=http://10.0.2.101:2379,http://10.0.2.102:2379\n"
+            + "LOCKSMITHD_GROUP=workers\nLOCKSMITHD_REBOOT_WINDOW_START=Thu 04:00\nLOCKSMITHD_REBOOT_WINDOW_LENGTH=1h30m\n");
     UpdateConfig c = UpdateConfig.load(defaults, overrides);
     assertEquals(List.of("http://10.0.2.101:2379", "http://10.0.2.102:2379"), c.etcdEndpoints());
     assertEquals("workers", c.lockGroup());
@@ -66,12 +73,19 @@ class UpdateConfigTest {
     write(overrides, "LOCKSMITHD_REBOOT_WINDOW_START=22:30\nLOCKSMITHD_REBOOT_WINDOW_LENGTH=45m\n");
     assertEquals("daily 22:30 45m", UpdateConfig.load(defaults, overrides).rebootWindow());
     write(overrides, "LOCKSMITHD_REBOOT_WINDOW_START=22:30\n");
-    ConfigException e = assertThrows(ConfigException.class, () -> UpdateConfig.load(defaults, overrides));
-    assertTrue(e.getMessage().contains("/etc/basalt/update.conf:1: LOCKSMITHD_REBOOT_WINDOW_START needs "
-        + "LOCKSMITHD_REBOOT_WINDOW_LENGTH"), e.getMessage());
+    ConfigException e =
+        assertThrows(ConfigException.class, () -> UpdateConfig.load(defaults, overrides));
+    assertTrue(
+        e.getMessage()
+            .contains(
+                "/etc/basalt/update.conf:1: LOCKSMITHD_REBOOT_WINDOW_START needs "
+                    + "LOCKSMITHD_REBOOT_WINDOW_LENGTH"),
+        e.getMessage());
     write(overrides, "ETCD_ENDPOINTS=http://a:2379\nLOCKSMITHD_ENDPOINT=http://b:2379\n");
     e = assertThrows(ConfigException.class, () -> UpdateConfig.load(defaults, overrides));
-    assertTrue(e.getMessage().contains("LOCKSMITHD_ENDPOINT already set at /etc/basalt/update.conf:1"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("LOCKSMITHD_ENDPOINT already set at /etc/basalt/update.conf:1"),
+        e.getMessage());
   }
 
   @Test
@@ -92,35 +106,57 @@ class UpdateConfigTest {
 
   private String error(String text) throws Exception {
     write(overrides, text);
-    return assertThrows(ConfigException.class, () -> UpdateConfig.load(defaults, overrides)).getMessage();
+    return assertThrows(ConfigException.class, () -> UpdateConfig.load(defaults, overrides))
+        .getMessage();
   }
 
   @Test
   void errorsNameFileLineExpectedAndFound() throws Exception {
-    assertEquals("/etc/basalt/update.conf:2: REBOOT_STRATEGY: expected one of [etcd-lock, fleetlock, reboot, off], found \"best-effort\"",
+    assertEquals(
+        "/etc/basalt/update.conf:2: REBOOT_STRATEGY: expected one of [etcd-lock, fleetlock, reboot, off], found \"best-effort\"",
         error("CHANNEL=stable\nREBOOT_STRATEGY=best-effort\n"));
-    assertTrue(error("# c\n\nFOO=1\n").startsWith("/etc/basalt/update.conf:3: unknown key FOO; expected one of [ARCH, CHANNEL,"));
-    assertEquals("/etc/basalt/update.conf:1: expected KEY=VALUE, found \"just words\"", error("just words\n"));
-    assertEquals("/etc/basalt/update.conf:1: CHECK_INTERVAL: expected a duration like 1h30m, 45m or 90s, found \"soon\"",
+    assertTrue(
+        error("# c\n\nFOO=1\n")
+            .startsWith(
+                "/etc/basalt/update.conf:3: unknown key FOO; expected one of [ARCH, CHANNEL,"));
+    assertEquals(
+        "/etc/basalt/update.conf:1: expected KEY=VALUE, found \"just words\"",
+        error("just words\n"));
+    assertEquals(
+        "/etc/basalt/update.conf:1: CHECK_INTERVAL: expected a duration like 1h30m, 45m or 90s, found \"soon\"",
         error("CHECK_INTERVAL=soon\n"));
-    assertEquals("/etc/basalt/update.conf:1: CHECK_INTERVAL: expected at least 1m, found 10s", error("CHECK_INTERVAL=10s\n"));
-    assertEquals("/etc/basalt/update.conf:2: GROUP already set at /etc/basalt/update.conf:1 (GROUP is another name for CHANNEL)",
+    assertEquals(
+        "/etc/basalt/update.conf:1: CHECK_INTERVAL: expected at least 1m, found 10s",
+        error("CHECK_INTERVAL=10s\n"));
+    assertEquals(
+        "/etc/basalt/update.conf:2: GROUP already set at /etc/basalt/update.conf:1 (GROUP is another name for CHANNEL)",
         error("CHANNEL=a\nGROUP=b\n"));
-    assertEquals("/etc/basalt/update.conf:1: REPOSITORY_URL: expected an http:// or https:// URL, found \"ftp://x/\"",
+    assertEquals(
+        "/etc/basalt/update.conf:1: REPOSITORY_URL: expected an http:// or https:// URL, found \"ftp://x/\"",
         error("SERVER=ftp://x/\n"));
-    assertEquals("/etc/basalt/update.conf:1: CHANNEL: expected [a-z0-9-] (e.g. stable), found \"Beta Channel\"",
+    assertEquals(
+        "/etc/basalt/update.conf:1: CHANNEL: expected [a-z0-9-] (e.g. stable), found \"Beta Channel\"",
         error("CHANNEL='Beta Channel'\n"));
-    assertEquals("/etc/basalt/update.conf:1: unterminated quote in value \"abc", error("CHANNEL=\"abc\n"));
-    assertEquals("/etc/basalt/update.conf:1: REBOOT_STRATEGY=fleetlock needs FLEETLOCK_URL", error("REBOOT_STRATEGY=fleetlock\n"));
-    assertTrue(error("REBOOT_WINDOW=someday 04:00 1h\n").startsWith("/etc/basalt/update.conf:1: REBOOT_WINDOW: "));
-    assertEquals("/etc/basalt/update.conf:1: HEALTH_UNITS: expected unit names like containerd.service, found \"rm\"",
+    assertEquals(
+        "/etc/basalt/update.conf:1: unterminated quote in value \"abc", error("CHANNEL=\"abc\n"));
+    assertEquals(
+        "/etc/basalt/update.conf:1: REBOOT_STRATEGY=fleetlock needs FLEETLOCK_URL",
+        error("REBOOT_STRATEGY=fleetlock\n"));
+    assertTrue(
+        error("REBOOT_WINDOW=someday 04:00 1h\n")
+            .startsWith("/etc/basalt/update.conf:1: REBOOT_WINDOW: "));
+    assertEquals(
+        "/etc/basalt/update.conf:1: HEALTH_UNITS: expected unit names like containerd.service, found \"rm\"",
         error("HEALTH_UNITS=ok.service rm\n"));
   }
 
   @Test
   void errorInShippedFileNamesThatFile() throws Exception {
     write(defaults, "REBOOT_STRATEGY=sometimes\n");
-    ConfigException e = assertThrows(ConfigException.class, () -> UpdateConfig.load(defaults, overrides));
-    assertTrue(e.getMessage().startsWith("/usr/share/basalt/update.conf:1: REBOOT_STRATEGY"), e.getMessage());
+    ConfigException e =
+        assertThrows(ConfigException.class, () -> UpdateConfig.load(defaults, overrides));
+    assertTrue(
+        e.getMessage().startsWith("/usr/share/basalt/update.conf:1: REBOOT_STRATEGY"),
+        e.getMessage());
   }
 }

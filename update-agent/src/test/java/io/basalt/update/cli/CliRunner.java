@@ -17,15 +17,16 @@ final class CliRunner {
   }
 
   static Result basaltctl(Map<String, String> env, Clock clock, String... args) {
-    CommandLine.IFactory factory = new CommandLine.IFactory() {
-      @Override
-      public <K> K create(Class<K> cls) throws Exception {
-        if (cls == LockCommand.class) {
-          return cls.cast(new LockCommand(env, clock));
-        }
-        return CommandLine.defaultFactory().create(cls);
-      }
-    };
+    CommandLine.IFactory factory =
+        new CommandLine.IFactory() {
+          @Override
+          public <K> K create(Class<K> cls) throws Exception {
+            if (cls == LockCommand.class) {
+              return cls.cast(new LockCommand(env, clock));
+            }
+            return CommandLine.defaultFactory().create(cls);
+          }
+        };
     CommandLine cl = new CommandLine(new Basaltctl(), factory);
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();

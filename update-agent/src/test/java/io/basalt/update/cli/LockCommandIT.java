@@ -1,10 +1,10 @@
 package io.basalt.update.cli;
 
-import io.basalt.update.testing.EtcdProcess;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.basalt.update.testing.EtcdProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -59,7 +59,8 @@ class LockCommandIT {
     Map<String, String> env = env("cli");
     CliRunner.Result r = run(env, "lock", "status");
     assertEquals(0, r.exit(), r.toString());
-    assertTrue(r.out().contains("Available: 1") && r.out().contains("not created yet"), r.toString());
+    assertTrue(
+        r.out().contains("Available: 1") && r.out().contains("not created yet"), r.toString());
 
     r = run(env, "lock", "set-max", "2");
     assertEquals(0, r.exit(), r.toString());
@@ -78,7 +79,8 @@ class LockCommandIT {
     r = run(env, "lock", "status");
     assertEquals(0, r.exit(), r.toString());
     assertTrue(r.out().contains("Available: 0") && r.out().contains("Max: 2"), r.toString());
-    assertTrue(r.out().contains(ME + "   ") && r.out().contains(T.toString() + " (0s ago)"), r.toString());
+    assertTrue(
+        r.out().contains(ME + "   ") && r.out().contains(T.toString() + " (0s ago)"), r.toString());
 
     r = run(env, "lock", "unlock", OTHER);
     assertEquals(2, r.exit(), r.toString());
@@ -94,7 +96,9 @@ class LockCommandIT {
 
     r = run(env, "lock", "status", "--json");
     assertEquals(0, r.exit(), r.toString());
-    assertTrue(r.out().contains("\"available\" : 2") && r.out().contains("\"holders\" : [ ]"), r.toString());
+    assertTrue(
+        r.out().contains("\"available\" : 2") && r.out().contains("\"holders\" : [ ]"),
+        r.toString());
 
     r = run(env, "lock", "set-max", "--", "-1");
     assertEquals(2, r.exit(), r.toString());
@@ -111,8 +115,17 @@ class LockCommandIT {
     assertEquals(0, r.exit(), r.toString());
     r = run(env, "lock", "status", "--group", "flags");
     assertTrue(r.out().contains("groups/flags/semaphore") && r.out().contains(ME), r.toString());
-    r = run(env, "lock", "status", "--endpoint", "http://127.0.0.1:1", "--endpoint", etcd.endpoint(),
-        "--group", "flags");
+    r =
+        run(
+            env,
+            "lock",
+            "status",
+            "--endpoint",
+            "http://127.0.0.1:1",
+            "--endpoint",
+            etcd.endpoint(),
+            "--group",
+            "flags");
     assertEquals(0, r.exit(), "failover across --endpoint flags: " + r);
     assertTrue(r.out().contains(ME), r.toString());
   }
@@ -121,15 +134,20 @@ class LockCommandIT {
   void errorsAreClear() throws Exception {
     Map<String, String> env = env("errors");
     int dead = EtcdProcess.freePort();
-    CliRunner.Result r = run(env, "lock", "status", "--endpoint", "http://127.0.0.1:" + dead,
-        "--timeout", "1s");
+    CliRunner.Result r =
+        run(env, "lock", "status", "--endpoint", "http://127.0.0.1:" + dead, "--timeout", "1s");
     assertEquals(LockCommand.EXIT_UNAVAILABLE, r.exit(), r.toString());
-    assertTrue(r.err().contains("etcd unreachable") && r.err().contains("127.0.0.1:" + dead), r.toString());
+    assertTrue(
+        r.err().contains("etcd unreachable") && r.err().contains("127.0.0.1:" + dead),
+        r.toString());
 
-    etcd.etcdctlOutput("put", "coreos.com/updateengine/rebootlock/groups/errors/semaphore", "{oops");
+    etcd.etcdctlOutput(
+        "put", "coreos.com/updateengine/rebootlock/groups/errors/semaphore", "{oops");
     r = run(env, "lock", "lock");
     assertEquals(LockCommand.EXIT_REFUSED, r.exit(), r.toString());
-    assertTrue(r.err().contains("groups/errors/semaphore") && r.err().contains("not valid JSON"), r.toString());
+    assertTrue(
+        r.err().contains("groups/errors/semaphore") && r.err().contains("not valid JSON"),
+        r.toString());
 
     Files.delete(tmp.resolve("machine-id"));
     r = run(env, "lock", "unlock");

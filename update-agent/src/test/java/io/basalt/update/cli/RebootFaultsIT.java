@@ -25,7 +25,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -40,7 +39,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Faults against a real etcd: restarts, killed holders, force unlock, restarted agents, no reboot without the lock. */
+/**
+ * Faults against a real etcd: restarts, killed holders, force unlock, restarted agents, no reboot
+ * without the lock.
+ */
 class RebootFaultsIT {
 
   static EtcdProcess etcd;
@@ -61,13 +63,20 @@ class RebootFaultsIT {
   }
 
   static EtcdClient client() throws Exception {
-    return EtcdClient.create(EtcdConfig.builder().endpoint(etcd.endpoint())
-        .requestTimeout(Duration.ofSeconds(3)).build());
+    return EtcdClient.create(
+        EtcdConfig.builder()
+            .endpoint(etcd.endpoint())
+            .requestTimeout(Duration.ofSeconds(3))
+            .build());
   }
 
   static RetryPolicy retry() {
-    return new RetryPolicy(Duration.ofMillis(5), Duration.ofMillis(250), Duration.ofSeconds(60),
-        Duration.ofMillis(10), Duration.ofMillis(100));
+    return new RetryPolicy(
+        Duration.ofMillis(5),
+        Duration.ofMillis(250),
+        Duration.ofSeconds(60),
+        Duration.ofMillis(10),
+        Duration.ofMillis(100));
   }
 
   Map<String, String> env(String group, String machineId) throws Exception {
@@ -96,21 +105,24 @@ class RebootFaultsIT {
     List<Future<Integer>> fs = new ArrayList<>();
     for (int a = 0; a < agents; a++) {
       String id = "restart-agent-" + a;
-      fs.add(pool.submit(() -> {
-        RebootLock lock = new RebootLock(client(), group, Clock.systemUTC(), retry());
-        int done = 0;
-        for (int round = 0; round < rounds; round++) {
-          // across the restart a committed write may lose its answer: then the lock reads as ALREADY_HELD
-          assertTrue(lock.lock(id, Duration.ofSeconds(120)).held(), id);
-          maxInside.accumulateAndGet(inside.incrementAndGet(), Math::max);
-          acquired.incrementAndGet();
-          Thread.sleep(5);
-          inside.decrementAndGet();
-          lock.unlock(id);
-          done++;
-        }
-        return done;
-      }));
+      fs.add(
+          pool.submit(
+              () -> {
+                RebootLock lock = new RebootLock(client(), group, Clock.systemUTC(), retry());
+                int done = 0;
+                for (int round = 0; round < rounds; round++) {
+                  // across the restart a committed write may lose its answer: then the lock reads
+                  // as ALREADY_HELD
+                  assertTrue(lock.lock(id, Duration.ofSeconds(120)).held(), id);
+                  maxInside.accumulateAndGet(inside.incrementAndGet(), Math::max);
+                  acquired.incrementAndGet();
+                  Thread.sleep(5);
+                  inside.decrementAndGet();
+                  lock.unlock(id);
+                  done++;
+                }
+                return done;
+              }));
     }
     pool.shutdown();
     while (acquired.get() < agents * rounds / 3) {
@@ -119,7 +131,8 @@ class RebootFaultsIT {
     etcd.restart();
     int restartedAt = acquired.get();
     for (Future<Integer> f : fs) {
-      assertEquals(rounds, f.get(180, TimeUnit.SECONDS), "every agent completes across the restart");
+      assertEquals(
+          rounds, f.get(180, TimeUnit.SECONDS), "every agent completes across the restart");
     }
     assertTrue(restartedAt < agents * rounds, "the restart happened mid-run");
     assertTrue(maxInside.get() <= 2, "never more than 2 inside: " + maxInside.get());
@@ -132,7 +145,8 @@ class RebootFaultsIT {
         Semaphore s = Semaphore.parse(admin.key(), e.value());
         assertTrue(s.holders().size() <= 2, "revision " + e.modRevision() + ": " + s);
       }
-      System.out.printf("etcd restart: restarted after %d of %d acquisitions; %d revisions, all <= 2 holders%n",
+      System.out.printf(
+          "etcd restart: restarted after %d of %d acquisitions; %d revisions, all <= 2 holders%n",
           restartedAt, agents * rounds, h.size());
     }
   }
@@ -140,17 +154,27 @@ class RebootFaultsIT {
   /** Starts {@link LockHolderMain} in its own JVM and waits until it holds the lock. */
   static Process holdInAnotherProcess(String group, String machineId) throws Exception {
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-    Process p = new ProcessBuilder(java.toString(), "-cp", System.getProperty("java.class.path"),
-        LockHolderMain.class.getName(), etcd.endpoint(), group, machineId)
-        .redirectErrorStream(true).start();
-    BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    Process p =
+        new ProcessBuilder(
+                java.toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                LockHolderMain.class.getName(),
+                etcd.endpoint(),
+                group,
+                machineId)
+            .redirectErrorStream(true)
+            .start();
+    BufferedReader r =
+        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
     String line = r.readLine();
     assertEquals("HOLDING", line, "child agent");
     return p;
   }
 
   @Test
-  void killedHolderIsStaleWithSinceTimeForceUnlockFreesItRestartedAgentReleasesItsOldHold() throws Exception {
+  void killedHolderIsStaleWithSinceTimeForceUnlockFreesItRestartedAgentReleasesItsOldHold()
+      throws Exception {
     String group = "stale";
     Map<String, String> opsEnv = env(group, "operator-machine");
     assertEquals(0, CliRunner.basaltctl(opsEnv, Clock.systemUTC(), "lock", "set-max", "2").exit());
@@ -168,10 +192,13 @@ class RebootFaultsIT {
     assertFalse(since.isBefore(before), "since-time is when the lock was taken: " + since);
     assertTrue(st.out().contains(since.toString()), st.toString());
 
-    CliRunner.Result u = CliRunner.basaltctl(opsEnv, Clock.systemUTC(), "lock", "unlock", "crashed-agent");
+    CliRunner.Result u =
+        CliRunner.basaltctl(opsEnv, Clock.systemUTC(), "lock", "unlock", "crashed-agent");
     assertEquals(2, u.exit(), "not without --force: " + u);
     assertTrue(lock.status().semaphore().isHeldBy("crashed-agent"));
-    u = CliRunner.basaltctl(opsEnv, Clock.systemUTC(), "lock", "unlock", "crashed-agent", "--force");
+    u =
+        CliRunner.basaltctl(
+            opsEnv, Clock.systemUTC(), "lock", "unlock", "crashed-agent", "--force");
     assertEquals(0, u.exit(), u.toString());
     assertFalse(lock.status().semaphore().isHeldBy("crashed-agent"), "force unlock freed it");
     assertEquals(2, lock.status().semaphore().available());
@@ -181,15 +208,21 @@ class RebootFaultsIT {
     again.destroyForcibly();
     assertTrue(again.waitFor(20, TimeUnit.SECONDS));
     assertTrue(lock.status().semaphore().isHeldBy("restarting-agent"));
-    RebootCoordinator restarted = RebootCoordinator.builder()
-        .strategy(RebootStrategy.etcdLock(new RebootLock(client(), group, Clock.systemUTC(), retry()), "restarting-agent"))
-        .localHold(new LocalHold(tmp.resolve("state")))
-        .rebooter(() -> {
-          throw new AssertionError("no reboot on start");
-        })
-        .build();
+    RebootCoordinator restarted =
+        RebootCoordinator.builder()
+            .strategy(
+                RebootStrategy.etcdLock(
+                    new RebootLock(client(), group, Clock.systemUTC(), retry()),
+                    "restarting-agent"))
+            .localHold(new LocalHold(tmp.resolve("state")))
+            .rebooter(
+                () -> {
+                  throw new AssertionError("no reboot on start");
+                })
+            .build();
     restarted.releaseOwnHold();
-    assertFalse(lock.status().semaphore().isHeldBy("restarting-agent"), "old hold released on restart");
+    assertFalse(
+        lock.status().semaphore().isHeldBy("restarting-agent"), "old hold released on restart");
     assertEquals(2, lock.status().semaphore().available());
   }
 
@@ -202,30 +235,34 @@ class RebootFaultsIT {
     List<Instant> reboots = new ArrayList<>();
     List<String> users = new ArrayList<>();
     io.basalt.update.testing.MutableClock clock = new io.basalt.update.testing.MutableClock(T);
-    RebootCoordinator c = RebootCoordinator.builder()
-        .strategy(RebootStrategy.etcdLock(new RebootLock(client(), group, clock, retry()), me))
-        .localHold(new LocalHold(tmp.resolve("state-guard")))
-        .inhibitors(List::of)
-        .sessions(() -> List.copyOf(users))
-        .notifier(m -> {})
-        .grace(Duration.ofMinutes(5))
-        .clock(clock)
-        .rebooter(() -> {
-          // the oracle: etcd itself, read by etcdctl at the moment of the reboot
-          String v;
-          try {
-            v = etcd.etcdctlOutput("get", RebootLock.keyFor(group), "--print-value-only");
-          } catch (InterruptedException e) {
-            throw new java.io.InterruptedIOException();
-          }
-          assertTrue(v.contains("\"" + me + "\""), "rebooting without holding the lock: " + v);
-          reboots.add(clock.instant());
-        })
-        .build();
+    RebootCoordinator c =
+        RebootCoordinator.builder()
+            .strategy(RebootStrategy.etcdLock(new RebootLock(client(), group, clock, retry()), me))
+            .localHold(new LocalHold(tmp.resolve("state-guard")))
+            .inhibitors(List::of)
+            .sessions(() -> List.copyOf(users))
+            .notifier(m -> {})
+            .grace(Duration.ofMinutes(5))
+            .clock(clock)
+            .rebooter(
+                () -> {
+                  // the oracle: etcd itself, read by etcdctl at the moment of the reboot
+                  String v;
+                  try {
+                    v = etcd.etcdctlOutput("get", RebootLock.keyFor(group), "--print-value-only");
+                  } catch (InterruptedException e) {
+                    throw new java.io.InterruptedIOException();
+                  }
+                  assertTrue(
+                      v.contains("\"" + me + "\""), "rebooting without holding the lock: " + v);
+                  reboots.add(clock.instant());
+                })
+            .build();
     for (int i = 0; i < 5; i++) {
       RebootCoordinator.Decision d = c.step();
       assertEquals(RebootCoordinator.Action.WAIT, d.action());
-      assertTrue(d.reason().contains("is full") && d.reason().contains("other-machine"), d.reason());
+      assertTrue(
+          d.reason().contains("is full") && d.reason().contains("other-machine"), d.reason());
       clock.advance(Duration.ofMinutes(1));
     }
     // the slot frees, but users are logged in: lock taken, grace starts
@@ -242,12 +279,20 @@ class RebootFaultsIT {
     // etcd down: no reboot either
     etcd.kill();
     try {
-      RebootCoordinator fast = RebootCoordinator.builder()
-          .strategy(RebootStrategy.etcdLock(new RebootLock(client(), group, clock,
-              retry().withGiveUpAfter(Duration.ofSeconds(1))), me))
-          .localHold(new LocalHold(tmp.resolve("state-guard")))
-          .inhibitors(List::of).sessions(List::of).notifier(m -> {}).clock(clock)
-          .rebooter(() -> reboots.add(Instant.EPOCH)).build();
+      RebootCoordinator fast =
+          RebootCoordinator.builder()
+              .strategy(
+                  RebootStrategy.etcdLock(
+                      new RebootLock(
+                          client(), group, clock, retry().withGiveUpAfter(Duration.ofSeconds(1))),
+                      me))
+              .localHold(new LocalHold(tmp.resolve("state-guard")))
+              .inhibitors(List::of)
+              .sessions(List::of)
+              .notifier(m -> {})
+              .clock(clock)
+              .rebooter(() -> reboots.add(Instant.EPOCH))
+              .build();
       assertThrows(EtcdUnavailableException.class, fast::step);
     } finally {
       etcd.launch();

@@ -29,8 +29,10 @@ import org.junit.jupiter.api.Test;
 
 class InstallerTest {
 
-  static final String CMDLINE = "mount.usr=PARTUUID=aaaaaaaa-0000-0000-0000-00000000000a usrhash=" + "11".repeat(32)
-      + " basalt.usr.hashoffset=4096 basalt.slot=A basalt.version=1.0.0 console=tty0 console=ttyS0,115200 quiet";
+  static final String CMDLINE =
+      "mount.usr=PARTUUID=aaaaaaaa-0000-0000-0000-00000000000a usrhash="
+          + "11".repeat(32)
+          + " basalt.usr.hashoffset=4096 basalt.slot=A basalt.version=1.0.0 console=tty0 console=ttyS0,115200 quiet";
   static final String ROOT_HASH = "cd".repeat(32);
 
   // The TUF repository is expensive to make (key derivation); one for the class, copied per test.
@@ -64,12 +66,16 @@ class InstallerTest {
   @BeforeEach
   void setUp() throws Exception {
     fs = Jimfs.newFileSystem(Configuration.unix());
-    offer = new UpdateChecker(tuf.updater(TufFixture.T0.plusSeconds(60)), tuf.clientDir)
-        .check("stable", "x86-64", SemVer.parse("1.0.0"), Set.of(), null, false).offer().orElseThrow();
+    offer =
+        new UpdateChecker(tuf.updater(TufFixture.T0.plusSeconds(60)), tuf.clientDir)
+            .check("stable", "x86-64", SemVer.parse("1.0.0"), Set.of(), null, false)
+            .offer()
+            .orElseThrow();
     host = HostInfo.parse(CMDLINE, "cmdline");
     esp = fs.getPath("/efi");
     Files.createDirectories(esp.resolve("loader/entries"));
-    Files.writeString(esp.resolve("loader/entries/basalt-1.0.0-A.conf"),
+    Files.writeString(
+        esp.resolve("loader/entries/basalt-1.0.0-A.conf"),
         BootEntry.fresh("1.0.0", "A").text(CMDLINE.replace(" quiet", "")));
     Files.createDirectories(esp.resolve("basalt/A"));
     Files.writeString(esp.resolve("basalt/A/vmlinuz"), "kernel 1.0.0");
@@ -82,25 +88,41 @@ class InstallerTest {
     Files.write(slotB, new byte[8 << 20]);
     Files.createSymbolicLink(dev.resolve("disk/by-partlabel/USR-A"), fs.getPath("../../vda2"));
     Files.createSymbolicLink(dev.resolve("disk/by-partlabel/USR-B"), fs.getPath("../../vda3"));
-    Files.createSymbolicLink(dev.resolve("disk/by-partuuid/aaaaaaaa-0000-0000-0000-00000000000a"), fs.getPath("../../vda2"));
-    Files.createSymbolicLink(dev.resolve("disk/by-partuuid/BBBBBBBB-0000-0000-0000-00000000000B"), fs.getPath("../../vda3"));
+    Files.createSymbolicLink(
+        dev.resolve("disk/by-partuuid/aaaaaaaa-0000-0000-0000-00000000000a"),
+        fs.getPath("../../vda2"));
+    Files.createSymbolicLink(
+        dev.resolve("disk/by-partuuid/BBBBBBBB-0000-0000-0000-00000000000B"),
+        fs.getPath("../../vda3"));
   }
 
-  /** Checks the slot holds exactly the signed image (the real check is veritysetup, in VerityIT). */
-  private final VerityVerifier contentCheck = (device, rootHash, hashOffset) -> {
-    byte[] onSlot = Arrays.copyOf(Files.readAllBytes(device), usrImg.length);
-    if (!rootHash.equals(ROOT_HASH) || hashOffset != 3 * 1024 * 1024 || !Arrays.equals(onSlot, usrImg)) {
-      throw new IOException(device + ": verity check failed");
-    }
-  };
+  /**
+   * Checks the slot holds exactly the signed image (the real check is veritysetup, in VerityIT).
+   */
+  private final VerityVerifier contentCheck =
+      (device, rootHash, hashOffset) -> {
+        byte[] onSlot = Arrays.copyOf(Files.readAllBytes(device), usrImg.length);
+        if (!rootHash.equals(ROOT_HASH)
+            || hashOffset != 3 * 1024 * 1024
+            || !Arrays.equals(onSlot, usrImg)) {
+          throw new IOException(device + ": verity check failed");
+        }
+      };
 
   private Installer installer(RepoRangeSource src, Installer.Hooks hooks, VerityVerifier v) {
-    return new Installer(new ResumableDownload(src), new SlotDevices(fs.getPath("/dev/disk")), v, new Esp(esp),
-        fs.getPath("/var/lib/basalt/downloads"), hooks, null);
+    return new Installer(
+        new ResumableDownload(src),
+        new SlotDevices(fs.getPath("/dev/disk")),
+        v,
+        new Esp(esp),
+        fs.getPath("/var/lib/basalt/downloads"),
+        hooks,
+        null);
   }
 
   private Path install(RepoRangeSource src, Installer.Hooks hooks) throws IOException {
-    return installer(src, hooks, contentCheck).install(offer, URI.create("http://repo/targets/"), true, host);
+    return installer(src, hooks, contentCheck)
+        .install(offer, URI.create("http://repo/targets/"), true, host);
   }
 
   private List<String> entries() throws IOException {
@@ -114,34 +136,47 @@ class InstallerTest {
     Path entry = install(new RepoRangeSource(tuf.repoDir), null);
     assertEquals("basalt-2.0.0-B+3.conf", entry.getFileName().toString());
     assertEquals(List.of("basalt-1.0.0-A.conf", "basalt-2.0.0-B+3.conf"), entries());
-    assertEquals("title Basalt 2.0.0 (B)\nversion 2.0.0\nlinux /basalt/B/vmlinuz\ninitrd /basalt/B/initramfs\n"
-        + "options mount.usr=PARTUUID=bbbbbbbb-0000-0000-0000-00000000000b usrhash=" + ROOT_HASH
-        + " basalt.usr.hashoffset=3145728 basalt.slot=B basalt.version=2.0.0 console=tty0 console=ttyS0,115200\n",
+    assertEquals(
+        "title Basalt 2.0.0 (B)\nversion 2.0.0\nlinux /basalt/B/vmlinuz\ninitrd /basalt/B/initramfs\n"
+            + "options mount.usr=PARTUUID=bbbbbbbb-0000-0000-0000-00000000000b usrhash="
+            + ROOT_HASH
+            + " basalt.usr.hashoffset=3145728 basalt.slot=B basalt.version=2.0.0 console=tty0 console=ttyS0,115200\n",
         Files.readString(entry));
     assertArrayEquals(usrImg, Arrays.copyOf(Files.readAllBytes(slotB), usrImg.length));
     assertArrayEquals(kernel, Files.readAllBytes(esp.resolve("basalt/B/vmlinuz")));
     assertArrayEquals(initrd, Files.readAllBytes(esp.resolve("basalt/B/initramfs")));
     assertEquals("kernel 1.0.0", Files.readString(esp.resolve("basalt/A/vmlinuz")));
     assertArrayEquals(new byte[8 << 20], Files.readAllBytes(slotA), "running slot untouched");
-    assertFalse(Files.exists(fs.getPath("/var/lib/basalt/downloads/2.0.0")), "downloads cleaned up");
+    assertFalse(
+        Files.exists(fs.getPath("/var/lib/basalt/downloads/2.0.0")), "downloads cleaned up");
   }
 
   @Test
-  void aCrashAfterAnyStepBeforeTheEntryLeavesTheRunningVersionDefaultAndARerunCompletes() throws Exception {
+  void aCrashAfterAnyStepBeforeTheEntryLeavesTheRunningVersionDefaultAndARerunCompletes()
+      throws Exception {
     for (Installer.Step crashAt : Installer.Step.values()) {
       if (crashAt == Installer.Step.ENTRY_WRITTEN) {
         continue;
       }
       setUp();
-      IOException e = assertThrows(IOException.class, () -> install(new RepoRangeSource(tuf.repoDir), s -> {
-        if (s == crashAt) {
-          throw new IOException("power cut after " + s);
-        }
-      }));
+      IOException e =
+          assertThrows(
+              IOException.class,
+              () ->
+                  install(
+                      new RepoRangeSource(tuf.repoDir),
+                      s -> {
+                        if (s == crashAt) {
+                          throw new IOException("power cut after " + s);
+                        }
+                      }));
       assertEquals("power cut after " + crashAt, e.getMessage());
       assertEquals(List.of("basalt-1.0.0-A.conf"), entries(), "after a crash at " + crashAt);
       install(new RepoRangeSource(tuf.repoDir), null);
-      assertEquals(List.of("basalt-1.0.0-A.conf", "basalt-2.0.0-B+3.conf"), entries(), "rerun after " + crashAt);
+      assertEquals(
+          List.of("basalt-1.0.0-A.conf", "basalt-2.0.0-B+3.conf"),
+          entries(),
+          "rerun after " + crashAt);
     }
   }
 
@@ -150,10 +185,12 @@ class InstallerTest {
     long total = usrImg.length;
     for (int i = 1; i <= 10; i++) {
       RepoRangeSource src = new RepoRangeSource(tuf.repoDir);
-      src.cutAfter = total * i / 11 - (i == 1 ? 0 : total * (i - 1) / 11); // each run adds the next slice
+      src.cutAfter =
+          total * i / 11 - (i == 1 ? 0 : total * (i - 1) / 11); // each run adds the next slice
       assertThrows(IOException.class, () -> install(src, null));
       assertEquals(List.of("basalt-1.0.0-A.conf"), entries());
-      assertEquals(total * (i - 1) / 11, src.offsets.get(0), "run " + i + " resumed where the last stopped");
+      assertEquals(
+          total * (i - 1) / 11, src.offsets.get(0), "run " + i + " resumed where the last stopped");
     }
     RepoRangeSource src = new RepoRangeSource(tuf.repoDir);
     install(src, null);
@@ -176,34 +213,45 @@ class InstallerTest {
 
   @Test
   void payloadNotMatchingTheSignedHashIsRefusedAndTheInactiveEntryUntouched() throws Exception {
-    Files.writeString(esp.resolve("loader/entries/basalt-0.9.0-B.conf"), BootEntry.fresh("0.9.0", "B").text("x"));
+    Files.writeString(
+        esp.resolve("loader/entries/basalt-0.9.0-B.conf"), BootEntry.fresh("0.9.0", "B").text("x"));
     // The mirror serves other bytes of the same length under the signed name.
     Path served;
     try (var s = Files.walk(tuf.repoDir.resolve("targets"))) {
-      served = s.filter(p -> p.getFileName().toString().endsWith(".usr.img")).findFirst().orElseThrow();
+      served =
+          s.filter(p -> p.getFileName().toString().endsWith(".usr.img")).findFirst().orElseThrow();
     }
     byte[] orig = Files.readAllBytes(served);
     byte[] evil = orig.clone();
     evil[12345] ^= 1;
     Files.write(served, evil);
     try {
-      HashMismatchException e = assertThrows(HashMismatchException.class, () -> install(new RepoRangeSource(tuf.repoDir), null));
+      HashMismatchException e =
+          assertThrows(
+              HashMismatchException.class, () -> install(new RepoRangeSource(tuf.repoDir), null));
       assertTrue(e.getMessage().startsWith("stable/x86-64/2.0.0/usr.img: "), e.getMessage());
     } finally {
       Files.write(served, orig);
     }
     assertEquals(List.of("basalt-0.9.0-B.conf", "basalt-1.0.0-A.conf"), entries());
-    assertFalse(Files.exists(fs.getPath("/var/lib/basalt/downloads/2.0.0/usr.img.partial")), "bad bytes not kept for resuming");
+    assertFalse(
+        Files.exists(fs.getPath("/var/lib/basalt/downloads/2.0.0/usr.img.partial")),
+        "bad bytes not kept for resuming");
     assertArrayEquals(new byte[8 << 20], Files.readAllBytes(slotB), "slot never written");
   }
 
   @Test
   void verityMismatchWritesNoEntry() throws Exception {
-    VerityVerifier refuse = (d, h, o) -> {
-      throw new IOException(d + ": verity check failed");
-    };
-    IOException e = assertThrows(IOException.class, () -> installer(new RepoRangeSource(tuf.repoDir), null, refuse)
-        .install(offer, URI.create("http://repo/targets/"), true, host));
+    VerityVerifier refuse =
+        (d, h, o) -> {
+          throw new IOException(d + ": verity check failed");
+        };
+    IOException e =
+        assertThrows(
+            IOException.class,
+            () ->
+                installer(new RepoRangeSource(tuf.repoDir), null, refuse)
+                    .install(offer, URI.create("http://repo/targets/"), true, host));
     assertEquals("/dev/vda3: verity check failed", e.getMessage());
     assertEquals(List.of("basalt-1.0.0-A.conf"), entries());
     assertFalse(Files.exists(esp.resolve("basalt/B/vmlinuz")));
@@ -211,10 +259,18 @@ class InstallerTest {
 
   @Test
   void newOptionsReplaceSlotArgumentsAndDropLoaderAddedOnes() {
-    assertEquals("mount.usr=PARTUUID=p usrhash=h basalt.usr.hashoffset=8192 basalt.slot=B basalt.version=2.0.0 console=ttyS0 x.y=1",
-        Installer.newOptions("initrd=\\basalt\\A\\initramfs mount.usr=PARTUUID=a usrhash=old basalt.usr.hashoffset=4096 "
-            + "basalt.slot=A basalt.version=1.0.0 console=ttyS0 x.y=1", "p", "h", 8192, "B", "2.0.0"));
-    assertEquals("mount.usr=PARTUUID=p usrhash=h basalt.usr.hashoffset=1 basalt.slot=B basalt.version=2 console=ttyS0",
+    assertEquals(
+        "mount.usr=PARTUUID=p usrhash=h basalt.usr.hashoffset=8192 basalt.slot=B basalt.version=2.0.0 console=ttyS0 x.y=1",
+        Installer.newOptions(
+            "initrd=\\basalt\\A\\initramfs mount.usr=PARTUUID=a usrhash=old basalt.usr.hashoffset=4096 "
+                + "basalt.slot=A basalt.version=1.0.0 console=ttyS0 x.y=1",
+            "p",
+            "h",
+            8192,
+            "B",
+            "2.0.0"));
+    assertEquals(
+        "mount.usr=PARTUUID=p usrhash=h basalt.usr.hashoffset=1 basalt.slot=B basalt.version=2 console=ttyS0",
         Installer.newOptions("console=ttyS0", "p", "h", 1, "B", "2"));
   }
 
@@ -225,7 +281,8 @@ class InstallerTest {
     assertEquals("B", e.slot());
     assertFalse(e.bootable());
     assertTrue(Esp.parse(fs.getPath("basalt-1.0.0-A.conf")).orElseThrow().blessed());
-    assertEquals(2, Esp.parse(fs.getPath("basalt-1.0.0-A+2-1.conf")).orElseThrow().boot().triesLeft());
+    assertEquals(
+        2, Esp.parse(fs.getPath("basalt-1.0.0-A+2-1.conf")).orElseThrow().boot().triesLeft());
     assertTrue(Esp.parse(fs.getPath("other.conf")).isEmpty());
   }
 }

@@ -36,7 +36,6 @@ class VerityIT {
 
   @TempDir Path tmp;
 
-
   static String run(Path dir, String... cmd) throws Exception {
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -63,7 +62,15 @@ class VerityIT {
     new java.util.Random(version.hashCode()).nextBytes(blob);
     Files.write(tree.resolve("share/blob"), blob);
     Path img = tmp.resolve("usr-" + version + ".img");
-    run(tmp, "mksquashfs", tree.toString(), img.toString(), "-noappend", "-quiet", "-no-progress", "-all-root");
+    run(
+        tmp,
+        "mksquashfs",
+        tree.toString(),
+        img.toString(),
+        "-noappend",
+        "-quiet",
+        "-no-progress",
+        "-all-root");
     long size = Files.size(img);
     long padded = (size + 4095) / 4096 * 4096;
     try (FileChannel ch = FileChannel.open(img, StandardOpenOption.WRITE)) {
@@ -72,7 +79,14 @@ class VerityIT {
         ch.write(java.nio.ByteBuffer.allocate(1), padded - 1);
       }
     }
-    String out = run(tmp, "veritysetup", "format", "--hash-offset=" + padded, img.toString(), img.toString());
+    String out =
+        run(
+            tmp,
+            "veritysetup",
+            "format",
+            "--hash-offset=" + padded,
+            img.toString(),
+            img.toString());
     Matcher m = Pattern.compile("Root hash:\\s+([0-9a-f]{64})").matcher(out);
     assertTrue(m.find(), out);
     return new VerityITAccess.Image(Files.readAllBytes(img), m.group(1), padded);
@@ -82,13 +96,17 @@ class VerityIT {
   void veritysetupAcceptsTheRightHashAndRefusesWrongHashAndCorruption() throws Exception {
     VerityITAccess.Image im = makeImage("2.0.0");
     Path slot = tmp.resolve("slot");
-    byte[] dev = Arrays.copyOf(im.bytes(), im.bytes().length + (1 << 20)); // a slot is larger than its image
+    byte[] dev =
+        Arrays.copyOf(im.bytes(), im.bytes().length + (1 << 20)); // a slot is larger than its image
     Files.write(slot, dev);
     VerityVerifier v = VerityVerifier.veritysetup();
     assertDoesNotThrow(() -> v.verify(slot, im.rootHash(), im.hashOffset()));
     String wrong = (im.rootHash().charAt(0) == '0' ? "1" : "0") + im.rootHash().substring(1);
     IOException e = assertThrows(IOException.class, () -> v.verify(slot, wrong, im.hashOffset()));
-    assertTrue(e.getMessage().startsWith(slot + ": dm-verity check against the signed root hash " + wrong + " failed"),
+    assertTrue(
+        e.getMessage()
+            .startsWith(
+                slot + ": dm-verity check against the signed root hash " + wrong + " failed"),
         e.getMessage());
     dev[5000] ^= 0x40; // one data bit
     Files.write(slot, dev);
@@ -101,40 +119,71 @@ class VerityIT {
     TufFixture tuf = new TufFixture(tmp.resolve("t"));
     byte[] kernel = "kernel 2.0.0".getBytes(StandardCharsets.UTF_8);
     byte[] initrd = "initramfs 2.0.0".getBytes(StandardCharsets.UTF_8);
-    tuf.addRelease("stable", "x86-64", "2.0.0", im.bytes(), im.rootHash(), im.hashOffset(), kernel, initrd);
+    tuf.addRelease(
+        "stable", "x86-64", "2.0.0", im.bytes(), im.rootHash(), im.hashOffset(), kernel, initrd);
     // A release signed with the root hash of another image: veritysetup must refuse the slot.
     VerityITAccess.Image other = makeImage("3.0.0");
-    tuf.addRelease("stable", "x86-64", "3.0.0", im.bytes(), other.rootHash(), im.hashOffset(), kernel, initrd);
+    tuf.addRelease(
+        "stable", "x86-64", "3.0.0", im.bytes(), other.rootHash(), im.hashOffset(), kernel, initrd);
     tuf.publish();
     Path esp = tmp.resolve("esp");
     Files.createDirectories(esp.resolve("loader/entries"));
-    Files.writeString(esp.resolve("loader/entries/basalt-1.0.0-A.conf"), BootEntry.fresh("1.0.0", "A").text(InstallerTest.CMDLINE));
+    Files.writeString(
+        esp.resolve("loader/entries/basalt-1.0.0-A.conf"),
+        BootEntry.fresh("1.0.0", "A").text(InstallerTest.CMDLINE));
     Path disk = tmp.resolve("dev/disk");
     Files.createDirectories(disk.resolve("by-partlabel"));
     Files.createDirectories(disk.resolve("by-partuuid"));
     Path slotB = tmp.resolve("dev/vda3");
     Files.write(slotB, new byte[im.bytes().length + (1 << 20)]);
     Files.createSymbolicLink(disk.resolve("by-partlabel/USR-B"), Path.of("../../vda3"));
-    Files.createSymbolicLink(disk.resolve("by-partuuid/bbbbbbbb-0000-0000-0000-00000000000b"), Path.of("../../vda3"));
+    Files.createSymbolicLink(
+        disk.resolve("by-partuuid/bbbbbbbb-0000-0000-0000-00000000000b"), Path.of("../../vda3"));
     HostInfo host = HostInfo.parse(InstallerTest.CMDLINE, "cmdline");
-    Installer inst = new Installer(new ResumableDownload(new RepoRangeSource(tuf.repoDir)), new SlotDevices(disk),
-        VerityVerifier.veritysetup(), new Esp(esp), tmp.resolve("downloads"), null, null);
+    Installer inst =
+        new Installer(
+            new ResumableDownload(new RepoRangeSource(tuf.repoDir)),
+            new SlotDevices(disk),
+            VerityVerifier.veritysetup(),
+            new Esp(esp),
+            tmp.resolve("downloads"),
+            null,
+            null);
 
-    Offer bad = new UpdateChecker(tuf.updater(TufFixture.T0.plusSeconds(60)), tuf.clientDir)
-        .check("stable", "x86-64", SemVer.parse("1.0.0"), Set.of(), null, false).offer().orElseThrow();
+    Offer bad =
+        new UpdateChecker(tuf.updater(TufFixture.T0.plusSeconds(60)), tuf.clientDir)
+            .check("stable", "x86-64", SemVer.parse("1.0.0"), Set.of(), null, false)
+            .offer()
+            .orElseThrow();
     assertEquals("3.0.0", bad.version().toString());
-    IOException e = assertThrows(IOException.class, () -> inst.install(bad, URI.create("http://repo/targets/"), true, host));
-    assertTrue(e.getMessage().contains("dm-verity check against the signed root hash"), e.getMessage());
+    IOException e =
+        assertThrows(
+            IOException.class,
+            () -> inst.install(bad, URI.create("http://repo/targets/"), true, host));
+    assertTrue(
+        e.getMessage().contains("dm-verity check against the signed root hash"), e.getMessage());
     assertEquals(List.of("basalt-1.0.0-A.conf"), list(esp));
 
-    Offer good = new UpdateChecker(tuf.updater(TufFixture.T0.plusSeconds(60)), tuf.clientDir)
-        .check("stable", "x86-64", SemVer.parse("1.0.0"), Set.of("3.0.0"), "2.0.0", false).offer().orElseThrow();
+    Offer good =
+        new UpdateChecker(tuf.updater(TufFixture.T0.plusSeconds(60)), tuf.clientDir)
+            .check("stable", "x86-64", SemVer.parse("1.0.0"), Set.of("3.0.0"), "2.0.0", false)
+            .offer()
+            .orElseThrow();
     Path entry = inst.install(good, URI.create("http://repo/targets/"), true, host);
     assertEquals(List.of("basalt-1.0.0-A.conf", "basalt-2.0.0-B+3.conf"), list(esp));
-    assertTrue(Files.readString(entry).contains("usrhash=" + im.rootHash() + " basalt.usr.hashoffset=" + im.hashOffset()));
+    assertTrue(
+        Files.readString(entry)
+            .contains("usrhash=" + im.rootHash() + " basalt.usr.hashoffset=" + im.hashOffset()));
     assertArrayEquals(im.bytes(), Arrays.copyOf(Files.readAllBytes(slotB), im.bytes().length));
     // the oracle once more, independently of the agent
-    run(tmp, "veritysetup", "verify", "--hash-offset=" + im.hashOffset(), slotB.toString(), slotB.toString(), im.rootHash());
+    run(
+        tmp,
+        "veritysetup",
+        "verify",
+        "--hash-offset=" + im.hashOffset(),
+        slotB.toString(),
+        slotB.toString(),
+        im.rootHash());
   }
 
   private static List<String> list(Path esp) throws IOException {

@@ -24,11 +24,29 @@ class EtcdClusterFailoverIT {
   void agentsFailOverWhenAMemberDies() throws Exception {
     List<EtcdProcess> members = EtcdProcess.cluster(3);
     try {
-      String eps = members.get(0).endpoint() + "," + members.get(1).endpoint() + "," + members.get(2).endpoint();
-      RetryPolicy retry = new RetryPolicy(Duration.ofMillis(5), Duration.ofMillis(250), Duration.ofSeconds(60),
-          Duration.ofMillis(10), Duration.ofMillis(100));
-      RebootLock admin = new RebootLock(EtcdClient.create(EtcdConfig.builder().endpoints(eps)
-          .requestTimeout(Duration.ofSeconds(3)).build()), "cluster", Clock.systemUTC(), retry);
+      String eps =
+          members.get(0).endpoint()
+              + ","
+              + members.get(1).endpoint()
+              + ","
+              + members.get(2).endpoint();
+      RetryPolicy retry =
+          new RetryPolicy(
+              Duration.ofMillis(5),
+              Duration.ofMillis(250),
+              Duration.ofSeconds(60),
+              Duration.ofMillis(10),
+              Duration.ofMillis(100));
+      RebootLock admin =
+          new RebootLock(
+              EtcdClient.create(
+                  EtcdConfig.builder()
+                      .endpoints(eps)
+                      .requestTimeout(Duration.ofSeconds(3))
+                      .build()),
+              "cluster",
+              Clock.systemUTC(),
+              retry);
       admin.setMax(2);
       int agents = 4;
       int rounds = 15;
@@ -39,21 +57,31 @@ class EtcdClusterFailoverIT {
       List<Future<Integer>> fs = new java.util.ArrayList<>();
       for (int a = 0; a < agents; a++) {
         String id = "cluster-agent-" + a;
-        fs.add(pool.submit(() -> {
-          RebootLock l = new RebootLock(EtcdClient.create(EtcdConfig.builder().endpoints(eps)
-              .requestTimeout(Duration.ofSeconds(3)).build()), "cluster", Clock.systemUTC(), retry);
-          int done = 0;
-          for (int r = 0; r < rounds; r++) {
-            assertTrue(l.lock(id, Duration.ofSeconds(120)).held(), id);
-            maxInside.accumulateAndGet(inside.incrementAndGet(), Math::max);
-            acquired.incrementAndGet();
-            Thread.sleep(5);
-            inside.decrementAndGet();
-            l.unlock(id);
-            done++;
-          }
-          return done;
-        }));
+        fs.add(
+            pool.submit(
+                () -> {
+                  RebootLock l =
+                      new RebootLock(
+                          EtcdClient.create(
+                              EtcdConfig.builder()
+                                  .endpoints(eps)
+                                  .requestTimeout(Duration.ofSeconds(3))
+                                  .build()),
+                          "cluster",
+                          Clock.systemUTC(),
+                          retry);
+                  int done = 0;
+                  for (int r = 0; r < rounds; r++) {
+                    assertTrue(l.lock(id, Duration.ofSeconds(120)).held(), id);
+                    maxInside.accumulateAndGet(inside.incrementAndGet(), Math::max);
+                    acquired.incrementAndGet();
+                    Thread.sleep(5);
+                    inside.decrementAndGet();
+                    l.unlock(id);
+                    done++;
+                  }
+                  return done;
+                }));
       }
       pool.shutdown();
       while (acquired.get() < agents * rounds / 3) {
@@ -62,13 +90,15 @@ class EtcdClusterFailoverIT {
       members.get(0).kill(); // every client prefers the first endpoint until it fails
       int killedAt = acquired.get();
       for (Future<Integer> f : fs) {
-        assertEquals(rounds, f.get(180, TimeUnit.SECONDS), "every agent completes after the member died");
+        assertEquals(
+            rounds, f.get(180, TimeUnit.SECONDS), "every agent completes after the member died");
       }
       assertTrue(maxInside.get() <= 2);
       RebootLock.Status end = admin.status();
       assertEquals(2, end.semaphore().available(), end.toString());
       assertTrue(end.semaphore().holders().isEmpty(), end.toString());
-      System.out.printf("cluster failover: member 1 of 3 killed after %d of %d acquisitions; all agents done%n",
+      System.out.printf(
+          "cluster failover: member 1 of 3 killed after %d of %d acquisitions; all agents done%n",
           killedAt, agents * rounds);
     } finally {
       members.forEach(EtcdProcess::close);

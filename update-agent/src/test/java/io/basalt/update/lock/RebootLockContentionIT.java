@@ -1,10 +1,10 @@
 package io.basalt.update.lock;
 
-import io.basalt.update.testing.HistoryObserver;
-import io.basalt.update.testing.EtcdProcess;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.basalt.update.testing.EtcdProcess;
+import io.basalt.update.testing.HistoryObserver;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -55,8 +55,12 @@ class RebootLockContentionIT {
   }
 
   static RetryPolicy fastRetry() {
-    return new RetryPolicy(Duration.ofMillis(2), Duration.ofMillis(100), Duration.ofSeconds(60),
-        Duration.ofMillis(5), Duration.ofMillis(60));
+    return new RetryPolicy(
+        Duration.ofMillis(2),
+        Duration.ofMillis(100),
+        Duration.ofSeconds(60),
+        Duration.ofMillis(5),
+        Duration.ofMillis(60));
   }
 
   @Test
@@ -76,24 +80,28 @@ class RebootLockContentionIT {
       List<Future<Integer>> agents = new ArrayList<>();
       for (int a = 0; a < AGENTS; a++) {
         String id = String.format("%032x", 0xa9e00 + a);
-        agents.add(pool.submit(() -> {
-          EtcdClient c = client(etcd.endpoint());
-          RebootLock lock = new RebootLock(c, group, Clock.systemUTC(), fastRetry());
-          int done = 0;
-          for (int round = 0; round < ROUNDS; round++) {
-            RebootLock.LockResult r = lock.lock(id, Duration.ofSeconds(90));
-            assertEquals(RebootLock.LockOutcome.ACQUIRED, r.outcome(), id + " round " + round);
-            int now = inside.incrementAndGet();
-            maxInside.accumulateAndGet(now, Math::max);
-            // the "reboot": the update of this round is applied while holding the lock
-            Thread.sleep(2);
-            updatesApplied.incrementAndGet();
-            done++;
-            inside.decrementAndGet();
-            assertEquals(RebootLock.UnlockOutcome.RELEASED, lock.unlock(id), id + " round " + round);
-          }
-          return done;
-        }));
+        agents.add(
+            pool.submit(
+                () -> {
+                  EtcdClient c = client(etcd.endpoint());
+                  RebootLock lock = new RebootLock(c, group, Clock.systemUTC(), fastRetry());
+                  int done = 0;
+                  for (int round = 0; round < ROUNDS; round++) {
+                    RebootLock.LockResult r = lock.lock(id, Duration.ofSeconds(90));
+                    assertEquals(
+                        RebootLock.LockOutcome.ACQUIRED, r.outcome(), id + " round " + round);
+                    int now = inside.incrementAndGet();
+                    maxInside.accumulateAndGet(now, Math::max);
+                    // the "reboot": the update of this round is applied while holding the lock
+                    Thread.sleep(2);
+                    updatesApplied.incrementAndGet();
+                    done++;
+                    inside.decrementAndGet();
+                    assertEquals(
+                        RebootLock.UnlockOutcome.RELEASED, lock.unlock(id), id + " round " + round);
+                  }
+                  return done;
+                }));
       }
       pool.shutdown();
       for (Future<Integer> f : agents) {
@@ -106,7 +114,8 @@ class RebootLockContentionIT {
       assertEquals(MAX, end.semaphore().max());
       assertTrue(end.semaphore().holders().isEmpty(), "no holder left: " + end);
 
-      List<HistoryObserver.Event> history = observer.awaitRevision(end.modRevision(), Duration.ofSeconds(30));
+      List<HistoryObserver.Event> history =
+          observer.awaitRevision(end.modRevision(), Duration.ofSeconds(30));
       int maxSeen = 0;
       int acquisitions = 0;
       Set<String> previous = new HashSet<>();
@@ -114,7 +123,8 @@ class RebootLockContentionIT {
         Semaphore s = Semaphore.parse(adminLock.key(), ev.value());
         maxSeen = Math.max(maxSeen, s.holders().size());
         assertTrue(s.holders().size() <= MAX, "revision " + ev.modRevision() + ": " + s);
-        assertEquals(MAX, s.semaphore() + s.holders().size(), "revision " + ev.modRevision() + ": " + s);
+        assertEquals(
+            MAX, s.semaphore() + s.holders().size(), "revision " + ev.modRevision() + ": " + s);
         for (String h : s.holders()) {
           if (!previous.contains(h)) {
             acquisitions++;
@@ -123,9 +133,17 @@ class RebootLockContentionIT {
         }
         previous = new HashSet<>(s.holders());
       }
-      System.out.printf("contention: %d agents x %d rounds, max %d: %d revisions observed, "
+      System.out.printf(
+          "contention: %d agents x %d rounds, max %d: %d revisions observed, "
               + "max holders seen %d, acquisitions %d, updates applied %d, %.1f s%n",
-          AGENTS, ROUNDS, MAX, history.size(), maxSeen, acquisitions, updatesApplied.get(), seconds);
+          AGENTS,
+          ROUNDS,
+          MAX,
+          history.size(),
+          maxSeen,
+          acquisitions,
+          updatesApplied.get(),
+          seconds);
       assertEquals(AGENTS * ROUNDS * 2, history.size(), "one revision per lock and per unlock");
       assertEquals(AGENTS * ROUNDS, acquisitions, "every lock visible in the history");
       assertEquals(AGENTS * ROUNDS, updatesApplied.get(), "no update lost");

@@ -1,6 +1,5 @@
 package io.basalt.update.lock;
 
-import io.basalt.update.testing.EtcdProcess;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -8,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.basalt.update.testing.EtcdProcess;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -16,7 +16,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The reboot lock against a real etcd: compatibility with locksmith's format, bad input, failover. */
+/**
+ * The reboot lock against a real etcd: compatibility with locksmith's format, bad input, failover.
+ */
 class RebootLockIT {
 
   static EtcdProcess etcd;
@@ -39,7 +41,10 @@ class RebootLockIT {
     for (String e : endpoints.length == 0 ? new String[] {etcd.endpoint()} : endpoints) {
       b.endpoint(e);
     }
-    return new RebootLock(EtcdClient.create(b.build()), group, Clock.fixed(T, ZoneOffset.UTC),
+    return new RebootLock(
+        EtcdClient.create(b.build()),
+        group,
+        Clock.fixed(T, ZoneOffset.UTC),
         RebootLockContentionIT.fastRetry().withGiveUpAfter(Duration.ofSeconds(2)));
   }
 
@@ -53,13 +58,14 @@ class RebootLockIT {
     assertTrue(st.semaphore().isHeldBy("other"));
     assertTrue(st.semaphore().since("other").isEmpty(), "no since-time from another tool");
 
-    etcd.etcdctlOutput("put", l.key(),
-        "{\"semaphore\":1,\"max\":2,\"holders\":[\"other\"],\"owner\":\"ops\"}");
+    etcd.etcdctlOutput(
+        "put", l.key(), "{\"semaphore\":1,\"max\":2,\"holders\":[\"other\"],\"owner\":\"ops\"}");
     assertEquals(RebootLock.LockOutcome.ACQUIRED, l.tryLock("me").outcome());
     String raw = etcd.etcdctlOutput("get", l.key(), "--print-value-only").strip();
     JsonNode n = new ObjectMapper().readTree(raw);
     // the fields locksmith's Go struct reads, with their types
-    assertTrue(n.get("semaphore").isInt() && n.get("max").isInt() && n.get("holders").isArray(), raw);
+    assertTrue(
+        n.get("semaphore").isInt() && n.get("max").isInt() && n.get("holders").isArray(), raw);
     assertEquals(0, n.get("semaphore").intValue(), raw);
     assertEquals(2, n.get("max").intValue(), raw);
     assertEquals("other", n.get("holders").get(0).asText(), raw);
@@ -91,7 +97,9 @@ class RebootLockIT {
     RebootLock l = lock("bad");
     etcd.etcdctlOutput("put", l.key(), "{\"semaphore\":1,\"max\":1,\"holders\":[");
     SemaphoreFormatException e = assertThrows(SemaphoreFormatException.class, () -> l.tryLock("m"));
-    assertTrue(e.getMessage().contains(l.key()) && e.getMessage().contains("not valid JSON"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains(l.key()) && e.getMessage().contains("not valid JSON"),
+        e.getMessage());
     etcd.etcdctlOutput("put", l.key(), "{\"semaphore\":1,\"max\":-3,\"holders\":[]}");
     e = assertThrows(SemaphoreFormatException.class, l::status);
     assertTrue(e.getMessage().contains("\"max\" is -3"), e.getMessage());

@@ -9,8 +9,13 @@ import org.junit.jupiter.api.Test;
 
 class RetryPolicyTest {
 
-  final RetryPolicy p = new RetryPolicy(Duration.ofMillis(5), Duration.ofMillis(1000),
-      Duration.ofSeconds(60), Duration.ofMillis(100), Duration.ofMillis(3000));
+  final RetryPolicy p =
+      new RetryPolicy(
+          Duration.ofMillis(5),
+          Duration.ofMillis(1000),
+          Duration.ofSeconds(60),
+          Duration.ofMillis(100),
+          Duration.ofMillis(3000));
 
   @Test
   void casBackoffIsExponentialWithFullJitterUpToTheCap() {

@@ -48,8 +48,10 @@ class SemaphoreTest {
 
   @Test
   void writesLocksmithFieldsAndKeepsForeignOnes() throws Exception {
-    Semaphore s = parse("{\"semaphore\":3,\"max\":3,\"holders\":[],\"note\":\"kept\"}")
-        .withLock("m1", Instant.parse("2026-01-02T03:04:05Z")).orElseThrow();
+    Semaphore s =
+        parse("{\"semaphore\":3,\"max\":3,\"holders\":[],\"note\":\"kept\"}")
+            .withLock("m1", Instant.parse("2026-01-02T03:04:05Z"))
+            .orElseThrow();
     JsonNode n = new ObjectMapper().readTree(s.toJson());
     assertEquals(2, n.get("semaphore").intValue());
     assertEquals(3, n.get("max").intValue());
@@ -64,8 +66,10 @@ class SemaphoreTest {
 
   @Test
   void sinceOfFormerHoldersIsDropped() throws Exception {
-    Semaphore s = parse("{\"semaphore\":1,\"max\":2,\"holders\":[\"a\"],"
-        + "\"since\":{\"a\":\"2026-01-01T00:00:00Z\",\"gone\":\"2026-01-01T00:00:00Z\",\"x\":1}}");
+    Semaphore s =
+        parse(
+            "{\"semaphore\":1,\"max\":2,\"holders\":[\"a\"],"
+                + "\"since\":{\"a\":\"2026-01-01T00:00:00Z\",\"gone\":\"2026-01-01T00:00:00Z\",\"x\":1}}");
     assertTrue(s.since("a").isPresent());
     assertFalse(new String(s.toJson(), StandardCharsets.UTF_8).contains("gone"));
   }
@@ -82,18 +86,26 @@ class SemaphoreTest {
 
   @Test
   void malformedValuesGiveClearErrors() {
-    String m = assertThrows(SemaphoreFormatException.class, () -> parse("{\"semaphore\":1,")).getMessage();
+    String m =
+        assertThrows(SemaphoreFormatException.class, () -> parse("{\"semaphore\":1,")).getMessage();
     assertTrue(m.contains(KEY) && m.contains("not valid JSON"), m);
     m = assertThrows(SemaphoreFormatException.class, () -> parse("[1,2]")).getMessage();
     assertTrue(m.contains("expected a JSON object") && m.contains("array"), m);
-    m = assertThrows(SemaphoreFormatException.class,
-        () -> parse("{\"semaphore\":1,\"max\":-1,\"holders\":[]}")).getMessage();
+    m =
+        assertThrows(
+                SemaphoreFormatException.class,
+                () -> parse("{\"semaphore\":1,\"max\":-1,\"holders\":[]}"))
+            .getMessage();
     assertTrue(m.contains("\"max\" is -1") && m.contains("0 or more"), m);
-    m = assertThrows(SemaphoreFormatException.class,
-        () -> parse("{\"semaphore\":\"1\",\"max\":1}")).getMessage();
+    m =
+        assertThrows(SemaphoreFormatException.class, () -> parse("{\"semaphore\":\"1\",\"max\":1}"))
+            .getMessage();
     assertTrue(m.contains("\"semaphore\" must be an integer, found \"1\""), m);
-    m = assertThrows(SemaphoreFormatException.class,
-        () -> parse("{\"semaphore\":1,\"max\":1,\"holders\":[3]}")).getMessage();
+    m =
+        assertThrows(
+                SemaphoreFormatException.class,
+                () -> parse("{\"semaphore\":1,\"max\":1,\"holders\":[3]}"))
+            .getMessage();
     assertTrue(m.contains("holders[0] must be a string"), m);
     m = assertThrows(SemaphoreFormatException.class, () -> parse("{\"max\":1}")).getMessage();
     assertTrue(m.contains("\"semaphore\" must be an integer, found nothing"), m);
@@ -103,7 +115,8 @@ class SemaphoreTest {
   void groupKeysAreEscapedLikeGoQueryEscape() {
     assertEquals(RebootLock.DEFAULT_KEY, RebootLock.keyFor(""));
     assertEquals(RebootLock.DEFAULT_KEY, RebootLock.keyFor("default"));
-    assertEquals("coreos.com/updateengine/rebootlock/groups/db+west%2F1~%C3%A9/semaphore",
+    assertEquals(
+        "coreos.com/updateengine/rebootlock/groups/db+west%2F1~%C3%A9/semaphore",
         RebootLock.keyFor("db west/1~é"));
   }
 }

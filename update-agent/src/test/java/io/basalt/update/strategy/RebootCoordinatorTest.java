@@ -1,12 +1,12 @@
 package io.basalt.update.strategy;
 
-import io.basalt.update.testing.MutableClock;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.common.jimfs.Configuration;
 import com.google.common.jimfs.Jimfs;
+import io.basalt.update.testing.MutableClock;
 import java.io.IOException;
 import java.nio.file.FileSystem;
 import java.nio.file.Files;
@@ -80,15 +80,19 @@ class RebootCoordinatorTest {
     // Sunday 02:30 Berlin for 1h: on 2026-03-29 (spring forward) that is 01:30Z..02:30Z
     RebootWindow w = RebootWindow.parse("Sun 02:30 1h", ZoneId.of("Europe/Berlin"));
     for (Instant x = Instant.parse("2026-03-28T23:00:00Z");
-        x.isBefore(Instant.parse("2026-03-29T04:00:00Z")); x = x.plus(Duration.ofMinutes(10))) {
+        x.isBefore(Instant.parse("2026-03-29T04:00:00Z"));
+        x = x.plus(Duration.ofMinutes(10))) {
       clock.set(x);
       reboots.clear();
       RebootCoordinator c = base(RebootStrategy.immediate()).window(w).build();
       RebootCoordinator.Decision d = c.step();
-      boolean inside = !x.isBefore(Instant.parse("2026-03-29T01:30:00Z"))
-          && x.isBefore(Instant.parse("2026-03-29T02:30:00Z"));
-      assertEquals(inside ? RebootCoordinator.Action.REBOOTING : RebootCoordinator.Action.WAIT,
-          d.action(), x + ": " + d);
+      boolean inside =
+          !x.isBefore(Instant.parse("2026-03-29T01:30:00Z"))
+              && x.isBefore(Instant.parse("2026-03-29T02:30:00Z"));
+      assertEquals(
+          inside ? RebootCoordinator.Action.REBOOTING : RebootCoordinator.Action.WAIT,
+          d.action(),
+          x + ": " + d);
       assertEquals(inside ? 1 : 0, reboots.size(), x.toString());
       if (!inside) {
         assertTrue(d.reason().contains("outside the reboot window"), d.reason());
@@ -105,13 +109,17 @@ class RebootCoordinatorTest {
     hold.hold("db migration", clock.instant());
     RebootCoordinator.Decision d = c.step();
     assertEquals(RebootCoordinator.Action.WAIT, d.action());
-    assertTrue(d.reason().contains("basaltctl lock hold") && d.reason().contains("db migration"), d.reason());
+    assertTrue(
+        d.reason().contains("basaltctl lock hold") && d.reason().contains("db migration"),
+        d.reason());
     assertTrue(events.isEmpty(), "no slot taken while held locally");
     hold.release();
 
-    inhibitors = ShutdownInhibitors.parseBusctl("{\"type\":\"a(ssssuu)\",\"data\":[[[\"shutdown:sleep\","
-        + "\"backup\",\"nightly dump\",\"block\",0,4242],[\"shutdown\",\"x\",\"y\",\"delay\",0,1],"
-        + "[\"idle\",\"z\",\"w\",\"block\",0,2]]]}");
+    inhibitors =
+        ShutdownInhibitors.parseBusctl(
+            "{\"type\":\"a(ssssuu)\",\"data\":[[[\"shutdown:sleep\","
+                + "\"backup\",\"nightly dump\",\"block\",0,4242],[\"shutdown\",\"x\",\"y\",\"delay\",0,1],"
+                + "[\"idle\",\"z\",\"w\",\"block\",0,2]]]}");
     assertEquals(List.of("backup: nightly dump (pid 4242)"), inhibitors);
     d = c.step();
     assertEquals(RebootCoordinator.Action.WAIT, d.action());
@@ -126,18 +134,26 @@ class RebootCoordinatorTest {
 
   @Test
   void unreadableInhibitorsMeanNoReboot() throws Exception {
-    RebootCoordinator c = base(RebootStrategy.immediate())
-        .inhibitors(ShutdownInhibitors.logind((cmd, in) -> {
-          throw new IOException("Failed to connect to bus");
-        })).build();
+    RebootCoordinator c =
+        base(RebootStrategy.immediate())
+            .inhibitors(
+                ShutdownInhibitors.logind(
+                    (cmd, in) -> {
+                      throw new IOException("Failed to connect to bus");
+                    }))
+            .build();
     assertThrows(IOException.class, c::step);
     assertTrue(reboots.isEmpty());
   }
 
   @Test
   void graceForLoggedInUsersWithOneWallMessage() throws Exception {
-    users = UserSessions.who((cmd, in) -> "alice    pts/0  2026-03-28 22:00 (10.0.0.5)\n"
-        + "bob      tty1   2026-03-28 21:00\nalice    pts/1  2026-03-28 22:10\n").loggedIn();
+    users =
+        UserSessions.who(
+                (cmd, in) ->
+                    "alice    pts/0  2026-03-28 22:00 (10.0.0.5)\n"
+                        + "bob      tty1   2026-03-28 21:00\nalice    pts/1  2026-03-28 22:10\n")
+            .loggedIn();
     assertEquals(List.of("alice", "bob"), users);
     FakeLock lock = new FakeLock();
     RebootCoordinator c = base(lock).grace(Duration.ofMinutes(10)).build();
@@ -145,7 +161,8 @@ class RebootCoordinatorTest {
     assertEquals(RebootCoordinator.Action.WAIT, d.action());
     assertEquals(clock.instant().plus(Duration.ofMinutes(10)), d.retryAt().orElseThrow());
     assertEquals(1, walls.size());
-    assertTrue(walls.get(0).contains("alice, bob") && walls.get(0).contains("in 10 min"), walls.get(0));
+    assertTrue(
+        walls.get(0).contains("alice, bob") && walls.get(0).contains("in 10 min"), walls.get(0));
     clock.advance(Duration.ofMinutes(9));
     assertEquals(RebootCoordinator.Action.WAIT, c.step().action());
     assertEquals(1, walls.size(), "one wall message per grace period");
@@ -173,8 +190,10 @@ class RebootCoordinatorTest {
     }
     assertTrue(reboots.isEmpty());
     assertEquals(RebootStrategy.Kind.FLEETLOCK, RebootStrategy.Kind.parse(" FleetLock "));
-    assertTrue(assertThrows(IllegalArgumentException.class, () -> RebootStrategy.Kind.parse("best-effort"))
-        .getMessage().contains("etcd-lock, fleetlock, reboot, off"));
+    assertTrue(
+        assertThrows(IllegalArgumentException.class, () -> RebootStrategy.Kind.parse("best-effort"))
+            .getMessage()
+            .contains("etcd-lock, fleetlock, reboot, off"));
   }
 
   @Test

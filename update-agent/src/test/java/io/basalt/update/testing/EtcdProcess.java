@@ -63,20 +63,24 @@ public final class EtcdProcess implements AutoCloseable {
   }
 
   /**
-   * Starts an n-member cluster (all members launched before any is waited for, since a member
-   * only becomes healthy once a quorum is up). Close every member.
+   * Starts an n-member cluster (all members launched before any is waited for, since a member only
+   * becomes healthy once a quorum is up). Close every member.
    */
   public static List<EtcdProcess> cluster(int n) throws IOException, InterruptedException {
     List<EtcdProcess> members = new ArrayList<>();
     try {
       for (int i = 0; i < n; i++) {
-        EtcdProcess p = new EtcdProcess(Files.createTempDirectory("basalt-etcd-"), "http", List.of());
+        EtcdProcess p =
+            new EtcdProcess(Files.createTempDirectory("basalt-etcd-"), "http", List.of());
         p.name = "m" + i;
         members.add(p);
       }
       StringBuilder ic = new StringBuilder();
       for (EtcdProcess p : members) {
-        ic.append(ic.length() == 0 ? "" : ",").append(p.name).append("=http://127.0.0.1:").append(p.peerPort);
+        ic.append(ic.length() == 0 ? "" : ",")
+            .append(p.name)
+            .append("=http://127.0.0.1:")
+            .append(p.peerPort);
       }
       for (EtcdProcess p : members) {
         p.initialCluster = ic.toString();
@@ -102,21 +106,33 @@ public final class EtcdProcess implements AutoCloseable {
   }
 
   private void spawn() throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(
-        "etcd",
-        "--name", name,
-        "--data-dir", dir.resolve("data").toString(),
-        "--listen-client-urls", endpoint(),
-        "--advertise-client-urls", endpoint(),
-        "--listen-peer-urls", "http://127.0.0.1:" + peerPort,
-        "--initial-advertise-peer-urls", "http://127.0.0.1:" + peerPort,
-        "--initial-cluster", initialCluster != null ? initialCluster : name + "=http://127.0.0.1:" + peerPort,
-        "--log-level", "warn"));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                "etcd",
+                "--name",
+                name,
+                "--data-dir",
+                dir.resolve("data").toString(),
+                "--listen-client-urls",
+                endpoint(),
+                "--advertise-client-urls",
+                endpoint(),
+                "--listen-peer-urls",
+                "http://127.0.0.1:" + peerPort,
+                "--initial-advertise-peer-urls",
+                "http://127.0.0.1:" + peerPort,
+                "--initial-cluster",
+                initialCluster != null ? initialCluster : name + "=http://127.0.0.1:" + peerPort,
+                "--log-level",
+                "warn"));
     cmd.addAll(extraArgs);
-    process = new ProcessBuilder(cmd)
-        .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(new java.io.File(dir.toString(), "etcd.log")))
-        .start();
+    process =
+        new ProcessBuilder(cmd)
+            .redirectErrorStream(true)
+            .redirectOutput(
+                ProcessBuilder.Redirect.appendTo(new java.io.File(dir.toString(), "etcd.log")))
+            .start();
   }
 
   private void waitReady(Duration timeout) throws IOException, InterruptedException {
@@ -155,7 +171,8 @@ public final class EtcdProcess implements AutoCloseable {
   /** Runs etcdctl and returns its output; fails on a non-zero exit. */
   public String etcdctlOutput(String... args) throws IOException, InterruptedException {
     Process p = etcdctl(args).start();
-    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    String out =
+        new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
     if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
       p.destroyForcibly();
       throw new IOException("etcdctl " + String.join(" ", args) + " failed: " + out);
@@ -199,13 +216,15 @@ public final class EtcdProcess implements AutoCloseable {
       // fine
     }
     try (Stream<Path> s = Files.walk(dir)) {
-      s.sorted(Comparator.reverseOrder()).forEach(p -> {
-        try {
-          Files.deleteIfExists(p);
-        } catch (IOException ignored) {
-          // best effort
-        }
-      });
+      s.sorted(Comparator.reverseOrder())
+          .forEach(
+              p -> {
+                try {
+                  Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                  // best effort
+                }
+              });
     } catch (IOException ignored) {
       // best effort
     }

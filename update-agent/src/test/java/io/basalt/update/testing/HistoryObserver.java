@@ -35,8 +35,9 @@ public final class HistoryObserver implements AutoCloseable {
   }
 
   private void read() {
-    try (BufferedReader r = new BufferedReader(
-        new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+    try (BufferedReader r =
+        new BufferedReader(
+            new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
       String line;
       while ((line = r.readLine()) != null) {
         if (line.isBlank()) {
@@ -75,9 +76,13 @@ public final class HistoryObserver implements AutoCloseable {
     while (events.isEmpty() || events.get(events.size() - 1).modRevision() < revision) {
       long left = deadline - System.nanoTime();
       if (left <= 0) {
-        throw new AssertionError("observer saw revisions only up to "
-            + (events.isEmpty() ? "none" : events.get(events.size() - 1).modRevision())
-            + ", expected " + revision + "; unparsed output: " + garbage);
+        throw new AssertionError(
+            "observer saw revisions only up to "
+                + (events.isEmpty() ? "none" : events.get(events.size() - 1).modRevision())
+                + ", expected "
+                + revision
+                + "; unparsed output: "
+                + garbage);
       }
       TimeUnit.NANOSECONDS.timedWait(this, left);
     }

@@ -7,8 +7,8 @@ import io.basalt.update.lock.RetryPolicy;
 import java.time.Clock;
 
 /**
- * A stand-in agent run as a separate JVM: takes the reboot lock for a machine id, prints
- * {@code HOLDING}, then sleeps until it is killed. Args: ENDPOINT GROUP MACHINE-ID.
+ * A stand-in agent run as a separate JVM: takes the reboot lock for a machine id, prints {@code
+ * HOLDING}, then sleeps until it is killed. Args: ENDPOINT GROUP MACHINE-ID.
  */
 public final class LockHolderMain {
   public static void main(String[] args) throws Exception {

@@ -41,29 +41,30 @@ public final class RepoRangeSource implements RangeSource {
     if (cutAfter >= 0) {
       long limit = cutAfter;
       cutAfter = -1;
-      in = new InputStream() {
-        long left = limit;
-        final InputStream d = new ByteArrayInputStream(part);
+      in =
+          new InputStream() {
+            long left = limit;
+            final InputStream d = new ByteArrayInputStream(part);
 
-        @Override
-        public int read() throws IOException {
-          byte[] b = new byte[1];
-          int n = read(b, 0, 1);
-          return n < 0 ? -1 : b[0] & 0xff;
-        }
+            @Override
+            public int read() throws IOException {
+              byte[] b = new byte[1];
+              int n = read(b, 0, 1);
+              return n < 0 ? -1 : b[0] & 0xff;
+            }
 
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-          if (left <= 0) {
-            throw new IOException("connection reset (test)");
-          }
-          int n = d.read(b, off, (int) Math.min(len, left));
-          if (n > 0) {
-            left -= n;
-          }
-          return n;
-        }
-      };
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+              if (left <= 0) {
+                throw new IOException("connection reset (test)");
+              }
+              int n = d.read(b, off, (int) Math.min(len, left));
+              if (n > 0) {
+                left -= n;
+              }
+              return n;
+            }
+          };
     }
     return new Opened(in, start);
   }

@@ -34,14 +34,28 @@ public final class TufFixture {
     this.work = base.resolve("work");
     Files.createDirectories(work);
     Passphrases pass = Passphrases.fromEnvironment(Map.of(Passphrases.ENV, "test secret"));
-    repo = Repository.init(repoDir, new Repository.InitOptions(), pass, Clock.fixed(T0, ZoneOffset.UTC), new SecureRandom());
+    repo =
+        Repository.init(
+            repoDir,
+            new Repository.InitOptions(),
+            pass,
+            Clock.fixed(T0, ZoneOffset.UTC),
+            new SecureRandom());
     Files.createDirectories(clientDir);
     Files.copy(repoDir.resolve("metadata/1.root.json"), clientDir.resolve("root.json"));
   }
 
   /** Adds a payload (usr.img, vmlinuz, initramfs) as targets {@code channel/arch/version/NAME}. */
-  public void addRelease(String channel, String arch, String version, byte[] usrImg, String rootHash, long hashOffset,
-      byte[] kernel, byte[] initrd) throws Exception {
+  public void addRelease(
+      String channel,
+      String arch,
+      String version,
+      byte[] usrImg,
+      String rootHash,
+      long hashOffset,
+      byte[] kernel,
+      byte[] initrd)
+      throws Exception {
     String dir = channel + "/" + arch + "/" + version + "/";
     Map<String, Object> common = new LinkedHashMap<>();
     common.put("version", version);
@@ -60,8 +74,15 @@ public final class TufFixture {
     byte[] usr = new byte[8192];
     byte[] v = ("usr " + version).getBytes(StandardCharsets.UTF_8);
     System.arraycopy(v, 0, usr, 0, v.length);
-    addRelease(channel, arch, version, usr, "ab".repeat(32), 4096,
-        ("kernel " + version).getBytes(StandardCharsets.UTF_8), ("initrd " + version).getBytes(StandardCharsets.UTF_8));
+    addRelease(
+        channel,
+        arch,
+        version,
+        usr,
+        "ab".repeat(32),
+        4096,
+        ("kernel " + version).getBytes(StandardCharsets.UTF_8),
+        ("initrd " + version).getBytes(StandardCharsets.UTF_8));
   }
 
   private Path file(String name, byte[] content) throws Exception {
@@ -80,7 +101,10 @@ public final class TufFixture {
     return uri -> {
       boolean meta = uri.getRawPath().startsWith("/metadata/");
       String p = meta ? uri.getRawPath() : uri.getPath();
-      Path f = repoDir.resolve(meta ? "metadata" : "targets").resolve(p.substring(p.indexOf('/', 1) + 1));
+      Path f =
+          repoDir
+              .resolve(meta ? "metadata" : "targets")
+              .resolve(p.substring(p.indexOf('/', 1) + 1));
       if (!Files.isRegularFile(f)) {
         throw new FetchException(uri, 404, "HTTP status 404", null);
       }
@@ -89,7 +113,11 @@ public final class TufFixture {
   }
 
   public Updater updater(Instant now) throws Exception {
-    return new Updater(clientDir, URI.create("http://repo/metadata/"), URI.create("http://repo/targets/"),
-        fetcher(), Clock.fixed(now, ZoneOffset.UTC));
+    return new Updater(
+        clientDir,
+        URI.create("http://repo/metadata/"),
+        URI.create("http://repo/targets/"),
+        fetcher(),
+        Clock.fixed(now, ZoneOffset.UTC));
   }
 }

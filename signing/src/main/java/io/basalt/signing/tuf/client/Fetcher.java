@@ -15,8 +15,8 @@ public interface Fetcher {
   /**
    * Opens the resource.
    *
-   * @throws io.basalt.signing.tuf.client.FetchException when the server answers with an error status (404 for
-   *     a missing file) or the transport fails
+   * @throws io.basalt.signing.tuf.client.FetchException when the server answers with an error
+   *     status (404 for a missing file) or the transport fails
    * @throws IOException for other I/O failures
    */
   InputStream open(URI uri) throws IOException;

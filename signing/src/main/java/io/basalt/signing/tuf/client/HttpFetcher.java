@@ -1,6 +1,5 @@
 package io.basalt.signing.tuf.client;
 
-import io.basalt.signing.tuf.client.FetchException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.HttpURLConnection;

@@ -15,7 +15,12 @@ public final class TargetInfo {
   private final Map<String, Object> custom;
   private final String role;
 
-  TargetInfo(String path, long length, Map<String, String> hashes, Map<String, Object> custom, String role) {
+  TargetInfo(
+      String path,
+      long length,
+      Map<String, String> hashes,
+      Map<String, Object> custom,
+      String role) {
     this.path = path;
     this.length = length;
     this.hashes = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(hashes));
@@ -39,8 +44,8 @@ public final class TargetInfo {
   }
 
   /**
-   * The {@code custom} object (empty when absent). Values are {@code Map}, {@code List},
-   * {@code String}, {@code Long}, {@code Boolean} or {@link CanonicalJson#NULL}.
+   * The {@code custom} object (empty when absent). Values are {@code Map}, {@code List}, {@code
+   * String}, {@code Long}, {@code Boolean} or {@link CanonicalJson#NULL}.
    */
   public Map<String, Object> custom() {
     return custom;

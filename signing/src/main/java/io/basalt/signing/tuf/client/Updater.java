@@ -4,7 +4,6 @@ import io.basalt.host.AtomicFiles;
 import io.basalt.signing.tuf.BadMetadataException;
 import io.basalt.signing.tuf.DelegatedRole;
 import io.basalt.signing.tuf.ExpiredMetadataException;
-import io.basalt.signing.tuf.client.FetchException;
 import io.basalt.signing.tuf.Hashes;
 import io.basalt.signing.tuf.LengthMismatchException;
 import io.basalt.signing.tuf.MetaFile;
@@ -71,7 +70,8 @@ public final class Updater {
    * @throws IOException if {@code metadataDir/root.json} cannot be read
    * @throws TufException if the trusted root is malformed or not signed by its own threshold
    */
-  public Updater(Path metadataDir, URI metadataBaseUrl, URI targetBaseUrl, Fetcher fetcher, Clock clock)
+  public Updater(
+      Path metadataDir, URI metadataBaseUrl, URI targetBaseUrl, Fetcher fetcher, Clock clock)
       throws IOException {
     this(metadataDir, metadataBaseUrl, targetBaseUrl, fetcher, clock, UpdaterConfig.defaults());
   }
@@ -83,10 +83,17 @@ public final class Updater {
    * @throws IOException if {@code metadataDir/root.json} cannot be read
    * @throws TufException if the trusted root is malformed or not signed by its own threshold
    */
-  public Updater(Path metadataDir, URI metadataBaseUrl, URI targetBaseUrl, Fetcher fetcher, Clock clock,
-      UpdaterConfig config) throws IOException {
+  public Updater(
+      Path metadataDir,
+      URI metadataBaseUrl,
+      URI targetBaseUrl,
+      Fetcher fetcher,
+      Clock clock,
+      UpdaterConfig config)
+      throws IOException {
     this.metadataDir = Objects.requireNonNull(metadataDir, "metadataDir");
-    this.metadataBase = withSlash(Objects.requireNonNull(metadataBaseUrl, "metadataBaseUrl").toString());
+    this.metadataBase =
+        withSlash(Objects.requireNonNull(metadataBaseUrl, "metadataBaseUrl").toString());
     this.targetBase = targetBaseUrl == null ? null : withSlash(targetBaseUrl.toString());
     this.fetcher = Objects.requireNonNull(fetcher, "fetcher");
     this.clock = Objects.requireNonNull(clock, "clock");
@@ -95,7 +102,9 @@ public final class Updater {
     try {
       bytes = Files.readAllBytes(metadataDir.resolve("root.json"));
     } catch (NoSuchFileException e) {
-      throw new NoSuchFileException(metadataDir.resolve("root.json").toString(), null,
+      throw new NoSuchFileException(
+          metadataDir.resolve("root.json").toString(),
+          null,
           "no trusted root; initialise the metadata directory with a trusted root.json first");
     }
     // 5.2: load the trusted root; it must be signed by a threshold of its own keys.
@@ -160,7 +169,8 @@ public final class Updater {
       visited.add(v.role());
       TargetFile tf = t.targets().get(targetPath);
       if (tf != null) {
-        return Optional.of(new TargetInfo(tf.path(), tf.length(), tf.hashes(), tf.custom(), v.role()));
+        return Optional.of(
+            new TargetInfo(tf.path(), tf.length(), tf.hashes(), tf.custom(), v.role()));
       }
       List<Visit> children = new ArrayList<>();
       for (DelegatedRole d : t.delegations()) {
@@ -215,7 +225,8 @@ public final class Updater {
    *
    * @return the file written
    * @throws LengthMismatchException if the server sends more or fewer bytes than the metadata says
-   * @throws io.basalt.signing.tuf.HashMismatchException if a hash differs or its algorithm is unknown
+   * @throws io.basalt.signing.tuf.HashMismatchException if a hash differs or its algorithm is
+   *     unknown
    * @throws IOException when the download or the write fails
    */
   public Path downloadTarget(TargetInfo info, Path dir) throws IOException {
@@ -226,9 +237,12 @@ public final class Updater {
     String urlPath = path;
     if (root.consistentSnapshot()) {
       // 5.7.3: consistent snapshots: HASH.FILENAME next to the target's directory.
-      String hash = info.hashes().containsKey("sha256") ? info.hashes().get("sha256")
-          : info.hashes().containsKey("sha512") ? info.hashes().get("sha512")
-          : info.hashes().values().iterator().next();
+      String hash =
+          info.hashes().containsKey("sha256")
+              ? info.hashes().get("sha256")
+              : info.hashes().containsKey("sha512")
+                  ? info.hashes().get("sha512")
+                  : info.hashes().values().iterator().next();
       int slash = path.lastIndexOf('/');
       urlPath = path.substring(0, slash + 1) + hash + "." + path.substring(slash + 1);
     }
@@ -238,7 +252,8 @@ public final class Updater {
     Path tmp = Files.createTempFile(dir, ".download-", ".part");
     try {
       long total = 0;
-      try (InputStream in = fetcher.open(uri); OutputStream os = Files.newOutputStream(tmp)) {
+      try (InputStream in = fetcher.open(uri);
+          OutputStream os = Files.newOutputStream(tmp)) {
         byte[] buf = new byte[65536];
         while (true) {
           int want = (int) Math.min(buf.length, info.length() + 1 - total);
@@ -269,7 +284,9 @@ public final class Updater {
     }
   }
 
-  /** The file name a target is stored under: its path with every reserved character percent-escaped. */
+  /**
+   * The file name a target is stored under: its path with every reserved character percent-escaped.
+   */
   public static String localTargetName(String targetPath) {
     String e = escape(targetPath);
     return e.equals(".") || e.equals("..") || e.isEmpty() ? e.replace(".", "%2E") + "%00" : e;
@@ -310,7 +327,8 @@ public final class Updater {
     }
     // 5.3.11: fast-forward attack recovery: rotated timestamp/snapshot keys invalidate the
     // trusted timestamp/snapshot (their versions may have been pushed up by an attacker).
-    if (original != root && (!sameKeys(original, root, "timestamp") || !sameKeys(original, root, "snapshot"))) {
+    if (original != root
+        && (!sameKeys(original, root, "timestamp") || !sameKeys(original, root, "snapshot"))) {
       deleteLocal("timestamp");
       deleteLocal("snapshot");
     }
@@ -405,7 +423,10 @@ public final class Updater {
     if (previous != null) {
       for (Map.Entry<String, MetaFile> e : previous.meta().entrySet()) {
         MetaFile now = fresh.meta().get(e.getKey());
-        String role = e.getKey().endsWith(".json") ? e.getKey().substring(0, e.getKey().length() - 5) : e.getKey();
+        String role =
+            e.getKey().endsWith(".json")
+                ? e.getKey().substring(0, e.getKey().length() - 5)
+                : e.getKey();
         if (now == null) {
           throw new RollbackException(role, e.getValue().version(), 0);
         }
@@ -429,7 +450,8 @@ public final class Updater {
   // ---- 5.6 targets ------------------------------------------------------------------------------
 
   /** Loads a targets role (5.6): the trusted local copy if current, else the repository's. */
-  private Targets loadTargets(String role, DelegatedRole delegation, Targets parent) throws IOException {
+  private Targets loadTargets(String role, DelegatedRole delegation, Targets parent)
+      throws IOException {
     Targets cached = targets.get(role);
     if (cached != null) {
       return cached;
@@ -472,7 +494,8 @@ public final class Updater {
     return t;
   }
 
-  private void verifyTargets(String role, DelegatedRole delegation, Targets parent, Metadata m) throws TufException {
+  private void verifyTargets(String role, DelegatedRole delegation, Targets parent, Metadata m)
+      throws TufException {
     if (delegation == null) {
       root.verify("targets", m);
     } else {
@@ -482,7 +505,8 @@ public final class Updater {
 
   // ---- downloads and local files ----------------------------------------------------------------
 
-  private byte[] fetchMetaFile(String name, MetaFile entry, long defaultMax, String role) throws IOException {
+  private byte[] fetchMetaFile(String name, MetaFile entry, long defaultMax, String role)
+      throws IOException {
     long max = entry.length() >= 0 ? entry.length() : defaultMax;
     byte[] bytes = fetch(metadataBase + name, max, role);
     if (entry.length() >= 0 && bytes.length != entry.length()) {
@@ -550,8 +574,13 @@ public final class Updater {
     StringBuilder sb = new StringBuilder(s.length() + 8);
     for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
       int c = b & 0xff;
-      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-          || c == '-' || c == '.' || c == '_' || c == '~') {
+      if ((c >= 'a' && c <= 'z')
+          || (c >= 'A' && c <= 'Z')
+          || (c >= '0' && c <= '9')
+          || c == '-'
+          || c == '.'
+          || c == '_'
+          || c == '~') {
         sb.append((char) c);
       } else {
         sb.append('%').append(HEX_DIGITS.charAt(c >> 4)).append(HEX_DIGITS.charAt(c & 15));

@@ -10,8 +10,13 @@ package io.basalt.signing.tuf.client;
  * @param snapshotMaxLength maximum bytes of snapshot when timestamp gives no length
  * @param targetsMaxLength maximum bytes of a targets role when snapshot gives no length
  */
-public record UpdaterConfig(int maxRootRotations, int maxDelegations, long rootMaxLength,
-    long timestampMaxLength, long snapshotMaxLength, long targetsMaxLength) {
+public record UpdaterConfig(
+    int maxRootRotations,
+    int maxDelegations,
+    long rootMaxLength,
+    long timestampMaxLength,
+    long snapshotMaxLength,
+    long targetsMaxLength) {
 
   /**
    * The defaults: 256 rotations, 32 roles, 512 KB root, 16 KB timestamp, 2 MB snapshot, 5 MB
@@ -23,14 +28,19 @@ public record UpdaterConfig(int maxRootRotations, int maxDelegations, long rootM
 
   /** Copy with another maximum role count. */
   public UpdaterConfig withMaxDelegations(int n) {
-    return new UpdaterConfig(maxRootRotations, n, rootMaxLength, timestampMaxLength, snapshotMaxLength,
+    return new UpdaterConfig(
+        maxRootRotations,
+        n,
+        rootMaxLength,
+        timestampMaxLength,
+        snapshotMaxLength,
         targetsMaxLength);
   }
 
   /** Copy with another maximum number of root rotations. */
   public UpdaterConfig withMaxRootRotations(int n) {
-    return new UpdaterConfig(n, maxDelegations, rootMaxLength, timestampMaxLength, snapshotMaxLength,
-        targetsMaxLength);
+    return new UpdaterConfig(
+        n, maxDelegations, rootMaxLength, timestampMaxLength, snapshotMaxLength, targetsMaxLength);
   }
 
   /** Copy with other metadata size limits. */

@@ -9,8 +9,8 @@ import java.util.function.Function;
 
 /**
  * Where private-key passphrases come from: the environment ({@code BASALT_KEY_PASSPHRASE_<ROLE>},
- * then {@code BASALT_KEY_PASSPHRASE}) or, failing that, a prompt on the terminal. Answers are cached
- * per role for one run. Not thread-safe.
+ * then {@code BASALT_KEY_PASSPHRASE}) or, failing that, a prompt on the terminal. Answers are
+ * cached per role for one run. Not thread-safe.
  */
 public final class Passphrases {
   /** The environment variable read for every role. */
@@ -35,7 +35,10 @@ public final class Passphrases {
     this.console = console;
   }
 
-  /** The per-role variable name: {@code BASALT_KEY_PASSPHRASE_} + role upper-cased, non-alphanumerics as '_'. */
+  /**
+   * The per-role variable name: {@code BASALT_KEY_PASSPHRASE_} + role upper-cased,
+   * non-alphanumerics as '_'.
+   */
   public static String envName(String role) {
     return ENV + "_" + role.toUpperCase(Locale.ROOT).replaceAll("[^A-Z0-9]", "_");
   }
@@ -70,8 +73,14 @@ public final class Passphrases {
         }
       }
     } else {
-      throw new IOException("no passphrase for the " + role + " keys: set " + envName(role) + " or " + ENV
-          + ", or run in a terminal to be prompted");
+      throw new IOException(
+          "no passphrase for the "
+              + role
+              + " keys: set "
+              + envName(role)
+              + " or "
+              + ENV
+              + ", or run in a terminal to be prompted");
     }
     cache.put(role, out);
     return out;

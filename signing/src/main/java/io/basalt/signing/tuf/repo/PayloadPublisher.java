@@ -15,10 +15,10 @@ import java.util.HexFormat;
 import java.util.List;
 
 /**
- * Stages an image build's update payload directory ({@code out/<image>/update/}, the
- * {@link UpdatePayload} contract) as TUF targets {@code CHANNEL/ARCH/VERSION/FILE} whose signed
- * {@code custom} object is {@link UpdatePayload#targetCustom}. Every file's size and sha256 are
- * checked against {@code payload.json} first. Stateless; thread-safe.
+ * Stages an image build's update payload directory ({@code out/<image>/update/}, the {@link
+ * UpdatePayload} contract) as TUF targets {@code CHANNEL/ARCH/VERSION/FILE} whose signed {@code
+ * custom} object is {@link UpdatePayload#targetCustom}. Every file's size and sha256 are checked
+ * against {@code payload.json} first. Stateless; thread-safe.
  */
 public final class PayloadPublisher {
 
@@ -29,8 +29,8 @@ public final class PayloadPublisher {
    *
    * @param channel the channel to publish on, or null for the one in {@code payload.json}
    * @return the staged target paths
-   * @throws IOException naming {@code payload.json} and the field, or the file, when the payload
-   *     is incomplete, malformed or its files do not match their recorded size/sha256
+   * @throws IOException naming {@code payload.json} and the field, or the file, when the payload is
+   *     incomplete, malformed or its files do not match their recorded size/sha256
    */
   public static List<String> stage(Repository repo, String role, Path payloadDir, String channel)
       throws IOException {
@@ -48,7 +48,9 @@ public final class PayloadPublisher {
   static UpdatePayload read(Path payloadDir, String channel) throws IOException {
     Path pj = payloadDir.resolve(UpdatePayload.PAYLOAD_JSON);
     if (!Files.isRegularFile(pj)) {
-      throw new NoSuchFileException(pj.toString(), null,
+      throw new NoSuchFileException(
+          pj.toString(),
+          null,
           "not an update payload directory (no payload.json; expected out/<image>/update)");
     }
     JsonNode p;
@@ -67,20 +69,35 @@ public final class PayloadPublisher {
     String rootHash =
         text(p, UpdatePayload.JSON_USR_ROOT_HASH, pj, UpdatePayload.ROOT_HASH_PATTERN);
     JsonNode off = p.get(UpdatePayload.JSON_USR_HASH_OFFSET);
-    if (off == null || !off.canConvertToLong() || !off.isIntegralNumber() || off.asLong() <= 0
+    if (off == null
+        || !off.canConvertToLong()
+        || !off.isIntegralNumber()
+        || off.asLong() <= 0
         || off.asLong() % UpdatePayload.HASH_OFFSET_ALIGNMENT != 0) {
-      throw new IOException(pj + ": " + UpdatePayload.JSON_USR_HASH_OFFSET
-          + ": expected a positive multiple of " + UpdatePayload.HASH_OFFSET_ALIGNMENT
-          + ", found " + off);
+      throw new IOException(
+          pj
+              + ": "
+              + UpdatePayload.JSON_USR_HASH_OFFSET
+              + ": expected a positive multiple of "
+              + UpdatePayload.HASH_OFFSET_ALIGNMENT
+              + ", found "
+              + off);
     }
     JsonNode files = p.get(UpdatePayload.JSON_FILES);
     List<UpdatePayload.FileEntry> entries = new ArrayList<>();
     for (String f : UpdatePayload.FILES) {
       JsonNode e = files == null ? null : files.get(f);
-      if (e == null || !e.path(UpdatePayload.JSON_SIZE).canConvertToLong()
+      if (e == null
+          || !e.path(UpdatePayload.JSON_SIZE).canConvertToLong()
           || !e.path(UpdatePayload.JSON_SHA256).isTextual()) {
-        throw new IOException(pj + ": " + UpdatePayload.JSON_FILES + "." + f
-            + ": expected {\"size\": N, \"sha256\": HEX}, found " + e);
+        throw new IOException(
+            pj
+                + ": "
+                + UpdatePayload.JSON_FILES
+                + "."
+                + f
+                + ": expected {\"size\": N, \"sha256\": HEX}, found "
+                + e);
       }
       long expectedSize = e.get(UpdatePayload.JSON_SIZE).asLong();
       String expectedSha = e.get(UpdatePayload.JSON_SHA256).asText();
@@ -99,8 +116,14 @@ public final class PayloadPublisher {
       entries.add(new UpdatePayload.FileEntry(f, size, sha));
     }
     if (off.asLong() >= Files.size(payloadDir.resolve(UpdatePayload.USR_IMG))) {
-      throw new IOException(pj + ": " + UpdatePayload.JSON_USR_HASH_OFFSET + " " + off.asLong()
-          + " is not inside " + UpdatePayload.USR_IMG);
+      throw new IOException(
+          pj
+              + ": "
+              + UpdatePayload.JSON_USR_HASH_OFFSET
+              + " "
+              + off.asLong()
+              + " is not inside "
+              + UpdatePayload.USR_IMG);
     }
     return new UpdatePayload(name, version, ch, arch, rootHash, off.asLong(), entries);
   }
@@ -108,7 +131,8 @@ public final class PayloadPublisher {
   private static String text(JsonNode p, String field, Path pj, String pattern) throws IOException {
     JsonNode n = p.get(field);
     if (n == null || !n.isTextual() || !n.asText().matches(pattern)) {
-      throw new IOException(pj + ": " + field + ": expected a string matching " + pattern + ", found " + n);
+      throw new IOException(
+          pj + ": " + field + ": expected a string matching " + pattern + ", found " + n);
     }
     return n.asText();
   }

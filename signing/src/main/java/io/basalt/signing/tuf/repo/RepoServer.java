@@ -12,9 +12,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Serves a repository's {@code metadata/} and {@code targets/} over HTTP on the loopback
- * interface ({@code GET /metadata/FILE}, {@code GET /targets/PATH}). Thread-safe; stop with
- * {@link #close()}.
+ * Serves a repository's {@code metadata/} and {@code targets/} over HTTP on the loopback interface
+ * ({@code GET /metadata/FILE}, {@code GET /targets/PATH}). Thread-safe; stop with {@link #close()}.
  */
 public final class RepoServer implements AutoCloseable {
   private final HttpServer server;
@@ -30,17 +29,25 @@ public final class RepoServer implements AutoCloseable {
    * @throws IOException if the port cannot be bound
    */
   public static RepoServer start(Path repoDir, int port) throws IOException {
-    HttpServer s = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 16);
+    HttpServer s =
+        HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 16);
     Path meta = repoDir.resolve("metadata").toAbsolutePath().normalize();
     Path targets = repoDir.resolve("targets").toAbsolutePath().normalize();
     // metadata names are stored escaped (a%2Fb.json): serve them by raw path
-    s.createContext("/metadata/", ex -> serve(ex, meta, ex.getRequestURI().getRawPath().substring("/metadata/".length())));
-    s.createContext("/targets/", ex -> serve(ex, targets, ex.getRequestURI().getPath().substring("/targets/".length())));
-    s.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(4, r -> {
-      Thread t = new Thread(r, "basalt-repo-serve");
-      t.setDaemon(true);
-      return t;
-    }));
+    s.createContext(
+        "/metadata/",
+        ex -> serve(ex, meta, ex.getRequestURI().getRawPath().substring("/metadata/".length())));
+    s.createContext(
+        "/targets/",
+        ex -> serve(ex, targets, ex.getRequestURI().getPath().substring("/targets/".length())));
+    s.setExecutor(
+        java.util.concurrent.Executors.newFixedThreadPool(
+            4,
+            r -> {
+              Thread t = new Thread(r, "basalt-repo-serve");
+              t.setDaemon(true);
+              return t;
+            }));
     s.start();
     return new RepoServer(s);
   }
@@ -62,20 +69,27 @@ public final class RepoServer implements AutoCloseable {
         ex.sendResponseHeaders(405, -1);
         return;
       }
-      if (rel.isEmpty() || !f.startsWith(base) || !Files.isRegularFile(f)
+      if (rel.isEmpty()
+          || !f.startsWith(base)
+          || !Files.isRegularFile(f)
           || f.getFileName().toString().matches("\\.(tmp|add|verify|download)-.*")) {
         ex.sendResponseHeaders(404, -1);
         return;
       }
       long size = Files.size(f);
-      ex.getResponseHeaders().set("Content-Type",
-          f.getFileName().toString().endsWith(".json") ? "application/json" : "application/octet-stream");
+      ex.getResponseHeaders()
+          .set(
+              "Content-Type",
+              f.getFileName().toString().endsWith(".json")
+                  ? "application/json"
+                  : "application/octet-stream");
       if (ex.getRequestMethod().equals("HEAD")) {
         ex.sendResponseHeaders(200, -1);
         return;
       }
       ex.sendResponseHeaders(200, size);
-      try (InputStream in = Files.newInputStream(f); OutputStream out = ex.getResponseBody()) {
+      try (InputStream in = Files.newInputStream(f);
+          OutputStream out = ex.getResponseBody()) {
         in.transferTo(out);
       }
     }

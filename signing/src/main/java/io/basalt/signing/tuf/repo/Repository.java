@@ -57,12 +57,34 @@ import java.util.TreeMap;
 public final class Repository {
 
   static final List<String> TOP = List.of("root", "timestamp", "snapshot", "targets");
+
   /** The expiry written into staged (unsigned) content; publishing sets the real one. */
   private static final String UNPUBLISHED = "1970-01-01T00:00:00Z";
+
   private static final Map<String, String> DEFAULT_EXPIRES =
-      Map.of("root", "P365D", "targets", "P90D", "snapshot", "P7D", "timestamp", "P1D", "delegated", "P90D");
+      Map.of(
+          "root",
+          "P365D",
+          "targets",
+          "P90D",
+          "snapshot",
+          "P7D",
+          "timestamp",
+          "P1D",
+          "delegated",
+          "P90D");
   private static final Map<String, String> DEFAULT_WARN =
-      Map.of("root", "P30D", "targets", "P14D", "snapshot", "P2D", "timestamp", "PT6H", "delegated", "P14D");
+      Map.of(
+          "root",
+          "P30D",
+          "targets",
+          "P14D",
+          "snapshot",
+          "P2D",
+          "timestamp",
+          "PT6H",
+          "delegated",
+          "P14D");
 
   private final Path dir;
   private final Passphrases passphrases;
@@ -70,11 +92,17 @@ public final class Repository {
   private final SecureRandom random;
   private final Settings config;
   private final List<Path> extraKeyDirs;
+
   /** Keys decrypted (or generated) in this run, by key id: each file is decrypted at most once. */
   private final Map<String, SigningKey> keyCache = new java.util.HashMap<>();
 
-  private Repository(Path dir, Settings config, List<Path> extraKeyDirs, Passphrases passphrases,
-      Clock clock, SecureRandom random) {
+  private Repository(
+      Path dir,
+      Settings config,
+      List<Path> extraKeyDirs,
+      Passphrases passphrases,
+      Clock clock,
+      SecureRandom random) {
     this.dir = dir;
     this.config = config;
     this.extraKeyDirs = List.copyOf(extraKeyDirs);
@@ -84,12 +112,15 @@ public final class Repository {
   }
 
   /**
-   * The repository's settings ({@code repo.json}): consistent snapshots, expiry and warning
-   * periods by role (ISO-8601 durations; {@code delegated} for every delegated role), and the
-   * directories holding private keys (relative to the repository or absolute).
+   * The repository's settings ({@code repo.json}): consistent snapshots, expiry and warning periods
+   * by role (ISO-8601 durations; {@code delegated} for every delegated role), and the directories
+   * holding private keys (relative to the repository or absolute).
    */
-  private record Settings(boolean consistentSnapshot, Map<String, String> expires,
-      Map<String, String> warnBefore, List<String> keyDirs) {
+  private record Settings(
+      boolean consistentSnapshot,
+      Map<String, String> expires,
+      Map<String, String> warnBefore,
+      List<String> keyDirs) {
     Settings {
       expires = Map.copyOf(expires);
       warnBefore = Map.copyOf(warnBefore);
@@ -105,8 +136,11 @@ public final class Repository {
         }
         dirs.add(d);
       }
-      return new Settings(Json.bool(m, "consistent_snapshot", "repo", false), periods(m, "expires"),
-          periods(m, "warn_before"), dirs);
+      return new Settings(
+          Json.bool(m, "consistent_snapshot", "repo", false),
+          periods(m, "expires"),
+          periods(m, "warn_before"),
+          dirs);
     }
 
     private static Map<String, String> periods(Map<String, Object> m, String key) {
@@ -134,8 +168,10 @@ public final class Repository {
   /** Settings for {@link #init}. Mutable builder-style holder; not thread-safe. */
   public static final class InitOptions {
     KeyType keyType = KeyType.ED25519;
-    final Map<String, Integer> keyCounts = new TreeMap<>(Map.of("root", 1, "timestamp", 1, "snapshot", 1, "targets", 1));
-    final Map<String, Integer> thresholds = new TreeMap<>(Map.of("root", 1, "timestamp", 1, "snapshot", 1, "targets", 1));
+    final Map<String, Integer> keyCounts =
+        new TreeMap<>(Map.of("root", 1, "timestamp", 1, "snapshot", 1, "targets", 1));
+    final Map<String, Integer> thresholds =
+        new TreeMap<>(Map.of("root", 1, "timestamp", 1, "snapshot", 1, "targets", 1));
     final Map<String, String> expires = new TreeMap<>(DEFAULT_EXPIRES);
     final Map<String, String> warn = new TreeMap<>(DEFAULT_WARN);
     boolean consistentSnapshot = true;
@@ -157,8 +193,12 @@ public final class Repository {
         throw new IllegalArgumentException("unknown role '" + role + "', expected one of " + TOP);
       }
       if (threshold < 1 || threshold > keys) {
-        throw new IllegalArgumentException(role + ": threshold must be between 1 and the key count " + keys
-            + ", found " + threshold);
+        throw new IllegalArgumentException(
+            role
+                + ": threshold must be between 1 and the key count "
+                + keys
+                + ", found "
+                + threshold);
       }
       keyCounts.put(role, keys);
       thresholds.put(role, threshold);
@@ -204,7 +244,8 @@ public final class Repository {
 
     private static void checkPeriodRole(String role) {
       if (!DEFAULT_EXPIRES.containsKey(role)) {
-        throw new IllegalArgumentException("unknown role '" + role + "', expected one of " + DEFAULT_EXPIRES.keySet());
+        throw new IllegalArgumentException(
+            "unknown role '" + role + "', expected one of " + DEFAULT_EXPIRES.keySet());
       }
     }
   }
@@ -215,7 +256,8 @@ public final class Repository {
    *
    * @throws IOException if the directory already holds a repository or keys cannot be written
    */
-  public static Repository init(Path dir, InitOptions o, Passphrases pass, Clock clock, SecureRandom random)
+  public static Repository init(
+      Path dir, InitOptions o, Passphrases pass, Clock clock, SecureRandom random)
       throws IOException {
     if (Files.exists(dir.resolve("repo.json"))) {
       throw new IOException(dir.resolve("repo.json") + ": a repository already exists here");
@@ -237,7 +279,9 @@ public final class Repository {
     for (String role : TOP) {
       List<String> ids = new ArrayList<>();
       for (int i = 0; i < o.keyCounts.get(role); i++) {
-        SigningKey k = r.newKey(role, o.keyType, role.equals("root") && o.rootKeyDir != null ? o.rootKeyDir : null);
+        SigningKey k =
+            r.newKey(
+                role, o.keyType, role.equals("root") && o.rootKeyDir != null ? o.rootKeyDir : null);
         root.keys.put(k.keyId(), k.publicKey());
         ids.add(k.keyId());
       }
@@ -255,11 +299,13 @@ public final class Repository {
    * @param extraKeyDirs more directories to look for private keys in (e.g. offline root keys)
    * @throws IOException if {@code repo.json} is missing or unreadable
    */
-  public static Repository open(Path dir, List<Path> extraKeyDirs, Passphrases pass, Clock clock, SecureRandom random)
+  public static Repository open(
+      Path dir, List<Path> extraKeyDirs, Passphrases pass, Clock clock, SecureRandom random)
       throws IOException {
     Path cfgFile = dir.resolve("repo.json");
     if (!Files.exists(cfgFile)) {
-      throw new NoSuchFileException(cfgFile.toString(), null, "not a Basalt TUF repository (run 'basalt repo init')");
+      throw new NoSuchFileException(
+          cfgFile.toString(), null, "not a Basalt TUF repository (run 'basalt repo init')");
     }
     Settings cfg;
     try {
@@ -284,8 +330,8 @@ public final class Repository {
    * @throws IllegalArgumentException if the target path is not a clean relative path
    * @throws IOException if the role does not exist or files cannot be written
    */
-  public TargetInfoView addTarget(String role, String targetPath, Path file, Map<String, Object> custom)
-      throws IOException {
+  public TargetInfoView addTarget(
+      String role, String targetPath, Path file, Map<String, Object> custom) throws IOException {
     checkTargetPath(targetPath);
     TargetsDraft body = targets(role);
     MessageDigest s256 = Hashes.digest("sha256");
@@ -300,7 +346,8 @@ public final class Repository {
     Path tmp = Files.createTempFile(parent, ".add-", ".part");
     long length = 0;
     try {
-      try (InputStream in = Files.newInputStream(file); OutputStream out = Files.newOutputStream(tmp)) {
+      try (InputStream in = Files.newInputStream(file);
+          OutputStream out = Files.newOutputStream(tmp)) {
         byte[] buf = new byte[1 << 16];
         int n;
         while ((n = in.read(buf)) > 0) {
@@ -317,8 +364,10 @@ public final class Repository {
       linkOrCopy(stored, parent.resolve(h512 + "." + name));
       linkOrCopy(stored, parent.resolve(name));
       Map<String, String> hashes = Map.of("sha256", h256, "sha512", h512);
-      body.targets.put(targetPath,
-          new TargetFile(targetPath, length, hashes, custom == null || custom.isEmpty() ? null : custom));
+      body.targets.put(
+          targetPath,
+          new TargetFile(
+              targetPath, length, hashes, custom == null || custom.isEmpty() ? null : custom));
       stage(role, body);
       return new TargetInfoView(targetPath, length, h256);
     } finally {
@@ -330,8 +379,8 @@ public final class Repository {
   public record TargetInfoView(String path, long length, String sha256) {}
 
   /**
-   * Removes a target from a role (the stored files stay until the operator deletes them, so
-   * clients holding older metadata can still finish downloads).
+   * Removes a target from a role (the stored files stay until the operator deletes them, so clients
+   * holding older metadata can still finish downloads).
    *
    * @throws IOException if the role does not list the target
    */
@@ -344,18 +393,26 @@ public final class Repository {
   }
 
   /**
-   * Delegates target paths from a targets role to a new role with its own keys (e.g. a channel or
-   * a team).
+   * Delegates target paths from a targets role to a new role with its own keys (e.g. a channel or a
+   * team).
    *
    * @throws IOException if the role exists already or keys cannot be written
    */
-  public void delegate(String parent, String name, List<String> paths, boolean terminating, KeyType type,
-      int keyCount, int threshold) throws IOException {
+  public void delegate(
+      String parent,
+      String name,
+      List<String> paths,
+      boolean terminating,
+      KeyType type,
+      int keyCount,
+      int threshold)
+      throws IOException {
     if (TOP.contains(name) || name.isEmpty()) {
       throw new IllegalArgumentException("'" + name + "' cannot be a delegated role name");
     }
     if (threshold < 1 || threshold > keyCount) {
-      throw new IllegalArgumentException("threshold must be between 1 and " + keyCount + ", found " + threshold);
+      throw new IllegalArgumentException(
+          "threshold must be between 1 and " + keyCount + ", found " + threshold);
     }
     if (paths.isEmpty()) {
       throw new IllegalArgumentException("a delegation needs at least one path pattern");
@@ -373,7 +430,8 @@ public final class Repository {
       body.delegations.keys.put(k.keyId(), k.publicKey());
       ids.add(k.keyId());
     }
-    body.delegations.roles.add(DelegatedRole.withPaths(name, new RoleKeys(ids, threshold), terminating, paths));
+    body.delegations.roles.add(
+        DelegatedRole.withPaths(name, new RoleKeys(ids, threshold), terminating, paths));
     stage(parent, body);
     stage(name, new TargetsDraft());
   }
@@ -386,9 +444,11 @@ public final class Repository {
    * signed by a threshold of the old root keys and of the new ones; every older root stays
    * published so clients can walk the chain.
    *
-   * @throws IOException if a key id is not in the role, the threshold cannot be met, or signing keys are missing
+   * @throws IOException if a key id is not in the role, the threshold cannot be met, or signing
+   *     keys are missing
    */
-  public List<String> rotateKey(String role, List<String> revoke, int add, Integer threshold, KeyType type)
+  public List<String> rotateKey(
+      String role, List<String> revoke, int add, Integer threshold, KeyType type)
       throws IOException {
     if (!TOP.contains(role)) {
       throw new IllegalArgumentException("unknown role '" + role + "', expected one of " + TOP);
@@ -411,7 +471,8 @@ public final class Repository {
     }
     long t = threshold != null ? threshold : r.threshold();
     if (t < 1 || t > ids.size()) {
-      throw new IOException("role " + role + ": threshold " + t + " cannot be met by " + ids.size() + " key(s)");
+      throw new IOException(
+          "role " + role + ": threshold " + t + " cannot be met by " + ids.size() + " key(s)");
     }
     root.roles.put(role, new RoleKeys(ids, (int) t));
     root.dropUnusedKeys(); // revoked keys no role uses any more
@@ -426,8 +487,8 @@ public final class Repository {
   // ---- publishing -----------------------------------------------------------------------------
 
   /**
-   * Signs and publishes everything staged (root first, then targets roles), then a new snapshot
-   * and timestamp.
+   * Signs and publishes everything staged (root first, then targets roles), then a new snapshot and
+   * timestamp.
    *
    * @return expiry warnings for the published roles
    * @throws IOException if a role's threshold of private keys is not available or a write fails
@@ -460,11 +521,16 @@ public final class Repository {
     for (String role : allTargetsRoles()) {
       meta.put(role + ".json", new MetaFile(publishedVersion(role), -1, Map.of()).toJson());
     }
-    byte[] snapBytes = signAndWrite("snapshot", (version, expires) -> {
-      Map<String, Object> snap = header("snapshot", version, expires);
-      snap.put("meta", meta);
-      return snap;
-    }, now, signingKeysFor("snapshot"));
+    byte[] snapBytes =
+        signAndWrite(
+            "snapshot",
+            (version, expires) -> {
+              Map<String, Object> snap = header("snapshot", version, expires);
+              snap.put("meta", meta);
+              return snap;
+            },
+            now,
+            signingKeysFor("snapshot"));
     writeTimestamp(snapBytes, publishedVersion("snapshot"), now);
     for (String role : stagedRoles) {
       Files.deleteIfExists(staged.resolve(escape(role) + ".json"));
@@ -497,16 +563,34 @@ public final class Repository {
     List<String> roles = new ArrayList<>(List.of("root", "timestamp", "snapshot"));
     roles.addAll(allTargetsRoles());
     for (String role : roles) {
-      Metadata m = Metadata.parse(Files.readAllBytes(dir.resolve("metadata").resolve(escape(role) + ".json")), role);
+      Metadata m =
+          Metadata.parse(
+              Files.readAllBytes(dir.resolve("metadata").resolve(escape(role) + ".json")), role);
       Duration warn = period("warn_before", role);
       if (m.isExpired(now)) {
-        out.add("role " + role + " EXPIRED at " + m.expires() + "; clients reject it until it is re-signed");
+        out.add(
+            "role "
+                + role
+                + " EXPIRED at "
+                + m.expires()
+                + "; clients reject it until it is re-signed");
       } else if (!now.plus(warn).isBefore(m.expires())) {
         Duration left = Duration.between(now, m.expires());
-        out.add("role " + role + " expires at " + m.expires() + " (in " + human(left) + ", warning period "
-            + human(warn) + "); " + (role.equals("timestamp") ? "run 'basalt repo refresh-timestamp'"
-            : role.equals("snapshot") ? "run 'basalt repo publish'"
-            : "run 'basalt repo resign --role " + role + "'"));
+        out.add(
+            "role "
+                + role
+                + " expires at "
+                + m.expires()
+                + " (in "
+                + human(left)
+                + ", warning period "
+                + human(warn)
+                + "); "
+                + (role.equals("timestamp")
+                    ? "run 'basalt repo refresh-timestamp'"
+                    : role.equals("snapshot")
+                        ? "run 'basalt repo publish'"
+                        : "run 'basalt repo resign --role " + role + "'"));
       }
     }
     return out;
@@ -534,9 +618,9 @@ public final class Repository {
   }
 
   /**
-   * Verifies the published repository as a fresh client would: from {@code 1.root.json} through
-   * the root chain, timestamp, snapshot and every targets role, then every target file's length
-   * and hashes.
+   * Verifies the published repository as a fresh client would: from {@code 1.root.json} through the
+   * root chain, timestamp, snapshot and every targets role, then every target file's length and
+   * hashes.
    *
    * @throws IOException if the repository files cannot be read
    */
@@ -551,30 +635,48 @@ public final class Repository {
       Files.copy(dir.resolve("metadata").resolve("1.root.json"), meta.resolve("root.json"));
       Path metaDir = dir.resolve("metadata");
       Path targetsDir = dir.resolve("targets");
-      Updater u = new Updater(meta, URI.create("file:///metadata/"), URI.create("file:///targets/"), uri -> {
-        // metadata file names are stored escaped; target files under their plain names
-        boolean isMeta = uri.getRawPath().startsWith("/metadata/");
-        String p = isMeta ? uri.getRawPath() : uri.getPath();
-        Path base = isMeta ? metaDir : targetsDir;
-        String rel = p.substring(p.indexOf('/', 1) + 1);
-        Path f = base.resolve(rel).normalize();
-        if (!f.startsWith(base) || !Files.isRegularFile(f)) {
-          throw new FetchException(uri, 404, "no such file " + f, null);
-        }
-        return Files.newInputStream(f);
-      }, clock, io.basalt.signing.tuf.client.UpdaterConfig.defaults().withMaxDelegations(1_000_000));
+      Updater u =
+          new Updater(
+              meta,
+              URI.create("file:///metadata/"),
+              URI.create("file:///targets/"),
+              uri -> {
+                // metadata file names are stored escaped; target files under their plain names
+                boolean isMeta = uri.getRawPath().startsWith("/metadata/");
+                String p = isMeta ? uri.getRawPath() : uri.getPath();
+                Path base = isMeta ? metaDir : targetsDir;
+                String rel = p.substring(p.indexOf('/', 1) + 1);
+                Path f = base.resolve(rel).normalize();
+                if (!f.startsWith(base) || !Files.isRegularFile(f)) {
+                  throw new FetchException(uri, 404, "no such file " + f, null);
+                }
+                return Files.newInputStream(f);
+              },
+              clock,
+              io.basalt.signing.tuf.client.UpdaterConfig.defaults().withMaxDelegations(1_000_000));
       u.refresh();
       for (String role : allTargetsRoles()) {
         TargetsDraft published = typed(role, TargetsDraft::fromSigned, published(role));
         for (String path : published.targets.keySet()) {
           var info = u.getTargetInfo(path);
           if (info.isEmpty()) {
-            errors.add("target " + path + " of role " + role + " is not reachable by clients"
-                + " (outside the paths delegated to it, or shadowed)");
+            errors.add(
+                "target "
+                    + path
+                    + " of role "
+                    + role
+                    + " is not reachable by clients"
+                    + " (outside the paths delegated to it, or shadowed)");
             continue;
           }
           if (!info.get().role().equals(role)) {
-            warnings.add("target " + path + " of role " + role + " is shadowed by role " + info.get().role());
+            warnings.add(
+                "target "
+                    + path
+                    + " of role "
+                    + role
+                    + " is shadowed by role "
+                    + info.get().role());
             continue;
           }
           try {
@@ -605,7 +707,8 @@ public final class Repository {
     Map<String, String> m = kind.equals("expires") ? config.expires() : config.warnBefore();
     String key = TOP.contains(role) ? role : "delegated";
     String v = m.get(key);
-    return Duration.parse(v != null ? v : (kind.equals("expires") ? DEFAULT_EXPIRES : DEFAULT_WARN).get(key));
+    return Duration.parse(
+        v != null ? v : (kind.equals("expires") ? DEFAULT_EXPIRES : DEFAULT_WARN).get(key));
   }
 
   private static String human(Duration d) {
@@ -632,7 +735,8 @@ public final class Repository {
     SigningKey k = SigningKey.generate(type, random);
     Path d = keyDir != null ? keyDir : dir.resolve("keys");
     Files.createDirectories(d);
-    AtomicFiles.write(d.resolve(k.keyId() + ".pem"), k.toEncryptedPem(passphrases.forRole(role, true), random));
+    AtomicFiles.write(
+        d.resolve(k.keyId() + ".pem"), k.toEncryptedPem(passphrases.forRole(role, true), random));
     keyCache.put(k.keyId(), k);
     return k;
   }
@@ -662,7 +766,9 @@ public final class Repository {
       for (Path d : keyDirs()) {
         Path f = d.resolve(id + ".pem");
         if (Files.isRegularFile(f)) {
-          SigningKey k = SigningKey.fromEncryptedPem(Files.readAllBytes(f), passphrases.forRole(role, false), f.toString());
+          SigningKey k =
+              SigningKey.fromEncryptedPem(
+                  Files.readAllBytes(f), passphrases.forRole(role, false), f.toString());
           if (!k.keyId().equals(id)) {
             throw new IOException(f + ": holds key " + k.keyId() + ", expected " + id);
           }
@@ -696,9 +802,19 @@ public final class Repository {
 
   private void requireThreshold(String role, Signers s, String which) throws IOException {
     if (s.keys().size() < s.threshold()) {
-      throw new IOException(role + ": " + which + " needs " + s.threshold() + " signature(s) from keys " + s.keyids()
-          + "; private keys found for " + s.keys().size() + " (looked in " + keyDirs()
-          + "; pass --key-dir for offline keys)");
+      throw new IOException(
+          role
+              + ": "
+              + which
+              + " needs "
+              + s.threshold()
+              + " signature(s) from keys "
+              + s.keyids()
+              + "; private keys found for "
+              + s.keys().size()
+              + " (looked in "
+              + keyDirs()
+              + "; pass --key-dir for offline keys)");
     }
   }
 
@@ -707,7 +823,8 @@ public final class Repository {
     Map<String, Object> toSigned(long version, String expires);
   }
 
-  private byte[] signAndWrite(String role, Content body, Instant now, Signers signers) throws IOException {
+  private byte[] signAndWrite(String role, Content body, Instant now, Signers signers)
+      throws IOException {
     requireThreshold(role, signers, "metadata");
     long version = publishedVersion(role) + 1;
     String expires = now.plus(period("expires", role)).toString();
@@ -740,17 +857,23 @@ public final class Repository {
     signAndWrite("root", body::toSigned, now, new Signers(keys, 1, List.of()));
   }
 
-  private void writeTimestamp(byte[] snapshotBytes, long snapshotVersion, Instant now) throws IOException {
-    MetaFile snapshot = new MetaFile(snapshotVersion, snapshotBytes.length,
-        Map.of("sha256", Hashes.sha256(snapshotBytes)));
+  private void writeTimestamp(byte[] snapshotBytes, long snapshotVersion, Instant now)
+      throws IOException {
+    MetaFile snapshot =
+        new MetaFile(
+            snapshotVersion, snapshotBytes.length, Map.of("sha256", Hashes.sha256(snapshotBytes)));
     Map<String, Object> meta = CanonicalJson.newObject();
     meta.put("snapshot.json", snapshot.toJson());
     Signers s = signingKeysFor("timestamp");
     requireThreshold("timestamp", s, "metadata");
-    Map<String, Object> ts = header("timestamp", publishedVersion("timestamp") + 1,
-        now.plus(period("expires", "timestamp")).toString());
+    Map<String, Object> ts =
+        header(
+            "timestamp",
+            publishedVersion("timestamp") + 1,
+            now.plus(period("expires", "timestamp")).toString());
     ts.put("meta", meta);
-    AtomicFiles.write(dir.resolve("metadata").resolve("timestamp.json"), Metadata.sign(ts, s.keys()));
+    AtomicFiles.write(
+        dir.resolve("metadata").resolve("timestamp.json"), Metadata.sign(ts, s.keys()));
   }
 
   private boolean consistent() {
@@ -759,7 +882,8 @@ public final class Repository {
 
   private Path metaFile(String role, long version) {
     Path md = dir.resolve("metadata");
-    return consistent() || role.equals("root") ? md.resolve(version + "." + escape(role) + ".json")
+    return consistent() || role.equals("root")
+        ? md.resolve(version + "." + escape(role) + ".json")
         : md.resolve(escape(role) + ".json");
   }
 
@@ -794,7 +918,8 @@ public final class Repository {
       throw new IOException("no role '" + role + "' in " + dir);
     }
     if (!type.equals(body.get("_type"))) {
-      throw new IOException("role '" + role + "' is of type " + body.get("_type") + ", expected " + type);
+      throw new IOException(
+          "role '" + role + "' is of type " + body.get("_type") + ", expected " + type);
     }
     return body;
   }
@@ -809,8 +934,11 @@ public final class Repository {
     return typed(role, TargetsDraft::fromSigned, current(role, "targets"));
   }
 
-  private <T> T typed(String role, java.util.function.Function<Map<String, Object>, T> reader,
-      Map<String, Object> signed) throws IOException {
+  private <T> T typed(
+      String role,
+      java.util.function.Function<Map<String, Object>, T> reader,
+      Map<String, Object> signed)
+      throws IOException {
     try {
       return reader.apply(signed);
     } catch (IllegalArgumentException e) {
@@ -847,12 +975,18 @@ public final class Repository {
   }
 
   static void checkTargetPath(String p) {
-    if (p.isEmpty() || p.startsWith("/") || p.endsWith("/") || p.contains("\\") || p.contains("//")) {
-      throw new IllegalArgumentException("target path '" + p + "' must be relative, '/'-separated, without empty parts");
+    if (p.isEmpty()
+        || p.startsWith("/")
+        || p.endsWith("/")
+        || p.contains("\\")
+        || p.contains("//")) {
+      throw new IllegalArgumentException(
+          "target path '" + p + "' must be relative, '/'-separated, without empty parts");
     }
     for (String part : p.split("/")) {
       if (part.equals(".") || part.equals("..")) {
-        throw new IllegalArgumentException("target path '" + p + "' must not contain '.' or '..' parts");
+        throw new IllegalArgumentException(
+            "target path '" + p + "' must not contain '.' or '..' parts");
       }
       if (part.startsWith(".add-")) {
         throw new IllegalArgumentException("target path '" + p + "' uses a reserved name");
@@ -870,7 +1004,6 @@ public final class Repository {
       Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING);
     }
   }
-
 
   private static void deleteTree(Path p) throws IOException {
     if (Files.isDirectory(p)) {

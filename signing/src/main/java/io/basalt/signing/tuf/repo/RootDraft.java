@@ -11,8 +11,8 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * The content of a root role as the repository edits it before signing: consistent snapshots,
- * keys by key id, and the keys and threshold of each top-level role. Mutable; not thread-safe.
+ * The content of a root role as the repository edits it before signing: consistent snapshots, keys
+ * by key id, and the keys and threshold of each top-level role. Mutable; not thread-safe.
  */
 final class RootDraft {
   final boolean consistentSnapshot;

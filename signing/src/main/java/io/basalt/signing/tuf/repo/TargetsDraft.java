@@ -11,12 +11,13 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The content of a targets role (top-level or delegated) as the repository edits it before
- * signing: targets by path, and the delegations (keys and roles in priority order), or none.
- * Mutable; not thread-safe.
+ * The content of a targets role (top-level or delegated) as the repository edits it before signing:
+ * targets by path, and the delegations (keys and roles in priority order), or none. Mutable; not
+ * thread-safe.
  */
 final class TargetsDraft {
   final Map<String, TargetFile> targets = new TreeMap<>(CanonicalJson.CODE_POINT_ORDER);
+
   /** Null when the role delegates nothing (no {@code delegations} object). */
   Delegations delegations;
 
@@ -42,7 +43,8 @@ final class TargetsDraft {
       Map<String, Object> dj = Json.object(s, "delegations", "signed");
       d.delegations = new Delegations();
       for (Map.Entry<String, Object> e : Json.object(dj, "keys", "signed.delegations").entrySet()) {
-        d.delegations.keys.put(e.getKey(),
+        d.delegations.keys.put(
+            e.getKey(),
             Key.fromJson(Json.asObject(e.getValue(), "signed.delegations.keys." + e.getKey())));
       }
       List<Object> roles = Json.array(dj, "roles", "signed.delegations");

@@ -1,11 +1,10 @@
 package io.basalt.signing.tuf.client;
 
 import io.basalt.signing.json.CanonicalJson;
-import io.basalt.signing.tuf.client.FetchException;
-import io.basalt.signing.tuf.Hashes;
 import io.basalt.signing.keys.KeyType;
-import io.basalt.signing.tuf.Metadata;
 import io.basalt.signing.keys.SigningKey;
+import io.basalt.signing.tuf.Hashes;
+import io.basalt.signing.tuf.Metadata;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.net.URI;
@@ -42,14 +41,19 @@ final class TestRepo {
   final Map<String, Integer> thresholds = new HashMap<>();
   final Map<String, Instant> expires = new HashMap<>();
   final Map<String, Long> versions = new HashMap<>();
+
   /** Per role: path → target file info JSON. */
   final Map<String, Map<String, Object>> targetsOf = new LinkedHashMap<>();
+
   /** Per delegating role: the delegated role objects in order. */
   final Map<String, List<Map<String, Object>>> delegationsOf = new LinkedHashMap<>();
+
   /** One-shot edits applied to a role's signed object before signing. */
   final Map<String, Consumer<Map<String, Object>>> tamper = new HashMap<>();
+
   /** One-shot replacement signers for a role. */
   final Map<String, List<SigningKey>> signers = new HashMap<>();
+
   final Map<String, byte[]> latest = new HashMap<>();
   boolean consistentSnapshot = true;
   boolean snapshotHashesInTimestamp = true;
@@ -137,15 +141,18 @@ final class TestRepo {
   }
 
   void addTarget(String role, String path, byte[] content, Map<String, Object> hashesOverride) {
-    Map<String, Object> hashes = hashesOverride != null ? hashesOverride
-        : obj("sha256", Hashes.sha256(content), "sha512", sha512(content));
-    Map<String, Object> info = obj("length", (long) content.length, "hashes", hashes,
-        "custom", obj("channel", "stable"));
+    Map<String, Object> hashes =
+        hashesOverride != null
+            ? hashesOverride
+            : obj("sha256", Hashes.sha256(content), "sha512", sha512(content));
+    Map<String, Object> info =
+        obj("length", (long) content.length, "hashes", hashes, "custom", obj("channel", "stable"));
     targetsOf.computeIfAbsent(role, r -> new LinkedHashMap<>()).put(path, info);
     int slash = path.lastIndexOf('/');
     served.put("targets/" + path, content);
     for (Object h : hashes.values()) {
-      served.put("targets/" + path.substring(0, slash + 1) + h + "." + path.substring(slash + 1), content);
+      served.put(
+          "targets/" + path.substring(0, slash + 1) + h + "." + path.substring(slash + 1), content);
     }
   }
 
@@ -167,8 +174,18 @@ final class TestRepo {
     thresholds.put(name, 1);
     versions.putIfAbsent(name, 0L);
     targetsOf.putIfAbsent(name, new LinkedHashMap<>());
-    Map<String, Object> role = obj("name", name, "keyids", ids(keys.get(name)), "threshold", 1L,
-        "terminating", terminating, "paths", new ArrayList<Object>(paths));
+    Map<String, Object> role =
+        obj(
+            "name",
+            name,
+            "keyids",
+            ids(keys.get(name)),
+            "threshold",
+            1L,
+            "terminating",
+            terminating,
+            "paths",
+            new ArrayList<Object>(paths));
     delegationsOf.computeIfAbsent(parent, p -> new ArrayList<>()).add(role);
   }
 
@@ -237,8 +254,11 @@ final class TestRepo {
       if (u.startsWith(META)) {
         key = u.substring(META.length());
       } else if (u.startsWith(TARGETS)) {
-        key = "targets/" + java.net.URLDecoder.decode(u.substring(TARGETS.length()).replace("+", "%2B"),
-            java.nio.charset.StandardCharsets.UTF_8);
+        key =
+            "targets/"
+                + java.net.URLDecoder.decode(
+                    u.substring(TARGETS.length()).replace("+", "%2B"),
+                    java.nio.charset.StandardCharsets.UTF_8);
       } else {
         throw new FetchException(uri, -1, "unknown host", null);
       }
@@ -258,7 +278,8 @@ final class TestRepo {
   }
 
   Updater updater(Path dir, Instant now) throws Exception {
-    return new Updater(dir, URI.create(META), URI.create(TARGETS), fetcher(), Clock.fixed(now, ZoneOffset.UTC));
+    return new Updater(
+        dir, URI.create(META), URI.create(TARGETS), fetcher(), Clock.fixed(now, ZoneOffset.UTC));
   }
 
   Updater updater(Path dir) throws Exception {

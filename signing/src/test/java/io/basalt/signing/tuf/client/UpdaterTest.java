@@ -9,14 +9,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.common.jimfs.Configuration;
 import com.google.common.jimfs.Jimfs;
-import io.basalt.signing.tuf.BadMetadataException;
 import io.basalt.signing.json.CanonicalJson;
+import io.basalt.signing.keys.SigningKey;
+import io.basalt.signing.tuf.BadMetadataException;
 import io.basalt.signing.tuf.ExpiredMetadataException;
 import io.basalt.signing.tuf.HashMismatchException;
 import io.basalt.signing.tuf.Hashes;
 import io.basalt.signing.tuf.LengthMismatchException;
 import io.basalt.signing.tuf.RollbackException;
-import io.basalt.signing.keys.SigningKey;
 import io.basalt.signing.tuf.UnsignedMetadataException;
 import io.basalt.signing.tuf.VersionMismatchException;
 import java.io.ByteArrayInputStream;
@@ -64,7 +64,8 @@ class UpdaterTest {
     }
   }
 
-  // ---- happy path, persistence -------------------------------------------------------------------
+  // ---- happy path, persistence
+  // -------------------------------------------------------------------
 
   @Test
   void refreshPersistsExactBytesAsRoleJsonAndDownloadsTarget() throws Exception {
@@ -73,7 +74,8 @@ class UpdaterTest {
     Updater u = repo.updater(dir);
     u.refresh();
     assertEquals(Set.of("root.json", "timestamp.json", "snapshot.json", "targets.json"), files());
-    assertArrayEquals(repo.served.get("timestamp.json"), Files.readAllBytes(dir.resolve("timestamp.json")));
+    assertArrayEquals(
+        repo.served.get("timestamp.json"), Files.readAllBytes(dir.resolve("timestamp.json")));
     assertArrayEquals(repo.latest.get("targets"), Files.readAllBytes(dir.resolve("targets.json")));
 
     TargetInfo info = u.getTargetInfo("basalt/1.2.3/usr.img").orElseThrow();
@@ -87,7 +89,9 @@ class UpdaterTest {
     assertEquals("basalt%2F1.2.3%2Fusr.img", out.getFileName().toString());
     // consistent snapshot: target fetched as DIR/HASH.NAME, metadata as VERSION.ROLE.json
     String sha = Hashes.sha256(b("payload"));
-    assertTrue(repo.fetched.contains(TestRepo.TARGETS + "basalt/1.2.3/" + sha + ".usr.img"), repo.fetched.toString());
+    assertTrue(
+        repo.fetched.contains(TestRepo.TARGETS + "basalt/1.2.3/" + sha + ".usr.img"),
+        repo.fetched.toString());
     assertTrue(repo.fetched.contains(TestRepo.META + "2.targets.json"), repo.fetched.toString());
     assertTrue(u.findCachedTarget(info, tdir).isPresent());
     assertTrue(u.getTargetInfo("missing").isEmpty());
@@ -115,10 +119,12 @@ class UpdaterTest {
     repo.updater(dir).refresh();
     repo.fetched.clear();
     repo.updater(dir).refresh();
-    assertEquals(List.of(TestRepo.META + "2.root.json", TestRepo.META + "timestamp.json"), repo.fetched);
+    assertEquals(
+        List.of(TestRepo.META + "2.root.json", TestRepo.META + "timestamp.json"), repo.fetched);
   }
 
-  // ---- signatures and thresholds -----------------------------------------------------------------
+  // ---- signatures and thresholds
+  // -----------------------------------------------------------------
 
   @Test
   void badSignatureRejected() throws Exception {
@@ -158,14 +164,18 @@ class UpdaterTest {
     assertFalse(Files.exists(dir.resolve("targets.json")));
     // malformed and badly signed: the signature failure is reported, as when checked in sequence
     repo.signers.put("targets", List.of(TestRepo.newKey()));
-    repo.tamper.put("targets", s -> ((Map<String, Object>) s.get("targets")).put("bad", Map.of("length", -1L)));
+    repo.tamper.put(
+        "targets", s -> ((Map<String, Object>) s.get("targets")).put("bad", Map.of("length", -1L)));
     repo.publishAll();
     assertThrows(UnsignedMetadataException.class, () -> repo.updater(dir).refresh());
     assertFalse(Files.exists(dir.resolve("targets.json")));
     // malformed but well signed: the malformed entry is reported, nothing persisted
-    repo.tamper.put("targets", s -> ((Map<String, Object>) s.get("targets")).put("bad", Map.of("length", -1L)));
+    repo.tamper.put(
+        "targets", s -> ((Map<String, Object>) s.get("targets")).put("bad", Map.of("length", -1L)));
     repo.publishAll();
-    var bad = assertThrows(io.basalt.signing.tuf.BadMetadataException.class, () -> repo.updater(dir).refresh());
+    var bad =
+        assertThrows(
+            io.basalt.signing.tuf.BadMetadataException.class, () -> repo.updater(dir).refresh());
     assertTrue(bad.getMessage().contains("signed.targets.bad"), bad.getMessage());
     assertFalse(Files.exists(dir.resolve("targets.json")));
   }
@@ -174,7 +184,8 @@ class UpdaterTest {
   void tamperedContentAfterSigningRejected() throws Exception {
     repo.publishAll();
     byte[] ts = repo.served.get("timestamp.json");
-    String tampered = new String(ts, StandardCharsets.UTF_8).replace("\"version\": 2", "\"version\": 3");
+    String tampered =
+        new String(ts, StandardCharsets.UTF_8).replace("\"version\": 2", "\"version\": 3");
     repo.served.put("timestamp.json", b(tampered));
     assertThrows(UnsignedMetadataException.class, () -> repo.updater(dir).refresh());
   }
@@ -212,7 +223,8 @@ class UpdaterTest {
     assertTrue(e.getMessage().contains("more than one signature"), e.getMessage());
   }
 
-  // ---- rollback ----------------------------------------------------------------------------------
+  // ---- rollback
+  // ----------------------------------------------------------------------------------
 
   @Test
   void timestampRollbackRejected() throws Exception {
@@ -231,8 +243,11 @@ class UpdaterTest {
     repo.publishSnapshot();
     repo.publishTimestamp(); // snapshot v2
     repo.updater(dir).refresh();
-    repo.tamper.put("timestamp", s -> ((Map<String, Object>) ((Map<String, Object>) s.get("meta"))
-        .get("snapshot.json")).put("version", 1L));
+    repo.tamper.put(
+        "timestamp",
+        s ->
+            ((Map<String, Object>) ((Map<String, Object>) s.get("meta")).get("snapshot.json"))
+                .put("version", 1L));
     repo.snapshotHashesInTimestamp = false;
     repo.publishTimestamp();
     var e = assertThrows(RollbackException.class, () -> repo.updater(dir).refresh());
@@ -247,8 +262,11 @@ class UpdaterTest {
     repo.publishSnapshot();
     repo.publishTimestamp(); // targets v2
     repo.updater(dir).refresh();
-    repo.tamper.put("snapshot", s -> ((Map<String, Object>) ((Map<String, Object>) s.get("meta"))
-        .get("targets.json")).put("version", 1L));
+    repo.tamper.put(
+        "snapshot",
+        s ->
+            ((Map<String, Object>) ((Map<String, Object>) s.get("meta")).get("targets.json"))
+                .put("version", 1L));
     repo.publishSnapshot();
     repo.publishTimestamp();
     var e = assertThrows(RollbackException.class, () -> repo.updater(dir).refresh());
@@ -257,7 +275,8 @@ class UpdaterTest {
     assertEquals(1, e.receivedVersion());
   }
 
-  // ---- freeze (expiry) ---------------------------------------------------------------------------
+  // ---- freeze (expiry)
+  // ---------------------------------------------------------------------------
 
   @Test
   void expiredTimestampSnapshotTargetsRejected() throws Exception {
@@ -284,7 +303,10 @@ class UpdaterTest {
     repo.publishRoot(); // v2 expired
     var e = assertThrows(ExpiredMetadataException.class, () -> repo.updater(dir).refresh());
     assertEquals("root", e.role());
-    assertEquals(2, repo.updater(dir).trustedRoot().metadata().version(), "v2 is still trusted as a chain link");
+    assertEquals(
+        2,
+        repo.updater(dir).trustedRoot().metadata().version(),
+        "v2 is still trusted as a chain link");
     repo.expires.remove("root");
     repo.publishRoot(); // v3 fine
     Updater u = repo.updater(dir);
@@ -292,7 +314,8 @@ class UpdaterTest {
     assertEquals(3, u.trustedRoot().metadata().version());
   }
 
-  // ---- version mismatch --------------------------------------------------------------------------
+  // ---- version mismatch
+  // --------------------------------------------------------------------------
 
   @Test
   void snapshotVersionDifferentFromTimestampRejected() throws Exception {
@@ -315,14 +338,20 @@ class UpdaterTest {
     assertEquals(1, e.receivedVersion());
   }
 
-  // ---- endless data ------------------------------------------------------------------------------
+  // ---- endless data
+  // ------------------------------------------------------------------------------
 
   @Test
   void endlessTimestampCutOffAtLimit() throws Exception {
     Fetcher base = repo.fetcher();
     Fetcher f = uri -> uri.toString().endsWith("timestamp.json") ? repo.endless() : base.open(uri);
-    Updater u = new Updater(dir, java.net.URI.create(TestRepo.META), null, f,
-        java.time.Clock.fixed(TestRepo.NOW, java.time.ZoneOffset.UTC));
+    Updater u =
+        new Updater(
+            dir,
+            java.net.URI.create(TestRepo.META),
+            null,
+            f,
+            java.time.Clock.fixed(TestRepo.NOW, java.time.ZoneOffset.UTC));
     var e = assertThrows(LengthMismatchException.class, u::refresh);
     assertTrue(e.exceeded());
     assertEquals(16_384, e.expectedLength());
@@ -332,7 +361,9 @@ class UpdaterTest {
   @Test
   void snapshotLongerThanTimestampSaysRejected() throws Exception {
     byte[] snap = repo.served.get("1.snapshot.json");
-    repo.served.put("1.snapshot.json", (new String(snap, StandardCharsets.UTF_8) + "   ").getBytes(StandardCharsets.UTF_8));
+    repo.served.put(
+        "1.snapshot.json",
+        (new String(snap, StandardCharsets.UTF_8) + "   ").getBytes(StandardCharsets.UTF_8));
     var e = assertThrows(LengthMismatchException.class, () -> repo.updater(dir).refresh());
     assertEquals("snapshot", e.role());
     assertEquals(snap.length, e.expectedLength());
@@ -368,26 +399,40 @@ class UpdaterTest {
     assertEquals(5, shortE.receivedLength());
   }
 
-  // ---- hashes ------------------------------------------------------------------------------------
+  // ---- hashes
+  // ------------------------------------------------------------------------------------
 
   @Test
   void sha256AndSha512CheckedAndUnknownAlgorithmRejected() throws Exception {
     byte[] content = b("content");
     repo.addTarget("targets", "good.bin", content);
-    repo.addTarget("targets", "bad512.bin", content,
-        new java.util.TreeMap<>(Map.of("sha256", Hashes.sha256(content), "sha512", TestRepo.sha512(b("other")))));
-    repo.addTarget("targets", "unknown.bin", content,
+    repo.addTarget(
+        "targets",
+        "bad512.bin",
+        content,
+        new java.util.TreeMap<>(
+            Map.of("sha256", Hashes.sha256(content), "sha512", TestRepo.sha512(b("other")))));
+    repo.addTarget(
+        "targets",
+        "unknown.bin",
+        content,
         new java.util.TreeMap<>(Map.of("sha256", Hashes.sha256(content), "md77", "00")));
     repo.publishAll();
     Updater u = repo.updater(dir);
     Path tdir = Files.createDirectories(fs.getPath("/dl"));
-    assertArrayEquals(content, Files.readAllBytes(u.downloadTarget(u.getTargetInfo("good.bin").orElseThrow(), tdir)));
-    var e512 = assertThrows(HashMismatchException.class,
-        () -> u.downloadTarget(u.getTargetInfo("bad512.bin").orElseThrow(), tdir));
+    assertArrayEquals(
+        content,
+        Files.readAllBytes(u.downloadTarget(u.getTargetInfo("good.bin").orElseThrow(), tdir)));
+    var e512 =
+        assertThrows(
+            HashMismatchException.class,
+            () -> u.downloadTarget(u.getTargetInfo("bad512.bin").orElseThrow(), tdir));
     assertEquals("sha512", e512.algorithm());
     assertEquals(TestRepo.sha512(content), e512.actual());
-    var unk = assertThrows(HashMismatchException.class,
-        () -> u.downloadTarget(u.getTargetInfo("unknown.bin").orElseThrow(), tdir));
+    var unk =
+        assertThrows(
+            HashMismatchException.class,
+            () -> u.downloadTarget(u.getTargetInfo("unknown.bin").orElseThrow(), tdir));
     assertEquals("md77", unk.algorithm());
     assertNull(unk.actual());
   }
@@ -399,8 +444,10 @@ class UpdaterTest {
     Updater u = repo.updater(dir);
     TargetInfo info = u.getTargetInfo("f.bin").orElseThrow();
     repo.served.put("targets/" + Hashes.sha256(b("genuine")) + ".f.bin", b("evil!!!"));
-    var e = assertThrows(HashMismatchException.class,
-        () -> u.downloadTarget(info, Files.createDirectories(fs.getPath("/dl"))));
+    var e =
+        assertThrows(
+            HashMismatchException.class,
+            () -> u.downloadTarget(info, Files.createDirectories(fs.getPath("/dl"))));
     assertEquals(Hashes.sha256(b("evil!!!")), e.actual());
   }
 
@@ -454,8 +501,14 @@ class UpdaterTest {
     for (int i = 0; i < 5; i++) {
       repo.publishRoot();
     }
-    Updater u = new Updater(dir, java.net.URI.create(TestRepo.META), null, repo.fetcher(),
-        java.time.Clock.fixed(TestRepo.NOW, java.time.ZoneOffset.UTC), UpdaterConfig.defaults().withMaxRootRotations(3));
+    Updater u =
+        new Updater(
+            dir,
+            java.net.URI.create(TestRepo.META),
+            null,
+            repo.fetcher(),
+            java.time.Clock.fixed(TestRepo.NOW, java.time.ZoneOffset.UTC),
+            UpdaterConfig.defaults().withMaxRootRotations(3));
     u.refresh();
     assertEquals(4, u.trustedRoot().metadata().version());
     assertFalse(repo.fetched.contains(TestRepo.META + "5.root.json"));
@@ -487,7 +540,8 @@ class UpdaterTest {
     repo.publishTimestamp(); // v3
     Updater u = repo.updater(dir);
     u.refresh();
-    assertArrayEquals(repo.served.get("timestamp.json"), Files.readAllBytes(dir.resolve("timestamp.json")));
+    assertArrayEquals(
+        repo.served.get("timestamp.json"), Files.readAllBytes(dir.resolve("timestamp.json")));
   }
 
   @Test
@@ -501,12 +555,14 @@ class UpdaterTest {
     repo.versions.put("snapshot", 4L);
     repo.publishSnapshot();
     // Timestamp refers to snapshot v5 < trusted 100: recovery needs the timestamp key rotated too
-    // (5.3.11 deletes both when their keys change); rotate it as the spec's recovery procedure says.
+    // (5.3.11 deletes both when their keys change); rotate it as the spec's recovery procedure
+    // says.
     repo.keys.put("timestamp", new ArrayList<>(List.of(TestRepo.newKey())));
     repo.publishRoot();
     repo.publishTimestamp();
     repo.updater(dir).refresh();
-    assertArrayEquals(repo.latest.get("snapshot"), Files.readAllBytes(dir.resolve("snapshot.json")));
+    assertArrayEquals(
+        repo.latest.get("snapshot"), Files.readAllBytes(dir.resolve("snapshot.json")));
   }
 
   @Test
@@ -521,7 +577,8 @@ class UpdaterTest {
     repo.publishSnapshot();
     repo.publishTimestamp(); // refers to snapshot v5, below the trusted 100
     repo.updater(dir).refresh();
-    assertArrayEquals(repo.latest.get("snapshot"), Files.readAllBytes(dir.resolve("snapshot.json")));
+    assertArrayEquals(
+        repo.latest.get("snapshot"), Files.readAllBytes(dir.resolve("snapshot.json")));
   }
 
   @Test
@@ -534,7 +591,8 @@ class UpdaterTest {
     assertThrows(RollbackException.class, () -> repo.updater(dir).refresh());
   }
 
-  // ---- delegations -------------------------------------------------------------------------------
+  // ---- delegations
+  // -------------------------------------------------------------------------------
 
   @Test
   void delegationSearchIsPreOrderDepthFirstInListedOrder() throws Exception {
@@ -602,15 +660,25 @@ class UpdaterTest {
     }
     repo.addTarget("r4", "deep", b("deep"));
     repo.publishAll();
-    Updater limited = new Updater(dir, java.net.URI.create(TestRepo.META), null, repo.fetcher(),
-        java.time.Clock.fixed(TestRepo.NOW, java.time.ZoneOffset.UTC), UpdaterConfig.defaults().withMaxDelegations(4));
+    Updater limited =
+        new Updater(
+            dir,
+            java.net.URI.create(TestRepo.META),
+            null,
+            repo.fetcher(),
+            java.time.Clock.fixed(TestRepo.NOW, java.time.ZoneOffset.UTC),
+            UpdaterConfig.defaults().withMaxDelegations(4));
     assertTrue(limited.getTargetInfo("deep").isEmpty());
     assertEquals("r4", repo.updater(dir).getTargetInfo("deep").orElseThrow().role());
   }
 
-  // ---- delegated roles: order, persistence and failures in the middle of a search -----------------
+  // ---- delegated roles: order, persistence and failures in the middle of a search
+  // -----------------
 
-  /** 30 sibling roles r00..r29 that may all sign "*" (the search limit is 32); the target is in the last. */
+  /**
+   * 30 sibling roles r00..r29 that may all sign "*" (the search limit is 32); the target is in the
+   * last.
+   */
   private void thirtyRoles() {
     for (int i = 0; i < 30; i++) {
       repo.delegate("targets", String.format("r%02d", i), List.of("*"), false);
@@ -678,19 +746,24 @@ class UpdaterTest {
     repo.tamper.put("r07", s -> s.put("targets", "not an object"));
     repo.publishAll();
     repo.served.remove("1.r09.json");
-    var e = assertThrows(UnsignedMetadataException.class, () -> repo.updater(dir).getTargetInfo("f"));
+    var e =
+        assertThrows(UnsignedMetadataException.class, () -> repo.updater(dir).getTargetInfo("f"));
     assertEquals("r05", e.role());
     assertEquals(roleFiles(0, 5), persistedRoles());
   }
 
   private Updater updater() throws Exception {
-    return new Updater(dir, java.net.URI.create(TestRepo.META), null, repo.fetcher(),
+    return new Updater(
+        dir,
+        java.net.URI.create(TestRepo.META),
+        null,
+        repo.fetcher(),
         java.time.Clock.fixed(TestRepo.NOW, java.time.ZoneOffset.UTC));
   }
 
   /**
-   * Two roles with bad signatures (r08, r21): the first in load order (r08) is the one reported
-   * and only the roles before it are persisted, every one byte-exact.
+   * Two roles with bad signatures (r08, r21): the first in load order (r08) is the one reported and
+   * only the roles before it are persisted, every one byte-exact.
    */
   @Test
   void twoBadlySignedRolesReportTheFirstInLoadOrder() throws Exception {
@@ -711,7 +784,10 @@ class UpdaterTest {
     assertEquals("r08", again.role());
   }
 
-  /** A second client on the same directory uses the persisted delegated roles (checked again) without fetching them. */
+  /**
+   * A second client on the same directory uses the persisted delegated roles (checked again)
+   * without fetching them.
+   */
   @Test
   void persistedDelegatedRolesAreReusedByTheNextClient() throws Exception {
     thirtyRoles();
@@ -719,12 +795,16 @@ class UpdaterTest {
     assertEquals("r29", updater().getTargetInfo("f").orElseThrow().role());
     repo.fetched.clear();
     assertEquals("r29", updater().getTargetInfo("f").orElseThrow().role());
-    assertTrue(repo.fetched.stream().noneMatch(u -> u.matches(".*\\.r\\d\\d\\.json")), repo.fetched.toString());
+    assertTrue(
+        repo.fetched.stream().noneMatch(u -> u.matches(".*\\.r\\d\\d\\.json")),
+        repo.fetched.toString());
     // a persisted role that no longer verifies is fetched again (and the good copy persisted)
     Files.write(dir.resolve("r05.json"), repo.latest.get("r06"));
     repo.fetched.clear();
     assertEquals("r29", updater().getTargetInfo("f").orElseThrow().role());
-    assertEquals(List.of(TestRepo.META + "1.r05.json"), repo.fetched.stream().filter(u -> u.matches(".*\\.r\\d\\d\\.json")).toList());
+    assertEquals(
+        List.of(TestRepo.META + "1.r05.json"),
+        repo.fetched.stream().filter(u -> u.matches(".*\\.r\\d\\d\\.json")).toList());
     assertArrayEquals(repo.latest.get("r05"), Files.readAllBytes(dir.resolve("r05.json")));
   }
 
@@ -733,15 +813,19 @@ class UpdaterTest {
     thirtyRoles();
     repo.expires.put("r20", TestRepo.NOW.minusSeconds(1));
     repo.publishAll();
-    var e = assertThrows(io.basalt.signing.tuf.ExpiredMetadataException.class,
-        () -> repo.updater(dir).getTargetInfo("f"));
+    var e =
+        assertThrows(
+            io.basalt.signing.tuf.ExpiredMetadataException.class,
+            () -> repo.updater(dir).getTargetInfo("f"));
     assertEquals("r20", e.role());
     assertEquals(roleFiles(0, 20), persistedRoles());
     repo.expires.remove("r20");
     repo.tamper.put("r25", s -> s.put("version", 99L));
     repo.publishAll();
-    var v = assertThrows(io.basalt.signing.tuf.VersionMismatchException.class,
-        () -> repo.updater(dir).getTargetInfo("f"));
+    var v =
+        assertThrows(
+            io.basalt.signing.tuf.VersionMismatchException.class,
+            () -> repo.updater(dir).getTargetInfo("f"));
     assertEquals("r25", v.role());
     assertEquals(roleFiles(0, 25), persistedRoles());
   }
@@ -753,7 +837,8 @@ class UpdaterTest {
     repo.publishAll();
     repo.signers.put("team", List.of(TestRepo.newKey()));
     repo.publishAll();
-    var e = assertThrows(UnsignedMetadataException.class, () -> repo.updater(dir).getTargetInfo("f"));
+    var e =
+        assertThrows(UnsignedMetadataException.class, () -> repo.updater(dir).getTargetInfo("f"));
     assertEquals("team", e.role());
   }
 
@@ -774,8 +859,13 @@ class UpdaterTest {
     assertTrue(repo.fetched.contains(TestRepo.META + "1.frag%23x.json"));
     assertTrue(repo.fetched.contains(TestRepo.META + "1....json"));
     assertTrue(repo.fetched.contains(TestRepo.META + "1...%2F..%2Fetc%2Fpasswd.json"));
-    assertTrue(files().containsAll(Set.of("a%2Fb.json", "what%3F.json", "frag%23x.json", "...json",
-        "..%2F..%2Fetc%2Fpasswd.json")), files().toString());
+    assertTrue(
+        files()
+            .containsAll(
+                Set.of(
+                    "a%2Fb.json",
+                    "what%3F.json", "frag%23x.json", "...json", "..%2F..%2Fetc%2Fpasswd.json")),
+        files().toString());
     assertFalse(Files.exists(fs.getPath("/var/lib/etc")));
   }
 
@@ -784,16 +874,21 @@ class UpdaterTest {
     repo.addTarget("targets", "stable/amd64/4.1.0/usr.img", b("usr image"));
     repo.publishAll();
     Updater u = repo.updater(dir);
-    Path out = u.downloadTarget(u.getTargetInfo("stable/amd64/4.1.0/usr.img").orElseThrow(),
-        Files.createDirectories(fs.getPath("/dl")));
+    Path out =
+        u.downloadTarget(
+            u.getTargetInfo("stable/amd64/4.1.0/usr.img").orElseThrow(),
+            Files.createDirectories(fs.getPath("/dl")));
     assertArrayEquals(b("usr image"), Files.readAllBytes(out));
-    assertTrue(repo.fetched.contains(TestRepo.TARGETS + "stable/amd64/4.1.0/" + Hashes.sha256(b("usr image")) + ".usr.img"));
+    assertTrue(
+        repo.fetched.contains(
+            TestRepo.TARGETS + "stable/amd64/4.1.0/" + Hashes.sha256(b("usr image")) + ".usr.img"));
   }
 
   @Test
   void missingTrustedRootIsAClearError() {
-    var e = assertThrows(java.nio.file.NoSuchFileException.class,
-        () -> repo.updater(fs.getPath("/empty")));
+    var e =
+        assertThrows(
+            java.nio.file.NoSuchFileException.class, () -> repo.updater(fs.getPath("/empty")));
     assertTrue(e.getMessage().contains("root.json"), e.getMessage());
   }
 
@@ -802,9 +897,13 @@ class UpdaterTest {
     repo.tamper.put("targets", s -> s.put("x-vendor", Map.of("note", "kept")));
     repo.publishAll();
     repo.updater(dir).refresh();
-    assertTrue(new String(Files.readAllBytes(dir.resolve("targets.json")), StandardCharsets.UTF_8).contains("x-vendor"));
+    assertTrue(
+        new String(Files.readAllBytes(dir.resolve("targets.json")), StandardCharsets.UTF_8)
+            .contains("x-vendor"));
     // same bytes but the unknown field altered: the signature no longer verifies
-    String t = new String(repo.served.get("2.targets.json"), StandardCharsets.UTF_8).replace("kept", "kepT");
+    String t =
+        new String(repo.served.get("2.targets.json"), StandardCharsets.UTF_8)
+            .replace("kept", "kepT");
     repo.served.put("2.targets.json", b(t));
     Path fresh = TestRepo.initClient(fs.getPath("/fresh"), repo.root1);
     var e = assertThrows(UnsignedMetadataException.class, () -> repo.updater(fresh).refresh());
@@ -816,10 +915,19 @@ class UpdaterTest {
     // The bounded reader accepts streams that deliver data in pieces.
     byte[] ts = repo.served.get("timestamp.json");
     Fetcher base = repo.fetcher();
-    Fetcher chunky = uri -> uri.toString().endsWith("timestamp.json")
-        ? new SequenceInputStream(new ByteArrayInputStream(ts, 0, 10), new ByteArrayInputStream(ts, 10, ts.length - 10))
-        : base.open(uri);
-    new Updater(dir, java.net.URI.create(TestRepo.META), null, chunky,
-        java.time.Clock.fixed(TestRepo.NOW, java.time.ZoneOffset.UTC)).refresh();
+    Fetcher chunky =
+        uri ->
+            uri.toString().endsWith("timestamp.json")
+                ? new SequenceInputStream(
+                    new ByteArrayInputStream(ts, 0, 10),
+                    new ByteArrayInputStream(ts, 10, ts.length - 10))
+                : base.open(uri);
+    new Updater(
+            dir,
+            java.net.URI.create(TestRepo.META),
+            null,
+            chunky,
+            java.time.Clock.fixed(TestRepo.NOW, java.time.ZoneOffset.UTC))
+        .refresh();
   }
 }

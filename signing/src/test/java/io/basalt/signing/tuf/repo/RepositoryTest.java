@@ -1,6 +1,5 @@
 package io.basalt.signing.tuf.repo;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -8,11 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.common.jimfs.Configuration;
 import com.google.common.jimfs.Jimfs;
-import io.basalt.signing.tuf.client.FetchException;
 import io.basalt.signing.keys.KeyType;
+import io.basalt.signing.keys.WrongPassphraseException;
 import io.basalt.signing.tuf.Metadata;
 import io.basalt.signing.tuf.Root;
-import io.basalt.signing.keys.WrongPassphraseException;
+import io.basalt.signing.tuf.client.FetchException;
 import io.basalt.signing.tuf.client.Fetcher;
 import io.basalt.signing.tuf.client.TargetInfo;
 import io.basalt.signing.tuf.client.Updater;
@@ -38,8 +37,9 @@ public class RepositoryTest {
   static final Instant T0 = Instant.parse("2031-03-01T12:00:00Z");
   private FileSystem fs;
   private Path repoDir;
-  private final Passphrases pass = Passphrases.fromEnvironment(Map.of(Passphrases.ENV, "repo secret",
-      Passphrases.envName("root"), "root secret"));
+  private final Passphrases pass =
+      Passphrases.fromEnvironment(
+          Map.of(Passphrases.ENV, "repo secret", Passphrases.envName("root"), "root secret"));
 
   @BeforeEach
   void setUp() {
@@ -61,7 +61,8 @@ public class RepositoryTest {
     return uri -> {
       boolean meta = uri.getRawPath().startsWith("/metadata/");
       String p = meta ? uri.getRawPath() : uri.getPath();
-      Path f = repo.resolve(meta ? "metadata" : "targets").resolve(p.substring(p.indexOf('/', 1) + 1));
+      Path f =
+          repo.resolve(meta ? "metadata" : "targets").resolve(p.substring(p.indexOf('/', 1) + 1));
       if (!Files.isRegularFile(f)) {
         throw new FetchException(uri, 404, "HTTP status 404", null);
       }
@@ -74,8 +75,12 @@ public class RepositoryTest {
       Files.createDirectories(clientDir);
       Files.copy(repoDir.resolve("metadata/1.root.json"), clientDir.resolve("root.json"));
     }
-    return new Updater(clientDir, URI.create("http://repo/metadata/"), URI.create("http://repo/targets/"),
-        fetcher(repoDir), at(now));
+    return new Updater(
+        clientDir,
+        URI.create("http://repo/metadata/"),
+        URI.create("http://repo/targets/"),
+        fetcher(repoDir),
+        at(now));
   }
 
   private Path file(String name, String content) throws Exception {
@@ -88,9 +93,22 @@ public class RepositoryTest {
   @ParameterizedTest
   @EnumSource(KeyType.class)
   void roundTripsThroughTheClientForEachKeyType(KeyType type) throws Exception {
-    Repository r = Repository.init(repoDir, new Repository.InitOptions().keyType(type), pass, at(T0), new SecureRandom());
-    r.addTarget("targets", "stable/amd64/4.1.0/update.raw", file("u.raw", "usr image v4.1.0"),
-        Map.of("version", "4.1.0", "channel", "stable", "arch", "amd64", "usr_root_hash", "ab".repeat(32)));
+    Repository r =
+        Repository.init(
+            repoDir, new Repository.InitOptions().keyType(type), pass, at(T0), new SecureRandom());
+    r.addTarget(
+        "targets",
+        "stable/amd64/4.1.0/update.raw",
+        file("u.raw", "usr image v4.1.0"),
+        Map.of(
+            "version",
+            "4.1.0",
+            "channel",
+            "stable",
+            "arch",
+            "amd64",
+            "usr_root_hash",
+            "ab".repeat(32)));
     r.delegate("targets", "beta", List.of("beta/*"), false, type, 1, 1);
     r.addTarget("beta", "beta/x.raw", file("b.raw", "beta build"), Map.of());
     assertTrue(r.publish().isEmpty());
@@ -102,7 +120,9 @@ public class RepositoryTest {
     TargetInfo info = u.getTargetInfo("stable/amd64/4.1.0/update.raw").orElseThrow();
     assertEquals("4.1.0", info.customString("version"));
     assertEquals("ab".repeat(32), info.customString("usr_root_hash"));
-    assertEquals(Map.of("sha256", info.hashes().get("sha256"), "sha512", info.hashes().get("sha512")), info.hashes());
+    assertEquals(
+        Map.of("sha256", info.hashes().get("sha256"), "sha512", info.hashes().get("sha512")),
+        info.hashes());
     Path dl = Files.createDirectories(fs.getPath("/dl"));
     assertEquals("usr image v4.1.0", Files.readString(u.downloadTarget(info, dl)));
     TargetInfo beta = u.getTargetInfo("beta/x.raw").orElseThrow();
@@ -113,7 +133,8 @@ public class RepositoryTest {
 
   @Test
   void removeTargetAndRepublish() throws Exception {
-    Repository r = Repository.init(repoDir, new Repository.InitOptions(), pass, at(T0), new SecureRandom());
+    Repository r =
+        Repository.init(repoDir, new Repository.InitOptions(), pass, at(T0), new SecureRandom());
     r.addTarget("targets", "a", file("a", "A"), null);
     r.publish();
     assertTrue(client(fs.getPath("/c"), T0).getTargetInfo("a").isPresent());
@@ -121,14 +142,20 @@ public class RepositoryTest {
     r.publish();
     assertTrue(client(fs.getPath("/c"), T0).getTargetInfo("a").isEmpty());
     assertThrows(java.io.IOException.class, () -> r.removeTarget("targets", "a"));
-    assertThrows(IllegalArgumentException.class, () -> r.addTarget("targets", "../x", file("x", "x"), null));
+    assertThrows(
+        IllegalArgumentException.class, () -> r.addTarget("targets", "../x", file("x", "x"), null));
   }
 
   @Test
   void rotatingKeysKeepsOldRootsAndClientsFollow() throws Exception {
     Path offline = fs.getPath("/media/usb/root-keys");
-    Repository r = Repository.init(repoDir, new Repository.InitOptions().rootKeyDir(offline), pass, at(T0),
-        new SecureRandom());
+    Repository r =
+        Repository.init(
+            repoDir,
+            new Repository.InitOptions().rootKeyDir(offline),
+            pass,
+            at(T0),
+            new SecureRandom());
     r.addTarget("targets", "f", file("f", "one"), null);
     r.publish();
     Path clientDir = fs.getPath("/client");
@@ -154,10 +181,14 @@ public class RepositoryTest {
     assertFalse(now.keys().containsKey(oldTargetsKey), "revoked key removed from root");
     assertFalse(now.role("targets").keyids().contains(oldTargetsKey));
     assertEquals(2, now.role("root").threshold());
-    assertEquals("one", Files.readString(u.downloadTarget(u.getTargetInfo("f").orElseThrow(),
-        Files.createDirectories(fs.getPath("/dl")))));
+    assertEquals(
+        "one",
+        Files.readString(
+            u.downloadTarget(
+                u.getTargetInfo("f").orElseThrow(), Files.createDirectories(fs.getPath("/dl")))));
     // Metadata signed only by the revoked targets key no longer verifies.
-    Metadata t = Metadata.parse(Files.readAllBytes(repoDir.resolve("metadata/targets.json")), "targets");
+    Metadata t =
+        Metadata.parse(Files.readAllBytes(repoDir.resolve("metadata/targets.json")), "targets");
     assertEquals(1, t.signatureKeyIds().size());
     assertFalse(t.signatureKeyIds().contains(oldTargetsKey));
     // A brand-new client walks the whole chain from 1.root.json.
@@ -171,14 +202,23 @@ public class RepositoryTest {
   @Test
   void rootRotationWithoutTheOfflineKeysFailsClearly() throws Exception {
     Path offline = fs.getPath("/media/usb/root-keys");
-    Repository.init(repoDir, new Repository.InitOptions().rootKeyDir(offline), pass, at(T0), new SecureRandom());
+    Repository.init(
+        repoDir,
+        new Repository.InitOptions().rootKeyDir(offline),
+        pass,
+        at(T0),
+        new SecureRandom());
     // the offline medium is not mounted: its directory is gone
     Path moved = fs.getPath("/safe");
     Files.move(offline, moved);
     Repository r = Repository.open(repoDir, List.of(), pass, at(T0), new SecureRandom());
-    var e = assertThrows(java.io.IOException.class, () -> r.rotateKey("timestamp", List.of(), 1, null, KeyType.ED25519));
+    var e =
+        assertThrows(
+            java.io.IOException.class,
+            () -> r.rotateKey("timestamp", List.of(), 1, null, KeyType.ED25519));
     assertTrue(e.getMessage().contains("--key-dir"), e.getMessage());
-    Repository withKeys = Repository.open(repoDir, List.of(moved), pass, at(T0), new SecureRandom());
+    Repository withKeys =
+        Repository.open(repoDir, List.of(moved), pass, at(T0), new SecureRandom());
     withKeys.rotateKey("timestamp", List.of(), 1, null, KeyType.ED25519);
     client(fs.getPath("/c"), T0).refresh();
   }
@@ -189,31 +229,46 @@ public class RepositoryTest {
     Passphrases wrong = Passphrases.fromEnvironment(Map.of(Passphrases.ENV, "not it"));
     Repository r = Repository.open(repoDir, List.of(), wrong, at(T0), new SecureRandom());
     var e = assertThrows(WrongPassphraseException.class, r::refreshTimestamp);
-    assertTrue(e.getMessage().matches("/srv/tuf/keys/[0-9a-f]{64}\\.pem: wrong passphrase .*"), e.getMessage());
+    assertTrue(
+        e.getMessage().matches("/srv/tuf/keys/[0-9a-f]{64}\\.pem: wrong passphrase .*"),
+        e.getMessage());
     Passphrases none = Passphrases.fromEnvironment(Map.of());
-    var e2 = assertThrows(java.io.IOException.class,
-        () -> Repository.open(repoDir, List.of(), none, at(T0), new SecureRandom()).refreshTimestamp());
+    var e2 =
+        assertThrows(
+            java.io.IOException.class,
+            () ->
+                Repository.open(repoDir, List.of(), none, at(T0), new SecureRandom())
+                    .refreshTimestamp());
     assertTrue(e2.getMessage().contains("BASALT_KEY_PASSPHRASE_TIMESTAMP"), e2.getMessage());
   }
 
   @Test
   void roleCloseToExpiryWarnsAndRefreshTimestampFixesIt() throws Exception {
-    Repository.init(repoDir, new Repository.InitOptions().expires("timestamp", "P1D").warnBefore("timestamp", "PT6H"),
-        pass, at(T0), new SecureRandom());
+    Repository.init(
+        repoDir,
+        new Repository.InitOptions().expires("timestamp", "P1D").warnBefore("timestamp", "PT6H"),
+        pass,
+        at(T0),
+        new SecureRandom());
     Instant later = T0.plus(Duration.ofHours(20));
     Repository r = Repository.open(repoDir, List.of(), pass, at(later), new SecureRandom());
     List<String> w = r.expiryWarnings();
     assertEquals(1, w.size(), w.toString());
-    assertTrue(w.get(0).startsWith("role timestamp expires at 2031-03-02T12:00:00Z (in 4 hours"), w.get(0));
+    assertTrue(
+        w.get(0).startsWith("role timestamp expires at 2031-03-02T12:00:00Z (in 4 hours"),
+        w.get(0));
     assertTrue(r.refreshTimestamp().isEmpty());
-    Repository expired = Repository.open(repoDir, List.of(), pass, at(later.plus(Duration.ofDays(3))), new SecureRandom());
+    Repository expired =
+        Repository.open(
+            repoDir, List.of(), pass, at(later.plus(Duration.ofDays(3))), new SecureRandom());
     assertTrue(expired.expiryWarnings().stream().anyMatch(s -> s.contains("timestamp EXPIRED")));
     assertTrue(expired.verify().errors().stream().anyMatch(s -> s.contains("timestamp: expired")));
   }
 
   @Test
   void verifyFindsTamperedTargetsAndUnreachableOnes() throws Exception {
-    Repository r = Repository.init(repoDir, new Repository.InitOptions(), pass, at(T0), new SecureRandom());
+    Repository r =
+        Repository.init(repoDir, new Repository.InitOptions(), pass, at(T0), new SecureRandom());
     var v = r.addTarget("targets", "dir/f.bin", file("f.bin", "genuine"), null);
     r.delegate("targets", "team", List.of("team/*"), false, KeyType.ED25519, 1, 1);
     r.addTarget("team", "elsewhere/x", file("x", "x"), null);
@@ -223,17 +278,25 @@ public class RepositoryTest {
     assertEquals(1, rep.errors().size(), rep.errors().toString());
     assertTrue(rep.errors().get(0).contains("elsewhere/x"));
     Files.writeString(repoDir.resolve("targets/dir/" + v.sha256() + ".f.bin"), "tampere");
-    assertTrue(r.verify().errors().stream().anyMatch(s -> s.contains("dir/f.bin") && s.contains("sha")),
+    assertTrue(
+        r.verify().errors().stream().anyMatch(s -> s.contains("dir/f.bin") && s.contains("sha")),
         r.verify().errors().toString());
   }
 
   @Test
   void publishingRefusesToSignBelowThreshold() throws Exception {
-    Repository r = Repository.init(repoDir, new Repository.InitOptions().keys("targets", 2, 2), pass, at(T0),
-        new SecureRandom());
+    Repository r =
+        Repository.init(
+            repoDir,
+            new Repository.InitOptions().keys("targets", 2, 2),
+            pass,
+            at(T0),
+            new SecureRandom());
     Path keys = repoDir.resolve("keys");
     // lose one targets key: publishing must refuse rather than produce under-signed metadata
-    Root root = Root.from(Metadata.parse(Files.readAllBytes(repoDir.resolve("metadata/root.json")), "root"));
+    Root root =
+        Root.from(
+            Metadata.parse(Files.readAllBytes(repoDir.resolve("metadata/root.json")), "root"));
     Files.delete(keys.resolve(root.role("targets").keyids().get(0) + ".pem"));
     Repository reopened = Repository.open(repoDir, List.of(), pass, at(T0), new SecureRandom());
     reopened.addTarget("targets", "a", file("a", "a"), null);
