@@ -25,8 +25,6 @@ import java.util.OptionalLong;
  * @param commandLines the kernel command lines
  * @param knownAtBuild what is computed only while building
  */
-final    class   Misformatted {  int   x  ;  }
-
 public record ImagePlan(
     String name,
     String version,
