@@ -8,7 +8,9 @@
 #   revision (its signing module built offline from `git archive`), interleaved with the others.
 set -euo pipefail
 cd "$(dirname "$0")/../../signing"
-mvn -B -q -o test-compile dependency:build-classpath -Dmdep.outputFile=target/bench.cp -Dmdep.includeScope=test >&2
+# Through the reactor (-pl signing -am): signing needs host-contract and test-support from this tree.
+mvn -B -q -o -f ../pom.xml -pl signing -am test-compile dependency:build-classpath \
+  -Dmdep.outputFile=target/bench.cp -Dmdep.includeScope=test >&2
 baseline=()
 if [ -n "${BASELINE:-}" ]; then
   base=$(mktemp -d /tmp/basalt-tuf-baseline.XXXXXX)
