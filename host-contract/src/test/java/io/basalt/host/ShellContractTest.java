@@ -137,6 +137,15 @@ class ShellContractTest {
         "grep -qw " + KernelCommandLine.TEST_HOOK + " " + HostPaths.PROC_CMDLINE);
   }
 
+  @Test
+  void bootFallbackReadsTheEntriesFolderOfTheContract() throws IOException {
+    // BootFallbackIT runs the script on entries named by BootEntry.fileName().
+    String f = "libexec/boot-fallback";
+    String s = read(f);
+    assertReads(s, f, "entries=" + BootEntry.ENTRIES_DIR + "\n");
+    assertReads(s, f, "\"$esp/$entries\"/basalt-*.conf");
+  }
+
   private static void assertValuedArm(String text, String file, String key) {
     boolean found =
         Pattern.compile("(?m)^\\s*(?:case \\S+ in )?" + Pattern.quote(key + "=*)"))

@@ -19,10 +19,10 @@ import java.util.TreeMap;
 
 /**
  * Turns a Debian base tree into Basalt's image tree (a pure {@link FileTree} transform): checks
- * merged /usr, installs Basalt's jars, units and os-release, enables units from Basalt's presets,
- * trims the Java runtime, removes per-machine secrets and state, keeps the image's {@code /etc}
- * under {@code /usr/share/basalt/etc} and clamps every mtime to SOURCE_DATE_EPOCH. Immutable
- * configuration; thread-safe.
+ * merged /usr, installs Basalt's jars, units, os-release and login banners, enables units from
+ * Basalt's presets, trims the Java runtime, removes per-machine secrets and state, keeps the
+ * image's {@code /etc} under {@code /usr/share/basalt/etc} and clamps every mtime to
+ * SOURCE_DATE_EPOCH. Immutable configuration; thread-safe.
  */
 public final class UsrAssembler {
   /** Where the image's /etc defaults live (the initramfs copies missing files to /etc). */
@@ -163,6 +163,15 @@ public final class UsrAssembler {
     putFile(b, "/usr/lib/os-release", osRelease().getBytes(StandardCharsets.UTF_8), 0644);
     if (b.get("/etc/os-release") == null || b.get("/etc/os-release").type() != EntryType.SYMLINK) {
       b.put(TreeEntry.symlink("/etc/os-release", "../usr/lib/os-release").withMtime(epoch));
+    }
+    // The login banners name the version of the /usr that runs: /etc links into /usr, as for
+    // os-release, since the initramfs never overwrites a file of /etc after the first boot.
+    String pretty = "Basalt " + in.spec().version() + " (" + in.spec().channel() + ")";
+    // agetty(8) ISSUE ESCAPES: \n the host name, \l the tty, as in Debian's /etc/issue.
+    putFile(b, "/usr/lib/issue", (pretty + " \\n \\l\n\n").getBytes(StandardCharsets.UTF_8), 0644);
+    putFile(b, "/usr/lib/issue.net", (pretty + "\n").getBytes(StandardCharsets.UTF_8), 0644);
+    for (String n : List.of("issue", "issue.net")) {
+      b.put(TreeEntry.symlink("/etc/" + n, "../usr/lib/" + n).withMtime(epoch));
     }
 
     for (ImageSpec.ExtraFile f : in.spec().files()) {

@@ -10,6 +10,9 @@ import io.basalt.image.tree.TreeEntry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 class InitUnitsResourcesTest {
@@ -40,5 +43,38 @@ class InitUnitsResourcesTest {
             e ->
                 assertNotNull(
                     t.get("/usr/lib/systemd/system/" + e.linkTarget().substring(3)), e.path()));
+  }
+
+  @Test
+  void everyBasaltScriptAUnitRunsIsInstalledExecutable() throws IOException {
+    // Scripts directly under /usr/lib/basalt; the Java runtime below it comes from the base tree.
+    FileTree t = InitUnitsResources.addTo(FileTree.builder(), 42).build();
+    List<String> units =
+        t.stream()
+            .filter(e -> e.type() == EntryType.REGULAR && e.path().endsWith(".service"))
+            .map(TreeEntry::path)
+            .toList();
+    assertTrue(
+        units.contains("/usr/lib/systemd/system/basalt-update-fallback.service"), "" + units);
+    for (String u : units) {
+      String text;
+      try (InputStream in = t.get(u).content().open()) {
+        text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+      }
+      Matcher m =
+          Pattern.compile("(?m)^Exec\\w+=[-@:+!]*(/usr/lib/basalt/[^ /\\n]+)(?=\\s|$)")
+              .matcher(text);
+      while (m.find()) {
+        TreeEntry script = t.get(m.group(1));
+        assertNotNull(script, u + " runs " + m.group(1) + ", which init-units does not install");
+        assertEquals(0755, script.mode(), m.group(1));
+      }
+    }
+    String fallback;
+    try (InputStream in =
+        t.get("/usr/lib/systemd/system/basalt-update-fallback.service").content().open()) {
+      fallback = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    assertTrue(fallback.contains("ExecStart=/usr/lib/basalt/boot-fallback\n"), fallback);
   }
 }

@@ -64,6 +64,8 @@ class UsrAssemblerTest {
             "/etc/systemd/system/multi-user.target.wants/docker.service",
             "/lib/systemd/system/docker.service"));
     b.putWithParents(TreeEntry.symlink("/etc/os-release", "../usr/lib/os-release"));
+    b.putWithParents(file("/etc/issue", "Debian GNU/Linux 12 \\n \\l\n\n"));
+    b.putWithParents(file("/etc/issue.net", "Debian GNU/Linux 12\n"));
     return b;
   }
 
@@ -153,6 +155,35 @@ class UsrAssemblerTest {
     // mtimes clamped, nothing newer than the epoch
     assertTrue(t.stream().allMatch(e -> e.mtime() <= EPOCH));
     assertEquals(EPOCH, t.get("/usr/bin/true").mtime());
+  }
+
+  @Test
+  void consoleBannerNamesBasaltAndTheRunningVersion() throws Exception {
+    ImageSpec spec = ImageSpec.parse("version: 1.2.3+b1\nchannel: beta\n", "t.yaml", null);
+    FileTree t = UsrAssembler.assemble(base().build(), inputs(spec)).tree();
+
+    // agetty's banner: name, version and channel (as os-release's PRETTY_NAME), then agetty's own
+    // escapes for host name and tty, as Debian's; issue.net without escapes.
+    assertEquals("Basalt 1.2.3+b1 (beta) \\n \\l\n\n", text(t, "/usr/lib/issue"));
+    assertEquals("Basalt 1.2.3+b1 (beta)\n", text(t, "/usr/lib/issue.net"));
+    assertEquals(0644, t.get("/usr/lib/issue").mode());
+    // The /etc defaults link into /usr, as os-release does, so that the banner names the version
+    // of the /usr that runs, also after an update (the initramfs never overwrites /etc).
+    for (String n : new String[] {"issue", "issue.net"}) {
+      TreeEntry e = t.get(UsrAssembler.ETC_DEFAULTS + "/" + n);
+      assertNotNull(e, n);
+      assertEquals(EntryType.SYMLINK, e.type(), n);
+      assertEquals("../usr/lib/" + n, e.linkTarget(), n);
+    }
+  }
+
+  @Test
+  void anExtraFileReplacesTheConsoleBanner() throws Exception {
+    ImageSpec spec =
+        ImageSpec.parse(
+            "version: 1.2.3\nfiles:\n  - path: /etc/issue\n    content: mine\n", "t.yaml", null);
+    FileTree t = UsrAssembler.assemble(base().build(), inputs(spec)).tree();
+    assertEquals("mine", text(t, UsrAssembler.ETC_DEFAULTS + "/issue"));
   }
 
   @Test
