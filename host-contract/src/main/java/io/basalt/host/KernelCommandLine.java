@@ -49,6 +49,12 @@ public final class KernelCommandLine {
   /** {@code cloud-config-url=<url>}: user-data fetched over HTTP(S). */
   public static final String CLOUD_CONFIG_URL = "cloud-config-url";
 
+  /**
+   * {@code basalt.cloud-config-url.insecure=1} (or the bare flag): accept a plain {@code http://}
+   * {@link #CLOUD_CONFIG_URL}; without it only https is fetched.
+   */
+  public static final String CLOUD_CONFIG_URL_INSECURE = "basalt.cloud-config-url.insecure";
+
   /** Added by boot loaders, never carried over to a new entry. */
   public static final String LOADER_INITRD = "initrd";
 

@@ -331,7 +331,10 @@ class CloudConfigDatasourcesIT {
         });
     server.start();
     try {
-      prepare(null, "cloud-config-url=http://10.0.2.100/basalt/cloud-config.yml");
+      prepare(
+          null,
+          "cloud-config-url=http://10.0.2.100/basalt/cloud-config.yml",
+          "basalt.cloud-config-url.insecure=1"); // plain http needs the opt-in
       int port = server.getAddress().getPort();
       // One host process per guest connection (a chardev target would be a single connection,
       // opened

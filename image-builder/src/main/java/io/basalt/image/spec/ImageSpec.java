@@ -24,8 +24,8 @@ import java.util.Set;
  * @param partitions partition sizes in bytes
  * @param outputs the artifacts to write
  * @param compressor squashfs compressor
- * @param compressorLevel squashfs compression level, if the spec sets one (else the compressor's
- *     mksquashfs default)
+ * @param compressorLevel squashfs compression level: the spec's, else the default spec's; empty
+ *     only when the spec sets it to null (the compressor's mksquashfs default)
  * @param sourceDateEpoch SOURCE_DATE_EPOCH fixed by the spec, if any
  * @param text the spec's own text (part of the build inputs)
  */

@@ -204,7 +204,9 @@ final class SpecBinder {
       throw error(compNode, "compressor", "expected zstd, xz or gzip, found \"" + comp + "\"");
     }
     java.util.OptionalInt level = java.util.OptionalInt.empty();
-    YamlNode lv = user.map.get("compressor-level");
+    // Left out, the level is the default spec's (README "Image spec"): an explicit null asks for
+    // the compressor's own mksquashfs default.
+    YamlNode lv = pick(user, def, "compressor-level");
     if (lv != null && lv.kind != YamlNode.Kind.NULL) {
       String expected =
           "an integer from "

@@ -148,6 +148,24 @@ class ImageSpecTest {
   }
 
   @Test
+  void userSpecWithoutCompressorLevelGetsTheDefaultSpecsLevel() throws Exception {
+    assertEquals(3, ImageSpec.loadDefault().compressorLevel().getAsInt());
+    ImageSpec without = ImageSpec.parse("name: edge\n", "s.yaml", null);
+    assertEquals(ImageSpec.Compressor.ZSTD, without.compressor());
+    assertEquals(java.util.OptionalInt.of(3), without.compressorLevel());
+
+    ImageSpec with = ImageSpec.parse("name: edge\ncompressor-level: 19\n", "s.yaml", null);
+    assertEquals(java.util.OptionalInt.of(19), with.compressorLevel());
+
+    ImageSpec xz = ImageSpec.parse("compressor: xz\n", "s.yaml", null);
+    assertEquals(ImageSpec.Compressor.XZ, xz.compressor());
+    assertEquals(java.util.OptionalInt.of(3), xz.compressorLevel());
+
+    ImageSpec own = ImageSpec.parse("compressor-level: null\n", "s.yaml", null);
+    assertFalse(own.compressorLevel().isPresent());
+  }
+
+  @Test
   void extraFilesResolveAgainstTheSpecFolder() throws Exception {
     try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
       Path dir = Files.createDirectories(fs.getPath("/specs"));

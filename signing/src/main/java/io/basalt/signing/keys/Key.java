@@ -102,6 +102,23 @@ public final class Key {
   }
 
   /**
+   * The public key as DER SubjectPublicKeyInfo re-encoded by the JDK, so that two key objects
+   * holding one key (other fields, other PEM line breaks) give equal bytes; empty when the key is
+   * of an unsupported type or cannot be decoded. Used to count each key once towards a threshold.
+   */
+  public byte[] publicKeyInfo() {
+    if (type == null) {
+      return new byte[0];
+    }
+    try {
+      byte[] der = publicKey().getEncoded();
+      return der == null ? new byte[0] : der;
+    } catch (GeneralSecurityException | RuntimeException e) {
+      return new byte[0];
+    }
+  }
+
+  /**
    * Checks a signature over data with the JDK's providers: Ed25519 (RFC 8032, SunEC), ECDSA P-256
    * with SHA-256, RSASSA-PSS with SHA-256. Never throws for bad input: malformed keys or signatures
    * and unsupported schemes simply do not verify.

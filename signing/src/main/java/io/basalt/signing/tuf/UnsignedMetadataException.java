@@ -13,6 +13,15 @@ public final class UnsignedMetadataException extends TufException {
    * signatures.
    */
   public UnsignedMetadataException(String role, int threshold, int validSignatures, String signer) {
+    this(role, threshold, validSignatures, signer, "");
+  }
+
+  /**
+   * Creates the exception with a note on key ids that did not count (not the key's own id, or a key
+   * already counted); an empty note adds nothing to the message.
+   */
+  public UnsignedMetadataException(
+      String role, int threshold, int validSignatures, String signer, String note) {
     super(
         role,
         role
@@ -21,7 +30,8 @@ public final class UnsignedMetadataException extends TufException {
             + " valid signature(s) from the keys of "
             + signer
             + ", threshold is "
-            + threshold);
+            + threshold
+            + (note.isEmpty() ? "" : " (" + note + ")"));
     this.threshold = threshold;
     this.validSignatures = validSignatures;
   }
