@@ -14,7 +14,12 @@ import java.io.StringReader;
 import java.math.BigInteger;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -76,6 +81,8 @@ final class DocumentChecker {
           "sk-ssh-ed25519@openssh.com",
           "sk-ecdsa-sha2-nistp256@openssh.com");
   private static final Pattern FLEET_METADATA = Pattern.compile("^[^=,]+=[^=,]*(,[^=,]+=[^=,]*)*$");
+  private static final Pattern WRITE_FILE_CONTENT =
+      Pattern.compile("^write_files\\[\\d+\\]\\.content$");
   private static final Pattern INT_DEC = Pattern.compile("^[-+]?(0|[1-9][0-9_]*)$");
   private static final Pattern INT_OCT = Pattern.compile("^[-+]?0[0-7_]+$");
   private static final Pattern INT_HEX = Pattern.compile("^[-+]?0x[0-9a-fA-F_]+$");
@@ -217,11 +224,59 @@ final class DocumentChecker {
       return text;
     }
     Str str = (Str) type;
+    if (tag.equals(Tag.BINARY)) {
+      // YAML 1.1 !!binary: base64 of the bytes. Like Go's yaml decoder, the value is the bytes.
+      byte[] bytes = binaryScalar(text, node, path);
+      if (bytes == null) {
+        return null;
+      }
+      if (WRITE_FILE_CONTENT.matcher(path).matches()) {
+        return bytes; // bound as bytes; its encoding (gzip, base64) applies to them
+      }
+      try {
+        text =
+            StandardCharsets.UTF_8
+                .newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT)
+                .decode(ByteBuffer.wrap(bytes))
+                .toString();
+      } catch (CharacterCodingException e) {
+        add(
+            Severity.ERROR,
+            node.getStartMark(),
+            "the !!binary value of "
+                + path
+                + " is not UTF-8 text; only write_files[].content"
+                + " may hold arbitrary bytes");
+        return null;
+      }
+    }
     // Like Go's yaml decoder, a string key takes the scalar's text as written: `reboot-strategy:
     // off`
     // stays "off" even though YAML 1.1 resolves it to a boolean.
     checkString(str, text, node, path);
     return text;
+  }
+
+  /** The bytes of a {@code !!binary} scalar, or null (error added) when it is not base64. */
+  private byte[] binaryScalar(String text, Node node, String path) {
+    StringBuilder b64 = new StringBuilder(text.length());
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+        b64.append(c);
+      }
+    }
+    try {
+      return Base64.getDecoder().decode(b64.toString());
+    } catch (IllegalArgumentException e) {
+      add(
+          Severity.ERROR,
+          node.getStartMark(),
+          path + " is tagged !!binary but is not base64: " + oneLine(e.getMessage()));
+      return null;
+    }
   }
 
   private Map<String, Object> walkObject(MappingNode m, Obj obj, String path) {
@@ -593,9 +648,14 @@ final class DocumentChecker {
       }
       Object enc = f.get("encoding");
       Object content = f.get("content");
-      if (content instanceof String c && (enc == null || Schema.ENCODINGS.contains(enc))) {
+      boolean binary = content instanceof byte[];
+      String c =
+          binary
+              ? new String((byte[]) content, StandardCharsets.ISO_8859_1)
+              : content instanceof String str ? str : null;
+      if (c != null && (enc == null || Schema.ENCODINGS.contains(enc))) {
         try {
-          CloudConfig.WriteFile.decode(c, (String) enc);
+          CloudConfig.WriteFile.decode(c, (String) enc, binary);
         } catch (IOException e) {
           add(
               Severity.ERROR,
