@@ -3,6 +3,7 @@ package io.basalt.cloudconfig.cli;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.basalt.cloudconfig.JsonSchema;
@@ -12,6 +13,7 @@ import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
@@ -88,6 +90,21 @@ class CliTest {
     try (Stream<Path> s = Files.list(root)) {
       assertEquals(0, s.count());
     }
+    // The same through merge keys, within the alias limit: each mapping is merged once.
+    StringBuilder m = new StringBuilder("#cloud-config\nm0: &m0 {hostname: lol}\n");
+    for (int i = 1; i < 25; i++) {
+      m.append("m").append(i).append(": &m").append(i);
+      m.append(" {<<: [*m").append(i - 1).append(", *m").append(i - 1).append("]}\n");
+    }
+    Path merges = tmp.resolve("merges.yml");
+    Files.writeString(merges, m.append("<<: *m24\n").toString());
+    Path root2 = tmp.resolve("root2");
+    r =
+        assertTimeoutPreemptively(
+            Duration.ofSeconds(10),
+            () -> run("render", merges.toString(), "--root", root2.toString()));
+    assertEquals(0, r.code(), r.err());
+    assertEquals("lol\n", Files.readString(root2.resolve("etc/hostname")));
   }
 
   /**
@@ -230,5 +247,36 @@ class CliTest {
     assertEquals(1, v.code(), v.out());
     assertTrue(v.out().contains(cfg + ":4:14: error: write_files[0].content"), v.out());
     assertTrue(v.out().contains("!!binary"), v.out());
+  }
+
+  /**
+   * A ~1 KB "billion laughs" document is refused quickly, naming the limit, by render and apply.
+   */
+  @Test
+  void billionLaughsIsRefusedByRenderAndApply() throws Exception {
+    StringBuilder b = new StringBuilder("#cloud-config\nl0: &l0 [lol, lol, lol, lol, lol]\n");
+    for (int i = 1; i < 10; i++) {
+      b.append("l").append(i).append(": &l").append(i).append(" [*l").append(i - 1);
+      b.append((", *l" + (i - 1)).repeat(8)).append("]\n");
+    }
+    b.append("users: [{name: a, groups: *l9}]\nssh_authorized_keys: *l9\n");
+    Path cfg = tmp.resolve("laughs.yml");
+    Files.writeString(cfg, b.toString());
+    Path root = tmp.resolve("root");
+    Run r =
+        assertTimeoutPreemptively(
+            Duration.ofSeconds(10), () -> run("render", cfg.toString(), "--root", root.toString()));
+    assertEquals(1, r.code(), r.err());
+    assertTrue(r.err().contains("YAML limit exceeded: more than 50 aliases"), r.err());
+    assertFalse(Files.exists(root));
+    Files.createDirectories(root);
+    r =
+        assertTimeoutPreemptively(
+            Duration.ofSeconds(10), () -> run("apply", cfg.toString(), "--root", root.toString()));
+    assertEquals(1, r.code(), r.err());
+    assertTrue(r.err().contains("YAML limit exceeded: more than 50 aliases"), r.err());
+    try (Stream<Path> s = Files.list(root)) {
+      assertEquals(0, s.count());
+    }
   }
 }
