@@ -590,7 +590,7 @@ final class DocumentChecker {
         }
       }
       case "hostname" -> {
-        if (!HOSTNAME.matcher(text).matches() || text.split("\\.", -1)[0].length() > 63) {
+        if (!isHostname(text)) {
           add(
               Severity.ERROR,
               at,
@@ -650,6 +650,11 @@ final class DocumentChecker {
       }
       default -> throw new IllegalStateException("unknown format " + format);
     }
+  }
+
+  /** Whether {@code text} is an RFC 1123 host name (labels of letters, digits and '-'). */
+  static boolean isHostname(String text) {
+    return HOSTNAME.matcher(text).matches() && text.split("\\.", -1)[0].length() <= 63;
   }
 
   static boolean looksLikeSshKey(String text) {

@@ -279,4 +279,20 @@ class CliTest {
       assertEquals(0, s.count());
     }
   }
+
+  /** Bad datasource metadata stops apply with one line naming it, no stack trace, nothing done. */
+  @Test
+  void applyRefusesBadDatasourceMetadataWithoutAStackTrace() throws Exception {
+    Path root = tmp.resolve("root");
+    Path context = root.resolve("run/basalt/context");
+    Files.createDirectories(context);
+    Files.writeString(
+        context.resolve("context.sh"), "SET_HOSTNAME='-F/etc/shadow'\nETH0_MASK='255.0.255.0'\n");
+    Run r = run("apply", "--from-datasources", "--root", root.toString());
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().contains("opennebula " + context.resolve("context.sh")), r.err());
+    assertTrue(r.err().contains("SET_HOSTNAME"), r.err());
+    assertFalse(r.err().contains("\tat "), r.err());
+    assertFalse(Files.exists(root.resolve("etc/hostname")));
+  }
 }
