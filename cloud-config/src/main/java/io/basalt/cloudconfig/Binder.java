@@ -2,6 +2,7 @@ package io.basalt.cloudconfig;
 
 import io.basalt.cloudconfig.Schema.Field;
 import io.basalt.cloudconfig.Schema.Obj;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,13 +39,18 @@ final class Binder {
     List<CloudConfig.WriteFile> files = new ArrayList<>();
     for (Object o : list(tree, "write_files")) {
       Map<String, Object> f = (Map<String, Object>) o;
+      Object content = f.get("content");
+      boolean binary = content instanceof byte[];
       files.add(
           new CloudConfig.WriteFile(
               str(f, "path"),
-              str(f, "content"),
+              binary
+                  ? new String((byte[]) content, StandardCharsets.ISO_8859_1)
+                  : str(f, "content"),
               str(f, "encoding"),
               str(f, "owner"),
-              str(f, "permissions")));
+              str(f, "permissions"),
+              binary));
     }
     Map<String, Object> c = (Map<String, Object>) tree.getOrDefault("coreos", Map.of());
     List<CloudConfig.Unit> units = new ArrayList<>();

@@ -118,12 +118,27 @@ public record CloudConfig(
     }
   }
 
-  /** A {@code write_files[]} entry; {@code content} is as written in the YAML (still encoded). */
+  /**
+   * A {@code write_files[]} entry; {@code content} is as written in the YAML (still encoded), or,
+   * when {@code binaryContent}, the bytes of a YAML {@code !!binary} scalar, one ISO-8859-1 char
+   * per byte (as coreos-cloudinit, which decodes the YAML binary before applying {@code encoding}).
+   */
   public record WriteFile(
-      String path, String content, String encoding, String owner, String permissions) {
+      String path,
+      String content,
+      String encoding,
+      String owner,
+      String permissions,
+      boolean binaryContent) {
 
     public WriteFile {
       Objects.requireNonNull(path, "path");
+    }
+
+    /** An entry whose content is YAML text (not {@code !!binary}). */
+    public WriteFile(
+        String path, String content, String encoding, String owner, String permissions) {
+      this(path, content, encoding, owner, permissions, false);
     }
 
     /** The file mode, from {@code permissions} (octal), 0644 when absent. */
@@ -137,14 +152,14 @@ public record CloudConfig(
      * @throws IOException when the content is not valid base64 or gzip
      */
     public byte[] decodedContent() throws IOException {
-      return decode(content == null ? "" : content, encoding);
+      return decode(content == null ? "" : content, encoding, binaryContent);
     }
 
-    static byte[] decode(String content, String encoding) throws IOException {
+    static byte[] decode(String content, String encoding, boolean binary) throws IOException {
+      byte[] data = content.getBytes(binary ? StandardCharsets.ISO_8859_1 : StandardCharsets.UTF_8);
       if (encoding == null || encoding.isEmpty()) {
-        return content.getBytes(StandardCharsets.UTF_8);
+        return data;
       }
-      byte[] data = content.getBytes(StandardCharsets.UTF_8);
       boolean gz = encoding.startsWith("gz");
       boolean b64 = encoding.contains("b64") || encoding.contains("base64");
       if (b64) {

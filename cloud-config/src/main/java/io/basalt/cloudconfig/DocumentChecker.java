@@ -14,14 +14,24 @@ import java.io.StringReader;
 import java.math.BigInteger;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Pattern;
 import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.comments.CommentLine;
 import org.yaml.snakeyaml.composer.Composer;
 import org.yaml.snakeyaml.error.Mark;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
@@ -76,10 +86,30 @@ final class DocumentChecker {
           "sk-ssh-ed25519@openssh.com",
           "sk-ecdsa-sha2-nistp256@openssh.com");
   private static final Pattern FLEET_METADATA = Pattern.compile("^[^=,]+=[^=,]*(,[^=,]+=[^=,]*)*$");
+  private static final Pattern WRITE_FILE_CONTENT =
+      Pattern.compile("^write_files\\[\\d+\\]\\.content$");
   private static final Pattern INT_DEC = Pattern.compile("^[-+]?(0|[1-9][0-9_]*)$");
   private static final Pattern INT_OCT = Pattern.compile("^[-+]?0[0-7_]+$");
   private static final Pattern INT_HEX = Pattern.compile("^[-+]?0x[0-9a-fA-F_]+$");
   private static final Pattern INT_BIN = Pattern.compile("^[-+]?0b[0-1_]+$");
+
+  /** Aliases to lists or mappings per document (SnakeYAML maxAliasesForCollections). */
+  static final int MAX_ALIASES = 50;
+
+  /** Nesting of lists and mappings (SnakeYAML nestingDepthLimit). */
+  static final int MAX_DEPTH = 50;
+
+  /** Characters per document (SnakeYAML codePointLimit). */
+  static final int MAX_CODE_POINTS = 16 * 1024 * 1024;
+
+  /** Nodes (scalars, lists, mappings) written in a document, before aliases are followed. */
+  static final int MAX_NODES = 200_000;
+
+  /** Values the document holds once its aliases are expanded. */
+  static final int MAX_EXPANDED_NODES = 200_000;
+
+  /** Characters of scalar text once aliases are expanded. */
+  static final int MAX_EXPANDED_CHARS = MAX_CODE_POINTS;
 
   private final int lineOffset;
   private final String where;
@@ -91,6 +121,10 @@ final class DocumentChecker {
 
   /** Key path to the node of its key. */
   private final Map<String, Node> keys = new HashMap<>();
+
+  private int expandedNodes;
+  private long expandedChars;
+  private boolean expansionExceeded;
 
   /**
    * @param lineOffset lines before this document in the file (multipart parts)
@@ -110,19 +144,22 @@ final class DocumentChecker {
   CloudConfig check(String yamlText) {
     LoaderOptions lo = new LoaderOptions();
     lo.setAllowDuplicateKeys(true);
-    lo.setMaxAliasesForCollections(50);
-    lo.setNestingDepthLimit(50);
-    lo.setCodePointLimit(16 * 1024 * 1024);
+    lo.setMaxAliasesForCollections(MAX_ALIASES);
+    lo.setNestingDepthLimit(MAX_DEPTH);
+    lo.setCodePointLimit(MAX_CODE_POINTS);
     Node root;
     try {
       // Composer alone (no org.yaml.snakeyaml.Yaml facade): nodes with marks, without loading the
       // object constructor and java.beans machinery, which only costs start-up time here.
       root =
-          new Composer(
+          new BoundedComposer(
                   new ParserImpl(new StreamReader(new StringReader(yamlText)), lo),
                   new Resolver(),
                   lo)
               .getSingleNode();
+    } catch (LimitException e) {
+      add(Severity.ERROR, e.at, "YAML limit exceeded: " + e.getMessage());
+      return null;
     } catch (MarkedYAMLException e) {
       Mark m = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
       String problem = e.getProblem() != null ? e.getProblem() : e.getMessage();
@@ -130,7 +167,7 @@ final class DocumentChecker {
       add(Severity.ERROR, m, "YAML syntax error: " + oneLine(problem) + context);
       return null;
     } catch (YAMLException e) {
-      add(Severity.ERROR, 0, 0, "YAML syntax error: " + oneLine(e.getMessage()));
+      add(Severity.ERROR, 0, 0, yamlProblem(e.getMessage()));
       return null;
     }
     if (root == null) {
@@ -146,6 +183,9 @@ final class DocumentChecker {
     }
     @SuppressWarnings("unchecked")
     Map<String, Object> tree = (Map<String, Object>) walk(root, Schema.ROOT, "");
+    if (expansionExceeded) {
+      return null;
+    }
     crossChecks(tree);
     if (diagnostics.stream().anyMatch(d -> d.severity() == Severity.ERROR)) {
       return null;
@@ -156,6 +196,25 @@ final class DocumentChecker {
   // ---------------------------------------------------------------- structural walk
 
   private Object walk(Node node, Type type, String path) {
+    if (expansionExceeded) {
+      return null;
+    }
+    if (++expandedNodes > MAX_EXPANDED_NODES
+        || (node instanceof ScalarNode sc
+            && (expandedChars += sc.getValue().length()) > MAX_EXPANDED_CHARS)) {
+      expansionExceeded = true;
+      add(
+          Severity.ERROR,
+          node.getStartMark(),
+          "YAML limit exceeded: with its aliases expanded the document has more than "
+              + MAX_EXPANDED_NODES
+              + " values or "
+              + MAX_EXPANDED_CHARS
+              + " characters of text (limit against alias expansion, at "
+              + label(path)
+              + ")");
+      return null;
+    }
     values.put(path, node);
     if (node instanceof ScalarNode s && s.getTag().equals(Tag.NULL)) {
       return null;
@@ -217,11 +276,59 @@ final class DocumentChecker {
       return text;
     }
     Str str = (Str) type;
+    if (tag.equals(Tag.BINARY)) {
+      // YAML 1.1 !!binary: base64 of the bytes. Like Go's yaml decoder, the value is the bytes.
+      byte[] bytes = binaryScalar(text, node, path);
+      if (bytes == null) {
+        return null;
+      }
+      if (WRITE_FILE_CONTENT.matcher(path).matches()) {
+        return bytes; // bound as bytes; its encoding (gzip, base64) applies to them
+      }
+      try {
+        text =
+            StandardCharsets.UTF_8
+                .newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT)
+                .decode(ByteBuffer.wrap(bytes))
+                .toString();
+      } catch (CharacterCodingException e) {
+        add(
+            Severity.ERROR,
+            node.getStartMark(),
+            "the !!binary value of "
+                + path
+                + " is not UTF-8 text; only write_files[].content"
+                + " may hold arbitrary bytes");
+        return null;
+      }
+    }
     // Like Go's yaml decoder, a string key takes the scalar's text as written: `reboot-strategy:
     // off`
     // stays "off" even though YAML 1.1 resolves it to a boolean.
     checkString(str, text, node, path);
     return text;
+  }
+
+  /** The bytes of a {@code !!binary} scalar, or null (error added) when it is not base64. */
+  private byte[] binaryScalar(String text, Node node, String path) {
+    StringBuilder b64 = new StringBuilder(text.length());
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+        b64.append(c);
+      }
+    }
+    try {
+      return Base64.getDecoder().decode(b64.toString());
+    } catch (IllegalArgumentException e) {
+      add(
+          Severity.ERROR,
+          node.getStartMark(),
+          path + " is tagged !!binary but is not base64: " + oneLine(e.getMessage()));
+      return null;
+    }
   }
 
   private Map<String, Object> walkObject(MappingNode m, Obj obj, String path) {
@@ -283,7 +390,11 @@ final class DocumentChecker {
     return out;
   }
 
-  /** Resolves YAML merge keys ({@code <<: *anchor}): explicit keys win over merged ones. */
+  /**
+   * Resolves YAML merge keys ({@code <<: *anchor}): explicit keys win over merged ones, earlier
+   * merged ones over later. Each mapping is merged at most once (merging it again adds nothing), so
+   * a chain of merges costs no more than the mappings it names.
+   */
   private static List<NodeTuple> flatten(MappingNode m) {
     boolean hasMerge = false;
     for (NodeTuple t : m.getValue()) {
@@ -295,38 +406,52 @@ final class DocumentChecker {
     if (!hasMerge) {
       return m.getValue();
     }
-    List<NodeTuple> merged = new ArrayList<>();
     List<NodeTuple> explicit = new ArrayList<>();
+    List<NodeTuple> merged = new ArrayList<>();
+    Set<Node> visited = Collections.newSetFromMap(new IdentityHashMap<>());
+    visited.add(m);
+    collectMerged(m, explicit, merged, visited);
+    Set<String> taken = new HashSet<>();
+    for (NodeTuple t : explicit) {
+      if (t.getKeyNode() instanceof ScalarNode s) {
+        taken.add(s.getValue());
+      }
+    }
+    List<NodeTuple> out = new ArrayList<>(explicit);
+    for (NodeTuple t : merged) {
+      if (!(t.getKeyNode() instanceof ScalarNode s) || taken.add(s.getValue())) {
+        out.add(t);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Adds {@code m}'s own tuples to {@code explicit} and, depth first, those of the mappings it
+   * merges to {@code merged}, each mapping once.
+   */
+  private static void collectMerged(
+      MappingNode m, List<NodeTuple> explicit, List<NodeTuple> merged, Set<Node> visited) {
+    List<MappingNode> sources = new ArrayList<>();
     for (NodeTuple t : m.getValue()) {
       if (t.getKeyNode().getTag().equals(Tag.MERGE)) {
         Node v = t.getValueNode();
-        List<Node> sources = v instanceof SequenceNode s ? s.getValue() : List.of(v);
-        for (Node src : sources) {
-          if (src instanceof MappingNode sm && sm != m) {
-            merged.addAll(flatten(sm));
+        for (Node src : v instanceof SequenceNode s ? s.getValue() : List.of(v)) {
+          if (src instanceof MappingNode sm && visited.add(sm)) {
+            sources.add(sm);
           }
         }
       } else {
         explicit.add(t);
       }
     }
-    List<NodeTuple> out = new ArrayList<>(explicit);
-    for (NodeTuple t : merged) {
-      String k = t.getKeyNode() instanceof ScalarNode s ? s.getValue() : null;
-      boolean overridden =
-          explicit.stream()
-                  .anyMatch(e -> e.getKeyNode() instanceof ScalarNode s && s.getValue().equals(k))
-              || out.stream()
-                  .anyMatch(
-                      e ->
-                          e != t
-                              && e.getKeyNode() instanceof ScalarNode s
-                              && s.getValue().equals(k));
-      if (!overridden) {
-        out.add(t);
-      }
+    for (MappingNode sm : sources) {
+      List<NodeTuple> own = new ArrayList<>();
+      List<NodeTuple> below = new ArrayList<>();
+      collectMerged(sm, own, below, visited);
+      merged.addAll(own);
+      merged.addAll(below);
     }
-    return out;
   }
 
   private void unknownKey(ScalarNode keyNode, String raw, String name, Obj obj, String path) {
@@ -465,7 +590,7 @@ final class DocumentChecker {
         }
       }
       case "hostname" -> {
-        if (!HOSTNAME.matcher(text).matches() || text.split("\\.", -1)[0].length() > 63) {
+        if (!isHostname(text)) {
           add(
               Severity.ERROR,
               at,
@@ -525,6 +650,11 @@ final class DocumentChecker {
       }
       default -> throw new IllegalStateException("unknown format " + format);
     }
+  }
+
+  /** Whether {@code text} is an RFC 1123 host name (labels of letters, digits and '-'). */
+  static boolean isHostname(String text) {
+    return HOSTNAME.matcher(text).matches() && text.split("\\.", -1)[0].length() <= 63;
   }
 
   static boolean looksLikeSshKey(String text) {
@@ -593,9 +723,14 @@ final class DocumentChecker {
       }
       Object enc = f.get("encoding");
       Object content = f.get("content");
-      if (content instanceof String c && (enc == null || Schema.ENCODINGS.contains(enc))) {
+      boolean binary = content instanceof byte[];
+      String c =
+          binary
+              ? new String((byte[]) content, StandardCharsets.ISO_8859_1)
+              : content instanceof String str ? str : null;
+      if (c != null && (enc == null || Schema.ENCODINGS.contains(enc))) {
         try {
-          CloudConfig.WriteFile.decode(c, (String) enc);
+          CloudConfig.WriteFile.decode(c, (String) enc, binary);
         } catch (IOException e) {
           add(
               Severity.ERROR,
@@ -803,5 +938,83 @@ final class DocumentChecker {
 
   private void add(Severity severity, int line0, int column0, String message) {
     diagnostics.add(new Diagnostic(severity, line0 + 1 + lineOffset, column0 + 1, message + where));
+  }
+
+  private static final Pattern SNAKE_ALIASES =
+      Pattern.compile("^Number of aliases for non-scalar nodes exceeds the specified max=(\\d+)$");
+  private static final Pattern SNAKE_DEPTH = Pattern.compile("^Nesting Depth exceeded max (\\d+)$");
+  private static final Pattern SNAKE_CODE_POINTS =
+      Pattern.compile("^The incoming YAML document exceeds the limit: (\\d+) code points\\.?$");
+
+  /** The message for a SnakeYAML exception without a position; its own limits said plainly. */
+  static String yamlProblem(String message) {
+    String m = message == null ? "" : message.trim();
+    java.util.regex.Matcher x = SNAKE_ALIASES.matcher(m);
+    if (x.matches()) {
+      return "YAML limit exceeded: more than "
+          + x.group(1)
+          + " aliases to lists or mappings (limit against alias expansion, \"billion laughs\")";
+    }
+    x = SNAKE_DEPTH.matcher(m);
+    if (x.matches()) {
+      return "YAML limit exceeded: lists and mappings nested more than "
+          + x.group(1)
+          + " levels deep (limit)";
+    }
+    x = SNAKE_CODE_POINTS.matcher(m);
+    if (x.matches()) {
+      return "YAML limit exceeded: the document is longer than "
+          + x.group(1)
+          + " characters (limit)";
+    }
+    return "YAML syntax error: " + oneLine(m);
+  }
+
+  /** A document over one of Basalt's own YAML limits, found while composing. */
+  private static final class LimitException extends YAMLException {
+    private static final long serialVersionUID = 1L;
+
+    @SuppressWarnings("serial")
+    final transient Mark at;
+
+    LimitException(String message, Mark at) {
+      super(message);
+      this.at = at;
+    }
+  }
+
+  /** A SnakeYAML composer that refuses documents of more than {@link #MAX_NODES} nodes. */
+  private static final class BoundedComposer extends Composer {
+    private int nodes;
+
+    BoundedComposer(ParserImpl parser, Resolver resolver, LoaderOptions options) {
+      super(parser, resolver, options);
+    }
+
+    private void count() {
+      if (++nodes > MAX_NODES) {
+        throw new LimitException(
+            "the document has more than " + MAX_NODES + " values (limit)",
+            parser.peekEvent().getStartMark());
+      }
+    }
+
+    @Override
+    protected Node composeScalarNode(String anchor, List<CommentLine> blockComments) {
+      count();
+      return super.composeScalarNode(anchor, blockComments);
+    }
+
+    @Override
+    protected Node composeSequenceNode(String anchor) {
+      count();
+      return super.composeSequenceNode(anchor);
+    }
+
+    @Override
+    protected Node composeMappingNode(String anchor) {
+      count();
+      return super.composeMappingNode(anchor);
+    }
   }
 }

@@ -31,6 +31,24 @@ public record Metadata(
     networkUnits = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(networkUnits));
   }
 
+  /**
+   * Whether {@code s} is a host name cloud-config's {@code hostname} accepts: RFC 1123 labels of
+   * letters, digits and '-' (never first or last), at most 63 characters each, 253 in all.
+   */
+  public static boolean isHostname(String s) {
+    return s != null && DocumentChecker.isHostname(s);
+  }
+
+  /**
+   * Whether {@code s} is one SSH public key line as cloud-config's {@code ssh_authorized_keys}
+   * accepts ({@code [options] <type> <base64> [comment]}), with no control characters.
+   */
+  public static boolean isSshPublicKey(String s) {
+    return s != null
+        && s.chars().noneMatch(c -> c < 0x20 || c == 0x7f)
+        && DocumentChecker.looksLikeSshKey(s);
+  }
+
   /** No metadata. */
   public static Metadata none() {
     return new Metadata(null, null, null, null, null, List.of(), Map.of());

@@ -46,11 +46,23 @@ public final class ConfigDriveDatasource implements Datasource {
     List<String> keys = new ArrayList<>();
     Path md = openstack.resolve("meta_data.json");
     if (Files.isRegularFile(md)) {
-      JsonNode n = readJson(json, md);
-      hostname = text(n, "hostname");
-      JsonNode pk = n.path("public_keys");
-      for (Iterator<Map.Entry<String, JsonNode>> it = pk.fields(); it.hasNext(); ) {
-        keys.add(it.next().getValue().asText().trim());
+      MetadataValues check = new MetadataValues(name(), md.toString());
+      JsonNode n = object(readJson(json, md), check, "meta_data.json");
+      hostname = text(n, "hostname", check);
+      if (hostname != null) {
+        check.hostname("hostname", hostname);
+      }
+      JsonNode pk = n.get("public_keys");
+      if (pk != null && !pk.isNull()) {
+        object(pk, check, "public_keys");
+        for (Iterator<Map.Entry<String, JsonNode>> it = pk.fields(); it.hasNext(); ) {
+          Map.Entry<String, JsonNode> e = it.next();
+          String field = "public_keys." + e.getKey();
+          if (!e.getValue().isTextual()) {
+            throw check.invalidHidden(field, "an SSH public key as a JSON string");
+          }
+          keys.add(check.sshKey(field, e.getValue().asText().trim()));
+        }
       }
     }
     String public4 = null;
@@ -58,9 +70,16 @@ public final class ConfigDriveDatasource implements Datasource {
     for (String v : List.of("ec2/latest/meta-data.json", "ec2/2009-04-04/meta-data.json")) {
       Path ec2 = mountDir.resolve(v);
       if (Files.isRegularFile(ec2)) {
-        JsonNode n = readJson(json, ec2);
-        public4 = text(n, "public-ipv4");
-        local4 = text(n, "local-ipv4");
+        MetadataValues check = new MetadataValues(name(), ec2.toString());
+        JsonNode n = object(readJson(json, ec2), check, "meta-data.json");
+        public4 = text(n, "public-ipv4", check);
+        if (public4 != null) {
+          check.ipv4("public-ipv4", public4);
+        }
+        local4 = text(n, "local-ipv4", check);
+        if (local4 != null) {
+          check.ipv4("local-ipv4", local4);
+        }
         break;
       }
     }
@@ -82,8 +101,24 @@ public final class ConfigDriveDatasource implements Datasource {
     }
   }
 
-  private static String text(JsonNode n, String field) {
+  private static JsonNode object(JsonNode n, MetadataValues check, String what)
+      throws InvalidMetadataException {
+    if (!n.isObject()) {
+      throw check.invalid(what, n.toString(), "a JSON object");
+    }
+    return n;
+  }
+
+  /** A string field, null when absent, null or empty. */
+  private static String text(JsonNode n, String field, MetadataValues check)
+      throws InvalidMetadataException {
     JsonNode v = n.get(field);
-    return v == null || v.isNull() || v.asText().isEmpty() ? null : v.asText();
+    if (v == null || v.isNull()) {
+      return null;
+    }
+    if (!v.isTextual()) {
+      throw check.invalid(field, v.toString(), "a JSON string");
+    }
+    return v.asText().isEmpty() ? null : v.asText();
   }
 }

@@ -67,17 +67,24 @@ public final class OpenNebulaDatasource implements Datasource {
         userData = ud.getBytes(StandardCharsets.UTF_8);
       }
     }
+    MetadataValues check = new MetadataValues(name(), file.toString());
     String hostname = nonEmpty(vars.get("SET_HOSTNAME"));
-    if (hostname == null) {
+    if (hostname != null) {
+      check.hostname("SET_HOSTNAME", hostname);
+    } else {
       hostname = nonEmpty(vars.get("HOSTNAME"));
+      if (hostname != null) {
+        check.hostname("HOSTNAME", hostname);
+      }
     }
     List<String> keys = new ArrayList<>();
     for (String k : vars.getOrDefault("SSH_PUBLIC_KEY", "").split("\n")) {
       if (!k.isBlank()) {
-        keys.add(k.trim());
+        keys.add(check.sshKey("SSH_PUBLIC_KEY", k.trim()));
       }
     }
-    Map<String, String> units = networkUnits(vars);
+    // Checks every ETHn_ value it uses, ETH0_IP and ETH0_IP6 (the substitution values) included.
+    Map<String, String> units = networkUnits(vars, check);
     String ip4 = nonEmpty(vars.get("ETH0_IP"));
     String ip6 = nonEmpty(vars.get("ETH0_IP6"));
     return Optional.of(
@@ -87,12 +94,22 @@ public final class OpenNebulaDatasource implements Datasource {
             new Metadata(ip4, ip4, ip6, ip6, hostname, keys, units)));
   }
 
-  /** One {@code 10-basalt-context-ethN.network} per interface that has a MAC or an address. */
-  static Map<String, String> networkUnits(Map<String, String> vars) {
+  /**
+   * One {@code 10-basalt-context-ethN.network} per interface that has a MAC or an address. Every
+   * value written into a unit is checked first.
+   *
+   * @throws InvalidMetadataException naming the first variable whose value is not acceptable
+   */
+  static Map<String, String> networkUnits(Map<String, String> vars, MetadataValues check)
+      throws InvalidMetadataException {
     TreeSet<Integer> nics = new TreeSet<>();
-    for (String k : vars.keySet()) {
-      Matcher m = ETH.matcher(k);
+    for (Map.Entry<String, String> e : vars.entrySet()) {
+      Matcher m = ETH.matcher(e.getKey());
       if (m.matches()) {
+        if (m.group(1).length() > 4) {
+          throw check.invalid(
+              e.getKey(), e.getValue(), "an interface number of at most 4 digits in ETHn_");
+        }
         nics.add(Integer.parseInt(m.group(1)));
       }
     }
@@ -102,6 +119,15 @@ public final class OpenNebulaDatasource implements Datasource {
       String mac = nonEmpty(vars.get(p + "MAC"));
       String ip = nonEmpty(vars.get(p + "IP"));
       String ip6 = nonEmpty(vars.get(p + "IP6"));
+      if (mac != null) {
+        check.mac(p + "MAC", mac);
+      }
+      if (ip != null) {
+        check.ipv4(p + "IP", ip);
+      }
+      if (ip6 != null) {
+        check.ipv6(p + "IP6", ip6);
+      }
       if (mac == null && ip == null && ip6 == null) {
         continue;
       }
@@ -109,38 +135,33 @@ public final class OpenNebulaDatasource implements Datasource {
       b.append(mac != null ? "MACAddress=" + mac.toLowerCase(Locale.ROOT) : "Name=eth" + n)
           .append("\n\n[Network]\n");
       if (ip != null) {
-        b.append("Address=")
-            .append(ip)
-            .append('/')
-            .append(prefix(vars.getOrDefault(p + "MASK", "255.255.255.0")))
-            .append('\n');
+        String mask = nonEmpty(vars.get(p + "MASK"));
+        int prefix = mask == null ? 24 : check.netmask(p + "MASK", mask);
+        b.append("Address=").append(ip).append('/').append(prefix).append('\n');
       }
       if (ip6 != null) {
-        b.append("Address=")
-            .append(ip6)
-            .append('/')
-            .append(vars.getOrDefault(p + "IP6_PREFIX_LENGTH", "64"))
-            .append('\n');
+        String len = nonEmpty(vars.get(p + "IP6_PREFIX_LENGTH"));
+        int prefix = len == null ? 64 : check.prefixLength6(p + "IP6_PREFIX_LENGTH", len);
+        b.append("Address=").append(ip6).append('/').append(prefix).append('\n');
       }
       if (ip == null && ip6 == null) {
         b.append("DHCP=yes\n");
       }
       String gw = nonEmpty(vars.get(p + "GATEWAY"));
       if (gw != null) {
-        b.append("Gateway=").append(gw).append('\n');
+        b.append("Gateway=").append(check.ipv4(p + "GATEWAY", gw)).append('\n');
       }
       String gw6 = nonEmpty(vars.get(p + "GATEWAY6"));
       if (gw6 != null) {
-        b.append("Gateway=").append(gw6).append('\n');
+        b.append("Gateway=").append(check.ipv6(p + "GATEWAY6", gw6)).append('\n');
       }
-      for (String dns : vars.getOrDefault(p + "DNS", "").trim().split("[\\s,]+")) {
-        if (!dns.isEmpty()) {
-          b.append("DNS=").append(dns).append('\n');
-        }
+      for (String dns : check.addresses(p + "DNS", vars.getOrDefault(p + "DNS", ""))) {
+        b.append("DNS=").append(dns).append('\n');
       }
-      String search = nonEmpty(vars.get(p + "SEARCH_DOMAIN"));
-      if (search != null) {
-        b.append("Domains=").append(search.trim()).append('\n');
+      List<String> search =
+          check.domains(p + "SEARCH_DOMAIN", vars.getOrDefault(p + "SEARCH_DOMAIN", ""));
+      if (!search.isEmpty()) {
+        b.append("Domains=").append(String.join(" ", search)).append('\n');
       }
       out.put("10-basalt-context-eth" + n + ".network", b.toString());
     }

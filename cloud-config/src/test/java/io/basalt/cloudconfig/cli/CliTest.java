@@ -1,15 +1,22 @@
 package io.basalt.cloudconfig.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.basalt.cloudconfig.JsonSchema;
+import java.io.ByteArrayOutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
 import java.util.stream.Stream;
+import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -83,6 +90,21 @@ class CliTest {
     try (Stream<Path> s = Files.list(root)) {
       assertEquals(0, s.count());
     }
+    // The same through merge keys, within the alias limit: each mapping is merged once.
+    StringBuilder m = new StringBuilder("#cloud-config\nm0: &m0 {hostname: lol}\n");
+    for (int i = 1; i < 25; i++) {
+      m.append("m").append(i).append(": &m").append(i);
+      m.append(" {<<: [*m").append(i - 1).append(", *m").append(i - 1).append("]}\n");
+    }
+    Path merges = tmp.resolve("merges.yml");
+    Files.writeString(merges, m.append("<<: *m24\n").toString());
+    Path root2 = tmp.resolve("root2");
+    r =
+        assertTimeoutPreemptively(
+            Duration.ofSeconds(10),
+            () -> run("render", merges.toString(), "--root", root2.toString()));
+    assertEquals(0, r.code(), r.err());
+    assertEquals("lol\n", Files.readString(root2.resolve("etc/hostname")));
   }
 
   /**
@@ -189,5 +211,88 @@ class CliTest {
     Path out = tmp.resolve("s.json");
     assertEquals(0, run("schema", "-o", out.toString()).code());
     assertEquals(JsonSchema.generate(), Files.readString(out));
+  }
+
+  /** coreos-cloudinit's documented write_files example: a gzip stream in a YAML !!binary scalar. */
+  @Test
+  void binaryGzipWriteFileValidatesAndRenders() throws Exception {
+    byte[] script = "#!/bin/sh\necho hello\n".getBytes(StandardCharsets.UTF_8);
+    ByteArrayOutputStream gz = new ByteArrayOutputStream();
+    try (GZIPOutputStream z = new GZIPOutputStream(gz)) {
+      z.write(script);
+    }
+    String b64 = Base64.getMimeEncoder(40, new byte[] {'\n'}).encodeToString(gz.toByteArray());
+    Path cfg = tmp.resolve("binary.yml");
+    Files.writeString(
+        cfg,
+        "#cloud-config\nwrite_files:\n  - encoding: gzip\n    content: !!binary |\n      "
+            + b64.replace("\n", "\n      ")
+            + "\n    path: /opt/hello.sh\n    permissions: '0755'\n");
+    Run v = run("validate", cfg.toString());
+    assertEquals(0, v.code(), v.out());
+    assertEquals("", v.out());
+    Path root = tmp.resolve("root");
+    Run r = run("render", cfg.toString(), "--root", root.toString());
+    assertEquals(0, r.code(), r.err());
+    assertArrayEquals(script, Files.readAllBytes(root.resolve("opt/hello.sh")));
+  }
+
+  /** A !!binary scalar that is not base64 is reported at the scalar, not written. */
+  @Test
+  void binaryScalarThatIsNotBase64IsAnError() throws Exception {
+    Path cfg = tmp.resolve("bad-binary.yml");
+    Files.writeString(
+        cfg, "#cloud-config\nwrite_files:\n  - path: /opt/x\n    content: !!binary '%%%'\n");
+    Run v = run("validate", cfg.toString());
+    assertEquals(1, v.code(), v.out());
+    assertTrue(v.out().contains(cfg + ":4:14: error: write_files[0].content"), v.out());
+    assertTrue(v.out().contains("!!binary"), v.out());
+  }
+
+  /**
+   * A ~1 KB "billion laughs" document is refused quickly, naming the limit, by render and apply.
+   */
+  @Test
+  void billionLaughsIsRefusedByRenderAndApply() throws Exception {
+    StringBuilder b = new StringBuilder("#cloud-config\nl0: &l0 [lol, lol, lol, lol, lol]\n");
+    for (int i = 1; i < 10; i++) {
+      b.append("l").append(i).append(": &l").append(i).append(" [*l").append(i - 1);
+      b.append((", *l" + (i - 1)).repeat(8)).append("]\n");
+    }
+    b.append("users: [{name: a, groups: *l9}]\nssh_authorized_keys: *l9\n");
+    Path cfg = tmp.resolve("laughs.yml");
+    Files.writeString(cfg, b.toString());
+    Path root = tmp.resolve("root");
+    Run r =
+        assertTimeoutPreemptively(
+            Duration.ofSeconds(10), () -> run("render", cfg.toString(), "--root", root.toString()));
+    assertEquals(1, r.code(), r.err());
+    assertTrue(r.err().contains("YAML limit exceeded: more than 50 aliases"), r.err());
+    assertFalse(Files.exists(root));
+    Files.createDirectories(root);
+    r =
+        assertTimeoutPreemptively(
+            Duration.ofSeconds(10), () -> run("apply", cfg.toString(), "--root", root.toString()));
+    assertEquals(1, r.code(), r.err());
+    assertTrue(r.err().contains("YAML limit exceeded: more than 50 aliases"), r.err());
+    try (Stream<Path> s = Files.list(root)) {
+      assertEquals(0, s.count());
+    }
+  }
+
+  /** Bad datasource metadata stops apply with one line naming it, no stack trace, nothing done. */
+  @Test
+  void applyRefusesBadDatasourceMetadataWithoutAStackTrace() throws Exception {
+    Path root = tmp.resolve("root");
+    Path context = root.resolve("run/basalt/context");
+    Files.createDirectories(context);
+    Files.writeString(
+        context.resolve("context.sh"), "SET_HOSTNAME='-F/etc/shadow'\nETH0_MASK='255.0.255.0'\n");
+    Run r = run("apply", "--from-datasources", "--root", root.toString());
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().contains("opennebula " + context.resolve("context.sh")), r.err());
+    assertTrue(r.err().contains("SET_HOSTNAME"), r.err());
+    assertFalse(r.err().contains("\tat "), r.err());
+    assertFalse(Files.exists(root.resolve("etc/hostname")));
   }
 }
