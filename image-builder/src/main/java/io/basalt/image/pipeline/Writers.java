@@ -11,14 +11,11 @@ import io.basalt.image.initramfs.InitramfsBuilder;
 import io.basalt.image.qcow2.Qcow2Writer;
 import io.basalt.image.spec.ImageSpec;
 import io.basalt.image.squashfs.SquashfsCompression;
-import io.basalt.image.squashfs.SquashfsOptions;
 import io.basalt.image.squashfs.SquashfsWriter;
 import io.basalt.image.tree.Content;
 import io.basalt.image.tree.FileTree;
 import io.basalt.image.tree.TreeEntry;
-import io.basalt.image.verity.Verity;
 import io.basalt.image.verity.VerityChannel;
-import io.basalt.image.verity.VerityParams;
 import io.basalt.image.verity.VerityResult;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -49,7 +46,7 @@ final class Writers {
 
   /** Reads a tar archive as a tree without extracting it. */
   static FileTree readTar(Path tar) throws IOException {
-    return io.basalt.image.tree.TarTreeReader.read(tar);
+    return FileTree.readTar(tar);
   }
 
   /**
@@ -72,7 +69,7 @@ final class Writers {
               StandardOpenOption.TRUNCATE_EXISTING,
               StandardOpenOption.READ,
               StandardOpenOption.WRITE);
-      channel = Verity.channel(file, VerityParams.fromSeed(veritySeed));
+      channel = VerityChannel.fromSeed(file, veritySeed);
       readableByAll(out);
     }
 
@@ -82,9 +79,7 @@ final class Writers {
     long squashfs(
         FileTree usr, ImageSpec.Compressor compressor, java.util.OptionalInt level, long epoch)
         throws IOException {
-      return new SquashfsWriter(squashfsOptions(compressor, level, epoch))
-          .writeSeekable(usr, channel)
-          .imageSize();
+      return SquashfsWriter.writeImage(usr, channel, compression(compressor), level, epoch);
     }
 
     /** Appends the dm-verity superblock + hash tree after the squashfs image and syncs the file. */
@@ -100,23 +95,15 @@ final class Writers {
     }
   }
 
-  private static SquashfsOptions squashfsOptions(
-      ImageSpec.Compressor compressor, java.util.OptionalInt level, long epoch) {
-    SquashfsCompression c;
+  private static SquashfsCompression compression(ImageSpec.Compressor compressor) {
     switch (compressor) {
       case XZ:
-        c = SquashfsCompression.XZ;
-        break;
+        return SquashfsCompression.XZ;
       case GZIP:
-        c = SquashfsCompression.GZIP;
-        break;
+        return SquashfsCompression.GZIP;
       default:
-        c = SquashfsCompression.ZSTD;
+        return SquashfsCompression.ZSTD;
     }
-    SquashfsOptions.Builder o =
-        SquashfsOptions.builder().compression(c).mtime(epoch).keepEntryMtimes(true);
-    level.ifPresent(o::level);
-    return o.build();
   }
 
   /** The initramfs tree of the image (disk boot), or of a live boot carrying {@code liveUsrImg}. */
