@@ -1,7 +1,5 @@
 package io.basalt.image.pipeline;
 
-import io.basalt.image.cpio.Compression;
-import io.basalt.image.cpio.CpioWriter;
 import io.basalt.image.cpio.InitramfsWriter;
 import io.basalt.image.fat.FatWriter;
 import io.basalt.image.gpt.GptDisk;
@@ -14,7 +12,6 @@ import io.basalt.image.squashfs.SquashfsCompression;
 import io.basalt.image.squashfs.SquashfsWriter;
 import io.basalt.image.tree.Content;
 import io.basalt.image.tree.FileTree;
-import io.basalt.image.tree.TreeEntry;
 import io.basalt.image.verity.VerityChannel;
 import io.basalt.image.verity.VerityResult;
 import java.io.BufferedOutputStream;
@@ -116,27 +113,10 @@ final class Writers {
     return b.build();
   }
 
-  /**
-   * Writes an initramfs: the tree as a zstd cpio; a live tree's /basalt/usr.img (already compressed
-   * squashfs) goes into a second, uncompressed cpio member instead of being compressed again.
-   */
+  /** Writes the initramfs of {@code tree} (as {@link InitramfsWriter#forImage}) to {@code out}. */
   static HashingChannel.Digest writeInitramfs(FileTree tree, long epoch, Path out)
       throws IOException {
-    String img = "/basalt/usr.img";
-    TreeEntry usr = tree.get(img);
-    InitramfsWriter w = InitramfsWriter.empty();
-    if (usr == null) {
-      w = w.add(tree, CpioWriter.of(Compression.ZSTD).withMtime(epoch).withXattrsDropped());
-    } else {
-      FileTree main = tree.toBuilder().remove(img).build();
-      FileTree.Builder second = FileTree.builder();
-      second.put(TreeEntry.directory("/").withMtime(epoch));
-      second.putWithParents(usr);
-      FileTree live = second.build().map(e -> e.withMtime(epoch));
-      w =
-          w.add(main, CpioWriter.of(Compression.ZSTD).withMtime(epoch).withXattrsDropped())
-              .add(live, CpioWriter.of(Compression.NONE).withMtime(epoch));
-    }
+    InitramfsWriter w = InitramfsWriter.forImage(tree, epoch);
     Files.createDirectories(out.getParent());
     try (HashingChannel ch = create(out)) {
       OutputStream buffered = new BufferedOutputStream(Channels.newOutputStream(ch), 64 * 1024);
