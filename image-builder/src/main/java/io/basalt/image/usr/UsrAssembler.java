@@ -122,6 +122,18 @@ public final class UsrAssembler {
   public record Result(FileTree tree, Report report) {}
 
   /**
+   * The jars Basalt installs under {@value #BASALT_LIB} (the update agent as basaltctl.jar,
+   * cloud-config and the libraries they need), keyed by path relative to it, taken from the jars
+   * the running JVM was started with.
+   *
+   * @throws IOException naming what is missing when the update agent or cloud-config is not on the
+   *     classpath as a packaged jar (e.g. run from target/classes)
+   */
+  public static SortedMap<String, Content> basaltJarsFromClasspath() throws IOException {
+    return BasaltJars.fromClasspath();
+  }
+
+  /**
    * Assembles {@code base} into the image tree.
    *
    * @throws UsrAssemblyException naming the path when the base tree lacks what Basalt needs (not

@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.basalt.image.api.BuildResult;
 import io.basalt.image.api.Progress;
 import io.basalt.image.base.BaseTreeCache;
-import io.basalt.image.base.MmdebstrapRunner;
+import io.basalt.image.base.BootstrapRunner;
 import io.basalt.image.initramfs.InitUnitsResources;
 import io.basalt.image.spec.ImageSpec;
-import io.basalt.image.usr.BasaltJars;
+import io.basalt.image.usr.UsrAssembler;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -45,8 +45,8 @@ class ReproducibleBuildIT {
             spec,
             out,
             OptionalLong.of(1_700_000_000L),
-            new BaseTreeCache(cache, new MmdebstrapRunner()),
-            BasaltJars::fromClasspath,
+            new BaseTreeCache(cache, BootstrapRunner.mmdebstrap()),
+            UsrAssembler::basaltJarsFromClasspath,
             InitUnitsResources::addTo,
             "test",
             new Progress() {
