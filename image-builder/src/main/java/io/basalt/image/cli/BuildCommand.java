@@ -205,7 +205,7 @@ final class BuildCommand implements Callable<Integer> {
 
   /** The installer of init-units' resources (units, presets, tmpfiles...). */
   static UsrAssembler.InitUnitsInstaller initUnitsInstaller() {
-    return (tree, epoch) -> io.basalt.image.initramfs.InitUnitsResources.addTo(tree, epoch);
+    return UsrAssembler.InitUnitsInstaller.fromClasspath();
   }
 
   private int fail(PrintWriter outw, String stage, String message, int code) {

@@ -67,6 +67,11 @@ public final class UsrAssembler {
   /** Adds Basalt's init-units resources (units, presets, tmpfiles...) to a tree. */
   @FunctionalInterface
   public interface InitUnitsInstaller {
+    /** The installer of the resources the basalt-init-units jar on the classpath carries. */
+    static InitUnitsInstaller fromClasspath() {
+      return InitUnitsResources::addTo;
+    }
+
     /**
      * Adds the resources to {@code tree}, every entry with mtime {@code epoch}.
      *

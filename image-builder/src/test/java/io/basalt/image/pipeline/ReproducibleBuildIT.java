@@ -7,7 +7,6 @@ import io.basalt.image.api.BuildResult;
 import io.basalt.image.api.Progress;
 import io.basalt.image.base.BaseTreeCache;
 import io.basalt.image.base.BootstrapRunner;
-import io.basalt.image.initramfs.InitUnitsResources;
 import io.basalt.image.spec.ImageSpec;
 import io.basalt.image.usr.UsrAssembler;
 import java.io.IOException;
@@ -47,7 +46,7 @@ class ReproducibleBuildIT {
             OptionalLong.of(1_700_000_000L),
             new BaseTreeCache(cache, BootstrapRunner.mmdebstrap()),
             UsrAssembler::basaltJarsFromClasspath,
-            InitUnitsResources::addTo,
+            UsrAssembler.InitUnitsInstaller.fromClasspath(),
             "test",
             new Progress() {
               @Override
