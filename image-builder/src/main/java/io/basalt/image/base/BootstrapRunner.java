@@ -12,6 +12,11 @@ import java.util.function.Consumer;
 @FunctionalInterface
 public interface BootstrapRunner {
 
+  /** The real runner: {@code mmdebstrap} from PATH. */
+  static BootstrapRunner mmdebstrap() {
+    return new MmdebstrapRunner();
+  }
+
   /**
    * Writes the base tree for {@code debian} as a tar archive at {@code tarOut} (which does not
    * exist yet), reporting progress lines to {@code log}.

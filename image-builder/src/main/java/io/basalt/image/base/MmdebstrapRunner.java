@@ -17,15 +17,15 @@ import java.util.function.Consumer;
  * Runs {@code mmdebstrap} to write the base tree as a tar (ownership, device nodes and xattrs
  * survive even when run without root, in unshare mode). Thread-safe.
  */
-public final class MmdebstrapRunner implements BootstrapRunner {
+final class MmdebstrapRunner implements BootstrapRunner {
   private final String executable;
 
   /** Runs the {@code mmdebstrap} found on PATH. */
-  public MmdebstrapRunner() {
+  MmdebstrapRunner() {
     this("mmdebstrap");
   }
 
-  public MmdebstrapRunner(String executable) {
+  MmdebstrapRunner(String executable) {
     this.executable = executable;
   }
 

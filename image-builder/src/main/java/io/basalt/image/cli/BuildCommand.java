@@ -9,11 +9,10 @@ import io.basalt.image.api.BuildResult;
 import io.basalt.image.api.ImagePlan;
 import io.basalt.image.api.Progress;
 import io.basalt.image.base.BaseTreeCache;
-import io.basalt.image.base.MmdebstrapRunner;
+import io.basalt.image.base.BootstrapRunner;
 import io.basalt.image.pipeline.BuildPipeline;
 import io.basalt.image.spec.ImageSpec;
 import io.basalt.image.spec.SpecException;
-import io.basalt.image.usr.BasaltJars;
 import io.basalt.image.usr.UsrAssembler;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -83,7 +82,7 @@ final class BuildCommand implements Callable<Integer> {
   boolean verbose;
 
   /** Test seam: the bootstrap runner (mmdebstrap by default). */
-  io.basalt.image.base.BootstrapRunner runner = new MmdebstrapRunner();
+  BootstrapRunner runner = BootstrapRunner.mmdebstrap();
 
   /** Test seam: the environment. */
   Map<String, String> env = System.getenv();
@@ -141,7 +140,7 @@ final class BuildCommand implements Callable<Integer> {
             outDir,
             envEpoch,
             new BaseTreeCache(cacheRoot, runner),
-            BasaltJars::fromClasspath,
+            UsrAssembler::basaltJarsFromClasspath,
             initUnitsInstaller(),
             new VersionProvider().getVersion()[0],
             new TerminalProgress(err, verbose));
@@ -206,7 +205,7 @@ final class BuildCommand implements Callable<Integer> {
 
   /** The installer of init-units' resources (units, presets, tmpfiles...). */
   static UsrAssembler.InitUnitsInstaller initUnitsInstaller() {
-    return (tree, epoch) -> io.basalt.image.initramfs.InitUnitsResources.addTo(tree, epoch);
+    return UsrAssembler.InitUnitsInstaller.fromClasspath();
   }
 
   private int fail(PrintWriter outw, String stage, String message, int code) {

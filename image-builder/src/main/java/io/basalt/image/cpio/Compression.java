@@ -15,7 +15,7 @@ import org.tukaani.xz.XZOutputStream;
  * (CONFIG_RD_GZIP / RD_ZSTD / RD_XZ). Output is deterministic for a given level. Immutable,
  * thread-safe.
  */
-public enum Compression {
+enum Compression {
   /** Plain newc cpio (e.g. the early microcode archive, which must not be compressed). */
   NONE(0, 0, 0),
   /** gzip (deflate), header with mtime 0, no file name, OS = Unix. Levels 1..9. */

@@ -31,7 +31,7 @@ import org.apache.commons.compress.archivers.cpio.CpioConstants;
  * them in tree order carries the data, as GNU cpio writes them. Immutable and thread-safe (the
  * configuration; each write is independent).
  */
-public final class CpioWriter {
+final class CpioWriter {
   /** Longest path the kernel unpacks: PATH_MAX (4096) including the terminating NUL. */
   public static final int MAX_PATH_BYTES = 4095;
 

@@ -1,6 +1,7 @@
 package io.basalt.image.cpio;
 
 import io.basalt.image.tree.FileTree;
+import io.basalt.image.tree.TreeEntry;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -33,12 +34,33 @@ public final class InitramfsWriter {
   }
 
   /** An initramfs with no archive yet. */
-  public static InitramfsWriter empty() {
+  static InitramfsWriter empty() {
     return new InitramfsWriter(List.of());
   }
 
+  /**
+   * The initramfs of an image: {@code tree} as one zstd cpio (xattrs dropped), except that a live
+   * tree's {@code /basalt/usr.img} (already compressed squashfs) goes into a second, uncompressed
+   * cpio instead of being compressed again; every time is {@code epoch}.
+   */
+  public static InitramfsWriter forImage(FileTree tree, long epoch) {
+    String img = "/basalt/usr.img";
+    TreeEntry usr = tree.get(img);
+    InitramfsWriter w = empty();
+    if (usr == null) {
+      return w.add(tree, CpioWriter.of(Compression.ZSTD).withMtime(epoch).withXattrsDropped());
+    }
+    FileTree main = tree.toBuilder().remove(img).build();
+    FileTree.Builder second = FileTree.builder();
+    second.put(TreeEntry.directory("/").withMtime(epoch));
+    second.putWithParents(usr);
+    FileTree live = second.build().map(e -> e.withMtime(epoch));
+    return w.add(main, CpioWriter.of(Compression.ZSTD).withMtime(epoch).withXattrsDropped())
+        .add(live, CpioWriter.of(Compression.NONE).withMtime(epoch));
+  }
+
   /** A copy with {@code tree}, written by {@code writer}, appended as the next archive. */
-  public InitramfsWriter add(FileTree tree, CpioWriter writer) {
+  InitramfsWriter add(FileTree tree, CpioWriter writer) {
     List<Part> more = new ArrayList<>(parts);
     more.add(
         new Part(Objects.requireNonNull(tree, "tree"), Objects.requireNonNull(writer, "writer")));

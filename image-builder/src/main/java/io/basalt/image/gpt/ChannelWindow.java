@@ -11,7 +11,7 @@ import java.nio.channels.SeekableByteChannel;
  * end fail naming the region. Closing the window does not close the underlying channel. Not
  * thread-safe (it moves the underlying channel's position).
  */
-public final class ChannelWindow implements SeekableByteChannel {
+final class ChannelWindow implements SeekableByteChannel {
   private final SeekableByteChannel base;
   private final long offset;
   private final long size;
@@ -26,7 +26,7 @@ public final class ChannelWindow implements SeekableByteChannel {
    * @param name what the region is, for error messages (e.g. "partition 'USR-A'")
    * @throws IllegalArgumentException if offset or size is negative or they overflow
    */
-  public ChannelWindow(SeekableByteChannel base, long offset, long size, String name) {
+  ChannelWindow(SeekableByteChannel base, long offset, long size, String name) {
     if (offset < 0 || size < 0 || offset + size < 0) {
       throw new IllegalArgumentException(name + ": bad window offset " + offset + " size " + size);
     }

@@ -49,7 +49,7 @@ import java.util.stream.Stream;
  */
 public final class BuildPipeline {
 
-  /** Supplies Basalt's jars to install (see {@code BasaltJars}). */
+  /** Supplies Basalt's jars to install (see {@code UsrAssembler.basaltJarsFromClasspath}). */
   @FunctionalInterface
   public interface JarSource {
     /**

@@ -7,7 +7,6 @@ import io.basalt.image.esp.BootEntries;
 import io.basalt.image.gpt.GptDisk;
 import io.basalt.image.gpt.GptFormatException;
 import io.basalt.image.gpt.GptPartition;
-import io.basalt.image.gpt.GptTypes;
 import io.basalt.image.gpt.PartitionContent;
 import io.basalt.image.spec.ImageSpec;
 import io.basalt.image.spec.ImageSpec.Output;
@@ -166,11 +165,11 @@ final class Planner {
   static List<GptPartition> partitions(ImageSpec spec) {
     ImageSpec.Partitions p = spec.partitions();
     return List.of(
-        GptPartition.of(ESP, GptTypes.EFI_SYSTEM, p.esp(), PartitionContent.empty()),
-        GptPartition.of(USR_A, GptTypes.USR_X86_64, p.usr(), PartitionContent.empty()),
-        GptPartition.of(USR_B, GptTypes.USR_X86_64, p.usr(), PartitionContent.empty()),
-        GptPartition.of(OEM, GptTypes.LINUX_DATA, p.oem(), PartitionContent.empty()),
-        GptPartition.of(ROOT, GptTypes.ROOT_X86_64, p.root(), PartitionContent.empty()));
+        GptPartition.of(ESP, GptPartition.EFI_SYSTEM, p.esp(), PartitionContent.empty()),
+        GptPartition.of(USR_A, GptPartition.USR_X86_64, p.usr(), PartitionContent.empty()),
+        GptPartition.of(USR_B, GptPartition.USR_X86_64, p.usr(), PartitionContent.empty()),
+        GptPartition.of(OEM, GptPartition.LINUX_DATA, p.oem(), PartitionContent.empty()),
+        GptPartition.of(ROOT, GptPartition.ROOT_X86_64, p.root(), PartitionContent.empty()));
   }
 
   static DiskLayout layout(ImageSpec spec) {

@@ -1,7 +1,5 @@
 package io.basalt.image.pipeline;
 
-import io.basalt.image.cpio.Compression;
-import io.basalt.image.cpio.CpioWriter;
 import io.basalt.image.cpio.InitramfsWriter;
 import io.basalt.image.fat.FatWriter;
 import io.basalt.image.gpt.GptDisk;
@@ -11,14 +9,10 @@ import io.basalt.image.initramfs.InitramfsBuilder;
 import io.basalt.image.qcow2.Qcow2Writer;
 import io.basalt.image.spec.ImageSpec;
 import io.basalt.image.squashfs.SquashfsCompression;
-import io.basalt.image.squashfs.SquashfsOptions;
 import io.basalt.image.squashfs.SquashfsWriter;
 import io.basalt.image.tree.Content;
 import io.basalt.image.tree.FileTree;
-import io.basalt.image.tree.TreeEntry;
-import io.basalt.image.verity.Verity;
 import io.basalt.image.verity.VerityChannel;
-import io.basalt.image.verity.VerityParams;
 import io.basalt.image.verity.VerityResult;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -49,7 +43,7 @@ final class Writers {
 
   /** Reads a tar archive as a tree without extracting it. */
   static FileTree readTar(Path tar) throws IOException {
-    return io.basalt.image.tree.TarTreeReader.read(tar);
+    return FileTree.readTar(tar);
   }
 
   /**
@@ -72,7 +66,7 @@ final class Writers {
               StandardOpenOption.TRUNCATE_EXISTING,
               StandardOpenOption.READ,
               StandardOpenOption.WRITE);
-      channel = Verity.channel(file, VerityParams.fromSeed(veritySeed));
+      channel = VerityChannel.fromSeed(file, veritySeed);
       readableByAll(out);
     }
 
@@ -82,9 +76,7 @@ final class Writers {
     long squashfs(
         FileTree usr, ImageSpec.Compressor compressor, java.util.OptionalInt level, long epoch)
         throws IOException {
-      return new SquashfsWriter(squashfsOptions(compressor, level, epoch))
-          .writeSeekable(usr, channel)
-          .imageSize();
+      return SquashfsWriter.writeImage(usr, channel, compression(compressor), level, epoch);
     }
 
     /** Appends the dm-verity superblock + hash tree after the squashfs image and syncs the file. */
@@ -100,23 +92,15 @@ final class Writers {
     }
   }
 
-  private static SquashfsOptions squashfsOptions(
-      ImageSpec.Compressor compressor, java.util.OptionalInt level, long epoch) {
-    SquashfsCompression c;
+  private static SquashfsCompression compression(ImageSpec.Compressor compressor) {
     switch (compressor) {
       case XZ:
-        c = SquashfsCompression.XZ;
-        break;
+        return SquashfsCompression.XZ;
       case GZIP:
-        c = SquashfsCompression.GZIP;
-        break;
+        return SquashfsCompression.GZIP;
       default:
-        c = SquashfsCompression.ZSTD;
+        return SquashfsCompression.ZSTD;
     }
-    SquashfsOptions.Builder o =
-        SquashfsOptions.builder().compression(c).mtime(epoch).keepEntryMtimes(true);
-    level.ifPresent(o::level);
-    return o.build();
   }
 
   /** The initramfs tree of the image (disk boot), or of a live boot carrying {@code liveUsrImg}. */
@@ -129,27 +113,10 @@ final class Writers {
     return b.build();
   }
 
-  /**
-   * Writes an initramfs: the tree as a zstd cpio; a live tree's /basalt/usr.img (already compressed
-   * squashfs) goes into a second, uncompressed cpio member instead of being compressed again.
-   */
+  /** Writes the initramfs of {@code tree} (as {@link InitramfsWriter#forImage}) to {@code out}. */
   static HashingChannel.Digest writeInitramfs(FileTree tree, long epoch, Path out)
       throws IOException {
-    String img = "/basalt/usr.img";
-    TreeEntry usr = tree.get(img);
-    InitramfsWriter w = InitramfsWriter.empty();
-    if (usr == null) {
-      w = w.add(tree, CpioWriter.of(Compression.ZSTD).withMtime(epoch).withXattrsDropped());
-    } else {
-      FileTree main = tree.toBuilder().remove(img).build();
-      FileTree.Builder second = FileTree.builder();
-      second.put(TreeEntry.directory("/").withMtime(epoch));
-      second.putWithParents(usr);
-      FileTree live = second.build().map(e -> e.withMtime(epoch));
-      w =
-          w.add(main, CpioWriter.of(Compression.ZSTD).withMtime(epoch).withXattrsDropped())
-              .add(live, CpioWriter.of(Compression.NONE).withMtime(epoch));
-    }
+    InitramfsWriter w = InitramfsWriter.forImage(tree, epoch);
     Files.createDirectories(out.getParent());
     try (HashingChannel ch = create(out)) {
       OutputStream buffered = new BufferedOutputStream(Channels.newOutputStream(ch), 64 * 1024);

@@ -8,7 +8,7 @@ import java.util.Objects;
  * #builder()}. Defaults match mksquashfs: zstd level 15, 128 KiB blocks, fragments with tail
  * packing, duplicate detection, an export table, xattrs.
  */
-public final class SquashfsOptions {
+final class SquashfsOptions {
   private final SquashfsCompression compression;
   private final int level;
   private final int blockSize;

@@ -12,7 +12,7 @@ package io.basalt.image.squashfs;
  * @param sparseBlocks all-zero blocks stored as holes
  * @param rootInode the root inode reference
  */
-public record SquashfsResult(
+record SquashfsResult(
     long imageSize,
     long bytesUsed,
     int inodes,

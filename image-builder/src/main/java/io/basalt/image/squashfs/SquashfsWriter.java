@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.OptionalInt;
 import java.util.SortedMap;
 import java.util.TreeSet;
 
@@ -51,11 +52,33 @@ public final class SquashfsWriter {
 
   private final SquashfsOptions options;
 
-  public SquashfsWriter(SquashfsOptions options) {
+  SquashfsWriter(SquashfsOptions options) {
     this.options = Objects.requireNonNull(options, "options");
   }
 
-  public SquashfsOptions options() {
+  /**
+   * Writes {@code tree} to {@code out} from its position on (as {@link #writeSeekable}) with the
+   * default options except the compressor, its level (the compressor's default when empty) and the
+   * times: the superblock's is {@code mtime}, each entry keeps its own clamped to {@code mtime}.
+   *
+   * @return bytes written, padding to 4 KiB included
+   * @throws IOException as {@link #writeSeekable}
+   * @throws IllegalArgumentException if {@code level} or {@code mtime} is out of range
+   */
+  public static long writeImage(
+      FileTree tree,
+      SeekableByteChannel out,
+      SquashfsCompression compression,
+      OptionalInt level,
+      long mtime)
+      throws IOException {
+    SquashfsOptions.Builder o =
+        SquashfsOptions.builder().compression(compression).mtime(mtime).keepEntryMtimes(true);
+    level.ifPresent(o::level);
+    return new SquashfsWriter(o.build()).writeSeekable(tree, out).imageSize();
+  }
+
+  SquashfsOptions options() {
     return options;
   }
 
@@ -68,7 +91,7 @@ public final class SquashfsWriter {
    *     being read, or when the tree cannot be represented (e.g. a name longer than 256 bytes); the
    *     channel's content is then undefined
    */
-  public SquashfsResult writeSeekable(FileTree tree, SeekableByteChannel out) throws IOException {
+  SquashfsResult writeSeekable(FileTree tree, SeekableByteChannel out) throws IOException {
     long origin = out.position();
     Build b = new Build(tree);
     byte[] head = b.head();

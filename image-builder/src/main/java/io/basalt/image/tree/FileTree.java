@@ -1,5 +1,7 @@
 package io.basalt.image.tree;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
@@ -22,6 +24,18 @@ public final class FileTree implements Iterable<TreeEntry> {
 
   private FileTree(NavigableMap<String, TreeEntry> entries) {
     this.entries = entries;
+  }
+
+  /**
+   * Reads a tar archive (GNU or pax, as {@code tar --xattrs} writes it) as a tree without
+   * extracting it: each file's content is read from the tar when needed, so {@code tar} must stay
+   * unchanged while the tree is in use.
+   *
+   * @throws IOException naming the tar and entry when the archive is malformed or holds an entry
+   *     the tree cannot represent (sparse files, unknown types, a hard link to a non-file)
+   */
+  public static FileTree readTar(Path tar) throws IOException {
+    return TarTreeReader.read(tar);
   }
 
   /** A new, empty builder (the root directory "/" is added on build if missing). */

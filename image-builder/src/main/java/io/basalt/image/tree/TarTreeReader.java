@@ -24,7 +24,7 @@ import org.apache.commons.compress.archivers.tar.TarFile;
  * pax values as UTF-8 text and so corrupts binary values such as {@code security.capability}.
  * Immutable and thread-safe.
  */
-public final class TarTreeReader {
+final class TarTreeReader {
   private static final int BLOCK = 512;
 
   private TarTreeReader() {}
@@ -35,7 +35,7 @@ public final class TarTreeReader {
    * @throws IOException naming the tar and entry when the archive is malformed or holds an entry
    *     the tree cannot represent (sparse files, unknown types, a hard link to a non-file)
    */
-  public static FileTree read(Path tar) throws IOException {
+  static FileTree read(Path tar) throws IOException {
     Map<Long, Map<String, byte[]>> xattrs = scanPaxXattrs(tar);
     FileTree.Builder b = FileTree.builder();
     try (SeekableByteChannel ch = Files.newByteChannel(tar, StandardOpenOption.READ);

@@ -30,7 +30,7 @@ import java.util.zip.ZipEntry;
  * up by artifactId among those jars (Maven already chose the versions when it built the CLI).
  * Stateless, thread-safe.
  */
-public final class BasaltJars {
+final class BasaltJars {
   /** The update agent's artifactId; installed as basaltctl.jar. */
   static final String AGENT = "basalt-update-agent";
 
@@ -56,7 +56,7 @@ public final class BasaltJars {
    * @throws IOException naming what is missing when the update agent or cloud-config is not on the
    *     classpath as a packaged jar (e.g. run from target/classes)
    */
-  public static SortedMap<String, Content> fromClasspath() throws IOException {
+  static SortedMap<String, Content> fromClasspath() throws IOException {
     return resolve(classpathJars());
   }
 

@@ -67,6 +67,11 @@ public final class UsrAssembler {
   /** Adds Basalt's init-units resources (units, presets, tmpfiles...) to a tree. */
   @FunctionalInterface
   public interface InitUnitsInstaller {
+    /** The installer of the resources the basalt-init-units jar on the classpath carries. */
+    static InitUnitsInstaller fromClasspath() {
+      return InitUnitsResources::addTo;
+    }
+
     /**
      * Adds the resources to {@code tree}, every entry with mtime {@code epoch}.
      *
@@ -120,6 +125,18 @@ public final class UsrAssembler {
 
   /** The result: the assembled full tree and a report. */
   public record Result(FileTree tree, Report report) {}
+
+  /**
+   * The jars Basalt installs under {@value #BASALT_LIB} (the update agent as basaltctl.jar,
+   * cloud-config and the libraries they need), keyed by path relative to it, taken from the jars
+   * the running JVM was started with.
+   *
+   * @throws IOException naming what is missing when the update agent or cloud-config is not on the
+   *     classpath as a packaged jar (e.g. run from target/classes)
+   */
+  public static SortedMap<String, Content> basaltJarsFromClasspath() throws IOException {
+    return BasaltJars.fromClasspath();
+  }
 
   /**
    * Assembles {@code base} into the image tree.

@@ -7,9 +7,9 @@ import java.nio.channels.SeekableByteChannel;
  * version 1, SHA-256, 4096-byte data and hash blocks): a channel that hashes an image while it is
  * written and appends the hash tree after it. Stateless and thread-safe.
  */
-public final class Verity {
+final class Verity {
   /** Data and hash block size, bytes. */
-  public static final int BLOCK_SIZE = HashTree.BLOCK;
+  static final int BLOCK_SIZE = HashTree.BLOCK;
 
   private Verity() {}
 
@@ -17,7 +17,7 @@ public final class Verity {
    * Wraps a readable and writable channel positioned at 0 of an empty data area: writes in order
    * are hashed as they pass, blocks patched later are re-read once at the end.
    */
-  public static VerityChannel channel(SeekableByteChannel channel, VerityParams params) {
+  static VerityChannel channel(SeekableByteChannel channel, VerityParams params) {
     return new VerityChannel(channel, params);
   }
 }

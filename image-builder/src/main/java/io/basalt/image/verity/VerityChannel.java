@@ -34,6 +34,15 @@ public final class VerityChannel implements SeekableByteChannel {
 
   private boolean finished;
 
+  /**
+   * Wraps a readable and writable channel positioned at 0 of an empty data area, with the salt and
+   * UUID derived from {@code seed} (the same seed gives the same hash tree): writes in order are
+   * hashed as they pass, blocks patched later are re-read once at the end.
+   */
+  public static VerityChannel fromSeed(SeekableByteChannel channel, String seed) {
+    return Verity.channel(channel, VerityParams.fromSeed(seed));
+  }
+
   VerityChannel(SeekableByteChannel ch, VerityParams params) {
     this.ch = Objects.requireNonNull(ch, "channel");
     this.params = Objects.requireNonNull(params, "params");

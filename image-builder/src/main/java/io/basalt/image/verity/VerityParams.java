@@ -12,7 +12,7 @@ import java.util.UUID;
  * and the superblock UUID, normally both derived from a seed (spec name + version) so that
  * rebuilding the same image gives the same bytes. Immutable and thread-safe.
  */
-public final class VerityParams {
+final class VerityParams {
   /** Salt length used by {@link #fromSeed}: 32 bytes, as {@code veritysetup format} defaults to. */
   public static final int SALT_SIZE = 32;
 

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.basalt.image.gpt.GptDisk;
 import io.basalt.image.gpt.GptPartition;
-import io.basalt.image.gpt.GptTypes;
 import io.basalt.image.testfixtures.HostTool;
 import io.basalt.image.tree.Content;
 import io.basalt.image.tree.FileTree;
@@ -165,7 +164,10 @@ class FatIT {
         GptDisk.builder("fat-it")
             .add(
                 GptPartition.of(
-                    "EFI-SYSTEM", GptTypes.EFI_SYSTEM, 100 * MIB, w -> fat.write(t, w, w.size())))
+                    "EFI-SYSTEM",
+                    GptPartition.EFI_SYSTEM,
+                    100 * MIB,
+                    w -> fat.write(t, w, w.size())))
             .build();
     Path img = dir.resolve("disk.raw");
     disk.writeTo(img);

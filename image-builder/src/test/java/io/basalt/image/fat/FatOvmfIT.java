@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.basalt.image.gpt.GptDisk;
 import io.basalt.image.gpt.GptPartition;
-import io.basalt.image.gpt.GptTypes;
 import io.basalt.image.tree.Content;
 import io.basalt.image.tree.FileTree;
 import io.basalt.image.tree.TreeEntry;
@@ -79,7 +78,7 @@ class FatOvmfIT {
     GptDisk.builder("ovmf-it")
         .add(
             GptPartition.of(
-                "EFI-SYSTEM", GptTypes.EFI_SYSTEM, 64L << 20, w -> fat.write(esp, w, w.size())))
+                "EFI-SYSTEM", GptPartition.EFI_SYSTEM, 64L << 20, w -> fat.write(esp, w, w.size())))
         .build()
         .writeTo(disk);
     Path vars = dir.resolve("vars.fd");

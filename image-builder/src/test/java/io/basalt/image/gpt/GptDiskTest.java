@@ -30,9 +30,11 @@ class GptDiskTest {
     return GptDisk.builder(seed)
         .add(
             new GptPartition(
-                "EFI-SYSTEM", GptTypes.EFI_SYSTEM, 2 * MIB, 1L, PartitionContent.empty()))
-        .add(new GptPartition("USR-A", GptTypes.USR_X86_64, 3 * MIB, (1L << 60) | (1L << 48), usr))
-        .add(GptPartition.of("ROOT", GptTypes.ROOT_X86_64, MIB + 512, PartitionContent.empty()))
+                "EFI-SYSTEM", GptPartition.EFI_SYSTEM, 2 * MIB, 1L, PartitionContent.empty()))
+        .add(
+            new GptPartition(
+                "USR-A", GptPartition.USR_X86_64, 3 * MIB, (1L << 60) | (1L << 48), usr))
+        .add(GptPartition.of("ROOT", GptPartition.ROOT_X86_64, MIB + 512, PartitionContent.empty()))
         .build();
   }
 
@@ -207,7 +209,7 @@ class GptDiskTest {
                     .add(
                         GptPartition.of(
                             "a-name-that-is-far-too-long-for-gpt-entries",
-                            GptTypes.LINUX_DATA,
+                            GptPartition.LINUX_DATA,
                             MIB,
                             PartitionContent.empty()))
                     .build());
@@ -223,7 +225,7 @@ class GptDiskTest {
                 GptDisk.builder("s")
                     .add(
                         GptPartition.of(
-                            "bad\ud800x", GptTypes.LINUX_DATA, MIB, PartitionContent.empty()))
+                            "bad\ud800x", GptPartition.LINUX_DATA, MIB, PartitionContent.empty()))
                     .build());
     assertTrue(
         surrogate.getMessage().contains("'bad?x'") && surrogate.getMessage().contains("unpaired"),
@@ -233,8 +235,12 @@ class GptDiskTest {
             GptFormatException.class,
             () ->
                 GptDisk.builder("s")
-                    .add(GptPartition.of("A", GptTypes.LINUX_DATA, MIB, PartitionContent.empty()))
-                    .add(GptPartition.of("A", GptTypes.LINUX_DATA, MIB, PartitionContent.empty()))
+                    .add(
+                        GptPartition.of(
+                            "A", GptPartition.LINUX_DATA, MIB, PartitionContent.empty()))
+                    .add(
+                        GptPartition.of(
+                            "A", GptPartition.LINUX_DATA, MIB, PartitionContent.empty()))
                     .build());
     assertTrue(dup.getMessage().contains("'A' is used twice"), dup.getMessage());
     GptFormatException fit =
@@ -245,10 +251,10 @@ class GptDiskTest {
                     .diskSize(8 * MIB)
                     .add(
                         GptPartition.of(
-                            "ESP", GptTypes.EFI_SYSTEM, 4 * MIB, PartitionContent.empty()))
+                            "ESP", GptPartition.EFI_SYSTEM, 4 * MIB, PartitionContent.empty()))
                     .add(
                         GptPartition.of(
-                            "ROOT", GptTypes.ROOT_X86_64, 3 * MIB, PartitionContent.empty()))
+                            "ROOT", GptPartition.ROOT_X86_64, 3 * MIB, PartitionContent.empty()))
                     .build());
     assertTrue(
         fit.getMessage().startsWith("partition 2 'ROOT'")
@@ -260,7 +266,8 @@ class GptDiskTest {
             () ->
                 GptDisk.builder("s")
                     .add(
-                        GptPartition.of("ODD", GptTypes.LINUX_DATA, 1000, PartitionContent.empty()))
+                        GptPartition.of(
+                            "ODD", GptPartition.LINUX_DATA, 1000, PartitionContent.empty()))
                     .build());
     assertTrue(odd.getMessage().startsWith("partition 1 'ODD': size 1000"), odd.getMessage());
     // 36 units is the maximum and is accepted, also with a supplementary character (2 units)
@@ -271,7 +278,7 @@ class GptDiskTest {
     try {
       GptDisk d =
           GptDisk.builder("s")
-              .add(GptPartition.of(name, GptTypes.LINUX_DATA, MIB, PartitionContent.empty()))
+              .add(GptPartition.of(name, GptPartition.LINUX_DATA, MIB, PartitionContent.empty()))
               .build();
       String back = GptTable.readPrimary(channel(write(d))).entries().get(0).name();
       assertEquals(name, back);
@@ -291,7 +298,7 @@ class GptDiskTest {
               .add(
                   GptPartition.of(
                       "SMALL",
-                      GptTypes.LINUX_DATA,
+                      GptPartition.LINUX_DATA,
                       MIB,
                       w -> w.write(ByteBuffer.allocate((int) MIB + 1))))
               .build();
@@ -313,7 +320,7 @@ class GptDiskTest {
       Path out = fs.getPath("/disk.raw");
       GptDisk d =
           GptDisk.builder("s")
-              .add(GptPartition.of("USR-A", GptTypes.USR_X86_64, MIB, content))
+              .add(GptPartition.of("USR-A", GptPartition.USR_X86_64, MIB, content))
               .build();
       IOException e = assertThrows(IOException.class, () -> d.writeTo(out));
       assertTrue(

@@ -49,25 +49,26 @@ class GptIT {
         .add(
             new GptPartition(
                 "EFI-SYSTEM",
-                GptTypes.EFI_SYSTEM,
+                GptPartition.EFI_SYSTEM,
                 8 * MIB,
                 1L,
                 w -> w.write(ByteBuffer.wrap("esp".getBytes()))))
         .add(
             new GptPartition(
                 "USR-A",
-                GptTypes.USR_X86_64,
+                GptPartition.USR_X86_64,
                 16 * MIB,
                 (1L << 60) | (1L << 56) | (1L << 48),
                 PartitionContent.empty()))
         .add(
             new GptPartition(
-                "USR-B", GptTypes.USR_X86_64, 16 * MIB, 1L << 60, PartitionContent.empty()))
-        .add(new GptPartition("OEM", GptTypes.LINUX_DATA, 4 * MIB, 4L, PartitionContent.empty()))
+                "USR-B", GptPartition.USR_X86_64, 16 * MIB, 1L << 60, PartitionContent.empty()))
+        .add(
+            new GptPartition("OEM", GptPartition.LINUX_DATA, 4 * MIB, 4L, PartitionContent.empty()))
         .add(
             GptPartition.of(
                 "ROOT \u00e9\u00df\u4e2d",
-                GptTypes.ROOT_X86_64,
+                GptPartition.ROOT_X86_64,
                 2 * MIB + 512,
                 PartitionContent.empty()))
         .build();

@@ -6,10 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.basalt.image.api.BuildResult;
 import io.basalt.image.api.Progress;
 import io.basalt.image.base.BaseTreeCache;
-import io.basalt.image.base.MmdebstrapRunner;
-import io.basalt.image.initramfs.InitUnitsResources;
+import io.basalt.image.base.BootstrapRunner;
 import io.basalt.image.spec.ImageSpec;
-import io.basalt.image.usr.BasaltJars;
+import io.basalt.image.usr.UsrAssembler;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -45,9 +44,9 @@ class ReproducibleBuildIT {
             spec,
             out,
             OptionalLong.of(1_700_000_000L),
-            new BaseTreeCache(cache, new MmdebstrapRunner()),
-            BasaltJars::fromClasspath,
-            InitUnitsResources::addTo,
+            new BaseTreeCache(cache, BootstrapRunner.mmdebstrap()),
+            UsrAssembler::basaltJarsFromClasspath,
+            UsrAssembler.InitUnitsInstaller.fromClasspath(),
             "test",
             new Progress() {
               @Override

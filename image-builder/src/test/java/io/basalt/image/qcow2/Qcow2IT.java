@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.basalt.image.fat.FatWriter;
 import io.basalt.image.gpt.GptDisk;
 import io.basalt.image.gpt.GptPartition;
-import io.basalt.image.gpt.GptTypes;
 import io.basalt.image.gpt.PartitionContent;
 import io.basalt.image.testfixtures.HostTool;
 import io.basalt.image.tree.Content;
@@ -91,15 +90,20 @@ class Qcow2IT {
         GptDisk.builder("qcow2-it")
             .add(
                 GptPartition.of(
-                    "EFI-SYSTEM", GptTypes.EFI_SYSTEM, 64 * MIB, w -> fat.write(esp, w, w.size())))
+                    "EFI-SYSTEM",
+                    GptPartition.EFI_SYSTEM,
+                    64 * MIB,
+                    w -> fat.write(esp, w, w.size())))
             .add(
                 new GptPartition(
                     "USR-A",
-                    GptTypes.USR_X86_64,
+                    GptPartition.USR_X86_64,
                     16 * MIB,
                     1L << 60,
                     w -> w.write(ByteBuffer.wrap(usr))))
-            .add(GptPartition.of("ROOT", GptTypes.ROOT_X86_64, 8 * MIB, PartitionContent.empty()))
+            .add(
+                GptPartition.of(
+                    "ROOT", GptPartition.ROOT_X86_64, 8 * MIB, PartitionContent.empty()))
             .build();
     Path raw = dir.resolve("disk.raw");
     disk.writeTo(raw);

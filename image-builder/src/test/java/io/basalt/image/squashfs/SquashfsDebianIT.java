@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.basalt.image.testfixtures.DebianMinbase;
 import io.basalt.image.tree.FileTree;
-import io.basalt.image.tree.TarTreeReader;
 import io.basalt.testing.EnabledIfHost;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,7 +32,7 @@ class SquashfsDebianIT {
   @BeforeAll
   static void setUp() throws Exception {
     Path tar = DebianMinbase.tar();
-    tree = TarTreeReader.read(tar);
+    tree = FileTree.readTar(tar);
     assertTrue(tree.size() > 5000, "a real root: " + tree.size() + " entries");
     byte[] cap = tree.get("/usr/bin/ping").xattrs().get("security.capability");
     assertTrue(cap != null && cap.length == 20, "ping keeps its capability through the tar reader");

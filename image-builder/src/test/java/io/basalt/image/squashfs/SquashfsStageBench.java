@@ -1,11 +1,8 @@
 package io.basalt.image.squashfs;
 
 import io.basalt.image.tree.FileTree;
-import io.basalt.image.tree.TarTreeReader;
 import io.basalt.image.usr.UsrAssembler;
-import io.basalt.image.verity.Verity;
 import io.basalt.image.verity.VerityChannel;
-import io.basalt.image.verity.VerityParams;
 import io.basalt.image.verity.VerityResult;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -20,13 +17,13 @@ import java.util.TreeMap;
 /**
  * Benchmark (not a test): one run of the build's "usr squashfs" stage in a fresh JVM, the way
  * {@code basalt build} runs it: the {@code /usr} of a base tree tar read in place by {@link
- * TarTreeReader}, written by {@link SquashfsWriter#writeSeekable} through a {@link VerityChannel}
- * (dm-verity block digests made while writing), then the hash tree appended. Prints the wall time
- * of the stage, and the CPU time of the process (without the sampling thread's own) and of each
- * thread group (from /proc/self/task, sampled every 100 ms since the pool threads end with the
- * writer) spent during it, so a script can alternate it with mksquashfs on the same tree. Run with
- * bench/run squashfs-stage. Arguments: tar, output image, zstd level [, threads (default: all
- * processors)].
+ * FileTree#readTar}, written by {@link SquashfsWriter#writeSeekable} through a {@link
+ * VerityChannel} (dm-verity block digests made while writing), then the hash tree appended. Prints
+ * the wall time of the stage, and the CPU time of the process (without the sampling thread's own)
+ * and of each thread group (from /proc/self/task, sampled every 100 ms since the pool threads end
+ * with the writer) spent during it, so a script can alternate it with mksquashfs on the same tree.
+ * Run with bench/run squashfs-stage. Arguments: tar, output image, zstd level [, threads (default:
+ * all processors)].
  */
 public final class SquashfsStageBench {
   private SquashfsStageBench() {}
@@ -42,7 +39,7 @@ public final class SquashfsStageBench {
     Path out = Path.of(args[1]);
     int level = Integer.parseInt(args[2]);
     long epoch = 1700000000L;
-    FileTree usr = UsrAssembler.usrTree(TarTreeReader.read(tar));
+    FileTree usr = UsrAssembler.usrTree(FileTree.readTar(tar));
     SquashfsOptions.Builder ob =
         SquashfsOptions.builder()
             .compression(SquashfsCompression.ZSTD)
@@ -86,7 +83,7 @@ public final class SquashfsStageBench {
             StandardOpenOption.TRUNCATE_EXISTING,
             StandardOpenOption.READ,
             StandardOpenOption.WRITE)) {
-      VerityChannel ch = Verity.channel(file, VerityParams.fromSeed("bench"));
+      VerityChannel ch = VerityChannel.fromSeed(file, "bench");
       size = new SquashfsWriter(o).writeSeekable(usr, ch).imageSize();
       long t1 = System.nanoTime();
       VerityResult r = ch.appendHashTree();

@@ -13,9 +13,7 @@ import io.basalt.image.tree.DirectoryTreeReader;
 import io.basalt.image.tree.EntryType;
 import io.basalt.image.tree.FileTree;
 import io.basalt.image.tree.TreeEntry;
-import io.basalt.image.verity.Verity;
 import io.basalt.image.verity.VerityChannel;
-import io.basalt.image.verity.VerityParams;
 import io.basalt.image.verity.VerityResult;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -264,7 +262,7 @@ class SquashfsWriterTest {
             .compression(SquashfsCompression.GZIP)
             .threads(2)
             .build();
-    VerityParams params = VerityParams.fromSeed("squashfs-verity-test");
+    String seed = "squashfs-verity-test";
     try (FileSystem fs = jimfs()) {
       Path plain = fs.getPath("/plain.img");
       SquashfsResult r = Images.write(new SquashfsWriter(o), t, plain);
@@ -272,13 +270,13 @@ class SquashfsWriterTest {
       // reference: the finished image written in one sequential pass, nothing patched
       VerityResult after;
       try (VerityChannel ch =
-          Verity.channel(
+          VerityChannel.fromSeed(
               Files.newByteChannel(
                   fs.getPath("/after.img"),
                   StandardOpenOption.CREATE_NEW,
                   StandardOpenOption.READ,
                   StandardOpenOption.WRITE),
-              params)) {
+              seed)) {
         ch.write(ByteBuffer.wrap(Files.readAllBytes(plain)));
         after = ch.appendHashTree();
       }
@@ -293,7 +291,7 @@ class SquashfsWriterTest {
                   StandardOpenOption.READ,
                   StandardOpenOption.WRITE);
           CountingChannel counting = new CountingChannel(raw);
-          VerityChannel ch = Verity.channel(counting, params)) {
+          VerityChannel ch = VerityChannel.fromSeed(counting, seed)) {
         SquashfsResult r2 = new SquashfsWriter(o).writeSeekable(t, ch);
         assertEquals(r.imageSize(), r2.imageSize());
         during = ch.appendHashTree();

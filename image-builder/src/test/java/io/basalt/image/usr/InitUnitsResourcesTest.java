@@ -1,4 +1,4 @@
-package io.basalt.image.initramfs;
+package io.basalt.image.usr;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;

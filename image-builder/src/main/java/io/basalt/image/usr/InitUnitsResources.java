@@ -1,4 +1,4 @@
-package io.basalt.image.initramfs;
+package io.basalt.image.usr;
 
 import io.basalt.image.tree.Content;
 import io.basalt.image.tree.FileTree;
@@ -13,9 +13,9 @@ import java.nio.file.NoSuchFileException;
  * scripts, presets, networkd and tmpfiles configuration, and the static "wants" links that enable
  * them) into an image tree, as listed by the resource {@value #MANIFEST}. Stateless; thread-safe.
  */
-public final class InitUnitsResources {
+final class InitUnitsResources {
   /** The manifest resource: "file PATH MODE RESOURCE" and "link PATH TARGET" lines. */
-  public static final String MANIFEST = "basalt/init-units.manifest";
+  static final String MANIFEST = "basalt/init-units.manifest";
 
   private InitUnitsResources() {}
 
@@ -26,7 +26,7 @@ public final class InitUnitsResources {
    * @throws IOException when the manifest or a resource it names is missing, or a line is malformed
    *     (the message names the line)
    */
-  public static FileTree.Builder addTo(FileTree.Builder image, long mtime) throws IOException {
+  static FileTree.Builder addTo(FileTree.Builder image, long mtime) throws IOException {
     String manifest = new String(resource(MANIFEST), StandardCharsets.UTF_8);
     int lineNo = 0;
     for (String line : manifest.split("\n")) {
