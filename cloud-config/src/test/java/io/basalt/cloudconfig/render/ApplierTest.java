@@ -278,6 +278,81 @@ class ApplierTest {
     assertTrue(tools.commands.contains("hostname node7"));
   }
 
+  private static final String ELROY =
+      "#cloud-config\nusers:\n  - name: elroy\n    ssh-authorized-keys:\n"
+          + "      - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE5vQ2Zl8yZQ9a0hQwz3D+8i9Dq0Wq1bOqlH4lmBXQJx elroy@desk\n";
+
+  @Test
+  void symlinkedOrForeignKeyFilesInAuthorizedKeysDAreNotCopied() throws Exception {
+    assertTrue(apply(parse(ELROY), List.of()).ok());
+    Path secret = fs.getPath("/outside/shadow");
+    Files.createDirectories(secret.getParent());
+    Files.writeString(secret, "root:TOP-SECRET-HASH:19000::::::\n");
+    Path keysD = root.resolve("home/elroy/.ssh/authorized_keys.d");
+    Files.createSymbolicLink(keysD.resolve("evil"), secret);
+    // A hard link to a file the user does not own reads as a regular file: the owner tells.
+    Path rootsOwn = root.resolve("etc/root-only");
+    Files.writeString(rootsOwn, "ROOT-ONLY-CONTENT\n");
+    Files.setOwner(rootsOwn, fs.getUserPrincipalLookupService().lookupPrincipalByName("root"));
+    Files.createLink(keysD.resolve("linked"), rootsOwn);
+    Path laptop = keysD.resolve("laptop");
+    Files.writeString(laptop, "ssh-ed25519 AAAAlaptop elroy@laptop\n");
+    Files.setOwner(laptop, fs.getUserPrincipalLookupService().lookupPrincipalByName("elroy"));
+    log.clear();
+    ApplyReport r = apply(parse(ELROY), List.of());
+    assertTrue(r.ok(), r.failures().toString());
+    String keys = Files.readString(root.resolve("home/elroy/.ssh/authorized_keys"));
+    assertFalse(keys.contains("TOP-SECRET"), keys);
+    assertFalse(keys.contains("ROOT-ONLY"), keys);
+    assertTrue(keys.contains("elroy@laptop"), keys);
+    assertTrue(keys.contains("elroy@desk"), keys);
+    assertTrue(
+        log.stream()
+            .anyMatch(
+                l -> l.contains("/home/elroy/.ssh/authorized_keys.d/evil") && l.contains("link")),
+        log.toString());
+    assertTrue(
+        log.stream().anyMatch(l -> l.contains("/home/elroy/.ssh/authorized_keys.d/linked")),
+        log.toString());
+  }
+
+  @Test
+  void sshDirectorySwappedForASymlinkIsRefused() throws Exception {
+    assertTrue(apply(parse(ELROY), List.of()).ok());
+    Path ssh = root.resolve("home/elroy/.ssh");
+    Path elsewhere = root.resolve("root/.ssh");
+    Files.createDirectories(elsewhere.resolve("authorized_keys.d"));
+    Files.writeString(elsewhere.resolve("authorized_keys"), "ssh-ed25519 AAAAroot root@admin\n");
+    deleteTree(ssh);
+    Files.createSymbolicLink(ssh, elsewhere);
+    ApplyReport r = apply(parse(ELROY), List.of());
+    assertEquals(1, r.failures().size(), r.failures().toString());
+    String f = r.failures().get(0);
+    assertTrue(f.contains("/home/elroy/.ssh") && f.contains("symbolic link"), f);
+    assertEquals(
+        "ssh-ed25519 AAAAroot root@admin\n",
+        Files.readString(elsewhere.resolve("authorized_keys")));
+    try (Stream<Path> s = Files.list(elsewhere.resolve("authorized_keys.d"))) {
+      assertEquals(0, s.count());
+    }
+  }
+
+  @Test
+  void userOwnedSymlinkInAWritePathIsRefused() throws Exception {
+    assertTrue(apply(parse(ELROY), List.of()).ok());
+    Files.createSymbolicLink(root.resolve("home/elroy/app"), root.resolve("etc"));
+    ApplyReport r =
+        apply(
+            parse(
+                "#cloud-config\nwrite_files:\n  - path: /home/elroy/app/sudoers\n"
+                    + "    content: x\n"),
+            List.of());
+    assertEquals(1, r.failures().size(), r.failures().toString());
+    String f = r.failures().get(0);
+    assertTrue(f.contains("/home/elroy/app") && f.contains("symbolic link"), f);
+    assertFalse(Files.exists(root.resolve("etc/sudoers")));
+  }
+
   private static void deleteTree(Path p) throws Exception {
     try (Stream<Path> s = Files.walk(p)) {
       for (Path q :
