@@ -119,7 +119,7 @@ public final class Applier {
             writeFile(
                 "/run/flannel/options.env",
                 bytes(ServiceDropIns.envFile(config.coreos().flannel())),
-                0644,
+                ServiceDropIns.holdsCredential(config.coreos().flannel()) ? 0600 : 0644,
                 "root",
                 "root");
           }
@@ -203,11 +203,12 @@ public final class Applier {
     }
     Path p = resolve(UPDATE_CONF);
     String existing = Files.isRegularFile(p) ? Files.readString(p, StandardCharsets.UTF_8) : "";
-    boolean secret = wanted.containsKey("LOCKSMITHD_ETCD_PASSWORD");
+    String merged = UpdateConf.merge(existing, wanted);
+    // The operator's own lines count too: a password already there must not become readable.
     writeFile(
         UPDATE_CONF,
-        bytes(UpdateConf.merge(existing, wanted)),
-        secret ? 0600 : 0644,
+        bytes(merged),
+        UpdateConf.holdsCredential(merged) ? 0600 : 0644,
         "root",
         "root");
   }
@@ -424,7 +425,8 @@ public final class Applier {
             if (u.mask()) {
               changed[0] |= symlink(path, "/dev/null");
             } else if (u.content() != null) {
-              changed[0] |= writeFile(path, bytes(u.content()), 0644, "root", "root");
+              changed[0] |=
+                  writeFile(path, bytes(u.content()), unitMode(u.content()), "root", "root");
             } else {
               changed[0] |= unmask(path);
             }
@@ -433,7 +435,7 @@ public final class Applier {
                   writeFile(
                       dir + "/" + u.name() + ".d/" + d.name(),
                       bytes(d.content() == null ? "" : d.content()),
-                      0644,
+                      unitMode(d.content()),
                       "root",
                       "root");
             }
@@ -472,6 +474,14 @@ public final class Applier {
           new byte[0],
           true);
     }
+  }
+
+  /**
+   * 0600 for a unit or drop-in that sets a credential ({@code
+   * Environment="FLANNELD_ETCD_PASSWORD=..."}: systemd reads it as root), else 0644.
+   */
+  private static int unitMode(String content) {
+    return ServiceDropIns.holdsCredential(content) ? 0600 : 0644;
   }
 
   private void script(Script s) throws IOException {
@@ -516,6 +526,8 @@ public final class Applier {
     AtomicFiles.write(
         p,
         tmp -> {
+          // Owner-only before the content goes in: the temp file never shows a secret to others.
+          setMode(tmp, 0600);
           Files.write(tmp, data);
           // Owner first: chown clears the set-user/group-ID bits the mode may carry.
           setOwner(tmp, user, group, ids);

@@ -353,6 +353,38 @@ class ApplierTest {
     assertFalse(Files.exists(root.resolve("etc/sudoers")));
   }
 
+  @Test
+  void flannelCredentialsAreWrittenOwnerOnly() throws Exception {
+    ApplyReport r =
+        apply(
+            parse(
+                "#cloud-config\ncoreos:\n  flannel:\n    etcd_endpoints: http://127.0.0.1:2379\n"
+                    + "    etcd_username: flannel\n    etcd_password: s3cret\n"
+                    + "  fleet:\n    metadata: region=x\n"
+                    + "  units:\n    - name: app.service\n      drop_ins:\n"
+                    + "        - name: 10-db.conf\n"
+                    + "          content: \"[Service]\\nEnvironment=DB_USER=app DB_PASSWORD=pw\\n\"\n"),
+            List.of());
+    assertTrue(r.ok(), r.failures().toString());
+    assertEquals(0600, TreeDump.mode(attrs("/run/flannel/options.env")));
+    assertEquals(
+        0600, TreeDump.mode(attrs("/run/systemd/system/flanneld.service.d/20-cloudinit.conf")));
+    assertEquals(0600, TreeDump.mode(attrs("/etc/systemd/system/app.service.d/10-db.conf")));
+    // Units without a credential keep the usual mode.
+    assertEquals(
+        0644, TreeDump.mode(attrs("/run/systemd/system/fleet.service.d/20-cloudinit.conf")));
+  }
+
+  @Test
+  void updateConfHoldingTheOperatorsPasswordStaysOwnerOnly() throws Exception {
+    Files.createDirectories(root.resolve("etc/basalt"));
+    Files.writeString(
+        root.resolve("etc/basalt/update.conf"), "LOCKSMITHD_ETCD_PASSWORD=operators-secret\n");
+    ApplyReport r = apply(parse("#cloud-config\ncoreos:\n  update:\n    group: beta\n"), List.of());
+    assertTrue(r.ok(), r.failures().toString());
+    assertEquals(0600, TreeDump.mode(attrs("/etc/basalt/update.conf")));
+  }
+
   private static void deleteTree(Path p) throws Exception {
     try (Stream<Path> s = Files.walk(p)) {
       for (Path q :
