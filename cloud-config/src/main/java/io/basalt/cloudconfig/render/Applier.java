@@ -40,7 +40,10 @@ import java.util.stream.Collectors;
  * configuration, OEM release, scripts once per boot. Idempotent: a second run writes nothing and
  * runs no account or reload commands; unit commands and enable are issued again (they are
  * idempotent themselves, as coreos-cloudinit issued them on every boot). A failing step is recorded
- * and the others still run. Secrets (password hashes, keys) are never logged. Not thread-safe.
+ * and the others still run. Secrets (password hashes, keys) are never logged; files holding a
+ * credential are 0600. Nothing is written through a symbolic link in a parent directory, and the
+ * users' trees (home, {@code ~/.ssh}) are worked on through directories held open ({@link
+ * PinnedDir}). Not thread-safe.
  */
 public final class Applier {
 

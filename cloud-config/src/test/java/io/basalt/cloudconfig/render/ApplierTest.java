@@ -21,6 +21,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The applier against an in-memory root and a fake system (useradd & co. edit etc/passwd there).
@@ -383,6 +384,56 @@ class ApplierTest {
     ApplyReport r = apply(parse("#cloud-config\ncoreos:\n  update:\n    group: beta\n"), List.of());
     assertTrue(r.ok(), r.failures().toString());
     assertEquals(0600, TreeDump.mode(attrs("/etc/basalt/update.conf")));
+  }
+
+  @Test
+  void setUidFileInAUserOwnedDirectoryIsRefused() throws Exception {
+    assertTrue(apply(parse(ELROY), List.of()).ok());
+    ApplyReport r =
+        apply(
+            parse(
+                "#cloud-config\nwrite_files:\n  - path: /home/elroy/bin/tool\n"
+                    + "    permissions: '4755'\n    content: x\n"),
+            List.of());
+    assertEquals(1, r.failures().size(), r.failures().toString());
+    assertTrue(r.failures().get(0).contains("set-user-ID"), r.failures().get(0));
+    assertFalse(Files.exists(root.resolve("home/elroy/bin/tool")));
+  }
+
+  /** The same refusals on this machine's file system (openat, O_NOFOLLOW), as {@code render}. */
+  @Test
+  void renderOnARealFileSystemNeverFollowsLinksInTheUsersTree(@TempDir Path tmp) throws Exception {
+    Path host = tmp.resolve("root");
+    Files.createDirectories(host.resolve("home/elroy/.ssh/authorized_keys.d"));
+    Path secret = tmp.resolve("shadow");
+    Files.writeString(secret, "root:TOP-SECRET-HASH:19000::::::\n");
+    Path keysD = host.resolve("home/elroy/.ssh/authorized_keys.d");
+    Files.createSymbolicLink(keysD.resolve("evil"), secret);
+    Files.writeString(keysD.resolve("laptop"), "ssh-ed25519 AAAAlaptop elroy@laptop\n");
+    List<String> out = new ArrayList<>();
+    ApplyReport r =
+        new Applier(host, new DryRunSystemTools(), true, out::add).apply(parse(ELROY), List.of());
+    assertTrue(r.ok(), r.failures().toString());
+    String keys = Files.readString(host.resolve("home/elroy/.ssh/authorized_keys"));
+    assertFalse(keys.contains("TOP-SECRET"), keys);
+    assertTrue(keys.contains("elroy@laptop") && keys.contains("elroy@desk"), keys);
+    assertTrue(
+        out.contains(
+            "skipped /home/elroy/.ssh/authorized_keys.d/evil: a symbolic link (never followed)"),
+        out.toString());
+
+    Path elsewhere = tmp.resolve("elsewhere");
+    Files.createDirectories(elsewhere);
+    deleteTree(host.resolve("home/elroy/.ssh"));
+    Files.createSymbolicLink(host.resolve("home/elroy/.ssh"), elsewhere);
+    r = new Applier(host, new DryRunSystemTools(), true, out::add).apply(parse(ELROY), List.of());
+    assertEquals(1, r.failures().size(), r.failures().toString());
+    assertTrue(
+        r.failures().get(0).contains("/home/elroy/.ssh is a symbolic link (to " + elsewhere + ")"),
+        r.failures().get(0));
+    try (Stream<Path> s = Files.list(elsewhere)) {
+      assertEquals(0, s.count());
+    }
   }
 
   private static void deleteTree(Path p) throws Exception {
