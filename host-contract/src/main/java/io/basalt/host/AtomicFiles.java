@@ -1,13 +1,26 @@
 package io.basalt.host;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.OpenOption;
 import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.Set;
 
 /**
  * Replaces files so that a reader or a crash sees the old content or the new, never a part: the new
@@ -31,6 +44,8 @@ public final class AtomicFiles {
      */
     T writeTo(Path tmp) throws IOException;
   }
+
+  private static final SecureRandom RANDOM = new SecureRandom();
 
   private AtomicFiles() {}
 
@@ -102,6 +117,85 @@ public final class AtomicFiles {
       rename(tmp, abs);
     } finally {
       Files.deleteIfExists(tmp);
+    }
+  }
+
+  /**
+   * Replaces the entry {@code name} of the directory {@code dir} is open on with {@code bytes},
+   * durably, without following a symbolic link: the temp file is created (mode 0600, {@code
+   * O_NOFOLLOW}), filled, fsynced, given its owner and permissions and renamed relative to the open
+   * directory ({@code openat}, {@code fchown}, {@code renameat}), so a directory that another user
+   * renames or swaps for a link meanwhile cannot redirect the write. For directories that a user
+   * other than the writer controls; set-user/group-ID bits cannot be set this way.
+   *
+   * @param dir the open target directory
+   * @param dirPath the directory's path, for the folder fsync (best effort) and messages
+   * @param name the file name in {@code dir} (one component)
+   * @param perms the permissions of the new file
+   * @param owner the new file's owner, or null to keep the writer's
+   * @param group the new file's group, or null to keep the writer's
+   * @throws IOException when a step fails; {@code name} is then unchanged
+   */
+  public static void writeIn(
+      SecureDirectoryStream<Path> dir,
+      Path dirPath,
+      Path name,
+      byte[] bytes,
+      Set<PosixFilePermission> perms,
+      UserPrincipal owner,
+      GroupPrincipal group)
+      throws IOException {
+    if (name.getNameCount() != 1 || name.isAbsolute()) {
+      throw new IOException(dirPath + ": not a single file name: " + name);
+    }
+    byte[] random = new byte[8];
+    RANDOM.nextBytes(random);
+    Path tmp =
+        name.getFileSystem().getPath("." + name + "." + HexFormat.of().formatHex(random) + ".tmp");
+    Set<OpenOption> create =
+        Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+    boolean done = false;
+    try {
+      try (SeekableByteChannel ch =
+          dir.newByteChannel(
+              tmp,
+              create,
+              PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
+        ByteBuffer b = ByteBuffer.wrap(bytes);
+        while (b.hasRemaining()) {
+          ch.write(b);
+        }
+        if (ch instanceof FileChannel fc) {
+          fc.force(true);
+        }
+      }
+      PosixFileAttributeView v =
+          dir.getFileAttributeView(tmp, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+      if (owner != null) {
+        v.setOwner(owner);
+      }
+      if (group != null) {
+        v.setGroup(group);
+      }
+      v.setPermissions(perms);
+      try {
+        dir.move(tmp, dir, name);
+      } catch (FileAlreadyExistsException e) {
+        // renameat(2) replaces; only file systems that refuse to (jimfs) get here: not atomic
+        // there.
+        dir.deleteFile(name);
+        dir.move(tmp, dir, name);
+      }
+      done = true;
+      fsyncDirectory(dirPath);
+    } finally {
+      if (!done) {
+        try {
+          dir.deleteFile(tmp);
+        } catch (IOException e) {
+          // never made, or already gone
+        }
+      }
     }
   }
 

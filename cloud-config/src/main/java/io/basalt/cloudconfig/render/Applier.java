@@ -9,9 +9,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.GroupPrincipal;
 import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.UserPrincipal;
 import java.nio.file.attribute.UserPrincipalLookupService;
@@ -20,6 +22,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,7 +31,6 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 /**
  * Makes a validated {@link CloudConfig} so under a root directory (the host's {@code /}, or a
@@ -38,7 +40,10 @@ import java.util.stream.Stream;
  * configuration, OEM release, scripts once per boot. Idempotent: a second run writes nothing and
  * runs no account or reload commands; unit commands and enable are issued again (they are
  * idempotent themselves, as coreos-cloudinit issued them on every boot). A failing step is recorded
- * and the others still run. Secrets (password hashes, keys) are never logged. Not thread-safe.
+ * and the others still run. Secrets (password hashes, keys) are never logged; files holding a
+ * credential are 0600. Nothing is written through a symbolic link in a parent directory, and the
+ * users' trees (home, {@code ~/.ssh}) are worked on through directories held open ({@link
+ * PinnedDir}). Not thread-safe.
  */
 public final class Applier {
 
@@ -67,8 +72,11 @@ public final class Applier {
   private final List<String> actions = new ArrayList<>();
   private final List<String> failures = new ArrayList<>();
 
-  /** Directories this run saw or made (nothing here removes directories). */
-  private final Set<Path> knownDirs = new java.util.HashSet<>();
+  /**
+   * Directories this run checked or made (nothing here removes directories), and whether a user
+   * other than root controls one of them or a directory above.
+   */
+  private final Map<Path, Boolean> checkedDirs = new HashMap<>();
 
   /**
    * @param root the directory standing for {@code /}
@@ -114,7 +122,7 @@ public final class Applier {
             writeFile(
                 "/run/flannel/options.env",
                 bytes(ServiceDropIns.envFile(config.coreos().flannel())),
-                0644,
+                ServiceDropIns.holdsCredential(config.coreos().flannel()) ? 0600 : 0644,
                 "root",
                 "root");
           }
@@ -198,11 +206,12 @@ public final class Applier {
     }
     Path p = resolve(UPDATE_CONF);
     String existing = Files.isRegularFile(p) ? Files.readString(p, StandardCharsets.UTF_8) : "";
-    boolean secret = wanted.containsKey("LOCKSMITHD_ETCD_PASSWORD");
+    String merged = UpdateConf.merge(existing, wanted);
+    // The operator's own lines count too: a password already there must not become readable.
     writeFile(
         UPDATE_CONF,
-        bytes(UpdateConf.merge(existing, wanted)),
-        secret ? 0600 : 0644,
+        bytes(merged),
+        UpdateConf.holdsCredential(merged) ? 0600 : 0644,
         "root",
         "root");
   }
@@ -316,36 +325,88 @@ public final class Applier {
     } else {
       throw new IOException("user " + u.name() + " does not exist after useradd");
     }
-    if (!dryRun && !Files.isDirectory(resolve(home))) {
+    PinnedDir h;
+    try {
+      h = openDir(home, dryRun);
+    } catch (NoSuchFileException e) {
       throw new IOException(
-          "home directory " + home + " of " + u.name() + " does not exist; keys not written");
+          "home directory " + home + " of " + u.name() + " does not exist; keys not written", e);
     }
-    String ssh = home.replaceAll("/+$", "") + "/.ssh";
-    ensureDir(ssh, 0700, u.name(), group);
-    ensureDir(ssh + "/authorized_keys.d", 0700, u.name(), group);
-    StringBuilder b = new StringBuilder();
-    for (String k : keys) {
-      b.append(k.trim()).append('\n');
+    // The home, ~/.ssh and authorized_keys.d belong to the user: every step below works relative
+    // to a directory held open and never follows a link, so swapping ~/.ssh or a key file for a
+    // link (to /root/.ssh, /etc/shadow) redirects nothing and reveals nothing.
+    try (h;
+        PinnedDir sshDir = ensureDir(h, ".ssh", 0700, u.name(), group);
+        PinnedDir keysDir = ensureDir(sshDir, "authorized_keys.d", 0700, u.name(), group)) {
+      StringBuilder b = new StringBuilder();
+      for (String k : keys) {
+        b.append(k.trim()).append('\n');
+      }
+      writeIn(keysDir, KEYS_FILE, bytes(b.toString()), 0600, u.name(), group);
+      // authorized_keys is regenerated from every file in authorized_keys.d, in name order
+      // (update-ssh-keys): only regular files the user owns, so a link or a hard link to a file
+      // the user cannot read is never copied.
+      StringBuilder all = new StringBuilder();
+      for (String name : keysDir.names()) {
+        if (name.startsWith(".")) {
+          continue;
+        }
+        String c = keyFile(keysDir, name, u.name(), group);
+        if (c == null) {
+          continue;
+        }
+        all.append(c);
+        if (!c.isEmpty() && !c.endsWith("\n")) {
+          all.append('\n');
+        }
+      }
+      writeIn(sshDir, "authorized_keys", bytes(all.toString()), 0600, u.name(), group);
     }
-    writeFile(ssh + "/authorized_keys.d/" + KEYS_FILE, bytes(b.toString()), 0600, u.name(), group);
-    // authorized_keys is regenerated from every file in authorized_keys.d, in name order
-    // (update-ssh-keys).
-    StringBuilder all = new StringBuilder();
-    List<Path> parts;
-    try (Stream<Path> s = Files.list(resolve(ssh + "/authorized_keys.d"))) {
-      parts =
-          s.filter(p -> Files.isRegularFile(p) && !p.getFileName().toString().startsWith("."))
-              .sorted()
-              .collect(Collectors.toList());
+  }
+
+  /** Largest file of authorized_keys.d that is copied. */
+  static final int KEY_FILE_LIMIT = 1 << 20;
+
+  /**
+   * The content of key file {@code name}, or null (logged, naming the file) when it is not a
+   * regular file the user owns, is too large, or changed while being read.
+   */
+  private String keyFile(PinnedDir dir, String name, String user, String group) throws IOException {
+    String host = dir.hostPathOf(name);
+    PosixFileAttributes before = dir.attributes(name);
+    String why = null;
+    if (before == null) {
+      return null;
+    } else if (before.isSymbolicLink()) {
+      why = "a symbolic link (never followed)";
+    } else if (!before.isRegularFile()) {
+      why = "not a regular file";
+    } else if (!dryRun && !before.owner().equals(principals(user, group).owner())) {
+      why = "owned by " + before.owner().getName() + ", not " + user;
+    } else if (before.size() > KEY_FILE_LIMIT) {
+      why = "larger than " + KEY_FILE_LIMIT + " bytes";
     }
-    for (Path p : parts) {
-      String c = Files.readString(p, StandardCharsets.UTF_8);
-      all.append(c);
-      if (!c.isEmpty() && !c.endsWith("\n")) {
-        all.append('\n');
+    byte[] data = null;
+    if (why == null) {
+      try {
+        data = dir.read(name, KEY_FILE_LIMIT);
+      } catch (IOException e) {
+        why = "unreadable without following a link: " + e.getMessage();
       }
     }
-    writeFile(ssh + "/authorized_keys", bytes(all.toString()), 0600, u.name(), group);
+    if (why == null) {
+      PosixFileAttributes after = dir.attributes(name);
+      if (after == null
+          || !Objects.equals(before.fileKey(), after.fileKey())
+          || data.length > KEY_FILE_LIMIT) {
+        why = "changed while being read";
+      }
+    }
+    if (why != null) {
+      log.accept("skipped " + host + ": " + why);
+      return null;
+    }
+    return new String(data, StandardCharsets.UTF_8);
   }
 
   private void units(CloudConfig config) {
@@ -367,7 +428,8 @@ public final class Applier {
             if (u.mask()) {
               changed[0] |= symlink(path, "/dev/null");
             } else if (u.content() != null) {
-              changed[0] |= writeFile(path, bytes(u.content()), 0644, "root", "root");
+              changed[0] |=
+                  writeFile(path, bytes(u.content()), unitMode(u.content()), "root", "root");
             } else {
               changed[0] |= unmask(path);
             }
@@ -376,7 +438,7 @@ public final class Applier {
                   writeFile(
                       dir + "/" + u.name() + ".d/" + d.name(),
                       bytes(d.content() == null ? "" : d.content()),
-                      0644,
+                      unitMode(d.content()),
                       "root",
                       "root");
             }
@@ -417,6 +479,14 @@ public final class Applier {
     }
   }
 
+  /**
+   * 0600 for a unit or drop-in that sets a credential ({@code
+   * Environment="FLANNELD_ETCD_PASSWORD=..."}: systemd reads it as root), else 0644.
+   */
+  private static int unitMode(String content) {
+    return ServiceDropIns.holdsCredential(content) ? 0600 : 0644;
+  }
+
   private void script(Script s) throws IOException {
     String sha = sha256(s.content()).substring(0, 16);
     String marker = SCRIPT_MARKERS + "/" + sha;
@@ -447,20 +517,31 @@ public final class Applier {
   boolean writeFile(String hostPath, byte[] data, int mode, String user, String group)
       throws IOException {
     Path p = resolve(hostPath);
+    if (checkParents(hostPath, p)) {
+      try (PinnedDir d = openDir("/" + root.normalize().relativize(p.getParent()), false)) {
+        return writeIn(d, p.getFileName().toString(), data, mode, user, group);
+      }
+    }
     int[] ids = dryRun ? null : ids(user, group);
     if (unchanged(p, data, mode, user, group, ids)) {
       return false;
     }
-    ensureParent(p);
     AtomicFiles.write(
         p,
         tmp -> {
+          // Owner-only before the content goes in: the temp file never shows a secret to others.
+          setMode(tmp, 0600);
           Files.write(tmp, data);
           // Owner first: chown clears the set-user/group-ID bits the mode may carry.
           setOwner(tmp, user, group, ids);
           setMode(tmp, mode);
           return null;
         });
+    wrote(hostPath, mode, user, group);
+    return true;
+  }
+
+  private void wrote(String hostPath, int mode, String user, String group) {
     change(
         (dryRun ? "would write " : "wrote ")
             + hostPath
@@ -469,15 +550,75 @@ public final class Applier {
             + ", owner "
             + (group == null ? user : user + ":" + group)
             + ")");
+  }
+
+  /**
+   * Writes entry {@code name} of {@code dir}, a directory a user controls, when its bytes, mode or
+   * owner differ, relative to the open directory ({@link AtomicFiles#writeIn}); returns whether it
+   * changed anything.
+   */
+  private boolean writeIn(
+      PinnedDir dir, String name, byte[] data, int mode, String user, String group)
+      throws IOException {
+    String host = dir.hostPathOf(name);
+    if ((mode & ~0777) != 0) {
+      throw new IOException(
+          host
+              + ": mode "
+              + octal(mode)
+              + " has set-user-ID, set-group-ID or sticky bits, refused in "
+              + dir.hostPath
+              + " (a directory a user other than root can change)");
+    }
+    Principals who = dryRun ? null : principals(user, group);
+    PosixFileAttributes a = dir.attributes(name);
+    if (a != null
+        && a.isRegularFile()
+        && modeOf(a.permissions()) == mode
+        && (who == null || (a.owner().equals(who.owner()) && a.group().equals(who.group())))
+        && a.size() == data.length
+        && Arrays.equals(dir.read(name, data.length), data)) {
+      return false;
+    }
+    AtomicFiles.writeIn(
+        dir.stream,
+        dir.path,
+        dir.entry(name),
+        data,
+        perms(mode),
+        who == null ? null : who.owner(),
+        who == null ? null : who.group());
+    wrote(host, mode, user, group);
     return true;
+  }
+
+  /** The owner and group of a written file, as principals of the root's file system. */
+  private record Principals(UserPrincipal owner, GroupPrincipal group) {}
+
+  private Principals principals(String user, String group) throws IOException {
+    UserPrincipalLookupService lookup = root.getFileSystem().getUserPrincipalLookupService();
+    if (numericOwners) {
+      // The root's passwd decides the ids (it may not be this machine's); a name that is all
+      // digits is looked up as that id when no such name exists (shadow-utils refuses such names).
+      int[] ids = ids(user, group);
+      return new Principals(
+          lookup.lookupPrincipalByName(Integer.toString(ids[0])),
+          lookup.lookupPrincipalByGroupName(Integer.toString(ids[1])));
+    }
+    return new Principals(
+        lookup.lookupPrincipalByName(user),
+        lookup.lookupPrincipalByGroupName(group != null ? group : groupOf(user)));
   }
 
   private boolean symlink(String hostPath, String target) throws IOException {
     Path p = resolve(hostPath);
+    if (checkParents(hostPath, p)) {
+      throw new IOException(
+          hostPath + ": refused, its directory is one a user other than root can change");
+    }
     if (Files.isSymbolicLink(p) && Files.readSymbolicLink(p).toString().equals(target)) {
       return false;
     }
-    ensureParent(p);
     AtomicFiles.symlink(p, p.getFileSystem().getPath(target));
     change("masked " + hostPath + " -> " + target);
     return true;
@@ -485,7 +626,14 @@ public final class Applier {
 
   private boolean unmask(String hostPath) throws IOException {
     Path p = resolve(hostPath);
-    if (Files.isSymbolicLink(p) && Files.readSymbolicLink(p).toString().equals("/dev/null")) {
+    if (!Files.isSymbolicLink(p)) {
+      return false;
+    }
+    if (checkParents(hostPath, p)) {
+      throw new IOException(
+          hostPath + ": refused, its directory is one a user other than root can change");
+    }
+    if (Files.readSymbolicLink(p).toString().equals("/dev/null")) {
       Files.delete(p);
       change("unmasked " + hostPath);
       return true;
@@ -493,27 +641,125 @@ public final class Applier {
     return false;
   }
 
-  private void ensureDir(String hostPath, int mode, String user, String group) throws IOException {
-    Path p = resolve(hostPath);
-    int[] ids = dryRun ? null : ids(user, group);
-    if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-      if (modeOf(p) == mode && ownerMatches(p, user, group, ids)) {
-        return;
-      }
-    } else {
-      ensureParent(p);
-      Files.createDirectory(p);
+  /**
+   * Checks the directories from the root down to {@code p}'s parent one component at a time (never
+   * following a link), making missing ones. Returns true when one of them is owned by a user other
+   * than root or writable by others without the sticky bit (such a directory can change after this
+   * check: writes in it go through {@link PinnedDir}).
+   *
+   * @throws IOException naming the component when it is a symbolic link or not a directory
+   */
+  private boolean checkParents(String hostPath, Path p) throws IOException {
+    Path parent = p.getParent();
+    Boolean known = checkedDirs.get(parent);
+    if (known != null) {
+      return known;
     }
-    setOwner(p, user, group, ids);
-    setMode(p, mode);
-    change(
-        (dryRun ? "would make directory " : "made directory ")
-            + hostPath
-            + " (mode "
-            + octal(mode)
-            + ", owner "
-            + (group == null ? user : user + ":" + group)
-            + ")");
+    Path base = root.normalize();
+    Path cur = base;
+    String host = "";
+    boolean userControlled = false;
+    for (Path name : base.relativize(parent)) {
+      if (name.toString().isEmpty()) {
+        continue; // the root itself: trusted
+      }
+      cur = cur.resolve(name.toString());
+      host = host + "/" + name;
+      Boolean k = checkedDirs.get(cur);
+      if (k != null) {
+        userControlled = k;
+        continue;
+      }
+      PosixFileAttributes a;
+      try {
+        a = Files.readAttributes(cur, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      } catch (NoSuchFileException e) {
+        Files.createDirectory(cur);
+        a = Files.readAttributes(cur, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      }
+      if (a.isSymbolicLink()) {
+        throw new IOException(hostPath + ": refused: " + PinnedDir.symlinkRefused(host, cur));
+      }
+      if (!a.isDirectory()) {
+        throw new IOException(hostPath + ": refused: " + host + " is not a directory");
+      }
+      if (!dryRun && !userControlled) {
+        int m = modeOf(a.permissions());
+        boolean sticky =
+            numericOwners
+                && (((Integer) Files.getAttribute(cur, "unix:mode", LinkOption.NOFOLLOW_LINKS))
+                        & 01000)
+                    != 0;
+        userControlled = !isRoot(a.owner()) || ((m & 0022) != 0 && !sticky);
+      }
+      checkedDirs.put(cur, userControlled);
+    }
+    return userControlled;
+  }
+
+  private boolean isRoot(UserPrincipal owner) throws IOException {
+    UserPrincipalLookupService lookup = root.getFileSystem().getUserPrincipalLookupService();
+    return owner.equals(lookup.lookupPrincipalByName(numericOwners ? "0" : "root"));
+  }
+
+  /**
+   * Opens {@code hostPath} under the root, walking from the root one component at a time without
+   * following a link; missing directories are made when {@code create}.
+   *
+   * @throws NoSuchFileException when a directory is missing and not to be made
+   */
+  private PinnedDir openDir(String hostPath, boolean create) throws IOException {
+    resolve(hostPath.isEmpty() ? "/" : hostPath);
+    PinnedDir cur = PinnedDir.root(root.normalize());
+    try {
+      for (String name : hostPath.split("/")) {
+        if (name.isEmpty()) {
+          continue;
+        }
+        PinnedDir next = cur.child(name, create);
+        cur.close();
+        cur = next;
+      }
+      return cur;
+    } catch (IOException | RuntimeException e) {
+      cur.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Opens the subdirectory {@code name} of {@code parent} (made when missing) and gives it {@code
+   * mode} and owner through its own descriptor.
+   */
+  private PinnedDir ensureDir(PinnedDir parent, String name, int mode, String user, String group)
+      throws IOException {
+    PinnedDir d = parent.child(name, true);
+    try {
+      Principals who = dryRun ? null : principals(user, group);
+      PosixFileAttributeView v = d.view();
+      PosixFileAttributes a = v.readAttributes();
+      if (modeOf(a.permissions()) == mode
+          && (who == null || (a.owner().equals(who.owner()) && a.group().equals(who.group())))) {
+        return d;
+      }
+      if (who != null) {
+        v.setOwner(who.owner());
+        v.setGroup(who.group());
+      }
+      v.setPermissions(perms(mode));
+      change(
+          (dryRun ? "would make directory " : "made directory ")
+              + d.hostPath
+              + " (mode "
+              + octal(mode)
+              + ", owner "
+              + (group == null ? user : user + ":" + group)
+              + ")");
+      return d;
+    } catch (IOException | RuntimeException e) {
+      d.close();
+      throw e;
+    }
   }
 
   /**
@@ -541,17 +787,6 @@ public final class Applier {
         && Arrays.equals(Files.readAllBytes(p), data);
   }
 
-  private void ensureParent(Path p) throws IOException {
-    Path parent = p.getParent();
-    if (parent == null || knownDirs.contains(parent)) {
-      return;
-    }
-    if (!Files.isDirectory(parent)) {
-      Files.createDirectories(parent);
-    }
-    knownDirs.add(parent);
-  }
-
   private Path resolve(String hostPath) throws IOException {
     if (!hostPath.startsWith("/")) {
       throw new IOException("not an absolute path: " + hostPath);
@@ -572,6 +807,24 @@ public final class Applier {
       m |= 1 << (8 - perm.ordinal());
     }
     return m;
+  }
+
+  private static int modeOf(Set<PosixFilePermission> perms) {
+    int m = 0;
+    for (PosixFilePermission perm : perms) {
+      m |= 1 << (8 - perm.ordinal());
+    }
+    return m;
+  }
+
+  private static Set<PosixFilePermission> perms(int mode) {
+    Set<PosixFilePermission> perms = EnumSet.noneOf(PosixFilePermission.class);
+    for (PosixFilePermission perm : PosixFilePermission.values()) {
+      if ((mode & (1 << (8 - perm.ordinal()))) != 0) {
+        perms.add(perm);
+      }
+    }
+    return perms;
   }
 
   private void setMode(Path p, int mode) throws IOException {

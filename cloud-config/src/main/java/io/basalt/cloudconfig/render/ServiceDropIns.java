@@ -31,6 +31,50 @@ final class ServiceDropIns {
     return out;
   }
 
+  /**
+   * Whether {@code env} holds a credential (a key naming a password, such as {@code
+   * FLANNELD_ETCD_PASSWORD}): files rendered from it are written 0600.
+   */
+  static boolean holdsCredential(Map<String, String> env) {
+    return env.keySet().stream().anyMatch(ServiceDropIns::isCredential);
+  }
+
+  /**
+   * Whether unit or drop-in text {@code content} sets a credential in an {@code Environment=} line
+   * (a key naming a password).
+   */
+  static boolean holdsCredential(String content) {
+    return content != null
+        && content
+            .lines()
+            .anyMatch(l -> envKeys(l.trim()).stream().anyMatch(ServiceDropIns::isCredential));
+  }
+
+  /** Whether an environment key names a credential. */
+  static boolean isCredential(String key) {
+    return key != null && key.toUpperCase(java.util.Locale.ROOT).contains("PASSWORD");
+  }
+
+  /**
+   * The keys an {@code Environment=} line sets ({@code Environment="A=1" B=2}), roughly: every word
+   * before an {@code =}; empty for other lines.
+   */
+  private static List<String> envKeys(String line) {
+    String prefix = "Environment=";
+    List<String> keys = new ArrayList<>();
+    if (!line.startsWith(prefix)) {
+      return keys;
+    }
+    for (String word : line.substring(prefix.length()).split("\\s+")) {
+      String w = word.startsWith("\"") || word.startsWith("'") ? word.substring(1) : word;
+      int eq = w.indexOf('=');
+      if (eq > 0) {
+        keys.add(w.substring(0, eq));
+      }
+    }
+    return keys;
+  }
+
   private static void add(List<CloudConfig.Unit> out, String unit, Map<String, String> env) {
     if (env.isEmpty()) {
       return;

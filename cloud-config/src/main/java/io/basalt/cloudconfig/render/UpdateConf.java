@@ -58,6 +58,11 @@ final class UpdateConf {
     return String.join("\n", out) + "\n";
   }
 
+  /** Whether {@code content} has a line whose key names a credential (written 0600 then). */
+  static boolean holdsCredential(String content) {
+    return content.lines().map(UpdateConf::keyOf).anyMatch(ServiceDropIns::isCredential);
+  }
+
   private static String keyOf(String line) {
     String t = line.trim();
     if (t.startsWith("#")) {

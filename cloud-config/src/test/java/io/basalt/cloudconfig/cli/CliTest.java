@@ -78,6 +78,31 @@ class CliTest {
   }
 
   @Test
+  void renderRefusesASymlinkedDirectoryThatLeadsOutOfTheRoot() throws Exception {
+    Path outside = tmp.resolve("outside");
+    Files.createDirectories(outside);
+    Path root = tmp.resolve("root");
+    Files.createDirectories(root.resolve("etc/systemd"));
+    Files.createSymbolicLink(root.resolve("etc/systemd/system"), outside);
+    Files.createSymbolicLink(root.resolve("opt"), outside);
+    Path cfg = tmp.resolve("c.yml");
+    Files.writeString(
+        cfg,
+        "#cloud-config\nwrite_files:\n  - path: /opt/bin/tool\n    content: x\n"
+            + "coreos:\n  units:\n    - name: a.service\n      content: \"[Service]\\n\"\n"
+            + "      drop_ins:\n        - name: 10-x.conf\n          content: y\n"
+            + "    - name: m.service\n      mask: true\n");
+    Run r = run("render", cfg.toString(), "--root", root.toString());
+    assertEquals(3, r.code(), r.out());
+    try (Stream<Path> s = Files.list(outside)) {
+      assertEquals(0, s.count(), "something was written outside the root");
+    }
+    assertTrue(
+        r.out().contains("/etc/systemd/system is a symbolic link (to " + outside + ")"), r.out());
+    assertTrue(r.out().contains("/opt is a symbolic link"), r.out());
+  }
+
+  @Test
   void applyOfAnInvalidConfigChangesNothing() throws Exception {
     Path bad = tmp.resolve("bad.yml");
     Files.writeString(

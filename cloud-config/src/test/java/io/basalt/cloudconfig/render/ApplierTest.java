@@ -21,6 +21,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The applier against an in-memory root and a fake system (useradd & co. edit etc/passwd there).
@@ -276,6 +277,163 @@ class ApplierTest {
             + "::1 node7 localhost\n",
         Files.readString(root.resolve("etc/hosts"), StandardCharsets.UTF_8));
     assertTrue(tools.commands.contains("hostname node7"));
+  }
+
+  private static final String ELROY =
+      "#cloud-config\nusers:\n  - name: elroy\n    ssh-authorized-keys:\n"
+          + "      - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE5vQ2Zl8yZQ9a0hQwz3D+8i9Dq0Wq1bOqlH4lmBXQJx elroy@desk\n";
+
+  @Test
+  void symlinkedOrForeignKeyFilesInAuthorizedKeysDAreNotCopied() throws Exception {
+    assertTrue(apply(parse(ELROY), List.of()).ok());
+    Path secret = fs.getPath("/outside/shadow");
+    Files.createDirectories(secret.getParent());
+    Files.writeString(secret, "root:TOP-SECRET-HASH:19000::::::\n");
+    Path keysD = root.resolve("home/elroy/.ssh/authorized_keys.d");
+    Files.createSymbolicLink(keysD.resolve("evil"), secret);
+    // A hard link to a file the user does not own reads as a regular file: the owner tells.
+    Path rootsOwn = root.resolve("etc/root-only");
+    Files.writeString(rootsOwn, "ROOT-ONLY-CONTENT\n");
+    Files.setOwner(rootsOwn, fs.getUserPrincipalLookupService().lookupPrincipalByName("root"));
+    Files.createLink(keysD.resolve("linked"), rootsOwn);
+    Path laptop = keysD.resolve("laptop");
+    Files.writeString(laptop, "ssh-ed25519 AAAAlaptop elroy@laptop\n");
+    Files.setOwner(laptop, fs.getUserPrincipalLookupService().lookupPrincipalByName("elroy"));
+    log.clear();
+    ApplyReport r = apply(parse(ELROY), List.of());
+    assertTrue(r.ok(), r.failures().toString());
+    String keys = Files.readString(root.resolve("home/elroy/.ssh/authorized_keys"));
+    assertFalse(keys.contains("TOP-SECRET"), keys);
+    assertFalse(keys.contains("ROOT-ONLY"), keys);
+    assertTrue(keys.contains("elroy@laptop"), keys);
+    assertTrue(keys.contains("elroy@desk"), keys);
+    assertTrue(
+        log.stream()
+            .anyMatch(
+                l -> l.contains("/home/elroy/.ssh/authorized_keys.d/evil") && l.contains("link")),
+        log.toString());
+    assertTrue(
+        log.stream().anyMatch(l -> l.contains("/home/elroy/.ssh/authorized_keys.d/linked")),
+        log.toString());
+  }
+
+  @Test
+  void sshDirectorySwappedForASymlinkIsRefused() throws Exception {
+    assertTrue(apply(parse(ELROY), List.of()).ok());
+    Path ssh = root.resolve("home/elroy/.ssh");
+    Path elsewhere = root.resolve("root/.ssh");
+    Files.createDirectories(elsewhere.resolve("authorized_keys.d"));
+    Files.writeString(elsewhere.resolve("authorized_keys"), "ssh-ed25519 AAAAroot root@admin\n");
+    deleteTree(ssh);
+    Files.createSymbolicLink(ssh, elsewhere);
+    ApplyReport r = apply(parse(ELROY), List.of());
+    assertEquals(1, r.failures().size(), r.failures().toString());
+    String f = r.failures().get(0);
+    assertTrue(f.contains("/home/elroy/.ssh") && f.contains("symbolic link"), f);
+    assertEquals(
+        "ssh-ed25519 AAAAroot root@admin\n",
+        Files.readString(elsewhere.resolve("authorized_keys")));
+    try (Stream<Path> s = Files.list(elsewhere.resolve("authorized_keys.d"))) {
+      assertEquals(0, s.count());
+    }
+  }
+
+  @Test
+  void userOwnedSymlinkInAWritePathIsRefused() throws Exception {
+    assertTrue(apply(parse(ELROY), List.of()).ok());
+    Files.createSymbolicLink(root.resolve("home/elroy/app"), root.resolve("etc"));
+    ApplyReport r =
+        apply(
+            parse(
+                "#cloud-config\nwrite_files:\n  - path: /home/elroy/app/sudoers\n"
+                    + "    content: x\n"),
+            List.of());
+    assertEquals(1, r.failures().size(), r.failures().toString());
+    String f = r.failures().get(0);
+    assertTrue(f.contains("/home/elroy/app") && f.contains("symbolic link"), f);
+    assertFalse(Files.exists(root.resolve("etc/sudoers")));
+  }
+
+  @Test
+  void flannelCredentialsAreWrittenOwnerOnly() throws Exception {
+    ApplyReport r =
+        apply(
+            parse(
+                "#cloud-config\ncoreos:\n  flannel:\n    etcd_endpoints: http://127.0.0.1:2379\n"
+                    + "    etcd_username: flannel\n    etcd_password: s3cret\n"
+                    + "  fleet:\n    metadata: region=x\n"
+                    + "  units:\n    - name: app.service\n      drop_ins:\n"
+                    + "        - name: 10-db.conf\n"
+                    + "          content: \"[Service]\\nEnvironment=DB_USER=app DB_PASSWORD=pw\\n\"\n"),
+            List.of());
+    assertTrue(r.ok(), r.failures().toString());
+    assertEquals(0600, TreeDump.mode(attrs("/run/flannel/options.env")));
+    assertEquals(
+        0600, TreeDump.mode(attrs("/run/systemd/system/flanneld.service.d/20-cloudinit.conf")));
+    assertEquals(0600, TreeDump.mode(attrs("/etc/systemd/system/app.service.d/10-db.conf")));
+    // Units without a credential keep the usual mode.
+    assertEquals(
+        0644, TreeDump.mode(attrs("/run/systemd/system/fleet.service.d/20-cloudinit.conf")));
+  }
+
+  @Test
+  void updateConfHoldingTheOperatorsPasswordStaysOwnerOnly() throws Exception {
+    Files.createDirectories(root.resolve("etc/basalt"));
+    Files.writeString(
+        root.resolve("etc/basalt/update.conf"), "LOCKSMITHD_ETCD_PASSWORD=operators-secret\n");
+    ApplyReport r = apply(parse("#cloud-config\ncoreos:\n  update:\n    group: beta\n"), List.of());
+    assertTrue(r.ok(), r.failures().toString());
+    assertEquals(0600, TreeDump.mode(attrs("/etc/basalt/update.conf")));
+  }
+
+  @Test
+  void setUidFileInAUserOwnedDirectoryIsRefused() throws Exception {
+    assertTrue(apply(parse(ELROY), List.of()).ok());
+    ApplyReport r =
+        apply(
+            parse(
+                "#cloud-config\nwrite_files:\n  - path: /home/elroy/bin/tool\n"
+                    + "    permissions: '4755'\n    content: x\n"),
+            List.of());
+    assertEquals(1, r.failures().size(), r.failures().toString());
+    assertTrue(r.failures().get(0).contains("set-user-ID"), r.failures().get(0));
+    assertFalse(Files.exists(root.resolve("home/elroy/bin/tool")));
+  }
+
+  /** The same refusals on this machine's file system (openat, O_NOFOLLOW), as {@code render}. */
+  @Test
+  void renderOnARealFileSystemNeverFollowsLinksInTheUsersTree(@TempDir Path tmp) throws Exception {
+    Path host = tmp.resolve("root");
+    Files.createDirectories(host.resolve("home/elroy/.ssh/authorized_keys.d"));
+    Path secret = tmp.resolve("shadow");
+    Files.writeString(secret, "root:TOP-SECRET-HASH:19000::::::\n");
+    Path keysD = host.resolve("home/elroy/.ssh/authorized_keys.d");
+    Files.createSymbolicLink(keysD.resolve("evil"), secret);
+    Files.writeString(keysD.resolve("laptop"), "ssh-ed25519 AAAAlaptop elroy@laptop\n");
+    List<String> out = new ArrayList<>();
+    ApplyReport r =
+        new Applier(host, new DryRunSystemTools(), true, out::add).apply(parse(ELROY), List.of());
+    assertTrue(r.ok(), r.failures().toString());
+    String keys = Files.readString(host.resolve("home/elroy/.ssh/authorized_keys"));
+    assertFalse(keys.contains("TOP-SECRET"), keys);
+    assertTrue(keys.contains("elroy@laptop") && keys.contains("elroy@desk"), keys);
+    assertTrue(
+        out.contains(
+            "skipped /home/elroy/.ssh/authorized_keys.d/evil: a symbolic link (never followed)"),
+        out.toString());
+
+    Path elsewhere = tmp.resolve("elsewhere");
+    Files.createDirectories(elsewhere);
+    deleteTree(host.resolve("home/elroy/.ssh"));
+    Files.createSymbolicLink(host.resolve("home/elroy/.ssh"), elsewhere);
+    r = new Applier(host, new DryRunSystemTools(), true, out::add).apply(parse(ELROY), List.of());
+    assertEquals(1, r.failures().size(), r.failures().toString());
+    assertTrue(
+        r.failures().get(0).contains("/home/elroy/.ssh is a symbolic link (to " + elsewhere + ")"),
+        r.failures().get(0));
+    try (Stream<Path> s = Files.list(elsewhere)) {
+      assertEquals(0, s.count());
+    }
   }
 
   private static void deleteTree(Path p) throws Exception {

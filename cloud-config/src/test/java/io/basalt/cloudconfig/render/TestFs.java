@@ -12,6 +12,9 @@ final class TestFs {
     return Jimfs.newFileSystem(
         Configuration.unix().toBuilder()
             .setAttributeViews("basic", "owner", "posix", "unix")
+            // As on a host, where the applier runs as root.
+            .setDefaultAttributeValue("owner:owner", "root")
+            .setDefaultAttributeValue("posix:group", "root")
             .build());
   }
 }
