@@ -357,9 +357,8 @@ final class UpdateAgent {
   private void markVerified(String rootHash) {
     try {
       Path mark = paths.verifiedMark(rootHash);
-      Files.createDirectories(mark.getParent());
       if (!Files.exists(mark)) {
-        Files.createFile(mark);
+        AtomicFiles.write(mark, new byte[0]);
       }
     } catch (IOException e) {
       log.accept(
@@ -371,11 +370,43 @@ final class UpdateAgent {
     }
   }
 
+  /**
+   * The TUF client on the trusted metadata. A missing trusted root is seeded from the image's
+   * shipped root; an unreadable or corrupt one (a torn write, a bad block) is re-seeded from it
+   * with a warning, so one damaged file cannot stop updates for good: the root chain (TUF 5.3) then
+   * walks forward from the shipped version again.
+   */
   private Updater updater() throws IOException {
     Path trusted = paths.tufDir().resolve("root.json");
     if (!Files.exists(trusted)) {
       AtomicFiles.copy(paths.shippedRoot(), trusted);
     }
+    try {
+      return newUpdater();
+    } catch (IOException e) {
+      if (!Files.isReadable(paths.shippedRoot())) {
+        throw new IOException(
+            trusted
+                + ": unusable trusted root ("
+                + e.getMessage()
+                + ") and no shipped root "
+                + paths.shippedRoot()
+                + " to re-seed it from",
+            e);
+      }
+      AtomicFiles.copy(paths.shippedRoot(), trusted);
+      log.accept(
+          "warning: "
+              + trusted
+              + ": unusable trusted root ("
+              + e.getMessage()
+              + "); re-seeded from the image's "
+              + paths.shippedRoot());
+      return newUpdater();
+    }
+  }
+
+  private Updater newUpdater() throws IOException {
     return new Updater(paths.tufDir(), config.metadataUrl(), config.targetsUrl(), fetcher, clock);
   }
 

@@ -25,6 +25,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
@@ -283,6 +284,21 @@ class UpdateAgentTest {
     assertEquals(List.of(), events);
     Files.delete(root.resolve("efi/loader/entries/basalt-1.0.0-A+1-2.conf")); // blessed
     assertTrue(a.blessed());
+  }
+
+  @Test
+  void aCorruptTrustedRootIsReseededFromTheShippedRootWithAWarning() throws Exception {
+    UpdateAgent a = agent();
+    assertEquals("update available: 1.0.0 -> 2.0.0", a.runCycle(false, null, false));
+    Path trusted = paths.tufDir().resolve("root.json");
+    Files.writeString(trusted, "{\"signed\": {\"_type\": \"ro"); // a torn write
+    assertEquals("update available: 1.0.0 -> 2.0.0", a.runCycle(false, null, false));
+    assertEquals("idle", a.status().state());
+    String warning =
+        log.stream().filter(l -> l.startsWith("warning: " + trusted + ": ")).findFirst().orElse("");
+    assertTrue(
+        warning.endsWith("; re-seeded from the image's " + paths.shippedRoot()), log.toString());
+    assertTrue(Arrays.equals(Files.readAllBytes(paths.shippedRoot()), Files.readAllBytes(trusted)));
   }
 
   @Test
