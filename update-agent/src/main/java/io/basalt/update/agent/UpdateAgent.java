@@ -278,7 +278,7 @@ final class UpdateAgent {
       set("downloading", r.message());
       Installer inst =
           new Installer(
-              new ResumableDownload(ranges),
+              new ResumableDownload(ranges, config.downloadDeadline()),
               new SlotDevices(paths.diskDir()),
               verity,
               new Esp(paths.esp()),
