@@ -76,6 +76,14 @@ public final class HostPaths {
   /** The kernel command line of the running system. */
   public static final String PROC_CMDLINE = "/proc/cmdline";
 
+  /**
+   * systemd-boot's {@code LoaderBootCountPath} EFI variable: present when the loader booted an
+   * entry with a boot counter; its value (after 4 attribute bytes, UTF-16LE) is that entry file's
+   * path on the ESP, e.g. {@code \loader\entries\basalt-2.0.0-B+2-1.conf}, as it was named at boot.
+   */
+  public static final String LOADER_BOOT_COUNT_PATH =
+      "/sys/firmware/efi/efivars/LoaderBootCountPath-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f";
+
   private HostPaths() {}
 
   /**

@@ -115,6 +115,7 @@ public final class RepoCommand implements Runnable {
 
   @Command(
       name = "init",
+      mixinStandardHelpOptions = true,
       description = "Create keys for all four roles and publish version 1 of everything.")
   static final class Init extends Base {
     @Option(
@@ -193,7 +194,10 @@ public final class RepoCommand implements Runnable {
     }
   }
 
-  @Command(name = "add-target", description = "Stage a file as a target (publish to sign it).")
+  @Command(
+      name = "add-target",
+      mixinStandardHelpOptions = true,
+      description = "Stage a file as a target (publish to sign it).")
   static final class AddTarget extends Base {
     @Parameters(index = "0", paramLabel = "FILE")
     Path file;
@@ -245,7 +249,10 @@ public final class RepoCommand implements Runnable {
     }
   }
 
-  @Command(name = "remove-target", description = "Stage the removal of a target.")
+  @Command(
+      name = "remove-target",
+      mixinStandardHelpOptions = true,
+      description = "Stage the removal of a target.")
   static final class RemoveTarget extends Base {
     @Parameters(index = "0", paramLabel = "PATH")
     String path;
@@ -263,6 +270,7 @@ public final class RepoCommand implements Runnable {
 
   @Command(
       name = "delegate",
+      mixinStandardHelpOptions = true,
       description = "Delegate target paths to a new role with its own keys.")
   static final class Delegate extends Base {
     @Option(
@@ -309,6 +317,7 @@ public final class RepoCommand implements Runnable {
 
   @Command(
       name = "publish",
+      mixinStandardHelpOptions = true,
       description =
           "Sign staged roles, then a new snapshot and timestamp. With PAYLOAD_DIR "
               + "(out/<image>/update), first stage its usr.img, vmlinuz and initramfs as CHANNEL/ARCH/VERSION/FILE targets.")
@@ -351,6 +360,7 @@ public final class RepoCommand implements Runnable {
 
   @Command(
       name = "refresh-timestamp",
+      mixinStandardHelpOptions = true,
       description = "Sign a new timestamp with a fresh expiry (for cron).")
   static final class RefreshTimestamp extends Base {
     @Override
@@ -363,6 +373,7 @@ public final class RepoCommand implements Runnable {
 
   @Command(
       name = "resign",
+      mixinStandardHelpOptions = true,
       description = "Re-sign a role unchanged with a fresh expiry, then publish.")
   static final class Resign extends Base {
     @Option(names = "--role", required = true)
@@ -380,6 +391,7 @@ public final class RepoCommand implements Runnable {
 
   @Command(
       name = "rotate-key",
+      mixinStandardHelpOptions = true,
       description = "Add and/or revoke keys of a top-level role in a new root, then publish.")
   static final class RotateKey extends Base {
     @Option(names = "--role", required = true)
@@ -411,6 +423,7 @@ public final class RepoCommand implements Runnable {
 
   @Command(
       name = "verify",
+      mixinStandardHelpOptions = true,
       description =
           "Check the published repository as a fresh client would, every target included.")
   static final class Verify extends Base {
@@ -438,6 +451,7 @@ public final class RepoCommand implements Runnable {
 
   @Command(
       name = "serve",
+      mixinStandardHelpOptions = true,
       description = "Serve metadata/ and targets/ over HTTP on 127.0.0.1 until interrupted.")
   static final class Serve extends Base {
     @Option(

@@ -52,6 +52,11 @@ public record AgentPaths(Path root) {
     return HostPaths.under(root, HostPaths.STATUS_SOCKET);
   }
 
+  /** systemd-boot's {@code LoaderBootCountPath} EFI variable (present on a counted boot). */
+  public Path loaderBootCountPath() {
+    return HostPaths.under(root, HostPaths.LOADER_BOOT_COUNT_PATH);
+  }
+
   public Path diskDir() {
     return root.resolve("dev/disk");
   }

@@ -134,17 +134,31 @@ final class UpdateAgent {
     }
   }
 
-  /** Whether this boot's entry has been blessed (no boot counter any more). */
+  /**
+   * Whether this boot's entry has been blessed: neither the entry the loader booted with a counter
+   * ({@code LoaderBootCountPath}) nor the running version's entry on the ESP still has a boot
+   * counter.
+   */
   public boolean blessed() throws IOException {
+    return countedBoot().isEmpty();
+  }
+
+  /** The file name of this boot's entry while it still has a boot counter, else empty. */
+  private Optional<String> countedBoot() throws IOException {
     if (host.live()) {
-      return true;
+      return Optional.empty();
     }
-    for (Esp.Entry e : new Esp(paths.esp()).ofSlot(host.slot())) {
-      if (e.version().equals(host.version())) {
-        return e.blessed();
+    Esp esp = new Esp(paths.esp());
+    Optional<Path> loader = esp.countedBootEntry(paths.loaderBootCountPath());
+    if (loader.isPresent()) {
+      return Optional.of(loader.get().getFileName().toString());
+    }
+    for (Esp.Entry e : esp.ofSlot(host.slot())) {
+      if (e.version().equals(host.version()) && !e.blessed()) {
+        return Optional.of(e.file().getFileName().toString());
       }
     }
-    return true; // no entry of ours with a counter: nothing will fall back
+    return Optional.empty(); // no entry of ours with a counter: nothing will fall back
   }
 
   /**
@@ -241,11 +255,30 @@ final class UpdateAgent {
         return set(r.offer().isEmpty() ? "up-to-date" : "idle", r.message());
       }
       var offer = r.offer().get();
+      // The other slot holds the last proven version until this boot is blessed: never write it
+      // before, or a failing trial boot would have nothing to fall back to.
+      Optional<String> counted = countedBoot();
+      if (counted.isPresent()) {
+        String m =
+            "version "
+                + offer.version()
+                + " available; not installing until this boot ("
+                + host.version()
+                + ", slot "
+                + host.slot()
+                + ", "
+                + counted.get()
+                + ") is blessed: slot "
+                + host.otherSlot().orElseThrow()
+                + " holds the last known-good version";
+        log.accept(m);
+        return set("trial-boot", m);
+      }
       log.accept(r.message() + "; installing into slot " + host.otherSlot().orElseThrow());
       set("downloading", r.message());
       Installer inst =
           new Installer(
-              new ResumableDownload(ranges),
+              new ResumableDownload(ranges, config.downloadDeadline()),
               new SlotDevices(paths.diskDir()),
               verity,
               new Esp(paths.esp()),
@@ -324,9 +357,8 @@ final class UpdateAgent {
   private void markVerified(String rootHash) {
     try {
       Path mark = paths.verifiedMark(rootHash);
-      Files.createDirectories(mark.getParent());
       if (!Files.exists(mark)) {
-        Files.createFile(mark);
+        AtomicFiles.write(mark, new byte[0]);
       }
     } catch (IOException e) {
       log.accept(
@@ -338,11 +370,43 @@ final class UpdateAgent {
     }
   }
 
+  /**
+   * The TUF client on the trusted metadata. A missing trusted root is seeded from the image's
+   * shipped root; an unreadable or corrupt one (a torn write, a bad block) is re-seeded from it
+   * with a warning, so one damaged file cannot stop updates for good: the root chain (TUF 5.3) then
+   * walks forward from the shipped version again.
+   */
   private Updater updater() throws IOException {
     Path trusted = paths.tufDir().resolve("root.json");
     if (!Files.exists(trusted)) {
       AtomicFiles.copy(paths.shippedRoot(), trusted);
     }
+    try {
+      return newUpdater();
+    } catch (IOException e) {
+      if (!Files.isReadable(paths.shippedRoot())) {
+        throw new IOException(
+            trusted
+                + ": unusable trusted root ("
+                + e.getMessage()
+                + ") and no shipped root "
+                + paths.shippedRoot()
+                + " to re-seed it from",
+            e);
+      }
+      AtomicFiles.copy(paths.shippedRoot(), trusted);
+      log.accept(
+          "warning: "
+              + trusted
+              + ": unusable trusted root ("
+              + e.getMessage()
+              + "); re-seeded from the image's "
+              + paths.shippedRoot());
+      return newUpdater();
+    }
+  }
+
+  private Updater newUpdater() throws IOException {
     return new Updater(paths.tufDir(), config.metadataUrl(), config.targetsUrl(), fetcher, clock);
   }
 

@@ -36,7 +36,8 @@ record UpdateConfig(
     List<String> healthUnits,
     List<String> etcdEndpoints,
     String lockGroup,
-    URI fleetlockUrl) {
+    URI fleetlockUrl,
+    Duration downloadDeadline) {
 
   /** Shipped defaults. */
   public static final String DEFAULTS_PATH = HostPaths.UPDATE_CONF_DEFAULTS;
@@ -76,6 +77,7 @@ record UpdateConfig(
           "ETCD_ENDPOINTS",
           "LOCK_GROUP",
           "FLEETLOCK_URL",
+          "DOWNLOAD_DEADLINE",
           WINDOW_START,
           WINDOW_LENGTH);
 
@@ -196,6 +198,13 @@ record UpdateConfig(
     }
     Duration jitter = duration(s, "CHECK_JITTER", "10m");
     Duration grace = duration(s, "REBOOT_GRACE", "5m");
+    Duration downloadDeadline = duration(s, "DOWNLOAD_DEADLINE", "1h");
+    if (downloadDeadline.compareTo(Duration.ofMinutes(1)) < 0) {
+      throw new ConfigException(
+          s.get("DOWNLOAD_DEADLINE").where()
+              + ": DOWNLOAD_DEADLINE: expected at least 1m, found "
+              + s.get("DOWNLOAD_DEADLINE").value());
+    }
     String window = blankToNull(get(s, "REBOOT_WINDOW", ""));
     if (window == null && s.containsKey(WINDOW_START)) {
       // locksmithd: "[Day] hh:mm" plus a length; no day means every day.
@@ -267,7 +276,8 @@ record UpdateConfig(
         List.copyOf(units),
         List.copyOf(etcd),
         group,
-        fleet);
+        fleet,
+        downloadDeadline);
   }
 
   private static String get(Map<String, Setting> s, String key, String dflt) {

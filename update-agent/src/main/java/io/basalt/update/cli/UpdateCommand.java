@@ -67,10 +67,17 @@ final class UpdateCommand implements Runnable {
   /** {@code update apply}. */
   @Command(
       name = "apply",
-      mixinStandardHelpOptions = true,
       description = "Install the newest offered version (or --version) into the inactive slot now.")
   static final class Apply implements Callable<Integer> {
     @Spec CommandLine.Model.CommandSpec spec;
+
+    // --version is this command's own option, so the standard help mixin (-h, --help, -V,
+    // --version) does not fit: help alone.
+    @Option(
+        names = {"-h", "--help"},
+        usageHelp = true,
+        description = "Show this help message and exit.")
+    boolean help;
 
     @Option(
         names = "--socket",

@@ -87,6 +87,38 @@ public final class Esp {
   }
 
   /**
+   * The entry file systemd-boot booted with a boot counter, when it still has that name: read from
+   * the loader's {@code LoaderBootCountPath} EFI variable ({@link
+   * io.basalt.host.HostPaths#LOADER_BOOT_COUNT_PATH}); systemd-bless-boot renames the file once the
+   * boot is good, so an existing file means the boot is still on trial.
+   *
+   * @param loaderBootCountPath the variable's file under efivarfs (missing: not a counted boot)
+   * @return the counted entry file, or empty
+   * @throws IOException if the variable exists but cannot be read
+   */
+  public Optional<Path> countedBootEntry(Path loaderBootCountPath) throws IOException {
+    if (!Files.isRegularFile(loaderBootCountPath)) {
+      return Optional.empty();
+    }
+    byte[] b = Files.readAllBytes(loaderBootCountPath);
+    if (b.length < 6) {
+      return Optional.empty();
+    }
+    // efivarfs: 4 attribute bytes, then the value (a NUL-terminated UTF-16LE ESP path)
+    String v = new String(b, 4, (b.length - 4) & ~1, StandardCharsets.UTF_16LE);
+    int nul = v.indexOf('\0');
+    String rel = (nul < 0 ? v : v.substring(0, nul)).replace('\\', '/');
+    while (rel.startsWith("/")) {
+      rel = rel.substring(1);
+    }
+    if (rel.isEmpty() || rel.contains("..")) {
+      return Optional.empty();
+    }
+    Path f = root.resolve(rel);
+    return Files.exists(f) ? Optional.of(f) : Optional.empty();
+  }
+
+  /**
    * Reads the {@code options} line of an entry.
    *
    * @throws IOException if the file cannot be read or has no options line

@@ -108,7 +108,8 @@ public final class Installer {
       throw new IOException(
           "signed version \"" + version + "\" has characters not allowed in a boot entry name");
     }
-    // 1. downloads
+    // 1. downloads (those of any other version are superseded by this offer)
+    removeOtherDownloads(version);
     long total = offer.usr().length() + offer.kernel().length() + offer.initramfs().length();
     Path dir = downloads.resolve(version);
     long[] base = {0};
@@ -244,6 +245,20 @@ public final class Installer {
       out.add(at++, KernelCommandLine.argument(e.getKey(), e.getValue()));
     }
     return String.join(" ", out);
+  }
+
+  /** Deletes {@code downloads/OTHER/} for every version but {@code keep} (superseded offers). */
+  private void removeOtherDownloads(String keep) throws IOException {
+    if (!Files.isDirectory(downloads)) {
+      return;
+    }
+    List<Path> stale;
+    try (var s = Files.list(downloads)) {
+      stale = s.filter(p -> !p.getFileName().toString().equals(keep)).sorted().toList();
+    }
+    for (Path p : stale) {
+      deleteTree(p);
+    }
   }
 
   private static void deleteTree(Path dir) throws IOException {

@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.function.LongConsumer;
 
@@ -28,11 +29,28 @@ public final class ResumableDownload {
 
   private static final int FSYNC_EVERY = 8 << 20;
 
-  private final RangeSource source;
+  /** The default time one file's transfer may take, start to end ({@code DOWNLOAD_DEADLINE}). */
+  public static final Duration DEFAULT_DEADLINE = Duration.ofHours(1);
 
-  /** Downloads through {@code source}. */
+  private final RangeSource source;
+  private final Duration deadline;
+
+  /** Downloads through {@code source}, each file within {@link #DEFAULT_DEADLINE}. */
   public ResumableDownload(RangeSource source) {
+    this(source, DEFAULT_DEADLINE);
+  }
+
+  /**
+   * Downloads through {@code source}, each file's transfer within {@code deadline}.
+   *
+   * @throws IllegalArgumentException when the deadline is not positive
+   */
+  public ResumableDownload(RangeSource source, Duration deadline) {
+    if (deadline.isNegative() || deadline.isZero()) {
+      throw new IllegalArgumentException("download deadline must be positive, found " + deadline);
+    }
     this.source = source;
+    this.deadline = deadline;
   }
 
   /**
@@ -69,7 +87,8 @@ public final class ResumableDownload {
    * @throws LengthMismatchException when the server sends more or fewer bytes than signed
    * @throws HashMismatchException when the bytes do not hash to the signed sha256 (the partial file
    *     is deleted, so the next run starts from zero)
-   * @throws IOException on transport or file errors (the partial file is kept for resuming)
+   * @throws IOException on transport or file errors, and when the transfer is not complete within
+   *     the deadline (the partial file is kept for resuming)
    */
   public Path fetch(URI uri, TargetInfo t, Path dir, String name, LongConsumer progress)
       throws IOException {
@@ -97,7 +116,13 @@ public final class ResumableDownload {
     }
     progress.accept(have);
     if (have < t.length()) {
-      RangeSource.Opened o = source.open(uri, have);
+      long start = System.nanoTime();
+      RangeSource.Opened o;
+      try {
+        o = source.open(uri, have, deadline);
+      } catch (IOException e) {
+        throw pastDeadline(start) ? deadlineMissed(uri, have, t, e) : e;
+      }
       if (o.offset() != have) { // the server ignored the range: start over
         have = 0;
         md = digest();
@@ -112,7 +137,17 @@ public final class ResumableDownload {
         long sinceSync = 0;
         while (true) {
           int max = (int) Math.min(buf.length, t.length() + 1 - have);
-          int n = in.read(buf, 0, max);
+          int n;
+          try {
+            n = in.read(buf, 0, max);
+          } catch (IOException e) {
+            ch.force(false);
+            throw pastDeadline(start) ? deadlineMissed(uri, have, t, e) : e;
+          }
+          if (pastDeadline(start)) {
+            ch.force(false);
+            throw deadlineMissed(uri, have, t, null);
+          }
           if (n < 0) {
             break;
           }
@@ -147,6 +182,23 @@ public final class ResumableDownload {
     }
     AtomicFiles.rename(partial, done);
     return done;
+  }
+
+  private boolean pastDeadline(long startNanos) {
+    return System.nanoTime() - startNanos >= deadline.toNanos();
+  }
+
+  private IOException deadlineMissed(URI uri, long have, TargetInfo t, IOException cause) {
+    return new IOException(
+        uri
+            + ": download not complete within "
+            + deadline
+            + " (DOWNLOAD_DEADLINE): "
+            + have
+            + " of "
+            + t.length()
+            + " bytes; the partial file is kept and the next check resumes it",
+        cause);
   }
 
   static MessageDigest digest() {

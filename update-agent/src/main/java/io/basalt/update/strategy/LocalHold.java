@@ -63,7 +63,11 @@ public final class LocalHold {
    * @throws IOException if the file cannot be deleted
    */
   public boolean release() throws IOException {
-    return Files.deleteIfExists(file);
+    boolean deleted = Files.deleteIfExists(file);
+    if (deleted) {
+      AtomicFiles.fsyncDirectory(file.toAbsolutePath().getParent()); // the release survives a crash
+    }
+    return deleted;
   }
 
   /**

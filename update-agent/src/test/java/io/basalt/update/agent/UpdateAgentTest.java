@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.common.jimfs.Configuration;
 import com.google.common.jimfs.Jimfs;
 import io.basalt.host.BootEntry;
+import io.basalt.host.HostPaths;
 import io.basalt.update.cli.Basaltctl;
 import io.basalt.update.install.VerityVerifier;
 import io.basalt.update.status.StatusServer;
@@ -17,12 +18,14 @@ import io.basalt.update.testing.RepoRangeSource;
 import io.basalt.update.testing.TufFixture;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
@@ -233,6 +236,69 @@ class UpdateAgentTest {
     assertEquals("2.0.0 (slot B, no tries left)", b.status().fallback());
     // The operator can still force it.
     assertTrue(b.runCycle(true, "2.0.0", true).startsWith("version 2.0.0 installed in slot B"));
+  }
+
+  @Test
+  void aTrialBootInstallsNothingUntilItIsBlessed() throws Exception {
+    // 1.0.0 in slot A runs on trial (boot counter left); 0.9.0 in slot B is the only proven one.
+    Files.delete(root.resolve("efi/loader/entries/basalt-1.0.0-A.conf"));
+    write("efi/loader/entries/basalt-1.0.0-A+2-1.conf", BootEntry.fresh("1.0.0", "A").text(V1));
+    write("efi/loader/entries/basalt-0.9.0-B.conf", BootEntry.fresh("0.9.0", "B").text("x"));
+    UpdateAgent a = agent();
+    String m = a.runCycle(true, null, false);
+    assertEquals(
+        "version 2.0.0 available; not installing until this boot (1.0.0, slot A,"
+            + " basalt-1.0.0-A+2-1.conf) is blessed: slot B holds the last known-good version",
+        m);
+    assertEquals("trial-boot", a.status().state());
+    assertEquals(m, a.status().message());
+    assertTrue(log.contains(m), log.toString());
+    assertTrue(Files.exists(root.resolve("efi/loader/entries/basalt-0.9.0-B.conf")));
+    assertEquals(List.of(), events, "slot B not written");
+
+    // boot-complete reached: systemd-bless-boot drops the counter; the next cycle installs
+    Files.move(
+        root.resolve("efi/loader/entries/basalt-1.0.0-A+2-1.conf"),
+        root.resolve("efi/loader/entries/basalt-1.0.0-A.conf"));
+    assertTrue(
+        a.runCycle(true, null, false).startsWith("version 2.0.0 installed in slot B"),
+        a.status().message());
+  }
+
+  @Test
+  void theEntryTheLoaderCountsHoldsBackTheInstall() throws Exception {
+    // The ESP has a blessed 1.0.0-A entry, but the loader booted a counted one
+    // (LoaderBootCountPath)
+    write("efi/loader/entries/basalt-1.0.0-A+1-2.conf", BootEntry.fresh("1.0.0", "A").text(V1));
+    Path efivar = root.resolve(HostPaths.LOADER_BOOT_COUNT_PATH.substring(1));
+    Files.createDirectories(efivar.getParent());
+    byte[] text =
+        "\\loader\\entries\\basalt-1.0.0-A+1-2.conf\0".getBytes(StandardCharsets.UTF_16LE);
+    byte[] var = new byte[4 + text.length];
+    var[0] = 6; // attributes: boot service + runtime access
+    System.arraycopy(text, 0, var, 4, text.length);
+    Files.write(efivar, var);
+    UpdateAgent a = agent();
+    assertFalse(a.blessed());
+    assertTrue(a.runCycle(true, null, false).contains("not installing until this boot"));
+    assertEquals(List.of(), events);
+    Files.delete(root.resolve("efi/loader/entries/basalt-1.0.0-A+1-2.conf")); // blessed
+    assertTrue(a.blessed());
+  }
+
+  @Test
+  void aCorruptTrustedRootIsReseededFromTheShippedRootWithAWarning() throws Exception {
+    UpdateAgent a = agent();
+    assertEquals("update available: 1.0.0 -> 2.0.0", a.runCycle(false, null, false));
+    Path trusted = paths.tufDir().resolve("root.json");
+    Files.writeString(trusted, "{\"signed\": {\"_type\": \"ro"); // a torn write
+    assertEquals("update available: 1.0.0 -> 2.0.0", a.runCycle(false, null, false));
+    assertEquals("idle", a.status().state());
+    String warning =
+        log.stream().filter(l -> l.startsWith("warning: " + trusted + ": ")).findFirst().orElse("");
+    assertTrue(
+        warning.endsWith("; re-seeded from the image's " + paths.shippedRoot()), log.toString());
+    assertTrue(Arrays.equals(Files.readAllBytes(paths.shippedRoot()), Files.readAllBytes(trusted)));
   }
 
   @Test

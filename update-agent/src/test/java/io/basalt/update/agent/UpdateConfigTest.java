@@ -151,6 +151,17 @@ class UpdateConfigTest {
   }
 
   @Test
+  void downloadDeadlineIsAnHourUnlessSet() throws Exception {
+    assertEquals(Duration.ofHours(1), UpdateConfig.load(defaults, overrides).downloadDeadline());
+    write(overrides, "DOWNLOAD_DEADLINE=3h30m\n");
+    assertEquals(
+        Duration.ofMinutes(210), UpdateConfig.load(defaults, overrides).downloadDeadline());
+    assertEquals(
+        "/etc/basalt/update.conf:1: DOWNLOAD_DEADLINE: expected at least 1m, found 5s",
+        error("DOWNLOAD_DEADLINE=5s\n"));
+  }
+
+  @Test
   void errorInShippedFileNamesThatFile() throws Exception {
     write(defaults, "REBOOT_STRATEGY=sometimes\n");
     ConfigException e =

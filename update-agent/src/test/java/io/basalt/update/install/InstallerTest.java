@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.common.jimfs.Configuration;
 import com.google.common.jimfs.Jimfs;
+import com.sun.net.httpserver.HttpServer;
 import io.basalt.host.BootEntry;
 import io.basalt.signing.tuf.HashMismatchException;
 import io.basalt.update.agent.SemVer;
@@ -15,14 +16,20 @@ import io.basalt.update.agent.UpdateChecker;
 import io.basalt.update.testing.RepoRangeSource;
 import io.basalt.update.testing.TufFixture;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -149,6 +156,101 @@ class InstallerTest {
     assertArrayEquals(new byte[8 << 20], Files.readAllBytes(slotA), "running slot untouched");
     assertFalse(
         Files.exists(fs.getPath("/var/lib/basalt/downloads/2.0.0")), "downloads cleaned up");
+  }
+
+  @Test
+  void aSupersededVersionsDownloadIsRemovedWhenANewerOneIsInstalled() throws Exception {
+    Path old = fs.getPath("/var/lib/basalt/downloads/1.5.0/usr.img.partial");
+    Files.createDirectories(old.getParent());
+    Files.write(old, new byte[4096]);
+    install(new RepoRangeSource(tuf.repoDir), null);
+    assertFalse(Files.exists(old.getParent()), "partial download of 1.5.0 removed");
+  }
+
+  @Test
+  void aTricklingServerFailsTheDownloadAtTheDeadline() throws Exception {
+    HttpServer server =
+        HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 4);
+    server.setExecutor(Executors.newCachedThreadPool());
+    server.createContext(
+        "/",
+        ex -> {
+          try (ex) {
+            ex.sendResponseHeaders(200, usrImg.length);
+            OutputStream out = ex.getResponseBody();
+            for (int i = 0; i < usrImg.length; i++) {
+              out.write(usrImg[i]);
+              out.flush();
+              Thread.sleep(20); // one byte every 20 ms: every read succeeds, the whole never ends
+            }
+          } catch (IOException | InterruptedException e) {
+            // the client hung up
+          }
+        });
+    server.start();
+    try {
+      URI uri = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/usr.img");
+      ResumableDownload d =
+          new ResumableDownload(new HttpRangeSource(Duration.ofSeconds(30)), Duration.ofSeconds(1));
+      Path dir = fs.getPath("/var/lib/basalt/downloads/2.0.0");
+      long t0 = System.nanoTime();
+      IOException e =
+          assertThrows(IOException.class, () -> d.fetch(uri, offer.usr(), dir, "usr.img", n -> {}));
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      assertTrue(ms >= 1000 && ms < 5000, "failed after " + ms + " ms");
+      assertTrue(
+          e.getMessage()
+              .matches(
+                  Pattern.quote(uri + ": download not complete within PT1S (DOWNLOAD_DEADLINE): ")
+                      + "\\d+ of "
+                      + usrImg.length
+                      + " bytes; the partial file is kept and the next check resumes it"),
+          e.getMessage());
+      assertTrue(Files.exists(dir.resolve("usr.img.partial")));
+    } finally {
+      server.stop(0);
+    }
+  }
+
+  @Test
+  void aServerThatNeverAnswersFailsTheDownloadAtTheDeadline() throws Exception {
+    HttpServer server =
+        HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 4);
+    server.setExecutor(Executors.newCachedThreadPool());
+    server.createContext(
+        "/",
+        ex -> {
+          try (ex) {
+            Thread.sleep(20_000); // no status line within the per-read timeout's reach either
+          } catch (InterruptedException e) {
+            // stopped
+          }
+        });
+    server.start();
+    try {
+      URI uri = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/usr.img");
+      ResumableDownload d =
+          new ResumableDownload(new HttpRangeSource(Duration.ofSeconds(30)), Duration.ofSeconds(1));
+      long t0 = System.nanoTime();
+      IOException e =
+          assertThrows(
+              IOException.class,
+              () ->
+                  d.fetch(
+                      uri,
+                      offer.usr(),
+                      fs.getPath("/var/lib/basalt/downloads/2.0.0"),
+                      "usr.img",
+                      n -> {}));
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      assertTrue(ms >= 1000 && ms < 5000, "failed after " + ms + " ms");
+      assertTrue(
+          e.getMessage()
+              .startsWith(uri + ": download not complete within PT1S (DOWNLOAD_DEADLINE): 0 of "),
+          e.getMessage());
+    } finally {
+      server.stop(0);
+    }
   }
 
   @Test

@@ -277,6 +277,7 @@ public final class Updater {
         throw new LengthMismatchException(path, info.length(), total, false);
       }
       Hashes.check(path, info.hashes(), ds);
+      AtomicFiles.fsync(tmp);
       AtomicFiles.rename(tmp, out);
       return out;
     } finally {
@@ -553,7 +554,9 @@ public final class Updater {
   }
 
   private void deleteLocal(String role) throws IOException {
-    Files.deleteIfExists(metadataDir.resolve(escape(role) + ".json"));
+    if (Files.deleteIfExists(metadataDir.resolve(escape(role) + ".json"))) {
+      AtomicFiles.fsyncDirectory(metadataDir.toAbsolutePath());
+    }
   }
 
   /** Writes a trusted role as {@code ROLE.json}, durably and atomically ({@link AtomicFiles}). */
