@@ -94,6 +94,13 @@ class ShellContractTest {
   }
 
   @Test
+  void initramfsChecksTheRootFirstBootMarkerTheBuilderWrites() throws IOException {
+    // InitramfsRootIT runs the functions that read and clear it.
+    String init = read("initramfs/init");
+    assertReads(init, "initramfs/init", "\nROOT_MARKER=" + RootPartition.FIRST_BOOT_MARKER + "\n");
+  }
+
+  @Test
   void cloudConfigLauncherReadsTheDatasourcesAndKeys() throws IOException {
     String f = "libexec/cloud-config";
     String s = read(f);

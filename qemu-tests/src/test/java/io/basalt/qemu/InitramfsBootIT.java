@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.basalt.host.RootPartition;
 import io.basalt.image.initramfs.Initramfs;
 import io.basalt.image.initramfs.InitramfsBuilder;
 import io.basalt.image.tree.Content;
@@ -178,6 +179,15 @@ class InitramfsBootIT {
     usrStart = 3 * MIB;
     Host.run(
         "dd", "if=" + usrImg, "of=" + pristine, "bs=1M", "seek=3", "conv=notrunc", "status=none");
+    // ROOT carries the first-boot marker, as the image builder writes it.
+    Matcher first =
+        Pattern.compile("First sector: (\\d+)")
+            .matcher(Host.run("sgdisk", "-i", "5", pristine.toString()));
+    assertTrue(first.find(), "sgdisk -i 5: no first sector");
+    try (FileChannel c = FileChannel.open(pristine, StandardOpenOption.WRITE)) {
+      c.write(
+          ByteBuffer.wrap(RootPartition.firstBootMarker()), Long.parseLong(first.group(1)) * 512);
+    }
   }
 
   static String diskCmdline() {

@@ -410,7 +410,7 @@ public final class BuildPipeline {
             + human(sizes.oem())
             + ", ROOT "
             + human(sizes.root())
-            + " (empty)");
+            + " (first-boot marker)");
     long espLba = layout.partition(Planner.ESP).firstLba();
     long oemLba = layout.partition(Planner.OEM).firstLba();
     Writers.HashedFileContent usrA = io(() -> new Writers.HashedFileContent(usrImg));

@@ -1,5 +1,6 @@
 package io.basalt.image.pipeline;
 
+import io.basalt.host.RootPartition;
 import io.basalt.image.api.DiskLayout;
 import io.basalt.image.api.ImagePlan;
 import io.basalt.image.base.BaseTreeCache;
@@ -10,6 +11,7 @@ import io.basalt.image.gpt.GptPartition;
 import io.basalt.image.gpt.PartitionContent;
 import io.basalt.image.spec.ImageSpec;
 import io.basalt.image.spec.ImageSpec.Output;
+import io.basalt.image.tree.Content;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -161,7 +163,11 @@ final class Planner {
     return cmdline.replace("=" + SENTINEL, "=" + ImagePlan.USR_HASH_OFFSET);
   }
 
-  /** The partitions in table order, with no content: what the disk writer places. */
+  /**
+   * The partitions in table order, with no content but ROOT's first-boot marker ({@link
+   * RootPartition}, which the initramfs requires before it makes a file system there): what the
+   * disk writer places.
+   */
   static List<GptPartition> partitions(ImageSpec spec) {
     ImageSpec.Partitions p = spec.partitions();
     return List.of(
@@ -169,7 +175,11 @@ final class Planner {
         GptPartition.of(USR_A, GptPartition.USR_X86_64, p.usr(), PartitionContent.empty()),
         GptPartition.of(USR_B, GptPartition.USR_X86_64, p.usr(), PartitionContent.empty()),
         GptPartition.of(OEM, GptPartition.LINUX_DATA, p.oem(), PartitionContent.empty()),
-        GptPartition.of(ROOT, GptPartition.ROOT_X86_64, p.root(), PartitionContent.empty()));
+        GptPartition.of(
+            ROOT,
+            GptPartition.ROOT_X86_64,
+            p.root(),
+            PartitionContent.of(Content.ofBytes(RootPartition.firstBootMarker()))));
   }
 
   static DiskLayout layout(ImageSpec spec) {
@@ -211,7 +221,7 @@ final class Planner {
       case OEM:
         return "FAT, label OEM: README.TXT";
       default:
-        return "empty; made ext4 and grown on first boot";
+        return "the first-boot marker; made ext4 and grown on first boot";
     }
   }
 

@@ -1,17 +1,28 @@
 package io.basalt.image.pipeline;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.basalt.host.RootPartition;
 import io.basalt.image.api.DiskLayout;
 import io.basalt.image.api.ImagePlan;
 import io.basalt.image.esp.BootEntries;
 import io.basalt.image.gpt.GptDisk;
 import io.basalt.image.spec.ImageSpec;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.List;
 import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class PlannerTest {
   private static final String HASH =
@@ -34,6 +45,31 @@ class PlannerTest {
     assertEquals(spec.partitions().usr(), d.partition("USR-B").sizeBytes());
     assertEquals((next + 2048) * 512, d.sizeBytes(), "1 MiB after the last partition");
     assertEquals(GptDisk.diskGuid(spec.name() + " " + spec.version()), d.diskGuid());
+  }
+
+  @Test
+  void theBuiltRootPartitionCarriesTheFirstBootMarker(@TempDir Path tmp) throws IOException {
+    // The disk writer keeps the planned content of ROOT (only ESP, USR-A and OEM are filled in).
+    GptDisk.Builder b = GptDisk.builder("marker test");
+    Planner.partitions(ImageSpec.loadDefault()).forEach(b::add);
+    GptDisk disk = b.build();
+    Path raw = tmp.resolve("disk.raw");
+    disk.writeTo(raw);
+    GptDisk.Placed root =
+        disk.partitions().stream().filter(q -> q.name().equals("ROOT")).findFirst().orElseThrow();
+    byte[] head = new byte[4096];
+    try (SeekableByteChannel ch = Files.newByteChannel(raw, StandardOpenOption.READ)) {
+      ch.position(root.offset());
+      ByteBuffer bb = ByteBuffer.wrap(head);
+      while (bb.hasRemaining() && ch.read(bb) > 0) {}
+    }
+    int n = RootPartition.firstBootMarker().length;
+    assertEquals(
+        RootPartition.FIRST_BOOT_MARKER,
+        new String(head, 0, n, StandardCharsets.US_ASCII).replace('\0', '.'),
+        "ROOT's first bytes");
+    assertArrayEquals(
+        new byte[head.length - n], Arrays.copyOfRange(head, n, head.length), "then zeros");
   }
 
   @Test
