@@ -241,4 +241,51 @@ class InitramfsRootIT {
     assertTrue(r.emergency(), r.out());
     assertEquals(List.of(), mkfsCalls());
   }
+
+  private Run checkUsr(String verify, String verityRc) throws Exception {
+    return run(
+        Map.of("MARK", mark.toString(), "FAKE_VERITY_RC", verityRc),
+        "VERIFY=" + verify + " USRHASH=" + HASH + " HASHOFFSET=4096 LIVE=",
+        "check_usr /dev/fakeusr \"$MARK\"",
+        "record_usr_checked \"$MARK\"");
+  }
+
+  private List<String> verifyCalls() throws IOException {
+    return calls().stream().filter(c -> c.startsWith("veritysetup verify")).toList();
+  }
+
+  @Test
+  void lazyChecksNothingSoRecordsNothing() throws Exception {
+    Run r = checkUsr("lazy", "0");
+    assertEquals(0, r.exit(), r.out());
+    assertEquals(List.of(), verifyCalls());
+    assertFalse(Files.exists(mark), "no full check ran, so /usr must not be marked as checked");
+  }
+
+  @Test
+  void firstChecksEveryBlockAndRecordsIt() throws Exception {
+    Run r = checkUsr("first", "0");
+    assertEquals(0, r.exit(), r.out());
+    assertEquals(
+        List.of("veritysetup verify /dev/fakeusr /dev/fakeusr " + HASH + " --hash-offset=4096"),
+        verifyCalls());
+    assertTrue(Files.exists(mark), "a completed full check is recorded");
+  }
+
+  @Test
+  void firstWithTheRecordChecksNothing() throws Exception {
+    Files.createDirectories(mark.getParent());
+    Files.createFile(mark);
+    Run r = checkUsr("first", "0");
+    assertEquals(0, r.exit(), r.out());
+    assertEquals(List.of(), verifyCalls());
+  }
+
+  @Test
+  void aFailedCheckRecordsNothing() throws Exception {
+    Run r = checkUsr("full", "1");
+    assertTrue(r.emergency(), r.out());
+    assertTrue(r.out().contains("/usr verity check failed"), r.out());
+    assertFalse(Files.exists(mark));
+  }
 }
