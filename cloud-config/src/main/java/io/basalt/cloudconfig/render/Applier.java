@@ -199,6 +199,15 @@ public final class Applier {
     writeFile("/etc/oem-release", bytes(content), 0644, "root", "root");
   }
 
+  /**
+   * The update.conf that {@code config} makes of {@code existing} (the machine's current file, ""
+   * when there is none): {@code existing} unchanged when the config sets no update keys.
+   */
+  public static String renderUpdateConf(CloudConfig config, String existing) {
+    Map<String, String> wanted = UpdateConf.settings(config);
+    return wanted.isEmpty() ? existing : UpdateConf.merge(existing, wanted);
+  }
+
   private void updateConf(CloudConfig config) throws IOException {
     Map<String, String> wanted = UpdateConf.settings(config);
     if (wanted.isEmpty()) {

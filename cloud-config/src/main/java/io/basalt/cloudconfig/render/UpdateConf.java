@@ -1,7 +1,9 @@
 package io.basalt.cloudconfig.render;
 
 import io.basalt.cloudconfig.CloudConfig;
+import io.basalt.host.UpdateConfKeys;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -11,8 +13,8 @@ import java.util.Set;
 /**
  * The update agent's configuration from {@code coreos.update} and {@code coreos.locksmith}: {@code
  * KEY=VALUE} lines in /etc/basalt/update.conf with CoreOS's key names (REBOOT_STRATEGY, GROUP,
- * SERVER, LOCKSMITHD_*), merged into the existing file so the operator's other lines stay.
- * Stateless and thread-safe.
+ * SERVER, LOCKSMITHD_*; the schema is {@link UpdateConfKeys}), merged into the existing file so the
+ * operator's other lines stay. Stateless and thread-safe.
  */
 final class UpdateConf {
 
@@ -21,26 +23,35 @@ final class UpdateConf {
   /** The keys the config sets, in a fixed order; CoreOS's best-effort strategy is mapped. */
   static Map<String, String> settings(CloudConfig config) {
     Map<String, String> out = new LinkedHashMap<>(config.coreos().update());
-    String strategy = out.get("REBOOT_STRATEGY");
+    String strategy = out.get(UpdateConfKeys.REBOOT_STRATEGY);
     if ("best-effort".equals(strategy)) {
       boolean etcd =
           config.coreos().locksmith().containsKey("LOCKSMITHD_ENDPOINT")
               || !config.coreos().etcd2().isEmpty();
-      out.put("REBOOT_STRATEGY", etcd ? "etcd-lock" : "reboot");
+      out.put(UpdateConfKeys.REBOOT_STRATEGY, etcd ? "etcd-lock" : "reboot");
     }
     out.putAll(config.coreos().locksmith());
     return out;
   }
 
-  /** {@code existing} with the lines of {@code wanted}'s keys replaced (first one) or appended. */
+  /**
+   * {@code existing} with the lines of {@code wanted}'s settings replaced (first one) or appended.
+   * A line counts as the same setting under its native name or its CoreOS alias ({@link
+   * UpdateConfKeys#canonical}), so the result never names one setting twice.
+   */
   static String merge(String existing, Map<String, String> wanted) {
+    Map<String, String> byCanonical = new HashMap<>();
+    for (String k : wanted.keySet()) {
+      byCanonical.put(UpdateConfKeys.canonical(k).orElse(k), k);
+    }
     List<String> out = new ArrayList<>();
     Set<String> done = new HashSet<>();
     for (String line : existing.split("\n", -1)) {
       String key = keyOf(line);
-      if (key != null && wanted.containsKey(key)) {
-        if (done.add(key)) {
-          out.add(key + "=" + wanted.get(key));
+      String ours = key == null ? null : byCanonical.get(UpdateConfKeys.canonical(key).orElse(key));
+      if (ours != null) {
+        if (done.add(ours)) {
+          out.add(ours + "=" + wanted.get(ours));
         }
         continue;
       }
@@ -60,7 +71,7 @@ final class UpdateConf {
 
   /** Whether {@code content} has a line whose key names a credential (written 0600 then). */
   static boolean holdsCredential(String content) {
-    return content.lines().map(UpdateConf::keyOf).anyMatch(ServiceDropIns::isCredential);
+    return content.lines().map(UpdateConf::keyOf).anyMatch(UpdateConfKeys::isCredential);
   }
 
   private static String keyOf(String line) {

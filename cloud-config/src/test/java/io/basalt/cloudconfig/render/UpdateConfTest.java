@@ -20,4 +20,16 @@ class UpdateConfTest {
     assertEquals(merged, UpdateConf.merge(merged, wanted));
     assertEquals("GROUP=beta\nREBOOT_STRATEGY=etcd-lock\n", UpdateConf.merge("", wanted));
   }
+
+  @Test
+  void mergeReplacesTheOperatorsLineUnderTheOtherNameOfTheSetting() {
+    Map<String, String> wanted = new LinkedHashMap<>();
+    wanted.put("SERVER", "https://new.example.com");
+    wanted.put("GROUP", "beta");
+    wanted.put("LOCKSMITHD_ETCD_PASSWORD", "pw");
+    String existing = "REPOSITORY_URL=https://old\nCHANNEL=stable\nGROUP=alpha\nETCD_PASSWORD=x\n";
+    assertEquals(
+        "SERVER=https://new.example.com\nGROUP=beta\nLOCKSMITHD_ETCD_PASSWORD=pw\n",
+        UpdateConf.merge(existing, wanted));
+  }
 }

@@ -132,10 +132,7 @@ public final class AgentMain {
           case ETCD_LOCK ->
               RebootStrategy.etcdLock(
                   new RebootLock(
-                      EtcdClient.create(
-                          EtcdConfig.builder()
-                              .endpoints(String.join(",", c.etcdEndpoints()))
-                              .build()),
+                      EtcdClient.create(etcdConfig(c)),
                       c.lockGroup(),
                       clock,
                       RetryPolicy.defaults()),
@@ -158,6 +155,24 @@ public final class AgentMain {
             .log(AgentMain::log);
     if (c.rebootWindow() != null) {
       b.window(RebootWindow.parse(c.rebootWindow(), ZoneId.of(c.rebootWindowZone())));
+    }
+    return b.build();
+  }
+
+  /**
+   * The etcd client settings of update.conf: endpoints, TLS (CA, client certificate and key) and
+   * username/password.
+   */
+  static EtcdConfig etcdConfig(UpdateConfig c) {
+    EtcdConfig.Builder b = EtcdConfig.builder().endpoints(String.join(",", c.etcdEndpoints()));
+    if (c.etcdCaFile() != null) {
+      b.caFile(c.etcdCaFile());
+    }
+    if (c.etcdCertFile() != null) {
+      b.clientCertificate(c.etcdCertFile(), c.etcdKeyFile());
+    }
+    if (c.etcdUsername() != null) {
+      b.credentials(c.etcdUsername(), c.etcdPassword());
     }
     return b.build();
   }

@@ -1,6 +1,7 @@
 package io.basalt.update.agent;
 
 import io.basalt.host.HostPaths;
+import io.basalt.host.UpdateConfKeys;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -14,14 +15,15 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
  * The update agent's settings: {@code /usr/share/basalt/update.conf} overridden key by key by
  * {@code /etc/basalt/update.conf}. Lines are {@code KEY=VALUE} (value optionally in double or
- * single quotes), {@code #} comments and blank lines; CoreOS's {@code SERVER}, {@code GROUP} and
- * {@code REBOOT_STRATEGY} are accepted. Immutable.
+ * single quotes), {@code #} comments and blank lines. The key names, their CoreOS aliases and the
+ * precedence between an alias and its native key (the later line wins) are {@link UpdateConfKeys},
+ * shared with cloud-config's renderer. Immutable.
  */
 record UpdateConfig(
     URI repository,
@@ -37,7 +39,12 @@ record UpdateConfig(
     List<String> etcdEndpoints,
     String lockGroup,
     URI fleetlockUrl,
-    Duration downloadDeadline) {
+    Duration downloadDeadline,
+    Path etcdCaFile,
+    Path etcdCertFile,
+    Path etcdKeyFile,
+    String etcdUsername,
+    String etcdPassword) {
 
   /** Shipped defaults. */
   public static final String DEFAULTS_PATH = HostPaths.UPDATE_CONF_DEFAULTS;
@@ -45,49 +52,17 @@ record UpdateConfig(
   /** Machine overrides. */
   public static final String OVERRIDES_PATH = HostPaths.UPDATE_CONF;
 
-  /** Canonical key names and their accepted aliases (CoreOS update.conf keys). */
-  static final Map<String, String> ALIASES =
-      Map.of(
-          "SERVER", "REPOSITORY_URL",
-          "GROUP", "CHANNEL",
-          // what cloud-config's coreos.locksmith writes (locksmithd's environment names)
-          "LOCKSMITHD_ENDPOINT", "ETCD_ENDPOINTS",
-          "LOCKSMITHD_GROUP", "LOCK_GROUP");
+  /** locksmithd's window keys, combined into REBOOT_WINDOW. */
+  static final String WINDOW_START = UpdateConfKeys.WINDOW_START;
 
-  /**
-   * locksmithd's window keys (cloud-config coreos.locksmith.window_start/length), combined into
-   * REBOOT_WINDOW.
-   */
-  static final String WINDOW_START = "LOCKSMITHD_REBOOT_WINDOW_START";
-
-  static final String WINDOW_LENGTH = "LOCKSMITHD_REBOOT_WINDOW_LENGTH";
-
-  static final Set<String> KEYS =
-      Set.of(
-          "REPOSITORY_URL",
-          "CHANNEL",
-          "ARCH",
-          "REBOOT_STRATEGY",
-          "CHECK_INTERVAL",
-          "CHECK_JITTER",
-          "REBOOT_WINDOW",
-          "REBOOT_WINDOW_ZONE",
-          "REBOOT_GRACE",
-          "HEALTH_UNITS",
-          "ETCD_ENDPOINTS",
-          "LOCK_GROUP",
-          "FLEETLOCK_URL",
-          "DOWNLOAD_DEADLINE",
-          WINDOW_START,
-          WINDOW_LENGTH);
-
-  static final Set<String> STRATEGIES = Set.of("etcd-lock", "fleetlock", "reboot", "off");
+  static final String WINDOW_LENGTH = UpdateConfKeys.WINDOW_LENGTH;
 
   /**
    * Reads the shipped defaults and the machine overrides (either may be missing).
    *
    * @throws ConfigException naming {@code file:line} for a malformed line, an unknown key, a bad
-   *     value, or a key given twice in one file
+   *     value, or a key spelled the same way twice in one file (an alias and its native key are one
+   *     setting: the later line wins)
    * @throws IOException if a file exists but cannot be read
    */
   public static UpdateConfig load(Path defaults, Path overrides) throws IOException {
@@ -118,6 +93,7 @@ record UpdateConfig(
       throw new ConfigException(file + ": not valid UTF-8");
     }
     Map<String, Setting> out = new TreeMap<>();
+    Map<String, String> spelledAs = new TreeMap<>(); // canonical key -> raw key of its line
     for (int i = 0; i < lines.size(); i++) {
       String where = file + ":" + (i + 1);
       String line = lines.get(i).strip();
@@ -129,8 +105,8 @@ record UpdateConfig(
         throw new ConfigException(where + ": expected KEY=VALUE, found \"" + line + "\"");
       }
       String rawKey = line.substring(0, eq).strip();
-      String key = ALIASES.getOrDefault(rawKey, rawKey);
-      if (!KEYS.contains(key)) {
+      String key = UpdateConfKeys.canonical(rawKey).orElse(null);
+      if (key == null) {
         throw new ConfigException(
             where
                 + ": unknown key "
@@ -140,14 +116,9 @@ record UpdateConfig(
       }
       String value = unquote(line.substring(eq + 1).strip(), where);
       Setting prev = out.put(key, new Setting(value, where));
-      if (prev != null) {
-        throw new ConfigException(
-            where
-                + ": "
-                + rawKey
-                + " already set at "
-                + prev.where()
-                + (rawKey.equals(key) ? "" : " (" + rawKey + " is another name for " + key + ")"));
+      String prevSpelling = spelledAs.put(key, rawKey);
+      if (prev != null && rawKey.equals(prevSpelling)) {
+        throw new ConfigException(where + ": " + rawKey + " already set at " + prev.where());
       }
     }
     return out;
@@ -155,8 +126,8 @@ record UpdateConfig(
 
   private static Map<String, String> keyList() {
     Map<String, String> m = new TreeMap<>();
-    KEYS.forEach(k -> m.put(k, k));
-    ALIASES.keySet().forEach(k -> m.put(k, k));
+    UpdateConfKeys.KEYS.forEach(k -> m.put(k, k));
+    UpdateConfKeys.ALIASES.keySet().forEach(k -> m.put(k, k));
     return m;
   }
 
@@ -173,22 +144,15 @@ record UpdateConfig(
 
   static UpdateConfig from(Map<String, Setting> s) throws ConfigException {
     URI repo = uri(s.get("REPOSITORY_URL"), "REPOSITORY_URL");
-    String channel = get(s, "CHANNEL", "stable");
-    Setting ch = s.get("CHANNEL");
-    if (!channel.matches("[a-z0-9][a-z0-9-]*")) {
-      throw new ConfigException(
-          ch.where() + ": CHANNEL: expected [a-z0-9-] (e.g. stable), found \"" + channel + "\"");
+    for (Map.Entry<String, Setting> e : s.entrySet()) {
+      Optional<String> problem = UpdateConfKeys.problem(e.getKey(), e.getValue().value());
+      if (problem.isPresent()) {
+        throw new ConfigException(e.getValue().where() + ": " + e.getKey() + ": " + problem.get());
+      }
     }
+    String channel = get(s, "CHANNEL", "stable");
     String arch = get(s, "ARCH", "x86-64");
     String strategy = get(s, "REBOOT_STRATEGY", "reboot");
-    if (!STRATEGIES.contains(strategy)) {
-      Setting st = s.get("REBOOT_STRATEGY");
-      throw new ConfigException(
-          st.where()
-              + ": REBOOT_STRATEGY: expected one of [etcd-lock, fleetlock, reboot, off], found \""
-              + strategy
-              + "\"");
-    }
     Duration interval = duration(s, "CHECK_INTERVAL", "1h");
     if (interval.compareTo(Duration.ofMinutes(1)) < 0) {
       throw new ConfigException(
@@ -263,6 +227,30 @@ record UpdateConfig(
       throw new ConfigException(
           s.get("REBOOT_STRATEGY").where() + ": REBOOT_STRATEGY=fleetlock needs FLEETLOCK_URL");
     }
+    Path ca = path(s, UpdateConfKeys.ETCD_CAFILE);
+    Path cert = path(s, UpdateConfKeys.ETCD_CERTFILE);
+    Path key = path(s, UpdateConfKeys.ETCD_KEYFILE);
+    if ((cert == null) != (key == null)) {
+      Setting given =
+          s.get(cert == null ? UpdateConfKeys.ETCD_KEYFILE : UpdateConfKeys.ETCD_CERTFILE);
+      throw new ConfigException(
+          given.where()
+              + ": "
+              + (cert == null ? UpdateConfKeys.ETCD_KEYFILE : UpdateConfKeys.ETCD_CERTFILE)
+              + " needs "
+              + (cert == null ? UpdateConfKeys.ETCD_CERTFILE : UpdateConfKeys.ETCD_KEYFILE)
+              + " too (a client certificate and its key; LOCKSMITHD_ETCD_* names work as well)");
+    }
+    String user = blankToNull(get(s, UpdateConfKeys.ETCD_USERNAME, ""));
+    String password = blankToNull(get(s, UpdateConfKeys.ETCD_PASSWORD, ""));
+    if (user == null && password != null) {
+      throw new ConfigException(
+          s.get(UpdateConfKeys.ETCD_PASSWORD).where()
+              + ": "
+              + UpdateConfKeys.ETCD_PASSWORD
+              + " needs "
+              + UpdateConfKeys.ETCD_USERNAME);
+    }
     return new UpdateConfig(
         repo,
         channel,
@@ -277,7 +265,43 @@ record UpdateConfig(
         List.copyOf(etcd),
         group,
         fleet,
-        downloadDeadline);
+        downloadDeadline,
+        ca,
+        cert,
+        key,
+        user,
+        password);
+  }
+
+  /** Every setting, the etcd password masked (this record may end up in a log line). */
+  @Override
+  public String toString() {
+    return "UpdateConfig[repository="
+        + repository
+        + ", channel="
+        + channel
+        + ", rebootStrategy="
+        + rebootStrategy
+        + ", etcdEndpoints="
+        + etcdEndpoints
+        + ", lockGroup="
+        + lockGroup
+        + ", etcdCaFile="
+        + etcdCaFile
+        + ", etcdCertFile="
+        + etcdCertFile
+        + ", etcdKeyFile="
+        + etcdKeyFile
+        + ", etcdUsername="
+        + etcdUsername
+        + ", etcdPassword="
+        + (etcdPassword == null ? "none" : "(set)")
+        + "]";
+  }
+
+  private static Path path(Map<String, Setting> s, String key) {
+    String v = blankToNull(get(s, key, ""));
+    return v == null ? null : Path.of(v);
   }
 
   private static String get(Map<String, Setting> s, String key, String dflt) {

@@ -1,6 +1,7 @@
 package io.basalt.update.agent;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -81,11 +82,55 @@ class UpdateConfigTest {
                 "/etc/basalt/update.conf:1: LOCKSMITHD_REBOOT_WINDOW_START needs "
                     + "LOCKSMITHD_REBOOT_WINDOW_LENGTH"),
         e.getMessage());
+  }
+
+  @Test
+  void aliasAndNativeKeyInOneFileTheLaterLineWins() throws Exception {
     write(overrides, "ETCD_ENDPOINTS=http://a:2379\nLOCKSMITHD_ENDPOINT=http://b:2379\n");
-    e = assertThrows(ConfigException.class, () -> UpdateConfig.load(defaults, overrides));
-    assertTrue(
-        e.getMessage().contains("LOCKSMITHD_ENDPOINT already set at /etc/basalt/update.conf:1"),
-        e.getMessage());
+    assertEquals(List.of("http://b:2379"), UpdateConfig.load(defaults, overrides).etcdEndpoints());
+    write(overrides, "GROUP=alpha\nCHANNEL=beta\nSERVER=https://a/\nREPOSITORY_URL=https://b/\n");
+    UpdateConfig c = UpdateConfig.load(defaults, overrides);
+    assertEquals("beta", c.channel());
+    assertEquals(URI.create("https://b/"), c.repository());
+    // the same spelling twice is still a mistake
+    assertEquals(
+        "/etc/basalt/update.conf:2: GROUP already set at /etc/basalt/update.conf:1",
+        error("GROUP=a\nGROUP=b\n"));
+  }
+
+  @Test
+  void locksmithEtcdTlsAndPasswordKeysAreRead() throws Exception {
+    write(
+        overrides,
+        "REBOOT_STRATEGY=etcd-lock\nLOCKSMITHD_ENDPOINT=https://10.0.0.1:2379\n"
+            + "LOCKSMITHD_ETCD_CAFILE=/etc/ssl/etcd/ca.pem\n"
+            + "LOCKSMITHD_ETCD_CERTFILE=/etc/ssl/etcd/client.pem\n"
+            + "LOCKSMITHD_ETCD_KEYFILE=/etc/ssl/etcd/client-key.pem\n"
+            + "LOCKSMITHD_ETCD_USERNAME=agent\nLOCKSMITHD_ETCD_PASSWORD=s3cret\n");
+    UpdateConfig c = UpdateConfig.load(defaults, overrides);
+    assertEquals(Path.of("/etc/ssl/etcd/ca.pem"), c.etcdCaFile());
+    assertEquals(Path.of("/etc/ssl/etcd/client.pem"), c.etcdCertFile());
+    assertEquals(Path.of("/etc/ssl/etcd/client-key.pem"), c.etcdKeyFile());
+    assertEquals("agent", c.etcdUsername());
+    assertEquals("s3cret", c.etcdPassword());
+    assertFalse(c.toString().contains("s3cret"), c.toString());
+    io.basalt.update.lock.EtcdConfig etcd = AgentMain.etcdConfig(c);
+    assertEquals(List.of(URI.create("https://10.0.0.1:2379")), etcd.endpoints());
+    assertEquals(Path.of("/etc/ssl/etcd/ca.pem"), etcd.caFile().orElseThrow());
+    assertEquals(Path.of("/etc/ssl/etcd/client.pem"), etcd.certFile().orElseThrow());
+    assertEquals(Path.of("/etc/ssl/etcd/client-key.pem"), etcd.keyFile().orElseThrow());
+    assertEquals("agent", etcd.username().orElseThrow());
+    assertEquals("s3cret", etcd.password());
+    assertEquals(
+        "/etc/basalt/update.conf:1: ETCD_CERTFILE needs ETCD_KEYFILE too (a client certificate"
+            + " and its key; LOCKSMITHD_ETCD_* names work as well)",
+        error("LOCKSMITHD_ETCD_CERTFILE=/c.pem\n"));
+    assertEquals(
+        "/etc/basalt/update.conf:1: ETCD_PASSWORD needs ETCD_USERNAME", error("ETCD_PASSWORD=x\n"));
+    assertEquals(
+        "/etc/basalt/update.conf:1: ETCD_CAFILE: expected an absolute path to a PEM file, found"
+            + " \"ca.pem\"",
+        error("LOCKSMITHD_ETCD_CAFILE=ca.pem\n"));
   }
 
   @Test
@@ -128,9 +173,6 @@ class UpdateConfigTest {
     assertEquals(
         "/etc/basalt/update.conf:1: CHECK_INTERVAL: expected at least 1m, found 10s",
         error("CHECK_INTERVAL=10s\n"));
-    assertEquals(
-        "/etc/basalt/update.conf:2: GROUP already set at /etc/basalt/update.conf:1 (GROUP is another name for CHANNEL)",
-        error("CHANNEL=a\nGROUP=b\n"));
     assertEquals(
         "/etc/basalt/update.conf:1: REPOSITORY_URL: expected an http:// or https:// URL, found \"ftp://x/\"",
         error("SERVER=ftp://x/\n"));
