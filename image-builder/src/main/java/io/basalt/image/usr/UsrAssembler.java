@@ -25,6 +25,9 @@ import java.util.TreeMap;
  * SOURCE_DATE_EPOCH. Immutable configuration; thread-safe.
  */
 public final class UsrAssembler {
+  /** The group whose members may use the agent's read-only control-socket requests. */
+  public static final String BASALT_GROUP = "basalt";
+
   /** Where the image's /etc defaults live (the initramfs copies missing files to /etc). */
   public static final String ETC_DEFAULTS = "/usr/share/basalt/etc";
 
@@ -171,6 +174,7 @@ public final class UsrAssembler {
       b.remove("/var/lib/dbus/machine-id");
     }
     lockPasswords(base, b);
+    addGroup(base, b, BASALT_GROUP);
 
     // Basalt's own files.
     in.initUnits().install(b, epoch);
@@ -310,6 +314,64 @@ public final class UsrAssembler {
         sEntry
             .withContent(Content.ofBytes(sh.toString().getBytes(StandardCharsets.UTF_8)))
             .withMtime(in.sourceDateEpoch()));
+  }
+
+  /**
+   * Adds {@code name} to /etc/group (and /etc/gshadow when the base tree has one) unless present,
+   * with the highest system gid (999 down to 100) not yet taken, as systemd-sysusers would; the
+   * same group is declared in /usr/lib/sysusers.d/basalt.conf (init-units) for hosts whose /etc
+   * predates it.
+   */
+  private void addGroup(FileTree base, FileTree.Builder b, String name) throws IOException {
+    TreeEntry group = base.get("/etc/group");
+    if (group == null || group.type() != EntryType.REGULAR) {
+      throw new UsrAssemblyException("/etc/group", "missing from the base tree");
+    }
+    List<String> lines = lines(group);
+    java.util.Set<Integer> taken = new java.util.HashSet<>();
+    for (String line : lines) {
+      String[] f = line.split(":", -1);
+      if (f[0].equals(name)) {
+        return;
+      }
+      if (f.length >= 3) {
+        try {
+          taken.add(Integer.parseInt(f[2]));
+        } catch (NumberFormatException e) {
+          throw new UsrAssemblyException(
+              "/etc/group", "group '" + f[0] + "' has gid '" + f[2] + "', not a number");
+        }
+      }
+    }
+    int gid = 999;
+    while (taken.contains(gid)) {
+      gid--;
+      if (gid < 100) {
+        throw new UsrAssemblyException(
+            "/etc/group", "no free system gid (100-999) for group '" + name + "'");
+      }
+    }
+    StringBuilder g = new StringBuilder();
+    for (String line : lines) {
+      g.append(line).append('\n');
+    }
+    g.append(name).append(":x:").append(gid).append(":\n");
+    b.put(
+        group
+            .withContent(Content.ofBytes(g.toString().getBytes(StandardCharsets.UTF_8)))
+            .withMtime(in.sourceDateEpoch()));
+    TreeEntry gshadow = base.get("/etc/gshadow");
+    if (gshadow != null && gshadow.type() == EntryType.REGULAR) {
+      StringBuilder gs = new StringBuilder();
+      for (String line : lines(gshadow)) {
+        gs.append(line).append('\n');
+      }
+      gs.append(name).append(":!::\n");
+      b.put(
+          gshadow
+              .withContent(Content.ofBytes(gs.toString().getBytes(StandardCharsets.UTF_8)))
+              .withMtime(in.sourceDateEpoch()));
+    }
   }
 
   private static boolean isLocked(String hash) {

@@ -15,6 +15,11 @@ import org.junit.jupiter.api.Test;
 class ImageSpecTest {
 
   @Test
+  void defaultSpecShipsSudo() {
+    assertTrue(ImageSpec.loadDefault().debian().packages().contains("sudo"));
+  }
+
+  @Test
   void defaultSpecHasTheDocumentedValues() {
     ImageSpec s = ImageSpec.loadDefault();
     assertEquals("basalt", s.name());

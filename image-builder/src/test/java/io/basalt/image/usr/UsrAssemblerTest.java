@@ -158,6 +158,40 @@ class UsrAssemblerTest {
   }
 
   @Test
+  void sudoMembersGetPasswordlessSudoFromADropInAndTheBasaltGroupExists() throws Exception {
+    ImageSpec spec = ImageSpec.parse("version: 1.2.3\n", "t.yaml", null);
+    UsrAssembler.Inputs real = inputs(spec);
+    UsrAssembler.Inputs in =
+        new UsrAssembler.Inputs(
+            real.spec(),
+            real.sourceDateEpoch(),
+            real.buildId(),
+            real.jars(),
+            (tree, epoch) -> {
+              real.initUnits().install(tree, epoch);
+              // the shipped init-units files this test is about
+              FileTree units = InitUnitsResources.addTo(FileTree.builder(), epoch).build();
+              for (String p :
+                  new String[] {"/etc/sudoers.d/basalt-sudo", "/usr/lib/sysusers.d/basalt.conf"}) {
+                assertNotNull(units.get(p), p + " not installed by init-units");
+                tree.putWithParents(units.get(p));
+              }
+            });
+    FileTree t = UsrAssembler.assemble(base().build(), in).tree();
+
+    TreeEntry dropIn = t.get("/usr/share/basalt/etc/sudoers.d/basalt-sudo");
+    assertNotNull(dropIn);
+    assertEquals(0440, dropIn.mode());
+    assertTrue(
+        text(t, "/usr/share/basalt/etc/sudoers.d/basalt-sudo")
+            .contains("\n%sudo ALL=(ALL:ALL) NOPASSWD: ALL\n"),
+        text(t, "/usr/share/basalt/etc/sudoers.d/basalt-sudo"));
+    assertTrue(text(t, "/usr/lib/sysusers.d/basalt.conf").contains("\ng basalt -"));
+    String group = text(t, "/usr/share/basalt/etc/group");
+    assertTrue(group.contains("\nbasalt:x:999:\n"), group);
+  }
+
+  @Test
   void consoleBannerNamesBasaltAndTheRunningVersion() throws Exception {
     ImageSpec spec = ImageSpec.parse("version: 1.2.3+b1\nchannel: beta\n", "t.yaml", null);
     FileTree t = UsrAssembler.assemble(base().build(), inputs(spec)).tree();

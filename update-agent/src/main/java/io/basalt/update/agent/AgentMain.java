@@ -1,5 +1,6 @@
 package io.basalt.update.agent;
 
+import io.basalt.host.HostPaths;
 import io.basalt.signing.tuf.client.HttpFetcher;
 import io.basalt.update.install.HttpRangeSource;
 import io.basalt.update.install.VerityVerifier;
@@ -8,6 +9,7 @@ import io.basalt.update.lock.EtcdConfig;
 import io.basalt.update.lock.FleetLockClient;
 import io.basalt.update.lock.RebootLock;
 import io.basalt.update.lock.RetryPolicy;
+import io.basalt.update.status.PeerAccess;
 import io.basalt.update.status.StatusServer;
 import io.basalt.update.strategy.HostCommands;
 import io.basalt.update.strategy.LocalHold;
@@ -70,7 +72,12 @@ public final class AgentMain {
               t.setDaemon(true);
               return t;
             });
-    StatusServer server = new StatusServer(paths.socket(), agent.handler(worker));
+    StatusServer server =
+        new StatusServer(
+            paths.socket(),
+            agent.handler(worker),
+            PeerAccess.groups(HostPaths.under(root, StatusServer.GROUP_FILE)),
+            StatusServer.READ_TIMEOUT);
     server.start();
     Runtime.getRuntime()
         .addShutdownHook(

@@ -16,6 +16,7 @@ import io.basalt.update.strategy.LocalHold;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -198,6 +199,9 @@ final class LockCommand implements Runnable {
     } catch (SemaphoreFormatException | EtcdException e) {
       err.println(who + ": " + e.getMessage());
       return EXIT_REFUSED;
+    } catch (AccessDeniedException e) {
+      err.println(who + ": " + permissionDenied(who, e));
+      return 1;
     } catch (NoSuchFileException e) {
       err.println(who + ": no such file: " + e.getMessage());
       return 1;
@@ -208,6 +212,18 @@ final class LockCommand implements Runnable {
       out.flush();
       err.flush();
     }
+  }
+
+  /**
+   * The message for a file this user may not write or read: which file, and what is needed (root,
+   * which members of group sudo get with {@code sudo}).
+   */
+  static String permissionDenied(String who, AccessDeniedException e) {
+    String file = e.getFile() == null ? String.valueOf(e.getMessage()) : e.getFile();
+    return file
+        + ": permission denied; this needs root: run it as sudo "
+        + who
+        + " (members of group sudo may)";
   }
 
   static String ago(Instant since, Instant now) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.basalt.update.status.StatusProtocol;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -24,6 +25,17 @@ final class StatusCommand implements Callable<Integer> {
   /** Exit code when the agent is not running. */
   static final int NOT_RUNNING = 3;
 
+  /** Exit code when this user may not use the request (needs root or a group). */
+  static final int NOT_PERMITTED = 4;
+
+  /** How long {@code status} waits for the agent (connect and the whole exchange). */
+  static final Duration TIMEOUT = Duration.ofSeconds(10);
+
+  /** The exit code for a refused reply. */
+  static int refusedCode(StatusProtocol.Reply r) {
+    return r.message() != null && r.message().startsWith("permission denied") ? NOT_PERMITTED : 1;
+  }
+
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 
   @Option(names = "--json", description = "Print JSON.")
@@ -38,7 +50,11 @@ final class StatusCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     try {
-      StatusProtocol.Reply r = StatusProtocol.call(socket, "status");
+      StatusProtocol.Reply r = StatusProtocol.call(socket, "status", TIMEOUT);
+      if (!r.ok() || r.status() == null) {
+        spec.commandLine().getErr().println("basaltctl status: " + r.message());
+        return refusedCode(r);
+      }
       if (json) {
         spec.commandLine()
             .getOut()
@@ -54,6 +70,9 @@ final class StatusCommand implements Callable<Integer> {
     } catch (StatusProtocol.NotRunningException e) {
       spec.commandLine().getErr().println("basaltctl status: " + e.getMessage());
       return NOT_RUNNING;
+    } catch (StatusProtocol.PermissionDeniedException e) {
+      spec.commandLine().getErr().println("basaltctl status: " + e.getMessage());
+      return NOT_PERMITTED;
     } catch (IOException e) {
       spec.commandLine().getErr().println("basaltctl status: " + e.getMessage());
       return 1;

@@ -3,6 +3,7 @@ package io.basalt.update.cli;
 import io.basalt.update.status.StatusProtocol;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -28,16 +29,25 @@ final class UpdateCommand implements Runnable {
         spec.commandLine(), "missing subcommand: check or apply");
   }
 
-  static int send(CommandLine cl, Path socket, String request, String what) {
+  /** How long {@code update check} waits (it refreshes the metadata before answering). */
+  static final Duration CHECK_TIMEOUT = Duration.ofMinutes(5);
+
+  /** How long {@code update apply} waits (the agent answers once the install has started). */
+  static final Duration APPLY_TIMEOUT = Duration.ofSeconds(30);
+
+  static int send(CommandLine cl, Path socket, String request, String what, Duration timeout) {
     try {
-      StatusProtocol.Reply r = StatusProtocol.call(socket, request);
+      StatusProtocol.Reply r = StatusProtocol.call(socket, request, timeout);
       (r.ok() ? cl.getOut() : cl.getErr())
           .println((r.ok() ? "" : "basaltctl " + what + ": ") + r.message());
       cl.getOut().flush();
-      return r.ok() ? 0 : 1;
+      return r.ok() ? 0 : StatusCommand.refusedCode(r);
     } catch (StatusProtocol.NotRunningException e) {
       cl.getErr().println("basaltctl " + what + ": " + e.getMessage());
       return StatusCommand.NOT_RUNNING;
+    } catch (StatusProtocol.PermissionDeniedException e) {
+      cl.getErr().println("basaltctl " + what + ": " + e.getMessage());
+      return StatusCommand.NOT_PERMITTED;
     } catch (IOException e) {
       cl.getErr().println("basaltctl " + what + ": " + e.getMessage());
       return 1;
@@ -60,7 +70,7 @@ final class UpdateCommand implements Runnable {
 
     @Override
     public Integer call() {
-      return send(spec.commandLine(), socket, "check", "update check");
+      return send(spec.commandLine(), socket, "check", "update check", CHECK_TIMEOUT);
     }
   }
 
@@ -106,7 +116,8 @@ final class UpdateCommand implements Runnable {
           spec.commandLine(),
           socket,
           "apply " + (version == null ? "-" : version) + (force ? " force" : ""),
-          "update apply");
+          "update apply",
+          APPLY_TIMEOUT);
     }
   }
 }

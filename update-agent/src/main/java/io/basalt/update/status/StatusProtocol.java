@@ -12,7 +12,9 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The agent's control socket protocol: the client writes one request line ({@code status}, {@code
@@ -32,6 +34,11 @@ public final class StatusProtocol {
   /** A reply. */
   public record Reply(boolean ok, String message, AgentStatus status) {}
 
+  /** What a user needs for read-only requests, in every refusal. */
+  public static final String NEEDS_GROUP =
+      "permission denied: basaltctl status needs root or membership in group basalt or sudo"
+          + " (add the user with: usermod -aG basalt USER, then log in again)";
+
   /** Thrown when no agent listens on the socket. */
   public static final class NotRunningException extends IOException {
     private static final long serialVersionUID = 1L;
@@ -41,14 +48,25 @@ public final class StatusProtocol {
     }
   }
 
+  /** Thrown when the socket exists but this user may not connect to it (EACCES). */
+  public static final class PermissionDeniedException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    PermissionDeniedException(String m) {
+      super(m);
+    }
+  }
+
   /**
-   * Sends one request and reads the reply.
+   * Sends one request and reads the reply, giving up after {@code timeout} (connect and the whole
+   * exchange).
    *
    * @throws NotRunningException when the socket is missing or refuses connections
-   * @throws IOException on a malformed reply
+   * @throws PermissionDeniedException when this user may not connect to the socket
+   * @throws IOException on a malformed reply or no reply within the timeout
    */
   @SuppressWarnings("unchecked")
-  public static Reply call(Path socket, String request) throws IOException {
+  public static Reply call(Path socket, String request, Duration timeout) throws IOException {
     if (!Files.exists(socket)) {
       throw new NotRunningException(
           "the update agent is not running (no socket "
@@ -56,25 +74,74 @@ public final class StatusProtocol {
               + "); start it with: systemctl start basalt-update-agent.service");
     }
     try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+      AtomicBoolean timedOut = new AtomicBoolean();
+      Thread watchdog =
+          new Thread(
+              () -> {
+                try {
+                  Thread.sleep(timeout.toMillis());
+                  timedOut.set(true);
+                  ch.close();
+                } catch (InterruptedException | IOException e) {
+                  // answered in time, or already closed
+                }
+              },
+              "basaltctl-timeout");
+      watchdog.setDaemon(true);
+      watchdog.start();
       try {
-        ch.connect(UnixDomainSocketAddress.of(socket));
+        try {
+          ch.connect(UnixDomainSocketAddress.of(socket));
+        } catch (IOException e) {
+          if (timedOut.get()) {
+            throw e;
+          }
+          throw connectFailure(socket, e);
+        }
+        ch.write(ByteBuffer.wrap((request + "\n").getBytes(StandardCharsets.UTF_8)));
+        byte[] line = readLine(ch);
+        if (line.length == 0) {
+          throw new IOException("the update agent on " + socket + " closed without an answer");
+        }
+        Map<String, Object> m = JSON.readValue(line, Map.class);
+        Object st = m.get("status");
+        return new Reply(
+            Boolean.TRUE.equals(m.get("ok")),
+            (String) m.get("message"),
+            st instanceof Map<?, ?> sm ? AgentStatus.fromMap((Map<String, Object>) sm) : null);
       } catch (IOException e) {
-        throw new NotRunningException(
-            "the update agent is not running ("
-                + socket
-                + ": "
-                + e.getMessage()
-                + "); start it with: systemctl start basalt-update-agent.service");
+        if (timedOut.get()) {
+          throw new IOException(
+              "no answer from the update agent on "
+                  + socket
+                  + " within "
+                  + timeout.toMillis()
+                  + " ms; see: journalctl -u basalt-update-agent.service",
+              e);
+        }
+        throw e;
+      } finally {
+        watchdog.interrupt();
       }
-      ch.write(ByteBuffer.wrap((request + "\n").getBytes(StandardCharsets.UTF_8)));
-      byte[] line = readLine(ch);
-      Map<String, Object> m = JSON.readValue(line, Map.class);
-      Object st = m.get("status");
-      return new Reply(
-          Boolean.TRUE.equals(m.get("ok")),
-          (String) m.get("message"),
-          st instanceof Map<?, ?> sm ? AgentStatus.fromMap((Map<String, Object>) sm) : null);
     }
+  }
+
+  /**
+   * The error for a failed connect: permission denied (EACCES, which the JDK reports as a {@code
+   * BindException}) says what is needed; anything else means no agent listens.
+   */
+  static IOException connectFailure(Path socket, IOException e) {
+    String m = String.valueOf(e.getMessage());
+    if (e instanceof java.nio.file.AccessDeniedException
+        || m.toLowerCase(java.util.Locale.ROOT).contains("permission denied")) {
+      return new PermissionDeniedException("cannot connect to " + socket + ": " + NEEDS_GROUP);
+    }
+    return new NotRunningException(
+        "the update agent is not running ("
+            + socket
+            + ": "
+            + m
+            + "); start it with: systemctl start basalt-update-agent.service");
   }
 
   static byte[] readLine(SocketChannel ch) throws IOException {
