@@ -37,7 +37,8 @@ record UpdateConfig(
     List<String> etcdEndpoints,
     String lockGroup,
     URI fleetlockUrl,
-    Duration downloadDeadline) {
+    Duration downloadDeadline,
+    Duration lockLease) {
 
   /** Shipped defaults. */
   public static final String DEFAULTS_PATH = HostPaths.UPDATE_CONF_DEFAULTS;
@@ -78,6 +79,7 @@ record UpdateConfig(
           "LOCK_GROUP",
           "FLEETLOCK_URL",
           "DOWNLOAD_DEADLINE",
+          "LOCK_LEASE",
           WINDOW_START,
           WINDOW_LENGTH);
 
@@ -199,6 +201,13 @@ record UpdateConfig(
     Duration jitter = duration(s, "CHECK_JITTER", "10m");
     Duration grace = duration(s, "REBOOT_GRACE", "5m");
     Duration downloadDeadline = duration(s, "DOWNLOAD_DEADLINE", "1h");
+    Duration lockLease = duration(s, "LOCK_LEASE", "15m");
+    if (!lockLease.isZero() && lockLease.compareTo(Duration.ofSeconds(5)) < 0) {
+      throw new ConfigException(
+          s.get("LOCK_LEASE").where()
+              + ": LOCK_LEASE: expected 0 (holds never expire) or at least 5s, found "
+              + s.get("LOCK_LEASE").value());
+    }
     if (downloadDeadline.compareTo(Duration.ofMinutes(1)) < 0) {
       throw new ConfigException(
           s.get("DOWNLOAD_DEADLINE").where()
@@ -277,7 +286,8 @@ record UpdateConfig(
         List.copyOf(etcd),
         group,
         fleet,
-        downloadDeadline);
+        downloadDeadline,
+        lockLease);
   }
 
   private static String get(Map<String, Setting> s, String key, String dflt) {
