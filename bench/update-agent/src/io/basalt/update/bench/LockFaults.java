@@ -28,7 +28,8 @@ import java.util.stream.Stream;
  * Reboot lock under faults: AGENTS lock clients (threads, each with its own etcd client and the
  * real RebootLock with a lease) on a throw-away etcd, max 2 holders. Live holders hold 0.3-2 s
  * (some longer than the lease) renewing every third of the lease, then unlock; DEATHS holders die
- * holding the lock (their thread stops renewing and comes back later as a new machine id). etcd is
+ * holding the lock, spread over the run (their thread stops renewing and comes back later as a
+ * new machine id). etcd is
  * killed (SIGKILL) and restarted twice. A sampler reads the holders every 100 ms. Prints the
  * longest wedge (a dead holder's last renewal to its release) against the lease, the most holders
  * ever seen, and the completed lock/unlock cycles. Environment: LEASE (s, 5), SECONDS (run, 60),
@@ -59,6 +60,8 @@ public final class LockFaults {
   final long t0 = System.nanoTime();
   volatile boolean stop;
   final AtomicInteger deathsLeft = new AtomicInteger(DEATHS);
+  /** Deaths are spread over the run (one per RUN / (DEATHS + 1)), some across etcd restarts. */
+  final AtomicLong nextDeathMs = new AtomicLong(RUN.toMillis() / (DEATHS + 1));
   final AtomicLong cycles = new AtomicLong();
   final AtomicInteger lockErrors = new AtomicInteger();
   /** dead holder id -> its last successful renewal (lock or renew call start). */
@@ -241,7 +244,11 @@ public final class LockFaults {
         liveHolding.put(id, true);
         maxBelieved.accumulateAndGet(liveHolding.size() + dead.size(), Math::max);
         Instant lastRenewal = asked;
-        if (rnd.nextInt(3) == 0 && deathsLeft.getAndDecrement() > 0) {
+        long due = nextDeathMs.get();
+        if ((System.nanoTime() - t0) / 1_000_000 >= due
+            && deathsLeft.get() > 0
+            && nextDeathMs.compareAndSet(due, due + RUN.toMillis() / (DEATHS + 1))) {
+          deathsLeft.decrementAndGet();
           // dies holding the lock: no unlock, no renewal; back later as a new machine
           liveHolding.remove(id);
           dead.put(id, lastRenewal);
@@ -309,8 +316,8 @@ public final class LockFaults {
     }
     System.out.printf("dead holders never freed: %d %s%n", dead.size(), dead.keySet());
     System.out.printf(
-        "max holders ever seen:    %d (limit %d; %d samples every 100 ms, %d missed while etcd"
-            + " was down); agents' own view %d%n",
+        "max holders ever seen:    %d (limit %d; %d samples, one per 100 ms while etcd answers,"
+            + " %d failed); agents' own view %d%n",
         maxSeen.get(), MAX, samples.get(), samplesMissed.get(), maxBelieved.get());
     System.out.printf("live holders released:    %d %s%n", wrongReleases.size(), wrongReleases);
     System.out.printf(

@@ -338,7 +338,7 @@ final class LockCommand implements Runnable {
                             .orElse("never")
                         + (stale.contains(h) ? " (stale)" : ""),
                     s.since(h)
-                        .map(Instant::toString)
+                        .map(t -> t + " (" + ago(t, now) + ")")
                         .orElse("unknown (taken by a tool that does not record it)"));
               }
               out.println();
