@@ -39,6 +39,7 @@ public final class UpdateConfKeys {
   public static final String LOCK_GROUP = "LOCK_GROUP";
   public static final String FLEETLOCK_URL = "FLEETLOCK_URL";
   public static final String DOWNLOAD_DEADLINE = "DOWNLOAD_DEADLINE";
+  public static final String LOCK_LEASE = "LOCK_LEASE";
 
   /** locksmithd's window start ({@code [Day ]hh:mm}); with the length it makes REBOOT_WINDOW. */
   public static final String WINDOW_START = "LOCKSMITHD_REBOOT_WINDOW_START";
@@ -68,6 +69,7 @@ public final class UpdateConfKeys {
           LOCK_GROUP,
           FLEETLOCK_URL,
           DOWNLOAD_DEADLINE,
+          LOCK_LEASE,
           WINDOW_START,
           WINDOW_LENGTH);
 

@@ -109,8 +109,13 @@ public final class AgentMain {
                         * Math.min(agent.nextDelay().toMillis(), 300_000)));
     Optional<Instant> nextReboot = Optional.of(clock.instant());
     Instant nextRelease = clock.instant();
+    Instant nextRenew = clock.instant();
     while (true) {
       Instant now = clock.instant();
+      if (!agent.lockLease().isZero() && !now.isBefore(nextRenew)) {
+        // a third of the lease: two renewals may fail before other machines see the hold as stale
+        nextRenew = now.plus(agent.lockLease().dividedBy(agent.renewLock() ? 3 : 6));
+      }
       if (!now.isBefore(nextRelease) && !agent.releaseLockIfBlessed()) {
         nextRelease = now.plusSeconds(30); // not blessed yet, or the lock service is unreachable
       }
@@ -142,7 +147,9 @@ public final class AgentMain {
                       EtcdClient.create(etcdConfig(c)),
                       c.lockGroup(),
                       clock,
-                      RetryPolicy.defaults()),
+                      RetryPolicy.defaults(),
+                      c.lockLease(),
+                      AgentMain::log),
                   machineId);
           case FLEETLOCK ->
               RebootStrategy.fleetLock(

@@ -185,6 +185,27 @@ final class UpdateAgent {
     }
   }
 
+  /**
+   * Renews this machine's reboot-lock lease if it holds the lock (etcd-lock strategy); call it at
+   * least once per {@link #lockLease()}.
+   *
+   * @return false if the lock service could not be reached (logged)
+   */
+  public boolean renewLock() {
+    try {
+      coordinator().renewOwnHold();
+      return true;
+    } catch (IOException e) {
+      log.accept("renewing the reboot lock lease: " + e.getMessage() + " (will retry)");
+      return false;
+    }
+  }
+
+  /** The configured reboot-lock lease (update.conf LOCK_LEASE; zero: never expires). */
+  public Duration lockLease() {
+    return config.lockLease();
+  }
+
   private RebootCoordinator coordinator() throws IOException {
     synchronized (lock) {
       if (coordinator == null) {

@@ -44,7 +44,8 @@ record UpdateConfig(
     Path etcdCertFile,
     Path etcdKeyFile,
     String etcdUsername,
-    String etcdPassword) {
+    String etcdPassword,
+    Duration lockLease) {
 
   /** Shipped defaults. */
   public static final String DEFAULTS_PATH = HostPaths.UPDATE_CONF_DEFAULTS;
@@ -163,6 +164,13 @@ record UpdateConfig(
     Duration jitter = duration(s, "CHECK_JITTER", "10m");
     Duration grace = duration(s, "REBOOT_GRACE", "5m");
     Duration downloadDeadline = duration(s, "DOWNLOAD_DEADLINE", "1h");
+    Duration lockLease = duration(s, UpdateConfKeys.LOCK_LEASE, "15m");
+    if (!lockLease.isZero() && lockLease.compareTo(Duration.ofSeconds(5)) < 0) {
+      throw new ConfigException(
+          s.get("LOCK_LEASE").where()
+              + ": LOCK_LEASE: expected 0 (holds never expire) or at least 5s, found "
+              + s.get("LOCK_LEASE").value());
+    }
     if (downloadDeadline.compareTo(Duration.ofMinutes(1)) < 0) {
       throw new ConfigException(
           s.get("DOWNLOAD_DEADLINE").where()
@@ -270,7 +278,8 @@ record UpdateConfig(
         cert,
         key,
         user,
-        password);
+        password,
+        lockLease);
   }
 
   /** Every setting, the etcd password masked (this record may end up in a log line). */

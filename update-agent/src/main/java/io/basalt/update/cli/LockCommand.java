@@ -23,6 +23,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -107,6 +108,16 @@ final class LockCommand implements Runnable {
               + "e.g. 10s, 2m (default 10s).")
   String timeout;
 
+  @Option(
+      scope = ScopeType.INHERIT,
+      names = "--lease",
+      paramLabel = "DURATION",
+      description =
+          "Maximum time between two renewals of a live holder, as the agents' LOCK_LEASE: "
+              + "'lock' first frees holders not renewed for longer, 'status' marks them stale; "
+              + "0 means holds never expire (env BASALTCTL_LOCK_LEASE; default 15m).")
+  String lease;
+
   /** The command as picocli instantiates it: real environment and clock. */
   public LockCommand() {
     this(System.getenv(), Clock.systemUTC());
@@ -126,12 +137,22 @@ final class LockCommand implements Runnable {
   // --- shared plumbing -----------------------------------------------------------------------
 
   RebootLock rebootLock() throws IOException {
+    return rebootLock(line -> {});
+  }
+
+  Duration lease() {
+    String v = EtcdOptions.pick(lease, env, "LOCK_LEASE");
+    return v == null ? RebootLock.DEFAULT_LEASE : Durations.parse(v, "--lease");
+  }
+
+  RebootLock rebootLock(java.util.function.Consumer<String> log) throws IOException {
+    Duration l = lease();
     EtcdClient client = etcd.client(env);
     Duration giveUp =
         timeout == null ? Duration.ofSeconds(10) : Durations.parse(timeout, "--timeout");
     String g = EtcdOptions.pick(group, env, "GROUP");
     return new RebootLock(
-        client, g == null ? "" : g, clock, RetryPolicy.defaults().withGiveUpAfter(giveUp));
+        client, g == null ? "" : g, clock, RetryPolicy.defaults().withGiveUpAfter(giveUp), l, log);
   }
 
   Path stateDir() {
@@ -251,8 +272,8 @@ final class LockCommand implements Runnable {
       name = "status",
       mixinStandardHelpOptions = true,
       description =
-          "Show the lock: free slots, max, holders and since when they hold it; "
-              + "and this machine's local hold.")
+          "Show the lock: free slots, max, holders with their age (how long they hold it) "
+              + "and last lease renewal, stale holders marked; and this machine's local hold.")
   static final class Status implements Callable<Integer> {
     @ParentCommand LockCommand parent;
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -268,6 +289,8 @@ final class LockCommand implements Runnable {
             RebootLock.Status st = parent.rebootLock().status();
             Semaphore s = st.semaphore();
             Instant now = parent.clock.instant();
+            Duration lease = parent.lease();
+            List<String> stale = s.staleHolders(now, lease);
             Optional<LocalHold.Hold> hold;
             try {
               hold = new LocalHold(parent.stateDir()).current();
@@ -289,7 +312,15 @@ final class LockCommand implements Runnable {
                 o.put("id", h);
                 s.since(h)
                     .ifPresentOrElse(t -> o.put("since", t.toString()), () -> o.putNull("since"));
+                s.age(h, now)
+                    .ifPresentOrElse(
+                        a -> o.put("age_seconds", a.toSeconds()), () -> o.putNull("age_seconds"));
+                s.lastRenewal(h)
+                    .ifPresentOrElse(
+                        t -> o.put("last_renewal", t.toString()), () -> o.putNull("last_renewal"));
+                o.put("stale", stale.contains(h));
               }
+              n.put("lease_seconds", lease.toSeconds());
               hold.ifPresent(
                   h ->
                       n.putObject("local_hold")
@@ -310,20 +341,32 @@ final class LockCommand implements Runnable {
             if (s.holders().isEmpty()) {
               out.println("No holders.");
             } else {
-              out.printf(Locale.ROOT, "%-34s %s%n", "MACHINE ID", "SINCE");
+              out.printf(
+                  Locale.ROOT, "%-34s %-10s %-24s %s%n", "MACHINE ID", "AGE", "RENEWED", "SINCE");
               for (String h : s.holders()) {
                 out.printf(
                     Locale.ROOT,
-                    "%-34s %s%n",
+                    "%-34s %-10s %-24s %s%n",
                     h,
+                    s.age(h, now).map(RebootLock::human).orElse("unknown"),
+                    s.lastRenewal(h)
+                            .map(t -> RebootLock.human(Duration.between(t, now)) + " ago")
+                            .orElse("never")
+                        + (stale.contains(h) ? " (stale)" : ""),
                     s.since(h)
                         .map(t -> t + " (" + ago(t, now) + ")")
                         .orElse("unknown (taken by a tool that does not record it)"));
               }
               out.println();
               out.println(
-                  "A holder whose machine is gone keeps its slot: free it with "
-                      + "'basaltctl lock unlock MACHINE-ID --force'.");
+                  lease.isZero()
+                      ? "Holds never expire (lease 0): free a gone machine's slot with "
+                          + "'basaltctl lock unlock MACHINE-ID --force'."
+                      : "Lease "
+                          + RebootLock.human(lease)
+                          + ": the next machine asking for the lock frees holders not renewed "
+                          + "for longer (stale); 'basaltctl lock unlock MACHINE-ID --force' "
+                          + "frees one now.");
             }
             out.println();
             out.println(
@@ -368,7 +411,7 @@ final class LockCommand implements Runnable {
           out -> {
             Duration maxWait = wait == null ? null : Durations.parse(wait, "--wait");
             String id = machineId != null ? machineId : parent.requireOwnMachineId();
-            RebootLock lock = parent.rebootLock();
+            RebootLock lock = parent.rebootLock(out::println);
             RebootLock.LockResult r = maxWait == null ? lock.tryLock(id) : lock.lock(id, maxWait);
             Semaphore s = r.status().semaphore();
             switch (r.outcome()) {

@@ -5,14 +5,22 @@ import java.io.InterruptedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * The cluster reboot lock: a locksmith-format counting semaphore under one etcd key, changed only
  * by compare-and-swap on the key's mod revision and created (locksmith's default, max 1) when
- * missing. Taking a lock already held succeeds; releasing a lock not held is reported, not an
- * error. Thread-safe (all state lives in etcd).
+ * missing. Taking a lock already held succeeds (and renews the lease); releasing a lock not held is
+ * reported, not an error. Thread-safe (all state lives in etcd).
+ *
+ * <p>Leases: with a positive lease, a holder must {@link #renew} at least once per lease. Every
+ * {@link #tryLock} first releases the holders whose last renewal is older than the lease (logging
+ * the holder id, its age and its last renewal), and stamps holders written by other tools (no
+ * recorded time) with the time it first saw them. A zero lease means holds never expire.
  */
 public final class RebootLock {
 
@@ -25,17 +33,51 @@ public final class RebootLock {
   private final String key;
   private final Clock clock;
   private final RetryPolicy retry;
+  private final Duration lease;
+  private final Consumer<String> log;
+
+  /** The default maximum time between two renewals of a live holder (update.conf LOCK_LEASE). */
+  public static final Duration DEFAULT_LEASE = Duration.ofMinutes(15);
 
   /**
-   * A lock for {@code group} ({@code null}, empty or "default" mean locksmith's default key).
+   * A lock for {@code group} ({@code null}, empty or "default" mean locksmith's default key) whose
+   * holds never expire.
    *
    * @param clock source of the since-times recorded for holders
    */
   public RebootLock(EtcdClient etcd, String group, Clock clock, RetryPolicy retry) {
+    this(etcd, group, clock, retry, Duration.ZERO, line -> {});
+  }
+
+  /**
+   * A lock for {@code group} whose holders must renew at least once per {@code lease}.
+   *
+   * @param clock source of the since-times and renewal times recorded for holders
+   * @param lease the maximum time between two renewals; zero means holds never expire
+   * @param log receives one line per stale holder released
+   * @throws IllegalArgumentException if {@code lease} is negative
+   */
+  public RebootLock(
+      EtcdClient etcd,
+      String group,
+      Clock clock,
+      RetryPolicy retry,
+      Duration lease,
+      Consumer<String> log) {
     this.etcd = Objects.requireNonNull(etcd);
     this.key = keyFor(group);
     this.clock = Objects.requireNonNull(clock);
     this.retry = Objects.requireNonNull(retry);
+    if (lease.isNegative()) {
+      throw new IllegalArgumentException("lease must be 0 or more, got " + lease);
+    }
+    this.lease = lease;
+    this.log = Objects.requireNonNull(log);
+  }
+
+  /** The lease (zero: holds never expire). */
+  public Duration lease() {
+    return lease;
   }
 
   /** The etcd key of a group's semaphore, as locksmith names it. */
@@ -136,15 +178,86 @@ public final class RebootLock {
     checkHolder(holder);
     return mutate(
         st -> {
+          Instant now = clock.instant();
           Semaphore s = st.semaphore();
           if (s.isHeldBy(holder)) {
-            return Mutation.none(new LockResult(LockOutcome.ALREADY_HELD, st));
+            if (lease.isZero()) {
+              return Mutation.none(new LockResult(LockOutcome.ALREADY_HELD, st));
+            }
+            return Mutation.write(
+                s.withRenewal(holder, now).orElseThrow(),
+                ns -> new LockResult(LockOutcome.ALREADY_HELD, ns));
           }
-          Optional<Semaphore> next = s.withLock(holder, clock.instant());
-          if (next.isEmpty()) {
+          List<String> stale = s.staleHolders(now, lease);
+          Semaphore cleaned = s.withoutStale(now, lease);
+          if (!lease.isZero()) {
+            cleaned = cleaned.withStamps(now);
+          }
+          Optional<Semaphore> next = cleaned.withLock(holder, now);
+          boolean changed = !stale.isEmpty() || !cleaned.unstampedEquals(s);
+          if (next.isEmpty() && !changed) {
             return Mutation.none(new LockResult(LockOutcome.FULL, st));
           }
-          return Mutation.write(next.get(), ns -> new LockResult(LockOutcome.ACQUIRED, ns));
+          LockOutcome outcome = next.isPresent() ? LockOutcome.ACQUIRED : LockOutcome.FULL;
+          return Mutation.write(
+              next.orElse(cleaned),
+              ns -> {
+                for (String h : stale) {
+                  log.accept(staleLine(s, h, now, holder));
+                }
+                return new LockResult(outcome, ns);
+              });
+        });
+  }
+
+  private String staleLine(Semaphore s, String h, Instant now, String by) {
+    return "reboot lock "
+        + key
+        + ": released stale holder "
+        + h
+        + " (held for "
+        + s.age(h, now).map(RebootLock::human).orElse("an unknown time")
+        + ", last renewed "
+        + s.lastRenewal(h).map(t -> human(Duration.between(t, now)) + " ago").orElse("never")
+        + "; lease "
+        + human(lease)
+        + ") on behalf of "
+        + by;
+  }
+
+  /** A duration as {@code 1h2m3s}, {@code 4m5s} or {@code 6.2s}. */
+  public static String human(Duration d) {
+    long ms = d.toMillis();
+    if (ms < 60_000) {
+      return String.format(java.util.Locale.ROOT, "%.1fs", ms / 1000.0);
+    }
+    long s = ms / 1000;
+    String out = (s % 60) + "s";
+    if (s >= 60) {
+      out = ((s / 60) % 60) + "m" + out;
+    }
+    if (s >= 3600) {
+      out = (s / 3600) + "h" + out;
+    }
+    return out;
+  }
+
+  /**
+   * Renews {@code holder}'s lease (a live holder calls this at least once per lease while it holds
+   * the lock).
+   *
+   * @return whether {@code holder} holds the lock (false: nothing was written)
+   * @throws IOException as {@link #tryLock}
+   */
+  public boolean renew(String holder) throws IOException {
+    checkHolder(holder);
+    return mutate(
+        st -> {
+          Optional<Semaphore> next = st.semaphore().withRenewal(holder, clock.instant());
+          if (next.isEmpty()) {
+            return Mutation.none(false);
+          }
+          return Mutation.write(next.get(), ns -> true);
         });
   }
 

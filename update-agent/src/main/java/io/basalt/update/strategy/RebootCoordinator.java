@@ -173,6 +173,16 @@ public final class RebootCoordinator {
     log.accept("released the reboot slot (" + strategy.name() + ")");
   }
 
+  /**
+   * Renews this machine's cluster slot lease if it holds one (before the reboot and after it, until
+   * {@link #releaseOwnHold}); only touches the thread-safe strategy, so any thread may call it.
+   *
+   * @throws IOException if the lock service cannot be reached (call again later)
+   */
+  public void renewOwnHold() throws IOException {
+    strategy.renew();
+  }
+
   /** Builder for {@link RebootCoordinator}. Not thread-safe. */
   public static final class Builder {
     private RebootStrategy strategy;

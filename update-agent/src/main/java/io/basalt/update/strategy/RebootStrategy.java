@@ -33,6 +33,14 @@ public interface RebootStrategy {
   void release() throws IOException;
 
   /**
+   * Renews whatever {@link #acquire} took, so that other machines do not free it as stale; nothing
+   * happens when nothing is held or the strategy has no leases.
+   *
+   * @throws IOException if the coordination service cannot be reached
+   */
+  default void renew() throws IOException {}
+
+  /**
    * An answer from {@link #acquire}.
    *
    * @param granted whether the machine may reboot now
@@ -107,6 +115,11 @@ public interface RebootStrategy {
       @Override
       public void release() throws IOException {
         lock.unlock(machineId);
+      }
+
+      @Override
+      public void renew() throws IOException {
+        lock.renew(machineId);
       }
     };
   }

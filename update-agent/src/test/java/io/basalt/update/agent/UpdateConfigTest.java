@@ -204,6 +204,19 @@ class UpdateConfigTest {
   }
 
   @Test
+  void lockLeaseIsFifteenMinutesUnlessSetAndZeroMeansNeverExpire() throws Exception {
+    assertEquals(Duration.ofMinutes(15), UpdateConfig.load(defaults, overrides).lockLease());
+    write(overrides, "LOCK_LEASE=0\n");
+    assertEquals(Duration.ZERO, UpdateConfig.load(defaults, overrides).lockLease());
+    write(overrides, "LOCK_LEASE=1h\n");
+    assertEquals(Duration.ofHours(1), UpdateConfig.load(defaults, overrides).lockLease());
+    assertEquals(
+        "/etc/basalt/update.conf:1: LOCK_LEASE: expected 0 (holds never expire) or at least 5s,"
+            + " found 2s",
+        error("LOCK_LEASE=2s\n"));
+  }
+
+  @Test
   void errorInShippedFileNamesThatFile() throws Exception {
     write(defaults, "REBOOT_STRATEGY=sometimes\n");
     ConfigException e =

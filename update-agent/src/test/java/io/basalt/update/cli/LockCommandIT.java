@@ -177,4 +177,41 @@ class LockCommandIT {
     r = run(env, "lock", "release");
     assertTrue(r.out().contains("no local reboot hold"), r.toString());
   }
+
+  @Test
+  void statusShowsEachHoldersAgeAndLastRenewalAndMarksStaleOnes() throws Exception {
+    Map<String, String> env = env("ages");
+    String key = io.basalt.update.lock.RebootLock.keyFor("ages");
+    etcd.etcdctlOutput(
+        "put",
+        key,
+        "{\"semaphore\":-1,\"max\":2,\"holders\":[\""
+            + ME
+            + "\",\""
+            + OTHER
+            + "\",\"ls\"],\"since\":{\""
+            + ME
+            + "\":\""
+            + T.minusSeconds(3600)
+            + "\",\""
+            + OTHER
+            + "\":\""
+            + T.minusSeconds(1200)
+            + "\"},\"basalt_leases\":{\""
+            + ME
+            + "\":\""
+            + T.minusSeconds(60)
+            + "\"}}");
+    CliRunner.Result r = run(env, "lock", "status", "--lease", "15m");
+    assertEquals(0, r.exit(), r.toString());
+    String me = r.out().lines().filter(l -> l.startsWith(ME)).findFirst().orElseThrow();
+    String other = r.out().lines().filter(l -> l.startsWith(OTHER)).findFirst().orElseThrow();
+    String ls = r.out().lines().filter(l -> l.startsWith("ls ")).findFirst().orElseThrow();
+    assertTrue(me.contains("1h0m0s") && me.contains("1m0s ago") && !me.contains("stale"), me);
+    assertTrue(other.contains("20m0s") && other.contains("stale"), other);
+    assertTrue(ls.contains("unknown"), ls);
+    r = run(env, "lock", "status", "--json", "--lease", "15m");
+    assertTrue(r.out().contains("\"age_seconds\" : 3600"), r.toString());
+    assertTrue(r.out().contains("\"stale\" : true"), r.toString());
+  }
 }

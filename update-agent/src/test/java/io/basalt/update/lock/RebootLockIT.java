@@ -127,4 +127,84 @@ class RebootLockIT {
     assertEquals(RebootLock.LockOutcome.ACQUIRED, l.tryLock("m").outcome());
     assertEquals(RebootLock.UnlockOutcome.RELEASED, l.unlock("m"));
   }
+
+  /** A clock the test moves by hand. */
+  static final class ManualClock extends Clock {
+    volatile Instant now;
+
+    ManualClock(Instant now) {
+      this.now = now;
+    }
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+
+    @Override
+    public Instant instant() {
+      return now;
+    }
+  }
+
+  static RebootLock leased(String group, Clock clock, java.util.List<String> log) throws Exception {
+    return new RebootLock(
+        EtcdClient.create(
+            EtcdConfig.builder()
+                .endpoint(etcd.endpoint())
+                .requestTimeout(Duration.ofSeconds(3))
+                .build()),
+        group,
+        clock,
+        RebootLockContentionIT.fastRetry().withGiveUpAfter(Duration.ofSeconds(2)),
+        Duration.ofMinutes(15),
+        log::add);
+  }
+
+  @Test
+  void deadHolderIsReleasedAfterTheLeaseWhileARenewingHolderKeepsItsSlot() throws Exception {
+    ManualClock clock = new ManualClock(T);
+    java.util.List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
+    RebootLock l = leased("lease", clock, log);
+    l.setMax(2);
+    assertTrue(l.tryLock("dead").held());
+    assertTrue(l.tryLock("live").held());
+    for (int m = 5; m <= 20; m += 5) {
+      clock.now = T.plus(Duration.ofMinutes(m));
+      assertTrue(l.renew("live"));
+    }
+    clock.now = T.plus(Duration.ofMinutes(15));
+    assertEquals(RebootLock.LockOutcome.FULL, l.tryLock("waiting").outcome(), "not stale yet");
+    clock.now = T.plus(Duration.ofMinutes(20));
+    assertEquals(RebootLock.LockOutcome.ACQUIRED, l.tryLock("waiting").outcome());
+    Semaphore s = l.status().semaphore();
+    assertEquals(java.util.List.of("live", "waiting"), s.holders());
+    assertEquals(Duration.ofMinutes(20), s.age("live", clock.now).orElseThrow());
+    assertEquals(1, log.size(), log.toString());
+    assertTrue(
+        log.get(0).contains("stale holder dead (held for 20m0s, last renewed 20m0s ago; lease"),
+        log.get(0));
+    assertFalse(l.renew("dead"), "a released holder cannot renew");
+  }
+
+  @Test
+  void locksmithWrittenHolderIsStampedThenReleasedALeaseLater() throws Exception {
+    ManualClock clock = new ManualClock(T);
+    java.util.List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
+    RebootLock l = leased("lease-ls", clock, log);
+    etcd.etcdctlOutput("put", l.key(), "{\"semaphore\":0,\"max\":1,\"holders\":[\"ls\"]}");
+    assertEquals(RebootLock.LockOutcome.FULL, l.tryLock("me").outcome());
+    String raw = etcd.etcdctlOutput("get", l.key(), "--print-value-only").strip();
+    JsonNode n = new ObjectMapper().readTree(raw);
+    assertEquals("ls", n.get("holders").get(0).asText(), raw);
+    assertEquals(T.toString(), n.get("basalt_leases").get("ls").asText(), raw);
+    clock.now = T.plus(Duration.ofMinutes(16));
+    assertEquals(RebootLock.LockOutcome.ACQUIRED, l.tryLock("me").outcome());
+    assertTrue(log.get(0).contains("stale holder ls (held for an unknown time"), log.toString());
+  }
 }

@@ -119,4 +119,79 @@ class SemaphoreTest {
         "coreos.com/updateengine/rebootlock/groups/db+west%2F1~%C3%A9/semaphore",
         RebootLock.keyFor("db west/1~é"));
   }
+
+  // --- leases: a holder that stops renewing is released -------------------------------------
+
+  static final Instant T0 = Instant.parse("2026-12-06T04:00:00Z");
+  static final java.time.Duration LEASE = java.time.Duration.ofMinutes(15);
+
+  @Test
+  void holderThatStopsRenewingIsStaleAfterTheLease() throws Exception {
+    Semaphore s = Semaphore.initial().withMax(2).withLock("dead", T0).orElseThrow();
+    assertEquals(List.of(), s.staleHolders(T0.plus(LEASE), LEASE), "not stale at the lease");
+    assertEquals(List.of("dead"), s.staleHolders(T0.plus(LEASE).plusSeconds(1), LEASE));
+    Semaphore freed = s.withoutStale(T0.plus(LEASE).plusSeconds(1), LEASE);
+    assertEquals(List.of(), freed.holders());
+    assertEquals(2, freed.semaphore());
+  }
+
+  @Test
+  void liveHolderThatRenewsIsNotReleased() throws Exception {
+    Semaphore s = Semaphore.initial().withLock("live", T0).orElseThrow();
+    for (int i = 1; i <= 10; i++) {
+      s = s.withRenewal("live", T0.plus(LEASE.multipliedBy(i).dividedBy(2))).orElseThrow();
+    }
+    Instant now = T0.plus(LEASE.multipliedBy(5)).plusSeconds(60);
+    assertEquals(List.of(), s.staleHolders(now, LEASE));
+    assertEquals(List.of("live"), s.withoutStale(now, LEASE).holders());
+    assertEquals(T0, s.since("live").orElseThrow(), "the hold's start stays");
+    assertEquals(LEASE.multipliedBy(5).plusSeconds(60), s.age("live", now).orElseThrow());
+    Semaphore reread = parse(s.toString());
+    assertEquals(s.lastRenewal("live"), reread.lastRenewal("live"));
+    assertTrue(Semaphore.initial().withRenewal("nobody", T0).isEmpty(), "renewing needs a hold");
+  }
+
+  @Test
+  void leasesLiveInAnExtraFieldAndHoldersStayStrings() throws Exception {
+    Semaphore s =
+        Semaphore.initial()
+            .withMax(2)
+            .withLock("m1", T0)
+            .orElseThrow()
+            .withRenewal("m1", T0.plusSeconds(30))
+            .orElseThrow();
+    JsonNode n = new ObjectMapper().readTree(s.toJson());
+    assertTrue(n.get("semaphore").isInt() && n.get("max").isInt(), n.toString());
+    assertTrue(n.get("holders").get(0).isTextual(), n.toString());
+    assertEquals("2026-12-06T04:00:30Z", n.get("basalt_leases").get("m1").asText(), n.toString());
+  }
+
+  @Test
+  void locksmithValueWithoutLeasesStillWorksAndUnknownHoldersAreStampedFirst() throws Exception {
+    Semaphore s = parse("{\"semaphore\":0,\"max\":1,\"holders\":[\"ls-machine\"]}");
+    assertEquals(List.of("ls-machine"), s.holders());
+    assertTrue(s.age("ls-machine", T0).isEmpty(), "no age recorded by locksmith");
+    assertEquals(List.of(), s.staleHolders(T0.plus(LEASE.multipliedBy(100)), LEASE));
+    assertEquals(List.of("ls-machine"), s.unstamped());
+    Semaphore stamped = s.withStamps(T0);
+    assertEquals(List.of(), stamped.unstamped());
+    assertEquals(List.of(), stamped.staleHolders(T0.plus(LEASE), LEASE));
+    assertEquals(List.of("ls-machine"), stamped.staleHolders(T0.plus(LEASE).plusSeconds(1), LEASE));
+    assertEquals(0, stamped.semaphore(), "stamping alone changes no slot");
+  }
+
+  @Test
+  void ageIsMeasuredFromTheHoldsStart() throws Exception {
+    Semaphore s =
+        parse("{\"semaphore\":0,\"max\":1,\"holders\":[\"a\"],\"since\":{\"a\":\"" + T0 + "\"}}");
+    assertEquals(java.time.Duration.ofMinutes(7), s.age("a", T0.plusSeconds(420)).orElseThrow());
+    assertEquals(T0, s.lastRenewal("a").orElseThrow(), "an older Basalt value: since counts");
+  }
+
+  @Test
+  void zeroLeaseNeverReleases() throws Exception {
+    Semaphore s = Semaphore.initial().withLock("a", T0).orElseThrow();
+    assertEquals(
+        List.of(), s.staleHolders(T0.plus(LEASE.multipliedBy(1000)), java.time.Duration.ZERO));
+  }
 }
