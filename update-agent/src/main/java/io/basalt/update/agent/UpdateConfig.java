@@ -37,6 +37,7 @@ record UpdateConfig(
     List<String> etcdEndpoints,
     String lockGroup,
     URI fleetlockUrl,
+    String fleetlockTokenFile,
     Duration downloadDeadline) {
 
   /** Shipped defaults. */
@@ -77,6 +78,7 @@ record UpdateConfig(
           "ETCD_ENDPOINTS",
           "LOCK_GROUP",
           "FLEETLOCK_URL",
+          "FLEETLOCK_TOKEN_FILE",
           "DOWNLOAD_DEADLINE",
           WINDOW_START,
           WINDOW_LENGTH);
@@ -263,6 +265,16 @@ record UpdateConfig(
       throw new ConfigException(
           s.get("REBOOT_STRATEGY").where() + ": REBOOT_STRATEGY=fleetlock needs FLEETLOCK_URL");
     }
+    String token = blankToNull(get(s, "FLEETLOCK_TOKEN_FILE", null));
+    if (token != null) {
+      if (!token.startsWith("/")) {
+        throw new ConfigException(
+            s.get("FLEETLOCK_TOKEN_FILE").where()
+                + ": FLEETLOCK_TOKEN_FILE: expected an absolute path, found \""
+                + token
+                + "\"");
+      }
+    }
     return new UpdateConfig(
         repo,
         channel,
@@ -277,6 +289,7 @@ record UpdateConfig(
         List.copyOf(etcd),
         group,
         fleet,
+        token,
         downloadDeadline);
   }
 
