@@ -55,7 +55,7 @@ class HealthCheckTest {
     assertEquals(
         List.of(
             "update configuration: /etc/basalt/update.conf:1: unknown key X; expected one of "
-                + "[ARCH, CHANNEL, CHECK_INTERVAL, CHECK_JITTER, DOWNLOAD_DEADLINE, ETCD_ENDPOINTS, FLEETLOCK_URL, GROUP, HEALTH_UNITS, "
+                + "[ARCH, CHANNEL, CHECK_INTERVAL, CHECK_JITTER, DOWNLOAD_DEADLINE, ETCD_ENDPOINTS, FLEETLOCK_TOKEN_FILE, FLEETLOCK_URL, GROUP, HEALTH_UNITS, "
                 + "LOCKSMITHD_ENDPOINT, LOCKSMITHD_GROUP, LOCKSMITHD_REBOOT_WINDOW_LENGTH, LOCKSMITHD_REBOOT_WINDOW_START, LOCK_GROUP, "
                 + "REBOOT_GRACE, REBOOT_STRATEGY, REBOOT_WINDOW, REBOOT_WINDOW_ZONE, REPOSITORY_URL, SERVER]"),
         HealthCheck.run(p, (cmd, in) -> "active\n"));
