@@ -38,6 +38,7 @@ public final class UpdateConfKeys {
   public static final String ETCD_PASSWORD = "ETCD_PASSWORD";
   public static final String LOCK_GROUP = "LOCK_GROUP";
   public static final String FLEETLOCK_URL = "FLEETLOCK_URL";
+  public static final String FLEETLOCK_TOKEN_FILE = "FLEETLOCK_TOKEN_FILE";
   public static final String DOWNLOAD_DEADLINE = "DOWNLOAD_DEADLINE";
   public static final String LOCK_LEASE = "LOCK_LEASE";
 
@@ -68,6 +69,7 @@ public final class UpdateConfKeys {
           ETCD_PASSWORD,
           LOCK_GROUP,
           FLEETLOCK_URL,
+          FLEETLOCK_TOKEN_FILE,
           DOWNLOAD_DEADLINE,
           LOCK_LEASE,
           WINDOW_START,

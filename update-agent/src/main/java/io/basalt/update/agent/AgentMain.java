@@ -7,6 +7,7 @@ import io.basalt.update.install.VerityVerifier;
 import io.basalt.update.lock.EtcdClient;
 import io.basalt.update.lock.EtcdConfig;
 import io.basalt.update.lock.FleetLockClient;
+import io.basalt.update.lock.FleetLockToken;
 import io.basalt.update.lock.RebootLock;
 import io.basalt.update.lock.RetryPolicy;
 import io.basalt.update.status.PeerAccess;
@@ -153,7 +154,14 @@ public final class AgentMain {
                   machineId);
           case FLEETLOCK ->
               RebootStrategy.fleetLock(
-                  new FleetLockClient(c.fleetlockUrl(), Duration.ofSeconds(30)),
+                  new FleetLockClient(
+                      c.fleetlockUrl(),
+                      Duration.ofSeconds(30),
+                      c.fleetlockTokenFile() == null
+                          ? null
+                          : FleetLockToken.read(
+                              paths.root().resolve(c.fleetlockTokenFile().substring(1)),
+                              "update.conf FLEETLOCK_TOKEN_FILE")),
                   machineId,
                   c.lockGroup());
           case REBOOT -> RebootStrategy.immediate();

@@ -45,7 +45,8 @@ record UpdateConfig(
     Path etcdKeyFile,
     String etcdUsername,
     String etcdPassword,
-    Duration lockLease) {
+    Duration lockLease,
+    String fleetlockTokenFile) {
 
   /** Shipped defaults. */
   public static final String DEFAULTS_PATH = HostPaths.UPDATE_CONF_DEFAULTS;
@@ -259,6 +260,16 @@ record UpdateConfig(
               + " needs "
               + UpdateConfKeys.ETCD_USERNAME);
     }
+    String token = blankToNull(get(s, UpdateConfKeys.FLEETLOCK_TOKEN_FILE, null));
+    if (token != null) {
+      if (!token.startsWith("/")) {
+        throw new ConfigException(
+            s.get("FLEETLOCK_TOKEN_FILE").where()
+                + ": FLEETLOCK_TOKEN_FILE: expected an absolute path, found \""
+                + token
+                + "\"");
+      }
+    }
     return new UpdateConfig(
         repo,
         channel,
@@ -279,7 +290,8 @@ record UpdateConfig(
         key,
         user,
         password,
-        lockLease);
+        lockLease,
+        token);
   }
 
   /** Every setting, the etcd password masked (this record may end up in a log line). */

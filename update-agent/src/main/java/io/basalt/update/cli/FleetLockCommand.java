@@ -4,6 +4,7 @@ import io.basalt.update.agent.Durations;
 import io.basalt.update.lock.EtcdClient;
 import io.basalt.update.lock.EtcdConfig;
 import io.basalt.update.lock.FleetLockServer;
+import io.basalt.update.lock.FleetLockToken;
 import io.basalt.update.lock.RetryPolicy;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
@@ -44,9 +45,15 @@ public final class FleetLockCommand implements Runnable {
       description = {
         "Serve POST /v1/pre-reboot and /v1/steady-state over the locksmith-format semaphore in "
             + "etcd (group 'default' = locksmith's default key), until interrupted.",
+        "Every request must carry 'Authorization: Bearer TOKEN' with the token from "
+            + "--token-file (or $BASALT_FLEETLOCK_TOKEN_FILE); --no-auth serves without one "
+            + "(for clients such as Zincati that cannot send it: restrict the network instead).",
         "Exit codes: 0 stopped, 2 usage, 1 cannot listen."
       })
   public static final class Serve implements Callable<Integer> {
+    /** Environment variable naming the token file when --token-file is not given. */
+    public static final String TOKEN_FILE_ENV = "BASALT_FLEETLOCK_TOKEN_FILE";
+
     private final Map<String, String> env;
 
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -69,6 +76,30 @@ public final class FleetLockCommand implements Runnable {
                 + "(default ${DEFAULT-VALUE}).")
     String timeout;
 
+    @Option(
+        names = "--token-file",
+        paramLabel = "PATH",
+        description =
+            "File holding the bearer token clients must send (default: "
+                + "$BASALT_FLEETLOCK_TOKEN_FILE). One of --token-file and --no-auth is required.")
+    java.nio.file.Path tokenFile;
+
+    @Option(
+        names = "--no-auth",
+        description =
+            "Serve without authentication; errors then name no holder. Only behind a network "
+                + "that admits the fleet alone.")
+    boolean noAuth;
+
+    @Option(
+        names = "--read-timeout",
+        paramLabel = "DURATION",
+        defaultValue = "10s",
+        description =
+            "How long one request may take to arrive, head and body; slower clients are cut "
+                + "(default ${DEFAULT-VALUE}).")
+    String readTimeout;
+
     private final CountDownLatch stop = new CountDownLatch(1);
 
     public Serve() {
@@ -87,11 +118,20 @@ public final class FleetLockCommand implements Runnable {
       InetSocketAddress addr;
       Duration giveUp;
       EtcdConfig config;
+      FleetLockServer.Settings settings;
       try {
         addr = parseListen(listen);
         giveUp = Durations.parse(timeout, "--timeout");
+        Duration read = Durations.parse(readTimeout, "--read-timeout");
+        if (read.isZero() || read.isNegative()) {
+          throw new IllegalArgumentException("--read-timeout must be positive, got " + readTimeout);
+        }
         config = etcd.config(env);
+        settings = authSettings().withReadTimeout(read);
       } catch (IllegalArgumentException e) {
+        err.println("basalt fleetlock serve: " + e.getMessage());
+        return 2;
+      } catch (java.io.IOException e) {
         err.println("basalt fleetlock serve: " + e.getMessage());
         return 2;
       }
@@ -104,6 +144,7 @@ public final class FleetLockCommand implements Runnable {
                 addr,
                 Clock.systemUTC(),
                 RetryPolicy.defaults().withGiveUpAfter(giveUp),
+                settings,
                 line -> {
                   synchronized (out) {
                     out.println(line);
@@ -124,6 +165,9 @@ public final class FleetLockCommand implements Runnable {
                 + server.address().getPort()
                 + " (etcd "
                 + config.endpoints()
+                + (settings.token() == null
+                    ? "; no authentication: restrict who can reach this port"
+                    : "; bearer token required")
                 + ")");
         out.flush();
         stop.await();
@@ -140,6 +184,29 @@ public final class FleetLockCommand implements Runnable {
       out.println("fleetlock: stopped");
       out.flush();
       return 0;
+    }
+
+    private FleetLockServer.Settings authSettings() throws java.io.IOException {
+      java.nio.file.Path file = tokenFile;
+      String what = "--token-file";
+      if (file == null && env.get(TOKEN_FILE_ENV) != null && !env.get(TOKEN_FILE_ENV).isEmpty()) {
+        file = java.nio.file.Path.of(env.get(TOKEN_FILE_ENV));
+        what = TOKEN_FILE_ENV;
+      }
+      if (file != null && noAuth) {
+        throw new IllegalArgumentException(
+            what + " and --no-auth exclude each other; give one of them");
+      }
+      if (file != null) {
+        return FleetLockServer.Settings.withToken(FleetLockToken.read(file, what));
+      }
+      if (!noAuth) {
+        throw new IllegalArgumentException(
+            "no client authentication configured: give --token-file PATH (or "
+                + TOKEN_FILE_ENV
+                + "), or --no-auth to serve without it");
+      }
+      return FleetLockServer.Settings.noAuth();
     }
 
     static InetSocketAddress parseListen(String s) {

@@ -24,13 +24,31 @@ public final class FleetLockClient {
   private final URI base;
   private final Duration timeout;
   private final HttpClient http;
+  private final String token;
 
   /**
-   * A client of the server at {@code base} (e.g. {@code http://fleetlock.example:3333}).
+   * A client of the server at {@code base} (e.g. {@code http://fleetlock.example:3333}) that sends
+   * no credentials.
    *
    * @throws IllegalArgumentException if {@code base} is not an http(s) URL
    */
   public FleetLockClient(URI base, Duration timeout) {
+    this(base, timeout, null);
+  }
+
+  /**
+   * A client of the server at {@code base} that sends {@code Authorization: Bearer token} with
+   * every request (no header when {@code token} is null).
+   *
+   * @throws IllegalArgumentException if {@code base} is not an http(s) URL or the token is empty or
+   *     holds characters a header cannot carry
+   */
+  public FleetLockClient(URI base, Duration timeout, String token) {
+    if (token != null && !FleetLockToken.isValid(token)) {
+      throw new IllegalArgumentException(
+          "FleetLock token must be 1-4096 visible ASCII characters without spaces");
+    }
+    this.token = token;
     String scheme = base.getScheme();
     if (!"http".equals(scheme) && !"https".equals(scheme) || base.getHost() == null) {
       throw new IllegalArgumentException(
@@ -71,13 +89,16 @@ public final class FleetLockClient {
     ObjectNode params = body.putObject("client_params");
     params.put("id", id);
     params.put("group", group == null || group.isEmpty() ? "default" : group);
-    HttpRequest req =
+    HttpRequest.Builder b =
         HttpRequest.newBuilder(URI.create(base + path))
             .timeout(timeout)
             .header("fleet-lock-protocol", "true")
             .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body)))
-            .build();
+            .POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body)));
+    if (token != null) {
+      b.header("Authorization", "Bearer " + token);
+    }
+    HttpRequest req = b.build();
     HttpResponse<byte[]> resp;
     try {
       resp = http.send(req, HttpResponse.BodyHandlers.ofByteArray());

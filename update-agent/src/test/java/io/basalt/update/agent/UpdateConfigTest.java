@@ -225,4 +225,21 @@ class UpdateConfigTest {
         e.getMessage().startsWith("/usr/share/basalt/update.conf:1: REBOOT_STRATEGY"),
         e.getMessage());
   }
+
+  @Test
+  void fleetlockTokenFileIsAnAbsolutePath() throws Exception {
+    write(
+        overrides,
+        "REBOOT_STRATEGY=fleetlock\nFLEETLOCK_URL=https://fl.example:3333\n"
+            + "FLEETLOCK_TOKEN_FILE=/etc/basalt/fleetlock.token\n");
+    assertEquals(
+        "/etc/basalt/fleetlock.token", UpdateConfig.load(defaults, overrides).fleetlockTokenFile());
+    write(overrides, "FLEETLOCK_TOKEN_FILE=fleetlock.token\n");
+    ConfigException e =
+        assertThrows(ConfigException.class, () -> UpdateConfig.load(defaults, overrides));
+    assertEquals(
+        "/etc/basalt/update.conf:1: FLEETLOCK_TOKEN_FILE: expected an absolute path, found"
+            + " \"fleetlock.token\"",
+        e.getMessage());
+  }
 }

@@ -78,7 +78,17 @@ class FleetLockIT {
       args[0] = "serve";
       args[1] = "--listen=127.0.0.1:0";
       System.arraycopy(extraArgs, 0, args, 2, extraArgs.length);
-      thread = new Thread(() -> exit.set(cl.execute(args)), "fleetlock-serve");
+      thread =
+          new Thread(
+              () -> {
+                exit.set(cl.execute(args));
+                try {
+                  pw.close(); // a command that fails at once ends the first readLine
+                } catch (IOException ignored) {
+                  // already closed
+                }
+              },
+              "fleetlock-serve");
       thread.setDaemon(true);
       thread.start();
       String first = lines.readLine();
@@ -121,16 +131,209 @@ class FleetLockIT {
     if (header) {
       b.header("fleet-lock-protocol", "true");
     }
+    b.header("Authorization", "Bearer " + TOKEN);
     return HttpClient.newBuilder()
         .version(HttpClient.Version.HTTP_1_1)
         .build()
         .send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
 
+  static final String TOKEN = "s3cret-fleet-token";
+
+  /** A token file holding {@link #TOKEN} (with the trailing newline an editor leaves). */
+  static String tokenFile() throws IOException {
+    java.nio.file.Path f = java.nio.file.Files.createTempFile("fleetlock-token", ".txt");
+    java.nio.file.Files.writeString(f, TOKEN + "\n");
+    return f.toString();
+  }
+
+  static HttpResponse<String> rawAuth(URI uri, String body, String authorization) throws Exception {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(uri)
+            .timeout(Duration.ofSeconds(20))
+            .header("fleet-lock-protocol", "true")
+            .POST(HttpRequest.BodyPublishers.ofString(body));
+    if (authorization != null) {
+      b.header("Authorization", authorization);
+    }
+    return HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1)
+        .build()
+        .send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** Opens a connection and sends half a request, then stalls. */
+  static java.net.Socket stalled(URI base) throws IOException {
+    java.net.Socket sock = new java.net.Socket("127.0.0.1", base.getPort());
+    sock.getOutputStream()
+        .write(
+            "POST /v1/pre-reboot HTTP/1.1\r\nHost: x\r\nfleet-lock-protocol: true\r\nContent-Le"
+                .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    sock.getOutputStream().flush();
+    return sock;
+  }
+
+  @Test
+  void unauthenticatedRequestIsRefusedWith401AndNoHolderId() throws Exception {
+    try (Served s = new Served("--endpoint", etcd.endpoint(), "--token-file", tokenFile())) {
+      FleetLockClient owner = new FleetLockClient(s.base, Duration.ofSeconds(20), TOKEN);
+      owner.preReboot("secret-holder-a", "authgroup");
+      String body = "{\"client_params\":{\"id\":\"intruder\",\"group\":\"authgroup\"}}";
+      URI pre = s.base.resolve("/v1/pre-reboot");
+      for (String auth : new String[] {null, "Bearer wrong-token", "Basic " + TOKEN, "Bearer "}) {
+        HttpResponse<String> r = rawAuth(pre, body, auth);
+        assertEquals(401, r.statusCode(), auth + ": " + r.body());
+        assertTrue(!r.body().contains("secret-holder-a"), r.body());
+        assertTrue(r.body().contains("unauthorized"), r.body());
+        assertTrue(
+            r.headers().firstValue("WWW-Authenticate").orElse("").startsWith("Bearer"),
+            r.headers().toString());
+      }
+      // the 401 comes before any protocol detail, so nothing else leaks either
+      assertEquals(401, rawAuth(s.base.resolve("/v2/x"), "{}", null).statusCode());
+      FleetLockClient anonymous = new FleetLockClient(s.base, Duration.ofSeconds(20));
+      FleetLockException e =
+          assertThrows(FleetLockException.class, () -> anonymous.preReboot("x", "authgroup"));
+      assertEquals(401, e.status());
+      assertTrue(!e.getMessage().contains("secret-holder-a"), e.getMessage());
+      // the lock is untouched by the refused callers
+      FleetLockException full =
+          assertThrows(FleetLockException.class, () -> owner.preReboot("node-z", "authgroup"));
+      assertEquals(409, full.status());
+      assertTrue(full.value().contains("secret-holder-a"), full.value());
+      owner.steadyState("secret-holder-a", "authgroup");
+    }
+  }
+
+  @Test
+  void withoutAuthTheFullLockNamesNoHolder() throws Exception {
+    try (Served s = new Served("--endpoint", etcd.endpoint(), "--no-auth")) {
+      FleetLockClient client = new FleetLockClient(s.base, Duration.ofSeconds(20));
+      client.preReboot("hidden-holder", "noauth");
+      FleetLockException e =
+          assertThrows(FleetLockException.class, () -> client.preReboot("other", "noauth"));
+      assertEquals(409, e.status());
+      assertEquals("failed_lock", e.kind());
+      assertTrue(!e.value().contains("hidden-holder"), e.value());
+      client.steadyState("hidden-holder", "noauth");
+    }
+  }
+
+  @Test
+  void serveRefusesToStartWithoutATokenOrNoAuth() {
+    StringWriter err = new StringWriter();
+    CommandLine cl =
+        new CommandLine(
+            new FleetLockCommand(),
+            new CommandLine.IFactory() {
+              @Override
+              public <K> K create(Class<K> cls) throws Exception {
+                if (cls == FleetLockCommand.Serve.class) {
+                  return cls.cast(new FleetLockCommand.Serve(Map.of()));
+                }
+                return CommandLine.defaultFactory().create(cls);
+              }
+            });
+    cl.setErr(new PrintWriter(err, true));
+    assertEquals(2, cl.execute("serve", "--listen=127.0.0.1:0"));
+    assertTrue(err.toString().contains("--token-file"), err.toString());
+  }
+
+  @Test
+  void bodyOverTheLimitGets413() throws Exception {
+    try (Served s = new Served("--endpoint", etcd.endpoint(), "--token-file", tokenFile());
+        java.net.Socket sock = new java.net.Socket("127.0.0.1", s.base.getPort())) {
+      sock.setSoTimeout(10_000);
+      byte[] big = new byte[64 * 1024 + 1];
+      java.util.Arrays.fill(big, (byte) ' ');
+      String head =
+          "POST /v1/pre-reboot HTTP/1.1\r\nHost: x\r\nfleet-lock-protocol: true\r\n"
+              + "Authorization: Bearer "
+              + TOKEN
+              + "\r\nContent-Type: application/json\r\nContent-Length: "
+              + big.length
+              + "\r\n\r\n";
+      sock.getOutputStream().write(head.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      sock.getOutputStream().write(big);
+      sock.getOutputStream().flush();
+      String answer =
+          new String(sock.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      assertTrue(answer.startsWith("HTTP/1.1 413"), answer);
+      assertTrue(answer.contains("65536"), answer);
+    }
+  }
+
+  @Test
+  void eightStalledConnectionsDoNotBlockANormalClient() throws Exception {
+    try (Served s = new Served("--endpoint", etcd.endpoint(), "--token-file", tokenFile())) {
+      java.util.List<java.net.Socket> stalled = new java.util.ArrayList<>();
+      try {
+        for (int i = 0; i < 8; i++) {
+          stalled.add(stalled(s.base));
+        }
+        Thread.sleep(300);
+        FleetLockClient client = new FleetLockClient(s.base, Duration.ofSeconds(4), TOKEN);
+        long t0 = System.nanoTime();
+        client.preReboot("patient-node", "stall");
+        client.steadyState("patient-node", "stall");
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertTrue(ms < 4000, "answered after " + ms + " ms");
+      } finally {
+        for (java.net.Socket k : stalled) {
+          k.close();
+        }
+      }
+    }
+  }
+
+  @Test
+  void aClientThatNeverFinishesIsCutAtTheReadDeadline() throws Exception {
+    try (Served s =
+            new Served(
+                "--endpoint",
+                etcd.endpoint(),
+                "--token-file",
+                tokenFile(),
+                "--read-timeout",
+                "1s");
+        java.net.Socket sock = stalled(s.base)) {
+      sock.setSoTimeout(10_000);
+      long t0 = System.nanoTime();
+      // trickle one byte every 300 ms: each read is quick, the whole request never completes
+      Thread trickle =
+          new Thread(
+              () -> {
+                try {
+                  for (int i = 0; i < 30; i++) {
+                    Thread.sleep(300);
+                    sock.getOutputStream().write('x');
+                  }
+                } catch (IOException | InterruptedException closed) {
+                  // cut by the server
+                }
+              });
+      trickle.setDaemon(true);
+      trickle.start();
+      String answer;
+      try {
+        answer =
+            new String(
+                sock.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      } catch (java.net.SocketException reset) {
+        answer = "reset";
+      }
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      assertTrue(ms < 5000, "cut after " + ms + " ms: " + answer);
+      assertTrue(
+          answer.isEmpty() || answer.startsWith("HTTP/1.1 408") || answer.equals("reset"), answer);
+      trickle.interrupt();
+    }
+  }
+
   @Test
   void preRebootSteadyStateFlowSharedWithBasaltctl() throws Exception {
-    try (Served s = new Served("--endpoint", etcd.endpoint())) {
-      FleetLockClient client = new FleetLockClient(s.base, Duration.ofSeconds(20));
+    try (Served s = new Served("--endpoint", etcd.endpoint(), "--token-file", tokenFile())) {
+      FleetLockClient client = new FleetLockClient(s.base, Duration.ofSeconds(20), TOKEN);
       // group "default" is locksmith's default key; the semaphore starts at max 1
       client.preReboot("node-a", "default");
       client.preReboot("node-a", "default"); // idempotent
@@ -173,8 +376,8 @@ class FleetLockIT {
 
   @Test
   void fleetlockStrategyDrivesTheCoordinator() throws Exception {
-    try (Served s = new Served("--endpoint", etcd.endpoint())) {
-      FleetLockClient client = new FleetLockClient(s.base, Duration.ofSeconds(20));
+    try (Served s = new Served("--endpoint", etcd.endpoint(), "--token-file", tokenFile())) {
+      FleetLockClient client = new FleetLockClient(s.base, Duration.ofSeconds(20), TOKEN);
       client.preReboot("zincati-node", "canary");
       java.util.List<String> reboots = new java.util.ArrayList<>();
       java.nio.file.Path state = java.nio.file.Files.createTempDirectory("basalt-fl-state");
@@ -215,7 +418,7 @@ class FleetLockIT {
 
   @Test
   void protocolErrorsAreSurfaced() throws Exception {
-    try (Served s = new Served("--endpoint", etcd.endpoint())) {
+    try (Served s = new Served("--endpoint", etcd.endpoint(), "--token-file", tokenFile())) {
       URI pre = s.base.resolve("/v1/pre-reboot");
       HttpResponse<String> r =
           raw(pre, "POST", "{\"client_params\":{\"id\":\"x\",\"group\":\"default\"}}", false);
@@ -239,7 +442,7 @@ class FleetLockIT {
           "put",
           "coreos.com/updateengine/rebootlock/groups/broken/semaphore",
           "{\"semaphore\":1,\"max\":-1,\"holders\":[]}");
-      FleetLockClient client = new FleetLockClient(s.base, Duration.ofSeconds(20));
+      FleetLockClient client = new FleetLockClient(s.base, Duration.ofSeconds(20), TOKEN);
       FleetLockException e =
           assertThrows(FleetLockException.class, () -> client.preReboot("x", "broken"));
       assertEquals(500, e.status());
@@ -251,8 +454,15 @@ class FleetLockIT {
   @Test
   void unreachableEtcdIs503AndUnreachableServerIsAClearClientError() throws Exception {
     int dead = EtcdProcess.freePort();
-    try (Served s = new Served("--endpoint", "http://127.0.0.1:" + dead, "--timeout", "1s")) {
-      FleetLockClient client = new FleetLockClient(s.base, Duration.ofSeconds(20));
+    try (Served s =
+        new Served(
+            "--endpoint",
+            "http://127.0.0.1:" + dead,
+            "--timeout",
+            "1s",
+            "--token-file",
+            tokenFile())) {
+      FleetLockClient client = new FleetLockClient(s.base, Duration.ofSeconds(20), TOKEN);
       FleetLockException e =
           assertThrows(FleetLockException.class, () -> client.preReboot("x", "default"));
       assertEquals(503, e.status());
