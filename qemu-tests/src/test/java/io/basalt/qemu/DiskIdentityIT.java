@@ -52,6 +52,28 @@ class DiskIdentityIT {
           "  r=$(sfdisk -d /dev/$n | awk '/name=\"ROOT\"/ { print $1 }')",
           "  echo \"T: marker_$n=$(dd if=$r bs=22 count=1 2>/dev/null | tr -d '\\000')\"",
           "done",
+          // Operators (hardening issue, item 22): a cloud-config user in group sudo reads the
+          // status and holds reboots with sudo; a user in no group is told what is needed.
+          "i=0; until basaltctl status >/dev/null 2>&1 || [ $i -ge 90 ]; do sleep 2; i=$((i + 1)); done",
+          "echo \"T: opsgroups=$(id -nG ops 2>&1 | tr ' ' ,)\"",
+          "echo \"T: opsstatus=$(runuser -u ops -- basaltctl status >/dev/null 2>&1; echo $?)\"",
+          "echo \"T: opshold=$(runuser -u ops -- sudo -n basaltctl lock hold --reason it >/dev/null 2>&1; echo $?)"
+              + " $(test -f /var/lib/basalt/reboot-hold.json && echo held)"
+              + " $(runuser -u ops -- sudo -n basaltctl lock release >/dev/null 2>&1; echo $?)\"",
+          "echo \"T: opsnosudo=$(runuser -u ops -- basaltctl lock hold 2>&1 | head -n 1)\"",
+          "echo \"T: guest=$(runuser -u guest -- basaltctl status 2>&1 | head -n 1)"
+              + " rc=$(runuser -u guest -- basaltctl status >/dev/null 2>&1; echo $?)\"",
+          "");
+
+  /** The boot disk's OEM: operators for the checks above. */
+  static final String CONFIG =
+      String.join(
+          "\n",
+          "#cloud-config",
+          "users:",
+          "  - name: ops",
+          "    groups: [sudo]",
+          "  - name: guest",
           "");
 
   /** The look-alike's OEM: a cloud-config that marks the machine if it ever runs. */
@@ -72,6 +94,7 @@ class DiskIdentityIT {
     bootDisk = new GuestImage(GuestImage.defaultImage(), work.resolve("a"));
     bootDisk.appendCmdline("basalt.testhook");
     bootDisk.putOem("basalt-test.sh", SCRIPT);
+    bootDisk.putOem("cloud-config.yml", CONFIG);
     lookAlike = new GuestImage(GuestImage.defaultImage(), work.resolve("b"));
     lookAlike.appendCmdline("basalt.testhook");
     lookAlike.putOem("basalt-test.sh", "echo \"T: oem=look-alike\"\n");
@@ -151,6 +174,19 @@ class DiskIdentityIT {
     assertEquals(esp, second.get("esp_vdb"), second.toString());
     assertEquals(imageGuid, second.get("guid_vda"), "the look-alike keeps the image's identity");
     assertEquals(imageEsp, second.get("esp_vda"), second.toString());
+
+    // Operators act as on CoreOS.
+    assertTrue(second.get("opsgroups").contains("sudo"), second.toString());
+    assertEquals("0", second.get("opsstatus"), "a sudo member reads the status: " + second);
+    assertEquals("0 held 0", second.get("opshold"), "hold and release with sudo: " + second);
+    assertTrue(
+        second.get("opsnosudo").contains("permission denied; this needs root: run it as sudo"),
+        second.toString());
+    assertTrue(
+        second.get("guest").startsWith("basaltctl status: ")
+            && second.get("guest").contains("needs root or membership in group basalt or sudo"),
+        second.toString());
+    assertTrue(second.get("guest").endsWith(" rc=4"), second.toString());
   }
 
   static void report(String format, Object... args) {
