@@ -37,7 +37,7 @@ class DiskIdentityIT {
           "echo \"T: oem=boot-disk\"",
           "echo \"T: record=$(tr '\\n' ';' </run/basalt/boot-disk)\"",
           "echo \"T: root=$(findmnt -n -o SOURCE /)\"",
-          "echo \"T: usron=$(ls /sys/class/block/$(basename \"$(readlink -f /dev/mapper/usr)\")/slaves)\"",
+          "echo \"T: usron=$(ls /sys/block/dm-*/slaves/ 2>&1 | tr -d '\\n')\"",
           "echo \"T: oemdev=$(findmnt -n -o SOURCE /run/basalt/oem)\"",
           "echo \"T: lookalike=$(cat /etc/look-alike-ran 2>/dev/null || echo absent)\"",
           "echo \"T: efi=$(stat -f -c %T /efi/loader/ 2>&1)\"",
