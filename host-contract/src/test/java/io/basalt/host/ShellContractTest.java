@@ -158,6 +158,7 @@ class ShellContractTest {
         read("libexec/test-hook"),
         "libexec/test-hook",
         "grep -qw " + KernelCommandLine.TEST_HOOK + " " + HostPaths.PROC_CMDLINE);
+    assertReads(read("libexec/test-hook"), "libexec/test-hook", "record=" + HostPaths.BOOT_DISK);
   }
 
   @Test
