@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -30,18 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class InitramfsBootDiskIT {
 
-  private static final Path INIT =
-      Path.of(
-              System.getProperty("basedir", "."),
-              "..",
-              "init-units",
-              "src",
-              "main",
-              "resources",
-              "basalt",
-              "initramfs",
-              "init")
-          .normalize();
+  private static final Path INIT = InitUnitsScripts.INIT;
 
   private static final String ESP_TYPE = "c12a7328-f81f-11d2-ba4b-00a0c93ec93b";
   private static final String ROOT_TYPE = "4f68bce3-e8cd-4db1-96e7-fbcaf984b709";
@@ -54,6 +42,7 @@ class InitramfsBootDiskIT {
   private static final String USR_B = "b0000000-0000-4000-8000-000000000003";
   private static final String OEM0 = "f0000000-0000-4000-8000-000000000004";
   private static final String ROOT0 = "d0000000-0000-4000-8000-000000000009";
+  private static final String ESP1 = "e1111111-0000-4000-8000-000000000001";
   private static final String GUID0 = "90000000-0000-4000-8000-000000000000";
 
   @TempDir Path tmp;
@@ -88,9 +77,7 @@ class InitramfsBootDiskIT {
   }
 
   private void fake(String name, String body) throws IOException {
-    Path f = fakes.resolve(name);
-    Files.writeString(f, "#!/bin/sh\n" + body + "\n");
-    Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rwxr-xr-x"));
+    InitUnitsScripts.fake(fakes, name, body);
   }
 
   /** Adds a disk written from the image, with the image's PARTUUIDs or its own. */
@@ -109,6 +96,16 @@ class InitramfsBootDiskIT {
             d + "9 " + root + " " + ROOT_TYPE + " " + d + " ROOT",
             ""),
         java.nio.file.StandardOpenOption.APPEND);
+  }
+
+  /** A disk that has booted: an identity of its own, ESP PARTUUID {@link #ESP1}. */
+  private void bootedDisk(String disk) throws IOException {
+    disk(
+        disk,
+        "91111111-0000-4000-8000-000000000000",
+        ESP1,
+        "f1111111-0000-4000-8000-000000000004",
+        "d1111111-0000-4000-8000-000000000009");
   }
 
   private void freshCopy(String disk) throws IOException {
@@ -174,32 +171,29 @@ class InitramfsBootDiskIT {
       stateBefore.add(Files.readAllBytes(f));
     }
     Run sh = run(List.of("sh"), script);
-    for (String busybox : List.of("/usr/bin/busybox", "/bin/busybox")) {
-      if (Files.isExecutable(Path.of(busybox))) {
-        // The same start for the second shell; what sh did stays in parts.sh for the caller.
-        Files.copy(
-            parts, tmp.resolve("parts.sh"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        Path record = tmp.resolve("run/boot-disk");
-        String recordSh = Files.exists(record) ? Files.readString(record) : null;
-        String callsSh = calls();
-        Files.copy(partsBefore, parts, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        try (var s = Files.list(state)) {
-          for (Path f : s.toList()) {
-            if (!stateFiles.contains(f)) {
-              Files.delete(f);
-            }
+    if (InitUnitsScripts.busybox().isPresent()) {
+      Path busybox = InitUnitsScripts.busybox().get();
+      // The same start for the second shell; what sh did stays in parts.sh for the caller.
+      Files.copy(parts, tmp.resolve("parts.sh"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      Path record = tmp.resolve("run/boot-disk");
+      String recordSh = Files.exists(record) ? Files.readString(record) : null;
+      String callsSh = calls();
+      Files.copy(partsBefore, parts, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      try (var s = Files.list(state)) {
+        for (Path f : s.toList()) {
+          if (!stateFiles.contains(f)) {
+            Files.delete(f);
           }
         }
-        for (int i = 0; i < stateFiles.size(); i++) {
-          Files.write(stateFiles.get(i), stateBefore.get(i));
-        }
-        Files.deleteIfExists(record);
-        Run bb = run(List.of(busybox, "sh"), script);
-        assertEquals(sh, bb, "busybox sh differs from sh");
-        assertEquals(callsSh, calls(), "busybox sh called other tools than sh");
-        assertEquals(recordSh, Files.exists(record) ? Files.readString(record) : null);
-        break;
       }
+      for (int i = 0; i < stateFiles.size(); i++) {
+        Files.write(stateFiles.get(i), stateBefore.get(i));
+      }
+      Files.deleteIfExists(record);
+      Run bb = run(List.of(busybox.toString(), "sh"), script);
+      assertEquals(sh, bb, "busybox sh differs from sh");
+      assertEquals(callsSh, calls(), "busybox sh called other tools than sh");
+      assertEquals(recordSh, Files.exists(record) ? Files.readString(record) : null);
     }
     return sh;
   }
@@ -237,13 +231,8 @@ class InitramfsBootDiskIT {
   @Test
   void theDiskTheLoaderStartedFromIsUsedNotALookAlikeSeenFirst() throws Exception {
     freshCopy("vda"); // a USB stick written from the image, seen first
-    disk(
-        "vdb",
-        "91111111-0000-4000-8000-000000000000",
-        "e1111111-0000-4000-8000-000000000001",
-        "f1111111-0000-4000-8000-000000000004",
-        "d1111111-0000-4000-8000-000000000009");
-    loaderStartedFrom("e1111111-0000-4000-8000-000000000001");
+    bootedDisk("vdb");
+    loaderStartedFrom(ESP1);
     Run r = bootDiskParts();
     assertEquals(0, r.exit(), r.out());
     assertTrue(r.out().contains("DISK=/dev/vdb USRDEV=/dev/vdb2 ROOTDEV=/dev/vdb9"), r.out());
@@ -305,12 +294,7 @@ class InitramfsBootDiskIT {
 
   @Test
   void aFreshStickNextToAnInstalledDiskBootsItselfAndLeavesTheDiskAlone() throws Exception {
-    disk(
-        "sda",
-        "91111111-0000-4000-8000-000000000000",
-        "e1111111-0000-4000-8000-000000000001",
-        "f1111111-0000-4000-8000-000000000004",
-        "d1111111-0000-4000-8000-000000000009");
+    bootedDisk("sda");
     freshCopy("sdb");
     loaderStartedFrom(ESP0);
     marked("sdb9");
@@ -329,12 +313,7 @@ class InitramfsBootDiskIT {
     assertTrue(r.out().contains("DISK=/dev/vda USRDEV=/dev/vda2"), r.out());
     assertFalse(Files.exists(tmp.resolve("run/units/efi.mount")));
 
-    disk(
-        "vdb",
-        "91111111-0000-4000-8000-000000000000",
-        "e1111111-0000-4000-8000-000000000001",
-        "f1111111-0000-4000-8000-000000000004",
-        "d1111111-0000-4000-8000-000000000009");
+    bootedDisk("vdb");
     r = bootDiskParts();
     assertTrue(r.emergency(), r.out());
     assertTrue(r.out().contains("the /usr partition PARTUUID=" + USR_A), r.out());

@@ -19,16 +19,7 @@ import org.junit.jupiter.api.Test;
  * kernel command-line keys and host paths the Java side writes and reads.
  */
 class ShellContractTest {
-  private static final Path RESOURCES =
-      Path.of(
-              System.getProperty("basedir", "."),
-              "..",
-              "init-units",
-              "src",
-              "main",
-              "resources",
-              "basalt")
-          .normalize();
+  private static final Path RESOURCES = InitUnitsScripts.RESOURCES;
 
   /** Keys the builder and the agent write into every boot entry or live command line. */
   private static final List<String> WRITTEN_VALUED =
