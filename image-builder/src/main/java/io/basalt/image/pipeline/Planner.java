@@ -155,7 +155,9 @@ final class Planner {
     if (!epochFixed) {
       known.add("SOURCE_DATE_EPOCH (newest /usr/share/doc/*/copyright mtime of the base tree)");
     }
-    known.add("BUILD_ID (base tree key, SOURCE_DATE_EPOCH, Basalt version, spec text)");
+    known.add(
+        "BUILD_ID (base tree key, SOURCE_DATE_EPOCH, Basalt version, spec text"
+            + (spec.update().isPresent() ? ", the update root's sha256)" : ")"));
     known.add(
         "usr.img size, usr root hash "
             + ImagePlan.USR_ROOT_HASH

@@ -11,14 +11,14 @@ import java.util.List;
 import java.util.Map;
 
 /** TUF root metadata made in memory for spec tests: every top-level role uses the root keys. */
-final class TestRoots {
+public final class TestRoots {
   private TestRoots() {}
 
   /**
    * A root with {@code keys} ed25519 root keys and {@code threshold}, signed by the first {@code
    * signers} of them.
    */
-  static byte[] root(int keys, int threshold, int signers) {
+  public static byte[] root(int keys, int threshold, int signers) {
     SecureRandom random = new SecureRandom();
     List<SigningKey> ks = new ArrayList<>();
     for (int i = 0; i < keys; i++) {
