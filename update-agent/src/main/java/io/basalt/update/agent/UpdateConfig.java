@@ -368,11 +368,11 @@ record UpdateConfig(
       return null;
     }
     try {
-      URI u = new URI(v.value());
-      if (!"http".equals(u.getScheme()) && !"https".equals(u.getScheme()) || u.getHost() == null) {
+      // The rule is the schema's (UpdateConfKeys), shared with the image builder's spec check.
+      if (UpdateConfKeys.problem(key, v.value()).isPresent()) {
         throw new URISyntaxException(v.value(), "not an http(s) URL with a host");
       }
-      return u;
+      return new URI(v.value());
     } catch (URISyntaxException e) {
       throw new ConfigException(
           v.where()
