@@ -540,7 +540,8 @@ final class SpecBinder {
       String m = String.valueOf(e.getMessage());
       var lm =
           Pattern.compile(Pattern.quote(CONF_NAME) + ":([0-9]+): (.*)", Pattern.DOTALL).matcher(m);
-      if (lm.matches()) {
+      // One line per setting, in order: the agent's line number names the spec node.
+      if (lm.matches() && Integer.parseInt(lm.group(1)) <= settings.size()) {
         int line = Integer.parseInt(lm.group(1)) - 1;
         String detail = lm.group(2);
         String k = new ArrayList<>(settings.keySet()).get(line);

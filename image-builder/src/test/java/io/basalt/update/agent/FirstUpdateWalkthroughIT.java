@@ -154,6 +154,7 @@ class FirstUpdateWalkthroughIT {
               new Random(0));
       agent.start();
       String message = agent.runCycle(false, null, false);
+      assertEquals("update available: 1.0.0 -> 1.1.0", message, String.join("\n", log));
       assertEquals("1.1.0", agent.status().available(), message + "\n" + log);
       assertEquals("stable", agent.status().channel());
       assertEquals("reboot", agent.status().strategy());
