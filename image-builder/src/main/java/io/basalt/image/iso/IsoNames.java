@@ -11,7 +11,7 @@ import java.util.Locale;
  * big-endian, at most 64 characters). Stateless, thread-safe.
  */
 final class IsoNames {
-  /** ECMA-119 7.5.1: name + "." + extension at most 30 characters at level 2. */
+  /** ECMA-119 7.5.1: name + extension at most 30 characters at level 2 (without "." and ";1"). */
   static final int MAX_FILE = 30;
 
   /** ECMA-119 7.6.3: directory identifiers at most 31 characters. */
@@ -25,41 +25,33 @@ final class IsoNames {
 
   private IsoNames() {}
 
+  /** ECMA-119 7.5.1: file name and extension at most 30 characters together at level 2. */
+  static final int MAX_EXT = 8;
+
   /**
    * The level-2 identifier of {@code name}: upper case, characters outside the d-characters {@code
-   * A-Z 0-9 _} replaced by {@code _}; a file gets {@code NAME.EXT;1} (the dot even without an
-   * extension, ECMA-119 7.5.1), a directory {@code NAME}.
-   *
-   * @throws IsoFormatException naming {@code path} when the result is too long
+   * A-Z 0-9 _} replaced by {@code _}, cut to the level-2 lengths (extension at most 8 characters,
+   * name + extension at most 30; directories 31); a file gets {@code NAME.EXT;1} (the dot even
+   * without an extension, ECMA-119 7.5.1), a directory {@code NAME}. {@code n > 0} makes the n-th
+   * alternative for a name already taken in its directory: {@code _n} replaces the end of the name.
    */
-  static byte[] primary(String path, String name, boolean directory) throws IsoFormatException {
+  static byte[] primary(String name, boolean directory, int n) {
+    String suffix = n == 0 ? "" : "_" + n;
     String id;
     if (directory) {
-      id = dChars(name);
-      if (id.length() > MAX_DIR) {
-        throw new IsoFormatException(
-            path
-                + ": directory name is "
-                + id.length()
-                + " characters; ISO 9660 allows "
-                + MAX_DIR);
-      }
+      String d = dChars(name);
+      id = cut(d, MAX_DIR - suffix.length()) + suffix;
     } else {
       int dot = name.lastIndexOf('.');
-      String base = dot < 0 ? name : name.substring(0, dot);
-      String ext = dot < 0 ? "" : name.substring(dot + 1);
-      String stem = dChars(base) + "." + dChars(ext);
-      if (stem.length() > MAX_FILE) {
-        throw new IsoFormatException(
-            path
-                + ": file name is "
-                + (stem.length() - 1)
-                + " characters without the dot; ISO 9660 level 2 allows "
-                + (MAX_FILE - 1));
-      }
-      id = stem + ";1";
+      String base = dChars(dot < 0 ? name : name.substring(0, dot));
+      String ext = cut(dChars(dot < 0 ? "" : name.substring(dot + 1)), MAX_EXT);
+      id = cut(base, MAX_FILE - ext.length() - suffix.length()) + suffix + "." + ext + ";1";
     }
     return id.getBytes(StandardCharsets.US_ASCII);
+  }
+
+  private static String cut(String s, int max) {
+    return s.length() <= max ? s : s.substring(0, max);
   }
 
   private static String dChars(String s) {

@@ -150,7 +150,6 @@ public final class IsoWriter {
       Node parent = byPath.get(e.parent());
       Node n = new Node(e, parent);
       byPath.put(e.path(), n);
-      n.primaryId = IsoNames.primary(e.path(), e.name(), n.dir());
       n.jolietId = IsoNames.joliet(e.path(), e.name(), n.dir());
       parent.primaryChildren.add(n);
       parent.jolietChildren.add(n);
@@ -168,8 +167,9 @@ public final class IsoWriter {
     }
     for (Node n : byPath.values()) {
       if (n.dir()) {
-        sortUnique(n, n.primaryChildren, true);
         sortUnique(n, n.jolietChildren, false);
+        primaryNames(n.jolietChildren);
+        sortUnique(n, n.primaryChildren, true);
       }
     }
     plan.primaryDirs = breadthFirst(plan.root, true);
@@ -257,6 +257,24 @@ public final class IsoWriter {
       }
     }
     return plan;
+  }
+
+  /**
+   * Gives each child its ISO 9660 identifier, in Joliet (real name) order: the mapped name, or,
+   * when an earlier sibling took it (names that differ in case or in characters outside the
+   * d-characters, or were cut to length), the first free {@code _n} alternative.
+   */
+  private static void primaryNames(List<Node> children) {
+    java.util.Set<String> taken = new java.util.HashSet<>();
+    for (Node c : children) {
+      for (int i = 0; ; i++) {
+        byte[] id = IsoNames.primary(c.entry.name(), c.dir(), i);
+        if (taken.add(new String(id, StandardCharsets.US_ASCII))) {
+          c.primaryId = id;
+          break;
+        }
+      }
+    }
   }
 
   private static int depth(Node d) {

@@ -39,6 +39,8 @@ final class Planner {
 
   static final String PXE = "pxe";
 
+  static final String ISO = "iso";
+
   /** The update payload's files, in payload.json order. */
   static final List<String> PAYLOAD_FILES =
       List.of("update/usr.img", "update/vmlinuz", "update/initramfs");
@@ -62,9 +64,19 @@ final class Planner {
         trees(spec),
         disk ? Optional.of(layout(spec)) : Optional.empty(),
         spec.partitions().usr(),
-        artifacts(spec.outputs()),
+        artifacts(spec),
         commandLines(spec),
         knownAtBuild(spec, epoch.isPresent()));
+  }
+
+  /** Whether the build makes the live initramfs (PXE and the ISO boot it). */
+  static boolean wantsLive(ImageSpec spec) {
+    return spec.outputs().contains(Output.PXE) || spec.outputs().contains(Output.ISO);
+  }
+
+  /** The ISO's file name: {@code <name>-<version>.iso}. */
+  static String isoName(ImageSpec spec) {
+    return spec.name() + "-" + spec.version() + ".iso";
   }
 
   private static boolean wantsDisk(ImageSpec spec) {
@@ -97,7 +109,7 @@ final class Planner {
         new ImagePlan.Tree(
             "initramfs",
             "init, busybox, veritysetup/e2fsprogs and their libraries, kernel modules"));
-    if (spec.outputs().contains(Output.PXE)) {
+    if (wantsLive(spec)) {
       trees.add(new ImagePlan.Tree("initramfs (live)", "the initramfs plus /basalt/usr.img"));
     }
     if (wantsDisk(spec)) {
@@ -108,6 +120,18 @@ final class Planner {
                   + " entry "
                   + BootEntries.entryFileName(spec.version(), "A")));
       trees.add(new ImagePlan.Tree("oem", "README.TXT"));
+    }
+    if (spec.outputs().contains(Output.ISO)) {
+      trees.add(
+          new ImagePlan.Tree(
+              "esp (live)",
+              "systemd-boot, loader.conf, kernel + live initramfs, entry "
+                  + BootEntries.liveEntryPath(spec.version())));
+      trees.add(
+          new ImagePlan.Tree(
+              "iso",
+              "README.TXT, basalt/esp.img (El Torito EFI image and the hybrid GPT's ESP),"
+                  + " basalt/update/ (the update payload), cloud-config.yml when given"));
     }
     return trees;
   }
@@ -129,6 +153,12 @@ final class Planner {
           new ImagePlan.CommandLine(
               PXE,
               template(BootEntries.liveCmdline(hash, SENTINEL, spec.version(), spec.cmdline()))));
+    }
+    if (spec.outputs().contains(Output.ISO)) {
+      cmdlines.add(
+          new ImagePlan.CommandLine(
+              ISO,
+              template(BootEntries.isoCmdline(hash, SENTINEL, spec.version(), spec.cmdline()))));
     }
     return cmdlines;
   }
@@ -225,8 +255,16 @@ final class Planner {
     }
   }
 
-  private static List<ImagePlan.Artifact> artifacts(Set<Output> out) {
+  private static List<ImagePlan.Artifact> artifacts(ImageSpec spec) {
+    Set<Output> out = spec.outputs();
     List<ImagePlan.Artifact> a = new ArrayList<>();
+    if (out.contains(Output.ISO)) {
+      a.add(
+          new ImagePlan.Artifact(
+              isoName(spec),
+              "hybrid UEFI ISO: live boot from CD or USB stick, the update payload for an"
+                  + " offline install"));
+    }
     if (out.contains(Output.DISK_RAW)) {
       a.add(new ImagePlan.Artifact("disk.raw", "GPT disk image (sparse)"));
     }

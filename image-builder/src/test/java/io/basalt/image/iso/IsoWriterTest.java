@@ -373,18 +373,31 @@ class IsoWriterTest {
   }
 
   @Test
-  void errorsNameTheEntry() throws IOException {
-    FileTree clash =
+  void primaryNamesAreMadeUniqueAndCutToLevel2() throws IOException {
+    FileTree t =
         FileTree.builder()
-            .put(TreeEntry.regular("/a-b.txt", Content.ofBytes(new byte[1])))
-            .put(TreeEntry.regular("/a_b.txt", Content.ofBytes(new byte[1])))
+            .put(TreeEntry.regular("/a-b.txt", Content.ofBytes(new byte[] {1})))
+            .put(TreeEntry.regular("/a_b.txt", Content.ofBytes(new byte[] {2})))
+            .put(TreeEntry.regular("/A_B.TXT", Content.ofBytes(new byte[] {3})))
+            .put(TreeEntry.regular("/" + "x".repeat(40) + ".conf", Content.ofBytes(new byte[] {4})))
+            .put(TreeEntry.directory("/" + "d".repeat(40)))
             .build();
-    IsoFormatException e =
-        assertThrows(IsoFormatException.class, () -> write(IsoWriter.builder().build(), clash));
-    assertTrue(e.getMessage().contains("/a-b.txt and /a_b.txt"), e.getMessage());
+    byte[] iso = write(IsoWriter.builder().build(), t);
+    Map<String, Rec> primary = walk(iso, root(iso, 16), "", false);
+    Map<String, Rec> joliet = walk(iso, root(iso, 17), "", true);
+    // Joliet order (A_B.TXT, a-b.txt, a_b.txt) decides who keeps the plain name
+    assertEquals(joliet.get("/A_B.TXT;1").block(), primary.get("/A_B.TXT;1").block());
+    assertEquals(joliet.get("/a-b.txt;1").block(), primary.get("/A_B_1.TXT;1").block());
+    assertEquals(joliet.get("/a_b.txt;1").block(), primary.get("/A_B_2.TXT;1").block());
+    assertTrue(primary.containsKey("/" + "X".repeat(26) + ".CONF;1"), primary.keySet().toString());
+    assertTrue(primary.containsKey("/" + "D".repeat(31)), primary.keySet().toString());
+  }
 
+  @Test
+  void errorsNameTheEntry() throws IOException {
     FileTree link = FileTree.builder().put(TreeEntry.symlink("/l", "x")).build();
-    e = assertThrows(IsoFormatException.class, () -> write(IsoWriter.builder().build(), link));
+    IsoFormatException e =
+        assertThrows(IsoFormatException.class, () -> write(IsoWriter.builder().build(), link));
     assertTrue(e.getMessage().startsWith("/l: symlink"), e.getMessage());
 
     FileTree odd =
@@ -406,9 +419,20 @@ class IsoWriterTest {
 
     FileTree longName =
         FileTree.builder()
-            .put(TreeEntry.regular("/" + "x".repeat(40) + ".txt", Content.ofBytes(new byte[1])))
+            .put(TreeEntry.regular("/" + "x".repeat(65), Content.ofBytes(new byte[1])))
             .build();
     e = assertThrows(IsoFormatException.class, () -> write(IsoWriter.builder().build(), longName));
-    assertTrue(e.getMessage().contains("level 2 allows 29"), e.getMessage());
+    assertTrue(e.getMessage().contains("Joliet allows 64"), e.getMessage());
+
+    FileTree colon =
+        FileTree.builder().put(TreeEntry.regular("/a:b", Content.ofBytes(new byte[1]))).build();
+    e = assertThrows(IsoFormatException.class, () -> write(IsoWriter.builder().build(), colon));
+    assertTrue(e.getMessage().contains("/a:b: character U+003A"), e.getMessage());
+
+    FileTree deep =
+        FileTree.builder().putWithParents(TreeEntry.directory("/1/2/3/4/5/6/7/8")).build();
+    e = assertThrows(IsoFormatException.class, () -> write(IsoWriter.builder().build(), deep));
+    assertTrue(
+        e.getMessage().contains("/1/2/3/4/5/6/7/8: directories nest deeper"), e.getMessage());
   }
 }
