@@ -11,8 +11,8 @@ BUILD=$(cd "$1" && pwd)
 shift
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-mvn -B -q -pl image-builder -am test-compile -DskipTests
-mvn -B -q -pl image-builder -am dependency:build-classpath -Dmdep.includeScope=test \
-  -Dmdep.outputFile="$ROOT/image-builder/target/bench.classpath" >/dev/null
+# One reactor run: the sibling modules resolve to their target/classes (nothing is installed).
+mvn -B -q -pl image-builder -am test-compile dependency:build-classpath -DskipTests \
+  -Dmdep.includeScope=test -Dmdep.outputFile="$ROOT/image-builder/target/bench.classpath" >/dev/null
 exec java -cp "image-builder/target/classes:image-builder/target/test-classes:$(cat image-builder/target/bench.classpath)" \
   io.basalt.image.iso.IsoBench "$BUILD" "$@"
