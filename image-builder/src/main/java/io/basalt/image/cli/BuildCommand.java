@@ -4,6 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.basalt.cloudconfig.Diagnostic;
+import io.basalt.cloudconfig.UserData;
+import io.basalt.cloudconfig.UserDataParser;
+import io.basalt.cloudconfig.ValidationOptions;
 import io.basalt.image.api.BuildException;
 import io.basalt.image.api.BuildResult;
 import io.basalt.image.api.ImagePlan;
@@ -16,6 +20,11 @@ import io.basalt.image.spec.SpecException;
 import io.basalt.image.usr.UsrAssembler;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
@@ -35,7 +44,8 @@ import picocli.CommandLine.Option;
     name = "build",
     mixinStandardHelpOptions = true,
     description = {
-      "Build a Basalt image: disk.raw, disk.qcow2, pxe/, usr.img + usr.roothash, update/, manifest.json.",
+      "Build a Basalt image: disk.raw, disk.qcow2, pxe/, usr.img + usr.roothash, update/,"
+          + " <name>-<version>.iso, manifest.json.",
       "Exit codes: 0 built, 2 bad spec or usage, 3 base tree (mmdebstrap) failed, 4 base tree unusable,",
       "5 a writer this build needs is missing, 1 other I/O errors."
     })
@@ -81,6 +91,14 @@ final class BuildCommand implements Callable<Integer> {
       description = "Show every line of the tools' output (mmdebstrap).")
   boolean verbose;
 
+  @Option(
+      names = "--iso-cloud-config",
+      paramLabel = "FILE",
+      description =
+          "Embed this #cloud-config in the ISO as /cloud-config.yml (the ISO is then labelled OEM"
+              + " and the live system applies it); checked like 'basalt cloud-config validate'.")
+  Path isoCloudConfig;
+
   /** Test seam: the bootstrap runner (mmdebstrap by default). */
   BootstrapRunner runner = BootstrapRunner.mmdebstrap();
 
@@ -110,6 +128,13 @@ final class BuildCommand implements Callable<Integer> {
         return fail(outw, "spec", "bad SOURCE_DATE_EPOCH", EXIT_SPEC);
       }
       envEpoch = OptionalLong.of(Long.parseLong(sde));
+    }
+    if (isoCloudConfig != null) {
+      String problem = checkCloudConfig(isoCloudConfig, spec);
+      if (problem != null) {
+        err.println("basalt build: --iso-cloud-config " + problem);
+        return fail(outw, "spec", problem, EXIT_SPEC);
+      }
     }
     Path outDir = out != null ? out : Path.of("out", spec.name() + "-" + spec.version());
     Path cacheRoot =
@@ -143,7 +168,8 @@ final class BuildCommand implements Callable<Integer> {
             UsrAssembler::basaltJarsFromClasspath,
             initUnitsInstaller(),
             new VersionProvider().getVersion()[0],
-            new TerminalProgress(err, verbose));
+            new TerminalProgress(err, verbose),
+            isoCloudConfig);
     try {
       BuildResult r = BuildPipeline.run(config);
       err.println("basalt build: done. Outputs in " + r.outDir().toAbsolutePath() + ":");
@@ -181,6 +207,43 @@ final class BuildCommand implements Callable<Integer> {
       err.println("basalt build: interrupted");
       return fail(outw, "interrupted", "interrupted", EXIT_IO);
     }
+  }
+
+  /**
+   * Null when {@code file} is user-data the live system can apply and the spec writes an ISO, else
+   * what is wrong: unreadable, not UTF-8, or the validator's errors as {@code FILE:LINE:COL: error:
+   * ...} lines.
+   */
+  static String checkCloudConfig(Path file, ImageSpec spec) {
+    if (!spec.outputs().contains(ImageSpec.Output.ISO)) {
+      return file + ": the spec's outputs have no iso";
+    }
+    String text;
+    try {
+      byte[] b = Files.readAllBytes(file);
+      text =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(b))
+              .toString();
+    } catch (CharacterCodingException e) {
+      return file + ":1:1: error: the file is not valid UTF-8 text";
+    } catch (IOException e) {
+      return file + ": cannot read: " + e.getMessage();
+    }
+    UserData ud = UserDataParser.parse(text, ValidationOptions.defaultImage());
+    if (!ud.hasErrors()) {
+      return null;
+    }
+    StringBuilder b = new StringBuilder();
+    for (Diagnostic d : ud.diagnostics()) {
+      if (d.severity() == Diagnostic.Severity.ERROR) {
+        b.append(b.length() == 0 ? "" : "\n").append(d.format(file.toString()));
+      }
+    }
+    return b.toString();
   }
 
   /** --plan: prints the plan; reads the base tree cache, writes nothing. */

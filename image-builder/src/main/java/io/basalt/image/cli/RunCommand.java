@@ -59,6 +59,13 @@ final class RunCommand implements Callable<Integer> {
   boolean usb;
 
   @Option(
+      names = "--iso",
+      description =
+          "boot the build's <name>-<version>.iso (UEFI) as a CD-ROM, or with --usb as a USB stick;"
+              + " the guest's writes to it are discarded")
+  boolean iso;
+
+  @Option(
       names = "--cloud-config",
       paramLabel = "FILE",
       description = "a #cloud-config file, given to the guest on a config-2 ISO")
@@ -203,9 +210,12 @@ final class RunCommand implements Callable<Integer> {
             "--guest-forward: expected a port 1-65535, found " + port);
       }
     }
+    if (iso && pxe) {
+      throw new IllegalArgumentException("--iso and --pxe exclude each other");
+    }
     Path target =
-        resolveArtifact(artifact == null ? Path.of("out") : artifact, artifact == null, pxe);
-    boolean isPxe = pxe || Files.isDirectory(target);
+        resolveArtifact(artifact == null ? Path.of("out") : artifact, artifact == null, pxe, iso);
+    boolean isPxe = !iso && (pxe || Files.isDirectory(target));
     if (!isPxe && !kernelArgs.isEmpty()) {
       throw new IllegalArgumentException(
           "--kernel-arg works for PXE boots only (a disk's kernel arguments are in its boot entries)");
@@ -260,66 +270,72 @@ final class RunCommand implements Callable<Integer> {
       requireFile(ovmfVars, "UEFI variable store (Debian package ovmf)");
       Path vars = work.resolve("OVMF_VARS.fd");
       Files.copy(ovmfVars, vars, StandardCopyOption.REPLACE_EXISTING);
-      String format = target.getFileName().toString().endsWith(".qcow2") ? "qcow2" : "raw";
-      Path disk = target.toAbsolutePath();
-      if (!inPlace) {
-        Path overlay = work.resolve("disk-overlay.qcow2");
-        Files.deleteIfExists(overlay);
-        List<String> create =
-            new ArrayList<>(
-                List.of(
-                    "qemu-img",
-                    "create",
-                    "-q",
-                    "-f",
-                    "qcow2",
-                    "-F",
-                    format,
-                    "-b",
-                    disk.toString(),
-                    overlay.toString()));
-        if (diskSize != null) {
-          create.add(diskSize);
-        } else if (virtualSize(disk, format) < DEFAULT_OVERLAY_BYTES) {
-          create.add(Long.toString(DEFAULT_OVERLAY_BYTES));
-        }
-        plan.prepare.add(create);
-        disk = overlay;
-        format = "qcow2";
-      } else if (diskSize != null) {
-        throw new IllegalArgumentException(
-            "--disk-size needs the overlay; drop --in-place (or resize the artifact with qemu-img resize)");
-      }
-      q.addAll(
-          List.of(
-              "-machine",
-              "q35",
-              "-drive",
-              "if=pflash,format=raw,unit=0,readonly=on,file=" + ovmfCode.toAbsolutePath(),
-              "-drive",
-              "if=pflash,format=raw,unit=1,file=" + vars));
-      if (usb) {
-        q.addAll(
-            List.of(
-                "-device",
-                "qemu-xhci,id=xhci",
-                "-drive",
-                "if=none,id=stick,format=" + format + ",file=" + disk,
-                "-device",
-                "usb-storage,bus=xhci.0,drive=stick,bootindex=0"));
+      if (iso) {
+        isoDrive(q, target.toAbsolutePath(), vars);
+        plan.what =
+            target + (usb ? " as a USB stick" : " as a CD-ROM") + " (UEFI, writes discarded)";
       } else {
+        String format = target.getFileName().toString().endsWith(".qcow2") ? "qcow2" : "raw";
+        Path disk = target.toAbsolutePath();
+        if (!inPlace) {
+          Path overlay = work.resolve("disk-overlay.qcow2");
+          Files.deleteIfExists(overlay);
+          List<String> create =
+              new ArrayList<>(
+                  List.of(
+                      "qemu-img",
+                      "create",
+                      "-q",
+                      "-f",
+                      "qcow2",
+                      "-F",
+                      format,
+                      "-b",
+                      disk.toString(),
+                      overlay.toString()));
+          if (diskSize != null) {
+            create.add(diskSize);
+          } else if (virtualSize(disk, format) < DEFAULT_OVERLAY_BYTES) {
+            create.add(Long.toString(DEFAULT_OVERLAY_BYTES));
+          }
+          plan.prepare.add(create);
+          disk = overlay;
+          format = "qcow2";
+        } else if (diskSize != null) {
+          throw new IllegalArgumentException(
+              "--disk-size needs the overlay; drop --in-place (or resize the artifact with qemu-img resize)");
+        }
         q.addAll(
             List.of(
+                "-machine",
+                "q35",
                 "-drive",
-                "if=none,id=disk0,format=" + format + ",file=" + disk,
-                "-device",
-                "virtio-blk-pci,drive=disk0,bootindex=0"));
+                "if=pflash,format=raw,unit=0,readonly=on,file=" + ovmfCode.toAbsolutePath(),
+                "-drive",
+                "if=pflash,format=raw,unit=1,file=" + vars));
+        if (usb) {
+          q.addAll(
+              List.of(
+                  "-device",
+                  "qemu-xhci,id=xhci",
+                  "-drive",
+                  "if=none,id=stick,format=" + format + ",file=" + disk,
+                  "-device",
+                  "usb-storage,bus=xhci.0,drive=stick,bootindex=0"));
+        } else {
+          q.addAll(
+              List.of(
+                  "-drive",
+                  "if=none,id=disk0,format=" + format + ",file=" + disk,
+                  "-device",
+                  "virtio-blk-pci,drive=disk0,bootindex=0"));
+        }
+        plan.what =
+            target
+                + (usb ? " as a USB stick" : " on virtio")
+                + " (UEFI)"
+                + (inPlace ? "" : ", changes kept in " + disk);
       }
-      plan.what =
-          target
-              + (usb ? " as a USB stick" : " on virtio")
-              + " (UEFI)"
-              + (inPlace ? "" : ", changes kept in " + disk);
     }
     q.addAll(List.of("-netdev", net, "-device", "virtio-net-pci,netdev=n0"));
     if (cloudConfig != null) {
@@ -349,6 +365,35 @@ final class RunCommand implements Callable<Integer> {
     return plan;
   }
 
+  /** q35 with OVMF and the ISO as an AHCI CD-ROM, or as a USB stick whose writes are discarded. */
+  private void isoDrive(List<String> q, Path isoFile, Path vars) {
+    q.addAll(
+        List.of(
+            "-machine",
+            "q35",
+            "-drive",
+            "if=pflash,format=raw,unit=0,readonly=on,file=" + ovmfCode.toAbsolutePath(),
+            "-drive",
+            "if=pflash,format=raw,unit=1,file=" + vars));
+    if (usb) {
+      q.addAll(
+          List.of(
+              "-device",
+              "qemu-xhci,id=xhci",
+              "-drive",
+              "if=none,id=stick,format=raw,snapshot=on,file=" + isoFile,
+              "-device",
+              "usb-storage,bus=xhci.0,drive=stick,bootindex=0"));
+    } else {
+      q.addAll(
+          List.of(
+              "-drive",
+              "if=none,id=cd,media=cdrom,format=raw,readonly=on,file=" + isoFile,
+              "-device",
+              "ide-cd,drive=cd,bootindex=0"));
+    }
+  }
+
   /**
    * The virtual size of a disk image: a raw file's length, or a qcow2 file's header field (bytes
    * 24-31, big-endian).
@@ -375,6 +420,15 @@ final class RunCommand implements Callable<Integer> {
    * @throws IllegalArgumentException naming what was looked for when nothing or several match
    */
   static Path resolveArtifact(Path path, boolean searchOut, boolean pxe) throws IOException {
+    return resolveArtifact(path, searchOut, pxe, false);
+  }
+
+  /**
+   * As {@link #resolveArtifact(Path, boolean, boolean)}; with {@code iso} the build folder's only
+   * {@code *.iso}, or an {@code .iso} file as given.
+   */
+  static Path resolveArtifact(Path path, boolean searchOut, boolean pxe, boolean iso)
+      throws IOException {
     if (!Files.exists(path)) {
       throw new NoSuchFileException(path.toString());
     }
@@ -398,6 +452,28 @@ final class RunCommand implements Callable<Integer> {
                     : ": " + builds.stream().sorted().toList() + "; name one"));
       }
       path = builds.get(0);
+    }
+    if (iso) {
+      if (Files.isRegularFile(path)) {
+        if (!path.getFileName().toString().endsWith(".iso")) {
+          throw new IllegalArgumentException(
+              "--iso needs a build folder or an .iso file, not " + path);
+        }
+        return path;
+      }
+      List<Path> isos = new ArrayList<>();
+      try (DirectoryStream<Path> ds = Files.newDirectoryStream(path, "*.iso")) {
+        ds.forEach(isos::add);
+      }
+      if (isos.size() != 1) {
+        throw new IllegalArgumentException(
+            path
+                + " holds "
+                + isos.size()
+                + " .iso files"
+                + (isos.isEmpty() ? " (build with 'iso' in the spec's outputs)" : "; name one"));
+      }
+      return isos.get(0);
     }
     if (Files.isRegularFile(path)) {
       if (pxe) {

@@ -97,6 +97,67 @@ public final class BootEntries {
   }
 
   /**
+   * The kernel command line of an ISO or USB live boot: the live arguments ({@link #liveCmdline})
+   * with both consoles of a disk boot, since such a machine may have a screen.
+   */
+  public static String isoCmdline(
+      String rootHash, long hashOffset, String version, List<String> additions) {
+    List<String> a = arguments(KernelCommandLine.liveArguments(rootHash, hashOffset, version));
+    a.add("console=tty0");
+    a.add("console=ttyS0,115200");
+    a.addAll(additions);
+    return String.join(" ", a);
+  }
+
+  /** The live ESP's entry file: {@code loader/entries/basalt-<version>-live.conf}, no counter. */
+  public static String liveEntryPath(String version) {
+    return BootEntry.ENTRIES_DIR + "/basalt-" + version + "-live.conf";
+  }
+
+  /** Where the live ESP keeps the kernel and the live initramfs, relative to its root. */
+  public static final String LIVE_KERNEL = "basalt/live/vmlinuz";
+
+  /** See {@link #LIVE_KERNEL}. */
+  public static final String LIVE_INITRAMFS = "basalt/live/initramfs";
+
+  /**
+   * The ESP of a live medium (the ISO's El Torito image and hybrid partition): systemd-boot,
+   * loader.conf, the kernel and live initramfs under {@code basalt/live/}, and one entry without a
+   * boot counter (the medium may be read-only, and a live boot has no other slot to fall back to).
+   * The entry's name does not match {@link BootEntry#parse}, so the update agent never takes it for
+   * a slot's entry.
+   */
+  public static FileTree liveEspTree(
+      Content systemdBoot,
+      String version,
+      Content kernel,
+      Content initramfs,
+      String options,
+      long mtime) {
+    FileTree.Builder b = FileTree.builder();
+    b.put(TreeEntry.directory("/").withMtime(mtime));
+    put(b, "/EFI/BOOT/BOOTX64.EFI", systemdBoot, mtime);
+    put(b, "/EFI/systemd/systemd-bootx64.efi", systemdBoot, mtime);
+    put(b, "/loader/loader.conf", text(LOADER_CONF), mtime);
+    put(b, "/" + LIVE_KERNEL, kernel, mtime);
+    put(b, "/" + LIVE_INITRAMFS, initramfs, mtime);
+    String entry =
+        "title Basalt "
+            + version
+            + " (live)\nversion "
+            + version
+            + "\nlinux /"
+            + LIVE_KERNEL
+            + "\ninitrd /"
+            + LIVE_INITRAMFS
+            + "\noptions "
+            + options
+            + "\n";
+    put(b, "/" + liveEntryPath(version), text(entry), mtime);
+    return b.build();
+  }
+
+  /**
    * The ESP's files for the given slots, every entry root-owned with mtime {@code mtime}.
    *
    * @param systemdBoot the systemd-boot EFI binary (from the image's own package set)

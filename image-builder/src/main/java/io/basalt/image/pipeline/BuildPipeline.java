@@ -71,6 +71,7 @@ public final class BuildPipeline {
    * @param initUnits installs init-units' resources
    * @param basaltVersion version of this Basalt toolchain (part of BUILD_ID)
    * @param progress progress receiver
+   * @param isoCloudConfig a cloud-config to embed in the ISO as {@code /cloud-config.yml}, or null
    */
   public record Config(
       ImageSpec spec,
@@ -80,7 +81,21 @@ public final class BuildPipeline {
       JarSource jars,
       UsrAssembler.InitUnitsInstaller initUnits,
       String basaltVersion,
-      Progress progress) {
+      Progress progress,
+      Path isoCloudConfig) {
+    /** A build whose ISO embeds no cloud-config. */
+    public Config(
+        ImageSpec spec,
+        Path outDir,
+        OptionalLong envEpoch,
+        BaseTreeCache cache,
+        JarSource jars,
+        UsrAssembler.InitUnitsInstaller initUnits,
+        String basaltVersion,
+        Progress progress) {
+      this(spec, outDir, envEpoch, cache, jars, initUnits, basaltVersion, progress, null);
+    }
+
     public Config {
       Objects.requireNonNull(spec, "spec");
       Objects.requireNonNull(outDir, "outDir");
@@ -93,7 +108,7 @@ public final class BuildPipeline {
   }
 
   static final String STAGING = ".partial-build";
-  private static final int STAGES = 12;
+  private static final int STAGES = 13;
 
   private final Config cfg;
   private final ImageSpec spec;
@@ -192,6 +207,11 @@ public final class BuildPipeline {
         update(boot, usrImg, verity);
       } else {
         skip("update payload", "not in the spec's outputs");
+      }
+      if (wants(Output.ISO)) {
+        iso(assembled.tree(), base.epoch(), boot, usrImg, verity);
+      } else {
+        skip("iso", "not in the spec's outputs");
       }
       return manifest(base, boot, verity);
     } catch (BuildException | RuntimeException e) {
@@ -317,7 +337,8 @@ public final class BuildPipeline {
         && !wants(Output.UPDATE)
         && !wants(Output.DISK_RAW)
         && !wants(Output.DISK_QCOW2)
-        && !wants(Output.PXE)) {
+        && !wants(Output.PXE)
+        && !wants(Output.ISO)) {
       throw new BuildException("outputs", BuildException.Kind.IO, "nothing to write");
     }
     return verity;
@@ -337,7 +358,7 @@ public final class BuildPipeline {
             () -> {
               Initramfs disk = Writers.initramfsTree(base.tree(), epoch, null);
               put("update/initramfs", Writers.writeInitramfs(disk.tree(), epoch, initrd));
-              if (wants(Output.PXE)) {
+              if (Planner.wantsLive(spec)) {
                 Initramfs live = Writers.initramfsTree(base.tree(), epoch, Content.ofFile(usrImg));
                 put("pxe/initramfs", Writers.writeInitramfs(live.tree(), epoch, liveInitrd));
               }
@@ -375,19 +396,12 @@ public final class BuildPipeline {
     start(
         "esp",
         "systemd-boot, loader.conf, entry " + BootEntries.entryFileName(spec.version(), "A"));
-    TreeEntry sdboot = image.get(BootEntries.SYSTEMD_BOOT_EFI);
-    if (sdboot == null || sdboot.content() == null) {
-      throw new BuildException(
-          stageName,
-          BuildException.Kind.TREE,
-          BootEntries.SYSTEMD_BOOT_EFI
-              + ": missing from the image tree; add systemd-boot to debian.packages");
-    }
+    Content sdboot = systemdBoot(image);
     FileTree esp =
         io(
             () ->
                 BootEntries.espTree(
-                    sdboot.content(),
+                    sdboot,
                     List.of(
                         new BootEntries.Slot(
                             "A",
@@ -441,6 +455,19 @@ public final class BuildPipeline {
             + layout.partition(Planner.USR_A).partUuid());
   }
 
+  /** systemd-boot's EFI binary from the image tree. */
+  private Content systemdBoot(FileTree image) throws BuildException {
+    TreeEntry sdboot = image.get(BootEntries.SYSTEMD_BOOT_EFI);
+    if (sdboot == null || sdboot.content() == null) {
+      throw new BuildException(
+          stageName,
+          BuildException.Kind.TREE,
+          BootEntries.SYSTEMD_BOOT_EFI
+              + ": missing from the image tree; add systemd-boot to debian.packages");
+    }
+    return sdboot.content();
+  }
+
   /** Stage 9: disk.qcow2 from disk.raw. */
   private void qcow2() throws BuildException {
     start("disk.qcow2", "from disk.raw");
@@ -485,7 +512,105 @@ public final class BuildPipeline {
             size(staging.resolve("update/usr.img")) + size(boot.vmlinuz()) + size(boot.initrd())));
   }
 
-  /** Stage 12: manifest.json, then every artifact moved from staging into the output folder. */
+  /** The ISO's file system label: {@code OEM} when it carries a cloud-config, else this. */
+  static final String ISO_LABEL = "BASALT";
+
+  /**
+   * Stage 12: the hybrid ISO (image-builder/README.md, "ISO"): the live ESP as a FAT image (El
+   * Torito EFI boot image and the hybrid GPT's ESP), the update payload for an offline install and
+   * the embedded cloud-config, if any.
+   */
+  private void iso(FileTree image, long epoch, Boot boot, Path usrImg, Writers.Verity2 verity)
+      throws BuildException {
+    String cmdline = plan.commandLine(Planner.ISO).resolve(verity.rootHash(), verity.hashOffset());
+    String name = Planner.isoName(spec);
+    Path cloudConfig = cfg.isoCloudConfig();
+    start(
+        "iso",
+        "live ESP image (systemd-boot, kernel, live initramfs), update payload"
+            + (cloudConfig != null ? ", cloud-config.yml from " + cloudConfig : ""));
+    Content sdboot = systemdBoot(image);
+    hashUsrImgIfNotYet();
+    Path espImg = staging.resolve(".iso-esp.img");
+    HashingChannel.Digest iso;
+    long espBytes;
+    try {
+      FileTree esp =
+          io(
+              () ->
+                  BootEntries.liveEspTree(
+                      sdboot,
+                      spec.version(),
+                      Content.ofFile(boot.vmlinuz()),
+                      Content.ofFile(boot.liveInitrd()),
+                      cmdline,
+                      epoch));
+      espBytes = Writers.espImageBytes(esp);
+      io(() -> Writers.fat(Planner.ESP, epoch, 0).writeTo(esp, espImg, espBytes));
+      List<BuildResult.Artifact> files = new ArrayList<>();
+      files.add(renamed(written.get("usr.img"), "usr.img"));
+      files.add(renamed(artifact("update/vmlinuz"), "vmlinuz"));
+      files.add(renamed(artifact("update/initramfs"), "initramfs"));
+      String payload = Manifests.payload(spec, verity, files);
+      FileTree tree =
+          io(
+              () -> {
+                FileTree.Builder t = FileTree.builder();
+                t.put(TreeEntry.directory("/"));
+                t.put(TreeEntry.regular("/README.TXT", utf8(isoReadme(cloudConfig != null))));
+                t.putWithParents(TreeEntry.regular("/basalt/esp.img", Content.ofFile(espImg)));
+                t.putWithParents(
+                    TreeEntry.regular("/basalt/update/usr.img", Content.ofFile(usrImg)));
+                t.putWithParents(
+                    TreeEntry.regular("/basalt/update/vmlinuz", Content.ofFile(boot.vmlinuz())));
+                t.putWithParents(
+                    TreeEntry.regular("/basalt/update/initramfs", Content.ofFile(boot.initrd())));
+                t.putWithParents(TreeEntry.regular("/basalt/update/payload.json", utf8(payload)));
+                if (cloudConfig != null) {
+                  t.put(
+                      TreeEntry.regular(
+                          "/cloud-config.yml", Content.ofBytes(Files.readAllBytes(cloudConfig))));
+                }
+                return t.build();
+              });
+      String label = cloudConfig != null ? "OEM" : ISO_LABEL;
+      String seed = plan.guidSeed() + " iso";
+      iso = io(() -> Writers.iso(tree, epoch, label, seed, Planner.ESP, staging.resolve(name)));
+    } finally {
+      io(
+          () -> {
+            Files.deleteIfExists(espImg);
+            return null;
+          });
+    }
+    put(name, iso);
+    finish(human(iso.size()) + ", ESP image " + human(espBytes) + "; options: " + cmdline);
+  }
+
+  /** The ISO's README.TXT (CRLF, for any system that opens it). */
+  private String isoReadme(boolean cloudConfig) {
+    String s =
+        "Basalt "
+            + spec.version()
+            + " ("
+            + spec.channel()
+            + ") live and install medium.\n"
+            + "Boots with UEFI from a CD/DVD, BMC virtual media, or written as a whole to a USB stick.\n"
+            + "basalt/update/: the update payload (usr.img, vmlinuz, initramfs, payload.json), what\n"
+            + "  basalt install writes to a disk without network.\n"
+            + "basalt/esp.img: the EFI system partition the firmware boots (systemd-boot, the\n"
+            + "  kernel and the live initramfs).\n"
+            + (cloudConfig
+                ? "cloud-config.yml: applied by the live system (this file system is labelled OEM).\n"
+                : "");
+    return s.replace("\n", "\r\n");
+  }
+
+  private static Content utf8(String s) {
+    return Content.ofBytes(s.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Stage 13: manifest.json, then every artifact moved from staging into the output folder. */
   private BuildResult manifest(Base base, Boot boot, Writers.Verity2 verity) throws BuildException {
     start("manifest", "sizes and sha256 of every artifact, package versions");
     List<String> names = plan.artifactPaths();

@@ -40,6 +40,8 @@ final class Planner {
 
   static final String PXE = "pxe";
 
+  static final String ISO = "iso";
+
   /** The update payload's files, in payload.json order. */
   static final List<String> PAYLOAD_FILES =
       List.of("update/usr.img", "update/vmlinuz", "update/initramfs");
@@ -63,7 +65,7 @@ final class Planner {
         trees(spec),
         disk ? Optional.of(layout(spec)) : Optional.empty(),
         spec.partitions().usr(),
-        artifacts(spec.outputs()),
+        artifacts(spec),
         commandLines(spec),
         knownAtBuild(spec, epoch.isPresent()),
         spec.update()
@@ -77,6 +79,16 @@ final class Planner {
                         HostPaths.SHIPPED_TUF_ROOT,
                         HostPaths.UPDATE_CONF_DEFAULTS,
                         u.settings())));
+  }
+
+  /** Whether the build makes the live initramfs (PXE and the ISO boot it). */
+  static boolean wantsLive(ImageSpec spec) {
+    return spec.outputs().contains(Output.PXE) || spec.outputs().contains(Output.ISO);
+  }
+
+  /** The ISO's file name: {@code <name>-<version>.iso}. */
+  static String isoName(ImageSpec spec) {
+    return spec.name() + "-" + spec.version() + ".iso";
   }
 
   private static boolean wantsDisk(ImageSpec spec) {
@@ -113,7 +125,7 @@ final class Planner {
         new ImagePlan.Tree(
             "initramfs",
             "init, busybox, veritysetup/e2fsprogs and their libraries, kernel modules"));
-    if (spec.outputs().contains(Output.PXE)) {
+    if (wantsLive(spec)) {
       trees.add(new ImagePlan.Tree("initramfs (live)", "the initramfs plus /basalt/usr.img"));
     }
     if (wantsDisk(spec)) {
@@ -124,6 +136,18 @@ final class Planner {
                   + " entry "
                   + BootEntries.entryFileName(spec.version(), "A")));
       trees.add(new ImagePlan.Tree("oem", "README.TXT"));
+    }
+    if (spec.outputs().contains(Output.ISO)) {
+      trees.add(
+          new ImagePlan.Tree(
+              "esp (live)",
+              "systemd-boot, loader.conf, kernel + live initramfs, entry "
+                  + BootEntries.liveEntryPath(spec.version())));
+      trees.add(
+          new ImagePlan.Tree(
+              "iso",
+              "README.TXT, basalt/esp.img (El Torito EFI image and the hybrid GPT's ESP),"
+                  + " basalt/update/ (the update payload), cloud-config.yml when given"));
     }
     return trees;
   }
@@ -145,6 +169,12 @@ final class Planner {
           new ImagePlan.CommandLine(
               PXE,
               template(BootEntries.liveCmdline(hash, SENTINEL, spec.version(), spec.cmdline()))));
+    }
+    if (spec.outputs().contains(Output.ISO)) {
+      cmdlines.add(
+          new ImagePlan.CommandLine(
+              ISO,
+              template(BootEntries.isoCmdline(hash, SENTINEL, spec.version(), spec.cmdline()))));
     }
     return cmdlines;
   }
@@ -243,8 +273,16 @@ final class Planner {
     }
   }
 
-  private static List<ImagePlan.Artifact> artifacts(Set<Output> out) {
+  private static List<ImagePlan.Artifact> artifacts(ImageSpec spec) {
+    Set<Output> out = spec.outputs();
     List<ImagePlan.Artifact> a = new ArrayList<>();
+    if (out.contains(Output.ISO)) {
+      a.add(
+          new ImagePlan.Artifact(
+              isoName(spec),
+              "hybrid UEFI ISO: live boot from CD or USB stick, the update payload for an"
+                  + " offline install"));
+    }
     if (out.contains(Output.DISK_RAW)) {
       a.add(new ImagePlan.Artifact("disk.raw", "GPT disk image (sparse)"));
     }

@@ -6,6 +6,7 @@ import io.basalt.image.gpt.GptDisk;
 import io.basalt.image.gpt.PartitionContent;
 import io.basalt.image.initramfs.Initramfs;
 import io.basalt.image.initramfs.InitramfsBuilder;
+import io.basalt.image.iso.IsoWriter;
 import io.basalt.image.qcow2.Qcow2Writer;
 import io.basalt.image.spec.ImageSpec;
 import io.basalt.image.squashfs.SquashfsCompression;
@@ -218,6 +219,43 @@ final class Writers {
         .sourceDateEpoch(epoch)
         .hiddenSectors(hiddenSectors)
         .build();
+  }
+
+  /**
+   * The size of a FAT image that holds {@code tree} with room to spare: every file and directory
+   * rounded up to 64 KiB (FAT's largest cluster), plus 3% and 2 MiB for the FATs and reserved
+   * sectors, in whole MiB, at least 8 MiB.
+   */
+  static long espImageBytes(FileTree tree) {
+    long cluster = 64 * 1024;
+    long bytes = 0;
+    for (io.basalt.image.tree.TreeEntry e : tree) {
+      long n = e.isDirectory() ? cluster : e.content().size();
+      bytes += (n + cluster - 1) / cluster * cluster + cluster;
+    }
+    long mib = 1 << 20;
+    long total = bytes + bytes / 33 + 2 * mib;
+    return Math.max(8 * mib, (total + mib - 1) / mib * mib);
+  }
+
+  /**
+   * Writes {@code tree} as the hybrid ISO: El Torito EFI boot image and GPT ESP {@code
+   * /basalt/esp.img}, hashing it as it is written.
+   */
+  static HashingChannel.Digest iso(
+      FileTree tree, long epoch, String label, String gptSeed, String espName, Path out)
+      throws IOException {
+    IsoWriter w =
+        IsoWriter.builder()
+            .volumeId(label)
+            .sourceDateEpoch(epoch)
+            .efiBootImage("/basalt/esp.img")
+            .hybridGpt(gptSeed, espName)
+            .build();
+    try (HashingChannel ch = create(out)) {
+      w.write(tree, ch);
+      return ch.finish();
+    }
   }
 
   /** Converts a raw disk to qcow2, hashing the qcow2 file as it is written. */

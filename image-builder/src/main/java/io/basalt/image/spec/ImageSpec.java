@@ -141,7 +141,8 @@ public record ImageSpec(
     DISK_QCOW2("disk.qcow2"),
     PXE("pxe"),
     USR_IMG("usr.img"),
-    UPDATE("update");
+    UPDATE("update"),
+    ISO("iso");
 
     private final String key;
 

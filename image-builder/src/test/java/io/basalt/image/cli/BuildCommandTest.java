@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.basalt.image.spec.ImageSpec;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -38,6 +39,36 @@ class BuildCommandTest {
     assertEquals(2, rc);
     assertTrue(err.toString().contains(spec + ":2:1: unknown key 'compresor'"), err.toString());
     assertTrue(out.toString().contains("\"ok\":false"), out.toString());
+  }
+
+  @Test
+  void badIsoCloudConfigExitsTwoBeforeAnyStage() throws Exception {
+    Path cc = dir.resolve("cc.yml");
+    Files.writeString(cc, "#cloud-config\nusers: 3\n");
+    BuildCommand bc = new BuildCommand();
+    bc.runner =
+        (d, tar, log) -> {
+          throw new AssertionError("no stage may run");
+        };
+    bc.env = Map.of();
+    int rc =
+        run(
+            bc,
+            "--iso-cloud-config",
+            cc.toString(),
+            "--out",
+            dir.resolve("out").toString(),
+            "--cache",
+            dir.resolve("cache").toString());
+    assertEquals(2, rc);
+    assertTrue(err.toString().contains(cc + ":2:"), err.toString());
+    assertTrue(err.toString().contains("error"), err.toString());
+
+    Files.writeString(cc, "#cloud-config\nhostname: node1\n");
+    assertEquals(null, BuildCommand.checkCloudConfig(cc, ImageSpec.loadDefault()));
+    assertTrue(
+        BuildCommand.checkCloudConfig(cc, ImageSpec.parse("outputs: [pxe]\n", "s.yaml", null))
+            .contains("no iso"));
   }
 
   @Test

@@ -174,6 +174,42 @@ class RunCommandTest {
   }
 
   @Test
+  void isoBootsAsCdromOrAsAUsbStickWhoseWritesAreDiscarded() throws IOException {
+    Path b = build("basalt-0.1.0");
+    IllegalArgumentException none =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> RunCommand.resolveArtifact(b, false, false, true));
+    assertTrue(none.getMessage().contains("0 .iso files"), none.getMessage());
+    Path iso = Files.write(b.resolve("basalt-0.1.0.iso"), new byte[2048]);
+    assertEquals(iso, RunCommand.resolveArtifact(fs.getPath("/home/u/out"), true, false, true));
+    RunCommand c = command(b);
+    c.iso = true;
+    String q = String.join(" ", c.plan().qemu);
+    assertTrue(
+        q.contains(
+            "-machine q35 -drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd"),
+        q);
+    assertTrue(
+        q.contains(
+            "-drive if=none,id=cd,media=cdrom,format=raw,readonly=on,file="
+                + iso
+                + " -device ide-cd,drive=cd,bootindex=0"),
+        q);
+    c.usb = true;
+    q = String.join(" ", c.plan().qemu);
+    assertTrue(
+        q.contains(
+            "-device qemu-xhci,id=xhci -drive if=none,id=stick,format=raw,snapshot=on,file="
+                + iso
+                + " -device usb-storage,bus=xhci.0,drive=stick,bootindex=0"),
+        q);
+    assertTrue(!q.contains("qemu-img") && !q.contains("overlay"), q);
+    c.pxe = true;
+    assertThrows(IllegalArgumentException.class, c::plan);
+  }
+
+  @Test
   void pxeServesIpxeOverQemuTftpWithExtraKernelArguments() throws IOException {
     Path b = build("basalt-0.1.0");
     RunCommand c = command(b);

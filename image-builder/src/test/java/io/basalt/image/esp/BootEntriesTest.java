@@ -59,6 +59,30 @@ class BootEntriesTest {
                 "C", "1", Content.ofBytes(new byte[0]), Content.ofBytes(new byte[0]), ""));
   }
 
+  @Test
+  void liveEspHasOneUncountedEntryTheAgentDoesNotParse() throws Exception {
+    FileTree t =
+        BootEntries.liveEspTree(
+            Content.ofBytes(new byte[2]),
+            "0.1.0",
+            Content.ofBytes(new byte[10]),
+            Content.ofBytes(new byte[20]),
+            "basalt.live usrhash=ab",
+            1700000000L);
+    assertEquals(10, t.get("/basalt/live/vmlinuz").size());
+    assertEquals(20, t.get("/basalt/live/initramfs").size());
+    assertEquals(2, t.get("/EFI/BOOT/BOOTX64.EFI").size());
+    assertEquals(BootEntries.LOADER_CONF, text(t.get("/loader/loader.conf")));
+    assertEquals("loader/entries/basalt-0.1.0-live.conf", BootEntries.liveEntryPath("0.1.0"));
+    assertEquals(
+        "title Basalt 0.1.0 (live)\nversion 0.1.0\nlinux /basalt/live/vmlinuz\n"
+            + "initrd /basalt/live/initramfs\noptions basalt.live usrhash=ab\n",
+        text(t.get("/loader/entries/basalt-0.1.0-live.conf")));
+    assertEquals(
+        java.util.Optional.empty(), io.basalt.host.BootEntry.parse("basalt-0.1.0-live.conf"));
+    t.forEach(e -> assertEquals(1700000000L, e.mtime(), e.path()));
+  }
+
   private static String text(TreeEntry e) throws Exception {
     try (InputStream in = e.content().open()) {
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);

@@ -97,4 +97,27 @@ class PlannerTest {
     assertEquals(rest.stream().sorted().toList(), rest);
     assertTrue(rest.containsAll(Planner.PAYLOAD_FILES), rest.toString());
   }
+
+  @Test
+  void isoIsADefaultOutputWithTheLiveCommandLineAndBothConsoles() {
+    ImageSpec spec = ImageSpec.loadDefault();
+    ImagePlan p = BuildPipeline.plan(spec, OptionalLong.empty());
+    assertTrue(p.artifactPaths().contains("basalt-" + spec.version() + ".iso"));
+    String iso = p.commandLine(Planner.ISO).resolve(HASH, 342396928);
+    assertEquals(BootEntries.isoCmdline(HASH, 342396928, spec.version(), spec.cmdline()), iso);
+    assertTrue(iso.startsWith("basalt.live usrhash=" + HASH), iso);
+    assertTrue(iso.contains("console=tty0 console=ttyS0,115200"), iso);
+    assertTrue(
+        p.trees().stream().anyMatch(t -> t.name().equals("initramfs (live)")),
+        "the ISO needs the live initramfs");
+  }
+
+  @Test
+  void isoAloneStillMakesTheLiveInitramfs() throws Exception {
+    ImageSpec spec = ImageSpec.parse("outputs: [iso]\n", "s.yaml", null);
+    ImagePlan p = BuildPipeline.plan(spec, OptionalLong.empty());
+    assertTrue(Planner.wantsLive(spec));
+    assertEquals(List.of("basalt-" + spec.version() + ".iso", "manifest.json"), p.artifactPaths());
+    assertFalse(p.disk().isPresent());
+  }
 }
