@@ -452,7 +452,9 @@ public final class RepoCommand implements Runnable {
   @Command(
       name = "serve",
       mixinStandardHelpOptions = true,
-      description = "Serve metadata/ and targets/ over HTTP on 127.0.0.1 until interrupted.")
+      description =
+          "Serve metadata/ and targets/ over HTTP on 127.0.0.1 until interrupted; one access log"
+              + " line per request on stderr (METHOD PATH STATUS BYTES).")
   static final class Serve extends Base {
     @Option(
         names = "--port",
@@ -462,7 +464,17 @@ public final class RepoCommand implements Runnable {
 
     @Override
     int run() throws IOException {
-      try (RepoServer s = RepoServer.start(opts.repo, port)) {
+      PrintWriter log = spec.commandLine().getErr();
+      try (RepoServer s =
+          RepoServer.start(
+              opts.repo,
+              port,
+              line -> {
+                synchronized (log) {
+                  log.println(line);
+                  log.flush();
+                }
+              })) {
         out()
             .println(
                 "serving "

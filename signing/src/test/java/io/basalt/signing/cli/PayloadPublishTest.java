@@ -3,6 +3,7 @@ package io.basalt.signing.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.basalt.host.ChunkIndex;
 import io.basalt.host.UpdatePayload;
 import io.basalt.signing.tuf.client.TargetInfo;
 import io.basalt.signing.tuf.client.Updater;
@@ -18,9 +19,13 @@ import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -65,8 +70,11 @@ class PayloadPublishTest {
   private Path payload(String version) throws Exception {
     Path d = tmp.resolve("out/basalt-" + version + "/update");
     Files.createDirectories(d);
-    byte[] usr = new byte[12288];
-    usr[0] = 1;
+    // 1 MiB of seeded noise with the version written at its end: versions share most chunks
+    byte[] usr = new byte[1 << 20];
+    new java.util.SplittableRandom(7).nextBytes(usr);
+    byte[] v = version.getBytes(StandardCharsets.UTF_8);
+    System.arraycopy(v, 0, usr, usr.length - v.length, v.length);
     Files.write(d.resolve("usr.img"), usr);
     Files.writeString(d.resolve("vmlinuz"), "kernel " + version);
     Files.writeString(d.resolve("initramfs"), "initramfs " + version);
@@ -106,7 +114,8 @@ class PayloadPublishTest {
     assertTrue(
         res[1].startsWith(
             "staged stable/x86-64/2.1.0/usr.img\nstaged stable/x86-64/2.1.0/vmlinuz\n"
-                + "staged stable/x86-64/2.1.0/initramfs\npublished "),
+                + "staged stable/x86-64/2.1.0/initramfs\n"
+                + "staged stable/x86-64/2.1.0/usr.img.chunks.json.gz\npublished "),
         res[1]);
 
     Path client = tmp.resolve("client");
@@ -120,7 +129,7 @@ class PayloadPublishTest {
             RepositoryTest.fetcher(r),
             Clock.fixed(T0.plusSeconds(60), ZoneOffset.UTC));
     TargetInfo usr = u.getTargetInfo("stable/x86-64/2.1.0/usr.img").orElseThrow();
-    assertEquals(12288, usr.length());
+    assertEquals(1 << 20, usr.length());
     assertEquals("2.1.0", usr.customString("version"));
     assertEquals("stable", usr.customString("channel"));
     assertEquals("x86-64", usr.customString("arch"));
@@ -132,9 +141,39 @@ class PayloadPublishTest {
     Path dl = tmp.resolve("dl");
     Files.createDirectories(dl);
     assertEquals("kernel 2.1.0", Files.readString(u.downloadTarget(k, dl)));
+    // the chunk index: a signed target with the payload's custom fields, its chunks stored
+    TargetInfo idxInfo =
+        u.getTargetInfo("stable/x86-64/2.1.0/usr.img.chunks.json.gz").orElseThrow();
+    assertEquals("2.1.0", idxInfo.customString("version"));
+    ChunkIndex idx =
+        ChunkIndex.parseFile(Files.readAllBytes(u.downloadTarget(idxInfo, dl)), "index");
+    byte[] img = Files.readAllBytes(p.resolve("usr.img"));
+    assertEquals(usr.hashes().get("sha256"), idx.sha256());
+    assertTrue(idx.chunks().size() > 4, "chunks: " + idx.chunks().size());
+    for (ChunkIndex.Chunk c : idx.chunks()) {
+      byte[] stored =
+          Files.readAllBytes(r.resolve("targets").resolve(ChunkIndex.chunkPath(c.sha256())));
+      assertTrue(
+          Arrays.equals(
+              stored, Arrays.copyOfRange(img, (int) c.offset(), (int) c.offset() + c.length())),
+          "chunk at " + c.offset());
+    }
     assertEquals(
-        "OK: 3 target(s) verified, 0 error(s), 0 warning(s)\n",
+        "OK: 4 target(s) verified, 0 error(s), 0 warning(s)\n",
         repo("verify", "-r", r.toString())[1]);
+
+    // a second version stores only the chunks it does not share
+    Set<Path> before = chunkFiles(r);
+    assertEquals("0", repo("publish", "-r", r.toString(), payload("2.2.0").toString())[0]);
+    Set<Path> added = chunkFiles(r);
+    added.removeAll(before);
+    assertEquals(1, added.size(), "new chunks: " + added);
+  }
+
+  private static Set<Path> chunkFiles(Path repo) throws Exception {
+    try (var s = Files.walk(repo.resolve("targets/chunks"))) {
+      return s.filter(Files::isRegularFile).collect(Collectors.toCollection(HashSet::new));
+    }
   }
 
   @Test
