@@ -1,6 +1,8 @@
 package io.basalt.signing.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.basalt.host.ChunkIndex;
@@ -22,6 +24,7 @@ import java.time.ZoneOffset;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
@@ -195,5 +198,71 @@ class PayloadPublishTest {
     assertEquals("1", notPayload[0]);
     assertTrue(notPayload[2].contains("not an update payload directory"), notPayload[2]);
     assertEquals("2", repo("publish", "-r", r.toString(), "--channel", "stable")[0]);
+  }
+
+  @Test
+  void mirrorCopiesAChannelThatVerifiesOnItsOwn() throws Exception {
+    Path r = tmp.resolve("repo");
+    assertEquals("0", repo("init", "-r", r.toString())[0]);
+    assertEquals(
+        "0",
+        repo("publish", "-r", r.toString(), payload("3.0.0").toString(), "--channel", "stable")[0]);
+    assertEquals(
+        "0",
+        repo("publish", "-r", r.toString(), payload("3.1.0").toString(), "--channel", "beta")[0]);
+    Path m = tmp.resolve("usb");
+    String[] res = repo("mirror", r.toString(), m.toString(), "--channel", "stable");
+    assertEquals("0", res[0], res[2]);
+    assertTrue(res[1].startsWith("mirrored 4 target(s) and "), res[1]);
+
+    // metadata byte for byte, nothing re-signed
+    for (String f :
+        List.of(
+            "1.root.json", "root.json", "timestamp.json", "3.snapshot.json", "3.targets.json")) {
+      assertArrayEquals(
+          Files.readAllBytes(r.resolve("metadata").resolve(f)),
+          Files.readAllBytes(m.resolve("metadata").resolve(f)),
+          f);
+    }
+    // a client that trusts only the origin's root reads the mirror alone
+    Path client = tmp.resolve("client-m");
+    Files.createDirectories(client);
+    Files.copy(r.resolve("metadata/1.root.json"), client.resolve("root.json"));
+    Updater u =
+        new Updater(
+            client,
+            URI.create("http://repo/metadata/"),
+            URI.create("http://repo/targets/"),
+            RepositoryTest.fetcher(m),
+            Clock.fixed(T0.plusSeconds(60), ZoneOffset.UTC));
+    TargetInfo idxInfo =
+        u.getTargetInfo("stable/x86-64/3.0.0/usr.img.chunks.json.gz").orElseThrow();
+    Path dl = Files.createDirectories(tmp.resolve("dl-m"));
+    ChunkIndex idx = ChunkIndex.parseFile(Files.readAllBytes(u.downloadTarget(idxInfo, dl)), "i");
+    for (ChunkIndex.Chunk c : idx.chunks()) {
+      assertTrue(
+          Files.isRegularFile(m.resolve("targets").resolve(ChunkIndex.chunkPath(c.sha256()))));
+    }
+    TargetInfo usr = u.getTargetInfo("stable/x86-64/3.0.0/usr.img").orElseThrow();
+    assertEquals(1 << 20, Files.size(u.downloadTarget(usr, dl)));
+    assertFalse(Files.exists(m.resolve("targets/beta")), "other channels are not copied");
+
+    // a second run fetches nothing
+    res = repo("mirror", r.toString(), m.toString(), "--channel", "stable");
+    assertTrue(res[1].contains("(0 bytes fetched)"), res[1]);
+
+    // a chunk corrupted at the origin is refused and no metadata is written
+    Path chunk = r.resolve("targets").resolve(ChunkIndex.chunkPath(idx.chunks().get(0).sha256()));
+    byte[] b = Files.readAllBytes(chunk);
+    b[0] ^= 1;
+    Files.write(chunk, b);
+    Path m2 = tmp.resolve("usb2");
+    res = repo("mirror", r.toString(), m2.toString(), "--channel", "stable");
+    assertEquals("1", res[0]);
+    assertTrue(
+        res[2].contains(idx.chunks().get(0).sha256() + ": " + b.length + " bytes with sha256 "),
+        res[2]);
+    assertFalse(Files.exists(m2.resolve("metadata/timestamp.json")));
+    assertEquals("2", repo("mirror", "http://example.invalid/", m2.toString())[0]);
   }
 }
