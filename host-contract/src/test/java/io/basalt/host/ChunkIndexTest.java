@@ -8,6 +8,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -88,7 +89,7 @@ class ChunkIndexTest {
     String text = new String(json, StandardCharsets.UTF_8);
     assertTrue(
         text.startsWith("{\"format\": \"basalt-chunk-index-1\",\n \"file\": \"usr.img\",\n"));
-    assertEquals(idx.chunks().size() + 7, text.split("\n").length);
+    assertEquals(idx.chunks().size() + 8, text.split("\n").length);
   }
 
   @Test
@@ -102,6 +103,77 @@ class ChunkIndexTest {
         assertThrows(IOException.class, () -> ChunkIndex.parseFile(idx.toJson(), "x.gz"))
             .getMessage()
             .startsWith("x.gz: not a gzip file"));
+  }
+
+  /** A dm-verity superblock as veritysetup writes it (cryptsetup struct verity_sb). */
+  static byte[] superblock(long dataBlocks, byte[] salt, byte[] uuid) {
+    java.nio.ByteBuffer b =
+        java.nio.ByteBuffer.allocate(4096).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    b.put("verity\0\0".getBytes(StandardCharsets.US_ASCII));
+    b.putInt(8, 1).putInt(12, 1);
+    b.put(16, uuid);
+    b.put(32, "sha256".getBytes(StandardCharsets.US_ASCII));
+    b.putInt(64, 4096).putInt(68, 4096).putLong(72, dataBlocks);
+    b.putShort(80, (short) salt.length);
+    b.put(88, salt);
+    return b.array();
+  }
+
+  @Test
+  void anImageIsCutAtItsVerityHashOffsetAndTheSuperblockRecorded() throws IOException {
+    byte[] data = random(9, 40 * 4096);
+    byte[] uuid = new byte[16];
+    uuid[0] = (byte) 0xab;
+    uuid[15] = 0x01;
+    byte[] sb = superblock(40, new byte[] {1, 2, (byte) 0xff}, uuid);
+    byte[] tree = random(10, 3 * 4096);
+    byte[] img = new byte[data.length + sb.length + tree.length];
+    System.arraycopy(data, 0, img, 0, data.length);
+    System.arraycopy(sb, 0, img, data.length, sb.length);
+    System.arraycopy(tree, 0, img, data.length + sb.length, tree.length);
+    List<Long> seen = new java.util.ArrayList<>();
+    ChunkIndex idx =
+        ChunkIndex.ofImage(
+            "usr.img",
+            SMALL,
+            new ByteArrayInputStream(img),
+            data.length,
+            (c, b, f) -> seen.add(c.offset()));
+    assertEquals(
+        new ChunkIndex.Verity(data.length, "0102ff", "ab000000-0000-0000-0000-000000000001"),
+        idx.verity());
+    assertTrue(seen.contains((long) data.length), "a chunk starts at the hash offset");
+    assertEquals(idx.chunks().stream().map(ChunkIndex.Chunk::offset).toList(), seen);
+    assertEquals(index(SMALL, img).sha256(), idx.sha256());
+    assertEquals(idx, ChunkIndex.parse(idx.toJson(), "i"));
+    DeltaPlan rebuild = DeltaPlan.of(idx, Set.of(), true);
+    assertEquals(img.length - data.length, rebuild.rebuildBytes());
+    assertEquals(data.length, rebuild.fetchBytes());
+    assertEquals(img.length, DeltaPlan.of(idx, Set.of(), false).fetchBytes());
+    // not a superblock this format describes: no verity, still cut at the offset
+    sb[8] = 2;
+    System.arraycopy(sb, 0, img, data.length, sb.length);
+    assertEquals(
+        null,
+        ChunkIndex.ofImage("usr.img", SMALL, new ByteArrayInputStream(img), data.length, null)
+            .verity());
+    assertTrue(
+        ChunkIndex.Verity.read(superblock(41, new byte[0], uuid), data.length).isEmpty(),
+        "data blocks must match");
+    String bad =
+        new String(idx.toJson(), StandardCharsets.UTF_8)
+            .replace("\"salt\": \"0102ff\"", "\"salt\": \"XY\"");
+    assertTrue(error(bad).startsWith("i.chunks:6: verity: verity salt XY"), error(bad));
+  }
+
+  @Test
+  void imageLengthIsTheVerityLayout() {
+    // the default image: 83,869 data blocks, tree 656 + 6 + 1 blocks, superblock 1 block
+    assertEquals(346_247_168L, ChunkIndex.Verity.imageLength(343_527_424L));
+    assertEquals(343_527_424L, ChunkIndex.Verity.hashOffsetOf(346_247_168L));
+    assertEquals(343_531_520L, ChunkIndex.Verity.hashOffsetOf(346_247_168L + 4096));
+    assertEquals(-1, ChunkIndex.Verity.hashOffsetOf(346_247_168L + 1));
+    assertEquals((3 << 20) + (8 << 12), ChunkIndex.Verity.imageLength(3 << 20));
   }
 
   @Test
@@ -134,7 +206,7 @@ class ChunkIndexTest {
         error(ok.replaceFirst("\"size\": \\d+", "\"size\": -1")));
     assertTrue(
         error(ok.replaceFirst("\"size\": \\d+", "\"size\": 5001"))
-            .startsWith("i.chunks:6: chunks: lengths add up to 5000 bytes, size is 5001"));
+            .startsWith("i.chunks:7: chunks: lengths add up to 5000 bytes, size is 5001"));
     assertTrue(
         error(ok.replaceFirst("\"size\": (\\d+)", "\"size\": 1.5")).startsWith("i.chunks:3:"));
     assertTrue(error(ok + "x").contains("unexpected data after the JSON value"));
@@ -149,10 +221,10 @@ class ChunkIndexTest {
             .startsWith("i.chunks: chunker: chunker sizes"));
     String badChunk = ok.replaceFirst("\\[(\\d+), \"[0-9a-f]{64}\"\\]", "[$1, \"XYZ\"]");
     assertEquals(
-        "i.chunks:7: chunks[0]: expected 64 lower-case hex digits, found \"XYZ\"", error(badChunk));
+        "i.chunks:8: chunks[0]: expected 64 lower-case hex digits, found \"XYZ\"", error(badChunk));
     assertTrue(
         error(ok.replaceFirst("\\[(\\d+), ", "[99999, "))
-            .startsWith("i.chunks:7: chunks[0]: length 99999 outside 1..4096"));
+            .startsWith("i.chunks:8: chunks[0]: length 99999 outside 1..4096"));
     assertTrue(error("").startsWith("i.chunks:1:1: expected a JSON object"));
     assertTrue(
         assertThrows(IOException.class, () -> ChunkIndex.parse(new byte[] {'{', (byte) 0xff}, "i"))

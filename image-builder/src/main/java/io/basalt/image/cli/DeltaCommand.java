@@ -23,7 +23,8 @@ import picocli.CommandLine.Option;
  * the old {@code usr.img} would download to reach the new build through the chunk index: the new
  * image is indexed with the default {@link Chunker} (as {@code basalt repo publish} does), the old
  * one is cut with the same parameters (as the agent cuts its running slot), and {@link DeltaPlan}
- * answers. Not thread-safe; one instance per invocation.
+ * answers, with the dm-verity hash area rebuilt rather than fetched as the agent does. Not
+ * thread-safe; one instance per invocation.
  */
 @Command(
     name = "delta",
@@ -37,6 +38,16 @@ final class DeltaCommand implements Runnable {
   @Override
   public void run() {
     throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand: plan");
+  }
+
+  /**
+   * Where a USR image's verity hash area starts, from its length (the builder's layout), or the
+   * length itself when it is not such an image (then it is cut as one region).
+   */
+  static long hashOffset(Path img) throws IOException {
+    long size = Files.size(img);
+    long h = ChunkIndex.Verity.hashOffsetOf(size);
+    return h < 0 ? size : h;
   }
 
   /** {@code basalt delta plan}. */
@@ -82,23 +93,33 @@ final class DeltaCommand implements Runnable {
         }
         ChunkIndex target;
         try (InputStream in = Files.newInputStream(newImg)) {
-          target = ChunkIndex.of(UpdatePayload.USR_IMG, Chunker.DEFAULT, in, Long.MAX_VALUE);
+          target =
+              ChunkIndex.ofImage(
+                  UpdatePayload.USR_IMG, Chunker.DEFAULT, in, hashOffset(newImg), null);
         }
         Set<String> present = new HashSet<>();
         try (InputStream in = Files.newInputStream(from)) {
-          target.chunker().chunk(in, (c, buf, off) -> present.add(c.sha256()));
+          ChunkIndex.ofImage(
+              UpdatePayload.USR_IMG,
+              target.chunker(),
+              in,
+              hashOffset(from),
+              (c, buf, off) -> present.add(c.sha256()));
         }
-        DeltaPlan plan = DeltaPlan.of(target, present);
+        // the agent rebuilds the verity hash area with veritysetup when the index describes it
+        DeltaPlan plan = DeltaPlan.of(target, present, true);
         long indexBytes = target.toFile().length;
         if (json) {
           out.printf(
               Locale.ROOT,
               "{\"fetch_bytes\": %d, \"reuse_bytes\": %d, \"total_bytes\": %d,"
+                  + " \"rebuild_bytes\": %d,"
                   + " \"index_bytes\": %d, \"fetch_chunks\": %d, \"total_chunks\": %d,"
                   + " \"chunker\": {\"min\": %d, \"avg\": %d, \"max\": %d}}%n",
               plan.fetchBytes(),
               plan.reuseBytes(),
               plan.totalBytes(),
+              plan.rebuildBytes(),
               indexBytes,
               plan.fetchChunks(),
               target.chunks().size(),
@@ -110,6 +131,7 @@ final class DeltaCommand implements Runnable {
               Locale.ROOT,
               "fetch   %,d bytes in %d of %d chunks (%.3f %% of %s)%n"
                   + "reuse   %,d bytes from %s%n"
+                  + "rebuild %,d bytes (dm-verity superblock and hash tree, veritysetup format)%n"
                   + "index   %,d bytes (%s)%n"
                   + "total   %,d bytes to download (%.3f %% of the full %,d-byte payload)%n",
               plan.fetchBytes(),
@@ -119,6 +141,7 @@ final class DeltaCommand implements Runnable {
               newImg,
               plan.reuseBytes(),
               from,
+              plan.rebuildBytes(),
               indexBytes,
               ChunkIndex.indexName(UpdatePayload.USR_IMG),
               plan.fetchBytes() + indexBytes,

@@ -60,6 +60,7 @@ class DeltaCommandTest {
       long fetch = j.get("fetch_bytes").asLong();
       assertEquals(neu.length, j.get("total_bytes").asLong());
       assertEquals(neu.length, fetch + j.get("reuse_bytes").asLong());
+      assertEquals(0, j.get("rebuild_bytes").asLong(), "not a verity image: nothing rebuilt");
       // the rewritten region plus at most one 256 KiB chunk on each side
       assertTrue(fetch >= 100 << 10 && fetch <= (100 << 10) + (512 << 10), "fetch " + fetch);
       assertTrue(j.get("index_bytes").asLong() > 0);

@@ -500,7 +500,6 @@ public final class RepoCommand implements Runnable {
 
   @Command(
       name = "mirror",
-      mixinStandardHelpOptions = true,
       description = {
         "Copy a channel's signed metadata, payloads, chunk indexes and chunks from SRC into DEST,"
             + " a directory (or USB stick) that serves as a repository on its own: metadata byte"
@@ -509,6 +508,13 @@ public final class RepoCommand implements Runnable {
       })
   static final class MirrorCmd implements Callable<Integer> {
     @Spec CommandLine.Model.CommandSpec spec;
+
+    // no standard help mixin: its --version would take the name of the version filter
+    @Option(
+        names = {"-h", "--help"},
+        usageHelp = true,
+        description = "Show this help message and exit.")
+    boolean help;
 
     @Parameters(index = "0", paramLabel = "SRC", description = "repository directory or base URL")
     String src;

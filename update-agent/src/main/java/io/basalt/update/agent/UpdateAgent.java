@@ -10,6 +10,7 @@ import io.basalt.update.install.Installer;
 import io.basalt.update.install.RangeSource;
 import io.basalt.update.install.ResumableDownload;
 import io.basalt.update.install.SlotDevices;
+import io.basalt.update.install.VerityFormatter;
 import io.basalt.update.install.VerityVerifier;
 import io.basalt.update.status.AgentStatus;
 import io.basalt.update.status.StatusProtocol;
@@ -322,7 +323,8 @@ final class UpdateAgent {
                   new ResumableDownload(ranges, config.downloadDeadline()),
                   ranges,
                   config.downloadDeadline(),
-                  log),
+                  log,
+                  VerityFormatter.veritysetup()),
               plan -> {
                 synchronized (lock) {
                   fetchBytes = plan.fetchBytes();

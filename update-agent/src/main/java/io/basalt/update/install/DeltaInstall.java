@@ -68,32 +68,24 @@ public final class DeltaInstall {
   private final RangeSource source;
   private final Duration deadline;
   private final Consumer<String> log;
+  private final VerityFormatter formatter;
 
   /**
    * Uses {@code download} for the index and {@code source} for the chunks (each within {@code
-   * deadline}); {@code log} gets one line per event.
+   * deadline}); {@code log} gets one line per event; {@code formatter} rebuilds the verity hash
+   * area when the index describes it (null: it is fetched or reused like the data).
    */
   public DeltaInstall(
-      ResumableDownload download, RangeSource source, Duration deadline, Consumer<String> log) {
+      ResumableDownload download,
+      RangeSource source,
+      Duration deadline,
+      Consumer<String> log,
+      VerityFormatter formatter) {
     this.download = download;
     this.source = source;
     this.deadline = deadline;
     this.log = log;
-  }
-
-  /**
-   * The length of a USR slot image whose dm-verity tree starts at {@code hashOffset}: the data, the
-   * 4096-byte verity superblock and every level of the tree (4096-byte blocks of 128 sha256 hashes;
-   * dm-verity on-disk format, {@code veritysetup format} defaults).
-   */
-  public static long slotImageLength(long hashOffset) {
-    long blocks = (hashOffset + 4095) / 4096;
-    long tree = 0;
-    do {
-      blocks = (blocks + 127) / 128;
-      tree += blocks;
-    } while (blocks > 1);
-    return hashOffset + 4096 + tree * 4096;
+    this.formatter = formatter;
   }
 
   /**
@@ -102,7 +94,8 @@ public final class DeltaInstall {
    * @param index the signed index target
    * @param usr the signed {@code usr.img} target the result must equal
    * @param running the running slot's device (read only)
-   * @param runningLength how many bytes of it hold its image
+   * @param runningHashOffset where the running image's verity hash area starts (its data and hash
+   *     area are cut apart, as the publisher cut them)
    * @param progress bytes of the new image present so far (reused, fetched, then written)
    * @return {@code DIR/usr.img}, length and sha256 as signed
    * @throws IOException when any step fails (the caller falls back to the full payload)
@@ -113,7 +106,7 @@ public final class DeltaInstall {
       TargetInfo index,
       TargetInfo usr,
       Path running,
-      long runningLength,
+      long runningHashOffset,
       Path dir,
       Planned planned,
       LongConsumer progress)
@@ -148,9 +141,15 @@ public final class DeltaInstall {
     }
     // 2. what the running slot has (first offset of each chunk)
     Map<String, Long> inSlot = new HashMap<>();
-    try (InputStream in = Files.newInputStream(running)) {
-      idx.chunker()
-          .chunk(in, runningLength, (c, b, f) -> inSlot.putIfAbsent(c.sha256(), c.offset()));
+    try (InputStream in =
+        new BoundedInputStream(
+            Files.newInputStream(running), ChunkIndex.Verity.imageLength(runningHashOffset))) {
+      ChunkIndex.ofImage(
+          UpdatePayload.USR_IMG,
+          idx.chunker(),
+          in,
+          runningHashOffset,
+          (c, b, f) -> inSlot.putIfAbsent(c.sha256(), c.offset()));
     }
     Path chunkDir = dir.resolve(CHUNKS);
     Files.createDirectories(chunkDir);
@@ -169,9 +168,11 @@ public final class DeltaInstall {
       }
     }
     present.addAll(downloaded);
-    DeltaPlan plan = DeltaPlan.of(idx, present);
+    boolean rebuild = formatter != null && idx.verity() != null;
+    DeltaPlan plan = DeltaPlan.of(idx, present, rebuild);
+    List<ChunkIndex.Chunk> copied = rebuild ? idx.dataChunks() : idx.chunks();
     long fromSlot = 0;
-    for (ChunkIndex.Chunk c : idx.chunks()) {
+    for (ChunkIndex.Chunk c : copied) {
       if (inSlot.containsKey(c.sha256())) {
         fromSlot += c.length();
       }
@@ -187,7 +188,9 @@ public final class DeltaInstall {
             + fromSlot
             + " from the running slot, "
             + (plan.reuseBytes() - fromSlot)
-            + " downloaded before) of "
+            + " downloaded before), rebuild "
+            + plan.rebuildBytes()
+            + " bytes of verity hash tree, of "
             + plan.totalBytes()
             + "; index "
             + index.length()
@@ -201,7 +204,7 @@ public final class DeltaInstall {
     try (FileChannel slot = FileChannel.open(running, StandardOpenOption.READ);
         OutputStream out = Files.newOutputStream(partial)) {
       byte[] buf = new byte[idx.chunker().max()];
-      for (ChunkIndex.Chunk c : idx.chunks()) {
+      for (ChunkIndex.Chunk c : copied) {
         Long at = inSlot.get(c.sha256());
         if (at != null) {
           readFully(slot, at, buf, c.length());
@@ -226,6 +229,17 @@ public final class DeltaInstall {
         }
         out.write(buf, 0, c.length());
         whole.update(buf, 0, c.length());
+      }
+    }
+    if (rebuild) {
+      formatter.format(partial, idx.verity());
+      whole = ResumableDownload.digest();
+      try (InputStream in = Files.newInputStream(partial)) {
+        byte[] buf = new byte[1 << 16];
+        int n;
+        while ((n = in.read(buf)) > 0) {
+          whole.update(buf, 0, n);
+        }
       }
     }
     String got = HexFormat.of().formatHex(whole.digest());
@@ -347,6 +361,34 @@ public final class DeltaInstall {
       if (n < 0) {
         throw new IOException("running slot: ends before offset " + (at + len));
       }
+    }
+  }
+
+  /** Reads at most {@code limit} bytes of a stream (a slot device is larger than its image). */
+  private static final class BoundedInputStream extends java.io.FilterInputStream {
+    private long left;
+
+    BoundedInputStream(InputStream in, long limit) {
+      super(in);
+      this.left = limit;
+    }
+
+    @Override
+    public int read() throws IOException {
+      byte[] b = new byte[1];
+      return read(b, 0, 1) < 0 ? -1 : b[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      if (left <= 0) {
+        return -1;
+      }
+      int n = super.read(b, off, (int) Math.min(len, left));
+      if (n > 0) {
+        left -= n;
+      }
+      return n;
     }
   }
 

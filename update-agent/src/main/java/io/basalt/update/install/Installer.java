@@ -211,7 +211,7 @@ public final class Installer {
               offer.usrIndex(),
               offer.usr(),
               running,
-              DeltaInstall.slotImageLength(Long.parseLong(off)),
+              Long.parseLong(off),
               dir,
               planned,
               n -> progress.report("assembling usr.img", (int) (n * 60 / Math.max(1, total))));

@@ -18,6 +18,9 @@ import io.basalt.update.testing.TufFixture;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -67,7 +70,7 @@ class DeltaInstallTest {
 
   @BeforeAll
   static void repo() throws Exception {
-    int len = (int) DeltaInstall.slotImageLength(HASH_OFFSET);
+    int len = (int) ChunkIndex.Verity.imageLength(HASH_OFFSET);
     assertEquals((3 << 20) + (8 << 12), len);
     v1 = new byte[len];
     new SplittableRandom(1).nextBytes(v1);
@@ -75,10 +78,41 @@ class DeltaInstallTest {
     byte[] changed = new byte[CHANGED_LEN];
     new SplittableRandom(2).nextBytes(changed);
     System.arraycopy(changed, 0, v2, CHANGED_AT, CHANGED_LEN);
+    // the verity hash area: the superblock (same salt and size in both) and a tree that differs
+    byte[] sb = superblock(HASH_OFFSET / 4096);
+    System.arraycopy(sb, 0, v1, (int) HASH_OFFSET, sb.length);
+    System.arraycopy(sb, 0, v2, (int) HASH_OFFSET, sb.length);
+    byte[] tree = new byte[len - (int) HASH_OFFSET - 4096];
+    new SplittableRandom(4).nextBytes(tree);
+    System.arraycopy(tree, 0, v2, (int) HASH_OFFSET + 4096, tree.length);
     tuf = new TufFixture(REPO_FS.getPath("/t"));
     tuf.addPayload("stable", "2.0.0", v2, ROOT_HASH, HASH_OFFSET, new byte[] {1}, new byte[] {2});
     tuf.publish();
   }
+
+  /** A dm-verity superblock as veritysetup writes it (cryptsetup struct verity_sb). */
+  static byte[] superblock(long dataBlocks) {
+    ByteBuffer b = ByteBuffer.allocate(4096).order(ByteOrder.LITTLE_ENDIAN);
+    b.put("verity\0\0".getBytes(StandardCharsets.US_ASCII));
+    b.putInt(8, 1).putInt(12, 1);
+    b.put(16, new byte[] {0x12, 0x34, 0x56, 0x78, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
+    b.put(32, "sha256".getBytes(StandardCharsets.US_ASCII));
+    b.putInt(64, 4096).putInt(68, 4096).putLong(72, dataBlocks);
+    b.putShort(80, (short) 2);
+    b.put(88, new byte[] {(byte) 0xbe, (byte) 0xef});
+    return b.array();
+  }
+
+  /** Stands in for veritysetup: checks what it is given and appends v2's hash area. */
+  final List<String> formatted = Collections.synchronizedList(new ArrayList<>());
+
+  final VerityFormatter tail =
+      (image, v) -> {
+        formatted.add(Files.size(image) + " " + v);
+        try (var out = Files.newOutputStream(image, java.nio.file.StandardOpenOption.APPEND)) {
+          out.write(v2, (int) HASH_OFFSET, v2.length - (int) HASH_OFFSET);
+        }
+      };
 
   @BeforeEach
   void setUp() throws Exception {
@@ -168,8 +202,13 @@ class DeltaInstallTest {
   }
 
   private Path install(Source src, DeltaInstall.Planned planned) throws IOException {
+    return install(src, planned, tail);
+  }
+
+  private Path install(Source src, DeltaInstall.Planned planned, VerityFormatter f)
+      throws IOException {
     DeltaInstall delta =
-        new DeltaInstall(new ResumableDownload(src), src, Duration.ofMinutes(1), log::add);
+        new DeltaInstall(new ResumableDownload(src), src, Duration.ofMinutes(1), log::add, f);
     return new Installer(
             new ResumableDownload(src),
             new SlotDevices(fs.getPath("/dev/disk")),
@@ -201,12 +240,51 @@ class DeltaInstallTest {
     // the changed 100 KiB plus at most one chunk (256 KiB at most) on either side
     assertTrue(plan[0].fetchBytes() >= CHANGED_LEN, "fetch " + plan[0].fetchBytes());
     assertTrue(plan[0].fetchBytes() <= CHANGED_LEN + (512 << 10), "fetch " + plan[0].fetchBytes());
-    assertEquals(v2.length, plan[0].fetchBytes() + plan[0].reuseBytes());
+    assertEquals(v2.length, plan[0].fetchBytes() + plan[0].reuseBytes() + plan[0].rebuildBytes());
+    assertEquals(v2.length - HASH_OFFSET, plan[0].rebuildBytes(), "the hash area is rebuilt");
+    assertEquals(
+        List.of(
+            HASH_OFFSET
+                + " Verity[hashOffset="
+                + HASH_OFFSET
+                + ", salt=beef, uuid=12345678-0000-0000-0000-000000000001]"),
+        formatted);
     assertEquals(plan[0].fetchChunks(), src.chunkRequests());
     assertTrue(
         log.stream().anyMatch(l -> l.startsWith("delta update: fetch " + plan[0].fetchBytes())),
         log.toString());
     assertFalse(Files.exists(downloads().resolve("2.0.0")), "downloads removed after install");
+  }
+
+  @Test
+  void withoutAFormatterTheHashAreaIsFetched() throws IOException {
+    Source src = new Source();
+    DeltaPlan[] plan = new DeltaPlan[1];
+    install(src, p -> plan[0] = p, null);
+    assertSlotBHoldsV2();
+    assertFalse(src.askedFullImage());
+    assertEquals(0, plan[0].rebuildBytes());
+    assertTrue(plan[0].fetchBytes() >= CHANGED_LEN + (v2.length - HASH_OFFSET - 4096));
+    assertEquals(v2.length, plan[0].fetchBytes() + plan[0].reuseBytes());
+  }
+
+  @Test
+  void aTreeThatDoesNotMatchFallsBackToTheFullPayload() throws IOException {
+    Source src = new Source();
+    install(
+        src,
+        p -> {},
+        (image, v) -> {
+          try (var out = Files.newOutputStream(image, java.nio.file.StandardOpenOption.APPEND)) {
+            out.write(new byte[v2.length - (int) HASH_OFFSET]);
+          }
+        });
+    assertSlotBHoldsV2();
+    assertTrue(src.askedFullImage());
+    assertTrue(
+        log.stream().anyMatch(l -> l.startsWith("delta update failed: assembled usr.img: sha256 ")),
+        log.toString());
+    assertFalse(Files.exists(downloads().resolve("2.0.0")));
   }
 
   @Test
@@ -276,9 +354,10 @@ class DeltaInstallTest {
     AtomicInteger n = new AtomicInteger();
     first.fail = p -> p.contains("/chunks/") && n.incrementAndGet() > 2;
     DeltaInstall d1 =
-        new DeltaInstall(new ResumableDownload(first), first, Duration.ofMinutes(1), log::add);
+        new DeltaInstall(
+            new ResumableDownload(first), first, Duration.ofMinutes(1), log::add, tail);
     URI base = URI.create("http://repo/targets/");
-    long len = DeltaInstall.slotImageLength(HASH_OFFSET);
+    long len = HASH_OFFSET;
     DeltaPlan[] plan = new DeltaPlan[2];
     assertThrows(
         IOException.class,
@@ -303,7 +382,8 @@ class DeltaInstallTest {
 
     Source second = new Source();
     DeltaInstall d2 =
-        new DeltaInstall(new ResumableDownload(second), second, Duration.ofMinutes(1), log::add);
+        new DeltaInstall(
+            new ResumableDownload(second), second, Duration.ofMinutes(1), log::add, tail);
     Path usr =
         d2.assemble(
             base, true, offer.usrIndex(), offer.usr(), slotA, len, dir, p -> plan[1] = p, x -> {});
@@ -331,9 +411,7 @@ class DeltaInstallTest {
   }
 
   @Test
-  void slotImageLengthIsTheVerityLayout() {
-    // the default image: 83,869 data blocks, tree 656 + 6 + 1 blocks, superblock 1 block
-    assertEquals(346_247_168L, DeltaInstall.slotImageLength(343_527_424L));
+  void theIndexIsFoundNextToTheImage() {
     assertEquals(
         ChunkIndex.indexName("usr.img"),
         offer.usrIndex().path().substring("stable/x86-64/2.0.0/".length()));

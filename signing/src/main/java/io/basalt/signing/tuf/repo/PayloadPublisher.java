@@ -52,24 +52,24 @@ public final class PayloadPublisher {
   }
 
   /**
-   * Cuts {@code usr.img} with {@link Chunker#DEFAULT}, stores every chunk not yet in the repository
-   * at {@code targets/}{@link ChunkIndex#chunkPath} (content-addressed, so a chunk already there is
-   * the same bytes) and stages the index as the target {@code
-   * CHANNEL/ARCH/VERSION/usr.img.chunks.json.gz} with the payload's custom fields.
+   * Cuts {@code usr.img} with {@link Chunker#DEFAULT} (data and verity hash area apart, {@link
+   * ChunkIndex#ofImage}), stores every chunk not yet in the repository at {@code targets/}{@link
+   * ChunkIndex#chunkPath} (content-addressed, so a chunk already there is the same bytes) and
+   * stages the index as the target {@code CHANNEL/ARCH/VERSION/usr.img.chunks.json.gz} with the
+   * payload's custom fields.
    */
   private static String stageChunkIndex(
       Repository repo, String role, UpdatePayload payload, Path usrImg) throws IOException {
     Path targets = repo.dir().resolve("targets");
-    List<ChunkIndex.Chunk> chunks = new ArrayList<>();
-    MessageDigest whole = digest();
-    long size;
+    ChunkIndex index;
     try (InputStream in = Files.newInputStream(usrImg)) {
-      size =
-          Chunker.DEFAULT.chunk(
+      index =
+          ChunkIndex.ofImage(
+              UpdatePayload.USR_IMG,
+              Chunker.DEFAULT,
               in,
+              payload.usrHashOffset(),
               (c, buf, from) -> {
-                whole.update(buf, from, c.length());
-                chunks.add(new ChunkIndex.Chunk(c.offset(), c.length(), c.sha256()));
                 Path f = targets.resolve(ChunkIndex.chunkPath(c.sha256()));
                 if (!Files.isRegularFile(f) || Files.size(f) != c.length()) {
                   byte[] bytes = Arrays.copyOfRange(buf, from, from + c.length());
@@ -78,13 +78,6 @@ public final class PayloadPublisher {
                 }
               });
     }
-    ChunkIndex index =
-        new ChunkIndex(
-            UpdatePayload.USR_IMG,
-            size,
-            HexFormat.of().formatHex(whole.digest()),
-            Chunker.DEFAULT,
-            chunks);
     UpdatePayload.FileEntry usr = payload.files().get(0);
     if (index.size() != usr.size() || !index.sha256().equals(usr.sha256())) {
       throw new IOException(usrImg + ": changed while it was published");
