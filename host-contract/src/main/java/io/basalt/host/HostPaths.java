@@ -52,7 +52,16 @@ public final class HostPaths {
   /** The update agent's status socket. */
   public static final String STATUS_SOCKET = RUN + "/update-agent.sock";
 
-  /** The OEM partition (FAT, label OEM), mounted read-only. */
+  /**
+   * The initramfs' record of the disk this machine booted from ({@link BootDisk}); absent on a live
+   * (PXE) boot.
+   */
+  public static final String BOOT_DISK = RUN + "/boot-disk";
+
+  /**
+   * The OEM partition (FAT, label OEM) of the boot disk ({@link #BOOT_DISK}; on a live boot the
+   * first disk labelled OEM), mounted read-only.
+   */
   public static final String OEM_MOUNT = RUN + "/oem";
 
   /** A config drive (ISO9660, label config-2), mounted read-only. */
@@ -83,6 +92,14 @@ public final class HostPaths {
    */
   public static final String LOADER_BOOT_COUNT_PATH =
       "/sys/firmware/efi/efivars/LoaderBootCountPath-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f";
+
+  /**
+   * systemd-boot's {@code LoaderDevicePartUUID} EFI variable: the PARTUUID of the ESP the loader
+   * was started from (after 4 attribute bytes, UTF-16LE, upper case); tells the initramfs which
+   * disk the machine booted from.
+   */
+  public static final String LOADER_DEVICE_PART_UUID =
+      "/sys/firmware/efi/efivars/LoaderDevicePartUUID-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f";
 
   private HostPaths() {}
 

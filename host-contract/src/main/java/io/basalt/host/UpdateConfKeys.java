@@ -1,5 +1,10 @@
 package io.basalt.host;
 
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -85,6 +90,63 @@ public final class UpdateConfKeys {
 
   private UpdateConfKeys() {}
 
+  private static boolean isHttpUrl(String value) {
+    try {
+      URI u = new URI(value);
+      return ("http".equals(u.getScheme()) || "https".equals(u.getScheme())) && u.getHost() != null;
+    } catch (URISyntaxException e) {
+      return false;
+    }
+  }
+
+  /**
+   * {@code existing} (an update.conf's text, "" for none) with the lines of {@code wanted}'s
+   * settings replaced in place (the first line of that setting; later ones dropped) or appended. A
+   * line counts as the same setting under its native name or its CoreOS alias ({@link #canonical}),
+   * so the result never names one setting twice; comments and other lines stay as they are. Used by
+   * both writers: cloud-config's renderer (the machine's {@code /etc/basalt/update.conf}) and the
+   * image builder (the image's defaults, {@code /usr/share/basalt/update.conf}).
+   */
+  public static String merge(String existing, Map<String, String> wanted) {
+    Map<String, String> byCanonical = new HashMap<>();
+    for (String k : wanted.keySet()) {
+      byCanonical.put(canonical(k).orElse(k), k);
+    }
+    List<String> out = new ArrayList<>();
+    Set<String> done = new HashSet<>();
+    for (String line : existing.split("\n", -1)) {
+      String key = keyOf(line);
+      String ours = key == null ? null : byCanonical.get(canonical(key).orElse(key));
+      if (ours != null) {
+        if (done.add(ours)) {
+          out.add(ours + "=" + wanted.get(ours));
+        }
+        continue;
+      }
+      out.add(line);
+    }
+    // Drop the empty string split() leaves after a final newline; keep the operator's blank lines.
+    while (!out.isEmpty() && out.get(out.size() - 1).isEmpty()) {
+      out.remove(out.size() - 1);
+    }
+    for (Map.Entry<String, String> e : wanted.entrySet()) {
+      if (!done.contains(e.getKey())) {
+        out.add(e.getKey() + "=" + e.getValue());
+      }
+    }
+    return String.join("\n", out) + "\n";
+  }
+
+  /** The key of an update.conf line ({@code KEY=VALUE}), or null for a comment or other line. */
+  public static String keyOf(String line) {
+    String t = line.trim();
+    if (t.startsWith("#")) {
+      return null;
+    }
+    int eq = t.indexOf('=');
+    return eq > 0 ? t.substring(0, eq).trim() : null;
+  }
+
   private static Map<String, String> aliases() {
     Map<String, String> m = new LinkedHashMap<>();
     m.put("SERVER", REPOSITORY_URL);
@@ -128,6 +190,11 @@ public final class UpdateConfKeys {
             ? Optional.empty()
             : Optional.of(
                 "expected one of [etcd-lock, fleetlock, reboot, off], found \"" + value + "\"");
+      case REPOSITORY_URL:
+      case FLEETLOCK_URL:
+        return value.isBlank() || isHttpUrl(value)
+            ? Optional.empty()
+            : Optional.of("expected an http:// or https:// URL, found \"" + value + "\"");
       default:
         if (PATH_KEYS.contains(key) && !value.isEmpty() && !value.startsWith("/")) {
           return Optional.of("expected an absolute path to a PEM file, found \"" + value + "\"");

@@ -26,18 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class BootFallbackIT {
 
-  private static final Path SCRIPT =
-      Path.of(
-              System.getProperty("basedir", "."),
-              "..",
-              "init-units",
-              "src",
-              "main",
-              "resources",
-              "basalt",
-              "libexec",
-              "boot-fallback")
-          .normalize();
+  private static final Path SCRIPT = InitUnitsScripts.script("libexec/boot-fallback");
 
   private static final String BOOT_COUNT_VAR =
       "LoaderBootCountPath-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f";
@@ -85,11 +74,9 @@ class BootFallbackIT {
    */
   private String run() throws Exception {
     String out = run(List.of("sh"));
-    for (String busybox : List.of("/usr/bin/busybox", "/bin/busybox")) {
-      if (Files.isExecutable(Path.of(busybox))) {
-        assertEquals(out, run(List.of(busybox, "sh")), "busybox sh differs from sh");
-        break;
-      }
+    if (InitUnitsScripts.busybox().isPresent()) {
+      String busybox = InitUnitsScripts.busybox().get().toString();
+      assertEquals(out, run(List.of(busybox, "sh")), "busybox sh differs from sh");
     }
     return out;
   }

@@ -13,7 +13,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -31,18 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class InitramfsRootIT {
 
-  private static final Path INIT =
-      Path.of(
-              System.getProperty("basedir", "."),
-              "..",
-              "init-units",
-              "src",
-              "main",
-              "resources",
-              "basalt",
-              "initramfs",
-              "init")
-          .normalize();
+  private static final Path INIT = InitUnitsScripts.INIT;
 
   private static final String HASH = "ab".repeat(32);
 
@@ -73,9 +61,7 @@ class InitramfsRootIT {
   }
 
   private void fake(String name, String body) throws IOException {
-    Path f = fakes.resolve(name);
-    Files.writeString(f, "#!/bin/sh\n" + body + "\n");
-    Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rwxr-xr-x"));
+    InitUnitsScripts.fake(fakes, name, body);
   }
 
   private void marked() throws IOException {
@@ -127,13 +113,10 @@ class InitramfsRootIT {
     Path script = tmp.resolve("driver.sh");
     Files.writeString(script, driver);
     Run sh = run(List.of("sh"), script, env);
-    for (String busybox : List.of("/usr/bin/busybox", "/bin/busybox")) {
-      if (Files.isExecutable(Path.of(busybox))) {
-        Files.deleteIfExists(calls);
-        Run bb = run(List.of(busybox, "sh"), script, env);
-        assertEquals(sh, bb, "busybox sh differs from sh");
-        break;
-      }
+    if (InitUnitsScripts.busybox().isPresent()) {
+      Files.deleteIfExists(calls);
+      Run bb = run(List.of(InitUnitsScripts.busybox().get().toString(), "sh"), script, env);
+      assertEquals(sh, bb, "busybox sh differs from sh");
     }
     return sh;
   }

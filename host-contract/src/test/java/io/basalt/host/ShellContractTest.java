@@ -19,16 +19,7 @@ import org.junit.jupiter.api.Test;
  * kernel command-line keys and host paths the Java side writes and reads.
  */
 class ShellContractTest {
-  private static final Path RESOURCES =
-      Path.of(
-              System.getProperty("basedir", "."),
-              "..",
-              "init-units",
-              "src",
-              "main",
-              "resources",
-              "basalt")
-          .normalize();
+  private static final Path RESOURCES = InitUnitsScripts.RESOURCES;
 
   /** Keys the builder and the agent write into every boot entry or live command line. */
   private static final List<String> WRITTEN_VALUED =
@@ -128,6 +119,22 @@ class ShellContractTest {
       assertTrue(mount.startsWith(HostPaths.RUN + "/"), mount);
       assertReads(s, f, ":" + mount.substring(HostPaths.RUN.length() + 1) + ":$");
     }
+    assertTrue(HostPaths.BOOT_DISK.startsWith(HostPaths.RUN + "/"), HostPaths.BOOT_DISK);
+    assertReads(s, f, "record=$run/" + HostPaths.BOOT_DISK.substring(HostPaths.RUN.length() + 1));
+  }
+
+  @Test
+  void initramfsRecordsTheBootDiskFromTheLoadersEsp() throws IOException {
+    String init = read("initramfs/init");
+    assertReads(init, "initramfs/init", ":-" + HostPaths.BOOT_DISK + "}");
+    String var = HostPaths.LOADER_DEVICE_PART_UUID;
+    assertReads(init, "initramfs/init", "EFIVARS:-" + var.substring(0, var.lastIndexOf('/')) + "}");
+    assertReads(init, "initramfs/init", "=" + var.substring(var.lastIndexOf('/') + 1) + "\n");
+    // The record's items, as BootDisk reads them.
+    for (String item : List.of(BootDisk.DISK, BootDisk.DISKSEQ, BootDisk.DISK_GUID)) {
+      assertReads(init, "initramfs/init", "echo \"" + item + " $");
+    }
+    assertReads(init, "initramfs/init", "print \"" + BootDisk.PART + "\", $1, $2, $3, n");
   }
 
   @Test
@@ -142,6 +149,7 @@ class ShellContractTest {
         read("libexec/test-hook"),
         "libexec/test-hook",
         "grep -qw " + KernelCommandLine.TEST_HOOK + " " + HostPaths.PROC_CMDLINE);
+    assertReads(read("libexec/test-hook"), "libexec/test-hook", "record=" + HostPaths.BOOT_DISK);
   }
 
   @Test

@@ -2,13 +2,8 @@ package io.basalt.cloudconfig.render;
 
 import io.basalt.cloudconfig.CloudConfig;
 import io.basalt.host.UpdateConfKeys;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The update agent's configuration from {@code coreos.update} and {@code coreos.locksmith}: {@code
@@ -40,46 +35,11 @@ final class UpdateConf {
    * UpdateConfKeys#canonical}), so the result never names one setting twice.
    */
   static String merge(String existing, Map<String, String> wanted) {
-    Map<String, String> byCanonical = new HashMap<>();
-    for (String k : wanted.keySet()) {
-      byCanonical.put(UpdateConfKeys.canonical(k).orElse(k), k);
-    }
-    List<String> out = new ArrayList<>();
-    Set<String> done = new HashSet<>();
-    for (String line : existing.split("\n", -1)) {
-      String key = keyOf(line);
-      String ours = key == null ? null : byCanonical.get(UpdateConfKeys.canonical(key).orElse(key));
-      if (ours != null) {
-        if (done.add(ours)) {
-          out.add(ours + "=" + wanted.get(ours));
-        }
-        continue;
-      }
-      out.add(line);
-    }
-    // Drop the empty string split() leaves after a final newline; keep the operator's blank lines.
-    while (!out.isEmpty() && out.get(out.size() - 1).isEmpty()) {
-      out.remove(out.size() - 1);
-    }
-    for (Map.Entry<String, String> e : wanted.entrySet()) {
-      if (!done.contains(e.getKey())) {
-        out.add(e.getKey() + "=" + e.getValue());
-      }
-    }
-    return String.join("\n", out) + "\n";
+    return UpdateConfKeys.merge(existing, wanted);
   }
 
   /** Whether {@code content} has a line whose key names a credential (written 0600 then). */
   static boolean holdsCredential(String content) {
-    return content.lines().map(UpdateConf::keyOf).anyMatch(UpdateConfKeys::isCredential);
-  }
-
-  private static String keyOf(String line) {
-    String t = line.trim();
-    if (t.startsWith("#")) {
-      return null;
-    }
-    int eq = t.indexOf('=');
-    return eq > 0 ? t.substring(0, eq).trim() : null;
+    return content.lines().map(UpdateConfKeys::keyOf).anyMatch(UpdateConfKeys::isCredential);
   }
 }

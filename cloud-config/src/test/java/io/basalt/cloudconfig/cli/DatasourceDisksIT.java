@@ -139,6 +139,39 @@ class DatasourceDisksIT {
   }
 
   @Test
+  void onADiskBootOemIsReadOnlyFromTheBootDisk() throws Exception {
+    device("0000:00:04.0", "0x010000", true);
+    // The boot disk's OEM is the second device labelled OEM; the first is a look-alike disk
+    // written from the same image (same label), whose cloud-config must not run.
+    Files.createDirectories(run);
+    Files.writeString(
+        run.resolve("boot-disk"),
+        String.join(
+            "\n",
+            "disk /dev/fake",
+            "disk-guid 0a1b2c3d-0000-4000-8000-000000000001",
+            "part /dev/fake-OEM-2 0a1b2c3d-0000-4000-8000-000000000004"
+                + " 0fc63daf-8483-4772-8e79-3d69d8477de4 OEM",
+            ""));
+    String out = run("OEM OEM config-2");
+    assertEquals(
+        List.of(
+            "CALLED mount -o ro,nosuid,nodev,noexec /dev/fake-OEM-2 " + run.resolve("oem"),
+            "CALLED mount -o ro,nosuid,nodev,noexec /dev/fake-config-2 " + run.resolve("config-2")),
+        out.lines().filter(l -> l.startsWith("CALLED mount")).toList(),
+        out);
+    assertTrue(
+        out.contains("ignoring LABEL=OEM on /dev/fake-OEM: not the OEM partition of the boot disk"),
+        out);
+
+    // A boot disk without an OEM partition: no OEM at all, not another disk's.
+    Files.writeString(
+        run.resolve("boot-disk"),
+        "disk /dev/fake\ndisk-guid 0a1b2c3d-0000-4000-8000-000000000001\n");
+    assertEquals(0, count(run("OEM"), "CALLED mount"));
+  }
+
+  @Test
   void aStorageControllerWithoutDriverWaitsForUdevOnce() throws Exception {
     device("0000:00:1f.2", "0x010601", true);
     device("0000:00:01.1", "0x010180", false); // PIIX IDE (i440fx), its module left to udev

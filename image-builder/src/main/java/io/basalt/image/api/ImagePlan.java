@@ -24,6 +24,7 @@ import java.util.OptionalLong;
  * @param artifacts the files written under the output folder, sorted by path, manifest.json last
  * @param commandLines the kernel command lines
  * @param knownAtBuild what is computed only while building
+ * @param update the update agent's image defaults from the spec's {@code update:} section, if any
  */
 public record ImagePlan(
     String name,
@@ -38,7 +39,8 @@ public record ImagePlan(
     long usrSlotBytes,
     List<Artifact> artifacts,
     List<CommandLine> commandLines,
-    List<String> knownAtBuild) {
+    List<String> knownAtBuild,
+    Optional<Update> update) {
 
   /** Placeholder for the usr dm-verity root hash in command line templates. */
   public static final String USR_ROOT_HASH = "${usr.roothash}";
@@ -53,6 +55,32 @@ public record ImagePlan(
     artifacts = List.copyOf(artifacts);
     commandLines = List.copyOf(commandLines);
     knownAtBuild = List.copyOf(knownAtBuild);
+    Objects.requireNonNull(update, "update");
+  }
+
+  /**
+   * What the build writes for the update agent from the spec's {@code update:} section.
+   *
+   * @param rootFile the trusted root file on the build host
+   * @param rootVersion its version
+   * @param rootKeyIds the root role's key ids
+   * @param rootThreshold the root role's threshold
+   * @param rootPath where it goes in the image
+   * @param confPath the image's default update.conf the settings go into
+   * @param settings the update.conf settings (native key to value, in file order)
+   */
+  public record Update(
+      String rootFile,
+      long rootVersion,
+      List<String> rootKeyIds,
+      int rootThreshold,
+      String rootPath,
+      String confPath,
+      java.util.Map<String, String> settings) {
+    public Update {
+      rootKeyIds = List.copyOf(rootKeyIds);
+      settings = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(settings));
+    }
   }
 
   /**

@@ -81,6 +81,22 @@ final class PlanPrinter {
     }
     ArrayNode known = n.putArray("knownAtBuild");
     p.knownAtBuild().forEach(known::add);
+    if (p.update().isPresent()) {
+      ImagePlan.Update u = p.update().get();
+      ObjectNode un = n.putObject("update");
+      ObjectNode root = un.putObject("root");
+      root.put("file", u.rootFile());
+      root.put("path", u.rootPath());
+      root.put("version", u.rootVersion());
+      root.put("threshold", u.rootThreshold());
+      ArrayNode ids = root.putArray("keyIds");
+      u.rootKeyIds().forEach(ids::add);
+      un.put("confPath", u.confPath());
+      ObjectNode set = un.putObject("settings");
+      u.settings().forEach(set::put);
+    } else {
+      n.putNull("update");
+    }
     try {
       return m.writeValueAsString(n);
     } catch (JsonProcessingException e) {
@@ -173,6 +189,26 @@ final class PlanPrinter {
     s.append("\nKernel command lines:\n");
     for (ImagePlan.CommandLine c : p.commandLines()) {
       s.append("  ").append(c.name()).append(": ").append(c.template()).append('\n');
+    }
+    s.append("\nUpdates:");
+    if (p.update().isPresent()) {
+      ImagePlan.Update u = p.update().get();
+      s.append(
+          "\n  trusted root: "
+              + u.rootFile()
+              + " (version "
+              + u.rootVersion()
+              + ", threshold "
+              + u.rootThreshold()
+              + " of "
+              + u.rootKeyIds().size()
+              + " root key(s)) -> "
+              + u.rootPath()
+              + "\n");
+      s.append("  " + u.confPath() + " (image defaults; /etc/basalt/update.conf overrides):\n");
+      u.settings().forEach((k, v) -> s.append("    ").append(k).append('=').append(v).append('\n'));
+    } else {
+      s.append(" no update: section (init-units' update.conf, no trusted root in the image)\n");
     }
     s.append("\nKnown only at build time:\n");
     for (String k : p.knownAtBuild()) {

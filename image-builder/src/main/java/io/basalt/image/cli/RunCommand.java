@@ -71,6 +71,19 @@ final class RunCommand implements Callable<Integer> {
       description = "127.0.0.1 port forwarded to the guest's 22 (default: ${DEFAULT-VALUE})")
   int sshPort;
 
+  /** The guest address that {@code --guest-forward} ports are reached at. */
+  static final String GUEST_FORWARD_ADDRESS = "10.0.2.100";
+
+  @Option(
+      names = "--guest-forward",
+      paramLabel = "PORT",
+      description =
+          "let the guest reach this machine's 127.0.0.1:PORT at http://"
+              + GUEST_FORWARD_ADDRESS
+              + ":PORT (e.g. basalt repo serve); repeatable; one busybox nc per connection"
+              + " (Debian package busybox-static)")
+  List<Integer> guestForwards = new ArrayList<>();
+
   @Option(
       names = "--memory",
       defaultValue = "2G",
@@ -184,6 +197,12 @@ final class RunCommand implements Callable<Integer> {
     if (sshPort < 1 || sshPort > 65535) {
       throw new IllegalArgumentException("--ssh-port " + sshPort + " is not a TCP port");
     }
+    for (int port : guestForwards) {
+      if (port < 1 || port > 65535) {
+        throw new IllegalArgumentException(
+            "--guest-forward: expected a port 1-65535, found " + port);
+      }
+    }
     Path target =
         resolveArtifact(artifact == null ? Path.of("out") : artifact, artifact == null, pxe);
     boolean isPxe = pxe || Files.isDirectory(target);
@@ -209,6 +228,16 @@ final class RunCommand implements Callable<Integer> {
                 "mon:stdio",
                 "-no-reboot"));
     String net = "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:" + sshPort + "-:22";
+    for (int port : guestForwards) {
+      // restrict=on keeps the guest off the host and the outside; guestfwd is the one way in.
+      net +=
+          ",guestfwd=tcp:"
+              + GUEST_FORWARD_ADDRESS
+              + ":"
+              + port
+              + "-cmd:busybox nc 127.0.0.1 "
+              + port;
+    }
     if (isPxe) {
       Path tftp = work.resolve("tftp");
       Files.createDirectories(tftp);

@@ -34,11 +34,12 @@ public final class InitramfsBuilder {
   /**
    * Modules loaded by default: disks (virtio, SCSI, SATA/AHCI, USB mass storage behind xHCI/EHCI),
    * dm-verity, the file systems (squashfs for /usr, ext4 for ROOT, vfat + code pages for OEM), loop
-   * for the live /usr image and overlay; and the devices cloud-config's datasources need (the
-   * virtio NIC for {@code cloud-config-url=}, CD-ROMs for config-2 and OpenNebula's CONTEXT), so
-   * that they exist before systemd starts. Left to udev's coldplug, a driver load on a starved
-   * machine can outlast udev's event timeout; the worker is killed and the device never appears for
-   * that boot. {@code nls_ascii} is the Debian kernel's default FAT I/O charset ({@code
+   * for the live /usr image, overlay, efivarfs (the loader's {@code LoaderDevicePartUUID} names the
+   * boot disk); and the devices cloud-config's datasources need (the virtio NIC for {@code
+   * cloud-config-url=}, CD-ROMs for config-2 and OpenNebula's CONTEXT), so that they exist before
+   * systemd starts. Left to udev's coldplug, a driver load on a starved machine can outlast udev's
+   * event timeout; the worker is killed and the device never appears for that boot. {@code
+   * nls_ascii} is the Debian kernel's default FAT I/O charset ({@code
    * CONFIG_FAT_DEFAULT_IOCHARSET="ascii"}), needed by every vfat mount without {@code iocharset=}
    * (the ESP at /efi, the OEM partition). Loaded on demand by the mount, on a starved machine it
    * was still loading (shown as {@code nls_ascii(+)}) when the mount gave up, and efi.mount failed
@@ -72,7 +73,8 @@ public final class InitramfsBuilder {
           "nls_utf8",
           "nls_ascii",
           "loop",
-          "overlay");
+          "overlay",
+          "efivarfs");
 
   /**
    * How many module loaders /init runs at once ({@code /etc/basalt/modules.load} has one line per

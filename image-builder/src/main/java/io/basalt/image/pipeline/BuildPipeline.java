@@ -674,7 +674,16 @@ public final class BuildPipeline {
             + "\nbasalt "
             + cfg.basaltVersion()
             + "\nspec\n"
-            + cfg.spec().text();
+            + cfg.spec().text()
+            // The trusted root is read from its own file: it changes the image without a change
+            // of the spec text (a spec without update: hashes exactly what it did before).
+            + cfg.spec()
+                .update()
+                .map(
+                    u ->
+                        "\nupdate root sha256 "
+                            + sha256Hex(u.rootJson().getBytes(StandardCharsets.UTF_8)))
+                .orElse("");
     return sha256Hex(in.getBytes(StandardCharsets.UTF_8)).substring(0, 12);
   }
 

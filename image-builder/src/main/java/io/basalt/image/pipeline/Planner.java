@@ -1,5 +1,6 @@
 package io.basalt.image.pipeline;
 
+import io.basalt.host.HostPaths;
 import io.basalt.host.RootPartition;
 import io.basalt.image.api.DiskLayout;
 import io.basalt.image.api.ImagePlan;
@@ -64,7 +65,18 @@ final class Planner {
         spec.partitions().usr(),
         artifacts(spec.outputs()),
         commandLines(spec),
-        knownAtBuild(spec, epoch.isPresent()));
+        knownAtBuild(spec, epoch.isPresent()),
+        spec.update()
+            .map(
+                u ->
+                    new ImagePlan.Update(
+                        u.root().toString(),
+                        u.rootVersion(),
+                        u.rootKeyIds(),
+                        u.rootThreshold(),
+                        HostPaths.SHIPPED_TUF_ROOT,
+                        HostPaths.UPDATE_CONF_DEFAULTS,
+                        u.settings())));
   }
 
   private static boolean wantsDisk(ImageSpec spec) {
@@ -90,7 +102,11 @@ final class Planner {
             "merged /usr of the base tree, /etc defaults, Basalt jars"
                 + " and units, "
                 + spec.files().size()
-                + " spec files, os-release; squashfs ("
+                + " spec files, os-release"
+                + (spec.update().isPresent()
+                    ? ", the update: section's root.json and update.conf"
+                    : "")
+                + "; squashfs ("
                 + spec.compressor().key()
                 + ") + dm-verity"));
     trees.add(
@@ -139,7 +155,9 @@ final class Planner {
     if (!epochFixed) {
       known.add("SOURCE_DATE_EPOCH (newest /usr/share/doc/*/copyright mtime of the base tree)");
     }
-    known.add("BUILD_ID (base tree key, SOURCE_DATE_EPOCH, Basalt version, spec text)");
+    known.add(
+        "BUILD_ID (base tree key, SOURCE_DATE_EPOCH, Basalt version, spec text"
+            + (spec.update().isPresent() ? ", the update root's sha256)" : ")"));
     known.add(
         "usr.img size, usr root hash "
             + ImagePlan.USR_ROOT_HASH

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 
@@ -27,6 +28,8 @@ import java.util.Set;
  * @param compressorLevel squashfs compression level: the spec's, else the default spec's; empty
  *     only when the spec sets it to null (the compressor's mksquashfs default)
  * @param sourceDateEpoch SOURCE_DATE_EPOCH fixed by the spec, if any
+ * @param update the {@code update:} section (the image's update agent settings and trusted TUF
+ *     root), if the spec has one
  * @param text the spec's own text (part of the build inputs)
  */
 public record ImageSpec(
@@ -42,6 +45,7 @@ public record ImageSpec(
     Compressor compressor,
     java.util.OptionalInt compressorLevel,
     OptionalLong sourceDateEpoch,
+    Optional<Update> update,
     String text) {
 
   /** Name of the embedded default spec resource. */
@@ -52,6 +56,45 @@ public record ImageSpec(
     files = List.copyOf(files);
     cmdline = List.copyOf(cmdline);
     outputs = Set.copyOf(outputs);
+    Objects.requireNonNull(update, "update");
+  }
+
+  /**
+   * The {@code update:} section, checked: what the builder writes to {@link
+   * io.basalt.host.HostPaths#SHIPPED_TUF_ROOT} and into the image's default update.conf ({@link
+   * io.basalt.host.HostPaths#UPDATE_CONF_DEFAULTS}).
+   *
+   * @param root the trusted root file on the build host (resolved against the spec's folder)
+   * @param rootJson the root metadata exactly as read (valid UTF-8: the TUF parser checked it)
+   * @param rootVersion the root's version
+   * @param rootKeyIds the key ids of the root role, sorted
+   * @param rootThreshold the root role's threshold
+   * @param settings update.conf lines, native key to value, in file order: {@code REPOSITORY_URL}
+   *     (when set), {@code CHANNEL}, then the spec's {@code settings} in spec order
+   */
+  public record Update(
+      Path root,
+      String rootJson,
+      long rootVersion,
+      List<String> rootKeyIds,
+      int rootThreshold,
+      java.util.Map<String, String> settings) {
+    public Update {
+      Objects.requireNonNull(root, "root");
+      Objects.requireNonNull(rootJson, "rootJson");
+      rootKeyIds = List.copyOf(rootKeyIds);
+      settings = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(settings));
+    }
+
+    /** The repository URL, or null when each machine sets it (cloud-config). */
+    public String repository() {
+      return settings.get(io.basalt.host.UpdateConfKeys.REPOSITORY_URL);
+    }
+
+    /** The channel the image's agent follows. */
+    public String channel() {
+      return settings.get(io.basalt.host.UpdateConfKeys.CHANNEL);
+    }
   }
 
   /**

@@ -1,23 +1,34 @@
 package io.basalt.image.spec;
 
+import io.basalt.host.HostPaths;
+import io.basalt.host.UpdateConfKeys;
 import io.basalt.image.spec.ImageSpec.Compressor;
 import io.basalt.image.spec.ImageSpec.Debian;
 import io.basalt.image.spec.ImageSpec.ExtraFile;
 import io.basalt.image.spec.ImageSpec.Output;
 import io.basalt.image.spec.ImageSpec.Partitions;
+import io.basalt.signing.tuf.Metadata;
+import io.basalt.signing.tuf.RoleKeys;
+import io.basalt.signing.tuf.Root;
+import io.basalt.signing.tuf.TufException;
+import io.basalt.update.agent.UpdateConfCheck;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
@@ -46,7 +57,8 @@ final class SpecBinder {
           "outputs",
           "compressor",
           "compressor-level",
-          "source-date-epoch");
+          "source-date-epoch",
+          "update");
   private static final Set<String> DEBIAN =
       Set.of(
           "suite",
@@ -59,6 +71,11 @@ final class SpecBinder {
   private static final Set<String> FILE = Set.of("path", "source", "content", "mode");
   private static final Set<String> KERNEL = Set.of("cmdline");
   private static final Set<String> PARTITIONS = Set.of("esp", "usr", "oem", "root");
+  private static final Set<String> UPDATE = Set.of("repository", "channel", "root", "settings");
+
+  /** The name the image's default update.conf has in messages of the agent's loader. */
+  private static final String CONF_NAME = "update.conf";
+
   private static final long MIB = 1L << 20;
 
   private static volatile YamlNode defaults;
@@ -191,7 +208,9 @@ final class SpecBinder {
           "expected x86-64 (the only architecture Basalt builds), found \"" + arch + "\"");
     }
     Debian debian = debian(user.map.get("debian"), def.map.get("debian"));
-    List<ExtraFile> files = files(pick(user, def, "files"), baseDir);
+    // Only the spec itself has an update: section (the default spec has none).
+    Optional<ImageSpec.Update> update = update(user.map.get("update"), channel, baseDir);
+    List<ExtraFile> files = files(pick(user, def, "files"), baseDir, update.isPresent());
     List<String> cmdline = kernel(user.map.get("kernel"), def.map.get("kernel"));
     Partitions partitions = partitions(user.map.get("partitions"), def.map.get("partitions"));
     Set<Output> outputs = outputs(pick(user, def, "outputs"));
@@ -248,6 +267,7 @@ final class SpecBinder {
         compressor,
         level,
         epoch,
+        update,
         text);
   }
 
@@ -298,7 +318,7 @@ final class SpecBinder {
     return new Debian(suite, mirror, variant, new ArrayList<>(packages), exclude, include);
   }
 
-  private List<ExtraFile> files(YamlNode n, Path baseDir) throws SpecException {
+  private List<ExtraFile> files(YamlNode n, Path baseDir, boolean update) throws SpecException {
     List<ExtraFile> out = new ArrayList<>();
     if (n == null || n.kind == YamlNode.Kind.NULL) {
       return out;
@@ -330,6 +350,16 @@ final class SpecBinder {
       }
       if (!seen.add(path)) {
         throw error(pathNode, key + ".path", "\"" + path + "\" is listed twice");
+      }
+      if (update
+          && (path.equals(HostPaths.SHIPPED_TUF_ROOT)
+              || path.equals(HostPaths.UPDATE_CONF_DEFAULTS))) {
+        throw error(
+            pathNode,
+            key + ".path",
+            "\""
+                + path
+                + "\" is written from the update: section; drop this entry or the update: section");
       }
       YamlNode src = f.map.get("source");
       YamlNode content = f.map.get("content");
@@ -374,6 +404,202 @@ final class SpecBinder {
       out.add(new ExtraFile(path, sourcePath, text, mode));
     }
     return out;
+  }
+
+  /**
+   * The {@code update:} section: the repository, the channel, the trusted root (read here and
+   * checked to be TUF root metadata signed by a threshold of its own root keys, as the agent's
+   * updater requires of the root it starts from) and update.conf settings (the schema is {@link
+   * UpdateConfKeys}; the whole file is then loaded with the agent's own loader).
+   */
+  private Optional<ImageSpec.Update> update(YamlNode n, String specChannel, Path baseDir)
+      throws SpecException {
+    if (n == null || n.kind == YamlNode.Kind.NULL) {
+      return Optional.empty();
+    }
+    map(n, "update");
+    checkKeys(n, "update", UPDATE);
+    // update.conf lines in file order, each with the node and key path it came from.
+    Map<String, String> settings = new LinkedHashMap<>();
+    List<YamlNode> lineNodes = new ArrayList<>();
+    List<String> lineKeys = new ArrayList<>();
+
+    YamlNode repoNode = n.map.get("repository");
+    if (repoNode != null && repoNode.kind != YamlNode.Kind.NULL) {
+      String repo = string(repoNode, "update.repository", null, "an http:// or https:// URL");
+      Optional<String> problem = UpdateConfKeys.problem(UpdateConfKeys.REPOSITORY_URL, repo);
+      if (problem.isPresent() || repo.isBlank()) {
+        throw error(
+            repoNode,
+            "update.repository",
+            problem.orElse("expected an http:// or https:// URL, found \"\""));
+      }
+      settings.put(UpdateConfKeys.REPOSITORY_URL, repo);
+      lineNodes.add(repoNode);
+      lineKeys.add("update.repository");
+    }
+
+    YamlNode channelNode = n.map.get("channel");
+    String channel = specChannel;
+    if (channelNode != null && channelNode.kind != YamlNode.Kind.NULL) {
+      channel =
+          string(channelNode, "update.channel", CHANNEL, "a channel name ([a-z0-9-], e.g. stable)");
+    }
+    settings.put(UpdateConfKeys.CHANNEL, channel);
+    lineNodes.add(channelNode != null ? channelNode : n);
+    lineKeys.add("update.channel");
+
+    YamlNode rootNode = n.map.get("root");
+    if (rootNode == null || rootNode.kind == YamlNode.Kind.NULL) {
+      throw error(
+          n,
+          "update.root",
+          "missing: the repository's trusted TUF root (e.g. REPO/metadata/1.root.json), a file"
+              + " relative to the spec");
+    }
+    RootFile root = root(rootNode, baseDir);
+
+    YamlNode set = n.map.get("settings");
+    if (set != null && set.kind != YamlNode.Kind.NULL) {
+      map(set, "update.settings");
+      Map<String, String> spelled = new LinkedHashMap<>(); // canonical key -> key as written
+      for (Map.Entry<String, YamlNode> e : set.map.entrySet()) {
+        String raw = e.getKey();
+        String key = "update.settings." + raw;
+        int[] at = set.keyPositions.get(raw);
+        Optional<String> canonical = UpdateConfKeys.canonical(raw);
+        if (canonical.isEmpty()) {
+          TreeSet<String> known = new TreeSet<>(UpdateConfKeys.KEYS);
+          known.addAll(UpdateConfKeys.ALIASES.keySet());
+          throw new SpecException(
+              source,
+              at[0],
+              at[1],
+              key + ": not an update.conf key (expected one of " + String.join(", ", known) + ")");
+        }
+        String k = canonical.get();
+        String instead =
+            switch (k) {
+              case UpdateConfKeys.REPOSITORY_URL -> "set it with update.repository";
+              case UpdateConfKeys.CHANNEL -> "set it with update.channel";
+              case UpdateConfKeys.ARCH -> "the image's arch decides it";
+              default -> null;
+            };
+        if (instead != null) {
+          throw new SpecException(source, at[0], at[1], key + ": not allowed here; " + instead);
+        }
+        if (UpdateConfKeys.isCredential(raw) || UpdateConfKeys.isCredential(k)) {
+          throw new SpecException(
+              source,
+              at[0],
+              at[1],
+              key
+                  + ": a secret does not belong in an image (anyone holding the image reads it);"
+                  + " set it per machine with cloud-config's coreos.locksmith");
+        }
+        String before = spelled.put(k, raw);
+        if (before != null) {
+          throw new SpecException(
+              source, at[0], at[1], key + ": the same setting as " + before + " (set it once)");
+        }
+        YamlNode v = e.getValue();
+        if (v.kind != YamlNode.Kind.STRING
+            && v.kind != YamlNode.Kind.NUMBER
+            && v.kind != YamlNode.Kind.BOOLEAN) {
+          throw error(v, key, "expected a value (text), found " + v.describe());
+        }
+        String value = v.text;
+        if (!value.equals(value.strip()) || value.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+          throw error(
+              v,
+              key,
+              "expected one line without leading or trailing blanks, found \""
+                  + value.replace("\n", "\\n")
+                  + "\"");
+        }
+        Optional<String> problem = UpdateConfKeys.problem(k, value);
+        if (problem.isPresent()) {
+          throw error(v, key, problem.get());
+        }
+        settings.put(k, value);
+        lineNodes.add(v);
+        lineKeys.add(key);
+      }
+    }
+
+    // The whole file through the agent's own loader: durations, windows and the rules between
+    // keys (fleetlock needs FLEETLOCK_URL...). An image whose defaults the agent refuses would fail
+    // every boot's health check.
+    StringBuilder conf = new StringBuilder();
+    for (Map.Entry<String, String> e : settings.entrySet()) {
+      conf.append(e.getKey()).append('=').append(e.getValue()).append('\n');
+    }
+    try {
+      UpdateConfCheck.check(conf.toString(), CONF_NAME);
+    } catch (IOException e) {
+      String m = String.valueOf(e.getMessage());
+      var lm =
+          Pattern.compile(Pattern.quote(CONF_NAME) + ":([0-9]+): (.*)", Pattern.DOTALL).matcher(m);
+      // One line per setting, in order: the agent's line number names the spec node.
+      if (lm.matches() && Integer.parseInt(lm.group(1)) <= settings.size()) {
+        int line = Integer.parseInt(lm.group(1)) - 1;
+        String detail = lm.group(2);
+        String k = new ArrayList<>(settings.keySet()).get(line);
+        if (detail.startsWith(k + ": ")) {
+          detail = detail.substring(k.length() + 2);
+        }
+        throw error(lineNodes.get(line), lineKeys.get(line), detail);
+      }
+      throw error(n, "update", m);
+    }
+    return Optional.of(
+        new ImageSpec.Update(
+            root.path, root.json, root.version, root.keyIds, root.threshold, settings));
+  }
+
+  private record RootFile(
+      Path path, String json, long version, List<String> keyIds, int threshold) {}
+
+  private RootFile root(YamlNode rootNode, Path baseDir) throws SpecException {
+    String name = string(rootNode, "update.root", null, "a file name");
+    if (baseDir == null) {
+      throw error(rootNode, "update.root", "host files are not allowed in this spec");
+    }
+    Path file = baseDir.resolve(name).normalize();
+    if (!Files.isRegularFile(file)) {
+      throw error(
+          rootNode, "update.root", "expected an existing regular file, found none at " + file);
+    }
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(file);
+    } catch (IOException e) {
+      throw error(rootNode, "update.root", file + ": cannot be read: " + e.getMessage());
+    }
+    Metadata m;
+    Root root;
+    try {
+      m = Metadata.parse(bytes, "root", "root");
+      root = Root.from(m);
+    } catch (TufException e) {
+      throw error(
+          rootNode, "update.root", file + ": not a TUF root metadata file: " + e.getMessage());
+    }
+    try {
+      // TUF 5.2: the trusted root a client starts from must be signed by a threshold of its own
+      // root keys (the agent's updater and `basalt tuf-client init` check the same).
+      root.verify("root", m);
+    } catch (TufException e) {
+      throw error(
+          rootNode,
+          "update.root",
+          file + ": not signed by a threshold of its own root keys: " + e.getMessage());
+    }
+    RoleKeys rk = root.role("root");
+    List<String> ids = new ArrayList<>(rk.keyids());
+    ids.sort(null);
+    return new RootFile(
+        file, new String(bytes, StandardCharsets.UTF_8), m.version(), ids, rk.threshold());
   }
 
   private List<String> kernel(YamlNode user, YamlNode def) throws SpecException {

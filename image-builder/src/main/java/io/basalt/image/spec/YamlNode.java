@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -149,6 +150,16 @@ final class YamlNode {
               Kind.LIST, line, col, null, null, null, Collections.unmodifiableList(list));
         }
       case VALUE_STRING:
+        if (p instanceof YAMLParser y && y.isCurrentAlias()) {
+          // Jackson hands an alias over as its anchor's name; never read it as a value.
+          throw new SpecException(
+              source,
+              line,
+              col,
+              "YAML alias '*"
+                  + p.getText()
+                  + "': anchors and aliases are not supported in an image spec");
+        }
         return new YamlNode(Kind.STRING, line, col, p.getText(), null, null, null);
       case VALUE_NUMBER_INT:
       case VALUE_NUMBER_FLOAT:

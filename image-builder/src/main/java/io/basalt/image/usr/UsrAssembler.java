@@ -213,6 +213,10 @@ public final class UsrAssembler {
       b.putWithParents(TreeEntry.regular(f.path(), c).withMode(f.mode()).withMtime(epoch));
     }
 
+    if (in.spec().update().isPresent()) {
+      UpdateFiles.add(b, in.spec().update().get(), epoch);
+    }
+
     FileTree withEtc = moveEtc(b.build());
     return withEtc.clampMtimes(epoch);
   }

@@ -134,4 +134,46 @@ class BuildCommandTest {
     assertFalse(Files.exists(dir.resolve("out")));
     assertFalse(Files.exists(dir.resolve("cache")));
   }
+
+  @Test
+  void planShowsTheUpdateSectionAndNullWithoutIt() throws Exception {
+    Files.write(dir.resolve("root.json"), io.basalt.image.spec.TestRoots.root(2, 1, 1));
+    Path spec = dir.resolve("spec.yaml");
+    Files.writeString(
+        spec,
+        "update:\n  repository: https://u.example.org/basalt\n  root: root.json\n"
+            + "  settings:\n    REBOOT_STRATEGY: etcd-lock\n");
+    BuildCommand bc = new BuildCommand();
+    bc.env = Map.of();
+    String[] args = {"--spec", spec.toString(), "--plan", "--cache", dir.resolve("c").toString()};
+    assertEquals(0, run(bc, args), err.toString());
+    String text = out.toString();
+    assertTrue(
+        text.contains(
+            "Updates:\n  trusted root: "
+                + dir.resolve("root.json")
+                + " (version 1, threshold 1 of 2 root key(s)) -> /usr/share/basalt/root.json\n"
+                + "  /usr/share/basalt/update.conf (image defaults; /etc/basalt/update.conf"
+                + " overrides):\n"
+                + "    REPOSITORY_URL=https://u.example.org/basalt\n"
+                + "    CHANNEL=stable\n"
+                + "    REBOOT_STRATEGY=etcd-lock\n"),
+        text);
+    assertTrue(text.contains("spec text, the update root's sha256)"), text);
+
+    out.getBuffer().setLength(0);
+    String[] json = {
+      "--spec", spec.toString(), "--plan", "--json", "--cache", dir.resolve("c").toString()
+    };
+    assertEquals(0, run(new BuildCommand(), json), err.toString());
+    JsonNode u = new ObjectMapper().readTree(out.toString()).get("update");
+    assertEquals(2, u.get("root").get("keyIds").size());
+    assertEquals("/usr/share/basalt/root.json", u.get("root").get("path").asText());
+    assertEquals("etcd-lock", u.get("settings").get("REBOOT_STRATEGY").asText());
+
+    out.getBuffer().setLength(0);
+    String[] plain = {"--plan", "--json", "--cache", dir.resolve("c").toString()};
+    assertEquals(0, run(new BuildCommand(), plain), err.toString());
+    assertTrue(new ObjectMapper().readTree(out.toString()).get("update").isNull());
+  }
 }

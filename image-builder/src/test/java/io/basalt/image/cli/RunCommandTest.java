@@ -71,6 +71,22 @@ class RunCommandTest {
   }
 
   @Test
+  void guestForwardLetsTheGuestReachALoopbackPort() throws IOException {
+    Path b = build("basalt-0.1.0");
+    RunCommand c = command(b);
+    c.guestForwards = List.of(8080);
+    String q = String.join(" ", c.plan().qemu);
+    assertTrue(
+        q.contains(
+            "-netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22,"
+                + "guestfwd=tcp:10.0.2.100:8080-cmd:busybox nc 127.0.0.1 8080 "),
+        q);
+    c.guestForwards = List.of(0);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, c::plan);
+    assertEquals("--guest-forward: expected a port 1-65535, found 0", e.getMessage());
+  }
+
+  @Test
   void diskBootsThroughOvmfOnAnOverlayWithRestrictedNetAndLoopbackSsh() throws IOException {
     Path b = build("basalt-0.1.0");
     RunCommand c = command(b);

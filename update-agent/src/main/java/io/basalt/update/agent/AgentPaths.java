@@ -57,10 +57,6 @@ public record AgentPaths(Path root) {
     return HostPaths.under(root, HostPaths.LOADER_BOOT_COUNT_PATH);
   }
 
-  public Path diskDir() {
-    return root.resolve("dev/disk");
-  }
-
   public Path machineId() {
     return root.resolve("etc/machine-id");
   }

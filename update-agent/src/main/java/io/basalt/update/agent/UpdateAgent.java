@@ -308,7 +308,7 @@ final class UpdateAgent {
       Installer inst =
           new Installer(
               new ResumableDownload(ranges, config.downloadDeadline()),
-              new SlotDevices(paths.diskDir()),
+              new SlotDevices(paths.root()),
               verity,
               new Esp(paths.esp()),
               paths.downloads(),

@@ -94,6 +94,15 @@ record UpdateConfig(
     } catch (java.nio.charset.MalformedInputException e) {
       throw new ConfigException(file + ": not valid UTF-8");
     }
+    return read(lines, file.toString());
+  }
+
+  /**
+   * Parses the lines of one file named {@code file} in messages into canonical key → setting.
+   *
+   * @throws ConfigException naming the file and line
+   */
+  static Map<String, Setting> read(List<String> lines, String file) throws ConfigException {
     Map<String, Setting> out = new TreeMap<>();
     Map<String, String> spelledAs = new TreeMap<>(); // canonical key -> raw key of its line
     for (int i = 0; i < lines.size(); i++) {
@@ -383,11 +392,11 @@ record UpdateConfig(
       return null;
     }
     try {
-      URI u = new URI(v.value());
-      if (!"http".equals(u.getScheme()) && !"https".equals(u.getScheme()) || u.getHost() == null) {
+      // The rule is the schema's (UpdateConfKeys), shared with the image builder's spec check.
+      if (UpdateConfKeys.problem(key, v.value()).isPresent()) {
         throw new URISyntaxException(v.value(), "not an http(s) URL with a host");
       }
-      return u;
+      return new URI(v.value());
     } catch (URISyntaxException e) {
       throw new ConfigException(
           v.where()

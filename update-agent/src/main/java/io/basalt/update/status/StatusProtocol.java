@@ -98,9 +98,17 @@ public final class StatusProtocol {
           }
           throw connectFailure(socket, e);
         }
-        ch.write(ByteBuffer.wrap((request + "\n").getBytes(StandardCharsets.UTF_8)));
+        IOException writeFailed = null;
+        try {
+          ch.write(ByteBuffer.wrap((request + "\n").getBytes(StandardCharsets.UTF_8)));
+        } catch (IOException e) {
+          writeFailed = e; // an agent that refused this peer may have answered and closed already
+        }
         byte[] line = readLine(ch);
         if (line.length == 0) {
+          if (writeFailed != null) {
+            throw writeFailed;
+          }
           throw new IOException("the update agent on " + socket + " closed without an answer");
         }
         Map<String, Object> m = JSON.readValue(line, Map.class);

@@ -173,6 +173,9 @@ public final class StatusServer implements AutoCloseable {
       PeerAccess.Level level = access.level(c.getOption(ExtendedSocketOptions.SO_PEERCRED));
       if (level == PeerAccess.Level.NONE) {
         ScheduledFuture<?> cut = deadline(c);
+        // Read the request first: closing before the client has written it fails the client's
+        // write with "Broken pipe" instead of showing this answer.
+        StatusProtocol.readLine(c);
         reply(c, new StatusProtocol.Reply(false, StatusProtocol.NEEDS_GROUP, null));
         cut.cancel(false);
         return;

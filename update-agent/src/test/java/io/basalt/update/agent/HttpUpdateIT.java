@@ -9,6 +9,7 @@ import io.basalt.host.BootEntry;
 import io.basalt.signing.tuf.client.HttpFetcher;
 import io.basalt.signing.tuf.repo.RepoServer;
 import io.basalt.update.install.HttpRangeSource;
+import io.basalt.update.install.TestBootDisk;
 import io.basalt.update.install.VerityVerifier;
 import io.basalt.update.strategy.RebootCoordinator;
 import io.basalt.update.strategy.RebootStrategy;
@@ -159,13 +160,9 @@ class HttpUpdateIT {
     Files.writeString(
         root.resolve("efi/loader/entries/basalt-1.0.0-A.conf"),
         BootEntry.fresh("1.0.0", "A").text(UpdateAgentTest.V1));
-    Files.createDirectories(root.resolve("dev/disk/by-partlabel"));
-    Files.createDirectories(root.resolve("dev/disk/by-partuuid"));
+    TestBootDisk.write(root);
+    Files.createDirectories(root.resolve("dev"));
     Files.write(root.resolve("dev/vda3"), new byte[(int) slotSize]);
-    Files.createSymbolicLink(root.resolve("dev/disk/by-partlabel/USR-B"), Path.of("../../vda3"));
-    Files.createSymbolicLink(
-        root.resolve("dev/disk/by-partuuid/bbbbbbbb-0000-0000-0000-00000000000b"),
-        Path.of("../../vda3"));
     return root;
   }
 

@@ -9,6 +9,7 @@ import com.google.common.jimfs.Jimfs;
 import io.basalt.host.BootEntry;
 import io.basalt.host.HostPaths;
 import io.basalt.update.cli.Basaltctl;
+import io.basalt.update.install.TestBootDisk;
 import io.basalt.update.install.VerityVerifier;
 import io.basalt.update.status.StatusServer;
 import io.basalt.update.strategy.RebootCoordinator;
@@ -75,12 +76,7 @@ class UpdateAgentTest {
     write("efi/loader/entries/basalt-1.0.0-A.conf", BootEntry.fresh("1.0.0", "A").text(V1));
     write("dev/vda3", "");
     Files.write(root.resolve("dev/vda3"), new byte[65536]);
-    Files.createDirectories(root.resolve("dev/disk/by-partlabel"));
-    Files.createDirectories(root.resolve("dev/disk/by-partuuid"));
-    Files.createSymbolicLink(root.resolve("dev/disk/by-partlabel/USR-B"), Path.of("../../vda3"));
-    Files.createSymbolicLink(
-        root.resolve("dev/disk/by-partuuid/bbbbbbbb-0000-0000-0000-00000000000b"),
-        Path.of("../../vda3"));
+    TestBootDisk.write(root);
   }
 
   @AfterEach

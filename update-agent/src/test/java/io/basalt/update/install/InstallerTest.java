@@ -87,20 +87,12 @@ class InstallerTest {
     Files.createDirectories(esp.resolve("basalt/A"));
     Files.writeString(esp.resolve("basalt/A/vmlinuz"), "kernel 1.0.0");
     Path dev = fs.getPath("/dev");
-    Files.createDirectories(dev.resolve("disk/by-partlabel"));
-    Files.createDirectories(dev.resolve("disk/by-partuuid"));
+    Files.createDirectories(dev);
+    TestBootDisk.write(fs.getPath("/"));
     slotA = dev.resolve("vda2");
     slotB = dev.resolve("vda3");
     Files.write(slotA, new byte[8 << 20]);
     Files.write(slotB, new byte[8 << 20]);
-    Files.createSymbolicLink(dev.resolve("disk/by-partlabel/USR-A"), fs.getPath("../../vda2"));
-    Files.createSymbolicLink(dev.resolve("disk/by-partlabel/USR-B"), fs.getPath("../../vda3"));
-    Files.createSymbolicLink(
-        dev.resolve("disk/by-partuuid/aaaaaaaa-0000-0000-0000-00000000000a"),
-        fs.getPath("../../vda2"));
-    Files.createSymbolicLink(
-        dev.resolve("disk/by-partuuid/BBBBBBBB-0000-0000-0000-00000000000B"),
-        fs.getPath("../../vda3"));
   }
 
   /**
@@ -119,7 +111,7 @@ class InstallerTest {
   private Installer installer(RepoRangeSource src, Installer.Hooks hooks, VerityVerifier v) {
     return new Installer(
         new ResumableDownload(src),
-        new SlotDevices(fs.getPath("/dev/disk")),
+        new SlotDevices(fs.getPath("/")),
         v,
         new Esp(esp),
         fs.getPath("/var/lib/basalt/downloads"),

@@ -150,19 +150,15 @@ class VerityIT {
     Files.writeString(
         esp.resolve("loader/entries/basalt-1.0.0-A.conf"),
         BootEntry.fresh("1.0.0", "A").text(InstallerTest.CMDLINE));
-    Path disk = tmp.resolve("dev/disk");
-    Files.createDirectories(disk.resolve("by-partlabel"));
-    Files.createDirectories(disk.resolve("by-partuuid"));
+    TestBootDisk.write(tmp);
+    Files.createDirectories(tmp.resolve("dev"));
     Path slotB = tmp.resolve("dev/vda3");
     Files.write(slotB, new byte[im.bytes().length + (1 << 20)]);
-    Files.createSymbolicLink(disk.resolve("by-partlabel/USR-B"), Path.of("../../vda3"));
-    Files.createSymbolicLink(
-        disk.resolve("by-partuuid/bbbbbbbb-0000-0000-0000-00000000000b"), Path.of("../../vda3"));
     HostInfo host = HostInfo.parse(InstallerTest.CMDLINE, "cmdline");
     Installer inst =
         new Installer(
             new ResumableDownload(new RepoRangeSource(tuf.repoDir)),
-            new SlotDevices(disk),
+            new SlotDevices(tmp),
             VerityVerifier.veritysetup(),
             new Esp(esp),
             tmp.resolve("downloads"),

@@ -94,6 +94,22 @@ class StatusServerTest {
   }
 
   @Test
+  void aRefusedPeerSlowToSendItsRequestStillGetsTheAnswerNotABrokenPipe() throws Exception {
+    // Seen in a VM: a user in no group ran basaltctl status and got "Broken pipe", because the
+    // agent answered and closed before the client had written its request.
+    Path sock = start(peer -> PeerAccess.Level.NONE, Duration.ofSeconds(5));
+    try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+      ch.connect(UnixDomainSocketAddress.of(sock));
+      Thread.sleep(300); // a slow JVM between connect and write
+      ch.write(ByteBuffer.wrap("status\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+      String reply =
+          new String(StatusProtocol.readLine(ch), java.nio.charset.StandardCharsets.UTF_8);
+      assertTrue(
+          reply.contains("needs root or membership in group basalt or sudo"), "reply: " + reply);
+    }
+  }
+
+  @Test
   void rootMayChangeState() throws Exception {
     Path sock = start(peer -> PeerAccess.Level.ALL, Duration.ofSeconds(5));
     StatusProtocol.Reply check = StatusProtocol.call(sock, "check", Duration.ofSeconds(5));
