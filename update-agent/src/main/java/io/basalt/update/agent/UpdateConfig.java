@@ -154,7 +154,7 @@ record UpdateConfig(
   }
 
   static UpdateConfig from(Map<String, Setting> s) throws ConfigException {
-    URI repo = repositoryUri(s.get("REPOSITORY_URL"));
+    URI repo = uri(s.get("REPOSITORY_URL"), "REPOSITORY_URL");
     for (Map.Entry<String, Setting> e : s.entrySet()) {
       Optional<String> problem = UpdateConfKeys.problem(e.getKey(), e.getValue().value());
       if (problem.isPresent()) {
@@ -361,30 +361,6 @@ record UpdateConfig(
               + v.value()
               + "\"");
     }
-  }
-
-  /**
-   * {@code REPOSITORY_URL}: an http(s) URL, or {@code file:///ABSOLUTE/PATH} (a mirror on a mounted
-   * stick or share, {@code basalt repo mirror}).
-   */
-  private static URI repositoryUri(Setting v) throws ConfigException {
-    if (v != null && v.value().startsWith("file:")) {
-      try {
-        URI u = new URI(v.value());
-        if (u.getPath() == null || !u.getPath().startsWith("/") || u.getAuthority() != null) {
-          throw new URISyntaxException(v.value(), "not file:///absolute/path");
-        }
-        return u;
-      } catch (URISyntaxException e) {
-        throw new ConfigException(
-            v.where()
-                + ": REPOSITORY_URL: expected an http://, https:// or file:///absolute/path URL,"
-                + " found \""
-                + v.value()
-                + "\"");
-      }
-    }
-    return uri(v, "REPOSITORY_URL");
   }
 
   private static URI uri(Setting v, String key) throws ConfigException {

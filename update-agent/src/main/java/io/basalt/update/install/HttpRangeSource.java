@@ -5,11 +5,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.HttpURLConnection;
 import java.net.URI;
-import java.nio.channels.Channels;
-import java.nio.channels.SeekableByteChannel;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -56,16 +51,6 @@ public final class HttpRangeSource implements RangeSource {
    */
   @Override
   public Opened open(URI uri, long offset, Duration deadline) throws IOException {
-    if ("file".equals(uri.getScheme())) {
-      // a mirror on a mounted file system: the file from the offset
-      Path f = Path.of(uri);
-      if (!Files.isRegularFile(f)) {
-        throw new NoSuchFileException(f.toString(), null, "not in the repository");
-      }
-      SeekableByteChannel ch = Files.newByteChannel(f);
-      ch.position(Math.min(offset, ch.size()));
-      return new Opened(Channels.newInputStream(ch), ch.position());
-    }
     HttpURLConnection c = (HttpURLConnection) uri.toURL().openConnection();
     if (deadline == null) {
       return connect(uri, offset, c);

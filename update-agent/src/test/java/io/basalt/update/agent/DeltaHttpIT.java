@@ -9,6 +9,7 @@ import io.basalt.host.ChunkIndex;
 import io.basalt.signing.tuf.client.HttpFetcher;
 import io.basalt.signing.tuf.repo.RepoServer;
 import io.basalt.update.install.HttpRangeSource;
+import io.basalt.update.install.TestBootDisk;
 import io.basalt.update.install.VerityVerifier;
 import io.basalt.update.strategy.RebootCoordinator;
 import io.basalt.update.strategy.RebootStrategy;
@@ -184,21 +185,13 @@ class DeltaHttpIT {
     Files.writeString(
         root.resolve("efi/loader/entries/basalt-1.0.0-A.conf"),
         BootEntry.fresh("1.0.0", "A").text(cmdline));
-    Files.createDirectories(root.resolve("dev/disk/by-partlabel"));
-    Files.createDirectories(root.resolve("dev/disk/by-partuuid"));
+    Files.createDirectories(root.resolve("dev"));
+    TestBootDisk.write(root);
     // slot A runs v1 (a slot is larger than its image); slot B is empty
     Files.write(
         root.resolve("dev/vda2"),
         Arrays.copyOf(running.bytes(), running.bytes().length + (1 << 20)));
     Files.write(root.resolve("dev/vda3"), new byte[running.bytes().length + (1 << 20)]);
-    Files.createSymbolicLink(root.resolve("dev/disk/by-partlabel/USR-A"), Path.of("../../vda2"));
-    Files.createSymbolicLink(root.resolve("dev/disk/by-partlabel/USR-B"), Path.of("../../vda3"));
-    Files.createSymbolicLink(
-        root.resolve("dev/disk/by-partuuid/aaaaaaaa-0000-0000-0000-00000000000a"),
-        Path.of("../../vda2"));
-    Files.createSymbolicLink(
-        root.resolve("dev/disk/by-partuuid/bbbbbbbb-0000-0000-0000-00000000000b"),
-        Path.of("../../vda3"));
     return root;
   }
 

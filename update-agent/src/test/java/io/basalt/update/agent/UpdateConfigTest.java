@@ -40,20 +40,6 @@ class UpdateConfigTest {
   }
 
   @Test
-  void aMirrorOnAMountedFileSystemIsAFileUrl() throws Exception {
-    write(overrides, "REPOSITORY_URL=file:///media/usb/basalt\n");
-    UpdateConfig c = UpdateConfig.load(defaults, overrides);
-    assertEquals(URI.create("file:///media/usb/basalt/metadata/"), c.metadataUrl());
-    assertEquals(URI.create("file:///media/usb/basalt/targets/"), c.targetsUrl());
-    write(overrides, "REPOSITORY_URL=file:media/usb\n");
-    assertEquals(
-        "/etc/basalt/update.conf:1: REPOSITORY_URL: expected an http://, https:// or"
-            + " file:///absolute/path URL, found \"file:media/usb\"",
-        assertThrows(ConfigException.class, () -> UpdateConfig.load(defaults, overrides))
-            .getMessage());
-  }
-
-  @Test
   void etcOverridesShippedDefaultsKeyByKey() throws Exception {
     write(
         defaults,

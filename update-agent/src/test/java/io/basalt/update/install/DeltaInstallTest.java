@@ -129,22 +129,14 @@ class DeltaInstallTest {
         esp.resolve("loader/entries/basalt-1.0.0-A.conf"),
         BootEntry.fresh("1.0.0", "A").text(CMDLINE));
     Path dev = fs.getPath("/dev");
-    Files.createDirectories(dev.resolve("disk/by-partlabel"));
-    Files.createDirectories(dev.resolve("disk/by-partuuid"));
+    Files.createDirectories(dev);
+    TestBootDisk.write(fs.getPath("/"));
     // slot A runs v1 (followed by stale bytes); slot B holds garbage
     byte[] a = new byte[8 << 20];
     new SplittableRandom(3).nextBytes(a);
     System.arraycopy(v1, 0, a, 0, v1.length);
     Files.write(dev.resolve("vda2"), a);
     Files.write(dev.resolve("vda3"), new byte[8 << 20]);
-    Files.createSymbolicLink(dev.resolve("disk/by-partlabel/USR-A"), fs.getPath("../../vda2"));
-    Files.createSymbolicLink(dev.resolve("disk/by-partlabel/USR-B"), fs.getPath("../../vda3"));
-    Files.createSymbolicLink(
-        dev.resolve("disk/by-partuuid/aaaaaaaa-0000-0000-0000-00000000000a"),
-        fs.getPath("../../vda2"));
-    Files.createSymbolicLink(
-        dev.resolve("disk/by-partuuid/bbbbbbbb-0000-0000-0000-00000000000b"),
-        fs.getPath("../../vda3"));
   }
 
   /** Serves the repository from memory, thread-safe, recording every URI and faults. */
@@ -211,7 +203,7 @@ class DeltaInstallTest {
         new DeltaInstall(new ResumableDownload(src), src, Duration.ofMinutes(1), log::add, f);
     return new Installer(
             new ResumableDownload(src),
-            new SlotDevices(fs.getPath("/dev/disk")),
+            new SlotDevices(fs.getPath("/")),
             contentCheck,
             new Esp(esp),
             downloads(),
