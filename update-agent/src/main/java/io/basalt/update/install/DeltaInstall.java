@@ -248,6 +248,9 @@ public final class DeltaInstall {
       throw new IOException(
           "assembled usr.img: sha256 " + got + ", the signed usr.img has " + wantSha);
     }
+    try (FileChannel ch = FileChannel.open(partial, StandardOpenOption.WRITE)) {
+      ch.force(true); // as a full download: durable before it gets its final name
+    }
     AtomicFiles.rename(partial, done);
     log.accept(
         "delta update: usr.img assembled ("
