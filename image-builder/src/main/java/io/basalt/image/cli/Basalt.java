@@ -20,7 +20,8 @@ import picocli.CommandLine.Command;
       io.basalt.signing.cli.RepoCommand.class,
       io.basalt.signing.cli.TufClientCommand.class,
       io.basalt.update.cli.FleetLockCommand.class,
-      RunCommand.class
+      RunCommand.class,
+      DeltaCommand.class
     })
 public final class Basalt implements Runnable {
 

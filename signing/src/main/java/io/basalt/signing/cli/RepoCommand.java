@@ -2,12 +2,14 @@ package io.basalt.signing.cli;
 
 import io.basalt.signing.json.CanonicalJson;
 import io.basalt.signing.keys.KeyType;
+import io.basalt.signing.tuf.repo.Mirror;
 import io.basalt.signing.tuf.repo.Passphrases;
 import io.basalt.signing.tuf.repo.PayloadPublisher;
 import io.basalt.signing.tuf.repo.RepoServer;
 import io.basalt.signing.tuf.repo.Repository;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -42,7 +44,8 @@ import picocli.CommandLine.Spec;
       RepoCommand.Resign.class,
       RepoCommand.RotateKey.class,
       RepoCommand.Verify.class,
-      RepoCommand.Serve.class
+      RepoCommand.Serve.class,
+      RepoCommand.MirrorCmd.class
     })
 public final class RepoCommand implements Runnable {
   @Spec CommandLine.Model.CommandSpec spec;
@@ -452,7 +455,9 @@ public final class RepoCommand implements Runnable {
   @Command(
       name = "serve",
       mixinStandardHelpOptions = true,
-      description = "Serve metadata/ and targets/ over HTTP on 127.0.0.1 until interrupted.")
+      description =
+          "Serve metadata/ and targets/ over HTTP on 127.0.0.1 until interrupted; one access log"
+              + " line per request on stderr (METHOD PATH STATUS BYTES).")
   static final class Serve extends Base {
     @Option(
         names = "--port",
@@ -462,7 +467,17 @@ public final class RepoCommand implements Runnable {
 
     @Override
     int run() throws IOException {
-      try (RepoServer s = RepoServer.start(opts.repo, port)) {
+      PrintWriter log = spec.commandLine().getErr();
+      try (RepoServer s =
+          RepoServer.start(
+              opts.repo,
+              port,
+              line -> {
+                synchronized (log) {
+                  log.println(line);
+                  log.flush();
+                }
+              })) {
         out()
             .println(
                 "serving "
@@ -480,6 +495,119 @@ public final class RepoCommand implements Runnable {
         }
       }
       return 0;
+    }
+  }
+
+  @Command(
+      name = "mirror",
+      description = {
+        "Copy a channel's signed metadata, payloads, chunk indexes and chunks from SRC into DEST,"
+            + " a directory (or USB stick) that serves as a repository on its own: metadata byte"
+            + " for byte, nothing re-signed; every file verified on the way in.",
+        "SRC: a repository directory (metadata/ and targets/) or its base URL (http, https, file)."
+      })
+  static final class MirrorCmd implements Callable<Integer> {
+    @Spec CommandLine.Model.CommandSpec spec;
+
+    // no standard help mixin: its --version would take the name of the version filter
+    @Option(
+        names = {"-h", "--help"},
+        usageHelp = true,
+        description = "Show this help message and exit.")
+    boolean help;
+
+    @Parameters(index = "0", paramLabel = "SRC", description = "repository directory or base URL")
+    String src;
+
+    @Parameters(index = "1", paramLabel = "DEST", description = "the mirror's directory")
+    Path dest;
+
+    @Option(
+        names = "--root",
+        paramLabel = "FILE",
+        description =
+            "trusted root metadata to verify SRC from (default for a directory:"
+                + " SRC/metadata/1.root.json; required for a URL)")
+    Path root;
+
+    @Option(
+        names = "--channel",
+        defaultValue = "stable",
+        description = "the channel to copy (default ${DEFAULT-VALUE})")
+    String channel;
+
+    @Option(names = "--arch", description = "only this architecture (default: all)")
+    String arch;
+
+    @Option(
+        names = "--version",
+        paramLabel = "V",
+        description = "only these versions (repeatable; default: all of the channel)")
+    List<String> versions = new ArrayList<>();
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      PrintWriter err = spec.commandLine().getErr();
+      try {
+        URI base;
+        Path trusted = root;
+        Path dir = Path.of(src);
+        if (src.matches("(?i)(https?|file):.*")) {
+          base = URI.create(src.endsWith("/") ? src : src + "/");
+          if (trusted == null) {
+            throw new CommandLine.ParameterException(
+                spec.commandLine(), "a URL source needs --root FILE (the trusted root metadata)");
+          }
+        } else {
+          if (!java.nio.file.Files.isDirectory(dir.resolve("metadata"))) {
+            throw new IOException(src + ": not a repository directory (no metadata/)");
+          }
+          base = dir.toAbsolutePath().normalize().toUri();
+          if (trusted == null) {
+            trusted = dir.resolve("metadata").resolve("1.root.json");
+          }
+        }
+        String prefix = channel + "/" + (arch == null ? "" : arch + "/");
+        Mirror.Report r =
+            new Mirror(
+                    base.resolve("metadata/"),
+                    base.resolve("targets/"),
+                    new io.basalt.signing.tuf.client.HttpFetcher(),
+                    clock)
+                .mirror(
+                    trusted,
+                    dest,
+                    p -> {
+                      if (!p.startsWith(prefix)) {
+                        return false;
+                      }
+                      if (versions.isEmpty()) {
+                        return true;
+                      }
+                      String[] parts = p.split("/");
+                      return parts.length == 4 && versions.contains(parts[2]);
+                    });
+        out.println(
+            "mirrored "
+                + r.targets()
+                + " target(s) and "
+                + r.chunks()
+                + " chunk(s) of channel "
+                + channel
+                + " into "
+                + dest
+                + " ("
+                + r.bytesFetched()
+                + " bytes fetched); metadata copied unchanged: "
+                + String.join(", ", r.metadata()));
+        out.flush();
+        return 0;
+      } catch (IOException | IllegalArgumentException e) {
+        err.println("basalt repo mirror: " + e.getMessage());
+        err.flush();
+        return 1;
+      }
     }
   }
 }

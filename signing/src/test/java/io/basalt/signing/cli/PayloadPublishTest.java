@@ -1,8 +1,11 @@
 package io.basalt.signing.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.basalt.host.ChunkIndex;
 import io.basalt.host.UpdatePayload;
 import io.basalt.signing.tuf.client.TargetInfo;
 import io.basalt.signing.tuf.client.Updater;
@@ -18,9 +21,14 @@ import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -65,8 +73,11 @@ class PayloadPublishTest {
   private Path payload(String version) throws Exception {
     Path d = tmp.resolve("out/basalt-" + version + "/update");
     Files.createDirectories(d);
-    byte[] usr = new byte[12288];
-    usr[0] = 1;
+    // 1 MiB of seeded noise with the version written at its end: versions share most chunks
+    byte[] usr = new byte[1 << 20];
+    new java.util.SplittableRandom(7).nextBytes(usr);
+    byte[] v = version.getBytes(StandardCharsets.UTF_8);
+    System.arraycopy(v, 0, usr, usr.length - v.length, v.length);
     Files.write(d.resolve("usr.img"), usr);
     Files.writeString(d.resolve("vmlinuz"), "kernel " + version);
     Files.writeString(d.resolve("initramfs"), "initramfs " + version);
@@ -106,7 +117,8 @@ class PayloadPublishTest {
     assertTrue(
         res[1].startsWith(
             "staged stable/x86-64/2.1.0/usr.img\nstaged stable/x86-64/2.1.0/vmlinuz\n"
-                + "staged stable/x86-64/2.1.0/initramfs\npublished "),
+                + "staged stable/x86-64/2.1.0/initramfs\n"
+                + "staged stable/x86-64/2.1.0/usr.img.chunks.json.gz\npublished "),
         res[1]);
 
     Path client = tmp.resolve("client");
@@ -120,7 +132,7 @@ class PayloadPublishTest {
             RepositoryTest.fetcher(r),
             Clock.fixed(T0.plusSeconds(60), ZoneOffset.UTC));
     TargetInfo usr = u.getTargetInfo("stable/x86-64/2.1.0/usr.img").orElseThrow();
-    assertEquals(12288, usr.length());
+    assertEquals(1 << 20, usr.length());
     assertEquals("2.1.0", usr.customString("version"));
     assertEquals("stable", usr.customString("channel"));
     assertEquals("x86-64", usr.customString("arch"));
@@ -132,9 +144,39 @@ class PayloadPublishTest {
     Path dl = tmp.resolve("dl");
     Files.createDirectories(dl);
     assertEquals("kernel 2.1.0", Files.readString(u.downloadTarget(k, dl)));
+    // the chunk index: a signed target with the payload's custom fields, its chunks stored
+    TargetInfo idxInfo =
+        u.getTargetInfo("stable/x86-64/2.1.0/usr.img.chunks.json.gz").orElseThrow();
+    assertEquals("2.1.0", idxInfo.customString("version"));
+    ChunkIndex idx =
+        ChunkIndex.parseFile(Files.readAllBytes(u.downloadTarget(idxInfo, dl)), "index");
+    byte[] img = Files.readAllBytes(p.resolve("usr.img"));
+    assertEquals(usr.hashes().get("sha256"), idx.sha256());
+    assertTrue(idx.chunks().size() > 4, "chunks: " + idx.chunks().size());
+    for (ChunkIndex.Chunk c : idx.chunks()) {
+      byte[] stored =
+          Files.readAllBytes(r.resolve("targets").resolve(ChunkIndex.chunkPath(c.sha256())));
+      assertTrue(
+          Arrays.equals(
+              stored, Arrays.copyOfRange(img, (int) c.offset(), (int) c.offset() + c.length())),
+          "chunk at " + c.offset());
+    }
     assertEquals(
-        "OK: 3 target(s) verified, 0 error(s), 0 warning(s)\n",
+        "OK: 4 target(s) verified, 0 error(s), 0 warning(s)\n",
         repo("verify", "-r", r.toString())[1]);
+
+    // a second version stores only the chunks it does not share
+    Set<Path> before = chunkFiles(r);
+    assertEquals("0", repo("publish", "-r", r.toString(), payload("2.2.0").toString())[0]);
+    Set<Path> added = chunkFiles(r);
+    added.removeAll(before);
+    assertEquals(1, added.size(), "new chunks: " + added);
+  }
+
+  private static Set<Path> chunkFiles(Path repo) throws Exception {
+    try (var s = Files.walk(repo.resolve("targets/chunks"))) {
+      return s.filter(Files::isRegularFile).collect(Collectors.toCollection(HashSet::new));
+    }
   }
 
   @Test
@@ -156,5 +198,71 @@ class PayloadPublishTest {
     assertEquals("1", notPayload[0]);
     assertTrue(notPayload[2].contains("not an update payload directory"), notPayload[2]);
     assertEquals("2", repo("publish", "-r", r.toString(), "--channel", "stable")[0]);
+  }
+
+  @Test
+  void mirrorCopiesAChannelThatVerifiesOnItsOwn() throws Exception {
+    Path r = tmp.resolve("repo");
+    assertEquals("0", repo("init", "-r", r.toString())[0]);
+    assertEquals(
+        "0",
+        repo("publish", "-r", r.toString(), payload("3.0.0").toString(), "--channel", "stable")[0]);
+    assertEquals(
+        "0",
+        repo("publish", "-r", r.toString(), payload("3.1.0").toString(), "--channel", "beta")[0]);
+    Path m = tmp.resolve("usb");
+    String[] res = repo("mirror", r.toString(), m.toString(), "--channel", "stable");
+    assertEquals("0", res[0], res[2]);
+    assertTrue(res[1].startsWith("mirrored 4 target(s) and "), res[1]);
+
+    // metadata byte for byte, nothing re-signed
+    for (String f :
+        List.of(
+            "1.root.json", "root.json", "timestamp.json", "3.snapshot.json", "3.targets.json")) {
+      assertArrayEquals(
+          Files.readAllBytes(r.resolve("metadata").resolve(f)),
+          Files.readAllBytes(m.resolve("metadata").resolve(f)),
+          f);
+    }
+    // a client that trusts only the origin's root reads the mirror alone
+    Path client = tmp.resolve("client-m");
+    Files.createDirectories(client);
+    Files.copy(r.resolve("metadata/1.root.json"), client.resolve("root.json"));
+    Updater u =
+        new Updater(
+            client,
+            URI.create("http://repo/metadata/"),
+            URI.create("http://repo/targets/"),
+            RepositoryTest.fetcher(m),
+            Clock.fixed(T0.plusSeconds(60), ZoneOffset.UTC));
+    TargetInfo idxInfo =
+        u.getTargetInfo("stable/x86-64/3.0.0/usr.img.chunks.json.gz").orElseThrow();
+    Path dl = Files.createDirectories(tmp.resolve("dl-m"));
+    ChunkIndex idx = ChunkIndex.parseFile(Files.readAllBytes(u.downloadTarget(idxInfo, dl)), "i");
+    for (ChunkIndex.Chunk c : idx.chunks()) {
+      assertTrue(
+          Files.isRegularFile(m.resolve("targets").resolve(ChunkIndex.chunkPath(c.sha256()))));
+    }
+    TargetInfo usr = u.getTargetInfo("stable/x86-64/3.0.0/usr.img").orElseThrow();
+    assertEquals(1 << 20, Files.size(u.downloadTarget(usr, dl)));
+    assertFalse(Files.exists(m.resolve("targets/beta")), "other channels are not copied");
+
+    // a second run fetches nothing
+    res = repo("mirror", r.toString(), m.toString(), "--channel", "stable");
+    assertTrue(res[1].contains("(0 bytes fetched)"), res[1]);
+
+    // a chunk corrupted at the origin is refused and no metadata is written
+    Path chunk = r.resolve("targets").resolve(ChunkIndex.chunkPath(idx.chunks().get(0).sha256()));
+    byte[] b = Files.readAllBytes(chunk);
+    b[0] ^= 1;
+    Files.write(chunk, b);
+    Path m2 = tmp.resolve("usb2");
+    res = repo("mirror", r.toString(), m2.toString(), "--channel", "stable");
+    assertEquals("1", res[0]);
+    assertTrue(
+        res[2].contains(idx.chunks().get(0).sha256() + ": " + b.length + " bytes with sha256 "),
+        res[2]);
+    assertFalse(Files.exists(m2.resolve("metadata/timestamp.json")));
+    assertEquals("2", repo("mirror", "http://example.invalid/", m2.toString())[0]);
   }
 }

@@ -3,12 +3,14 @@ package io.basalt.update.agent;
 import io.basalt.host.AtomicFiles;
 import io.basalt.signing.tuf.client.Fetcher;
 import io.basalt.signing.tuf.client.Updater;
+import io.basalt.update.install.DeltaInstall;
 import io.basalt.update.install.Esp;
 import io.basalt.update.install.HostInfo;
 import io.basalt.update.install.Installer;
 import io.basalt.update.install.RangeSource;
 import io.basalt.update.install.ResumableDownload;
 import io.basalt.update.install.SlotDevices;
+import io.basalt.update.install.VerityFormatter;
 import io.basalt.update.install.VerityVerifier;
 import io.basalt.update.status.AgentStatus;
 import io.basalt.update.status.StatusProtocol;
@@ -54,6 +56,8 @@ final class UpdateAgent {
   private volatile UpdateConfig config;
   private String state = "idle";
   private int progress = -1;
+  private long fetchBytes = -1;
+  private long reuseBytes = -1;
   private String lastCheck;
   private String lastError;
   private String message;
@@ -297,6 +301,10 @@ final class UpdateAgent {
       }
       log.accept(r.message() + "; installing into slot " + host.otherSlot().orElseThrow());
       set("downloading", r.message());
+      synchronized (lock) {
+        fetchBytes = -1;
+        reuseBytes = -1;
+      }
       Installer inst =
           new Installer(
               new ResumableDownload(ranges, config.downloadDeadline()),
@@ -310,7 +318,20 @@ final class UpdateAgent {
                   state = pct < 60 ? "downloading" : "installing";
                   progress = Math.min(100, Math.max(0, pct));
                 }
-              });
+              },
+              new DeltaInstall(
+                  new ResumableDownload(ranges, config.downloadDeadline()),
+                  ranges,
+                  config.downloadDeadline(),
+                  log,
+                  VerityFormatter.veritysetup()),
+              plan -> {
+                synchronized (lock) {
+                  fetchBytes = plan.fetchBytes();
+                  reuseBytes = plan.reuseBytes();
+                }
+              },
+              log);
       Path entry =
           inst.install(
               offer, config.targetsUrl(), updater.trustedRoot().consistentSnapshot(), host);
@@ -480,7 +501,9 @@ final class UpdateAgent {
           message,
           available,
           fallback,
-          List.copyOf(failed));
+          List.copyOf(failed),
+          fetchBytes,
+          reuseBytes);
     }
   }
 

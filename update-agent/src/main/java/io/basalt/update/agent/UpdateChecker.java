@@ -1,5 +1,6 @@
 package io.basalt.update.agent;
 
+import io.basalt.host.ChunkIndex;
 import io.basalt.host.UpdatePayload;
 import io.basalt.signing.tuf.Metadata;
 import io.basalt.signing.tuf.TargetFile;
@@ -155,8 +156,12 @@ public final class UpdateChecker {
               + usr.length()
               + " bytes)");
     }
+    // the delta payload is optional: without it the agent downloads usr.img whole
+    TargetInfo index =
+        updater.getTargetInfo(dir + ChunkIndex.indexName(UpdatePayload.USR_IMG)).orElse(null);
     Offer o =
-        new Offer(chosen.toString(), channel, arch, usr, kernel, initrd, rootHash, n.longValue());
+        new Offer(
+            chosen.toString(), channel, arch, usr, kernel, initrd, rootHash, n.longValue(), index);
     return new Result(Optional.of(o), "update available: " + running + " -> " + chosen, warnings);
   }
 

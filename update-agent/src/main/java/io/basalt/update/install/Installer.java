@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * Installs a verified update into the inactive USR slot. The order makes the new entry the commit
@@ -24,7 +25,9 @@ import java.util.Set;
  *
  * <ol>
  *   <li>download usr.img, vmlinuz, initramfs into the downloads directory (resumable, length and
- *       sha256 checked against the signed metadata);
+ *       sha256 checked against the signed metadata); with a chunk index, usr.img is first assembled
+ *       from the running slot and the missing chunks ({@link DeltaInstall}) and downloaded whole
+ *       only when that fails;
  *   <li>delete every boot entry of the inactive slot (it is about to be overwritten);
  *   <li>write usr.img into the slot device, fsync;
  *   <li>{@code veritysetup verify} the slot against the signed root hash;
@@ -72,6 +75,9 @@ public final class Installer {
   private final Path downloads;
   private final Hooks hooks;
   private final Progress progress;
+  private final DeltaInstall delta;
+  private final DeltaInstall.Planned planned;
+  private final Consumer<String> log;
 
   /** Wires the steps' collaborators; {@code downloads} is {@code /var/lib/basalt/downloads}. */
   public Installer(
@@ -82,6 +88,29 @@ public final class Installer {
       Path downloads,
       Hooks hooks,
       Progress progress) {
+    this(download, slots, verity, boot, downloads, hooks, progress, null, null, null);
+  }
+
+  /**
+   * Wires the steps' collaborators; with {@code delta}, {@code usr.img} is assembled from the
+   * running slot and the missing chunks when the offer has a chunk index ({@link DeltaInstall}),
+   * falling back to the full download on any failure; {@code planned} hears the plan and {@code
+   * log} gets a line per delta event (both may be null).
+   */
+  public Installer(
+      ResumableDownload download,
+      SlotDevices slots,
+      VerityVerifier verity,
+      Esp boot,
+      Path downloads,
+      Hooks hooks,
+      Progress progress,
+      DeltaInstall delta,
+      DeltaInstall.Planned planned,
+      Consumer<String> log) {
+    this.delta = delta;
+    this.planned = planned == null ? p -> {} : planned;
+    this.log = log == null ? l -> {} : log;
     this.download = Objects.requireNonNull(download);
     this.slots = Objects.requireNonNull(slots);
     this.verity = Objects.requireNonNull(verity);
@@ -114,7 +143,10 @@ public final class Installer {
     Path dir = downloads.resolve(version);
     long[] base = {0};
     boolean cs = consistentSnapshot;
-    Path usr = fetch(offer.usr(), targetsBase, cs, dir, UpdatePayload.USR_IMG, total, base);
+    Path usr = assemble(offer, targetsBase, cs, host, dir, total, base);
+    if (usr == null) {
+      usr = fetch(offer.usr(), targetsBase, cs, dir, UpdatePayload.USR_IMG, total, base);
+    }
     Path kernel = fetch(offer.kernel(), targetsBase, cs, dir, UpdatePayload.KERNEL, total, base);
     Path initrd =
         fetch(offer.initramfs(), targetsBase, cs, dir, UpdatePayload.INITRAMFS, total, base);
@@ -150,6 +182,50 @@ public final class Installer {
     progress.report("installed " + version + " into slot " + slot, 100);
     deleteTree(dir);
     return entry;
+  }
+
+  /**
+   * The delta path: {@code usr.img} assembled and verified by {@link DeltaInstall}, or null when
+   * there is no index or anything failed (then the caller downloads the full image).
+   */
+  private Path assemble(
+      Offer offer, URI targetsBase, boolean cs, HostInfo host, Path dir, long total, long[] base) {
+    if (delta == null || offer.usrIndex() == null) {
+      return null;
+    }
+    try {
+      String off = KernelCommandLine.parse(host.cmdline()).get(KernelCommandLine.USR_HASH_OFFSET);
+      if (off == null || !off.matches("[1-9][0-9]{0,18}")) {
+        throw new IOException(
+            "the running kernel command line has no usable "
+                + KernelCommandLine.USR_HASH_OFFSET
+                + "= (found "
+                + off
+                + "), so the running image's length is unknown");
+      }
+      Path running = slots.device(host.slot());
+      Path usr =
+          delta.assemble(
+              targetsBase,
+              cs,
+              offer.usrIndex(),
+              offer.usr(),
+              running,
+              Long.parseLong(off),
+              dir,
+              planned,
+              n -> progress.report("assembling usr.img", (int) (n * 60 / Math.max(1, total))));
+      base[0] += offer.usr().length();
+      return usr;
+    } catch (IOException | RuntimeException e) {
+      log.accept(
+          "delta update failed: "
+              + (e.getMessage() == null ? e.toString() : e.getMessage())
+              + "; falling back to the full usr.img ("
+              + offer.usr().length()
+              + " bytes)");
+      return null;
+    }
   }
 
   private Path fetch(

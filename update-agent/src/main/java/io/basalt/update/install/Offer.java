@@ -4,7 +4,8 @@ import io.basalt.signing.tuf.client.TargetInfo;
 
 /**
  * A signed update found in the repository: the version and its three targets (the USR slot image,
- * kernel, initramfs) with the dm-verity root hash and hash offset from the signed custom metadata.
+ * kernel, initramfs) with the dm-verity root hash and hash offset from the signed custom metadata,
+ * and the chunk index of the USR image when the repository publishes one (null otherwise).
  * Immutable.
  */
 public record Offer(
@@ -15,4 +16,19 @@ public record Offer(
     TargetInfo kernel,
     TargetInfo initramfs,
     String usrRootHash,
-    long usrHashOffset) {}
+    long usrHashOffset,
+    TargetInfo usrIndex) {
+
+  /** An offer without a chunk index (full payload only). */
+  public Offer(
+      String version,
+      String channel,
+      String arch,
+      TargetInfo usr,
+      TargetInfo kernel,
+      TargetInfo initramfs,
+      String usrRootHash,
+      long usrHashOffset) {
+    this(version, channel, arch, usr, kernel, initramfs, usrRootHash, usrHashOffset, null);
+  }
+}

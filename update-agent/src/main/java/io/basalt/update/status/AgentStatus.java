@@ -12,6 +12,8 @@ import java.util.Map;
  *     reboot-pending, rebooting, error
  * @param progress 0–100 during downloading/installing, else -1
  * @param fallback the other slot's entry ({@code VERSION (SLOT, state)}), or null
+ * @param fetchBytes bytes of the new USR image the delta update downloads, or -1 (no delta planned)
+ * @param reuseBytes bytes of the new USR image the delta update takes from this machine, or -1
  */
 public record AgentStatus(
     String version,
@@ -25,7 +27,9 @@ public record AgentStatus(
     String message,
     String available,
     String fallback,
-    List<String> failedVersions) {
+    List<String> failedVersions,
+    long fetchBytes,
+    long reuseBytes) {
 
   /** The status as a JSON-ready map with a fixed key order. */
   public Map<String, Object> toMap() {
@@ -42,6 +46,8 @@ public record AgentStatus(
     m.put("available", available);
     m.put("fallback", fallback);
     m.put("failedVersions", failedVersions);
+    m.put("fetchBytes", fetchBytes);
+    m.put("reuseBytes", reuseBytes);
     return m;
   }
 
@@ -61,7 +67,9 @@ public record AgentStatus(
         str(m, "message"),
         str(m, "available"),
         str(m, "fallback"),
-        m.get("failedVersions") instanceof List<?> l ? (List<String>) l : List.of());
+        m.get("failedVersions") instanceof List<?> l ? (List<String>) l : List.of(),
+        m.get("fetchBytes") instanceof Number f ? f.longValue() : -1,
+        m.get("reuseBytes") instanceof Number r ? r.longValue() : -1);
   }
 
   private static String str(Map<String, Object> m, String k) {
@@ -79,6 +87,17 @@ public record AgentStatus(
     line(b, "State", state + (progress >= 0 ? " " + progress + "%" : ""));
     if (available != null) {
       line(b, "Available", available);
+    }
+    if (fetchBytes >= 0) {
+      line(
+          b,
+          "Transfer",
+          String.format(
+              Locale.ROOT,
+              "delta: fetch %,d bytes, reuse %,d bytes (%.1f %% fetched)",
+              fetchBytes,
+              reuseBytes,
+              100.0 * fetchBytes / Math.max(1, fetchBytes + reuseBytes)));
     }
     line(b, "Last check", lastCheck == null ? "never" : lastCheck);
     if (message != null) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.basalt.host.BootEntry;
+import io.basalt.host.ChunkIndex;
 import io.basalt.update.agent.SemVer;
 import io.basalt.update.agent.UpdateChecker;
 import io.basalt.update.testing.RepoRangeSource;
@@ -90,6 +91,24 @@ class VerityIT {
     Matcher m = Pattern.compile("Root hash:\\s+([0-9a-f]{64})").matcher(out);
     assertTrue(m.find(), out);
     return new VerityITAccess.Image(Files.readAllBytes(img), m.group(1), padded);
+  }
+
+  @Test
+  void theFormatterRebuildsTheHashAreaByteForByte() throws Exception {
+    VerityITAccess.Image im = makeImage("2.1.0");
+    int h = (int) im.hashOffset();
+    ChunkIndex.Verity v =
+        ChunkIndex.Verity.read(Arrays.copyOfRange(im.bytes(), h, h + 4096), h).orElseThrow();
+    assertEquals(im.bytes().length, ChunkIndex.Verity.imageLength(h));
+    Path data = tmp.resolve("assembling");
+    Files.write(data, Arrays.copyOf(im.bytes(), h));
+    VerityFormatter.veritysetup().format(data, v);
+    assertArrayEquals(im.bytes(), Files.readAllBytes(data));
+    // a wrong salt gives another tree (the caller's sha256 check then refuses the file)
+    Files.write(data, Arrays.copyOf(im.bytes(), h));
+    VerityFormatter.veritysetup()
+        .format(data, new ChunkIndex.Verity(h, "00" + v.salt().substring(2), v.uuid()));
+    assertTrue(!Arrays.equals(im.bytes(), Files.readAllBytes(data)));
   }
 
   @Test

@@ -31,7 +31,20 @@ class StatusServerTest {
 
   private static final AgentStatus STATUS =
       new AgentStatus(
-          "1.0.0", "A", "stable", "off", "idle", -1, null, null, null, null, null, List.of());
+          "1.0.0",
+          "A",
+          "stable",
+          "off",
+          "downloading",
+          40,
+          null,
+          null,
+          null,
+          null,
+          null,
+          List.of(),
+          3_000_000,
+          340_000_000);
 
   private static final Function<String, StatusProtocol.Reply> HANDLER =
       req -> new StatusProtocol.Reply(true, "did " + req, STATUS);
@@ -56,6 +69,13 @@ class StatusServerTest {
     StatusProtocol.Reply st = StatusProtocol.call(sock, "status", Duration.ofSeconds(5));
     assertTrue(st.ok(), st.message());
     assertEquals("1.0.0", st.status().version());
+    assertEquals(STATUS, st.status(), "every field, the delta bytes included, crosses the socket");
+    assertTrue(
+        st.status()
+            .render()
+            .contains(
+                "Transfer:   delta: fetch 3,000,000 bytes, reuse 340,000,000 bytes (0.9 % fetched)"),
+        st.status().render());
     StatusProtocol.Reply check = StatusProtocol.call(sock, "check", Duration.ofSeconds(5));
     assertFalse(check.ok());
     assertTrue(

@@ -4,6 +4,7 @@ import io.basalt.signing.tuf.client.FetchException;
 import io.basalt.signing.tuf.client.Fetcher;
 import io.basalt.signing.tuf.client.Updater;
 import io.basalt.signing.tuf.repo.Passphrases;
+import io.basalt.signing.tuf.repo.PayloadPublisher;
 import io.basalt.signing.tuf.repo.Repository;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -67,6 +68,57 @@ public final class TufFixture {
     repo.addTarget("targets", dir + "usr.img", file(dir + "usr.img", usrImg), usr);
     repo.addTarget("targets", dir + "vmlinuz", file(dir + "vmlinuz", kernel), common);
     repo.addTarget("targets", dir + "initramfs", file(dir + "initramfs", initrd), common);
+  }
+
+  /**
+   * Publishes a release the way {@code basalt repo publish PAYLOAD_DIR} does ({@link
+   * PayloadPublisher}): the three payload files plus the chunk index of {@code usr.img} and its
+   * chunks under {@code targets/chunks/}.
+   */
+  public void addPayload(
+      String channel,
+      String version,
+      byte[] usrImg,
+      String rootHash,
+      long hashOffset,
+      byte[] kernel,
+      byte[] initrd)
+      throws Exception {
+    Path d = work.resolve("payload-" + version);
+    Files.createDirectories(d);
+    Map<String, byte[]> files = new LinkedHashMap<>();
+    files.put("usr.img", usrImg);
+    files.put("vmlinuz", kernel);
+    files.put("initramfs", initrd);
+    StringBuilder json = new StringBuilder();
+    for (Map.Entry<String, byte[]> e : files.entrySet()) {
+      Files.write(d.resolve(e.getKey()), e.getValue());
+      json.append(json.length() == 0 ? "" : ",")
+          .append('"')
+          .append(e.getKey())
+          .append("\":{\"size\":")
+          .append(e.getValue().length)
+          .append(",\"sha256\":\"")
+          .append(
+              java.util.HexFormat.of()
+                  .formatHex(
+                      java.security.MessageDigest.getInstance("SHA-256").digest(e.getValue())))
+          .append("\"}");
+    }
+    Files.writeString(
+        d.resolve("payload.json"),
+        "{\"name\":\"basalt\",\"version\":\""
+            + version
+            + "\",\"channel\":\""
+            + channel
+            + "\",\"arch\":\"x86-64\",\"usrRootHash\":\""
+            + rootHash
+            + "\",\"usrHashOffset\":"
+            + hashOffset
+            + ",\"files\":{"
+            + json
+            + "}}");
+    PayloadPublisher.stage(repo, "targets", d, channel);
   }
 
   /** Adds a simple release whose contents are derived from the version text. */

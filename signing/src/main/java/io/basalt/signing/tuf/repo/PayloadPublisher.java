@@ -2,6 +2,9 @@ package io.basalt.signing.tuf.repo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.basalt.host.AtomicFiles;
+import io.basalt.host.ChunkIndex;
+import io.basalt.host.Chunker;
 import io.basalt.host.UpdatePayload;
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,14 +14,17 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 
 /**
  * Stages an image build's update payload directory ({@code out/<image>/update/}, the {@link
  * UpdatePayload} contract) as TUF targets {@code CHANNEL/ARCH/VERSION/FILE} whose signed {@code
- * custom} object is {@link UpdatePayload#targetCustom}. Every file's size and sha256 are checked
- * against {@code payload.json} first. Stateless; thread-safe.
+ * custom} object is {@link UpdatePayload#targetCustom}, plus the {@link ChunkIndex} of {@code
+ * usr.img} as the target {@code CHANNEL/ARCH/VERSION/usr.img.chunks.json.gz} and its chunks under
+ * {@code targets/chunks/}. Every file's size and sha256 are checked against {@code payload.json}
+ * first. Stateless; thread-safe.
  */
 public final class PayloadPublisher {
 
@@ -41,7 +47,51 @@ public final class PayloadPublisher {
       repo.addTarget(role, target, payloadDir.resolve(f.path()), payload.targetCustom(f.path()));
       staged.add(target);
     }
+    staged.add(stageChunkIndex(repo, role, payload, payloadDir.resolve(UpdatePayload.USR_IMG)));
     return staged;
+  }
+
+  /**
+   * Cuts {@code usr.img} with {@link Chunker#DEFAULT} (data and verity hash area apart, {@link
+   * ChunkIndex#ofImage}), stores every chunk not yet in the repository at {@code targets/}{@link
+   * ChunkIndex#chunkPath} (content-addressed, so a chunk already there is the same bytes) and
+   * stages the index as the target {@code CHANNEL/ARCH/VERSION/usr.img.chunks.json.gz} with the
+   * payload's custom fields.
+   */
+  private static String stageChunkIndex(
+      Repository repo, String role, UpdatePayload payload, Path usrImg) throws IOException {
+    Path targets = repo.dir().resolve("targets");
+    ChunkIndex index;
+    try (InputStream in = Files.newInputStream(usrImg)) {
+      index =
+          ChunkIndex.ofImage(
+              UpdatePayload.USR_IMG,
+              Chunker.DEFAULT,
+              in,
+              payload.usrHashOffset(),
+              (c, buf, from) -> {
+                Path f = targets.resolve(ChunkIndex.chunkPath(c.sha256()));
+                if (!Files.isRegularFile(f) || Files.size(f) != c.length()) {
+                  byte[] bytes = Arrays.copyOfRange(buf, from, from + c.length());
+                  Files.createDirectories(f.getParent());
+                  AtomicFiles.writeOutput(f, tmp -> Files.write(tmp, bytes));
+                }
+              });
+    }
+    UpdatePayload.FileEntry usr = payload.files().get(0);
+    if (index.size() != usr.size() || !index.sha256().equals(usr.sha256())) {
+      throw new IOException(usrImg + ": changed while it was published");
+    }
+    String name = ChunkIndex.indexName(UpdatePayload.USR_IMG);
+    String target = payload.targetPath(name);
+    Path tmp = Files.createTempFile(repo.dir(), ".index-", ".part");
+    try {
+      Files.write(tmp, index.toFile());
+      repo.addTarget(role, target, tmp, payload.targetCustom(name));
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+    return target;
   }
 
   /** Reads and checks {@code payload.json} and the files it lists; {@code channel} overrides. */
@@ -137,13 +187,16 @@ public final class PayloadPublisher {
     return n.asText();
   }
 
-  private static String sha256(Path f) throws IOException {
-    MessageDigest md;
+  private static MessageDigest digest() {
     try {
-      md = MessageDigest.getInstance("SHA-256");
+      return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  private static String sha256(Path f) throws IOException {
+    MessageDigest md = digest();
     try (InputStream in = Files.newInputStream(f)) {
       byte[] buf = new byte[1 << 16];
       int n;

@@ -10,6 +10,7 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.function.Consumer;
 
 /**
  * Serves a repository's {@code metadata/} and {@code targets/} over HTTP on the loopback interface
@@ -29,6 +30,18 @@ public final class RepoServer implements AutoCloseable {
    * @throws IOException if the port cannot be bound
    */
   public static RepoServer start(Path repoDir, int port) throws IOException {
+    return start(repoDir, port, line -> {});
+  }
+
+  /**
+   * Starts serving on 127.0.0.1 and reports every request to {@code accessLog} as one line: {@code
+   * METHOD PATH STATUS BYTES} (bytes of the body sent).
+   *
+   * @param port 0 picks a free port
+   * @throws IOException if the port cannot be bound
+   */
+  public static RepoServer start(Path repoDir, int port, Consumer<String> accessLog)
+      throws IOException {
     HttpServer s =
         HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 16);
     Path meta = repoDir.resolve("metadata").toAbsolutePath().normalize();
@@ -36,10 +49,20 @@ public final class RepoServer implements AutoCloseable {
     // metadata names are stored escaped (a%2Fb.json): serve them by raw path
     s.createContext(
         "/metadata/",
-        ex -> serve(ex, meta, ex.getRequestURI().getRawPath().substring("/metadata/".length())));
+        ex ->
+            serve(
+                ex,
+                meta,
+                ex.getRequestURI().getRawPath().substring("/metadata/".length()),
+                accessLog));
     s.createContext(
         "/targets/",
-        ex -> serve(ex, targets, ex.getRequestURI().getPath().substring("/targets/".length())));
+        ex ->
+            serve(
+                ex,
+                targets,
+                ex.getRequestURI().getPath().substring("/targets/".length()),
+                accessLog));
     s.setExecutor(
         java.util.concurrent.Executors.newFixedThreadPool(
             4,
@@ -62,11 +85,14 @@ public final class RepoServer implements AutoCloseable {
     return server.getAddress().getPort();
   }
 
-  private static void serve(HttpExchange ex, Path base, String rel) throws IOException {
+  private static void serve(HttpExchange ex, Path base, String rel, Consumer<String> log)
+      throws IOException {
+    String what = ex.getRequestMethod() + " " + ex.getRequestURI().getRawPath();
     try (ex) {
       Path f = base.resolve(rel).normalize();
       if (!ex.getRequestMethod().equals("GET") && !ex.getRequestMethod().equals("HEAD")) {
         ex.sendResponseHeaders(405, -1);
+        log.accept(what + " 405 0");
         return;
       }
       if (rel.isEmpty()
@@ -74,6 +100,7 @@ public final class RepoServer implements AutoCloseable {
           || !Files.isRegularFile(f)
           || f.getFileName().toString().matches("\\.(tmp|add|verify|download)-.*")) {
         ex.sendResponseHeaders(404, -1);
+        log.accept(what + " 404 0");
         return;
       }
       long size = Files.size(f);
@@ -85,6 +112,7 @@ public final class RepoServer implements AutoCloseable {
                   : "application/octet-stream");
       if (ex.getRequestMethod().equals("HEAD")) {
         ex.sendResponseHeaders(200, -1);
+        log.accept(what + " 200 0");
         return;
       }
       ex.sendResponseHeaders(200, size);
@@ -92,6 +120,7 @@ public final class RepoServer implements AutoCloseable {
           OutputStream out = ex.getResponseBody()) {
         in.transferTo(out);
       }
+      log.accept(what + " 200 " + size);
     }
   }
 

@@ -1,0 +1,71 @@
+package io.basalt.update.install;
+
+import io.basalt.host.ChunkIndex;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
+/**
+ * Rebuilds a USR image's dm-verity superblock and hash tree from its data, so a delta update need
+ * not download them: the result must be byte for byte what the builder wrote (the assembled file's
+ * sha256 is checked against the signed one afterwards, and the slot against the signed root hash).
+ */
+@FunctionalInterface
+public interface VerityFormatter {
+
+  /**
+   * Appends the superblock and hash tree to {@code image}, which holds exactly the {@code
+   * verity.hashOffset()} data bytes.
+   *
+   * @throws IOException naming the file when the tree cannot be made
+   */
+  void format(Path image, ChunkIndex.Verity verity) throws IOException;
+
+  /**
+   * {@code veritysetup format --hash-offset=N --data-blocks=N/4096 --salt=S --uuid=U IMG IMG} with
+   * the format's fixed parameters spelled out (version 1, sha256, 4096-byte blocks): the tool the
+   * builder's tree is byte-identical to (image-builder {@code VerityIT}).
+   */
+  static VerityFormatter veritysetup() {
+    return (image, v) -> {
+      String img = image.toAbsolutePath().toString();
+      ProcessBuilder pb =
+          new ProcessBuilder(
+                  "veritysetup",
+                  "format",
+                  "--format=1",
+                  "--hash=sha256",
+                  "--data-block-size=4096",
+                  "--hash-block-size=4096",
+                  "--data-blocks=" + v.hashOffset() / 4096,
+                  "--hash-offset=" + v.hashOffset(),
+                  "--salt=" + (v.salt().isEmpty() ? "-" : v.salt()),
+                  "--uuid=" + v.uuid(),
+                  img,
+                  img)
+              .redirectErrorStream(true);
+      Process p = pb.start();
+      String out;
+      try (var in = p.getInputStream()) {
+        out = new String(in.readAllBytes(), StandardCharsets.UTF_8).strip();
+      }
+      int rc;
+      try {
+        rc = p.waitFor();
+      } catch (InterruptedException e) {
+        p.destroyForcibly();
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while veritysetup formatted " + img);
+      }
+      if (rc != 0) {
+        throw new IOException(
+            img
+                + ": veritysetup format failed (exit "
+                + rc
+                + (out.isEmpty() ? "" : ": " + out)
+                + ")");
+      }
+    };
+  }
+}
