@@ -31,6 +31,13 @@ final class DataWriter implements AutoCloseable {
   static final int UNCOMPRESSED_BIT = 1 << 24;
 
   /**
+   * Every stored unit (one file's run of blocks, one fragment block) starts at a multiple of this
+   * image offset, zero-padded before it: a unit's 4 KiB blocks then depend only on its own content,
+   * so an unchanged file or fragment block reads as the same 4 KiB blocks wherever it lands.
+   */
+  static final int ALIGN = 4096;
+
+  /**
    * Uncompressed bytes that may wait for compression or for their turn to be written (256 blocks of
    * 128 KiB; at most about twice that in heap with the compressed copies). A deep queue, as
    * mksquashfs keeps (its read, fragment and write queues hold tens of MiB or more), keeps the
@@ -100,11 +107,19 @@ final class DataWriter implements AutoCloseable {
     final FileData file;
     final int index;
 
+    /** A fragment block that continues the run of the fragment block before it. */
+    final boolean continuesRun;
+
     Pending(Future<Result> future, Kind kind, FileData file, int index) {
+      this(future, kind, file, index, false);
+    }
+
+    Pending(Future<Result> future, Kind kind, FileData file, int index, boolean continuesRun) {
       this.future = future;
       this.kind = kind;
       this.file = file;
       this.index = index;
+      this.continuesRun = continuesRun;
     }
   }
 
@@ -158,10 +173,18 @@ final class DataWriter implements AutoCloseable {
   private final byte[] tailBuffer;
 
   private int fragmentFill;
+
+  /** Whether the fragment block being filled continues a run (it began at an overflow). */
+  private boolean fragmentContinuesRun;
+
+  /** Whether the last unit written was a fragment block (then a run's next block follows it). */
+  private boolean lastWasFragment;
+
   private int fragmentCount;
   private long dataBlocks;
   private long sparseBlocks;
   private int duplicates;
+  private long paddingBytes;
 
   /**
    * @param out where data goes, positioned at the first data byte
@@ -260,10 +283,37 @@ final class DataWriter implements AutoCloseable {
       list.add(new Candidate(fd, entry));
     }
     if (tailLength > 0) {
+      if (fragmentFill > 0 && cutBefore(entry.path(), tailLength, blockSize)) {
+        flushFragment();
+        fragmentContinuesRun = false;
+      }
       addToFragment(fd, tailBuffer, tailLength);
     }
     drain(false);
     return fd;
+  }
+
+  /**
+   * Whether the fragment run in progress ends before the tail of {@code path} ({@code length}
+   * bytes): a content-defined cut, taken with probability {@code length / (2 * blockSize)} from a
+   * hash of the path alone. A run (on average two blocks of tails) is packed first-fit into
+   * fragment blocks, its first block starts on a 4 KiB boundary and the others follow it. A file
+   * added, removed or changed then repacks only its own run; a single global first-fit stream
+   * repacks every later fragment block, and all of them move. Measured on the default image (zstd
+   * 3): targets of 0.5, 2, 4 and 8 blocks cost 3.1 %, 1.4 %, 1.1 % and 1.0 % of image size and
+   * leave 0.26 %, 0.37 %, 0.46 % and 0.47 % of the squashfs new after adding one package.
+   */
+  static boolean cutBefore(String path, int length, int blockSize) {
+    long h = 0xcbf29ce484222325L;
+    for (int i = 0; i < path.length(); i++) {
+      h = (h ^ path.charAt(i)) * 0x100000001b3L;
+    }
+    // finalizer (SplitMix64's mix) so that every bit of the path reaches the top 32 bits
+    h = (h ^ (h >>> 30)) * 0xbf58476d1ce4e5b9L;
+    h = (h ^ (h >>> 27)) * 0x94d049bb133111ebL;
+    h ^= h >>> 31;
+    long threshold = ((long) length << 32) / (2L * blockSize);
+    return (h >>> 32) < threshold;
   }
 
   /** A block-sized array from the pool (contents undefined), or a new one. */
@@ -325,7 +375,8 @@ final class DataWriter implements AutoCloseable {
     byte[] block = fragment;
     int len = fragmentFill;
     Future<Result> f = fragmentPool.submit(() -> compress(block, len, false));
-    pending.add(new Pending(f, Kind.FRAGMENT, null, fragmentCount));
+    pending.add(new Pending(f, Kind.FRAGMENT, null, fragmentCount, fragmentContinuesRun));
+    fragmentContinuesRun = true;
     fragmentCount++;
     fragment = inputBuffer();
     fragmentFill = 0;
@@ -378,7 +429,9 @@ final class DataWriter implements AutoCloseable {
       switch (p.kind) {
         case BLOCK:
           if (p.file.start < 0) {
+            align();
             p.file.start = position;
+            lastWasFragment = false;
           }
           if (r.sparse) {
             p.file.blockSizes[p.index] = 0;
@@ -391,6 +444,10 @@ final class DataWriter implements AutoCloseable {
           }
           break;
         case FRAGMENT:
+          if (!(p.continuesRun && lastWasFragment)) {
+            align();
+          }
+          lastWasFragment = true;
           // squashfs_fragment_entry: u64 start_block, u32 size (bit 24 = uncompressed), u32 unused
           fragmentTable
               .u64(position)
@@ -407,6 +464,7 @@ final class DataWriter implements AutoCloseable {
             out.truncate(channelBase + (position - base));
             out.position(channelBase + (position - base));
             dataBlocks -= countStored(p.file);
+            lastWasFragment = false;
             sparseBlocks -= countSparse(p.file);
           }
           break;
@@ -459,6 +517,19 @@ final class DataWriter implements AutoCloseable {
     return f.blockSizes.length - countStored(f);
   }
 
+  /** Zeros up to the next multiple of {@link #ALIGN} (image offset). */
+  private void align() throws IOException {
+    int pad = (int) (-position & (ALIGN - 1));
+    if (pad > 0) {
+      ByteBuffer bb = ByteBuffer.wrap(zeros, 0, pad);
+      while (bb.hasRemaining()) {
+        out.write(bb);
+      }
+      position += pad;
+      paddingBytes += pad;
+    }
+  }
+
   private void write(Result r) throws IOException {
     ByteBuffer bb = ByteBuffer.wrap(r.data, 0, r.length);
     while (bb.hasRemaining()) {
@@ -467,10 +538,14 @@ final class DataWriter implements AutoCloseable {
     position += r.length;
   }
 
-  /** Flushes the last fragment and waits for every block; returns the end of the data area. */
+  /**
+   * Flushes the last fragment and waits for every block; returns the end of the data area, padded
+   * to {@link #ALIGN} so that the tables that follow share no block with data.
+   */
   long finish() throws IOException {
     flushFragment();
     drain(true);
+    align();
     return position;
   }
 
@@ -493,6 +568,11 @@ final class DataWriter implements AutoCloseable {
 
   int duplicates() {
     return duplicates;
+  }
+
+  /** Zero bytes written to align units (see {@link #ALIGN}). */
+  long paddingBytes() {
+    return paddingBytes;
   }
 
   @Override

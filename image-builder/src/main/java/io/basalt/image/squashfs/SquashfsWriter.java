@@ -176,6 +176,7 @@ public final class SquashfsWriter {
     long dataBlocks;
     long sparseBlocks;
     int duplicates;
+    long paddingBytes;
 
     Build(FileTree tree) throws IOException {
       this.tree = tree;
@@ -291,6 +292,7 @@ public final class SquashfsWriter {
         dataBlocks = dw.dataBlocks();
         sparseBlocks = dw.sparseBlocks();
         duplicates = dw.duplicates();
+        paddingBytes = dw.paddingBytes();
         return end;
       }
     }
@@ -656,7 +658,8 @@ public final class SquashfsWriter {
           fragments,
           duplicates,
           sparseBlocks,
-          root.inode.ref);
+          root.inode.ref,
+          paddingBytes);
     }
   }
 
