@@ -6,6 +6,7 @@ import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SeekableByteChannel;
+import java.security.MessageDigest;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -144,6 +145,9 @@ final class DataWriter implements AutoCloseable {
   private final List<Codec> codecs = new ArrayList<>();
   private final ThreadLocal<Codec> codec;
   private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+  private final BlockCache cache;
+  private final byte[] cacheSettings;
+  private final ThreadLocal<MessageDigest> digests = ThreadLocal.withInitial(BlockCache::sha256);
   private final int maxPending;
 
   /**
@@ -191,7 +195,19 @@ final class DataWriter implements AutoCloseable {
    * @param base the image offset of {@code out}'s current position
    */
   DataWriter(SquashfsOptions options, SeekableByteChannel out, long base) throws IOException {
+    this(options, out, base, null);
+  }
+
+  /**
+   * @param out where data goes, positioned at the first data byte
+   * @param base the image offset of {@code out}'s current position
+   * @param cache compressed blocks to reuse and to add to, or null
+   */
+  DataWriter(SquashfsOptions options, SeekableByteChannel out, long base, BlockCache cache)
+      throws IOException {
     this.options = options;
+    this.cache = cache;
+    this.cacheSettings = cache != null ? BlockCache.settings(options) : null;
     this.blockSize = options.blockSize();
     this.out = out;
     this.base = base;
@@ -387,6 +403,18 @@ final class DataWriter implements AutoCloseable {
     if (sparseCheck && allZero(block, len)) {
       return new Result(null, 0, false, true, block, null);
     }
+    MessageDigest md = null;
+    String key = null;
+    if (cache != null) {
+      md = digests.get();
+      key = BlockCache.key(md, cacheSettings, block, len);
+      BlockCache.Hit hit = cache.get(md, key);
+      if (hit != null) {
+        return hit.uncompressed()
+            ? new Result(block, len, true, false, block, null)
+            : new Result(hit.data(), hit.data().length, false, false, block, null);
+      }
+    }
     Codec c = codec.get();
     int bound = c.bound(blockSize);
     byte[] dst = outputs.poll();
@@ -394,6 +422,9 @@ final class DataWriter implements AutoCloseable {
       dst = new byte[bound];
     }
     int n = c.compress(block, 0, len, dst);
+    if (cache != null) {
+      cache.put(md, key, n <= 0, dst, n);
+    }
     if (n > 0) {
       return new Result(dst, n, false, false, block, dst);
     }
