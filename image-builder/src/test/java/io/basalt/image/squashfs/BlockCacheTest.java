@@ -179,6 +179,25 @@ class BlockCacheTest {
   }
 
   @Test
+  void tempFilesOfEndedWritersAreDeletedOthersKept() throws IOException {
+    FileTree t = StableLayoutTest.tree(false, "VERSION_ID=1\n");
+    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
+      Path root = fs.getPath("/c");
+      String key = "ab" + "0".repeat(62);
+      Files.createDirectories(root.resolve("ab"));
+      // pid 999999999 is above Linux's pid_max: no such process
+      Path orphan = Files.write(root.resolve("ab/." + key + ".999999999.7.tmp"), new byte[10]);
+      long self = ProcessHandle.current().pid();
+      Path live = Files.write(root.resolve("ab/." + key + "." + self + ".7.tmp"), new byte[10]);
+      Path other = Files.write(root.resolve("ab/notes.txt"), new byte[10]);
+      image(t, options(SquashfsCompression.ZSTD), new BlockCache(root, 1L << 30));
+      assertFalse(Files.exists(orphan));
+      assertTrue(Files.exists(live));
+      assertTrue(Files.exists(other));
+    }
+  }
+
+  @Test
   void theKeyCoversCompressorLevelAndBlockSize() {
     SquashfsOptions a = options(SquashfsCompression.ZSTD);
     SquashfsOptions b = SquashfsOptions.builder().level(4).mtime(EPOCH).build();
