@@ -329,7 +329,8 @@ public final class BuildPipeline {
                 + st.misses()
                 + " compressed"
                 + (st.corrupt() > 0 ? ", " + st.corrupt() + " damaged entries ignored" : "")
-                + (st.failedWrites() > 0 ? ", " + st.failedWrites() + " writes failed" : "");
+                + (st.failedWrites() > 0 ? ", " + st.failedWrites() + " writes failed" : "")
+                + (st.dropped() > 0 ? ", " + st.dropped() + " not stored (disk busy)" : "");
       }
       finish(human(squashfsBytes) + " (block digests made while writing" + cacheNote + ")");
       start("usr verity", "dm-verity sha256 hash tree appended at the 4096-padded squashfs size");

@@ -25,6 +25,11 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -33,9 +38,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * block size, compressor options, codec library version) and the uncompressed block; the entry
  * {@code <root>/<key[0..2]>/<key>} holds the compressed bytes (or the note "stored uncompressed")
  * with SHA-256 over key and content, checked on every read: a damaged, truncated or misplaced entry
- * is a miss. Entries are written to a temp file ({@code .<key>.<pid>.<n>.tmp}) and renamed into
- * place, never synced (a crash loses at most entries, never gives a wrong one). Output never
- * depends on the cache: a hit returns the bytes the compressor would make.
+ * is a miss. Entries are written by one writer thread (at most {@link #QUEUE_BYTES} waiting, more
+ * are dropped: a slow disk costs entries, not build time) to a temp file ({@code
+ * .<key>.<pid>.<n>.tmp}) and renamed into place, never synced (a crash loses at most entries, never
+ * gives a wrong one). Output never depends on the cache: a hit returns the bytes the compressor
+ * would make.
  *
  * <p>Bounded: {@link #close()} deletes entries until the cache is at most {@code maxBytes}, first
  * those this build did not use (oldest modification time first, then by name), then, only when this
@@ -65,7 +72,8 @@ public final class BlockCache implements AutoCloseable {
   record Hit(boolean uncompressed, byte[] data) {}
 
   /** What a build did with the cache. */
-  public record Stats(long hits, long misses, long stored, long corrupt, long failedWrites) {}
+  public record Stats(
+      long hits, long misses, long stored, long corrupt, long failedWrites, long dropped) {}
 
   private final Path root;
   private final long maxBytes;
@@ -75,6 +83,19 @@ public final class BlockCache implements AutoCloseable {
   private final AtomicLong stored = new AtomicLong();
   private final AtomicLong corrupt = new AtomicLong();
   private final AtomicLong failedWrites = new AtomicLong();
+  private final AtomicLong dropped = new AtomicLong();
+
+  /** Bytes of entries that may wait for the writer thread. */
+  static final int QUEUE_BYTES = 64 << 20;
+
+  private final Semaphore queued;
+  private final ExecutorService writer =
+      Executors.newSingleThreadExecutor(
+          r -> {
+            Thread t = new Thread(r, "block-cache-writer");
+            t.setDaemon(true);
+            return t;
+          });
 
   /**
    * @param root the cache folder (made when the first entry is stored)
@@ -82,6 +103,12 @@ public final class BlockCache implements AutoCloseable {
    * @throws IllegalArgumentException if {@code maxBytes} is negative
    */
   public BlockCache(Path root, long maxBytes) {
+    this(root, maxBytes, QUEUE_BYTES);
+  }
+
+  /** With {@code queueBytes} of entries that may wait for the writer thread. */
+  BlockCache(Path root, long maxBytes, int queueBytes) {
+    this.queued = new Semaphore(queueBytes);
     this.root = Objects.requireNonNull(root, "root");
     if (maxBytes < 0) {
       throw new IllegalArgumentException("block cache size " + maxBytes + " < 0");
@@ -217,7 +244,9 @@ public final class BlockCache implements AutoCloseable {
 
   /**
    * Stores a block under {@code key}: {@code data[0, len)} compressed, or with {@code uncompressed}
-   * no data. A failure (full disk, no permission) is counted and otherwise ignored.
+   * no data. The file is written by the cache's writer thread, so a slow disk does not hold up the
+   * compressors; when {@link #QUEUE_BYTES} wait already, the entry is dropped (counted). A failure
+   * (full disk, no permission) is counted and otherwise ignored.
    */
   void put(MessageDigest md, String key, boolean uncompressed, byte[] data, int len) {
     used.add(key);
@@ -232,6 +261,26 @@ public final class BlockCache implements AutoCloseable {
     }
     byte[] sum = digest(md, key, b, HEADER, n, b[4]);
     System.arraycopy(sum, 0, b, 9, 32);
+    if (!queued.tryAcquire(b.length)) {
+      dropped.incrementAndGet();
+      return;
+    }
+    try {
+      writer.execute(
+          () -> {
+            try {
+              write(key, b);
+            } finally {
+              queued.release(b.length);
+            }
+          });
+    } catch (RejectedExecutionException e) {
+      queued.release(b.length);
+      dropped.incrementAndGet();
+    }
+  }
+
+  private void write(String key, byte[] b) {
     Path target = entry(key);
     Path tmp =
         target.resolveSibling("." + key + "." + PID + "." + TEMPS.incrementAndGet() + ".tmp");
@@ -251,7 +300,8 @@ public final class BlockCache implements AutoCloseable {
   }
 
   public Stats stats() {
-    return new Stats(hits.get(), misses.get(), stored.get(), corrupt.get(), failedWrites.get());
+    return new Stats(
+        hits.get(), misses.get(), stored.get(), corrupt.get(), failedWrites.get(), dropped.get());
   }
 
   /** One entry seen by {@link #evict()}. */
@@ -352,9 +402,22 @@ public final class BlockCache implements AutoCloseable {
     }
   }
 
-  /** Bounds the cache ({@link #evict()}); an I/O failure is ignored (the cache is optional). */
+  /**
+   * Waits for the queued writes, then bounds the cache ({@link #evict()}); an I/O failure is
+   * ignored (the cache is optional). Blocks stored after this are dropped.
+   */
   @Override
   public void close() {
+    writer.shutdown();
+    try {
+      while (!writer.awaitTermination(1, TimeUnit.MINUTES)) {
+        // the queue is bounded: it ends
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      writer.shutdownNow();
+      return;
+    }
     try {
       evict();
     } catch (IOException e) {

@@ -145,6 +145,20 @@ class BlockCacheTest {
   }
 
   @Test
+  void entriesThatFindTheWriteQueueFullAreDroppedWithoutChangingTheImage() throws IOException {
+    FileTree t = StableLayoutTest.tree(false, "VERSION_ID=1\n");
+    SquashfsOptions o = options(SquashfsCompression.ZSTD);
+    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
+      Path root = fs.getPath("/c");
+      BlockCache c = new BlockCache(root, 1L << 30, 16); // no entry fits in 16 bytes
+      assertArrayEquals(Images.bytes(new SquashfsWriter(o), t), image(t, o, c));
+      assertEquals(0, c.stats().stored());
+      assertEquals(c.stats().misses(), c.stats().dropped());
+      assertTrue(entries(root).isEmpty());
+    }
+  }
+
+  @Test
   void evictionKeepsTheBoundAndTheLastBuildsBlocks() throws IOException {
     SquashfsOptions o = options(SquashfsCompression.ZSTD);
     FileTree v1 = StableLayoutTest.tree(false, "VERSION_ID=1\n");
