@@ -94,19 +94,23 @@ class SquashfsDebianIT {
     Path warm = work.resolve("warm.sqfs");
     Path cacheDir = work.resolve("blocks");
     Images.write(new SquashfsWriter(o), tree, plain);
-    try (BlockCache c = new BlockCache(cacheDir, BlockCache.DEFAULT_MAX_BYTES)) {
+    BlockCache c = new BlockCache(cacheDir, BlockCache.DEFAULT_MAX_BYTES);
+    try (c) {
       Images.write(new SquashfsWriter(o, c), tree, cold);
-      System.out.println("cold block cache: " + c.stats());
-      // every block missed and was stored, except repeats of a block stored earlier in the build
-      assertEquals(c.stats().misses(), c.stats().stored());
-      assertTrue(c.stats().misses() > 10 * c.stats().hits(), c.stats().toString());
     }
+    System.out.println("cold block cache: " + c.stats());
+    // every block missed and was stored (or dropped: a busy disk), except repeats of a block
+    // stored earlier in the build
+    assertEquals(c.stats().misses(), c.stats().stored() + c.stats().dropped());
+    assertTrue(c.stats().misses() > 10 * c.stats().hits(), c.stats().toString());
     BlockCache w = new BlockCache(cacheDir, BlockCache.DEFAULT_MAX_BYTES);
     try (w) {
       Images.write(new SquashfsWriter(o, w), tree, warm);
     }
     System.out.println("warm block cache: " + w.stats());
-    assertEquals(0, w.stats().misses());
+    // only the blocks the cold build dropped are compressed again
+    assertTrue(w.stats().misses() <= c.stats().dropped(), w.stats().toString());
+    assertTrue(w.stats().hits() >= c.stats().stored(), w.stats().toString());
     assertEquals(-1, Files.mismatch(plain, cold));
     assertEquals(-1, Files.mismatch(plain, warm));
     Path out = work.resolve("out-warm");
