@@ -32,9 +32,10 @@ final class DataWriter implements AutoCloseable {
   static final int UNCOMPRESSED_BIT = 1 << 24;
 
   /**
-   * Every stored unit (one file's run of blocks, one fragment block) starts at a multiple of this
-   * image offset, zero-padded before it: a unit's 4 KiB blocks then depend only on its own content,
-   * so an unchanged file or fragment block reads as the same 4 KiB blocks wherever it lands.
+   * Every stored unit (one file's run of blocks, one fragment run: see {@link #cutBefore}) starts
+   * at a multiple of this image offset, zero-padded before it; so does a fragment block written
+   * after a file's blocks. A unit's 4 KiB blocks then depend only on its own content, so an
+   * unchanged file or fragment run reads as the same 4 KiB blocks wherever it lands.
    */
   static final int ALIGN = 4096;
 
