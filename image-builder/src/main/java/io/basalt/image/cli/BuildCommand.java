@@ -17,6 +17,7 @@ import io.basalt.image.base.BootstrapRunner;
 import io.basalt.image.pipeline.BuildPipeline;
 import io.basalt.image.spec.ImageSpec;
 import io.basalt.image.spec.SpecException;
+import io.basalt.image.squashfs.BlockCache;
 import io.basalt.image.usr.UsrAssembler;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -76,6 +77,27 @@ final class BuildCommand implements Callable<Integer> {
       description =
           "Base tree cache (default: $XDG_CACHE_HOME/basalt/base or ~/.cache/basalt/base).")
   Path cache;
+
+  @Option(
+      names = "--block-cache",
+      paramLabel = "DIR",
+      description =
+          "Compressed squashfs block cache (default: $XDG_CACHE_HOME/basalt/blocks or"
+              + " ~/.cache/basalt/blocks); output bytes are the same with or without it.")
+  Path blockCache;
+
+  @Option(
+      names = "--block-cache-size",
+      paramLabel = "SIZE",
+      description =
+          "Bound of the block cache, e.g. 500MiB or 4GiB (default 2GiB); least recently stored"
+              + " entries the build did not use go first.")
+  String blockCacheSize;
+
+  @Option(
+      names = "--no-block-cache",
+      description = "Compress every block; read and write no cache.")
+  boolean noBlockCache;
 
   @Option(names = "--json", description = "Print a machine-readable summary (or plan) on stdout.")
   boolean json;
@@ -144,6 +166,29 @@ final class BuildCommand implements Callable<Integer> {
     if (plan) {
       return printPlan(outw, err, spec, envEpoch, new BaseTreeCache(cacheRoot, runner));
     }
+    Optional<BlockCache> blocks = Optional.empty();
+    if (!noBlockCache) {
+      long max = BlockCache.DEFAULT_MAX_BYTES;
+      if (blockCacheSize != null) {
+        OptionalLong parsed = parseSize(blockCacheSize);
+        if (parsed.isEmpty()) {
+          err.println(
+              "basalt build: --block-cache-size: expected a size such as 500MiB or 4GiB (units B,"
+                  + " KiB, MiB, GiB), found \""
+                  + blockCacheSize
+                  + "\"");
+          return fail(outw, "usage", "bad --block-cache-size", EXIT_SPEC);
+        }
+        max = parsed.getAsLong();
+      }
+      blocks =
+          Optional.of(
+              new BlockCache(
+                  blockCache != null
+                      ? blockCache
+                      : BlockCache.defaultRoot(env, Path.of(System.getProperty("user.home"))),
+                  max));
+    }
     err.println(
         "basalt build: "
             + (specFile == null ? "default spec" : specFile.toString())
@@ -169,7 +214,8 @@ final class BuildCommand implements Callable<Integer> {
             initUnitsInstaller(),
             new VersionProvider().getVersion()[0],
             new TerminalProgress(err, verbose),
-            isoCloudConfig);
+            isoCloudConfig,
+            blocks);
     try {
       BuildResult r = BuildPipeline.run(config);
       err.println("basalt build: done. Outputs in " + r.outDir().toAbsolutePath() + ":");
@@ -244,6 +290,37 @@ final class BuildCommand implements Callable<Integer> {
       }
     }
     return b.toString();
+  }
+
+  /** "2GiB", "500MiB", "4096" (bytes) as bytes; empty when malformed or too large. */
+  static OptionalLong parseSize(String s) {
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("([0-9]{1,15})\\s*(|B|KiB|MiB|GiB|TiB)").matcher(s.trim());
+    if (!m.matches()) {
+      return OptionalLong.empty();
+    }
+    int shift;
+    switch (m.group(2)) {
+      case "KiB":
+        shift = 10;
+        break;
+      case "MiB":
+        shift = 20;
+        break;
+      case "GiB":
+        shift = 30;
+        break;
+      case "TiB":
+        shift = 40;
+        break;
+      default:
+        shift = 0;
+    }
+    long n = Long.parseLong(m.group(1));
+    if (n > (Long.MAX_VALUE >> shift)) {
+      return OptionalLong.empty();
+    }
+    return OptionalLong.of(n << shift);
   }
 
   /** --plan: prints the plan; reads the base tree cache, writes nothing. */

@@ -14,6 +14,7 @@ import io.basalt.image.gpt.PartitionContent;
 import io.basalt.image.initramfs.Initramfs;
 import io.basalt.image.spec.ImageSpec;
 import io.basalt.image.spec.ImageSpec.Output;
+import io.basalt.image.squashfs.BlockCache;
 import io.basalt.image.tree.Content;
 import io.basalt.image.tree.FileTree;
 import io.basalt.image.tree.TreeEntry;
@@ -33,6 +34,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -72,6 +74,8 @@ public final class BuildPipeline {
    * @param basaltVersion version of this Basalt toolchain (part of BUILD_ID)
    * @param progress progress receiver
    * @param isoCloudConfig a cloud-config to embed in the ISO as {@code /cloud-config.yml}, or null
+   * @param blockCache compressed squashfs blocks to reuse (output bytes are the same without it);
+   *     bounded ({@link BlockCache#close()}) at the end of the usr squashfs stage
    */
   public record Config(
       ImageSpec spec,
@@ -82,8 +86,10 @@ public final class BuildPipeline {
       UsrAssembler.InitUnitsInstaller initUnits,
       String basaltVersion,
       Progress progress,
-      Path isoCloudConfig) {
-    /** A build whose ISO embeds no cloud-config. */
+      Path isoCloudConfig,
+      Optional<BlockCache> blockCache) {
+
+    /** A build whose ISO embeds no cloud-config, without a block cache. */
     public Config(
         ImageSpec spec,
         Path outDir,
@@ -93,10 +99,21 @@ public final class BuildPipeline {
         UsrAssembler.InitUnitsInstaller initUnits,
         String basaltVersion,
         Progress progress) {
-      this(spec, outDir, envEpoch, cache, jars, initUnits, basaltVersion, progress, null);
+      this(
+          spec,
+          outDir,
+          envEpoch,
+          cache,
+          jars,
+          initUnits,
+          basaltVersion,
+          progress,
+          null,
+          Optional.empty());
     }
 
     public Config {
+      Objects.requireNonNull(blockCache, "blockCache");
       Objects.requireNonNull(spec, "spec");
       Objects.requireNonNull(outDir, "outDir");
       Objects.requireNonNull(envEpoch, "envEpoch");
@@ -308,8 +325,26 @@ public final class BuildPipeline {
     Writers.Verity2 verity;
     try {
       long squashfsBytes =
-          io(() -> image.squashfs(usr, spec.compressor(), spec.compressorLevel(), epoch));
-      finish(human(squashfsBytes) + " (block digests made while writing)");
+          io(
+              () ->
+                  image.squashfs(
+                      usr, spec.compressor(), spec.compressorLevel(), epoch, cfg.blockCache()));
+      String cacheNote = "";
+      if (cfg.blockCache().isPresent()) {
+        BlockCache bc = cfg.blockCache().get();
+        bc.close();
+        BlockCache.Stats st = bc.stats();
+        cacheNote =
+            ", block cache "
+                + st.hits()
+                + " hits, "
+                + st.misses()
+                + " compressed"
+                + (st.corrupt() > 0 ? ", " + st.corrupt() + " damaged entries ignored" : "")
+                + (st.failedWrites() > 0 ? ", " + st.failedWrites() + " writes failed" : "")
+                + (st.dropped() > 0 ? ", " + st.dropped() + " not stored (disk busy)" : "");
+      }
+      finish(human(squashfsBytes) + " (block digests made while writing" + cacheNote + ")");
       start("usr verity", "dm-verity sha256 hash tree appended at the 4096-padded squashfs size");
       verity = io(image::appendVerity);
     } finally {

@@ -9,6 +9,7 @@ import io.basalt.image.initramfs.InitramfsBuilder;
 import io.basalt.image.iso.IsoWriter;
 import io.basalt.image.qcow2.Qcow2Writer;
 import io.basalt.image.spec.ImageSpec;
+import io.basalt.image.squashfs.BlockCache;
 import io.basalt.image.squashfs.SquashfsCompression;
 import io.basalt.image.squashfs.SquashfsWriter;
 import io.basalt.image.tree.Content;
@@ -75,9 +76,13 @@ final class Writers {
      * Writes {@code usr} as squashfs from offset 0; returns the image size (a multiple of 4096).
      */
     long squashfs(
-        FileTree usr, ImageSpec.Compressor compressor, java.util.OptionalInt level, long epoch)
+        FileTree usr,
+        ImageSpec.Compressor compressor,
+        java.util.OptionalInt level,
+        long epoch,
+        Optional<BlockCache> cache)
         throws IOException {
-      return SquashfsWriter.writeImage(usr, channel, compression(compressor), level, epoch);
+      return SquashfsWriter.writeImage(usr, channel, compression(compressor), level, epoch, cache);
     }
 
     /** Appends the dm-verity superblock + hash tree after the squashfs image and syncs the file. */

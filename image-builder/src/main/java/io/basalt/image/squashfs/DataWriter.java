@@ -6,6 +6,7 @@ import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SeekableByteChannel;
+import java.security.MessageDigest;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -29,6 +30,14 @@ import java.util.zip.CRC32C;
  */
 final class DataWriter implements AutoCloseable {
   static final int UNCOMPRESSED_BIT = 1 << 24;
+
+  /**
+   * Every stored unit (one file's run of blocks, one fragment run: see {@link #cutBefore}) starts
+   * at a multiple of this image offset, zero-padded before it; so does a fragment block written
+   * after a file's blocks. A unit's 4 KiB blocks then depend only on its own content, so an
+   * unchanged file or fragment run reads as the same 4 KiB blocks wherever it lands.
+   */
+  static final int ALIGN = 4096;
 
   /**
    * Uncompressed bytes that may wait for compression or for their turn to be written (256 blocks of
@@ -100,11 +109,19 @@ final class DataWriter implements AutoCloseable {
     final FileData file;
     final int index;
 
+    /** A fragment block that continues the run of the fragment block before it. */
+    final boolean continuesRun;
+
     Pending(Future<Result> future, Kind kind, FileData file, int index) {
+      this(future, kind, file, index, false);
+    }
+
+    Pending(Future<Result> future, Kind kind, FileData file, int index, boolean continuesRun) {
       this.future = future;
       this.kind = kind;
       this.file = file;
       this.index = index;
+      this.continuesRun = continuesRun;
     }
   }
 
@@ -129,6 +146,9 @@ final class DataWriter implements AutoCloseable {
   private final List<Codec> codecs = new ArrayList<>();
   private final ThreadLocal<Codec> codec;
   private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+  private final BlockCache cache;
+  private final byte[] cacheSettings;
+  private final ThreadLocal<MessageDigest> digests = ThreadLocal.withInitial(BlockCache::sha256);
   private final int maxPending;
 
   /**
@@ -158,17 +178,37 @@ final class DataWriter implements AutoCloseable {
   private final byte[] tailBuffer;
 
   private int fragmentFill;
+
+  /** Whether the fragment block being filled continues a run (it began at an overflow). */
+  private boolean fragmentContinuesRun;
+
+  /** Whether the last unit written was a fragment block (then a run's next block follows it). */
+  private boolean lastWasFragment;
+
   private int fragmentCount;
   private long dataBlocks;
   private long sparseBlocks;
   private int duplicates;
+  private long paddingBytes;
 
   /**
    * @param out where data goes, positioned at the first data byte
    * @param base the image offset of {@code out}'s current position
    */
   DataWriter(SquashfsOptions options, SeekableByteChannel out, long base) throws IOException {
+    this(options, out, base, null);
+  }
+
+  /**
+   * @param out where data goes, positioned at the first data byte
+   * @param base the image offset of {@code out}'s current position
+   * @param cache compressed blocks to reuse and to add to, or null
+   */
+  DataWriter(SquashfsOptions options, SeekableByteChannel out, long base, BlockCache cache)
+      throws IOException {
     this.options = options;
+    this.cache = cache;
+    this.cacheSettings = cache != null ? BlockCache.settings(options) : null;
     this.blockSize = options.blockSize();
     this.out = out;
     this.base = base;
@@ -260,10 +300,37 @@ final class DataWriter implements AutoCloseable {
       list.add(new Candidate(fd, entry));
     }
     if (tailLength > 0) {
+      if (fragmentFill > 0 && cutBefore(entry.path(), tailLength, blockSize)) {
+        flushFragment();
+        fragmentContinuesRun = false;
+      }
       addToFragment(fd, tailBuffer, tailLength);
     }
     drain(false);
     return fd;
+  }
+
+  /**
+   * Whether the fragment run in progress ends before the tail of {@code path} ({@code length}
+   * bytes): a content-defined cut, taken with probability {@code length / (2 * blockSize)} from a
+   * hash of the path alone. A run (on average two blocks of tails) is packed first-fit into
+   * fragment blocks, its first block starts on a 4 KiB boundary and the others follow it. A file
+   * added, removed or changed then repacks only its own run; a single global first-fit stream
+   * repacks every later fragment block, and all of them move. Measured on the default image (zstd
+   * 3): targets of 0.5, 2, 4 and 8 blocks cost 3.1 %, 1.4 %, 1.1 % and 1.0 % of image size and
+   * leave 0.26 %, 0.37 %, 0.46 % and 0.47 % of the squashfs new after adding one package.
+   */
+  static boolean cutBefore(String path, int length, int blockSize) {
+    long h = 0xcbf29ce484222325L;
+    for (int i = 0; i < path.length(); i++) {
+      h = (h ^ path.charAt(i)) * 0x100000001b3L;
+    }
+    // finalizer (SplitMix64's mix) so that every bit of the path reaches the top 32 bits
+    h = (h ^ (h >>> 30)) * 0xbf58476d1ce4e5b9L;
+    h = (h ^ (h >>> 27)) * 0x94d049bb133111ebL;
+    h ^= h >>> 31;
+    long threshold = ((long) length << 32) / (2L * blockSize);
+    return (h >>> 32) < threshold;
   }
 
   /** A block-sized array from the pool (contents undefined), or a new one. */
@@ -325,7 +392,8 @@ final class DataWriter implements AutoCloseable {
     byte[] block = fragment;
     int len = fragmentFill;
     Future<Result> f = fragmentPool.submit(() -> compress(block, len, false));
-    pending.add(new Pending(f, Kind.FRAGMENT, null, fragmentCount));
+    pending.add(new Pending(f, Kind.FRAGMENT, null, fragmentCount, fragmentContinuesRun));
+    fragmentContinuesRun = true;
     fragmentCount++;
     fragment = inputBuffer();
     fragmentFill = 0;
@@ -336,6 +404,18 @@ final class DataWriter implements AutoCloseable {
     if (sparseCheck && allZero(block, len)) {
       return new Result(null, 0, false, true, block, null);
     }
+    MessageDigest md = null;
+    String key = null;
+    if (cache != null) {
+      md = digests.get();
+      key = BlockCache.key(md, cacheSettings, block, len);
+      BlockCache.Hit hit = cache.get(md, key);
+      if (hit != null) {
+        return hit.uncompressed()
+            ? new Result(block, len, true, false, block, null)
+            : new Result(hit.data(), hit.data().length, false, false, block, null);
+      }
+    }
     Codec c = codec.get();
     int bound = c.bound(blockSize);
     byte[] dst = outputs.poll();
@@ -343,6 +423,9 @@ final class DataWriter implements AutoCloseable {
       dst = new byte[bound];
     }
     int n = c.compress(block, 0, len, dst);
+    if (cache != null) {
+      cache.put(md, key, n <= 0, dst, n);
+    }
     if (n > 0) {
       return new Result(dst, n, false, false, block, dst);
     }
@@ -378,7 +461,9 @@ final class DataWriter implements AutoCloseable {
       switch (p.kind) {
         case BLOCK:
           if (p.file.start < 0) {
+            align();
             p.file.start = position;
+            lastWasFragment = false;
           }
           if (r.sparse) {
             p.file.blockSizes[p.index] = 0;
@@ -391,6 +476,10 @@ final class DataWriter implements AutoCloseable {
           }
           break;
         case FRAGMENT:
+          if (!(p.continuesRun && lastWasFragment)) {
+            align();
+          }
+          lastWasFragment = true;
           // squashfs_fragment_entry: u64 start_block, u32 size (bit 24 = uncompressed), u32 unused
           fragmentTable
               .u64(position)
@@ -407,6 +496,7 @@ final class DataWriter implements AutoCloseable {
             out.truncate(channelBase + (position - base));
             out.position(channelBase + (position - base));
             dataBlocks -= countStored(p.file);
+            lastWasFragment = false;
             sparseBlocks -= countSparse(p.file);
           }
           break;
@@ -459,6 +549,19 @@ final class DataWriter implements AutoCloseable {
     return f.blockSizes.length - countStored(f);
   }
 
+  /** Zeros up to the next multiple of {@link #ALIGN} (image offset). */
+  private void align() throws IOException {
+    int pad = (int) (-position & (ALIGN - 1));
+    if (pad > 0) {
+      ByteBuffer bb = ByteBuffer.wrap(zeros, 0, pad);
+      while (bb.hasRemaining()) {
+        out.write(bb);
+      }
+      position += pad;
+      paddingBytes += pad;
+    }
+  }
+
   private void write(Result r) throws IOException {
     ByteBuffer bb = ByteBuffer.wrap(r.data, 0, r.length);
     while (bb.hasRemaining()) {
@@ -467,10 +570,14 @@ final class DataWriter implements AutoCloseable {
     position += r.length;
   }
 
-  /** Flushes the last fragment and waits for every block; returns the end of the data area. */
+  /**
+   * Flushes the last fragment and waits for every block; returns the end of the data area, padded
+   * to {@link #ALIGN} so that the tables that follow share no block with data.
+   */
   long finish() throws IOException {
     flushFragment();
     drain(true);
+    align();
     return position;
   }
 
@@ -493,6 +600,11 @@ final class DataWriter implements AutoCloseable {
 
   int duplicates() {
     return duplicates;
+  }
+
+  /** Zero bytes written to align units (see {@link #ALIGN}). */
+  long paddingBytes() {
+    return paddingBytes;
   }
 
   @Override

@@ -11,6 +11,7 @@ package io.basalt.image.squashfs;
  * @param duplicateFiles regular files stored as references to an identical earlier file
  * @param sparseBlocks all-zero blocks stored as holes
  * @param rootInode the root inode reference
+ * @param paddingBytes zeros in the data area that align files' blocks and fragment blocks to 4 KiB
  */
 record SquashfsResult(
     long imageSize,
@@ -20,4 +21,5 @@ record SquashfsResult(
     int fragments,
     int duplicateFiles,
     long sparseBlocks,
-    long rootInode) {}
+    long rootInode,
+    long paddingBytes) {}

@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.SortedMap;
 import java.util.TreeSet;
@@ -51,9 +52,16 @@ public final class SquashfsWriter {
   static final int EXTENDED = 7;
 
   private final SquashfsOptions options;
+  private final BlockCache cache;
 
   SquashfsWriter(SquashfsOptions options) {
+    this(options, null);
+  }
+
+  /** With {@code cache} (or null): compressed blocks reused and added; the bytes are the same. */
+  SquashfsWriter(SquashfsOptions options, BlockCache cache) {
     this.options = Objects.requireNonNull(options, "options");
+    this.cache = cache;
   }
 
   /**
@@ -72,10 +80,26 @@ public final class SquashfsWriter {
       OptionalInt level,
       long mtime)
       throws IOException {
+    return writeImage(tree, out, compression, level, mtime, Optional.empty());
+  }
+
+  /**
+   * As {@link #writeImage(FileTree, SeekableByteChannel, SquashfsCompression, OptionalInt, long)},
+   * taking compressed blocks from {@code cache} and adding new ones to it: the bytes written are
+   * the same with or without it.
+   */
+  public static long writeImage(
+      FileTree tree,
+      SeekableByteChannel out,
+      SquashfsCompression compression,
+      OptionalInt level,
+      long mtime,
+      Optional<BlockCache> cache)
+      throws IOException {
     SquashfsOptions.Builder o =
         SquashfsOptions.builder().compression(compression).mtime(mtime).keepEntryMtimes(true);
     level.ifPresent(o::level);
-    return new SquashfsWriter(o.build()).writeSeekable(tree, out).imageSize();
+    return new SquashfsWriter(o.build(), cache.orElse(null)).writeSeekable(tree, out).imageSize();
   }
 
   SquashfsOptions options() {
@@ -176,6 +200,7 @@ public final class SquashfsWriter {
     long dataBlocks;
     long sparseBlocks;
     int duplicates;
+    long paddingBytes;
 
     Build(FileTree tree) throws IOException {
       this.tree = tree;
@@ -279,7 +304,7 @@ public final class SquashfsWriter {
     }
 
     long writeData(SeekableByteChannel out, long base) throws IOException {
-      try (DataWriter dw = new DataWriter(options, out, base)) {
+      try (DataWriter dw = new DataWriter(options, out, base, cache)) {
         for (Node n : all) {
           if (n.entry.type() == EntryType.REGULAR) {
             n.inode.data = dw.add(n.entry);
@@ -291,6 +316,7 @@ public final class SquashfsWriter {
         dataBlocks = dw.dataBlocks();
         sparseBlocks = dw.sparseBlocks();
         duplicates = dw.duplicates();
+        paddingBytes = dw.paddingBytes();
         return end;
       }
     }
@@ -656,7 +682,8 @@ public final class SquashfsWriter {
           fragments,
           duplicates,
           sparseBlocks,
-          root.inode.ref);
+          root.inode.ref,
+          paddingBytes);
     }
   }
 

@@ -106,6 +106,26 @@ class BuildCommandTest {
   }
 
   @Test
+  void badBlockCacheSizeIsAUsageErrorNamingTheOption() {
+    BuildCommand bc = new BuildCommand();
+    bc.env = Map.of();
+    assertEquals(2, run(bc, "--out", dir.resolve("o").toString(), "--block-cache-size", "lots"));
+    assertTrue(
+        err.toString().contains("--block-cache-size: expected a size such as 500MiB"),
+        err.toString());
+  }
+
+  @Test
+  void blockCacheSizesParseWithBinaryUnits() {
+    assertEquals(4096, BuildCommand.parseSize("4096").getAsLong());
+    assertEquals(500L << 20, BuildCommand.parseSize("500MiB").getAsLong());
+    assertEquals(2L << 30, BuildCommand.parseSize(" 2 GiB").getAsLong());
+    assertFalse(BuildCommand.parseSize("2GB").isPresent());
+    assertFalse(BuildCommand.parseSize("-1").isPresent());
+    assertFalse(BuildCommand.parseSize("999999999999999TiB").isPresent());
+  }
+
+  @Test
   void planJsonPrintsTheLayoutAndWritesNothing() throws Exception {
     BuildCommand bc = new BuildCommand();
     AtomicInteger runs = new AtomicInteger();

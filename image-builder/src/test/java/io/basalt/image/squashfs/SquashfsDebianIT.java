@@ -12,6 +12,7 @@ import java.nio.file.Paths;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -78,6 +79,50 @@ class SquashfsDebianIT {
     } finally {
       Oracle.deleteTree(out);
       Files.deleteIfExists(image);
+    }
+  }
+
+  /**
+   * Item 2's contract: a build from a cold cache and one from the warm cache write the bytes a
+   * build without the cache writes, and unsquashfs extracts the warm one correctly.
+   */
+  @Test
+  void coldAndWarmBlockCacheGiveTheImageOfABuildWithoutIt() throws Exception {
+    SquashfsOptions o = SquashfsOptions.builder().level(3).mtime(MTIME).build();
+    Path plain = work.resolve("plain.sqfs");
+    Path cold = work.resolve("cold.sqfs");
+    Path warm = work.resolve("warm.sqfs");
+    Path cacheDir = work.resolve("blocks");
+    Images.write(new SquashfsWriter(o), tree, plain);
+    BlockCache c = new BlockCache(cacheDir, BlockCache.DEFAULT_MAX_BYTES);
+    try (c) {
+      Images.write(new SquashfsWriter(o, c), tree, cold);
+    }
+    System.out.println("cold block cache: " + c.stats());
+    // every block missed and was stored (or dropped: a busy disk), except repeats of a block
+    // stored earlier in the build
+    assertEquals(c.stats().misses(), c.stats().stored() + c.stats().dropped());
+    assertTrue(c.stats().misses() > 10 * c.stats().hits(), c.stats().toString());
+    BlockCache w = new BlockCache(cacheDir, BlockCache.DEFAULT_MAX_BYTES);
+    try (w) {
+      Images.write(new SquashfsWriter(o, w), tree, warm);
+    }
+    System.out.println("warm block cache: " + w.stats());
+    // only the blocks the cold build dropped are compressed again
+    assertTrue(w.stats().misses() <= c.stats().dropped(), w.stats().toString());
+    assertTrue(w.stats().hits() >= c.stats().stored(), w.stats().toString());
+    assertEquals(-1, Files.mismatch(plain, cold));
+    assertEquals(-1, Files.mismatch(plain, warm));
+    Path out = work.resolve("out-warm");
+    try {
+      Oracle.run(null, "unsquashfs", "-q", "-n", "-d", out.toString(), warm.toString());
+      Oracle.assertSameManifest(referenceManifest, Oracle.manifest(out));
+    } finally {
+      Oracle.deleteTree(out);
+      Oracle.deleteTree(cacheDir);
+      for (Path p : List.of(plain, cold, warm)) {
+        Files.deleteIfExists(p);
+      }
     }
   }
 }

@@ -1,0 +1,427 @@
+package io.basalt.image.squashfs;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A content-addressed cache of compressed squashfs blocks, so that a rebuild compresses only the
+ * blocks it has not seen. The key is SHA-256 over the compression settings (compressor, level,
+ * block size, compressor options, codec library version) and the uncompressed block; the entry
+ * {@code <root>/<key[0..2]>/<key>} holds the compressed bytes (or the note "stored uncompressed")
+ * with SHA-256 over key and content, checked on every read: a damaged, truncated or misplaced entry
+ * is a miss. Entries are written by one writer thread (at most {@link #QUEUE_BYTES} waiting, more
+ * are dropped: a slow disk costs entries, not build time) to a temp file ({@code
+ * .<key>.<pid>.<n>.tmp}) and renamed into place, never synced (a crash loses at most entries, never
+ * gives a wrong one). Output never depends on the cache: a hit returns the bytes the compressor
+ * would make.
+ *
+ * <p>Bounded: {@link #close()} deletes entries until the cache is at most {@code maxBytes}, first
+ * those this build did not use (oldest modification time first, then by name), then, only when this
+ * build alone is larger, its own by name. Thread-safe; several builds (processes) may share a
+ * folder: writes are atomic renames of identical content, and eviction takes a lock file and skips
+ * when another build holds it.
+ */
+public final class BlockCache implements AutoCloseable {
+  /** Default bound: a default image's blocks at zstd 3 take about 350 MB; room for a few. */
+  public static final long DEFAULT_MAX_BYTES = 2L << 30;
+
+  static final String FORMAT = "basalt-block-cache-1";
+  private static final int MAGIC = 0x42514342; // "BCQB" little-endian
+  private static final int HEADER = 4 + 1 + 4 + 32;
+  private static final String LOCK = ".lock";
+
+  /**
+   * Temp names unique among processes (pid) and within one (counter). Not AtomicFiles.writeOutput:
+   * it asks for the file store of every temp file (a scan of the mount table on Linux), which
+   * doubled the CPU time of a cold build's 9,000 entries.
+   */
+  private static final long PID = ProcessHandle.current().pid();
+
+  private static final AtomicLong TEMPS = new AtomicLong();
+
+  /** A cached block: compressed bytes, or a note that compression does not make it smaller. */
+  record Hit(boolean uncompressed, byte[] data) {}
+
+  /** What a build did with the cache. */
+  public record Stats(
+      long hits, long misses, long stored, long corrupt, long failedWrites, long dropped) {}
+
+  private final Path root;
+  private final long maxBytes;
+  private final Set<String> used = ConcurrentHashMap.newKeySet();
+  private final AtomicLong hits = new AtomicLong();
+  private final AtomicLong misses = new AtomicLong();
+  private final AtomicLong stored = new AtomicLong();
+  private final AtomicLong corrupt = new AtomicLong();
+  private final AtomicLong failedWrites = new AtomicLong();
+  private final AtomicLong dropped = new AtomicLong();
+
+  /** Bytes of entries that may wait for the writer thread. */
+  static final int QUEUE_BYTES = 64 << 20;
+
+  private final Semaphore queued;
+  private final ExecutorService writer =
+      Executors.newSingleThreadExecutor(
+          r -> {
+            Thread t = new Thread(r, "block-cache-writer");
+            t.setDaemon(true);
+            return t;
+          });
+
+  /**
+   * @param root the cache folder (made when the first entry is stored)
+   * @param maxBytes the bound on the entries' total size
+   * @throws IllegalArgumentException if {@code maxBytes} is negative
+   */
+  public BlockCache(Path root, long maxBytes) {
+    this(root, maxBytes, QUEUE_BYTES);
+  }
+
+  /** With {@code queueBytes} of entries that may wait for the writer thread. */
+  BlockCache(Path root, long maxBytes, int queueBytes) {
+    this.queued = new Semaphore(queueBytes);
+    this.root = Objects.requireNonNull(root, "root");
+    if (maxBytes < 0) {
+      throw new IllegalArgumentException("block cache size " + maxBytes + " < 0");
+    }
+    this.maxBytes = maxBytes;
+  }
+
+  /**
+   * The default folder: {@code $XDG_CACHE_HOME/basalt/blocks}, else {@code ~/.cache/basalt/blocks}
+   * (next to the base tree cache).
+   */
+  public static Path defaultRoot(Map<String, String> env, Path home) {
+    String xdg = env.get("XDG_CACHE_HOME");
+    Path base =
+        xdg != null && !xdg.isEmpty() ? home.getFileSystem().getPath(xdg) : home.resolve(".cache");
+    return base.resolve("basalt").resolve("blocks");
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  /** The settings part of every key for {@code o}: whatever changes the compressed bytes. */
+  static byte[] settings(SquashfsOptions o) {
+    String codec;
+    switch (o.compression()) {
+      case ZSTD:
+        codec = "zstd-jni " + com.github.luben.zstd.util.ZstdVersion.VERSION;
+        break;
+      case XZ:
+        codec =
+            "xz-java "
+                + org.tukaani.xz.XZ.class.getPackage().getImplementationVersion()
+                + " dict "
+                + o.xzDictionarySize();
+        break;
+      case GZIP:
+        codec =
+            "java.util.zip "
+                + Runtime.version()
+                + " window "
+                + o.gzipWindowBits()
+                + " strategy "
+                + o.gzipStrategy();
+        break;
+      default:
+        throw new IllegalStateException();
+    }
+    return (FORMAT
+            + "\n"
+            + o.compression().name()
+            + " level "
+            + o.level()
+            + " block "
+            + o.blockSize()
+            + " "
+            + codec
+            + "\n")
+        .getBytes(StandardCharsets.UTF_8);
+  }
+
+  static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 missing", e);
+    }
+  }
+
+  /** The key (hex) of {@code block[0, len)} under {@code settings}; {@code md} is reset first. */
+  static String key(MessageDigest md, byte[] settings, byte[] block, int len) {
+    md.reset();
+    md.update(settings);
+    md.update(block, 0, len);
+    return HexFormat.of().formatHex(md.digest());
+  }
+
+  private Path entry(String key) {
+    return root.resolve(key.substring(0, 2)).resolve(key);
+  }
+
+  /**
+   * The cached block for {@code key}, or null (missing, unreadable or damaged: a damaged entry is
+   * counted and left to be replaced).
+   */
+  Hit get(MessageDigest md, String key) {
+    byte[] b;
+    try {
+      b = Files.readAllBytes(entry(key));
+    } catch (NoSuchFileException e) {
+      misses.incrementAndGet();
+      return null;
+    } catch (IOException e) {
+      misses.incrementAndGet();
+      corrupt.incrementAndGet();
+      return null;
+    }
+    Hit h = parse(md, key, b);
+    if (h == null) {
+      misses.incrementAndGet();
+      corrupt.incrementAndGet();
+      return null;
+    }
+    hits.incrementAndGet();
+    used.add(key);
+    return h;
+  }
+
+  private static Hit parse(MessageDigest md, String key, byte[] b) {
+    if (b.length < HEADER) {
+      return null;
+    }
+    ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
+    int flag = b[4];
+    int len = bb.getInt(5);
+    if (bb.getInt(0) != MAGIC || (flag != 0 && flag != 1) || len != b.length - HEADER) {
+      return null;
+    }
+    byte[] sum = digest(md, key, b, HEADER, len, flag);
+    if (!Arrays.equals(sum, 0, 32, b, 9, 9 + 32)) {
+      return null;
+    }
+    return new Hit(flag == 1, Arrays.copyOfRange(b, HEADER, b.length));
+  }
+
+  private static byte[] digest(MessageDigest md, String key, byte[] b, int off, int len, int flag) {
+    md.reset();
+    md.update(key.getBytes(StandardCharsets.US_ASCII));
+    md.update((byte) flag);
+    md.update(b, off, len);
+    return md.digest();
+  }
+
+  /**
+   * Stores a block under {@code key}: {@code data[0, len)} compressed, or with {@code uncompressed}
+   * no data. The file is written by the cache's writer thread, so a slow disk does not hold up the
+   * compressors; when {@link #QUEUE_BYTES} wait already, the entry is dropped (counted). A failure
+   * (full disk, no permission) is counted and otherwise ignored.
+   */
+  void put(MessageDigest md, String key, boolean uncompressed, byte[] data, int len) {
+    used.add(key);
+    int n = uncompressed ? 0 : len;
+    byte[] b = new byte[HEADER + n];
+    ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
+    bb.putInt(0, MAGIC);
+    b[4] = (byte) (uncompressed ? 1 : 0);
+    bb.putInt(5, n);
+    if (n > 0) {
+      System.arraycopy(data, 0, b, HEADER, n);
+    }
+    byte[] sum = digest(md, key, b, HEADER, n, b[4]);
+    System.arraycopy(sum, 0, b, 9, 32);
+    if (!queued.tryAcquire(b.length)) {
+      dropped.incrementAndGet();
+      return;
+    }
+    try {
+      writer.execute(
+          () -> {
+            try {
+              write(key, b);
+            } finally {
+              queued.release(b.length);
+            }
+          });
+    } catch (RejectedExecutionException e) {
+      queued.release(b.length);
+      dropped.incrementAndGet();
+    }
+  }
+
+  private void write(String key, byte[] b) {
+    Path target = entry(key);
+    Path tmp =
+        target.resolveSibling("." + key + "." + PID + "." + TEMPS.incrementAndGet() + ".tmp");
+    try {
+      Files.createDirectories(target.getParent());
+      Files.write(tmp, b, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      stored.incrementAndGet();
+    } catch (IOException | RuntimeException e) {
+      failedWrites.incrementAndGet();
+      try {
+        Files.deleteIfExists(tmp);
+      } catch (IOException ignored) {
+        // gone or never made
+      }
+    }
+  }
+
+  public Stats stats() {
+    return new Stats(
+        hits.get(), misses.get(), stored.get(), corrupt.get(), failedWrites.get(), dropped.get());
+  }
+
+  /** One entry seen by {@link #evict()}. */
+  private record Entry(Path path, String name, long size, long mtime) {}
+
+  /**
+   * Deletes entries until the cache holds at most {@code maxBytes} (see the class comment); does
+   * nothing when another build holds the eviction lock.
+   *
+   * @return bytes deleted
+   * @throws IOException if the folder cannot be listed
+   */
+  long evict() throws IOException {
+    if (!Files.isDirectory(root)) {
+      return 0;
+    }
+    try (FileChannel lockFile =
+            FileChannel.open(
+                root.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock lock = tryLock(lockFile)) {
+      if (lock == null) {
+        return 0;
+      }
+      List<Entry> all = new ArrayList<>();
+      long total = 0;
+      try (DirectoryStream<Path> dirs = Files.newDirectoryStream(root)) {
+        for (Path d : dirs) {
+          String dn = d.getFileName().toString();
+          if (dn.length() != 2 || !Files.isDirectory(d)) {
+            continue;
+          }
+          try (DirectoryStream<Path> files = Files.newDirectoryStream(d)) {
+            for (Path f : files) {
+              String name = f.getFileName().toString();
+              if (name.length() != 64 || !name.startsWith(dn)) {
+                deleteIfOrphan(f, name);
+                continue;
+              }
+              try {
+                BasicFileAttributes a = Files.readAttributes(f, BasicFileAttributes.class);
+                all.add(new Entry(f, name, a.size(), a.lastModifiedTime().toMillis()));
+                total += a.size();
+              } catch (NoSuchFileException e) {
+                // deleted meanwhile
+              }
+            }
+          }
+        }
+      }
+      if (total <= maxBytes) {
+        return 0;
+      }
+      Comparator<Entry> byName = Comparator.comparing(Entry::name);
+      List<Entry> order = new ArrayList<>();
+      List<Entry> mine = new ArrayList<>();
+      for (Entry e : all) {
+        (used.contains(e.name()) ? mine : order).add(e);
+      }
+      order.sort(Comparator.comparingLong(Entry::mtime).thenComparing(byName));
+      mine.sort(byName);
+      order.addAll(mine);
+      long deleted = 0;
+      for (Entry e : order) {
+        if (total <= maxBytes) {
+          break;
+        }
+        if (Files.deleteIfExists(e.path())) {
+          deleted += e.size();
+        }
+        total -= e.size();
+      }
+      return deleted;
+    }
+  }
+
+  /** Deletes a temp file {@code .<key>.<pid>.<n>.tmp} whose writing process has ended. */
+  private static void deleteIfOrphan(Path f, String name) throws IOException {
+    String[] parts = name.split("\\.");
+    if (parts.length != 5 || !parts[0].isEmpty() || !parts[4].equals("tmp")) {
+      return;
+    }
+    long pid;
+    try {
+      pid = Long.parseLong(parts[2]);
+    } catch (NumberFormatException e) {
+      return;
+    }
+    if (pid != PID && ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true)) {
+      Files.deleteIfExists(f);
+    }
+  }
+
+  private static FileLock tryLock(FileChannel ch) throws IOException {
+    try {
+      return ch.tryLock();
+    } catch (OverlappingFileLockException e) {
+      return null;
+    }
+  }
+
+  /**
+   * Waits for the queued writes, then bounds the cache ({@link #evict()}); an I/O failure is
+   * ignored (the cache is optional). Blocks stored after this are dropped.
+   */
+  @Override
+  public void close() {
+    writer.shutdown();
+    try {
+      while (!writer.awaitTermination(1, TimeUnit.MINUTES)) {
+        // the queue is bounded: it ends
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      writer.shutdownNow();
+      return;
+    }
+    try {
+      evict();
+    } catch (IOException e) {
+      failedWrites.incrementAndGet();
+    }
+  }
+}

@@ -1,0 +1,249 @@
+package io.basalt.image.squashfs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.common.jimfs.Configuration;
+import com.google.common.jimfs.Jimfs;
+import io.basalt.image.tree.FileTree;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystem;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+class BlockCacheTest {
+  static final long EPOCH = 1700000000L;
+
+  static SquashfsOptions options(SquashfsCompression c) {
+    return SquashfsOptions.builder().compression(c).level(3).mtime(EPOCH).threads(2).build();
+  }
+
+  static byte[] image(FileTree t, SquashfsOptions o, BlockCache cache) throws IOException {
+    try (cache) {
+      return Images.bytes(new SquashfsWriter(o, cache), t);
+    }
+  }
+
+  static List<Path> entries(Path root) throws IOException {
+    if (!Files.isDirectory(root)) {
+      return List.of();
+    }
+    try (Stream<Path> s = Files.walk(root)) {
+      return s.filter(p -> p.getFileName().toString().length() == 64)
+          .sorted()
+          .collect(Collectors.toList());
+    }
+  }
+
+  static long size(List<Path> files) throws IOException {
+    long n = 0;
+    for (Path p : files) {
+      n += Files.size(p);
+    }
+    return n;
+  }
+
+  @ParameterizedTest
+  @EnumSource(SquashfsCompression.class)
+  void sameBytesWithoutWithAColdAndWithAWarmCache(SquashfsCompression c) throws IOException {
+    FileTree t = StableLayoutTest.tree(true, "VERSION_ID=1\n");
+    SquashfsOptions o = options(c);
+    byte[] plain = Images.bytes(new SquashfsWriter(o), t);
+    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
+      Path root = fs.getPath("/cache/basalt/blocks");
+      BlockCache cold = new BlockCache(root, BlockCache.DEFAULT_MAX_BYTES);
+      assertArrayEquals(plain, image(t, o, cold));
+      assertEquals(0, cold.stats().hits());
+      assertTrue(cold.stats().stored() > 50, cold.stats().toString());
+      BlockCache warm = new BlockCache(root, BlockCache.DEFAULT_MAX_BYTES);
+      assertArrayEquals(plain, image(t, o, warm));
+      assertEquals(0, warm.stats().misses(), warm.stats().toString());
+      assertEquals(cold.stats().stored(), warm.stats().hits());
+    }
+  }
+
+  @Test
+  void aRebuildAfterAChangeCompressesOnlyTheNewBlocks() throws IOException {
+    SquashfsOptions o = options(SquashfsCompression.ZSTD);
+    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
+      Path root = fs.getPath("/c");
+      image(StableLayoutTest.tree(false, "VERSION_ID=1\n"), o, new BlockCache(root, 1L << 30));
+      FileTree v2 = StableLayoutTest.tree(true, "VERSION_ID=1\n");
+      BlockCache warm = new BlockCache(root, 1L << 30);
+      assertArrayEquals(Images.bytes(new SquashfsWriter(o), v2), image(v2, o, warm));
+      BlockCache.Stats s = warm.stats();
+      // the package's 3 blocks and the fragment runs that took its tails
+      assertTrue(s.misses() > 0 && s.misses() <= 10, s.toString());
+      assertTrue(s.hits() > 6 * s.misses(), s.toString());
+    }
+  }
+
+  @Test
+  void damagedTruncatedAndMisplacedEntriesAreMissesAndGetReplaced() throws IOException {
+    FileTree t = StableLayoutTest.tree(false, "VERSION_ID=1\n");
+    SquashfsOptions o = options(SquashfsCompression.ZSTD);
+    byte[] plain = Images.bytes(new SquashfsWriter(o), t);
+    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
+      Path root = fs.getPath("/c");
+      image(t, o, new BlockCache(root, 1L << 30));
+      List<Path> all = entries(root);
+      assertTrue(all.size() > 20);
+      int damaged = 0;
+      for (int i = 0; i < all.size(); i += 4) {
+        Path p = all.get(i);
+        byte[] b = Files.readAllBytes(p);
+        switch (i / 4 % 4) {
+          case 0: // one bit of the content flipped
+            b[b.length - 1] ^= 1;
+            Files.write(p, b);
+            break;
+          case 1: // cut short, as by a crash without the rename
+            Files.write(p, java.util.Arrays.copyOf(b, b.length / 2));
+            break;
+          case 2: // another entry's (valid) content under this name
+            Files.copy(all.get(i + 1), p, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            break;
+          default: // not an entry at all
+            Files.write(p, "garbage".getBytes(StandardCharsets.UTF_8));
+        }
+        damaged++;
+      }
+      BlockCache c = new BlockCache(root, 1L << 30);
+      assertArrayEquals(plain, image(t, o, c));
+      assertEquals(damaged, c.stats().corrupt(), c.stats().toString());
+      assertEquals(damaged, c.stats().stored());
+      BlockCache again = new BlockCache(root, 1L << 30);
+      assertArrayEquals(plain, image(t, o, again));
+      assertEquals(0, again.stats().misses(), "replaced: " + again.stats());
+    }
+  }
+
+  @Test
+  void anUnwritableCacheOnlyCostsTime() throws IOException {
+    FileTree t = StableLayoutTest.tree(false, "VERSION_ID=1\n");
+    SquashfsOptions o = options(SquashfsCompression.GZIP);
+    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
+      Path root = fs.getPath("/c");
+      Files.write(root, new byte[] {1}); // a file where the folder should be
+      BlockCache c = new BlockCache(root, 1L << 30);
+      assertArrayEquals(Images.bytes(new SquashfsWriter(o), t), image(t, o, c));
+      assertTrue(c.stats().failedWrites() > 0);
+      assertEquals(0, c.stats().stored());
+    }
+  }
+
+  @Test
+  void entriesThatFindTheWriteQueueFullAreDroppedWithoutChangingTheImage() throws IOException {
+    FileTree t = StableLayoutTest.tree(false, "VERSION_ID=1\n");
+    SquashfsOptions o = options(SquashfsCompression.ZSTD);
+    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
+      Path root = fs.getPath("/c");
+      BlockCache c = new BlockCache(root, 1L << 30, 16); // no entry fits in 16 bytes
+      assertArrayEquals(Images.bytes(new SquashfsWriter(o), t), image(t, o, c));
+      assertEquals(0, c.stats().stored());
+      assertEquals(c.stats().misses(), c.stats().dropped());
+      assertTrue(entries(root).isEmpty());
+    }
+  }
+
+  @Test
+  void evictionKeepsTheBoundAndTheLastBuildsBlocks() throws IOException {
+    SquashfsOptions o = options(SquashfsCompression.ZSTD);
+    FileTree v1 = StableLayoutTest.tree(false, "VERSION_ID=1\n");
+    FileTree other =
+        FileTree.builder()
+            .putWithParents(
+                io.basalt.image.tree.TreeEntry.regular(
+                    "/x/big",
+                    io.basalt.image.tree.Content.ofBytes(StableLayoutTest.data(77, 900_000))))
+            .build();
+    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
+      Path root = fs.getPath("/c");
+      image(other, o, new BlockCache(root, 1L << 30));
+      Set<Path> otherEntries = Set.copyOf(entries(root));
+      BlockCache c = new BlockCache(root, 1L << 30);
+      image(v1, o, c);
+      List<Path> both = entries(root);
+      long v1Bytes = size(both) - size(List.copyOf(otherEntries));
+      // bound = v1's own entries: every entry of the other build goes, none of v1's
+      BlockCache bounded = new BlockCache(root, v1Bytes);
+      image(v1, o, bounded);
+      List<Path> left = entries(root);
+      assertEquals(both.size() - otherEntries.size(), left.size());
+      assertTrue(left.stream().noneMatch(otherEntries::contains));
+      assertTrue(size(left) <= v1Bytes);
+      // bound below one build: its own entries go too, down to the bound
+      BlockCache tiny = new BlockCache(root, v1Bytes / 3);
+      image(v1, o, tiny);
+      assertTrue(size(entries(root)) <= v1Bytes / 3);
+      assertFalse(entries(root).isEmpty());
+    }
+  }
+
+  @Test
+  void tempFilesOfEndedWritersAreDeletedOthersKept() throws IOException {
+    FileTree t = StableLayoutTest.tree(false, "VERSION_ID=1\n");
+    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
+      Path root = fs.getPath("/c");
+      String key = "ab" + "0".repeat(62);
+      Files.createDirectories(root.resolve("ab"));
+      // pid 999999999 is above Linux's pid_max: no such process
+      Path orphan = Files.write(root.resolve("ab/." + key + ".999999999.7.tmp"), new byte[10]);
+      long self = ProcessHandle.current().pid();
+      Path live = Files.write(root.resolve("ab/." + key + "." + self + ".7.tmp"), new byte[10]);
+      Path other = Files.write(root.resolve("ab/notes.txt"), new byte[10]);
+      image(t, options(SquashfsCompression.ZSTD), new BlockCache(root, 1L << 30));
+      assertFalse(Files.exists(orphan));
+      assertTrue(Files.exists(live));
+      assertTrue(Files.exists(other));
+    }
+  }
+
+  @Test
+  void theKeyCoversCompressorLevelAndBlockSize() {
+    SquashfsOptions a = options(SquashfsCompression.ZSTD);
+    SquashfsOptions b = SquashfsOptions.builder().level(4).mtime(EPOCH).build();
+    SquashfsOptions c = SquashfsOptions.builder().level(3).blockSize(65536).mtime(EPOCH).build();
+    SquashfsOptions d = options(SquashfsCompression.XZ);
+    byte[] block = StableLayoutTest.data(1, 1000);
+    java.security.MessageDigest md = BlockCache.sha256();
+    Set<String> keys =
+        Set.of(
+            BlockCache.key(md, BlockCache.settings(a), block, 1000),
+            BlockCache.key(md, BlockCache.settings(b), block, 1000),
+            BlockCache.key(md, BlockCache.settings(c), block, 1000),
+            BlockCache.key(md, BlockCache.settings(d), block, 1000));
+    assertEquals(4, keys.size());
+    assertNotEquals(
+        BlockCache.key(md, BlockCache.settings(a), block, 1000),
+        BlockCache.key(md, BlockCache.settings(a), block, 999));
+    // threads and mtime do not change compressed blocks
+    assertArrayEquals(
+        BlockCache.settings(a),
+        BlockCache.settings(SquashfsOptions.builder().level(3).threads(1).mtime(5).build()));
+  }
+
+  @Test
+  void defaultFolderFollowsXdgCacheHome() throws IOException {
+    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
+      Path home = fs.getPath("/home/u");
+      assertEquals(
+          fs.getPath("/home/u/.cache/basalt/blocks"), BlockCache.defaultRoot(Map.of(), home));
+      assertEquals(
+          fs.getPath("/x/basalt/blocks"),
+          BlockCache.defaultRoot(Map.of("XDG_CACHE_HOME", "/x"), home));
+    }
+  }
+}
