@@ -4,8 +4,7 @@ import io.basalt.image.spec.ImageSpec;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -118,11 +117,16 @@ public final class BaseTreeCache {
       Files.writeString(tmp.resolve(INPUTS), inputs(d), StandardCharsets.UTF_8);
       try {
         Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
-      } catch (FileAlreadyExistsException | DirectoryNotEmptyException raced) {
-        log.accept("another build cached " + key + " first; using it");
       } catch (AtomicMoveNotSupportedException e) {
         throw new IOException(
             "cannot rename " + tmp + " to " + dir + " atomically: " + e.getMessage(), e);
+      } catch (FileSystemException raced) {
+        // rename(2) onto the folder another build put there first fails with EEXIST or
+        // ENOTEMPTY; the JDK reports the latter as a plain FileSystemException.
+        if (!Files.isRegularFile(tar)) {
+          throw raced;
+        }
+        log.accept("another build cached " + key + " first; using it");
       }
     } finally {
       deleteRecursively(tmp);
