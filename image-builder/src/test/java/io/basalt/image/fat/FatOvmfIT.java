@@ -1,6 +1,5 @@
 package io.basalt.image.fat;
 
-import static java.nio.charset.StandardCharsets.ISO_8859_1;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,14 +8,11 @@ import io.basalt.image.gpt.GptPartition;
 import io.basalt.image.tree.Content;
 import io.basalt.image.tree.FileTree;
 import io.basalt.image.tree.TreeEntry;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -103,41 +99,7 @@ class FatOvmfIT {
             "if=pflash,format=raw,file=" + vars,
             "-drive",
             "file=" + disk + ",format=raw,if=virtio");
-    Process q = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    Thread pump =
-        new Thread(
-            () -> {
-              try (InputStream in = q.getInputStream()) {
-                byte[] b = new byte[4096];
-                int n;
-                while ((n = in.read(b)) > 0) {
-                  synchronized (out) {
-                    out.write(b, 0, n);
-                  }
-                }
-              } catch (IOException ignored) {
-                // QEMU was killed
-              }
-            });
-    pump.start();
-    String screen = "";
-    try {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240);
-      while (System.nanoTime() < deadline && q.isAlive()) {
-        synchronized (out) {
-          screen = out.toString(ISO_8859_1).replaceAll("\u001b\\[[0-9;=]*[A-Za-z]", " ");
-        }
-        if (screen.contains(title) && screen.contains("Boot in 17 s.")) {
-          break;
-        }
-        Thread.sleep(500);
-      }
-    } finally {
-      q.destroyForcibly();
-      q.waitFor(30, TimeUnit.SECONDS);
-      pump.join(10_000);
-    }
+    String screen = OvmfScreen.untilMenu(cmd, title);
     assertTrue(screen.contains("BdsDxe: starting Boot"), "OVMF tried the disk:\n" + tail(screen));
     assertTrue(
         screen.contains("Boot in 17 s."),

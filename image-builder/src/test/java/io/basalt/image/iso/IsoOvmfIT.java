@@ -1,16 +1,14 @@
 package io.basalt.image.iso;
 
-import static java.nio.charset.StandardCharsets.ISO_8859_1;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.basalt.image.fat.FatWriter;
+import io.basalt.image.fat.OvmfScreen;
 import io.basalt.image.tree.Content;
 import io.basalt.image.tree.FileTree;
 import io.basalt.image.tree.TreeEntry;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +16,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -155,42 +152,7 @@ class IsoOvmfIT {
                 "-drive",
                 "if=pflash,format=raw,file=" + vars));
     cmd.addAll(List.of(medium));
-    Process q = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    Thread pump =
-        new Thread(
-            () -> {
-              try (InputStream in = q.getInputStream()) {
-                byte[] b = new byte[4096];
-                int n;
-                while ((n = in.read(b)) > 0) {
-                  synchronized (out) {
-                    out.write(b, 0, n);
-                  }
-                }
-              } catch (IOException ignored) {
-                // QEMU was killed
-              }
-            });
-    pump.start();
-    String screen = "";
-    try {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240);
-      while (System.nanoTime() < deadline && q.isAlive()) {
-        synchronized (out) {
-          screen = out.toString(ISO_8859_1).replaceAll("\u001b\\[[0-9;=]*[A-Za-z]", " ");
-        }
-        if (screen.contains(TITLE) && screen.contains("Boot in 17 s.")) {
-          break;
-        }
-        Thread.sleep(500);
-      }
-    } finally {
-      q.destroyForcibly();
-      q.waitFor(30, TimeUnit.SECONDS);
-      pump.join(10_000);
-    }
-    return screen;
+    return OvmfScreen.untilMenu(cmd, TITLE);
   }
 
   static String tail(String s) {

@@ -6,13 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.basalt.host.BootEntry;
 import io.basalt.host.ChunkIndex;
-import io.basalt.signing.tuf.client.HttpFetcher;
 import io.basalt.signing.tuf.repo.RepoServer;
-import io.basalt.update.install.HttpRangeSource;
 import io.basalt.update.install.TestBootDisk;
-import io.basalt.update.install.VerityVerifier;
-import io.basalt.update.strategy.RebootCoordinator;
-import io.basalt.update.strategy.RebootStrategy;
 import io.basalt.update.testing.TufFixture;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -20,9 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.time.Clock;
-import java.time.Duration;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -196,43 +188,6 @@ class DeltaHttpIT {
   }
 
   private UpdateAgent agent(Path root, List<String> events) throws Exception {
-    AgentPaths paths = new AgentPaths(root);
-    RebootStrategy never =
-        new RebootStrategy() {
-          @Override
-          public String name() {
-            return "test";
-          }
-
-          @Override
-          public Permission acquire() {
-            return new Permission(false, "not in this test");
-          }
-
-          @Override
-          public void release() {}
-        };
-    Clock clock = Clock.fixed(TufFixture.T0.plusSeconds(60), ZoneOffset.UTC);
-    UpdateAgent a =
-        new UpdateAgent(
-            paths,
-            clock,
-            new HttpFetcher(),
-            new HttpRangeSource(Duration.ofSeconds(30)),
-            VerityVerifier.veritysetup(),
-            c ->
-                RebootCoordinator.builder()
-                    .strategy(never)
-                    .grace(Duration.ZERO)
-                    .inhibitors(io.basalt.update.strategy.ShutdownInhibitors.none())
-                    .sessions(List::of)
-                    .rebooter(() -> events.add("reboot"))
-                    .localHold(new io.basalt.update.strategy.LocalHold(paths.stateDir()))
-                    .clock(clock)
-                    .build(),
-            events::add,
-            new Random(1));
-    a.start();
-    return a;
+    return HttpAgents.started(root, events, false);
   }
 }
