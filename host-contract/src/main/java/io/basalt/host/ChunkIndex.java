@@ -362,7 +362,7 @@ public record ChunkIndex(
   }
 
   /** The index file: {@link #toJson} gzipped (deterministic: the header has no time or name). */
-  public byte[] toFile() {
+  public byte[] toGzip() {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try (GZIPOutputStream gz = new GZIPOutputStream(out)) {
       gz.write(toJson());

@@ -95,10 +95,10 @@ class ChunkIndexTest {
   @Test
   void gzipFileRoundTripAndErrors() throws IOException {
     ChunkIndex idx = index(SMALL, random(8, 30_000));
-    byte[] file = idx.toFile();
+    byte[] file = idx.toGzip();
     assertEquals(idx, ChunkIndex.parseFile(file, "x.gz"));
     assertEquals(0, file[4] | file[5] | file[6] | file[7], "gzip mtime is 0");
-    assertTrue(java.util.Arrays.equals(file, idx.toFile()));
+    assertTrue(java.util.Arrays.equals(file, idx.toGzip()));
     assertTrue(
         assertThrows(IOException.class, () -> ChunkIndex.parseFile(idx.toJson(), "x.gz"))
             .getMessage()

@@ -108,7 +108,7 @@ final class DeltaCommand implements Runnable {
         }
         // the agent rebuilds the verity hash area with veritysetup when the index describes it
         DeltaPlan plan = DeltaPlan.of(target, present, true);
-        long indexBytes = target.toFile().length;
+        long indexBytes = target.toGzip().length;
         if (json) {
           out.printf(
               Locale.ROOT,

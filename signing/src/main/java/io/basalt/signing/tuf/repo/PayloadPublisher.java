@@ -86,7 +86,7 @@ public final class PayloadPublisher {
     String target = payload.targetPath(name);
     Path tmp = Files.createTempFile(repo.dir(), ".index-", ".part");
     try {
-      Files.write(tmp, index.toFile());
+      Files.write(tmp, index.toGzip());
       repo.addTarget(role, target, tmp, payload.targetCustom(name));
     } finally {
       Files.deleteIfExists(tmp);
