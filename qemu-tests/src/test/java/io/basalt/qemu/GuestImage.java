@@ -6,7 +6,6 @@ import io.basalt.image.cli.Basalt;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -53,7 +52,7 @@ final class GuestImage {
     Files.createDirectories(work);
     manifest = new ObjectMapper().readTree(Files.readString(imageDir.resolve("manifest.json")));
     base = work.resolve("base.raw");
-    Files.copy(imageDir.resolve("disk.raw"), base, StandardCopyOption.REPLACE_EXISTING);
+    Host.sparseCopy(imageDir.resolve("disk.raw"), base);
     partitions =
         new ObjectMapper()
             .readTree(Host.run("sfdisk", "-J", base.toString()))
