@@ -27,8 +27,9 @@ import java.util.regex.Pattern;
  * The HTTP server a guest reaches at {@code http://10.0.2.100/} (QEMU guestfwd to 127.0.0.1):
  * {@code /repo/} serves a TUF repository folder (metadata/ and targets/, {@code Range: bytes=N-}
  * honoured) that the test can switch at any time, optionally flipping one byte of every {@code
- * usr.img} it sends; {@code /ctl/} is a command channel for the guest's control loop (see {@link
- * #guestScripts}). Thread-safe.
+ * usr.img} it sends, answering 404 for chunk indexes (so the agent takes the full payload),
+ * corrupting or delaying every chunk ({@code targets/chunks/}); {@code /ctl/} is a command channel
+ * for the guest's control loop (see {@link #guestScripts}). Thread-safe.
  */
 final class GuestServer implements AutoCloseable {
 
@@ -45,6 +46,11 @@ final class GuestServer implements AutoCloseable {
           });
   private volatile Path repo;
   private volatile long flipAt = -1;
+  private volatile boolean hideChunkIndexes;
+  private volatile boolean corruptChunks;
+  private volatile long chunkDelayMillis;
+  private final AtomicLong chunkBytes = new AtomicLong();
+  private final AtomicLong chunkResponses = new AtomicLong();
   private final AtomicLong targetBytes = new AtomicLong();
   private final Map<String, AtomicLong> requests = new java.util.concurrent.ConcurrentHashMap<>();
   private final AtomicLong usrImgAt = new AtomicLong();
@@ -89,6 +95,34 @@ final class GuestServer implements AutoCloseable {
     flipAt = offset;
   }
 
+  /**
+   * From now on chunk indexes ({@code *.chunks.json.gz}) are answered 404 (true) or served (false):
+   * the agent then installs from the full usr.img.
+   */
+  void hideChunkIndexes(boolean hide) {
+    hideChunkIndexes = hide;
+  }
+
+  /** From now on every chunk sent has its first byte flipped (true) or is sent as stored. */
+  void corruptChunks(boolean corrupt) {
+    corruptChunks = corrupt;
+  }
+
+  /** From now on every chunk response waits {@code millis} before its first byte. */
+  void delayChunks(long millis) {
+    chunkDelayMillis = millis;
+  }
+
+  /** Bytes of chunk files ({@code targets/chunks/}) sent so far. */
+  long chunkBytes() {
+    return chunkBytes.get();
+  }
+
+  /** Chunk responses ({@code targets/chunks/}) that sent all their bytes so far. */
+  long chunkResponses() {
+    return chunkResponses.get();
+  }
+
   /** Bytes of files under targets/ sent so far. */
   long targetBytes() {
     return targetBytes.get();
@@ -125,9 +159,22 @@ final class GuestServer implements AutoCloseable {
       Path dir = repo;
       Path f = dir == null ? null : dir.resolve(rel).normalize();
       requests.computeIfAbsent(rel, k -> new AtomicLong()).incrementAndGet();
-      if (f == null || !f.startsWith(dir) || rel.contains("..") || !Files.isRegularFile(f)) {
+      if (f == null
+          || !f.startsWith(dir)
+          || rel.contains("..")
+          || !Files.isRegularFile(f)
+          || (hideChunkIndexes && rel.endsWith(".chunks.json.gz"))) {
         ex.sendResponseHeaders(404, -1);
         return;
+      }
+      boolean chunk = rel.startsWith("targets/chunks/");
+      if (chunk && chunkDelayMillis > 0) {
+        try {
+          Thread.sleep(chunkDelayMillis);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
       }
       long size = Files.size(f);
       long start = 0;
@@ -148,7 +195,7 @@ final class GuestServer implements AutoCloseable {
       }
       boolean target = rel.startsWith("targets/");
       boolean usrImg = rel.endsWith("usr.img");
-      long flip = usrImg ? flipAt : -1;
+      long flip = usrImg ? flipAt : chunk && corruptChunks ? 0 : -1;
       if (usrImg) {
         usrImgStarts.add(start);
         usrImgAt.set(start);
@@ -171,7 +218,13 @@ final class GuestServer implements AutoCloseable {
           if (usrImg) {
             usrImgAt.set(pos);
           }
+          if (chunk) {
+            chunkBytes.addAndGet(n);
+          }
         }
+      }
+      if (chunk) {
+        chunkResponses.incrementAndGet();
       }
     } catch (IOException e) {
       // the guest went away (power cut) or closed the connection

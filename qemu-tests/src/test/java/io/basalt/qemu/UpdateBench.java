@@ -43,6 +43,7 @@ public final class UpdateBench {
         repoA.resolve("usr.img"), payload.resolve("usr.img")); // the reference's source
 
     server = new GuestServer();
+    server.hideChunkIndexes(true); // the full payload: the agent downloads usr.img whole
     server.serve(repoA); // v1 only: the agent has nothing to do
     GuestImage disk = new GuestImage(images.image(1), work.resolve("vm"));
     disk.appendCmdline("basalt.testhook");

@@ -17,9 +17,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Power cuts during an update (issue 7): a v1 machine installs v2 by itself; QEMU is killed
- * (SIGKILL: the guest loses its page cache and every write it had not flushed, as on a power cut)
- * at successive points of the download (by the offset in usr.img up to which the test's server has
+ * Power cuts during an update of the full payload (issue 7; the server hides the chunk index, so
+ * the agent downloads usr.img whole): a v1 machine installs v2 by itself; QEMU is killed (SIGKILL:
+ * the guest loses its page cache and every write it had not flushed, as on a power cut) at
+ * successive points of the download (by the offset in usr.img up to which the test's server has
  * sent bytes) and of the slot write and verify (by what the guest sees: the progress {@code
  * basaltctl status --json} reports, a {@code veritysetup} process running). After every cut the
  * machine must boot v1 from slot A with no v2 entry; the agent resumes by itself (the server
@@ -83,6 +84,9 @@ class UpdatePowerCutIT {
         "--channel",
         "stable");
     server = new GuestServer();
+    // The full-payload path: with the chunk index answered 404 the agent downloads usr.img whole
+    // (the delta path's cuts are UpdateDeltaPowerCutIT's).
+    server.hideChunkIndexes(true);
     server.serve(noUpdates);
     disk = new GuestImage(images.image(1), work.resolve("vm"));
     disk.appendCmdline("basalt.testhook");
