@@ -10,11 +10,13 @@ import java.util.List;
 
 /**
  * Benchmark, not a test ({@code bench/run update}): in one v1 VM (TCG), the update agent's idle RSS
- * and CPU, then {@code basaltctl update apply} of v2 (download from the host's loopback, slot
- * write, verity check, kernel) against plain {@code dd} of the same usr.img to the same USR-B
- * partition of the same virtual disk (from a file on ROOT, and streamed from the same server
- * through bash's /dev/tcp, GuestServer's {@code e2e-get.sh}). Prints the figures and ratios. Usage:
- * {@code UpdateBench PREFIX WORK} with PREFIX as for {@code -Dbasalt.qemu.update.images}.
+ * and CPU, then {@code basaltctl update apply} of v4 (v1 + one package, {@link
+ * UpdateImages#onePackage}): the full payload (download from the host's loopback, slot write,
+ * verity check, kernel) against plain {@code dd} of the same usr.img to the same USR-B partition of
+ * the same virtual disk (from a file on ROOT, and streamed from the same server through bash's
+ * /dev/tcp, GuestServer's {@code e2e-get.sh}), then the same apply through the delta path (issue
+ * 17's target: at most 0.3 x the full apply). Prints the figures and ratios. Usage: {@code
+ * UpdateBench PREFIX WORK} with PREFIX as for {@code -Dbasalt.qemu.update.images}.
  */
 public final class UpdateBench {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -35,9 +37,9 @@ public final class UpdateBench {
         "repo", "publish", "-r", repoA.toString(), images.image(1).resolve("update").toString());
     Path repoB = work.resolve("repo-b");
     UpdateImages.copyTree(repoA, repoB);
-    UpdateImages.basalt(
-        "repo", "publish", "-r", repoB.toString(), images.image(2).resolve("update").toString());
-    Path payload = images.image(2).resolve("update");
+    Path v4 = images.onePackage();
+    UpdateImages.basalt("repo", "publish", "-r", repoB.toString(), v4.resolve("update").toString());
+    Path payload = v4.resolve("update");
     long size = Files.size(payload.resolve("usr.img"));
     Files.createLink(
         repoA.resolve("usr.img"), payload.resolve("usr.img")); // the reference's source
@@ -133,38 +135,11 @@ public final class UpdateBench {
           rss, median(rss));
       print("agent idle CPU over 120 s: %s ticks = %.2f %% of one CPU", c[0], cpuPct);
 
-      // basaltctl update apply, timed inside the guest. The phases are watched with cheap probes
-      // every 0.5 s (a basaltctl status would start a JVM each time and compete with the agent):
-      // download done = the last payload file renamed into place (or a later sign), slot written =
-      // veritysetup running (or the entry), done = v2's +3 entry on the ESP.
+      // basaltctl update apply of v4 (v1 + one package), timed inside the guest: first the full
+      // payload (the chunk index hidden), then, after the machine is put back as it was (v4's
+      // entry and downloads removed, page cache dropped, agent restarted), the delta path.
       server.serve(repoB);
-      String out =
-          run(
-              String.join(
-                  "\n",
-                  "d=/var/lib/basalt/downloads/2.0.0; e=/efi/loader/entries/basalt-2.0.0-B+3.conf",
-                  "ls /efi/loader/entries >/dev/null",
-                  "s=$(date +%s%N); basaltctl update apply >/dev/null || exit 1; r=$(date +%s%N)",
-                  "dl=; wr=; i=0",
-                  "while :; do",
-                  "  now=$(date +%s%N)",
-                  "  if [ -e $e ]; then dl=${dl:-$now}; wr=${wr:-$now}; break; fi",
-                  "  if pgrep -x veritysetup >/dev/null; then dl=${dl:-$now}; wr=${wr:-$now}; fi",
-                  "  [ -z \"$dl\" ] && [ -e $d/initramfs ] && dl=$now",
-                  "  i=$((i+1))",
-                  "  if [ $((i % 20)) = 0 ] && journalctl -q -u basalt-update-agent --since @$((s/1000000000)) | grep -q 'update failed'; then",
-                  "    journalctl -q -u basalt-update-agent --since @$((s/1000000000)) | tail -n 3; exit 1",
-                  "  fi",
-                  "  [ $(((now-s)/1000000000)) -gt 3600 ] && exit 1",
-                  "  sleep 0.5",
-                  "done",
-                  "echo $((r-s)) $((dl-s)) $((wr-s)) $((now-s))"),
-              Duration.ofMinutes(65));
-      String[] t = out.strip().split("\\s+");
-      double call = Long.parseLong(t[t.length - 4]) / 1e9;
-      double downloaded = Long.parseLong(t[t.length - 3]) / 1e9;
-      double written = Long.parseLong(t[t.length - 2]) / 1e9;
-      double total = Long.parseLong(t[t.length - 1]) / 1e9;
+      double[] full = apply(size);
       JsonNode after = status();
       if (!"reboot-pending".equals(after.path("state").asText())) {
         throw new AssertionError("after the apply the agent is not reboot-pending: " + after);
@@ -173,21 +148,88 @@ public final class UpdateBench {
           "agent after the apply: %s",
           run("grep -E 'VmRSS|VmHWM' /proc/" + pid + "/status | tr -s ' \\t\\n' ' '").strip());
       print(
-          "update apply: %.1f s in all (= %.1f MiB/s of usr.img; the basaltctl call itself %.1f s), download done by"
+          "update apply, full payload: %.1f s in all (= %.1f MiB/s of usr.img; the basaltctl call itself %.1f s), download done by"
               + " %.1f s, slot written by %.1f s, verity + kernel + entry %.1f s (phase ends: 0.5 s probes)",
-          total, (size >> 20) / total, call, downloaded, written, total - written);
+          full[3], (size >> 20) / full[3], full[0], full[1], full[2], full[3] - full[2]);
       print(
           "ratio apply / dd file: %.2f x the time; apply / (http get | dd): %.2f x",
-          total / median(dd), total / median(wgetDd));
+          full[3] / median(dd), full[3] / median(wgetDd));
       print(
           "download + slot write alone vs (http get | dd): %.2f x; slot write alone vs dd file: %.2f x",
-          written / median(wgetDd), (written - downloaded) / median(dd));
+          full[2] / median(wgetDd), (full[2] - full[1]) / median(dd));
+
+      run(
+          "systemctl stop basalt-update-agent && rm -f /efi/loader/entries/basalt-4.0.0-* "
+              + "&& rm -rf /var/lib/basalt/downloads/* && sync && echo 3 > /proc/sys/vm/drop_caches "
+              + "&& systemctl start basalt-update-agent");
+      long usrRequests = server.requests("usr.img");
+      server.hideChunkIndexes(false);
+      double[] delta = apply(size);
+      JsonNode planned = status();
+      if (server.requests("usr.img") != usrRequests || planned.path("fetchBytes").asLong(-1) < 0) {
+        throw new AssertionError(
+            "the second apply did not take the delta path: usr.img requests "
+                + (server.requests("usr.img") - usrRequests)
+                + ", status "
+                + planned);
+      }
+      print(
+          "update apply, delta: %.1f s in all (the basaltctl call itself %.1f s), usr.img assembled by"
+              + " %.1f s, slot written by %.1f s, verity + kernel + entry %.1f s; fetched %d bytes"
+              + " (%d chunk responses), reused %d bytes",
+          delta[3],
+          delta[0],
+          delta[1],
+          delta[2],
+          delta[3] - delta[2],
+          planned.path("fetchBytes").asLong(),
+          server.chunkResponses(),
+          planned.path("reuseBytes").asLong());
+      print("ratio delta apply / full apply: %.3f x (target <= 0.3)", delta[3] / full[3]);
     } finally {
       if (vm != null) {
         vm.close();
       }
       server.close();
     }
+  }
+
+  /**
+   * {@code basaltctl update apply} of v4, timed inside the guest; the phases are watched with cheap
+   * probes every 0.5 s (a basaltctl status would start a JVM each time and compete with the agent):
+   * download done = the last payload file in place (or a later sign), slot written = veritysetup
+   * verifying (or the entry), done = v4's +3 entry on the ESP. Returns seconds: the basaltctl call,
+   * download done, slot written, done.
+   */
+  private static double[] apply(long size) throws Exception {
+    String out =
+        run(
+            String.join(
+                "\n",
+                "d=/var/lib/basalt/downloads/4.0.0; e=/efi/loader/entries/basalt-4.0.0-B+3.conf",
+                "ls /efi/loader/entries >/dev/null",
+                "s=$(date +%s%N); basaltctl update apply >/dev/null || exit 1; r=$(date +%s%N)",
+                "dl=; wr=; i=0",
+                "while :; do",
+                "  now=$(date +%s%N)",
+                "  if [ -e $e ]; then dl=${dl:-$now}; wr=${wr:-$now}; break; fi",
+                "  if pgrep -f 'veritysetup verify' >/dev/null; then dl=${dl:-$now}; wr=${wr:-$now}; fi",
+                "  [ -z \"$dl\" ] && [ -e $d/initramfs ] && dl=$now",
+                "  i=$((i+1))",
+                "  if [ $((i % 20)) = 0 ] && journalctl -q -u basalt-update-agent --since @$((s/1000000000)) | grep -q 'update failed'; then",
+                "    journalctl -q -u basalt-update-agent --since @$((s/1000000000)) | tail -n 3; exit 1",
+                "  fi",
+                "  [ $(((now-s)/1000000000)) -gt 3600 ] && exit 1",
+                "  sleep 0.5",
+                "done",
+                "echo $((r-s)) $((dl-s)) $((wr-s)) $((now-s))"),
+            Duration.ofMinutes(65));
+    String[] t = out.strip().split("\\s+");
+    double[] r = new double[4];
+    for (int i = 0; i < 4; i++) {
+      r[i] = Long.parseLong(t[t.length - 4 + i]) / 1e9;
+    }
+    return r;
   }
 
   private static String run(String script) throws Exception {

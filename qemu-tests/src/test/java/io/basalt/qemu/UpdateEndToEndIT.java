@@ -22,14 +22,17 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * Issue 7's acceptance, end to end on real images under QEMU: one machine (a UEFI VM on one qcow2
+ * Issues 7 and 17, end to end on real images under QEMU: one machine (a UEFI VM on one qcow2
  * overlay and one OVMF variable store, restarted after every reboot since QEMU runs with
- * -no-reboot) boots v1, updates itself to v2 from a TUF repository served on the host's loopback,
- * refuses a tampered payload, metadata signed with the wrong key and a replay of older metadata,
- * then installs a v3 that fails its health check and falls back to v2 when v3's tries run out. The
- * guest is driven through a control loop started by the test hook (GuestServer). The steps depend
- * on each other and run in order. Opt-in: {@code -Dbasalt.qemu.long=true} (builds three images
- * first) or {@code -Dbasalt.qemu.update.images=PREFIX} (images made by UpdateImages.main).
+ * -no-reboot) boots v1, updates itself to v2 from a TUF repository served on the host's loopback
+ * through the delta path (only the chunks it lacks fetched: exactly what {@code basalt delta plan}
+ * says), refuses metadata signed with the wrong key, a replay of older metadata and a tampered
+ * payload (corrupted chunks and a flipped usr.img byte), then, with only the chunks corrupted,
+ * falls back to the full payload for a v3 that fails its health check, and falls back to v2 when
+ * v3's tries run out. The guest is driven through a control loop started by the test hook
+ * (GuestServer). The steps depend on each other and run in order. Opt-in: {@code
+ * -Dbasalt.qemu.long=true} (builds three images first) or {@code
+ * -Dbasalt.qemu.update.images=PREFIX} (images made by UpdateImages.main).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @QemuLongTest(orWhenSet = "basalt.qemu.update.images")
@@ -53,6 +56,9 @@ class UpdateEndToEndIT {
   static String boot;
   static int bootNo;
   static int stage;
+
+  /** The last {@code basaltctl status --json} of an install that showed a delta plan. */
+  static volatile JsonNode planned;
 
   @BeforeAll
   static void setUp() throws Exception {
@@ -151,6 +157,7 @@ class UpdateEndToEndIT {
     // The agent checks ~30-100 s after it started, installs v2 into USR-B and reboots by itself
     // (strategy reboot).
     long t1 = System.nanoTime();
+    planned = null;
     followUntilReboot("v1->v2");
     figure("v1 -> v2: install and reboot %d s after v1's control loop came up", secondsSince(t1));
     vm.close();
@@ -173,6 +180,42 @@ class UpdateEndToEndIT {
     assertTrue(s.path("fallback").asText().startsWith("1.0.0 (slot A"), s.toString());
     String text = run("basaltctl status", Duration.ofMinutes(2)).out();
     figure("basaltctl status on v2:%n%s", text.strip());
+    // The delta path: the chunk index and only the chunks the running slot lacked, never usr.img.
+    JsonNode plan =
+        JSON.readTree(
+            UpdateImages.basalt(
+                    "delta",
+                    "plan",
+                    "--from",
+                    images.image(1).resolve("update/usr.img").toString(),
+                    "--to",
+                    images.image(2).resolve("update").toString(),
+                    "--json")
+                .strip());
+    long full = Files.size(images.image(2).resolve("update/usr.img"));
+    figure(
+        "v1 -> v2 over the delta path: served %d chunks, %d bytes (%.3f %% of usr.img's %d bytes);"
+            + " usr.img requests %d; index requests %d; basalt delta plan: %s",
+        server.chunkResponses(),
+        server.chunkBytes(),
+        100.0 * server.chunkBytes() / full,
+        full,
+        server.requests("usr.img"),
+        server.requests("usr.img.chunks.json.gz"),
+        plan);
+    assertEquals(0, server.requests("usr.img"), "the full payload was not downloaded");
+    assertTrue(server.requests("usr.img.chunks.json.gz") >= 1, "the chunk index was fetched");
+    assertEquals(
+        plan.path("fetch_bytes").asLong(),
+        server.chunkBytes(),
+        "chunk bytes served = what basalt delta plan says a v1 machine fetches");
+    assertEquals(plan.path("fetch_chunks").asLong(), server.chunkResponses(), "chunks served");
+    // what basaltctl status --json said while v1 installed v2
+    assertTrue(planned != null, "basaltctl status never showed the delta plan");
+    assertEquals(
+        plan.path("fetch_bytes").asLong(), planned.path("fetchBytes").asLong(), planned.toString());
+    assertEquals(
+        plan.path("reuse_bytes").asLong(), planned.path("reuseBytes").asLong(), planned.toString());
     // blessed after boot-complete: the +3 counter is gone from v2's entry
     String entries =
         waitFor(
@@ -217,8 +260,12 @@ class UpdateEndToEndIT {
     assertEquals(
         usrRequests, server.requests("usr.img"), "nothing downloaded for refused metadata");
 
-    // v3 correctly signed, but the bytes served for its usr.img do not match the signed hash
+    // v3 correctly signed, but every chunk served and the usr.img served do not match their signed
+    // hashes: the delta path refuses the chunks and falls back to the full payload, which is
+    // refused
     server.serve(repoC);
+    long chunksBefore = server.chunkResponses();
+    server.corruptChunks(true);
     server.flipUsrImgByte(123L << 20);
     run("basaltctl update apply", Duration.ofMinutes(5));
     long t0 = System.nanoTime();
@@ -241,6 +288,10 @@ class UpdateEndToEndIT {
             || err.path("lastError").asText().toLowerCase(Locale.ROOT).contains("hash"),
         err.toString());
     assertEquals(before, entries());
+    assertTrue(server.chunkResponses() > chunksBefore, "the delta path was tried first");
+    figure(
+        "corrupted chunks: %d chunk responses, then usr.img (flipped) requested %d times",
+        server.chunkResponses() - chunksBefore, server.requests("usr.img") - usrRequests);
     server.flipUsrImgByte(-1);
     stage = 2;
   }
@@ -252,10 +303,17 @@ class UpdateEndToEndIT {
     repositoriesWithV3();
     server.serve(repoC);
     server.flipUsrImgByte(-1);
+    // chunks still corrupted: the agent falls back to the (intact) full payload
+    server.corruptChunks(true);
+    long usrBefore = server.requests("usr.img");
     long t0 = System.nanoTime();
     run("basaltctl update apply", Duration.ofMinutes(5));
     followUntilReboot("v2->v3");
-    figure("v2 -> v3: install and reboot in %d s", secondsSince(t0));
+    figure(
+        "v2 -> v3 with corrupted chunks: full payload (usr.img requests %d), install and reboot in %d s",
+        server.requests("usr.img") - usrBefore, secondsSince(t0));
+    assertTrue(server.requests("usr.img") > usrBefore, "v3 came from the full payload");
+    server.corruptChunks(false);
     vm.close();
 
     int v3Boots = 0;
@@ -296,6 +354,7 @@ class UpdateEndToEndIT {
     assertTrue(
         s.path("lastError").asText().contains("3.0.0 did not reach boot-complete"), s.toString());
     long usr = server.requests("usr.img");
+    long targetBytes = server.targetBytes();
     GuestServer.Result r = run("basaltctl update check", Duration.ofMinutes(5));
     figure("update check after the fallback: rc=%d %s", r.rc(), r.out().strip());
     // a periodic check (every 1 min + 10 s jitter) passes without downloading v3 again
@@ -307,6 +366,7 @@ class UpdateEndToEndIT {
             && !s.path("state").asText().equals("installing"),
         s.toString());
     assertEquals(usr, server.requests("usr.img"), "v3 is not downloaded again");
+    assertEquals(targetBytes, server.targetBytes(), "no chunk or index of v3 fetched again");
     figure(
         "basaltctl status after the fallback:%n%s",
         run("basaltctl status", Duration.ofMinutes(2)).out().strip());
@@ -369,6 +429,9 @@ class UpdateEndToEndIT {
       }
       try {
         JsonNode s = status();
+        if (s.path("fetchBytes").asLong(-1) >= 0) {
+          planned = s;
+        }
         String now = s.path("state").asText() + " " + s.path("progress").asInt();
         if (!now.equals(last)) {
           figure(

@@ -114,10 +114,37 @@ final class UpdateImages {
     return u;
   }
 
-  /** The image spec of version {@code major}.0.0. */
+  /**
+   * The build folder of 4.0.0: v1 plus one Debian package ({@code jq} and its libraries), for the
+   * update benchmark's one-package delta; built when missing (a new base tree: mmdebstrap,
+   * minutes).
+   *
+   * @throws IOException if the build fails
+   */
+  Path onePackage() throws IOException, InterruptedException {
+    Path out = Path.of(prefix + "-v4");
+    if (!Files.isRegularFile(out.resolve("manifest.json"))) {
+      Path specs = Path.of(prefix + "-specs");
+      Files.createDirectories(specs);
+      Files.copy(
+          repo.resolve("metadata/1.root.json"),
+          specs.resolve("root.json"),
+          StandardCopyOption.REPLACE_EXISTING);
+      Files.writeString(specs.resolve("update.conf"), UPDATE_CONF);
+      Path spec = specs.resolve("v4.yaml");
+      Files.writeString(spec, spec(4));
+      basalt("build", "--spec", spec.toString(), "--out", out.toString());
+    }
+    return out;
+  }
+
+  /** The image spec of version {@code major}.0.0 (4: v1 + jq). */
   static String spec(int major) {
     StringBuilder s = new StringBuilder();
     s.append("version: ").append(major).append(".0.0\n");
+    if (major == 4) {
+      s.append("debian:\n  extra-packages: [jq]\n");
+    }
     s.append("files:\n");
     s.append("  - path: /usr/share/basalt/root.json\n    source: root.json\n");
     s.append("  - path: /etc/basalt/update.conf\n    source: update.conf\n");
