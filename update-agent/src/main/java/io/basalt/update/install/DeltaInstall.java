@@ -42,8 +42,9 @@ import java.util.function.LongConsumer;
  *       length and sha256 checked against the index before it is kept, a bad one fetched again
  *       once) into {@code DIR/chunks/SHA256}, where a later run finds them again (resume);
  *   <li>write {@code DIR/usr.img.assembling} in index order, every chunk's sha256 checked again as
- *       it is copied, and rename it to {@code DIR/usr.img} only when its length and sha256 are the
- *       signed ones.
+ *       it is copied (with a {@code verity} index: the data only, then the hash area the {@link
+ *       VerityFormatter} makes from it appended), and rename it to {@code DIR/usr.img} only when
+ *       its length and sha256 are the signed ones.
  * </ol>
  *
  * The result is the same verified file the full download gives, so the {@link Installer} goes on
@@ -232,14 +233,22 @@ public final class DeltaInstall {
       }
     }
     if (rebuild) {
-      formatter.format(partial, idx.verity());
-      whole = ResumableDownload.digest();
-      try (InputStream in = Files.newInputStream(partial)) {
-        byte[] buf = new byte[1 << 16];
-        int n;
-        while ((n = in.read(buf)) > 0) {
-          whole.update(buf, 0, n);
+      // The hash area is made from the data into a file of its own and appended: the sha256 of
+      // the data bytes above goes on over exactly the bytes appended (one pass over the image).
+      Path hashArea = dir.resolve(UpdatePayload.USR_IMG + ".verity");
+      try {
+        formatter.format(partial, hashArea, idx.verity());
+        try (InputStream in = Files.newInputStream(hashArea);
+            OutputStream out = Files.newOutputStream(partial, StandardOpenOption.APPEND)) {
+          byte[] buf = new byte[1 << 16];
+          int n;
+          while ((n = in.read(buf)) > 0) {
+            out.write(buf, 0, n);
+            whole.update(buf, 0, n);
+          }
         }
+      } finally {
+        Files.deleteIfExists(hashArea);
       }
     }
     String got = HexFormat.of().formatHex(whole.digest());

@@ -15,21 +15,24 @@ import java.nio.file.Path;
 public interface VerityFormatter {
 
   /**
-   * Appends the superblock and hash tree to {@code image}, which holds exactly the {@code
-   * verity.hashOffset()} data bytes.
+   * Writes the superblock and hash tree of {@code data}, which holds exactly the {@code
+   * verity.hashOffset()} data bytes, to the new file {@code hashArea}: the bytes the image has from
+   * {@code verity.hashOffset()} on. {@code data} is only read.
    *
    * @throws IOException naming the file when the tree cannot be made
    */
-  void format(Path image, ChunkIndex.Verity verity) throws IOException;
+  void format(Path data, Path hashArea, ChunkIndex.Verity verity) throws IOException;
 
   /**
-   * {@code veritysetup format --hash-offset=N --data-blocks=N/4096 --salt=S --uuid=U IMG IMG} with
-   * the format's fixed parameters spelled out (version 1, sha256, 4096-byte blocks): the tool the
-   * builder's tree is byte-identical to (image-builder {@code VerityIT}).
+   * {@code veritysetup format --data-blocks=N/4096 --salt=S --uuid=U DATA HASH_AREA} with the
+   * format's fixed parameters spelled out (version 1, sha256, 4096-byte blocks): the tool the
+   * builder's tree is byte-identical to (image-builder {@code VerityIT}); a hash device of its own
+   * holds what a combined image has at its hash offset (update-agent {@code VerityIT}).
    */
   static VerityFormatter veritysetup() {
-    return (image, v) -> {
-      String img = image.toAbsolutePath().toString();
+    return (data, hashArea, v) -> {
+      String img = data.toAbsolutePath().toString();
+      java.nio.file.Files.deleteIfExists(hashArea);
       ProcessBuilder pb =
           new ProcessBuilder(
                   "veritysetup",
@@ -39,11 +42,10 @@ public interface VerityFormatter {
                   "--data-block-size=4096",
                   "--hash-block-size=4096",
                   "--data-blocks=" + v.hashOffset() / 4096,
-                  "--hash-offset=" + v.hashOffset(),
                   "--salt=" + (v.salt().isEmpty() ? "-" : v.salt()),
                   "--uuid=" + v.uuid(),
                   img,
-                  img)
+                  hashArea.toAbsolutePath().toString())
               .redirectErrorStream(true);
       Process p = pb.start();
       String out;

@@ -107,11 +107,9 @@ class DeltaInstallTest {
   final List<String> formatted = Collections.synchronizedList(new ArrayList<>());
 
   final VerityFormatter tail =
-      (image, v) -> {
-        formatted.add(Files.size(image) + " " + v);
-        try (var out = Files.newOutputStream(image, java.nio.file.StandardOpenOption.APPEND)) {
-          out.write(v2, (int) HASH_OFFSET, v2.length - (int) HASH_OFFSET);
-        }
+      (data, hashArea, v) -> {
+        formatted.add(Files.size(data) + " " + v);
+        Files.write(hashArea, Arrays.copyOfRange(v2, (int) HASH_OFFSET, v2.length));
       };
 
   @BeforeEach
@@ -266,11 +264,7 @@ class DeltaInstallTest {
     install(
         src,
         p -> {},
-        (image, v) -> {
-          try (var out = Files.newOutputStream(image, java.nio.file.StandardOpenOption.APPEND)) {
-            out.write(new byte[v2.length - (int) HASH_OFFSET]);
-          }
-        });
+        (data, hashArea, v) -> Files.write(hashArea, new byte[v2.length - (int) HASH_OFFSET]));
     assertSlotBHoldsV2();
     assertTrue(src.askedFullImage());
     assertTrue(

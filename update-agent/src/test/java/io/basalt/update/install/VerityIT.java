@@ -101,14 +101,20 @@ class VerityIT {
         ChunkIndex.Verity.read(Arrays.copyOfRange(im.bytes(), h, h + 4096), h).orElseThrow();
     assertEquals(im.bytes().length, ChunkIndex.Verity.imageLength(h));
     Path data = tmp.resolve("assembling");
+    Path hashArea = tmp.resolve("assembling.verity");
     Files.write(data, Arrays.copyOf(im.bytes(), h));
-    VerityFormatter.veritysetup().format(data, v);
-    assertArrayEquals(im.bytes(), Files.readAllBytes(data));
+    Files.writeString(hashArea, "left over from an earlier run");
+    VerityFormatter.veritysetup().format(data, hashArea, v);
+    // the hash area of a device of its own is what the builder's image has at its hash offset
+    assertArrayEquals(
+        Arrays.copyOfRange(im.bytes(), h, im.bytes().length), Files.readAllBytes(hashArea));
+    assertArrayEquals(Arrays.copyOf(im.bytes(), h), Files.readAllBytes(data), "data only read");
     // a wrong salt gives another tree (the caller's sha256 check then refuses the file)
-    Files.write(data, Arrays.copyOf(im.bytes(), h));
     VerityFormatter.veritysetup()
-        .format(data, new ChunkIndex.Verity(h, "00" + v.salt().substring(2), v.uuid()));
-    assertTrue(!Arrays.equals(im.bytes(), Files.readAllBytes(data)));
+        .format(data, hashArea, new ChunkIndex.Verity(h, "00" + v.salt().substring(2), v.uuid()));
+    assertTrue(
+        !Arrays.equals(
+            Arrays.copyOfRange(im.bytes(), h, im.bytes().length), Files.readAllBytes(hashArea)));
   }
 
   @Test
