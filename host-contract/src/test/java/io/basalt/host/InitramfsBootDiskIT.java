@@ -290,6 +290,15 @@ class InitramfsBootDiskIT {
     assertTrue(unit.contains("Where=/efi"), unit);
     assertTrue(
         Files.isSymbolicLink(tmp.resolve("run/units/local-fs.target.wants/efi.mount")), "wanted");
+    // udev re-adds every partition after the re-read; on a slow or busy machine that took longer
+    // than systemd's default 90 s device wait and /efi stayed unmounted: the ESP's device unit
+    // waits longer.
+    String wait =
+        Files.readString(
+            tmp.resolve(
+                "run/units/dev-disk-by\\x2dpartuuid-cafe0000\\x2d0000\\x2d4000\\x2d8000\\x2d000000000002"
+                    + ".device.d/50-basalt-first-boot.conf"));
+    assertTrue(wait.contains("[Unit]\nJobRunningTimeoutSec=10min"), wait);
   }
 
   @Test
