@@ -216,7 +216,7 @@ public final class UpdateBench {
                 "  if pgrep -f 'veritysetup verify' >/dev/null; then dl=${dl:-$now}; wr=${wr:-$now}; fi",
                 "  [ -z \"$dl\" ] && [ -e $d/initramfs ] && dl=$now",
                 "  i=$((i+1))",
-                "  if [ $((i % 20)) = 0 ] && journalctl -q -u basalt-update-agent --since @$((s/1000000000)) | grep -q 'update failed'; then",
+                "  if [ $((i % 20)) = 0 ] && journalctl -q -u basalt-update-agent --since @$((s/1000000000)) | grep -q ']: update failed'; then",
                 "    journalctl -q -u basalt-update-agent --since @$((s/1000000000)) | tail -n 3; exit 1",
                 "  fi",
                 "  [ $(((now-s)/1000000000)) -gt 3600 ] && exit 1",
