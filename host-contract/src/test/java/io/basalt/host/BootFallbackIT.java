@@ -35,6 +35,7 @@ class BootFallbackIT {
   private Path esp;
   private Path efivars;
   private Path systemctl;
+  private Path toolsFirst;
 
   @BeforeEach
   void fakes() throws IOException {
@@ -86,7 +87,12 @@ class BootFallbackIT {
     cmd.add(SCRIPT.toAbsolutePath().toString());
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     Map<String, String> env = pb.environment();
-    env.put("PATH", "/usr/bin" + File.pathSeparator + "/bin");
+    env.put(
+        "PATH",
+        (toolsFirst == null ? "" : toolsFirst + File.pathSeparator)
+            + "/usr/bin"
+            + File.pathSeparator
+            + "/bin");
     env.put("BASALT_ESP", esp.toString());
     env.put("BASALT_EFIVARS", efivars.toString());
     env.put("BASALT_SYSTEMCTL", systemctl.toString());
@@ -161,6 +167,33 @@ class BootFallbackIT {
     String out = run();
     assertStaysUp(out);
     assertTrue(out.contains("not counted"), out);
+  }
+
+  @Test
+  void anEfivarfsFileThatCannotSeekIsReadAsAStream() throws Exception {
+    // efivarfs files are regular files that refuse lseek: coreutils' tail -c +5 FILE failed with
+    // "cannot seek to relative offset 4: Illegal seek" on a real machine (QEMU, UpdateEndToEndIT),
+    // so the counted boot read as '' and a failed update never fell back. A tail that fails the
+    // same way on a file operand stands in for efivarfs here.
+    toolsFirst = Files.createDirectories(tmp.resolve("efivarfs-tools"));
+    Path tail = toolsFirst.resolve("tail");
+    Files.writeString(
+        tail,
+        String.join(
+            "\n",
+            "#!/bin/sh",
+            "for a in \"$@\"; do",
+            "  if [ -f \"$a\" ]; then",
+            "    echo \"tail: $a: cannot seek to relative offset 4: Illegal seek\" >&2; exit 1",
+            "  fi",
+            "done",
+            "exec /usr/bin/tail \"$@\"",
+            ""));
+    Files.setPosixFilePermissions(tail, PosixFilePermissions.fromString("rwxr-xr-x"));
+    entry(new BootEntry("2.0", "B", null, null));
+    counted(new BootEntry("3.0", "A", 2, 1));
+    String out = run();
+    assertEquals(List.of("CALLED systemctl reboot"), calls(out), out);
   }
 
   @Test
