@@ -28,8 +28,9 @@ import java.util.regex.Pattern;
  * {@code /repo/} serves a TUF repository folder (metadata/ and targets/, {@code Range: bytes=N-}
  * honoured) that the test can switch at any time, optionally flipping one byte of every {@code
  * usr.img} it sends, answering 404 for chunk indexes (so the agent takes the full payload),
- * corrupting or delaying every chunk ({@code targets/chunks/}); {@code /ctl/} is a command channel
- * for the guest's control loop (see {@link #guestScripts}). Thread-safe.
+ * corrupting or delaying every chunk ({@code targets/chunks/}), optionally one at a time; {@code
+ * /ctl/} is a command channel for the guest's control loop (see {@link #guestScripts}).
+ * Thread-safe.
  */
 final class GuestServer implements AutoCloseable {
 
@@ -49,6 +50,10 @@ final class GuestServer implements AutoCloseable {
   private volatile boolean hideChunkIndexes;
   private volatile boolean corruptChunks;
   private volatile long chunkDelayMillis;
+  private volatile boolean serialChunks;
+  private final java.util.concurrent.locks.ReentrantLock chunkTurn =
+      new java.util.concurrent.locks.ReentrantLock(true);
+  private final AtomicLong chunkRequests = new AtomicLong();
   private final AtomicLong chunkBytes = new AtomicLong();
   private final AtomicLong chunkResponses = new AtomicLong();
   private final AtomicLong targetBytes = new AtomicLong();
@@ -113,6 +118,19 @@ final class GuestServer implements AutoCloseable {
     chunkDelayMillis = millis;
   }
 
+  /**
+   * From now on chunk responses are answered one at a time in arrival order (true), each after its
+   * {@link #delayChunks} delay, so parallel fetches complete one by one; or concurrently (false).
+   */
+  void serialChunks(boolean serial) {
+    serialChunks = serial;
+  }
+
+  /** Requests for chunk files ({@code targets/chunks/}) received so far, answered or not. */
+  long chunkRequests() {
+    return chunkRequests.get();
+  }
+
   /** Bytes of chunk files ({@code targets/chunks/}) sent so far. */
   long chunkBytes() {
     return chunkBytes.get();
@@ -168,66 +186,86 @@ final class GuestServer implements AutoCloseable {
         return;
       }
       boolean chunk = rel.startsWith("targets/chunks/");
-      if (chunk && chunkDelayMillis > 0) {
-        try {
-          Thread.sleep(chunkDelayMillis);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return;
-        }
+      if (!chunk) {
+        send(ex, rel, f, false);
+        return;
       }
-      long size = Files.size(f);
-      long start = 0;
-      String range = ex.getRequestHeaders().getFirst("Range");
-      Matcher m = range == null ? null : RANGE.matcher(range);
-      if (m != null && m.matches()) {
-        start = Long.parseLong(m.group(1));
-        if (start >= size) {
-          ex.getResponseHeaders().set("Content-Range", "bytes */" + size);
-          ex.sendResponseHeaders(416, -1);
-          return;
-        }
-        ex.getResponseHeaders()
-            .set("Content-Range", "bytes " + start + "-" + (size - 1) + "/" + size);
-        ex.sendResponseHeaders(206, size - start);
-      } else {
-        ex.sendResponseHeaders(200, size);
+      chunkRequests.incrementAndGet();
+      boolean serial = serialChunks;
+      if (serial) {
+        chunkTurn.lock();
       }
-      boolean target = rel.startsWith("targets/");
-      boolean usrImg = rel.endsWith("usr.img");
-      long flip = usrImg ? flipAt : chunk && corruptChunks ? 0 : -1;
-      if (usrImg) {
-        usrImgStarts.add(start);
-        usrImgAt.set(start);
-      }
-      try (InputStream in = Files.newInputStream(f);
-          OutputStream out = ex.getResponseBody()) {
-        in.skipNBytes(start);
-        byte[] buf = new byte[64 << 10];
-        long pos = start;
-        int n;
-        while ((n = in.read(buf)) > 0) {
-          if (flip >= pos && flip < pos + n) {
-            buf[(int) (flip - pos)] ^= 0x01;
-          }
-          out.write(buf, 0, n);
-          pos += n;
-          if (target) {
-            targetBytes.addAndGet(n);
-          }
-          if (usrImg) {
-            usrImgAt.set(pos);
-          }
-          if (chunk) {
-            chunkBytes.addAndGet(n);
+      try {
+        if (chunkDelayMillis > 0) {
+          try {
+            Thread.sleep(chunkDelayMillis);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
           }
         }
-      }
-      if (chunk) {
-        chunkResponses.incrementAndGet();
+        send(ex, rel, f, true);
+      } finally {
+        if (serial) {
+          chunkTurn.unlock();
+        }
       }
     } catch (IOException e) {
       // the guest went away (power cut) or closed the connection
+    }
+  }
+
+  /** Sends {@code f} (from the {@code Range:} start), counting and corrupting as set. */
+  private void send(HttpExchange ex, String rel, Path f, boolean chunk) throws IOException {
+    long size = Files.size(f);
+    long start = 0;
+    String range = ex.getRequestHeaders().getFirst("Range");
+    Matcher m = range == null ? null : RANGE.matcher(range);
+    if (m != null && m.matches()) {
+      start = Long.parseLong(m.group(1));
+      if (start >= size) {
+        ex.getResponseHeaders().set("Content-Range", "bytes */" + size);
+        ex.sendResponseHeaders(416, -1);
+        return;
+      }
+      ex.getResponseHeaders()
+          .set("Content-Range", "bytes " + start + "-" + (size - 1) + "/" + size);
+      ex.sendResponseHeaders(206, size - start);
+    } else {
+      ex.sendResponseHeaders(200, size);
+    }
+    boolean target = rel.startsWith("targets/");
+    boolean usrImg = rel.endsWith("usr.img");
+    long flip = usrImg ? flipAt : chunk && corruptChunks ? 0 : -1;
+    if (usrImg) {
+      usrImgStarts.add(start);
+      usrImgAt.set(start);
+    }
+    try (InputStream in = Files.newInputStream(f);
+        OutputStream out = ex.getResponseBody()) {
+      in.skipNBytes(start);
+      byte[] buf = new byte[64 << 10];
+      long pos = start;
+      int n;
+      while ((n = in.read(buf)) > 0) {
+        if (flip >= pos && flip < pos + n) {
+          buf[(int) (flip - pos)] ^= 0x01;
+        }
+        out.write(buf, 0, n);
+        pos += n;
+        if (target) {
+          targetBytes.addAndGet(n);
+        }
+        if (usrImg) {
+          usrImgAt.set(pos);
+        }
+        if (chunk) {
+          chunkBytes.addAndGet(n);
+        }
+      }
+    }
+    if (chunk) {
+      chunkResponses.incrementAndGet();
     }
   }
 

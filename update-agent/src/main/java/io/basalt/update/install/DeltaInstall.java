@@ -40,7 +40,8 @@ import java.util.function.LongConsumer;
  *   <li>cut the running slot with the index's chunker: every chunk found there is reused;
  *   <li>fetch the missing chunks from {@code targets/chunks/AB/SHA256} (a few at once; each one's
  *       length and sha256 checked against the index before it is kept, a bad one fetched again
- *       once) into {@code DIR/chunks/SHA256}, where a later run finds them again (resume);
+ *       once) into {@code DIR/chunks/SHA256}, each fsynced, where a later run finds them again
+ *       (resume, also after a power cut);
  *   <li>write {@code DIR/usr.img.assembling} in index order, every chunk's sha256 checked again as
  *       it is copied (with a {@code verity} index: the data only, then the hash area the {@link
  *       VerityFormatter} makes from it appended), and rename it to {@code DIR/usr.img} only when
@@ -322,7 +323,9 @@ public final class DeltaInstall {
     }
   }
 
-  /** Fetches one chunk, checks its length and sha256, keeps it; one retry after a bad copy. */
+  /**
+   * Fetches one chunk, checks its length and sha256, keeps it durably; one retry after a bad copy.
+   */
   private void fetchChunk(URI targetsBase, ChunkIndex.Chunk c, Path chunkDir) throws IOException {
     URI uri = chunkUri(targetsBase, c.sha256());
     IOException last = null;
@@ -354,7 +357,10 @@ public final class DeltaInstall {
         log.accept("delta update: " + last.getMessage() + " (attempt " + attempt + " of 2)");
         continue;
       }
-      AtomicFiles.writeOutput(chunkDir.resolve(c.sha256()), tmp -> Files.write(tmp, bytes));
+      // Durable (fsync of the file and its folder) before the next chunk: a kept chunk is what a
+      // later run resumes from, and an unsynced one is lost on a power cut (ext4's delayed
+      // allocation leaves an empty file), so every cut during the fetch started it over.
+      AtomicFiles.write(chunkDir.resolve(c.sha256()), bytes);
       return;
     }
     throw last;

@@ -13,6 +13,7 @@ import io.basalt.host.ChunkIndex;
 import io.basalt.host.DeltaPlan;
 import io.basalt.update.agent.SemVer;
 import io.basalt.update.agent.UpdateChecker;
+import io.basalt.update.testing.PowerCutFileSystem;
 import io.basalt.update.testing.RepoRangeSource;
 import io.basalt.update.testing.TufFixture;
 import java.io.ByteArrayInputStream;
@@ -382,6 +383,78 @@ class DeltaInstallTest {
             .anyMatch(
                 l -> l.contains(" downloaded before)") && !l.contains(", 0 downloaded before)")),
         log.toString());
+  }
+
+  @Test
+  void chunksKeptBeforeAPowerCutAreNotFetchedAgain() throws IOException {
+    // The same jimfs seen through a disk that loses unsynced file content on a power cut.
+    PowerCutFileSystem disk = new PowerCutFileSystem(fs);
+    Path dir = disk.path("/var/lib/basalt/downloads/2.0.0");
+    Path slotA = disk.path("/dev/vda2");
+    URI base = URI.create("http://repo/targets/");
+    DeltaPlan[] plan = new DeltaPlan[2];
+    // The first chunk comes; every later request fails, after the first chunk was stored (the
+    // failure waits, so the run stops with exactly one chunk kept).
+    Source first = new Source();
+    AtomicInteger n = new AtomicInteger();
+    first.fail =
+        p -> {
+          if (!p.contains("/chunks/") || n.incrementAndGet() == 1) {
+            return false;
+          }
+          try {
+            Thread.sleep(300);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          return true;
+        };
+    DeltaInstall d1 =
+        new DeltaInstall(
+            new ResumableDownload(first), first, Duration.ofMinutes(1), log::add, tail);
+    assertThrows(
+        IOException.class,
+        () ->
+            d1.assemble(
+                base,
+                true,
+                offer.usrIndex(),
+                offer.usr(),
+                slotA,
+                HASH_OFFSET,
+                dir,
+                p -> plan[0] = p,
+                x -> {}));
+    assertTrue(plan[0].fetchChunks() >= 2, "the fixture needs 2 chunks to fetch: " + plan[0]);
+    List<Path> kept;
+    try (var s = Files.list(dir.resolve("chunks"))) {
+      kept = s.filter(p -> p.getFileName().toString().matches("[0-9a-f]{64}")).toList();
+    }
+    assertEquals(1, kept.size(), "chunks kept: " + kept);
+
+    disk.cut(); // the power cut
+
+    Source second = new Source();
+    DeltaInstall d2 =
+        new DeltaInstall(
+            new ResumableDownload(second), second, Duration.ofMinutes(1), log::add, tail);
+    Path usr =
+        d2.assemble(
+            base,
+            true,
+            offer.usrIndex(),
+            offer.usr(),
+            slotA,
+            HASH_OFFSET,
+            dir,
+            p -> plan[1] = p,
+            x -> {});
+    assertArrayEquals(v2, Files.readAllBytes(usr));
+    assertEquals(
+        plan[0].fetchChunks() - 1,
+        second.chunkRequests(),
+        "the chunk kept before the power cut is not fetched again: " + second.asked);
+    assertEquals(plan[0].fetchChunks() - 1, plan[1].fetchChunks());
   }
 
   @Test
