@@ -61,6 +61,21 @@ final class GuestImage {
   }
 
   /**
+   * A copy of {@code imageDir}'s disk for a machine driven through {@link GuestServer}: the test
+   * hook on the kernel command line and the server's guest scripts on OEM.
+   *
+   * @throws IOException if copying the disk or writing OEM fails
+   */
+  static GuestImage driven(Path imageDir, Path work) throws IOException, InterruptedException {
+    GuestImage d = new GuestImage(imageDir, work);
+    d.appendCmdline("basalt.testhook");
+    for (var e : GuestServer.guestScripts().entrySet()) {
+      d.putOem(e.getKey(), e.getValue());
+    }
+    return d;
+  }
+
+  /**
    * The default image: the build folder named by {@code -Dbasalt.qemu.image=DIR}, else built once
    * per test JVM by {@code basalt build} into {@code target/image} (base tree from the user's
    * cache).

@@ -47,11 +47,7 @@ public final class UpdateBench {
     server = new GuestServer();
     server.hideChunkIndexes(true); // the full payload: the agent downloads usr.img whole
     server.serve(repoA); // v1 only: the agent has nothing to do
-    GuestImage disk = new GuestImage(images.image(1), work.resolve("vm"));
-    disk.appendCmdline("basalt.testhook");
-    for (var e : GuestServer.guestScripts().entrySet()) {
-      disk.putOem(e.getKey(), e.getValue());
-    }
+    GuestImage disk = GuestImage.driven(images.image(1), work.resolve("vm"));
     Path overlay = disk.overlay("disk", "4G");
     try {
       vm =

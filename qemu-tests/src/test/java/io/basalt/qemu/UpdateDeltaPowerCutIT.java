@@ -10,7 +10,6 @@ import io.basalt.testing.QemuLongTest;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -85,25 +84,13 @@ class UpdateDeltaPowerCutIT {
     // Nothing published while v1 boots the first time, so the update starts after the test
     // watches; then the same repository with v2 published (usr.img, its chunk index and chunks).
     noUpdates = work.resolve("repo-empty");
-    UpdateImages.copyTree(images.repo, noUpdates);
+    images.repository(noUpdates);
     withV2 = work.resolve("repo");
-    UpdateImages.copyTree(images.repo, withV2);
-    UpdateImages.basalt(
-        "repo",
-        "publish",
-        "-r",
-        withV2.toString(),
-        images.image(2).resolve("update").toString(),
-        "--channel",
-        "stable");
+    images.repository(withV2, 2);
     server = new GuestServer();
     server.hideChunkIndexes(false);
     server.serve(noUpdates);
-    disk = new GuestImage(images.image(1), work.resolve("vm"));
-    disk.appendCmdline("basalt.testhook");
-    for (var e : GuestServer.guestScripts().entrySet()) {
-      disk.putOem(e.getKey(), e.getValue());
-    }
+    disk = GuestImage.driven(images.image(1), work.resolve("vm"));
     overlay = disk.overlay("disk", "4G");
   }
 
@@ -576,28 +563,14 @@ class UpdateDeltaPowerCutIT {
   }
 
   static String load() {
-    try {
-      return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
-    } catch (IOException e) {
-      return "?";
-    }
+    return Figures.load();
   }
 
   static long secondsSince(long nanos) {
-    return (System.nanoTime() - nanos) / 1_000_000_000L;
+    return Figures.secondsSince(nanos);
   }
 
   static void figure(String format, Object... args) {
-    String line = "UpdateDeltaPowerCutIT: " + String.format(format, args);
-    System.out.println(line);
-    try {
-      Files.writeString(
-          work.resolve("figures.txt"),
-          line + "\n",
-          StandardOpenOption.CREATE,
-          StandardOpenOption.APPEND);
-    } catch (IOException e) {
-      // the console has it
-    }
+    Figures.print("UpdateDeltaPowerCutIT", work, format, args);
   }
 }

@@ -10,7 +10,6 @@ import io.basalt.testing.QemuLongTest;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Locale;
 import org.junit.jupiter.api.AfterAll;
@@ -68,11 +67,7 @@ class UpdateEndToEndIT {
     images = UpdateImages.get(work);
     figure("images ready (built or given) in %d s", secondsSince(t0));
     server = new GuestServer();
-    disk = new GuestImage(images.image(1), work.resolve("vm"));
-    disk.appendCmdline("basalt.testhook");
-    for (var e : GuestServer.guestScripts().entrySet()) {
-      disk.putOem(e.getKey(), e.getValue());
-    }
+    disk = GuestImage.driven(images.image(1), work.resolve("vm"));
     overlay = disk.overlay("disk", "4G");
   }
 
@@ -458,20 +453,10 @@ class UpdateEndToEndIT {
   }
 
   static long secondsSince(long nanos) {
-    return (System.nanoTime() - nanos) / 1_000_000_000L;
+    return Figures.secondsSince(nanos);
   }
 
   static void figure(String format, Object... args) {
-    String line = "UpdateEndToEndIT: " + String.format(format, args);
-    System.out.println(line);
-    try {
-      Files.writeString(
-          work.resolve("figures.txt"),
-          line + "\n",
-          StandardOpenOption.CREATE,
-          StandardOpenOption.APPEND);
-    } catch (IOException e) {
-      // the console has it
-    }
+    Figures.print("UpdateEndToEndIT", work, format, args);
   }
 }

@@ -87,21 +87,9 @@ class UpdateEtcdLockIT {
     Files.createDirectories(work);
     images = UpdateImages.get(Path.of("target", "update-e2e").toAbsolutePath());
     Path repo = work.resolve("repo");
-    UpdateImages.copyTree(images.repo, repo);
-    UpdateImages.basalt(
-        "repo",
-        "publish",
-        "-r",
-        repo.toString(),
-        images.image(2).resolve("update").toString(),
-        "--channel",
-        "stable");
+    images.repository(repo, 2);
     startEtcd();
-    disk = new GuestImage(images.image(1), work.resolve("vm"));
-    disk.appendCmdline("basalt.testhook");
-    for (var e : GuestServer.guestScripts().entrySet()) {
-      disk.putOem(e.getKey(), e.getValue());
-    }
+    disk = GuestImage.driven(images.image(1), work.resolve("vm"));
     disk.putOem(
         "cloud-config.yml",
         String.join(
@@ -316,28 +304,14 @@ class UpdateEtcdLockIT {
   }
 
   static String load() {
-    try {
-      return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
-    } catch (IOException e) {
-      return "?";
-    }
+    return Figures.load();
   }
 
   static long secondsSince(long nanos) {
-    return (System.nanoTime() - nanos) / 1_000_000_000L;
+    return Figures.secondsSince(nanos);
   }
 
   static void figure(String format, Object... args) {
-    String line = "UpdateEtcdLockIT: " + String.format(format, args);
-    System.out.println(line);
-    try {
-      Files.writeString(
-          work.resolve("figures.txt"),
-          line + "\n",
-          java.nio.file.StandardOpenOption.CREATE,
-          java.nio.file.StandardOpenOption.APPEND);
-    } catch (IOException e) {
-      // the console has it
-    }
+    Figures.print("UpdateEtcdLockIT", work, format, args);
   }
 }

@@ -115,6 +115,27 @@ final class UpdateImages {
   }
 
   /**
+   * A copy of the test repository at {@code dest} with versions {@code majors}.0.0 published on
+   * channel stable (none: the repository as made, nothing offered).
+   *
+   * @throws IOException if copying or {@code basalt repo publish} fails
+   */
+  Path repository(Path dest, int... majors) throws IOException, InterruptedException {
+    copyTree(repo, dest);
+    for (int m : majors) {
+      basalt(
+          "repo",
+          "publish",
+          "-r",
+          dest.toString(),
+          image(m).resolve("update").toString(),
+          "--channel",
+          "stable");
+    }
+    return dest;
+  }
+
+  /**
    * The build folder of 4.0.0: v1 plus one Debian package ({@code jq} and its libraries), for the
    * update benchmark's one-package delta; built when missing (a new base tree: mmdebstrap,
    * minutes).

@@ -72,27 +72,15 @@ class UpdatePowerCutIT {
     // The repository as made (nothing published) while v1 boots the first time, so the download
     // starts after the test watches; then the same repository with v2 published.
     noUpdates = work.resolve("repo-empty");
-    UpdateImages.copyTree(images.repo, noUpdates);
+    images.repository(noUpdates);
     withV2 = work.resolve("repo");
-    UpdateImages.copyTree(images.repo, withV2);
-    UpdateImages.basalt(
-        "repo",
-        "publish",
-        "-r",
-        withV2.toString(),
-        images.image(2).resolve("update").toString(),
-        "--channel",
-        "stable");
+    images.repository(withV2, 2);
     server = new GuestServer();
     // The full-payload path: with the chunk index answered 404 the agent downloads usr.img whole
     // (the delta path's cuts are UpdateDeltaPowerCutIT's).
     server.hideChunkIndexes(true);
     server.serve(noUpdates);
-    disk = new GuestImage(images.image(1), work.resolve("vm"));
-    disk.appendCmdline("basalt.testhook");
-    for (var e : GuestServer.guestScripts().entrySet()) {
-      disk.putOem(e.getKey(), e.getValue());
-    }
+    disk = GuestImage.driven(images.image(1), work.resolve("vm"));
     overlay = disk.overlay("disk", "4G");
   }
 
@@ -312,28 +300,14 @@ class UpdatePowerCutIT {
   }
 
   static String load() {
-    try {
-      return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
-    } catch (IOException e) {
-      return "?";
-    }
+    return Figures.load();
   }
 
   static long secondsSince(long nanos) {
-    return (System.nanoTime() - nanos) / 1_000_000_000L;
+    return Figures.secondsSince(nanos);
   }
 
   static void figure(String format, Object... args) {
-    String line = "UpdatePowerCutIT: " + String.format(format, args);
-    System.out.println(line);
-    try {
-      Files.writeString(
-          work.resolve("figures.txt"),
-          line + "\n",
-          java.nio.file.StandardOpenOption.CREATE,
-          java.nio.file.StandardOpenOption.APPEND);
-    } catch (IOException e) {
-      // the console has it
-    }
+    Figures.print("UpdatePowerCutIT", work, format, args);
   }
 }
