@@ -55,6 +55,24 @@ public final class KernelCommandLine {
    */
   public static final String CLOUD_CONFIG_URL_INSECURE = "basalt.cloud-config-url.insecure";
 
+  /**
+   * {@code basalt.install.dev=/dev/X}: a live boot installs Basalt to this whole disk, unattended,
+   * through the same flow as {@code basalt install}. Nothing is written without it.
+   */
+  public static final String INSTALL_DEV = "basalt.install.dev";
+
+  /**
+   * {@code basalt.install.source=<url>}: where an unattended install takes the image from: an
+   * http(s) URL of a build's {@code update/} directory (as {@code basalt pxe serve} serves it).
+   */
+  public static final String INSTALL_SOURCE = "basalt.install.source";
+
+  /** {@code basalt.install.cloud-config=<url>}: a cloud-config the install puts on OEM. */
+  public static final String INSTALL_CLOUD_CONFIG = "basalt.install.cloud-config";
+
+  /** {@code basalt.install.reboot} (flag): reboot into the installed disk when done. */
+  public static final String INSTALL_REBOOT = "basalt.install.reboot";
+
   /** Added by boot loaders, never carried over to a new entry. */
   public static final String LOADER_INITRD = "initrd";
 
