@@ -1,5 +1,7 @@
 package io.basalt.qemu;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
@@ -168,6 +170,8 @@ final class GuestServer implements AutoCloseable {
         .mapToLong(e -> e.getValue().get())
         .sum();
   }
+
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   private static final Pattern RANGE = Pattern.compile("bytes=(\\d+)-");
 
@@ -383,6 +387,38 @@ final class GuestServer implements AutoCloseable {
       }
     }
   }
+
+  /** {@code basaltctl status --json} in the guest, which must exit 0. */
+  JsonNode status(QemuVm vm) throws Exception {
+    Result r = run(vm, "basaltctl status --json", Duration.ofMinutes(3));
+    if (r.rc() != 0) {
+      throw new AssertionError("basaltctl status --json exited " + r.rc() + ": " + r.out());
+    }
+    return JSON.readTree(r.out().substring(r.out().indexOf('{')));
+  }
+
+  /**
+   * After a power cut during an install of v2: waits for the boot after {@code previousBoot},
+   * checks that it is v1 from slot A and that the new slot has no boot entry yet, and returns the
+   * boot's id and the ESP's entries.
+   */
+  CutBoot awaitV1AfterCut(QemuVm vm, String previousBoot) throws Exception {
+    String boot = awaitBoot(previousBoot, UpdateEndToEndIT.BOOT, vm);
+    if (!vm.console().contains("basalt: multi-user reached (version 1.0.0, slot A")) {
+      throw new AssertionError("not v1 from slot A after the cut\n" + vm.tail());
+    }
+    String entries = run(vm, "ls /efi/loader/entries", Duration.ofMinutes(2)).out();
+    if (!entries.contains("basalt-1.0.0-A")) {
+      throw new AssertionError("v1's entry: " + entries);
+    }
+    if (entries.contains("2.0.0") || entries.contains("-B")) {
+      throw new AssertionError("no slot B entry before the install completes: " + entries);
+    }
+    return new CutBoot(boot, entries.strip().replace('\n', ' '));
+  }
+
+  /** A boot after a power cut: its id and the ESP's entries on one line. */
+  record CutBoot(String boot, String entries) {}
 
   /**
    * Runs {@code script} with /bin/sh in the guest through its control loop and returns its exit

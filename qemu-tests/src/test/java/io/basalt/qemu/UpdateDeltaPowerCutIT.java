@@ -530,18 +530,11 @@ class UpdateDeltaPowerCutIT {
   static String bootsV1(String previous) throws Exception {
     long t = System.nanoTime();
     startVm();
-    String boot = server.awaitBoot(previous, UpdateEndToEndIT.BOOT, vm);
-    assertTrue(
-        vm.console().contains("basalt: multi-user reached (version 1.0.0, slot A"), vm.tail());
-    String entries = server.run(vm, "ls /efi/loader/entries", Duration.ofMinutes(2)).out();
-    assertTrue(entries.contains("basalt-1.0.0-A"), "v1's entry: " + entries);
-    assertTrue(
-        !entries.contains("2.0.0") && !entries.contains("-B"),
-        "no slot B entry before the install completes: " + entries);
+    GuestServer.CutBoot b = server.awaitV1AfterCut(vm, previous);
     figure(
         "  boot %d: v1 from slot A again, control loop up %d s after QEMU start (entries: %s)",
-        bootNo, secondsSince(t), entries.strip().replace('\n', ' '));
-    return boot;
+        bootNo, secondsSince(t), b.entries());
+    return b.boot();
   }
 
   static void startVm() throws IOException {
@@ -557,9 +550,7 @@ class UpdateDeltaPowerCutIT {
   }
 
   static JsonNode status() throws Exception {
-    GuestServer.Result r = server.run(vm, "basaltctl status --json", Duration.ofMinutes(3));
-    assertEquals(0, r.rc(), r.out());
-    return JSON.readTree(r.out().substring(r.out().indexOf('{')));
+    return server.status(vm);
   }
 
   static String load() {

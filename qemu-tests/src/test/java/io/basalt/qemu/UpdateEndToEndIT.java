@@ -392,9 +392,7 @@ class UpdateEndToEndIT {
   }
 
   static JsonNode status() throws Exception {
-    GuestServer.Result r = run("basaltctl status --json", Duration.ofMinutes(3));
-    assertEquals(0, r.rc(), r.out());
-    return JSON.readTree(r.out().substring(r.out().indexOf('{')));
+    return server.status(vm);
   }
 
   /** The ESP's boot entries with a short hash of each. */

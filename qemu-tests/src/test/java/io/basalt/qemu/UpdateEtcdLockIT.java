@@ -74,9 +74,7 @@ class UpdateEtcdLockIT {
     }
 
     JsonNode status() throws Exception {
-      GuestServer.Result r = server.run(vm, "basaltctl status --json", Duration.ofMinutes(3));
-      assertEquals(0, r.rc(), r.out());
-      return JSON.readTree(r.out().substring(r.out().indexOf('{')));
+      return server.status(vm);
     }
   }
 
