@@ -12,6 +12,7 @@ import io.basalt.image.gpt.GptDisk;
 import io.basalt.image.gpt.GptPartition;
 import io.basalt.image.gpt.PartitionContent;
 import io.basalt.image.initramfs.Initramfs;
+import io.basalt.image.opennebula.OpenNebulaTemplate;
 import io.basalt.image.spec.ImageSpec;
 import io.basalt.image.spec.ImageSpec.Output;
 import io.basalt.image.squashfs.BlockCache;
@@ -125,7 +126,7 @@ public final class BuildPipeline {
   }
 
   static final String STAGING = ".partial-build";
-  private static final int STAGES = 13;
+  private static final int STAGES = 14;
 
   private final Config cfg;
   private final ImageSpec spec;
@@ -214,6 +215,11 @@ public final class BuildPipeline {
         qcow2();
       } else {
         skip("disk.qcow2", "not in the spec's outputs");
+      }
+      if (wants(Output.OPENNEBULA)) {
+        openNebula();
+      } else {
+        skip("opennebula", "not in the spec's outputs");
       }
       if (wants(Output.PXE)) {
         pxe(boot, verity);
@@ -515,7 +521,28 @@ public final class BuildPipeline {
     finish(human(size(q)));
   }
 
-  /** Stage 10: the PXE files (the live initramfs was made in stage 6). */
+  /** Stage 10: the OpenNebula VM template for disk.qcow2 (the spec binder requires disk.qcow2). */
+  private void openNebula() throws BuildException {
+    start(
+        "opennebula",
+        OpenNebulaTemplate.FILE + ": VM template for disk.qcow2 (UEFI, virtio, CONTEXT)");
+    OpenNebulaTemplate t =
+        new OpenNebulaTemplate(
+            spec.name(), spec.version(), spec.channel(), plan.disk().orElseThrow().sizeBytes());
+    writeString(OpenNebulaTemplate.FILE, t.render());
+    finish(
+        "image "
+            + t.imageName()
+            + ", disk "
+            + t.diskMib()
+            + " MiB, "
+            + OpenNebulaTemplate.MEMORY_MIB
+            + " MiB memory, "
+            + OpenNebulaTemplate.VCPU
+            + " vCPUs");
+  }
+
+  /** Stage 11: the PXE files (the live initramfs was made in stage 6). */
   private void pxe(Boot boot, Writers.Verity2 verity) throws BuildException {
     String liveCmdline =
         plan.commandLine(Planner.PXE).resolve(verity.rootHash(), verity.hashOffset());
@@ -531,7 +558,7 @@ public final class BuildPipeline {
     finish("initramfs " + human(size(boot.liveInitrd())) + "; options: " + liveCmdline);
   }
 
-  /** Stage 11: the update payload: usr.img (a hard link), kernel, initramfs and payload.json. */
+  /** Stage 12: the update payload: usr.img (a hard link), kernel, initramfs and payload.json. */
   private void update(Boot boot, Path usrImg, Writers.Verity2 verity) throws BuildException {
     start("update payload", "USR slot image + kernel + initramfs + payload.json");
     hashUsrImgIfNotYet();
@@ -555,7 +582,7 @@ public final class BuildPipeline {
   static final String ISO_LABEL = "BASALT";
 
   /**
-   * Stage 12: the hybrid ISO (image-builder/README.md, "ISO"): the live ESP as a FAT image (El
+   * Stage 13: the hybrid ISO (image-builder/README.md, "ISO"): the live ESP as a FAT image (El
    * Torito EFI boot image and the hybrid GPT's ESP), the update payload for an offline install and
    * the embedded cloud-config, if any.
    */
@@ -649,7 +676,7 @@ public final class BuildPipeline {
     return Content.ofBytes(s.getBytes(StandardCharsets.UTF_8));
   }
 
-  /** Stage 13: manifest.json, then every artifact moved from staging into the output folder. */
+  /** Stage 14: manifest.json, then every artifact moved from staging into the output folder. */
   private BuildResult manifest(Base base, Boot boot, Writers.Verity2 verity) throws BuildException {
     start("manifest", "sizes and sha256 of every artifact, package versions");
     List<String> names = plan.artifactPaths();

@@ -10,6 +10,7 @@ import io.basalt.image.gpt.GptDisk;
 import io.basalt.image.gpt.GptFormatException;
 import io.basalt.image.gpt.GptPartition;
 import io.basalt.image.gpt.PartitionContent;
+import io.basalt.image.opennebula.OpenNebulaTemplate;
 import io.basalt.image.spec.ImageSpec;
 import io.basalt.image.spec.ImageSpec.Output;
 import io.basalt.image.tree.Content;
@@ -288,6 +289,12 @@ final class Planner {
     }
     if (out.contains(Output.DISK_QCOW2)) {
       a.add(new ImagePlan.Artifact("disk.qcow2", "the disk as qcow2"));
+    }
+    if (out.contains(Output.OPENNEBULA)) {
+      a.add(
+          new ImagePlan.Artifact(
+              OpenNebulaTemplate.FILE,
+              "OpenNebula VM template for disk.qcow2: UEFI, virtio disk and NIC, CONTEXT"));
     }
     if (out.contains(Output.PXE)) {
       a.add(new ImagePlan.Artifact("pxe/boot.ipxe", "iPXE script"));

@@ -142,7 +142,9 @@ public record ImageSpec(
     PXE("pxe"),
     USR_IMG("usr.img"),
     UPDATE("update"),
-    ISO("iso");
+    ISO("iso"),
+    /** An OpenNebula VM template for disk.qcow2; needs {@link #DISK_QCOW2}. */
+    OPENNEBULA("opennebula");
 
     private final String key;
 

@@ -682,6 +682,7 @@ final class SpecBinder {
       throw error(n, "outputs", "expected a list of outputs, found " + n.describe());
     }
     EnumSet<Output> out = EnumSet.noneOf(Output.class);
+    int openNebulaAt = -1;
     List<String> names = new ArrayList<>();
     for (Output o : Output.values()) {
       names.add(o.key());
@@ -704,9 +705,18 @@ final class SpecBinder {
       if (!out.add(found)) {
         throw error(item, "outputs[" + i + "]", "\"" + s + "\" is listed twice");
       }
+      if (found == Output.OPENNEBULA) {
+        openNebulaAt = i;
+      }
     }
     if (out.isEmpty()) {
       throw error(n, "outputs", "expected at least one output");
+    }
+    if (out.contains(Output.OPENNEBULA) && !out.contains(Output.DISK_QCOW2)) {
+      throw error(
+          n.list.get(openNebulaAt),
+          "outputs[" + openNebulaAt + "]",
+          "\"opennebula\" needs \"disk.qcow2\" in the outputs too (the template's disk image)");
     }
     return out;
   }
