@@ -4,7 +4,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * The workstation CLI {@code basalt}: the root command that the subcommands (build, run, repo,
+ * The workstation CLI {@code basalt}: the root command that the subcommands (build, run, pxe, repo,
  * tuf-client, cloud-config, fleetlock) hang from. Not thread-safe; one instance per invocation.
  */
 @Command(
@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
       io.basalt.signing.cli.TufClientCommand.class,
       io.basalt.update.cli.FleetLockCommand.class,
       RunCommand.class,
+      PxeCommand.class,
       DeltaCommand.class
     })
 public final class Basalt implements Runnable {
