@@ -77,6 +77,16 @@ final class PxeCommand implements Runnable {
     List<String> tftp = new ArrayList<>();
 
     @Option(
+        names = "--proxy-dhcp",
+        paramLabel = "ADDRESS[:PORT]",
+        description =
+            "answer PXE clients' DHCP requests with the boot file only, leaving addresses to the"
+                + " network's DHCP server (port 67 unless given; repeatable; default: off; needs"
+                + " --tftp). Broadcasts reach a socket bound to 0.0.0.0 only, or come through a"
+                + " DHCP relay to the address given")
+    List<String> proxyDhcp = new ArrayList<>();
+
+    @Option(
         names = "--http-url",
         paramLabel = "URL",
         description =
@@ -154,6 +164,14 @@ final class PxeCommand implements Runnable {
                   + PxeServer.CHAIN_SCRIPT
                   + ")");
         }
+        for (InetSocketAddress a : server.proxyDhcpAddresses()) {
+          out.println(
+              "basalt pxe serve: proxy DHCP on "
+                  + a.getAddress().getHostAddress()
+                  + " port "
+                  + a.getPort()
+                  + " (PXE clients only; no addresses given out)");
+        }
         PxeConfig.Machine d = settings.config().fallback();
         out.println("basalt pxe serve: other machines: " + describe(d));
         for (Map.Entry<String, PxeConfig.Machine> e : server.machines().entrySet()) {
@@ -206,6 +224,10 @@ final class PxeCommand implements Runnable {
       for (String t : tftp) {
         tftpAddresses.add(address("--tftp", t, 69));
       }
+      List<InetSocketAddress> proxies = new ArrayList<>();
+      for (String d : proxyDhcp) {
+        proxies.add(address("--proxy-dhcp", d, 67));
+      }
       String url = httpUrl;
       if (url != null) {
         try {
@@ -234,7 +256,8 @@ final class PxeCommand implements Runnable {
           http,
           tftpAddresses,
           url,
-          tftpDir);
+          tftpDir,
+          proxies);
     }
 
     private static final Pattern ADDRESS =

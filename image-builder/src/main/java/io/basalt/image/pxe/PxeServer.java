@@ -43,6 +43,7 @@ public final class PxeServer implements AutoCloseable {
    * @param httpUrl the URL machines reach the HTTP server at, for the TFTP chain script (ends with
    *     {@code /}); null: {@code http://} and the first HTTP address
    * @param tftpDir a folder of further files for TFTP (iPXE loaders), or null
+   * @param proxyDhcp addresses the proxy DHCP server binds (may be empty: off)
    */
   public record Settings(
       Path pxeDir,
@@ -51,10 +52,12 @@ public final class PxeServer implements AutoCloseable {
       List<InetSocketAddress> http,
       List<InetSocketAddress> tftp,
       String httpUrl,
-      Path tftpDir) {
+      Path tftpDir,
+      List<InetSocketAddress> proxyDhcp) {
     public Settings {
       http = List.copyOf(http);
       tftp = List.copyOf(tftp);
+      proxyDhcp = List.copyOf(proxyDhcp);
     }
   }
 
@@ -73,6 +76,7 @@ public final class PxeServer implements AutoCloseable {
   private final Consumer<String> log;
   private final List<HttpServer> httpServers = new ArrayList<>();
   private final List<TftpServer> tftpServers = new ArrayList<>();
+  private final List<ProxyDhcp> proxies = new ArrayList<>();
   private final ExecutorService httpPool;
 
   private PxeServer(Settings settings, String buildScript, String httpUrl, Consumer<String> log) {
@@ -123,6 +127,14 @@ public final class PxeServer implements AutoCloseable {
           "the first --listen address is a wildcard: give --http-url (the URL machines reach the"
               + " HTTP server at) for the TFTP chain script");
     }
+    if (!s.proxyDhcp().isEmpty()
+        && (s.tftp().isEmpty()
+            || !(s.tftp().get(0).getAddress() instanceof java.net.Inet4Address)
+            || s.tftp().get(0).getAddress().isAnyLocalAddress())) {
+      throw new IllegalArgumentException(
+          "proxy DHCP names the TFTP server in its offers: give --tftp with this host's IPv4"
+              + " address on the machines' network first");
+    }
     PxeServer p = new PxeServer(s, script, url, log);
     try {
       for (InetSocketAddress a : s.http()) {
@@ -144,6 +156,14 @@ public final class PxeServer implements AutoCloseable {
       for (InetSocketAddress a : s.tftp()) {
         p.tftpServers.add(TftpServer.start(a, p::tftpFile, log));
       }
+      for (InetSocketAddress a : s.proxyDhcp()) {
+        p.proxies.add(
+            ProxyDhcp.start(
+                a,
+                (java.net.Inet4Address) s.tftp().get(0).getAddress(),
+                p.httpUrl + CHAIN_SCRIPT,
+                log));
+      }
     } catch (IOException | RuntimeException e) {
       p.close();
       throw e;
@@ -159,6 +179,11 @@ public final class PxeServer implements AutoCloseable {
   /** The bound TFTP addresses (ports resolved). */
   public List<InetSocketAddress> tftpAddresses() {
     return tftpServers.stream().map(TftpServer::address).toList();
+  }
+
+  /** The bound proxy DHCP addresses (ports resolved). */
+  public List<InetSocketAddress> proxyDhcpAddresses() {
+    return proxies.stream().map(ProxyDhcp::address).toList();
   }
 
   /** The chain script served over TFTP (and HTTP {@code /boot.ipxe} for the configured URL). */
@@ -380,6 +405,9 @@ public final class PxeServer implements AutoCloseable {
     }
     for (TftpServer t : tftpServers) {
       t.close();
+    }
+    for (ProxyDhcp d : proxies) {
+      d.close();
     }
     httpPool.shutdownNow();
   }

@@ -89,7 +89,8 @@ class PxeServeIT {
                 List.of(new InetSocketAddress(lo, 0)),
                 List.of(new InetSocketAddress(lo, 0)),
                 null,
-                null),
+                null,
+                List.of()),
             log::add);
     http = "http://127.0.0.1:" + server.httpAddresses().get(0).getPort() + "/";
     tftpPort = server.tftpAddresses().get(0).getPort();
@@ -250,5 +251,56 @@ class PxeServeIT {
             "x");
     assertTrue(
         put.outText().contains("read-only") || put.err.contains("read-only"), put.toString());
+  }
+
+  @Test
+  void proxyDhcpAnswersPxeClientsOnlyOnTheAddressGiven() throws Exception {
+    InetAddress lo = InetAddress.getLoopbackAddress();
+    try (PxeServer p =
+            PxeServer.start(
+                new PxeServer.Settings(
+                    dir.resolve("build/pxe"),
+                    null,
+                    PxeConfig.allLive(),
+                    List.of(new InetSocketAddress(lo, 0)),
+                    List.of(new InetSocketAddress(lo, 0)),
+                    null,
+                    null,
+                    List.of(new InetSocketAddress(lo, 0))),
+                log::add);
+        java.net.DatagramSocket client =
+            new java.net.DatagramSocket(new InetSocketAddress(lo, 0))) {
+      InetSocketAddress dhcp = p.proxyDhcpAddresses().get(0);
+      assertEquals(lo, dhcp.getAddress());
+      client.setSoTimeout(5000);
+      byte[] discover =
+          ProxyDhcpTest.request(
+              ProxyDhcp.DISCOVER,
+              new int[] {60, 77},
+              ProxyDhcpTest.ascii("PXEClient:Arch:00000"),
+              ProxyDhcpTest.ascii("iPXE"));
+      client.send(new java.net.DatagramPacket(discover, discover.length, dhcp));
+      java.net.DatagramPacket r = new java.net.DatagramPacket(new byte[1500], 1500);
+      client.receive(r);
+      byte[] offer = Arrays.copyOf(r.getData(), r.getLength());
+      assertEquals(
+          "http://127.0.0.1:" + p.httpAddresses().get(0).getPort() + "/boot.ipxe",
+          ProxyDhcp.bootFile(offer));
+      assertArrayEquals(lo.getAddress(), Arrays.copyOfRange(offer, 20, 24), "siaddr = TFTP");
+
+      byte[] other =
+          ProxyDhcpTest.request(
+              ProxyDhcp.DISCOVER, new int[] {60}, ProxyDhcpTest.ascii("MSFT 5.0"));
+      client.send(new java.net.DatagramPacket(other, other.length, dhcp));
+      client.setSoTimeout(1500);
+      assertThrowsTimeout(client);
+    }
+  }
+
+  private static void assertThrowsTimeout(java.net.DatagramSocket s) {
+    org.junit.jupiter.api.Assertions.assertThrows(
+        java.net.SocketTimeoutException.class,
+        () -> s.receive(new java.net.DatagramPacket(new byte[1500], 1500)),
+        "a DHCP client that is not PXE gets no answer");
   }
 }
