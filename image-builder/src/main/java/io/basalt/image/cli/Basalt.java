@@ -15,13 +15,13 @@ import picocli.CommandLine.Command;
     subcommands = {
       CommandLine.HelpCommand.class,
       io.basalt.image.gpt.GptCommand.class,
+      PxeCommand.class,
       BuildCommand.class,
       io.basalt.cloudconfig.cli.CloudConfigCommand.class,
       io.basalt.signing.cli.RepoCommand.class,
       io.basalt.signing.cli.TufClientCommand.class,
       io.basalt.update.cli.FleetLockCommand.class,
       RunCommand.class,
-      PxeCommand.class,
       DeltaCommand.class
     })
 public final class Basalt implements Runnable {
