@@ -161,6 +161,33 @@ class ShellContractTest {
     assertReads(s, f, "\"$esp/$entries\"/basalt-*.conf");
   }
 
+  @Test
+  void unattendedInstallReadsTheInstallKeys() throws IOException {
+    // UnattendedInstallIT runs the script with command lines made from these keys.
+    String f = "libexec/unattended-install";
+    String s = read(f);
+    assertReads(s, f, HostPaths.PROC_CMDLINE);
+    for (String key :
+        List.of(
+            KernelCommandLine.INSTALL_DEV,
+            KernelCommandLine.INSTALL_SOURCE,
+            KernelCommandLine.INSTALL_CLOUD_CONFIG)) {
+      assertValuedArm(s, f, key);
+    }
+    for (String flag : List.of(KernelCommandLine.INSTALL_REBOOT, KernelCommandLine.LIVE)) {
+      assertReads(s, f, flag + " | " + flag + "=*)");
+    }
+    String unit = read("systemd/system/basalt-unattended-install.service");
+    assertReads(
+        unit,
+        "basalt-unattended-install.service",
+        "ConditionKernelCommandLine=" + KernelCommandLine.INSTALL_DEV + "\n");
+    assertReads(
+        unit,
+        "basalt-unattended-install.service",
+        "ConditionKernelCommandLine=" + KernelCommandLine.LIVE + "\n");
+  }
+
   private static void assertValuedArm(String text, String file, String key) {
     boolean found =
         Pattern.compile("(?m)^\\s*(?:case \\S+ in )?" + Pattern.quote(key + "=*)"))

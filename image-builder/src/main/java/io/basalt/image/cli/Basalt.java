@@ -4,7 +4,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * The workstation CLI {@code basalt}: the root command that the subcommands (build, run, repo,
+ * The workstation CLI {@code basalt}: the root command that the subcommands (build, run, pxe, repo,
  * tuf-client, cloud-config, fleetlock) hang from. Not thread-safe; one instance per invocation.
  */
 @Command(
@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
     subcommands = {
       CommandLine.HelpCommand.class,
       io.basalt.image.gpt.GptCommand.class,
+      PxeCommand.class,
       BuildCommand.class,
       io.basalt.cloudconfig.cli.CloudConfigCommand.class,
       io.basalt.signing.cli.RepoCommand.class,

@@ -1,0 +1,278 @@
+package io.basalt.qemu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.basalt.image.cli.Basalt;
+import io.basalt.testing.QemuLongTest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 19's unattended install, end to end: {@code basalt pxe serve} on 127.0.0.1 with a machines
+ * file that puts this guest's MAC in install mode; the guest, with an empty virtio disk, PXE-boots
+ * through QEMU's iPXE (QEMU's own TFTP carries only a one-line chain script to the server, reached
+ * through {@code guestfwd}), boots live, runs {@code basalt install} to {@code /dev/vda} from the
+ * server's {@code update/} with the machine's cloud-config, and reboots. A second QEMU start boots
+ * the same disk through UEFI, without the install arguments, and applies the cloud-config: the user
+ * and its key are checked with a real {@code ssh} through {@code hostfwd}.
+ */
+@QemuLongTest
+class PxeInstallIT {
+  static final String MAC = "52:54:00:19:00:01";
+  static final String USER = "ops";
+  static final String HOSTNAME = "pxe-node";
+  static final String[] INSTALL_FAILURES = {
+    "Kernel panic",
+    "basalt-initramfs: dropping to an emergency shell",
+    "basalt-install: FAILED",
+    "basalt-install: basalt.install.dev=/dev/vda ignored"
+  };
+
+  static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
+  @Test
+  void pxeBootInstallsToTheEmptyDiskRebootsFromItAndAppliesTheCloudConfig() throws Exception {
+    Path image = GuestImage.defaultImage();
+    String version =
+        new com.fasterxml.jackson.databind.ObjectMapper()
+            .readTree(Files.readString(image.resolve("manifest.json")))
+            .get("version")
+            .asText();
+    Path work = Path.of("target", "pxe-install-it").toAbsolutePath();
+    Files.createDirectories(work);
+    Path key = work.resolve("id_ed25519");
+    Files.deleteIfExists(key);
+    Files.deleteIfExists(work.resolve("id_ed25519.pub"));
+    Host.run(
+        "ssh-keygen",
+        "-q",
+        "-t",
+        "ed25519",
+        "-N",
+        "",
+        "-C",
+        "pxe-install-it",
+        "-f",
+        key.toString());
+    String publicKey = Files.readString(work.resolve("id_ed25519.pub")).trim();
+    Files.writeString(
+        work.resolve("node.yml"),
+        String.join(
+            "\n",
+            "#cloud-config",
+            "hostname: " + HOSTNAME,
+            "users:",
+            "  - name: " + USER,
+            "    ssh_authorized_keys:",
+            "      - \"" + publicKey + "\"",
+            ""));
+    Path machines =
+        Files.writeString(
+            work.resolve("machines.yaml"),
+            String.join(
+                "\n",
+                "machines:",
+                "  \"" + MAC + "\":",
+                "    mode: install",
+                "    install-device: /dev/vda",
+                "    cloud-config: node.yml",
+                ""));
+
+    int httpPort = freePort();
+    StringWriter serverLog = new StringWriter();
+    PrintWriter serverOut = new PrintWriter(serverLog, true);
+    Thread server =
+        new Thread(
+            () ->
+                Basalt.commandLine()
+                    .setOut(serverOut)
+                    .setErr(serverOut)
+                    .execute(
+                        "pxe",
+                        "serve",
+                        image.toString(),
+                        "--listen",
+                        "127.0.0.1:" + httpPort,
+                        "--machines",
+                        machines.toString()),
+            "basalt-pxe-serve");
+    server.setDaemon(true);
+    server.start();
+    awaitListening(httpPort, serverLog);
+
+    Path tftp = Files.createDirectories(work.resolve("tftp"));
+    // QEMU's TFTP only hands iPXE the way to the server; everything else comes from basalt pxe
+    // serve
+    Files.writeString(tftp.resolve("boot.ipxe"), "#!ipxe\nchain http://10.0.2.100/boot.ipxe\n");
+    Path disk = work.resolve("disk.qcow2");
+    Files.deleteIfExists(disk);
+    Host.run("qemu-img", "create", "-q", "-f", "qcow2", disk.toString(), "8G");
+
+    List<String> pxe =
+        List.of(
+            "-machine",
+            "pc",
+            "-m",
+            GuestImage.MEMORY_PXE,
+            "-smp",
+            "2",
+            "-boot",
+            "n",
+            "-netdev",
+            "user,id=n0,restrict=on,tftp="
+                + tftp
+                + ",bootfile=boot.ipxe,guestfwd=tcp:10.0.2.100:80-cmd:busybox nc 127.0.0.1 "
+                + httpPort,
+            "-device",
+            "virtio-net-pci,netdev=n0,mac=" + MAC,
+            "-drive",
+            "if=none,id=d0,format=qcow2,file=" + disk,
+            "-device",
+            "virtio-blk-pci,drive=d0");
+    long t0 = System.nanoTime();
+    long installed;
+    try (QemuVm vm = QemuVm.start("pxe-install", pxe, work.resolve("install.log"))) {
+      QemuVm.Match start =
+          vm.expect(
+              0,
+              Duration.ofMinutes(20),
+              "basalt-install: installing Basalt to /dev/vda",
+              INSTALL_FAILURES);
+      vm.expect(
+          start.end,
+          Duration.ofMinutes(40),
+          "basalt-install: installed Basalt to /dev/vda",
+          INSTALL_FAILURES);
+      installed = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0);
+      vm.expect(
+          start.end, Duration.ofMinutes(2), "basalt-install: rebooting into the installed disk");
+      // -no-reboot: the guest's reboot ends this QEMU
+      assertEquals(0, vm.waitForExit(Duration.ofMinutes(5)), vm.tail());
+    }
+    String log = serverLog.toString();
+    assertTrue(
+        log.contains(
+            "GET /pxe/boot.ipxe?mac=" + MAC.replace(':', '-') + " (" + MAC + ": install) 200"),
+        "the server handed this MAC its install script:\n" + log);
+    assertTrue(
+        log.contains("GET /update/usr.img"), "the install took usr.img from the server:\n" + log);
+    assertTrue(
+        log.contains("GET /machines/" + MAC.replace(':', '-') + "/cloud-config.yml 200"),
+        "the install fetched the machine's cloud-config:\n" + log);
+
+    Path vars = work.resolve("vars.fd");
+    Files.copy(
+        Path.of("/usr/share/OVMF/OVMF_VARS_4M.fd"), vars, StandardCopyOption.REPLACE_EXISTING);
+    int sshPort = freePort();
+    List<String> uefi =
+        List.of(
+            "-machine",
+            "q35",
+            "-m",
+            "2G",
+            "-smp",
+            "2",
+            "-drive",
+            "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
+            "-drive",
+            "if=pflash,format=raw,unit=1,file=" + vars,
+            "-netdev",
+            "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:" + sshPort + "-:22",
+            "-device",
+            "virtio-net-pci,netdev=n0,mac=" + MAC,
+            "-drive",
+            "if=none,id=d0,format=qcow2,file=" + disk,
+            "-device",
+            "virtio-blk-pci,drive=d0,bootindex=0");
+    try (QemuVm vm = QemuVm.start("pxe-installed", uefi, work.resolve("installed.log"))) {
+      vm.expect(
+          0,
+          GuestImage.BOOT,
+          "basalt: multi-user reached (version " + version + ", slot A",
+          GuestImage.FAILURES);
+      String who = ssh(key, sshPort, "echo $(id -un) $(hostname)");
+      assertEquals(USER + " " + HOSTNAME, who, vm.tail());
+      assertFalse(
+          vm.console().contains("basalt-install:"),
+          "the installed disk installed again:\n" + vm.tail());
+      System.out.printf(
+          "PxeInstallIT: installed %d s after the PXE boot started; disk boot and ssh as %s ok%n",
+          installed, USER);
+    } finally {
+      server.interrupt();
+    }
+  }
+
+  private static void awaitListening(int port, StringWriter log) throws InterruptedException {
+    for (int i = 0; i < 600; i++) {
+      try (Socket s = new Socket()) {
+        s.connect(new InetSocketAddress("127.0.0.1", port), 1000);
+        return;
+      } catch (IOException e) {
+        Thread.sleep(100);
+      }
+    }
+    throw new AssertionError("basalt pxe serve did not listen on 127.0.0.1:" + port + ":\n" + log);
+  }
+
+  /** A real ssh as {@link #USER} with the test's key; retried while sshd comes up. */
+  private static String ssh(Path key, int port, String command)
+      throws IOException, InterruptedException {
+    List<String> cmd =
+        List.of(
+            "ssh",
+            "-i",
+            key.toString(),
+            "-p",
+            Integer.toString(port),
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "ConnectTimeout=30",
+            "-o",
+            "LogLevel=ERROR",
+            USER + "@127.0.0.1",
+            command);
+    List<String> attempts = new ArrayList<>();
+    for (int attempt = 1; attempt <= 6; attempt++) {
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      String out;
+      try (InputStream in = p.getInputStream()) {
+        out = new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
+      }
+      if (p.waitFor(2, TimeUnit.MINUTES) && p.exitValue() == 0) {
+        return out;
+      }
+      p.destroyForcibly();
+      attempts.add("attempt " + attempt + ": " + out);
+      Thread.sleep(Duration.ofSeconds(10).toMillis());
+    }
+    return "ssh failed: " + attempts;
+  }
+}
