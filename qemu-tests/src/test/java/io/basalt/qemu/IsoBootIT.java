@@ -80,10 +80,10 @@ class IsoBootIT {
   }
 
   /**
-   * A q35 UEFI machine with only {@code medium} (and a NIC on restricted user-mode networking):
-   * waits for the live boot's multi-user marker and checks what it names.
+   * A q35 UEFI machine with {@link GuestImage#MEMORY_PXE} and {@code devices}: the QEMU arguments,
+   * with a fresh copy of the variable store {@code work/NAME-vars.fd}.
    */
-  private static void boot(String name, List<String> medium) throws Exception {
+  static List<String> machine(String name, List<String> devices) throws IOException {
     Path vars = work.resolve(name + "-vars.fd");
     Files.copy(
         Path.of("/usr/share/OVMF/OVMF_VARS_4M.fd"),
@@ -101,11 +101,20 @@ class IsoBootIT {
                 "-drive",
                 "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
                 "-drive",
-                "if=pflash,format=raw,unit=1,file=" + vars,
-                "-netdev",
-                "user,id=n0,restrict=on",
-                "-device",
-                "virtio-net-pci,netdev=n0"));
+                "if=pflash,format=raw,unit=1,file=" + vars));
+    args.addAll(devices);
+    return args;
+  }
+
+  /**
+   * A q35 UEFI machine with only {@code medium} (and a NIC on restricted user-mode networking):
+   * waits for the live boot's multi-user marker and checks what it names.
+   */
+  private static void boot(String name, List<String> medium) throws Exception {
+    List<String> args =
+        machine(
+            name,
+            List.of("-netdev", "user,id=n0,restrict=on", "-device", "virtio-net-pci,netdev=n0"));
     args.addAll(medium);
     long t0 = System.nanoTime();
     try (QemuVm vm = QemuVm.start("iso-" + name, args, work.resolve(name + ".log"))) {
