@@ -130,7 +130,7 @@ final class InstallCommand implements Callable<Integer> {
   /** Where /dev, /proc, /sys and /run are read. */
   Path systemRoot = Paths.get("/");
 
-  /** The partition sizes: the default image spec's. */
+  /** The partition sizes, or null for the default image spec's. */
   ImageSpec.Partitions partitions;
 
   /** The verifier of usr.img's hash tree: the update agent's. */
@@ -154,10 +154,7 @@ final class InstallCommand implements Callable<Integer> {
         work = Files.createTempDirectory("basalt-install-");
         payload = fromRepo(work);
       } else if (source == null) {
-        throw new InstallException(
-            InstallException.Kind.USAGE,
-            "no --source or --repo given: name a build folder, an update/ folder, its URL, or a"
-                + " TUF repository");
+        payload = Payload.verify(Sources.bootMedium(systemRoot), verity, systemRoot);
       } else if (source.startsWith("http://") || source.startsWith("https://")) {
         work = Files.createTempDirectory("basalt-install-");
         payload = Payload.verify(Sources.download(URI.create(source), work), verity, systemRoot);
@@ -166,7 +163,12 @@ final class InstallCommand implements Callable<Integer> {
       }
       DiskInstall install =
           DiskInstall.plan(
-              new DiskInstall.Request(payload, ImageSpec.loadDefault().partitions(), kargs, cc), t);
+              new DiskInstall.Request(
+                  payload,
+                  partitions != null ? partitions : ImageSpec.loadDefault().partitions(),
+                  kargs,
+                  cc),
+              t);
       if (dryRun) {
         install.describe(out);
         out.println("dry run: nothing written");

@@ -1,5 +1,6 @@
 package io.basalt.image.install;
 
+import io.basalt.host.HostPaths;
 import io.basalt.host.UpdatePayload;
 import java.io.IOException;
 import java.io.InputStream;
@@ -44,6 +45,28 @@ public final class Sources {
             + UpdatePayload.PAYLOAD_JSON
             + " in it, in update/ or in basalt/update/ (give a build folder, its update/ folder"
             + " or the ISO's basalt/update/)");
+  }
+
+  /**
+   * The payload of the medium a live system booted from, when neither {@code --source} nor {@code
+   * --repo} is given: the ISO's {@code basalt/update/} where the live system mounted it ({@link
+   * HostPaths#OEM_MOUNT}, an ISO that carries a cloud-config is labelled OEM).
+   *
+   * @param systemRoot where {@code /run} is
+   * @throws InstallException of kind USAGE saying what to give when there is none
+   */
+  public static Path bootMedium(Path systemRoot) throws InstallException {
+    Path oem = systemRoot.resolve(HostPaths.OEM_MOUNT.substring(1)).resolve("basalt/update");
+    if (Files.isRegularFile(oem.resolve(UpdatePayload.PAYLOAD_JSON))) {
+      return oem;
+    }
+    throw new InstallException(
+        InstallException.Kind.USAGE,
+        "no --source or --repo given and no boot medium with a payload at "
+            + HostPaths.OEM_MOUNT
+            + "/basalt/update: give a build folder, an update/ folder or its URL (--source), a TUF"
+            + " repository (--repo), or mount the ISO (mount -o ro /dev/sr0 /mnt) and give"
+            + " --source /mnt");
   }
 
   /**

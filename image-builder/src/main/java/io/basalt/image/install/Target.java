@@ -89,6 +89,10 @@ public record Target(Path path, boolean device, long sizeBytes) {
     if (Files.exists(sys.resolve("partition"))) {
       throw refused("is a partition; give the whole disk");
     }
+    Optional<String> boot = bootDisk(root);
+    if (boot.isPresent() && boot.get().equals(name)) {
+      throw refused("it is the disk this system booted from");
+    }
     List<String> members = new ArrayList<>();
     members.add(name);
     for (Path child : list(sys)) {
@@ -125,10 +129,6 @@ public record Target(Path path, boolean device, long sizeBytes) {
           throw refused("in use: /dev/" + m + " is swap");
         }
       }
-    }
-    Optional<String> boot = bootDisk(root);
-    if (boot.isPresent() && boot.get().equals(name)) {
-      throw refused("it is the disk this system booted from");
     }
     long sectors;
     try {

@@ -26,6 +26,8 @@ class InstallCommandTest {
   private final StringWriter out = new StringWriter();
   private final StringWriter err = new StringWriter();
   private final List<String> verified = new ArrayList<>();
+  private static final ImageSpec.Partitions SMALL =
+      new ImageSpec.Partitions(64L << 20, 4L << 20, 32L << 20, 1L << 20);
 
   @BeforeEach
   void setUp() throws IOException {
@@ -49,7 +51,7 @@ class InstallCommandTest {
     InstallCommand c = new InstallCommand();
     c.fs = fs;
     c.systemRoot = fs.getPath("/");
-    c.partitions = new ImageSpec.Partitions(64L << 20, 4L << 20, 32L << 20, 1L << 20);
+    c.partitions = SMALL;
     c.verity = (dev, hash, off) -> verified.add(dev.toString());
     CommandLine cl = new CommandLine(c);
     cl.setOut(new PrintWriter(out));
@@ -68,10 +70,12 @@ class InstallCommandTest {
   }
 
   @Test
-  void installsToAnImageFile() {
+  void installsToAnImageFile() throws IOException {
     assertEquals(0, run("--source", "/build/update", "/work/d.raw"), err.toString());
-    assertTrue(Files.exists(fs.getPath("/work/d.raw")));
     assertTrue(out.toString().startsWith("installed basalt 0.1.0 to /work/d.raw"), out.toString());
+    assertEquals(
+        io.basalt.image.pipeline.BasaltDisk.minimumSize(SMALL),
+        Files.size(fs.getPath("/work/d.raw")));
   }
 
   @Test
@@ -108,7 +112,15 @@ class InstallCommandTest {
     assertEquals(2, run("--source", "/build", "--cloud-config", "/work/cc.yml", "/work/d.raw"));
     assertTrue(err.toString().contains("/work/cc.yml:2:"), err.toString());
     assertEquals(2, run("/work/d.raw"));
-    assertTrue(err.toString().contains("no --source or --repo given"), err.toString());
+    assertTrue(
+        err.toString().contains("no --source or --repo given and no boot medium"), err.toString());
     assertFalse(Files.exists(fs.getPath("/work/d.raw")));
+  }
+
+  @Test
+  void withoutSourceALiveSystemInstallsFromItsMountedIso() throws IOException {
+    io.basalt.image.install.InstallFixtures.payload(fs.getPath("/run/basalt/oem/basalt/update"));
+    assertEquals(0, run("--dry-run", "/work/d.raw"), err.toString());
+    assertEquals(List.of("/run/basalt/oem/basalt/update/usr.img"), verified);
   }
 }
