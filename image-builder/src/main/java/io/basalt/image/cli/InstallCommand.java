@@ -156,8 +156,8 @@ final class InstallCommand implements Callable<Integer> {
       } else if (source == null) {
         payload = Payload.verify(Sources.bootMedium(systemRoot), verity, systemRoot);
       } else if (source.startsWith("http://") || source.startsWith("https://")) {
-        work = Files.createTempDirectory("basalt-install-");
-        payload = Payload.verify(Sources.download(URI.create(source), work), verity, systemRoot);
+        work = Sources.download(URI.create(source), downloadPlaces());
+        payload = Payload.verify(work, verity, systemRoot);
       } else {
         payload = Payload.verify(Sources.folder(fs.getPath(source)), verity, systemRoot);
       }
@@ -201,6 +201,14 @@ final class InstallCommand implements Callable<Integer> {
         deleteQuietly(work);
       }
     }
+  }
+
+  /** Where a downloaded payload may go: the temp folder, then RAM, then /var/tmp. */
+  private List<Path> downloadPlaces() {
+    return List.of(
+        Paths.get(System.getProperty("java.io.tmpdir")),
+        systemRoot.resolve("dev/shm"),
+        systemRoot.resolve("var/tmp"));
   }
 
   /** The newest payload of --channel in --repo, TUF-verified by the update agent's code. */

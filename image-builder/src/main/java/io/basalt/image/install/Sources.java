@@ -12,6 +12,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * Where {@code basalt install --source} finds the payload: a folder holding {@code payload.json} (a
@@ -70,13 +71,15 @@ public final class Sources {
   }
 
   /**
-   * Downloads the payload at {@code url} (an {@code update/} folder) into {@code into}.
+   * Downloads the payload at {@code url} (an {@code update/} folder) into a new folder under the
+   * first of {@code places} with room for it (payload.json's sizes plus 1 MiB): a host's /tmp may
+   * sit on a small ROOT, its /dev/shm in RAM.
    *
-   * @return {@code into}
+   * @return the new folder; the caller deletes it
    * @throws InstallException of kind PAYLOAD naming the URL when a file cannot be fetched or is
-   *     larger than payload.json says
+   *     larger than payload.json says, or none of the places has room
    */
-  public static Path download(URI url, Path into) throws InstallException {
+  public static Path download(URI url, List<Path> places) throws InstallException {
     String base = url.toString().endsWith("/") ? url.toString() : url + "/";
     HttpClient http =
         HttpClient.newBuilder()
@@ -84,11 +87,25 @@ public final class Sources {
             .followRedirects(HttpClient.Redirect.NORMAL)
             .build();
     try {
-      Files.createDirectories(into);
       URI jsonUri = URI.create(base + UpdatePayload.PAYLOAD_JSON);
-      Path json = into.resolve(UpdatePayload.PAYLOAD_JSON);
-      fetch(http, jsonUri, json, MAX_PAYLOAD_JSON);
-      UpdatePayload meta = UpdatePayload.parse(Files.readAllBytes(json), jsonUri.toString());
+      byte[] json = fetchBytes(http, jsonUri, MAX_PAYLOAD_JSON);
+      UpdatePayload meta = UpdatePayload.parse(json, jsonUri.toString());
+      long need = 1 << 20;
+      for (UpdatePayload.FileEntry f : meta.files()) {
+        need += f.size();
+      }
+      Path into = null;
+      for (Path p : places) {
+        if (Files.isDirectory(p) && Files.getFileStore(p).getUsableSpace() >= need) {
+          into = Files.createTempDirectory(p, "basalt-install-");
+          break;
+        }
+      }
+      if (into == null) {
+        throw new IOException(
+            base + ": the payload needs " + need + " bytes and none of " + places + " has room");
+      }
+      Files.write(into.resolve(UpdatePayload.PAYLOAD_JSON), json);
       for (UpdatePayload.FileEntry f : meta.files()) {
         fetch(http, URI.create(base + f.path()), into.resolve(f.path()), f.size());
       }
@@ -99,6 +116,23 @@ public final class Sources {
       Thread.currentThread().interrupt();
       throw new InstallException(
           InstallException.Kind.PAYLOAD, base + ": interrupted while downloading", e);
+    }
+  }
+
+  private static byte[] fetchBytes(HttpClient http, URI uri, int max)
+      throws IOException, InterruptedException {
+    HttpResponse<InputStream> r =
+        http.send(
+            HttpRequest.newBuilder(uri).GET().build(), HttpResponse.BodyHandlers.ofInputStream());
+    try (InputStream in = r.body()) {
+      if (r.statusCode() != 200) {
+        throw new IOException(uri + ": HTTP " + r.statusCode());
+      }
+      byte[] b = in.readNBytes(max + 1);
+      if (b.length > max) {
+        throw new IOException(uri + ": more than the " + max + " bytes expected");
+      }
+      return b;
     }
   }
 
