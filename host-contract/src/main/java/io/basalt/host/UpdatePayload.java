@@ -1,5 +1,7 @@
 package io.basalt.host;
 
+import java.io.IOException;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -143,5 +145,78 @@ public record UpdatePayload(
       custom.put(CUSTOM_USR_HASH_OFFSET, usrHashOffset);
     }
     return custom;
+  }
+
+  /**
+   * Reads {@code payload.json} as the builder writes it: exactly the {@code JSON_*} keys, the name,
+   * version, channel and arch as the repository accepts them, a 64-hex-digit root hash, a positive
+   * hash offset that is a multiple of {@link #HASH_OFFSET_ALIGNMENT}, and {@link #FILES} each with
+   * a size and a 64-hex-digit sha256.
+   *
+   * @param json the file's bytes
+   * @param where names the file in errors
+   * @throws IOException naming {@code where}, the line and the key when the text is not such a
+   *     document
+   */
+  public static UpdatePayload parse(byte[] json, String where) throws IOException {
+    JsonText.Reader r = new JsonText.Reader(json, where);
+    Map<String, Object> top = r.document();
+    r.keys(
+        top,
+        "",
+        JSON_NAME,
+        JSON_VERSION,
+        JSON_CHANNEL,
+        JSON_ARCH,
+        JSON_USR_ROOT_HASH,
+        JSON_USR_HASH_OFFSET,
+        JSON_FILES);
+    String name = matching(r, top, JSON_NAME, "[a-z0-9][a-z0-9-]{0,62}");
+    String version = matching(r, top, JSON_VERSION, VERSION_PATTERN);
+    String channel = matching(r, top, JSON_CHANNEL, "[a-z0-9][a-z0-9-]{0,62}");
+    String arch = matching(r, top, JSON_ARCH, "[a-z0-9_-]+");
+    String rootHash = matching(r, top, JSON_USR_ROOT_HASH, ROOT_HASH_PATTERN);
+    long offset = r.integer(top, "", JSON_USR_HASH_OFFSET, 1, Long.MAX_VALUE);
+    if (offset % HASH_OFFSET_ALIGNMENT != 0) {
+      throw r.error(
+          JSON_USR_HASH_OFFSET,
+          "expected a multiple of " + HASH_OFFSET_ALIGNMENT + ", found " + offset,
+          top);
+    }
+    Map<String, Object> files = r.object(top, "", JSON_FILES);
+    r.keys(files, JSON_FILES + ".", FILES.toArray(new String[0]));
+    List<FileEntry> entries = new ArrayList<>();
+    for (String f : FILES) {
+      String prefix = JSON_FILES + "." + f + ".";
+      Map<String, Object> e = r.object(files, JSON_FILES + ".", f);
+      r.keys(e, prefix, JSON_SIZE, JSON_SHA256);
+      long size = r.integer(e, prefix, JSON_SIZE, 0, Long.MAX_VALUE);
+      String sha = r.string(e, prefix, JSON_SHA256);
+      if (!sha.matches(ROOT_HASH_PATTERN)) {
+        throw r.error(
+            prefix + JSON_SHA256, "expected 64 lower-case hex digits, found \"" + sha + "\"", e);
+      }
+      entries.add(new FileEntry(f, size, sha));
+    }
+    return new UpdatePayload(name, version, channel, arch, rootHash, offset, entries);
+  }
+
+  /** The payload's entry for {@code file} (one of {@link #FILES}). */
+  public FileEntry file(String file) {
+    for (FileEntry e : files) {
+      if (e.path().equals(file)) {
+        return e;
+      }
+    }
+    throw new IllegalArgumentException("payload has no file " + file);
+  }
+
+  private static String matching(JsonText.Reader r, Map<String, Object> obj, String key, String re)
+      throws IOException {
+    String s = r.string(obj, "", key);
+    if (!s.matches(re)) {
+      throw r.error(key, "expected a value matching " + re + ", found \"" + s + "\"", obj);
+    }
+    return s;
   }
 }

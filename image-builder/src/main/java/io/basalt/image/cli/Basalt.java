@@ -22,7 +22,8 @@ import picocli.CommandLine.Command;
       io.basalt.signing.cli.TufClientCommand.class,
       io.basalt.update.cli.FleetLockCommand.class,
       RunCommand.class,
-      DeltaCommand.class
+      DeltaCommand.class,
+      InstallCommand.class
     })
 public final class Basalt implements Runnable {
 

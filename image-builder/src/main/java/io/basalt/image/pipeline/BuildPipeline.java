@@ -8,9 +8,6 @@ import io.basalt.image.api.ImagePlan;
 import io.basalt.image.api.Progress;
 import io.basalt.image.base.BaseTreeCache;
 import io.basalt.image.esp.BootEntries;
-import io.basalt.image.gpt.GptDisk;
-import io.basalt.image.gpt.GptPartition;
-import io.basalt.image.gpt.PartitionContent;
 import io.basalt.image.initramfs.Initramfs;
 import io.basalt.image.opennebula.OpenNebulaTemplate;
 import io.basalt.image.spec.ImageSpec;
@@ -442,20 +439,30 @@ public final class BuildPipeline {
         "esp",
         "systemd-boot, loader.conf, entry " + BootEntries.entryFileName(spec.version(), "A"));
     Content sdboot = systemdBoot(image);
-    FileTree esp =
+    Writers.HashedFileContent usrA = io(() -> new Writers.HashedFileContent(usrImg));
+    BasaltDisk disk =
         io(
             () ->
-                BootEntries.espTree(
-                    sdboot,
-                    List.of(
-                        new BootEntries.Slot(
-                            "A",
-                            spec.version(),
-                            Content.ofFile(boot.vmlinuz()),
-                            Content.ofFile(boot.initrd()),
-                            cmdline)),
-                    epoch));
-    FileTree oem = oemTree(epoch);
+                BasaltDisk.of(
+                    new BasaltDisk.Inputs(
+                        spec.name(),
+                        spec.version(),
+                        spec.partitions(),
+                        spec.cmdline(),
+                        epoch,
+                        sdboot,
+                        Content.ofFile(boot.vmlinuz()),
+                        Content.ofFile(boot.initrd()),
+                        verity.rootHash(),
+                        verity.hashOffset(),
+                        Optional.empty(),
+                        0),
+                    usrA));
+    if (!disk.cmdline().equals(cmdline)) {
+      throw new IllegalStateException(
+          "disk.raw: slot A's command line differs from the plan's: " + disk.cmdline());
+    }
+    FileTree esp = disk.esp();
     finish(esp.size() + " entries, " + human(esp.contentBytes()) + "; options: " + cmdline);
 
     ImageSpec.Partitions sizes = spec.partitions();
@@ -470,32 +477,15 @@ public final class BuildPipeline {
             + ", ROOT "
             + human(sizes.root())
             + " (first-boot marker)");
-    long espLba = layout.partition(Planner.ESP).firstLba();
-    long oemLba = layout.partition(Planner.OEM).firstLba();
-    Writers.HashedFileContent usrA = io(() -> new Writers.HashedFileContent(usrImg));
-    GptDisk.Builder b = GptDisk.builder(plan.guidSeed());
-    for (GptPartition p : Planner.partitions(spec)) {
-      PartitionContent c =
-          switch (p.name()) {
-            case Planner.ESP ->
-                w -> Writers.fat(Planner.ESP, epoch, espLba).write(esp, w, w.size());
-            case Planner.USR_A -> usrA;
-            case Planner.OEM ->
-                w -> Writers.fat(Planner.OEM, epoch, oemLba).write(oem, w, w.size());
-            default -> p.content();
-          };
-      b.add(new GptPartition(p.name(), p.type(), p.sizeBytes(), p.attributes(), c));
-    }
-    GptDisk disk = io(b::build);
-    if (!Planner.layoutOf(disk).equals(layout)) {
+    if (!disk.layout().equals(layout)) {
       throw new IllegalStateException("disk.raw: the GPT placement differs from the plan's layout");
     }
-    put("disk.raw", io(() -> Writers.writeDisk(disk, staging.resolve("disk.raw"))));
+    put("disk.raw", io(() -> Writers.writeDisk(disk.gpt(), staging.resolve("disk.raw"))));
     usrA.digest().ifPresent(d -> put("usr.img", d));
     finish(
         human(disk.sizeBytes())
             + " (sparse), disk GUID "
-            + disk.diskGuid()
+            + disk.layout().diskGuid()
             + ", USR-A PARTUUID "
             + layout.partition(Planner.USR_A).partUuid());
   }
@@ -930,20 +920,6 @@ public final class BuildPipeline {
         Files.deleteIfExists(x);
       }
     }
-  }
-
-  /** The OEM partition's files: a short README for whoever mounts it on a laptop. */
-  static FileTree oemTree(long epoch) {
-    String readme =
-        "Basalt OEM partition.\r\n"
-            + "Put cloud-config.yml (a #cloud-config document) and site files here; Basalt reads them on every boot.\r\n";
-    return FileTree.builder()
-        .put(TreeEntry.directory("/").withMtime(epoch))
-        .put(
-            TreeEntry.regular(
-                    "/README.TXT", Content.ofBytes(readme.getBytes(StandardCharsets.US_ASCII)))
-                .withMtime(epoch))
-        .build();
   }
 
   /** Copies {@code c} to {@code to}, hashing the bytes as they are written. */

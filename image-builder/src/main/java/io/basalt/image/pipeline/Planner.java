@@ -202,7 +202,12 @@ final class Planner {
   }
 
   static String guidSeed(ImageSpec spec) {
-    return spec.name() + " " + spec.version();
+    return guidSeed(spec.name(), spec.version());
+  }
+
+  /** The seed of the disk and partition GUIDs of image {@code name} at {@code version}. */
+  static String guidSeed(String name, String version) {
+    return name + " " + version;
   }
 
   /** Stands for the hash offset in BootEntries' output until it is replaced by the placeholder. */
@@ -218,7 +223,11 @@ final class Planner {
    * disk writer places.
    */
   static List<GptPartition> partitions(ImageSpec spec) {
-    ImageSpec.Partitions p = spec.partitions();
+    return partitions(spec.partitions());
+  }
+
+  /** As {@link #partitions(ImageSpec)}, from the partition sizes alone. */
+  static List<GptPartition> partitions(ImageSpec.Partitions p) {
     return List.of(
         GptPartition.of(ESP, GptPartition.EFI_SYSTEM, p.esp(), PartitionContent.empty()),
         GptPartition.of(USR_A, GptPartition.USR_X86_64, p.usr(), PartitionContent.empty()),

@@ -57,7 +57,50 @@ final class BasaltJars {
    *     classpath as a packaged jar (e.g. run from target/classes)
    */
   static SortedMap<String, Content> fromClasspath() throws IOException {
-    return resolve(classpathJars());
+    TreeMap<String, Content> jars = new TreeMap<>(resolve(classpathJars()));
+    jars.put(INSTALLER, installerJar());
+    return jars;
+  }
+
+  /**
+   * The image builder's own classes, for {@code /usr/bin/basalt install} on the host (the install
+   * command, the disk writer and the formats it uses), without the libraries only a build needs:
+   * the running jar, or when the builder runs from a class folder (its own tests) that folder as a
+   * jar with fixed entry times.
+   */
+  static final String INSTALLER = "lib/basalt-install.jar";
+
+  static Content installerJar() throws IOException {
+    Path here;
+    try {
+      here =
+          Paths.get(BasaltJars.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    } catch (java.net.URISyntaxException | SecurityException | NullPointerException e) {
+      throw new IOException("cannot locate the image builder's classes: " + e, e);
+    }
+    if (Files.isRegularFile(here)) {
+      return Content.ofFile(here);
+    }
+    if (!Files.isDirectory(here)) {
+      throw new IOException(here + ": the image builder's classes are neither a jar nor a folder");
+    }
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    List<Path> files;
+    try (java.util.stream.Stream<Path> s = Files.walk(here)) {
+      files = s.filter(Files::isRegularFile).sorted().toList();
+    }
+    try (java.util.zip.ZipOutputStream zip = new java.util.zip.ZipOutputStream(bytes)) {
+      for (Path f : files) {
+        String name = here.relativize(f).toString().replace(File.separatorChar, '/');
+        ZipEntry e = new ZipEntry(name);
+        // the first DOS time, whatever the zone: no build time in the image
+        e.setTimeLocal(java.time.LocalDateTime.of(1980, 1, 1, 0, 0));
+        zip.putNextEntry(e);
+        zip.write(Files.readAllBytes(f));
+        zip.closeEntry();
+      }
+    }
+    return Content.ofBytes(bytes.toByteArray());
   }
 
   /** The classpath's jar files: java.class.path plus the Class-Path of a {@code -jar} main jar. */

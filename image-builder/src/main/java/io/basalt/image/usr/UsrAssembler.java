@@ -457,6 +457,31 @@ public final class UsrAssembler {
             + BASALT_LIB
             + "/basaltctl.jar \"$@\"\n";
     putFile(b, "/usr/bin/basaltctl", ctl.getBytes(StandardCharsets.UTF_8), 0755);
+    // /usr/bin/basalt: on the host only `basalt install` (image-builder/README.md), on the
+    // install jar and every library in lib/ (the agent's, and cloud-config's validator with the
+    // YAML reader, which basaltctl.jar's Class-Path does not name)
+    String basalt =
+        "#!/bin/sh\n# basalt: the host's `basalt install`, on the image's own Java runtime.\n"
+            + "if [ \"${1:-}\" != install ]; then\n"
+            + "  echo \"basalt: on a Basalt host only 'basalt install' is available\" >&2\n"
+            + "  exit 2\n"
+            + "fi\n"
+            + "shift\n"
+            + "exec "
+            + java
+            + " "
+            + opts
+            + " ${BASALT_JAVA_OPTS:-} -cp '"
+            + BASALT_LIB
+            + "/basaltctl.jar:"
+            + BASALT_LIB
+            + "/lib/*' io.basalt.image.cli.InstallMain \"$@\"\n";
+    putFile(b, "/usr/bin/basalt", basalt.getBytes(StandardCharsets.UTF_8), 0755);
+    if (!in.jars().containsKey(BasaltJars.INSTALLER)) {
+      throw new UsrAssemblyException(
+          BASALT_LIB + "/" + BasaltJars.INSTALLER,
+          "the install jar (/usr/bin/basalt install) is not among the jars to install");
+    }
     if (!in.jars().containsKey("basaltctl.jar")) {
       throw new UsrAssemblyException(
           BASALT_LIB + "/basaltctl.jar", "the update agent jar is not among the jars to install");

@@ -146,4 +146,28 @@ class BasaltJarsTest {
             "lib/plain-lib-2.0.jar"),
         List.copyOf(BasaltJars.resolve(cp).keySet()));
   }
+
+  @Test
+  void theInstallJarHoldsTheInstallCommandAndIsTheSameEveryTime() throws IOException {
+    Content a = BasaltJars.installerJar();
+    Content b = BasaltJars.installerJar();
+    byte[] x;
+    byte[] y;
+    try (java.io.InputStream in = a.open()) {
+      x = in.readAllBytes();
+    }
+    try (java.io.InputStream in = b.open()) {
+      y = in.readAllBytes();
+    }
+    org.junit.jupiter.api.Assertions.assertArrayEquals(x, y);
+    java.util.Set<String> names = new java.util.HashSet<>();
+    try (java.util.zip.ZipInputStream zip =
+        new java.util.zip.ZipInputStream(new java.io.ByteArrayInputStream(x))) {
+      for (java.util.zip.ZipEntry e = zip.getNextEntry(); e != null; e = zip.getNextEntry()) {
+        names.add(e.getName());
+      }
+    }
+    assertTrue(names.contains("io/basalt/image/cli/InstallMain.class"), names.toString());
+    assertTrue(names.contains("io/basalt/image/pipeline/BasaltDisk.class"), names.toString());
+  }
 }

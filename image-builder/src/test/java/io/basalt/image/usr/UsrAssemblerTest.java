@@ -73,6 +73,7 @@ class UsrAssemblerTest {
     TreeMap<String, Content> jars = new TreeMap<>();
     jars.put("basaltctl.jar", Content.ofBytes(new byte[] {'P', 'K'}));
     jars.put("lib/picocli-4.7.6.jar", Content.ofBytes(new byte[] {'P', 'K', 1}));
+    jars.put("lib/basalt-install.jar", Content.ofBytes(new byte[] {'P', 'K', 2}));
     return new UsrAssembler.Inputs(
         spec,
         EPOCH,
@@ -137,6 +138,14 @@ class UsrAssemblerTest {
     assertTrue(ctl.contains("exec /usr/lib/jvm/java-17-openjdk-amd64/bin/java "), ctl);
     assertTrue(ctl.contains("-jar /usr/lib/basalt/basaltctl.jar \"$@\""), ctl);
     assertEquals(0755, t.get("/usr/bin/basaltctl").mode());
+    String basalt = text(t, "/usr/bin/basalt");
+    assertTrue(
+        basalt.contains(
+            "-cp '/usr/lib/basalt/basaltctl.jar:/usr/lib/basalt/lib/*'"
+                + " io.basalt.image.cli.InstallMain \"$@\""),
+        basalt);
+    assertTrue(basalt.contains("if [ \"${1:-}\" != install ]; then"), basalt);
+    assertEquals(0755, t.get("/usr/bin/basalt").mode());
     assertNull(t.get("/usr/lib/jvm/java-17-openjdk-amd64/lib/libawt.so"));
     assertNull(t.get("/usr/lib/jvm/java-17-openjdk-amd64/lib/server/classes_nocoops.jsa"));
     assertNotNull(t.get("/usr/lib/jvm/java-17-openjdk-amd64/lib/modules"));
