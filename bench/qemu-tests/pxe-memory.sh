@@ -63,7 +63,7 @@ else
   { echo '#!ipxe'
     echo "kernel vmlinuz $(cat "$BUILD/pxe/cmdline")"
     echo "initrd initramfs"
-    echo "initrd usr.img /basalt/usr.img mode=0444"
+    echo "initrd usr.img /basalt/usr.img"
     echo "boot"; } >"$WORK/www/ref/boot.ipxe"
   REF_WHAT="usr.img in the initramfs (iPXE cpio member /basalt/usr.img)"
 fi

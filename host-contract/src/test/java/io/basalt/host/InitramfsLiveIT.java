@@ -76,8 +76,8 @@ class InitramfsLiveIT {
     assertTrue(
         r.out()
             .contains(
-                "basalt-initramfs: not enough memory for a live boot: fetching /usr needs 591 MiB"
-                    + " of RAM (335 MiB for /usr, about 256 MiB for the system) and 474 MiB are"
+                "basalt-initramfs: not enough memory for a live boot: fetching /usr needs 559 MiB"
+                    + " of RAM (335 MiB for /usr, about 224 MiB for the system) and 474 MiB are"
                     + " available (MemTotal 582 MiB). Give this machine at least 128 MiB more RAM,"
                     + " or install Basalt to a disk"),
         r.out());
@@ -189,7 +189,7 @@ class InitramfsLiveIT {
       assertEquals(
           "grow_live_root\nnet_up\nbasalt-initramfs: fetching /usr into RAM: "
               + base
-              + "/pxe/usr.img (1 MiB)\nnet_down\nUSRIMG="
+              + "/pxe/usr.img (1 MiB; 4000 of 4096 MiB available)\nnet_down\nUSRIMG="
               + live
               + "\n",
           r.out());
