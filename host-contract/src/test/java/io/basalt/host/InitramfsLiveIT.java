@@ -102,21 +102,38 @@ class InitramfsLiveIT {
     Path img = tmp.resolve("usr.img");
     Files.write(img, new byte[12288]);
     Map<String, String> env = Map.of("BASALT_MEMINFO", meminfo(982, 700).toString());
-    Run whole = run(env, "check_unpacked \"" + img + "\" 12288", "echo PASSED");
+    String quiet = "kernel_log() { echo '[    2.9] Freeing initrd memory: 7280K'; }";
+    Run whole = run(env, quiet, "check_unpacked \"" + img + "\" 12288", "echo PASSED");
     assertEquals(new Run(0, "PASSED\n"), whole);
-    Run shorter = run(env, "check_unpacked \"" + img + "\" 16384", "echo PASSED");
+    Run shorter = run(env, quiet, "check_unpacked \"" + img + "\" 16384", "echo PASSED");
     assertTrue(shorter.emergency(), shorter.out());
     assertTrue(
         shorter
             .out()
             .contains(
-                "not enough memory for a live boot: "
+                "not enough memory for a live boot: the kernel could not unpack the initramfs ("
                     + img
-                    + " in the initramfs holds 12288 of its 16384 bytes: the kernel ran out of"
-                    + " memory unpacking the initramfs (MemTotal 982 MiB)"),
+                    + " holds 12288 of its 16384 bytes; MemTotal 982 MiB)"),
         shorter.out());
-    Run missing = run(env, "check_unpacked \"" + tmp.resolve("none") + "\" 16384");
+    Run missing = run(env, quiet, "check_unpacked \"" + tmp.resolve("none") + "\" 16384");
     assertTrue(missing.out().contains("holds 0 of its 16384 bytes"), missing.out());
+    // Full size, zeros where the kernel's writes failed (-m 1088M, usr.img as an iPXE initrd).
+    Run writeError =
+        run(
+            env,
+            "kernel_log() { printf '%s\\n' '[    2.899814] Initramfs unpacking failed: write"
+                + " error' '[    2.9] Freeing initrd memory: 350000K'; }",
+            "check_unpacked \"" + img + "\" 12288",
+            "echo PASSED");
+    assertTrue(writeError.emergency(), writeError.out());
+    assertTrue(
+        writeError
+            .out()
+            .contains(
+                "not enough memory for a live boot: the kernel could not unpack the initramfs"
+                    + " (Initramfs unpacking failed: write error; MemTotal 982 MiB). An initramfs"
+                    + " that carries /usr is in RAM twice while it is unpacked"),
+        writeError.out());
   }
 
   @Test
