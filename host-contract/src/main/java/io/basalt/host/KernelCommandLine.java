@@ -35,9 +35,8 @@ public final class KernelCommandLine {
   public static final String LIVE = "basalt.live";
 
   /**
-   * {@code basalt.live.base=<url>}: the folder (http, https or tftp URL) a PXE live boot fetches
-   * {@code usr.img} from; {@code pxe/boot.ipxe} passes iPXE's {@code ${cwduri}}, the folder of the
-   * script.
+   * {@code basalt.live.base=<url>}: the folder (http or tftp URL) a PXE live boot fetches {@code
+   * usr.img} from; {@code pxe/boot.ipxe} passes iPXE's {@code ${cwduri}}, the folder of the script.
    */
   public static final String LIVE_BASE = "basalt.live.base";
 
