@@ -28,8 +28,20 @@ public final class KernelCommandLine {
   /** {@code basalt.version=<version>}: the image version booted. */
   public static final String VERSION = "basalt.version";
 
-  /** {@code basalt.live} (flag): PXE live boot, /usr from the initramfs, no slots. */
+  /**
+   * {@code basalt.live} (flag): live boot (PXE, ISO): /usr held in RAM (from the initramfs, or
+   * fetched into RAM over the network), ROOT on tmpfs, no slots.
+   */
   public static final String LIVE = "basalt.live";
+
+  /**
+   * {@code basalt.live.base=<url>}: the folder (http or tftp URL) a PXE live boot fetches {@code
+   * usr.img} from; {@code pxe/boot.ipxe} passes iPXE's {@code ${cwduri}}, the folder of the script.
+   */
+  public static final String LIVE_BASE = "basalt.live.base";
+
+  /** {@code basalt.live.usr=<url>}: the URL of a PXE live boot's {@code usr.img}, if elsewhere. */
+  public static final String LIVE_USR = "basalt.live.usr";
 
   /** {@code basalt.devwait=<seconds>}: how long the initramfs waits for devices. */
   public static final String DEV_WAIT = "basalt.devwait";

@@ -37,7 +37,12 @@ class ShellContractTest {
     for (String key : WRITTEN_VALUED) {
       assertValuedArm(init, "initramfs/init", key);
     }
-    for (String key : List.of(KernelCommandLine.DEV_WAIT, KernelCommandLine.USR_VERIFY)) {
+    for (String key :
+        List.of(
+            KernelCommandLine.DEV_WAIT,
+            KernelCommandLine.USR_VERIFY,
+            KernelCommandLine.LIVE_BASE,
+            KernelCommandLine.LIVE_USR)) {
       assertValuedArm(init, "initramfs/init", key);
     }
     for (String flag :
@@ -59,6 +64,8 @@ class ShellContractTest {
             KernelCommandLine.SLOT,
             KernelCommandLine.VERSION,
             KernelCommandLine.LIVE,
+            KernelCommandLine.LIVE_BASE,
+            KernelCommandLine.LIVE_USR,
             KernelCommandLine.DEV_WAIT,
             KernelCommandLine.USR_VERIFY,
             KernelCommandLine.BREAK,

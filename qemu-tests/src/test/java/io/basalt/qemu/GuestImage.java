@@ -234,23 +234,25 @@ final class GuestImage {
   }
 
   /**
-   * A TFTP folder {@code work/NAME-tftp} for a PXE boot of the image: its {@code pxe/vmlinuz} and
-   * {@code pxe/initramfs} (hard links, copies where links fail) and its {@code pxe/boot.ipxe} with
-   * {@code kernelWords} (e.g. {@code basalt.testhook}) appended to the {@code kernel} line.
+   * A TFTP folder {@code work/NAME-tftp} for a PXE boot of the image: its {@code pxe/vmlinuz},
+   * {@code pxe/initramfs} and {@code pxe/usr.img} (hard links, sparse copies where links fail; the
+   * initramfs fetches usr.img from the TFTP server named by the DHCP lease, QEMU's iPXE having no
+   * {@code ${cwduri}}) and its {@code pxe/boot.ipxe} with {@code kernelWords} (e.g. {@code
+   * basalt.testhook}) appended to the {@code kernel} line.
    *
    * @throws IOException if the image has no pxe/ output or the folder cannot be written
    */
-  Path pxeTftp(String name, String... kernelWords) throws IOException {
+  Path pxeTftp(String name, String... kernelWords) throws IOException, InterruptedException {
     Path pxe = imageDir.resolve("pxe");
     Path dir = work.resolve(name + "-tftp");
     Files.createDirectories(dir);
-    for (String f : List.of("vmlinuz", "initramfs")) {
+    for (String f : List.of("vmlinuz", "initramfs", "usr.img")) {
       Path dst = dir.resolve(f);
       Files.deleteIfExists(dst);
       try {
         Files.createLink(dst, pxe.resolve(f).toAbsolutePath());
       } catch (IOException | UnsupportedOperationException e) {
-        Files.copy(pxe.resolve(f), dst);
+        Host.sparseCopy(pxe.resolve(f), dst);
       }
     }
     String script = Files.readString(pxe.resolve("boot.ipxe"));
@@ -273,12 +275,17 @@ final class GuestImage {
    * tftpDir} (user-mode networking with restrict=on, plus {@code netdevExtra}; may be "").
    */
   static List<String> pxe(Path tftpDir, String netdevExtra) {
+    return pxe(tftpDir, netdevExtra, MEMORY_PXE);
+  }
+
+  /** {@link #pxe(Path, String)} with {@code memory} (QEMU's {@code -m}) instead. */
+  static List<String> pxe(Path tftpDir, String netdevExtra, String memory) {
     return new ArrayList<>(
         List.of(
             "-machine",
             "pc",
             "-m",
-            MEMORY_PXE,
+            memory,
             "-smp",
             "2",
             "-boot",
@@ -292,7 +299,11 @@ final class GuestImage {
             "virtio-net-pci,netdev=n0"));
   }
 
-  /** Memory of a PXE (live) guest: the 335 MiB initramfs is unpacked in RAM and ROOT is tmpfs. */
+  /**
+   * Memory of a PXE (live) guest: the 335 MiB usr.img is held in RAM and ROOT is tmpfs; the least
+   * that reaches multi-user is in docs/benchmarks.md ("Live PXE memory"), the tests give room for
+   * the test hook.
+   */
   static final String MEMORY_PXE = "3G";
 
   /**

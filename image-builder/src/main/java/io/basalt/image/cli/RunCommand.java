@@ -251,7 +251,12 @@ final class RunCommand implements Callable<Integer> {
     if (isPxe) {
       Path tftp = work.resolve("tftp");
       Files.createDirectories(tftp);
-      for (String f : List.of("vmlinuz", "initramfs")) {
+      for (String f : List.of("vmlinuz", "initramfs", "usr.img")) {
+        // usr.img: the initramfs fetches it over TFTP (QEMU's iPXE passes no folder URL); a
+        // build before it carried usr.img in the initramfs and has none.
+        if (f.equals("usr.img") && !Files.exists(target.resolve(f))) {
+          continue;
+        }
         link(target.resolve(f), tftp.resolve(f));
       }
       String script = Files.readString(target.resolve("boot.ipxe"), StandardCharsets.UTF_8);

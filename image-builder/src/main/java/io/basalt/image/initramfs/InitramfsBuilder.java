@@ -101,7 +101,7 @@ public final class InitramfsBuilder {
 
   /**
    * Busybox applets the init script uses; each becomes a link to busybox unless a real binary is
-   * there.
+   * there. {@code ip}, {@code udhcpc}, {@code wget} and {@code tftp} fetch a live boot's usr.img.
    */
   public static final List<String> BUSYBOX_APPLETS =
       List.of(
@@ -122,6 +122,7 @@ public final class InitramfsBuilder {
           "grep",
           "head",
           "insmod",
+          "ip",
           "ln",
           "losetup",
           "ls",
@@ -142,9 +143,12 @@ public final class InitramfsBuilder {
           "switch_root",
           "sync",
           "tail",
+          "tftp",
           "tr",
+          "udhcpc",
           "umount",
-          "uname");
+          "uname",
+          "wget");
 
   /** The init-units resource holding the init script. */
   public static final String INIT_RESOURCE = "/basalt/initramfs/init";

@@ -191,7 +191,10 @@ public final class BuildPipeline {
   private record Base(
       FileTree tree, long epoch, SortedMap<String, String> packages, String buildId) {}
 
-  /** The staged kernel and initramfs files. */
+  /**
+   * The staged kernel and initramfs files; {@code liveInitrd}, the initramfs carrying usr.img, is
+   * made for the ISO only.
+   */
   private record Boot(Initramfs initramfs, Path vmlinuz, Path initrd, Path liveInitrd) {}
 
   private BuildResult build() throws BuildException, InterruptedException {
@@ -219,7 +222,7 @@ public final class BuildPipeline {
         skip("opennebula", "not in the spec's outputs");
       }
       if (wants(Output.PXE)) {
-        pxe(boot, verity);
+        pxe(boot, usrImg, verity);
       } else {
         skip("pxe", "not in the spec's outputs");
       }
@@ -386,7 +389,10 @@ public final class BuildPipeline {
     return verity;
   }
 
-  /** Stage 6: the disk initramfs, the live one (PXE) and the kernel. */
+  /**
+   * Stage 6: the initramfs (disk and PXE boots), the live one carrying usr.img (the ISO's) and the
+   * kernel.
+   */
   private Boot initramfs(Base base, Path usrImg) throws BuildException {
     long epoch = base.epoch();
     start(
@@ -394,7 +400,7 @@ public final class BuildPipeline {
         "init, busybox, veritysetup/e2fsprogs with their libraries, kernel modules"
             + " (zstd cpio)");
     Path initrd = staging.resolve("update/initramfs");
-    Path liveInitrd = staging.resolve("pxe/initramfs");
+    Path liveInitrd = staging.resolve(".iso-live-initramfs");
     Initramfs ird =
         io(
             () -> {
@@ -402,7 +408,7 @@ public final class BuildPipeline {
               put("update/initramfs", Writers.writeInitramfs(disk.tree(), epoch, initrd));
               if (Planner.wantsLive(spec)) {
                 Initramfs live = Writers.initramfsTree(base.tree(), epoch, Content.ofFile(usrImg));
-                put("pxe/initramfs", Writers.writeInitramfs(live.tree(), epoch, liveInitrd));
+                Writers.writeInitramfs(live.tree(), epoch, liveInitrd);
               }
               return disk;
             });
@@ -532,20 +538,33 @@ public final class BuildPipeline {
             + " vCPUs");
   }
 
-  /** Stage 11: the PXE files (the live initramfs was made in stage 6). */
-  private void pxe(Boot boot, Writers.Verity2 verity) throws BuildException {
+  /**
+   * Stage 11: the PXE files: the kernel, the initramfs (the disk boot's; a live boot fetches
+   * usr.img into RAM itself), usr.img (hard links where possible), cmdline and boot.ipxe.
+   */
+  private void pxe(Boot boot, Path usrImg, Writers.Verity2 verity) throws BuildException {
     String liveCmdline =
         plan.commandLine(Planner.PXE).resolve(verity.rootHash(), verity.hashOffset());
-    start("pxe", "vmlinuz, initramfs with /basalt/usr.img, cmdline, boot.ipxe");
+    start("pxe", "vmlinuz, initramfs, usr.img, cmdline, boot.ipxe");
+    hashUsrImgIfNotYet();
     io(
         () -> {
           put("pxe/vmlinuz", copy(Content.ofFile(boot.vmlinuz()), staging.resolve("pxe/vmlinuz")));
+          linkOrCopy(boot.initrd(), staging.resolve("pxe/initramfs"));
+          linkOrCopy(usrImg, staging.resolve("pxe/usr.img"));
           return null;
         });
+    written.put("pxe/initramfs", renamed(artifact("update/initramfs"), "pxe/initramfs"));
+    written.put("pxe/usr.img", renamed(written.get("usr.img"), "pxe/usr.img"));
     writeString("pxe/cmdline", liveCmdline + "\n");
-    writeString(
-        "pxe/boot.ipxe", "#!ipxe\nkernel vmlinuz " + liveCmdline + "\ninitrd initramfs\nboot\n");
-    finish("initramfs " + human(size(boot.liveInitrd())) + "; options: " + liveCmdline);
+    writeString("pxe/boot.ipxe", Planner.bootIpxe(liveCmdline));
+    finish(
+        "initramfs "
+            + human(size(boot.initrd()))
+            + ", usr.img "
+            + human(size(usrImg))
+            + "; options: "
+            + liveCmdline);
   }
 
   /** Stage 12: the update payload: usr.img (a hard link), kernel, initramfs and payload.json. */

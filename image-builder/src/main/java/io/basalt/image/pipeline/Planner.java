@@ -1,6 +1,7 @@
 package io.basalt.image.pipeline;
 
 import io.basalt.host.HostPaths;
+import io.basalt.host.KernelCommandLine;
 import io.basalt.host.RootPartition;
 import io.basalt.image.api.DiskLayout;
 import io.basalt.image.api.ImagePlan;
@@ -82,9 +83,25 @@ final class Planner {
                         u.settings())));
   }
 
-  /** Whether the build makes the live initramfs (PXE and the ISO boot it). */
+  /**
+   * Whether the build makes the live initramfs, the initramfs plus /basalt/usr.img: the ISO boots
+   * it. PXE boots the initramfs alone, which fetches pxe/usr.img into RAM.
+   */
   static boolean wantsLive(ImageSpec spec) {
-    return spec.outputs().contains(Output.PXE) || spec.outputs().contains(Output.ISO);
+    return spec.outputs().contains(Output.ISO);
+  }
+
+  /**
+   * {@code pxe/boot.ipxe}: the kernel with the live command line plus {@code
+   * basalt.live.base=${cwduri}} (iPXE's folder of the script, where the initramfs fetches usr.img;
+   * empty before iPXE 2024, when the initramfs falls back to the DHCP lease), and the initramfs.
+   */
+  static String bootIpxe(String liveCmdline) {
+    return "#!ipxe\nkernel vmlinuz "
+        + liveCmdline
+        + " "
+        + KernelCommandLine.argument(KernelCommandLine.LIVE_BASE, "${cwduri}")
+        + "\ninitrd initramfs\nboot\n";
   }
 
   /** The ISO's file name: {@code <name>-<version>.iso}. */
@@ -127,7 +144,9 @@ final class Planner {
             "initramfs",
             "init, busybox, veritysetup/e2fsprogs and their libraries, kernel modules"));
     if (wantsLive(spec)) {
-      trees.add(new ImagePlan.Tree("initramfs (live)", "the initramfs plus /basalt/usr.img"));
+      trees.add(
+          new ImagePlan.Tree(
+              "initramfs (live)", "the initramfs plus /basalt/usr.img, for the ISO's live boot"));
     }
     if (wantsDisk(spec)) {
       trees.add(
@@ -308,7 +327,10 @@ final class Planner {
     if (out.contains(Output.PXE)) {
       a.add(new ImagePlan.Artifact("pxe/boot.ipxe", "iPXE script"));
       a.add(new ImagePlan.Artifact("pxe/cmdline", "live kernel command line"));
-      a.add(new ImagePlan.Artifact("pxe/initramfs", "live initramfs carrying usr.img"));
+      a.add(
+          new ImagePlan.Artifact(
+              "pxe/initramfs", "initramfs (= update/initramfs); fetches usr.img into RAM"));
+      a.add(new ImagePlan.Artifact("pxe/usr.img", "/usr of the live boot (= usr.img)"));
       a.add(new ImagePlan.Artifact("pxe/vmlinuz", "kernel"));
     }
     if (out.contains(Output.USR_IMG)) {

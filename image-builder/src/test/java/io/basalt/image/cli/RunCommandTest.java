@@ -27,6 +27,7 @@ class RunCommandTest {
         "#!ipxe\nkernel vmlinuz basalt.live usrhash=ab console=ttyS0,115200\ninitrd initramfs\nboot\n");
     Files.write(d.resolve("pxe/vmlinuz"), new byte[] {1});
     Files.write(d.resolve("pxe/initramfs"), new byte[] {2});
+    Files.write(d.resolve("pxe/usr.img"), new byte[] {3});
     return d;
   }
 
@@ -226,6 +227,7 @@ class RunCommandTest {
         Files.readString(tftp.resolve("boot.ipxe"))
             .contains("console=ttyS0,115200 basalt.testhook\n"));
     assertEquals(2, Files.readAllBytes(tftp.resolve("initramfs"))[0]);
+    assertEquals(3, Files.readAllBytes(tftp.resolve("usr.img"))[0], "the initramfs fetches it");
   }
 
   @Test

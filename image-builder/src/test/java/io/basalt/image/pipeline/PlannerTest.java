@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.basalt.host.KernelCommandLine;
 import io.basalt.host.RootPartition;
 import io.basalt.image.api.DiskLayout;
 import io.basalt.image.api.ImagePlan;
@@ -110,6 +111,30 @@ class PlannerTest {
     assertTrue(
         p.trees().stream().anyMatch(t -> t.name().equals("initramfs (live)")),
         "the ISO needs the live initramfs");
+  }
+
+  @Test
+  void pxeServesTheInitramfsAndUsrImgAndPassesTheScriptsFolder() throws Exception {
+    ImageSpec spec = ImageSpec.parse("outputs: [pxe]\n", "s.yaml", null);
+    ImagePlan p = BuildPipeline.plan(spec, OptionalLong.empty());
+    assertFalse(Planner.wantsLive(spec), "PXE fetches usr.img: no initramfs carrying it");
+    assertTrue(p.trees().stream().noneMatch(t -> t.name().equals("initramfs (live)")));
+    assertEquals(
+        List.of(
+            "pxe/boot.ipxe",
+            "pxe/cmdline",
+            "pxe/initramfs",
+            "pxe/usr.img",
+            "pxe/vmlinuz",
+            "manifest.json"),
+        p.artifactPaths());
+    String cmdline = p.commandLine(Planner.PXE).resolve(HASH, 342396928);
+    assertEquals(
+        "#!ipxe\nkernel vmlinuz "
+            + cmdline
+            + " basalt.live.base=${cwduri}\ninitrd initramfs\nboot\n",
+        Planner.bootIpxe(cmdline));
+    assertFalse(cmdline.contains(KernelCommandLine.LIVE_BASE), "pxe/cmdline has no folder");
   }
 
   @Test

@@ -83,6 +83,7 @@ class ReproducibleBuildIT {
                 "manifest.json",
                 "pxe/vmlinuz",
                 "pxe/initramfs",
+                "pxe/usr.img",
                 "update/usr.img",
                 "update/payload.json",
                 "update/vmlinuz",
