@@ -21,6 +21,10 @@ final class BootScripts {
 
   static final String CLOUD_CONFIG_FILE = "cloud-config.yml";
 
+  /** The build script's {@code basalt.live.base=${cwduri}}, which the server replaces. */
+  private static final String CWDURI_BASE =
+      KernelCommandLine.argument(KernelCommandLine.LIVE_BASE, "${cwduri}");
+
   private BootScripts() {}
 
   /**
@@ -39,7 +43,8 @@ final class BootScripts {
   }
 
   /**
-   * A machine's script: for live and install, the build's script with the machine's arguments
+   * A machine's script: for live and install, the build's script with {@code
+   * basalt.live.base=${cwduri}} made this server's {@code pxe/} URL and the machine's arguments
    * appended to its {@code kernel} line (its relative file names resolve against the script's own
    * URL, {@code .../pxe/}); for local, {@code exit} so the firmware boots the next device.
    *
@@ -58,6 +63,11 @@ final class BootScripts {
     for (String line : buildScript.split("\n", -1)) {
       if (line.startsWith("kernel ")) {
         kernels++;
+        // iPXE before 1.21 (QEMU's ROMs, many NICs') has no ${cwduri}: name the folder outright
+        line =
+            line.replace(
+                CWDURI_BASE,
+                KernelCommandLine.argument(KernelCommandLine.LIVE_BASE, httpBase + "pxe/"));
         if (!extra.isEmpty()) {
           line = line.stripTrailing() + " " + String.join(" ", extra);
         }

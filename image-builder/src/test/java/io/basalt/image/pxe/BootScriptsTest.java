@@ -28,6 +28,22 @@ class BootScriptsTest {
         BUILD, BootScripts.machine(BUILD, PxeConfig.Machine.LIVE, BASE, "52:54:00:12:34:56"));
   }
 
+  /**
+   * The build's script names usr.img's folder as iPXE's {@code ${cwduri}}, which iPXE before 1.21
+   * (QEMU's ROMs, many NICs') leaves empty: the server knows the folder and writes it.
+   */
+  @Test
+  void theLiveBaseIsThisServersPxeFolderNotIpxesCwduri() {
+    String build =
+        BUILD.replace(
+            "console=ttyS0,115200\n", "console=ttyS0,115200 basalt.live.base=${cwduri}\n");
+    assertEquals(
+        BUILD.replace(
+            "console=ttyS0,115200\n",
+            "console=ttyS0,115200 basalt.live.base=http://10.0.2.100/pxe/\n"),
+        BootScripts.machine(build, PxeConfig.Machine.LIVE, BASE, "52:54:00:12:34:56"));
+  }
+
   @Test
   void liveWithACloudConfigGetsItsUrl() {
     PxeConfig.Machine m =
