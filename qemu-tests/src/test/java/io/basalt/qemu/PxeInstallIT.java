@@ -30,7 +30,10 @@ import org.junit.jupiter.api.Test;
  * through {@code guestfwd}), boots live, runs {@code basalt install} to {@code /dev/vda} from the
  * server's {@code update/} with the machine's cloud-config, and reboots. A second QEMU start boots
  * the same disk through UEFI, without the install arguments, and applies the cloud-config: the user
- * and its key are checked with a real {@code ssh} through {@code hostfwd}.
+ * and its key are checked with a real {@code ssh} through {@code hostfwd}. The image is v1 of
+ * {@link UpdateImages}: the installed machine then updates itself to v2 from the test repository (a
+ * {@link GuestServer} behind {@code guestfwd}) like any disk-installed machine, and a third start
+ * boots v2 from slot B with the cloud-config's user still there.
  */
 @QemuLongTest
 class PxeInstallIT {
@@ -52,14 +55,12 @@ class PxeInstallIT {
 
   @Test
   void pxeBootInstallsToTheEmptyDiskRebootsFromItAndAppliesTheCloudConfig() throws Exception {
-    Path image = GuestImage.defaultImage();
-    String version =
-        new com.fasterxml.jackson.databind.ObjectMapper()
-            .readTree(Files.readString(image.resolve("manifest.json")))
-            .get("version")
-            .asText();
     Path work = Path.of("target", "pxe-install-it").toAbsolutePath();
     Files.createDirectories(work);
+    // v1 of the update images: it trusts the test repository, which offers v2 once installed
+    UpdateImages images = UpdateImages.get(work);
+    Path image = images.image(1);
+    String version = "1.0.0";
     Path key = work.resolve("id_ed25519");
     Files.deleteIfExists(key);
     Files.deleteIfExists(work.resolve("id_ed25519.pub"));
@@ -180,6 +181,8 @@ class PxeInstallIT {
         log.contains("GET /machines/" + MAC.replace(':', '-') + "/cloud-config.yml 200"),
         "the install fetched the machine's cloud-config:\n" + log);
 
+    GuestServer repo = new GuestServer();
+    repo.serve(images.repository(work.resolve("repo"), 1, 2));
     Path vars = work.resolve("vars.fd");
     Files.copy(
         Path.of("/usr/share/OVMF/OVMF_VARS_4M.fd"), vars, StandardCopyOption.REPLACE_EXISTING);
@@ -197,7 +200,7 @@ class PxeInstallIT {
             "-drive",
             "if=pflash,format=raw,unit=1,file=" + vars,
             "-netdev",
-            "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:" + sshPort + "-:22",
+            "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:" + sshPort + "-:22" + repo.guestfwd(),
             "-device",
             "virtio-net-pci,netdev=n0,mac=" + MAC,
             "-drive",
@@ -218,10 +221,34 @@ class PxeInstallIT {
       System.out.printf(
           "PxeInstallIT: installed %d s after the PXE boot started; disk boot and ssh as %s ok%n",
           installed, USER);
+      // like any disk-installed machine, it updates itself A -> B from the repository and
+      // reboots (-no-reboot: the reboot ends this QEMU)
+      long t1 = System.nanoTime();
+      assertEquals(0, vm.waitForExit(UPDATE), vm.tail());
+      assertTrue(repo.requests("usr.img") + repo.requests("chunks.json.gz") > 0, vm.tail());
+      System.out.printf(
+          "PxeInstallIT: v1 installed v2 into slot B and rebooted %d s after the ssh check%n",
+          TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t1));
     } finally {
       server.interrupt();
     }
+    try (QemuVm vm = QemuVm.start("pxe-updated", uefi, work.resolve("updated.log"))) {
+      vm.expect(
+          0,
+          GuestImage.BOOT,
+          "basalt: multi-user reached (version 2.0.0, slot B",
+          GuestImage.FAILURES);
+      assertEquals(
+          USER + " " + HOSTNAME, ssh(key, sshPort, "echo $(id -un) $(hostname)"), vm.tail());
+      System.out.println(
+          "PxeInstallIT: the installed disk runs v2 from slot B; ssh as " + USER + " ok");
+    } finally {
+      repo.close();
+    }
   }
+
+  /** How long the installed v1 may take to find, write and reboot into v2 under TCG. */
+  static final Duration UPDATE = Duration.ofMinutes(40);
 
   private static void awaitListening(int port, StringWriter log) throws InterruptedException {
     for (int i = 0; i < 600; i++) {
