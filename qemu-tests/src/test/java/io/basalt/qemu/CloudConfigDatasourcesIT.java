@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -189,19 +188,7 @@ class CloudConfigDatasourcesIT {
                     "public_keys",
                     Map.of("basalt", publicKey.replace(KEY_COMMENT, KEY_COMMENT + "-meta")))));
     Path iso = work.resolve("config-2.iso");
-    Files.deleteIfExists(iso);
-    Host.run(
-        "xorriso",
-        "-as",
-        "mkisofs",
-        "-quiet",
-        "-R",
-        "-J",
-        "-V",
-        "config-2",
-        "-o",
-        iso.toString(),
-        dir.toString());
+    Host.configIso(dir, "config-2", iso);
     Booted b =
         boot(
             "config2",
@@ -262,19 +249,7 @@ class CloudConfigDatasourcesIT {
             "USER_DATA='" + ud + "'",
             ""));
     Path iso = work.resolve("context.iso");
-    Files.deleteIfExists(iso);
-    Host.run(
-        "xorriso",
-        "-as",
-        "mkisofs",
-        "-quiet",
-        "-R",
-        "-J",
-        "-V",
-        "CONTEXT",
-        "-o",
-        iso.toString(),
-        dir.toString());
+    Host.configIso(dir, "CONTEXT", iso);
     // OpenNebula attaches the context as a CD-ROM; ssh and etcd are forwarded to the ETH0_IP
     // address,
     // so they answer only if the guest took the address from context.sh.
@@ -465,8 +440,8 @@ class CloudConfigDatasourcesIT {
    */
   static Booted boot(String tag, List<String> extraArgs, String netdevExtra, String guestIp)
       throws Exception {
-    int sshPort = freePort();
-    int etcdPort = freePort();
+    int sshPort = Host.freePort();
+    int etcdPort = Host.freePort();
     // 3 GiB: ROOT grows from 64 MiB to ~0.6 GiB on first boot; etcd preallocates a 64 MiB WAL.
     Path disk = image.overlay(tag, "3G");
     List<String> args =
@@ -494,7 +469,7 @@ class CloudConfigDatasourcesIT {
       Map<String, String> t = GuestImage.hookOutput(vm, reached.start);
       long hook = System.nanoTime();
       Booted b = new Booted(vm, t, tag);
-      b.sshOutput = ssh(sshPort, "echo $(id -un) $(hostname)");
+      b.sshOutput = Host.ssh(key, USER, sshPort, "echo $(id -un) $(hostname)");
       if ("active".equals(t.get("etcd"))) {
         String list = etcdctl(etcdPort, "member", "list", "-w", "json");
         JsonNode members =
@@ -529,34 +504,6 @@ class CloudConfigDatasourcesIT {
 
   static long secs(long nanos) {
     return TimeUnit.NANOSECONDS.toSeconds(nanos);
-  }
-
-  /**
-   * {@code ssh} as {@link #USER} with the test's key into the guest; retried while sshd comes up.
-   */
-  static String ssh(int port, String command) throws IOException, InterruptedException {
-    List<String> cmd =
-        List.of(
-            "ssh",
-            "-i",
-            key.toString(),
-            "-p",
-            Integer.toString(port),
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "IdentitiesOnly=yes",
-            "-o",
-            "ConnectTimeout=30",
-            "-o",
-            "LogLevel=ERROR",
-            USER + "@127.0.0.1",
-            command);
-    return retried(cmd, "ssh");
   }
 
   /** The host's etcdctl (v3 API) against the guest's forwarded client port. */
@@ -598,12 +545,6 @@ class CloudConfigDatasourcesIT {
       Thread.sleep(Duration.ofSeconds(10).toMillis());
     }
     return what + " failed: " + last;
-  }
-
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
   }
 
   static void deleteTree(Path dir) throws IOException {

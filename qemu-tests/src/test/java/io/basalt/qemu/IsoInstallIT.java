@@ -59,19 +59,7 @@ class IsoInstallIT {
                 + " echo \"iso-install: rc=$?\"'",
             ""));
     Path cfgIso = IsoBootIT.work.resolve("install-config-2.iso");
-    Files.deleteIfExists(cfgIso);
-    Host.run(
-        "xorriso",
-        "-as",
-        "mkisofs",
-        "-quiet",
-        "-R",
-        "-J",
-        "-V",
-        "config-2",
-        "-o",
-        cfgIso.toString(),
-        cfg.toString());
+    Host.configIso(cfg, "config-2", cfgIso);
     List<String> live =
         IsoBootIT.machine(
             "install-live",

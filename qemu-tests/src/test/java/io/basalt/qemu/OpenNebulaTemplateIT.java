@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.basalt.testing.QemuLongTest;
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -179,7 +176,7 @@ class OpenNebulaTemplateIT {
 
     // NIC (--nic): NIC_DEFAULT's model, the lease's MAC; ssh forwarded to the lease's address.
     assertEquals("virtio", template.vector("NIC_DEFAULT").get("MODEL"), "NIC_DEFAULT.MODEL");
-    int sshPort = freePort();
+    int sshPort = Host.freePort();
     args.addAll(
         List.of(
             "-netdev",
@@ -201,9 +198,9 @@ class OpenNebulaTemplateIT {
     try (QemuVm vm = QemuVm.start("one", args, work.resolve("one.log"))) {
       vm.expect(0, BOOT, "basalt: multi-user reached", GuestImage.FAILURES);
       long up = System.nanoTime();
-      String asUser = ssh(userKey, USER, sshPort, "echo $(id -un) $(hostname)");
+      String asUser = Host.ssh(userKey, USER, sshPort, "echo $(id -un) $(hostname)");
       String asCore =
-          ssh(
+          Host.ssh(
               ownerKey,
               "core",
               sshPort,
@@ -292,67 +289,7 @@ class OpenNebulaTemplateIT {
     }
     Files.writeString(dir.resolve("context.sh"), sh.toString());
     Path iso = work.resolve("context.iso");
-    Files.deleteIfExists(iso);
-    Host.run(
-        "xorriso",
-        "-as",
-        "mkisofs",
-        "-quiet",
-        "-R",
-        "-J",
-        "-V",
-        "CONTEXT",
-        "-o",
-        iso.toString(),
-        dir.toString());
+    Host.configIso(dir, "CONTEXT", iso);
     return iso;
-  }
-
-  /** {@code ssh} into the guest as {@code user} with {@code key}; retried while sshd comes up. */
-  static String ssh(Path key, String user, int port, String command)
-      throws IOException, InterruptedException {
-    List<String> cmd =
-        List.of(
-            "ssh",
-            "-i",
-            key.toString(),
-            "-p",
-            Integer.toString(port),
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "IdentitiesOnly=yes",
-            "-o",
-            "ConnectTimeout=30",
-            "-o",
-            "LogLevel=ERROR",
-            user + "@127.0.0.1",
-            command);
-    String last = "";
-    for (int attempt = 1; attempt <= 6; attempt++) {
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      String out;
-      try (InputStream in = p.getInputStream()) {
-        out = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-      }
-      if (!p.waitFor(2, TimeUnit.MINUTES)) {
-        p.destroyForcibly();
-      } else if (p.exitValue() == 0) {
-        return out.trim();
-      }
-      last = "attempt " + attempt + ": " + out.trim();
-      Thread.sleep(Duration.ofSeconds(10).toMillis());
-    }
-    return "ssh " + user + " failed: " + last;
-  }
-
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
   }
 }

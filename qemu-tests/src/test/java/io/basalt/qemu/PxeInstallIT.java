@@ -7,18 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.basalt.image.cli.Basalt;
 import io.basalt.testing.QemuLongTest;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -46,12 +42,6 @@ class PxeInstallIT {
     "basalt-install: FAILED",
     "basalt-install: basalt.install.dev=/dev/vda ignored"
   };
-
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
-  }
 
   @Test
   void pxeBootInstallsToTheEmptyDiskRebootsFromItAndAppliesTheCloudConfig() throws Exception {
@@ -99,7 +89,7 @@ class PxeInstallIT {
                 "    cloud-config: node.yml",
                 ""));
 
-    int httpPort = freePort();
+    int httpPort = Host.freePort();
     StringWriter serverLog = new StringWriter();
     PrintWriter serverOut = new PrintWriter(serverLog, true);
     Thread server =
@@ -186,7 +176,7 @@ class PxeInstallIT {
     Path vars = work.resolve("vars.fd");
     Files.copy(
         Path.of("/usr/share/OVMF/OVMF_VARS_4M.fd"), vars, StandardCopyOption.REPLACE_EXISTING);
-    int sshPort = freePort();
+    int sshPort = Host.freePort();
     List<String> uefi =
         List.of(
             "-machine",
@@ -213,7 +203,7 @@ class PxeInstallIT {
           GuestImage.BOOT,
           "basalt: multi-user reached (version " + version + ", slot A",
           GuestImage.FAILURES);
-      String who = ssh(key, sshPort, "echo $(id -un) $(hostname)");
+      String who = Host.ssh(key, USER, sshPort, "echo $(id -un) $(hostname)");
       assertEquals(USER + " " + HOSTNAME, who, vm.tail());
       assertFalse(
           vm.console().contains("basalt-install:"),
@@ -239,7 +229,9 @@ class PxeInstallIT {
           "basalt: multi-user reached (version 2.0.0, slot B",
           GuestImage.FAILURES);
       assertEquals(
-          USER + " " + HOSTNAME, ssh(key, sshPort, "echo $(id -un) $(hostname)"), vm.tail());
+          USER + " " + HOSTNAME,
+          Host.ssh(key, USER, sshPort, "echo $(id -un) $(hostname)"),
+          vm.tail());
       System.out.println(
           "PxeInstallIT: the installed disk runs v2 from slot B; ssh as " + USER + " ok");
     } finally {
@@ -260,46 +252,5 @@ class PxeInstallIT {
       }
     }
     throw new AssertionError("basalt pxe serve did not listen on 127.0.0.1:" + port + ":\n" + log);
-  }
-
-  /** A real ssh as {@link #USER} with the test's key; retried while sshd comes up. */
-  private static String ssh(Path key, int port, String command)
-      throws IOException, InterruptedException {
-    List<String> cmd =
-        List.of(
-            "ssh",
-            "-i",
-            key.toString(),
-            "-p",
-            Integer.toString(port),
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "IdentitiesOnly=yes",
-            "-o",
-            "ConnectTimeout=30",
-            "-o",
-            "LogLevel=ERROR",
-            USER + "@127.0.0.1",
-            command);
-    List<String> attempts = new ArrayList<>();
-    for (int attempt = 1; attempt <= 6; attempt++) {
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      String out;
-      try (InputStream in = p.getInputStream()) {
-        out = new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
-      }
-      if (p.waitFor(2, TimeUnit.MINUTES) && p.exitValue() == 0) {
-        return out;
-      }
-      p.destroyForcibly();
-      attempts.add("attempt " + attempt + ": " + out);
-      Thread.sleep(Duration.ofSeconds(10).toMillis());
-    }
-    return "ssh failed: " + attempts;
   }
 }

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.basalt.testing.QemuLongTest;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -104,8 +103,8 @@ class UpdateEtcdLockIT {
   }
 
   static void startEtcd() throws Exception {
-    etcdPort = freePort();
-    int peer = freePort();
+    etcdPort = Host.freePort();
+    int peer = Host.freePort();
     Path data = work.resolve("etcd-data");
     etcd =
         new ProcessBuilder(
@@ -138,12 +137,6 @@ class UpdateEtcdLockIT {
         }
         Thread.sleep(300);
       }
-    }
-  }
-
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
     }
   }
 
