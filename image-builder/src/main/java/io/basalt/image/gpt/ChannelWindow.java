@@ -8,10 +8,11 @@ import java.nio.channels.SeekableByteChannel;
 /**
  * A fixed-size region [offset, offset + size) of another channel seen as a channel of its own:
  * positions are relative to the region, {@link #size()} is the region's size, and writes beyond its
- * end fail naming the region. Closing the window does not close the underlying channel. Not
- * thread-safe (it moves the underlying channel's position).
+ * end fail naming the region (also a whole block device, whose channel reports size 0, seen at its
+ * real size). Closing the window does not close the underlying channel. Not thread-safe (it moves
+ * the underlying channel's position).
  */
-final class ChannelWindow implements SeekableByteChannel {
+public final class ChannelWindow implements SeekableByteChannel {
   private final SeekableByteChannel base;
   private final long offset;
   private final long size;
@@ -26,7 +27,7 @@ final class ChannelWindow implements SeekableByteChannel {
    * @param name what the region is, for error messages (e.g. "partition 'USR-A'")
    * @throws IllegalArgumentException if offset or size is negative or they overflow
    */
-  ChannelWindow(SeekableByteChannel base, long offset, long size, String name) {
+  public ChannelWindow(SeekableByteChannel base, long offset, long size, String name) {
     if (offset < 0 || size < 0 || offset + size < 0) {
       throw new IllegalArgumentException(name + ": bad window offset " + offset + " size " + size);
     }

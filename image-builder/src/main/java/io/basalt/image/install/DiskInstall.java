@@ -2,6 +2,7 @@ package io.basalt.image.install;
 
 import io.basalt.host.AtomicFiles;
 import io.basalt.image.api.DiskLayout;
+import io.basalt.image.gpt.ChannelWindow;
 import io.basalt.image.gpt.GptFormatException;
 import io.basalt.image.pipeline.BasaltDisk;
 import io.basalt.image.spec.ImageSpec;
@@ -193,7 +194,7 @@ public final class DiskInstall {
       if (target.device()) {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.WRITE)) {
           wipe(ch);
-          disk.write(new SizedChannel(ch, disk.sizeBytes()));
+          disk.write(new ChannelWindow(ch, 0, disk.sizeBytes(), path.toString()));
           ch.force(true);
         }
       } else {
@@ -231,64 +232,5 @@ public final class DiskInstall {
 
   private static String mib(long bytes) {
     return String.format(Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
-  }
-
-  /**
-   * A block device's channel with the device's size ({@link FileChannel#size()} of a block device
-   * is 0): what the GPT writer's partition windows check their bounds against.
-   */
-  private static final class SizedChannel implements SeekableByteChannel {
-    private final FileChannel ch;
-    private final long size;
-
-    SizedChannel(FileChannel ch, long size) {
-      this.ch = ch;
-      this.size = size;
-    }
-
-    @Override
-    public int read(ByteBuffer dst) throws IOException {
-      return ch.read(dst);
-    }
-
-    @Override
-    public int write(ByteBuffer src) throws IOException {
-      if (ch.position() + src.remaining() > size) {
-        throw new IOException(
-            "write of " + src.remaining() + " bytes at " + ch.position() + " past the device end");
-      }
-      return ch.write(src);
-    }
-
-    @Override
-    public long position() throws IOException {
-      return ch.position();
-    }
-
-    @Override
-    public SeekableByteChannel position(long p) throws IOException {
-      ch.position(p);
-      return this;
-    }
-
-    @Override
-    public long size() {
-      return size;
-    }
-
-    @Override
-    public SeekableByteChannel truncate(long s) {
-      throw new UnsupportedOperationException("a block device cannot be truncated");
-    }
-
-    @Override
-    public boolean isOpen() {
-      return ch.isOpen();
-    }
-
-    @Override
-    public void close() throws IOException {
-      ch.close();
-    }
   }
 }
