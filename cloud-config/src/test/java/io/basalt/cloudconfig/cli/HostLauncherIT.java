@@ -23,15 +23,26 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The host's launcher, init-units' {@code /usr/lib/basalt/cloud-config} (run by
- * basalt-cloudinit.service), on this JVM with a lib directory laid out as on the host: it makes the
- * class-data archive for a usrhash, uses it only for that usrhash, falls back to the JDK's archive
- * otherwise, and the output is the same either way.
+ * The host's launchers, init-units' {@code /usr/lib/basalt/cloud-config} (run by
+ * basalt-cloudinit.service) and {@code /usr/lib/basalt/java-run} (the runtime, flags and start-up
+ * caches of every Basalt program), on this JVM with a lib directory laid out as on the host: {@code
+ * java-run --make-cache} makes the start-up cache for a usrhash (an AppCDS archive before Java 25,
+ * an ahead-of-time cache from 25 on), it is used only for that usrhash, the JDK's own archive
+ * otherwise, and the output is the same either way. With {@code -Dbasalt.test.java.home=DIR} the
+ * launchers run on that runtime instead (e.g. a JDK 25, for the ahead-of-time cache).
  */
 class HostLauncherIT {
 
-  private static final Path SCRIPT =
-      Path.of("..", "init-units", "src", "main", "resources", "basalt", "libexec", "cloud-config");
+  private static final Path RESOURCES =
+      Path.of("..", "init-units", "src", "main", "resources", "basalt");
+  private static final Path SCRIPT = RESOURCES.resolve("libexec/cloud-config");
+  private static final Path JAVA_RUN = RESOURCES.resolve("libexec/java-run");
+  private static final Path JAVA_HOME =
+      Path.of(System.getProperty("basalt.test.java.home", System.getProperty("java.home")));
+
+  /** The cache file extension of {@link #JAVA_HOME}'s release: aot from 25 on, else jsa. */
+  private static final String EXT = java25() ? "aot" : "jsa";
+
   private static final Pattern RUNTIME_JAR =
       Pattern.compile("(snakeyaml|picocli|jackson-[a-z-]+|basalt-host-contract)-\\d[^/]*\\.jar");
   private static final String HASH_A = "a".repeat(64);
@@ -49,10 +60,27 @@ class HostLauncherIT {
   /** Words appended to the kernel command line {@link #launch} writes. */
   private String cmdlineExtra = "";
 
+  private static boolean java25() {
+    try {
+      for (String l : Files.readAllLines(JAVA_HOME.resolve("release"))) {
+        if (l.startsWith("JAVA_VERSION=\"")) {
+          return Integer.parseInt(l.substring(14).split("[^0-9]")[0]) >= 25;
+        }
+      }
+    } catch (IOException | NumberFormatException e) {
+      throw new IllegalStateException("no release file with JAVA_VERSION under " + JAVA_HOME, e);
+    }
+    throw new IllegalStateException("no JAVA_VERSION in " + JAVA_HOME.resolve("release"));
+  }
+
   @BeforeEach
   void layout() throws IOException {
     assertTrue(Files.isRegularFile(SCRIPT), "launcher not found at " + SCRIPT.toAbsolutePath());
-    lib = Files.createDirectories(tmp.resolve("lib"));
+    lib = Files.createDirectories(tmp.resolve("basalt/lib"));
+    Files.createDirectories(lib.resolveSibling("training"));
+    Files.copy(
+        RESOURCES.resolve("training/cloud-config.yml"),
+        lib.resolveSibling("training").resolve("cloud-config.yml"));
     Files.copy(cloudConfigJar(), lib.resolve("basalt-cloud-config.jar"));
     int deps = 0;
     for (String e : System.getProperty("java.class.path").split(File.pathSeparator)) {
@@ -64,7 +92,7 @@ class HostLauncherIT {
     }
     assertTrue(
         deps >= 3, "runtime jars (snakeyaml, picocli, jackson) on the test classpath: " + deps);
-    cds = tmp.resolve("cache/basalt/cds");
+    cds = tmp.resolve("cache/basalt/java");
     cmdline = tmp.resolve("cmdline");
     config = tmp.resolve("config.yml");
     Files.writeString(
@@ -99,14 +127,20 @@ class HostLauncherIT {
             + (usrhash == null ? "" : " usrhash=" + usrhash)
             + cmdlineExtra
             + " *\n");
-    List<String> cmd = new ArrayList<>(List.of("sh", SCRIPT.toAbsolutePath().toString()));
+    List<String> cmd = new ArrayList<>(List.of("sh"));
+    if (args.length > 0 && args[0].equals("--make-cache")) {
+      cmd.add(JAVA_RUN.toAbsolutePath().toString());
+    } else {
+      cmd.add(SCRIPT.toAbsolutePath().toString());
+    }
     cmd.addAll(List.of(args));
     ProcessBuilder pb =
         new ProcessBuilder(cmd).redirectErrorStream(true).directory(new File(tmp.toString()));
     Map<String, String> env = pb.environment();
-    env.put("BASALT_JAVA", Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    env.put("BASALT_LIB", lib.toString());
-    env.put("BASALT_CDS_DIR", cds.toString());
+    env.put("BASALT_JAVA_RUN", JAVA_RUN.toAbsolutePath().toString());
+    env.put("BASALT_JAVA_HOME", JAVA_HOME.toString());
+    env.put("BASALT_LIB", lib.getParent().toString());
+    env.put("BASALT_JAVA_CACHE", cds.toString());
     env.put("BASALT_CMDLINE", cmdline.toString());
     env.remove("JAVA_TOOL_OPTIONS");
     env.remove("_JAVA_OPTIONS");
@@ -136,9 +170,7 @@ class HostLauncherIT {
   private static long fromAppArchive(String out) {
     return out.lines()
         .filter(
-            l ->
-                l.contains(" io.basalt.cloudconfig.")
-                    && l.contains("source: shared objects file (top)"))
+            l -> l.contains(" io.basalt.cloudconfig.") && l.contains("source: shared objects file"))
         .count();
   }
 
@@ -153,12 +185,12 @@ class HostLauncherIT {
     Run plain = launch(HASH_A, null, "validate", config.toString());
     assertEquals(0, plain.code(), plain.out());
     assertTrue(plain.out().contains("warning"), "fleet is not shipped: a warning: " + plain.out());
-    assertEquals(List.of(), archives(), "no archive before --make-cds-archive");
+    assertEquals(List.of(), archives(), "no cache before --make-cache");
 
-    Run made = launch(HASH_A, null, "--make-cds-archive");
+    Run made = launch(HASH_A, null, "--make-cache", "cloud-config");
     assertEquals(0, made.code(), made.out());
-    assertEquals(List.of("cloud-config-" + HASH_A + ".jsa"), archives(), made.out());
-    Run again = launch(HASH_A, null, "--make-cds-archive");
+    assertEquals(List.of("cloud-config-" + HASH_A + "." + EXT), archives(), made.out());
+    Run again = launch(HASH_A, null, "--make-cache", "cloud-config");
     assertEquals(0, again.code(), again.out());
     assertTrue(again.out().contains("is there"), again.out());
 
@@ -166,7 +198,7 @@ class HostLauncherIT {
     assertEquals(0, archived.code(), archived.out());
     assertTrue(
         fromAppArchive(archived.out()) > 20,
-        "cloud-config's classes come from the archive:\n" + archived.out());
+        "cloud-config's classes come from the start-up cache:\n" + archived.out());
     assertEquals(plain.out().strip(), withoutJvmLog(archived.out()).strip());
 
     // Another /usr (an update): that archive is not used, the run is the same without it.
@@ -179,9 +211,9 @@ class HostLauncherIT {
     assertEquals(plain.out().strip(), withoutJvmLog(other.out()).strip());
 
     // Its archive replaces the old one.
-    Run madeB = launch(HASH_B, null, "--make-cds-archive");
+    Run madeB = launch(HASH_B, null, "--make-cache", "cloud-config");
     assertEquals(0, madeB.code(), madeB.out());
-    assertEquals(List.of("cloud-config-" + HASH_B + ".jsa"), archives());
+    assertEquals(List.of("cloud-config-" + HASH_B + "." + EXT), archives());
 
     // render through the launcher writes the same tree with and without the archive.
     Path r1 = tmp.resolve("r1");
@@ -198,11 +230,11 @@ class HostLauncherIT {
 
   @Test
   void withoutUsrhashNoArchiveIsMadeAndTheCommandStillRuns() throws Exception {
-    Run made = launch(null, null, "--make-cds-archive");
+    Run made = launch(null, null, "--make-cache", "cloud-config");
     assertEquals(0, made.code(), made.out());
     assertTrue(made.out().contains("no usrhash="), made.out());
     assertEquals(List.of(), archives());
-    Run bad = launch("../../etc/x", null, "--make-cds-archive");
+    Run bad = launch("../../etc/x", null, "--make-cache", "cloud-config");
     assertEquals(0, bad.code(), bad.out());
     assertEquals(List.of(), archives(), "a usrhash= that is not lower-case hex names no file");
     Run run = launch(null, null, "validate", config.toString());
@@ -235,10 +267,10 @@ class HostLauncherIT {
     assertEquals(0, java.code(), java.out());
     assertTrue(java.out().contains("no datasource has user-data; nothing to apply"), java.out());
 
-    Path fake = tmp.resolve("fake-java");
+    Path fake = tmp.resolve("fake-java-run");
     Files.writeString(fake, "#!/bin/sh\necho \"JVM started: $*\"\nexit 42\n");
     Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwxr-xr-x"));
-    extraEnv.put("BASALT_JAVA", fake.toString());
+    extraEnv.put("BASALT_JAVA_RUN", fake.toString());
     extraEnv.put("BASALT_ROOT", root.toString());
 
     Run fast = launch(HASH_A, null, "apply", "--from-datasources", "--url-timeout", "120");

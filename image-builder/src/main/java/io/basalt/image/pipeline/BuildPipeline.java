@@ -236,7 +236,7 @@ public final class BuildPipeline {
       } else {
         skip("iso", "not in the spec's outputs");
       }
-      return manifest(base, boot, verity);
+      return manifest(base, assembled.report(), boot, verity);
     } catch (BuildException | RuntimeException e) {
       cleanupStaging();
       throw e;
@@ -306,7 +306,11 @@ public final class BuildPipeline {
         usr.size()
             + " entries, "
             + human(usr.contentBytes())
-            + "; Java runtime "
+            + "; Debian "
+            + rep.debianRelease()
+            + ", Java "
+            + rep.javaVersion()
+            + " runtime "
             + human(rep.javaBytesBefore())
             + " → "
             + human(rep.javaBytesAfter()));
@@ -686,7 +690,8 @@ public final class BuildPipeline {
   }
 
   /** Stage 14: manifest.json, then every artifact moved from staging into the output folder. */
-  private BuildResult manifest(Base base, Boot boot, Writers.Verity2 verity) throws BuildException {
+  private BuildResult manifest(
+      Base base, UsrAssembler.Report usr, Boot boot, Writers.Verity2 verity) throws BuildException {
     start("manifest", "sizes and sha256 of every artifact, package versions");
     List<String> names = plan.artifactPaths();
     if (names.contains("usr.img")) {
@@ -705,7 +710,8 @@ public final class BuildPipeline {
             verity,
             base.packages(),
             arts,
-            boot.initramfs().kernelRelease()));
+            boot.initramfs().kernelRelease(),
+            usr));
     arts.add(artifact("manifest.json"));
     io(
         () -> {

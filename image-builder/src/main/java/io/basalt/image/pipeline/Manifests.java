@@ -30,7 +30,8 @@ final class Manifests {
       Writers.Verity2 verity,
       SortedMap<String, String> packages,
       List<BuildResult.Artifact> artifacts,
-      String kernelRelease) {
+      String kernelRelease,
+      io.basalt.image.usr.UsrAssembler.Report usr) {
     ObjectNode n = JSON.createObjectNode();
     n.put("name", spec.name());
     n.put("version", spec.version());
@@ -39,12 +40,16 @@ final class Manifests {
     n.put("buildId", buildId);
     n.put("sourceDateEpoch", epoch);
     n.put("debianSuite", spec.debian().suite());
+    n.put("debianRelease", usr.debianRelease());
     n.put("kernelRelease", kernelRelease);
-    ObjectNode usr = n.putObject("usr");
-    usr.put("rootHash", verity.rootHash());
-    usr.put("hashOffset", verity.hashOffset());
-    usr.put("size", verity.totalSize());
-    usr.put("compressor", spec.compressor().key());
+    ObjectNode java = n.putObject("java");
+    java.put("version", usr.javaVersion());
+    java.put("home", usr.javaHome());
+    ObjectNode u = n.putObject("usr");
+    u.put("rootHash", verity.rootHash());
+    u.put("hashOffset", verity.hashOffset());
+    u.put("size", verity.totalSize());
+    u.put("compressor", spec.compressor().key());
     ArrayNode arts = n.putArray("artifacts");
     for (BuildResult.Artifact a : artifacts) {
       arts.addObject().put("path", a.path()).put("size", a.size()).put("sha256", a.sha256());

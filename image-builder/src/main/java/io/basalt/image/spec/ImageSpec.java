@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.Set;
 
@@ -100,12 +101,15 @@ public record ImageSpec(
   /**
    * Debian inputs of the base tree.
    *
-   * @param suite Debian suite (codename), e.g. bookworm
+   * @param suite Debian suite (codename), e.g. trixie
    * @param mirror archive URL
    * @param variant mmdebstrap variant (essential, minbase, ...)
    * @param packages packages to install, in spec order
    * @param pathExclude dpkg path-exclude filters
    * @param pathInclude dpkg path-include filters (exceptions to the excludes)
+   * @param java the feature release of the Java runtime the image's Basalt programs run on ({@code
+   *     debian.java}; its openjdk-N-jre-headless is among {@code packages}), or empty for the
+   *     newest runtime the packages bring
    */
   public record Debian(
       String suite,
@@ -113,11 +117,24 @@ public record ImageSpec(
       String variant,
       List<String> packages,
       List<String> pathExclude,
-      List<String> pathInclude) {
+      List<String> pathInclude,
+      OptionalInt java) {
     public Debian {
       packages = List.copyOf(packages);
       pathExclude = List.copyOf(pathExclude);
       pathInclude = List.copyOf(pathInclude);
+      Objects.requireNonNull(java, "java");
+    }
+
+    /** Inputs without a named Java release (the newest runtime the packages bring). */
+    public Debian(
+        String suite,
+        String mirror,
+        String variant,
+        List<String> packages,
+        List<String> pathExclude,
+        List<String> pathInclude) {
+      this(suite, mirror, variant, packages, pathExclude, pathInclude, OptionalInt.empty());
     }
   }
 

@@ -66,8 +66,17 @@ final class SpecBinder {
           "variant",
           "packages",
           "extra-packages",
+          "java",
           "path-exclude",
           "path-include");
+
+  /**
+   * The Java runtime Basalt runs on in each suite it is tested on when the spec does not name one
+   * (debian.java): the newest LTS release the suite ships.
+   */
+  private static final java.util.Map<String, Integer> SUITE_JAVA =
+      java.util.Map.of("bookworm", 17, "trixie", 25);
+
   private static final Set<String> FILE = Set.of("path", "source", "content", "mode");
   private static final Set<String> KERNEL = Set.of("cmdline");
   private static final Set<String> PARTITIONS = Set.of("esp", "usr", "oem", "root");
@@ -281,7 +290,7 @@ final class SpecBinder {
             pick(user, def, "suite"),
             "debian.suite",
             SUITE,
-            "a Debian suite codename (e.g. bookworm)");
+            "a Debian suite codename (e.g. trixie)");
     YamlNode mirrorNode = pick(user, def, "mirror");
     String mirror = string(mirrorNode, "debian.mirror", null, "an http(s) or file URL");
     if (!mirror.matches("(https?|file)://\\S+")) {
@@ -303,6 +312,29 @@ final class SpecBinder {
         new LinkedHashSet<>(
             strings(pick(user, def, "packages"), "debian.packages", PACKAGE, pkgExpected));
     YamlNode extra = user == null ? null : user.map.get("extra-packages");
+    // debian.java: the feature release Basalt's programs run on; its headless JRE is installed.
+    // Left out, it is the one the suite is known to ship (SUITE_JAVA), else the default spec's.
+    java.util.OptionalInt javaRelease = java.util.OptionalInt.empty();
+    YamlNode javaNode = user == null ? null : user.map.get("java");
+    if (javaNode == null && SUITE_JAVA.containsKey(suite)) {
+      javaRelease = java.util.OptionalInt.of(SUITE_JAVA.get(suite));
+      packages.add("openjdk-" + javaRelease.getAsInt() + "-jre-headless");
+    } else if (javaNode == null) {
+      javaNode = def.map.get("java");
+    }
+    if (javaNode != null && javaNode.kind != YamlNode.Kind.NULL) {
+      String expected = "a Java feature release of 17 or later (e.g. 25), or null for the newest";
+      if (javaNode.kind != YamlNode.Kind.NUMBER || !javaNode.text.matches("[0-9]{2,3}")) {
+        throw error(
+            javaNode, "debian.java", "expected " + expected + ", found " + javaNode.describe());
+      }
+      int v = Integer.parseInt(javaNode.text);
+      if (v < 17) {
+        throw error(javaNode, "debian.java", "expected " + expected + ", found " + v);
+      }
+      javaRelease = java.util.OptionalInt.of(v);
+      packages.add("openjdk-" + v + "-jre-headless");
+    }
     packages.addAll(strings(extra, "debian.extra-packages", PACKAGE, pkgExpected));
     if (packages.isEmpty()) {
       YamlNode at = pick(user, def, "packages");
@@ -315,7 +347,8 @@ final class SpecBinder {
     List<String> include =
         strings(
             pick(user, def, "path-include"), "debian.path-include", glob, "absolute path globs");
-    return new Debian(suite, mirror, variant, new ArrayList<>(packages), exclude, include);
+    return new Debian(
+        suite, mirror, variant, new ArrayList<>(packages), exclude, include, javaRelease);
   }
 
   private List<ExtraFile> files(YamlNode n, Path baseDir, boolean update) throws SpecException {

@@ -48,6 +48,7 @@ public final class UsrAssembler {
           // CDS archive used only with -XX:-UseCompressedOops (heaps >= 32 GiB); the default
           // archive stays.
           "lib/server/classes_nocoops.jsa",
+          "lib/server/classes_nocoops_coh.jsa",
           // AWT/Java2D/sound/imaging natives: only loaded by java.desktop GUI/imaging code; the
           // agents are headless CLIs.
           "lib/libawt.so",
@@ -109,7 +110,9 @@ public final class UsrAssembler {
 
   /** What the assembly did, for the progress output and the README. */
   public record Report(
+      String debianRelease,
       String javaHome,
+      String javaVersion,
       long javaBytesBefore,
       long javaBytesAfter,
       List<String> removed,
@@ -119,6 +122,7 @@ public final class UsrAssembler {
   private final List<String> removed = new ArrayList<>();
   private final List<String> enabled = new ArrayList<>();
   private String javaHome;
+  private String javaVersion;
   private long javaBefore;
   private long javaAfter;
 
@@ -154,7 +158,26 @@ public final class UsrAssembler {
     return new Result(
         t,
         new Report(
-            a.javaHome, a.javaBefore, a.javaAfter, List.copyOf(a.removed), List.copyOf(a.enabled)));
+            debianRelease(base),
+            a.javaHome,
+            a.javaVersion,
+            a.javaBefore,
+            a.javaAfter,
+            List.copyOf(a.removed),
+            List.copyOf(a.enabled)));
+  }
+
+  /**
+   * The Debian point release of the base tree ({@code /etc/debian_version}, e.g. "13.2"; a testing
+   * or unstable tree says "forky/sid"), or "unknown" without that file.
+   */
+  static String debianRelease(FileTree base) throws IOException {
+    TreeEntry v = base.get("/etc/debian_version");
+    if (v == null || v.type() != EntryType.REGULAR) {
+      return "unknown";
+    }
+    List<String> l = lines(v);
+    return l.isEmpty() ? "unknown" : l.get(0).strip();
   }
 
   private FileTree run(FileTree base) throws IOException {
@@ -420,22 +443,16 @@ public final class UsrAssembler {
     }
   }
 
-  /** Finds the image's Java 17 runtime, trims it and writes the launchers that use it. */
+  /**
+   * Chooses the image's Java runtime by version ({@link JavaRuntimes}), trims it and points {@code
+   * /usr/lib/basalt/java} at it: init-units' {@code /usr/lib/basalt/java-run} runs every Basalt
+   * program on that link, with the flags of its feature release.
+   */
   private void installJava(FileTree base, FileTree.Builder b) throws IOException {
-    String home = null;
-    for (TreeEntry e : base.children("/usr/lib/jvm")) {
-      if (e.isDirectory()
-          && base.contains(e.path() + "/bin/java")
-          && e.name().startsWith("java-17")) {
-        home = e.path();
-      }
-    }
-    if (home == null) {
-      throw new UsrAssemblyException(
-          "/usr/lib/jvm",
-          "no Java 17 runtime (java-17-*/bin/java) in the base tree; add openjdk-17-jre-headless to debian.packages");
-    }
+    JavaRuntimes.Runtime rt = JavaRuntimes.choose(base, in.spec().debian().java());
+    String home = rt.home();
     javaHome = home;
+    javaVersion = rt.version();
     javaBefore = bytesUnder(base, home);
     for (String rel : JAVA_TRIM) {
       String p = home + "/" + rel;
@@ -445,38 +462,6 @@ public final class UsrAssembler {
       }
     }
     javaAfter = bytesUnder(b.build(), home);
-    String java = home + "/bin/java";
-    String opts = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k -XX:MaxRAMPercentage=25";
-    String ctl =
-        "#!/bin/sh\n# basaltctl: the Basalt host CLI, on the image's own Java runtime.\n"
-            + "exec "
-            + java
-            + " "
-            + opts
-            + " ${BASALTCTL_JAVA_OPTS:-} -jar "
-            + BASALT_LIB
-            + "/basaltctl.jar \"$@\"\n";
-    putFile(b, "/usr/bin/basaltctl", ctl.getBytes(StandardCharsets.UTF_8), 0755);
-    // /usr/bin/basalt: on the host only `basalt install` (image-builder/README.md), on the
-    // install jar and every library in lib/ (the agent's, and cloud-config's validator with the
-    // YAML reader, which basaltctl.jar's Class-Path does not name)
-    String basalt =
-        "#!/bin/sh\n# basalt: the host's `basalt install`, on the image's own Java runtime.\n"
-            + "if [ \"${1:-}\" != install ]; then\n"
-            + "  echo \"basalt: on a Basalt host only 'basalt install' is available\" >&2\n"
-            + "  exit 2\n"
-            + "fi\n"
-            + "shift\n"
-            + "exec "
-            + java
-            + " "
-            + opts
-            + " ${BASALT_JAVA_OPTS:-} -cp '"
-            + BASALT_LIB
-            + "/basaltctl.jar:"
-            + BASALT_LIB
-            + "/lib/*' io.basalt.image.cli.InstallMain \"$@\"\n";
-    putFile(b, "/usr/bin/basalt", basalt.getBytes(StandardCharsets.UTF_8), 0755);
     if (!in.jars().containsKey(BasaltJars.INSTALLER)) {
       throw new UsrAssemblyException(
           BASALT_LIB + "/" + BasaltJars.INSTALLER,

@@ -56,9 +56,17 @@ class PipelinePartsTest {
         List.of(
             new BuildResult.Artifact("disk.raw", 10, "00"),
             new BuildResult.Artifact("usr.img", 8192, "11"));
-    String a = Manifests.manifest(spec, 1700000000L, "0123456789ab", v, pk, arts, "6.1.0-50-amd64");
-    String b = Manifests.manifest(spec, 1700000000L, "0123456789ab", v, pk, arts, "6.1.0-50-amd64");
+    io.basalt.image.usr.UsrAssembler.Report usr =
+        new io.basalt.image.usr.UsrAssembler.Report(
+            "13.2", "/usr/lib/jvm/java-25-openjdk-amd64", "25.0.1", 10, 5, List.of(), List.of());
+    String a =
+        Manifests.manifest(spec, 1700000000L, "0123456789ab", v, pk, arts, "6.12.57-amd64", usr);
+    String b =
+        Manifests.manifest(spec, 1700000000L, "0123456789ab", v, pk, arts, "6.12.57-amd64", usr);
     assertEquals(a, b);
+    assertTrue(a.contains("\"debianSuite\" : \"trixie\""), a);
+    assertTrue(a.contains("\"debianRelease\" : \"13.2\""), a);
+    assertTrue(a.contains("\"java\" : {\n    \"version\" : \"25.0.1\""), a);
     assertTrue(a.contains("\"rootHash\" : \"" + "ab".repeat(32) + "\""), a);
     assertTrue(a.contains("\"systemd\" : \"252.38-1~deb12u1\""), a);
     assertTrue(a.indexOf("disk.raw") < a.indexOf("usr.img"), a);

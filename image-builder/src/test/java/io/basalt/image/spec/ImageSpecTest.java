@@ -24,7 +24,9 @@ class ImageSpecTest {
     ImageSpec s = ImageSpec.loadDefault();
     assertEquals("basalt", s.name());
     assertEquals("x86-64", s.arch());
-    assertEquals("bookworm", s.debian().suite());
+    assertEquals("trixie", s.debian().suite());
+    assertEquals(25, s.debian().java().getAsInt());
+    assertTrue(s.debian().packages().contains("openjdk-25-jre-headless"));
     assertEquals("http://deb.debian.org/debian", s.debian().mirror());
     for (String p :
         new String[] {
@@ -42,7 +44,6 @@ class ImageSpecTest {
           "kmod",
           "udev",
           "dbus",
-          "openjdk-17-jre-headless",
           "ca-certificates",
           "fdisk",
           "apparmor"
@@ -55,6 +56,34 @@ class ImageSpecTest {
     assertEquals(128L << 20, s.partitions().oem());
     assertTrue(s.outputs().contains(ImageSpec.Output.DISK_QCOW2));
     assertFalse(s.sourceDateEpoch().isPresent());
+  }
+
+  @Test
+  void theJavaReleaseFollowsTheSuiteUnlessTheSpecNamesOne() throws Exception {
+    ImageSpec bookworm =
+        ImageSpec.parse("name: b\nversion: 1\ndebian:\n  suite: bookworm\n", "b.yaml", null);
+    assertEquals(17, bookworm.debian().java().getAsInt());
+    assertTrue(bookworm.debian().packages().contains("openjdk-17-jre-headless"));
+    assertFalse(bookworm.debian().packages().contains("openjdk-25-jre-headless"));
+    ImageSpec named =
+        ImageSpec.parse(
+            "name: b\nversion: 1\ndebian:\n  suite: trixie\n  java: 21\n", "b.yaml", null);
+    assertEquals(21, named.debian().java().getAsInt());
+    assertTrue(named.debian().packages().contains("openjdk-21-jre-headless"));
+    assertFalse(named.debian().packages().contains("openjdk-25-jre-headless"));
+    ImageSpec newest =
+        ImageSpec.parse(
+            "name: b\nversion: 1\ndebian:\n  suite: sid\n  java: null\n", "b.yaml", null);
+    assertFalse(newest.debian().java().isPresent());
+    assertFalse(newest.debian().packages().stream().anyMatch(p -> p.startsWith("openjdk-")));
+    SpecException e =
+        assertThrows(
+            SpecException.class,
+            () -> ImageSpec.parse("name: b\nversion: 1\ndebian:\n  java: 11\n", "b.yaml", null));
+    assertTrue(e.getMessage().contains("b.yaml:4:"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("debian.java: expected a Java feature release of 17"),
+        e.getMessage());
   }
 
   @Test

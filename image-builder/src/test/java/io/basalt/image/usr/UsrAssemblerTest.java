@@ -36,11 +36,14 @@ class UsrAssemblerTest {
     }
     b.putWithParents(file("/usr/bin/true", "ELF"));
     b.putWithParents(file("/usr/lib/os-release", "ID=debian\n"));
-    b.putWithParents(file("/usr/lib/jvm/java-17-openjdk-amd64/bin/java", "java-binary"));
-    b.putWithParents(file("/usr/lib/jvm/java-17-openjdk-amd64/lib/modules", "m".repeat(1000)));
-    b.putWithParents(file("/usr/lib/jvm/java-17-openjdk-amd64/lib/libawt.so", "a".repeat(100)));
+    addJava(b, "java-25-openjdk-amd64", "25.0.1");
+    b.putWithParents(file("/usr/lib/jvm/java-25-openjdk-amd64/lib/modules", "m".repeat(1000)));
+    b.putWithParents(file("/usr/lib/jvm/java-25-openjdk-amd64/lib/libawt.so", "a".repeat(100)));
     b.putWithParents(
-        file("/usr/lib/jvm/java-17-openjdk-amd64/lib/server/classes_nocoops.jsa", "c".repeat(200)));
+        file("/usr/lib/jvm/java-25-openjdk-amd64/lib/server/classes_nocoops.jsa", "c".repeat(200)));
+    b.putWithParents(
+        TreeEntry.symlink("/usr/lib/jvm/java-1.25.0-openjdk-amd64", "java-25-openjdk-amd64"));
+    b.putWithParents(file("/etc/debian_version", "13.2\n"));
     b.putWithParents(
         file(
             "/usr/lib/systemd/system/ssh.service",
@@ -67,6 +70,16 @@ class UsrAssemblerTest {
     b.putWithParents(file("/etc/issue", "Debian GNU/Linux 12 \\n \\l\n\n"));
     b.putWithParents(file("/etc/issue.net", "Debian GNU/Linux 12\n"));
     return b;
+  }
+
+  /** A Debian-like runtime: an executable bin/java and a release file naming its version. */
+  static void addJava(FileTree.Builder b, String dir, String version) {
+    String home = "/usr/lib/jvm/" + dir;
+    b.putWithParents(file(home + "/bin/java", "java-binary").withMode(0755));
+    b.putWithParents(
+        file(
+            home + "/release",
+            "IMPLEMENTOR=\"Debian\"\nJAVA_VERSION=\"" + version + "\"\nOS_NAME=\"Linux\"\n"));
   }
 
   static UsrAssembler.Inputs inputs(ImageSpec spec) {
@@ -134,23 +147,16 @@ class UsrAssemblerTest {
     // jars, launcher on the image's own Java, Java trimmed
     assertNotNull(t.get("/usr/lib/basalt/basaltctl.jar"));
     assertNotNull(t.get("/usr/lib/basalt/lib/picocli-4.7.6.jar"));
-    String ctl = text(t, "/usr/bin/basaltctl");
-    assertTrue(ctl.contains("exec /usr/lib/jvm/java-17-openjdk-amd64/bin/java "), ctl);
-    assertTrue(ctl.contains("-jar /usr/lib/basalt/basaltctl.jar \"$@\""), ctl);
-    assertEquals(0755, t.get("/usr/bin/basaltctl").mode());
-    String basalt = text(t, "/usr/bin/basalt");
-    assertTrue(
-        basalt.contains(
-            "-cp '/usr/lib/basalt/basaltctl.jar:/usr/lib/basalt/lib/*'"
-                + " io.basalt.image.cli.InstallMain \"$@\""),
-        basalt);
-    assertTrue(basalt.contains("if [ \"${1:-}\" != install ]; then"), basalt);
-    assertEquals(0755, t.get("/usr/bin/basalt").mode());
-    assertNull(t.get("/usr/lib/jvm/java-17-openjdk-amd64/lib/libawt.so"));
-    assertNull(t.get("/usr/lib/jvm/java-17-openjdk-amd64/lib/server/classes_nocoops.jsa"));
-    assertNotNull(t.get("/usr/lib/jvm/java-17-openjdk-amd64/lib/modules"));
-    assertEquals(1000 + 100 + 200 + 11, r.report().javaBytesBefore());
-    assertEquals(1000 + 11, r.report().javaBytesAfter());
+    TreeEntry java = t.get("/usr/lib/basalt/java");
+    assertEquals(EntryType.SYMLINK, java.type());
+    assertEquals("../jvm/java-25-openjdk-amd64", java.linkTarget());
+    assertEquals("25.0.1", r.report().javaVersion());
+    assertEquals("13.2", r.report().debianRelease());
+    assertNull(t.get("/usr/lib/jvm/java-25-openjdk-amd64/lib/libawt.so"));
+    assertNull(t.get("/usr/lib/jvm/java-25-openjdk-amd64/lib/server/classes_nocoops.jsa"));
+    assertNotNull(t.get("/usr/lib/jvm/java-25-openjdk-amd64/lib/modules"));
+    assertEquals(1000 + 100 + 200 + 11 + 59, r.report().javaBytesBefore());
+    assertEquals(1000 + 11 + 59, r.report().javaBytesAfter());
 
     // presets: enable writes the [Install] links in /usr, disable drops the base tree's /etc link
     TreeEntry marker =
@@ -250,6 +256,48 @@ class UsrAssemblerTest {
     assertTrue(
         e.getMessage().contains("expected a symlink to usr/bin, found a DIRECTORY"),
         e.getMessage());
+  }
+
+  @Test
+  void theRuntimeIsFoundByVersionNewestByDefaultOrTheOneTheSpecNames() throws Exception {
+    FileTree.Builder b = base();
+    addJava(b, "java-17-openjdk-amd64", "17.0.17");
+    addJava(b, "java-21-openjdk-amd64", "21.0.9");
+    // not runtimes: no release file; a release file without a version; too old
+    b.putWithParents(file("/usr/lib/jvm/odd/bin/java", "x").withMode(0755));
+    b.putWithParents(file("/usr/lib/jvm/noversion/bin/java", "x").withMode(0755));
+    b.putWithParents(file("/usr/lib/jvm/noversion/release", "IMPLEMENTOR=x\n"));
+    addJava(b, "java-11-openjdk-amd64", "11.0.2");
+    FileTree base = b.build();
+    assertEquals(
+        java.util.List.of(
+            "/usr/lib/jvm/java-25-openjdk-amd64",
+            "/usr/lib/jvm/java-21-openjdk-amd64",
+            "/usr/lib/jvm/java-17-openjdk-amd64"),
+        JavaRuntimes.find(base).stream().map(JavaRuntimes.Runtime::home).toList());
+    assertEquals("25.0.1", JavaRuntimes.choose(base, java.util.OptionalInt.empty()).version());
+    assertEquals(
+        "/usr/lib/jvm/java-17-openjdk-amd64",
+        JavaRuntimes.choose(base, java.util.OptionalInt.of(17)).home());
+    UsrAssembler.Result r =
+        UsrAssembler.assemble(
+            base,
+            inputs(
+                ImageSpec.parse(
+                    "name: x\nversion: 1\ndebian:\n  suite: bookworm\n",
+                    "t.yaml",
+                    java.nio.file.Path.of("."))));
+    assertEquals("../jvm/java-17-openjdk-amd64", r.tree().get("/usr/lib/basalt/java").linkTarget());
+    assertEquals("17.0.17", r.report().javaVersion());
+    UsrAssemblyException e =
+        assertThrows(
+            UsrAssemblyException.class,
+            () -> JavaRuntimes.choose(base, java.util.OptionalInt.of(24)));
+    assertEquals("/usr/lib/jvm", e.path());
+    assertTrue(
+        e.getMessage().contains("no Java 24 runtime in the base tree (found 25.0.1 at"),
+        e.getMessage());
+    assertTrue(e.getMessage().contains("openjdk-24-jre-headless"), e.getMessage());
   }
 
   @Test

@@ -38,12 +38,21 @@ public final class Basaltctl implements Runnable {
     System.exit(commandLine().execute(args));
   }
 
-  /** Reports the version recorded in the jar manifest. */
+  /** Reports the version recorded in the jar manifest and the Java runtime it runs on. */
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
       String v = Basaltctl.class.getPackage().getImplementationVersion();
-      return new String[] {"basaltctl " + (v == null ? "(development build)" : v)};
+      return new String[] {
+        "basaltctl " + (v == null ? "(development build)" : v),
+        "Java "
+            + Runtime.version()
+            + " ("
+            + System.getProperty("java.vm.name")
+            + ", "
+            + System.getProperty("java.home")
+            + ")"
+      };
     }
   }
 }
