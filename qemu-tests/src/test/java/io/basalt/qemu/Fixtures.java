@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
 
 /** Test fixtures cached under ~/.cache/basalt/test-fixtures, made atomically. */
 final class Fixtures {
-  static final String SUITE = "bookworm";
+  static final String SUITE = "trixie";
   static final String MIRROR = "http://deb.debian.org/debian";
 
   /**

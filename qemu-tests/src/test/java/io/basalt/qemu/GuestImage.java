@@ -78,16 +78,22 @@ final class GuestImage {
   /**
    * The default image: the build folder named by {@code -Dbasalt.qemu.image=DIR}, else built once
    * per test JVM by {@code basalt build} into {@code target/image} (base tree from the user's
-   * cache).
+   * cache), from the spec {@code -Dbasalt.qemu.spec=FILE} names (e.g. docs/specs/bookworm.yaml),
+   * else from the default spec.
    */
   static synchronized Path defaultImage() {
     if (defaultImage == null) {
       String given = System.getProperty("basalt.qemu.image");
+      String spec = System.getProperty("basalt.qemu.spec");
       Path dir = given != null ? Path.of(given) : Path.of("target", "image").toAbsolutePath();
       if (given == null || !Files.isRegularFile(dir.resolve("manifest.json"))) {
-        int rc = Basalt.commandLine().execute("build", "--out", dir.toString());
+        List<String> args = new ArrayList<>(List.of("build", "--out", dir.toString()));
+        if (spec != null) {
+          args.addAll(List.of("--spec", Path.of(spec).toAbsolutePath().toString()));
+        }
+        int rc = Basalt.commandLine().execute(args.toArray(String[]::new));
         if (rc != 0) {
-          throw new AssertionError("basalt build --out " + dir + " failed with exit " + rc);
+          throw new AssertionError("basalt " + String.join(" ", args) + " failed with exit " + rc);
         }
       }
       defaultImage = dir;
