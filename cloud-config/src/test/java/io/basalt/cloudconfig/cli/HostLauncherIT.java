@@ -28,8 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
  * caches of every Basalt program), on this JVM with a lib directory laid out as on the host: {@code
  * java-run --make-cache} makes the start-up cache for a usrhash (an AppCDS archive before Java 25,
  * an ahead-of-time cache from 25 on), it is used only for that usrhash, the JDK's own archive
- * otherwise, and the output is the same either way. With {@code -Dbasalt.test.java.home=DIR} the
- * launchers run on that runtime instead (e.g. a JDK 25, for the ahead-of-time cache).
+ * otherwise, and the output is the same either way. On the test JVM's runtime here; {@link
+ * HostLauncherJava25IT} runs the same on a Java 25 or later (the image's release).
  */
 class HostLauncherIT {
 
@@ -37,11 +37,11 @@ class HostLauncherIT {
       Path.of("..", "init-units", "src", "main", "resources", "basalt");
   private static final Path SCRIPT = RESOURCES.resolve("libexec/cloud-config");
   private static final Path JAVA_RUN = RESOURCES.resolve("libexec/java-run");
-  private static final Path JAVA_HOME =
-      Path.of(System.getProperty("basalt.test.java.home", System.getProperty("java.home")));
 
-  /** The cache file extension of {@link #JAVA_HOME}'s release: aot from 25 on, else jsa. */
-  private static final String EXT = java25() ? "aot" : "jsa";
+  /** The runtime the launchers run on: the test JVM's, or another (see the subclass). */
+  Path javaHome() {
+    return Path.of(System.getProperty("java.home"));
+  }
 
   private static final Pattern RUNTIME_JAR =
       Pattern.compile("(snakeyaml|picocli|jackson-[a-z-]+|basalt-host-contract)-\\d[^/]*\\.jar");
@@ -60,17 +60,23 @@ class HostLauncherIT {
   /** Words appended to the kernel command line {@link #launch} writes. */
   private String cmdlineExtra = "";
 
-  private static boolean java25() {
+  /** The feature release in {@code home}'s release file (JAVA_VERSION="25.0.1" is 25). */
+  static int feature(Path home) {
     try {
-      for (String l : Files.readAllLines(JAVA_HOME.resolve("release"))) {
+      for (String l : Files.readAllLines(home.resolve("release"))) {
         if (l.startsWith("JAVA_VERSION=\"")) {
-          return Integer.parseInt(l.substring(14).split("[^0-9]")[0]) >= 25;
+          return Integer.parseInt(l.substring(14).split("[^0-9]")[0]);
         }
       }
     } catch (IOException | NumberFormatException e) {
-      throw new IllegalStateException("no release file with JAVA_VERSION under " + JAVA_HOME, e);
+      throw new IllegalStateException("no release file with JAVA_VERSION under " + home, e);
     }
-    throw new IllegalStateException("no JAVA_VERSION in " + JAVA_HOME.resolve("release"));
+    throw new IllegalStateException("no JAVA_VERSION in " + home.resolve("release"));
+  }
+
+  /** The cache file extension for {@link #javaHome}: aot from 25 on, else jsa. */
+  private String ext() {
+    return feature(javaHome()) >= 25 ? "aot" : "jsa";
   }
 
   @BeforeEach
@@ -138,7 +144,7 @@ class HostLauncherIT {
         new ProcessBuilder(cmd).redirectErrorStream(true).directory(new File(tmp.toString()));
     Map<String, String> env = pb.environment();
     env.put("BASALT_JAVA_RUN", JAVA_RUN.toAbsolutePath().toString());
-    env.put("BASALT_JAVA_HOME", JAVA_HOME.toString());
+    env.put("BASALT_JAVA_HOME", javaHome().toString());
     env.put("BASALT_LIB", lib.getParent().toString());
     env.put("BASALT_JAVA_CACHE", cds.toString());
     env.put("BASALT_CMDLINE", cmdline.toString());
@@ -189,7 +195,7 @@ class HostLauncherIT {
 
     Run made = launch(HASH_A, null, "--make-cache", "cloud-config");
     assertEquals(0, made.code(), made.out());
-    assertEquals(List.of("cloud-config-" + HASH_A + "." + EXT), archives(), made.out());
+    assertEquals(List.of("cloud-config-" + HASH_A + "." + ext()), archives(), made.out());
     Run again = launch(HASH_A, null, "--make-cache", "cloud-config");
     assertEquals(0, again.code(), again.out());
     assertTrue(again.out().contains("is there"), again.out());
@@ -213,7 +219,7 @@ class HostLauncherIT {
     // Its archive replaces the old one.
     Run madeB = launch(HASH_B, null, "--make-cache", "cloud-config");
     assertEquals(0, madeB.code(), madeB.out());
-    assertEquals(List.of("cloud-config-" + HASH_B + "." + EXT), archives());
+    assertEquals(List.of("cloud-config-" + HASH_B + "." + ext()), archives());
 
     // render through the launcher writes the same tree with and without the archive.
     Path r1 = tmp.resolve("r1");

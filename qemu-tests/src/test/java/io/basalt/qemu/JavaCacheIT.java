@@ -13,20 +13,21 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * cloud-config's class-data archive on the default image (tier qemu-long: -Dbasalt.qemu.long=true
- * or -Dbasalt.qemu.image=DIR). First boot: basalt-cloudinit.service applies the OEM cloud-config
- * without an archive, then basalt-cloudinit-cds.service makes
- * /var/cache/basalt/cds/cloud-config-&lt;usrhash&gt;.jsa with the image's own Java runtime and
- * jars. Second boot of the same disk: the unit's JVM maps that archive (its classes come from it)
- * and the config is still applied. The test hook reports what the guest sees. Not thread-safe (one
- * VM at a time).
+ * The Java start-up caches on the default image (tier qemu-long: -Dbasalt.qemu.long=true or
+ * -Dbasalt.qemu.image=DIR). First boot: basalt-cloudinit.service applies the OEM cloud-config
+ * without a cache, then basalt-java-cache.service makes
+ * /var/cache/basalt/java/{basaltctl,cloud-config}-&lt;usrhash&gt;.aot (an ahead-of-time cache;
+ * .jsa, AppCDS, on an image whose runtime is older than 25) with the image's own runtime and jars.
+ * Second boot of the same disk: the unit's JVM and basaltctl map their caches (their classes come
+ * from them) and the config is still applied. The test hook reports what the guest sees. Not
+ * thread-safe (one VM at a time).
  */
 @QemuLongTest(orWhenSet = "basalt.qemu.image")
-class CloudConfigCdsIT {
+class JavaCacheIT {
   static final Duration BOOT = BasaltImageIT.BOOT;
   static GuestImage image;
 
-  /** Waits (bounded) for the archive unit, then reports archive, unit results and timings. */
+  /** Waits (bounded) for the cache unit, then reports caches, unit results and timings. */
   static final String SCRIPT =
       String.join(
           "\n",
@@ -34,21 +35,26 @@ class CloudConfigCdsIT {
           "echo \"T: usrhash=$h\"",
           "i=0",
           "while [ $i -lt 600 ]; do",
-          "  [ -s /var/cache/basalt/cds/cloud-config-$h.jsa ] && break",
-          "  [ \"$(systemctl show -P Result basalt-cloudinit-cds.service)\" != success ] && break",
+          "  [ \"$(systemctl show -P ActiveState basalt-java-cache.service)\" = inactive ] &&"
+              + " [ -n \"$(systemctl show -P InactiveEnterTimestampMonotonic basalt-java-cache.service"
+              + " | grep -v '^0$')\" ] && break",
+          "  [ \"$(systemctl show -P Result basalt-java-cache.service)\" != success ] && break",
           "  sleep 1; i=$((i + 1))",
           "done",
-          "echo \"T: archives=$(ls /var/cache/basalt/cds 2>&1 | tr '\\n' ' ')\"",
-          "echo \"T: cdsresult=$(systemctl show -P Result basalt-cloudinit-cds.service)\"",
-          "echo \"T: cdslog=$(journalctl -b -o cat -u basalt-cloudinit-cds.service | tail -n 3 | tr '\\n' ' ')\"",
+          "echo \"T: archives=$(ls /var/cache/basalt/java 2>&1 | tr '\\n' ' ')\"",
+          "echo \"T: cdsresult=$(systemctl show -P Result basalt-java-cache.service)\"",
+          "echo \"T: cdslog=$(journalctl -b -o cat -u basalt-java-cache.service | tail -n 3 | tr '\\n' ' ')\"",
           "echo \"T: hostname=$(hostname)\"",
           "echo \"T: cloudinit=$(systemctl show -P Result basalt-cloudinit.service) $(systemctl show -P ExecMainStatus basalt-cloudinit.service)\"",
           "a=$(systemctl show -P ExecMainStartTimestampMonotonic basalt-cloudinit.service)",
           "b=$(systemctl show -P ExecMainExitTimestampMonotonic basalt-cloudinit.service)",
           "echo \"T: cloudinitms=$(((b - a) / 1000))\"",
-          "echo \"T: cdswarnings=$(journalctl -b -o cat -u basalt-cloudinit.service | grep -c -e '\\[cds' -e 'shared archive')\"",
+          "echo \"T: cdswarnings=$(journalctl -b -o cat -u basalt-cloudinit.service | grep -c -e '\\[cds' -e '\\[aot' -e 'shared archive' -e 'AOT cache')\"",
           "echo \"T: fromarchive=$(JAVA_TOOL_OPTIONS=-Xlog:class+load /usr/lib/basalt/cloud-config validate \"$OEM/cloud-config.yml\""
-              + " 2>&1 | grep -c 'io.basalt.cloudconfig.*source: shared objects file (top)')\"",
+              + " 2>&1 | grep -c 'io.basalt.cloudconfig.*source: shared objects file')\"",
+          "echo \"T: ctlfromarchive=$(JAVA_TOOL_OPTIONS=-Xlog:class+load basaltctl --version"
+              + " 2>&1 | grep -c 'io.basalt.update.*source: shared objects file')\"",
+          "echo \"T: ctlversion=$(basaltctl --version | tr '\\n' ' ')\"",
           "");
 
   static final String CONFIG =
@@ -69,16 +75,30 @@ class CloudConfigCdsIT {
           "        ExecStart=/bin/true",
           "");
 
+  /** The cache file extension for the image's runtime: aot from Java 25 on, else jsa. */
+  static String ext;
+
   @BeforeAll
   static void setUp() throws Exception {
+    ext = Integer.parseInt(java().split("[^0-9]")[0]) >= 25 ? "aot" : "jsa";
     image = new GuestImage(GuestImage.defaultImage(), Path.of("target", "cds-it").toAbsolutePath());
     image.appendCmdline("basalt.testhook");
     image.putOem("basalt-test.sh", SCRIPT);
     image.putOem("cloud-config.yml", CONFIG);
   }
 
+  /** The image's Java version as manifest.json records it (basaltctl --version prints it). */
+  static String java() throws java.io.IOException {
+    return new com.fasterxml.jackson.databind.ObjectMapper()
+        .readTree(
+            java.nio.file.Files.readString(GuestImage.defaultImage().resolve("manifest.json")))
+        .path("java")
+        .path("version")
+        .asText();
+  }
+
   @Test
-  void firstBootMakesTheArchiveAndTheSecondBootsCloudConfigUsesIt() throws Exception {
+  void firstBootMakesTheCachesAndTheSecondBootsProgramsUseThem() throws Exception {
     Path disk = image.overlay("disk", null);
     List<String> args = image.uefiVirtio("disk", disk, "");
     Map<String, String> first;
@@ -87,18 +107,22 @@ class CloudConfigCdsIT {
       first = GuestImage.hookOutput(vm, 0);
     }
     report(
-        "first boot: cloud-config unit %s ms without an archive; archive unit %s; %s",
+        "first boot: cloud-config unit %s ms without a cache; cache unit %s; %s",
         first.get("cloudinitms"), first.get("cdsresult"), first.get("archives"));
     String hash = first.get("usrhash");
     assertTrue(
         hash != null && hash.matches("[0-9a-f]{64}"), "usrhash on the command line: " + first);
-    assertEquals("success", first.get("cdsresult"), "basalt-cloudinit-cds.service: " + first);
-    assertEquals("cloud-config-" + hash + ".jsa", first.get("archives").trim(), first.toString());
+    assertEquals("success", first.get("cdsresult"), "basalt-java-cache.service: " + first);
+    String caches = "basaltctl-" + hash + "." + ext + " cloud-config-" + hash + "." + ext;
+    assertEquals(caches, first.get("archives").trim(), first.toString());
     assertEquals("cc-node", first.get("hostname"), first.toString());
     assertEquals("success 0", first.get("cloudinit"), first.toString());
     assertTrue(
         Integer.parseInt(first.get("fromarchive")) > 20,
-        "the launcher maps the new archive: " + first);
+        "the launcher maps the new cache: " + first);
+    assertTrue(
+        Integer.parseInt(first.get("ctlfromarchive")) > 20, "basaltctl maps its cache: " + first);
+    assertTrue(first.get("ctlversion").contains("Java " + java()), first.toString());
 
     Map<String, String> second;
     try (QemuVm vm = QemuVm.start("cds-2", args, image.work.resolve("cds-2.log"))) {
@@ -106,20 +130,17 @@ class CloudConfigCdsIT {
       second = GuestImage.hookOutput(vm, 0);
     }
     report(
-        "second boot: cloud-config unit %s ms with the archive (first boot: %s ms)",
+        "second boot: cloud-config unit %s ms with the cache (first boot: %s ms)",
         second.get("cloudinitms"), first.get("cloudinitms"));
     assertEquals("success 0", second.get("cloudinit"), second.toString());
     assertEquals("cc-node", second.get("hostname"), second.toString());
-    assertEquals(
-        "cloud-config-" + hash + ".jsa",
-        second.get("archives").trim(),
-        "the archive is kept: " + second);
-    assertEquals("0", second.get("cdswarnings"), "no CDS warning from the unit's JVM: " + second);
+    assertEquals(caches, second.get("archives").trim(), "the caches are kept: " + second);
+    assertEquals("0", second.get("cdswarnings"), "no cache warning from the unit's JVM: " + second);
     assertTrue(Integer.parseInt(second.get("fromarchive")) > 20, second.toString());
   }
 
   static void report(String format, Object... args) {
-    System.out.println("CloudConfigCdsIT: " + String.format(Locale.ROOT, format, args));
+    System.out.println("JavaCacheIT: " + String.format(Locale.ROOT, format, args));
     System.out.flush();
   }
 }
