@@ -102,10 +102,9 @@ class ShellContractTest {
   void cloudConfigLauncherReadsTheDatasourcesAndKeys() throws IOException {
     String f = "libexec/cloud-config";
     String s = read(f);
-    assertValuedArm(s, f, KernelCommandLine.USR_HASH);
     assertValuedArm(s, f, KernelCommandLine.CLOUD_CONFIG_URL);
     assertReads(s, f, "cmdline=${BASALT_CMDLINE:-" + HostPaths.PROC_CMDLINE + "}");
-    assertReads(s, f, "${BASALT_LIB:-" + HostPaths.LIB + "/lib}");
+    assertReads(s, f, "${BASALT_JAVA_RUN:-" + HostPaths.LIB + "/java-run}");
     for (String p :
         List.of(
             HostPaths.OEM_CLOUD_CONFIG,
@@ -114,6 +113,16 @@ class ShellContractTest {
             HostPaths.LOCAL_CLOUD_CONFIG)) {
       assertReads(s, f, "\"$r" + p + "\"");
     }
+  }
+
+  @Test
+  void javaRunNamesItsCachesAfterUsrhashAndFindsTheJarsInTheLib() throws IOException {
+    String f = "libexec/java-run";
+    String s = read(f);
+    assertValuedArm(s, f, KernelCommandLine.USR_HASH);
+    assertReads(s, f, "cmdline=${BASALT_CMDLINE:-" + HostPaths.PROC_CMDLINE + "}");
+    assertReads(s, f, "lib=${BASALT_LIB:-" + HostPaths.LIB + "}");
+    assertReads(s, f, "home=${BASALT_JAVA_HOME:-" + HostPaths.LIB + "/java}");
   }
 
   @Test
