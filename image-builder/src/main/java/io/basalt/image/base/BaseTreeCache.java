@@ -33,10 +33,26 @@ public final class BaseTreeCache {
 
   private final Path root;
   private final BootstrapRunner runner;
+  private final boolean refresh;
 
   public BaseTreeCache(Path root, BootstrapRunner runner) {
+    this(root, runner, false);
+  }
+
+  private BaseTreeCache(Path root, BootstrapRunner runner, boolean refresh) {
     this.root = root;
     this.runner = runner;
+    this.refresh = refresh;
+  }
+
+  /**
+   * This cache bootstrapping every tree it is asked for again from the archive's current packages
+   * ({@code basalt build --refresh-base}: how a Debian point release or security update gets into
+   * the next build). The new tree replaces the cached one by an atomic rename once it is complete;
+   * a failed bootstrap leaves the cached one as it was.
+   */
+  public BaseTreeCache refreshing() {
+    return new BaseTreeCache(root, runner, true);
   }
 
   /**
@@ -103,10 +119,13 @@ public final class BaseTreeCache {
     String key = key(d);
     Path dir = root.resolve(key);
     Path tar = dir.resolve(TAR);
-    if (Files.isRegularFile(tar)) {
+    if (Files.isRegularFile(tar) && !refresh) {
       return new Entry(key, tar, true);
     }
     Files.createDirectories(root);
+    if (Files.isRegularFile(tar)) {
+      return replace(d, key, tar, log);
+    }
     Path tmp = Files.createTempDirectory(root, key + ".partial-");
     try {
       Path tmpTar = tmp.resolve(TAR);
@@ -133,6 +152,25 @@ public final class BaseTreeCache {
     }
     if (!Files.isRegularFile(tar)) {
       throw new IOException("base tree cache entry " + dir + " has no " + TAR);
+    }
+    return new Entry(key, tar, false);
+  }
+
+  /** Bootstraps {@code d} again and renames the new tar over the cached {@code tar}. */
+  private Entry replace(ImageSpec.Debian d, String key, Path tar, Consumer<String> log)
+      throws IOException, InterruptedException {
+    Path tmp = Files.createTempDirectory(root, key + ".partial-");
+    try {
+      Path tmpTar = tmp.resolve(TAR);
+      runner.bootstrap(d, tmpTar, log);
+      if (!Files.isRegularFile(tmpTar) || Files.size(tmpTar) == 0) {
+        throw new IOException("bootstrap finished without writing " + tmpTar);
+      }
+      // rename(2) replaces the old tar in one step: a build reading it keeps its open file.
+      Files.move(tmpTar, tar, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      log.accept("refreshed " + key + " from the archive");
+    } finally {
+      deleteRecursively(tmp);
     }
     return new Entry(key, tar, false);
   }

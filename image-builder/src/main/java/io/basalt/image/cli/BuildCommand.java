@@ -79,6 +79,13 @@ final class BuildCommand implements Callable<Integer> {
   Path cache;
 
   @Option(
+      names = "--refresh-base",
+      description =
+          "Bootstrap the base tree again from the archive's current packages (a Debian point"
+              + " release or security update) and replace the cached one.")
+  boolean refreshBase;
+
+  @Option(
       names = "--block-cache",
       paramLabel = "DIR",
       description =
@@ -209,7 +216,9 @@ final class BuildCommand implements Callable<Integer> {
             spec,
             outDir,
             envEpoch,
-            new BaseTreeCache(cacheRoot, runner),
+            refreshBase
+                ? new BaseTreeCache(cacheRoot, runner).refreshing()
+                : new BaseTreeCache(cacheRoot, runner),
             UsrAssembler::basaltJarsFromClasspath,
             initUnitsInstaller(),
             new VersionProvider().getVersion()[0],

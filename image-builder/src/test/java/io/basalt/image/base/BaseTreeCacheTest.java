@@ -47,6 +47,44 @@ class BaseTreeCacheTest {
   }
 
   @Test
+  void refreshingBootstrapsAgainAndReplacesTheTreeOnlyWhenTheNewOneIsComplete() throws Exception {
+    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
+      AtomicInteger runs = new AtomicInteger();
+      BootstrapRunner runner =
+          (d, tar, log) -> {
+            int n = runs.incrementAndGet();
+            Files.write(tar, new byte[] {(byte) n});
+            if (n == 3) {
+              throw new IOException("mirror unreachable");
+            }
+          };
+      Path root = fs.getPath("/cache/basalt/base");
+      BaseTreeCache plain = new BaseTreeCache(root, runner);
+      BaseTreeCache.Entry made = plain.get(debian, s -> {});
+      assertEquals(1, Files.readAllBytes(made.tar())[0]);
+
+      List<String> log = new ArrayList<>();
+      BaseTreeCache.Entry refreshed = plain.refreshing().get(debian, log::add);
+      assertFalse(refreshed.cached());
+      assertEquals(made.tar(), refreshed.tar());
+      assertEquals(2, Files.readAllBytes(refreshed.tar())[0], "the new tree replaced the old");
+      assertTrue(
+          log.contains("refreshed " + BaseTreeCache.key(debian) + " from the archive"),
+          log.toString());
+
+      IOException e =
+          assertThrows(IOException.class, () -> plain.refreshing().get(debian, s -> {}));
+      assertEquals("mirror unreachable", e.getMessage());
+      assertEquals(2, Files.readAllBytes(made.tar())[0], "a failed refresh keeps the cached tree");
+      try (var s = Files.list(root)) {
+        assertEquals(1, s.count(), "no partial folders left behind");
+      }
+      assertTrue(plain.get(debian, s -> {}).cached());
+      assertEquals(3, runs.get());
+    }
+  }
+
+  @Test
   void failedBootstrapLeavesNothingThatLooksCached() throws Exception {
     try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
       BootstrapRunner runner =
@@ -86,7 +124,7 @@ class BaseTreeCacheTest {
     assertNotEquals(BaseTreeCache.key(debian), BaseTreeCache.key(otherMirror));
     ImageSpec.Debian otherSuite =
         new ImageSpec.Debian(
-            "trixie",
+            "bookworm",
             debian.mirror(),
             debian.variant(),
             debian.packages(),
@@ -126,7 +164,7 @@ class BaseTreeCacheTest {
     assertEquals("mmdebstrap", cmd.get(0));
     assertTrue(cmd.contains("--format=tar"));
     assertTrue(cmd.contains("--variant=essential"));
-    assertTrue(cmd.get(cmd.size() - 3).equals("bookworm"));
+    assertTrue(cmd.get(cmd.size() - 3).equals("trixie"));
     assertTrue(cmd.get(cmd.size() - 1).equals("http://deb.debian.org/debian"));
     assertTrue(
         cmd.stream().anyMatch(s -> s.startsWith("--include=") && s.contains("linux-image-amd64")));
