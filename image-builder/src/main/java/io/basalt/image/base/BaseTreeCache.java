@@ -128,11 +128,7 @@ public final class BaseTreeCache {
     }
     Path tmp = Files.createTempDirectory(root, key + ".partial-");
     try {
-      Path tmpTar = tmp.resolve(TAR);
-      runner.bootstrap(d, tmpTar, log);
-      if (!Files.isRegularFile(tmpTar) || Files.size(tmpTar) == 0) {
-        throw new IOException("bootstrap finished without writing " + tmpTar);
-      }
+      bootstrap(d, tmp, log);
       Files.writeString(tmp.resolve(INPUTS), inputs(d), StandardCharsets.UTF_8);
       try {
         Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
@@ -156,16 +152,23 @@ public final class BaseTreeCache {
     return new Entry(key, tar, false);
   }
 
+  /** Bootstraps {@code d} into {@code tmp}/base.tar and checks that the tar was written. */
+  private Path bootstrap(ImageSpec.Debian d, Path tmp, Consumer<String> log)
+      throws IOException, InterruptedException {
+    Path tmpTar = tmp.resolve(TAR);
+    runner.bootstrap(d, tmpTar, log);
+    if (!Files.isRegularFile(tmpTar) || Files.size(tmpTar) == 0) {
+      throw new IOException("bootstrap finished without writing " + tmpTar);
+    }
+    return tmpTar;
+  }
+
   /** Bootstraps {@code d} again and renames the new tar over the cached {@code tar}. */
   private Entry replace(ImageSpec.Debian d, String key, Path tar, Consumer<String> log)
       throws IOException, InterruptedException {
     Path tmp = Files.createTempDirectory(root, key + ".partial-");
     try {
-      Path tmpTar = tmp.resolve(TAR);
-      runner.bootstrap(d, tmpTar, log);
-      if (!Files.isRegularFile(tmpTar) || Files.size(tmpTar) == 0) {
-        throw new IOException("bootstrap finished without writing " + tmpTar);
-      }
+      Path tmpTar = bootstrap(d, tmp, log);
       // rename(2) replaces the old tar in one step: a build reading it keeps its open file.
       Files.move(tmpTar, tar, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       log.accept("refreshed " + key + " from the archive");
