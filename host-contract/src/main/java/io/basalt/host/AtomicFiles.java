@@ -237,7 +237,9 @@ public final class AtomicFiles {
     Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
     boolean done = false;
     try {
-      if (Files.getFileStore(tmp).supportsFileAttributeView("posix")) {
+      // The file system's views, not Files.getFileStore: that reads the mount table and walks up
+      // the path on every call (on Linux the answer is the same for every store)
+      if (tmp.getFileSystem().supportedFileAttributeViews().contains("posix")) {
         // createTempFile makes 0600; state and outputs are ordinary files (0644 under umask 022)
         Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
       }

@@ -9,6 +9,7 @@ import io.basalt.signing.tuf.Metadata;
 import io.basalt.signing.tuf.client.FetchException;
 import io.basalt.signing.tuf.client.Updater;
 import io.basalt.signing.tuf.client.UpdaterConfig;
+import java.io.File;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
@@ -29,15 +30,23 @@ import java.util.concurrent.TimeUnit;
 /**
  * Benchmark (not a test): a fresh client refreshes and verifies (a) a repository whose targets role
  * lists 10,000 targets and (b) one whose targets role delegates to 1,000 roles, all of which are
- * loaded and verified. Each measurement is a fresh JVM; time is measured from the start of {@code
- * main} (after JVM start) and peak heap is read from the memory pools. The reference, in the same
- * run and the same kind of JVM, is Jackson reading the same metadata files as trees (parse only, no
- * canonicalisation or signature checks). Prints medians and ratios. Run with {@code bench/run
- * tuf-refresh}.
+ * loaded and verified. Each measurement is a fresh JVM on the runtime and with the JVM flags the
+ * host runs {@code basaltctl} with, both read from init-units' {@code java-run} ({@code
+ * -Djava.run=}, {@code -Dbench.java.home=}): {@code java-run --print basaltctl} gives the flags,
+ * {@code java-run --print-cache-flags} those that make and use a start-up cache. The cache of each
+ * program measured is made by a training run of that program on another generated repository (other
+ * keys, other data) than the measured one. Wall time is the whole process as its parent sees it
+ * (JVM start included); {@code main} starts at {@code main}; peak heap is read from the memory
+ * pools. The reference, in the same run with the same flags and its own cache trained the same way,
+ * is Jackson reading the same metadata files as trees (parse only, no canonicalisation or signature
+ * checks). Prints medians, every run and ratios. Run with {@code bench/run tuf-refresh}.
  */
 public final class RefreshBench {
-  private static final int RUNS = 5;
+  private static final int RUNS = 7;
   private static final SecureRandom RNG = new SecureRandom();
+
+  /** Target of the 10,000-target refresh: wall ms, JVM start included, in every run. */
+  private static final double TARGET_MS = 150;
 
   public static void main(String[] args) throws Exception {
     if (args.length > 0 && args[0].equals("client")) {
@@ -54,217 +63,140 @@ public final class RefreshBench {
       return;
     }
     int runs = Integer.getInteger("runs", RUNS);
+    Path javaRun = Path.of(System.getProperty("java.run", ""));
+    Path javaHome = Path.of(System.getProperty("bench.java.home", ""));
+    if (!Files.isRegularFile(javaRun) || !Files.isRegularFile(javaHome.resolve("release"))) {
+      throw new IllegalArgumentException(
+          "-Djava.run=init-units' java-run and -Dbench.java.home=a Java home with a release file"
+              + " are required (bench/run tuf-refresh sets them)");
+    }
     Path work = Files.createTempDirectory("basalt-tuf-bench-");
     try {
-      Path flat = work.resolve("flat");
-      Path deleg = work.resolve("delegated");
-      generate(flat, 10_000, 0);
-      generate(deleg, 0, 1_000);
+      // The host's command for basaltctl: java, its flags, -cp, class path, main class.
+      List<String> host = javaRun(javaRun, javaHome, work, "--print", "basaltctl");
+      int cpAt = host.indexOf("-cp");
+      if (cpAt < 2) {
+        throw new IllegalStateException("java-run --print basaltctl gave no flags: " + host);
+      }
+      String java = host.get(0);
+      List<String> hostFlags = host.subList(1, cpAt);
+      // Measured and training repositories: the same shapes, other keys and data.
+      Path train = work.resolve("train");
+      Path measured = work.resolve("measured");
+      for (Path r : List.of(train, measured)) {
+        generate(r.resolve("flat"), 10_000, 0);
+        generate(r.resolve("delegated"), 0, 1_000);
+      }
+      // The AOT cache takes classes from jars only: class directories are packed into jars.
+      List<String> cp = jarredClassPath(work);
       System.out.println(
           "load average before: "
               + loadAverage()
               + "; "
               + Runtime.getRuntime().availableProcessors()
-              + " CPUs; java "
-              + System.getProperty("java.version")
+              + " CPUs; "
+              + runtimeName(javaHome)
               + "; medians of "
               + runs
               + " runs, fresh JVM each");
+      System.out.println("host flags (java-run --print basaltctl): " + String.join(" ", hostFlags));
       System.out.println(
-          "main = ms from the start of main (after JVM start); cpu = process CPU ms incl. JVM start"
-              + " and JIT/GC threads; wall = ms of the whole java process as seen by the parent; x = basalt / reference");
-      // -Dconfigs=image,cds,defaults (the default), also unsigned and cds-unsigned
-      List<String> configs =
-          List.of(System.getProperty("configs", "image,cds,defaults").split(","));
-      // {name, title, JVM flags, AppCDS, bcprov without its jar signature}
-      for (Object[] flags :
+          "wall = ms of the whole java process as its parent sees it (JVM start included);"
+              + " main = ms from the start of main; cpu = process CPU ms incl. JVM start and"
+              + " JIT/GC threads; x = basalt / reference");
+      // -Dconfigs=host (the default), also nocache (no start-up cache: the first run of a /usr)
+      // and defaults (JVM defaults, no flags, no cache)
+      List<String> configs = List.of(System.getProperty("configs", "host").split(","));
+      // {name, title, JVM flags, start-up cache}
+      for (Object[] config :
           new Object[][] {
-            {"image", "image flags", IMAGE_FLAGS, false, false},
-            {"cds", "image flags + AppCDS archive", IMAGE_FLAGS, true, false},
-            {"defaults", "JVM defaults", List.of(), false, false},
-            {
-              "unsigned",
-              "image flags, bcprov jar without its signature files",
-              IMAGE_FLAGS,
-              false,
-              true
-            },
-            {
-              "cds-unsigned",
-              "image flags + AppCDS archive, bcprov jar without its signature files",
-              IMAGE_FLAGS,
-              true,
-              true
-            }
+            {"host", "host flags + start-up cache trained on another repository", hostFlags, true},
+            {"nocache", "host flags, no start-up cache", hostFlags, false},
+            {"defaults", "JVM defaults", List.<String>of(), false}
           }) {
-        if (!configs.contains((String) flags[0])) {
+        if (!configs.contains((String) config[0])) {
           continue;
         }
-        boolean unsigned = (Boolean) flags[4];
-        flags = java.util.Arrays.copyOfRange(flags, 1, 4);
-        System.out.printf("%n[%s %s]%n", flags[0], flags[1]);
-        System.out.printf(
-            "%-22s %7s %7s %7s | %8s %7s %8s | %6s %6s %6s | %7s%n",
-            "scenario",
-            "main",
-            "cpu",
-            "wall",
-            "ref main",
-            "ref cpu",
-            "ref wall",
-            "x main",
-            "x cpu",
-            "x wall",
-            "heap MB");
+        @SuppressWarnings("unchecked")
+        List<String> flags = (List<String>) config[2];
+        boolean cached = (Boolean) config[3];
+        System.out.printf("%n[%s: %s]%n", config[0], config[1]);
+        header();
+        List<String[]> everyRun = new ArrayList<>();
         for (Object[] sc :
             new Object[][] {
-              {"10,000 targets", flat, "t/09999.img"},
-              {"1,000 delegated roles", deleg, "team0999/f.img"}
+              {"10,000 targets", "flat", "t/09999.img"},
+              {"1,000 delegated roles", "delegated", "team0999/f.img"}
             }) {
-          Path repo = (Path) sc[1];
-          @SuppressWarnings("unchecked")
-          List<String> jvm = (List<String>) flags[1];
-          List<String> plainFlags = jvm;
-          if (unsigned && !(Boolean) flags[2]) {
-            jvm =
-                concat(
-                    jvm,
-                    "-Djava.class.path="
-                        + String.join(
-                            java.io.File.pathSeparator,
-                            unsignedBouncyCastle(
-                                List.of(
-                                    System.getProperty("java.class.path")
-                                        .split(java.io.File.pathSeparator)),
-                                work)));
-          }
-          List<String> jvmOurs = new ArrayList<>(jvm);
-          List<String> jvmRefs = new ArrayList<>(jvm);
-          if ((Boolean) flags[2]) {
-            // AppCDS (dynamic archive): one unmeasured training run of each side writes its
-            // archive.
-            // CDS takes only jars on the class path, so class directories are packed into one
-            // first.
-            List<String> cp = jarredClassPath(work);
-            if (unsigned) {
-              cp = unsignedBouncyCastle(cp, work);
-            }
-            jvm = concat(jvm, "-Djava.class.path=" + String.join(java.io.File.pathSeparator, cp));
-            Path a =
-                work.resolve("cds-client-" + sc[0].hashCode() + (unsigned ? "-u" : "") + ".jsa");
-            Path b =
-                work.resolve("cds-reference-" + sc[0].hashCode() + (unsigned ? "-u" : "") + ".jsa");
-            Path clientDir = Files.createDirectories(work.resolve("client-train"));
-            Files.copy(repo.resolve("metadata/1.root.json"), clientDir.resolve("root.json"));
-            train(
-                concat(jvm, "-Xlog:disable", "-XX:ArchiveClassesAtExit=" + a),
-                "client",
-                repo.toString(),
-                (String) sc[2],
-                clientDir.toString());
-            deleteTree(clientDir);
-            train(
-                concat(jvm, "-Xlog:disable", "-XX:ArchiveClassesAtExit=" + b),
-                "reference",
-                repo.resolve("metadata").toString());
-            jvmOurs = concat(jvm, "-Xlog:disable", "-XX:SharedArchiveFile=" + a);
-            jvmRefs = concat(jvm, "-Xlog:disable", "-XX:SharedArchiveFile=" + b);
-          }
+          String label = (String) sc[0];
+          Path repo = measured.resolve((String) sc[1]);
+          Path trainRepo = train.resolve((String) sc[1]);
+          String target = (String) sc[2];
+          Kind ours = new Kind(java, flags, cp, "client");
+          Kind refs = new Kind(java, flags, cp, "reference");
           // -Dbaseline.cp (BASELINE=REV bench/run tuf-refresh): the same client from another
           // revision, same flags
-          List<String> jvmBase = null;
+          Kind base = null;
           if (BASELINE_CP != null) {
-            List<String> cp =
-                new ArrayList<>(List.of(BASELINE_CP.split(java.io.File.pathSeparator)));
-            for (String e :
-                System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
-              if (!Files.isDirectory(Path.of(e))) {
-                cp.add(e); // the dependency jars
+            List<String> bcp = new ArrayList<>(List.of(BASELINE_CP.split(File.pathSeparator)));
+            String[] own = System.getProperty("java.class.path").split(File.pathSeparator);
+            Path module = Path.of("").toAbsolutePath(); // signing/, where the script runs
+            for (int i = 0; i < own.length; i++) {
+              if (!Path.of(own[i]).toAbsolutePath().normalize().startsWith(module)) {
+                bcp.add(cp.get(i)); // everything but this tree's signing classes
               }
             }
-            if (unsigned) {
-              cp = unsignedBouncyCastle(cp, work);
-            }
-            List<String> flagsBase =
-                concat(
-                    plainFlags, "-Djava.class.path=" + String.join(java.io.File.pathSeparator, cp));
-            jvmBase = flagsBase;
-            if ((Boolean) flags[2]) {
-              Path c =
-                  work.resolve(
-                      "cds-baseline-" + sc[0].hashCode() + (unsigned ? "-u" : "") + ".jsa");
-              Path clientDir = Files.createDirectories(work.resolve("client-train"));
-              Files.copy(repo.resolve("metadata/1.root.json"), clientDir.resolve("root.json"));
-              train(
-                  concat(flagsBase, "-Xlog:disable", "-XX:ArchiveClassesAtExit=" + c),
-                  "client",
-                  repo.toString(),
-                  (String) sc[2],
-                  clientDir.toString());
-              deleteTree(clientDir);
-              jvmBase = concat(flagsBase, "-Xlog:disable", "-XX:SharedArchiveFile=" + c);
+            base = new Kind(java, flags, bcp, "client");
+          }
+          if (cached) {
+            String tag = sc[1] + "-" + config[0];
+            for (Kind k : base == null ? List.of(ours, refs) : List.of(ours, refs, base)) {
+              Path cache = work.resolve("cache-" + k.name(k == base) + "-" + tag + ".aot");
+              k.train(javaRun, javaHome, work, cache, trainRepo, target);
             }
           }
-          List<double[]> ours = new ArrayList<>();
-          List<double[]> refs = new ArrayList<>();
-          List<double[]> base = new ArrayList<>();
+          List<double[]> o = new ArrayList<>();
+          List<double[]> r = new ArrayList<>();
+          List<double[]> b = new ArrayList<>();
           for (int i = 0; i < runs; i++) {
             // rotate which goes first so that load drifts hit all alike
-            int kinds = jvmBase == null ? 2 : 3;
+            int kinds = base == null ? 2 : 3;
             for (int k = 0; k < kinds; k++) {
               int kind = (i + k) % kinds;
               if (kind == 1) {
-                refs.add(child(jvmRefs, "reference", repo.resolve("metadata").toString()));
-                continue;
+                r.add(refs.run(work, repo, target));
+              } else {
+                (kind == 0 ? o : b).add((kind == 0 ? ours : base).run(work, repo, target));
               }
-              Path clientDir =
-                  Files.createDirectories(work.resolve("client-" + sc[0].hashCode() + "-" + i));
-              Files.copy(repo.resolve("metadata/1.root.json"), clientDir.resolve("root.json"));
-              (kind == 0 ? ours : base)
-                  .add(
-                      child(
-                          kind == 0 ? jvmOurs : jvmBase,
-                          "client",
-                          repo.toString(),
-                          (String) sc[2],
-                          clientDir.toString()));
-              deleteTree(clientDir);
             }
           }
-          double[] o = {median(ours, 0), median(ours, 2), median(ours, 3)};
-          double[] r = {median(refs, 0), median(refs, 2), median(refs, 3)};
-          System.out.printf(
-              "%-22s %7.0f %7.0f %7.0f | %8.0f %7.0f %8.0f | %6.2f %6.2f %6.2f | %7.1f%n",
-              sc[0],
-              o[0],
-              o[1],
-              o[2],
-              r[0],
-              r[1],
-              r[2],
-              o[0] / r[0],
-              o[1] / r[1],
-              o[2] / r[2],
-              median(ours, 1));
-          if (jvmBase != null) {
-            double[] b = {median(base, 0), median(base, 2), median(base, 3)};
-            System.out.printf(
-                "%-22s %7.0f %7.0f %7.0f | %8s %7s %8s | %6.2f %6.2f %6.2f | %7.1f%n",
-                "  " + System.getProperty("baseline.name", "baseline"),
-                b[0],
-                b[1],
-                b[2],
-                "",
-                "",
-                "",
-                b[0] / r[0],
-                b[1] / r[1],
-                b[2] / r[2],
-                median(base, 1));
+          row(label, o, r);
+          everyRun.add(new String[] {label + ", basalt", walls(o)});
+          everyRun.add(new String[] {label + ", reference", walls(r)});
+          if (base != null) {
+            row("  " + System.getProperty("baseline.name", "baseline"), b, r);
+            everyRun.add(new String[] {label + ", baseline", walls(b)});
             System.out.printf(
                 "%-22s %7.2f %7.2f %7.2f%n",
-                "  this / baseline", o[0] / b[0], o[1] / b[1], o[2] / b[2]);
+                "  this / baseline",
+                median(o, 3) / median(b, 3),
+                median(o, 0) / median(b, 0),
+                median(o, 2) / median(b, 2));
           }
+          if (label.startsWith("10,000")) {
+            double max = o.stream().mapToDouble(x -> x[3]).max().orElseThrow();
+            everyRun.add(
+                new String[] {
+                  "target",
+                  String.format(
+                      "10,000 targets wall <= %.0f ms in every run: %s (slowest %.0f ms)",
+                      TARGET_MS, max <= TARGET_MS ? "met" : "not met", max)
+                });
+          }
+        }
+        System.out.println("every run, wall ms in order:");
+        for (String[] e : everyRun) {
+          System.out.printf("  %-34s %s%n", e[0], e[1]);
         }
       }
       System.out.println("load average after: " + loadAverage());
@@ -273,15 +205,171 @@ public final class RefreshBench {
     }
   }
 
+  /** One kind of child JVM: the client of this tree or of the baseline, or the reference. */
+  private static final class Kind {
+    private final String java;
+    private final List<String> flags;
+    private final List<String> cp;
+    private final String command;
+
+    /** Set by {@link #train}: the flags that use its start-up cache. */
+    private List<String> cacheFlags = List.of();
+
+    Kind(String java, List<String> flags, List<String> cp, String command) {
+      this.java = java;
+      this.flags = flags;
+      this.cp = cp;
+      this.command = command;
+    }
+
+    String name(boolean baseline) {
+      return baseline ? "baseline" : command;
+    }
+
+    /**
+     * A training run on another repository writes a start-up cache with java-run's flags; a run
+     * with java-run's check flags (the JVM must map it) follows, as {@code java-run --make-cache}
+     * does.
+     */
+    void train(Path javaRun, Path javaHome, Path work, Path cache, Path repo, String target)
+        throws Exception {
+      List<String> make = javaRun(javaRun, javaHome, work, "--print-cache-flags", "make", cache);
+      once(work, concat(flags, make), repo, target);
+      if (!Files.isRegularFile(cache) || Files.size(cache) == 0) {
+        throw new IllegalStateException("the training run made no start-up cache " + cache);
+      }
+      once(
+          work,
+          concat(flags, javaRun(javaRun, javaHome, work, "--print-cache-flags", "check", cache)),
+          repo,
+          target);
+      cacheFlags = javaRun(javaRun, javaHome, work, "--print-cache-flags", "use", cache);
+    }
+
+    private void once(Path work, List<String> jvm, Path repo, String target) throws Exception {
+      List<String> cmd = command(jvm, repo, work.resolve("client-train"), target);
+      Files.createDirectories(work.resolve("client-train"));
+      Files.copy(repo.resolve("metadata/1.root.json"), work.resolve("client-train/root.json"));
+      try {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0) {
+          p.destroyForcibly();
+          throw new IllegalStateException("training run failed: " + cmd + "\n" + out);
+        }
+      } finally {
+        deleteTree(work.resolve("client-train"));
+      }
+    }
+
+    private List<String> command(List<String> jvm, Path repo, Path clientDir, String target) {
+      List<String> cmd = new ArrayList<>(List.of(java));
+      cmd.addAll(jvm);
+      cmd.addAll(List.of("-cp", String.join(File.pathSeparator, cp), RefreshBench.class.getName()));
+      if (command.equals("client")) {
+        cmd.addAll(List.of("client", repo.toString(), target, clientDir.toString()));
+      } else {
+        cmd.addAll(List.of("reference", repo.resolve("metadata").toString()));
+      }
+      return cmd;
+    }
+
+    /** One measured run: {main ms, peak heap MB, process CPU ms, wall ms of the process}. */
+    double[] run(Path work, Path repo, String target) throws Exception {
+      List<String> jvm = concat(flags, cacheFlags);
+      Path clientDir = Files.createDirectories(work.resolve("client-run"));
+      Files.copy(repo.resolve("metadata/1.root.json"), clientDir.resolve("root.json"));
+      try {
+        return child(command(jvm, repo, clientDir, target));
+      } finally {
+        deleteTree(clientDir);
+      }
+    }
+  }
+
+  /** The words java-run prints for ARGS on the runtime javaHome (one word a line). */
+  private static List<String> javaRun(Path javaRun, Path javaHome, Path work, Object... args)
+      throws Exception {
+    List<String> cmd = new ArrayList<>(List.of("sh", javaRun.toString()));
+    for (Object a : args) {
+      cmd.add(a.toString());
+    }
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.environment().put("BASALT_JAVA_HOME", javaHome.toString());
+    pb.environment().put("BASALT_LIB", work.resolve("lib").toString());
+    pb.environment().put("BASALT_JAVA_CACHE", work.resolve("no-cache").toString());
+    pb.environment().put("BASALT_CMDLINE", work.resolve("no-cmdline").toString());
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes());
+    String err = new String(p.getErrorStream().readAllBytes());
+    if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      throw new IllegalStateException("java-run failed: " + cmd + "\n" + out + err);
+    }
+    return List.of(out.strip().split("\n"));
+  }
+
+  /** The runtime as its release file names it. */
+  private static String runtimeName(Path javaHome) throws java.io.IOException {
+    Map<String, String> r = new java.util.HashMap<>();
+    for (String l : Files.readAllLines(javaHome.resolve("release"))) {
+      int eq = l.indexOf('=');
+      if (eq > 0) {
+        r.put(l.substring(0, eq), l.substring(eq + 1).replace("\"", ""));
+      }
+    }
+    return r.getOrDefault("IMPLEMENTOR", "?")
+        + " "
+        + r.getOrDefault("IMPLEMENTOR_VERSION", r.getOrDefault("JAVA_RUNTIME_VERSION", "?"))
+        + " ("
+        + javaHome
+        + ")";
+  }
+
+  private static void header() {
+    System.out.printf(
+        "%-22s %7s %7s %7s | %8s %7s %8s | %6s %6s %6s | %7s%n",
+        "median",
+        "wall",
+        "main",
+        "cpu",
+        "ref wall",
+        "ref main",
+        "ref cpu",
+        "x wall",
+        "x main",
+        "x cpu",
+        "heap MB");
+  }
+
+  private static void row(String label, List<double[]> o, List<double[]> r) {
+    System.out.printf(
+        "%-22s %7.0f %7.0f %7.0f | %8.0f %7.0f %8.0f | %6.2f %6.2f %6.2f | %7.1f%n",
+        label,
+        median(o, 3),
+        median(o, 0),
+        median(o, 2),
+        median(r, 3),
+        median(r, 0),
+        median(r, 2),
+        median(o, 3) / median(r, 3),
+        median(o, 0) / median(r, 0),
+        median(o, 2) / median(r, 2),
+        median(o, 1));
+  }
+
+  private static String walls(List<double[]> xs) {
+    StringBuilder sb = new StringBuilder();
+    for (double[] x : xs) {
+      sb.append(sb.length() == 0 ? "" : " ").append(String.format("%.0f", x[3]));
+    }
+    return sb.toString();
+  }
+
   /**
    * Class path of another revision's signing classes to compare with (BASELINE=REV bench/run
    * tuf-refresh), or null.
    */
   private static final String BASELINE_CP = System.getProperty("baseline.cp");
-
-  /** The JVM flags {@code /usr/bin/basaltctl} runs with on the image (image-builder README). */
-  private static final List<String> IMAGE_FLAGS =
-      List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k", "-XX:MaxRAMPercentage=25");
 
   private static String loadAverage() {
     try {
@@ -305,7 +393,7 @@ public final class RefreshBench {
   private static List<String> jarredClassPath(Path work) throws java.io.IOException {
     List<String> out = new ArrayList<>();
     int n = 0;
-    for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+    for (String e : System.getProperty("java.class.path").split(File.pathSeparator)) {
       Path dir = Path.of(e);
       if (!Files.isDirectory(dir)) {
         out.add(e);
@@ -328,88 +416,17 @@ public final class RefreshBench {
     return out;
   }
 
-  /**
-   * The class path with BouncyCastle's provider jar replaced by a copy without its signature files
-   * ({@code META-INF/*.SF}, {@code *.RSA}, {@code *.DSA}, {@code *.EC}; every class byte for byte
-   * the same). Measures what the JVM's check of that jar's signature costs at first use (and lets
-   * AppCDS archive its classes, which it refuses for signed jars).
-   */
-  private static List<String> unsignedBouncyCastle(List<String> cp, Path work)
-      throws java.io.IOException {
-    List<String> out = new ArrayList<>();
-    for (String e : cp) {
-      if (!Path.of(e).getFileName().toString().startsWith("bcprov-")) {
-        out.add(e);
-        continue;
-      }
-      Path jar = work.resolve("unsigned-" + Path.of(e).getFileName());
-      if (!Files.exists(jar)) {
-        try (var in = new java.util.zip.ZipInputStream(Files.newInputStream(Path.of(e)));
-            var zos = new java.util.zip.ZipOutputStream(Files.newOutputStream(jar))) {
-          for (var entry = in.getNextEntry(); entry != null; entry = in.getNextEntry()) {
-            String n = entry.getName();
-            if (n.startsWith("META-INF/")
-                && n.indexOf('/', 9) < 0
-                && (n.endsWith(".SF")
-                    || n.endsWith(".RSA")
-                    || n.endsWith(".DSA")
-                    || n.endsWith(".EC"))) {
-              continue;
-            }
-            zos.putNextEntry(new java.util.zip.ZipEntry(n));
-            in.transferTo(zos);
-            zos.closeEntry();
-          }
-        }
-      }
-      out.add(jar.toString());
-    }
-    return out;
-  }
-
-  private static List<String> concat(List<String> a, String... more) {
+  private static List<String> concat(List<String> a, List<String> b) {
     List<String> out = new ArrayList<>(a);
-    out.addAll(List.of(more));
+    out.addAll(b);
     return out;
   }
 
-  private static void train(List<String> jvm, String... args) throws Exception {
-    List<String> cmd =
-        new ArrayList<>(
-            List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-    String cp = System.getProperty("java.class.path");
-    for (String f : jvm) {
-      if (f.startsWith("-Djava.class.path=")) {
-        cp = f.substring("-Djava.class.path=".length());
-      } else {
-        cmd.add(f);
-      }
-    }
-    cmd.addAll(List.of("-cp", cp, RefreshBench.class.getName()));
-    cmd.addAll(List.of(args));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      p.destroyForcibly();
-      throw new IllegalStateException("training run failed: " + cmd + "\n" + out);
-    }
-  }
-
-  /** Runs a child JVM; returns {main ms, peak heap MB, process CPU ms, wall ms of the process}. */
-  private static double[] child(List<String> jvm, String... args) throws Exception {
-    List<String> cmd =
-        new ArrayList<>(
-            List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-    String cp = System.getProperty("java.class.path");
-    for (String f : jvm) {
-      if (f.startsWith("-Djava.class.path=")) {
-        cp = f.substring("-Djava.class.path=".length());
-      } else {
-        cmd.add(f);
-      }
-    }
-    cmd.addAll(List.of("-cp", cp, RefreshBench.class.getName()));
-    cmd.addAll(List.of(args));
+  /**
+   * Runs a child JVM (the whole command); returns {main ms, peak heap MB, process CPU ms, wall ms
+   * of the process}.
+   */
+  private static double[] child(List<String> cmd) throws Exception {
     long t0 = System.nanoTime();
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes());
