@@ -18,8 +18,7 @@ baseline=()
 if [ -n "${BASELINE:-}" ]; then
   base=$(mktemp -d /tmp/basalt-tuf-baseline.XXXXXX)
   trap 'rm -rf "$base"' EXIT
-  # .mvn: the compiler's JVM options (error-prone needs its --add-exports)
-  git -C .. archive "$BASELINE" pom.xml .mvn signing | tar -x -C "$base"
+  git -C .. archive "$BASELINE" pom.xml signing | tar -x -C "$base"
   mvn -B -q -o -f "$base/signing/pom.xml" test-compile >&2
   (cd "$base/signing/target/classes" && jar cf "$base/classes.jar" .)
   (cd "$base/signing/target/test-classes" && jar cf "$base/test-classes.jar" .)

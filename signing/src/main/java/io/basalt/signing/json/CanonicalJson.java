@@ -1,23 +1,20 @@
 package io.basalt.signing.json;
 
 import java.nio.charset.StandardCharsets;
-import java.util.AbstractMap;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
  * Strict JSON parser and OLPC canonical JSON encoder as TUF uses them: object keys sorted by
  * Unicode code point, integers only (no floats), only {@code "} and {@code \} escaped, everything
  * else written as raw UTF-8, duplicate keys rejected on parse. Values are plain Java objects:
- * {@code Map<String,Object>} (an unmodifiable {@link SortedMap} in code point order), {@code
- * List<Object>}, {@code String}, {@code Long}, {@code Boolean} and {@link #NULL}. Stateless and
- * thread-safe.
+ * {@code Map<String,Object>} (sorted, unmodifiable), {@code List<Object>}, {@code String}, {@code
+ * Long}, {@code Boolean} and {@link #NULL}. Stateless and thread-safe.
  */
 public final class CanonicalJson {
 
@@ -129,16 +126,17 @@ public final class CanonicalJson {
 
   private static void write(StringBuilder sb, Object v, boolean json) {
     if (v instanceof Map<?, ?> m) {
+      List<String> keys = sortedKeys(m);
       sb.append('{');
       boolean first = true;
-      for (Map.Entry<String, ?> e : sortedEntries(m)) {
+      for (String k : keys) {
         if (!first) {
           sb.append(',');
         }
         first = false;
-        writeString(sb, e.getKey(), json);
+        writeString(sb, k, json);
         sb.append(':');
-        write(sb, e.getValue(), json);
+        write(sb, m.get(k), json);
       }
       sb.append('}');
     } else if (v instanceof List<?> l) {
@@ -180,24 +178,6 @@ public final class CanonicalJson {
     }
   }
 
-  /**
-   * The entries of an object in code point order of their keys: those of the map itself when it is
-   * sorted in that order already (what {@link #parse} and {@link #newObject} give), else a sorted
-   * copy.
-   */
-  @SuppressWarnings("unchecked")
-  private static Iterable<Map.Entry<String, ?>> sortedEntries(Map<?, ?> m) {
-    if (m instanceof SortedMap<?, ?> sorted && sorted.comparator() == CODE_POINT_ORDER) {
-      // the comparator takes Strings only, so every key is one
-      return (Iterable<Map.Entry<String, ?>>) (Iterable<?>) m.entrySet();
-    }
-    List<Map.Entry<String, ?>> out = new ArrayList<>(m.size());
-    for (String k : sortedKeys(m)) {
-      out.add(new AbstractMap.SimpleImmutableEntry<>(k, m.get(k)));
-    }
-    return out;
-  }
-
   private static List<String> sortedKeys(Map<?, ?> m) {
     List<String> keys = new ArrayList<>(m.size());
     for (Object k : m.keySet()) {
@@ -235,21 +215,15 @@ public final class CanonicalJson {
    */
   private static void writeString(StringBuilder sb, String s, boolean json) {
     sb.append('"');
-    int run = 0; // start of the characters not yet appended, which need no escape
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
       if (c == '"' || c == '\\') {
-        sb.append(s, run, i).append('\\').append(c);
-        run = i + 1;
+        sb.append('\\');
       } else if (json && c < 0x20) {
-        sb.append(s, run, i).append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-        run = i + 1;
+        sb.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+        continue;
       }
-    }
-    if (run == 0) {
-      sb.append(s);
-    } else {
-      sb.append(s, run, s.length());
+      sb.append(c);
     }
     sb.append('"');
   }
@@ -542,7 +516,7 @@ public final class CanonicalJson {
       skipWs();
       if (pos < b.length && b[pos] == '}') {
         pos++;
-        return Collections.unmodifiableSortedMap(out);
+        return Collections.unmodifiableMap(out);
       }
       while (true) {
         skipWs();
@@ -568,7 +542,7 @@ public final class CanonicalJson {
         }
         byte c = b[pos++];
         if (c == '}') {
-          return Collections.unmodifiableSortedMap(out);
+          return Collections.unmodifiableMap(out);
         }
         if (c != ',') {
           pos--;

@@ -47,12 +47,7 @@ public final class Json {
 
   @SuppressWarnings("unchecked")
   public static Map<String, Object> object(Map<String, Object> m, String key, String where) {
-    Object v = required(m, key, where);
-    if (!(v instanceof Map)) {
-      throw new IllegalArgumentException(
-          where + "." + key + ": expected an object, found " + CanonicalJson.typeName(v));
-    }
-    return (Map<String, Object>) v;
+    return asObject(required(m, key, where), where + "." + key);
   }
 
   @SuppressWarnings("unchecked")

@@ -102,8 +102,10 @@ public final class Hashes {
             where + ".hashes." + e.getKey() + ": expected a hex string");
       }
     }
-    @SuppressWarnings("unchecked") // every value checked above to be a String
-    Map<String, String> strings = (Map<String, String>) (Map<String, ?>) m;
-    return Map.copyOf(strings);
+    Map<String, String> out = new TreeMap<>();
+    for (Map.Entry<String, Object> e : m.entrySet()) {
+      out.put(e.getKey(), (String) e.getValue());
+    }
+    return Map.copyOf(out);
   }
 }

@@ -139,11 +139,9 @@ public final class RefreshBench {
           Kind base = null;
           if (BASELINE_CP != null) {
             List<String> bcp = new ArrayList<>(List.of(BASELINE_CP.split(File.pathSeparator)));
-            String[] own = System.getProperty("java.class.path").split(File.pathSeparator);
-            Path module = Path.of("").toAbsolutePath(); // signing/, where the script runs
-            for (int i = 0; i < own.length; i++) {
-              if (!Path.of(own[i]).toAbsolutePath().normalize().startsWith(module)) {
-                bcp.add(cp.get(i)); // everything but this tree's signing classes
+            for (String e : cp) {
+              if (!e.startsWith(work.toString())) {
+                bcp.add(e); // the dependency jars
               }
             }
             base = new Kind(java, flags, bcp, "client");
