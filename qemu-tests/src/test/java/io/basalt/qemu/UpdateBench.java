@@ -7,6 +7,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Benchmark, not a test ({@code bench/run update}): in one v1 VM (TCG), the update agent's idle RSS
@@ -127,9 +129,39 @@ public final class UpdateBench {
       String[] c = cpu.strip().split("\\s+");
       double cpuPct = Double.parseDouble(c[0]) / Double.parseDouble(c[1]) / 120 * 100;
       print(
-          "agent idle RSS (3 reads 10 s apart, after the first check): %s MiB, median %.1f MiB (target <= 64)",
+          "agent idle RSS (3 reads 10 s apart, after the first check): %s MiB, median %.1f MiB (target <= 40)",
           rss, median(rss));
       print("agent idle CPU over 120 s: %s ticks = %.2f %% of one CPU", c[0], cpuPct);
+      // Where the idle RSS is: the rollup, then the largest mappings (kB resident, kB mapped,
+      // permissions, file or [anon]) and the resident kB summed by file.
+      print(
+          "agent idle smaps_rollup: %s",
+          run("grep -E '^(Rss|Pss|Anonymous|Shared_Clean|Private_Clean|Private_Dirty):' /proc/"
+                  + pid
+                  + "/smaps_rollup | tr -s ' \\t\\n' ' '")
+              .strip());
+      String maps =
+          run(
+              "awk '/^[0-9a-f]+-[0-9a-f]+ / { if (m != \"\") print r, z, m; m = $2 \" \" ($6 == \"\" ? \"[anon]\" : $6); r = 0; z = 0; next }"
+                  + " /^Size:/ { z = $2 } /^Rss:/ { r = $2 } END { print r, z, m }' /proc/"
+                  + pid
+                  + "/smaps | sort -rn");
+      int shown = 0;
+      Map<String, Long> byFile = new TreeMap<>();
+      for (String line : maps.strip().split("\n")) {
+        String[] w = line.strip().split("\\s+");
+        if (w.length < 4) {
+          continue;
+        }
+        if (shown++ < 30) {
+          print("agent idle mapping: %s", line.strip());
+        }
+        byFile.merge(w[3], Long.parseLong(w[0]), Long::sum);
+      }
+      byFile.entrySet().stream()
+          .filter(e -> e.getValue() >= 256)
+          .sorted((a, b) -> Long.compare(b.getValue(), a.getValue()))
+          .forEach(e -> print("agent idle RSS by file: %6d kB %s", e.getValue(), e.getKey()));
 
       // basaltctl update apply of v4 (v1 + one package), timed inside the guest: first the full
       // payload (the chunk index hidden), then, after the machine is put back as it was (v4's
@@ -204,13 +236,21 @@ public final class UpdateBench {
                 "\n",
                 "d=/var/lib/basalt/downloads/4.0.0; e=/efi/loader/entries/basalt-4.0.0-B+3.conf",
                 "ls /efi/loader/entries >/dev/null",
+                "P=$(systemctl show -p MainPID --value basalt-update-agent)",
+                // snap NAME: the guest's CPU counters and the agent's per-thread CPU ticks
+                "snap() { { head -n 1 /proc/stat; echo \"N $(date +%s%N)\"; for t in /proc/$P/task/*; do",
+                "  echo \"T $(tr ' ' _ < $t/comm) $(sed 's/.*) //' $t/stat | cut -d' ' -f12,13)\"; done;",
+                "  echo \"C $(sed 's/.*) //' /proc/$P/stat | cut -d' ' -f14,15)\"; } > /run/snap-$1 2>/dev/null; }",
+                "rm -f /run/snap-*; snap 0",
                 "s=$(date +%s%N); basaltctl update apply >/dev/null || exit 1; r=$(date +%s%N)",
                 "dl=; wr=; i=0",
                 "while :; do",
                 "  now=$(date +%s%N)",
-                "  if [ -e $e ]; then dl=${dl:-$now}; wr=${wr:-$now}; break; fi",
-                "  if pgrep -f 'veritysetup verify' >/dev/null; then dl=${dl:-$now}; wr=${wr:-$now}; fi",
-                "  [ -z \"$dl\" ] && [ -e $d/initramfs ] && dl=$now",
+                "  if [ -e $e ]; then [ -z \"$dl\" ] && snap 1; [ -z \"$wr\" ] && snap 2;",
+                "    dl=${dl:-$now}; wr=${wr:-$now}; snap 3; break; fi",
+                "  if [ -z \"$wr\" ] && pgrep -f 'veritysetup verify' >/dev/null; then",
+                "    [ -z \"$dl\" ] && snap 1; dl=${dl:-$now}; wr=$now; snap 2; fi",
+                "  [ -z \"$dl\" ] && [ -e $d/initramfs ] && dl=$now && snap 1",
                 "  i=$((i+1))",
                 "  if [ $((i % 20)) = 0 ] && journalctl -q -u basalt-update-agent --since @$((s/1000000000)) | grep -q ']: update failed'; then",
                 "    journalctl -q -u basalt-update-agent --since @$((s/1000000000)) | tail -n 3; exit 1",
@@ -218,14 +258,80 @@ public final class UpdateBench {
                 "  [ $(((now-s)/1000000000)) -gt 3600 ] && exit 1",
                 "  sleep 0.5",
                 "done",
+                "for f in 0 1 2 3; do echo \"S $f\"; cat /run/snap-$f; done",
                 "echo $((r-s)) $((dl-s)) $((wr-s)) $((now-s))"),
             Duration.ofMinutes(65));
+    printCpu(out);
     String[] t = out.strip().split("\\s+");
     double[] r = new double[4];
     for (int i = 0; i < 4; i++) {
       r[i] = Long.parseLong(t[t.length - 4 + i]) / 1e9;
     }
     return r;
+  }
+
+  /**
+   * Prints, for each phase of an apply (download, slot write, verity + kernel + entry), how busy
+   * the guest's CPUs were and the CPU seconds of the agent's threads (by name) and of its
+   * waited-for children (veritysetup), from the snapshots {@link #apply} took at the phase ends.
+   */
+  private static void printCpu(String out) {
+    List<Map<String, Long>> snaps = new ArrayList<>();
+    Map<String, Long> cur = null;
+    for (String line : out.split("\n")) {
+      String[] w = line.strip().split("\\s+");
+      if (w.length == 2 && w[0].equals("S")) {
+        cur = new TreeMap<>();
+        snaps.add(cur);
+      } else if (cur != null && w[0].equals("cpu") && w.length >= 8) {
+        long busy = 0;
+        for (int i = 1; i < w.length; i++) {
+          if (i != 4 && i != 5) { // idle and iowait
+            busy += Long.parseLong(w[i]);
+          }
+        }
+        cur.put(" busy", busy);
+        cur.put(" iowait", Long.parseLong(w[5]));
+      } else if (cur != null && w[0].equals("N") && w.length == 2) {
+        cur.put(" ns", Long.parseLong(w[1]));
+      } else if (cur != null && (w[0].equals("T") || w[0].equals("C")) && w.length >= 3) {
+        String name = w[0].equals("C") ? "(children: veritysetup)" : w[1];
+        long ticks = Long.parseLong(w[w.length - 2]) + Long.parseLong(w[w.length - 1]);
+        cur.merge(name, ticks, Long::sum);
+      }
+    }
+    if (snaps.size() != 4 || snaps.stream().anyMatch(m -> !m.containsKey(" ns"))) {
+      print("apply CPU: snapshots incomplete (%d)", snaps.size());
+      return;
+    }
+    String[] phase = {"download", "slot write", "verity+kernel+entry"};
+    double tck = 100.0; // USER_HZ on Linux x86_64
+    for (int p = 0; p < 3; p++) {
+      Map<String, Long> a = snaps.get(p);
+      Map<String, Long> b = snaps.get(p + 1);
+      double secs = (b.get(" ns") - a.get(" ns")) / 1e9;
+      StringBuilder threads = new StringBuilder();
+      List<Map.Entry<String, Long>> d = new ArrayList<>();
+      for (Map.Entry<String, Long> e : b.entrySet()) {
+        if (!e.getKey().startsWith(" ")) {
+          long v = e.getValue() - a.getOrDefault(e.getKey(), 0L);
+          if (v > 0) {
+            d.add(Map.entry(e.getKey(), v));
+          }
+        }
+      }
+      d.sort((x, y) -> Long.compare(y.getValue(), x.getValue()));
+      for (Map.Entry<String, Long> e : d) {
+        threads.append(String.format(" %s %.1f;", e.getKey(), e.getValue() / tck));
+      }
+      print(
+          "apply CPU, %s (%.1f s): guest CPUs busy %.0f %% of 2, iowait %.0f %%; agent CPU s:%s",
+          phase[p],
+          secs,
+          secs <= 0 ? 0 : (b.get(" busy") - a.get(" busy")) / tck / secs / 2 * 100,
+          secs <= 0 ? 0 : (b.get(" iowait") - a.get(" iowait")) / tck / secs / 2 * 100,
+          threads);
+    }
   }
 
   private static String run(String script) throws Exception {
