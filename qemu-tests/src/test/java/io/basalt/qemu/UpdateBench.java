@@ -166,6 +166,14 @@ public final class UpdateBench {
       // basaltctl update apply of v4 (v1 + one package), timed inside the guest: first the full
       // payload (the chunk index hidden), then, after the machine is put back as it was (v4's
       // entry and downloads removed, page cache dropped, agent restarted), the delta path.
+      // The apply is timed from the basaltctl call, so the client JVM's start is part of it: how
+      // long one basaltctl call to the agent takes alone, and the start-up caches it can use.
+      print(
+          "basaltctl status alone: %.1f s; start-up caches: %s",
+          seconds(
+              run(
+                  "s=$(date +%s%N); basaltctl status >/dev/null || exit 1; e=$(date +%s%N); echo $((e-s))")),
+          run("ls /var/cache/basalt/java/ 2>&1 | tr '\\n' ' '").strip());
       server.serve(repoB);
       double[] full = apply(size);
       JsonNode after = status();
