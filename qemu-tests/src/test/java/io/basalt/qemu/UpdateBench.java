@@ -248,7 +248,8 @@ public final class UpdateBench {
                 // snap NAME: the guest's CPU counters and the agent's per-thread CPU ticks
                 "snap() { { head -n 1 /proc/stat; echo \"N $(date +%s%N)\"; for t in /proc/$P/task/*; do",
                 "  echo \"T $(tr ' ' _ < $t/comm) $(sed 's/.*) //' $t/stat | cut -d' ' -f12,13)\"; done;",
-                "  echo \"C $(sed 's/.*) //' /proc/$P/stat | cut -d' ' -f14,15)\"; } > /run/snap-$1 2>/dev/null; }",
+                "  echo \"C $(sed 's/.*) //' /proc/$P/stat | cut -d' ' -f14,15)\";",
+                "  echo \"A $(sed 's/.*) //' /proc/$P/stat | cut -d' ' -f12,13)\"; } > /run/snap-$1 2>/dev/null; }",
                 "rm -f /run/snap-*; snap 0",
                 "s=$(date +%s%N); basaltctl update apply >/dev/null || exit 1; r=$(date +%s%N)",
                 "dl=; wr=; i=0",
@@ -281,7 +282,9 @@ public final class UpdateBench {
   /**
    * Prints, for each phase of an apply (download, slot write, verity + kernel + entry), how busy
    * the guest's CPUs were and the CPU seconds of the agent's threads (by name) and of its
-   * waited-for children (veritysetup), from the snapshots {@link #apply} took at the phase ends.
+   * waited-for children (veritysetup), from the snapshots {@link #apply} took at the phase ends;
+   * the CPU of threads that ended within a phase (the download's writer) is listed as "(ended
+   * threads)".
    */
   private static void printCpu(String out) {
     List<Map<String, Long>> snaps = new ArrayList<>();
@@ -302,6 +305,8 @@ public final class UpdateBench {
         cur.put(" iowait", Long.parseLong(w[5]));
       } else if (cur != null && w[0].equals("N") && w.length == 2) {
         cur.put(" ns", Long.parseLong(w[1]));
+      } else if (cur != null && w[0].equals("A") && w.length == 3) {
+        cur.put(" all", Long.parseLong(w[1]) + Long.parseLong(w[2]));
       } else if (cur != null && (w[0].equals("T") || w[0].equals("C")) && w.length >= 3) {
         String name = w[0].equals("C") ? "(children: veritysetup)" : w[1];
         long ticks = Long.parseLong(w[w.length - 2]) + Long.parseLong(w[w.length - 1]);
@@ -326,6 +331,16 @@ public final class UpdateBench {
           if (v > 0) {
             d.add(Map.entry(e.getKey(), v));
           }
+        }
+      }
+      // the process's own CPU (children not included) beyond its live threads': threads that
+      // ended within the phase, such as the download's writer
+      long live =
+          d.stream().filter(e -> !e.getKey().startsWith("(")).mapToLong(Map.Entry::getValue).sum();
+      if (a.containsKey(" all") && b.containsKey(" all")) {
+        long ended = b.get(" all") - a.get(" all") - live;
+        if (ended > 0) {
+          d.add(Map.entry("(ended threads)", ended));
         }
       }
       d.sort((x, y) -> Long.compare(y.getValue(), x.getValue()));
