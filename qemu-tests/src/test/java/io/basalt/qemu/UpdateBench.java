@@ -198,6 +198,10 @@ public final class UpdateBench {
           "systemctl stop basalt-update-agent && rm -f /efi/loader/entries/basalt-4.0.0-* "
               + "&& rm -rf /var/lib/basalt/downloads/* && sync && echo 3 > /proc/sys/vm/drop_caches "
               + "&& systemctl start basalt-update-agent");
+      // The unit is Type=simple: started means the JVM runs, not that the agent listens yet (its
+      // start takes tens of seconds under TCG); apply only once its socket is there.
+      run(
+          "i=0; until [ -S /run/basalt/update-agent.sock ]; do i=$((i+1)); [ $i -gt 600 ] && exit 1; sleep 0.5; done");
       long usrRequests = server.requests("usr.img");
       server.hideChunkIndexes(false);
       double[] delta = apply(size);
