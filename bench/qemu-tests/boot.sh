@@ -20,6 +20,7 @@
 #        WORK=DIR       keep work files here and reuse them: the copy of the image's disk, the
 #                       reference disk and the provisioned disks are made once per WORK
 #        SMP, MEM       QEMU -smp / -m (defaults 2 and 2G, as the QEMU tests)
+#        DISK_GIB       size of both disks when the built disk is smaller (default 8)
 # Needs root (the reference tree is unpacked with its owners), qemu-system-x86_64, ovmf, mtools,
 # dosfstools, gdisk, e2fsprogs, python3.
 set -euo pipefail
@@ -54,8 +55,15 @@ fi
 # systemd stops printing its status lines on the console once a getty runs on it, so without
 # this "Reached target multi-user.target" may never show on the serial console.
 CMDLINE_EXTRA="systemd.mask=serial-getty@ttyS0.service"
+# Both disks get DISK_GIB (default 8, as `basalt run`'s overlay) when the built disk is smaller:
+# Basalt's first boot grows ROOT to the end of the disk, the reference's ext4 root spans the same
+# space. At the built size ROOT stays at the spec's 64 MiB, where etcd (enabled in both) cannot
+# preallocate its 64 MB WAL and fails, while the reference's starts: not the same services.
+DISK_GIB=${DISK_GIB:-8}
 if [ ! -f "$WORK/basalt.raw" ]; then
   cp --sparse=always "$IMAGE/disk.raw" "$WORK/basalt.raw.tmp"
+  want=$(( DISK_GIB * 1073741824 ))
+  [ "$(stat -c %s "$WORK/basalt.raw.tmp")" -ge "$want" ] || truncate -s "$want" "$WORK/basalt.raw.tmp"
   esp_off=$(( $(sfdisk -J "$WORK/basalt.raw.tmp" | python3 -c 'import json,sys; print(json.load(sys.stdin)["partitiontable"]["partitions"][0]["start"])') * 512 ))
   for e in $(MTOOLS_SKIP_CHECK=1 mdir -b -i "$WORK/basalt.raw.tmp@@$esp_off" ::/loader/entries | grep '\.conf$'); do
     e=/loader/entries/${e##*/}

@@ -16,6 +16,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Turns a Debian base tree into Basalt's image tree (a pure {@link FileTree} transform): checks
@@ -204,6 +206,7 @@ public final class UsrAssembler {
     installJars(b);
     installJava(base, b);
     enableFromPresets(b);
+    pruneAppArmorProfiles(b);
     putFile(b, "/usr/lib/os-release", osRelease().getBytes(StandardCharsets.UTF_8), 0644);
     if (b.get("/etc/os-release") == null || b.get("/etc/os-release").type() != EntryType.SYMLINK) {
       b.put(TreeEntry.symlink("/etc/os-release", "../usr/lib/os-release").withMtime(epoch));
@@ -242,6 +245,80 @@ public final class UsrAssembler {
 
     FileTree withEtc = moveEtc(b.build());
     return withEtc.clampMtimes(epoch);
+  }
+
+  /** Where AppArmor's profiles are; apparmor.service loads every file at its top on each boot. */
+  static final String APPARMOR_PROFILES = "/etc/apparmor.d";
+
+  /**
+   * A profile line with an attachment: "profile NAME ATTACHMENT" or an unnamed "/path {" profile;
+   * group 1 or 2 is the attachment.
+   */
+  private static final Pattern APPARMOR_ATTACHMENT =
+      Pattern.compile(
+          "^\\s*(?:profile\\s+(?:\"[^\"]*\"|\\S+)\\s+(\"[^\"]*\"|/\\S*)|(/\\S*)\\s+(?:flags=|\\{))");
+
+  /**
+   * Removes the AppArmor profiles whose programs the image does not have. Debian's apparmor package
+   * ships about 90 profiles for programs in other packages (browsers, sbuild, lxc,
+   * transmission...); apparmor.service compiles or loads every one of them on every boot, before
+   * sysinit.target, and /usr is read-only, so those programs never appear on a Basalt host. A
+   * profile file goes only when each of its attachments is a plain path (no AppArmor glob,
+   * alternation or variable) that names nothing in the tree; a profile without an attachment, with
+   * a pattern, or for a path that exists (busybox, runc...) stays.
+   */
+  private void pruneAppArmorProfiles(FileTree.Builder b) throws IOException {
+    TreeEntry dir = b.get(APPARMOR_PROFILES);
+    if (dir == null || !dir.isDirectory()) {
+      return;
+    }
+    FileTree now = b.build();
+    for (TreeEntry e : now.children(APPARMOR_PROFILES)) {
+      if (e.type() != EntryType.REGULAR) {
+        continue;
+      }
+      List<String> attachments = new ArrayList<>();
+      for (String line : lines(e)) {
+        Matcher m = APPARMOR_ATTACHMENT.matcher(line);
+        if (m.find()) {
+          attachments.add(m.group(1) != null ? m.group(1) : m.group(2));
+        }
+      }
+      if (!attachments.isEmpty() && attachments.stream().allMatch(a -> absentPlainPath(now, a))) {
+        b.remove(e.path());
+        removed.add(e.path());
+      }
+    }
+  }
+
+  /**
+   * Whether {@code path} is a plain absolute path (no AppArmor pattern characters) that names
+   * nothing in {@code t}. The merged-/usr links (/bin, /sbin, /lib...) are followed; a path through
+   * any other symlink counts as present.
+   */
+  static boolean absentPlainPath(FileTree t, String path) {
+    if (!path.startsWith("/") || path.chars().anyMatch(c -> "{}[]*?@$\"\\^".indexOf(c) >= 0)) {
+      return false;
+    }
+    String[] parts = path.substring(1).split("/");
+    if (parts.length > 1 && MERGED.contains(parts[0])) {
+      TreeEntry top = t.get("/" + parts[0]);
+      if (top != null && top.type() == EntryType.SYMLINK) {
+        parts[0] = "usr/" + parts[0];
+      }
+    }
+    String at = "";
+    for (int i = 0; i < parts.length; i++) {
+      at = at + "/" + parts[i];
+      TreeEntry e = t.get(at);
+      if (e == null) {
+        return true;
+      }
+      if (e.type() == EntryType.SYMLINK && i < parts.length - 1) {
+        return false;
+      }
+    }
+    return false;
   }
 
   /** Every top-level bin/sbin/lib* name must be a symlink to usr/NAME (or /usr/NAME). */

@@ -236,6 +236,52 @@ class UsrAssemblerTest {
   }
 
   @Test
+  void appArmorProfilesOfProgramsTheImageLacksAreRemovedOthersStay() throws Exception {
+    FileTree.Builder b = base();
+    String d = "/etc/apparmor.d/";
+    b.putWithParents(
+        file(
+            d + "chrome",
+            "profile chrome /opt/google/chrome/chrome flags=(unconfined) {\n  userns,\n}\n"));
+    b.putWithParents(
+        file(d + "old-style", "#include <tunables/global>\n/usr/sbin/gone {\n  /etc/x r,\n}\n"));
+    b.putWithParents(
+        file(
+            d + "transmission",
+            "profile transmission-daemon /usr/bin/transmission-daemon flags=(complain) {\n}\n"
+                + "profile transmission-cli /usr/bin/transmission-cli {\n}\n"));
+    // present through the merged-/usr link /bin -> usr/bin
+    b.putWithParents(file(d + "true", "profile true /bin/true flags=(unconfined) {\n}\n"));
+    b.putWithParents(
+        file(d + "mixed", "profile gone /usr/bin/gone {\n}\nprofile here /usr/bin/true {\n}\n"));
+    b.putWithParents(
+        file(d + "runc", "profile runc /usr/{bin,sbin}/runc flags=(unconfined) {\n}\n"));
+    b.putWithParents(file(d + "opera", "profile opera /usr/lib/@{multiarch}/opera/opera {\n}\n"));
+    b.putWithParents(file(d + "userns", "profile unprivileged_userns flags=(complain) {\n}\n"));
+    b.putWithParents(file(d + "quoted", "profile \"A B\" \"/usr/lib/a b/A B\" {\n}\n"));
+    b.putWithParents(file(d + "abstractions/base", "/usr/bin/gone rix,\n"));
+    // a path through a symlink other than the merged-/usr ones counts as present
+    b.putWithParents(TreeEntry.symlink("/opt/app", "/usr/lib/app"));
+    b.putWithParents(file(d + "via-link", "profile app /opt/app/run {\n}\n"));
+
+    UsrAssembler.Result r =
+        UsrAssembler.assemble(
+            b.build(), inputs(ImageSpec.parse("version: 1.2.3\n", "t.yaml", null)));
+    FileTree t = r.tree();
+    String e = "/usr/share/basalt/etc/apparmor.d/";
+    for (String gone : new String[] {"chrome", "old-style", "transmission"}) {
+      assertNull(t.get(e + gone), gone);
+      assertTrue(r.report().removed().contains(d + gone), gone);
+    }
+    for (String kept :
+        new String[] {
+          "true", "mixed", "runc", "opera", "userns", "quoted", "abstractions/base", "via-link"
+        }) {
+      assertNotNull(t.get(e + kept), kept);
+    }
+  }
+
+  @Test
   void sameInputsGiveEqualTrees() throws Exception {
     ImageSpec spec = ImageSpec.loadDefault();
     FileTree a = UsrAssembler.assemble(base().build(), inputs(spec)).tree();
