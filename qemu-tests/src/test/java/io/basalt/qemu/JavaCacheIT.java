@@ -78,9 +78,13 @@ class JavaCacheIT {
   /** The cache file extension for the image's runtime: aot from Java 25 on, else jsa. */
   static String ext;
 
+  /** The image's Java version, read once from its manifest. */
+  static String javaVersion;
+
   @BeforeAll
   static void setUp() throws Exception {
-    ext = Integer.parseInt(java().split("[^0-9]")[0]) >= 25 ? "aot" : "jsa";
+    javaVersion = java();
+    ext = Integer.parseInt(javaVersion.split("[^0-9]")[0]) >= 25 ? "aot" : "jsa";
     image = new GuestImage(GuestImage.defaultImage(), Path.of("target", "cds-it").toAbsolutePath());
     image.appendCmdline("basalt.testhook");
     image.putOem("basalt-test.sh", SCRIPT);
@@ -122,7 +126,7 @@ class JavaCacheIT {
         "the launcher maps the new cache: " + first);
     assertTrue(
         Integer.parseInt(first.get("ctlfromarchive")) > 20, "basaltctl maps its cache: " + first);
-    assertTrue(first.get("ctlversion").contains("Java " + java()), first.toString());
+    assertTrue(first.get("ctlversion").contains("Java " + javaVersion), first.toString());
 
     Map<String, String> second;
     try (QemuVm vm = QemuVm.start("cds-2", args, image.work.resolve("cds-2.log"))) {
