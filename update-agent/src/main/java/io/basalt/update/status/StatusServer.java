@@ -49,6 +49,25 @@ public final class StatusServer implements AutoCloseable {
   /** Requests that do not change the agent's state. */
   public static final Set<String> READ_ONLY = Set.of("status");
 
+  /*
+   * The fixed answers, encoded once. Making them also loads the protocol class and its JSON encoder
+   * at start-up rather than inside the first client's read timeout.
+   */
+  private static final byte[] BUSY;
+  private static final byte[] REFUSED;
+
+  static {
+    try {
+      BUSY =
+          StatusProtocol.encode(
+              new StatusProtocol.Reply(false, "the update agent is busy; try again", null));
+      REFUSED =
+          StatusProtocol.encode(new StatusProtocol.Reply(false, StatusProtocol.NEEDS_GROUP, null));
+    } catch (IOException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
   private final Path socket;
   private final Function<String, StatusProtocol.Reply> handler;
   private final PeerAccess access;
@@ -126,7 +145,7 @@ public final class StatusServer implements AutoCloseable {
       if (!slots.tryAcquire()) {
         ScheduledFuture<?> cut = deadline(c);
         try (c) {
-          reply(c, new StatusProtocol.Reply(false, "the update agent is busy; try again", null));
+          write(c, BUSY);
         } catch (IOException e) {
           // the client is gone
         } finally {
@@ -176,7 +195,7 @@ public final class StatusServer implements AutoCloseable {
         // Read the request first: closing before the client has written it fails the client's
         // write with "Broken pipe" instead of showing this answer.
         StatusProtocol.readLine(c);
-        reply(c, new StatusProtocol.Reply(false, StatusProtocol.NEEDS_GROUP, null));
+        write(c, REFUSED);
         cut.cancel(false);
         return;
       }
@@ -201,16 +220,26 @@ public final class StatusServer implements AutoCloseable {
           r = new StatusProtocol.Reply(false, "internal error: " + e, null);
         }
       }
+      // Encoded before the deadline: the timeout measures the client, not the agent's own work.
+      byte[] out;
+      try {
+        out = StatusProtocol.encode(r);
+      } catch (IOException | RuntimeException e) {
+        out =
+            StatusProtocol.encode(
+                new StatusProtocol.Reply(
+                    false, "internal error: cannot encode the reply: " + e, null));
+      }
       cut = deadline(c);
-      reply(c, r);
+      write(c, out);
       cut.cancel(false);
     } catch (IOException e) {
       // the client went away or timed out: nothing to answer
     }
   }
 
-  private static void reply(SocketChannel c, StatusProtocol.Reply r) throws IOException {
-    ByteBuffer b = ByteBuffer.wrap(StatusProtocol.encode(r));
+  private static void write(SocketChannel c, byte[] reply) throws IOException {
+    ByteBuffer b = ByteBuffer.wrap(reply);
     while (b.hasRemaining()) {
       c.write(b);
     }

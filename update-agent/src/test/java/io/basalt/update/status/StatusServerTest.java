@@ -145,6 +145,60 @@ class StatusServerTest {
     }
   }
 
+  /**
+   * The read timeout measures the client, not the agent: a prompt client gets its answer however
+   * long the agent takes to make it, encoding included. On a freshly booted machine the agent's
+   * first reply paid for loading the JSON encoder inside the client's time and the first {@code
+   * basaltctl status} got "closed without an answer".
+   */
+  @Test
+  void aPromptClientIsAnsweredHoweverLongTheAgentTakesToEncodeTheReply() throws Exception {
+    List<String> slowToEncode =
+        new java.util.AbstractList<>() {
+          @Override
+          public String get(int i) {
+            try {
+              Thread.sleep(400); // longer than the read timeout below
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+            return "0.9.0";
+          }
+
+          @Override
+          public int size() {
+            return 1;
+          }
+        };
+    AgentStatus slow =
+        new AgentStatus(
+            "1.0.0",
+            "A",
+            "stable",
+            "off",
+            "idle",
+            -1,
+            null,
+            null,
+            null,
+            null,
+            null,
+            slowToEncode,
+            -1,
+            -1);
+    Path sock = dir.resolve("run/agent.sock");
+    server =
+        new StatusServer(
+            sock,
+            req -> new StatusProtocol.Reply(true, null, slow),
+            peer -> PeerAccess.Level.ALL,
+            Duration.ofMillis(150));
+    server.start();
+    StatusProtocol.Reply st = StatusProtocol.call(sock, "status", Duration.ofSeconds(5));
+    assertTrue(st.ok(), st.message());
+    assertEquals(List.of("0.9.0"), st.status().failedVersions());
+  }
+
   @Test
   void clientGivesUpAfterItsTimeoutWhenTheAgentDoesNotAnswer() throws Exception {
     Path sock = dir.resolve("mute.sock");
