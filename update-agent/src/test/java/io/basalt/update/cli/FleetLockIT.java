@@ -140,9 +140,12 @@ class FleetLockIT {
 
   static final String TOKEN = "s3cret-fleet-token";
 
+  /** Token files and coordinator state, deleted after the class. */
+  @org.junit.jupiter.api.io.TempDir static java.nio.file.Path scratch;
+
   /** A token file holding {@link #TOKEN} (with the trailing newline an editor leaves). */
   static String tokenFile() throws IOException {
-    java.nio.file.Path f = java.nio.file.Files.createTempFile("fleetlock-token", ".txt");
+    java.nio.file.Path f = java.nio.file.Files.createTempFile(scratch, "fleetlock-token", ".txt");
     java.nio.file.Files.writeString(f, TOKEN + "\n");
     return f.toString();
   }
@@ -380,7 +383,8 @@ class FleetLockIT {
       FleetLockClient client = new FleetLockClient(s.base, Duration.ofSeconds(20), TOKEN);
       client.preReboot("zincati-node", "canary");
       java.util.List<String> reboots = new java.util.ArrayList<>();
-      java.nio.file.Path state = java.nio.file.Files.createTempDirectory("basalt-fl-state");
+      java.nio.file.Path state =
+          java.nio.file.Files.createTempDirectory(scratch, "basalt-fl-state");
       io.basalt.update.strategy.RebootCoordinator c =
           io.basalt.update.strategy.RebootCoordinator.builder()
               .strategy(
@@ -412,7 +416,6 @@ class FleetLockIT {
                   "coreos.com/updateengine/rebootlock/groups/canary/semaphore",
                   "--print-value-only")
               .contains("\"basalt-node\""));
-      java.nio.file.Files.deleteIfExists(state);
     }
   }
 
