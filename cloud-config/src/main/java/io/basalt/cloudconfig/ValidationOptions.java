@@ -21,7 +21,8 @@ public final class ValidationOptions {
           "ssh.service",
           "systemd-networkd.service",
           "systemd-resolved.service",
-          "basalt-update-agent.service");
+          "basalt-update-agent.service",
+          "basalt-update-agent.socket");
 
   private final Predicate<String> shipsUnit;
 

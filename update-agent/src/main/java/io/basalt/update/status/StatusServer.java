@@ -33,6 +33,11 @@ import jdk.net.ExtendedSocketOptions;
  * users get that reply rather than a bare EACCES, the socket file is mode 0666 in a 0755 directory
  * (the D-Bus model: the file lets everyone connect, the server checks who connected).
  *
+ * <p>Under systemd the socket comes from {@code basalt-update-agent.socket} (socket activation: the
+ * listening socket is the process's standard input). It exists from early boot, so a client that
+ * connects before the agent's JVM is up waits in the socket's backlog for the answer instead of
+ * finding no socket; and it is systemd's file, left in place when the agent stops.
+ *
  * <p>Thread-safe start/close; the handler runs on client threads concurrently.
  */
 public final class StatusServer implements AutoCloseable {
@@ -74,6 +79,7 @@ public final class StatusServer implements AutoCloseable {
   private final Duration readTimeout;
   private final Semaphore slots = new Semaphore(MAX_CLIENTS);
   private ServerSocketChannel server;
+  private boolean activated;
   private Thread thread;
   private ExecutorService clients;
   private ScheduledExecutorService timer;
@@ -96,11 +102,31 @@ public final class StatusServer implements AutoCloseable {
   }
 
   /**
-   * Binds (replacing a stale socket file) and starts the threads.
+   * Serves the listening socket systemd passed for this path (socket activation), else binds
+   * (replacing a stale socket file), and starts the threads.
    *
    * @throws IOException if the socket cannot be bound
    */
   public synchronized void start() throws IOException {
+    if (System.inheritedChannel() instanceof ServerSocketChannel passed
+        && passed.getLocalAddress() instanceof UnixDomainSocketAddress a
+        && a.getPath().equals(socket)) {
+      server = passed;
+      activated = true;
+    } else {
+      bind();
+    }
+    AtomicInteger n = new AtomicInteger();
+    clients =
+        Executors.newFixedThreadPool(
+            MAX_CLIENTS, r -> daemon(r, "status-client-" + n.incrementAndGet()));
+    timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "status-timeout"));
+    thread = daemon(this::loop, "status-socket");
+    thread.start();
+  }
+
+  /** Binds the socket file as systemd's socket unit makes it: mode 0666 in a 0755 directory. */
+  private void bind() throws IOException {
     Files.createDirectories(socket.getParent());
     try {
       Files.setPosixFilePermissions(
@@ -116,13 +142,6 @@ public final class StatusServer implements AutoCloseable {
     } catch (UnsupportedOperationException e) {
       // not a POSIX file system
     }
-    AtomicInteger n = new AtomicInteger();
-    clients =
-        Executors.newFixedThreadPool(
-            MAX_CLIENTS, r -> daemon(r, "status-client-" + n.incrementAndGet()));
-    timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "status-timeout"));
-    thread = daemon(this::loop, "status-socket");
-    thread.start();
   }
 
   private static Thread daemon(Runnable r, String name) {
@@ -251,7 +270,9 @@ public final class StatusServer implements AutoCloseable {
       server.close();
       clients.shutdownNow();
       timer.shutdownNow();
-      Files.deleteIfExists(socket);
+      if (!activated) {
+        Files.deleteIfExists(socket); // systemd's socket stays for the next activation
+      }
     }
   }
 }

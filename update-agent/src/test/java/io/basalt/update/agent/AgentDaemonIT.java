@@ -35,8 +35,8 @@ class AgentDaemonIT {
     return new String[] {Integer.toString(rc), out.toString(), err.toString()};
   }
 
-  @Test
-  void daemonServesStatusAndCleansUpOnSigterm() throws Exception {
+  /** A fake root with a v1 boot on slot A and a fallback entry; returns the agent's command. */
+  private List<String> agentInFakeRoot() throws Exception {
     Files.createDirectories(root.resolve("proc"));
     Files.writeString(root.resolve("proc/cmdline"), UpdateAgentTest.V1 + "\n");
     Files.createDirectories(root.resolve("usr/share/basalt"));
@@ -50,26 +50,27 @@ class AgentDaemonIT {
         root.resolve("efi/loader/entries/basalt-0.9.0-B.conf"),
         BootEntry.fresh("0.9.0", "B").text("x"));
     Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
-    List<String> cmd =
-        new ArrayList<>(
-            List.of(
-                javaBin.toString(),
-                "-Xmx48m",
-                "-Xms4m",
-                "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1",
-                "-Xss512k",
-                "-XX:ReservedCodeCacheSize=16m",
-                "-XX:MaxMetaspaceSize=64m",
-                "-XX:MinHeapFreeRatio=10",
-                "-XX:MaxHeapFreeRatio=30",
-                "-cp",
-                System.getProperty("java.class.path"),
-                "io.basalt.update.agent.AgentMain",
-                "--root",
-                root.toString()));
+    return List.of(
+        javaBin.toString(),
+        "-Xmx48m",
+        "-Xms4m",
+        "-XX:+UseSerialGC",
+        "-XX:TieredStopAtLevel=1",
+        "-Xss512k",
+        "-XX:ReservedCodeCacheSize=16m",
+        "-XX:MaxMetaspaceSize=64m",
+        "-XX:MinHeapFreeRatio=10",
+        "-XX:MaxHeapFreeRatio=30",
+        "-cp",
+        System.getProperty("java.class.path"),
+        "io.basalt.update.agent.AgentMain",
+        "--root",
+        root.toString());
+  }
+
+  /** Starts {@code cmd} with its output collected into {@code log}. */
+  private static Process started(List<String> cmd, StringBuffer log) throws Exception {
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    StringBuffer logText = new StringBuffer();
     Thread pump =
         new Thread(
             () -> {
@@ -79,13 +80,65 @@ class AgentDaemonIT {
                           p.getInputStream(), java.nio.charset.StandardCharsets.UTF_8))) {
                 String l;
                 while ((l = in.readLine()) != null) {
-                  logText.append(l).append('\n');
+                  log.append(l).append('\n');
                 }
               } catch (java.io.IOException e) {
                 // process gone
               }
             });
+    pump.setDaemon(true);
     pump.start();
+    return p;
+  }
+
+  /**
+   * Under systemd the socket comes from {@code basalt-update-agent.socket}: it exists before the
+   * agent's JVM, so {@code basaltctl status} right after boot waits for the answer instead of
+   * finding no socket ("the update agent is not running", seen by UpdateEndToEndIT on a fallback
+   * boot). {@code systemd-socket-activate} plays systemd: it listens, and on the first connection
+   * starts the agent with the listening socket as standard input, as {@code StandardInput=socket}
+   * does. An agent that bound a socket of its own left this client unanswered.
+   */
+  @Test
+  void aClientThatConnectsBeforeASocketActivatedAgentStartsIsAnswered() throws Exception {
+    List<String> agent = agentInFakeRoot();
+    Path sock = root.resolve("run/basalt/update-agent.sock");
+    Files.createDirectories(sock.getParent());
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                "systemd-socket-activate",
+                "--listen=" + sock,
+                "sh",
+                "-c",
+                "exec \"$0\" \"$@\" 0<&3 3<&-"));
+    cmd.addAll(agent);
+    StringBuffer log = new StringBuffer();
+    Process p = started(cmd, log);
+    try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (!Files.exists(sock) && System.nanoTime() < deadline && p.isAlive()) {
+        Thread.sleep(20);
+      }
+      assertTrue(Files.exists(sock), "systemd-socket-activate made no socket: " + log);
+      assertTrue(log.indexOf("started: version") < 0, "the agent must not run before the call");
+      String[] r = ctl("status", "--json", "--socket", sock.toString());
+      assertEquals("0", r[0], r[2] + "\nlog: " + log);
+      assertTrue(r[1].contains("\"version\" : \"1.0.0\""), r[1]);
+      p.destroy(); // SIGTERM
+      assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+      assertTrue(Files.exists(sock), "the socket is systemd's and stays for the next activation");
+    } finally {
+      p.destroyForcibly();
+      p.waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void daemonServesStatusAndCleansUpOnSigterm() throws Exception {
+    List<String> cmd = agentInFakeRoot();
+    StringBuffer logText = new StringBuffer();
+    Process p = started(cmd, logText);
     try {
       Path sock = root.resolve("run/basalt/update-agent.sock");
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
@@ -108,7 +161,6 @@ class AgentDaemonIT {
       p.destroy(); // SIGTERM
       assertTrue(p.waitFor(30, TimeUnit.SECONDS));
       assertFalse(Files.exists(sock), "socket removed on SIGTERM");
-      pump.join(10_000);
       String out = logText.toString();
       assertTrue(
           out.contains("started: version 1.0.0, slot A, channel beta, strategy reboot"), out);
