@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.basalt.cloudconfig.Schema.Bool;
+import io.basalt.cloudconfig.Schema.Dict;
 import io.basalt.cloudconfig.Schema.Field;
 import io.basalt.cloudconfig.Schema.Int;
 import io.basalt.cloudconfig.Schema.Num;
@@ -52,6 +53,10 @@ public final class JsonSchema {
     ObjectNode n = JSON.createObjectNode();
     if (t instanceof Obj o) {
       object(n, o);
+    } else if (t instanceof Dict d) {
+      n.put("type", "object");
+      n.putObject("propertyNames").put("pattern", d.keyPattern());
+      n.set("additionalProperties", type(Str.any()));
     } else if (t instanceof Seq s) {
       n.put("type", "array");
       n.set("items", type(s.element()));
