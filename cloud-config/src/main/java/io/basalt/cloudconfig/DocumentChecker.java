@@ -348,26 +348,14 @@ final class DocumentChecker {
     Map<String, Object> out = new LinkedHashMap<>();
     Map<String, Node> seen = new HashMap<>();
     for (NodeTuple t : flatten(m)) {
-      Node keyNode = t.getKeyNode();
-      if (!(keyNode instanceof ScalarNode ks)) {
-        add(Severity.ERROR, keyNode.getStartMark(), "keys must be plain strings in " + label(path));
+      ScalarNode ks = newKey(t, seen, path, true);
+      if (ks == null) {
         continue;
       }
+      Node keyNode = ks;
       String raw = ks.getValue();
       String name = raw.replace('-', '_');
       String childPath = path.isEmpty() ? name : path + "." + name;
-      Node previous = seen.put(name, keyNode);
-      if (previous != null) {
-        add(
-            Severity.ERROR,
-            keyNode.getStartMark(),
-            "duplicate key '"
-                + childPath
-                + "' (first at line "
-                + (previous.getStartMark().getLine() + 1 + lineOffset)
-                + ")");
-        continue;
-      }
       Field field = obj.field(name);
       if (field == null) {
         unknownKey(ks, raw, name, obj, path);
@@ -403,30 +391,44 @@ final class DocumentChecker {
     return out;
   }
 
+  /**
+   * The key of {@code t} when it is a plain string not seen before in this mapping (recorded in
+   * {@code seen} under its name: {@code -} read as {@code _} when {@code normalise}); null, with an
+   * error, for any other key.
+   */
+  private ScalarNode newKey(NodeTuple t, Map<String, Node> seen, String path, boolean normalise) {
+    Node keyNode = t.getKeyNode();
+    if (!(keyNode instanceof ScalarNode ks)) {
+      add(Severity.ERROR, keyNode.getStartMark(), "keys must be plain strings in " + label(path));
+      return null;
+    }
+    String name = normalise ? ks.getValue().replace('-', '_') : ks.getValue();
+    Node previous = seen.put(name, keyNode);
+    if (previous != null) {
+      add(
+          Severity.ERROR,
+          keyNode.getStartMark(),
+          "duplicate key '"
+              + (path.isEmpty() ? name : path + "." + name)
+              + "' (first at line "
+              + (previous.getStartMark().getLine() + 1 + lineOffset)
+              + ")");
+      return null;
+    }
+    return ks;
+  }
+
   /** A mapping of free-form keys to strings: keys as written, checked with their values. */
   private Map<String, Object> walkDict(MappingNode m, Dict dict, String path) {
     Map<String, Object> out = new LinkedHashMap<>();
     Map<String, Node> seen = new HashMap<>();
     for (NodeTuple t : flatten(m)) {
-      Node keyNode = t.getKeyNode();
-      if (!(keyNode instanceof ScalarNode ks)) {
-        add(Severity.ERROR, keyNode.getStartMark(), "keys must be plain strings in " + label(path));
+      ScalarNode ks = newKey(t, seen, path, false);
+      if (ks == null) {
         continue;
       }
       String key = ks.getValue();
       String childPath = path + "." + key;
-      Node previous = seen.put(key, keyNode);
-      if (previous != null) {
-        add(
-            Severity.ERROR,
-            keyNode.getStartMark(),
-            "duplicate key '"
-                + childPath
-                + "' (first at line "
-                + (previous.getStartMark().getLine() + 1 + lineOffset)
-                + ")");
-        continue;
-      }
       Object v = walk(t.getValueNode(), Str.any(), childPath);
       String value = v == null ? "" : v.toString();
       if (!(t.getValueNode() instanceof ScalarNode)) {

@@ -5,6 +5,7 @@ import io.basalt.host.SwarmConf;
 import io.basalt.update.agent.AgentMain;
 import io.basalt.update.agent.Durations;
 import io.basalt.update.lock.EtcdClient;
+import io.basalt.update.lock.EtcdConfig;
 import io.basalt.update.swarm.DockerCli;
 import io.basalt.update.swarm.SwarmJoin;
 import java.io.IOException;
@@ -111,7 +112,13 @@ final class SwarmCommand implements Runnable {
                     Durations.parse(tokenWait, "--wait"),
                     Durations.parse(initLease, "--init-lease"),
                     Durations.parse(poll, "--poll"));
-            try (EtcdClient etcd = EtcdClient.create(AgentMain.etcdConfig(root))) {
+            EtcdConfig etcdConfig;
+            try {
+              etcdConfig = AgentMain.etcdConfig(root);
+            } catch (IOException e) {
+              throw new IllegalArgumentException(e.getMessage(), e); // update.conf: a bad setting
+            }
+            try (EtcdClient etcd = EtcdClient.create(etcdConfig)) {
               SwarmJoin.Outcome outcome =
                   new SwarmJoin(
                           etcd,

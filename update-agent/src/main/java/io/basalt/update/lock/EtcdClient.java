@@ -138,14 +138,8 @@ public final class EtcdClient implements AutoCloseable {
   public CasResult compareAndSwap(String key, byte[] value, long expectedModRevision)
       throws IOException {
     ObjectNode req = JSON.createObjectNode();
-    ObjectNode cmp = req.putArray("compare").addObject();
-    cmp.put("key", b64(key));
-    cmp.put("target", "MOD");
-    cmp.put("result", "EQUAL");
-    cmp.put("mod_revision", Long.toString(expectedModRevision));
-    ObjectNode put = req.putArray("success").addObject().putObject("request_put");
-    put.put("key", b64(key));
-    put.put("value", B64.encodeToString(value));
+    compare(req.putArray("compare"), key, "MOD", "mod_revision", expectedModRevision);
+    put(req.putArray("success"), key, value, 0);
     req.putArray("failure").addObject().putObject("request_range").put("key", b64(key));
     JsonNode resp = call("/kv/txn", req);
     long rev = headerRevision(resp);
@@ -175,18 +169,9 @@ public final class EtcdClient implements AutoCloseable {
     List<String> absent = new ArrayList<>(alsoAbsent);
     absent.add(0, key);
     for (String k : absent) {
-      ObjectNode cmp = compare.addObject();
-      cmp.put("key", b64(k));
-      cmp.put("target", "VERSION");
-      cmp.put("result", "EQUAL");
-      cmp.put("version", "0");
+      compare(compare, k, "VERSION", "version", 0);
     }
-    ObjectNode put = req.putArray("success").addObject().putObject("request_put");
-    put.put("key", b64(key));
-    put.put("value", B64.encodeToString(value));
-    if (lease != 0) {
-      put.put("lease", Long.toString(lease));
-    }
+    put(req.putArray("success"), key, value, lease);
     JsonNode resp = call("/kv/txn", req);
     return resp.path("succeeded").asBoolean(false) ? headerRevision(resp) : 0;
   }
@@ -201,16 +186,10 @@ public final class EtcdClient implements AutoCloseable {
   public boolean putAllIf(String guardKey, long guardModRevision, Map<String, byte[]> values)
       throws IOException {
     ObjectNode req = JSON.createObjectNode();
-    ObjectNode cmp = req.putArray("compare").addObject();
-    cmp.put("key", b64(guardKey));
-    cmp.put("target", "MOD");
-    cmp.put("result", "EQUAL");
-    cmp.put("mod_revision", Long.toString(guardModRevision));
+    compare(req.putArray("compare"), guardKey, "MOD", "mod_revision", guardModRevision);
     ArrayNode success = req.putArray("success");
     for (Map.Entry<String, byte[]> e : values.entrySet()) {
-      ObjectNode put = success.addObject().putObject("request_put");
-      put.put("key", b64(e.getKey()));
-      put.put("value", B64.encodeToString(e.getValue()));
+      put(success, e.getKey(), e.getValue(), 0);
     }
     return call("/kv/txn", req).path("succeeded").asBoolean(false);
   }
@@ -448,6 +427,26 @@ public final class EtcdClient implements AutoCloseable {
 
   private static long headerRevision(JsonNode resp) {
     return resp.path("header").path("revision").asLong(0);
+  }
+
+  /** Adds a transaction comparison: {@code key}'s {@code target} equals {@code value}. */
+  private static void compare(
+      ArrayNode compare, String key, String target, String field, long value) {
+    ObjectNode cmp = compare.addObject();
+    cmp.put("key", b64(key));
+    cmp.put("target", target);
+    cmp.put("result", "EQUAL");
+    cmp.put(field, Long.toString(value));
+  }
+
+  /** Adds a transaction put of {@code key}, attached to {@code lease} unless it is 0. */
+  private static void put(ArrayNode ops, String key, byte[] value, long lease) {
+    ObjectNode put = ops.addObject().putObject("request_put");
+    put.put("key", b64(key));
+    put.put("value", B64.encodeToString(value));
+    if (lease != 0) {
+      put.put("lease", Long.toString(lease));
+    }
   }
 
   private static String b64(String s) {

@@ -14,10 +14,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.SortedMap;
+import java.util.Timer;
+import java.util.TimerTask;
 import java.util.TreeMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -213,25 +212,23 @@ public final class SwarmJoin {
       return false;
     }
     log.accept("won " + initKey() + "; initialising the swarm");
-    ScheduledExecutorService keeper =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "swarm-init-lease");
-              t.setDaemon(true);
-              return t;
-            });
+    // Renews the lease every third of its TTL while this manager initialises (a daemon thread:
+    // a process that dies stops renewing, and the key goes when the lease ends).
+    Timer keeper = new Timer("swarm-init-lease", true);
     long period = Math.max(200, timing.initLease().toMillis() / 3);
     keeper.scheduleAtFixedRate(
-        () -> {
-          try {
-            etcd.keepAlive(lease);
-          } catch (IOException e) {
-            log.accept("renewing the lease of " + initKey() + " failed: " + e.getMessage());
+        new TimerTask() {
+          @Override
+          public void run() {
+            try {
+              etcd.keepAlive(lease);
+            } catch (IOException e) {
+              log.accept("renewing the lease of " + initKey() + " failed: " + e.getMessage());
+            }
           }
         },
         period,
-        period,
-        TimeUnit.MILLISECONDS);
+        period);
     boolean initialised = false;
     boolean published = false;
     try {
@@ -259,7 +256,7 @@ public final class SwarmJoin {
               + "'; published "
               + String.join(", ", values.keySet()));
     } finally {
-      keeper.shutdownNow();
+      keeper.cancel();
       if (initialised && !published) {
         try {
           docker.leave();

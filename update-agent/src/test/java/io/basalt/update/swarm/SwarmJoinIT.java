@@ -25,8 +25,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,25 +36,14 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SwarmJoinIT {
 
-  static EtcdProcess etcd;
-
   @TempDir Path dir;
 
   private final List<String> log = Collections.synchronizedList(new ArrayList<>());
 
-  @BeforeAll
-  static void startEtcd() throws Exception {
-    etcd = EtcdProcess.start();
-  }
+  /** This test's etcd, its own. */
+  private EtcdProcess etcd;
 
-  @AfterAll
-  static void stopEtcd() {
-    if (etcd != null) {
-      etcd.close();
-    }
-  }
-
-  private static EtcdClient client() throws IOException {
+  private EtcdClient client() throws IOException {
     return EtcdClient.create(EtcdConfig.builder().endpoints(etcd.endpoint()).build());
   }
 
@@ -116,6 +103,13 @@ class SwarmJoinIT {
 
   @Test
   void threeNodesRacingMakeOneSwarmAndJoinWithTheirRolesToken() throws Exception {
+    try (EtcdProcess e = EtcdProcess.start()) {
+      etcd = e;
+      raceRerunAndRejoin();
+    }
+  }
+
+  private void raceRerunAndRejoin() throws Exception {
     FakeSwarm swarm = new FakeSwarm();
     List<FakeSwarm.Node> nodes =
         List.of(swarm.node("10.0.0.1"), swarm.node("10.0.0.2"), swarm.node("10.0.0.3"));
@@ -201,6 +195,13 @@ class SwarmJoinIT {
 
   @Test
   void aWinnerKilledBeforePublishingIsReplacedOnceItsLeaseEnds() throws Exception {
+    try (EtcdProcess e = EtcdProcess.start()) {
+      etcd = e;
+      killedWinner();
+    }
+  }
+
+  private void killedWinner() throws Exception {
     Path root = dir.resolve("root");
     Files.createDirectories(root.resolve("etc/basalt"));
     Files.writeString(root.resolve("etc/hostname"), "doomed\n");
