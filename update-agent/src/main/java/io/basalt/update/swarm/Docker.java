@@ -63,11 +63,5 @@ public interface Docker {
    * @param nodeId this node's id in the swarm, empty when in none
    * @param manager whether this node is a manager ({@code ControlAvailable})
    */
-  record SwarmInfo(String state, String nodeId, boolean manager) {
-
-    /** Whether this node is in a swarm. */
-    public boolean active() {
-      return state.equals("active");
-    }
-  }
+  record SwarmInfo(String state, String nodeId, boolean manager) {}
 }

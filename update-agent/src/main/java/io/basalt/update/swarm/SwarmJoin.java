@@ -174,7 +174,8 @@ public final class SwarmJoin {
         labels(info);
         return Outcome.JOINED;
       }
-      if (role == SwarmConf.Role.MANAGER && tryInit()) {
+      // A lease is granted only when init looks free: the transaction decides among the racers.
+      if (role == SwarmConf.Role.MANAGER && etcd.get(initKey()).isEmpty() && tryInit()) {
         return Outcome.INITIALISED;
       }
       if (!clock.instant().isBefore(deadline)) {

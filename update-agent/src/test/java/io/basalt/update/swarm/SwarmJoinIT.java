@@ -284,4 +284,26 @@ class SwarmJoinIT {
         w.changes());
     assertEquals(1, swarm.swarms());
   }
+
+  @Test
+  void aLeaseKeptAliveOutlivesItsTtlAndItsKeyGoesWhenItEnds() throws Exception {
+    try (EtcdProcess e = EtcdProcess.start();
+        EtcdClient c = EtcdClient.create(EtcdConfig.builder().endpoints(e.endpoint()).build())) {
+      long lease = c.grantLease(Duration.ofSeconds(2));
+      long rev =
+          c.createIfAbsent("/t/init", "me".getBytes(StandardCharsets.UTF_8), lease, List.of());
+      assertTrue(rev > 0);
+      assertEquals(
+          0, c.createIfAbsent("/t/init", "other".getBytes(StandardCharsets.UTF_8), 0, List.of()));
+      for (int i = 0; i < 8; i++) {
+        Thread.sleep(500);
+        assertTrue(c.keepAlive(lease));
+      }
+      assertTrue(c.get("/t/init").isPresent(), "kept alive for 4 s, twice its TTL");
+      Thread.sleep(3500);
+      assertTrue(c.get("/t/init").isEmpty(), "not renewed: gone with the lease");
+      assertFalse(c.keepAlive(lease));
+      c.revokeLease(lease); // an ended lease is not an error
+    }
+  }
 }
