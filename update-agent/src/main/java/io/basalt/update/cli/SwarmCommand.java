@@ -33,6 +33,9 @@ import picocli.CommandLine.Option;
     subcommands = {SwarmCommand.Join.class, CommandLine.HelpCommand.class})
 final class SwarmCommand implements Runnable {
 
+  /** Time between two looks at etcd while waiting for the tokens. */
+  static final Duration POLL = Duration.ofSeconds(2);
+
   /** Exit code when the join tokens did not appear in etcd in time. */
   static final int EXIT_WAITED = 5;
 
@@ -80,12 +83,6 @@ final class SwarmCommand implements Runnable {
     String initLease = "60s";
 
     @Option(
-        names = "--poll",
-        paramLabel = "DURATION",
-        description = "Time between two looks at etcd while waiting (default 2s).")
-    String poll = "2s";
-
-    @Option(
         names = "--docker",
         paramLabel = "PROGRAM",
         description = "The docker client (default docker).")
@@ -111,7 +108,7 @@ final class SwarmCommand implements Runnable {
                 new SwarmJoin.Timing(
                     Durations.parse(tokenWait, "--wait"),
                     Durations.parse(initLease, "--init-lease"),
-                    Durations.parse(poll, "--poll"));
+                    POLL);
             EtcdConfig etcdConfig;
             try {
               etcdConfig = AgentMain.etcdConfig(root);

@@ -239,9 +239,7 @@ class SwarmJoinIT {
                 "--docker",
                 docker.toString(),
                 "--init-lease",
-                "4s",
-                "--poll",
-                "100ms")
+                "4s")
             .redirectErrorStream(true)
             .redirectOutput(out.toFile())
             .start();
