@@ -7,6 +7,7 @@ import java.util.SortedMap;
 /**
  * The few Docker Engine commands a node's swarm join needs, so that tests can record them. Join
  * tokens pass through {@link #joinToken} and {@link #join} only; implementations never log them.
+ * Implementations say whether they are thread-safe; {@link SwarmJoin} calls from one thread.
  */
 public interface Docker {
 

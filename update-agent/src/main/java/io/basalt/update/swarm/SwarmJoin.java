@@ -33,7 +33,7 @@ import java.util.function.Consumer;
 public final class SwarmJoin {
 
   /** The swarm's port for managers ({@code docker swarm init} default). */
-  public static final int MANAGER_PORT = 2377;
+  static final int MANAGER_PORT = 2377;
 
   /** How a run ended. */
   public enum Outcome {
@@ -96,7 +96,7 @@ public final class SwarmJoin {
   }
 
   /** The etcd prefix of swarm {@code cluster}: {@code /basalt/swarm/CLUSTER/}. */
-  public static String keyPrefix(String cluster) {
+  private static String keyPrefix(String cluster) {
     return "/basalt/swarm/" + cluster + "/";
   }
 
