@@ -87,7 +87,22 @@ final class Binder {
         strings(tree, "ssh_authorized_keys"),
         files,
         str(tree, "manage_etc_hosts"),
-        coreos);
+        coreos,
+        swarm(tree));
+  }
+
+  @SuppressWarnings("unchecked")
+  private static CloudConfig.Swarm swarm(Map<String, Object> tree) {
+    Map<String, Object> basalt = (Map<String, Object>) tree.getOrDefault("basalt", Map.of());
+    Map<String, Object> s = (Map<String, Object>) basalt.get("swarm");
+    if (s == null) {
+      return null;
+    }
+    Map<String, String> labels = new LinkedHashMap<>();
+    ((Map<String, Object>) s.getOrDefault("labels", Map.of()))
+        .forEach((k, v) -> labels.put(k, v.toString()));
+    return new CloudConfig.Swarm(
+        str(s, "role"), str(s, "advertise_addr"), str(s, "cluster"), labels);
   }
 
   /**

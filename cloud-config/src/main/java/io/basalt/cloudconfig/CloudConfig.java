@@ -23,6 +23,7 @@ import java.util.zip.GZIPInputStream;
  * @param writeFiles files to write
  * @param manageEtcHosts {@code "localhost"} or null
  * @param coreos the {@code coreos:} section
+ * @param swarm {@code basalt.swarm}, or null
  */
 public record CloudConfig(
     String hostname,
@@ -30,7 +31,8 @@ public record CloudConfig(
     List<String> sshAuthorizedKeys,
     List<WriteFile> writeFiles,
     String manageEtcHosts,
-    CoreOs coreos) {
+    CoreOs coreos,
+    Swarm swarm) {
 
   public CloudConfig {
     users = List.copyOf(users);
@@ -41,7 +43,7 @@ public record CloudConfig(
 
   /** An empty config (what an empty user-data or a script-only user-data means). */
   public static CloudConfig empty() {
-    return new CloudConfig(null, List.of(), List.of(), List.of(), null, CoreOs.empty());
+    return new CloudConfig(null, List.of(), List.of(), List.of(), null, CoreOs.empty(), null);
   }
 
   /**
@@ -80,7 +82,20 @@ public record CloudConfig(
         keys,
         writeFiles,
         manageEtcHosts,
-        c);
+        c,
+        swarm);
+  }
+
+  /**
+   * {@code basalt.swarm}: this machine's place in a Docker Swarm whose nodes meet through etcd.
+   * Values are as written (after metadata substitution); {@code cluster} is null when not given.
+   */
+  public record Swarm(
+      String role, String advertiseAddr, String cluster, Map<String, String> labels) {
+    public Swarm {
+      Objects.requireNonNull(role, "role");
+      labels = Collections.unmodifiableMap(new LinkedHashMap<>(labels));
+    }
   }
 
   /** A {@code users[]} entry. {@link #toString()} never shows the password hash. */

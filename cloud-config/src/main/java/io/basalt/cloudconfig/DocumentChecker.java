@@ -2,6 +2,7 @@ package io.basalt.cloudconfig;
 
 import io.basalt.cloudconfig.Diagnostic.Severity;
 import io.basalt.cloudconfig.Schema.Bool;
+import io.basalt.cloudconfig.Schema.Dict;
 import io.basalt.cloudconfig.Schema.Field;
 import io.basalt.cloudconfig.Schema.Int;
 import io.basalt.cloudconfig.Schema.Num;
@@ -9,6 +10,7 @@ import io.basalt.cloudconfig.Schema.Obj;
 import io.basalt.cloudconfig.Schema.Seq;
 import io.basalt.cloudconfig.Schema.Str;
 import io.basalt.cloudconfig.Schema.Type;
+import io.basalt.host.SwarmConf;
 import java.io.IOException;
 import java.io.StringReader;
 import java.math.BigInteger;
@@ -110,6 +112,10 @@ final class DocumentChecker {
 
   /** Characters of scalar text once aliases are expanded. */
   static final int MAX_EXPANDED_CHARS = MAX_CODE_POINTS;
+
+  /** The metadata variables user-data may hold in place of an address (Metadata substitutes). */
+  static final List<String> METADATA_VARIABLES =
+      List.of("$private_ipv4", "$public_ipv4", "$private_ipv6", "$public_ipv6");
 
   private final int lineOffset;
   private final String where;
@@ -226,6 +232,13 @@ final class DocumentChecker {
       }
       return walkObject(m, obj, path);
     }
+    if (type instanceof Dict dict) {
+      if (!(node instanceof MappingNode m)) {
+        typeError(node, path, "a mapping");
+        return null;
+      }
+      return walkDict(m, dict, path);
+    }
     if (type instanceof Seq seq) {
       if (!(node instanceof SequenceNode sn)) {
         typeError(node, path, "a list");
@@ -335,26 +348,14 @@ final class DocumentChecker {
     Map<String, Object> out = new LinkedHashMap<>();
     Map<String, Node> seen = new HashMap<>();
     for (NodeTuple t : flatten(m)) {
-      Node keyNode = t.getKeyNode();
-      if (!(keyNode instanceof ScalarNode ks)) {
-        add(Severity.ERROR, keyNode.getStartMark(), "keys must be plain strings in " + label(path));
+      ScalarNode ks = newKey(t, seen, path, true);
+      if (ks == null) {
         continue;
       }
+      Node keyNode = ks;
       String raw = ks.getValue();
       String name = raw.replace('-', '_');
       String childPath = path.isEmpty() ? name : path + "." + name;
-      Node previous = seen.put(name, keyNode);
-      if (previous != null) {
-        add(
-            Severity.ERROR,
-            keyNode.getStartMark(),
-            "duplicate key '"
-                + childPath
-                + "' (first at line "
-                + (previous.getStartMark().getLine() + 1 + lineOffset)
-                + ")");
-        continue;
-      }
       Field field = obj.field(name);
       if (field == null) {
         unknownKey(ks, raw, name, obj, path);
@@ -386,6 +387,55 @@ final class DocumentChecker {
             m.getStartMark(),
             "missing required key '" + f.name() + "' in " + label(path));
       }
+    }
+    return out;
+  }
+
+  /**
+   * The key of {@code t} when it is a plain string not seen before in this mapping (recorded in
+   * {@code seen} under its name: {@code -} read as {@code _} when {@code normalise}); null, with an
+   * error, for any other key.
+   */
+  private ScalarNode newKey(NodeTuple t, Map<String, Node> seen, String path, boolean normalise) {
+    Node keyNode = t.getKeyNode();
+    if (!(keyNode instanceof ScalarNode ks)) {
+      add(Severity.ERROR, keyNode.getStartMark(), "keys must be plain strings in " + label(path));
+      return null;
+    }
+    String name = normalise ? ks.getValue().replace('-', '_') : ks.getValue();
+    Node previous = seen.put(name, keyNode);
+    if (previous != null) {
+      add(
+          Severity.ERROR,
+          keyNode.getStartMark(),
+          "duplicate key '"
+              + (path.isEmpty() ? name : path + "." + name)
+              + "' (first at line "
+              + (previous.getStartMark().getLine() + 1 + lineOffset)
+              + ")");
+      return null;
+    }
+    return ks;
+  }
+
+  /** A mapping of free-form keys to strings: keys as written, checked with their values. */
+  private Map<String, Object> walkDict(MappingNode m, Dict dict, String path) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    Map<String, Node> seen = new HashMap<>();
+    for (NodeTuple t : flatten(m)) {
+      ScalarNode ks = newKey(t, seen, path, false);
+      if (ks == null) {
+        continue;
+      }
+      String key = ks.getValue();
+      String childPath = path + "." + key;
+      Object v = walk(t.getValueNode(), Str.any(), childPath);
+      String value = v == null ? "" : v.toString();
+      if (!(t.getValueNode() instanceof ScalarNode)) {
+        continue; // wrong type, reported by walk
+      }
+      checkFormat(dict.keyFormat(), key + "=" + value, ks, childPath);
+      out.put(key, value);
     }
     return out;
   }
@@ -480,7 +530,10 @@ final class DocumentChecker {
             .contains(name)) {
       msg += " (a cloud-init key; the CoreOS #cloud-config format does not have it, it is ignored)";
     }
-    add(Severity.WARNING, keyNode.getStartMark(), msg);
+    if (obj.closed()) {
+      msg += " (expected one of " + String.join(", ", Schema.names(obj)) + ")";
+    }
+    add(obj.closed() ? Severity.ERROR : Severity.WARNING, keyNode.getStartMark(), msg);
   }
 
   // ---------------------------------------------------------------- values
@@ -648,6 +701,26 @@ final class DocumentChecker {
                   + ": expected key=value[,key=value...]");
         }
       }
+      case "ip-address" -> {
+        if (!METADATA_VARIABLES.contains(text)
+            && SwarmConf.problem(SwarmConf.ADVERTISE_ADDR, text).isPresent()) {
+          add(
+              Severity.ERROR,
+              at,
+              "invalid address "
+                  + quote(text)
+                  + " for "
+                  + path
+                  + ": expected an IPv4 or IPv6 address (no host name, no port) or one of "
+                  + String.join(", ", METADATA_VARIABLES));
+        }
+      }
+      case "swarm-cluster" ->
+          SwarmConf.problem(SwarmConf.CLUSTER, text)
+              .ifPresent(p -> add(Severity.ERROR, at, "invalid value for " + path + ": " + p));
+      case "swarm-label" ->
+          SwarmConf.problem(SwarmConf.LABEL, text)
+              .ifPresent(p -> add(Severity.ERROR, at, "invalid label " + path + ": " + p));
       default -> throw new IllegalStateException("unknown format " + format);
     }
   }

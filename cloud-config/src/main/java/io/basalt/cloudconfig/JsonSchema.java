@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.basalt.cloudconfig.Schema.Bool;
+import io.basalt.cloudconfig.Schema.Dict;
 import io.basalt.cloudconfig.Schema.Field;
 import io.basalt.cloudconfig.Schema.Int;
 import io.basalt.cloudconfig.Schema.Num;
@@ -52,6 +53,10 @@ public final class JsonSchema {
     ObjectNode n = JSON.createObjectNode();
     if (t instanceof Obj o) {
       object(n, o);
+    } else if (t instanceof Dict d) {
+      n.put("type", "object");
+      n.putObject("propertyNames").put("pattern", d.keyPattern());
+      n.set("additionalProperties", type(Str.any()));
     } else if (t instanceof Seq s) {
       n.put("type", "array");
       n.set("items", type(s.element()));
@@ -98,6 +103,7 @@ public final class JsonSchema {
     n.put("type", "object");
     ObjectNode props = n.putObject("properties");
     ArrayNode required = JSON.createArrayNode();
+    ArrayNode eitherSpelling = JSON.createArrayNode();
     for (Field f : o.fields()) {
       ObjectNode p = type(f.type());
       String description = f.description() + (f.env() != null ? " (" + f.env() + ")" : "");
@@ -114,12 +120,21 @@ public final class JsonSchema {
         alias.put("description", "Same as " + f.name() + ". " + description);
         props.set(f.name().replace('_', '-'), alias);
       }
-      if (f.required()) {
+      if (f.required() && f.name().contains("_")) {
+        // Either spelling of the key satisfies it.
+        ArrayNode either = JSON.createArrayNode();
+        either.addObject().putArray("required").add(f.name());
+        either.addObject().putArray("required").add(f.name().replace('_', '-'));
+        eitherSpelling.addObject().set("anyOf", either);
+      } else if (f.required()) {
         required.add(f.name());
       }
     }
     if (!required.isEmpty()) {
       n.set("required", required);
+    }
+    if (!eitherSpelling.isEmpty()) {
+      n.set("allOf", eitherSpelling);
     }
     n.put("additionalProperties", false);
   }

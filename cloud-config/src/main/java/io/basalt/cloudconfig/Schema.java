@@ -18,7 +18,7 @@ final class Schema {
   private Schema() {}
 
   /** A value type in the format. */
-  sealed interface Type permits Str, Bool, Int, Num, Obj, Seq {}
+  sealed interface Type permits Str, Bool, Int, Num, Obj, Seq, Dict {}
 
   /**
    * A string. Any YAML scalar is accepted (coreos-cloudinit takes the scalar's text), checked
@@ -53,14 +53,25 @@ final class Schema {
   /** A number (integer or float). */
   record Num() implements Type {}
 
-  /** A mapping with known keys; unknown keys are warned about. */
-  record Obj(List<Field> fields, Map<String, Field> byName) implements Type {
+  /**
+   * A mapping with known keys; unknown keys are warned about, or, when {@code closed} (Basalt's own
+   * sections, which have no older readers to stay compatible with), errors.
+   */
+  record Obj(List<Field> fields, Map<String, Field> byName, boolean closed) implements Type {
     static Obj of(Field... fields) {
+      return make(false, fields);
+    }
+
+    static Obj closed(Field... fields) {
+      return make(true, fields);
+    }
+
+    private static Obj make(boolean closed, Field... fields) {
       Map<String, Field> m = new LinkedHashMap<>();
       for (Field f : fields) {
         m.put(f.name(), f);
       }
-      return new Obj(List.of(fields), Collections.unmodifiableMap(m));
+      return new Obj(List.of(fields), Collections.unmodifiableMap(m), closed);
     }
 
     Field field(String name) {
@@ -70,6 +81,12 @@ final class Schema {
 
   /** A sequence of one element type. */
   record Seq(Type element) implements Type {}
+
+  /**
+   * A mapping of free-form keys (kept as written, checked by the named {@code keyFormat} rule of
+   * the validator together with their value) to string values.
+   */
+  record Dict(String keyFormat, String keyPattern) implements Type {}
 
   /**
    * A key of a mapping: its canonical (underscore) name, type, one-line description, deprecation
@@ -515,6 +532,36 @@ final class Schema {
           f("no_log_init", new Bool(), "Do not add the user to lastlog/faillog."),
           f("shell", Str.format("abs-path"), "Login shell."));
 
+  static final Obj SWARM =
+      Obj.closed(
+          f(
+                  "role",
+                  Str.oneOf("manager", "worker"),
+                  "manager or worker: a manager may initialise the swarm and holds its state.")
+              .require(),
+          f(
+                  "advertise_addr",
+                  Str.format("ip-address"),
+                  "The address other nodes reach this one at (an IP address or $private_ipv4,"
+                      + " $public_ipv4, $private_ipv6, $public_ipv6).")
+              .require(),
+          f(
+              "cluster",
+              Str.format("swarm-cluster"),
+              "Name of the swarm in etcd (/basalt/swarm/NAME/), default 'default'."),
+          f(
+              "labels",
+              new Dict("swarm-label", "^[A-Za-z0-9][A-Za-z0-9._-]{0,126}$"),
+              "Node labels (key: value) for placement constraints (node.labels.KEY)."));
+
+  static final Obj BASALT =
+      Obj.closed(
+          f(
+              "swarm",
+              SWARM,
+              "Join a Docker Swarm whose nodes meet through etcd (written to"
+                  + " /etc/basalt/swarm.conf; basalt-swarm.service)."));
+
   /** The top-level document. */
   static final Obj ROOT =
       Obj.of(
@@ -532,7 +579,8 @@ final class Schema {
           f(
               "coreos",
               COREOS,
-              "CoreOS section: units, etcd, update, locksmith, fleet, flannel, oem."));
+              "CoreOS section: units, etcd, update, locksmith, fleet, flannel, oem."),
+          f("basalt", BASALT, "Basalt's extensions to the format: swarm."));
 
   /** All key names of an object, for "did you mean" suggestions. */
   static List<String> names(Obj obj) {

@@ -62,10 +62,13 @@ class JsonSchemaIT {
     Files.writeString(
         bad5,
         "#cloud-config\ncoreos:\n  units:\n    - name: a.service\n      enable: \"yes please\"\n");
+    Path bad6 = tmp.resolve("bad-swarm.yml");
+    Files.writeString(
+        bad6, "#cloud-config\nbasalt:\n  swarm:\n    role: boss\n    advertise-addr: 10.0.0.1\n");
     List<String> argv =
         new java.util.ArrayList<>(List.of("python3", script.toString(), schema.toString()));
     corpus.forEach(p -> argv.add(p.toString()));
-    for (Path p : List.of(bad1, bad2, bad3, bad4, bad5)) {
+    for (Path p : List.of(bad1, bad2, bad3, bad4, bad5, bad6)) {
       argv.add(p.toString());
     }
     Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
@@ -75,7 +78,7 @@ class JsonSchemaIT {
     for (Path c : corpus) {
       assertTrue(out.contains(c.getFileName() + ": 0\n"), out);
     }
-    for (Path b : List.of(bad1, bad2, bad3, bad4, bad5)) {
+    for (Path b : List.of(bad1, bad2, bad3, bad4, bad5, bad6)) {
       assertTrue(out.matches("(?s).*" + b.getFileName() + ": [1-9].*"), out);
     }
   }

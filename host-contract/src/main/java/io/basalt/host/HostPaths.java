@@ -31,6 +31,12 @@ public final class HostPaths {
   /** The machine's update agent settings (cloud-config writes it). */
   public static final String UPDATE_CONF = ETC + "/update.conf";
 
+  /**
+   * The machine's Docker Swarm settings ({@link SwarmConf}): cloud-config writes it from {@code
+   * basalt.swarm}, {@code basaltctl swarm join} reads it.
+   */
+  public static final String SWARM_CONF = ETC + "/swarm.conf";
+
   /** The initial trusted TUF root shipped in the image. */
   public static final String SHIPPED_TUF_ROOT = SHARE + "/root.json";
 

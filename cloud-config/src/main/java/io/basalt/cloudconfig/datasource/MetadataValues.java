@@ -1,6 +1,7 @@
 package io.basalt.cloudconfig.datasource;
 
 import io.basalt.cloudconfig.Metadata;
+import io.basalt.host.IpAddresses;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -168,61 +169,11 @@ final class MetadataValues {
 
   /** The 32 bits of a dotted-decimal IPv4 address, or -1. */
   static long parseIpv4(String s) {
-    String[] parts = s.split("\\.", -1);
-    if (parts.length != 4) {
-      return -1;
-    }
-    long bits = 0;
-    for (String p : parts) {
-      if (!p.matches("\\d{1,3}") || (p.length() > 1 && p.charAt(0) == '0')) {
-        return -1;
-      }
-      int v = Integer.parseInt(p);
-      if (v > 255) {
-        return -1;
-      }
-      bits = (bits << 8) | v;
-    }
-    return bits;
+    return IpAddresses.parseIpv4(s);
   }
 
   /** Whether {@code s} is an IPv6 address in RFC 4291 section 2.2 text form (no zone). */
   static boolean isIpv6(String s) {
-    if (s.isEmpty() || s.length() > 45 || !s.matches("[0-9A-Fa-f:.]+")) {
-      return false;
-    }
-    int gap = s.indexOf("::");
-    if (gap >= 0 && s.indexOf("::", gap + 1) >= 0) {
-      return false;
-    }
-    String head = gap < 0 ? s : s.substring(0, gap);
-    String tail = gap < 0 ? "" : s.substring(gap + 2);
-    int groups = 0;
-    List<String> all = new ArrayList<>();
-    if (!head.isEmpty()) {
-      all.addAll(List.of(head.split(":", -1)));
-    }
-    int headCount = all.size();
-    if (!tail.isEmpty()) {
-      all.addAll(List.of(tail.split(":", -1)));
-    }
-    for (int i = 0; i < all.size(); i++) {
-      String g = all.get(i);
-      boolean last = i == all.size() - 1;
-      if (last && g.contains(".")) {
-        if (parseIpv4(g) < 0) {
-          return false;
-        }
-        groups += 2;
-      } else if (g.matches("[0-9A-Fa-f]{1,4}")) {
-        groups++;
-      } else {
-        return false;
-      }
-    }
-    if (headCount == 0 && gap < 0) {
-      return false;
-    }
-    return gap < 0 ? groups == 8 : groups <= 7;
+    return IpAddresses.isIpv6(s);
   }
 }

@@ -4,6 +4,7 @@ import io.basalt.cloudconfig.CloudConfig;
 import io.basalt.cloudconfig.Script;
 import io.basalt.host.AtomicFiles;
 import io.basalt.host.HostPaths;
+import io.basalt.host.SwarmConf;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystems;
@@ -29,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
@@ -128,6 +130,7 @@ public final class Applier {
           }
         });
     step("coreos.units", () -> units(config));
+    step("basalt.swarm", () -> swarm(config));
     for (Script s : scripts) {
       step("script " + s.name(), () -> script(s));
     }
@@ -486,6 +489,46 @@ public final class Applier {
           new byte[0],
           true);
     }
+  }
+
+  /**
+   * {@code basalt.swarm}: {@link HostPaths#SWARM_CONF}, then {@code systemctl enable} of {@link
+   * SwarmConf#UNIT} and a start without waiting (a restart when the settings changed, so a running
+   * node applies new labels).
+   */
+  private void swarm(CloudConfig config) throws IOException {
+    CloudConfig.Swarm s = config.swarm();
+    if (s == null) {
+      return;
+    }
+    SwarmConf conf;
+    try {
+      conf =
+          new SwarmConf(
+              SwarmConf.Role.of(s.role()),
+              s.advertiseAddr(),
+              s.cluster(),
+              new TreeMap<>(s.labels()));
+    } catch (IllegalArgumentException e) {
+      throw new IOException(
+          e.getMessage()
+              + (s.advertiseAddr().startsWith("$")
+                  ? " (no datasource gave a value for " + s.advertiseAddr() + ")"
+                  : ""),
+          e);
+    }
+    boolean changed = writeFile(HostPaths.SWARM_CONF, bytes(conf.render()), 0644, "root", "root");
+    run(
+        "enable " + SwarmConf.UNIT,
+        List.of("systemctl", "enable", SwarmConf.UNIT),
+        new byte[0],
+        false);
+    // --no-block: cloud-config runs before docker, which the unit waits for.
+    run(
+        (changed ? "restart " : "start ") + SwarmConf.UNIT,
+        List.of("systemctl", "--no-block", changed ? "restart" : "start", SwarmConf.UNIT),
+        new byte[0],
+        false);
   }
 
   /**

@@ -444,4 +444,59 @@ class ApplierTest {
       }
     }
   }
+
+  @Test
+  void swarmWritesItsSettingsEnablesTheUnitAndRestartsItOnlyWhenTheyChange() throws Exception {
+    String yaml =
+        "#cloud-config\nbasalt:\n  swarm:\n    role: worker\n    advertise_addr: 10.0.0.12\n"
+            + "    labels: {zone: b}\n";
+    ApplyReport first = apply(parse(yaml), List.of());
+    assertTrue(first.ok(), first.failures().toString());
+    assertEquals(
+        "# Written by basalt cloud-config from basalt.swarm; read by basaltctl swarm join.\n"
+            + "ROLE=worker\nADVERTISE_ADDR=10.0.0.12\nCLUSTER=default\nLABEL=zone=b\n",
+        Files.readString(root.resolve("etc/basalt/swarm.conf")));
+    assertEquals(0644, TreeDump.mode(attrs("/etc/basalt/swarm.conf")));
+    assertEquals(
+        List.of(
+            "systemctl enable basalt-swarm.service",
+            "systemctl --no-block restart basalt-swarm.service"),
+        tools.commands);
+    tools.commands.clear();
+    ApplyReport second = apply(parse(yaml), List.of());
+    assertEquals(List.of(), second.changes());
+    assertEquals(
+        List.of(
+            "systemctl enable basalt-swarm.service",
+            "systemctl --no-block start basalt-swarm.service"),
+        tools.commands);
+    tools.commands.clear();
+    apply(parse(yaml.replace("zone: b", "zone: c")), List.of());
+    assertEquals("systemctl --no-block restart basalt-swarm.service", tools.commands.get(1));
+  }
+
+  @Test
+  void noSwarmSectionNoSwarmUnit() throws Exception {
+    apply(parse("#cloud-config\nhostname: n1\n"), List.of());
+    assertFalse(Files.exists(root.resolve("etc/basalt/swarm.conf")));
+    assertTrue(tools.commands.stream().noneMatch(c -> c.contains("basalt-swarm")));
+  }
+
+  @Test
+  void anAddressVariableNoDatasourceFilledFailsTheSwarmStepOnly() throws Exception {
+    ApplyReport r =
+        apply(
+            parse(
+                "#cloud-config\nhostname: n1\nbasalt:\n  swarm:\n    role: manager\n"
+                    + "    advertise_addr: $private_ipv4\n"),
+            List.of());
+    assertEquals(
+        List.of(
+            "basalt.swarm: ADVERTISE_ADDR: expected an IPv4 or IPv6 address (no host name, no"
+                + " port), found \"$private_ipv4\" (no datasource gave a value for"
+                + " $private_ipv4)"),
+        r.failures());
+    assertTrue(Files.exists(root.resolve("etc/hostname")));
+    assertFalse(Files.exists(root.resolve("etc/basalt/swarm.conf")));
+  }
 }

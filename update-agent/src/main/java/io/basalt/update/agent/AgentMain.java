@@ -182,6 +182,19 @@ public final class AgentMain {
   }
 
   /**
+   * The etcd client settings of the update.conf files under {@code root} (the image's defaults, the
+   * machine's overrides), as the agent reads them: what {@code basaltctl swarm join} meets through.
+   *
+   * @throws IOException when a file cannot be read or holds a bad setting (naming file and line)
+   */
+  public static EtcdConfig etcdConfig(Path root) throws IOException {
+    return etcdConfig(
+        UpdateConfig.load(
+            HostPaths.under(root, UpdateConfig.DEFAULTS_PATH),
+            HostPaths.under(root, UpdateConfig.OVERRIDES_PATH)));
+  }
+
+  /**
    * The etcd client settings of update.conf: endpoints, TLS (CA, client certificate and key) and
    * username/password.
    */

@@ -11,14 +11,16 @@ import picocli.CommandLine.Command;
     name = "basaltctl",
     mixinStandardHelpOptions = true,
     versionProvider = Basaltctl.Version.class,
-    description = "Inspect and steer the Basalt update agent and the cluster reboot lock.",
+    description =
+        "Inspect and steer the Basalt update agent and the cluster reboot lock; join the swarm.",
     subcommands = {
       CommandLine.HelpCommand.class,
       LockCommand.class,
       StatusCommand.class,
       UpdateCommand.class,
       RollbackCommand.class,
-      HealthCommand.class
+      HealthCommand.class,
+      SwarmCommand.class
     })
 public final class Basaltctl implements Runnable {
 

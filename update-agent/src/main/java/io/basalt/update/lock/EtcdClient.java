@@ -19,10 +19,11 @@ import javax.net.ssl.SSLContext;
 
 /**
  * A small etcd v3 client speaking etcd's JSON gateway ({@code /v3/kv/...}, etcd 3.4 and later) over
- * a minimal HTTP/1.1 keep-alive socket client (plain or TLS): range, put, compare-and-swap
- * transactions, delete. Several endpoints with failover (the last endpoint that answered is tried
- * first), TLS with a CA and a client certificate, and username/password authentication (a token per
- * endpoint, renewed when etcd rejects it). Thread-safe.
+ * a minimal HTTP/1.1 keep-alive socket client (plain or TLS): range (one key or a prefix), put,
+ * compare-and-swap transactions, delete, and leases (grant, keep alive once, revoke). Several
+ * endpoints with failover (the last endpoint that answered is tried first), TLS with a CA and a
+ * client certificate, and username/password authentication (a token per endpoint, renewed when etcd
+ * rejects it). Thread-safe.
  *
  * <p>Why the gateway and not jetcd: jetcd pulls in grpc-java, Netty and protobuf (about 15 MB of
  * jars and tens of MB of heap and direct buffers once connected), while the agent's whole idle RSS
@@ -137,14 +138,8 @@ public final class EtcdClient implements AutoCloseable {
   public CasResult compareAndSwap(String key, byte[] value, long expectedModRevision)
       throws IOException {
     ObjectNode req = JSON.createObjectNode();
-    ObjectNode cmp = req.putArray("compare").addObject();
-    cmp.put("key", b64(key));
-    cmp.put("target", "MOD");
-    cmp.put("result", "EQUAL");
-    cmp.put("mod_revision", Long.toString(expectedModRevision));
-    ObjectNode put = req.putArray("success").addObject().putObject("request_put");
-    put.put("key", b64(key));
-    put.put("value", B64.encodeToString(value));
+    compare(req.putArray("compare"), key, "MOD", "mod_revision", expectedModRevision);
+    put(req.putArray("success"), key, value, 0);
     req.putArray("failure").addObject().putObject("request_range").put("key", b64(key));
     JsonNode resp = call("/kv/txn", req);
     long rev = headerRevision(resp);
@@ -158,6 +153,111 @@ public final class EtcdClient implements AutoCloseable {
       }
     }
     return new CasResult(false, rev, current);
+  }
+
+  /**
+   * Creates {@code key} with {@code value}, attached to {@code lease} (0: none), only if neither it
+   * nor any of {@code alsoAbsent} exists, in one transaction.
+   *
+   * @return the key's mod revision when it was created, 0 when it was not
+   * @throws IOException as {@link #get(String)}
+   */
+  public long createIfAbsent(String key, byte[] value, long lease, List<String> alsoAbsent)
+      throws IOException {
+    ObjectNode req = JSON.createObjectNode();
+    ArrayNode compare = req.putArray("compare");
+    List<String> absent = new ArrayList<>(alsoAbsent);
+    absent.add(0, key);
+    for (String k : absent) {
+      compare(compare, k, "VERSION", "version", 0);
+    }
+    put(req.putArray("success"), key, value, lease);
+    JsonNode resp = call("/kv/txn", req);
+    return resp.path("succeeded").asBoolean(false) ? headerRevision(resp) : 0;
+  }
+
+  /**
+   * Writes every entry of {@code values} in one transaction, only if {@code guardKey}'s mod
+   * revision is still {@code guardModRevision}.
+   *
+   * @return whether the values were written
+   * @throws IOException as {@link #get(String)}
+   */
+  public boolean putAllIf(String guardKey, long guardModRevision, Map<String, byte[]> values)
+      throws IOException {
+    ObjectNode req = JSON.createObjectNode();
+    compare(req.putArray("compare"), guardKey, "MOD", "mod_revision", guardModRevision);
+    ArrayNode success = req.putArray("success");
+    for (Map.Entry<String, byte[]> e : values.entrySet()) {
+      put(success, e.getKey(), e.getValue(), 0);
+    }
+    return call("/kv/txn", req).path("succeeded").asBoolean(false);
+  }
+
+  /**
+   * Every key starting with {@code prefix}, in key order.
+   *
+   * @throws IOException as {@link #get(String)}
+   */
+  public List<KeyValue> getPrefix(String prefix) throws IOException {
+    byte[] end = prefix.getBytes(StandardCharsets.UTF_8);
+    if (end.length == 0 || end[end.length - 1] == (byte) 0xff) {
+      throw new IllegalArgumentException("prefix must be non-empty and not end in 0xff: " + prefix);
+    }
+    end[end.length - 1]++;
+    ObjectNode req = JSON.createObjectNode();
+    req.put("key", b64(prefix));
+    req.put("range_end", B64.encodeToString(end));
+    List<KeyValue> out = new ArrayList<>();
+    for (JsonNode kv : call("/kv/range", req).path("kvs")) {
+      out.add(keyValue(kv));
+    }
+    return out;
+  }
+
+  /**
+   * Grants a lease of {@code ttl} (whole seconds, at least 1) and returns its id; keys attached to
+   * it are deleted when it is neither kept alive nor revoked within the TTL.
+   *
+   * @throws IOException as {@link #get(String)}
+   */
+  public long grantLease(java.time.Duration ttl) throws IOException {
+    ObjectNode req = JSON.createObjectNode();
+    req.put("TTL", Long.toString(Math.max(1, ttl.toSeconds())));
+    long id = call("/lease/grant", req).path("ID").asLong(0);
+    if (id == 0) {
+      throw new EtcdException("etcd granted no lease id", -1);
+    }
+    return id;
+  }
+
+  /**
+   * Renews lease {@code id} once; returns false when it has already expired.
+   *
+   * @throws IOException as {@link #get(String)}
+   */
+  public boolean keepAlive(long id) throws IOException {
+    ObjectNode req = JSON.createObjectNode();
+    req.put("ID", Long.toString(id));
+    return call("/lease/keepalive", req).path("result").path("TTL").asLong(0) > 0;
+  }
+
+  /**
+   * Revokes lease {@code id}, deleting the keys attached to it; a lease that no longer exists is
+   * not an error.
+   *
+   * @throws IOException as {@link #get(String)}
+   */
+  public void revokeLease(long id) throws IOException {
+    ObjectNode req = JSON.createObjectNode();
+    req.put("ID", Long.toString(id));
+    try {
+      call("/lease/revoke", req);
+    } catch (EtcdException e) {
+      if (!e.getMessage().contains("lease not found")) {
+        throw e;
+      }
+    }
   }
 
   /**
@@ -313,18 +413,40 @@ public final class EtcdClient implements AutoCloseable {
     if (!(kvs instanceof ArrayNode) || kvs.isEmpty()) {
       return Optional.empty();
     }
-    JsonNode kv = kvs.get(0);
-    return Optional.of(
-        new KeyValue(
-            new String(B64D.decode(kv.path("key").asText("")), StandardCharsets.UTF_8),
-            B64D.decode(kv.path("value").asText("")),
-            kv.path("create_revision").asLong(0),
-            kv.path("mod_revision").asLong(0),
-            kv.path("version").asLong(0)));
+    return Optional.of(keyValue(kvs.get(0)));
+  }
+
+  private static KeyValue keyValue(JsonNode kv) {
+    return new KeyValue(
+        new String(B64D.decode(kv.path("key").asText("")), StandardCharsets.UTF_8),
+        B64D.decode(kv.path("value").asText("")),
+        kv.path("create_revision").asLong(0),
+        kv.path("mod_revision").asLong(0),
+        kv.path("version").asLong(0));
   }
 
   private static long headerRevision(JsonNode resp) {
     return resp.path("header").path("revision").asLong(0);
+  }
+
+  /** Adds a transaction comparison: {@code key}'s {@code target} equals {@code value}. */
+  private static void compare(
+      ArrayNode compare, String key, String target, String field, long value) {
+    ObjectNode cmp = compare.addObject();
+    cmp.put("key", b64(key));
+    cmp.put("target", target);
+    cmp.put("result", "EQUAL");
+    cmp.put(field, Long.toString(value));
+  }
+
+  /** Adds a transaction put of {@code key}, attached to {@code lease} unless it is 0. */
+  private static void put(ArrayNode ops, String key, byte[] value, long lease) {
+    ObjectNode put = ops.addObject().putObject("request_put");
+    put.put("key", b64(key));
+    put.put("value", B64.encodeToString(value));
+    if (lease != 0) {
+      put.put("lease", Long.toString(lease));
+    }
   }
 
   private static String b64(String s) {

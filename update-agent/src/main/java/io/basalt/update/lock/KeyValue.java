@@ -12,7 +12,8 @@ import java.nio.charset.StandardCharsets;
  * @param modRevision the store revision of the key's last modification (the compare-and-swap token)
  * @param version how many times the key was written since it was created
  */
-record KeyValue(String key, byte[] value, long createRevision, long modRevision, long version) {
+public record KeyValue(
+    String key, byte[] value, long createRevision, long modRevision, long version) {
 
   /** The value decoded as UTF-8. */
   public String valueAsString() {
