@@ -15,6 +15,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -35,120 +36,80 @@ class L2HubTest {
 
   @Test
   void aFrameWrittenInPiecesArrivesWholeWithItsLengthPrefix() throws Exception {
-    try (L2Hub hub = L2Hub.start(dir.resolve("hub.sock"));
-        Guest a = new Guest(hub);
-        Guest b = new Guest(hub)) {
-      awaitPorts(hub, 2);
+    try (Lan lan = new Lan(dir, 2)) {
       byte[] f = frame(BROADCAST, A, 100);
       byte[] wire = ByteBuffer.allocate(4 + f.length).putInt(f.length).put(f).array();
       for (int i = 0; i < wire.length; i += 3) {
-        a.ch.write(ByteBuffer.wrap(wire, i, Math.min(3, wire.length - i)));
+        lan.a.ch.write(ByteBuffer.wrap(wire, i, Math.min(3, wire.length - i)));
         Thread.sleep(1);
       }
-      assertArrayEquals(f, b.next());
-      assertEquals(1, hub.received());
+      assertArrayEquals(f, lan.b.next());
+      assertEquals(1, lan.hub.received());
     }
   }
 
   @Test
   void unicastGoesOnlyToTheLearnedPortAndUnknownIsFlooded() throws Exception {
-    try (L2Hub hub = L2Hub.start(dir.resolve("hub.sock"));
-        Guest a = new Guest(hub);
-        Guest b = new Guest(hub);
-        Guest c = new Guest(hub)) {
-      awaitPorts(hub, 3);
+    try (Lan lan = new Lan(dir, 3)) {
       // B is not known yet: flooded to B and C, and A is learned
-      byte[] toB = frame(B, A, 60);
-      a.send(toB);
-      assertArrayEquals(toB, b.next());
-      assertArrayEquals(toB, c.next());
+      deliver(lan.a, frame(B, A, 60), lan.b, lan.c);
       // B answers A: A is known, so C sees nothing
-      byte[] toA = frame(A, B, 60);
-      b.send(toA);
-      assertArrayEquals(toA, a.next());
+      deliver(lan.b, frame(A, B, 60), lan.a);
       // now both are learned: A -> B reaches B only
-      byte[] again = frame(B, A, 61);
-      a.send(again);
-      assertArrayEquals(again, b.next());
-      assertNull(c.poll(Duration.ofMillis(300)), "C must not see unicast between A and B");
-      assertEquals(List.of(A, B), hub.learned());
-      assertEquals(4, hub.forwarded());
+      deliver(lan.a, frame(B, A, 61), lan.b);
+      assertNull(lan.c.poll(Duration.ofMillis(300)), "C must not see unicast between A and B");
+      assertEquals(List.of(A, B), lan.hub.learned());
+      assertEquals(4, lan.hub.forwarded());
     }
   }
 
   @Test
   void broadcastAndMulticastReachEveryOtherPortButNotTheSender() throws Exception {
-    try (L2Hub hub = L2Hub.start(dir.resolve("hub.sock"));
-        Guest a = new Guest(hub);
-        Guest b = new Guest(hub);
-        Guest c = new Guest(hub)) {
-      awaitPorts(hub, 3);
-      c.send(frame(A, C, 60)); // A unknown: flooded, C learned
-      a.next();
-      b.next();
-      for (String dst : List.of(BROADCAST, MULTICAST)) {
-        byte[] f = frame(dst, A, 80);
-        a.send(f);
-        assertArrayEquals(f, b.next(), dst);
-        assertArrayEquals(f, c.next(), dst);
-      }
-      assertNull(a.poll(Duration.ofMillis(300)), "the sender gets nothing back");
-      assertFalse(hub.learned().contains(MULTICAST), "group addresses are never learned");
+    try (Lan lan = new Lan(dir, 3)) {
+      deliver(lan.c, frame(A, C, 60), lan.a, lan.b); // A unknown: flooded, C learned
+      deliver(lan.a, frame(BROADCAST, A, 80), lan.b, lan.c);
+      deliver(lan.a, frame(MULTICAST, A, 80), lan.b, lan.c);
+      assertNull(lan.a.poll(Duration.ofMillis(300)), "the sender gets nothing back");
+      assertFalse(lan.hub.learned().contains(MULTICAST), "group addresses are never learned");
     }
   }
 
   @Test
   void aPeerThatDisconnectsIsDroppedWithItsMacs() throws Exception {
-    try (L2Hub hub = L2Hub.start(dir.resolve("hub.sock"));
-        Guest a = new Guest(hub);
-        Guest c = new Guest(hub)) {
-      Guest b = new Guest(hub);
-      awaitPorts(hub, 3);
-      b.send(frame(BROADCAST, B, 60));
-      a.next();
-      c.next();
-      assertEquals(List.of(B), hub.learned());
-      b.close();
-      awaitPorts(hub, 2);
-      assertEquals(List.of(), hub.learned(), "B's MAC is forgotten with its port");
+    try (Lan lan = new Lan(dir, 3)) {
+      deliver(lan.b, frame(BROADCAST, B, 60), lan.a, lan.c);
+      assertEquals(List.of(B), lan.hub.learned());
+      lan.b.close();
+      awaitPorts(lan.hub, 2);
+      assertEquals(List.of(), lan.hub.learned(), "B's MAC is forgotten with its port");
       // a frame for B is unknown again: flooded to C instead of queued for a dead port
-      byte[] toB = frame(B, A, 60);
-      a.send(toB);
-      assertArrayEquals(toB, c.next());
+      deliver(lan.a, frame(B, A, 60), lan.c);
     }
   }
 
   @Test
   void aLengthOutsideEthernetsBoundsClosesThatPortOnly() throws Exception {
-    try (L2Hub hub = L2Hub.start(dir.resolve("hub.sock"));
-        Guest a = new Guest(hub);
-        Guest b = new Guest(hub);
-        Guest c = new Guest(hub)) {
-      awaitPorts(hub, 3);
-      a.ch.write(ByteBuffer.allocate(4).putInt(L2Hub.MAX_FRAME + 1).flip());
-      assertTrue(a.closedByHub(), "an oversize length ends the port");
-      b.ch.write(ByteBuffer.allocate(4).putInt(L2Hub.MIN_FRAME - 1).flip());
-      assertTrue(b.closedByHub(), "a runt length ends the port");
-      assertEquals(2, hub.refused());
-      awaitPorts(hub, 1);
-      assertEquals(0, hub.received());
-      assertNull(c.poll(Duration.ofMillis(200)));
+    try (Lan lan = new Lan(dir, 3)) {
+      lan.a.ch.write(ByteBuffer.allocate(4).putInt(L2Hub.MAX_FRAME + 1).flip());
+      assertTrue(lan.a.closedByHub(), "an oversize length ends the port");
+      lan.b.ch.write(ByteBuffer.allocate(4).putInt(L2Hub.MIN_FRAME - 1).flip());
+      assertTrue(lan.b.closedByHub(), "a runt length ends the port");
+      assertEquals(2, lan.hub.refused());
+      awaitPorts(lan.hub, 1);
+      assertEquals(0, lan.hub.received());
+      assertNull(lan.c.poll(Duration.ofMillis(200)));
     }
   }
 
   @Test
   void closeEndsEveryPortAndRemovesTheSocket() throws Exception {
-    Path sock = dir.resolve("hub.sock");
-    L2Hub hub = L2Hub.start(sock);
-    try (Guest a = new Guest(hub);
-        Guest b = new Guest(hub)) {
-      awaitPorts(hub, 2);
-      hub.close();
-      assertTrue(a.closedByHub());
-      assertTrue(b.closedByHub());
-      assertFalse(Files.exists(sock));
-      assertEquals(0, hub.ports());
-      assertThrows(IOException.class, () -> new Guest(hub).close());
+    try (Lan lan = new Lan(dir, 2)) {
+      lan.hub.close();
+      assertTrue(lan.a.closedByHub());
+      assertTrue(lan.b.closedByHub());
+      assertFalse(Files.exists(lan.hub.socket()));
+      assertEquals(0, lan.hub.ports());
+      assertThrows(IOException.class, () -> new Guest(lan.hub).close());
     }
   }
 
@@ -163,6 +124,14 @@ class L2HubTest {
               "virtio-net-pci,netdev=lan,mac=" + A),
           hub.nicArgs("lan", A));
       assertThrows(IllegalArgumentException.class, () -> hub.nicArgs("lan", "52:54:00:10:00"));
+    }
+  }
+
+  /** Sends {@code frame} from {@code from} and checks that each of {@code to} receives it. */
+  static void deliver(Guest from, byte[] frame, Guest... to) throws Exception {
+    from.send(frame);
+    for (Guest g : to) {
+      assertArrayEquals(frame, g.next());
     }
   }
 
@@ -195,6 +164,34 @@ class L2HubTest {
         throw new AssertionError("not within 5 s: " + what);
       }
       Thread.sleep(10);
+    }
+  }
+
+  /** A hub on {@code dir/hub.sock} with {@code n} fake guests connected to it. */
+  static final class Lan implements AutoCloseable {
+    final L2Hub hub;
+    final List<Guest> guests = new ArrayList<>();
+    final Guest a;
+    final Guest b;
+    final Guest c;
+
+    Lan(Path dir, int n) throws IOException, InterruptedException {
+      hub = L2Hub.start(dir.resolve("hub.sock"));
+      for (int i = 0; i < n; i++) {
+        guests.add(new Guest(hub));
+      }
+      awaitPorts(hub, n);
+      a = guests.get(0);
+      b = guests.get(1);
+      c = n > 2 ? guests.get(2) : null;
+    }
+
+    @Override
+    public void close() throws IOException {
+      for (Guest g : guests) {
+        g.close();
+      }
+      hub.close();
     }
   }
 
