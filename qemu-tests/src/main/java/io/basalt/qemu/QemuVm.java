@@ -11,6 +11,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * One QEMU virtual machine run by a test: started with its serial console on the process's
@@ -72,8 +74,24 @@ public final class QemuVm implements AutoCloseable {
       if (a.startsWith("user,") && !a.contains("restrict=on")) {
         throw new IllegalArgumentException("user-mode networking must use restrict=on: " + a);
       }
+      if (a.startsWith("socket,") || (a.matches("(stream|dgram),.*") && !unixOnly(a))) {
+        throw new IllegalArgumentException("socket networks must be unix sockets (L2Hub): " + a);
+      }
     }
     return new QemuVm(name, cmd, logFile);
+  }
+
+  /** Whether every address of a stream/dgram netdev ({@code addr.type=}, ...) is a unix socket. */
+  private static boolean unixOnly(String netdev) {
+    Matcher m = Pattern.compile("(?:^|,)(?:addr|local|remote)\\.type=([^,]*)").matcher(netdev);
+    boolean any = false;
+    while (m.find()) {
+      if (!m.group(1).equals("unix")) {
+        return false;
+      }
+      any = true;
+    }
+    return any;
   }
 
   private void pump(InputStream in, OutputStream logOut) {
