@@ -47,6 +47,25 @@ public final class UpdateConfKeys {
   public static final String DOWNLOAD_DEADLINE = "DOWNLOAD_DEADLINE";
   public static final String LOCK_LEASE = "LOCK_LEASE";
 
+  /**
+   * Whether the agent drains its Docker Swarm node before an OS reboot and sets it active again
+   * after the blessed boot: {@code auto} (default: when the engine is in a swarm), {@code yes},
+   * {@code no}.
+   */
+  public static final String SWARM_DRAIN = "SWARM_DRAIN";
+
+  /**
+   * How long the agent waits for its node's tasks to move before it reboots anyway ({@code 5m}).
+   */
+  public static final String SWARM_DRAIN_TIMEOUT = "SWARM_DRAIN_TIMEOUT";
+
+  /**
+   * Whether the agent refuses the reboot lock while its reboot would cost the etcd cluster its
+   * quorum: {@code auto} (default: with strategy etcd-lock and a local etcd member), {@code yes},
+   * {@code no}.
+   */
+  public static final String ETCD_QUORUM_CHECK = "ETCD_QUORUM_CHECK";
+
   /** locksmithd's window start ({@code [Day ]hh:mm}); with the length it makes REBOOT_WINDOW. */
   public static final String WINDOW_START = "LOCKSMITHD_REBOOT_WINDOW_START";
 
@@ -77,6 +96,9 @@ public final class UpdateConfKeys {
           FLEETLOCK_TOKEN_FILE,
           DOWNLOAD_DEADLINE,
           LOCK_LEASE,
+          SWARM_DRAIN,
+          SWARM_DRAIN_TIMEOUT,
+          ETCD_QUORUM_CHECK,
           WINDOW_START,
           WINDOW_LENGTH);
 
