@@ -36,6 +36,7 @@ class ImageSpecTest {
           "containerd",
           "docker.io",
           "etcd-server",
+          "etcd-client",
           "openssh-server",
           "iproute2",
           "e2fsprogs",
