@@ -96,14 +96,30 @@ public final class L2Hub implements AutoCloseable {
    * @throws IllegalArgumentException if {@code mac} is not six colon-separated hex octets
    */
   public List<String> nicArgs(String id, String mac) {
+    return nicArgs(id, mac, -1);
+  }
+
+  /**
+   * {@link #nicArgs(String, String)} with the NIC at PCI slot {@code slot} of bus 0, so that the
+   * guest names it predictably ({@code enp0s8} for slot 8 under systemd's naming); -1 lets QEMU
+   * choose.
+   */
+  public List<String> nicArgs(String id, String mac, int slot) {
     if (!mac.matches("(?i)[0-9a-f]{2}(:[0-9a-f]{2}){5}")) {
       throw new IllegalArgumentException("not a MAC address: " + mac);
+    }
+    if (slot < -1 || slot == 0 || slot > 31) {
+      throw new IllegalArgumentException("not a PCI slot of bus 0 (1-31): " + slot);
     }
     return List.of(
         "-netdev",
         "stream,id=" + id + ",server=off,addr.type=unix,addr.path=" + socket,
         "-device",
-        "virtio-net-pci,netdev=" + id + ",mac=" + mac);
+        "virtio-net-pci,netdev="
+            + id
+            + ",mac="
+            + mac
+            + (slot == -1 ? "" : ",addr=" + String.format("0x%x", slot)));
   }
 
   /** Frames read from all ports. */

@@ -124,6 +124,10 @@ class L2HubTest {
               "virtio-net-pci,netdev=lan,mac=" + A),
           hub.nicArgs("lan", A));
       assertThrows(IllegalArgumentException.class, () -> hub.nicArgs("lan", "52:54:00:10:00"));
+      assertEquals(
+          "virtio-net-pci,netdev=lan,mac=" + A + ",addr=0x8", hub.nicArgs("lan", A, 8).get(3));
+      assertThrows(IllegalArgumentException.class, () -> hub.nicArgs("lan", A, 0));
+      assertThrows(IllegalArgumentException.class, () -> hub.nicArgs("lan", A, 32));
     }
   }
 

@@ -84,18 +84,7 @@ final class UpdateImages {
    */
   static UpdateImages build(Path prefix) throws Exception {
     UpdateImages u = new UpdateImages(prefix);
-    Files.createDirectories(prefix.getParent());
-    if (!Files.isRegularFile(u.repo.resolve("metadata/1.root.json"))) {
-      deleteTree(u.repo);
-      basalt("repo", "init", "-r", u.repo.toString());
-    }
-    Path specs = Path.of(prefix + "-specs");
-    Files.createDirectories(specs);
-    Files.copy(
-        u.repo.resolve("metadata/1.root.json"),
-        specs.resolve("root.json"),
-        StandardCopyOption.REPLACE_EXISTING);
-    Files.writeString(specs.resolve("update.conf"), UPDATE_CONF);
+    Path specs = u.specs();
     String shipped;
     try (var in = UpdateImages.class.getResourceAsStream("/basalt/update.conf")) {
       shipped = new String(in.readAllBytes(), StandardCharsets.UTF_8);
@@ -145,18 +134,70 @@ final class UpdateImages {
   Path onePackage() throws IOException, InterruptedException {
     Path out = Path.of(prefix + "-v4");
     if (!Files.isRegularFile(out.resolve("manifest.json"))) {
-      Path specs = Path.of(prefix + "-specs");
-      Files.createDirectories(specs);
-      Files.copy(
-          repo.resolve("metadata/1.root.json"),
-          specs.resolve("root.json"),
-          StandardCopyOption.REPLACE_EXISTING);
-      Files.writeString(specs.resolve("update.conf"), UPDATE_CONF);
-      Path spec = specs.resolve("v4.yaml");
+      Path spec = specs().resolve("v4.yaml");
       Files.writeString(spec, spec(4));
       basalt("build", "--spec", spec.toString(), "--out", out.toString());
     }
     return out;
+  }
+
+  /**
+   * The images of the cluster scenario: v1.0.0 and v2.0.0 of the default image plus Debian's {@code
+   * docker-registry} (the "Coming from CoreOS" page's image spec), with the test repository's root
+   * and site settings like the others: from {@code -Dbasalt.qemu.cluster.images=PREFIX} when set
+   * (made by {@code UpdateImages PREFIX cluster}), else built under {@code work}.
+   */
+  static UpdateImages cluster(Path work) throws Exception {
+    String given = System.getProperty("basalt.qemu.cluster.images");
+    if (given != null) {
+      return new UpdateImages(Path.of(given));
+    }
+    return buildCluster(work.resolve("build-cluster"));
+  }
+
+  /**
+   * Builds the repository and the cluster images into {@code PREFIX-repo}, {@code PREFIX-v1..2}.
+   */
+  static UpdateImages buildCluster(Path prefix) throws Exception {
+    UpdateImages u = new UpdateImages(prefix);
+    Path specs = u.specs();
+    for (int v = 1; v <= 2; v++) {
+      Path spec = specs.resolve("v" + v + ".yaml");
+      Files.writeString(spec, clusterSpec(v));
+      Path out = Path.of(prefix + "-v" + v);
+      if (!Files.isRegularFile(out.resolve("manifest.json"))) {
+        basalt("build", "--spec", spec.toString(), "--out", out.toString());
+      }
+    }
+    return u;
+  }
+
+  /** A new repository (when missing) and the specs folder with its root and site settings. */
+  private Path specs() throws IOException, InterruptedException {
+    Files.createDirectories(prefix.getParent());
+    if (!Files.isRegularFile(repo.resolve("metadata/1.root.json"))) {
+      deleteTree(repo);
+      basalt("repo", "init", "-r", repo.toString());
+    }
+    Path specs = Path.of(prefix + "-specs");
+    Files.createDirectories(specs);
+    Files.copy(
+        repo.resolve("metadata/1.root.json"),
+        specs.resolve("root.json"),
+        StandardCopyOption.REPLACE_EXISTING);
+    Files.writeString(specs.resolve("update.conf"), UPDATE_CONF);
+    return specs;
+  }
+
+  /** The cluster image spec of version {@code major}.0.0. */
+  static String clusterSpec(int major) {
+    return "version: "
+        + major
+        + ".0.0\n"
+        + "debian:\n  extra-packages: [docker-registry]\n"
+        + "files:\n"
+        + "  - path: /usr/share/basalt/root.json\n    source: root.json\n"
+        + "  - path: /etc/basalt/update.conf\n    source: update.conf\n";
   }
 
   /** The image spec of version {@code major}.0.0 (4: v1 + jq). */
@@ -248,9 +289,14 @@ final class UpdateImages {
 
   /**
    * {@code UpdateImages PREFIX}: builds the repository and the images for {@code
-   * -Dbasalt.qemu.update.images=PREFIX}.
+   * -Dbasalt.qemu.update.images=PREFIX}; {@code UpdateImages PREFIX cluster} those for {@code
+   * -Dbasalt.qemu.cluster.images=PREFIX}.
    */
   public static void main(String[] args) throws Exception {
-    build(Path.of(args[0]).toAbsolutePath());
+    if (args.length > 1 && args[1].equals("cluster")) {
+      buildCluster(Path.of(args[0]).toAbsolutePath());
+    } else {
+      build(Path.of(args[0]).toAbsolutePath());
+    }
   }
 }

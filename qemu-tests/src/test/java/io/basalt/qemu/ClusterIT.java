@@ -1,0 +1,293 @@
+package io.basalt.qemu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.basalt.testing.QemuLongTest;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Three machines form a cluster by themselves (issue 18; tier qemu-long: -Dbasalt.qemu.long=true,
+ * or -Dbasalt.qemu.cluster.images=PREFIX for images made by {@code UpdateImages PREFIX cluster}):
+ * one image (the default plus docker-registry), three cloud-configs that differ only in name and
+ * address, all taken from {@code docs/coming-from-coreos.md} ({@link CoreosGuide}). Each VM has its
+ * user-mode NIC (restrict=on, the test's control channel) and a second NIC at PCI slot 8 ({@code
+ * enp0s8}) on an {@link L2Hub}: the private network 10.10.0.0/24. The test checks that etcd has 3
+ * healthy members, the swarm 3 Ready nodes, that an image pushed to the registry on node-2 is
+ * pulled and run on nodes 1 and 3, that a replicated service runs one task per node and that a
+ * container on node-1 reaches it by name over the overlay with answers from all three, then runs
+ * the page's global and pinned services and the lock status. Not thread-safe (one run at a time).
+ */
+@QemuLongTest(orWhenSet = "basalt.qemu.cluster.images")
+class ClusterIT {
+  static final String SCENARIO = "ClusterIT";
+  static final int NODES = 3;
+
+  /** The page's examples this test runs. */
+  static final List<String> EXAMPLES =
+      List.of(
+          "image-spec",
+          "node-cloud-config",
+          "check-cluster",
+          "lock-status",
+          "overlay-network",
+          "registry-push",
+          "registry-pull",
+          "replicated-service",
+          "reach-by-name",
+          "global-service",
+          "pinned-service");
+
+  static Path work;
+  static final List<Node> nodes = new ArrayList<>();
+  static L2Hub hub;
+
+  /** One VM with its own disk copy (its OEM holds its cloud-config) and control channel. */
+  static final class Node {
+    final int n;
+    final String name;
+    final GuestServer server;
+    final GuestImage disk;
+    final Path overlay;
+    QemuVm vm;
+    int boots;
+
+    Node(int n, Path image, String cloudConfig, Path imageTar) throws Exception {
+      this.n = n;
+      this.name = "node-" + n;
+      server = new GuestServer();
+      disk = GuestImage.driven(image, work.resolve(name));
+      disk.putOem("cloud-config.yml", cloudConfig);
+      if (imageTar != null) {
+        disk.putOem("web.tar", imageTar);
+      }
+      overlay = disk.overlay(name, "6G");
+    }
+
+    String mac() {
+      return String.format("52:54:00:10:00:%02x", n);
+    }
+
+    void start(Path repo) throws IOException {
+      server.serve(repo);
+      boots++;
+      List<String> args = disk.uefiVirtio(name, overlay, server.guestfwd());
+      args.addAll(hub.nicArgs("lan", mac(), 8));
+      vm = QemuVm.start(name + "-" + boots, args, work.resolve(name + "-boot-" + boots + ".log"));
+    }
+
+    /** Runs {@code script} (sh) in the guest; fails the test on a non-zero exit. */
+    String run(String script, Duration timeout) throws Exception {
+      GuestServer.Result r = server.run(vm, script, timeout);
+      if (r.rc() != 0) {
+        throw new AssertionError(name + ": exit " + r.rc() + " from\n" + script + "\n" + r.out());
+      }
+      return r.out();
+    }
+
+    /**
+     * Runs {@code script} every 10 s until its output passes {@code done} or {@code timeout} ends
+     * (then the test fails with the last output).
+     */
+    String runUntil(String script, Predicate<String> done, Duration timeout) throws Exception {
+      long deadline = System.nanoTime() + timeout.toNanos();
+      String out = "";
+      while (System.nanoTime() < deadline) {
+        out = server.run(vm, script + " 2>&1", Duration.ofMinutes(5)).out();
+        if (done.test(out)) {
+          return out;
+        }
+        Thread.sleep(10_000);
+      }
+      throw new AssertionError(name + ": not done after " + timeout + ":\n" + script + "\n" + out);
+    }
+  }
+
+  @AfterAll
+  static void tearDown() {
+    for (Node m : nodes) {
+      if (m.vm != null) {
+        m.vm.close();
+      }
+      m.server.close();
+    }
+    if (hub != null) {
+      hub.close();
+    }
+  }
+
+  @Test
+  void threeMachinesFormAClusterWithOverlayServicesAndARegistry() throws Exception {
+    work = Path.of("target", "cluster").toAbsolutePath();
+    UpdateImages.deleteTree(work);
+    Files.createDirectories(work);
+    Map<String, String> ex = CoreosGuide.examples();
+    UpdateImages images = UpdateImages.cluster(work);
+    assertTrue(
+        UpdateImages.clusterSpec(1).contains(CoreosGuide.example(ex, "image-spec").strip()),
+        "the cluster images are built with the page's image spec");
+    Path repo = images.repository(work.resolve("repo"), 1);
+    Path webTar = work.resolve("web.tar");
+    ImageArchive.write(Path.of("/bin/busybox"), "web:1", webTar);
+    String nodeOne = CoreosGuide.example(ex, "node-cloud-config");
+    for (int n = 1; n <= NODES; n++) {
+      nodes.add(
+          new Node(n, images.image(1), CoreosGuide.nodeConfig(nodeOne, n), n == 2 ? webTar : null));
+    }
+    Node n1 = nodes.get(0);
+    Node n2 = nodes.get(1);
+    Node n3 = nodes.get(2);
+    long t0 = System.nanoTime();
+    hub = L2Hub.start(work.resolve("hub.sock"));
+    for (Node m : nodes) {
+      m.start(repo);
+    }
+    for (Node m : nodes) {
+      m.server.awaitBoot(null, UpdateEndToEndIT.BOOT, m.vm);
+      figure("%s: control loop up at +%d s (load %s)", m.name, secondsSince(t0), Figures.load());
+    }
+
+    // etcd: three healthy members, from the page's check.
+    String check = CoreosGuide.example(ex, "check-cluster");
+    String etcdHealth =
+        check.lines().filter(l -> l.startsWith("etcdctl")).findFirst().orElseThrow();
+    String health =
+        n1.runUntil(etcdHealth, o -> count(o, "is healthy") == NODES, Duration.ofMinutes(20));
+    figure("etcd healthy at +%d s:\n%s", secondsSince(t0), health.strip());
+    for (int n = 1; n <= NODES; n++) {
+      assertTrue(health.contains("http://10.10.0." + n + ":2379 is healthy"), health);
+    }
+
+    // Swarm: three Ready nodes, three managers (one leader).
+    String nodeLs = "docker node ls --format '{{.Hostname}} {{.Status}} {{.ManagerStatus}}'";
+    String ls = n1.runUntil(nodeLs, o -> count(o, " Ready ") == NODES, Duration.ofMinutes(20));
+    figure("swarm formed at +%d s:\n%s", secondsSince(t0), ls.strip());
+    assertEquals(1, count(ls, " Leader"), ls);
+    assertEquals(NODES, count(ls, " Ready "), ls);
+    String fullCheck = n1.run(check, Duration.ofMinutes(3));
+    figure("check-cluster on node-1:\n%s", fullCheck.strip());
+    assertEquals(NODES, count(fullCheck, "is healthy"), fullCheck);
+
+    // Registry on node-2: push there, pull and run on 1 and 3.
+    n2.runUntil(
+        "systemctl is-active docker-registry.service",
+        o -> o.strip().equals("active"),
+        Duration.ofMinutes(5));
+    n2.run("docker load -i /run/basalt-test-oem/web.tar", Duration.ofMinutes(5));
+    String push = n2.run(CoreosGuide.example(ex, "registry-push"), Duration.ofMinutes(10));
+    figure("push on node-2:\n%s", push.strip());
+    for (Node m : List.of(n1, n3)) {
+      String pull = m.run(CoreosGuide.example(ex, "registry-pull"), Duration.ofMinutes(10));
+      figure("pull on %s:\n%s", m.name, pull.strip());
+      assertTrue(pull.contains("pulled-from-node-2"), m.name + ": " + pull);
+    }
+    String inactive =
+        n1.run("systemctl is-active docker-registry.service || true", Duration.ofMinutes(1));
+    assertTrue(
+        inactive.strip().equals("inactive"), "the registry runs on node-2 only: " + inactive);
+
+    // Overlay network and the replicated service: one task per node.
+    n1.run(CoreosGuide.example(ex, "overlay-network"), Duration.ofMinutes(5));
+    n1.run(CoreosGuide.example(ex, "replicated-service"), Duration.ofMinutes(20));
+    String tasks =
+        n1.runUntil(
+            "docker service ps web --filter desired-state=running --format '{{.Node}} {{.CurrentState}}'",
+            o -> count(o, " Running ") == NODES,
+            Duration.ofMinutes(15));
+    figure("web tasks at +%d s:\n%s", secondsSince(t0), tasks.strip());
+    assertEquals(nodeNames(), firstWords(tasks), "one task of web per node: " + tasks);
+
+    // A container on node-1 reaches the service by name and gets answers from all three tasks.
+    String answers = n1.run(CoreosGuide.example(ex, "reach-by-name"), Duration.ofMinutes(10));
+    Map<String, Integer> byNode = new TreeMap<>();
+    for (String l : answers.lines().map(String::strip).toList()) {
+      if (l.matches("node-\\d")) {
+        byNode.merge(l, 1, Integer::sum);
+      }
+    }
+    figure("30 requests from a container on node-1 to http://web/: answered by %s", byNode);
+    assertEquals(nodeNames(), byNode.keySet(), "answers from every node's task: " + answers);
+    assertEquals(30, byNode.values().stream().mapToInt(Integer::intValue).sum(), answers);
+
+    // The global service: a task on every node, each of which reaches web.
+    n1.run(CoreosGuide.example(ex, "global-service"), Duration.ofMinutes(20));
+    String probes =
+        n1.runUntil(
+            "docker service ps probe --filter desired-state=running --format '{{.Node}} {{.CurrentState}}'",
+            o -> count(o, " Running ") == NODES,
+            Duration.ofMinutes(15));
+    assertEquals(nodeNames(), firstWords(probes), "one probe per node: " + probes);
+    String probeLog =
+        n1.runUntil(
+            "docker service logs --raw probe",
+            o -> count(o, "ok") >= 3 * NODES,
+            Duration.ofMinutes(5));
+    figure(
+        "probe: %d ok, %d failed in its log so far",
+        count(probeLog, "ok"), count(probeLog, "failed"));
+
+    // The pinned service runs on node-2 only.
+    n1.run(CoreosGuide.example(ex, "pinned-service"), Duration.ofMinutes(20));
+    String pinned =
+        n1.runUntil(
+            "docker service ps registry-watch --filter desired-state=running --format '{{.Node}} {{.CurrentState}}'",
+            o -> count(o, " Running ") == 1,
+            Duration.ofMinutes(10));
+    assertEquals(new TreeSet<>(List.of("node-2")), firstWords(pinned), pinned);
+
+    // locksmith's place: the reboot lock in the cluster's etcd, free.
+    String lock = n3.run(CoreosGuide.example(ex, "lock-status"), Duration.ofMinutes(3));
+    figure("lock status on node-3:\n%s", lock.strip());
+    figure(
+        "cluster formed and checked in %d s (load %s); hub: %d frames in, %d forwarded, %d dropped",
+        secondsSince(t0), Figures.load(), hub.received(), hub.forwarded(), hub.dropped());
+  }
+
+  static TreeSet<String> nodeNames() {
+    TreeSet<String> s = new TreeSet<>();
+    for (Node m : nodes) {
+      s.add(m.name);
+    }
+    return s;
+  }
+
+  /** The first word of every non-blank line. */
+  static TreeSet<String> firstWords(String out) {
+    TreeSet<String> s = new TreeSet<>();
+    out.lines()
+        .map(String::strip)
+        .filter(l -> !l.isEmpty())
+        .forEach(l -> s.add(l.split("\\s+")[0]));
+    return s;
+  }
+
+  static int count(String text, String what) {
+    Matcher m = Pattern.compile(Pattern.quote(what)).matcher(text);
+    int n = 0;
+    while (m.find()) {
+      n++;
+    }
+    return n;
+  }
+
+  static long secondsSince(long nanos) {
+    return Figures.secondsSince(nanos);
+  }
+
+  static void figure(String format, Object... args) {
+    Figures.print(SCENARIO, work, format, args);
+  }
+}
