@@ -119,7 +119,7 @@ public final class L2Hub implements AutoCloseable {
             + id
             + ",mac="
             + mac
-            + (slot == -1 ? "" : ",addr=" + String.format("0x%x", slot)));
+            + (slot == -1 ? "" : ",addr=0x" + Integer.toHexString(slot)));
   }
 
   /** Frames read from all ports. */

@@ -78,7 +78,7 @@ class ClusterIT {
     }
 
     String mac() {
-      return String.format("52:54:00:10:00:%02x", n);
+      return String.format(java.util.Locale.ROOT, "52:54:00:10:00:%02x", n);
     }
 
     void start(Path repo) throws IOException {
@@ -147,9 +147,6 @@ class ClusterIT {
       nodes.add(
           new Node(n, images.image(1), CoreosGuide.nodeConfig(nodeOne, n), n == 2 ? webTar : null));
     }
-    Node n1 = nodes.get(0);
-    Node n2 = nodes.get(1);
-    Node n3 = nodes.get(2);
     long t0 = System.nanoTime();
     hub = L2Hub.start(work.resolve("hub.sock"));
     for (Node m : nodes) {
@@ -160,6 +157,42 @@ class ClusterIT {
       figure("%s: control loop up at +%d s (load %s)", m.name, secondsSince(t0), Figures.load());
     }
 
+    try {
+      formAndCheck(ex, t0);
+    } catch (Exception | AssertionError e) {
+      diagnostics();
+      throw e;
+    }
+  }
+
+  /** What each node says of its swarm, etcd and their units: printed when a step fails. */
+  static void diagnostics() {
+    String script =
+        String.join(
+            "\n",
+            "docker info --format 'swarm: {{.Swarm.LocalNodeState}} addr={{.Swarm.NodeAddr}}"
+                + " err={{.Swarm.Error}} managers={{.Swarm.Managers}} nodes={{.Swarm.Nodes}}'",
+            "ip -4 -o addr | awk '{print $2, $4}'",
+            "systemctl is-active etcd.service docker.service basalt-swarm.service",
+            "journalctl -b --no-pager -o short-monotonic -u basalt-swarm.service | tail -n 20",
+            "journalctl -b --no-pager -o short-monotonic -u docker.service | grep -v 'level=info'"
+                + " | tail -n 40",
+            "journalctl -b --no-pager -o short-monotonic -u etcd.service | tail -n 10",
+            "free -m; uptime");
+    for (Node m : nodes) {
+      try {
+        GuestServer.Result r = m.server.run(m.vm, script + " 2>&1", Duration.ofMinutes(3));
+        figure("diagnostics of %s:\n%s", m.name, r.out().strip());
+      } catch (Exception | AssertionError e) {
+        figure("diagnostics of %s: none (%s)", m.name, e.getMessage());
+      }
+    }
+  }
+
+  static void formAndCheck(Map<String, String> ex, long t0) throws Exception {
+    Node n1 = nodes.get(0);
+    Node n2 = nodes.get(1);
+    Node n3 = nodes.get(2);
     // etcd: three healthy members, from the page's check.
     String check = CoreosGuide.example(ex, "check-cluster");
     String etcdHealth =
