@@ -12,12 +12,15 @@ import io.basalt.update.lock.RebootLock;
 import io.basalt.update.lock.RetryPolicy;
 import io.basalt.update.status.PeerAccess;
 import io.basalt.update.status.StatusServer;
+import io.basalt.update.strategy.EtcdQuorumCheck;
 import io.basalt.update.strategy.HostCommands;
 import io.basalt.update.strategy.LocalHold;
 import io.basalt.update.strategy.RebootCoordinator;
 import io.basalt.update.strategy.RebootStrategy;
 import io.basalt.update.strategy.RebootWindow;
 import io.basalt.update.strategy.Rebooter;
+import io.basalt.update.swarm.DockerCli;
+import io.basalt.update.swarm.SwarmDrain;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -140,12 +143,17 @@ public final class AgentMain {
         Files.exists(paths.machineId())
             ? Files.readString(paths.machineId(), StandardCharsets.UTF_8).strip()
             : "";
+    RebootStrategy.Kind kind = RebootStrategy.Kind.parse(c.rebootStrategy());
+    EtcdClient etcd =
+        kind == RebootStrategy.Kind.ETCD_LOCK || c.quorumCheck()
+            ? EtcdClient.create(etcdConfig(c))
+            : null;
     RebootStrategy s =
-        switch (RebootStrategy.Kind.parse(c.rebootStrategy())) {
+        switch (kind) {
           case ETCD_LOCK ->
               RebootStrategy.etcdLock(
                   new RebootLock(
-                      EtcdClient.create(etcdConfig(c)),
+                      etcd,
                       c.lockGroup(),
                       clock,
                       RetryPolicy.defaults(),
@@ -178,7 +186,47 @@ public final class AgentMain {
     if (c.rebootWindow() != null) {
       b.window(RebootWindow.parse(c.rebootWindow(), ZoneId.of(c.rebootWindowZone())));
     }
+    if (kind != RebootStrategy.Kind.OFF) {
+      // the order of the steps: quorum check, lock, drain and its wait, reboot (README)
+      if (c.quorumCheck()) {
+        b.guard(new EtcdQuorumCheck(etcd, self(paths)));
+      }
+      SwarmDrain.Mode drain = SwarmDrain.Mode.parse(c.swarmDrain());
+      if (drain != SwarmDrain.Mode.NO) {
+        b.guard(
+            new SwarmDrain(
+                new DockerCli("docker", Duration.ofSeconds(30)),
+                paths.stateDir(),
+                drain,
+                c.swarmDrainTimeout(),
+                clock,
+                AgentMain::log));
+      }
+    }
     return b.build();
+  }
+
+  /** This machine's host name and non-loopback addresses, to find its own etcd member. */
+  static EtcdQuorumCheck.Self self(AgentPaths paths) {
+    String host = "";
+    for (String f : new String[] {"etc/hostname", "proc/sys/kernel/hostname"}) {
+      try {
+        host = Files.readString(paths.root().resolve(f), StandardCharsets.UTF_8).strip();
+      } catch (IOException e) {
+        continue;
+      }
+      if (!host.isEmpty()) {
+        break;
+      }
+    }
+    java.util.Set<java.net.InetAddress> addrs = new java.util.HashSet<>();
+    try {
+      java.net.NetworkInterface.networkInterfaces()
+          .forEach(i -> i.inetAddresses().filter(a -> !a.isLoopbackAddress()).forEach(addrs::add));
+    } catch (java.net.SocketException e) {
+      log("etcd quorum check: cannot list this machine's addresses (" + e.getMessage() + ")");
+    }
+    return new EtcdQuorumCheck.Self(host, java.util.Set.copyOf(addrs));
   }
 
   /**

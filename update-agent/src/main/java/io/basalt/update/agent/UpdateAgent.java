@@ -179,7 +179,9 @@ final class UpdateAgent {
       if (!blessed()) {
         return false;
       }
-      coordinator().releaseOwnHold();
+      if (!coordinator().releaseOwnHold()) {
+        return false; // the swarm node is not active again yet (logged); asked again later
+      }
       lockReleased = true;
       log.accept("boot of " + host.version() + " is blessed; reboot lock released");
       return true;

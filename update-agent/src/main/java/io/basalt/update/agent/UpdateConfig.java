@@ -46,7 +46,10 @@ record UpdateConfig(
     String etcdUsername,
     String etcdPassword,
     Duration lockLease,
-    String fleetlockTokenFile) {
+    String fleetlockTokenFile,
+    String swarmDrain,
+    Duration swarmDrainTimeout,
+    String etcdQuorumCheck) {
 
   /** Shipped defaults. */
   public static final String DEFAULTS_PATH = HostPaths.UPDATE_CONF_DEFAULTS;
@@ -279,6 +282,9 @@ record UpdateConfig(
                 + "\"");
       }
     }
+    String drain = choice(s, UpdateConfKeys.SWARM_DRAIN);
+    Duration drainTimeout = duration(s, UpdateConfKeys.SWARM_DRAIN_TIMEOUT, "5m");
+    String quorumCheck = choice(s, UpdateConfKeys.ETCD_QUORUM_CHECK);
     return new UpdateConfig(
         repo,
         channel,
@@ -300,7 +306,33 @@ record UpdateConfig(
         user,
         password,
         lockLease,
-        token);
+        token,
+        drain,
+        drainTimeout,
+        quorumCheck);
+  }
+
+  /** An {@code auto|yes|no} setting (default auto), lower-cased. */
+  private static String choice(Map<String, Setting> s, String key) throws ConfigException {
+    Setting v = s.get(key);
+    if (v == null) {
+      return "auto";
+    }
+    String t = v.value().strip().toLowerCase(java.util.Locale.ROOT);
+    if (!t.equals("auto") && !t.equals("yes") && !t.equals("no")) {
+      throw new ConfigException(
+          v.where() + ": " + key + ": expected auto, yes or no, found \"" + v.value() + "\"");
+    }
+    return t;
+  }
+
+  /**
+   * Whether the agent checks etcd's quorum before it takes the reboot lock: {@code
+   * ETCD_QUORUM_CHECK=yes}, or {@code auto} with strategy etcd-lock.
+   */
+  boolean quorumCheck() {
+    return etcdQuorumCheck.equals("yes")
+        || (etcdQuorumCheck.equals("auto") && "etcd-lock".equals(rebootStrategy));
   }
 
   /** Every setting, the etcd password masked (this record may end up in a log line). */
@@ -326,6 +358,12 @@ record UpdateConfig(
         + etcdUsername
         + ", etcdPassword="
         + (etcdPassword == null ? "none" : "(set)")
+        + ", swarmDrain="
+        + swarmDrain
+        + ", swarmDrainTimeout="
+        + swarmDrainTimeout
+        + ", etcdQuorumCheck="
+        + etcdQuorumCheck
         + "]";
   }
 

@@ -20,10 +20,10 @@ import javax.net.ssl.SSLContext;
 /**
  * A small etcd v3 client speaking etcd's JSON gateway ({@code /v3/kv/...}, etcd 3.4 and later) over
  * a minimal HTTP/1.1 keep-alive socket client (plain or TLS): range (one key or a prefix), put,
- * compare-and-swap transactions, delete, and leases (grant, keep alive once, revoke). Several
- * endpoints with failover (the last endpoint that answered is tried first), TLS with a CA and a
- * client certificate, and username/password authentication (a token per endpoint, renewed when etcd
- * rejects it). Thread-safe.
+ * compare-and-swap transactions, delete, leases (grant, keep alive once, revoke), the member list
+ * and one member's own status. Several endpoints with failover (the last endpoint that answered is
+ * tried first), TLS with a CA and a client certificate, and username/password authentication (a
+ * token per endpoint, renewed when etcd rejects it). Thread-safe.
  *
  * <p>Why the gateway and not jetcd: jetcd pulls in grpc-java, Netty and protobuf (about 15 MB of
  * jars and tens of MB of heap and direct buffers once connected), while the agent's whole idle RSS
@@ -258,6 +258,82 @@ public final class EtcdClient implements AutoCloseable {
         throw e;
       }
     }
+  }
+
+  /**
+   * The cluster's members ({@code /v3/cluster/member/list} through the gateway, any endpoint).
+   *
+   * @throws IOException as {@link #get(String)}
+   */
+  public List<Member> members() throws IOException {
+    List<Member> out = new ArrayList<>();
+    for (JsonNode m : call("/cluster/member/list", JSON.createObjectNode()).path("members")) {
+      out.add(
+          new Member(
+              Long.toUnsignedString(parseUnsigned(m.path("ID").asText("0"))),
+              m.path("name").asText(""),
+              texts(m.path("peerURLs")),
+              texts(m.path("clientURLs")),
+              m.path("isLearner").asBoolean(false)));
+    }
+    return out;
+  }
+
+  /**
+   * Asks the one member serving {@code clientUrl} for its status ({@code /v3/maintenance/status}),
+   * without failing over to another endpoint: what that member itself says.
+   *
+   * @throws EtcdUnavailableException if it did not answer within the request timeout
+   * @throws EtcdException if it refused the request
+   */
+  public MemberStatus memberStatus(URI clientUrl) throws IOException {
+    JsonNode resp;
+    try {
+      resp = callOne(clientUrl, "/maintenance/status", JSON.createObjectNode(), true);
+    } catch (Unavailable u) {
+      throw new EtcdUnavailableException(clientUrl + ": " + u.getMessage());
+    }
+    return new MemberStatus(
+        Long.toUnsignedString(parseUnsigned(resp.path("header").path("member_id").asText("0"))),
+        Long.toUnsignedString(parseUnsigned(resp.path("leader").asText("0"))),
+        texts(resp.path("errors")));
+  }
+
+  /**
+   * A member of the cluster.
+   *
+   * @param id member id (unsigned decimal, as etcdctl prints it in hex)
+   * @param name its {@code --name}; empty for a member added but not started yet
+   * @param peerUrls its advertised peer URLs
+   * @param clientUrls its advertised client URLs; empty for a member not started yet
+   * @param learner a learner (non-voting) member
+   */
+  public record Member(
+      String id, String name, List<String> peerUrls, List<String> clientUrls, boolean learner) {}
+
+  /**
+   * One member's own view ({@code /v3/maintenance/status}).
+   *
+   * @param memberId the id of the member that answered
+   * @param leader the leader it follows; {@code "0"} when it has none
+   * @param errors its alarms and errors (for example {@code NOSPACE}), empty when none
+   */
+  public record MemberStatus(String memberId, String leader, List<String> errors) {}
+
+  private static long parseUnsigned(String s) {
+    try {
+      return Long.parseUnsignedLong(s);
+    } catch (NumberFormatException e) {
+      return 0;
+    }
+  }
+
+  private static List<String> texts(JsonNode array) {
+    List<String> out = new ArrayList<>();
+    for (JsonNode n : array) {
+      out.add(n.asText());
+    }
+    return List.copyOf(out);
   }
 
   /**

@@ -15,11 +15,15 @@ import java.util.function.Consumer;
 /**
  * Decides, each time it is asked while an update waits for its reboot, whether the machine reboots
  * now: a local hold ({@code basaltctl lock hold}) or a logind block inhibitor holds it back; then
- * the reboot window must be open; then the strategy must grant permission (the etcd lock is taken
- * here, and checked again on every step, so no reboot ever happens without it); then, when users
- * are logged in, they get a wall message and the grace period. Holder hygiene: {@link
- * #releaseOwnHold} gives the cluster slot back after a blessed boot, even outside the window, and
- * when the agent restarts. Not thread-safe: one agent loop drives it.
+ * the reboot window must be open; then every {@link ClusterGuard} must agree to the lock (the etcd
+ * quorum check); then the strategy must grant permission (the etcd lock is taken here, and checked
+ * again on every step, so no reboot ever happens without it); then, when users are logged in, they
+ * get a wall message and the grace period; then every guard prepares the reboot with the lock held
+ * (the Swarm drain, waited for step by step). Whenever the reboot is called off on the way, the
+ * guards undo their preparation and the slot is given back. Holder hygiene: {@link #releaseOwnHold}
+ * lets the guards restore what they changed (the node active again) and then gives the cluster slot
+ * back after a blessed boot, even outside the window, and when the agent restarts. Not thread-safe:
+ * one agent loop drives it.
  */
 public final class RebootCoordinator {
 
@@ -58,6 +62,7 @@ public final class RebootCoordinator {
   private final Rebooter rebooter;
   private final Clock clock;
   private final Consumer<String> log;
+  private final List<ClusterGuard> guards;
 
   private boolean holding;
   private Instant graceEnds;
@@ -73,7 +78,11 @@ public final class RebootCoordinator {
     this.rebooter = Objects.requireNonNull(b.rebooter, "rebooter");
     this.clock = b.clock;
     this.log = b.log;
+    this.guards = List.copyOf(b.guards);
   }
+
+  /** How soon a step is asked again while a guard prepares the reboot (the drain's polling). */
+  static final Duration PREPARE_POLL = Duration.ofSeconds(5);
 
   /** Starts a coordinator; strategy, local hold and rebooter are required. */
   public static Builder builder() {
@@ -107,10 +116,17 @@ public final class RebootCoordinator {
       return Decision.waitUntil(
           "outside the reboot window " + window.get() + "; next opening " + open, open);
     }
+    for (ClusterGuard g : guards) {
+      Optional<String> no = g.beforeLock();
+      if (no.isPresent()) {
+        standDown();
+        return Decision.waitFor(no.get());
+      }
+    }
     RebootStrategy.Permission p = strategy.acquire();
     if (!p.granted()) {
       holding = false;
-      resetGrace();
+      standDown();
       return Decision.waitFor(p.reason());
     }
     holding = true;
@@ -141,6 +157,12 @@ public final class RebootCoordinator {
         }
       }
     }
+    for (ClusterGuard g : guards) {
+      Optional<String> awaited = g.beforeReboot();
+      if (awaited.isPresent()) {
+        return Decision.waitUntil(awaited.get(), now.plus(PREPARE_POLL));
+      }
+    }
     log.accept("rebooting (" + strategy.name() + ": " + p.reason() + ")");
     rebooter.reboot();
     return new Decision(Action.REBOOTING, p.reason(), Optional.empty());
@@ -149,6 +171,13 @@ public final class RebootCoordinator {
   /** Not rebooting soon: do not sit on a cluster slot meanwhile, and start any grace anew. */
   private void standDown() throws IOException {
     resetGrace();
+    for (ClusterGuard g : guards) {
+      try {
+        g.standDown();
+      } catch (IOException e) {
+        log.accept("undoing the reboot preparation: " + e.getMessage() + " (will retry)");
+      }
+    }
     if (holding) {
       strategy.release();
       holding = false;
@@ -163,14 +192,23 @@ public final class RebootCoordinator {
   /**
    * Gives back this machine's cluster slot, whatever the window says: call it once the boot is
    * blessed, and when the agent starts (an agent that died holding the lock must not keep it).
+   * Every guard first restores what it changed for the reboot ({@link ClusterGuard#afterBoot}: the
+   * Swarm node active again); until they all have, the slot is kept and false comes back.
    *
+   * @return whether the slot was given back; false: call again later
    * @throws IOException if the lock service cannot be reached (call again later)
    */
-  public void releaseOwnHold() throws IOException {
+  public boolean releaseOwnHold() throws IOException {
+    for (ClusterGuard g : guards) {
+      if (!g.afterBoot()) {
+        return false;
+      }
+    }
     strategy.release();
     holding = false;
     resetGrace();
     log.accept("released the reboot slot (" + strategy.name() + ")");
+    return true;
   }
 
   /**
@@ -195,8 +233,15 @@ public final class RebootCoordinator {
     private Rebooter rebooter;
     private Clock clock = Clock.systemUTC();
     private Consumer<String> log = s -> {};
+    private final List<ClusterGuard> guards = new java.util.ArrayList<>();
 
     private Builder() {}
+
+    /** Adds a guard; guards are asked in the order they were added. */
+    public Builder guard(ClusterGuard g) {
+      this.guards.add(Objects.requireNonNull(g, "guard"));
+      return this;
+    }
 
     public Builder strategy(RebootStrategy s) {
       this.strategy = s;

@@ -2,12 +2,14 @@ package io.basalt.update.swarm;
 
 import io.basalt.host.SwarmConf;
 import java.io.IOException;
+import java.util.List;
 import java.util.SortedMap;
 
 /**
- * The few Docker Engine commands a node's swarm join needs, so that tests can record them. Join
- * tokens pass through {@link #joinToken} and {@link #join} only; implementations never log them.
- * Implementations say whether they are thread-safe; {@link SwarmJoin} calls from one thread.
+ * The few Docker Engine commands a node's swarm join and the agent's drain around a reboot need, so
+ * that tests can record them. Join tokens pass through {@link #joinToken} and {@link #join} only;
+ * implementations never log them. Implementations say whether they are thread-safe; {@link
+ * SwarmJoin} calls from one thread.
  */
 public interface Docker {
 
@@ -56,6 +58,49 @@ public interface Docker {
    * @throws IOException when docker refuses
    */
   void addLabels(String nodeId, SortedMap<String, String> labels) throws IOException;
+
+  /**
+   * Sets a node's availability ({@code docker node update --availability active|pause|drain ID});
+   * needs a manager.
+   *
+   * @throws IOException when docker refuses
+   */
+  void setAvailability(String nodeId, String availability) throws IOException;
+
+  /**
+   * The swarm's nodes as a manager sees them ({@code docker node ls}); needs a manager.
+   *
+   * @throws IOException when docker refuses
+   */
+  List<Node> nodes() throws IOException;
+
+  /**
+   * The names of the swarm task containers running on this engine ({@code docker ps --filter
+   * label=com.docker.swarm.task.id}): what this machine still runs for the swarm, in the engine's
+   * own view.
+   *
+   * @throws IOException when docker cannot be asked
+   */
+  List<String> runningTasks() throws IOException;
+
+  /**
+   * One line of {@code docker node ls}.
+   *
+   * @param id node id
+   * @param hostname its host name
+   * @param self whether it is the node asked
+   * @param status {@code Ready}, {@code Down}, ...
+   * @param availability {@code Active}, {@code Pause} or {@code Drain}
+   * @param managerStatus {@code Leader}, {@code Reachable}, {@code Unreachable}, or empty for a
+   *     worker
+   */
+  record Node(
+      String id,
+      String hostname,
+      boolean self,
+      String status,
+      String availability,
+      String managerStatus) {}
 
   /**
    * The part of {@code docker info} a join needs.

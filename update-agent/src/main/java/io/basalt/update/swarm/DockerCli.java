@@ -91,6 +91,46 @@ public final class DockerCli implements Docker {
     run(args, null);
   }
 
+  @Override
+  public void setAvailability(String nodeId, String availability) throws IOException {
+    run(List.of("node", "update", "--availability", availability, nodeId), null);
+  }
+
+  @Override
+  public List<Node> nodes() throws IOException {
+    String out = run(List.of("node", "ls", "--format", "{{json .}}"), null);
+    List<Node> nodes = new ArrayList<>();
+    for (String line : out.split("\n")) {
+      if (line.isBlank()) {
+        continue;
+      }
+      JsonNode n;
+      try {
+        n = JSON.readTree(line);
+      } catch (IOException e) {
+        throw new IOException("docker node ls: not a JSON line: " + firstLine(line), e);
+      }
+      nodes.add(
+          new Node(
+              n.path("ID").asText(""),
+              n.path("Hostname").asText(""),
+              n.path("Self").asBoolean(false),
+              n.path("Status").asText(""),
+              n.path("Availability").asText(""),
+              n.path("ManagerStatus").asText("")));
+    }
+    return nodes;
+  }
+
+  @Override
+  public List<String> runningTasks() throws IOException {
+    String out =
+        run(
+            List.of("ps", "--filter", "label=com.docker.swarm.task.id", "--format", "{{.Names}}"),
+            null);
+    return out.lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
+  }
+
   /** Runs docker with {@code args}; returns its standard output. */
   private String run(List<String> args, String secret) throws IOException {
     List<String> argv = new ArrayList<>();

@@ -93,6 +93,25 @@ class UpdateAgentTest {
     Files.writeString(p, text);
   }
 
+  /** Whether the stand-in swarm guard can set the node active again (docker up). */
+  private boolean dockerUp = true;
+
+  /** Stands in for the Swarm drain: records when the agent asks it. */
+  private final io.basalt.update.strategy.ClusterGuard swarm =
+      new io.basalt.update.strategy.ClusterGuard() {
+        @Override
+        public java.util.Optional<String> beforeReboot() {
+          events.add("drain");
+          return java.util.Optional.empty();
+        }
+
+        @Override
+        public boolean afterBoot() {
+          events.add(dockerUp ? "active" : "active (docker not up)");
+          return dockerUp;
+        }
+      };
+
   private UpdateAgent agent() throws Exception {
     RebootStrategy strategy =
         new RebootStrategy() {
@@ -129,6 +148,7 @@ class UpdateAgentTest {
                     .rebooter(() -> events.add("reboot"))
                     .localHold(new io.basalt.update.strategy.LocalHold(paths.stateDir()))
                     .clock(clock)
+                    .guard(swarm)
                     .build(),
             log::add,
             new Random(1));
@@ -173,7 +193,7 @@ class UpdateAgentTest {
     assertTrue(json[1].contains("\"available\" : \"2.0.0\""), json[1]);
 
     assertTrue(a.rebootStep().isEmpty());
-    assertEquals(List.of("verify vda3 4096", "acquire", "reboot"), events);
+    assertEquals(List.of("verify vda3 4096", "acquire", "drain", "reboot"), events);
     assertEquals("rebooting", a.status().state());
 
     // The next boot runs 2.0.0 from slot B; systemd-bless-boot has not run yet: the lock stays.
@@ -191,10 +211,14 @@ class UpdateAgentTest {
     Files.move(
         root.resolve("efi/loader/entries/basalt-2.0.0-B+3.conf"),
         root.resolve("efi/loader/entries/basalt-2.0.0-B.conf"));
+    dockerUp = false; // the swarm node cannot be set active yet: the lock is kept
+    assertFalse(b.releaseLockIfBlessed());
+    assertEquals(List.of("active (docker not up)"), events);
+    dockerUp = true;
     assertTrue(b.releaseLockIfBlessed());
-    assertEquals(List.of("release"), events);
+    assertEquals(List.of("active (docker not up)", "active", "release"), events);
     assertTrue(b.releaseLockIfBlessed());
-    assertEquals(List.of("release"), events, "released once");
+    assertEquals(List.of("active (docker not up)", "active", "release"), events, "released once");
   }
 
   /** Reads the options of the entry the agent wrote. */

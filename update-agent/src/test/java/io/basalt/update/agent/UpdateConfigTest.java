@@ -242,4 +242,44 @@ class UpdateConfigTest {
             + " \"fleetlock.token\"",
         e.getMessage());
   }
+
+  @Test
+  void swarmDrainAndQuorumCheckKeys() throws Exception {
+    UpdateConfig c = UpdateConfig.load(defaults, overrides);
+    assertEquals("auto", c.swarmDrain());
+    assertEquals(Duration.ofMinutes(5), c.swarmDrainTimeout());
+    assertEquals("auto", c.etcdQuorumCheck());
+    assertFalse(c.quorumCheck(), "auto: only with strategy etcd-lock");
+    write(overrides, "REBOOT_STRATEGY=etcd-lock\n");
+    assertTrue(UpdateConfig.load(defaults, overrides).quorumCheck());
+    write(
+        overrides,
+        "REBOOT_STRATEGY=etcd-lock\nSWARM_DRAIN=no\nSWARM_DRAIN_TIMEOUT=90s\n"
+            + "ETCD_QUORUM_CHECK=\"No\"\n");
+    c = UpdateConfig.load(defaults, overrides);
+    assertEquals("no", c.swarmDrain());
+    assertEquals(Duration.ofSeconds(90), c.swarmDrainTimeout());
+    assertFalse(c.quorumCheck());
+    write(
+        overrides,
+        "REBOOT_STRATEGY=fleetlock\nFLEETLOCK_URL=http://f:3333\nETCD_QUORUM_CHECK=yes\n");
+    assertTrue(UpdateConfig.load(defaults, overrides).quorumCheck());
+
+    write(overrides, "# x\nSWARM_DRAIN=maybe\n");
+    ConfigException e =
+        assertThrows(ConfigException.class, () -> UpdateConfig.load(defaults, overrides));
+    assertEquals(
+        overrides + ":2: SWARM_DRAIN: expected auto, yes or no, found \"maybe\"", e.getMessage());
+    write(overrides, "ETCD_QUORUM_CHECK=true\n");
+    e = assertThrows(ConfigException.class, () -> UpdateConfig.load(defaults, overrides));
+    assertEquals(
+        overrides + ":1: ETCD_QUORUM_CHECK: expected auto, yes or no, found \"true\"",
+        e.getMessage());
+    write(overrides, "SWARM_DRAIN_TIMEOUT=soon\n");
+    e = assertThrows(ConfigException.class, () -> UpdateConfig.load(defaults, overrides));
+    assertEquals(
+        overrides
+            + ":1: SWARM_DRAIN_TIMEOUT: expected a duration like 1h30m, 45m or 90s, found \"soon\"",
+        e.getMessage());
+  }
 }

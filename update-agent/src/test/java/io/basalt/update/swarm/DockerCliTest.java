@@ -43,6 +43,11 @@ class DockerCliTest {
             + "  'swarm join-token') echo SWMTKN-1-xyz ;;\n"
             + "  'swarm join') echo \"Error response from daemon: token $4 rejected\" >&2; exit 1 ;;\n"
             + "  'swarm init') sleep 5 ;;\n"
+            + "  'node ls') echo '{\"Availability\":\"Active\",\"Hostname\":\"n1\",\"ID\":\"abc\","
+            + "\"ManagerStatus\":\"Leader\",\"Self\":true,\"Status\":\"Ready\"}'\n"
+            + "    echo '{\"Availability\":\"Drain\",\"Hostname\":\"n2\",\"ID\":\"def\","
+            + "\"ManagerStatus\":\"\",\"Self\":false,\"Status\":\"Down\"}' ;;\n"
+            + "  'ps --filter') printf 'web.1.x1\\ndb.2.y2\\n' ;;\n"
             + "esac\n",
         StandardCharsets.UTF_8);
     Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
@@ -65,6 +70,23 @@ class DockerCliTest {
             "swarm|join-token|-q|worker|",
             "node|update|--label-add|rack=r 1|--label-add|zone=a|abc|",
             "swarm|leave|--force|"),
+        calls());
+  }
+
+  @Test
+  void drainCommandsAndAnswers() throws IOException {
+    docker.setAvailability("abc", "drain");
+    assertEquals(
+        List.of(
+            new Docker.Node("abc", "n1", true, "Ready", "Active", "Leader"),
+            new Docker.Node("def", "n2", false, "Down", "Drain", "")),
+        docker.nodes());
+    assertEquals(List.of("web.1.x1", "db.2.y2"), docker.runningTasks());
+    assertEquals(
+        List.of(
+            "node|update|--availability|drain|abc|",
+            "node|ls|--format|{{json .}}|",
+            "ps|--filter|label=com.docker.swarm.task.id|--format|{{.Names}}|"),
         calls());
   }
 

@@ -12,13 +12,17 @@ import java.util.TreeMap;
  * A Docker Swarm in memory for several {@link Node}s, each a {@link Docker} that records its calls
  * the way the docker client would be called (tokens shown as {@code <manager-token>} or {@code
  * <worker-token>}). Enforces what the real engine does: one swarm, tokens decide the role, join
- * only through the manager address, node labels only from a manager. Thread-safe.
+ * only through the manager address, node labels, availability and the node list only from a
+ * manager. Each node's running task containers are what the test puts in {@link Node#tasks}.
+ * Thread-safe.
  */
 final class FakeSwarm {
 
   private String managerAddr;
   private int swarms;
   private final Map<String, SortedMap<String, String>> labels = new TreeMap<>();
+  private final Map<String, String> availability = new TreeMap<>();
+  private final Map<String, Node> members = new java.util.LinkedHashMap<>();
 
   static final String MANAGER_TOKEN = "SWMTKN-1-fake-manager-secret";
   static final String WORKER_TOKEN = "SWMTKN-1-fake-worker-secret";
@@ -31,8 +35,31 @@ final class FakeSwarm {
     return labels.getOrDefault(nodeId, new TreeMap<>());
   }
 
+  synchronized String availability(String nodeId) {
+    return availability.getOrDefault(nodeId, "active");
+  }
+
+  /** Sets a node's availability as an operator would from another manager. */
+  synchronized void operatorSets(String nodeId, String a) {
+    availability.put(nodeId, a);
+  }
+
   Node node(String id) {
     return new Node(id);
+  }
+
+  /** A node already in the swarm (as manager or worker), its engine active. */
+  Node member(String id, boolean manager) {
+    Node n = new Node(id);
+    synchronized (this) {
+      swarms = Math.max(swarms, 1);
+      members.put(id, n);
+    }
+    synchronized (n) {
+      n.state = "active";
+      n.manager = manager;
+    }
+    return n;
   }
 
   /** One machine's docker engine. */
@@ -41,6 +68,9 @@ final class FakeSwarm {
     final List<String> calls = new ArrayList<>();
     String state = "inactive";
     boolean manager;
+    boolean reachable = true;
+    final List<String> tasks = new ArrayList<>();
+    IOException failure;
 
     Node(String id) {
       this.id = id;
@@ -54,9 +84,26 @@ final class FakeSwarm {
       return calls.stream().filter(c -> !c.equals("info")).toList();
     }
 
+    synchronized void setTasks(String... names) {
+      tasks.clear();
+      tasks.addAll(List.of(names));
+    }
+
+    /** Makes every later call fail with {@code e} (docker not ready), or none when null. */
+    synchronized void failWith(IOException e) {
+      failure = e;
+    }
+
+    private void failIfBroken() throws IOException {
+      if (failure != null) {
+        throw failure;
+      }
+    }
+
     @Override
-    public synchronized SwarmInfo info() {
+    public synchronized SwarmInfo info() throws IOException {
       calls.add("info");
+      failIfBroken();
       return new SwarmInfo(state, state.equals("active") ? id : "", manager);
     }
 
@@ -136,5 +183,61 @@ final class FakeSwarm {
         labels.computeIfAbsent(nodeId, k -> new TreeMap<>()).putAll(add);
       }
     }
+
+    @Override
+    public void setAvailability(String nodeId, String a) throws IOException {
+      synchronized (this) {
+        calls.add("node update --availability " + a + " " + nodeId);
+        failIfBroken();
+        if (!manager) {
+          throw new IOException("This node is not a swarm manager.");
+        }
+      }
+      synchronized (FakeSwarm.this) {
+        availability.put(nodeId, a);
+      }
+    }
+
+    @Override
+    public List<Docker.Node> nodes() throws IOException {
+      synchronized (this) {
+        calls.add("node ls");
+        failIfBroken();
+        if (!manager) {
+          throw new IOException("This node is not a swarm manager.");
+        }
+      }
+      List<Docker.Node> out = new ArrayList<>();
+      synchronized (FakeSwarm.this) {
+        boolean leader = true;
+        for (FakeSwarm.Node n : members.values()) {
+          String ms = "";
+          if (n.manager) {
+            ms = !n.reachable ? "Unreachable" : leader ? "Leader" : "Reachable";
+            leader = leader && !n.reachable;
+          }
+          out.add(
+              new Docker.Node(
+                  n.id,
+                  "host-" + n.id,
+                  n == this,
+                  n.reachable ? "Ready" : "Down",
+                  capital(availability.getOrDefault(n.id, "active")),
+                  ms));
+        }
+      }
+      return out;
+    }
+
+    @Override
+    public synchronized List<String> runningTasks() throws IOException {
+      calls.add("ps tasks");
+      failIfBroken();
+      return List.copyOf(tasks);
+    }
+  }
+
+  private static String capital(String s) {
+    return s.substring(0, 1).toUpperCase(java.util.Locale.ROOT) + s.substring(1);
   }
 }

@@ -96,6 +96,11 @@ public final class EtcdProcess implements AutoCloseable {
     }
   }
 
+  /** The member's {@code --name} ({@code m0}, {@code m1}, ... in a {@link #cluster}). */
+  public String name() {
+    return name;
+  }
+
   public String endpoint() {
     return scheme + "://127.0.0.1:" + clientPort;
   }
