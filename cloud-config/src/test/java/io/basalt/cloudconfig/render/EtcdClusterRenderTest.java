@@ -10,6 +10,7 @@ import io.basalt.cloudconfig.PrivateIpv4;
 import io.basalt.cloudconfig.UserData;
 import io.basalt.cloudconfig.UserDataParser;
 import io.basalt.cloudconfig.ValidationOptions;
+import io.basalt.host.HostPaths;
 import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -97,7 +98,8 @@ class EtcdClusterRenderTest {
   void threeMembersRenderTheirOwnAddressFromTheirNetworkdUnit() throws Exception {
     for (int n = 1; n <= 3; n++) {
       String out = render(member(n), Metadata.none(), UPLINK_ONLY);
-      String dropIn = section(out, "/run/systemd/system/etcd.service.d/20-cloudinit.conf");
+      // The path basaltctl status reads the member's client URLs from (host-contract).
+      String dropIn = section(out, HostPaths.ETCD_MEMBER_DROP_IN);
       assertEquals(
           """
           [Service]
