@@ -130,6 +130,53 @@ class EtcdClusterRenderTest {
   }
 
   @Test
+  void tlsAndDiscoveryPassThrough() throws Exception {
+    String cfg =
+        """
+        #cloud-config
+        write_files:
+          - path: /etc/ssl/etcd/server-key.pem
+            owner: etcd:etcd
+            permissions: "0600"
+            content: "not a real key"
+        coreos:
+          etcd2:
+            name: etcd-1
+            discovery: https://discovery.etcd.io/7a0bbd2e9a6f1c5e4e1c0b3a9d8f7e6d
+            listen_client_urls: https://0.0.0.0:2379
+            advertise_client_urls: https://$private_ipv4:2379
+            cert_file: /etc/ssl/etcd/server.pem
+            key_file: /etc/ssl/etcd/server-key.pem
+            trusted_ca_file: /etc/ssl/etcd/ca.pem
+            client_cert_auth: true
+            peer_cert_file: /etc/ssl/etcd/peer.pem
+            peer_key_file: /etc/ssl/etcd/peer-key.pem
+            peer_trusted_ca_file: /etc/ssl/etcd/ca.pem
+            peer_client_cert_auth: true
+        """;
+    Metadata md = new Metadata(null, "10.10.0.1", null, null, null, List.of(), java.util.Map.of());
+    String out = render(cfg, md, List.of());
+    assertEquals(
+        """
+        [Service]
+        Environment="ETCD_ADVERTISE_CLIENT_URLS=https://10.10.0.1:2379"
+        Environment="ETCD_CERT_FILE=/etc/ssl/etcd/server.pem"
+        Environment="ETCD_CLIENT_CERT_AUTH=true"
+        Environment="ETCD_DISCOVERY=https://discovery.etcd.io/7a0bbd2e9a6f1c5e4e1c0b3a9d8f7e6d"
+        Environment="ETCD_KEY_FILE=/etc/ssl/etcd/server-key.pem"
+        Environment="ETCD_LISTEN_CLIENT_URLS=https://0.0.0.0:2379"
+        Environment="ETCD_NAME=etcd-1"
+        Environment="ETCD_PEER_CERT_FILE=/etc/ssl/etcd/peer.pem"
+        Environment="ETCD_PEER_KEY_FILE=/etc/ssl/etcd/peer-key.pem"
+        Environment="ETCD_PEER_CLIENT_CERT_AUTH=true"
+        Environment="ETCD_PEER_TRUSTED_CA_FILE=/etc/ssl/etcd/ca.pem"
+        Environment="ETCD_TRUSTED_CA_FILE=/etc/ssl/etcd/ca.pem"
+        """,
+        section(out, HostPaths.ETCD_MEMBER_DROP_IN));
+    assertTrue(out.contains("== /etc/ssl/etcd/server-key.pem mode=0600"), out);
+  }
+
+  @Test
   void theNetworkdUnitWinsOverAnInterfaceThatIsAlreadyUp() {
     PrivateIpv4.Found f =
         PrivateIpv4.resolve(
