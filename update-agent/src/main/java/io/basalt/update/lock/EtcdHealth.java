@@ -31,6 +31,9 @@ public final class EtcdHealth {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /** How the error of a cluster that no endpoint answered for starts. */
+  public static final String NO_ANSWER = "no etcd endpoint answered";
+
   private EtcdHealth() {}
 
   /**
@@ -47,7 +50,7 @@ public final class EtcdHealth {
     /** One line for people: {@code 3 of 3 members healthy (leader etcd-2)}. */
     public String render() {
       if (error != null) {
-        return "unreachable: " + error;
+        return (error.startsWith(NO_ANSWER) ? "unreachable: " : "unknown: ") + error;
       }
       String s = healthy + " of " + members + " member" + (members == 1 ? "" : "s") + " healthy";
       List<String> notes = new ArrayList<>();
@@ -140,8 +143,7 @@ public final class EtcdHealth {
       }
     }
     if (members == null) {
-      return new Report(
-          0, 0, null, false, "no etcd endpoint answered (" + String.join("; ", failures) + ")");
+      return new Report(0, 0, null, false, NO_ANSWER + " (" + String.join("; ", failures) + ")");
     }
     // Phase 2: every member's own status, in parallel, within the same bound.
     List<Future<Seen>> seen = new ArrayList<>();

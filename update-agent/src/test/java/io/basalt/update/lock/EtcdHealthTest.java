@@ -58,5 +58,9 @@ class EtcdHealthTest {
         new EtcdHealth.Report(3, 1, null, false, null).render());
     assertEquals(
         "1 of 1 member healthy (leader a)", new EtcdHealth.Report(1, 1, "a", true, null).render());
+    assertEquals(
+        "unknown: AccessDeniedException: /etc/basalt/update.conf",
+        new EtcdHealth.Report(0, 0, null, false, "AccessDeniedException: /etc/basalt/update.conf")
+            .render());
   }
 }
