@@ -787,7 +787,7 @@ final class DocumentChecker {
       if (path instanceof String s && s.startsWith("/") && underUsr(s)) {
         add(
             Severity.ERROR,
-            values.get(p + ".path").getStartMark(),
+            markOf(values, p + ".path"),
             "write_files["
                 + i
                 + "].path "
@@ -807,7 +807,7 @@ final class DocumentChecker {
         } catch (IOException e) {
           add(
               Severity.ERROR,
-              values.get(p + ".content").getStartMark(),
+              markOf(values, p + ".content"),
               "cannot decode "
                   + p
                   + ".content as "
@@ -821,27 +821,37 @@ final class DocumentChecker {
     if (coreos.containsKey("etcd") && coreos.containsKey("etcd2")) {
       add(
           Severity.ERROR,
-          keys.get("coreos.etcd").getStartMark(),
+          markOf(keys, "coreos.etcd"),
           "coreos.etcd and coreos.etcd2 both configure etcd.service; keep only coreos.etcd2");
     }
     for (String[] svc :
-        new String[][] {{"fleet", "fleet.service"}, {"flannel", "flanneld.service"}}) {
+        new String[][] {
+          {"fleet", "fleet.service", "Docker Swarm services", "fleet -> Swarm services"},
+          {"flannel", "flanneld.service", "a Docker Swarm overlay network", FLANNEL_SECTION}
+        }) {
       if (coreos.containsKey(svc[0]) && !options.imageShipsUnit(svc[1])) {
         add(
             Severity.WARNING,
-            keys.get("coreos." + svc[0]).getStartMark(),
+            markOf(keys, "coreos." + svc[0]),
             "coreos."
                 + svc[0]
                 + ": the image does not ship "
                 + svc[1]
-                + "; its drop-in is written as CoreOS did but nothing will read it");
+                + "; use "
+                + svc[2]
+                + " instead ("
+                + COMING_FROM_COREOS
+                + ", section \""
+                + svc[3]
+                + "\"); the drop-in is written as CoreOS did but nothing will read it");
       }
     }
+    etcd2Checks(tree, (Map<String, Object>) coreos.getOrDefault("etcd2", Map.of()));
     Map<String, Object> update = (Map<String, Object>) coreos.getOrDefault("update", Map.of());
     if ("best-effort".equals(update.get("reboot_strategy"))) {
       add(
           Severity.WARNING,
-          values.get("coreos.update.reboot_strategy").getStartMark(),
+          markOf(values, "coreos.update.reboot_strategy"),
           "deprecated value 'best-effort' for coreos.update.reboot_strategy: Basalt uses etcd-lock when"
               + " coreos.locksmith.endpoint or coreos.etcd2 is set, otherwise reboot; say which you mean");
     }
@@ -856,7 +866,7 @@ final class DocumentChecker {
         if (first != null) {
           add(
               Severity.WARNING,
-              values.get(p + ".name").getStartMark(),
+              markOf(values, p + ".name"),
               "unit "
                   + quote(n)
                   + " is listed twice (also coreos.units["
@@ -867,7 +877,7 @@ final class DocumentChecker {
           if (u.containsKey("command") || Boolean.TRUE.equals(u.get("enable"))) {
             add(
                 Severity.WARNING,
-                values.get(p + ".name").getStartMark(),
+                markOf(values, p + ".name"),
                 p
                     + " is a systemd-networkd unit: its command"
                     + " and enable are not used; systemd-networkd is restarted instead");
@@ -877,7 +887,7 @@ final class DocumentChecker {
             && (Boolean.TRUE.equals(u.get("enable")) || u.containsKey("content"))) {
           add(
               Severity.WARNING,
-              values.get(p + ".name").getStartMark(),
+              markOf(values, p + ".name"),
               p + " is masked: its content and enable have no effect");
         }
       }
@@ -888,11 +898,128 @@ final class DocumentChecker {
         if (dn instanceof String s && dropIndex.putIfAbsent(s, j) != null) {
           add(
               Severity.ERROR,
-              values.get(p + ".drop_ins[" + j + "].name").getStartMark(),
+              markOf(values, p + ".drop_ins[" + j + "].name"),
               "drop-in " + quote(s) + " is listed twice in " + p);
         }
       }
     }
+  }
+
+  /**
+   * Where the node at {@code path} starts, or null (line 1) when the walk did not keep it: a list
+   * skips elements that are empty or of the wrong type, so later indices of the bound tree can be
+   * off from the document's.
+   */
+  private static Mark markOf(Map<String, Node> nodes, String path) {
+    Node n = nodes.get(path);
+    return n == null ? null : n.getStartMark();
+  }
+
+  /** The page that maps CoreOS's fleet and flannel to what Basalt runs instead. */
+  static final String COMING_FROM_COREOS = "docs/coming-from-coreos.md";
+
+  static final String FLANNEL_SECTION = "flannel -> overlay networks";
+
+  /** The etcd2 keys naming a TLS file etcd reads at start. */
+  private static final List<String> ETCD2_TLS_FILES =
+      List.of(
+          "cert_file",
+          "key_file",
+          "trusted_ca_file",
+          "ca_file",
+          "peer_cert_file",
+          "peer_key_file",
+          "peer_trusted_ca_file",
+          "peer_ca_file");
+
+  /** Directories on tmpfs: data there is gone at the next boot. */
+  private static final List<String> TMPFS_DIRS = List.of("run", "tmp", "dev", "proc", "sys");
+
+  /**
+   * coreos.etcd2's files: TLS files must exist when etcd starts (written by write_files, or the
+   * image's and operator's /etc/ssl), and the data must stay on ROOT.
+   */
+  @SuppressWarnings("unchecked")
+  private void etcd2Checks(Map<String, Object> tree, Map<String, Object> etcd2) {
+    Set<String> written = new HashSet<>();
+    for (Object f : (List<Object>) tree.getOrDefault("write_files", List.of())) {
+      if (((Map<String, Object>) f).get("path") instanceof String p) {
+        written.add(normalise(p));
+      }
+    }
+    for (String key : ETCD2_TLS_FILES) {
+      if (!(etcd2.get(key) instanceof String file) || file.isEmpty()) {
+        continue;
+      }
+      String n = normalise(file);
+      if (!file.startsWith("/")) {
+        add(
+            Severity.WARNING,
+            markOf(values, "coreos.etcd2." + key),
+            "coreos.etcd2."
+                + key
+                + " "
+                + quote(file)
+                + " is not an absolute path: etcd resolves it against its working directory");
+      } else if (!written.contains(n) && !n.startsWith("/etc/ssl/")) {
+        add(
+            Severity.WARNING,
+            markOf(values, "coreos.etcd2." + key),
+            "coreos.etcd2."
+                + key
+                + " "
+                + quote(file)
+                + " is neither written by write_files nor under /etc/ssl: etcd will not start"
+                + " unless the file is put there another way");
+      }
+    }
+    for (String key : List.of("data_dir", "wal_dir")) {
+      if (!(etcd2.get(key) instanceof String dir) || !dir.startsWith("/")) {
+        continue;
+      }
+      String n = normalise(dir);
+      String top = n.length() > 1 ? n.substring(1).split("/", 2)[0] : "";
+      Mark at = markOf(values, "coreos.etcd2." + key);
+      if (underUsr(dir)) {
+        add(
+            Severity.ERROR,
+            at,
+            "coreos.etcd2."
+                + key
+                + " "
+                + quote(dir)
+                + " is under /usr, which is read-only on Basalt (dm-verity); leave it out"
+                + " (etcd keeps its data in /var/lib/etcd on ROOT)");
+      } else if (TMPFS_DIRS.contains(top)) {
+        add(
+            Severity.WARNING,
+            at,
+            "coreos.etcd2."
+                + key
+                + " "
+                + quote(dir)
+                + " is on a tmpfs: the member loses its data at every boot; leave it out"
+                + " (etcd keeps its data in /var/lib/etcd on ROOT)");
+      }
+    }
+  }
+
+  /** {@code path} with {@code .}, {@code ..} and repeated slashes resolved ("/" when empty). */
+  private static String normalise(String path) {
+    List<String> parts = new ArrayList<>();
+    for (String seg : path.split("/")) {
+      if (seg.isEmpty() || seg.equals(".")) {
+        continue;
+      }
+      if (seg.equals("..")) {
+        if (!parts.isEmpty()) {
+          parts.remove(parts.size() - 1);
+        }
+      } else {
+        parts.add(seg);
+      }
+    }
+    return "/" + String.join("/", parts);
   }
 
   private static boolean underUsr(String path) {

@@ -135,6 +135,9 @@ final class Schema {
       "^((?i:sun|mon|tue|wed|thu|fri|sat) )?0*([0-9]|1[0-9]|2[0-3]):0*([0-9]|[1-5][0-9])$";
   static final String WINDOW_LENGTH = "^[-+]?([0-9]*(\\.[0-9]*)?[a-z]+)+$";
 
+  /** A duration as the update agent reads it: seconds, or parts like 1h30m (d, h, m, s, ms). */
+  static final String DURATION = "^([0-9]+|([0-9]+(ms|d|h|m|s))+)$";
+
   static final Obj DROP_IN =
       Obj.of(
           f("name", Str.format("dropin-name"), "Drop-in file name, ending in .conf.").require(),
@@ -431,7 +434,25 @@ final class Schema {
               "REBOOT_STRATEGY",
               "etcd-lock, fleetlock, reboot or off (CoreOS best-effort is accepted and mapped)."),
           env("group", Str.any(), "GROUP", "Update channel/group."),
-          env("server", Str.format("url"), "SERVER", "Update repository URL."));
+          env("server", Str.format("url"), "SERVER", "Update repository URL."),
+          env(
+              "swarm_drain",
+              Str.oneOf("auto", "yes", "no"),
+              "SWARM_DRAIN",
+              "Basalt: drain this Docker Swarm node before an OS reboot and set it active after"
+                  + " the blessed boot: auto (when the engine is in a swarm), yes or no."),
+          env(
+              "swarm_drain_timeout",
+              Str.matching(DURATION, "a duration like '5m', '90s' or '1h30m'"),
+              "SWARM_DRAIN_TIMEOUT",
+              "Basalt: how long to wait for the node's tasks to move before rebooting anyway,"
+                  + " e.g. 5m."),
+          env(
+              "etcd_quorum_check",
+              Str.oneOf("auto", "yes", "no"),
+              "ETCD_QUORUM_CHECK",
+              "Basalt: refuse the reboot lock while this reboot would cost etcd its quorum: auto"
+                  + " (with etcd-lock and a local etcd member), yes or no."));
 
   static final Obj LOCKSMITH =
       Obj.of(

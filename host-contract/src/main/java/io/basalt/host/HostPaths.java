@@ -37,6 +37,13 @@ public final class HostPaths {
    */
   public static final String SWARM_CONF = ETC + "/swarm.conf";
 
+  /**
+   * The etcd member's settings ({@code Environment="ETCD_*=..."} lines): cloud-config writes it
+   * from {@code coreos.etcd2}, {@code basaltctl status} reads the member's client URLs from it.
+   */
+  public static final String ETCD_MEMBER_DROP_IN =
+      "/run/systemd/system/etcd.service.d/20-cloudinit.conf";
+
   /** The initial trusted TUF root shipped in the image. */
   public static final String SHIPPED_TUF_ROOT = SHARE + "/root.json";
 

@@ -17,6 +17,18 @@ public final class IpAddresses {
     return parseIpv4(s) >= 0 || isIpv6(s);
   }
 
+  /**
+   * Whether {@code s} is an IPv4 address in an RFC 1918 private range (10.0.0.0/8, 172.16.0.0/12,
+   * 192.168.0.0/16).
+   */
+  public static boolean isPrivateIpv4(String s) {
+    long a = s == null ? -1 : parseIpv4(s);
+    return a >= 0
+        && ((a >>> 24) == 10
+            || (a >>> 20) == ((172L << 4) | 1)
+            || (a >>> 16) == ((192L << 8) | 168));
+  }
+
   /** The 32 bits of a dotted-decimal IPv4 address, or -1. */
   public static long parseIpv4(String s) {
     String[] parts = s.split("\\.", -1);

@@ -1,6 +1,7 @@
 package io.basalt.cloudconfig.cli;
 
 import io.basalt.cloudconfig.Metadata;
+import io.basalt.cloudconfig.PrivateIpv4;
 import io.basalt.cloudconfig.ValidationOptions;
 import io.basalt.cloudconfig.datasource.Datasource;
 import io.basalt.cloudconfig.datasource.Datasources;
@@ -14,6 +15,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -121,20 +123,28 @@ final class ApplyCommand implements Callable<Integer> {
       err.flush();
       return 2;
     }
-    Loaded l = Loaded.of(name, text, md, ValidationOptions.forRoot(root));
-    if (!l.report(err)) {
-      return 1;
-    }
     // The system's tools act on the running system; with another --root they would change this
     // machine's accounts and units, so there they are only printed ("would run ...").
     boolean live = root.toAbsolutePath().normalize().equals(root.getFileSystem().getPath("/"));
+    // This host's interfaces stand for $private_ipv4 only when the config is for this host.
+    Loaded l =
+        Loaded.of(
+            name,
+            text,
+            md,
+            ValidationOptions.forRoot(root),
+            live ? PrivateIpv4::hostInterfaces : List::of,
+            out::println);
+    if (!l.report(err)) {
+      return 1;
+    }
     SystemTools tools = live ? new ProcessSystemTools(commandTimeout) : new DryRunSystemTools();
     if (!live) {
       out.println("--root " + root + " is not /: system commands are printed, not run");
     }
     ApplyReport r =
         new Applier(root, tools, !live, out::println)
-            .apply(l.userData().config().withMetadata(md), l.userData().scripts());
+            .apply(l.userData().config().withMetadata(l.metadata()), l.userData().scripts());
     out.println(
         name
             + ": "

@@ -82,7 +82,11 @@ final class RenderCommand implements Callable<Integer> {
     Metadata md =
         new Metadata(
             publicIpv4, privateIpv4, publicIpv6, privateIpv6, null, List.of(), java.util.Map.of());
-    Loaded l = Loaded.of(file.toString(), text, md, ValidationOptions.defaultImage());
+    // The workstation's interfaces say nothing about the machine: only the config's own networkd
+    // unit stands for a $private_ipv4 that --private-ipv4 did not give.
+    Loaded l =
+        Loaded.of(
+            file.toString(), text, md, ValidationOptions.defaultImage(), List::of, out::println);
     if (!l.report(err)) {
       return 1;
     }

@@ -78,6 +78,36 @@ class CliTest {
   }
 
   @Test
+  void renderTakesPrivateIpv4FromTheConfigsNetworkdUnitAndSaysSo() throws Exception {
+    Path cfg = tmp.resolve("member.yml");
+    Files.writeString(
+        cfg,
+        "#cloud-config\ncoreos:\n  etcd2:\n    listen-peer-urls: http://$private_ipv4:2380\n"
+            + "  units:\n    - name: 10-private.network\n      content: |\n"
+            + "        [Network]\n        Address=10.10.0.3/24\n");
+    Path root = tmp.resolve("root");
+    Run r = run("render", cfg.toString(), "--root", root.toString());
+    assertEquals(0, r.code(), r.err());
+    assertTrue(
+        r.out()
+            .startsWith(
+                "$private_ipv4 is 10.10.0.3 (no datasource value; from coreos.units[0]"
+                    + " (10-private.network))\n"),
+        r.out());
+    assertTrue(
+        Files.readString(root.resolve("run/systemd/system/etcd.service.d/20-cloudinit.conf"))
+            .contains("ETCD_LISTEN_PEER_URLS=http://10.10.0.3:2380"));
+
+    Path none = tmp.resolve("none.yml");
+    Files.writeString(
+        none,
+        "#cloud-config\ncoreos:\n  etcd2:\n    listen-peer-urls: http://$private_ipv4:2380\n");
+    r = run("render", none.toString(), "--root", tmp.resolve("root2").toString());
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().startsWith("warning: $private_ipv4 has no value"), r.out());
+  }
+
+  @Test
   void renderRefusesASymlinkedDirectoryThatLeadsOutOfTheRoot() throws Exception {
     Path outside = tmp.resolve("outside");
     Files.createDirectories(outside);

@@ -45,6 +45,39 @@ class InitUnitsResourcesTest {
                     t.get("/usr/lib/systemd/system/" + e.linkTarget().substring(3)), e.path()));
   }
 
+  /**
+   * An etcd member (coreos.etcd2) binds the address of the machine's own networkd unit, so it
+   * starts after networkd has set it and retries a failed start; its data stays in /var/lib/etcd on
+   * ROOT.
+   */
+  @Test
+  void etcdWaitsForNetworkdAndKeepsItsDataOnRoot() throws IOException {
+    FileTree t = InitUnitsResources.addTo(FileTree.builder(), 42).build();
+    String network = text(t, "/usr/lib/systemd/system/etcd.service.d/10-basalt-network.conf");
+    assertTrue(
+        network.contains("\nAfter=network-online.target systemd-networkd-wait-online.service\n"),
+        network);
+    assertTrue(
+        network.contains("\nWants=network-online.target systemd-networkd-wait-online.service\n"),
+        network);
+    assertTrue(network.contains("\nRestart=on-failure\n"), network);
+    assertTrue(network.contains("\nStartLimitIntervalSec=0\n"), network);
+    String state = text(t, "/usr/lib/systemd/system/etcd.service.d/10-basalt-state.conf");
+    assertTrue(state.contains("\nStateDirectory=etcd\n"), state);
+    // Debian's etcd.service sets ETCD_DATA_DIR=/var/lib/etcd/default; nothing here moves it off
+    // ROOT.
+    assertTrue(!network.contains("ETCD_DATA_DIR") && !state.contains("ETCD_DATA_DIR"));
+  }
+
+  private static String text(FileTree t, String path) throws IOException {
+    TreeEntry e = t.get(path);
+    assertNotNull(e, path);
+    assertEquals(0644, e.mode());
+    try (InputStream in = e.content().open()) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+
   @Test
   void everyBasaltScriptAUnitRunsIsInstalledExecutable() throws IOException {
     // Scripts directly under /usr/lib/basalt; the Java runtime below it comes from the base tree.

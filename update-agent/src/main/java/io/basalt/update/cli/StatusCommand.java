@@ -2,10 +2,14 @@ package io.basalt.update.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.basalt.update.lock.EtcdHealth;
 import io.basalt.update.status.StatusProtocol;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -19,7 +23,9 @@ import picocli.CommandLine.Spec;
     name = "status",
     mixinStandardHelpOptions = true,
     description =
-        "Show the running version and slot, fallback, channel, update state, progress, last check and error.")
+        "Show the running version and slot, fallback, channel, update state, progress, last check"
+            + " and error, and etcd's health when this machine runs a member or ETCD_ENDPOINTS is"
+            + " set.")
 final class StatusCommand implements Callable<Integer> {
 
   /** Exit code when the agent is not running. */
@@ -47,6 +53,12 @@ final class StatusCommand implements Callable<Integer> {
       defaultValue = StatusProtocol.SOCKET)
   Path socket;
 
+  @Option(
+      names = "--root",
+      hidden = true,
+      description = "Read update.conf and the etcd member's drop-in under DIR (tests).")
+  Path root = Path.of("/");
+
   @Override
   public Integer call() {
     try {
@@ -55,15 +67,25 @@ final class StatusCommand implements Callable<Integer> {
         spec.commandLine().getErr().println("basaltctl status: " + r.message());
         return refusedCode(r);
       }
+      EtcdHealth.Report etcd = EtcdStatus.probe(root, EtcdStatus.TIMEOUT);
       if (json) {
+        Map<String, Object> m = new LinkedHashMap<>(r.status().toMap());
+        if (etcd != null) {
+          m.put("etcd", etcd.toMap());
+        }
         spec.commandLine()
             .getOut()
             .println(
                 new ObjectMapper()
                     .enable(SerializationFeature.INDENT_OUTPUT)
-                    .writeValueAsString(r.status().toMap()));
+                    .writeValueAsString(m));
       } else {
         spec.commandLine().getOut().print(r.status().render());
+        if (etcd != null) {
+          spec.commandLine()
+              .getOut()
+              .print(String.format(Locale.ROOT, "%-11s %s%n", "etcd:", etcd.render()));
+        }
       }
       spec.commandLine().getOut().flush();
       return 0;
