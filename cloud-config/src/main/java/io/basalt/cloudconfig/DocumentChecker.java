@@ -1023,20 +1023,8 @@ final class DocumentChecker {
   }
 
   private static boolean underUsr(String path) {
-    List<String> parts = new ArrayList<>();
-    for (String seg : path.split("/")) {
-      if (seg.isEmpty() || seg.equals(".")) {
-        continue;
-      }
-      if (seg.equals("..")) {
-        if (!parts.isEmpty()) {
-          parts.remove(parts.size() - 1);
-        }
-      } else {
-        parts.add(seg);
-      }
-    }
-    return !parts.isEmpty() && parts.get(0).equals("usr");
+    String n = normalise(path);
+    return n.equals("/usr") || n.startsWith("/usr/");
   }
 
   // ---------------------------------------------------------------- helpers

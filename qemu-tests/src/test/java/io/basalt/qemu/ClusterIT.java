@@ -251,11 +251,7 @@ class ClusterIT {
     // Overlay network and the replicated service: one task per node.
     n1.run(CoreosGuide.example(ex, "overlay-network"), Duration.ofMinutes(5));
     n1.run(CoreosGuide.example(ex, "replicated-service"), Duration.ofMinutes(20));
-    String tasks =
-        n1.runUntil(
-            "docker service ps web --filter desired-state=running --format '{{.Node}} {{.CurrentState}}'",
-            o -> count(o, " Running ") == NODES,
-            Duration.ofMinutes(15));
+    String tasks = runningTasks(n1, "web", NODES, Duration.ofMinutes(15));
     figure("web tasks at +%d s:\n%s", secondsSince(t0), tasks.strip());
     assertEquals(nodeNames(), firstWords(tasks), "one task of web per node: " + tasks);
 
@@ -273,11 +269,7 @@ class ClusterIT {
 
     // The global service: a task on every node, each of which reaches web.
     n1.run(CoreosGuide.example(ex, "global-service"), Duration.ofMinutes(20));
-    String probes =
-        n1.runUntil(
-            "docker service ps probe --filter desired-state=running --format '{{.Node}} {{.CurrentState}}'",
-            o -> count(o, " Running ") == NODES,
-            Duration.ofMinutes(15));
+    String probes = runningTasks(n1, "probe", NODES, Duration.ofMinutes(15));
     assertEquals(nodeNames(), firstWords(probes), "one probe per node: " + probes);
     for (Node m : nodes) {
       String log = m.runUntil("cat " + PROBE_LOG, o -> count(o, "ok") >= 3, Duration.ofMinutes(5));
@@ -287,11 +279,7 @@ class ClusterIT {
 
     // The pinned service runs on node-2 only.
     n1.run(CoreosGuide.example(ex, "pinned-service"), Duration.ofMinutes(20));
-    String pinned =
-        n1.runUntil(
-            "docker service ps registry-watch --filter desired-state=running --format '{{.Node}} {{.CurrentState}}'",
-            o -> count(o, " Running ") == 1,
-            Duration.ofMinutes(10));
+    String pinned = runningTasks(n1, "registry-watch", 1, Duration.ofMinutes(10));
     assertEquals(new TreeSet<>(List.of("node-2")), firstWords(pinned), pinned);
 
     // locksmith's place: the reboot lock in the cluster's etcd, free.
@@ -529,6 +517,20 @@ class ClusterIT {
 
   static int lines(String text) {
     return (int) text.lines().count();
+  }
+
+  /**
+   * {@code docker service ps} of {@code service} on {@code on} (node and state per task), polled
+   * until {@code tasks} of them run.
+   */
+  static String runningTasks(Node on, String service, int tasks, Duration timeout)
+      throws Exception {
+    return on.runUntil(
+        "docker service ps "
+            + service
+            + " --filter desired-state=running --format '{{.Node}} {{.CurrentState}}'",
+        o -> count(o, " Running ") == tasks,
+        timeout);
   }
 
   static TreeSet<String> nodeNames() {

@@ -92,15 +92,21 @@ final class UpdateImages {
     Files.writeString(
         specs.resolve("update-v3-defaults.conf"),
         shipped + "HEALTH_UNITS=basalt-e2e-broken.service\n");
-    for (int v = 1; v <= 3; v++) {
-      Path spec = specs.resolve("v" + v + ".yaml");
-      Files.writeString(spec, spec(v));
+    u.buildMissing(specs, 3, UpdateImages::spec);
+    return u;
+  }
+
+  /** Builds versions 1..{@code last} from {@code spec(v)} where their folder has no manifest. */
+  private void buildMissing(Path specs, int last, java.util.function.IntFunction<String> spec)
+      throws IOException, InterruptedException {
+    for (int v = 1; v <= last; v++) {
+      Path file = specs.resolve("v" + v + ".yaml");
+      Files.writeString(file, spec.apply(v));
       Path out = Path.of(prefix + "-v" + v);
       if (!Files.isRegularFile(out.resolve("manifest.json"))) {
-        basalt("build", "--spec", spec.toString(), "--out", out.toString());
+        basalt("build", "--spec", file.toString(), "--out", out.toString());
       }
     }
-    return u;
   }
 
   /**
@@ -160,15 +166,7 @@ final class UpdateImages {
    */
   static UpdateImages buildCluster(Path prefix) throws Exception {
     UpdateImages u = new UpdateImages(prefix);
-    Path specs = u.specs();
-    for (int v = 1; v <= 2; v++) {
-      Path spec = specs.resolve("v" + v + ".yaml");
-      Files.writeString(spec, clusterSpec(v));
-      Path out = Path.of(prefix + "-v" + v);
-      if (!Files.isRegularFile(out.resolve("manifest.json"))) {
-        basalt("build", "--spec", spec.toString(), "--out", out.toString());
-      }
-    }
+    u.buildMissing(u.specs(), 2, UpdateImages::clusterSpec);
     return u;
   }
 
