@@ -266,8 +266,27 @@ public final class EtcdClient implements AutoCloseable {
    * @throws IOException as {@link #get(String)}
    */
   public List<Member> members() throws IOException {
+    return members(call("/cluster/member/list", JSON.createObjectNode()));
+  }
+
+  /**
+   * The cluster's members as the one endpoint {@code endpoint} lists them, without failing over to
+   * another endpoint (so that several endpoints can be asked at once).
+   *
+   * @throws EtcdUnavailableException if it did not answer within the request timeout
+   * @throws EtcdException if it refused the request
+   */
+  public List<Member> members(URI endpoint) throws IOException {
+    try {
+      return members(callOne(endpoint, "/cluster/member/list", JSON.createObjectNode(), true));
+    } catch (Unavailable u) {
+      throw new EtcdUnavailableException(endpoint + ": " + u.getMessage());
+    }
+  }
+
+  private static List<Member> members(JsonNode memberList) {
     List<Member> out = new ArrayList<>();
-    for (JsonNode m : call("/cluster/member/list", JSON.createObjectNode()).path("members")) {
+    for (JsonNode m : memberList.path("members")) {
       out.add(
           new Member(
               Long.toUnsignedString(parseUnsigned(m.path("ID").asText("0"))),

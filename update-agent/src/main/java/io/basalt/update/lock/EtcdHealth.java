@@ -1,10 +1,7 @@
 package io.basalt.update.lock;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -18,23 +15,43 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import javax.net.ssl.SSLContext;
 
 /**
- * The health of an etcd cluster as {@code basaltctl status} shows it: the member list from any
- * configured endpoint, then each member's own status ({@code /v3/maintenance/status} at its client
- * URL), all within a bounded time. A member is healthy when it answers, reports no error (an alarm
- * such as NOSPACE) and follows a leader that answers too. Never throws for an unreachable or
- * refusing cluster: that is a {@link Report} with an error. Stateless and thread-safe.
+ * Which members of an etcd cluster are healthy, the one definition that {@code basaltctl status}
+ * and the agent's quorum check share: the member list from whichever endpoint answers first, then
+ * each member's own status ({@code /v3/maintenance/status} at its client URLs), all asked in
+ * parallel through an {@link EtcdClient}, each of the two phases within a bounded time. A member is
+ * healthy when it answers, reports no error (an alarm such as NOSPACE), follows a leader, and that
+ * leader answered healthy too (right after a leader dies the others still name it until they elect
+ * another). Never throws for an unreachable or refusing cluster: that is a {@link Report} with an
+ * error. Stateless and thread-safe.
  */
 public final class EtcdHealth {
-
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   /** How the error of a cluster that no endpoint answered for starts. */
   public static final String NO_ANSWER = "no etcd endpoint answered";
 
   private EtcdHealth() {}
+
+  /**
+   * One member and its health.
+   *
+   * @param member the member as the member list gives it (id, name, client and peer URLs, learner)
+   * @param problem why it is not healthy (for example {@code unreachable}, {@code has no leader},
+   *     {@code reports NOSPACE}), or null when it is healthy
+   */
+  public record MemberHealth(EtcdClient.Member member, String problem) {
+
+    /** Whether the member is healthy. */
+    public boolean healthy() {
+      return problem == null;
+    }
+
+    /** How messages name the member: its name, or {@code member <id in hex>} without one. */
+    public String label() {
+      return EtcdHealth.label(member);
+    }
+  }
 
   /**
    * What {@link #check} found.
@@ -44,8 +61,24 @@ public final class EtcdHealth {
    * @param leader the leader's member name (its id in hex when it has no name yet), or null
    * @param quorum whether a majority of the members is healthy
    * @param error why the member list could not be read, or null
+   * @param each every member of the list with its health, in list order (empty on an error)
    */
-  public record Report(int members, int healthy, String leader, boolean quorum, String error) {
+  public record Report(
+      int members,
+      int healthy,
+      String leader,
+      boolean quorum,
+      String error,
+      List<MemberHealth> each) {
+
+    public Report {
+      each = List.copyOf(each);
+    }
+
+    /** A report without per-member results (for an error, or a line to render). */
+    public Report(int members, int healthy, String leader, boolean quorum, String error) {
+      this(members, healthy, leader, quorum, error, List.of());
+    }
 
     /** One line for people: {@code 3 of 3 members healthy (leader etcd-2)}. */
     public String render() {
@@ -73,27 +106,30 @@ public final class EtcdHealth {
     }
   }
 
-  /** One member of the member list. */
-  private record Member(String id, String name, List<URI> clientUrls) {}
-
-  /** One member's answer: its view of the leader, or why it is not healthy. */
+  /** One member's answer: the leader it follows, or why it is not healthy. */
   private record Seen(String leader, String problem) {}
 
   /**
-   * Checks the cluster {@code config} names; each phase (member list, member status) waits at most
-   * {@code timeout}, so the whole check takes at most about twice that.
+   * Checks the cluster {@code config} names with a client of its own, closed afterwards; each
+   * request times out after {@code config.requestTimeout()}, each phase after {@code timeout}.
    *
    * @throws IOException only when the TLS files of {@code config} cannot be read
    * @throws InterruptedException when interrupted while waiting
    */
   public static Report check(EtcdConfig config, Duration timeout)
       throws IOException, InterruptedException {
-    boolean tls = config.endpoints().stream().anyMatch(u -> u.getScheme().equals("https"));
-    SSLContext ctx = null;
-    if (tls || config.caFile().isPresent() || config.certFile().isPresent()) {
-      ctx = TlsMaterial.sslContext(config.caFile(), config.certFile(), config.keyFile());
+    try (EtcdClient etcd = EtcdClient.create(config)) {
+      return check(etcd, timeout);
     }
-    SocketHttp http = new SocketHttp(ctx, timeout);
+  }
+
+  /**
+   * Checks the cluster {@code etcd} talks to; each phase (member list, member status) waits at most
+   * {@code timeout}, so the whole check takes at most about twice that.
+   *
+   * @throws InterruptedException when interrupted while waiting
+   */
+  public static Report check(EtcdClient etcd, Duration timeout) throws InterruptedException {
     ExecutorService pool =
         Executors.newCachedThreadPool(
             r -> {
@@ -102,34 +138,33 @@ public final class EtcdHealth {
               return t;
             });
     try {
-      return check(config, timeout, http, pool);
+      return check(etcd, timeout, pool);
     } finally {
       pool.shutdownNow();
-      http.close();
     }
   }
 
-  private static Report check(
-      EtcdConfig config, Duration timeout, SocketHttp http, ExecutorService pool)
+  private static Report check(EtcdClient etcd, Duration timeout, ExecutorService pool)
       throws InterruptedException {
     // Phase 1: the member list from whichever endpoint answers first.
-    CompletionService<List<Member>> lists = new ExecutorCompletionService<>(pool);
-    List<URI> eps = config.endpoints();
+    CompletionService<List<EtcdClient.Member>> lists = new ExecutorCompletionService<>(pool);
+    List<URI> eps = etcd.config().endpoints();
     for (URI ep : eps) {
       lists.submit(
           () -> {
-            try {
-              return memberList(config, http, ep);
-            } catch (IOException e) {
-              throw new IOException(ep + ": " + message(e), e);
+            List<EtcdClient.Member> list = etcd.members(ep);
+            if (list.isEmpty()) {
+              throw new IOException(ep + " answered with no members");
             }
+            return list;
           });
     }
     long deadline = System.nanoTime() + timeout.toNanos();
     List<String> failures = new ArrayList<>();
-    List<Member> members = null;
+    List<EtcdClient.Member> members = null;
     for (int i = 0; i < eps.size() && members == null; i++) {
-      Future<List<Member>> f = lists.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+      Future<List<EtcdClient.Member>> f =
+          lists.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
       if (f == null) {
         failures.add("no answer within " + timeout.toMillis() + " ms");
         break;
@@ -146,113 +181,103 @@ public final class EtcdHealth {
       return new Report(0, 0, null, false, NO_ANSWER + " (" + String.join("; ", failures) + ")");
     }
     // Phase 2: every member's own status, in parallel, within the same bound.
-    List<Future<Seen>> seen = new ArrayList<>();
-    for (Member m : members) {
-      seen.add(pool.submit(() -> status(config, http, m)));
+    List<Future<Seen>> futures = new ArrayList<>();
+    for (EtcdClient.Member m : members) {
+      futures.add(pool.submit(() -> status(etcd, m)));
     }
     long deadline2 = System.nanoTime() + timeout.toNanos();
+    List<Seen> seen = new ArrayList<>();
     Map<String, String> leaderOf = new LinkedHashMap<>(); // member id -> the leader it follows
-    for (int i = 0; i < seen.size(); i++) {
-      Future<Seen> f = seen.get(i);
+    for (int i = 0; i < futures.size(); i++) {
+      Future<Seen> f = futures.get(i);
+      Seen s;
       try {
-        Seen s = f.get(Math.max(0, deadline2 - System.nanoTime()), TimeUnit.NANOSECONDS);
-        if (s.problem() == null) {
-          leaderOf.put(members.get(i).id(), s.leader());
-        }
+        s = f.get(Math.max(0, deadline2 - System.nanoTime()), TimeUnit.NANOSECONDS);
       } catch (ExecutionException e) {
-        // not healthy
+        s = new Seen(null, "unreachable");
       } catch (TimeoutException e) {
         f.cancel(true);
+        s = new Seen(null, "unreachable");
+      }
+      seen.add(s);
+      if (s.problem() == null) {
+        leaderOf.put(members.get(i).id(), s.leader());
       }
     }
-    // A member is healthy when it answered and follows a leader that answered too: right after a
-    // leader dies, the others still name it until they elect a new one.
-    int healthy = 0;
+    // Healthy: answered with no problem, and follows a leader that did too.
+    List<MemberHealth> each = new ArrayList<>();
     Map<String, Integer> votes = new LinkedHashMap<>();
-    for (String leaderId : leaderOf.values()) {
-      if (leaderOf.containsKey(leaderId)) {
-        healthy++;
+    for (int i = 0; i < members.size(); i++) {
+      EtcdClient.Member m = members.get(i);
+      String problem = seen.get(i).problem();
+      String leaderId = seen.get(i).leader();
+      if (problem == null && !leaderOf.containsKey(leaderId)) {
+        problem = "follows leader " + label(members, leaderId) + ", which is not healthy";
+      }
+      if (problem == null) {
         votes.merge(leaderId, 1, Integer::sum);
       }
+      each.add(new MemberHealth(m, problem));
     }
+    int healthy = (int) each.stream().filter(MemberHealth::healthy).count();
     String leaderId =
         votes.entrySet().stream()
             .max(Map.Entry.comparingByValue())
             .map(Map.Entry::getKey)
             .orElse(null);
-    String leader = null;
-    if (leaderId != null) {
-      leader = Long.toHexString(Long.parseUnsignedLong(leaderId));
-      for (Member m : members) {
-        if (m.id().equals(leaderId) && !m.name().isEmpty()) {
-          leader = m.name();
-        }
-      }
-    }
-    return new Report(members.size(), healthy, leader, healthy > members.size() / 2, null);
+    String leader = leaderId == null ? null : name(members, leaderId);
+    return new Report(members.size(), healthy, leader, healthy > members.size() / 2, null, each);
   }
 
-  private static List<Member> memberList(EtcdConfig config, SocketHttp http, URI ep)
-      throws IOException {
-    JsonNode resp = post(config, http, ep, "/v3/cluster/member/list");
-    List<Member> out = new ArrayList<>();
-    for (JsonNode m : resp.path("members")) {
-      List<URI> urls = new ArrayList<>();
-      for (JsonNode u : m.path("clientURLs")) {
-        urls.add(URI.create(u.asText()));
-      }
-      out.add(new Member(m.path("ID").asText(""), m.path("name").asText(""), urls));
-    }
-    if (out.isEmpty()) {
-      throw new IOException(ep + " answered with no members");
-    }
-    return out;
-  }
-
-  private static Seen status(EtcdConfig config, SocketHttp http, Member m) {
+  /** What member {@code m} says of itself, trying its client URLs in turn. */
+  private static Seen status(EtcdClient etcd, EtcdClient.Member m) {
     if (m.clientUrls().isEmpty()) {
       return new Seen(null, "not started (no client URL)");
     }
-    try {
-      JsonNode s = post(config, http, m.clientUrls().get(0), "/v3/maintenance/status");
-      String leader = s.path("leader").asText("0");
-      if (leader.isEmpty() || leader.equals("0")) {
-        return new Seen(null, "no leader");
+    for (String url : m.clientUrls()) {
+      try {
+        EtcdClient.MemberStatus s = etcd.memberStatus(URI.create(url));
+        if (!s.errors().isEmpty()) {
+          return new Seen(null, "reports " + String.join(", ", s.errors()));
+        }
+        if (s.leader().equals("0")) {
+          return new Seen(null, "has no leader");
+        }
+        return new Seen(s.leader(), null);
+      } catch (IOException | IllegalArgumentException e) {
+        // try its next client URL
       }
-      if (s.path("errors").size() > 0) {
-        return new Seen(null, s.path("errors").toString());
-      }
-      return new Seen(leader, null);
-    } catch (IOException | RuntimeException e) {
-      return new Seen(null, message(e));
     }
+    return new Seen(null, "unreachable");
   }
 
-  private static JsonNode post(EtcdConfig config, SocketHttp http, URI ep, String path)
-      throws IOException {
-    Map<String, String> headers = Map.of();
-    if (config.username().isPresent()) {
-      String auth =
-          JSON.writeValueAsString(
-              Map.of("name", config.username().get(), "password", config.password()));
-      SocketHttp.Response a =
-          http.post(ep, "/v3/auth/authenticate", auth.getBytes(StandardCharsets.UTF_8), Map.of());
-      JsonNode token = a.status() == 200 ? JSON.readTree(a.body()).path("token") : null;
-      if (token == null || !token.isTextual()) {
-        throw new IOException(ep + " rejected user '" + config.username().get() + "'");
+  /** The name of the member with id {@code id}, or the id in hex when it has no name. */
+  private static String name(List<EtcdClient.Member> members, String id) {
+    for (EtcdClient.Member m : members) {
+      if (m.id().equals(id) && !m.name().isEmpty()) {
+        return m.name();
       }
-      headers = Map.of("Authorization", token.asText());
     }
-    SocketHttp.Response r = http.post(ep, path, "{}".getBytes(StandardCharsets.UTF_8), headers);
-    if (r.status() != 200) {
-      throw new IOException(
-          ep
-              + " answered HTTP "
-              + r.status()
-              + ": "
-              + new String(r.body(), StandardCharsets.UTF_8).strip());
+    return hex(id);
+  }
+
+  /** How messages name the member with id {@code id}. */
+  private static String label(List<EtcdClient.Member> members, String id) {
+    for (EtcdClient.Member m : members) {
+      if (m.id().equals(id)) {
+        return label(m);
+      }
     }
-    return JSON.readTree(r.body());
+    return "member " + hex(id);
+  }
+
+  /** How messages name member {@code m}: its name, or {@code member <id in hex>} without one. */
+  private static String label(EtcdClient.Member m) {
+    return m.name().isEmpty() ? "member " + hex(m.id()) : m.name();
+  }
+
+  private static String hex(String id) {
+    return Long.toHexString(Long.parseUnsignedLong(id));
   }
 
   private static String message(Throwable t) {

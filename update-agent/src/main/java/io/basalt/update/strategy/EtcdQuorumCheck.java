@@ -1,7 +1,7 @@
 package io.basalt.update.strategy;
 
 import io.basalt.update.lock.EtcdClient;
-import java.io.IOException;
+import io.basalt.update.lock.EtcdHealth;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
@@ -12,18 +12,17 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Refuses the reboot lock while this machine's reboot would cost the etcd cluster its quorum: the
- * member list through the gateway ({@code /v3/cluster/member/list}), then each voting member asked
- * on its own client URLs ({@code /v3/maintenance/status}, no failover): a member is healthy when it
- * answers within the client's request timeout, follows a leader and reports no alarm. With {@code
- * n} voting members the quorum is {@code n/2+1} (etcd's raft majority). The machine waits when
- * fewer than a quorum are healthy now, and when it is itself a healthy member of a cluster of three
- * or more and the others alone would be fewer than a quorum. A cluster of one or two members loses
- * its quorum with any member's reboot whatever the agent does; refusing would stop updates for
- * good, so there only the first rule applies. An etcd that cannot be asked means wait. Which member
- * is this machine: the one whose client or peer URL has one of {@link Self#addresses} as host
- * (loopback URLs are ignored: every machine has those), or whose name or URL host is {@link
- * Self#hostname}. Not thread-safe (one agent loop).
+ * Refuses the reboot lock while this machine's reboot would cost the etcd cluster its quorum. Which
+ * members are healthy is {@link EtcdHealth}'s answer (each phase bounded by the client's request
+ * timeout); here only the voting members count. With {@code n} voting members the quorum is {@code
+ * n/2+1} (etcd's raft majority). The machine waits when fewer than a quorum are healthy now, and
+ * when it is itself a healthy member of a cluster of three or more and the others alone would be
+ * fewer than a quorum. A cluster of one or two members loses its quorum with any member's reboot
+ * whatever the agent does; refusing would stop updates for good, so there only the first rule
+ * applies. An etcd that cannot be asked means wait. Which member is this machine: the one whose
+ * client or peer URL has one of {@link Self#addresses} as host (loopback URLs are ignored: every
+ * machine has those), or whose name or URL host is {@link Self#hostname}. Not thread-safe (one
+ * agent loop).
  */
 public final class EtcdQuorumCheck implements ClusterGuard {
 
@@ -49,14 +48,19 @@ public final class EtcdQuorumCheck implements ClusterGuard {
 
   @Override
   public Optional<String> beforeLock() {
-    List<EtcdClient.Member> members;
+    EtcdHealth.Report health;
     try {
-      members = etcd.members();
-    } catch (IOException e) {
-      return Optional.of(
-          "etcd quorum check: cannot list the members (" + e.getMessage() + "); not rebooting");
+      health = EtcdHealth.check(etcd, etcd.config().requestTimeout());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Optional.of("etcd quorum check: interrupted; not rebooting");
     }
-    List<EtcdClient.Member> voting = members.stream().filter(m -> !m.learner()).toList();
+    if (health.error() != null) {
+      return Optional.of(
+          "etcd quorum check: cannot list the members (" + health.error() + "); not rebooting");
+    }
+    List<EtcdHealth.MemberHealth> voting =
+        health.each().stream().filter(m -> !m.member().learner()).toList();
     if (voting.isEmpty()) {
       return Optional.of("etcd quorum check: the member list is empty; not rebooting");
     }
@@ -64,18 +68,15 @@ public final class EtcdQuorumCheck implements ClusterGuard {
     int quorum = n / 2 + 1;
     int healthy = 0;
     List<String> problems = new ArrayList<>();
-    EtcdClient.Member me = null;
-    boolean meHealthy = false;
-    for (EtcdClient.Member m : voting) {
-      Optional<String> problem = problem(m);
-      if (problem.isEmpty()) {
+    EtcdHealth.MemberHealth me = null;
+    for (EtcdHealth.MemberHealth m : voting) {
+      if (m.healthy()) {
         healthy++;
       } else {
-        problems.add(label(m) + " " + problem.get());
+        problems.add(m.label() + " " + m.problem());
       }
-      if (me == null && isSelf(m)) {
+      if (me == null && isSelf(m.member())) {
         me = m;
-        meHealthy = problem.isEmpty();
       }
     }
     String counts =
@@ -88,45 +89,17 @@ public final class EtcdQuorumCheck implements ClusterGuard {
     if (healthy < quorum) {
       return Optional.of(counts + "; quorum is " + quorum + ": the cluster has no quorum now");
     }
-    if (me != null && meHealthy && n >= 3 && healthy - 1 < quorum) {
+    if (me != null && me.healthy() && n >= 3 && healthy - 1 < quorum) {
       return Optional.of(
           counts
               + "; rebooting "
-              + label(me)
+              + me.label()
               + " would leave "
               + (healthy - 1)
               + ", quorum is "
               + quorum);
     }
     return Optional.empty();
-  }
-
-  /** What is wrong with member {@code m}, or empty when it is healthy. */
-  private Optional<String> problem(EtcdClient.Member m) {
-    if (m.clientUrls().isEmpty()) {
-      return Optional.of("not started (no client URL)");
-    }
-    for (String url : m.clientUrls()) {
-      try {
-        EtcdClient.MemberStatus s = etcd.memberStatus(URI.create(url));
-        if (!s.errors().isEmpty()) {
-          return Optional.of("reports " + String.join(", ", s.errors()));
-        }
-        if (s.leader().equals("0")) {
-          return Optional.of("has no leader");
-        }
-        return Optional.empty();
-      } catch (IOException | IllegalArgumentException e) {
-        // try its next client URL
-      }
-    }
-    return Optional.of("unreachable");
-  }
-
-  private static String label(EtcdClient.Member m) {
-    return m.name().isEmpty()
-        ? "member " + Long.toHexString(Long.parseUnsignedLong(m.id()))
-        : m.name();
   }
 
   /** Whether member {@code m} runs on this machine. */

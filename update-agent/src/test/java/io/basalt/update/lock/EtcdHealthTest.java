@@ -4,12 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.sun.net.httpserver.HttpServer;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 class EtcdHealthTest {
@@ -45,6 +49,66 @@ class EtcdHealthTest {
       for (Socket s : held) {
         s.close();
       }
+    }
+  }
+
+  /**
+   * The one definition of healthy, member by member: member a answers on a fake gateway, member b
+   * is unreachable; a is healthy only while it follows itself, not while it follows b or has an
+   * alarm.
+   */
+  @Test
+  void aMemberIsHealthyOnlyWhenItAnswersWithoutAlarmAndItsLeaderAnsweredToo() throws Exception {
+    int closedPort;
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      closedPort = s.getLocalPort();
+    }
+    AtomicReference<String> status = new AtomicReference<>();
+    HttpServer server =
+        HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    String url = "http://127.0.0.1:" + server.getAddress().getPort();
+    String list =
+        "{\"members\":[{\"ID\":\"1\",\"name\":\"a\",\"clientURLs\":[\""
+            + url
+            + "\"]},{\"ID\":\"2\",\"name\":\"b\",\"clientURLs\":[\"http://127.0.0.1:"
+            + closedPort
+            + "\"]}]}";
+    server.createContext(
+        "/v3/",
+        x -> {
+          byte[] body =
+              (x.getRequestURI().getPath().equals("/v3/cluster/member/list") ? list : status.get())
+                  .getBytes(StandardCharsets.UTF_8);
+          x.sendResponseHeaders(200, body.length);
+          x.getResponseBody().write(body);
+          x.close();
+        });
+    server.start();
+    try {
+      EtcdConfig c = EtcdConfig.builder().endpoints(url).build();
+
+      status.set("{\"header\":{\"member_id\":\"1\"},\"leader\":\"1\"}");
+      EtcdHealth.Report r = EtcdHealth.check(c, Duration.ofSeconds(2));
+      assertEquals("1 of 2 members healthy (leader a; no quorum)", r.render());
+      assertEquals(List.of("a", "b"), r.each().stream().map(m -> m.member().name()).toList());
+      assertTrue(r.each().get(0).healthy(), r.toString());
+      assertEquals("unreachable", r.each().get(1).problem());
+
+      status.set("{\"header\":{\"member_id\":\"1\"},\"leader\":\"2\"}");
+      r = EtcdHealth.check(c, Duration.ofSeconds(2));
+      assertEquals("0 of 2 members healthy (no leader; no quorum)", r.render());
+      assertEquals("follows leader b, which is not healthy", r.each().get(0).problem());
+
+      status.set("{\"header\":{\"member_id\":\"1\"},\"leader\":\"1\",\"errors\":[\"NOSPACE\"]}");
+      r = EtcdHealth.check(c, Duration.ofSeconds(2));
+      assertEquals("reports NOSPACE", r.each().get(0).problem());
+
+      status.set("{\"header\":{\"member_id\":\"1\"},\"leader\":\"0\"}");
+      r = EtcdHealth.check(c, Duration.ofSeconds(2));
+      assertEquals("has no leader", r.each().get(0).problem());
+      assertEquals(0, r.healthy());
+    } finally {
+      server.stop(0);
     }
   }
 
