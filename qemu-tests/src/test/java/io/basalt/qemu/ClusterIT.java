@@ -100,11 +100,6 @@ class ClusterIT {
       server.serve(repo);
       boots++;
       List<String> args = disk.uefiVirtio(name, overlay, server.guestfwd());
-      // One vCPU and 1.5 GiB a machine: three of them share the host's 2 cores, and with two vCPUs
-      // multi-threaded TCG let a v2 boot trap on an int3 of a static key being patched
-      // (nf_conntrack) on the other vCPU, a kernel Oops.
-      args.set(args.indexOf("-smp") + 1, "1");
-      args.set(args.indexOf("-m") + 1, "1536M");
       args.addAll(hub.nicArgs("lan", mac(), 8));
       vm = QemuVm.start(name + "-" + boots, args, work.resolve(name + "-boot-" + boots + ".log"));
     }
