@@ -46,27 +46,36 @@ public final class QemuVm implements AutoCloseable {
 
   /**
    * Starts {@code qemu-system-x86_64} with {@code args} (the caller's machine, disks, kernel...),
-   * to which this adds: TCG, no graphics, no default devices, the serial console on stdio, no
-   * reboot.
+   * to which this adds: TCG (unless {@code args} has its own {@code -accel tcg,...}), no graphics,
+   * no default devices, the serial console on stdio, no reboot.
    *
    * @throws IOException if QEMU cannot be started
    */
   public static QemuVm start(String name, List<String> args, Path logFile) throws IOException {
-    List<String> cmd =
-        new ArrayList<>(
-            List.of(
-                "qemu-system-x86_64",
-                "-accel",
-                "tcg",
-                "-nodefaults",
-                "-display",
-                "none",
-                "-serial",
-                "stdio",
-                "-monitor",
-                "none",
-                "-no-reboot"));
+    return new QemuVm(name, command(args), logFile);
+  }
+
+  /** The command line {@link #start} runs; throws if {@code args} break the rules above. */
+  static List<String> command(List<String> args) {
+    List<String> cmd = new ArrayList<>(List.of("qemu-system-x86_64"));
+    if (!args.contains("-accel")) {
+      cmd.addAll(List.of("-accel", "tcg"));
+    }
+    cmd.addAll(
+        List.of(
+            "-nodefaults",
+            "-display",
+            "none",
+            "-serial",
+            "stdio",
+            "-monitor",
+            "none",
+            "-no-reboot"));
     cmd.addAll(args);
+    int accel = cmd.indexOf("-accel");
+    if (!cmd.get(accel + 1).startsWith("tcg")) {
+      throw new IllegalArgumentException("QEMU runs under TCG here: -accel " + cmd.get(accel + 1));
+    }
     for (String a : cmd) {
       if (a.contains("hostfwd=") && a.matches(".*hostfwd=[a-z]+:(?!127\\.0\\.0\\.1:).*")) {
         throw new IllegalArgumentException("port forwards must bind 127.0.0.1: " + a);
@@ -78,7 +87,7 @@ public final class QemuVm implements AutoCloseable {
         throw new IllegalArgumentException("socket networks must be unix sockets (L2Hub): " + a);
       }
     }
-    return new QemuVm(name, cmd, logFile);
+    return cmd;
   }
 
   /** Whether every address of a stream/dgram netdev ({@code addr.type=}, ...) is a unix socket. */

@@ -1,5 +1,6 @@
 package io.basalt.qemu;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -28,5 +29,18 @@ class QemuVmTest {
               netdev);
       assertTrue(e.getMessage().contains(netdev), e.getMessage());
     }
+  }
+
+  @Test
+  void tcgByDefaultTheCallersTcgOptionsWhenGivenAndNoOtherAccelerator() {
+    List<String> plain = QemuVm.command(List.of("-m", "1G"));
+    assertEquals(List.of("-accel", "tcg"), plain.subList(1, 3));
+    List<String> single = QemuVm.command(List.of("-accel", "tcg,thread=single", "-m", "1G"));
+    assertEquals(1, single.stream().filter("-accel"::equals).count(), single.toString());
+    assertTrue(single.contains("tcg,thread=single"), single.toString());
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class, () -> QemuVm.command(List.of("-accel", "kvm")));
+    assertTrue(e.getMessage().contains("kvm"), e.getMessage());
   }
 }
