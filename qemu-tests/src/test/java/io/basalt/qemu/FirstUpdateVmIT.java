@@ -109,7 +109,7 @@ class FirstUpdateVmIT {
     try {
       for (Step s : steps.subList(0, 5)) {
         for (Command c : s.commands()) {
-          if (c.text().contains("basalt repo serve")) {
+          if (c.text().startsWith("./basalt repo serve ")) {
             serveInBackground(s, c, repoPort);
           } else if (c.text().startsWith("./basalt run ")) {
             vm = c;
