@@ -41,8 +41,9 @@ import java.util.function.LongConsumer;
  *   <li>find where the running slot has each chunk, from the running image's own chunk index: the
  *       one kept at the last install ({@code STORE/ROOTHASH.chunks.json.gz}, by the running {@code
  *       usrhash=}), else the running version's index when the repository still signs it (its signed
- *       {@code usr_root_hash} must be the running {@code usrhash=}); only without either is the
- *       running slot cut with the index's chunker (reads and hashes the whole slot);
+ *       {@code usr_root_hash} must be the running {@code usrhash=}), either only when cut with the
+ *       new index's chunker; only without such an index is the running slot cut with the new
+ *       index's chunker (reads and hashes the whole slot);
  *   <li>fetch the missing chunks from {@code targets/chunks/AB/SHA256} (a few at once; each one's
  *       length and sha256 checked against the index before it is kept, a bad one fetched again
  *       once) into {@code DIR/chunks/SHA256}, each fsynced, where a later run finds them again
@@ -260,7 +261,7 @@ public final class DeltaInstall {
       }
     }
     Map<String, Long> inSlot = new HashMap<>();
-    if (old != null && old.size() == runningLength) {
+    if (old != null && old.size() == runningLength && old.chunker().equals(idx.chunker())) {
       for (ChunkIndex.Chunk c : old.chunks()) {
         inSlot.putIfAbsent(c.sha256(), c.offset());
       }
@@ -273,8 +274,12 @@ public final class DeltaInstall {
               + from
               + " indexes "
               + old.size()
-              + " bytes, the running image has "
+              + " bytes cut by "
+              + old.chunker()
+              + ", the running image has "
               + runningLength
+              + " and the new index's chunker is "
+              + idx.chunker()
               + "; cutting the running slot instead");
     }
     try (InputStream in =

@@ -25,16 +25,19 @@ import java.util.function.Consumer;
  *
  * <ol>
  *   <li>download usr.img, vmlinuz, initramfs into the downloads directory (resumable, length and
- *       sha256 checked against the signed metadata); with a chunk index, usr.img is first assembled
- *       from the running slot and the missing chunks ({@link DeltaInstall}) and downloaded whole
- *       only when that fails;
+ *       sha256 checked against the signed metadata); with a chunk index, only the index and the
+ *       chunks the running slot lacks are downloaded instead of usr.img ({@link DeltaInstall});
  *   <li>delete every boot entry of the inactive slot (it is about to be overwritten);
- *   <li>write usr.img into the slot device, fsync;
- *   <li>{@code veritysetup verify} the slot against the signed root hash;
+ *   <li>write usr.img into the slot device, fsync; on the delta path, assemble it there: the
+ *       running slot's chunks copied, the fetched ones written;
+ *   <li>{@code veritysetup verify} the slot against the signed root hash; on the delta path,
+ *       {@code veritysetup format} over the slot's data must compute the signed root hash (a
+ *       failure of steps 3-4 there writes the full usr.img and verifies it instead);
  *   <li>copy kernel and initramfs to {@code ESP/basalt/SLOT/} (temp file, fsync, rename);
  *   <li>write {@code basalt-VERSION-SLOT+3.conf} (temp file, fsync, rename) — last.
  * </ol>
  *
+ * After the entry, the new image's chunk index is kept by its root hash for the next delta update.
  * The running slot's entry is never touched, so it stays the fallback. Not thread-safe.
  */
 public final class Installer {

@@ -527,6 +527,34 @@ class DeltaInstallTest {
   }
 
   @Test
+  void aKeptIndexCutWithOtherChunkerParametersIsNotUsed() throws Exception {
+    // the publisher retuned its chunker since: the kept index's chunks would hardly match
+    Path kept = store().resolve(RUNNING_ROOT_HASH + ".chunks.json.gz");
+    Files.createDirectories(store());
+    Files.write(
+        kept,
+        ChunkIndex.ofImage(
+                "usr.img",
+                new io.basalt.host.Chunker(16 << 10, 32 << 10, 128 << 10),
+                new ByteArrayInputStream(v1),
+                HASH_OFFSET,
+                null)
+            .toGzip());
+    Source src = new Source();
+    src.fail = p -> p.contains("/1.0.0/");
+    DeltaPlan[] plan = new DeltaPlan[1];
+    install(src, p -> plan[0] = p);
+    assertSlotBHoldsV2();
+    assertTrue(
+        log.stream().anyMatch(l -> l.startsWith("delta update: " + kept + " indexes ")),
+        log.toString());
+    assertTrue(
+        log.contains("delta update: the running slot's chunks from cutting /dev/vda2"),
+        log.toString());
+    assertTrue(plan[0].fetchBytes() <= CHANGED_LEN + (512 << 10), "fetch " + plan[0].fetchBytes());
+  }
+
+  @Test
   void withoutTheRunningImagesIndexTheRunningSlotIsCut() throws IOException {
     // the running image is not the one the repository signed as 1.0.0: its index does not apply
     host = HostInfo.parse(CMDLINE.replace(RUNNING_ROOT_HASH, "22".repeat(32)), "cmdline");
