@@ -30,9 +30,9 @@ import java.util.function.Consumer;
  *   <li>delete every boot entry of the inactive slot (it is about to be overwritten);
  *   <li>write usr.img into the slot device, fsync; on the delta path, assemble it there: the
  *       running slot's chunks copied, the fetched ones written;
- *   <li>{@code veritysetup verify} the slot against the signed root hash; on the delta path,
- *       {@code veritysetup format} over the slot's data must compute the signed root hash (a
- *       failure of steps 3-4 there writes the full usr.img and verifies it instead);
+ *   <li>{@code veritysetup verify} the slot against the signed root hash; on the delta path, {@code
+ *       veritysetup format} over the slot's data must compute the signed root hash (a failure of
+ *       steps 3-4 there writes the full usr.img and verifies it instead);
  *   <li>copy kernel and initramfs to {@code ESP/basalt/SLOT/} (temp file, fsync, rename);
  *   <li>write {@code basalt-VERSION-SLOT+3.conf} (temp file, fsync, rename) — last.
  * </ol>
