@@ -214,8 +214,9 @@ public final class UpdateBench {
                 + planned);
       }
       print(
-          "update apply, delta: %.1f s in all (the basaltctl call itself %.1f s), usr.img assembled by"
-              + " %.1f s, slot written by %.1f s, verity + kernel + entry %.1f s; fetched %d bytes"
+          "update apply, delta: %.1f s in all (the basaltctl call itself %.1f s), index + chunks +"
+              + " kernel + initramfs downloaded by %.1f s, slot assembled by %.1f s, verity (format"
+              + " over the slot, root hash compared) + kernel + entry %.1f s; fetched %d bytes"
               + " (%d chunk responses), reused %d bytes",
           delta[3],
           delta[0],
@@ -238,8 +239,8 @@ public final class UpdateBench {
    * {@code basaltctl update apply} of v4, timed inside the guest; the phases are watched with cheap
    * probes every 0.5 s (a basaltctl status would start a JVM each time and compete with the agent):
    * download done = the last payload file in place (or a later sign), slot written = veritysetup
-   * verifying (or the entry), done = v4's +3 entry on the ESP. Returns seconds: the basaltctl call,
-   * download done, slot written, done.
+   * verifying or, on the delta path, formatting the assembled slot (or the entry), done = v4's +3
+   * entry on the ESP. Returns seconds: the basaltctl call, download done, slot written, done.
    */
   private static double[] apply(long size) throws Exception {
     String out =
@@ -261,7 +262,7 @@ public final class UpdateBench {
                 "  now=$(date +%s%N)",
                 "  if [ -e $e ]; then [ -z \"$dl\" ] && snap 1; [ -z \"$wr\" ] && snap 2;",
                 "    dl=${dl:-$now}; wr=${wr:-$now}; snap 3; break; fi",
-                "  if [ -z \"$wr\" ] && pgrep -f 'veritysetup verify' >/dev/null; then",
+                "  if [ -z \"$wr\" ] && pgrep -f 'veritysetup (verify|format)' >/dev/null; then",
                 "    [ -z \"$dl\" ] && snap 1; dl=${dl:-$now}; wr=$now; snap 2; fi",
                 "  [ -z \"$dl\" ] && [ -e $d/initramfs ] && dl=$now && snap 1",
                 "  i=$((i+1))",

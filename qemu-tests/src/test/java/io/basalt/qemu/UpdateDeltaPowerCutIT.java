@@ -31,11 +31,10 @@ import org.junit.jupiter.api.Test;
  *   <li>chunk fetch, resumed: the next boot's agent fetches the rest while the guest keeps at least
  *       one chunk in {@code downloads/VERSION/chunks}; the boot after that must request fewer
  *       chunks than the plan's total (kept chunks are not fetched again);
- *   <li>the agent writing {@code usr.img.assembling} (no {@code veritysetup} yet);
- *   <li>{@code veritysetup format} rebuilding the verity area of the assembled image;
- *   <li>the slot write, &ge; 50 % of usr.img read into USR-B (the read offset in {@code
- *       /proc/PID/fdinfo}, as {@link UpdatePowerCutIT#waitForInstall});
- *   <li>{@code veritysetup verify} of the written slot.
+ *   <li>the agent assembling the image in USR-B (the device open, no {@code veritysetup} yet);
+ *   <li>the same, &ge; 50 % of usr.img written ({@code wchar} in {@code /proc/PID/io} since the
+ *       device was first seen open);
+ *   <li>{@code veritysetup format} writing the verity area over the assembled slot.
  * </ol>
  *
  * A guest-side point that the install runs past between two samples is reported as passed (not a
@@ -220,8 +219,8 @@ class UpdateDeltaPowerCutIT {
       boot = bootsV1(boot);
     }
 
-    // 3.-6. the points the guest sees
-    String[] points = {"assembling", "format", "write", "verify"};
+    // 3.-5. the points the guest sees
+    String[] points = {"assembling", "assembled-half", "format"};
     boolean completed = false;
     Integer resumed = null;
     JsonNode during = null;
@@ -365,14 +364,13 @@ class UpdateDeltaPowerCutIT {
    * under TCG.
    *
    * <ul>
-   *   <li>{@code assembling}: the agent has {@code usr.img.assembling} open and no {@code
-   *       veritysetup} runs; passed once {@code veritysetup} runs or {@code usr.img} exists;
-   *   <li>{@code format}: {@code veritysetup format} runs; passed once {@code usr.img} exists or
-   *       {@code veritysetup verify} runs. While the agent assembles, {@code basaltctl status
-   *       --json} is read once and printed as a {@code status: } line;
-   *   <li>{@code write}: the agent has USR-B open and has read &ge; 50 % of usr.img into it (as
-   *       {@link UpdatePowerCutIT#waitForInstall}); passed once {@code veritysetup verify} runs;
-   *   <li>{@code verify}: {@code veritysetup verify} runs.
+   *   <li>{@code assembling}: the agent has USR-B open and no {@code veritysetup} runs; passed once
+   *       {@code veritysetup} runs;
+   *   <li>{@code assembled-half}: the same, and the agent has written &ge; 50 % of usr.img's size
+   *       since the device was first seen open ({@code wchar} of {@code /proc/PID/io}: the slot is
+   *       written with positional writes, which leave the descriptor's offset alone);
+   *   <li>{@code format}: {@code veritysetup format} runs. While the agent assembles, {@code
+   *       basaltctl status --json} is read once and printed as a {@code status: } line.
    * </ul>
    */
   static String waitFor(String point, long usrSize) {
@@ -387,7 +385,7 @@ class UpdateDeltaPowerCutIT {
     s.add(
         "status() { if [ -s /run/pc-status.json ]; then echo \"status: $(tr -d '\\n' < /run/pc-status.json)\"; fi; }");
     s.add("rm -f /run/pc-status.json");
-    s.add("pid=0; fd=; n=0; st=");
+    s.add("pid=0; fd=; n=0; st=; base=");
     s.add("while [ $n -lt 100000 ]; do");
     s.add("  n=$((n+1))");
     s.add("  for e in /efi/loader/entries/*2.0.0*; do");
@@ -395,66 +393,39 @@ class UpdateDeltaPowerCutIT {
         "    if [ -e \"$e\" ]; then status; log; echo \"passed: the install finished first ($e, sample $n)\"; exit 3; fi");
     s.add("  done");
     s.add(
-        "  if [ ! -d /proc/$pid/fd ]; then pid=$(systemctl show -p MainPID --value basalt-update-agent.service); fd=; fi");
+        "  if [ ! -d /proc/$pid/fd ]; then pid=$(systemctl show -p MainPID --value basalt-update-agent.service); fd=; base=; fi");
     s.add("  vs=");
     s.add("  for c in $(grep -lx veritysetup /proc/[0-9]*/comm 2>/dev/null); do");
     s.add("    vs=\"$vs $(tr '\\0' ' ' < ${c%comm}cmdline 2>/dev/null)\"");
     s.add("  done");
     switch (point) {
-      case "assembling" -> {
-        s.add("  fds=$(ls -l /proc/$pid/fd 2>/dev/null)");
-        s.add("  case \"$fds\" in *\"/usr.img.assembling\"*)");
-        s.add("    if [ -z \"$vs\" ]; then");
+      case "assembling", "assembled-half" -> {
+        s.add("  want=" + (point.equals("assembling") ? "0" : "$((size / 100 * 50))"));
         s.add(
-            "      echo \"cut: the agent (pid $pid) writing usr.img.assembling, $(stat -c %s $dir/usr.img.assembling) of $size bytes, sample $n\"");
+            "  if [ -n \"$vs\" ]; then log; echo \"passed: assembled before a sample saw it ($vs, sample $n)\"; exit 3; fi");
+        s.add("  case \"$(ls -l /proc/$pid/fd 2>/dev/null)\" in *\" -> $dev\"*)");
+        s.add("    w=$(sed -n 's/^wchar: //p' /proc/$pid/io 2>/dev/null)");
+        s.add("    [ -n \"$base\" ] || base=$w");
+        s.add("    if [ -n \"$w\" ] && [ $((w - base)) -ge $want ]; then");
+        s.add(
+            "      echo \"cut: the agent (pid $pid) assembling usr.img in $dev, $((w - base)) bytes written since first seen ($size in all), sample $n\"");
         s.add("      log; exit 0");
         s.add("    fi ;;");
         s.add("  esac");
-        s.add(
-            "  if [ -n \"$vs\" ] || [ -e $dir/usr.img ]; then log; echo \"passed: assembled before a sample saw it ($vs, sample $n)\"; exit 3; fi");
-        s.add("  sleep 0.2");
+        s.add("  sleep 0.1");
       }
       case "format" -> {
         s.add("  case \"$vs\" in *\"veritysetup format \"*)");
         s.add(
-            "    status; log; echo \"cut: veritysetup format running ($(stat -c %s $dir/usr.img.assembling) bytes in usr.img.assembling, sample $n)\"; exit 0 ;;");
+            "    status; log; echo \"cut: veritysetup format running over $dev (sample $n)\"; exit 0 ;;");
         s.add("  esac");
         s.add(
-            "  case \"$vs\" in *\"veritysetup verify \"*) status; log; echo \"passed: veritysetup verify runs (sample $n)\"; exit 3 ;; esac");
-        s.add(
-            "  if [ -e $dir/usr.img ]; then status; log; echo \"passed: usr.img renamed before a sample saw format (sample $n)\"; exit 3; fi");
+            "  case \"$vs\" in *\"veritysetup verify \"*) status; log; echo \"passed: veritysetup verify runs (the delta path fell back, sample $n)\"; exit 3 ;; esac");
         s.add("  if [ -z \"$st\" ]; then");
-        s.add("    case \"$(ls -l /proc/$pid/fd 2>/dev/null)\" in *\"/usr.img.assembling\"*)");
+        s.add("    case \"$(ls -l /proc/$pid/fd 2>/dev/null)\" in *\" -> $dev\"*)");
         s.add("      basaltctl status --json > /run/pc-status.json 2>&1; st=1 ;;");
         s.add("    esac");
         s.add("  fi");
-        s.add("  sleep 0.2");
-      }
-      case "write" -> {
-        s.add(
-            "  case \"$vs\" in *\"veritysetup verify \"*) echo \"passed: veritysetup verify runs (sample $n)\"; exit 3 ;; esac");
-        s.add("  if [ -z \"$fd\" ]; then");
-        s.add("    fds=$(ls -l /proc/$pid/fd 2>/dev/null)");
-        s.add("    case \"$fds\" in *\" -> $dev\"*) ;; *) sleep 0.1; continue;; esac");
-        s.add(
-            "    fd=$(echo \"$fds\" | sed -n 's|.* \\([0-9][0-9]*\\) -> .*/usr\\.img$|\\1|p' | head -n 1)");
-        s.add("    [ -n \"$fd\" ] || continue");
-        s.add("  fi");
-        s.add("  pos=");
-        s.add("  if [ -r /proc/$pid/fdinfo/$fd ]; then");
-        s.add(
-            "    while read -r k v; do [ \"$k\" = pos: ] && pos=$v; done < /proc/$pid/fdinfo/$fd");
-        s.add("  fi");
-        s.add("  if [ -z \"$pos\" ]; then fd=; continue; fi");
-        s.add("  if [ \"$pos\" -ge \"$want\" ]; then");
-        s.add(
-            "    echo \"cut: slot write at $((pos * 100 / size))% ($pos of $size bytes of usr.img read into $dev, sample $n)\"; exit 0");
-        s.add("  fi");
-        s.add("  sleep 0.05");
-      }
-      case "verify" -> {
-        s.add(
-            "  case \"$vs\" in *\"veritysetup verify \"*) echo \"cut: veritysetup verify running (sample $n)\"; exit 0 ;; esac");
         s.add("  sleep 0.2");
       }
       default -> throw new IllegalArgumentException("point: " + point);

@@ -159,9 +159,36 @@ public final class UpdateChecker {
     // the delta payload is optional: without it the agent downloads usr.img whole
     TargetInfo index =
         updater.getTargetInfo(dir + ChunkIndex.indexName(UpdatePayload.USR_IMG)).orElse(null);
+    // the running version's index (when still published): where the running slot has each chunk
+    TargetInfo runningIndex = null;
+    String runningRootHash = null;
+    TargetFile runningUsr = candidates.get(running);
+    if (index != null && runningUsr != null) {
+      String rp = runningUsr.path();
+      String rdir = rp.substring(0, rp.length() - UpdatePayload.USR_IMG.length());
+      Object rh =
+          runningUsr.custom() == null
+              ? null
+              : runningUsr.custom().get(UpdatePayload.CUSTOM_USR_ROOT_HASH);
+      if (rh instanceof String s && s.matches(UpdatePayload.ROOT_HASH_PATTERN)) {
+        runningIndex =
+            updater.getTargetInfo(rdir + ChunkIndex.indexName(UpdatePayload.USR_IMG)).orElse(null);
+        runningRootHash = runningIndex == null ? null : s;
+      }
+    }
     Offer o =
         new Offer(
-            chosen.toString(), channel, arch, usr, kernel, initrd, rootHash, n.longValue(), index);
+            chosen.toString(),
+            channel,
+            arch,
+            usr,
+            kernel,
+            initrd,
+            rootHash,
+            n.longValue(),
+            index,
+            runningIndex,
+            runningRootHash);
     return new Result(Optional.of(o), "update available: " + running + " -> " + chosen, warnings);
   }
 

@@ -8,7 +8,6 @@ import io.basalt.signing.tuf.client.TargetInfo;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
-import java.io.OutputStream;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -32,26 +31,34 @@ import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 
 /**
- * Assembles the new {@code usr.img} from its signed chunk index instead of downloading it whole:
+ * Assembles the new {@code usr.img} in the inactive slot from its signed chunk index instead of
+ * downloading it whole. {@link #prepare} runs before the slot is touched:
  *
  * <ol>
  *   <li>download the index ({@code usr.img.chunks.json.gz}, a TUF target: length and sha256 checked
- *       by {@link ResumableDownload}); its size and sha256 must be the signed {@code usr.img}'s;
- *   <li>cut the running slot with the index's chunker: every chunk found there is reused;
+ *       by {@link ResumableDownload}); its size and sha256 must be the signed {@code usr.img}'s,
+ *       its verity hash offset the signed one;
+ *   <li>find where the running slot has each chunk, from the running image's own chunk index: the
+ *       one kept at the last install ({@code STORE/ROOTHASH.chunks.json.gz}, by the running {@code
+ *       usrhash=}), else the running version's index when the repository still signs it (its signed
+ *       {@code usr_root_hash} must be the running {@code usrhash=}), either only when cut with the
+ *       new index's chunker; only without such an index is the running slot cut with the new
+ *       index's chunker (reads and hashes the whole slot);
  *   <li>fetch the missing chunks from {@code targets/chunks/AB/SHA256} (a few at once; each one's
  *       length and sha256 checked against the index before it is kept, a bad one fetched again
  *       once) into {@code DIR/chunks/SHA256}, each fsynced, where a later run finds them again
- *       (resume, also after a power cut);
- *   <li>write {@code DIR/usr.img.assembling} in index order, every chunk's sha256 checked again as
- *       it is copied (with a {@code verity} index: the data only, then the hash area the {@link
- *       VerityFormatter} makes from it appended), and rename it to {@code DIR/usr.img} only when
- *       its length and sha256 are the signed ones.
+ *       (resume, also after a power cut).
  * </ol>
  *
- * The result is the same verified file the full download gives, so the {@link Installer} goes on
- * exactly as after a full download (slot write, dm-verity check against the signed root hash, boot
- * entry last). Any failure throws; the installer then falls back to the full payload. Not
- * thread-safe (it runs its own fetch threads).
+ * Then, once the slot's boot entries are gone, {@link Prepared#writeSlot} copies the reused chunks
+ * from the running slot (runs of adjacent chunks as one range) and the fetched ones from their
+ * files straight to their offsets in the inactive slot, and {@link Prepared#check} is the one check
+ * of the result: with a {@code verity} index, {@code veritysetup format} writes the superblock and
+ * hash tree over the slot's data and the root hash it computes must be the signed one; without, the
+ * whole image was copied and {@code veritysetup verify} checks it against the signed root hash.
+ * Nothing read from the running slot or from a chunk file is trusted before that check. Any failure
+ * throws; the installer then falls back to the full payload. Not thread-safe (it runs its own fetch
+ * threads).
  */
 public final class DeltaInstall {
 
@@ -64,7 +71,14 @@ public final class DeltaInstall {
   /** Chunk downloads running at once. */
   public static final int PARALLEL = 4;
 
+  /** Bytes copied at once from the running slot. */
+  private static final int COPY_BUFFER = 1 << 20;
+
   private static final String CHUNKS = "chunks";
+
+  /** The running version's index, when downloaded from the repository. */
+  private static final String RUNNING_INDEX =
+      "running." + ChunkIndex.indexName(UpdatePayload.USR_IMG);
 
   private final ResumableDownload download;
   private final RangeSource source;
@@ -73,9 +87,10 @@ public final class DeltaInstall {
   private final VerityFormatter formatter;
 
   /**
-   * Uses {@code download} for the index and {@code source} for the chunks (each within {@code
-   * deadline}); {@code log} gets one line per event; {@code formatter} rebuilds the verity hash
-   * area when the index describes it (null: it is fetched or reused like the data).
+   * Uses {@code download} for the indexes and {@code source} for the chunks (each within {@code
+   * deadline}); {@code log} gets one line per event; {@code formatter} writes the verity hash area
+   * over the assembled data when the index describes it (null: it is fetched or reused like the
+   * data, then verified).
    */
   public DeltaInstall(
       ResumableDownload download,
@@ -90,36 +105,32 @@ public final class DeltaInstall {
     this.formatter = formatter;
   }
 
+  /** The running image: its slot device (read only), verity hash offset and root hash. */
+  public record Running(Path device, long hashOffset, String rootHash) {}
+
   /**
-   * Assembles {@code DIR/usr.img}.
+   * Downloads the index and the missing chunks; touches no slot.
    *
-   * @param index the signed index target
-   * @param usr the signed {@code usr.img} target the result must equal
-   * @param running the running slot's device (read only)
-   * @param runningHashOffset where the running image's verity hash area starts (its data and hash
-   *     area are cut apart, as the publisher cut them)
-   * @param progress bytes of the new image present so far (reused, fetched, then written)
-   * @return {@code DIR/usr.img}, length and sha256 as signed
+   * @param offer the signed offer: its {@code usr.img} and chunk index, and the running version's
+   *     index when the repository still signs it
+   * @param store where the indexes of installed images are kept (by root hash)
+   * @param progress bytes of the new image present so far (reused, then fetched)
+   * @return what {@link Prepared#writeSlot} needs
    * @throws IOException when any step fails (the caller falls back to the full payload)
    */
-  public Path assemble(
+  public Prepared prepare(
       URI targetsBase,
       boolean consistentSnapshot,
-      TargetInfo index,
-      TargetInfo usr,
-      Path running,
-      long runningHashOffset,
+      Offer offer,
+      Running running,
+      Path store,
       Path dir,
       Planned planned,
       LongConsumer progress)
       throws IOException {
+    TargetInfo index = offer.usrIndex();
+    TargetInfo usr = offer.usr();
     String wantSha = usr.hashes().get("sha256");
-    Path done = dir.resolve(UpdatePayload.USR_IMG);
-    if (Files.isRegularFile(done)
-        && Files.size(done) == usr.length()
-        && wantSha.equals(ResumableDownload.sha256(done, Long.MAX_VALUE))) {
-      return done;
-    }
     // 1. the signed index
     Path idxFile =
         download.fetch(
@@ -141,18 +152,17 @@ public final class DeltaInstall {
               + " bytes and sha256 "
               + wantSha);
     }
-    // 2. what the running slot has (first offset of each chunk)
-    Map<String, Long> inSlot = new HashMap<>();
-    try (InputStream in =
-        new BoundedInputStream(
-            Files.newInputStream(running), ChunkIndex.Verity.imageLength(runningHashOffset))) {
-      ChunkIndex.ofImage(
-          UpdatePayload.USR_IMG,
-          idx.chunker(),
-          in,
-          runningHashOffset,
-          (c, b, f) -> inSlot.putIfAbsent(c.sha256(), c.offset()));
+    if (idx.verity() != null && idx.verity().hashOffset() != offer.usrHashOffset()) {
+      throw new IOException(
+          index.path()
+              + ": verity hash offset "
+              + idx.verity().hashOffset()
+              + ", the signed one is "
+              + offer.usrHashOffset());
     }
+    // 2. where the running slot has each chunk (first offset of each)
+    Map<String, Long> inSlot =
+        runningChunks(targetsBase, consistentSnapshot, offer, running, store, dir, idx);
     Path chunkDir = dir.resolve(CHUNKS);
     Files.createDirectories(chunkDir);
     Set<String> present = new HashSet<>(inSlot.keySet());
@@ -200,75 +210,291 @@ public final class DeltaInstall {
     planned.planned(plan);
     // 3. the missing chunks
     fetchAll(targetsBase, plan.missing(), chunkDir, plan.reuseBytes(), progress);
-    // 4. the image, every chunk checked again as it is copied
-    Path partial = dir.resolve(UpdatePayload.USR_IMG + ".assembling");
-    MessageDigest whole = ResumableDownload.digest();
-    try (FileChannel slot = FileChannel.open(running, StandardOpenOption.READ);
-        OutputStream out = Files.newOutputStream(partial)) {
-      byte[] buf = new byte[idx.chunker().max()];
-      for (ChunkIndex.Chunk c : copied) {
-        Long at = inSlot.get(c.sha256());
-        if (at != null) {
-          readFully(slot, at, buf, c.length());
-        } else {
-          Path f = chunkDir.resolve(c.sha256());
-          try (InputStream in = Files.newInputStream(f)) {
-            if (in.readNBytes(buf, 0, c.length()) != c.length()) {
-              throw new IOException(f + ": shorter than the " + c.length() + " bytes indexed");
-            }
-          }
-        }
-        String got = sha256(buf, c.length());
-        if (!got.equals(c.sha256())) {
-          Files.deleteIfExists(chunkDir.resolve(c.sha256()));
-          throw new IOException(
-              "chunk at offset "
-                  + c.offset()
-                  + " of the new image: sha256 "
-                  + got
-                  + ", the index says "
-                  + c.sha256());
-        }
-        out.write(buf, 0, c.length());
-        whole.update(buf, 0, c.length());
-      }
-    }
-    if (rebuild) {
-      // The hash area is made from the data into a file of its own and appended: the sha256 of
-      // the data bytes above goes on over exactly the bytes appended (one pass over the image).
-      Path hashArea = dir.resolve(UpdatePayload.USR_IMG + ".verity");
+    return new Prepared(idx, idxFile, copied, inSlot, chunkDir, running.device(), rebuild, plan);
+  }
+
+  /**
+   * The chunks of the running image by sha256 (first offset of each): from its kept index, else
+   * from the running version's signed index, else by cutting the running slot.
+   */
+  private Map<String, Long> runningChunks(
+      URI targetsBase,
+      boolean consistentSnapshot,
+      Offer offer,
+      Running running,
+      Path store,
+      Path dir,
+      ChunkIndex idx)
+      throws IOException {
+    long runningLength = ChunkIndex.Verity.imageLength(running.hashOffset());
+    ChunkIndex old = null;
+    String from = null;
+    Path kept = store == null ? null : storedIndex(store, running.rootHash());
+    if (kept != null && Files.isRegularFile(kept)) {
       try {
-        formatter.format(partial, hashArea, idx.verity());
-        try (InputStream in = Files.newInputStream(hashArea);
-            OutputStream out = Files.newOutputStream(partial, StandardOpenOption.APPEND)) {
-          byte[] buf = new byte[1 << 16];
-          int n;
-          while ((n = in.read(buf)) > 0) {
-            out.write(buf, 0, n);
-            whole.update(buf, 0, n);
-          }
-        }
-      } finally {
-        Files.deleteIfExists(hashArea);
+        old = ChunkIndex.parseFile(Files.readAllBytes(kept), kept.toString());
+        from = kept.toString();
+      } catch (IOException e) {
+        log.accept("delta update: " + kept + ": unreadable, not used: " + e.getMessage());
       }
     }
-    String got = HexFormat.of().formatHex(whole.digest());
-    if (Files.size(partial) != usr.length() || !got.equals(wantSha)) {
-      Files.delete(partial);
-      throw new IOException(
-          "assembled usr.img: sha256 " + got + ", the signed usr.img has " + wantSha);
+    if (old == null
+        && offer.runningIndex() != null
+        && running.rootHash().equals(offer.runningRootHash())) {
+      try {
+        Path f =
+            download.fetch(
+                ResumableDownload.targetUri(targetsBase, offer.runningIndex(), consistentSnapshot),
+                offer.runningIndex(),
+                dir,
+                RUNNING_INDEX,
+                n -> {});
+        old = ChunkIndex.parseFile(Files.readAllBytes(f), offer.runningIndex().path());
+        from = offer.runningIndex().path();
+      } catch (IOException e) {
+        log.accept(
+            "delta update: the running version's index "
+                + offer.runningIndex().path()
+                + ": "
+                + e.getMessage()
+                + "; cutting the running slot instead");
+      }
     }
-    try (FileChannel ch = FileChannel.open(partial, StandardOpenOption.WRITE)) {
-      ch.force(true); // as a full download: durable before it gets its final name
+    Map<String, Long> inSlot = new HashMap<>();
+    if (old != null && old.size() == runningLength && old.chunker().equals(idx.chunker())) {
+      for (ChunkIndex.Chunk c : old.chunks()) {
+        inSlot.putIfAbsent(c.sha256(), c.offset());
+      }
+      log.accept("delta update: the running slot's chunks from " + from);
+      return inSlot;
     }
-    AtomicFiles.rename(partial, done);
-    log.accept(
-        "delta update: usr.img assembled ("
-            + plan.fetchBytes()
-            + " bytes fetched, "
-            + plan.reuseBytes()
-            + " bytes reused); sha256 matches the signed one");
-    return done;
+    if (old != null) {
+      log.accept(
+          "delta update: "
+              + from
+              + " indexes "
+              + old.size()
+              + " bytes cut by "
+              + old.chunker()
+              + ", the running image has "
+              + runningLength
+              + " and the new index's chunker is "
+              + idx.chunker()
+              + "; cutting the running slot instead");
+    }
+    try (InputStream in =
+        new BoundedInputStream(Files.newInputStream(running.device()), runningLength)) {
+      ChunkIndex.ofImage(
+          UpdatePayload.USR_IMG,
+          idx.chunker(),
+          in,
+          running.hashOffset(),
+          (c, b, f) -> inSlot.putIfAbsent(c.sha256(), c.offset()));
+    }
+    log.accept("delta update: the running slot's chunks from cutting " + running.device());
+    return inSlot;
+  }
+
+  /** {@code STORE/ROOTHASH.chunks.json.gz}: the index of the image with that verity root hash. */
+  public static Path storedIndex(Path store, String rootHash) {
+    if (rootHash == null || !rootHash.matches(UpdatePayload.ROOT_HASH_PATTERN)) {
+      return null;
+    }
+    return store.resolve(rootHash + ChunkIndex.SUFFIX);
+  }
+
+  /**
+   * Keeps {@code indexFile} (checked against the signed target before) as the index of the image
+   * with root hash {@code rootHash} and deletes every other kept index but {@code alsoKeep}'s (the
+   * running image's, the fallback slot's).
+   */
+  public static void keepIndex(Path store, Path indexFile, String rootHash, String alsoKeep)
+      throws IOException {
+    Path target = storedIndex(store, rootHash);
+    if (target == null) {
+      return;
+    }
+    Files.createDirectories(store);
+    AtomicFiles.write(target, Files.readAllBytes(indexFile));
+    Path other = storedIndex(store, alsoKeep);
+    try (var s = Files.list(store)) {
+      for (Path p : s.sorted().toList()) {
+        if (!p.equals(target) && !p.equals(other)) {
+          Files.deleteIfExists(p);
+        }
+      }
+    }
+  }
+
+  /** The downloaded index and chunks, and where the running slot has the rest. Not thread-safe. */
+  public final class Prepared {
+    private final ChunkIndex idx;
+    private final Path indexFile;
+    private final List<ChunkIndex.Chunk> copied;
+    private final Map<String, Long> inSlot;
+    private final Path chunkDir;
+    private final Path running;
+    private final boolean rebuild;
+    private final DeltaPlan plan;
+
+    private Prepared(
+        ChunkIndex idx,
+        Path indexFile,
+        List<ChunkIndex.Chunk> copied,
+        Map<String, Long> inSlot,
+        Path chunkDir,
+        Path running,
+        boolean rebuild,
+        DeltaPlan plan) {
+      this.idx = idx;
+      this.indexFile = indexFile;
+      this.copied = copied;
+      this.inSlot = inSlot;
+      this.chunkDir = chunkDir;
+      this.running = running;
+      this.rebuild = rebuild;
+      this.plan = plan;
+    }
+
+    /** The new image's index file (signed length and sha256 checked). */
+    public Path indexFile() {
+      return indexFile;
+    }
+
+    /**
+     * Writes the image's data (all of it when the hash area is not rebuilt) into {@code dev} at its
+     * offsets, then fsyncs. Nothing is checked here: {@link #check} is the check.
+     *
+     * @param progress bytes written so far
+     */
+    public void writeSlot(Path dev, LongConsumer progress) throws IOException {
+      long length = rebuild ? idx.verity().hashOffset() : idx.size();
+      try (FileChannel in = FileChannel.open(running, StandardOpenOption.READ);
+          FileChannel out = FileChannel.open(dev, StandardOpenOption.WRITE)) {
+        // A block device reports size 0 here (the kernel refuses writes past its end anyway).
+        if (Files.isRegularFile(dev) && out.size() < idx.size()) {
+          throw new IOException(
+              dev + ": slot is " + out.size() + " bytes, the image needs " + idx.size());
+        }
+        ByteBuffer buf = ByteBuffer.allocateDirect(COPY_BUFFER);
+        long runFrom = 0;
+        long runTo = 0;
+        long runLen = 0;
+        long done = 0;
+        for (ChunkIndex.Chunk c : copied) {
+          Long at = inSlot.get(c.sha256());
+          if (at != null && runLen > 0 && at == runFrom + runLen && c.offset() == runTo + runLen) {
+            runLen += c.length();
+            continue;
+          }
+          copy(in, runFrom, out, runTo, runLen, buf);
+          done += runLen;
+          runLen = 0;
+          if (at != null) {
+            runFrom = at;
+            runTo = c.offset();
+            runLen = c.length();
+          } else {
+            Path f = chunkDir.resolve(c.sha256());
+            byte[] b = Files.readAllBytes(f);
+            if (b.length != c.length()) {
+              throw new IOException(f + ": " + b.length + " bytes, the index says " + c.length());
+            }
+            writeFully(out, ByteBuffer.wrap(b), c.offset());
+            done += b.length;
+          }
+          progress.accept(done);
+        }
+        copy(in, runFrom, out, runTo, runLen, buf);
+        done += runLen;
+        if (done != length) {
+          throw new IOException("delta update: wrote " + done + " bytes, the image has " + length);
+        }
+        if (rebuild) {
+          // veritysetup writes the 512-byte superblock and the tree, not the rest of the
+          // superblock's 4096-byte block: zeroed first, the slot is byte for byte the image
+          ByteBuffer zeros = ByteBuffer.allocate(COPY_BUFFER);
+          for (long at = length; at < idx.size(); at += zeros.limit()) {
+            zeros.clear().limit((int) Math.min(zeros.capacity(), idx.size() - at));
+            writeFully(out, zeros, at);
+          }
+        }
+        out.force(true);
+        progress.accept(done);
+      }
+      log.accept(
+          "delta update: "
+              + length
+              + " bytes written to "
+              + dev
+              + " ("
+              + plan.reuseBytes()
+              + " reused, "
+              + plan.fetchBytes()
+              + " fetched)");
+    }
+
+    /**
+     * The one check of the written slot: with a rebuilt hash area, {@code veritysetup format} over
+     * the slot's data must compute the signed root hash; else {@code verifier} checks the copied
+     * image against it.
+     *
+     * @throws IOException when the root hash is not the signed one or the tool fails
+     */
+    public void check(
+        Path dev, String signedRootHash, long signedHashOffset, VerityVerifier verifier)
+        throws IOException {
+      if (!rebuild) {
+        verifier.verify(dev, signedRootHash, signedHashOffset);
+        return;
+      }
+      if (idx.verity().hashOffset() != signedHashOffset) {
+        throw new IOException(
+            "verity hash offset "
+                + idx.verity().hashOffset()
+                + ", the signed one is "
+                + signedHashOffset);
+      }
+      String got = formatter.format(dev, idx.verity());
+      if (!signedRootHash.equals(got)) {
+        throw new IOException(
+            dev
+                + ": dm-verity root hash of the assembled data "
+                + got
+                + ", the signed one is "
+                + signedRootHash);
+      }
+      try (FileChannel ch = FileChannel.open(dev, StandardOpenOption.WRITE)) {
+        ch.force(true); // the hash area veritysetup wrote
+      }
+      log.accept("delta update: " + dev + ": dm-verity root hash matches the signed one");
+    }
+  }
+
+  private static void copy(
+      FileChannel in, long from, FileChannel out, long to, long len, ByteBuffer buf)
+      throws IOException {
+    long done = 0;
+    while (done < len) {
+      buf.clear();
+      buf.limit((int) Math.min(buf.capacity(), len - done));
+      while (buf.hasRemaining()) {
+        int n = in.read(buf, from + done + buf.position());
+        if (n < 0) {
+          throw new IOException("running slot: ends before offset " + (from + len));
+        }
+      }
+      buf.flip();
+      writeFully(out, buf, to + done);
+      done += buf.limit();
+    }
+  }
+
+  private static void writeFully(FileChannel out, ByteBuffer b, long at) throws IOException {
+    long pos = at;
+    while (b.hasRemaining()) {
+      pos += out.write(b, pos);
+    }
   }
 
   private void fetchAll(
@@ -370,16 +596,6 @@ public final class DeltaInstall {
   public static URI chunkUri(URI targetsBase, String sha256) {
     String base = targetsBase.toString();
     return URI.create((base.endsWith("/") ? base : base + "/") + ChunkIndex.chunkPath(sha256));
-  }
-
-  private static void readFully(FileChannel ch, long at, byte[] buf, int len) throws IOException {
-    ByteBuffer bb = ByteBuffer.wrap(buf, 0, len);
-    while (bb.hasRemaining()) {
-      int n = ch.read(bb, at + bb.position());
-      if (n < 0) {
-        throw new IOException("running slot: ends before offset " + (at + len));
-      }
-    }
   }
 
   /** Reads at most {@code limit} bytes of a stream (a slot device is larger than its image). */

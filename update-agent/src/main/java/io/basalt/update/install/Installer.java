@@ -25,19 +25,25 @@ import java.util.function.Consumer;
  *
  * <ol>
  *   <li>download usr.img, vmlinuz, initramfs into the downloads directory (resumable, length and
- *       sha256 checked against the signed metadata); with a chunk index, usr.img is first assembled
- *       from the running slot and the missing chunks ({@link DeltaInstall}) and downloaded whole
- *       only when that fails;
+ *       sha256 checked against the signed metadata); with a chunk index, only the index and the
+ *       chunks the running slot lacks are downloaded instead of usr.img ({@link DeltaInstall});
  *   <li>delete every boot entry of the inactive slot (it is about to be overwritten);
- *   <li>write usr.img into the slot device, fsync;
- *   <li>{@code veritysetup verify} the slot against the signed root hash;
+ *   <li>write usr.img into the slot device, fsync; on the delta path, assemble it there: the
+ *       running slot's chunks copied, the fetched ones written;
+ *   <li>{@code veritysetup verify} the slot against the signed root hash; on the delta path, {@code
+ *       veritysetup format} over the slot's data must compute the signed root hash (a failure of
+ *       steps 3-4 there writes the full usr.img and verifies it instead);
  *   <li>copy kernel and initramfs to {@code ESP/basalt/SLOT/} (temp file, fsync, rename);
  *   <li>write {@code basalt-VERSION-SLOT+3.conf} (temp file, fsync, rename) — last.
  * </ol>
  *
+ * After the entry, the new image's chunk index is kept by its root hash for the next delta update.
  * The running slot's entry is never touched, so it stays the fallback. Not thread-safe.
  */
 public final class Installer {
+
+  /** The folder (beside the downloads) that keeps the chunk indexes of installed images. */
+  public static final String INDEX_STORE = "chunk-indexes";
 
   /** Loader-added arguments and the live flag: never carried into a slot's entry. */
   private static final Set<String> DROPPED =
@@ -137,14 +143,16 @@ public final class Installer {
       throw new IOException(
           "signed version \"" + version + "\" has characters not allowed in a boot entry name");
     }
-    // 1. downloads (those of any other version are superseded by this offer)
+    // 1. downloads (those of any other version are superseded by this offer); on the delta path
+    // the index and the missing chunks only: the image is assembled in the slot (step 3)
     removeOtherDownloads(version);
     long total = offer.usr().length() + offer.kernel().length() + offer.initramfs().length();
     Path dir = downloads.resolve(version);
     long[] base = {0};
     boolean cs = consistentSnapshot;
-    Path usr = assemble(offer, targetsBase, cs, host, dir, total, base);
-    if (usr == null) {
+    DeltaInstall.Prepared prepared = prepare(offer, targetsBase, cs, host, dir, total, base);
+    Path usr = null;
+    if (prepared == null) {
       usr = fetch(offer.usr(), targetsBase, cs, dir, UpdatePayload.USR_IMG, total, base);
     }
     Path kernel = fetch(offer.kernel(), targetsBase, cs, dir, UpdatePayload.KERNEL, total, base);
@@ -154,14 +162,23 @@ public final class Installer {
     // 2. stale entries of the target slot go before the slot is overwritten
     boot.delete(boot.ofSlot(slot));
     hooks.after(Step.STALE_ENTRIES_REMOVED);
-    // 3. the slot
+    // 3. the slot, and 4. its dm-verity check against the signed root hash: on the delta path one
+    // step (the tree made over the assembled data must have the signed root hash), any failure of
+    // which falls back to the full image
     Path dev = slots.device(slot);
     String partuuid = slots.partuuid(slot);
-    writeSlot(usr, dev, offer.usr().length());
+    boolean assembled = prepared != null && assembleSlot(prepared, offer, dev, slot);
+    if (!assembled) {
+      if (usr == null) {
+        usr = fetch(offer.usr(), targetsBase, cs, dir, UpdatePayload.USR_IMG, total, base);
+      }
+      writeSlot(usr, dev, offer.usr().length());
+    }
     hooks.after(Step.SLOT_WRITTEN);
-    // 4. dm-verity of what is on the slot now
-    progress.report("verifying slot " + slot, 90);
-    verity.verify(dev, offer.usrRootHash(), offer.usrHashOffset());
+    if (!assembled) {
+      progress.report("verifying slot " + slot, 90);
+      verity.verify(dev, offer.usrRootHash(), offer.usrHashOffset());
+    }
     hooks.after(Step.SLOT_VERIFIED);
     // 5. kernel + initramfs
     progress.report("installing kernel", 97);
@@ -180,21 +197,30 @@ public final class Installer {
     Path entry = boot.writeEntry(version, slot, options);
     hooks.after(Step.ENTRY_WRITTEN);
     progress.report("installed " + version + " into slot " + slot, 100);
+    keepIndex(offer, targetsBase, cs, host, dir, prepared);
     deleteTree(dir);
     return entry;
   }
 
   /**
-   * The delta path: {@code usr.img} assembled and verified by {@link DeltaInstall}, or null when
-   * there is no index or anything failed (then the caller downloads the full image).
+   * Where the chunk indexes of installed images are kept: {@code /var/lib/basalt/chunk-indexes}.
    */
-  private Path assemble(
+  Path indexStore() {
+    return downloads.resolveSibling(INDEX_STORE);
+  }
+
+  /**
+   * The delta path's downloads ({@link DeltaInstall#prepare}), or null when there is no index or
+   * anything failed (then the caller downloads the full image).
+   */
+  private DeltaInstall.Prepared prepare(
       Offer offer, URI targetsBase, boolean cs, HostInfo host, Path dir, long total, long[] base) {
     if (delta == null || offer.usrIndex() == null) {
       return null;
     }
     try {
-      String off = KernelCommandLine.parse(host.cmdline()).get(KernelCommandLine.USR_HASH_OFFSET);
+      Map<String, String> args = KernelCommandLine.parse(host.cmdline());
+      String off = args.get(KernelCommandLine.USR_HASH_OFFSET);
       if (off == null || !off.matches("[1-9][0-9]{0,18}")) {
         throw new IOException(
             "the running kernel command line has no usable "
@@ -203,28 +229,77 @@ public final class Installer {
                 + off
                 + "), so the running image's length is unknown");
       }
-      Path running = slots.device(host.slot());
-      Path usr =
-          delta.assemble(
+      DeltaInstall.Running running =
+          new DeltaInstall.Running(
+              slots.device(host.slot()),
+              Long.parseLong(off),
+              args.getOrDefault(KernelCommandLine.USR_HASH, ""));
+      DeltaInstall.Prepared p =
+          delta.prepare(
               targetsBase,
               cs,
-              offer.usrIndex(),
-              offer.usr(),
+              offer,
               running,
-              Long.parseLong(off),
+              indexStore(),
               dir,
               planned,
               n -> progress.report("assembling usr.img", (int) (n * 60 / Math.max(1, total))));
       base[0] += offer.usr().length();
-      return usr;
+      return p;
     } catch (IOException | RuntimeException e) {
-      log.accept(
-          "delta update failed: "
-              + (e.getMessage() == null ? e.toString() : e.getMessage())
-              + "; falling back to the full usr.img ("
-              + offer.usr().length()
-              + " bytes)");
+      fallingBack(e, offer);
       return null;
+    }
+  }
+
+  /** Steps 3 and 4 on the delta path; false (logged) when they failed. */
+  private boolean assembleSlot(DeltaInstall.Prepared p, Offer offer, Path dev, String slot) {
+    try {
+      long length = offer.usr().length();
+      p.writeSlot(
+          dev, n -> progress.report("writing slot", 60 + (int) (n * 30 / Math.max(1, length))));
+      progress.report("verifying slot " + slot, 90);
+      p.check(dev, offer.usrRootHash(), offer.usrHashOffset(), verity);
+      return true;
+    } catch (IOException | RuntimeException e) {
+      fallingBack(e, offer);
+      return false;
+    }
+  }
+
+  private void fallingBack(Exception e, Offer offer) {
+    log.accept(
+        "delta update failed: "
+            + (e.getMessage() == null ? e.toString() : e.getMessage())
+            + "; falling back to the full usr.img ("
+            + offer.usr().length()
+            + " bytes)");
+  }
+
+  /**
+   * Keeps the installed image's chunk index (downloaded now when the full path did not need it) by
+   * its root hash, so the next delta update finds where this slot has each chunk; a failure only
+   * costs that update a cut of the slot.
+   */
+  private void keepIndex(
+      Offer offer, URI targetsBase, boolean cs, HostInfo host, Path dir, DeltaInstall.Prepared p) {
+    if (delta == null || offer.usrIndex() == null) {
+      return;
+    }
+    try {
+      Path idx =
+          p != null
+              ? p.indexFile()
+              : download.fetch(
+                  ResumableDownload.targetUri(targetsBase, offer.usrIndex(), cs),
+                  offer.usrIndex(),
+                  dir,
+                  io.basalt.host.ChunkIndex.indexName(UpdatePayload.USR_IMG),
+                  n -> {});
+      String running = KernelCommandLine.parse(host.cmdline()).get(KernelCommandLine.USR_HASH);
+      DeltaInstall.keepIndex(indexStore(), idx, offer.usrRootHash(), running);
+    } catch (IOException | RuntimeException e) {
+      log.accept("delta update: the chunk index of " + offer.version() + " not kept: " + e);
     }
   }
 

@@ -25,6 +25,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -47,9 +48,11 @@ class DeltaInstallTest {
   /** 3 MiB of data: the image is data + verity superblock + tree = 3 MiB + 32 KiB. */
   static final long HASH_OFFSET = 3L << 20;
 
+  static final String RUNNING_ROOT_HASH = "11".repeat(32);
+
   static final String CMDLINE =
       "mount.usr=PARTUUID=aaaaaaaa-0000-0000-0000-00000000000a usrhash="
-          + "11".repeat(32)
+          + RUNNING_ROOT_HASH
           + " basalt.usr.hashoffset="
           + HASH_OFFSET
           + " basalt.slot=A basalt.version=1.0.0 console=ttyS0";
@@ -87,6 +90,9 @@ class DeltaInstallTest {
     new SplittableRandom(4).nextBytes(tree);
     System.arraycopy(tree, 0, v2, (int) HASH_OFFSET + 4096, tree.length);
     tuf = new TufFixture(REPO_FS.getPath("/t"));
+    // v1 is still published: its chunk index says where the running slot has each chunk
+    tuf.addPayload(
+        "stable", "1.0.0", v1, RUNNING_ROOT_HASH, HASH_OFFSET, new byte[] {3}, new byte[] {4});
     tuf.addPayload("stable", "2.0.0", v2, ROOT_HASH, HASH_OFFSET, new byte[] {1}, new byte[] {2});
     tuf.publish();
   }
@@ -104,13 +110,24 @@ class DeltaInstallTest {
     return b.array();
   }
 
-  /** Stands in for veritysetup: checks what it is given and appends v2's hash area. */
+  /**
+   * Stands in for veritysetup format: writes v2's hash area after the data and returns the signed
+   * root hash only when the data on the device is v2's (another one otherwise).
+   */
   final List<String> formatted = Collections.synchronizedList(new ArrayList<>());
 
   final VerityFormatter tail =
-      (data, hashArea, v) -> {
-        formatted.add(Files.size(data) + " " + v);
-        Files.write(hashArea, Arrays.copyOfRange(v2, (int) HASH_OFFSET, v2.length));
+      (image, v) -> {
+        formatted.add(v.toString());
+        byte[] data = Arrays.copyOf(Files.readAllBytes(image), (int) v.hashOffset());
+        try (var ch = java.nio.channels.FileChannel.open(image, StandardOpenOption.WRITE)) {
+          ch.write(
+              ByteBuffer.wrap(Arrays.copyOfRange(v2, (int) HASH_OFFSET, v2.length)),
+              v.hashOffset());
+        }
+        return Arrays.equals(data, Arrays.copyOf(v2, (int) HASH_OFFSET))
+            ? ROOT_HASH
+            : "00".repeat(32);
       };
 
   @BeforeEach
@@ -198,6 +215,12 @@ class DeltaInstallTest {
 
   private Path install(Source src, DeltaInstall.Planned planned, VerityFormatter f)
       throws IOException {
+    return install(src, planned, f, null);
+  }
+
+  private Path install(
+      Source src, DeltaInstall.Planned planned, VerityFormatter f, Installer.Hooks hooks)
+      throws IOException {
     DeltaInstall delta =
         new DeltaInstall(new ResumableDownload(src), src, Duration.ofMinutes(1), log::add, f);
     return new Installer(
@@ -206,12 +229,26 @@ class DeltaInstallTest {
             contentCheck,
             new Esp(esp),
             downloads(),
-            null,
+            hooks,
             null,
             delta,
             planned,
             log::add)
         .install(offer, URI.create("http://repo/targets/"), true, host);
+  }
+
+  private Path store() {
+    return fs.getPath("/var/lib/basalt/chunk-indexes");
+  }
+
+  private DeltaInstall.Running running(Path slotA) {
+    return new DeltaInstall.Running(slotA, HASH_OFFSET, RUNNING_ROOT_HASH);
+  }
+
+  private List<String> entries() throws IOException {
+    try (var s = Files.list(esp.resolve("loader/entries"))) {
+      return s.map(p -> p.getFileName().toString()).sorted().toList();
+    }
   }
 
   private void assertSlotBHoldsV2() throws IOException {
@@ -235,16 +272,33 @@ class DeltaInstallTest {
     assertEquals(v2.length - HASH_OFFSET, plan[0].rebuildBytes(), "the hash area is rebuilt");
     assertEquals(
         List.of(
-            HASH_OFFSET
-                + " Verity[hashOffset="
+            "Verity[hashOffset="
                 + HASH_OFFSET
                 + ", salt=beef, uuid=12345678-0000-0000-0000-000000000001]"),
         formatted);
+    assertTrue(
+        log.contains(
+            "delta update: the running slot's chunks from stable/x86-64/1.0.0/usr.img.chunks.json.gz"),
+        log.toString());
+    // the new image's index is kept for the next update, by its root hash
+    assertTrue(Files.isRegularFile(store().resolve(ROOT_HASH + ".chunks.json.gz")));
     assertEquals(plan[0].fetchChunks(), src.chunkRequests());
     assertTrue(
         log.stream().anyMatch(l -> l.startsWith("delta update: fetch " + plan[0].fetchBytes())),
         log.toString());
     assertFalse(Files.exists(downloads().resolve("2.0.0")), "downloads removed after install");
+  }
+
+  /** Chunk indexes of test images, as the publisher cuts them. */
+  static final class ChunkIndexes {
+    static ChunkIndex of(byte[] image, long hashOffset) throws IOException {
+      return ChunkIndex.ofImage(
+          "usr.img",
+          io.basalt.host.Chunker.DEFAULT,
+          new ByteArrayInputStream(image),
+          hashOffset,
+          null);
+    }
   }
 
   @Test
@@ -262,14 +316,18 @@ class DeltaInstallTest {
   @Test
   void aTreeThatDoesNotMatchFallsBackToTheFullPayload() throws IOException {
     Source src = new Source();
-    install(
-        src,
-        p -> {},
-        (data, hashArea, v) -> Files.write(hashArea, new byte[v2.length - (int) HASH_OFFSET]));
+    install(src, p -> {}, (image, v) -> "00".repeat(32));
     assertSlotBHoldsV2();
     assertTrue(src.askedFullImage());
     assertTrue(
-        log.stream().anyMatch(l -> l.startsWith("delta update failed: assembled usr.img: sha256 ")),
+        log.stream()
+            .anyMatch(
+                l ->
+                    l.startsWith(
+                        "delta update failed: /dev/vda3: dm-verity root hash of the assembled data "
+                            + "00".repeat(32)
+                            + ", the signed one is "
+                            + ROOT_HASH)),
         log.toString());
     assertFalse(Files.exists(downloads().resolve("2.0.0")));
   }
@@ -344,21 +402,11 @@ class DeltaInstallTest {
         new DeltaInstall(
             new ResumableDownload(first), first, Duration.ofMinutes(1), log::add, tail);
     URI base = URI.create("http://repo/targets/");
-    long len = HASH_OFFSET;
     DeltaPlan[] plan = new DeltaPlan[2];
     assertThrows(
         IOException.class,
         () ->
-            d1.assemble(
-                base,
-                true,
-                offer.usrIndex(),
-                offer.usr(),
-                slotA,
-                len,
-                dir,
-                p -> plan[0] = p,
-                x -> {}));
+            d1.prepare(base, true, offer, running(slotA), store(), dir, p -> plan[0] = p, x -> {}));
     long kept;
     try (var s = Files.list(dir.resolve("chunks"))) {
       kept = s.count();
@@ -371,10 +419,12 @@ class DeltaInstallTest {
     DeltaInstall d2 =
         new DeltaInstall(
             new ResumableDownload(second), second, Duration.ofMinutes(1), log::add, tail);
-    Path usr =
-        d2.assemble(
-            base, true, offer.usrIndex(), offer.usr(), slotA, len, dir, p -> plan[1] = p, x -> {});
-    assertArrayEquals(v2, Files.readAllBytes(usr));
+    DeltaInstall.Prepared ready =
+        d2.prepare(base, true, offer, running(slotA), store(), dir, p -> plan[1] = p, x -> {});
+    Path slotB = fs.getPath("/dev/vda3");
+    ready.writeSlot(slotB, x -> {});
+    ready.check(slotB, ROOT_HASH, HASH_OFFSET, contentCheck);
+    assertArrayEquals(v2, Arrays.copyOf(Files.readAllBytes(slotB), v2.length));
     assertEquals(plan[0].fetchChunks() - kept, second.chunkRequests());
     assertEquals(plan[0].fetchChunks() - kept, plan[1].fetchChunks());
     assertFalse(Files.exists(dir.resolve("chunks").resolve("ab".repeat(32))));
@@ -412,19 +462,10 @@ class DeltaInstallTest {
     DeltaInstall d1 =
         new DeltaInstall(
             new ResumableDownload(first), first, Duration.ofMinutes(1), log::add, tail);
+    Path store = disk.path("/var/lib/basalt/chunk-indexes");
     assertThrows(
         IOException.class,
-        () ->
-            d1.assemble(
-                base,
-                true,
-                offer.usrIndex(),
-                offer.usr(),
-                slotA,
-                HASH_OFFSET,
-                dir,
-                p -> plan[0] = p,
-                x -> {}));
+        () -> d1.prepare(base, true, offer, running(slotA), store, dir, p -> plan[0] = p, x -> {}));
     assertTrue(plan[0].fetchChunks() >= 2, "the fixture needs 2 chunks to fetch: " + plan[0]);
     List<Path> kept;
     try (var s = Files.list(dir.resolve("chunks"))) {
@@ -438,18 +479,12 @@ class DeltaInstallTest {
     DeltaInstall d2 =
         new DeltaInstall(
             new ResumableDownload(second), second, Duration.ofMinutes(1), log::add, tail);
-    Path usr =
-        d2.assemble(
-            base,
-            true,
-            offer.usrIndex(),
-            offer.usr(),
-            slotA,
-            HASH_OFFSET,
-            dir,
-            p -> plan[1] = p,
-            x -> {});
-    assertArrayEquals(v2, Files.readAllBytes(usr));
+    DeltaInstall.Prepared ready =
+        d2.prepare(base, true, offer, running(slotA), store, dir, p -> plan[1] = p, x -> {});
+    Path slotB = disk.path("/dev/vda3");
+    ready.writeSlot(slotB, x -> {});
+    ready.check(slotB, ROOT_HASH, HASH_OFFSET, contentCheck);
+    assertArrayEquals(v2, Arrays.copyOf(Files.readAllBytes(slotB), v2.length));
     assertEquals(
         plan[0].fetchChunks() - 1,
         second.chunkRequests(),
@@ -467,6 +502,120 @@ class DeltaInstallTest {
     assertEquals(0, src.chunkRequests());
     assertTrue(
         log.stream().anyMatch(l -> l.contains("no usable basalt.usr.hashoffset=")), log.toString());
+  }
+
+  @Test
+  void theIndexKeptAtTheLastInstallIsUsedBeforeTheRepository() throws Exception {
+    // v1's index as an earlier install kept it; the repository's copy is unreachable
+    Path kept = store().resolve(RUNNING_ROOT_HASH + ".chunks.json.gz");
+    Files.createDirectories(store());
+    Files.write(kept, ChunkIndexes.of(v1, HASH_OFFSET).toGzip());
+    Files.writeString(store().resolve("ef".repeat(32) + ".chunks.json.gz"), "an older image's");
+    Source src = new Source();
+    src.fail = p -> p.contains("/1.0.0/");
+    install(src, p -> {});
+    assertSlotBHoldsV2();
+    assertFalse(src.askedFullImage(), src.asked.toString());
+    assertTrue(
+        log.contains("delta update: the running slot's chunks from " + kept), log.toString());
+    // kept: the running image's (the fallback slot) and the new one's; the older one is gone
+    try (var s = Files.list(store())) {
+      assertEquals(
+          List.of(RUNNING_ROOT_HASH + ".chunks.json.gz", ROOT_HASH + ".chunks.json.gz"),
+          s.map(p -> p.getFileName().toString()).sorted().toList());
+    }
+  }
+
+  @Test
+  void aKeptIndexCutWithOtherChunkerParametersIsNotUsed() throws Exception {
+    // the publisher retuned its chunker since: the kept index's chunks would hardly match
+    Path kept = store().resolve(RUNNING_ROOT_HASH + ".chunks.json.gz");
+    Files.createDirectories(store());
+    Files.write(
+        kept,
+        ChunkIndex.ofImage(
+                "usr.img",
+                new io.basalt.host.Chunker(16 << 10, 32 << 10, 128 << 10),
+                new ByteArrayInputStream(v1),
+                HASH_OFFSET,
+                null)
+            .toGzip());
+    Source src = new Source();
+    src.fail = p -> p.contains("/1.0.0/");
+    DeltaPlan[] plan = new DeltaPlan[1];
+    install(src, p -> plan[0] = p);
+    assertSlotBHoldsV2();
+    assertTrue(
+        log.stream().anyMatch(l -> l.startsWith("delta update: " + kept + " indexes ")),
+        log.toString());
+    assertTrue(
+        log.contains("delta update: the running slot's chunks from cutting /dev/vda2"),
+        log.toString());
+    assertTrue(plan[0].fetchBytes() <= CHANGED_LEN + (512 << 10), "fetch " + plan[0].fetchBytes());
+  }
+
+  @Test
+  void withoutTheRunningImagesIndexTheRunningSlotIsCut() throws IOException {
+    // the running image is not the one the repository signed as 1.0.0: its index does not apply
+    host = HostInfo.parse(CMDLINE.replace(RUNNING_ROOT_HASH, "22".repeat(32)), "cmdline");
+    Source src = new Source();
+    DeltaPlan[] plan = new DeltaPlan[1];
+    install(src, p -> plan[0] = p);
+    assertSlotBHoldsV2();
+    assertFalse(src.askedFullImage());
+    assertFalse(src.asked.stream().anyMatch(p -> p.contains("/1.0.0/")), src.asked.toString());
+    assertTrue(
+        log.contains("delta update: the running slot's chunks from cutting /dev/vda2"),
+        log.toString());
+    assertTrue(plan[0].fetchBytes() <= CHANGED_LEN + (512 << 10), "fetch " + plan[0].fetchBytes());
+  }
+
+  @Test
+  void aWrongReusedChunkFailsTheRootHashCheckAndNoEntryIsWritten() throws IOException {
+    // slot A is not what its index says at one byte the new image reuses (bit rot): the copy
+    // takes it as it is; the root hash over the assembled data is not the signed one
+    Path a = fs.getPath("/dev/vda2");
+    byte[] slotA = Files.readAllBytes(a);
+    slotA[100] ^= 1;
+    Files.write(a, slotA);
+    Source src = new Source();
+    src.fail = p -> p.endsWith("usr.img"); // no full payload to fall back to
+    assertThrows(IOException.class, () -> install(src, p -> {}));
+    assertTrue(
+        log.stream()
+            .anyMatch(
+                l ->
+                    l.startsWith(
+                        "delta update failed: /dev/vda3: dm-verity root hash of the assembled data")),
+        log.toString());
+    assertEquals(List.of("basalt-1.0.0-A.conf"), entries());
+  }
+
+  @Test
+  void aWrongFetchedChunkFailsTheRootHashCheckAndNoEntryIsWritten() throws IOException {
+    Source src = new Source();
+    src.fail = p -> p.endsWith("usr.img");
+    // a fetched chunk changes on disk after its check (the hook runs once all is downloaded)
+    Installer.Hooks rot =
+        step -> {
+          if (step == Installer.Step.DOWNLOADED) {
+            try (var s = Files.list(downloads().resolve("2.0.0/chunks"))) {
+              Path c = s.sorted().findFirst().orElseThrow();
+              byte[] b = Files.readAllBytes(c);
+              b[0] ^= 1;
+              Files.write(c, b);
+            }
+          }
+        };
+    assertThrows(IOException.class, () -> install(src, p -> {}, tail, rot));
+    assertTrue(
+        log.stream()
+            .anyMatch(
+                l ->
+                    l.startsWith(
+                        "delta update failed: /dev/vda3: dm-verity root hash of the assembled data")),
+        log.toString());
+    assertEquals(List.of("basalt-1.0.0-A.conf"), entries());
   }
 
   @Test

@@ -100,21 +100,26 @@ class VerityIT {
     ChunkIndex.Verity v =
         ChunkIndex.Verity.read(Arrays.copyOfRange(im.bytes(), h, h + 4096), h).orElseThrow();
     assertEquals(im.bytes().length, ChunkIndex.Verity.imageLength(h));
-    Path data = tmp.resolve("assembling");
-    Path hashArea = tmp.resolve("assembling.verity");
-    Files.write(data, Arrays.copyOf(im.bytes(), h));
-    Files.writeString(hashArea, "left over from an earlier run");
-    VerityFormatter.veritysetup().format(data, hashArea, v);
-    // the hash area of a device of its own is what the builder's image has at its hash offset
-    assertArrayEquals(
-        Arrays.copyOfRange(im.bytes(), h, im.bytes().length), Files.readAllBytes(hashArea));
-    assertArrayEquals(Arrays.copyOf(im.bytes(), h), Files.readAllBytes(data), "data only read");
-    // a wrong salt gives another tree (the caller's sha256 check then refuses the file)
-    VerityFormatter.veritysetup()
-        .format(data, hashArea, new ChunkIndex.Verity(h, "00" + v.salt().substring(2), v.uuid()));
-    assertTrue(
-        !Arrays.equals(
-            Arrays.copyOfRange(im.bytes(), h, im.bytes().length), Files.readAllBytes(hashArea)));
+    // a slot: the data, zeros where the hash area goes (as the delta path writes them), then
+    // what an earlier image left there (a slot is larger than its image)
+    Path slot = tmp.resolve("slot");
+    byte[] dev = new byte[im.bytes().length + (1 << 20)];
+    Arrays.fill(dev, im.bytes().length, dev.length, (byte) 0x5a);
+    System.arraycopy(im.bytes(), 0, dev, 0, h);
+    Files.write(slot, dev);
+    assertEquals(im.rootHash(), VerityFormatter.veritysetup().format(slot, v));
+    // the hash area written over the slot is what the builder's image has at its hash offset
+    assertArrayEquals(im.bytes(), Arrays.copyOf(Files.readAllBytes(slot), im.bytes().length));
+    // a wrong salt gives another tree and another root hash (the caller then refuses the slot)
+    String other =
+        VerityFormatter.veritysetup()
+            .format(slot, new ChunkIndex.Verity(h, "00" + v.salt().substring(2), v.uuid()));
+    assertTrue(!other.equals(im.rootHash()), other);
+    // so does one changed data bit
+    dev = Files.readAllBytes(slot);
+    dev[5000] ^= 0x40;
+    Files.write(slot, dev);
+    assertTrue(!VerityFormatter.veritysetup().format(slot, v).equals(im.rootHash()));
   }
 
   @Test
