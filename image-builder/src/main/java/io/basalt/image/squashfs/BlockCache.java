@@ -57,6 +57,10 @@ public final class BlockCache implements AutoCloseable {
   static final String FORMAT = "basalt-block-cache-1";
   private static final int MAGIC = 0x42514342; // "BCQB" little-endian
   private static final int HEADER = 4 + 1 + 4 + 32;
+
+  /** The flag of a file record (0: compressed block, 1: block stored uncompressed). */
+  private static final int RECORD = 2;
+
   private static final String LOCK = ".lock";
 
   /**
@@ -195,6 +199,21 @@ public final class BlockCache implements AutoCloseable {
    * counted and left to be replaced).
    */
   Hit get(MessageDigest md, String key) {
+    byte[] b = read(md, key, false);
+    return b == null ? null : new Hit(b[0] == 1, Arrays.copyOfRange(b, HEADER, b.length));
+  }
+
+  /**
+   * The file record for {@code key} (see {@link #putRecord}), or null (missing, unreadable or
+   * damaged, as for blocks).
+   */
+  byte[] getRecord(MessageDigest md, String key) {
+    byte[] b = read(md, key, true);
+    return b == null ? null : Arrays.copyOfRange(b, HEADER, b.length);
+  }
+
+  /** The checked entry {@code key} (flag in byte 0 of the result's header), or null. */
+  private byte[] read(MessageDigest md, String key, boolean record) {
     byte[] b;
     try {
       b = Files.readAllBytes(entry(key));
@@ -206,32 +225,36 @@ public final class BlockCache implements AutoCloseable {
       corrupt.incrementAndGet();
       return null;
     }
-    Hit h = parse(md, key, b);
-    if (h == null) {
+    int flag = check(md, key, b);
+    if (flag < 0 || (flag == RECORD) != record) {
       misses.incrementAndGet();
       corrupt.incrementAndGet();
       return null;
     }
     hits.incrementAndGet();
     used.add(key);
-    return h;
+    b[0] = (byte) flag;
+    return b;
   }
 
-  private static Hit parse(MessageDigest md, String key, byte[] b) {
+  /** The flag of a sound entry {@code b} stored under {@code key}, or -1. */
+  private static int check(MessageDigest md, String key, byte[] b) {
     if (b.length < HEADER) {
-      return null;
+      return -1;
     }
     ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
     int flag = b[4];
     int len = bb.getInt(5);
-    if (bb.getInt(0) != MAGIC || (flag != 0 && flag != 1) || len != b.length - HEADER) {
-      return null;
+    if (bb.getInt(0) != MAGIC
+        || (flag != 0 && flag != 1 && flag != RECORD)
+        || len != b.length - HEADER) {
+      return -1;
     }
     byte[] sum = digest(md, key, b, HEADER, len, flag);
     if (!Arrays.equals(sum, 0, 32, b, 9, 9 + 32)) {
-      return null;
+      return -1;
     }
-    return new Hit(flag == 1, Arrays.copyOfRange(b, HEADER, b.length));
+    return flag;
   }
 
   private static byte[] digest(MessageDigest md, String key, byte[] b, int off, int len, int flag) {
@@ -249,12 +272,23 @@ public final class BlockCache implements AutoCloseable {
    * (full disk, no permission) is counted and otherwise ignored.
    */
   void put(MessageDigest md, String key, boolean uncompressed, byte[] data, int len) {
+    put(md, key, uncompressed ? 1 : 0, data, uncompressed ? 0 : len);
+  }
+
+  /**
+   * Stores a file record under {@code key}: what a file's blocks are, so that a later build can
+   * take them without reading the file (see {@code DataWriter}). Written as blocks are.
+   */
+  void putRecord(MessageDigest md, String key, byte[] record) {
+    put(md, key, RECORD, record, record.length);
+  }
+
+  private void put(MessageDigest md, String key, int flag, byte[] data, int n) {
     used.add(key);
-    int n = uncompressed ? 0 : len;
     byte[] b = new byte[HEADER + n];
     ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
     bb.putInt(0, MAGIC);
-    b[4] = (byte) (uncompressed ? 1 : 0);
+    b[4] = (byte) flag;
     bb.putInt(5, n);
     if (n > 0) {
       System.arraycopy(data, 0, b, HEADER, n);

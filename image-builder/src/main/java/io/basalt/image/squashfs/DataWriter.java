@@ -10,6 +10,7 @@ import java.security.MessageDigest;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -19,7 +20,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.zip.CRC32C;
 
 /**
  * Writes the data area of a squashfs image: file blocks and fragment blocks, compressed by pools of
@@ -57,6 +57,15 @@ final class DataWriter implements AutoCloseable {
     int fragmentOffset;
     long sparseBytes;
 
+    /**
+     * The block cache keys of the blocks as they are written (null: sparse), while a file record is
+     * to be stored under {@link #recordKey} once all are; else null.
+     */
+    String[] blockKeys;
+
+    String recordKey;
+    int keysSeen;
+
     FileData(long size, int blocks) {
       this.size = size;
       this.blockSizes = new int[blocks];
@@ -81,6 +90,9 @@ final class DataWriter implements AutoCloseable {
 
     final byte[] output;
 
+    /** The block's cache key (hex), when there is a cache and the block is not sparse. */
+    String key;
+
     Result(
         byte[] data,
         int length,
@@ -95,12 +107,19 @@ final class DataWriter implements AutoCloseable {
       this.input = input;
       this.output = output;
     }
+
+    Result withKey(String k) {
+      this.key = k;
+      return this;
+    }
   }
 
   private enum Kind {
     BLOCK,
     FRAGMENT,
-    DISCARD
+    DISCARD,
+    /** A duplicate found before its blocks were read: only the alignment a DISCARD leaves. */
+    SKIP
   }
 
   private static final class Pending {
@@ -158,7 +177,9 @@ final class DataWriter implements AutoCloseable {
    */
   private final int batch;
 
-  private final Map<Long, List<Candidate>> byChecksum = new HashMap<>();
+  /** Files stored so far by content: SHA-256 (hex) and size. */
+  private final Map<String, FileData> byContent = new HashMap<>();
+
   private final LeBuffer fragmentTable = new LeBuffer();
   private byte[] fragment;
 
@@ -263,22 +284,55 @@ final class DataWriter implements AutoCloseable {
     if (size == 0) {
       return fd;
     }
-    CRC32C crc = new CRC32C();
+    byte[] known = entry.content().sha256();
+    if (known != null && options.deduplicate()) {
+      FileData earlier = byContent.get(contentKey(known, size));
+      if (earlier != null) {
+        // As a DISCARD leaves it when the duplicate's blocks were written and cut off again.
+        if (fullBlocks > 0) {
+          pending.add(new Pending(CompletableFuture.completedFuture(null), Kind.SKIP, fd, 0));
+        }
+        duplicates++;
+        drain(false);
+        return earlier;
+      }
+    }
+    boolean fromRecord = false;
+    if (known != null && cache != null && fullBlocks > 0) {
+      MessageDigest md = digests.get();
+      String rk = recordKey(md, known, size, (int) fullBlocks, tail);
+      byte[] record = cache.getRecord(md, rk);
+      if (record != null && record.length == fullBlocks * RECORD_ENTRY) {
+        submitFromRecord(fd, entry, record);
+        fromRecord = true;
+      } else {
+        fd.recordKey = rk;
+        fd.blockKeys = new String[(int) fullBlocks];
+      }
+    }
+    MessageDigest whole = known == null && options.deduplicate() ? BlockCache.sha256() : null;
     int tailLength = 0;
-    try (InputStream in = entry.content().open()) {
+    // A file taken from its record is opened only for its tail (the bytes of a fragment).
+    try (InputStream in =
+        fromRecord && tail == 0 ? null : entry.content().openAt(fromRecord ? size - tail : 0)) {
       long remaining = size;
-      for (int i = 0; i < fullBlocks; i++) {
+      for (int i = 0; i < fullBlocks && !fromRecord; i++) {
         int len = (int) Math.min(blockSize, remaining);
         byte[] block = readFully(in, inputBuffer(), len, entry);
-        crc.update(block, 0, len);
+        if (whole != null) {
+          whole.update(block, 0, len);
+        }
         remaining -= len;
         submitBlock(fd, i, block, len);
       }
       if (tail > 0) {
         tailLength = (int) tail;
-        crc.update(readFully(in, tailBuffer, tailLength, entry), 0, tailLength);
+        readFully(in, tailBuffer, tailLength, entry);
+        if (whole != null) {
+          whole.update(tailBuffer, 0, tailLength);
+        }
       }
-      if (in.read() >= 0) {
+      if (in != null && in.read() >= 0) {
         throw new IOException(
             entry.path() + ": grew while being read (expected " + size + " bytes)");
       }
@@ -286,18 +340,16 @@ final class DataWriter implements AutoCloseable {
       throw new IOException(entry.path() + " (" + entry.content() + "): " + e.getMessage(), e);
     }
     if (options.deduplicate()) {
-      long key = crc.getValue() ^ (size * 0x9E3779B97F4A7C15L);
-      List<Candidate> list = byChecksum.computeIfAbsent(key, k -> new ArrayList<>(1));
-      for (Candidate c : list) {
-        if (c.data.size == size && sameContent(c.entry, entry)) {
-          if (fullBlocks > 0) {
-            pending.add(new Pending(CompletableFuture.completedFuture(null), Kind.DISCARD, fd, 0));
-          }
-          duplicates++;
-          return c.data;
+      String ck = contentKey(known != null ? known : whole.digest(), size);
+      FileData earlier = byContent.get(ck);
+      if (earlier != null) {
+        if (fullBlocks > 0) {
+          pending.add(new Pending(CompletableFuture.completedFuture(null), Kind.DISCARD, fd, 0));
         }
+        duplicates++;
+        return earlier;
       }
-      list.add(new Candidate(fd, entry));
+      byContent.put(ck, fd);
     }
     if (tailLength > 0) {
       if (fragmentFill > 0 && cutBefore(entry.path(), tailLength, blockSize)) {
@@ -348,25 +400,69 @@ final class DataWriter implements AutoCloseable {
     return b;
   }
 
-  private static boolean sameContent(TreeEntry a, TreeEntry b) throws IOException {
-    try (InputStream x = a.content().open();
-        InputStream y = b.content().open()) {
-      byte[] bx = new byte[65536];
-      byte[] by = new byte[65536];
-      while (true) {
-        int nx = x.readNBytes(bx, 0, bx.length);
-        int ny = y.readNBytes(by, 0, by.length);
-        if (nx != ny || java.util.Arrays.mismatch(bx, 0, nx, by, 0, ny) >= 0) {
-          return false;
-        }
-        if (nx < bx.length) {
-          return true;
-        }
+  /** The dedupe key of a file: SHA-256 of its bytes (equal: the same bytes) and its size. */
+  private static String contentKey(byte[] sha256, long size) {
+    return HexFormat.of().formatHex(sha256) + " " + size;
+  }
+
+  /** Bytes per block in a file record: a kind (0: cache key follows, 1: sparse) and a key. */
+  static final int RECORD_ENTRY = 1 + 32;
+
+  /**
+   * The cache key of a file record: the compression settings, how the file is cut into blocks (its
+   * size, its number of full blocks and the tail that goes to a fragment) and SHA-256 of its bytes.
+   */
+  private String recordKey(MessageDigest md, byte[] sha256, long size, int blocks, long tail) {
+    md.reset();
+    md.update(cacheSettings);
+    md.update(
+        ("file " + size + " blocks " + blocks + " tail " + tail + "\n")
+            .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    md.update(sha256);
+    return HexFormat.of().formatHex(md.digest());
+  }
+
+  /**
+   * Queues the blocks of {@code entry} as its file record lists them: sparse ones as holes, the
+   * others taken from the cache by a compressor thread, which reads and compresses the block from
+   * the file only when the cache no longer holds it (evicted or damaged).
+   */
+  private void submitFromRecord(FileData fd, TreeEntry entry, byte[] record) throws IOException {
+    HexFormat hex = HexFormat.of();
+    long remaining = fd.size;
+    for (int i = 0; i < fd.blockSizes.length; i++) {
+      int len = (int) Math.min(blockSize, remaining);
+      remaining -= len;
+      int at = i * RECORD_ENTRY;
+      Future<Result> f;
+      if (record[at] == 1) {
+        f = CompletableFuture.completedFuture(new Result(null, 0, false, true, null, null));
+      } else {
+        String key = hex.formatHex(record, at + 1, at + RECORD_ENTRY);
+        long from = (long) i * blockSize;
+        f = pool.submit(() -> cached(entry, from, len, key));
       }
-    } catch (IOException e) {
-      throw new IOException(
-          "comparing " + a.path() + " with " + b.path() + ": " + e.getMessage(), e);
+      pending.add(new Pending(f, Kind.BLOCK, fd, i));
+      drain(false);
     }
+  }
+
+  /** The block {@code key} of {@code entry} at {@code from}: from the cache, else compressed. */
+  private Result cached(TreeEntry entry, long from, int len, String key) throws IOException {
+    BlockCache.Hit hit = cache.get(digests.get(), key);
+    if (hit != null && !hit.uncompressed()) {
+      return new Result(hit.data(), hit.data().length, false, false, null, null).withKey(key);
+    }
+    byte[] block = inputBuffer();
+    try (InputStream in = entry.content().openAt(from)) {
+      readFully(in, block, len, entry);
+    } catch (IOException e) {
+      throw new IOException(entry.path() + " (" + entry.content() + "): " + e.getMessage(), e);
+    }
+    if (hit != null) {
+      return new Result(block, len, true, false, block, null).withKey(key);
+    }
+    return compress(block, len, true);
   }
 
   private void submitBlock(FileData fd, int index, byte[] block, int len) throws IOException {
@@ -412,8 +508,8 @@ final class DataWriter implements AutoCloseable {
       BlockCache.Hit hit = cache.get(md, key);
       if (hit != null) {
         return hit.uncompressed()
-            ? new Result(block, len, true, false, block, null)
-            : new Result(hit.data(), hit.data().length, false, false, block, null);
+            ? new Result(block, len, true, false, block, null).withKey(key)
+            : new Result(hit.data(), hit.data().length, false, false, block, null).withKey(key);
       }
     }
     Codec c = codec.get();
@@ -427,9 +523,9 @@ final class DataWriter implements AutoCloseable {
       cache.put(md, key, n <= 0, dst, n);
     }
     if (n > 0) {
-      return new Result(dst, n, false, false, block, dst);
+      return new Result(dst, n, false, false, block, dst).withKey(key);
     }
-    return new Result(block, len, true, false, block, dst);
+    return new Result(block, len, true, false, block, dst).withKey(key);
   }
 
   private boolean allZero(byte[] b, int len) {
@@ -474,6 +570,7 @@ final class DataWriter implements AutoCloseable {
             p.file.blockSizes[p.index] = r.length | (r.uncompressed ? UNCOMPRESSED_BIT : 0);
             dataBlocks++;
           }
+          noteKey(p.file, p.index, r);
           break;
         case FRAGMENT:
           if (!(p.continuesRun && lastWasFragment)) {
@@ -499,6 +596,10 @@ final class DataWriter implements AutoCloseable {
             lastWasFragment = false;
             sparseBlocks -= countSparse(p.file);
           }
+          break;
+        case SKIP:
+          align();
+          lastWasFragment = false;
           break;
         default:
           throw new IllegalStateException();
@@ -535,6 +636,35 @@ final class DataWriter implements AutoCloseable {
         return;
       }
     }
+  }
+
+  /**
+   * Notes block {@code index}'s key for {@code f}'s file record and stores the record once every
+   * block is known (a block without a key, e.g. stored when the cache was full, means no record).
+   */
+  private void noteKey(FileData f, int index, Result r) {
+    if (f.blockKeys == null) {
+      return;
+    }
+    if (!r.sparse && r.key == null) {
+      f.blockKeys = null;
+      return;
+    }
+    f.blockKeys[index] = r.sparse ? null : r.key;
+    if (++f.keysSeen < f.blockKeys.length) {
+      return;
+    }
+    byte[] record = new byte[f.blockKeys.length * RECORD_ENTRY];
+    HexFormat hex = HexFormat.of();
+    for (int i = 0; i < f.blockKeys.length; i++) {
+      if (f.blockKeys[i] == null) {
+        record[i * RECORD_ENTRY] = 1;
+      } else {
+        System.arraycopy(hex.parseHex(f.blockKeys[i]), 0, record, i * RECORD_ENTRY + 1, 32);
+      }
+    }
+    cache.putRecord(digests.get(), f.recordKey, record);
+    f.blockKeys = null;
   }
 
   private static long countStored(FileData f) {
