@@ -46,9 +46,10 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Bounded: {@link #close()} deletes entries until the cache is at most {@code maxBytes}, first
  * those this build did not use (oldest modification time first, then by name), then, only when this
- * build alone is larger, its own by name. Thread-safe; several builds (processes) may share a
- * folder: writes are atomic renames of identical content, and eviction takes a lock file and skips
- * when another build holds it.
+ * build alone is larger, its own by name. It lists the folder only when a tally ({@code .size}: an
+ * upper bound of the total that each build raises by what it stored) exceeds the bound, and every
+ * {@link #TALLY_BUILDS} builds. Thread-safe; several builds (processes) may share a folder: writes
+ * are atomic renames of identical content, and eviction takes a lock file (one build at a time).
  */
 public final class BlockCache implements AutoCloseable {
   /** Default bound: a default image's blocks at zstd 3 take about 350 MB; room for a few. */
@@ -62,6 +63,16 @@ public final class BlockCache implements AutoCloseable {
   private static final int RECORD = 2;
 
   private static final String LOCK = ".lock";
+
+  /**
+   * The tally ({@code <bytes> <builds>}): an upper bound of the entries' total size, written under
+   * the lock by each build at its end (the last count plus what the build stored), so that a build
+   * lists the folder only when the bound may be exceeded, or every {@link #TALLY_BUILDS} builds
+   * (entries of a build that died before its end are not in the tally).
+   */
+  private static final String TALLY = ".size";
+
+  static final int TALLY_BUILDS = 16;
 
   /**
    * Temp names unique among processes (pid) and within one (counter). Not AtomicFiles.writeOutput:
@@ -88,6 +99,7 @@ public final class BlockCache implements AutoCloseable {
   private final AtomicLong corrupt = new AtomicLong();
   private final AtomicLong failedWrites = new AtomicLong();
   private final AtomicLong dropped = new AtomicLong();
+  private final AtomicLong storedBytes = new AtomicLong();
 
   /** Bytes of entries that may wait for the writer thread. */
   static final int QUEUE_BYTES = 64 << 20;
@@ -323,6 +335,7 @@ public final class BlockCache implements AutoCloseable {
       Files.write(tmp, b, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       stored.incrementAndGet();
+      storedBytes.addAndGet(b.length);
     } catch (IOException | RuntimeException e) {
       failedWrites.incrementAndGet();
       try {
@@ -342,8 +355,9 @@ public final class BlockCache implements AutoCloseable {
   private record Entry(Path path, String name, long size, long mtime) {}
 
   /**
-   * Deletes entries until the cache holds at most {@code maxBytes} (see the class comment); does
-   * nothing when another build holds the eviction lock.
+   * Deletes entries until the cache holds at most {@code maxBytes} (see the class comment), listing
+   * the folder only when the tally says the bound may be exceeded; waits while another build
+   * evicts.
    *
    * @return bytes deleted
    * @throws IOException if the folder cannot be listed
@@ -357,6 +371,12 @@ public final class BlockCache implements AutoCloseable {
                 root.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock lock = tryLock(lockFile)) {
       if (lock == null) {
+        return 0;
+      }
+      long[] tally = readTally();
+      long added = storedBytes.get();
+      if (tally != null && tally[1] + 1 < TALLY_BUILDS && tally[0] + added <= maxBytes) {
+        writeTally(tally[0] + added, tally[1] + 1);
         return 0;
       }
       List<Entry> all = new ArrayList<>();
@@ -386,6 +406,7 @@ public final class BlockCache implements AutoCloseable {
         }
       }
       if (total <= maxBytes) {
+        writeTally(total, 0);
         return 0;
       }
       Comparator<Entry> byName = Comparator.comparing(Entry::name);
@@ -407,6 +428,7 @@ public final class BlockCache implements AutoCloseable {
         }
         total -= e.size();
       }
+      writeTally(total, 0);
       return deleted;
     }
   }
@@ -428,11 +450,55 @@ public final class BlockCache implements AutoCloseable {
     }
   }
 
-  private static FileLock tryLock(FileChannel ch) throws IOException {
+  /** The tally (bytes, builds since the last listing), or null when missing or unreadable. */
+  private long[] readTally() {
     try {
-      return ch.tryLock();
-    } catch (OverlappingFileLockException e) {
+      String[] f =
+          Files.readString(root.resolve(TALLY), StandardCharsets.US_ASCII).trim().split(" ");
+      if (f.length != 3 || !f[0].equals(FORMAT)) {
+        return null;
+      }
+      long bytes = Long.parseLong(f[1]);
+      long builds = Long.parseLong(f[2]);
+      return bytes < 0 || builds < 0 ? null : new long[] {bytes, builds};
+    } catch (IOException | RuntimeException e) {
       return null;
+    }
+  }
+
+  /** Writes the tally (temp file and rename, under the lock); a failure only costs a listing. */
+  private void writeTally(long bytes, long builds) {
+    Path t = root.resolve(TALLY);
+    Path tmp = root.resolve(TALLY + "." + PID + "." + TEMPS.incrementAndGet() + ".tmp");
+    try {
+      Files.writeString(tmp, FORMAT + " " + bytes + " " + builds + "\n", StandardCharsets.US_ASCII);
+      Files.move(tmp, t, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException | RuntimeException e) {
+      try {
+        Files.deleteIfExists(tmp);
+        Files.deleteIfExists(t);
+      } catch (IOException ignored) {
+        // the next build lists the folder
+      }
+    }
+  }
+
+  /**
+   * The eviction lock: waits while another build holds it (an eviction is short); null only when
+   * interrupted while another cache of this process holds it.
+   */
+  private static FileLock tryLock(FileChannel ch) throws IOException {
+    while (true) {
+      try {
+        return ch.lock();
+      } catch (OverlappingFileLockException e) {
+        try {
+          Thread.sleep(5);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          return null;
+        }
+      }
     }
   }
 

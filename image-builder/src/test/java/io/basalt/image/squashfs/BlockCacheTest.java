@@ -305,6 +305,42 @@ class BlockCacheTest {
   }
 
   @Test
+  void theTallySparesAListingUntilTheBoundMayBeExceededOrEnoughBuildsPassed() throws IOException {
+    SquashfsOptions o = options(SquashfsCompression.ZSTD);
+    FileTree small =
+        FileTree.builder()
+            .putWithParents(
+                TreeEntry.regular("/x/a", Content.ofBytes(StableLayoutTest.data(5, 300_000))))
+            .build();
+    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
+      Path root = fs.getPath("/c");
+      image(small, o, new BlockCache(root, 1L << 20));
+      long own = size(entries(root));
+      // an entry no build of this cache accounted for (as from a build that died), past the bound
+      Path foreign = root.resolve("ab").resolve("ab" + "0".repeat(62));
+      Files.createDirectories(foreign.getParent());
+      Files.write(foreign, new byte[(1 << 20) - (int) own + 1]);
+      Files.setLastModifiedTime(foreign, java.nio.file.attribute.FileTime.fromMillis(0));
+      int builds = 1;
+      while (Files.exists(foreign)) {
+        image(small, o, new BlockCache(root, 1L << 20));
+        builds++;
+        assertTrue(builds <= BlockCache.TALLY_BUILDS + 1, "listed after " + builds + " builds");
+      }
+      assertEquals(BlockCache.TALLY_BUILDS + 1, builds, "not listed while the tally was low");
+      assertEquals(own, size(entries(root)));
+      // a build that adds more than the tally leaves room for lists and evicts at once
+      FileTree bigger =
+          FileTree.builder()
+              .putWithParents(
+                  TreeEntry.regular("/x/b", Content.ofBytes(StableLayoutTest.data(6, 1_500_000))))
+              .build();
+      image(bigger, o, new BlockCache(root, 1L << 20));
+      assertTrue(size(entries(root)) <= 1L << 20, "bound kept");
+    }
+  }
+
+  @Test
   void evictionKeepsTheBoundAndTheLastBuildsBlocks() throws IOException {
     SquashfsOptions o = options(SquashfsCompression.ZSTD);
     FileTree v1 = StableLayoutTest.tree(false, "VERSION_ID=1\n");
