@@ -26,7 +26,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * threads and written in submission order, so the output does not depend on thread timing. As in
  * mksquashfs, {@code threads} threads compress file blocks and another {@code threads} compress
  * fragment blocks, so a fragment never waits behind a queue of file blocks. Files are read by the
- * calling thread one block at a time. Not thread-safe (one build at a time).
+ * calling thread one block at a time, except the full blocks of a file whose content digest is
+ * known and whose file record is in the block cache: those come from the cache (see {@link
+ * BlockCache}). Not thread-safe (one build at a time).
  */
 final class DataWriter implements AutoCloseable {
   static final int UNCOMPRESSED_BIT = 1 << 24;
@@ -141,16 +143,6 @@ final class DataWriter implements AutoCloseable {
       this.file = file;
       this.index = index;
       this.continuesRun = continuesRun;
-    }
-  }
-
-  private static final class Candidate {
-    final FileData data;
-    final TreeEntry entry;
-
-    Candidate(FileData data, TreeEntry entry) {
-      this.data = data;
-      this.entry = entry;
     }
   }
 
