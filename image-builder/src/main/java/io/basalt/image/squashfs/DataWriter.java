@@ -95,6 +95,9 @@ final class DataWriter implements AutoCloseable {
     /** The block's cache key (hex), when there is a cache and the block is not sparse. */
     String key;
 
+    /** Where the bytes start in {@link #data}. */
+    int offset;
+
     Result(
         byte[] data,
         int length,
@@ -112,6 +115,11 @@ final class DataWriter implements AutoCloseable {
 
     Result withKey(String k) {
       this.key = k;
+      return this;
+    }
+
+    Result at(int off) {
+      this.offset = off;
       return this;
     }
   }
@@ -186,6 +194,29 @@ final class DataWriter implements AutoCloseable {
 
   /** A block of zeros to compare blocks with (never written to). */
   private final byte[] zeros;
+
+  /** A deferred tail in a fragment block: {@code length} bytes of a file from {@code from} on. */
+  private static final class Piece {
+    final TreeEntry entry;
+    final long from;
+    final int offset;
+    final int length;
+    final byte[] sha256;
+
+    Piece(TreeEntry entry, long from, int offset, int length, byte[] sha256) {
+      this.entry = entry;
+      this.from = from;
+      this.offset = offset;
+      this.length = length;
+      this.sha256 = sha256;
+    }
+  }
+
+  /** The deferred tails of the fragment block being filled. */
+  private List<Piece> pieces = new ArrayList<>();
+
+  /** Whether every tail in the fragment block being filled is deferred (so far). */
+  private boolean fragmentAllDeferred = true;
 
   /** The tail of the file being read, until it is copied into the fragment block. */
   private final byte[] tailBuffer;
@@ -303,33 +334,37 @@ final class DataWriter implements AutoCloseable {
       }
     }
     MessageDigest whole = known == null && options.deduplicate() ? BlockCache.sha256() : null;
-    int tailLength = 0;
-    // A file taken from its record is opened only for its tail (the bytes of a fragment).
-    try (InputStream in =
-        fromRecord && tail == 0 ? null : entry.content().openAt(fromRecord ? size - tail : 0)) {
-      long remaining = size;
-      for (int i = 0; i < fullBlocks && !fromRecord; i++) {
-        int len = (int) Math.min(blockSize, remaining);
-        byte[] block = readFully(in, inputBuffer(), len, entry);
-        if (whole != null) {
-          whole.update(block, 0, len);
+    // With a digest and a cache, a tail is read when its fragment block is made, and only if the
+    // block is not in the cache; a file taken from its record is then not opened at all.
+    boolean deferTail = known != null && cache != null && tail > 0;
+    boolean readBlocks = !fromRecord && fullBlocks > 0;
+    boolean readTail = tail > 0 && !deferTail;
+    int tailLength = (int) tail;
+    if (readBlocks || readTail) {
+      try (InputStream in = entry.content().openAt(readBlocks ? 0 : size - tail)) {
+        long remaining = size;
+        for (int i = 0; i < fullBlocks && readBlocks; i++) {
+          int len = (int) Math.min(blockSize, remaining);
+          byte[] block = readFully(in, inputBuffer(), len, entry);
+          if (whole != null) {
+            whole.update(block, 0, len);
+          }
+          remaining -= len;
+          submitBlock(fd, i, block, len);
         }
-        remaining -= len;
-        submitBlock(fd, i, block, len);
-      }
-      if (tail > 0) {
-        tailLength = (int) tail;
-        readFully(in, tailBuffer, tailLength, entry);
-        if (whole != null) {
-          whole.update(tailBuffer, 0, tailLength);
+        if (readTail) {
+          readFully(in, tailBuffer, tailLength, entry);
+          if (whole != null) {
+            whole.update(tailBuffer, 0, tailLength);
+          }
         }
+        if ((readTail || tail == 0) && in.read() >= 0) {
+          throw new IOException(
+              entry.path() + ": grew while being read (expected " + size + " bytes)");
+        }
+      } catch (IOException e) {
+        throw new IOException(entry.path() + " (" + entry.content() + "): " + e.getMessage(), e);
       }
-      if (in != null && in.read() >= 0) {
-        throw new IOException(
-            entry.path() + ": grew while being read (expected " + size + " bytes)");
-      }
-    } catch (IOException e) {
-      throw new IOException(entry.path() + " (" + entry.content() + "): " + e.getMessage(), e);
     }
     if (options.deduplicate()) {
       String ck = contentKey(known != null ? known : whole.digest(), size);
@@ -348,7 +383,7 @@ final class DataWriter implements AutoCloseable {
         flushFragment();
         fragmentContinuesRun = false;
       }
-      addToFragment(fd, tailBuffer, tailLength);
+      addToFragment(fd, tailLength, deferTail ? entry : null, size - tail, known);
     }
     drain(false);
     return fd;
@@ -385,7 +420,12 @@ final class DataWriter implements AutoCloseable {
 
   private static byte[] readFully(InputStream in, byte[] b, int len, TreeEntry entry)
       throws IOException {
-    int n = in.readNBytes(b, 0, len);
+    return readFully(in, b, 0, len, entry);
+  }
+
+  private static byte[] readFully(InputStream in, byte[] b, int off, int len, TreeEntry entry)
+      throws IOException {
+    int n = in.readNBytes(b, off, len);
     if (n != len) {
       throw new IOException("ended early: expected " + entry.size() + " bytes");
     }
@@ -443,7 +483,9 @@ final class DataWriter implements AutoCloseable {
   private Result cached(TreeEntry entry, long from, int len, String key) throws IOException {
     BlockCache.Hit hit = cache.get(digests.get(), key);
     if (hit != null && !hit.uncompressed()) {
-      return new Result(hit.data(), hit.data().length, false, false, null, null).withKey(key);
+      return new Result(hit.bytes(), hit.length(), false, false, null, null)
+          .at(hit.offset())
+          .withKey(key);
     }
     byte[] block = inputBuffer();
     try (InputStream in = entry.content().openAt(from)) {
@@ -463,14 +505,84 @@ final class DataWriter implements AutoCloseable {
     drain(false);
   }
 
-  private void addToFragment(FileData fd, byte[] bytes, int length) throws IOException {
+  /**
+   * Adds a tail of {@code length} bytes to the fragment block: from {@link #tailBuffer}, or with
+   * {@code entry}, its bytes from {@code from} on, read when the block is made.
+   */
+  private void addToFragment(FileData fd, int length, TreeEntry entry, long from, byte[] sha256)
+      throws IOException {
     if (fragmentFill + length > blockSize) {
       flushFragment();
     }
     fd.fragment = fragmentCount;
     fd.fragmentOffset = fragmentFill;
-    System.arraycopy(bytes, 0, fragment, fragmentFill, length);
+    if (entry == null) {
+      System.arraycopy(tailBuffer, 0, fragment, fragmentFill, length);
+      fragmentAllDeferred = false;
+    } else {
+      pieces.add(new Piece(entry, from, fragmentFill, length, sha256));
+    }
     fragmentFill += length;
+  }
+
+  /**
+   * The fragment block {@code block[0, len)}: when every tail in it is deferred and known by its
+   * file's digest, from the cache's fragment record (key: the settings and each tail's file digest,
+   * offset in the file, offset in the block and length; data: the block's key); else, and when the
+   * block is not in the cache, its deferred tails are read and it is compressed (and the record
+   * stored).
+   */
+  private Result fragmentBlock(byte[] block, int len, List<Piece> ps, boolean all)
+      throws IOException {
+    MessageDigest md = digests.get();
+    String fk = null;
+    String storedUncompressed = null;
+    if (all) {
+      md.reset();
+      md.update(cacheSettings);
+      md.update(
+          ("fragment " + len + " tails " + ps.size() + "\n")
+              .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      ByteBuffer b = ByteBuffer.allocate(32 + 8 + 4 + 4);
+      for (Piece p : ps) {
+        b.clear();
+        b.put(p.sha256).putLong(p.from).putInt(p.offset).putInt(p.length);
+        md.update(b.array());
+      }
+      fk = HexFormat.of().formatHex(md.digest());
+      byte[] record = cache.getRecord(md, fk);
+      if (record != null && record.length == 32) {
+        String key = HexFormat.of().formatHex(record);
+        BlockCache.Hit hit = cache.get(md, key);
+        if (hit != null && !hit.uncompressed()) {
+          return new Result(hit.bytes(), hit.length(), false, false, block, null)
+              .at(hit.offset())
+              .withKey(key);
+        }
+        if (hit != null) {
+          storedUncompressed = key; // the block as its tails are: read them, nothing to compress
+        }
+      }
+    }
+    for (Piece p : ps) {
+      try (InputStream in = p.entry.content().openAt(p.from)) {
+        readFully(in, block, p.offset, p.length, p.entry);
+        if (in.read() >= 0) {
+          throw new IOException("grew while being read (expected " + p.entry.size() + " bytes)");
+        }
+      } catch (IOException e) {
+        throw new IOException(
+            p.entry.path() + " (" + p.entry.content() + "): " + e.getMessage(), e);
+      }
+    }
+    if (storedUncompressed != null) {
+      return new Result(block, len, true, false, block, null).withKey(storedUncompressed);
+    }
+    Result r = compress(block, len, false);
+    if (fk != null && r.key != null) {
+      cache.putRecord(md, fk, HexFormat.of().parseHex(r.key));
+    }
+    return r;
   }
 
   private void flushFragment() throws IOException {
@@ -479,7 +591,14 @@ final class DataWriter implements AutoCloseable {
     }
     byte[] block = fragment;
     int len = fragmentFill;
-    Future<Result> f = fragmentPool.submit(() -> compress(block, len, false));
+    List<Piece> ps = pieces;
+    boolean all = fragmentAllDeferred;
+    Future<Result> f =
+        ps.isEmpty()
+            ? fragmentPool.submit(() -> compress(block, len, false))
+            : fragmentPool.submit(() -> fragmentBlock(block, len, ps, all));
+    pieces = new ArrayList<>();
+    fragmentAllDeferred = true;
     pending.add(new Pending(f, Kind.FRAGMENT, null, fragmentCount, fragmentContinuesRun));
     fragmentContinuesRun = true;
     fragmentCount++;
@@ -501,7 +620,9 @@ final class DataWriter implements AutoCloseable {
       if (hit != null) {
         return hit.uncompressed()
             ? new Result(block, len, true, false, block, null).withKey(key)
-            : new Result(hit.data(), hit.data().length, false, false, block, null).withKey(key);
+            : new Result(hit.bytes(), hit.length(), false, false, block, null)
+                .at(hit.offset())
+                .withKey(key);
       }
     }
     Codec c = codec.get();
@@ -685,7 +806,7 @@ final class DataWriter implements AutoCloseable {
   }
 
   private void write(Result r) throws IOException {
-    ByteBuffer bb = ByteBuffer.wrap(r.data, 0, r.length);
+    ByteBuffer bb = ByteBuffer.wrap(r.data, r.offset, r.length);
     while (bb.hasRemaining()) {
       out.write(bb);
     }

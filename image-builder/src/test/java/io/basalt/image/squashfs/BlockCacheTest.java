@@ -176,6 +176,35 @@ class BlockCacheTest {
   }
 
   @Test
+  void aWarmBuildOfCompressibleKnownFilesReadsNothing() throws IOException {
+    FileTree.Builder b = FileTree.builder();
+    for (int i = 0; i < 40; i++) {
+      StringBuilder text = new StringBuilder();
+      int size = 2000 + i * 9000;
+      for (int line = 0; text.length() < size; line++) {
+        text.append("file ").append(i).append(" line ").append(line).append('\n');
+      }
+      b.putWithParents(
+          TreeEntry.regular(
+              "/t/f" + i, Content.ofBytes(text.toString().getBytes(StandardCharsets.UTF_8))));
+    }
+    FileTree plainTree = b.build();
+    SquashfsOptions o = options(SquashfsCompression.ZSTD);
+    byte[] plain = Images.bytes(new SquashfsWriter(o), plainTree);
+    java.util.concurrent.atomic.AtomicLong read = new java.util.concurrent.atomic.AtomicLong();
+    FileTree t = indexed(plainTree, read);
+    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
+      Path root = fs.getPath("/c");
+      assertArrayEquals(plain, image(t, o, new BlockCache(root, 1L << 30)), "cold");
+      read.set(0);
+      BlockCache warm = new BlockCache(root, 1L << 30);
+      assertArrayEquals(plain, image(t, o, warm), "warm");
+      assertEquals(0, warm.stats().misses(), warm.stats().toString());
+      assertEquals(0, read.get(), "bytes read by the warm build");
+    }
+  }
+
+  @Test
   void aDamagedRecordOrAnEvictedBlockIsRecompressedFromTheFile() throws IOException {
     FileTree t =
         indexed(
