@@ -7,7 +7,9 @@
 # BUILD_JVM_OPTS; the warm cache is a hard-linked copy of v1's (v1 built until every block is in
 # it), made before each run (not timed).
 # The base trees come from the base tree cache; a missing one is made by `basalt build` first
-# (mmdebstrap, minutes). Prints every run, medians and the ratios to mksquashfs.
+# (mmdebstrap, minutes). A tar's content index (base.tar.index, SHA-256 per file), which the base
+# tree cache makes once with the tar, is made by the first run when missing (not timed).
+# Prints every run, medians and the ratios to mksquashfs.
 # Usage: bench/run block-cache [RUNS=5] [LEVEL=3]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)

@@ -1,6 +1,7 @@
 package io.basalt.image.base;
 
 import io.basalt.image.spec.ImageSpec;
+import io.basalt.image.tree.FileTree;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -120,6 +121,7 @@ public final class BaseTreeCache {
     Path dir = root.resolve(key);
     Path tar = dir.resolve(TAR);
     if (Files.isRegularFile(tar) && !refresh) {
+      index(tar, log);
       return new Entry(key, tar, true);
     }
     Files.createDirectories(root);
@@ -160,7 +162,23 @@ public final class BaseTreeCache {
     if (!Files.isRegularFile(tmpTar) || Files.size(tmpTar) == 0) {
       throw new IOException("bootstrap finished without writing " + tmpTar);
     }
+    index(tmpTar, log);
     return tmpTar;
+  }
+
+  /**
+   * Makes the tar's content index ({@link FileTree#indexTar}) unless it has one: once per tar, so
+   * that the squashfs writer's block cache can name unchanged files without reading them. A failure
+   * costs only speed and is logged.
+   */
+  private static void index(Path tar, Consumer<String> log) {
+    try {
+      if (FileTree.indexTar(tar)) {
+        log.accept("indexed " + tar);
+      }
+    } catch (IOException e) {
+      log.accept("cannot index " + tar + " (" + e.getMessage() + "); builds read every file");
+    }
   }
 
   /** Bootstraps {@code d} again and renames the new tar over the cached {@code tar}. */
@@ -169,6 +187,16 @@ public final class BaseTreeCache {
     Path tmp = Files.createTempDirectory(root, key + ".partial-");
     try {
       Path tmpTar = bootstrap(d, tmp, log);
+      // The new tar's index first: it names the new tar (inode, size, mtime), so the old tar has
+      // no valid index from here on and the new one has one as soon as it is in place.
+      Path tmpIndex = tmpTar.resolveSibling(TAR + FileTree.INDEX_SUFFIX);
+      if (Files.isRegularFile(tmpIndex)) {
+        Files.move(
+            tmpIndex,
+            tar.resolveSibling(TAR + FileTree.INDEX_SUFFIX),
+            StandardCopyOption.ATOMIC_MOVE,
+            StandardCopyOption.REPLACE_EXISTING);
+      }
       // rename(2) replaces the old tar in one step: a build reading it keeps its open file.
       Files.move(tmpTar, tar, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       log.accept("refreshed " + key + " from the archive");

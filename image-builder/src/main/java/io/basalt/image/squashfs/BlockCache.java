@@ -46,9 +46,10 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Bounded: {@link #close()} deletes entries until the cache is at most {@code maxBytes}, first
  * those this build did not use (oldest modification time first, then by name), then, only when this
- * build alone is larger, its own by name. Thread-safe; several builds (processes) may share a
- * folder: writes are atomic renames of identical content, and eviction takes a lock file and skips
- * when another build holds it.
+ * build alone is larger, its own by name. It lists the folder only when a tally ({@code .size}: an
+ * upper bound of the total that each build raises by what it stored) exceeds the bound, and every
+ * {@link #TALLY_BUILDS} builds. Thread-safe; several builds (processes) may share a folder: writes
+ * are atomic renames of identical content, and eviction takes a lock file (one build at a time).
  */
 public final class BlockCache implements AutoCloseable {
   /** Default bound: a default image's blocks at zstd 3 take about 350 MB; room for a few. */
@@ -57,7 +58,21 @@ public final class BlockCache implements AutoCloseable {
   static final String FORMAT = "basalt-block-cache-1";
   private static final int MAGIC = 0x42514342; // "BCQB" little-endian
   private static final int HEADER = 4 + 1 + 4 + 32;
+
+  /** The flag of a file record (0: compressed block, 1: block stored uncompressed). */
+  private static final int RECORD = 2;
+
   private static final String LOCK = ".lock";
+
+  /**
+   * The tally ({@code <bytes> <builds>}): an upper bound of the entries' total size, written under
+   * the lock by each build at its end (the last count plus what the build stored), so that a build
+   * lists the folder only when the bound may be exceeded, or every {@link #TALLY_BUILDS} builds
+   * (entries of a build that died before its end are not in the tally).
+   */
+  private static final String TALLY = ".size";
+
+  static final int TALLY_BUILDS = 16;
 
   /**
    * Temp names unique among processes (pid) and within one (counter). Not AtomicFiles.writeOutput:
@@ -69,7 +84,7 @@ public final class BlockCache implements AutoCloseable {
   private static final AtomicLong TEMPS = new AtomicLong();
 
   /** A cached block: compressed bytes, or a note that compression does not make it smaller. */
-  record Hit(boolean uncompressed, byte[] data) {}
+  record Hit(boolean uncompressed, byte[] bytes, int offset, int length) {}
 
   /** What a build did with the cache. */
   public record Stats(
@@ -84,6 +99,7 @@ public final class BlockCache implements AutoCloseable {
   private final AtomicLong corrupt = new AtomicLong();
   private final AtomicLong failedWrites = new AtomicLong();
   private final AtomicLong dropped = new AtomicLong();
+  private final AtomicLong storedBytes = new AtomicLong();
 
   /** Bytes of entries that may wait for the writer thread. */
   static final int QUEUE_BYTES = 64 << 20;
@@ -195,6 +211,22 @@ public final class BlockCache implements AutoCloseable {
    * counted and left to be replaced).
    */
   Hit get(MessageDigest md, String key) {
+    byte[] b = read(md, key, false);
+    // the entry's array itself, not a copy: a warm build reads hundreds of MB of entries
+    return b == null ? null : new Hit(b[4] == 1, b, HEADER, b.length - HEADER);
+  }
+
+  /**
+   * The file record for {@code key} (see {@link #putRecord}), or null (missing, unreadable or
+   * damaged, as for blocks).
+   */
+  byte[] getRecord(MessageDigest md, String key) {
+    byte[] b = read(md, key, true);
+    return b == null ? null : Arrays.copyOfRange(b, HEADER, b.length);
+  }
+
+  /** The checked entry {@code key} (header and data), or null. */
+  private byte[] read(MessageDigest md, String key, boolean record) {
     byte[] b;
     try {
       b = Files.readAllBytes(entry(key));
@@ -206,32 +238,35 @@ public final class BlockCache implements AutoCloseable {
       corrupt.incrementAndGet();
       return null;
     }
-    Hit h = parse(md, key, b);
-    if (h == null) {
+    int flag = check(md, key, b);
+    if (flag < 0 || (flag == RECORD) != record) {
       misses.incrementAndGet();
       corrupt.incrementAndGet();
       return null;
     }
     hits.incrementAndGet();
     used.add(key);
-    return h;
+    return b;
   }
 
-  private static Hit parse(MessageDigest md, String key, byte[] b) {
+  /** The flag of a sound entry {@code b} stored under {@code key}, or -1. */
+  private static int check(MessageDigest md, String key, byte[] b) {
     if (b.length < HEADER) {
-      return null;
+      return -1;
     }
     ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
     int flag = b[4];
     int len = bb.getInt(5);
-    if (bb.getInt(0) != MAGIC || (flag != 0 && flag != 1) || len != b.length - HEADER) {
-      return null;
+    if (bb.getInt(0) != MAGIC
+        || (flag != 0 && flag != 1 && flag != RECORD)
+        || len != b.length - HEADER) {
+      return -1;
     }
     byte[] sum = digest(md, key, b, HEADER, len, flag);
     if (!Arrays.equals(sum, 0, 32, b, 9, 9 + 32)) {
-      return null;
+      return -1;
     }
-    return new Hit(flag == 1, Arrays.copyOfRange(b, HEADER, b.length));
+    return flag;
   }
 
   private static byte[] digest(MessageDigest md, String key, byte[] b, int off, int len, int flag) {
@@ -249,12 +284,23 @@ public final class BlockCache implements AutoCloseable {
    * (full disk, no permission) is counted and otherwise ignored.
    */
   void put(MessageDigest md, String key, boolean uncompressed, byte[] data, int len) {
+    put(md, key, uncompressed ? 1 : 0, data, uncompressed ? 0 : len);
+  }
+
+  /**
+   * Stores a file record under {@code key}: what a file's blocks are, so that a later build can
+   * take them without reading the file (see {@code DataWriter}). Written as blocks are.
+   */
+  void putRecord(MessageDigest md, String key, byte[] record) {
+    put(md, key, RECORD, record, record.length);
+  }
+
+  private void put(MessageDigest md, String key, int flag, byte[] data, int n) {
     used.add(key);
-    int n = uncompressed ? 0 : len;
     byte[] b = new byte[HEADER + n];
     ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
     bb.putInt(0, MAGIC);
-    b[4] = (byte) (uncompressed ? 1 : 0);
+    b[4] = (byte) flag;
     bb.putInt(5, n);
     if (n > 0) {
       System.arraycopy(data, 0, b, HEADER, n);
@@ -289,6 +335,7 @@ public final class BlockCache implements AutoCloseable {
       Files.write(tmp, b, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       stored.incrementAndGet();
+      storedBytes.addAndGet(b.length);
     } catch (IOException | RuntimeException e) {
       failedWrites.incrementAndGet();
       try {
@@ -308,8 +355,9 @@ public final class BlockCache implements AutoCloseable {
   private record Entry(Path path, String name, long size, long mtime) {}
 
   /**
-   * Deletes entries until the cache holds at most {@code maxBytes} (see the class comment); does
-   * nothing when another build holds the eviction lock.
+   * Deletes entries until the cache holds at most {@code maxBytes} (see the class comment), listing
+   * the folder only when the tally says the bound may be exceeded; waits while another build
+   * evicts.
    *
    * @return bytes deleted
    * @throws IOException if the folder cannot be listed
@@ -323,6 +371,12 @@ public final class BlockCache implements AutoCloseable {
                 root.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock lock = tryLock(lockFile)) {
       if (lock == null) {
+        return 0;
+      }
+      long[] tally = readTally();
+      long added = storedBytes.get();
+      if (tally != null && tally[1] + 1 < TALLY_BUILDS && tally[0] + added <= maxBytes) {
+        writeTally(tally[0] + added, tally[1] + 1);
         return 0;
       }
       List<Entry> all = new ArrayList<>();
@@ -352,6 +406,7 @@ public final class BlockCache implements AutoCloseable {
         }
       }
       if (total <= maxBytes) {
+        writeTally(total, 0);
         return 0;
       }
       Comparator<Entry> byName = Comparator.comparing(Entry::name);
@@ -373,6 +428,7 @@ public final class BlockCache implements AutoCloseable {
         }
         total -= e.size();
       }
+      writeTally(total, 0);
       return deleted;
     }
   }
@@ -394,11 +450,55 @@ public final class BlockCache implements AutoCloseable {
     }
   }
 
-  private static FileLock tryLock(FileChannel ch) throws IOException {
+  /** The tally (bytes, builds since the last listing), or null when missing or unreadable. */
+  private long[] readTally() {
     try {
-      return ch.tryLock();
-    } catch (OverlappingFileLockException e) {
+      String[] f =
+          Files.readString(root.resolve(TALLY), StandardCharsets.US_ASCII).trim().split(" ");
+      if (f.length != 3 || !f[0].equals(FORMAT)) {
+        return null;
+      }
+      long bytes = Long.parseLong(f[1]);
+      long builds = Long.parseLong(f[2]);
+      return bytes < 0 || builds < 0 ? null : new long[] {bytes, builds};
+    } catch (IOException | RuntimeException e) {
       return null;
+    }
+  }
+
+  /** Writes the tally (temp file and rename, under the lock); a failure only costs a listing. */
+  private void writeTally(long bytes, long builds) {
+    Path t = root.resolve(TALLY);
+    Path tmp = root.resolve(TALLY + "." + PID + "." + TEMPS.incrementAndGet() + ".tmp");
+    try {
+      Files.writeString(tmp, FORMAT + " " + bytes + " " + builds + "\n", StandardCharsets.US_ASCII);
+      Files.move(tmp, t, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException | RuntimeException e) {
+      try {
+        Files.deleteIfExists(tmp);
+        Files.deleteIfExists(t);
+      } catch (IOException ignored) {
+        // the next build lists the folder
+      }
+    }
+  }
+
+  /**
+   * The eviction lock: waits while another build holds it (an eviction is short); null only when
+   * interrupted while another cache of this process holds it.
+   */
+  private static FileLock tryLock(FileChannel ch) throws IOException {
+    while (true) {
+      try {
+        return ch.lock();
+      } catch (OverlappingFileLockException e) {
+        try {
+          Thread.sleep(5);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          return null;
+        }
+      }
     }
   }
 

@@ -10,6 +10,7 @@ import java.security.MessageDigest;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -19,14 +20,15 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.zip.CRC32C;
 
 /**
  * Writes the data area of a squashfs image: file blocks and fragment blocks, compressed by pools of
  * threads and written in submission order, so the output does not depend on thread timing. As in
  * mksquashfs, {@code threads} threads compress file blocks and another {@code threads} compress
  * fragment blocks, so a fragment never waits behind a queue of file blocks. Files are read by the
- * calling thread one block at a time. Not thread-safe (one build at a time).
+ * calling thread one block at a time, except the full blocks of a file whose content digest is
+ * known and whose file record is in the block cache: those come from the cache (see {@link
+ * BlockCache}). Not thread-safe (one build at a time).
  */
 final class DataWriter implements AutoCloseable {
   static final int UNCOMPRESSED_BIT = 1 << 24;
@@ -57,6 +59,15 @@ final class DataWriter implements AutoCloseable {
     int fragmentOffset;
     long sparseBytes;
 
+    /**
+     * The block cache keys of the blocks as they are written (null: sparse), while a file record is
+     * to be stored under {@link #recordKey} once all are; else null.
+     */
+    String[] blockKeys;
+
+    String recordKey;
+    int keysSeen;
+
     FileData(long size, int blocks) {
       this.size = size;
       this.blockSizes = new int[blocks];
@@ -81,6 +92,12 @@ final class DataWriter implements AutoCloseable {
 
     final byte[] output;
 
+    /** The block's cache key (hex), when there is a cache and the block is not sparse. */
+    String key;
+
+    /** Where the bytes start in {@link #data}. */
+    int offset;
+
     Result(
         byte[] data,
         int length,
@@ -95,12 +112,24 @@ final class DataWriter implements AutoCloseable {
       this.input = input;
       this.output = output;
     }
+
+    Result withKey(String k) {
+      this.key = k;
+      return this;
+    }
+
+    Result at(int off) {
+      this.offset = off;
+      return this;
+    }
   }
 
   private enum Kind {
     BLOCK,
     FRAGMENT,
-    DISCARD
+    DISCARD,
+    /** A duplicate found before its blocks were read: only the alignment a DISCARD leaves. */
+    SKIP
   }
 
   private static final class Pending {
@@ -122,16 +151,6 @@ final class DataWriter implements AutoCloseable {
       this.file = file;
       this.index = index;
       this.continuesRun = continuesRun;
-    }
-  }
-
-  private static final class Candidate {
-    final FileData data;
-    final TreeEntry entry;
-
-    Candidate(FileData data, TreeEntry entry) {
-      this.data = data;
-      this.entry = entry;
     }
   }
 
@@ -158,7 +177,9 @@ final class DataWriter implements AutoCloseable {
    */
   private final int batch;
 
-  private final Map<Long, List<Candidate>> byChecksum = new HashMap<>();
+  /** Files stored so far by content: SHA-256 (hex) and size. */
+  private final Map<String, FileData> byContent = new HashMap<>();
+
   private final LeBuffer fragmentTable = new LeBuffer();
   private byte[] fragment;
 
@@ -173,6 +194,29 @@ final class DataWriter implements AutoCloseable {
 
   /** A block of zeros to compare blocks with (never written to). */
   private final byte[] zeros;
+
+  /** A deferred tail in a fragment block: {@code length} bytes of a file from {@code from} on. */
+  private static final class Piece {
+    final TreeEntry entry;
+    final long from;
+    final int offset;
+    final int length;
+    final byte[] sha256;
+
+    Piece(TreeEntry entry, long from, int offset, int length, byte[] sha256) {
+      this.entry = entry;
+      this.from = from;
+      this.offset = offset;
+      this.length = length;
+      this.sha256 = sha256;
+    }
+  }
+
+  /** The deferred tails of the fragment block being filled. */
+  private List<Piece> pieces = new ArrayList<>();
+
+  /** Whether every tail in the fragment block being filled is deferred (so far). */
+  private boolean fragmentAllDeferred = true;
 
   /** The tail of the file being read, until it is copied into the fragment block. */
   private final byte[] tailBuffer;
@@ -263,48 +307,83 @@ final class DataWriter implements AutoCloseable {
     if (size == 0) {
       return fd;
     }
-    CRC32C crc = new CRC32C();
-    int tailLength = 0;
-    try (InputStream in = entry.content().open()) {
-      long remaining = size;
-      for (int i = 0; i < fullBlocks; i++) {
-        int len = (int) Math.min(blockSize, remaining);
-        byte[] block = readFully(in, inputBuffer(), len, entry);
-        crc.update(block, 0, len);
-        remaining -= len;
-        submitBlock(fd, i, block, len);
+    byte[] known = entry.content().sha256();
+    if (known != null && options.deduplicate()) {
+      FileData earlier = byContent.get(contentKey(known, size));
+      if (earlier != null) {
+        // As a DISCARD leaves it when the duplicate's blocks were written and cut off again.
+        if (fullBlocks > 0) {
+          pending.add(new Pending(CompletableFuture.completedFuture(null), Kind.SKIP, fd, 0));
+        }
+        duplicates++;
+        drain(false);
+        return earlier;
       }
-      if (tail > 0) {
-        tailLength = (int) tail;
-        crc.update(readFully(in, tailBuffer, tailLength, entry), 0, tailLength);
+    }
+    boolean fromRecord = false;
+    if (known != null && cache != null && fullBlocks > 0) {
+      MessageDigest md = digests.get();
+      String rk = recordKey(md, known, size, (int) fullBlocks, tail);
+      byte[] record = cache.getRecord(md, rk);
+      if (record != null && record.length == fullBlocks * RECORD_ENTRY) {
+        submitFromRecord(fd, entry, record);
+        fromRecord = true;
+      } else {
+        fd.recordKey = rk;
+        fd.blockKeys = new String[(int) fullBlocks];
       }
-      if (in.read() >= 0) {
-        throw new IOException(
-            entry.path() + ": grew while being read (expected " + size + " bytes)");
+    }
+    MessageDigest whole = known == null && options.deduplicate() ? BlockCache.sha256() : null;
+    // With a digest and a cache, a tail is read when its fragment block is made, and only if the
+    // block is not in the cache; a file taken from its record is then not opened at all.
+    boolean deferTail = known != null && cache != null && tail > 0;
+    boolean readBlocks = !fromRecord && fullBlocks > 0;
+    boolean readTail = tail > 0 && !deferTail;
+    int tailLength = (int) tail;
+    if (readBlocks || readTail) {
+      try (InputStream in = entry.content().openAt(readBlocks ? 0 : size - tail)) {
+        long remaining = size;
+        for (int i = 0; i < fullBlocks && readBlocks; i++) {
+          int len = (int) Math.min(blockSize, remaining);
+          byte[] block = readFully(in, inputBuffer(), len, entry);
+          if (whole != null) {
+            whole.update(block, 0, len);
+          }
+          remaining -= len;
+          submitBlock(fd, i, block, len);
+        }
+        if (readTail) {
+          readFully(in, tailBuffer, tailLength, entry);
+          if (whole != null) {
+            whole.update(tailBuffer, 0, tailLength);
+          }
+        }
+        if ((readTail || tail == 0) && in.read() >= 0) {
+          throw new IOException(
+              entry.path() + ": grew while being read (expected " + size + " bytes)");
+        }
+      } catch (IOException e) {
+        throw new IOException(entry.path() + " (" + entry.content() + "): " + e.getMessage(), e);
       }
-    } catch (IOException e) {
-      throw new IOException(entry.path() + " (" + entry.content() + "): " + e.getMessage(), e);
     }
     if (options.deduplicate()) {
-      long key = crc.getValue() ^ (size * 0x9E3779B97F4A7C15L);
-      List<Candidate> list = byChecksum.computeIfAbsent(key, k -> new ArrayList<>(1));
-      for (Candidate c : list) {
-        if (c.data.size == size && sameContent(c.entry, entry)) {
-          if (fullBlocks > 0) {
-            pending.add(new Pending(CompletableFuture.completedFuture(null), Kind.DISCARD, fd, 0));
-          }
-          duplicates++;
-          return c.data;
+      String ck = contentKey(known != null ? known : whole.digest(), size);
+      FileData earlier = byContent.get(ck);
+      if (earlier != null) {
+        if (fullBlocks > 0) {
+          pending.add(new Pending(CompletableFuture.completedFuture(null), Kind.DISCARD, fd, 0));
         }
+        duplicates++;
+        return earlier;
       }
-      list.add(new Candidate(fd, entry));
+      byContent.put(ck, fd);
     }
     if (tailLength > 0) {
       if (fragmentFill > 0 && cutBefore(entry.path(), tailLength, blockSize)) {
         flushFragment();
         fragmentContinuesRun = false;
       }
-      addToFragment(fd, tailBuffer, tailLength);
+      addToFragment(fd, tailLength, deferTail ? entry : null, size - tail, known);
     }
     drain(false);
     return fd;
@@ -341,32 +420,83 @@ final class DataWriter implements AutoCloseable {
 
   private static byte[] readFully(InputStream in, byte[] b, int len, TreeEntry entry)
       throws IOException {
-    int n = in.readNBytes(b, 0, len);
+    return readFully(in, b, 0, len, entry);
+  }
+
+  private static byte[] readFully(InputStream in, byte[] b, int off, int len, TreeEntry entry)
+      throws IOException {
+    int n = in.readNBytes(b, off, len);
     if (n != len) {
       throw new IOException("ended early: expected " + entry.size() + " bytes");
     }
     return b;
   }
 
-  private static boolean sameContent(TreeEntry a, TreeEntry b) throws IOException {
-    try (InputStream x = a.content().open();
-        InputStream y = b.content().open()) {
-      byte[] bx = new byte[65536];
-      byte[] by = new byte[65536];
-      while (true) {
-        int nx = x.readNBytes(bx, 0, bx.length);
-        int ny = y.readNBytes(by, 0, by.length);
-        if (nx != ny || java.util.Arrays.mismatch(bx, 0, nx, by, 0, ny) >= 0) {
-          return false;
-        }
-        if (nx < bx.length) {
-          return true;
-        }
+  /** The dedupe key of a file: SHA-256 of its bytes (equal: the same bytes) and its size. */
+  private static String contentKey(byte[] sha256, long size) {
+    return HexFormat.of().formatHex(sha256) + " " + size;
+  }
+
+  /** Bytes per block in a file record: a kind (0: cache key follows, 1: sparse) and a key. */
+  static final int RECORD_ENTRY = 1 + 32;
+
+  /**
+   * The cache key of a file record: the compression settings, how the file is cut into blocks (its
+   * size, its number of full blocks and the tail that goes to a fragment) and SHA-256 of its bytes.
+   */
+  private String recordKey(MessageDigest md, byte[] sha256, long size, int blocks, long tail) {
+    md.reset();
+    md.update(cacheSettings);
+    md.update(
+        ("file " + size + " blocks " + blocks + " tail " + tail + "\n")
+            .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    md.update(sha256);
+    return HexFormat.of().formatHex(md.digest());
+  }
+
+  /**
+   * Queues the blocks of {@code entry} as its file record lists them: sparse ones as holes, the
+   * others taken from the cache by a compressor thread, which reads and compresses the block from
+   * the file only when the cache no longer holds it (evicted or damaged).
+   */
+  private void submitFromRecord(FileData fd, TreeEntry entry, byte[] record) throws IOException {
+    HexFormat hex = HexFormat.of();
+    long remaining = fd.size;
+    for (int i = 0; i < fd.blockSizes.length; i++) {
+      int len = (int) Math.min(blockSize, remaining);
+      remaining -= len;
+      int at = i * RECORD_ENTRY;
+      Future<Result> f;
+      if (record[at] == 1) {
+        f = CompletableFuture.completedFuture(new Result(null, 0, false, true, null, null));
+      } else {
+        String key = hex.formatHex(record, at + 1, at + RECORD_ENTRY);
+        long from = (long) i * blockSize;
+        f = pool.submit(() -> cached(entry, from, len, key));
       }
-    } catch (IOException e) {
-      throw new IOException(
-          "comparing " + a.path() + " with " + b.path() + ": " + e.getMessage(), e);
+      pending.add(new Pending(f, Kind.BLOCK, fd, i));
+      drain(false);
     }
+  }
+
+  /** The block {@code key} of {@code entry} at {@code from}: from the cache, else compressed. */
+  private Result cached(TreeEntry entry, long from, int len, String key) throws IOException {
+    BlockCache.Hit hit = cache.get(digests.get(), key);
+    if (hit != null && !hit.uncompressed()) {
+      return new Result(hit.bytes(), hit.length(), false, false, null, null)
+          .at(hit.offset())
+          .withKey(key);
+    }
+    byte[] block = inputBuffer();
+    try (InputStream in = entry.content().openAt(from)) {
+      readFully(in, block, len, entry);
+    } catch (IOException e) {
+      throw new IOException(entry.path() + " (" + entry.content() + "): " + e.getMessage(), e);
+    }
+    if (hit != null) {
+      return new Result(block, len, true, false, block, null).withKey(key);
+    }
+    return compress(block, len, true);
   }
 
   private void submitBlock(FileData fd, int index, byte[] block, int len) throws IOException {
@@ -375,14 +505,84 @@ final class DataWriter implements AutoCloseable {
     drain(false);
   }
 
-  private void addToFragment(FileData fd, byte[] bytes, int length) throws IOException {
+  /**
+   * Adds a tail of {@code length} bytes to the fragment block: from {@link #tailBuffer}, or with
+   * {@code entry}, its bytes from {@code from} on, read when the block is made.
+   */
+  private void addToFragment(FileData fd, int length, TreeEntry entry, long from, byte[] sha256)
+      throws IOException {
     if (fragmentFill + length > blockSize) {
       flushFragment();
     }
     fd.fragment = fragmentCount;
     fd.fragmentOffset = fragmentFill;
-    System.arraycopy(bytes, 0, fragment, fragmentFill, length);
+    if (entry == null) {
+      System.arraycopy(tailBuffer, 0, fragment, fragmentFill, length);
+      fragmentAllDeferred = false;
+    } else {
+      pieces.add(new Piece(entry, from, fragmentFill, length, sha256));
+    }
     fragmentFill += length;
+  }
+
+  /**
+   * The fragment block {@code block[0, len)}: when every tail in it is deferred and known by its
+   * file's digest, from the cache's fragment record (key: the settings and each tail's file digest,
+   * offset in the file, offset in the block and length; data: the block's key); else, and when the
+   * block is not in the cache, its deferred tails are read and it is compressed (and the record
+   * stored).
+   */
+  private Result fragmentBlock(byte[] block, int len, List<Piece> ps, boolean all)
+      throws IOException {
+    MessageDigest md = digests.get();
+    String fk = null;
+    String storedUncompressed = null;
+    if (all) {
+      md.reset();
+      md.update(cacheSettings);
+      md.update(
+          ("fragment " + len + " tails " + ps.size() + "\n")
+              .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      ByteBuffer b = ByteBuffer.allocate(32 + 8 + 4 + 4);
+      for (Piece p : ps) {
+        b.clear();
+        b.put(p.sha256).putLong(p.from).putInt(p.offset).putInt(p.length);
+        md.update(b.array());
+      }
+      fk = HexFormat.of().formatHex(md.digest());
+      byte[] record = cache.getRecord(md, fk);
+      if (record != null && record.length == 32) {
+        String key = HexFormat.of().formatHex(record);
+        BlockCache.Hit hit = cache.get(md, key);
+        if (hit != null && !hit.uncompressed()) {
+          return new Result(hit.bytes(), hit.length(), false, false, block, null)
+              .at(hit.offset())
+              .withKey(key);
+        }
+        if (hit != null) {
+          storedUncompressed = key; // the block as its tails are: read them, nothing to compress
+        }
+      }
+    }
+    for (Piece p : ps) {
+      try (InputStream in = p.entry.content().openAt(p.from)) {
+        readFully(in, block, p.offset, p.length, p.entry);
+        if (in.read() >= 0) {
+          throw new IOException("grew while being read (expected " + p.entry.size() + " bytes)");
+        }
+      } catch (IOException e) {
+        throw new IOException(
+            p.entry.path() + " (" + p.entry.content() + "): " + e.getMessage(), e);
+      }
+    }
+    if (storedUncompressed != null) {
+      return new Result(block, len, true, false, block, null).withKey(storedUncompressed);
+    }
+    Result r = compress(block, len, false);
+    if (fk != null && r.key != null) {
+      cache.putRecord(md, fk, HexFormat.of().parseHex(r.key));
+    }
+    return r;
   }
 
   private void flushFragment() throws IOException {
@@ -391,7 +591,14 @@ final class DataWriter implements AutoCloseable {
     }
     byte[] block = fragment;
     int len = fragmentFill;
-    Future<Result> f = fragmentPool.submit(() -> compress(block, len, false));
+    List<Piece> ps = pieces;
+    boolean all = fragmentAllDeferred;
+    Future<Result> f =
+        ps.isEmpty()
+            ? fragmentPool.submit(() -> compress(block, len, false))
+            : fragmentPool.submit(() -> fragmentBlock(block, len, ps, all));
+    pieces = new ArrayList<>();
+    fragmentAllDeferred = true;
     pending.add(new Pending(f, Kind.FRAGMENT, null, fragmentCount, fragmentContinuesRun));
     fragmentContinuesRun = true;
     fragmentCount++;
@@ -412,8 +619,10 @@ final class DataWriter implements AutoCloseable {
       BlockCache.Hit hit = cache.get(md, key);
       if (hit != null) {
         return hit.uncompressed()
-            ? new Result(block, len, true, false, block, null)
-            : new Result(hit.data(), hit.data().length, false, false, block, null);
+            ? new Result(block, len, true, false, block, null).withKey(key)
+            : new Result(hit.bytes(), hit.length(), false, false, block, null)
+                .at(hit.offset())
+                .withKey(key);
       }
     }
     Codec c = codec.get();
@@ -427,9 +636,9 @@ final class DataWriter implements AutoCloseable {
       cache.put(md, key, n <= 0, dst, n);
     }
     if (n > 0) {
-      return new Result(dst, n, false, false, block, dst);
+      return new Result(dst, n, false, false, block, dst).withKey(key);
     }
-    return new Result(block, len, true, false, block, dst);
+    return new Result(block, len, true, false, block, dst).withKey(key);
   }
 
   private boolean allZero(byte[] b, int len) {
@@ -474,6 +683,7 @@ final class DataWriter implements AutoCloseable {
             p.file.blockSizes[p.index] = r.length | (r.uncompressed ? UNCOMPRESSED_BIT : 0);
             dataBlocks++;
           }
+          noteKey(p.file, p.index, r);
           break;
         case FRAGMENT:
           if (!(p.continuesRun && lastWasFragment)) {
@@ -499,6 +709,10 @@ final class DataWriter implements AutoCloseable {
             lastWasFragment = false;
             sparseBlocks -= countSparse(p.file);
           }
+          break;
+        case SKIP:
+          align();
+          lastWasFragment = false;
           break;
         default:
           throw new IllegalStateException();
@@ -537,6 +751,35 @@ final class DataWriter implements AutoCloseable {
     }
   }
 
+  /**
+   * Notes block {@code index}'s key for {@code f}'s file record and stores the record once every
+   * block is known (a block without a key, e.g. stored when the cache was full, means no record).
+   */
+  private void noteKey(FileData f, int index, Result r) {
+    if (f.blockKeys == null) {
+      return;
+    }
+    if (!r.sparse && r.key == null) {
+      f.blockKeys = null;
+      return;
+    }
+    f.blockKeys[index] = r.sparse ? null : r.key;
+    if (++f.keysSeen < f.blockKeys.length) {
+      return;
+    }
+    byte[] record = new byte[f.blockKeys.length * RECORD_ENTRY];
+    HexFormat hex = HexFormat.of();
+    for (int i = 0; i < f.blockKeys.length; i++) {
+      if (f.blockKeys[i] == null) {
+        record[i * RECORD_ENTRY] = 1;
+      } else {
+        System.arraycopy(hex.parseHex(f.blockKeys[i]), 0, record, i * RECORD_ENTRY + 1, 32);
+      }
+    }
+    cache.putRecord(digests.get(), f.recordKey, record);
+    f.blockKeys = null;
+  }
+
   private static long countStored(FileData f) {
     long n = 0;
     for (int s : f.blockSizes) {
@@ -563,7 +806,7 @@ final class DataWriter implements AutoCloseable {
   }
 
   private void write(Result r) throws IOException {
-    ByteBuffer bb = ByteBuffer.wrap(r.data, 0, r.length);
+    ByteBuffer bb = ByteBuffer.wrap(r.data, r.offset, r.length);
     while (bb.hasRemaining()) {
       out.write(bb);
     }

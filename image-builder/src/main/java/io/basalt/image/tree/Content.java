@@ -27,6 +27,34 @@ public interface Content {
    */
   InputStream open() throws IOException;
 
+  /**
+   * Opens a fresh stream over the content from byte {@code offset} on (to the end).
+   *
+   * @throws IOException if the source cannot be read
+   * @throws IllegalArgumentException if {@code offset} is outside {@code [0, size()]}
+   */
+  default InputStream openAt(long offset) throws IOException {
+    if (offset < 0 || offset > size()) {
+      throw new IllegalArgumentException("offset " + offset + " outside 0.." + size());
+    }
+    InputStream in = open();
+    try {
+      in.skipNBytes(offset);
+    } catch (IOException | RuntimeException e) {
+      in.close();
+      throw e;
+    }
+    return in;
+  }
+
+  /**
+   * SHA-256 of the bytes {@link #open()} delivers when it is known without reading them (from a
+   * content index made with the source), else null. A new array each call.
+   */
+  default byte[] sha256() {
+    return null;
+  }
+
   /** Content held in memory (the array is copied). */
   static Content ofBytes(byte[] bytes) {
     byte[] copy = bytes.clone();
@@ -107,6 +135,18 @@ public interface Content {
           count(n);
         }
         return n;
+      }
+
+      @Override
+      public long skip(long n) throws IOException {
+        long k = super.skip(n);
+        if (k > 0) {
+          seen += k;
+          if (seen > size) {
+            throw new ContentChangedException(what, size, seen);
+          }
+        }
+        return k;
       }
 
       private void count(int n) throws ContentChangedException {

@@ -38,6 +38,21 @@ public final class FileTree implements Iterable<TreeEntry> {
     return TarTreeReader.read(tar);
   }
 
+  /**
+   * Makes the content index of {@code tar} ({@code <tar>.index}: SHA-256 of every file, so that
+   * {@link Content#sha256()} of the trees {@link #readTar} reads from it is known without reading
+   * the files) unless a valid one is there. Only for a tar that never changes afterwards.
+   *
+   * @return whether an index was made
+   * @throws IOException if the tar cannot be read or the index not written
+   */
+  public static boolean indexTar(Path tar) throws IOException {
+    return TarIndex.ensure(tar);
+  }
+
+  /** The content index of a tar is {@code <tar>} followed by this. */
+  public static final String INDEX_SUFFIX = TarIndex.SUFFIX;
+
   /** A new, empty builder (the root directory "/" is added on build if missing). */
   public static Builder builder() {
     return new Builder();

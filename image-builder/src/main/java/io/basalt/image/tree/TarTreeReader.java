@@ -2,7 +2,11 @@ package io.basalt.image.tree;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -37,6 +41,8 @@ final class TarTreeReader {
    */
   static FileTree read(Path tar) throws IOException {
     Map<Long, Map<String, byte[]>> xattrs = scanPaxXattrs(tar);
+    Map<Long, TarIndex.Digest> digests = TarIndex.read(tar);
+    Source source = new Source(tar);
     FileTree.Builder b = FileTree.builder();
     try (SeekableByteChannel ch = Files.newByteChannel(tar, StandardOpenOption.READ);
         TarFile tf = new TarFile(ch, BLOCK * 20, BLOCK, "UTF-8", false)) {
@@ -71,9 +77,12 @@ final class TarTreeReader {
         } else if (te.isFIFO()) {
           e = TreeEntry.fifo(path);
         } else if (te.isFile()) {
+          TarIndex.Digest d = digests.get(te.getDataOffset());
+          byte[] sha = d != null && d.size() == te.getSize() ? d.sha256() : null;
           e =
               TreeEntry.regular(
-                  path, new TarContent(tar, te.getDataOffset(), te.getSize(), te.getName()));
+                  path,
+                  new TarContent(source, te.getDataOffset(), te.getSize(), te.getName(), sha));
         } else {
           throw new IOException(where + ": unsupported tar entry type");
         }
@@ -297,18 +306,93 @@ final class TarTreeReader {
     return new String(out.toByteArray(), StandardCharsets.UTF_8);
   }
 
-  /** Bytes of one tar entry, read in place; each open uses its own channel. */
-  private static final class TarContent implements Content {
+  /**
+   * The tar of one tree, open once for all its files' contents (positional reads, so any number of
+   * streams and threads share it). Opened on first use; closed when the tree is unreachable; opened
+   * again if it was closed (a thread interrupted in a read closes a channel for everyone).
+   */
+  private static final class Source {
+    private static final Cleaner CLEANER = Cleaner.create();
+
     private final Path tar;
+    private final Object lock = new Object();
+    private FileChannel channel;
+    private long size;
+
+    Source(Path tar) {
+      this.tar = tar;
+    }
+
+    FileChannel channel() throws IOException {
+      synchronized (lock) {
+        if (channel == null || !channel.isOpen()) {
+          FileChannel ch = FileChannel.open(tar, StandardOpenOption.READ);
+          size = ch.size();
+          channel = ch;
+          CLEANER.register(this, new Closer(ch));
+        }
+        return channel;
+      }
+    }
+
+    long size() throws IOException {
+      synchronized (lock) {
+        channel();
+        return size;
+      }
+    }
+
+    /** Reads at {@code pos}; retries once in a fresh channel if another thread closed this one. */
+    int read(ByteBuffer b, long pos) throws IOException {
+      FileChannel ch = channel();
+      try {
+        return ch.read(b, pos);
+      } catch (ClosedChannelException e) {
+        if (e instanceof ClosedByInterruptException || Thread.currentThread().isInterrupted()) {
+          throw e;
+        }
+        return channel().read(b, pos);
+      }
+    }
+
+    @Override
+    public String toString() {
+      return tar.toString();
+    }
+  }
+
+  /** Closes a {@link Source}'s channel once the source is unreachable. */
+  private static final class Closer implements Runnable {
+    private final FileChannel channel;
+
+    Closer(FileChannel channel) {
+      this.channel = channel;
+    }
+
+    @Override
+    public void run() {
+      try {
+        channel.close();
+      } catch (IOException ignored) {
+        // nothing to do
+      }
+    }
+  }
+
+  /** Bytes of one tar entry, read in place through its tree's shared {@link Source}. */
+  private static final class TarContent implements Content {
+    private final Source tar;
     private final long offset;
     private final long size;
     private final String name;
+    private final byte[] sha256;
 
-    TarContent(Path tar, long offset, long size, String name) {
+    TarContent(Source tar, long offset, long size, String name, byte[] sha256) {
       this.tar = tar;
       this.offset = offset;
       this.size = size;
       this.name = name;
+      this.sha256 = sha256;
     }
 
     @Override
@@ -317,21 +401,27 @@ final class TarTreeReader {
     }
 
     @Override
+    public byte[] sha256() {
+      return sha256 == null ? null : sha256.clone();
+    }
+
+    @Override
     public InputStream open() throws IOException {
-      SeekableByteChannel ch = Files.newByteChannel(tar, StandardOpenOption.READ);
-      try {
-        if (ch.size() < offset + size) {
-          throw new IOException(
-              this + ": the tar is shorter than the entry (truncated or changed)");
-        }
-        ch.position(offset);
-      } catch (IOException e) {
-        ch.close();
-        throw e;
+      return openAt(0);
+    }
+
+    @Override
+    public InputStream openAt(long from) throws IOException {
+      if (from < 0 || from > size) {
+        throw new IllegalArgumentException("offset " + from + " outside 0.." + size);
+      }
+      if (tar.size() < offset + size) {
+        throw new IOException(this + ": the tar is shorter than the entry (truncated or changed)");
       }
       InputStream bounded =
           new InputStream() {
-            private long left = size;
+            private long left = size - from;
+            private long pos = offset + from;
 
             @Override
             public int read() throws IOException {
@@ -348,19 +438,23 @@ final class TarTreeReader {
               if (left <= 0) {
                 return -1;
               }
-              int n = ch.read(ByteBuffer.wrap(b, off, (int) Math.min(len, left)));
+              int n = tar.read(ByteBuffer.wrap(b, off, (int) Math.min(len, left)), pos);
               if (n > 0) {
                 left -= n;
+                pos += n;
               }
               return n;
             }
 
             @Override
-            public void close() throws IOException {
-              ch.close();
+            public long skip(long n) {
+              long k = Math.max(0, Math.min(n, left));
+              left -= k;
+              pos += k;
+              return k;
             }
           };
-      return Content.checked(bounded, size, toString());
+      return Content.checked(bounded, size - from, toString());
     }
 
     @Override

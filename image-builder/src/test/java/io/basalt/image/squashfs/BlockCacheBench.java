@@ -27,6 +27,8 @@ public final class BlockCacheBench {
         args[3].equals("none")
             ? null
             : new BlockCache(Path.of(args[3]), BlockCache.DEFAULT_MAX_BYTES);
+    // as the base tree cache does for its tars (once per tar; not timed, like the bootstrap)
+    FileTree.indexTar(tar);
     FileTree usr = UsrAssembler.usrTree(FileTree.readTar(tar));
     SquashfsOptions o =
         SquashfsOptions.builder()

@@ -8,8 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.common.jimfs.Configuration;
 import com.google.common.jimfs.Jimfs;
+import io.basalt.image.tree.Content;
+import io.basalt.image.tree.EntryType;
 import io.basalt.image.tree.FileTree;
+import io.basalt.image.tree.TreeEntry;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystem;
 import java.nio.file.Files;
@@ -71,6 +75,177 @@ class BlockCacheTest {
       assertArrayEquals(plain, image(t, o, warm));
       assertEquals(0, warm.stats().misses(), warm.stats().toString());
       assertEquals(cold.stats().stored(), warm.stats().hits());
+    }
+  }
+
+  /** Content that knows its SHA-256 (as from a tar's content index) and counts bytes read. */
+  static final class Indexed implements Content {
+    final Content inner;
+    final byte[] sha;
+    final java.util.concurrent.atomic.AtomicLong read;
+
+    Indexed(Content inner, java.util.concurrent.atomic.AtomicLong read) throws IOException {
+      this.inner = inner;
+      this.read = read;
+      try (InputStream in = inner.open()) {
+        this.sha = BlockCache.sha256().digest(in.readAllBytes());
+      }
+    }
+
+    @Override
+    public long size() {
+      return inner.size();
+    }
+
+    @Override
+    public byte[] sha256() {
+      return sha.clone();
+    }
+
+    @Override
+    public InputStream open() throws IOException {
+      return new java.io.FilterInputStream(inner.open()) {
+        @Override
+        public int read() throws IOException {
+          int b = super.read();
+          if (b >= 0) {
+            read.incrementAndGet();
+          }
+          return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+          int n = super.read(b, off, len);
+          if (n > 0) {
+            read.addAndGet(n);
+          }
+          return n;
+        }
+      };
+    }
+  }
+
+  /** {@code t} with every file's content {@link Indexed}, counting into {@code read}. */
+  static FileTree indexed(FileTree t, java.util.concurrent.atomic.AtomicLong read)
+      throws IOException {
+    FileTree.Builder b = t.toBuilder();
+    for (TreeEntry e : t) {
+      if (e.type() == EntryType.REGULAR) {
+        b.put(e.withContent(new Indexed(e.content(), read)));
+      }
+    }
+    return b.build();
+  }
+
+  /** Bytes of the tails that go to fragments: what a build must read of files it has seen. */
+  static long tails(FileTree t, int blockSize) {
+    return t.stream()
+        .filter(e -> e.type() == EntryType.REGULAR)
+        .mapToLong(e -> e.size() % blockSize)
+        .sum();
+  }
+
+  @Test
+  void knownContentDigestsGiveTheSameBytesAndAWarmBuildReadsOnlyTails() throws IOException {
+    FileTree plainTree = StableLayoutTest.tree(true, "VERSION_ID=1\n");
+    // duplicates, with and without full blocks, and a file of zeros (sparse blocks)
+    FileTree.Builder withDups = plainTree.toBuilder();
+    withDups.put(plainTree.get("/d03/big03").withPath("/d03/big03-copy"));
+    withDups.put(plainTree.get("/d04/f04").withPath("/d04/f04-copy"));
+    withDups.putWithParents(
+        TreeEntry.regular("/z/zeros", Content.ofBytes(new byte[3 * 131072 + 5])));
+    plainTree = withDups.build();
+    SquashfsOptions o = options(SquashfsCompression.ZSTD);
+    byte[] plain = Images.bytes(new SquashfsWriter(o), plainTree);
+    java.util.concurrent.atomic.AtomicLong read = new java.util.concurrent.atomic.AtomicLong();
+    FileTree t = indexed(plainTree, read);
+    assertArrayEquals(plain, Images.bytes(new SquashfsWriter(o), t), "indexed, no cache");
+    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
+      Path root = fs.getPath("/c");
+      BlockCache cold = new BlockCache(root, 1L << 30);
+      assertArrayEquals(plain, image(t, o, cold), "cold");
+      read.set(0);
+      BlockCache warm = new BlockCache(root, 1L << 30);
+      assertArrayEquals(plain, image(t, o, warm), "warm");
+      assertEquals(0, warm.stats().misses(), warm.stats().toString());
+      long tails = tails(t, o.blockSize());
+      assertTrue(read.get() <= tails, read.get() + " bytes read, tails " + tails);
+      assertTrue(tails < t.contentBytes() / 2, "the tree has full blocks to skip");
+    }
+  }
+
+  @Test
+  void aWarmBuildOfCompressibleKnownFilesReadsNothing() throws IOException {
+    FileTree.Builder b = FileTree.builder();
+    for (int i = 0; i < 40; i++) {
+      StringBuilder text = new StringBuilder();
+      int size = 2000 + i * 9000;
+      for (int line = 0; text.length() < size; line++) {
+        text.append("file ").append(i).append(" line ").append(line).append('\n');
+      }
+      b.putWithParents(
+          TreeEntry.regular(
+              "/t/f" + i, Content.ofBytes(text.toString().getBytes(StandardCharsets.UTF_8))));
+    }
+    FileTree plainTree = b.build();
+    SquashfsOptions o = options(SquashfsCompression.ZSTD);
+    byte[] plain = Images.bytes(new SquashfsWriter(o), plainTree);
+    java.util.concurrent.atomic.AtomicLong read = new java.util.concurrent.atomic.AtomicLong();
+    FileTree t = indexed(plainTree, read);
+    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
+      Path root = fs.getPath("/c");
+      assertArrayEquals(plain, image(t, o, new BlockCache(root, 1L << 30)), "cold");
+      read.set(0);
+      BlockCache warm = new BlockCache(root, 1L << 30);
+      assertArrayEquals(plain, image(t, o, warm), "warm");
+      assertEquals(0, warm.stats().misses(), warm.stats().toString());
+      assertEquals(0, read.get(), "bytes read by the warm build");
+    }
+  }
+
+  @Test
+  void aDamagedRecordOrAnEvictedBlockIsRecompressedFromTheFile() throws IOException {
+    FileTree t =
+        indexed(
+            StableLayoutTest.tree(true, "VERSION_ID=1\n"),
+            new java.util.concurrent.atomic.AtomicLong());
+    SquashfsOptions o = options(SquashfsCompression.ZSTD);
+    byte[] plain = Images.bytes(new SquashfsWriter(o), t);
+    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
+      Path root = fs.getPath("/c");
+      image(t, o, new BlockCache(root, 1L << 30));
+      List<Path> all = entries(root);
+      int records = 0;
+      int deleted = 0;
+      for (int i = 0; i < all.size(); i++) {
+        Path p = all.get(i);
+        byte[] b = Files.readAllBytes(p);
+        if (b[4] == 2) { // a file record: one bit flipped
+          b[b.length - 1] ^= 1;
+          Files.write(p, b);
+          records++;
+        } else if (i % 3 == 0) { // a block: gone, as if evicted
+          Files.delete(p);
+          deleted++;
+        }
+      }
+      assertTrue(records >= 12 && deleted > 10, records + " records, " + deleted + " deleted");
+      BlockCache c = new BlockCache(root, 1L << 30);
+      assertArrayEquals(plain, image(t, o, c));
+      assertEquals(records, c.stats().corrupt(), c.stats().toString());
+      BlockCache again = new BlockCache(root, 1L << 30);
+      assertArrayEquals(plain, image(t, o, again));
+      assertEquals(0, again.stats().misses(), "replaced: " + again.stats());
+      // records intact, blocks gone: taken from the file
+      for (Path p : entries(root)) {
+        if (Files.readAllBytes(p)[4] != 2) {
+          Files.delete(p);
+        }
+      }
+      BlockCache blocksGone = new BlockCache(root, 1L << 30);
+      assertArrayEquals(plain, image(t, o, blocksGone));
+      assertTrue(blocksGone.stats().hits() >= records, blocksGone.stats().toString());
     }
   }
 
@@ -155,6 +330,42 @@ class BlockCacheTest {
       assertEquals(0, c.stats().stored());
       assertEquals(c.stats().misses(), c.stats().dropped());
       assertTrue(entries(root).isEmpty());
+    }
+  }
+
+  @Test
+  void theTallySparesAListingUntilTheBoundMayBeExceededOrEnoughBuildsPassed() throws IOException {
+    SquashfsOptions o = options(SquashfsCompression.ZSTD);
+    FileTree small =
+        FileTree.builder()
+            .putWithParents(
+                TreeEntry.regular("/x/a", Content.ofBytes(StableLayoutTest.data(5, 300_000))))
+            .build();
+    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
+      Path root = fs.getPath("/c");
+      image(small, o, new BlockCache(root, 1L << 20));
+      long own = size(entries(root));
+      // an entry no build of this cache accounted for (as from a build that died), past the bound
+      Path foreign = root.resolve("ab").resolve("ab" + "0".repeat(62));
+      Files.createDirectories(foreign.getParent());
+      Files.write(foreign, new byte[(1 << 20) - (int) own + 1]);
+      Files.setLastModifiedTime(foreign, java.nio.file.attribute.FileTime.fromMillis(0));
+      int builds = 1;
+      while (Files.exists(foreign)) {
+        image(small, o, new BlockCache(root, 1L << 20));
+        builds++;
+        assertTrue(builds <= BlockCache.TALLY_BUILDS + 1, "listed after " + builds + " builds");
+      }
+      assertEquals(BlockCache.TALLY_BUILDS + 1, builds, "not listed while the tally was low");
+      assertEquals(own, size(entries(root)));
+      // a build that adds more than the tally leaves room for lists and evicts at once
+      FileTree bigger =
+          FileTree.builder()
+              .putWithParents(
+                  TreeEntry.regular("/x/b", Content.ofBytes(StableLayoutTest.data(6, 1_500_000))))
+              .build();
+      image(bigger, o, new BlockCache(root, 1L << 20));
+      assertTrue(size(entries(root)) <= 1L << 20, "bound kept");
     }
   }
 

@@ -2,6 +2,8 @@ package io.basalt.image.tree;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -165,6 +167,69 @@ class TarTreeReaderTest {
       Files.write(p, java.util.Arrays.copyOf(tar, 3000));
       IOException e = assertThrows(IOException.class, () -> bigE.content().open().readAllBytes());
       assertTrue(e.getMessage().contains("usr/bin/big"), e.getMessage());
+    }
+  }
+
+  @Test
+  void theContentIndexGivesEachFilesDigestAndOnlyForItsOwnTar() throws IOException {
+    byte[] a = "alpha".getBytes(StandardCharsets.UTF_8);
+    byte[] big = new byte[300_000];
+    for (int i = 0; i < big.length; i++) {
+      big[i] = (byte) (i * 7 + i / 1000);
+    }
+    byte[] tar =
+        new TarBuilder()
+            .entry("./usr/", '5', 0755, 0, 0, 100, "", 0, 0, new byte[0])
+            .entry("./usr/a", '0', 0644, 0, 0, 100, "", 0, 0, a)
+            .entry("./usr/big", '0', 0644, 0, 0, 100, "", 0, 0, big)
+            .entry("./usr/empty", '0', 0644, 0, 0, 100, "", 0, 0, new byte[0])
+            .entry("./usr/a2", '1', 0644, 0, 0, 100, "./usr/a", 0, 0, new byte[0])
+            .finish();
+    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
+      Path p = fs.getPath("/base.tar");
+      Files.write(p, tar);
+      assertNull(TarTreeReader.read(p).get("/usr/a").content().sha256(), "no index yet");
+      assertTrue(FileTree.indexTar(p));
+      assertFalse(FileTree.indexTar(p), "made once");
+      FileTree t = TarTreeReader.read(p);
+      java.security.MessageDigest md = TarIndex.sha256();
+      assertArrayEquals(md.digest(a), t.get("/usr/a").content().sha256());
+      assertArrayEquals(md.digest(big), t.get("/usr/big").content().sha256());
+      assertArrayEquals(md.digest(new byte[0]), t.get("/usr/empty").content().sha256());
+      try (InputStream in = t.get("/usr/big").content().openAt(200_000)) {
+        assertArrayEquals(
+            java.util.Arrays.copyOfRange(big, 200_000, big.length), in.readAllBytes());
+      }
+
+      // a damaged index is ignored
+      Path index = fs.getPath("/base.tar" + FileTree.INDEX_SUFFIX);
+      byte[] good = Files.readAllBytes(index);
+      byte[] bad = good.clone();
+      bad[bad.length / 2] ^= 1;
+      Files.write(index, bad);
+      assertNull(TarTreeReader.read(p).get("/usr/big").content().sha256());
+      Files.write(index, good);
+      assertArrayEquals(md.digest(big), TarTreeReader.read(p).get("/usr/big").content().sha256());
+
+      // another tar in its place (same size, other bytes): the index is not its index
+      big[5] ^= 1;
+      byte[] other =
+          new TarBuilder()
+              .entry("./usr/", '5', 0755, 0, 0, 100, "", 0, 0, new byte[0])
+              .entry("./usr/a", '0', 0644, 0, 0, 100, "", 0, 0, a)
+              .entry("./usr/big", '0', 0644, 0, 0, 100, "", 0, 0, big)
+              .entry("./usr/empty", '0', 0644, 0, 0, 100, "", 0, 0, new byte[0])
+              .entry("./usr/a2", '1', 0644, 0, 0, 100, "./usr/a", 0, 0, new byte[0])
+              .finish();
+      assertEquals(tar.length, other.length);
+      Path tmp = fs.getPath("/base.tar.new");
+      Files.write(tmp, other);
+      Files.setLastModifiedTime(tmp, Files.getLastModifiedTime(p));
+      Files.move(tmp, p, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      FileTree replaced = TarTreeReader.read(p);
+      assertNull(replaced.get("/usr/big").content().sha256());
+      assertTrue(FileTree.indexTar(p));
+      assertArrayEquals(md.digest(big), TarTreeReader.read(p).get("/usr/big").content().sha256());
     }
   }
 
