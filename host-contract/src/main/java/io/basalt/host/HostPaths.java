@@ -38,13 +38,6 @@ public final class HostPaths {
   public static final String SWARM_CONF = ETC + "/swarm.conf";
 
   /**
-   * The swarm node ID this engine had when {@code basaltctl swarm join} last saw it active: a node
-   * with this record was a member, so a swarm error there is left to an operator; without it, an
-   * error is a join that never completed, which the next run leaves and retries.
-   */
-  public static final String SWARM_MEMBER = STATE + "/swarm-member";
-
-  /**
    * The etcd member's settings ({@code Environment="ETCD_*=..."} lines): cloud-config writes it
    * from {@code coreos.etcd2}, {@code basaltctl status} reads the member's client URLs from it.
    */

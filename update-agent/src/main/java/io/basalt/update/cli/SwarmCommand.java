@@ -122,7 +122,6 @@ final class SwarmCommand implements Runnable {
                           new DockerCli(docker, Duration.ofMinutes(5)),
                           conf,
                           nodeName(),
-                          HostPaths.under(root, HostPaths.SWARM_MEMBER),
                           timing,
                           Clock.systemUTC(),
                           out::println)

@@ -1,13 +1,10 @@
 package io.basalt.update.swarm;
 
-import io.basalt.host.AtomicFiles;
 import io.basalt.host.SwarmConf;
 import io.basalt.update.lock.EtcdClient;
 import io.basalt.update.lock.KeyValue;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -31,12 +28,7 @@ import java.util.function.Consumer;
  * one transaction guarded by its {@code init} key, and revokes the lease. Every other node waits
  * (bounded) for its role's token and joins. A winner that dies before publishing stops renewing the
  * lease, its {@code init} key goes when the lease ends, and the next manager to try takes over.
- * Every run that sees the engine active records its node ID ({@code memberRecord}). An engine in
- * swarm state {@code error} without that record never completed a join (for example, the managers
- * could not reach it in time, "can't initialize raft node"): the engine stays in that state for
- * good, so the run leaves it ({@code docker swarm leave --force}) and meets the swarm again. With
- * the record the node was a member, and leaving would drop its swarm state: that is left to an
- * operator. Tokens are never logged. One instance per run; not thread-safe.
+ * Tokens are never logged. One instance per run; not thread-safe.
  */
 public final class SwarmJoin {
 
@@ -80,11 +72,9 @@ public final class SwarmJoin {
   private final Clock clock;
   private final Consumer<String> log;
   private final String prefix;
-  private final Path memberRecord;
 
   /**
    * @param nodeName how this machine is named in the {@code init} key (its host name)
-   * @param memberRecord where the node ID seen active is kept ({@code HostPaths.SWARM_MEMBER})
    * @param log receives one line per step (never a token)
    */
   public SwarmJoin(
@@ -92,11 +82,9 @@ public final class SwarmJoin {
       Docker docker,
       SwarmConf conf,
       String nodeName,
-      Path memberRecord,
       Timing timing,
       Clock clock,
       Consumer<String> log) {
-    this.memberRecord = memberRecord;
     this.etcd = etcd;
     this.docker = docker;
     this.conf = conf;
@@ -144,30 +132,10 @@ public final class SwarmJoin {
                 + (info.manager() ? "manager" : "worker")
                 + " node "
                 + info.nodeId());
-        recordMember(info);
         labels(info);
         return Outcome.ALREADY_IN_SWARM;
       }
       case "inactive" -> {
-        return meet();
-      }
-      case "error" -> {
-        Optional<String> was = member();
-        if (was.isPresent()) {
-          throw new IOException(
-              "docker's swarm state is error, and this engine was node "
-                  + was.get()
-                  + " of the swarm ("
-                  + memberRecord
-                  + "): not leaving it by itself; see docker info, then docker swarm leave"
-                  + " --force and remove "
-                  + memberRecord
-                  + " to join afresh");
-        }
-        log.accept(
-            "docker's swarm state is error and this engine was never a member here (a join"
-                + " that did not complete): leaving it, then meeting the swarm again");
-        docker.leave();
         return meet();
       }
       case "locked" ->
@@ -203,7 +171,6 @@ public final class SwarmJoin {
         docker.join(text(token.get()), conf.advertiseAddr(), remote);
         Docker.SwarmInfo info = docker.info();
         log.accept("joined as node " + info.nodeId());
-        recordMember(info);
         labels(info);
         return Outcome.JOINED;
       }
@@ -305,31 +272,8 @@ public final class SwarmJoin {
         log.accept("revoking the lease of " + initKey() + " failed: " + e.getMessage());
       }
     }
-    Docker.SwarmInfo info = docker.info();
-    recordMember(info);
-    labels(info);
+    labels(docker.info());
     return true;
-  }
-
-  /** The node ID recorded when this engine was last seen active, if any. */
-  private Optional<String> member() throws IOException {
-    if (!Files.isRegularFile(memberRecord)) {
-      return Optional.empty();
-    }
-    String id = Files.readString(memberRecord, StandardCharsets.UTF_8).strip();
-    return Optional.of(id.isEmpty() ? "(unknown)" : id);
-  }
-
-  /** Records that this engine is active in a swarm as {@code info}'s node (once per node ID). */
-  private void recordMember(Docker.SwarmInfo info) throws IOException {
-    if (!info.state().equals("active") || info.nodeId().isEmpty()) {
-      return;
-    }
-    if (member().filter(info.nodeId()::equals).isPresent()) {
-      return;
-    }
-    Files.createDirectories(memberRecord.toAbsolutePath().getParent());
-    AtomicFiles.write(memberRecord, (info.nodeId() + "\n").getBytes(StandardCharsets.UTF_8));
   }
 
   /**

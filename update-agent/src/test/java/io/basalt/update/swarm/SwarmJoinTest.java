@@ -4,18 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.common.jimfs.Configuration;
-import com.google.common.jimfs.Jimfs;
 import io.basalt.host.SwarmConf;
 import io.basalt.update.lock.EtcdClient;
 import io.basalt.update.lock.EtcdConfig;
 import io.basalt.update.lock.EtcdUnavailableException;
 import java.io.IOException;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.FileSystem;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -28,8 +22,6 @@ import org.junit.jupiter.api.Test;
 class SwarmJoinTest {
 
   private final List<String> log = new ArrayList<>();
-  private final FileSystem fs = Jimfs.newFileSystem(Configuration.unix());
-  private final Path record = fs.getPath("/var/lib/basalt/swarm-member");
 
   private static EtcdClient deadEtcd() throws IOException {
     int port;
@@ -50,7 +42,6 @@ class SwarmJoinTest {
         docker,
         conf,
         "node5",
-        record,
         new SwarmJoin.Timing(Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofMillis(50)),
         Clock.systemUTC(),
         log::add);
@@ -105,47 +96,5 @@ class SwarmJoinTest {
     assertEquals("[fd00::1]:2377", SwarmJoin.remoteAddr("fd00::1"));
     TreeMap<String, String> labels = new TreeMap<>(Map.of("zone", "a", "rack", "1=2"));
     assertEquals(labels, SwarmJoin.parseLabels(SwarmJoin.renderLabels(labels)));
-  }
-
-  @Test
-  void anActiveNodeRecordsItsIdOnce() throws Exception {
-    FakeSwarm.Node n = new FakeSwarm().member("n5", true);
-    try (EtcdClient etcd = deadEtcd()) {
-      join(n, SwarmConf.Role.MANAGER, etcd).run();
-      join(n, SwarmConf.Role.MANAGER, etcd).run();
-    }
-    assertEquals("n5\n", Files.readString(record, StandardCharsets.UTF_8));
-  }
-
-  @Test
-  void aSwarmErrorOfAJoinThatNeverCompletedIsLeftAndTheNodeMeetsTheSwarmAgain() throws Exception {
-    FakeSwarm swarm = new FakeSwarm();
-    FakeSwarm.Node first = swarm.node("n1");
-    FakeSwarm.Node n = swarm.node("n5");
-    n.state = "error"; // "manager stopped: can't initialize raft node: ... DeadlineExceeded"
-    try (EtcdClient etcd = deadEtcd()) {
-      // etcd is down: the node leaves the failed join, then needs etcd to meet the swarm
-      assertThrows(
-          EtcdUnavailableException.class, () -> join(n, SwarmConf.Role.MANAGER, etcd).run());
-    }
-    assertEquals(List.of("swarm leave --force"), n.changes());
-    assertEquals("inactive", n.state);
-    assertTrue(Files.notExists(record));
-    assertTrue(first.calls().isEmpty());
-  }
-
-  @Test
-  void aSwarmErrorOfAFormerMemberIsLeftToAnOperator() throws Exception {
-    FakeSwarm.Node n = new FakeSwarm().node("n5");
-    n.state = "error";
-    Files.createDirectories(record.getParent());
-    Files.writeString(record, "n5\n");
-    try (EtcdClient etcd = deadEtcd()) {
-      IOException e =
-          assertThrows(IOException.class, () -> join(n, SwarmConf.Role.MANAGER, etcd).run());
-      assertTrue(e.getMessage().contains("was node n5"), e.getMessage());
-      assertTrue(e.getMessage().contains("swarm leave --force"), e.getMessage());
-    }
-    assertEquals(List.of(), n.changes());
   }
 }
