@@ -1,16 +1,15 @@
 package io.basalt.image.tree;
 
+import io.basalt.host.AtomicFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.SeekableByteChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
@@ -18,7 +17,6 @@ import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarFile;
 
@@ -38,8 +36,6 @@ final class TarIndex {
   static final String SUFFIX = ".index";
 
   private static final int BLOCK = 512;
-  private static final long PID = ProcessHandle.current().pid();
-  private static final AtomicLong TEMPS = new AtomicLong();
 
   /** One file's digest as the index holds it. */
   record Digest(long size, byte[] sha256) {}
@@ -167,21 +163,13 @@ final class TarIndex {
     md.reset();
     byte[] body = bytes.toByteArray();
     byte[] sum = md.digest(body);
-    Path index = indexOf(tar);
-    Path tmp =
-        index.resolveSibling(
-            "." + index.getFileName() + "." + PID + "." + TEMPS.incrementAndGet() + ".tmp");
-    try {
-      Files.write(tmp, body, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-      Files.write(tmp, sum, StandardOpenOption.APPEND);
-      try {
-        Files.move(tmp, index, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException ex) {
-        throw new IOException("cannot rename " + tmp + " to " + index + " atomically", ex);
-      }
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+    AtomicFiles.writeOutput(
+        indexOf(tar),
+        tmp -> {
+          Files.write(tmp, body);
+          Files.write(tmp, sum, StandardOpenOption.APPEND);
+          return null;
+        });
     return true;
   }
 }
