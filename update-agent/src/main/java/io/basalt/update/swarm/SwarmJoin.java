@@ -125,6 +125,10 @@ public final class SwarmJoin {
    */
   public Outcome run() throws IOException, InterruptedException {
     Docker.SwarmInfo info = docker.info();
+    if (info.state().equals("pending")) {
+      log.accept("docker's swarm state is pending (a join under way); waiting for it to settle");
+      info = settle(clock.instant().plus(timing.tokenWait()));
+    }
     switch (info.state()) {
       case "active" -> {
         log.accept(
@@ -168,8 +172,7 @@ public final class SwarmJoin {
         String remote = text(addr.get());
         log.accept(
             "joining swarm '" + conf.cluster() + "' as " + role.word() + " through " + remote);
-        docker.join(text(token.get()), conf.advertiseAddr(), remote);
-        Docker.SwarmInfo info = docker.info();
+        Docker.SwarmInfo info = join(text(token.get()), remote);
         log.accept("joined as node " + info.nodeId());
         labels(info);
         return Outcome.JOINED;
@@ -194,6 +197,72 @@ public final class SwarmJoin {
                 + (init.isPresent()
                     ? " is held by " + text(init.get()) + ", still initialising"
                     : " is free: no manager has started initialising"));
+      }
+      Thread.sleep(timing.poll().toMillis());
+    }
+  }
+
+  /**
+   * Joins through {@code remote} and returns the engine's state once it is in the swarm. {@code
+   * docker swarm join} gives up waiting after its own timeout while the engine goes on joining in
+   * the background (state {@code pending}); a busy manager makes that common. So a failed join is
+   * judged by the engine's state, not by the command: pending is waited for (at most {@link
+   * Timing#tokenWait()}), active is a join, anything else fails with docker's message.
+   */
+  private Docker.SwarmInfo join(String token, String remote)
+      throws IOException, InterruptedException {
+    try {
+      docker.join(token, conf.advertiseAddr(), remote);
+      return docker.info();
+    } catch (IOException failed) {
+      Docker.SwarmInfo info;
+      try {
+        info = docker.info();
+      } catch (IOException asking) {
+        failed.addSuppressed(asking);
+        throw failed;
+      }
+      if (info.state().equals("pending")) {
+        log.accept(
+            "docker swarm join returned before the join completed ("
+                + failed.getMessage()
+                + "); docker goes on in the background: waiting for it to settle");
+        info = settle(clock.instant().plus(timing.tokenWait()));
+      }
+      if (info.state().equals("active")) {
+        return info;
+      }
+      throw new IOException(
+          "joining swarm '"
+              + conf.cluster()
+              + "' through "
+              + remote
+              + " failed: "
+              + failed.getMessage()
+              + "; docker's swarm state is now "
+              + info.state()
+              + (info.state().equals("error")
+                  ? " (see docker info; when a manager's docker node ls lists this machine as"
+                      + " Down, remove that entry there before docker swarm leave --force here)"
+                  : ""),
+          failed);
+    }
+  }
+
+  /**
+   * Asks docker every {@link Timing#poll()} until its swarm state is no longer {@code pending} or
+   * {@code deadline} passed, and returns the last answer.
+   */
+  private Docker.SwarmInfo settle(Instant deadline) throws IOException, InterruptedException {
+    while (true) {
+      Docker.SwarmInfo info = docker.info();
+      if (!info.state().equals("pending")) {
+        log.accept("docker's swarm state settled: " + info.state());
+        return info;
+      }
+      if (!clock.instant().isBefore(deadline)) {
+        log.accept("docker's swarm state is still pending after " + timing.tokenWait());
+        return info;
       }
       Thread.sleep(timing.poll().toMillis());
     }

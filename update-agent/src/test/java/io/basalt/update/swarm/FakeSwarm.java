@@ -72,6 +72,13 @@ final class FakeSwarm {
     final List<String> tasks = new ArrayList<>();
     IOException failure;
 
+    /**
+     * When set, the next join returns docker's timeout while the engine goes on in the background:
+     * state {@code pending}, then these states, one per {@link #info()} call (the last one stays;
+     * {@code active} joins with the token's role).
+     */
+    List<String> background;
+
     Node(String id) {
       this.id = id;
     }
@@ -104,6 +111,9 @@ final class FakeSwarm {
     public synchronized SwarmInfo info() throws IOException {
       calls.add("info");
       failIfBroken();
+      if (state.equals("pending") && background != null && !background.isEmpty()) {
+        state = background.remove(0);
+      }
       return new SwarmInfo(state, state.equals("active") ? id : "", manager);
     }
 
@@ -159,8 +169,15 @@ final class FakeSwarm {
         throw new IOException("invalid join token");
       }
       synchronized (this) {
-        state = "active";
         manager = shown.equals("<manager-token>");
+        if (background != null) {
+          state = "pending";
+          throw new IOException(
+              "Timeout was reached before node joined. The attempt to join the swarm will"
+                  + " continue in the background. Use the \"docker info\" command to see the"
+                  + " current swarm status of your node.");
+        }
+        state = "active";
       }
     }
 

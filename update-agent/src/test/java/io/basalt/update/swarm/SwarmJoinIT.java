@@ -2,6 +2,7 @@ package io.basalt.update.swarm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.basalt.host.SwarmConf;
@@ -281,6 +282,57 @@ class SwarmJoinIT {
         List.of("swarm join --token <worker-token> --advertise-addr 10.0.1.3 10.0.1.2:2377"),
         w.changes());
     assertEquals(1, swarm.swarms());
+  }
+
+  @Test
+  void aJoinDockerGaveUpWaitingForIsWaitedForAndItsErrorIsReported() throws Exception {
+    try (EtcdProcess e = EtcdProcess.start()) {
+      etcd = e;
+      FakeSwarm swarm = new FakeSwarm();
+      FakeSwarm.Node m = swarm.node("10.0.2.1");
+      FakeSwarm.Node slow = swarm.node("10.0.2.2");
+      FakeSwarm.Node failing = swarm.node("10.0.2.3");
+      slow.background = new ArrayList<>(List.of("pending", "pending", "active"));
+      failing.background = new ArrayList<>(List.of("pending", "error"));
+      try (EtcdClient c = client()) {
+        assertEquals(
+            SwarmJoin.Outcome.INITIALISED,
+            run(c, m, SwarmConf.Role.MANAGER, m.id, "slow", Map.of()));
+        // docker swarm join timed out, the engine joined in the background: a join.
+        assertEquals(
+            SwarmJoin.Outcome.JOINED,
+            run(c, slow, SwarmConf.Role.MANAGER, slow.id, "slow", Map.of("zone", "b")));
+        assertEquals("active", slow.info().state());
+        assertEquals(Map.of("zone", "b"), swarm.labels(slow.id));
+        // ... and in the background it failed: docker's message and the state, never a token.
+        IOException failed =
+            assertThrows(
+                IOException.class,
+                () -> run(c, failing, SwarmConf.Role.WORKER, failing.id, "slow", Map.of()));
+        assertTrue(
+            failed
+                .getMessage()
+                .startsWith(
+                    "joining swarm 'slow' through 10.0.2.1:2377 failed: Timeout was reached"
+                        + " before node joined."),
+            failed.getMessage());
+        assertTrue(
+            failed.getMessage().contains("; docker's swarm state is now error (see docker info"),
+            failed.getMessage());
+        assertFalse(failed.getMessage().contains("SWMTKN"), failed.getMessage());
+        // The next boot's run sees the error and refuses to touch it.
+        IOException again =
+            assertThrows(
+                IOException.class,
+                () -> run(c, failing, SwarmConf.Role.WORKER, failing.id, "slow", Map.of()));
+        assertTrue(
+            again.getMessage().startsWith("docker's swarm state is error"), again.getMessage());
+      }
+      assertEquals(1, failing.changes().stream().filter(x -> x.startsWith("swarm join ")).count());
+      assertTrue(
+          log.stream().anyMatch(l -> l.equals("10.0.2.2: docker's swarm state settled: active")),
+          log.toString());
+    }
   }
 
   @Test

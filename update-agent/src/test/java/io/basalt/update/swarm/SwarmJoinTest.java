@@ -87,7 +87,22 @@ class SwarmJoinTest {
           assertThrows(IOException.class, () -> join(n, SwarmConf.Role.WORKER, etcd).run())
               .getMessage()
               .startsWith("docker's swarm state is pending (expected active or inactive)"));
+      assertTrue(log.contains("docker's swarm state is still pending after PT1S"), log.toString());
     }
+  }
+
+  @Test
+  void aJoinUnderWayAtStartIsWaitedFor() throws Exception {
+    FakeSwarm swarm = new FakeSwarm();
+    FakeSwarm.Node n = swarm.node("n5");
+    n.state = "pending";
+    n.manager = true;
+    n.background = new ArrayList<>(List.of("pending", "active"));
+    try (EtcdClient etcd = deadEtcd()) {
+      assertEquals(SwarmJoin.Outcome.ALREADY_IN_SWARM, join(n, SwarmConf.Role.MANAGER, etcd).run());
+    }
+    assertEquals(List.of("node update {zone=a} n5"), n.changes());
+    assertEquals(Map.of("zone", "a"), swarm.labels("n5"));
   }
 
   @Test
