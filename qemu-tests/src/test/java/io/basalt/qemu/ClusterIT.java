@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Predicate;
@@ -317,7 +318,8 @@ class ClusterIT {
    * first node seen holding the lock is killed hard (QEMU killed), left down 60 s and started
    * again. At every 1 s sample at most one node is down; every sample of etcd health (about once a
    * minute, asked on a node that is up) has a quorum; the probes on the nodes that are up answer at
-   * least 99 % of their requests over the whole roll; the semaphore never had two holders.
+   * least 99 % of their requests over the whole roll; every node that rebooted by itself was seen
+   * at availability Drain by a manager in those samples; the semaphore never had two holders.
    */
   @Test
   @Order(2)
@@ -348,6 +350,7 @@ class ClusterIT {
     int maxDown = 0;
     int minHealthy = NODES;
     int etcdSamples = 0;
+    Set<String> drained = new TreeSet<>();
     long lastSample = 0;
     long deadline = System.nanoTime() + Duration.ofMinutes(150).toNanos();
     while (!nodes.stream().allMatch(m -> m.boots >= 2 && onV2(m))) {
@@ -391,16 +394,19 @@ class ClusterIT {
                             + ETCDCTL
                             + " get "
                             + SEMAPHORE
-                            + " --print-value-only",
+                            + " --print-value-only; timeout 60 docker node ls --format"
+                            + " 'node: {{.Hostname}} {{.Status}} {{.Availability}}' 2>&1",
                         Duration.ofMinutes(2))
                     .out();
+            Set<String> draining = draining(h);
+            drained.addAll(draining);
             int healthy = count(h, "is healthy");
             etcdSamples++;
             minHealthy = Math.min(minHealthy, healthy);
             List<String> holders = holders(h);
             figure(
-                "+%d s (asked %s): etcd %d of %d healthy; lock holders %s; nodes %s",
-                secondsSince(t0), up.name, healthy, NODES, holders, states());
+                "+%d s (asked %s): etcd %d of %d healthy; lock holders %s; nodes %s; drained %s",
+                secondsSince(t0), up.name, healthy, NODES, holders, states(), draining);
             if (healthy < NODES) {
               figure("%s", h.strip());
             }
@@ -429,6 +435,10 @@ class ClusterIT {
         "all on v2 at +%d s; reboot order %s; at most %d node down",
         secondsSince(t0), order, maxDown);
     assertTrue(killedAt != 0, "a lock holder was seen and killed");
+    // Every node that rebooted by itself drained first: seen at availability Drain by a manager
+    // (the agent sets it active again only after v2 is blessed, so the drain outlasts the reboot).
+    figure("nodes seen drained during the roll: %s", drained);
+    assertTrue(drained.containsAll(order), "drained " + drained + ", rebooted " + order);
     Node n1 = nodes.get(0);
     for (Node m : nodes) {
       m.server.awaitBoot(null, UpdateEndToEndIT.BOOT, m.vm);
@@ -522,6 +532,18 @@ class ClusterIT {
   }
 
   /** The holders in the last JSON line of {@code out} (the semaphore's value), empty if none. */
+  /** The host names a manager's {@code node: HOST STATUS AVAILABILITY} lines show as Drain. */
+  static Set<String> draining(String out) {
+    Set<String> d = new TreeSet<>();
+    for (String l : out.lines().toList()) {
+      String[] w = l.strip().split(" ");
+      if (w.length == 4 && w[0].equals("node:") && w[3].equals("Drain")) {
+        d.add(w[1]);
+      }
+    }
+    return d;
+  }
+
   static List<String> holders(String out) throws IOException {
     List<String> h = new ArrayList<>();
     String json = null;
