@@ -99,7 +99,22 @@ public final class AtomicFiles {
    */
   public static void rename(Path source, Path target) throws IOException {
     Files.move(source, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    fsyncRenamed(target);
     fsyncDirectory(target.toAbsolutePath().getParent());
+  }
+
+  /**
+   * Syncs a file just renamed, before its folder. On vfat (the ESP) a rename writes the new
+   * directory entry with start cluster 0 and size 0 and leaves the real ones to the inode's later
+   * write-back; a folder fsync alone makes that empty entry durable, so a power cut before the
+   * write-back leaves the name with no content (seen: a boot entry of 0 bytes after QEMU was
+   * killed). Syncing the file writes its entry. On ext4 and others this is cheap: its data was
+   * synced before the rename. A folder is left to {@link #fsyncDirectory}.
+   */
+  private static void fsyncRenamed(Path target) throws IOException {
+    if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS) && !Files.isSymbolicLink(target)) {
+      fsync(target);
+    }
   }
 
   /**
@@ -250,6 +265,7 @@ public final class AtomicFiles {
       Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       done = true;
       if (durable) {
+        fsyncRenamed(abs);
         fsyncDirectory(dir);
       }
       return result;
