@@ -15,7 +15,7 @@ import java.util.stream.Stream;
  * The mounted EFI system partition as the agent changes it: Basalt's boot entries under {@code
  * loader/entries} (name, text and boot counter are the host contract's {@link BootEntry}) and the
  * slot kernels under {@code basalt/SLOT/}. Every write goes through {@link AtomicFiles} (temp file,
- * fsync, atomic rename, folder fsync). Not thread-safe.
+ * fsync, atomic rename, fsync of the renamed file, folder fsync). Not thread-safe.
  */
 public final class Esp {
 
