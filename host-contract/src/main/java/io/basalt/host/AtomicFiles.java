@@ -118,6 +118,18 @@ public final class AtomicFiles {
   }
 
   /**
+   * Renames a build output over {@code target} atomically (same file system), without fsync: as
+   * {@link #writeOutput}, an output is made again after a crash, and syncing gigabytes of images
+   * would only slow the build.
+   *
+   * @throws AtomicMoveNotSupportedException when the two are not on one file system
+   * @throws IOException when the rename fails
+   */
+  public static void renameOutput(Path source, Path target) throws IOException {
+    Files.move(source, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /**
    * Replaces {@code link} with a symbolic link to {@code target} (a new link renamed over the old
    * file or link), then fsyncs the folder.
    *

@@ -981,13 +981,16 @@ public final class BuildPipeline {
     }
   }
 
-  /** Moves every staged artifact into the output folder (atomic per file), manifest last. */
+  /**
+   * Moves every staged artifact into the output folder (atomic per file, not synced: outputs are
+   * made again after a crash), manifest last.
+   */
   void publish(List<String> names) throws IOException {
     for (String n : names) {
       Path from = staging.resolve(n);
       Path to = cfg.outDir().resolve(n);
       Files.createDirectories(to.getParent());
-      AtomicFiles.rename(from, to);
+      AtomicFiles.renameOutput(from, to);
     }
     deleteRecursively(staging);
   }
