@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.SecureDirectoryStream;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.GroupPrincipal;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
@@ -109,10 +110,11 @@ public final class AtomicFiles {
    * write-back; a folder fsync alone makes that empty entry durable, so a power cut before the
    * write-back leaves the name with no content (seen: a boot entry of 0 bytes after QEMU was
    * killed). Syncing the file writes its entry. On ext4 and others this is cheap: its data was
-   * synced before the rename. A folder is left to {@link #fsyncDirectory}.
+   * synced before the rename. Folders and links are left to {@link #fsyncDirectory}.
    */
   private static void fsyncRenamed(Path target) throws IOException {
-    if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS) && !Files.isSymbolicLink(target)) {
+    if (Files.readAttributes(target, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+        .isRegularFile()) {
       fsync(target);
     }
   }
