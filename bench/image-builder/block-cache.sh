@@ -37,7 +37,9 @@ eval "$(grep '^BUILD_JVM_OPTS=' "$ROOT/basalt")"
 CP="image-builder/target/classes:image-builder/target/test-classes:$(cat image-builder/target/bench.classpath)"
 P=$(nproc)
 # shellcheck disable=SC2086
-ours() { java $BUILD_JVM_OPTS ${BASALT_JAVA_OPTS:-} -cp "$CP" io.basalt.image.squashfs.BlockCacheBench "$1" "$WORK/ours.img" "$LEVEL" "$2"; }
+# the output is removed first (not timed), as for mksquashfs: overwriting a file just written makes
+# ext4 write back its old pages when the new one is closed (auto_da_alloc)
+ours() { rm -f "$WORK/ours.img"; java $BUILD_JVM_OPTS ${BASALT_JAVA_OPTS:-} -cp "$CP" io.basalt.image.squashfs.BlockCacheBench "$1" "$WORK/ours.img" "$LEVEL" "$2"; }
 field() { sed -n "s/^write \([0-9.]*\) s wall, \([0-9.]*\) s cpu.*/\\$1/p"; }
 echo "bench: v1 builds fill the cache; v2's /usr unsquashed for mksquashfs (not timed)" >&2
 # a busy disk makes the cache drop entries: build v1 again until every block was a hit

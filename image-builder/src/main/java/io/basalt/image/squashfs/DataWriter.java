@@ -95,8 +95,11 @@ final class DataWriter implements AutoCloseable {
     /** The block's cache key (hex), when there is a cache and the block is not sparse. */
     String key;
 
-    /** Where the bytes start in {@link #data}. */
-    int offset;
+    /**
+     * A block read from the cache: its bytes (position to limit) in a pooled direct buffer, written
+     * to the image as they are and then given back; {@link #data} is null.
+     */
+    ByteBuffer hit;
 
     Result(
         byte[] data,
@@ -118,9 +121,13 @@ final class DataWriter implements AutoCloseable {
       return this;
     }
 
-    Result at(int off) {
-      this.offset = off;
-      return this;
+    /**
+     * A compressed block from the cache, in {@code buf} (pooled), with {@code input} to give back.
+     */
+    static Result hit(ByteBuffer buf, byte[] input, String key) {
+      Result r = new Result(null, buf.remaining(), false, false, input, null).withKey(key);
+      r.hit = buf;
+      return r;
     }
   }
 
@@ -191,6 +198,13 @@ final class DataWriter implements AutoCloseable {
   private final ConcurrentLinkedQueue<byte[]> inputs = new ConcurrentLinkedQueue<>();
 
   private final ConcurrentLinkedQueue<byte[]> outputs = new ConcurrentLinkedQueue<>();
+
+  /**
+   * Reused direct buffers that cache entries are read into and written to the image from: a warm
+   * build moves hundreds of MB of entries, which a heap array would copy twice more (into it from
+   * the kernel's buffer, and out again) and allocate fresh for every entry.
+   */
+  private final ConcurrentLinkedQueue<ByteBuffer> hitBuffers = new ConcurrentLinkedQueue<>();
 
   /** A block of zeros to compare blocks with (never written to). */
   private final byte[] zeros;
@@ -324,7 +338,7 @@ final class DataWriter implements AutoCloseable {
     if (known != null && cache != null && fullBlocks > 0) {
       MessageDigest md = digests.get();
       String rk = recordKey(md, known, size, (int) fullBlocks, tail);
-      byte[] record = cache.getRecord(md, rk);
+      byte[] record = cache.getRecord(rk);
       if (record != null && record.length == fullBlocks * RECORD_ENTRY) {
         submitFromRecord(fd, entry, record);
         fromRecord = true;
@@ -481,11 +495,9 @@ final class DataWriter implements AutoCloseable {
 
   /** The block {@code key} of {@code entry} at {@code from}: from the cache, else compressed. */
   private Result cached(TreeEntry entry, long from, int len, String key) throws IOException {
-    BlockCache.Hit hit = cache.get(digests.get(), key);
+    BlockCache.Hit hit = lookUp(key);
     if (hit != null && !hit.uncompressed()) {
-      return new Result(hit.bytes(), hit.length(), false, false, null, null)
-          .at(hit.offset())
-          .withKey(key);
+      return Result.hit(hit.data(), null, key);
     }
     byte[] block = inputBuffer();
     try (InputStream in = entry.content().openAt(from)) {
@@ -550,14 +562,12 @@ final class DataWriter implements AutoCloseable {
         md.update(b.array());
       }
       fk = HexFormat.of().formatHex(md.digest());
-      byte[] record = cache.getRecord(md, fk);
+      byte[] record = cache.getRecord(fk);
       if (record != null && record.length == 32) {
         String key = HexFormat.of().formatHex(record);
-        BlockCache.Hit hit = cache.get(md, key);
+        BlockCache.Hit hit = lookUp(key);
         if (hit != null && !hit.uncompressed()) {
-          return new Result(hit.bytes(), hit.length(), false, false, block, null)
-              .at(hit.offset())
-              .withKey(key);
+          return Result.hit(hit.data(), block, key);
         }
         if (hit != null) {
           storedUncompressed = key; // the block as its tails are: read them, nothing to compress
@@ -580,7 +590,7 @@ final class DataWriter implements AutoCloseable {
     }
     Result r = compress(block, len, false);
     if (fk != null && r.key != null) {
-      cache.putRecord(md, fk, HexFormat.of().parseHex(r.key));
+      cache.putRecord(fk, HexFormat.of().parseHex(r.key));
     }
     return r;
   }
@@ -616,13 +626,11 @@ final class DataWriter implements AutoCloseable {
     if (cache != null) {
       md = digests.get();
       key = BlockCache.key(md, cacheSettings, block, len);
-      BlockCache.Hit hit = cache.get(md, key);
+      BlockCache.Hit hit = lookUp(key);
       if (hit != null) {
         return hit.uncompressed()
             ? new Result(block, len, true, false, block, null).withKey(key)
-            : new Result(hit.bytes(), hit.length(), false, false, block, null)
-                .at(hit.offset())
-                .withKey(key);
+            : Result.hit(hit.data(), block, key);
       }
     }
     Codec c = codec.get();
@@ -633,12 +641,28 @@ final class DataWriter implements AutoCloseable {
     }
     int n = c.compress(block, 0, len, dst);
     if (cache != null) {
-      cache.put(md, key, n <= 0, dst, n);
+      cache.put(key, n <= 0, dst, n);
     }
     if (n > 0) {
       return new Result(dst, n, false, false, block, dst).withKey(key);
     }
     return new Result(block, len, true, false, block, dst).withKey(key);
+  }
+
+  /**
+   * The cache's block {@code key} in a pooled buffer (given back here when it is a miss or a note
+   * without data, else by {@link #drain} once written), or null.
+   */
+  private BlockCache.Hit lookUp(String key) {
+    ByteBuffer buf = hitBuffers.poll();
+    if (buf == null) {
+      buf = ByteBuffer.allocateDirect(BlockCache.bufferSize(blockSize));
+    }
+    BlockCache.Hit hit = cache.get(key, buf);
+    if (hit == null || hit.uncompressed()) {
+      hitBuffers.add(buf);
+    }
+    return hit;
   }
 
   private boolean allZero(byte[] b, int len) {
@@ -725,6 +749,9 @@ final class DataWriter implements AutoCloseable {
         if (r.output != null) {
           outputs.add(r.output);
         }
+        if (r.hit != null) {
+          hitBuffers.add(r.hit.clear());
+        }
       }
     }
   }
@@ -776,7 +803,7 @@ final class DataWriter implements AutoCloseable {
         System.arraycopy(hex.parseHex(f.blockKeys[i]), 0, record, i * RECORD_ENTRY + 1, 32);
       }
     }
-    cache.putRecord(digests.get(), f.recordKey, record);
+    cache.putRecord(f.recordKey, record);
     f.blockKeys = null;
   }
 
@@ -806,7 +833,7 @@ final class DataWriter implements AutoCloseable {
   }
 
   private void write(Result r) throws IOException {
-    ByteBuffer bb = ByteBuffer.wrap(r.data, r.offset, r.length);
+    ByteBuffer bb = r.hit != null ? r.hit : ByteBuffer.wrap(r.data, 0, r.length);
     while (bb.hasRemaining()) {
       out.write(bb);
     }

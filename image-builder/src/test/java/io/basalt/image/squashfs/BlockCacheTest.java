@@ -306,6 +306,41 @@ class BlockCacheTest {
   }
 
   @Test
+  void aBlockIsReadIntoTheGivenBufferAndItsHeaderDecidesWhichBytesAreIt() throws IOException {
+    try (FileSystem fs = Jimfs.newFileSystem(Configuration.unix())) {
+      Path root = fs.getPath("/c");
+      String key = "ab" + "0".repeat(62);
+      byte[] data = StableLayoutTest.data(7, 5000);
+      BlockCache w = new BlockCache(root, 1L << 30);
+      w.put(key, false, data, data.length);
+      w.close();
+      assertEquals(1, w.stats().stored(), w.stats().toString());
+      BlockCache c = new BlockCache(root, 1L << 30);
+      java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocateDirect(BlockCache.bufferSize(8192));
+      assertArrayEquals(data, bytes(c.get(key, buf)));
+      // bytes after the entry (a longer file) are not read as its
+      Path p = root.resolve("ab").resolve(key);
+      Files.write(p, new byte[] {1, 2, 3}, java.nio.file.StandardOpenOption.APPEND);
+      assertArrayEquals(data, bytes(c.get(key, buf)));
+      // an entry longer than the buffer, and a length that claims more than the check covers
+      assertEquals(null, c.get(key, java.nio.ByteBuffer.allocate(BlockCache.HEADER + 4999)));
+      byte[] b = Files.readAllBytes(p);
+      b[5]++;
+      Files.write(p, b);
+      assertEquals(null, c.get(key, buf));
+      assertEquals(2, c.stats().corrupt(), c.stats().toString());
+      assertEquals(2, c.stats().hits(), c.stats().toString());
+    }
+  }
+
+  private static byte[] bytes(BlockCache.Hit hit) {
+    assertFalse(hit.uncompressed());
+    byte[] b = new byte[hit.data().remaining()];
+    hit.data().get(b);
+    return b;
+  }
+
+  @Test
   void anUnwritableCacheOnlyCostsTime() throws IOException {
     FileTree t = StableLayoutTest.tree(false, "VERSION_ID=1\n");
     SquashfsOptions o = options(SquashfsCompression.GZIP);
