@@ -47,15 +47,26 @@ class SwarmJoinTest {
         log::add);
   }
 
-  @Test
-  void aManagerAlreadyInTheSwarmOnlySetsItsLabelsEvenWithEtcdDown() throws Exception {
-    FakeSwarm swarm = new FakeSwarm();
+  /** Manager n5 of {@code swarm} whose engine is in swarm state {@code state}. */
+  private static FakeSwarm.Node manager(FakeSwarm swarm, String state) {
     FakeSwarm.Node n = swarm.node("n5");
-    n.state = "active";
+    n.state = state;
     n.manager = true;
+    return n;
+  }
+
+  /** Runs {@code n}'s join as a manager with etcd down: it must find n in the swarm already. */
+  private void assertAlreadyInSwarm(FakeSwarm.Node n) throws Exception {
     try (EtcdClient etcd = deadEtcd()) {
       assertEquals(SwarmJoin.Outcome.ALREADY_IN_SWARM, join(n, SwarmConf.Role.MANAGER, etcd).run());
     }
+  }
+
+  @Test
+  void aManagerAlreadyInTheSwarmOnlySetsItsLabelsEvenWithEtcdDown() throws Exception {
+    FakeSwarm swarm = new FakeSwarm();
+    FakeSwarm.Node n = manager(swarm, "active");
+    assertAlreadyInSwarm(n);
     assertEquals(List.of("info", "node update {zone=a} n5"), n.calls());
     assertEquals(Map.of("zone", "a"), swarm.labels("n5"));
     assertTrue(
@@ -94,13 +105,9 @@ class SwarmJoinTest {
   @Test
   void aJoinUnderWayAtStartIsWaitedFor() throws Exception {
     FakeSwarm swarm = new FakeSwarm();
-    FakeSwarm.Node n = swarm.node("n5");
-    n.state = "pending";
-    n.manager = true;
+    FakeSwarm.Node n = manager(swarm, "pending");
     n.background = new ArrayList<>(List.of("pending", "active"));
-    try (EtcdClient etcd = deadEtcd()) {
-      assertEquals(SwarmJoin.Outcome.ALREADY_IN_SWARM, join(n, SwarmConf.Role.MANAGER, etcd).run());
-    }
+    assertAlreadyInSwarm(n);
     assertEquals(List.of("node update {zone=a} n5"), n.changes());
     assertEquals(Map.of("zone", "a"), swarm.labels("n5"));
   }
