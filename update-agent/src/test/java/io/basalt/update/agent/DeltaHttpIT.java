@@ -8,21 +8,16 @@ import io.basalt.host.BootEntry;
 import io.basalt.host.ChunkIndex;
 import io.basalt.signing.tuf.repo.RepoServer;
 import io.basalt.update.install.TestBootDisk;
+import io.basalt.update.install.VerityITAccess;
 import io.basalt.update.testing.TufFixture;
-import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,20 +32,8 @@ class DeltaHttpIT {
 
   @TempDir Path tmp;
 
-  record Image(byte[] bytes, String rootHash, long hashOffset) {}
-
-  static String run(String... cmd) throws Exception {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      p.destroyForcibly();
-      throw new IOException(String.join(" ", cmd) + ": failed: " + out);
-    }
-    return out;
-  }
-
   /** A 4 MiB file shared by every version, plus a version file and 100 KiB that differ. */
-  Image image(String version) throws Exception {
+  VerityITAccess.Image image(String version) throws Exception {
     Path tree = tmp.resolve("tree-" + version);
     Files.createDirectories(tree.resolve("share/basalt"));
     byte[] shared = new byte[4 << 20];
@@ -60,43 +43,17 @@ class DeltaHttpIT {
     new Random(version.hashCode()).nextBytes(own);
     Files.write(tree.resolve("share/zz-" + version + ".bin"), own);
     Files.writeString(tree.resolve("share/basalt/version"), version + "\n");
-    Path img = tmp.resolve("usr-" + version + ".img");
-    run(
-        "mksquashfs",
-        tree.toString(),
-        img.toString(),
-        "-noappend",
-        "-quiet",
-        "-no-progress",
-        "-all-root",
-        "-mkfs-time",
-        "0",
-        "-all-time",
-        "0");
-    long padded = (Files.size(img) + 4095) / 4096 * 4096;
-    try (FileChannel ch = FileChannel.open(img, StandardOpenOption.WRITE)) {
-      if (ch.size() < padded) {
-        ch.write(java.nio.ByteBuffer.allocate(1), padded - 1);
-      }
-    }
-    String out =
-        run(
-            "veritysetup",
-            "format",
-            "--hash-offset=" + padded,
-            "--salt=" + "ab".repeat(32),
-            "--uuid=12345678-1234-1234-1234-123456789abc",
-            img.toString(),
-            img.toString());
-    Matcher m = Pattern.compile("Root hash:\\s+([0-9a-f]{64})").matcher(out);
-    assertTrue(m.find(), out);
-    return new Image(Files.readAllBytes(img), m.group(1), padded);
+    return VerityITAccess.format(
+        tree,
+        tmp.resolve("usr-" + version + ".img"),
+        "--salt=" + "ab".repeat(32),
+        "--uuid=12345678-1234-1234-1234-123456789abc");
   }
 
   @Test
   void aV1MachineFetchesOnlyTheMissingChunksAndBootsNothingUnverified() throws Exception {
-    Image v1 = image("1.0.0");
-    Image v2 = image("2.0.0");
+    VerityITAccess.Image v1 = image("1.0.0");
+    VerityITAccess.Image v2 = image("2.0.0");
     TufFixture tuf = new TufFixture(tmp.resolve("t"));
     tuf.addPayload(
         "stable",
@@ -158,7 +115,7 @@ class DeltaHttpIT {
     }
   }
 
-  private Path root(String repoUrl, TufFixture tuf, Image running) throws Exception {
+  private Path root(String repoUrl, TufFixture tuf, VerityITAccess.Image running) throws Exception {
     Path root = tmp.resolve("root");
     String cmdline =
         "mount.usr=PARTUUID=aaaaaaaa-0000-0000-0000-00000000000a usrhash="

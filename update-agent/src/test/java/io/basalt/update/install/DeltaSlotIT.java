@@ -14,11 +14,9 @@ import io.basalt.update.testing.RepoRangeSource;
 import io.basalt.update.testing.TufFixture;
 import java.io.IOException;
 import java.net.URI;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -26,8 +24,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,10 +39,8 @@ class DeltaSlotIT {
 
   @TempDir Path tmp;
 
-  private record Image(byte[] bytes, String rootHash, long hashOffset) {}
-
-  private Image v1;
-  private Image v2;
+  private VerityITAccess.Image v1;
+  private VerityITAccess.Image v2;
   private TufFixture tuf;
   private Path esp;
   private Path slotA;
@@ -55,7 +49,7 @@ class DeltaSlotIT {
   private final List<String> log = Collections.synchronizedList(new ArrayList<>());
 
   /** A /usr tree (a 2 MiB file the same in every version), mksquashfs, veritysetup format. */
-  private Image image(String version, boolean extra) throws Exception {
+  private VerityITAccess.Image image(String version, boolean extra) throws Exception {
     Path tree = tmp.resolve("tree-" + version);
     Files.createDirectories(tree.resolve("share/basalt"));
     byte[] blob = new byte[2 << 20];
@@ -67,37 +61,7 @@ class DeltaSlotIT {
       new SplittableRandom(8).nextBytes(pkg);
       Files.write(tree.resolve("share/package"), pkg);
     }
-    Path img = tmp.resolve("usr-" + version + ".img");
-    VerityIT.run(
-        tmp,
-        "mksquashfs",
-        tree.toString(),
-        img.toString(),
-        "-noappend",
-        "-quiet",
-        "-no-progress",
-        "-all-root",
-        "-mkfs-time",
-        "0",
-        "-all-time",
-        "0");
-    long padded = (Files.size(img) + 4095) / 4096 * 4096;
-    try (FileChannel ch = FileChannel.open(img, StandardOpenOption.WRITE)) {
-      if (ch.size() < padded) {
-        ch.write(java.nio.ByteBuffer.allocate(1), padded - 1);
-      }
-    }
-    String out =
-        VerityIT.run(
-            tmp,
-            "veritysetup",
-            "format",
-            "--hash-offset=" + padded,
-            img.toString(),
-            img.toString());
-    Matcher m = Pattern.compile("Root hash:\\s+([0-9a-f]{64})").matcher(out);
-    assertTrue(m.find(), out);
-    return new Image(Files.readAllBytes(img), m.group(1), padded);
+    return VerityITAccess.format(tree, tmp.resolve("usr-" + version + ".img"));
   }
 
   @BeforeEach
@@ -198,8 +162,7 @@ class DeltaSlotIT {
         log.contains("delta update: " + slotB + ": dm-verity root hash matches the signed one"),
         log.toString());
     // the oracle, independently of the agent
-    VerityIT.run(
-        tmp,
+    VerityITAccess.run(
         "veritysetup",
         "verify",
         "--hash-offset=" + v2.hashOffset(),

@@ -14,17 +14,12 @@ import io.basalt.update.testing.RepoRangeSource;
 import io.basalt.update.testing.TufFixture;
 import java.io.IOException;
 import java.net.URI;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,19 +31,6 @@ import org.junit.jupiter.api.io.TempDir;
 class VerityIT {
 
   @TempDir Path tmp;
-
-  static String run(Path dir, String... cmd) throws Exception {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(120, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new IOException(String.join(" ", cmd) + ": timed out");
-    }
-    if (p.exitValue() != 0) {
-      throw new IOException(String.join(" ", cmd) + ": exit " + p.exitValue() + ": " + out);
-    }
-    return out;
-  }
 
   /** mksquashfs of a small tree, padded to 4096, then veritysetup format with the tree after it. */
   VerityITAccess.Image makeImage(String version) throws Exception {
@@ -62,35 +44,7 @@ class VerityIT {
     byte[] blob = new byte[300_000];
     new java.util.Random(version.hashCode()).nextBytes(blob);
     Files.write(tree.resolve("share/blob"), blob);
-    Path img = tmp.resolve("usr-" + version + ".img");
-    run(
-        tmp,
-        "mksquashfs",
-        tree.toString(),
-        img.toString(),
-        "-noappend",
-        "-quiet",
-        "-no-progress",
-        "-all-root");
-    long size = Files.size(img);
-    long padded = (size + 4095) / 4096 * 4096;
-    try (FileChannel ch = FileChannel.open(img, StandardOpenOption.WRITE)) {
-      ch.truncate(padded);
-      if (ch.size() < padded) {
-        ch.write(java.nio.ByteBuffer.allocate(1), padded - 1);
-      }
-    }
-    String out =
-        run(
-            tmp,
-            "veritysetup",
-            "format",
-            "--hash-offset=" + padded,
-            img.toString(),
-            img.toString());
-    Matcher m = Pattern.compile("Root hash:\\s+([0-9a-f]{64})").matcher(out);
-    assertTrue(m.find(), out);
-    return new VerityITAccess.Image(Files.readAllBytes(img), m.group(1), padded);
+    return VerityITAccess.format(tree, tmp.resolve("usr-" + version + ".img"));
   }
 
   @Test
@@ -202,8 +156,7 @@ class VerityIT {
             .contains("usrhash=" + im.rootHash() + " basalt.usr.hashoffset=" + im.hashOffset()));
     assertArrayEquals(im.bytes(), Arrays.copyOf(Files.readAllBytes(slotB), im.bytes().length));
     // the oracle once more, independently of the agent
-    run(
-        tmp,
+    VerityITAccess.run(
         "veritysetup",
         "verify",
         "--hash-offset=" + im.hashOffset(),
