@@ -40,12 +40,12 @@ import java.util.zip.CRC32C;
  * {@code <root>/<key[0..2]>/<key>} holds the compressed bytes (or the note "stored uncompressed")
  * with CRC32C over key and content, checked on every read: a damaged, truncated or misplaced entry
  * is a miss. The check guards against damage, not against someone who can write the cache folder
- * (who could as well change the base tree cache next to it); CRC32C, a CPU instruction, replaced
- * SHA-256 there, which took a fifth of a warm rebuild's CPU time. Entries are written by one writer
- * thread (at most {@link #QUEUE_BYTES} waiting, more are dropped: a slow disk costs entries, not
- * build time) to a temp file ({@code .<key>.<pid>.<n>.tmp}) and renamed into place, never synced (a
- * crash loses at most entries, never gives a wrong one). Output never depends on the cache: a hit
- * returns the bytes the compressor would make.
+ * (who could as well change the base tree cache next to it); CRC32C is a CPU instruction, where
+ * SHA-256 over every entry takes about a fifth of a warm rebuild's CPU time. Entries are written by
+ * one writer thread (at most {@link #QUEUE_BYTES} waiting, more are dropped: a slow disk costs
+ * entries, not build time) to a temp file ({@code .<key>.<pid>.<n>.tmp}) and renamed into place,
+ * never synced (a crash loses at most entries, never gives a wrong one). Output never depends on
+ * the cache: a hit returns the bytes the compressor would make.
  *
  * <p>Bounded: {@link #close()} deletes entries until the cache is at most {@code maxBytes}, first
  * those this build did not use (oldest modification time first, then by name), then, only when this
