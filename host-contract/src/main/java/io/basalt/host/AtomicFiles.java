@@ -120,9 +120,9 @@ public final class AtomicFiles {
   }
 
   /**
-   * Renames a build output over {@code target} atomically (same file system), without fsync: as
-   * {@link #writeOutput}, an output is made again after a crash, and syncing gigabytes of images
-   * would only slow the build.
+   * Renames a build output or a cache entry over {@code target} atomically (same file system),
+   * without fsync: as {@link #writeOutput}, such a file is made again after a crash, and syncing
+   * gigabytes of images or cache would only slow the build.
    *
    * @throws AtomicMoveNotSupportedException when the two are not on one file system
    * @throws IOException when the rename fails

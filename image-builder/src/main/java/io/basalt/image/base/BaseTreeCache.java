@@ -1,5 +1,6 @@
 package io.basalt.image.base;
 
+import io.basalt.host.AtomicFiles;
 import io.basalt.image.spec.ImageSpec;
 import io.basalt.image.tree.FileTree;
 import java.io.IOException;
@@ -191,14 +192,10 @@ public final class BaseTreeCache {
       // no valid index from here on and the new one has one as soon as it is in place.
       Path tmpIndex = tmpTar.resolveSibling(TAR + FileTree.INDEX_SUFFIX);
       if (Files.isRegularFile(tmpIndex)) {
-        Files.move(
-            tmpIndex,
-            tar.resolveSibling(TAR + FileTree.INDEX_SUFFIX),
-            StandardCopyOption.ATOMIC_MOVE,
-            StandardCopyOption.REPLACE_EXISTING);
+        AtomicFiles.renameOutput(tmpIndex, tar.resolveSibling(TAR + FileTree.INDEX_SUFFIX));
       }
       // rename(2) replaces the old tar in one step: a build reading it keeps its open file.
-      Files.move(tmpTar, tar, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      AtomicFiles.renameOutput(tmpTar, tar);
       log.accept("refreshed " + key + " from the archive");
     } finally {
       deleteRecursively(tmp);

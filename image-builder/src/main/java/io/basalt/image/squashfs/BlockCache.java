@@ -1,5 +1,6 @@
 package io.basalt.image.squashfs;
 
+import io.basalt.host.AtomicFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -11,7 +12,6 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
@@ -374,7 +374,7 @@ public final class BlockCache implements AutoCloseable {
     try {
       Files.createDirectories(target.getParent());
       Files.write(tmp, b, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      AtomicFiles.renameOutput(tmp, target);
       stored.incrementAndGet();
       storedBytes.addAndGet(b.length);
     } catch (IOException | RuntimeException e) {
@@ -513,7 +513,7 @@ public final class BlockCache implements AutoCloseable {
     Path tmp = root.resolve(TALLY + "." + PID + "." + TEMPS.incrementAndGet() + ".tmp");
     try {
       Files.writeString(tmp, FORMAT + " " + bytes + " " + builds + "\n", StandardCharsets.US_ASCII);
-      Files.move(tmp, t, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      AtomicFiles.renameOutput(tmp, t);
     } catch (IOException | RuntimeException e) {
       try {
         Files.deleteIfExists(tmp);
